@@ -1,0 +1,63 @@
+"""Forms of the administration pages."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from hub.models.user import Role
+from hub.templating import ROLE_LABELS
+
+
+def role_choices(roles=tuple(Role)) -> list[tuple[str, object]]:
+    """Return translated choices for the given roles."""
+    return [(r.value, ROLE_LABELS[r.value]) for r in roles]
+
+
+class InvitationForm(FlaskForm):
+    """Create an invitation link."""
+
+    role = SelectField(_l("Role"), choices=[], validate_choice=True)
+    project = SelectField(_l("Project"), choices=[], validate_choice=True)
+    days = IntegerField(_l("Valid for (days)"), default=14, validators=[DataRequired(), NumberRange(1, 90)])
+    note = StringField(_l("For whom (only you and other admins see this)"),
+                       validators=[Optional(), Length(max=200)],
+                       description=_l("A pseudonym or a hint; avoid real names."))
+    submit = SubmitField(_l("Create invitation"))
+
+
+class RoleForm(FlaskForm):
+    """Change a user's role."""
+
+    role = SelectField(_l("Role"), choices=[], validate_choice=True)
+    submit = SubmitField(_l("Change role"))
+
+
+class ProjectAssignForm(FlaskForm):
+    """Move a user into a project."""
+
+    project = SelectField(_l("Project"), choices=[], validate_choice=True)
+    submit = SubmitField(_l("Save project"))
+
+
+class ActionForm(FlaskForm):
+    """A form with nothing but its CSRF token, for buttons that act."""
+
+    submit = SubmitField(_l("Confirm"))
+
+
+class ProjectForm(FlaskForm):
+    """Create or edit a project."""
+
+    slug = StringField(_l("Short name (in addresses)"), validators=[DataRequired(), Length(min=3, max=64)],
+                       description=_l("Lower-case letters, digits and dashes, e.g. chengdu-peer-centre."))
+    name_zh = StringField(_l("Name in Chinese"), validators=[Optional(), Length(max=200)])
+    name_en = StringField(_l("Name in English"), validators=[Optional(), Length(max=200)])
+    city = StringField(_l("City or county"), validators=[Optional(), Length(max=100)])
+    province = StringField(_l("Province or region"), validators=[Optional(), Length(max=100)])
+    country = StringField(_l("Country code"), validators=[Optional(), Length(min=2, max=2)],
+                          description=_l("Two letters, e.g. CN, VN."))
+    description_zh = TextAreaField(_l("Description in Chinese"), validators=[Optional(), Length(max=4000)])
+    description_en = TextAreaField(_l("Description in English"), validators=[Optional(), Length(max=4000)])
+    submit = SubmitField(_l("Save project"))

@@ -1,0 +1,196 @@
+"""Views of the administration pages; every action goes through a service and is audited."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext as _
+from flask_login import current_user
+
+from blueprints.admin import bp
+from blueprints.admin.forms import (ActionForm, InvitationForm, ProjectAssignForm, ProjectForm, RoleForm,
+                                    role_choices)
+from blueprints.common import apply_service_error
+from hub.extensions import db
+from hub.models.project import Project
+from hub.models.user import Invitation, Role, User, UserStatus
+from hub.permissions import may_grant, requires
+from hub.services import accounts, audit
+from hub.services import projects as project_service
+from hub.services.errors import ServiceError
+
+
+def _me() -> User:
+    return current_user._get_current_object()
+
+
+def _project_choices() -> list[tuple[str, str]]:
+    locale = str(get_locale())
+    return [("", _("No project"))] + [(str(p.id), p.name(locale)) for p in project_service.all_projects()]
+
+
+def _project_from(value: str) -> Project | None:
+    return db.session.get(Project, int(value)) if value else None
+
+
+def _user_or_404(user_id: int) -> User:
+    return db.session.get(User, user_id) or abort(404)
+
+
+@bp.get("/users")
+@requires("manage_users")
+def users():
+    """List and search accounts."""
+    text = request.args.get("q", "")[:100]
+    role = request.args.get("role") if request.args.get("role") in {r.value for r in Role} else None
+    status = request.args.get("status") if request.args.get("status") in {s.value for s in UserStatus} else None
+    page = accounts.search_users(text, role=role, status=status, page=request.args.get("page", 1, type=int))
+    return render_template("admin/users.html", page=page, q=text, role=role, status=status,
+                           roles=list(Role), statuses=list(UserStatus))
+
+
+@bp.get("/users/<int:user_id>")
+@requires("manage_users")
+def user(user_id: int):
+    """Show one account with the actions an admin may take."""
+    target = _user_or_404(user_id)
+    role_form = RoleForm(role=target.role)
+    role_form.role.choices = role_choices()
+    project_form = ProjectAssignForm(project=str(target.project_id or ""))
+    project_form.project.choices = _project_choices()
+    return render_template("admin/user.html", target=target, role_form=role_form,
+                           project_form=project_form, action_form=ActionForm())
+
+
+@bp.post("/users/<int:user_id>/role")
+@requires("manage_users")
+def user_role(user_id: int):
+    """Change a user's role."""
+    target = _user_or_404(user_id)
+    form = RoleForm()
+    form.role.choices = role_choices()
+    if form.validate_on_submit():
+        _run(lambda: accounts.set_role(target, Role(form.role.data), by=_me()), _("Role changed."))
+    else:
+        flash(_("Choose one of the offered roles."), "error")
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.post("/users/<int:user_id>/status/<any(active, disabled):status>")
+@requires("manage_users")
+def user_status(user_id: int, status: str):
+    """Approve, disable or re-enable an account."""
+    target = _user_or_404(user_id)
+    if ActionForm().validate_on_submit():
+        _run(lambda: accounts.set_status(target, UserStatus(status), by=_me()), _("Account status changed."))
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.post("/users/<int:user_id>/project")
+@requires("manage_users")
+def user_project(user_id: int):
+    """Move a user into a project."""
+    target = _user_or_404(user_id)
+    form = ProjectAssignForm()
+    form.project.choices = _project_choices()
+    if form.validate_on_submit():
+        project = _project_from(form.project.data)
+        _run(lambda: accounts.set_project(target, project, by=_me()), _("Project saved."))
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.post("/users/<int:user_id>/reset-link")
+@requires("manage_users")
+def user_reset_link(user_id: int):
+    """Make a one-time password-reset link to hand to the person."""
+    target = _user_or_404(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    token = accounts.admin_reset_link_token(target, by=_me())
+    return render_template("admin/reset_link.html", target=target,
+                           link=url_for("auth.reset", token=token, _external=True))
+
+
+def _run(action, success: str) -> None:
+    """Run a service action, flashing its success or its refusal."""
+    try:
+        action()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        flash(success, "info")
+
+
+@bp.route("/invitations", methods=["GET", "POST"])
+@requires("invite")
+def invitations():
+    """List invitations and create new ones."""
+    form = InvitationForm()
+    form.role.choices = role_choices([r for r in Role if may_grant(_me(), r)])
+    form.project.choices = _project_choices()
+    link = None
+    if form.validate_on_submit():
+        project = _project_from(form.project.data)
+        try:
+            _invitation, token = accounts.create_invitation(
+                by=_me(), role=Role(form.role.data), project=project, days=form.days.data, note=form.note.data or "")
+        except ServiceError as error:
+            apply_service_error(form, error)
+        else:
+            link = url_for("auth.accept_invitation", token=token, _external=True)
+    query = sa.select(Invitation).order_by(Invitation.created_at.desc(), Invitation.id.desc())
+    if not may_grant(_me(), Role.ADMIN):
+        query = query.where(Invitation.created_by_id == _me().id)
+    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=30, error_out=False)
+    return render_template("admin/invitations.html", form=form, link=link, page=page, action_form=ActionForm())
+
+
+@bp.post("/invitations/<int:invitation_id>/revoke")
+@requires("invite")
+def invitation_revoke(invitation_id: int):
+    """Withdraw an open invitation."""
+    invitation = db.session.get(Invitation, invitation_id) or abort(404)
+    if invitation.created_by_id != _me().id and not may_grant(_me(), Role.ADMIN):
+        abort(403)
+    if ActionForm().validate_on_submit():
+        _run(lambda: accounts.revoke_invitation(invitation, by=_me()), _("Invitation withdrawn."))
+    return redirect(url_for("admin.invitations"))
+
+
+@bp.route("/projects/new", methods=["GET", "POST"])
+@requires("manage_projects")
+def project_new():
+    """Create a project."""
+    return _project_form(None)
+
+
+@bp.route("/projects/<slug>/edit", methods=["GET", "POST"])
+@requires("manage_projects")
+def project_edit(slug: str):
+    """Edit a project."""
+    return _project_form(project_service.by_slug(slug) or abort(404))
+
+
+def _project_form(project):
+    form = ProjectForm(obj=project)
+    if form.validate_on_submit():
+        data = project_service.ProjectData(**{name: getattr(form, name).data or "" for name in
+                                              project_service.ProjectData.__dataclass_fields__})
+        try:
+            saved = project_service.save(data, by=_me(), project=project)
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            flash(_("Project saved."), "info")
+            return redirect(url_for("main.project", slug=saved.slug))
+    return render_template("admin/project_form.html", form=form, project=project)
+
+
+@bp.get("/audit")
+@requires("view_audit")
+def audit_log():
+    """Show the audit log, newest first."""
+    action = request.args.get("action", "")[:60] or None
+    page = audit.recent(action=action, page=request.args.get("page", 1, type=int))
+    return render_template("admin/audit.html", page=page, action=action)

@@ -1,0 +1,98 @@
+"""Forms for signing up, signing in and the account pages."""
+from __future__ import annotations
+
+import zoneinfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+from hub.templating import language_name
+
+# Offer the zones people of this network live in first, then every other zone.
+COMMON_ZONES = ["Asia/Shanghai", "Asia/Ho_Chi_Minh", "Asia/Bangkok", "Asia/Yangon", "Asia/Kolkata",
+                "Europe/London", "Europe/Geneva", "America/New_York", "UTC"]
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    """Return the time-zone choices: common ones first, then all others."""
+    rest = sorted(zoneinfo.available_timezones() - set(COMMON_ZONES))
+    return [("", _l("Hub default"))] + [(z, z) for z in COMMON_ZONES + rest]
+
+
+class LoginForm(FlaskForm):
+    """Username or e-mail, and password."""
+
+    login = StringField(_l("Username or e-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField(_l("Sign in"))
+
+
+class SignupForm(FlaskForm):
+    """A new account: login name, pseudonym, password."""
+
+    username = StringField(
+        _l("Username (for signing in, never shown)"),
+        validators=[DataRequired(), Length(min=3, max=40)],
+        description=_l("Lower-case letters, digits, dot, dash or underscore."),
+    )
+    pseudonym = StringField(
+        _l("Pseudonym (shown to others)"), validators=[DataRequired(), Length(min=2, max=60)],
+        description=_l("Do not use your real name. This is the only name others will see."),
+    )
+    email = EmailField(_l("E-mail (optional, never shown)"),
+                       validators=[Optional(), Email(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10, max=200)],
+                             description=_l("At least 10 characters."))
+    confirm = PasswordField(_l("Password again"),
+                            validators=[DataRequired(), EqualTo("password", _l("The two passwords differ."))])
+    submit = SubmitField(_l("Create account"))
+
+
+class ForgotForm(FlaskForm):
+    """Ask for a password-reset link."""
+
+    login = StringField(_l("Username or e-mail"), validators=[DataRequired(), Length(max=254)])
+    submit = SubmitField(_l("Send reset link"))
+
+
+class ResetForm(FlaskForm):
+    """Choose a new password through a reset link."""
+
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)],
+                             description=_l("At least 10 characters."))
+    confirm = PasswordField(_l("New password again"),
+                            validators=[DataRequired(), EqualTo("password", _l("The two passwords differ."))])
+    submit = SubmitField(_l("Set new password"))
+
+
+class PasswordForm(FlaskForm):
+    """Change the password while signed in."""
+
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)],
+                                 description=_l("At least 10 characters. Other browsers will be signed out."))
+    confirm = PasswordField(_l("New password again"),
+                            validators=[DataRequired(), EqualTo("new_password", _l("The two passwords differ."))])
+    submit = SubmitField(_l("Change password"))
+
+
+class ProfileForm(FlaskForm):
+    """What a person may change about themselves."""
+
+    pseudonym = StringField(_l("Pseudonym (shown to others)"),
+                            validators=[DataRequired(), Length(min=2, max=60)])
+    email = EmailField(_l("E-mail (optional, never shown)"), validators=[Optional(), Email(), Length(max=254)])
+    locale = SelectField(_l("Language"), choices=[], validate_choice=True)
+    timezone = SelectField(_l("Time zone"), choices=[], validate_choice=True)
+    bio = TextAreaField(_l("About me (optional)"), validators=[Optional(), Length(max=1000)],
+                        description=_l("Shown to signed-in members. Leave out anything that identifies you."))
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezone_choices()
+        self.locale.choices = [("", _l("As my browser says"))] + [
+            (code, language_name(code)) for code in current_app.config["LOCALES"]]

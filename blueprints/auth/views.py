@@ -1,0 +1,184 @@
+"""Views for signing up, in and out, and for the person's own account."""
+from __future__ import annotations
+
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from blueprints.auth import bp
+from blueprints.auth.forms import ForgotForm, LoginForm, PasswordForm, ProfileForm, ResetForm, SignupForm
+from blueprints.common import apply_service_error
+from hub.i18n import COOKIE as LANG_COOKIE
+from hub.permissions import public, signed_in
+from hub.security import client_key, safe_next
+from hub.services import accounts
+from hub.services.errors import ServiceError
+
+
+def _sign_in(user) -> None:
+    """Start a fresh log-in session for ``user`` in this browser."""
+    session.clear()  # a new session id on every sign-in: no fixation
+    session["sid"] = accounts.start_session(user)
+    session.permanent = True
+
+
+def _new_account(form) -> accounts.NewAccount:
+    return accounts.NewAccount(username=form.username.data, pseudonym=form.pseudonym.data,
+                               password=form.password.data, email=form.email.data,
+                               locale=str(g.get("lang_choice") or "") or None)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    """Sign in with username or e-mail and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.login.data, form.password.data, client=client_key())
+        except accounts.LoginThrottled as error:
+            flash(str(error.message), "error")
+            return render_template("auth/login.html", form=form), 429
+        if user is None:
+            # One message for unknown accounts and wrong passwords: no account enumeration.
+            form.form_errors.append(_("The username or password is not right, or the account is not active yet."))
+        else:
+            _sign_in(user)
+            return redirect(safe_next(request.args.get("next"), url_for("main.index")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@public
+def logout():
+    """Sign out of this browser."""
+    if session.get("sid"):
+        accounts.end_session(session["sid"])
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@public
+def accept_invitation(token: str):
+    """Create an account from an invitation link."""
+    try:
+        invitation = accounts.open_invitation(token)
+    except ServiceError as error:
+        return render_template("auth/invitation_invalid.html", message=error.message), 410
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.accept_invitation(token, _new_account(form))
+        except ServiceError as error:
+            apply_service_error(form, error)
+        else:
+            _sign_in(user)
+            flash(_("Welcome! Your account is ready."), "info")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/signup.html", form=form, invitation=invitation)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@public
+def register():
+    """Sign up on an open hub; an admin approves the account."""
+    if current_app.config["REGISTRATION"] != "open":
+        return render_template("auth/invitation_only.html"), 403
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            accounts.register_open(_new_account(form))
+        except ServiceError as error:
+            apply_service_error(form, error)
+        else:
+            flash(_("Thank you. An administrator will approve your account; then you can sign in."), "info")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/signup.html", form=form, invitation=None)
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@public
+def forgot():
+    """Ask for a password-reset link."""
+    form = ForgotForm()
+    if form.validate_on_submit():
+        token = accounts.request_password_reset(form.login.data)
+        if token:
+            # No mail server yet: the link goes to the server log, for the admin to pass on.
+            current_app.logger.warning("password reset link: %s",
+                                       url_for("auth.reset", token=token, _external=True))
+        flash(_("If this account exists, a reset link is on its way. Ask your hub's administrator "
+                "for it if no mail arrives."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@public
+def reset(token: str):
+    """Set a new password through a one-time link."""
+    try:
+        accounts.open_reset(token)
+    except ServiceError as error:
+        return render_template("auth/reset_invalid.html", message=error.message), 410
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data)
+        except ServiceError as error:
+            apply_service_error(form, error)
+        else:
+            session.clear()
+            flash(_("Your password is changed. Sign in with the new one."), "info")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@signed_in
+def profile():
+    """Edit pseudonym, e-mail, language, time zone and bio."""
+    user = current_user._get_current_object()
+    form = ProfileForm(obj=user)
+    if request.method == "GET":
+        form.locale.data = user.locale or ""
+        form.timezone.data = user.timezone or ""
+    if form.validate_on_submit():
+        try:
+            accounts.update_profile(user, pseudonym=form.pseudonym.data, email=form.email.data,
+                                    locale=form.locale.data or None, timezone=form.timezone.data or None,
+                                    bio=form.bio.data or "")
+        except ServiceError as error:
+            apply_service_error(form, error)
+        else:
+            response = redirect(url_for("auth.profile"))
+            # The saved preference wins over an older ?lang= choice kept in the cookie.
+            if user.locale:
+                g.lang_choice = user.locale
+            else:
+                response.delete_cookie(LANG_COOKIE)
+            flash(_("Your profile is saved."), "info")
+            return response
+    return render_template("auth/profile.html", form=form, user=user)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+def password():
+    """Change the password; other browsers are signed out."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            token = accounts.change_password(current_user._get_current_object(),
+                                             current=form.current_password.data, new=form.new_password.data)
+        except ServiceError as error:
+            apply_service_error(form, error)
+        else:
+            session["sid"] = token
+            flash(_("Your password is changed. Other browsers were signed out."), "info")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/password.html", form=form)

@@ -1,0 +1,43 @@
+"""Views of the public pages."""
+from __future__ import annotations
+
+from flask import abort, render_template
+
+from blueprints.main import bp
+from hub.permissions import public
+from hub.services import projects as project_service
+from hub.services import stats
+
+
+@bp.get("/")
+@public
+def index():
+    """Show what the hub is and what happened lately."""
+    return render_template("main/index.html", projects=project_service.all_projects(),
+                           counts=stats.counts(), recent=stats.recent_activity())
+
+
+@bp.get("/projects")
+@public
+def projects():
+    """List the projects on this hub."""
+    return render_template("main/projects.html", projects=project_service.all_projects())
+
+
+@bp.get("/projects/<slug>")
+@public
+def project(slug: str):
+    """Show a project and its members' pseudonyms."""
+    item = project_service.by_slug(slug)
+    if item is None:
+        abort(404)
+    return render_template("main/project.html", project=item,
+                           members=project_service.public_members(item))
+
+
+@bp.get("/healthz")
+@public
+def healthz():
+    """Answer load balancers: the hub and its database respond."""
+    stats.ping()
+    return {"status": "ok"}

@@ -1,0 +1,84 @@
+"""Practice Exchange Hub: the application factory."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, session
+
+from hub import config as hub_config
+from hub.extensions import babel, csrf, db, login_manager, migrate
+
+MIGRATIONS_DIR = __path__[0] + "/migrations"
+
+
+def create_app(config: dict[str, Any] | type | None = None) -> Flask:
+    """Build a hub: configuration, extensions, pages, commands, error handlers."""
+    app = Flask(__name__, instance_relative_config=True)
+    hub_config.load(app, config)
+    register_extensions(app)
+    register_hooks(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extensions to ``app``."""
+    from hub import i18n, models, permissions  # noqa: F401  (models registers the tables)
+
+    # Access is decided before anything else looks at the request (CSRF included).
+    app.before_request(permissions.guard)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.request_loader(_load_session_user)
+    app.json.ensure_ascii = False
+
+
+def _load_session_user(_request):
+    """Load the user of the log-in session named in the signed cookie."""
+    from hub.services import accounts
+
+    return accounts.session_user(session.get("sid", ""))
+
+
+def register_hooks(app: Flask) -> None:
+    """Add the per-request hooks: headers, language cookie, template helpers."""
+    from hub import i18n, security, templating
+
+    security.init_app(app)
+    i18n.init_app(app)
+    templating.init_app(app)
+    if not app.debug and not app.testing:
+        app.logger.setLevel(logging.INFO)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every HTTP face of the hub."""
+    from blueprints.admin import bp as admin_bp
+    from blueprints.auth import bp as auth_bp
+    from blueprints.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Answer errors with friendly pages in the reader's language."""
+    from hub import errors
+
+    errors.init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    """Add the ``flask hub ...`` commands."""
+    from hub.cli import hub_cli, translate_cli
+
+    app.cli.add_command(hub_cli)
+    app.cli.add_command(translate_cli)

@@ -1,0 +1,153 @@
+"""``flask hub ...`` commands: thin wrappers over the services."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+from flask_migrate import upgrade
+
+from hub.models.user import Role
+
+hub_cli = AppGroup("hub", help="Run and administer the hub.")
+
+
+@hub_cli.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create the database schema, or upgrade it to the newest version."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    click.echo("Database is up to date.")
+
+
+@hub_cli.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Load demo projects and users (only what is not there yet)."""
+    from hub import demo
+
+    created = demo.load()
+    click.echo(f"Demo content: {created} new records.")
+    click.echo("Demo accounts (password for all: %s):" % demo.PASSWORD)
+    for username, role, _pseudonym, _project in demo.USERS:
+        click.echo(f"  {username:<12} {role}")
+
+
+@hub_cli.command("create-admin")
+@click.option("--username", required=True)
+@click.option("--pseudonym", required=True)
+@click.option("--email", default="")
+@click.password_option()
+@with_appcontext
+def create_admin_command(username: str, pseudonym: str, email: str, password: str) -> None:
+    """Create an admin account (the first account of a new hub)."""
+    from hub.extensions import db
+    from hub.services import accounts
+    from hub.services.errors import ServiceError
+
+    try:
+        accounts.create_user(
+            accounts.NewAccount(username=username, pseudonym=pseudonym, password=password, email=email),
+            role=Role.ADMIN,
+        )
+    except ServiceError as error:
+        raise click.UsageError(f"{error.field}: {error.message}") from None
+    db.session.commit()
+    click.echo(f"Admin {username} created.")
+
+
+@hub_cli.command("worker")
+@with_appcontext
+def worker_command() -> None:
+    """Run the background worker until Ctrl-C or SIGTERM."""
+    from hub import worker
+
+    worker.run(current_app._get_current_object())
+
+
+@hub_cli.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@with_appcontext
+def serve_command(host: str, port: int) -> None:
+    """Serve the hub with the development server and the worker beside it; Ctrl-C stops both."""
+    from werkzeug.serving import run_simple
+
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker"], env=os.environ.copy())
+    try:
+        run_simple(host, port, current_app._get_current_object(), threaded=True)
+    finally:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGINT)
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        click.echo("Hub and worker stopped.")
+
+
+translate_cli = AppGroup("translate", help="Extract, add, update and compile interface translations.")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+POT = os.path.join(ROOT, "translations", "messages.pot")
+TRANSLATIONS = os.path.join(ROOT, "translations")
+
+
+def _pybabel(*args: str) -> None:
+    """Run pybabel from the project root, failing loudly."""
+    command = [sys.executable, "-m", "babel.messages.frontend", *args]
+    if subprocess.call(command, cwd=ROOT) != 0:
+        raise click.ClickException("pybabel " + " ".join(args) + " failed")
+
+
+@translate_cli.command("extract")
+def extract_command() -> None:
+    """Collect the interface strings into translations/messages.pot."""
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-c", "i18n:",
+             "--sort-by-file", "--no-wrap", "--project", "practice-exchange-hub", "-o", POT, ".")
+
+
+@translate_cli.command("init")
+@click.argument("locale")
+def init_locale_command(locale: str) -> None:
+    """Start a catalogue for a new language (e.g. zh_Hant, ru)."""
+    extract_command.callback()
+    _pybabel("init", "-i", POT, "-d", TRANSLATIONS, "-l", locale, "--no-wrap")
+
+
+@translate_cli.command("update")
+def update_command() -> None:
+    """Bring every catalogue up to date with the interface strings."""
+    extract_command.callback()
+    _pybabel("update", "-i", POT, "-d", TRANSLATIONS, "--no-wrap", "--ignore-obsolete")
+    _copy_source_strings(os.path.join(TRANSLATIONS, "en", "LC_MESSAGES", "messages.po"))
+
+
+def _copy_source_strings(path: str) -> None:
+    """Fill the English catalogue from the source strings (the interface is written in English)."""
+    from babel.messages.pofile import read_po, write_po
+
+    with open(path, "rb") as handle:
+        catalog = read_po(handle)
+    for message in catalog:
+        if not message.id:
+            continue
+        if isinstance(message.id, (list, tuple)):
+            message.string = tuple(message.id)
+        else:
+            message.string = message.id
+        message.flags.discard("fuzzy")
+    with open(path, "wb") as handle:
+        write_po(handle, catalog, width=0, ignore_obsolete=True)
+
+
+@translate_cli.command("compile")
+def compile_command() -> None:
+    """Compile the catalogues into the .mo files the hub reads (fuzzy entries are left out)."""
+    from hub.i18n import compile_catalogues
+
+    for path in compile_catalogues():
+        click.echo(f"compiled {os.path.relpath(path, ROOT)}")

@@ -1,0 +1,438 @@
+"""Accounts: sign-up (by invitation or open registration), log-in, sessions, passwords, roles.
+
+Only hashes of tokens are stored (invitations, password resets, log-in sessions), so a copy
+of the database does not let anyone sign in. Log-in failures are counted under keyed hashes
+of the account name and the client, never under the raw values.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import hmac
+import re
+import secrets
+import zoneinfo
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from hub.extensions import db
+from hub.models.base import utcnow
+from hub.models.project import Project
+from hub.models.user import (
+    Invitation,
+    LoginFailure,
+    LoginSession,
+    PasswordReset,
+    Role,
+    User,
+    UserStatus,
+)
+from hub.permissions import may_grant
+from hub.services import audit
+from hub.services.errors import NotAllowed, ServiceError
+
+USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,40}$")
+MIN_PASSWORD = 10
+
+
+class LoginThrottled(ServiceError):
+    """Too many failed log-ins for this account or client; try again later."""
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """What a person fills in when signing up."""
+
+    username: str
+    pseudonym: str
+    password: str
+    email: str | None = None
+    locale: str | None = None
+
+
+def token_hash(token: str) -> str:
+    """Return the stored form of a secret token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with the configured method (scrypt by default)."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """Return a hash checked when the account does not exist, so both answers take as long."""
+    return generate_password_hash("not a real password", method=method)
+
+
+def find_by_login(login: str) -> User | None:
+    """Return the user whose username or e-mail is ``login`` (case-insensitive)."""
+    login = login.strip().lower()
+    if not login:
+        return None
+    query = sa.select(User).where(sa.or_(User.username == login, User.email == login))
+    return db.session.scalar(query)
+
+
+# --- creating accounts ---------------------------------------------------------------------
+
+def create_user(
+    account: NewAccount,
+    *,
+    role: Role = Role.MEMBER,
+    status: UserStatus = UserStatus.ACTIVE,
+    project: Project | None = None,
+) -> User:
+    """Validate and add a user to the session (the caller commits)."""
+    _check_new_account(account)
+    user = User(
+        username=account.username.strip().lower(),
+        email=(account.email or "").strip().lower() or None,
+        pseudonym=account.pseudonym.strip(),
+        password_hash=hash_password(account.password),
+        role=role.value,
+        status=status.value,
+        locale=account.locale,
+        project=project,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def _check_new_account(account: NewAccount) -> None:
+    username = account.username.strip().lower()
+    if not USERNAME_RE.match(username):
+        raise ServiceError(
+            _l("Use 3 to 40 characters: lower-case letters, digits, dot, dash or underscore."),
+            field="username",
+        )
+    if db.session.scalar(sa.select(User.id).where(User.username == username)):
+        raise ServiceError(_l("This username is taken. Please choose another."), field="username")
+    _check_pseudonym(account.pseudonym)
+    _check_email(account.email)
+    check_password_strength(account.password, field="password")
+
+
+def _check_pseudonym(pseudonym: str, *, user: User | None = None) -> None:
+    pseudonym = pseudonym.strip()
+    if not 2 <= len(pseudonym) <= 60:
+        raise ServiceError(_l("A pseudonym has 2 to 60 characters."), field="pseudonym")
+    query = sa.select(User.id).where(sa.func.lower(User.pseudonym) == pseudonym.lower())
+    if user is not None:
+        query = query.where(User.id != user.id)
+    if db.session.scalar(query):
+        raise ServiceError(_l("This pseudonym is taken. Please choose another."), field="pseudonym")
+
+
+def _check_email(email: str | None, *, user: User | None = None) -> None:
+    email = (email or "").strip().lower()
+    if not email:
+        return
+    query = sa.select(User.id).where(User.email == email)
+    if user is not None:
+        query = query.where(User.id != user.id)
+    if db.session.scalar(query):
+        raise ServiceError(
+            _l("This e-mail address belongs to another account."), field="email"
+        )
+
+
+def check_password_strength(password: str, *, field: str = "password") -> None:
+    """Refuse passwords that are too short or too obvious."""
+    if len(password) < MIN_PASSWORD:
+        raise ServiceError(
+            _l("Use at least %(n)d characters.", n=MIN_PASSWORD), field=field
+        )
+    if len(set(password)) < 4:
+        raise ServiceError(_l("This password is too easy to guess."), field=field)
+
+
+# --- invitations ---------------------------------------------------------------------------
+
+def create_invitation(
+    *, by: User, role: Role, project: Project | None = None, days: int | None = None, note: str = ""
+) -> tuple[Invitation, str]:
+    """Create an invitation and return it with its token (shown once, then only hashed)."""
+    if not may_grant(by, role):
+        raise NotAllowed(_l("You may not invite people with this role."), field="role")
+    days = days or current_app.config["INVITATION_DAYS"]
+    if not 1 <= days <= 90:
+        raise ServiceError(_l("An invitation is valid for 1 to 90 days."), field="days")
+    token = secrets.token_urlsafe(24)
+    invitation = Invitation(
+        token_hash=token_hash(token),
+        role=role.value,
+        project=project,
+        note=note.strip()[:200],
+        created_by=by,
+        expires_at=utcnow() + dt.timedelta(days=days),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    audit.record("invitation.create", actor=by, target=invitation, role=role.value)
+    db.session.commit()
+    return invitation, token
+
+
+def open_invitation(token: str) -> Invitation:
+    """Return the open invitation for ``token`` or explain why it cannot be used."""
+    invitation = db.session.scalar(
+        sa.select(Invitation).where(Invitation.token_hash == token_hash(token))
+    )
+    if invitation is None:
+        raise ServiceError(_l("This invitation link is not valid. Check that you copied all of it."))
+    state = invitation.state
+    if state == "used":
+        raise ServiceError(_l("This invitation has already been used. If it was you, sign in."))
+    if state == "revoked":
+        raise ServiceError(_l("This invitation was withdrawn. Ask for a new one."))
+    if state == "expired":
+        raise ServiceError(_l("This invitation has expired. Ask the person who invited you for a new one."))
+    return invitation
+
+
+def accept_invitation(token: str, account: NewAccount) -> User:
+    """Create the account an invitation offers, and mark the invitation used."""
+    invitation = open_invitation(token)
+    user = create_user(account, role=Role(invitation.role), project=invitation.project)
+    invitation.used_by = user
+    invitation.used_at = utcnow()
+    audit.record("user.signup", actor=user, target=user, invitation=invitation.id)
+    db.session.commit()
+    return user
+
+
+def revoke_invitation(invitation: Invitation, *, by: User) -> None:
+    """Withdraw an unused invitation."""
+    if invitation.state != "open":
+        raise ServiceError(_l("Only an open invitation can be withdrawn."))
+    invitation.revoked_at = utcnow()
+    audit.record("invitation.revoke", actor=by, target=invitation)
+    db.session.commit()
+
+
+def register_open(account: NewAccount) -> User:
+    """Sign up on an open hub: a member account waiting for approval."""
+    if current_app.config["REGISTRATION"] != "open":
+        raise NotAllowed(_l("This hub accepts new members by invitation only."))
+    user = create_user(account, status=UserStatus.PENDING)
+    audit.record("user.register", actor=user, target=user)
+    db.session.commit()
+    return user
+
+
+# --- signing in and out ----------------------------------------------------------------------
+
+def _throttle_key(kind: str, value: str) -> str:
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def _failures(key: str) -> int:
+    since = utcnow() - dt.timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
+    query = sa.select(sa.func.count()).where(LoginFailure.key == key, LoginFailure.at > since)
+    return db.session.scalar(query) or 0
+
+
+def authenticate(login: str, password: str, *, client: str) -> User | None:
+    """Return the active user for these credentials, None when they are wrong.
+
+    Raises :class:`LoginThrottled` when the account or the client failed too often lately.
+    The answer is the same whether the account exists or not.
+    """
+    cfg = current_app.config
+    account_key = _throttle_key("account", login.strip().lower())
+    client_key = _throttle_key("client", client)
+    if (_failures(account_key) >= cfg["LOGIN_LIMIT_ACCOUNT"]
+            or _failures(client_key) >= cfg["LOGIN_LIMIT_CLIENT"]):
+        raise LoginThrottled(
+            _l("Too many failed attempts. Wait %(m)d minutes and try again, or reset your password.",
+               m=cfg["LOGIN_WINDOW_SECONDS"] // 60)
+        )
+    user = find_by_login(login)
+    stored = user.password_hash if user else _dummy_hash(cfg["PASSWORD_HASH_METHOD"])
+    ok = check_password_hash(stored, password)
+    if not ok or user is None or not user.is_active:
+        db.session.add_all([LoginFailure(key=account_key), LoginFailure(key=client_key)])
+        db.session.commit()
+        return None
+    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.key == account_key))
+    return user
+
+
+def start_session(user: User) -> str:
+    """Open a log-in session for ``user`` and return its token (kept in the cookie)."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(user=user, token_hash=token_hash(token)))
+    db.session.commit()
+    return token
+
+
+def session_user(token: str) -> User | None:
+    """Return the active user of a log-in session token, or None."""
+    if not token:
+        return None
+    login_session = db.session.scalar(
+        sa.select(LoginSession).where(LoginSession.token_hash == token_hash(token))
+    )
+    if login_session is None:
+        return None
+    max_age = dt.timedelta(days=current_app.config["SESSION_DAYS"])
+    if login_session.created_at + max_age < utcnow():
+        return None
+    user = login_session.user
+    return user if user.is_active else None
+
+
+def end_session(token: str) -> None:
+    """Close one log-in session (sign out this browser)."""
+    db.session.execute(sa.delete(LoginSession).where(LoginSession.token_hash == token_hash(token)))
+    db.session.commit()
+
+
+def end_all_sessions(user: User) -> None:
+    """Close every log-in session of ``user`` (the caller commits)."""
+    db.session.execute(sa.delete(LoginSession).where(LoginSession.user_id == user.id))
+
+
+# --- passwords ---------------------------------------------------------------------------
+
+def change_password(user: User, *, current: str, new: str) -> str:
+    """Change the password, sign out every other browser, and return a fresh session token."""
+    if not check_password_hash(user.password_hash, current):
+        raise ServiceError(_l("Your current password is not right."), field="current_password")
+    _set_password(user, new, field="new_password")
+    audit.record("user.password_change", actor=user, target=user)
+    db.session.commit()
+    return start_session(user)
+
+
+def _set_password(user: User, password: str, *, field: str) -> None:
+    check_password_strength(password, field=field)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    end_all_sessions(user)
+
+
+def request_password_reset(login: str) -> str | None:
+    """Create a reset token for the account named ``login``; None when there is no such account.
+
+    Callers must answer the person the same way in both cases (no account enumeration).
+    """
+    user = find_by_login(login)
+    if user is None or user.status == UserStatus.DISABLED:
+        return None
+    return _new_reset_token(user)
+
+
+def _new_reset_token(user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    minutes = current_app.config["RESET_TOKEN_MINUTES"]
+    db.session.add(PasswordReset(
+        user=user, token_hash=token_hash(token), expires_at=utcnow() + dt.timedelta(minutes=minutes)
+    ))
+    db.session.commit()
+    return token
+
+
+def admin_reset_link_token(user: User, *, by: User) -> str:
+    """Create a reset token an admin hands to the person (while the hub sends no mail)."""
+    audit.record("user.reset_token", actor=by, target=user)
+    return _new_reset_token(user)
+
+
+def open_reset(token: str) -> PasswordReset:
+    """Return the usable reset for ``token`` or explain why it cannot be used."""
+    reset = db.session.scalar(sa.select(PasswordReset).where(PasswordReset.token_hash == token_hash(token)))
+    if reset is None:
+        raise ServiceError(_l("This reset link is not valid. Ask for a new one."))
+    if reset.used_at is not None:
+        raise ServiceError(_l("This reset link has already been used. Ask for a new one if you need it."))
+    if reset.expires_at <= utcnow():
+        raise ServiceError(_l("This reset link has expired. Ask for a new one."))
+    return reset
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password through a one-time reset token, signing out every browser."""
+    reset = open_reset(token)
+    _set_password(reset.user, new_password, field="password")
+    reset.used_at = utcnow()
+    audit.record("user.password_reset", actor=reset.user, target=reset.user)
+    db.session.commit()
+    return reset.user
+
+
+# --- profile and administration ------------------------------------------------------------
+
+def update_profile(
+    user: User, *, pseudonym: str, email: str | None, locale: str | None, timezone: str | None, bio: str
+) -> None:
+    """Change what a person may change about themselves."""
+    _check_pseudonym(pseudonym, user=user)
+    _check_email(email, user=user)
+    if locale and locale not in current_app.config["LOCALES"]:
+        raise ServiceError(_l("Choose one of the offered languages."), field="locale")
+    if timezone and timezone not in zoneinfo.available_timezones():
+        raise ServiceError(_l("Choose one of the offered time zones."), field="timezone")
+    user.pseudonym = pseudonym.strip()
+    user.email = (email or "").strip().lower() or None
+    user.locale = locale or None
+    user.timezone = timezone or None
+    user.bio = bio.strip()
+    db.session.commit()
+
+
+def set_role(user: User, role: Role, *, by: User) -> None:
+    """Give ``user`` a new role, and record who did it."""
+    if not may_grant(by, role) or not may_grant(by, Role(user.role)):
+        raise NotAllowed(_l("You may not give this role."))
+    if user.id == by.id:
+        raise NotAllowed(_l("You cannot change your own role."))
+    old = user.role
+    user.role = role.value
+    audit.record("user.role", actor=by, target=user, old=old, new=role.value)
+    db.session.commit()
+
+
+def set_status(user: User, status: UserStatus, *, by: User) -> None:
+    """Approve, disable or re-enable an account; disabling signs it out everywhere."""
+    if user.id == by.id:
+        raise NotAllowed(_l("You cannot change your own account's status."))
+    old = user.status
+    user.status = status.value
+    if status == UserStatus.DISABLED:
+        end_all_sessions(user)
+    audit.record("user.status", actor=by, target=user, old=old, new=status.value)
+    db.session.commit()
+
+
+def set_project(user: User, project: Project | None, *, by: User) -> None:
+    """Move ``user`` into ``project`` (or out of any)."""
+    user.project = project
+    audit.record("user.project", actor=by, target=user, project=project.id if project else None)
+    db.session.commit()
+
+
+def search_users(text: str = "", *, role: str | None = None, status: str | None = None,
+                 page: int = 1, per_page: int = 50):
+    """Return a page of users matching ``text`` in username, e-mail or pseudonym."""
+    query = sa.select(User).order_by(User.created_at.desc(), User.id.desc())
+    text = text.strip().lower()
+    if text:
+        like = f"%{text}%"
+        query = query.where(sa.or_(
+            User.username.like(like), User.email.like(like), sa.func.lower(User.pseudonym).like(like)
+        ))
+    if role:
+        query = query.where(User.role == role)
+    if status:
+        query = query.where(User.status == status)
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)

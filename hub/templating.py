@@ -1,0 +1,81 @@
+"""Helpers every template may use."""
+from __future__ import annotations
+
+from babel import Locale
+from flask import Flask, current_app, request, url_for
+from flask_babel import format_date, format_datetime, format_decimal, gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from hub.permissions import can
+
+
+ROLE_LABELS = {
+    "member": _l("member"),
+    "contributor": _l("contributor"),
+    "moderator": _l("moderator"),
+    "admin": _l("administrator"),
+}
+STATUS_LABELS = {
+    "active": _l("active"),
+    "pending": _l("waiting for approval"),
+    "disabled": _l("disabled"),
+}
+
+
+def role_label(role: str) -> str:
+    """Return the translated name of a role."""
+    return str(ROLE_LABELS.get(str(role), role))
+
+
+def status_label(status: str) -> str:
+    """Return the translated name of an account status."""
+    return str(STATUS_LABELS.get(str(status), status))
+
+
+def language_name(locale: str) -> str:
+    """Return a language's name in that language (中文, English), as Babel knows it."""
+    parsed = Locale.parse(locale)
+    if parsed.language == "zh":
+        return "繁體中文" if parsed.script == "Hant" else "中文"
+    return parsed.get_language_name(parsed).capitalize()
+
+
+def site_name() -> str:
+    """Return the hub's name: the configured one, or the translated default."""
+    return current_app.config["SITE_NAME"] or _("Practice Exchange Hub")
+
+
+def language_links() -> list[dict[str, str]]:
+    """Return a link to this page in each offered language."""
+    args = request.args.to_dict()
+    links = []
+    for locale in current_app.config["LOCALES"]:
+        args["lang"] = locale
+        endpoint = request.endpoint or "main.index"
+        try:
+            href = url_for(endpoint, **(request.view_args or {}), **args)
+        except Exception:  # an error page for a URL that matched nothing
+            href = url_for("main.index", lang=locale)
+        links.append({"locale": locale, "name": language_name(locale), "href": href})
+    return links
+
+
+def user_can(permission: str) -> bool:
+    """Tell whether the current user holds ``permission``."""
+    return can(current_user, permission)
+
+
+def init_app(app: Flask) -> None:
+    """Register the helpers as Jinja globals and filters."""
+    app.jinja_env.globals.update(
+        site_name=site_name, language_links=language_links, can=user_can,
+        role_label=role_label, status_label=status_label,
+    )
+    app.jinja_env.filters.update(
+        datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
+        date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
+        number=format_decimal,
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

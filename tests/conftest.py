@@ -1,0 +1,171 @@
+"""Fixtures shared by every test: a fresh app and database per test, role fixtures, helpers."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from hub import create_app
+from hub.config import TestConfig
+from hub.extensions import db
+from hub.models.user import Role, User, UserStatus
+from hub.services import accounts, projects
+
+from tests.helpers import PASSWORD, login
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogues() -> None:
+    """Compile the catalogues once, so the suite reads the same .mo files the hub serves."""
+    from hub.i18n import compile_catalogues
+
+    compile_catalogues()
+
+
+class FreshContextClient(FlaskClient):
+    """A test client whose every request gets its own app context, as in production.
+
+    Without this, requests would share the test's app context, hence ``g`` (where Flask-Login
+    caches the user) and the database session, hiding bugs that real requests would show.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def make_app(tmp_path) -> Callable[..., Flask]:
+    """Return a factory of fresh apps with an empty schema; settings may be overridden."""
+    def factory(**overrides) -> Flask:
+        overrides.setdefault("DATABASE_URL", "sqlite://")
+        app = create_app(_test_config(tmp_path, overrides))
+        app.test_client_class = FreshContextClient
+        with app.app_context():
+            db.create_all()
+        return app
+    return factory
+
+
+def _test_config(tmp_path, overrides: dict) -> dict:
+    config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
+    config.update(overrides)
+    from hub.config import _database_uri
+    config["SQLALCHEMY_DATABASE_URI"] = _database_uri(config["DATABASE_URL"])
+    return config
+
+
+@pytest.fixture
+def app(make_app) -> Iterator[Flask]:
+    """Give each test a fresh hub with an in-memory database, inside an app context."""
+    application = make_app()
+    with application.app_context():
+        yield application
+        db.session.remove()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """Start one throwaway PostgreSQL server for the session (failing, never skipping, without it)."""
+    from tests.pg import start_server
+
+    server = start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_app(request, make_app) -> Iterator[Flask]:
+    """Run the test once on SQLite and once on a real PostgreSQL server, each with a fresh schema."""
+    if request.param == "sqlite":
+        application = make_app()
+    else:
+        server = request.getfixturevalue("postgres_server")
+        application = make_app(DATABASE_URL=server.url)
+        with application.app_context():
+            db.drop_all()
+            db.create_all()
+    with application.app_context():
+        yield application
+        db.session.remove()
+        if request.param == "postgresql":
+            db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    """Return a test client of the fresh app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """Return a CLI runner of the fresh app."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def project(app):
+    """Create the project most tests put people in."""
+    return projects.save(projects.ProjectData(
+        slug="chengdu-peer-centre", name_zh="成都同伴支持服务中心", name_en="Chengdu Peer Support Centre",
+        city="成都", province="四川", country="CN"), by=None)
+
+
+@pytest.fixture
+def make_user(app) -> Callable[..., User]:
+    """Return a factory of users: make_user("fred", role=Role.MEMBER)."""
+    def factory(username: str, *, role: Role = Role.MEMBER, status: UserStatus = UserStatus.ACTIVE,
+                pseudonym: str | None = None, email: str | None = None, project=None,
+                locale: str | None = None) -> User:
+        user = accounts.create_user(
+            accounts.NewAccount(username=username, pseudonym=pseudonym or f"{username.title()} P",
+                                password=PASSWORD, email=email or f"{username}@example.org", locale=locale),
+            role=role, status=status, project=project)
+        db.session.commit()
+        return user
+    return factory
+
+
+@pytest.fixture
+def member(make_user, project):
+    """An ordinary member of the project."""
+    return make_user("mary", project=project)
+
+
+@pytest.fixture
+def contributor(make_user, project):
+    """A peer educator who writes notes."""
+    return make_user("lee", role=Role.CONTRIBUTOR, pseudonym="小李", project=project)
+
+
+@pytest.fixture
+def moderator(make_user, project):
+    """A moderator."""
+    return make_user("moder", role=Role.MODERATOR, pseudonym="山风", project=project)
+
+
+@pytest.fixture
+def admin(make_user, project):
+    """An administrator."""
+    return make_user("ada", role=Role.ADMIN, project=project)
+
+
+@pytest.fixture
+def fred(make_user):
+    """Fred the troll: a member who tries what he should not."""
+    return make_user("fred", pseudonym="Fred T")
+
+
+@pytest.fixture
+def login_as(client) -> Callable[[User], FlaskClient]:
+    """Return a function that signs a user in on the test client."""
+    def sign_in(user: User) -> FlaskClient:
+        response = login(client, user.username)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+    return sign_in

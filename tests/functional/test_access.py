@@ -1,0 +1,85 @@
+"""Deny by default: every route declares who may use it, and anonymous users get nothing else."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hub.permissions import PUBLIC, access_of
+from tests.helpers import post_form
+
+# The only endpoints an anonymous visitor may use. Adding one here is a decision, not a fix.
+PUBLIC_ENDPOINTS = {
+    "static", "main.index", "main.projects", "main.project", "main.healthz",
+    "auth.login", "auth.logout", "auth.accept_invitation", "auth.register", "auth.forgot", "auth.reset",
+}
+
+
+def _fill(rule) -> str:
+    """Build a URL for ``rule`` with harmless values for its arguments."""
+    url = rule.rule
+    for converter_arg in rule.arguments:
+        converter = rule._converters[converter_arg]
+        value = "1" if type(converter).__name__ in ("IntegerConverter", "NumberConverter") else "x"
+        if type(converter).__name__ == "AnyConverter":
+            value = sorted(converter.items)[0] if hasattr(converter, "items") else "active"
+        url = re.sub(rf"<(?:[^>:]+:)?{converter_arg}(?:\([^)]*\))?>", value, url)
+    return url
+
+
+def test_every_endpoint_declares_its_access(app):
+    undeclared = [rule.endpoint for rule in app.url_map.iter_rules() if access_of(rule.endpoint) is None]
+    assert undeclared == []
+
+
+def test_public_endpoints_are_exactly_the_listed_ones(app):
+    public = {rule.endpoint for rule in app.url_map.iter_rules() if access_of(rule.endpoint) == PUBLIC}
+    assert public == PUBLIC_ENDPOINTS
+
+
+def test_anonymous_users_are_sent_to_login_or_refused_everywhere_else(app, client):
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC_ENDPOINTS:
+            continue
+        url = _fill(rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method)
+            location = response.headers.get("Location", "")
+            ok = response.status_code in (403, 404) or (
+                response.status_code == 302 and location.startswith("/login"))
+            assert ok, f"{method} {url} answered {response.status_code} {location}"
+            checked += 1
+    assert checked >= 10
+
+
+def test_members_cannot_reach_admin_pages(client, login_as, member, admin):
+    login_as(member)
+    for url in ["/admin/users", f"/admin/users/{admin.id}", "/admin/invitations", "/admin/audit",
+                "/admin/projects/new"]:
+        assert client.get(url).status_code == 403, url
+
+
+def test_fred_cannot_change_his_own_role_by_posting(client, login_as, fred, admin):
+    login_as(fred)
+    response = post_form(client, f"/admin/users/{fred.id}/role", {"role": "admin"}, form_url="/account")
+    assert response.status_code == 403
+    assert fred.role == "member"
+
+
+def test_moderators_invite_but_do_not_manage_users(client, login_as, moderator):
+    login_as(moderator)
+    assert client.get("/admin/invitations").status_code == 200
+    assert client.get("/admin/users").status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/static/hub.css", "/static/hub.js", "/static/favicon.svg"])
+def test_assets_are_served_by_the_hub_itself(client, path):
+    assert client.get(path).status_code == 200
+
+
+def test_pages_reference_no_external_assets(client):
+    html = client.get("/").get_data(as_text=True)
+    for url in re.findall(r'(?:src|href)="([^"]+)"', html):
+        assert not re.match(r"^(https?:)?//", url), url
+    assert "default-src 'self'" in client.get("/").headers["Content-Security-Policy"]

@@ -1,0 +1,36 @@
+"""Helpers for tests that act as a browser would: CSRF tokens, forms, signing in, counting rows."""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from hub.extensions import db
+
+PASSWORD = "correct horse battery"
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, url: str = "/login") -> str:
+    """Return a CSRF token from a form page, as a browser would get it."""
+    page = client.get(url).get_data(as_text=True)
+    match = CSRF_RE.search(page) or re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, url: str, data: dict, *, form_url: str | None = None, **kwargs):
+    """Submit a form with a valid CSRF token taken from ``form_url`` (default: ``url``)."""
+    token = csrf_token(client, form_url or url)
+    return client.post(url, data={"csrf_token": token, **data}, **kwargs)
+
+
+def login(client: FlaskClient, username: str, password: str = PASSWORD):
+    """Sign ``username`` in through the login form."""
+    return post_form(client, "/login", {"login": username, "password": password})
+
+
+def count(model, *where) -> int:
+    """Return how many rows of ``model`` match ``where``."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))

@@ -1,0 +1,87 @@
+"""A throwaway PostgreSQL 15 server for the test session, in a temporary directory.
+
+``make test`` installs the server with apt when it is missing; this module starts it on a
+free port, hands out a URL, and stops it and deletes its files at the end. PostgreSQL
+refuses to run as root, so as root the server runs as the ``postgres`` system user.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+
+
+class PostgresUnavailable(RuntimeError):
+    """The PostgreSQL server binaries are not installed."""
+
+
+def _bindir() -> str:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    if not candidates:
+        raise PostgresUnavailable(
+            "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin). "
+            "Run `make test`, which installs the Debian package 'postgresql', or install it yourself."
+        )
+    return os.path.dirname(candidates[0])
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class PostgresServer:
+    """A running throwaway server."""
+
+    directory: str
+    port: int
+    bindir: str
+
+    @property
+    def url(self) -> str:
+        """Return the URL of the server's default database."""
+        return f"postgresql://hub@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, command: list[str]) -> None:
+        if os.geteuid() == 0:
+            command = ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(map(_quote, command))]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def start(self) -> None:
+        """Initialise the cluster and start the server, waiting until it accepts connections."""
+        data = os.path.join(self.directory, "data")
+        self._run([f"{self.bindir}/initdb", "-D", data, "-A", "trust", "-U", "hub", "-E", "UTF8",
+                   "--locale=C.UTF-8"])
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off " \
+                  "-c synchronous_commit=off -c full_page_writes=off"
+        self._run([f"{self.bindir}/pg_ctl", "-D", data, "-o", options,
+                   "-l", os.path.join(self.directory, "log"), "-w", "start"])
+
+    def stop(self) -> None:
+        """Stop the server and delete its files."""
+        try:
+            self._run([f"{self.bindir}/pg_ctl", "-D", os.path.join(self.directory, "data"),
+                       "-m", "immediate", "-w", "stop"])
+        finally:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _quote(arg: str) -> str:
+    return "'" + arg.replace("'", "'\\''") + "'"
+
+
+def start_server() -> PostgresServer:
+    """Start a server in a new temporary directory and return it."""
+    bindir = _bindir()
+    directory = tempfile.mkdtemp(prefix="hub-pg-")
+    if os.geteuid() == 0:
+        shutil.chown(directory, "postgres")
+    server = PostgresServer(directory=directory, port=_free_port(), bindir=bindir)
+    server.start()
+    return server
