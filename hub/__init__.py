@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from flask import Flask, session
@@ -14,7 +15,7 @@ MIGRATIONS_DIR = __path__[0] + "/migrations"
 
 def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     """Build a hub: configuration, extensions, pages, commands, error handlers."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, instance_path=_instance_path(config))
     hub_config.load(app, config)
     register_extensions(app)
     register_hooks(app)
@@ -22,6 +23,15 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     register_errorhandlers(app)
     register_cli(app)
     return app
+
+
+def _instance_path(config: dict[str, Any] | type | None) -> str | None:
+    """Return where runtime data lives: INSTANCE_PATH, else $HUB_INSTANCE_PATH, else ./instance."""
+    if isinstance(config, dict) and config.get("INSTANCE_PATH"):
+        return os.path.abspath(config["INSTANCE_PATH"])
+    if os.environ.get("HUB_INSTANCE_PATH"):
+        return os.path.abspath(os.environ["HUB_INSTANCE_PATH"])
+    return None
 
 
 def register_extensions(app: Flask) -> None:

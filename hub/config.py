@@ -27,6 +27,7 @@ class Config:
     DATABASE_URL = "sqlite:///hub.sqlite"  # relative SQLite paths live in instance/
     INDEX_DIR = "index"  # relative to instance/
     BASE_URL = "http://127.0.0.1:5000"
+    COOKIE_SECURE: bool | None = None  # None: secure when BASE_URL is https
     SITE_NAME = ""  # empty: the translated default name is shown
     # "invite": sign-up only through an invitation link; "open": anyone, as a member pending approval.
     REGISTRATION = "invite"
@@ -90,9 +91,10 @@ def _derive(app: Flask) -> None:
             )
     cfg.setdefault("SQLALCHEMY_DATABASE_URI", _database_uri(cfg["DATABASE_URL"]))
     cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
-    https = str(cfg["BASE_URL"]).startswith("https://")
-    cfg.setdefault("SESSION_COOKIE_SECURE", https)
-    cfg.setdefault("REMEMBER_COOKIE_SECURE", https)
+    secure = cfg["COOKIE_SECURE"]
+    if secure is None:  # follow the base URL: a hub served over https sends cookies only over https
+        secure = str(cfg["BASE_URL"]).startswith("https://")
+    cfg["SESSION_COOKIE_SECURE"] = cfg["REMEMBER_COOKIE_SECURE"] = bool(secure)
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg["REMEMBER_COOKIE_HTTPONLY"] = True

@@ -52,6 +52,7 @@ def make_app(tmp_path) -> Callable[..., Flask]:
 
 def _test_config(tmp_path, overrides: dict) -> dict:
     config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
+    config["INSTANCE_PATH"] = str(tmp_path / "instance")
     config.update(overrides)
     from hub.config import _database_uri
     config["SQLALCHEMY_DATABASE_URI"] = _database_uri(config["DATABASE_URL"])

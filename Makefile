@@ -1,0 +1,69 @@
+# Practice Exchange Hub — the two commands of the README:
+#   make run    install, prepare database, catalogues, demo content and search index, then serve with the worker
+#   make test   install test extras and the system packages the suite needs, then run the whole suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask
+export FLASK_APP := wsgi
+# Debian packages the test suite needs: the browser, CJK fonts for screenshots, a database server.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk postgresql
+
+.PHONY: run test install install-test system-packages prepare serve worker translations clean
+
+run: install prepare serve
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(VENV)/bin/activate setup.cfg pyproject.toml
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+translations: install
+	$(FLASK) translate compile
+
+# Development mode keeps a generated secret key in instance/; production sets HUB_SECRET_KEY.
+prepare: export HUB_ENV ?= development
+prepare: translations
+	$(FLASK) hub init
+	$(FLASK) hub demo
+
+serve: export HUB_ENV ?= development
+serve:
+	@echo "Serving the hub at http://127.0.0.1:5000 with the worker; Ctrl-C stops both."
+	$(FLASK) hub serve
+
+worker: export HUB_ENV ?= development
+worker:
+	$(FLASK) hub worker
+
+system-packages:
+	@missing=""; \
+	[ -x /usr/lib/chromium/chromium ] || missing="$$missing chromium"; \
+	dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing="$$missing fonts-noto-cjk"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "The test suite needs these Debian packages:$$missing"; \
+	    echo "Install them with: sudo apt-get install$$missing   (then run make test again)"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+test: install-test system-packages translations
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) instance/ .pytest_cache
