@@ -28,6 +28,7 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+translations: export HUB_ENV ?= development
 translations: install
 	$(FLASK) translate compile
 
