@@ -1,0 +1,360 @@
+"""Bilingual (Chinese/English) text analysis for the Whoosh search index.
+
+Whoosh's default analyzer keeps a whole run of Han characters as one token, so 美沙酮 never matches
+a note about 美沙酮维持治疗. ``bilingual_analyzer()`` replaces it, for indexing and for queries.
+
+Normalisation (every mode)
+    NFKC folds full-width Latin and digits (ＭＭＴ -> MMT); OpenCC ``t2s`` folds Traditional to
+    Simplified (針具交換 -> 针具交换) on the whole text, so OpenCC's phrase mappings apply; lower-casing.
+
+Non-Han words
+    Split on non-word characters. English stop words are dropped without leaving a position gap, so
+    "peer education for the people" still matches as a phrase. Porter2 stems ASCII words
+    (discriminated, discrimination -> discrimin), except glossary abbreviations (AIDS is not "aid").
+
+Han text
+    jieba segments each run of Han characters in precise mode, without HMM, with its dictionary
+    plus the glossary's Chinese terms. Each segmented word is then cut into *units*: a word of four
+    or more characters is split the way jieba would split it if the word were not in its dictionary
+    (most probable path of shorter words and single characters), recursively, provided that at
+    least two pieces are words: 美沙酮维持治疗 -> 美沙酮|维持|治疗, while 性工作者 stays whole
+    (性|工作者 would only scatter it). Units take consecutive positions, like English words.
+
+    Index mode emits, at each unit's position, the unit and each character of a multi-character
+    unit; and, at the position of the unit where it starts, every other dictionary word of two or
+    more characters inside the segmented word (艾滋 in 艾滋病, 性行为 in 男男性行为者). Query mode
+    emits the units only.
+
+Why
+    - Precision: a term matches only a dictionary word found inside one segmented word, never
+      characters that straddle two words: 和服 does not match 和/服务, 就业 not 成就/业内, 外展 not
+      对外/展示.
+    - Recall: units and sub-words match inside longer words (美沙酮 finds 美沙酮维持治疗, 针具 finds
+      针具交换), and Traditional and Simplified text meet in one form.
+    - Phrases: index and query share the unit grid, so a quoted phrase of consecutive units matches
+      ("美沙酮 维持", "针具交换 项目", "peer education").
+    - No HMM: with it, jieba guesses unknown words from context, so one string can segment one way
+      in a note and another way in a short query. Without it, unknown words fall apart into single
+      characters on both sides and still match, as characters.
+
+Trade-offs
+    - Single characters live in the same field as words, so callers search one field and a
+      one-character query (药, 针) matches the character alone or inside a word. Cost: about one
+      extra posting per Han character; one-character queries are imprecise by nature; a
+      one-character word inside a longer query matches that character anywhere (和服务 -> 和 + 服务).
+    - A compound query becomes several units (针具交换 -> 针具, 交换). With the query parser's
+      default AND grouping a note with both words anywhere matches;
+      ``TEXT(multitoken_query="phrase")`` makes compounds exact at the cost of recall on free-text
+      Chinese queries.
+    - Sub-words come from anywhere inside one segmented word, as in jieba's search mode, so 作者
+      matches 工作者 and 华人 matches 中华人民共和国; they never straddle two segmented words. They
+      share a unit's position, so a phrase of pieces of one unit ("艾滋 病" against 艾滋病) fails.
+    - Mixed-script terms (HIV检测) become separate tokens (hiv, 检测): they match as a phrase.
+    - Segmentation depends on jieba's dictionary and on data/glossary.tsv: editing either needs a
+      reindex. Terms that administrators add at run time expand queries but never change
+      segmentation, so every process analyses text identically.
+    - Highlight with ``mode="index"`` (as ``whoosh.highlight.Highlighter`` does) so that sub-words
+      and characters are marked.
+
+Pickling
+    Whoosh pickles the schema, analyzer included, into the index by import path: the names
+    ``BilingualTokenizer`` and ``_stem_latin`` in ``search_index.analysis`` must not change. Neither
+    holds state; jieba and OpenCC load lazily, once per process.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import re
+import threading
+import unicodedata
+import warnings
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from whoosh.analysis import STOP_WORDS, StemFilter, Token, Tokenizer
+from whoosh.analysis.analyzers import CompositeAnalyzer
+from whoosh.lang.porter2 import stem as _porter2
+
+from search_index import glossary
+
+if TYPE_CHECKING:
+    import jieba
+    import opencc
+
+__all__ = ["BilingualTokenizer", "bilingual_analyzer", "query_tokens", "segment", "to_simplified"]
+
+# CJK unified ideographs: extension A, the basic block, compatibility ideographs, extensions B-G.
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+# A Han run, or a word of other letters and digits ("e.g", "3.5" stay whole, as Whoosh's default).
+_RUN = re.compile(rf"(?P<han>[{_HAN}]+)|[^\W_{_HAN}]+(?:\.[^\W_{_HAN}]+)*")
+# Only words that can hold two words of two characters are split into units.
+_MIN_SPLIT_LENGTH = 4
+
+_segmenter_lock = threading.Lock()
+_segmenter_instance: jieba.Tokenizer | None = None
+
+
+class _Piece(NamedTuple):
+    """One analysed term: text, word position and character span in the original text."""
+
+    text: str
+    pos: int
+    start: int
+    end: int
+    stopped: bool = False
+
+
+class BilingualTokenizer(Tokenizer):
+    """Whoosh tokenizer for Chinese/English text; see the module docstring for the design."""
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        """Yield the terms of value; mode "query" gives query terms, anything else index terms."""
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if tokenize:
+            pieces = _pieces(value, index=mode != "query", keep_stops=not removestops)
+        else:  # the whole value as one term, folded like words (prefix and wildcard queries)
+            whole = _normalise(value)[0].strip().lower()
+            pieces = iter([_Piece(whole, 0, 0, len(value))] if whole else [])
+        for piece in pieces:
+            token.text = piece.text
+            token.stopped = piece.stopped
+            token.boost = 1.0
+            if keeporiginal:
+                token.original = value[piece.start:piece.end]
+            if positions:
+                token.pos = start_pos + piece.pos
+            if chars:
+                token.startchar = start_char + piece.start
+                token.endchar = start_char + piece.end
+            yield token
+
+
+def bilingual_analyzer() -> CompositeAnalyzer:
+    """Return the analyzer for bilingual text fields: BilingualTokenizer, then English stemming."""
+    return BilingualTokenizer() | StemFilter(stemfn=_stem_latin)
+
+
+def query_tokens(text: str) -> list[str]:
+    """Return the terms of a query string as the index holds them."""
+    return [token.text for token in _query_analyzer()(text, mode="query")]
+
+
+def to_simplified(text: str) -> str:
+    """Return text with Traditional Chinese characters folded to Simplified."""
+    if text.isascii():
+        return text
+    return _converter().convert(text)
+
+
+def segment(text: str) -> list[str]:
+    """Split text into words: jieba precise-mode words for Chinese, other words as written."""
+    normalised, _ = _normalise(text)
+    words: list[str] = []
+    for match in _RUN.finditer(normalised):
+        if match.lastgroup == "han":
+            words.extend(_segmenter().cut(match.group(), HMM=False))
+        else:
+            words.append(match.group())
+    return words
+
+
+def _stem_latin(word: str) -> str:
+    """Stem an ASCII word with Porter2; leave abbreviations, numbers and other scripts alone."""
+    if not word.isascii() or not word.isalpha() or word in _abbreviations():
+        return word
+    return _porter2(word)
+
+
+def _pieces(text: str, index: bool, keep_stops: bool) -> Iterator[_Piece]:
+    """Yield the analysed terms of text with positions and original character spans."""
+    normalised, bounds = _normalise(text)
+
+    def span(start: int, end: int) -> tuple[int, int]:
+        if bounds is None:
+            return start, end
+        return bounds[start][0], bounds[end - 1][1]
+
+    pos = 0
+    for match in _RUN.finditer(normalised):
+        if match.lastgroup != "han":
+            word = match.group().lower()
+            stopped = word in STOP_WORDS
+            if not stopped or keep_stops:
+                yield _Piece(word, pos, *span(match.start(), match.end()), stopped=stopped)
+            pos += not stopped  # stop words leave no gap, so phrases around them still match
+            continue
+        offset = match.start()
+        for word in _segmenter().cut(match.group(), HMM=False):
+            units, terms = _word_terms(word)
+            for term, term_offset, unit_number in terms if index else units:
+                start = offset + term_offset
+                yield _Piece(term, pos + unit_number, *span(start, start + len(term)))
+            pos += len(units)
+            offset += len(word)
+
+
+# A term of a segmented word: text, offset in the word, number of the unit it starts in.
+_WordTerm = tuple[str, int, int]
+
+
+@functools.lru_cache(maxsize=100_000)
+def _word_terms(word: str) -> tuple[tuple[_WordTerm, ...], tuple[_WordTerm, ...]]:
+    """Return a segmented word's units and its index terms, the latter in unit order."""
+    units: list[_WordTerm] = []
+    unit_at: list[int] = []  # unit number of each character of word
+    for unit in _units(word):
+        units.append((unit, len(unit_at), len(units)))
+        unit_at.extend([len(units) - 1] * len(unit))
+    unit_spans = {(offset, offset + len(unit)) for unit, offset, _ in units}
+    extras = [(word[start:end], start, unit_at[start])
+              for start, end in _dictionary_spans(word) if (start, end) not in unit_spans]
+    chars = [(char, offset, unit_at[offset])
+             for unit, offset, _ in units if len(unit) > 1
+             for offset, char in enumerate(unit, start=offset)]
+    # Whoosh needs each term's positions in ascending order: emit unit by unit.
+    terms = sorted(units + extras + chars, key=lambda term: term[2])
+    return tuple(units), tuple(terms)
+
+
+def _units(word: str) -> list[str]:
+    """Split a compound into the words jieba would find without it, recursively."""
+    if len(word) < _MIN_SPLIT_LENGTH:
+        return [word]
+    pieces = _route_without(word)
+    # Keep words that split into one word plus single characters (性工作者 -> 性|工作者) whole:
+    # such a split would only scatter a real word into characters.
+    if sum(len(piece) > 1 for piece in pieces) < 2:
+        return [word]
+    return [unit for piece in pieces for unit in _units(piece)]
+
+
+def _route_without(word: str) -> list[str]:
+    """Return jieba's most probable split of word into dictionary words and characters, not word."""
+    segmenter = _segmenter()
+    freq, log_total = segmenter.FREQ, math.log(segmenter.total)
+    size = len(word)
+    # best[end] = (log probability, start of last piece) of the best split of word[:end];
+    # scored like jieba's own route: a piece weighs log(frequency or 1) - log(total).
+    best: list[tuple[float, int]] = [(0.0, 0)] + [(-math.inf, 0)] * size
+    for end in range(1, size + 1):
+        for start in range(end):
+            piece = word[start:end]
+            count = freq.get(piece, 0)
+            if end - start > 1 and (count <= 0 or (start, end) == (0, size)):
+                continue
+            score = best[start][0] + math.log(count or 1) - log_total
+            if score > best[end][0]:
+                best[end] = (score, start)
+    pieces = []
+    end = size
+    while end:
+        start = best[end][1]
+        pieces.append(word[start:end])
+        end = start
+    return pieces[::-1]
+
+
+def _dictionary_spans(word: str) -> list[tuple[int, int]]:
+    """Return the spans of the dictionary words of 2+ characters inside word, word excluded."""
+    freq = _segmenter().FREQ
+    size = len(word)
+    return [
+        (start, end)
+        for start in range(size)
+        for end in range(start + 2, size + 1)
+        if (start, end) != (0, size) and freq.get(word[start:end], 0) > 0
+    ]
+
+
+def _normalise(text: str) -> tuple[str, list[tuple[int, int]] | None]:
+    """Return NFKC- and Simplified-folded text, with each character's source span if they moved."""
+    folded = unicodedata.normalize("NFKC", text)
+    bounds = None
+    # Width folding (ＭＭＴ, full-width punctuation) keeps one character per character; only
+    # expansions (…, ㎎) and compositions change the length, so map offsets just for those texts.
+    if len(folded) != len(text):
+        folded, bounds = _nfkc_with_bounds(text)
+    simplified = to_simplified(folded)
+    if len(simplified) != len(folded):
+        # OpenCC phrase mappings may change the length; character by character keeps offsets true.
+        simplified = "".join(to_simplified(char) for char in folded)
+        if len(simplified) != len(folded):
+            simplified = folded
+    return simplified, bounds
+
+
+def _nfkc_with_bounds(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """Return the NFKC form of text and, for each output character, its source span."""
+    clusters: list[tuple[int, int]] = []  # a base character with its combining marks
+    for index, char in enumerate(text):
+        if clusters and unicodedata.combining(char):
+            clusters[-1] = (clusters[-1][0], index + 1)
+        else:
+            clusters.append((index, index + 1))
+    parts: list[str] = []
+    bounds: list[tuple[int, int]] = []
+    for start, end in clusters:
+        part = unicodedata.normalize("NFKC", text[start:end])
+        parts.append(part)
+        bounds.extend([(start, end)] * len(part))
+    return "".join(parts), bounds
+
+
+def _segmenter() -> jieba.Tokenizer:
+    """Return this process's jieba tokenizer, loading it with the glossary terms on first use."""
+    global _segmenter_instance
+    if _segmenter_instance is None:
+        with _segmenter_lock:
+            if _segmenter_instance is None:
+                _segmenter_instance = _load_segmenter()
+    return _segmenter_instance
+
+
+def _load_segmenter() -> jieba.Tokenizer:
+    """Load jieba's dictionary quietly and add the glossary's Chinese terms to it."""
+    with warnings.catch_warnings():
+        # jieba 0.42 imports pkg_resources (deprecated) and has invalid escapes: noise that is not
+        # ours to fix, and that newer setuptools and Pythons print on every start.
+        warnings.simplefilter("ignore")
+        import jieba
+    jieba.setLogLevel(logging.WARNING)  # it logs every dictionary load to stderr at DEBUG
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    # Shorter terms first, so that a compound's suggested frequency builds on its parts.
+    for term in sorted(glossary.chinese_terms(), key=lambda term: (len(term), term)):
+        tokenizer.add_word(term)
+    return tokenizer
+
+
+@functools.cache
+def _converter() -> opencc.OpenCC:
+    """Return this process's Traditional-to-Simplified converter."""
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@functools.cache
+def _abbreviations() -> frozenset[str]:
+    """Return the lower-cased glossary abbreviations that stemming must leave alone."""
+    return glossary.abbreviations()
+
+
+@functools.cache
+def _query_analyzer() -> CompositeAnalyzer:
+    """Return a shared analyzer for query_tokens (analyzers hold no per-call state)."""
+    return bilingual_analyzer()
