@@ -1,0 +1,1 @@
+"""ActivityPub federation plumbing: instance keys, HTTP Signatures and SSRF-safe outbound HTTP."""
