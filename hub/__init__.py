@@ -73,9 +73,13 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.admin import bp as admin_bp
     from blueprints.auth import bp as auth_bp
     from blueprints.main import bp as main_bp
+    from blueprints.moderation import bp as moderation_bp
+    from blueprints.notes import bp as notes_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(notes_bp)
+    app.register_blueprint(moderation_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
 
 

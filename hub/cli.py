@@ -20,8 +20,11 @@ hub_cli = AppGroup("hub", help="Run and administer the hub.")
 @with_appcontext
 def init_command() -> None:
     """Create the database schema, or upgrade it to the newest version."""
+    from hub.services import vocabulary
+
     upgrade(directory=current_app.extensions["migrate"].directory)
-    click.echo("Database is up to date.")
+    added = vocabulary.seed()
+    click.echo(f"Database is up to date ({added} vocabulary terms added).")
 
 
 @hub_cli.command("demo")

@@ -5,9 +5,12 @@ second run adds nothing twice. The people and projects are invented.
 """
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from hub.extensions import db
+from hub.models.note import Note
 from hub.models.user import Role
-from hub.services import accounts, projects
+from hub.services import accounts, notes, projects, vocabulary
 
 PASSWORD = "demo-pass-2026"
 
@@ -47,8 +50,31 @@ USERS = [
 ]
 
 
+# author, title, summary, body, language, visibility, topic slugs, state
+NOTES = [
+    ("peer", "门诊里的同伴值班：美沙酮维持治疗服务对象更愿意留下来",
+     "我们在美沙酮门诊安排同伴教育员每天值班两小时，三个月后脱失的服务对象明显减少。",
+     "## 背景\n\n不少服务对象在服药后马上离开，医生没有时间和他们聊。\n\n"
+     "## 我们做了什么\n\n- 每天上午由两名同伴教育员在候诊区值班\n- 准备了热水和简单的早餐\n"
+     "- 用化名登记谁需要转介\n\n## 学到了什么\n\n服务对象说“有人认识我、不评判我”是留下来的主要原因。",
+     "zh_Hans", "public", ["oat", "peer-education"], "published"),
+    ("outreach", "外展中的纳洛酮培训：从一次过量事件开始",
+     "一次过量事件后，我们为针具交换点的常客做了纳洛酮使用培训。",
+     "培训时间控制在二十分钟以内，在针具交换点旁边进行。参加的人回去后又教了自己的朋友。\n\n"
+     "**下次会改进的地方：** 准备更多的示范用品。",
+     "zh_Hans", "members", ["overdose-naloxone", "outreach", "nsp"], "published"),
+    ("peer", "Hepatitis C referrals that clients actually follow",
+     "Accompanied referrals doubled the number of clients who reached the hepatitis C clinic.",
+     "We walked with clients to the hospital instead of handing out a referral slip.\n\n"
+     "1. Book the appointment together\n2. Meet at the service centre\n3. Go together and wait together",
+     "en", "public", ["hepatitis-c", "peer-education"], "published"),
+    ("outreach", "家庭支持小组的第一次尝试", "我们邀请服务对象的家人参加小组活动，第一次只有三个家庭来。",
+     "这是草稿，还在写。", "zh_Hans", "members", ["family-support"], "draft"),
+]
+
+
 def load() -> int:
-    """Add the demo projects and users that are missing; return how many were added."""
+    """Add the demo projects, users and notes that are missing; return how many were added."""
     created = 0
     for data in PROJECTS:
         if projects.by_slug(data.slug) is None:
@@ -63,4 +89,25 @@ def load() -> int:
             accounts.create_user(account, role=role, project=projects.by_slug(slug))
             created += 1
     db.session.commit()
+    return created + _load_notes()
+
+
+def _load_notes() -> int:
+    """Write and publish the demo notes once (they are recognised by title)."""
+    vocabulary.seed()
+    moderator = accounts.find_by_login("moderator")
+    created = 0
+    for username, title, summary, body, language, visibility, topics, state in NOTES:
+        if not title or db.session.scalar(sa.select(Note.id).where(Note.title == title)):
+            continue
+        author = accounts.find_by_login(username)
+        term_ids = [t.id for slug in topics if (t := vocabulary.by_slug("topic", slug))]
+        note = notes.create_draft(author=author, data=notes.NoteInput(
+            title=title, summary=summary, body=body, language=language, visibility=visibility,
+            term_ids=term_ids, place=author.project.city if author.project else "",
+            province=author.project.province if author.project else ""))
+        if state == "published":
+            notes.submit(note, by=author, confirm_privacy=True)
+            notes.approve(note, by=moderator, featured=created == 0)
+        created += 1
     return created

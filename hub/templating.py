@@ -66,11 +66,38 @@ def user_can(permission: str) -> bool:
     return can(current_user, permission)
 
 
+def note_may(action: str, note) -> bool:
+    """Tell whether the current user may do ``action`` to ``note`` (the services' one rule)."""
+    from hub.services.notes import may
+
+    return may(current_user, action, note)
+
+
+def unread_notifications() -> int:
+    """Return the current user's unread notification count (0 when signed out)."""
+    if not current_user.is_authenticated:
+        return 0
+    from hub.services.notes import notify_unread
+
+    return notify_unread(current_user)
+
+
+def moderation_waiting() -> int:
+    """Return how many items wait in the moderation queue (for moderators' menu)."""
+    if not can(current_user, "moderate"):
+        return 0
+    from hub.services.moderation import queue_counts
+
+    counts = queue_counts()
+    return counts["submitted"] + counts["flags"]
+
+
 def init_app(app: Flask) -> None:
     """Register the helpers as Jinja globals and filters."""
     app.jinja_env.globals.update(
         site_name=site_name, language_links=language_links, can=user_can,
-        role_label=role_label, status_label=status_label,
+        role_label=role_label, status_label=status_label, note_may=note_may,
+        unread_notifications=unread_notifications, moderation_waiting=moderation_waiting,
     )
     app.jinja_env.filters.update(
         datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",

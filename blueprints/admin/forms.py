@@ -61,3 +61,21 @@ class ProjectForm(FlaskForm):
     description_zh = TextAreaField(_l("Description in Chinese"), validators=[Optional(), Length(max=4000)])
     description_en = TextAreaField(_l("Description in English"), validators=[Optional(), Length(max=4000)])
     submit = SubmitField(_l("Save project"))
+
+
+class TermForm(FlaskForm):
+    """Add a topic or population to the vocabulary."""
+
+    kind = SelectField(_l("List"), choices=[("topic", _l("Topics")), ("population", _l("Populations"))])
+    slug = StringField(_l("Short name (in addresses)"), validators=[DataRequired(), Length(min=2, max=64)])
+    name_zh = StringField(_l("Name in Chinese"), validators=[DataRequired(), Length(max=100)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=100)])
+    submit = SubmitField(_l("Add"))
+
+
+class SensitiveWordForm(FlaskForm):
+    """Add a word the privacy check warns about."""
+
+    word = StringField(_l("Word or name"), validators=[DataRequired(), Length(min=2, max=100)],
+                       description=_l("For example the name of a clinic's staff member. Checked in every note before it is published."))
+    submit = SubmitField(_l("Add"))

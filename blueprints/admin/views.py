@@ -8,13 +8,15 @@ from flask_login import current_user
 
 from blueprints.admin import bp
 from blueprints.admin.forms import (ActionForm, InvitationForm, ProjectAssignForm, ProjectForm, RoleForm,
-                                    role_choices)
+                                    SensitiveWordForm, TermForm, role_choices)
 from blueprints.common import apply_service_error
 from hub.extensions import db
 from hub.models.project import Project
 from hub.models.user import Invitation, Role, User, UserStatus
 from hub.permissions import may_grant, requires
-from hub.services import accounts, audit
+from hub.models.note import SensitiveWord
+from hub.services import accounts, audit, vocabulary
+from hub.services import notes as note_service
 from hub.services import projects as project_service
 from hub.services.errors import ServiceError
 
@@ -194,3 +196,51 @@ def audit_log():
     action = request.args.get("action", "")[:60] or None
     page = audit.recent(action=action, page=request.args.get("page", 1, type=int))
     return render_template("admin/audit.html", page=page, action=action)
+
+
+@bp.route("/vocabulary", methods=["GET", "POST"])
+@requires("manage_projects")
+def vocabulary_page():
+    """Show the topics and populations and add new ones."""
+    form = TermForm()
+    if form.validate_on_submit():
+        try:
+            vocabulary.add_term(kind=form.kind.data, slug=form.slug.data, name_zh=form.name_zh.data,
+                                name_en=form.name_en.data, by=_me())
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            flash(_("Added."), "info")
+            return redirect(url_for("admin.vocabulary_page"))
+    return render_template("admin/vocabulary.html", form=form, topics=note_service.terms("topic"),
+                           populations=note_service.terms("population"))
+
+
+@bp.route("/sensitive-words", methods=["GET", "POST"])
+@requires("manage_users")
+def sensitive_words():
+    """List and add the words the privacy check warns about."""
+    form = SensitiveWordForm()
+    if form.validate_on_submit():
+        try:
+            vocabulary.add_sensitive_word(form.word.data, by=_me())
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            flash(_("Added."), "info")
+            return redirect(url_for("admin.sensitive_words"))
+    return render_template("admin/sensitive_words.html", form=form, words=vocabulary.sensitive_word_list(),
+                           action_form=ActionForm())
+
+
+@bp.post("/sensitive-words/<int:word_id>/delete")
+@requires("manage_users")
+def sensitive_word_delete(word_id: int):
+    """Take a word off the list."""
+    item = db.session.get(SensitiveWord, word_id) or abort(404)
+    if ActionForm().validate_on_submit():
+        vocabulary.remove_sensitive_word(item, by=_me())
+        flash(_("Removed."), "info")
+    return redirect(url_for("admin.sensitive_words"))

@@ -12,6 +12,7 @@ from hub.i18n import COOKIE as LANG_COOKIE
 from hub.permissions import public, signed_in
 from hub.security import client_key, safe_next
 from hub.services import accounts
+from hub.services import notifications as notification_service
 from hub.services.errors import ServiceError
 
 
@@ -182,3 +183,14 @@ def password():
             flash(_("Your password is changed. Other browsers were signed out."), "info")
             return redirect(url_for("auth.profile"))
     return render_template("auth/password.html", form=form)
+
+
+@bp.route("/account/notifications", methods=["GET", "POST"])
+@signed_in
+def notifications():
+    """List the person's notifications; visiting (or posting) marks them read."""
+    user = current_user._get_current_object()
+    page = notification_service.page_for(user, page=request.args.get("page", 1, type=int))
+    items = list(page.items)
+    notification_service.mark_read(user)
+    return render_template("auth/notifications.html", page=page, items=items)

@@ -2,19 +2,23 @@
 from __future__ import annotations
 
 from flask import abort, render_template
+from flask_login import current_user
 
 from blueprints.main import bp
 from hub.permissions import public
 from hub.services import projects as project_service
-from hub.services import stats
+from hub.services import listing, stats
 
 
 @bp.get("/")
 @public
 def index():
     """Show what the hub is and what happened lately."""
-    return render_template("main/index.html", projects=project_service.all_projects(),
-                           counts=stats.counts(), recent=stats.recent_activity())
+    return render_template(
+        "main/index.html", projects=project_service.all_projects(),
+        counts={**stats.counts(), "notes": listing.count(viewer=current_user)},
+        featured=listing.newest(viewer=current_user, limit=4, filters=listing.Filters(featured=True)),
+        newest=listing.newest(viewer=current_user, limit=6), recent=stats.recent_activity(limit=5))
 
 
 @bp.get("/projects")
@@ -31,8 +35,9 @@ def project(slug: str):
     item = project_service.by_slug(slug)
     if item is None:
         abort(404)
-    return render_template("main/project.html", project=item,
-                           members=project_service.public_members(item))
+    return render_template("main/project.html", project=item, members=project_service.public_members(item),
+                           notes=listing.newest(viewer=current_user, limit=20,
+                                                filters=listing.Filters(project=item.slug)))
 
 
 @bp.get("/healthz")

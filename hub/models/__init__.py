@@ -1,6 +1,20 @@
 """The hub's models; importing this package registers every table with SQLAlchemy."""
 from hub.models.audit import AuditEntry
 from hub.models.events import ConsumerCursor, Event
+from hub.models.note import (
+    Attachment,
+    Comment,
+    Flag,
+    Mark,
+    Note,
+    NoteRevision,
+    NoteState,
+    Notification,
+    ReviewMessage,
+    SensitiveWord,
+    Term,
+    Visibility,
+)
 from hub.models.project import Project
 from hub.models.user import (
     Invitation,
@@ -13,7 +27,19 @@ from hub.models.user import (
 )
 
 __all__ = [
+    "Attachment",
     "AuditEntry",
+    "Comment",
+    "Flag",
+    "Mark",
+    "Note",
+    "NoteRevision",
+    "NoteState",
+    "Notification",
+    "ReviewMessage",
+    "SensitiveWord",
+    "Term",
+    "Visibility",
     "ConsumerCursor",
     "Event",
     "Invitation",

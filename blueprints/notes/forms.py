@@ -1,0 +1,122 @@
+"""Forms of the note pages."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, HiddenField, RadioField, SelectField, SelectMultipleField, StringField,
+                     SubmitField, TextAreaField)
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from hub.models.note import SECTIONS
+from hub.services import notes as note_service
+
+SECTION_LABELS = {
+    "context": _l("Context"),
+    "what_we_did": _l("What we did"),
+    "what_happened": _l("What happened"),
+    "what_we_learned": _l("What we learned"),
+    "do_differently": _l("What we would do differently"),
+}
+VISIBILITY_LABELS = {
+    "members": _l("Members of this hub"),
+    "partners": _l("Members and partner hubs"),
+    "public": _l("Everyone, also without an account"),
+}
+FLAG_LABELS = {
+    "harmful": _l("Harmful or dangerous"),
+    "personal_data": _l("Contains personal data"),
+    "spam": _l("Spam or advertising"),
+    "wrong": _l("Wrong or misleading"),
+    "other": _l("Something else"),
+}
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes (easier on a phone than a multiple select)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class NoteForm(FlaskForm):
+    """The editor."""
+
+    note_id = HiddenField()
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
+    summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=600)],
+                            description=_l("One or two sentences: what this note is about."))
+    body = TextAreaField(_l("Note"), validators=[Optional(), Length(max=60000)],
+                         description=_l("Markdown works: **bold**, lists with -, headings with ##."))
+    context = TextAreaField(SECTION_LABELS["context"], validators=[Optional(), Length(max=20000)])
+    what_we_did = TextAreaField(SECTION_LABELS["what_we_did"], validators=[Optional(), Length(max=20000)])
+    what_happened = TextAreaField(SECTION_LABELS["what_happened"], validators=[Optional(), Length(max=20000)])
+    what_we_learned = TextAreaField(SECTION_LABELS["what_we_learned"], validators=[Optional(), Length(max=20000)])
+    do_differently = TextAreaField(SECTION_LABELS["do_differently"], validators=[Optional(), Length(max=20000)])
+    language = SelectField(_l("Language of the note"), choices=[("zh_Hans", "中文"), ("en", "English")])
+    place = StringField(_l("City or county"), validators=[Optional(), Length(max=100)],
+                        description=_l("Never a street address."))
+    province = StringField(_l("Province or region"), validators=[Optional(), Length(max=100)])
+    visibility = RadioField(_l("Who may read it"), choices=list(VISIBILITY_LABELS.items()), default="members")
+    topics = MultiCheckboxField(_l("Topics"), choices=[], coerce=str, validate_choice=True)
+    populations = MultiCheckboxField(_l("Populations"), choices=[], coerce=str, validate_choice=True)
+    tags = StringField(_l("Tags"), validators=[Optional(), Length(max=400)],
+                       description=_l("Separate tags with commas."))
+    confirm_privacy = BooleanField(_l("I checked the highlighted places: they are not personal data, or the person agreed."))
+    save = SubmitField(_l("Save draft"))
+    submit_note = SubmitField(_l("Submit for review"))
+
+    def __init__(self, *args, locale: str = "en", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.topics.choices = [(str(t.id), t.name(locale)) for t in note_service.terms("topic")]
+        self.populations.choices = [(str(t.id), t.name(locale)) for t in note_service.terms("population")]
+
+    def to_input(self) -> note_service.NoteInput:
+        """Return what the author wrote, as the service takes it."""
+        return note_service.NoteInput(
+            title=self.title.data or "", summary=self.summary.data or "", body=self.body.data or "",
+            sections={key: getattr(self, key).data or "" for key in SECTIONS},
+            language=self.language.data or "zh_Hans", place=self.place.data or "",
+            province=self.province.data or "", visibility=self.visibility.data or "members",
+            term_ids=note_service.ids((self.topics.data or []) + (self.populations.data or [])),
+            tags=note_service.parse_tags(self.tags.data or ""))
+
+    def fill_from(self, note) -> None:
+        """Load a note into the form (for GET)."""
+        self.note_id.data = str(note.id)
+        for name in ("title", "summary", "body", "language", "place", "province", "visibility"):
+            getattr(self, name).data = getattr(note, name)
+        for key in SECTIONS:
+            getattr(self, key).data = (note.sections or {}).get(key, "")
+        self.topics.data = [str(t.id) for t in note.topics]
+        self.populations.data = [str(t.id) for t in note.populations]
+        self.tags.data = ", ".join(note.tags or [])
+
+
+class MessageForm(FlaskForm):
+    """A message in the review thread, or a reason for a decision."""
+
+    message = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=4000)])
+    submit = SubmitField(_l("Send"))
+
+
+class CommentForm(FlaskForm):
+    """A comment on a note."""
+
+    body = TextAreaField(_l("Your comment"), validators=[DataRequired(), Length(max=5000)])
+    submit = SubmitField(_l("Post comment"))
+
+
+class FlagForm(FlaskForm):
+    """A report to the moderators."""
+
+    reason = RadioField(_l("Why should a moderator look at this?"), choices=list(FLAG_LABELS.items()),
+                        validators=[DataRequired()])
+    detail = TextAreaField(_l("Details (optional)"), validators=[Optional(), Length(max=1000)])
+    submit = SubmitField(_l("Send report"))
+
+
+class ActionForm(FlaskForm):
+    """A button that acts (CSRF token only)."""
+
+    submit = SubmitField(_l("Confirm"))

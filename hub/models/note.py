@@ -1,0 +1,253 @@
+"""Practice notes, their revisions, vocabulary, attachments, comments, marks and moderation threads."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.extensions import db
+from hub.models.base import utcnow
+
+if TYPE_CHECKING:
+    from hub.models.project import Project
+    from hub.models.user import User
+
+
+class NoteState(enum.StrEnum):
+    """Where a note is in its life: draft → submitted → published, and the ways off that path."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    CHANGES_REQUESTED = "changes_requested"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    UNPUBLISHED = "unpublished"  # taken down by a moderator
+    WITHDRAWN = "withdrawn"  # taken down by its author
+    DELETED = "deleted"  # a tombstone: content wiped, the row stays so federation can say "deleted"
+
+
+class Visibility(enum.StrEnum):
+    """Who may read a published note; ordered from narrowest to widest."""
+
+    MEMBERS = "members"
+    PARTNERS = "partners"
+    PUBLIC = "public"
+
+    @property
+    def rank(self) -> int:
+        """Return the place in the order members < partners < public."""
+        return list(Visibility).index(self)
+
+
+SECTIONS = ("context", "what_we_did", "what_happened", "what_we_learned", "do_differently")
+LANGUAGES = ("zh_Hans", "en")
+
+note_term = sa.Table(
+    "note_term", db.metadata,
+    sa.Column("note_id", sa.ForeignKey("note.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("term_id", sa.ForeignKey("term.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Term(db.Model):
+    """A word of the controlled vocabulary: a topic or a population, named in both languages."""
+
+    __tablename__ = "term"
+    __table_args__ = (sa.UniqueConstraint("kind", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # "topic" or "population"
+    slug: Mapped[str] = mapped_column(sa.String(64))
+    name_zh: Mapped[str] = mapped_column(sa.String(100))
+    name_en: Mapped[str] = mapped_column(sa.String(100))
+
+    def name(self, locale: str) -> str:
+        """Return the term's name in ``locale``."""
+        return self.name_zh if str(locale).startswith("zh") else self.name_en
+
+
+class Note(db.Model):
+    """A practice note: what we tried, what happened, what we learned."""
+
+    __tablename__ = "note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(sa.ForeignKey("project.id"), index=True)
+    state: Mapped[str] = mapped_column(sa.String(20), default=NoteState.DRAFT.value, index=True)
+    visibility: Mapped[str] = mapped_column(sa.String(20), default=Visibility.MEMBERS.value)
+    language: Mapped[str] = mapped_column(sa.String(20), default="zh_Hans")
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    summary: Mapped[str] = mapped_column(sa.String(600), default="")
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    sections: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    body_html: Mapped[str] = mapped_column(sa.Text, default="")  # rendered once, on save
+    place: Mapped[str] = mapped_column(sa.String(100), default="")  # city or county, never an address
+    province: Mapped[str] = mapped_column(sa.String(100), default="")
+    tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    featured: Mapped[bool] = mapped_column(default=False, index=True)
+    revision_number: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[dt.datetime | None]
+    published_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    deleted_at: Mapped[dt.datetime | None]
+
+    author: Mapped[User | None] = relationship()
+    project: Mapped[Project | None] = relationship()
+    terms: Mapped[list[Term]] = relationship(secondary=note_term, order_by=Term.slug)
+    revisions: Mapped[list[NoteRevision]] = relationship(
+        back_populates="note", order_by="NoteRevision.number", cascade="all, delete-orphan")
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="note", order_by="Attachment.id", cascade="all, delete-orphan")
+
+    @property
+    def topics(self) -> list[Term]:
+        """Return the note's topics."""
+        return [t for t in self.terms if t.kind == "topic"]
+
+    @property
+    def populations(self) -> list[Term]:
+        """Return the populations the note is about."""
+        return [t for t in self.terms if t.kind == "population"]
+
+    @property
+    def is_published(self) -> bool:
+        """Tell whether readers other than the author and moderators may see the note."""
+        return self.state == NoteState.PUBLISHED
+
+    def __repr__(self) -> str:
+        return f"<Note {self.id} {self.state}>"
+
+
+class NoteRevision(db.Model):
+    """A snapshot of a submitted or published note's text, kept at every such edit."""
+
+    __tablename__ = "note_revision"
+    __table_args__ = (sa.UniqueConstraint("note_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    editor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    summary: Mapped[str] = mapped_column(sa.String(600))
+    body: Mapped[str] = mapped_column(sa.Text)
+    sections: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    note: Mapped[Note] = relationship(back_populates="revisions")
+    editor: Mapped[User | None] = relationship()
+
+
+class Attachment(db.Model):
+    """An image or PDF attached to a note; the bytes live under instance/attachments/."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    content_type: Mapped[str] = mapped_column(sa.String(60))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    note: Mapped[Note] = relationship(back_populates="attachments")
+
+
+class ReviewMessage(db.Model):
+    """A message in a note's review thread between its author and the moderators."""
+
+    __tablename__ = "review_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    # "changes_requested", "rejected", "approved", "unpublished" or "reply"
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship()
+    note: Mapped[Note] = relationship()
+
+
+class Comment(db.Model):
+    """A member's comment on a published note."""
+
+    __tablename__ = "comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    body_html: Mapped[str] = mapped_column(sa.Text)
+    removed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship()
+    note: Mapped[Note] = relationship()
+
+
+class Mark(db.Model):
+    """A member's "we tried this too" or "useful" mark on a note."""
+
+    __tablename__ = "mark"
+    __table_args__ = (sa.UniqueConstraint("note_id", "user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(20))  # "tried" or "useful"
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Flag(db.Model):
+    """A member's report that a note or comment needs a moderator's look."""
+
+    __tablename__ = "flag"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
+    comment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comment.id", ondelete="CASCADE"))
+    reporter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    reason: Mapped[str] = mapped_column(sa.String(20))  # harmful, personal_data, spam, wrong, other
+    detail: Mapped[str] = mapped_column(sa.String(1000), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    resolution: Mapped[str] = mapped_column(sa.String(30), default="")
+
+    note: Mapped[Note] = relationship()
+    comment: Mapped[Comment | None] = relationship()
+    reporter: Mapped[User | None] = relationship(foreign_keys=[reporter_id])
+
+
+class Notification(db.Model):
+    """An in-app message to one person (a decision on their note, a reply in a thread)."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    note_id: Mapped[int | None] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"))
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[dt.datetime | None]
+
+    note: Mapped[Note | None] = relationship()
+
+
+class SensitiveWord(db.Model):
+    """A word admins list as personal data for the privacy check (e.g. a clinic staff name)."""
+
+    __tablename__ = "sensitive_word"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    word: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

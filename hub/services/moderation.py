@@ -1,0 +1,71 @@
+"""The moderation queue: submitted notes and open flags, and resolving flags."""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from hub.extensions import db
+from hub.models.base import utcnow
+from hub.models.note import Flag, Note, NoteState, Term, note_term
+from hub.models.user import User
+from hub.permissions import can
+from hub.services import audit, notes
+from hub.services.errors import NotAllowed, ServiceError
+
+RESOLUTIONS = ("dismissed", "comment_removed", "note_unpublished")
+
+
+def _require_moderator(user: Any) -> None:
+    if not can(user, "moderate"):
+        raise NotAllowed(_l("Only moderators can do this."))
+
+
+def submitted(*, project_id: int | None = None, language: str | None = None, topic: str | None = None,
+              page: int = 1, per_page: int = 30):
+    """Return a page of notes waiting for review, oldest first."""
+    query = sa.select(Note).where(Note.state == NoteState.SUBMITTED.value).order_by(Note.submitted_at, Note.id)
+    if project_id:
+        query = query.where(Note.project_id == project_id)
+    if language:
+        query = query.where(Note.language == language)
+    if topic:
+        query = query.where(Note.id.in_(sa.select(note_term.c.note_id).join(Term).where(Term.slug == topic)))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def open_flags(*, reason: str | None = None, page: int = 1, per_page: int = 30):
+    """Return a page of unresolved flags, oldest first."""
+    query = sa.select(Flag).where(Flag.resolved_at.is_(None)).order_by(Flag.created_at, Flag.id)
+    if reason:
+        query = query.where(Flag.reason == reason)
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def queue_counts() -> dict[str, int]:
+    """Return how many notes wait for review and how many flags are open."""
+    waiting = sa.select(sa.func.count()).select_from(Note).where(Note.state == NoteState.SUBMITTED.value)
+    flags = sa.select(sa.func.count()).select_from(Flag).where(Flag.resolved_at.is_(None))
+    return {"submitted": db.session.scalar(waiting) or 0, "flags": db.session.scalar(flags) or 0}
+
+
+def resolve_flag(item: Flag, *, by: User, resolution: str, message: str = "") -> None:
+    """Close a flag: dismiss it, remove the flagged comment, or unpublish the flagged note."""
+    _require_moderator(by)
+    if item.resolved_at is not None:
+        raise ServiceError(_l("This flag has already been handled."))
+    if resolution not in RESOLUTIONS:
+        raise ServiceError(_l("Choose what to do with this flag."), field="resolution")
+    if resolution == "comment_removed":
+        if item.comment is None:
+            raise ServiceError(_l("This flag is about the note, not a comment."), field="resolution")
+        if item.comment.removed_at is None:
+            notes.remove_comment(item.comment, by=by)
+    if resolution == "note_unpublished" and item.note.state == NoteState.PUBLISHED:
+        notes.unpublish(item.note, by=by, reason=message or str(_l("Removed after a report by a member.")))
+    item.resolved_at = utcnow()
+    item.resolved_by_id = by.id
+    item.resolution = resolution
+    audit.record("flag.resolve", actor=by, target=item, resolution=resolution, reason=item.reason)
+    db.session.commit()

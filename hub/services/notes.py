@@ -1,0 +1,503 @@
+"""Practice notes: writing, the review state machine, revisions, and what readers do with them.
+
+Every operation checks its permission through :func:`may`, the one table of who may do what
+to a note in which state, and commits the change together with its audit entry, its
+notifications and its event-log row, so nothing is ever half-saved.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from hub import events
+from hub.extensions import db
+from hub.models.base import utcnow
+from hub.models.note import (LANGUAGES, SECTIONS, Comment, Flag, Mark, Note, NoteRevision, NoteState,
+                             Notification, ReviewMessage, SensitiveWord, Term, Visibility)
+from hub.models.user import User
+from hub.permissions import can
+from hub.services import audit, privacy
+from hub.services.errors import NotAllowed, ServiceError
+from hub.services.visibility import can_view
+from hub.text import render_markdown
+
+S = NoteState
+EDITABLE = {S.DRAFT, S.CHANGES_REQUESTED, S.SUBMITTED, S.PUBLISHED, S.REJECTED, S.WITHDRAWN, S.UNPUBLISHED}
+SUBMITTABLE = {S.DRAFT, S.CHANGES_REQUESTED, S.REJECTED, S.WITHDRAWN, S.UNPUBLISHED}
+FLAG_REASONS = ("harmful", "personal_data", "spam", "wrong", "other")
+MARK_KINDS = ("tried", "useful")
+MAX_TAGS = 10
+
+
+class PrivacyCheckRequired(ServiceError):
+    """The text holds what looks like personal data; the author must confirm or edit."""
+
+    def __init__(self, findings: list[privacy.Finding]) -> None:
+        super().__init__(_l("This note may contain personal data. Check each highlighted place."))
+        self.findings = findings
+
+
+@dataclass
+class NoteInput:
+    """What an author writes; every field optional so that a half-written draft can be saved."""
+
+    title: str = ""
+    summary: str = ""
+    body: str = ""
+    sections: dict[str, str] = field(default_factory=dict)
+    language: str = "zh_Hans"
+    place: str = ""
+    province: str = ""
+    visibility: str = Visibility.MEMBERS.value
+    term_ids: list[int] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
+# --- who may do what --------------------------------------------------------------------
+
+def _is_author(user: Any, note: Note) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and note.author_id == user.id
+
+
+def may(user: Any, action: str, note: Note) -> bool:
+    """Tell whether ``user`` may do ``action`` to ``note`` in its current state."""
+    state = NoteState(note.state)
+    if state == S.DELETED:
+        return False
+    author = _is_author(user, note) and can(user, "write_notes")
+    moderator = can(user, "moderate")
+    rules = {
+        "edit": author and state in EDITABLE,
+        "submit": author and state in SUBMITTABLE,
+        "withdraw": author and state in {S.SUBMITTED, S.PUBLISHED},
+        "delete": author,
+        "history": author or moderator,
+        "reply": (author or moderator) and state != S.DRAFT,
+        "review": moderator and state == S.SUBMITTED,
+        "unpublish": moderator and state == S.PUBLISHED,
+        "feature": moderator and state == S.PUBLISHED,
+        "narrow": moderator,
+        "comment": can(user, "comment") and state == S.PUBLISHED,
+        "mark": can(user, "comment") and state == S.PUBLISHED,
+        "flag": can(user, "flag") and state == S.PUBLISHED and not _is_author(user, note),
+    }
+    if action not in rules:
+        raise KeyError(f"unknown note action {action!r}")
+    return rules[action] and can_view(note, user)
+
+
+def _require(user: Any, action: str, note: Note) -> None:
+    if not may(user, action, note):
+        raise NotAllowed(_l("You may not do this with this note now."))
+
+
+# --- writing -------------------------------------------------------------------------------
+
+def _clean(data: NoteInput) -> NoteInput:
+    """Validate and normalise input, raising a field error a person can act on."""
+    if data.language not in LANGUAGES:
+        raise ServiceError(_l("Choose Chinese or English."), field="language")
+    if data.visibility not in {v.value for v in Visibility}:
+        raise ServiceError(_l("Choose who may read this note."), field="visibility")
+    if len(data.title) > 200:
+        raise ServiceError(_l("Keep the title under 200 characters."), field="title")
+    if len(data.summary) > 600:
+        raise ServiceError(_l("Keep the summary to one or two sentences (600 characters at most)."),
+                           field="summary")
+    if _looks_like_street_address(data.place):
+        raise ServiceError(_l("Give only the city or county, never a street address."), field="place")
+    tags = []
+    for tag in data.tags:
+        tag = re.sub(r"\s+", " ", tag.strip().lstrip("#"))[:40]
+        if tag and tag.lower() not in {t.lower() for t in tags}:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise ServiceError(_l("Use at most %(n)d tags.", n=MAX_TAGS), field="tags")
+    sections = {k: (data.sections.get(k) or "").strip() for k in SECTIONS if (data.sections.get(k) or "").strip()}
+    return NoteInput(title=data.title.strip(), summary=data.summary.strip(), body=data.body.strip(),
+                     sections=sections, language=data.language, place=data.place.strip()[:100],
+                     province=data.province.strip()[:100], visibility=data.visibility,
+                     term_ids=list(dict.fromkeys(data.term_ids)), tags=tags)
+
+
+_ADDRESS = re.compile(r"\d+\s*(号|號|弄|室|栋|棟|单元|楼|樓)|(路|街|巷|道)\s*\d|\d+\s+\w+\s+(street|st\.|road|rd\.|avenue|ave)",
+                      re.IGNORECASE)
+
+
+def _looks_like_street_address(place: str) -> bool:
+    return bool(_ADDRESS.search(place))
+
+
+def _apply(note: Note, data: NoteInput) -> None:
+    note.title, note.summary, note.body = data.title, data.summary, data.body
+    note.sections, note.language = data.sections, data.language
+    note.place, note.province, note.visibility = data.place, data.province, data.visibility
+    note.tags = data.tags
+    note.terms = list(db.session.scalars(sa.select(Term).where(Term.id.in_(data.term_ids)))) if data.term_ids else []
+    note.body_html = render_body(note)
+    note.updated_at = utcnow()
+
+
+def render_body(note: Note) -> str:
+    """Render the note's body and structured sections into sanitised HTML (once, on save)."""
+    hosts = _local_hosts()
+    parts = [render_markdown(note.body, local_hosts=hosts)] if note.body else []
+    for key in SECTIONS:
+        text = (note.sections or {}).get(key)
+        if text:
+            parts.append(f'<section class="note-section" data-section="{key}">'
+                         f"{render_markdown(text, local_hosts=hosts)}</section>")
+    return "\n".join(parts)
+
+
+def _local_hosts() -> frozenset[str]:
+    from urllib.parse import urlsplit
+
+    return frozenset({urlsplit(current_app.config["BASE_URL"]).netloc})
+
+
+def create_draft(*, author: User, data: NoteInput) -> Note:
+    """Start a note as a draft of ``author`` in their project."""
+    if not can(author, "write_notes"):
+        raise NotAllowed(_l("Only contributors can write notes."))
+    note = Note(author=author, project=author.project, state=S.DRAFT.value)
+    _apply(note, _clean(data))
+    db.session.add(note)
+    db.session.commit()
+    return note
+
+
+def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False) -> Note:
+    """Save the author's edit; a submitted or published note keeps a revision of it.
+
+    Changes to a published note are public at once, so they pass the privacy check first.
+    """
+    _require(by, "edit", note)
+    clean = _clean(data)
+    state = NoteState(note.state)
+    if state == S.PUBLISHED:
+        clean.visibility = _narrower(clean.visibility, note.visibility)
+        _check_privacy(_fields_of(clean, note), confirmed=confirm_privacy)
+    _apply(note, clean)
+    if state in (S.SUBMITTED, S.PUBLISHED):
+        _snapshot(note, by)
+    if state == S.PUBLISHED:
+        events.record("note.updated", subject_type="note", subject_id=note.id)
+    db.session.commit()
+    return note
+
+
+def _narrower(wanted: str, current: str) -> str:
+    """An edit of a published note may narrow its audience but not widen it past review."""
+    return wanted if Visibility(wanted).rank <= Visibility(current).rank else current
+
+
+def _snapshot(note: Note, by: User) -> NoteRevision:
+    note.revision_number += 1
+    revision = NoteRevision(note=note, number=note.revision_number, editor=by, title=note.title,
+                            summary=note.summary, body=note.body, sections=dict(note.sections or {}))
+    db.session.add(revision)
+    return revision
+
+
+# --- privacy check ---------------------------------------------------------------------
+
+def sensitive_words() -> list[str]:
+    """Return the words admins listed as personal data."""
+    return list(db.session.scalars(sa.select(SensitiveWord.word)))
+
+
+def _fields_of(data: NoteInput, note: Note | None = None) -> dict[str, str]:
+    fields = {"title": data.title, "summary": data.summary, "body": data.body, "place": data.place}
+    fields.update({f"section:{k}": v for k, v in data.sections.items()})
+    for attachment in (note.attachments if note is not None else []):
+        fields[f"attachment:{attachment.id}"] = attachment.filename
+    return fields
+
+
+def input_of(note: Note) -> NoteInput:
+    """Return the note's current text as input (for re-checking and editing)."""
+    return NoteInput(title=note.title, summary=note.summary, body=note.body, sections=dict(note.sections or {}),
+                     language=note.language, place=note.place, province=note.province,
+                     visibility=note.visibility, term_ids=[t.id for t in note.terms], tags=list(note.tags or []))
+
+
+def privacy_findings(note: Note) -> tuple[dict[str, str], list[privacy.Finding]]:
+    """Scan the note as it stands; return the scanned fields and the findings in them."""
+    fields = _fields_of(input_of(note), note)
+    return fields, privacy.scan(fields, sensitive_words=sensitive_words())
+
+
+def scan_input(data: NoteInput) -> tuple[dict[str, str], list[privacy.Finding]]:
+    """Scan text being edited (for the editor's live check)."""
+    fields = _fields_of(data)
+    return fields, privacy.scan(fields, sensitive_words=sensitive_words())
+
+
+def _check_privacy(fields: dict[str, str], *, confirmed: bool) -> None:
+    findings = privacy.scan(fields, sensitive_words=sensitive_words())
+    if findings and not confirmed:
+        raise PrivacyCheckRequired(findings)
+
+
+# --- review ------------------------------------------------------------------------------
+
+def submit(note: Note, *, by: User, confirm_privacy: bool = False) -> Note:
+    """Send a note to the moderators, after the privacy check."""
+    _require(by, "submit", note)
+    if not note.title.strip() or not (note.body.strip() or any((note.sections or {}).values())):
+        raise ServiceError(_l("Give the note a title and some text before submitting it."))
+    if not note.summary.strip():
+        raise ServiceError(_l("Write a summary of one or two sentences before submitting."), field="summary")
+    _check_privacy(_fields_of(input_of(note), note), confirmed=confirm_privacy)
+    note.state = S.SUBMITTED.value
+    note.submitted_at = utcnow()
+    _snapshot(note, by)
+    audit.record("note.submit", actor=by, target=note, privacy_findings=len(privacy_findings(note)[1]))
+    db.session.commit()
+    return note
+
+
+def approve(note: Note, *, by: User, visibility: str | None = None, featured: bool = False,
+            message: str = "") -> Note:
+    """Publish a submitted note, optionally narrowing who may read it."""
+    _require(by, "review", note)
+    if visibility:
+        note.visibility = _narrower(visibility, note.visibility)
+    note.state = S.PUBLISHED.value
+    note.published_at = note.published_at or utcnow()
+    note.featured = featured
+    _decide(note, by, "approved", message)
+    events.record("note.published", subject_type="note", subject_id=note.id)
+    db.session.commit()
+    return note
+
+
+def request_changes(note: Note, *, by: User, message: str) -> Note:
+    """Send a submitted note back to its author with a message."""
+    _require(by, "review", note)
+    _need_message(message)
+    note.state = S.CHANGES_REQUESTED.value
+    _decide(note, by, "changes_requested", message)
+    db.session.commit()
+    return note
+
+
+def reject(note: Note, *, by: User, reason: str) -> Note:
+    """Refuse a submitted note, with a reason the author sees."""
+    _require(by, "review", note)
+    _need_message(reason)
+    note.state = S.REJECTED.value
+    _decide(note, by, "rejected", reason)
+    db.session.commit()
+    return note
+
+
+def unpublish(note: Note, *, by: User, reason: str) -> Note:
+    """Take a published note down (moderators), with a reason the author sees."""
+    _require(by, "unpublish", note)
+    _need_message(reason)
+    note.state = S.UNPUBLISHED.value
+    note.featured = False
+    _decide(note, by, "unpublished", reason)
+    events.record("note.unpublished", subject_type="note", subject_id=note.id)
+    db.session.commit()
+    return note
+
+
+def _need_message(message: str) -> None:
+    if not message.strip():
+        raise ServiceError(_l("Write a message so the author knows what to do."), field="message")
+
+
+def _decide(note: Note, by: User, kind: str, message: str) -> None:
+    """Record a moderator's decision: thread message, audit entry, notification to the author."""
+    db.session.add(ReviewMessage(note=note, author=by, kind=kind, body=message.strip()))
+    audit.record(f"note.{kind}", actor=by, target=note)
+    if note.author_id:
+        db.session.add(Notification(user_id=note.author_id, kind=f"note.{kind}", note=note))
+
+
+def withdraw(note: Note, *, by: User) -> Note:
+    """Take one's own note back from review or from readers."""
+    _require(by, "withdraw", note)
+    was_published = note.state == S.PUBLISHED
+    note.state = S.WITHDRAWN.value
+    note.featured = False
+    audit.record("note.withdraw", actor=by, target=note)
+    if was_published:
+        events.record("note.unpublished", subject_type="note", subject_id=note.id)
+    db.session.commit()
+    return note
+
+
+def delete(note: Note, *, by: User) -> Note:
+    """Delete a note, leaving a tombstone (no text) so partners can be told."""
+    _require(by, "delete", note)
+    was_public = note.published_at is not None
+    note.state = S.DELETED.value
+    note.deleted_at = utcnow()
+    note.title = note.summary = note.body = note.body_html = note.place = note.province = ""
+    note.sections, note.tags, note.terms, note.featured = {}, [], [], False
+    note.revisions.clear()
+    note.attachments.clear()
+    db.session.execute(sa.delete(Comment).where(Comment.note_id == note.id))
+    db.session.execute(sa.delete(ReviewMessage).where(ReviewMessage.note_id == note.id))
+    audit.record("note.delete", actor=by, target=note)
+    if was_public:
+        events.record("note.deleted", subject_type="note", subject_id=note.id)
+    db.session.commit()
+    return note
+
+
+def set_featured(note: Note, *, by: User, featured: bool) -> None:
+    """Show a published note on the home page, or stop showing it."""
+    _require(by, "feature", note)
+    note.featured = featured
+    audit.record("note.feature" if featured else "note.unfeature", actor=by, target=note)
+    db.session.commit()
+
+
+def narrow_visibility(note: Note, *, by: User, visibility: str) -> None:
+    """Let a moderator narrow who may read a note (never widen it)."""
+    _require(by, "narrow", note)
+    new = _narrower(visibility, note.visibility)
+    if new == note.visibility:
+        raise ServiceError(_l("Moderators may only narrow who can read a note."), field="visibility")
+    audit.record("note.visibility", actor=by, target=note, old=note.visibility, new=new)
+    note.visibility = new
+    if note.state == S.PUBLISHED:
+        events.record("note.updated", subject_type="note", subject_id=note.id)
+    db.session.commit()
+
+
+def reply(note: Note, *, by: User, body: str) -> ReviewMessage:
+    """Add a message to the review thread; the other side is notified."""
+    _require(by, "reply", note)
+    _need_message(body)
+    message = ReviewMessage(note=note, author=by, kind="reply", body=body.strip()[:4000])
+    db.session.add(message)
+    for user_id in _thread_recipients(note, by):
+        db.session.add(Notification(user_id=user_id, kind="note.reply", note=note))
+    db.session.commit()
+    return message
+
+
+def _thread_recipients(note: Note, sender: User) -> set[int]:
+    ids = set(db.session.scalars(sa.select(ReviewMessage.author_id).where(ReviewMessage.note_id == note.id)))
+    ids.add(note.author_id)
+    ids.discard(sender.id)
+    ids.discard(None)
+    return ids
+
+
+def thread(note: Note) -> list[ReviewMessage]:
+    """Return the review thread of a note, oldest first."""
+    query = sa.select(ReviewMessage).where(ReviewMessage.note_id == note.id).order_by(ReviewMessage.id)
+    return list(db.session.scalars(query))
+
+
+# --- readers -------------------------------------------------------------------------------
+
+def add_comment(note: Note, *, by: User, body: str) -> Comment:
+    """Comment on a published note."""
+    _require(by, "comment", note)
+    body = body.strip()
+    if not body:
+        raise ServiceError(_l("Write something first."), field="body")
+    if len(body) > 5000:
+        raise ServiceError(_l("Keep comments under 5,000 characters."), field="body")
+    comment = Comment(note=note, author=by, body=body, body_html=render_markdown(body, local_hosts=_local_hosts()))
+    db.session.add(comment)
+    db.session.flush()
+    events.record("comment.added", subject_type="comment", subject_id=comment.id, note_id=note.id)
+    if note.author_id and note.author_id != by.id:
+        db.session.add(Notification(user_id=note.author_id, kind="comment.added", note=note))
+    db.session.commit()
+    return comment
+
+
+def visible_comments(note: Note) -> list[Comment]:
+    """Return the comments readers see (not removed), oldest first."""
+    query = (sa.select(Comment).where(Comment.note_id == note.id, Comment.removed_at.is_(None))
+             .order_by(Comment.id))
+    return list(db.session.scalars(query))
+
+
+def remove_comment(comment: Comment, *, by: User, reason: str = "") -> None:
+    """Hide a comment (moderators)."""
+    if not can(by, "moderate"):
+        raise NotAllowed(_l("Only moderators can remove comments."))
+    comment.removed_at = utcnow()
+    audit.record("comment.remove", actor=by, target=comment, note=comment.note_id)
+    events.record("comment.removed", subject_type="comment", subject_id=comment.id, note_id=comment.note_id)
+    db.session.commit()
+
+
+def toggle_mark(note: Note, *, by: User, kind: str) -> bool:
+    """Add or take back a "we tried this too" / "useful" mark; return whether it is now set."""
+    if kind not in MARK_KINDS:
+        raise ServiceError(_l("Unknown mark."))
+    _require(by, "mark", note)
+    existing = db.session.scalar(sa.select(Mark).where(Mark.note_id == note.id, Mark.user_id == by.id,
+                                                       Mark.kind == kind))
+    if existing:
+        db.session.delete(existing)
+    else:
+        db.session.add(Mark(note_id=note.id, user_id=by.id, kind=kind))
+    db.session.commit()
+    return existing is None
+
+
+def mark_counts(note: Note, viewer: Any = None) -> dict[str, dict[str, Any]]:
+    """Return for each mark kind its count and whether ``viewer`` set it."""
+    rows = db.session.execute(sa.select(Mark.kind, sa.func.count()).where(Mark.note_id == note.id)
+                              .group_by(Mark.kind)).all()
+    counts = dict(rows)
+    mine: set[str] = set()
+    if getattr(viewer, "is_authenticated", False):
+        mine = set(db.session.scalars(sa.select(Mark.kind).where(Mark.note_id == note.id, Mark.user_id == viewer.id)))
+    return {kind: {"count": counts.get(kind, 0), "mine": kind in mine} for kind in MARK_KINDS}
+
+
+def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Comment | None = None) -> Flag:
+    """Report a note or one of its comments to the moderators."""
+    if reason not in FLAG_REASONS:
+        raise ServiceError(_l("Choose a reason."), field="reason")
+    if comment is not None and (comment.note_id != note.id or comment.removed_at):
+        raise NotAllowed(_l("You may not do this with this note now."))
+    if comment is None:
+        _require(by, "flag", note)
+    elif not (may(by, "comment", note) and comment.author_id != by.id):
+        raise NotAllowed(_l("You may not do this with this note now."))
+    item = Flag(note=note, comment=comment, reporter=by, reason=reason, detail=detail.strip()[:1000])
+    db.session.add(item)
+    db.session.commit()
+    return item
+
+
+def notify_unread(user: User) -> int:
+    """Return how many notifications ``user`` has not read."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Notification)
+                             .where(Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def terms(kind: str) -> list[Term]:
+    """Return the vocabulary of ``kind`` ("topic" or "population"), by English name."""
+    return list(db.session.scalars(sa.select(Term).where(Term.kind == kind).order_by(Term.name_en)))
+
+
+def parse_tags(text: str) -> list[str]:
+    """Split a comma-separated tag field (Chinese or Latin commas)."""
+    return [t for t in re.split(r"[,，、;；]", text or "") if t.strip()]
+
+
+def ids(values: Iterable[str]) -> list[int]:
+    """Keep the integer ids in ``values`` (form input), dropping anything else."""
+    return [int(v) for v in values if str(v).isdigit()]

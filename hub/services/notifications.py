@@ -1,0 +1,23 @@
+"""In-app notifications: what happened to one's notes."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from hub.extensions import db
+from hub.models.base import utcnow
+from hub.models.note import Notification
+from hub.models.user import User
+
+
+def page_for(user: User, *, page: int = 1, per_page: int = 30):
+    """Return a page of ``user``'s notifications, newest first."""
+    query = (sa.select(Notification).where(Notification.user_id == user.id)
+             .order_by(Notification.id.desc()))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def mark_read(user: User) -> None:
+    """Mark every notification of ``user`` read."""
+    db.session.execute(sa.update(Notification).where(Notification.user_id == user.id,
+                                                     Notification.read_at.is_(None)).values(read_at=utcnow()))
+    db.session.commit()

@@ -1,0 +1,133 @@
+// The note editor: autosave to the server, a copy on this device for dropped connections,
+// preview and a live privacy check. The form works without this script.
+(function () {
+  "use strict";
+  const form = document.getElementById("note-editor");
+  if (!form) return;
+  const status = form.querySelector(".autosave-status");
+  const previewBox = form.querySelector(".preview");
+  const privacyBox = form.querySelector(".privacy-live");
+  const noteId = form.querySelector("input[name=note_id]");
+  const autosave = form.dataset.autosave === "1";
+  let storageKey = form.dataset.storageKey;
+  let dirty = false;
+  let timer = null;
+  let checkTimer = null;
+
+  function fields() {
+    const data = {};
+    for (const el of form.elements) {
+      if (!el.name || el.type === "submit" || el.name === "csrf_token") continue;
+      if (el.type === "checkbox" || el.type === "radio") {
+        if (el.checked) (data[el.name] = data[el.name] || []).push(el.value);
+      } else {
+        data[el.name] = el.value;
+      }
+    }
+    return data;
+  }
+
+  function keepLocally() {
+    try {
+      localStorage.setItem(storageKey, JSON.stringify({ at: Date.now(), fields: fields() }));
+    } catch (e) { /* storage full or disabled: the server copy still counts */ }
+  }
+
+  function restore(saved) {
+    for (const el of form.elements) {
+      if (!el.name || !(el.name in saved.fields) || el.name === "csrf_token" || el.name === "note_id") continue;
+      const value = saved.fields[el.name];
+      if (el.type === "checkbox" || el.type === "radio") el.checked = [].concat(value).includes(el.value);
+      else if (el.type !== "submit") el.value = value;
+    }
+  }
+
+  function offerRestore() {
+    let saved = null;
+    try { saved = JSON.parse(localStorage.getItem(storageKey) || "null"); } catch (e) { saved = null; }
+    if (!saved) return;
+    const current = JSON.stringify(fields());
+    if (JSON.stringify(saved.fields) !== current && window.confirm(form.dataset.msgRestore)) {
+      restore(saved);
+      dirty = true;
+      schedule();
+    }
+  }
+
+  function body() {
+    const data = new FormData(form);
+    data.delete("save");
+    data.delete("submit_note");
+    return data;
+  }
+
+  async function save() {
+    timer = null;
+    if (!dirty || !autosave) return;
+    dirty = false;
+    try {
+      const response = await fetch(form.dataset.autosaveUrl, { method: "POST", body: body(), credentials: "same-origin" });
+      const result = await response.json();
+      if (!response.ok || !result.ok) throw new Error("not saved");
+      if (!noteId.value) {
+        noteId.value = result.id;
+        const oldKey = storageKey;
+        storageKey = "hub-note-" + result.id;
+        localStorage.removeItem(oldKey);
+        form.action = result.edit_url;
+        window.history.replaceState(null, "", result.edit_url);
+      }
+      localStorage.removeItem(storageKey);
+      status.textContent = form.dataset.msgSaved + " " + result.saved_at;
+    } catch (e) {
+      dirty = true;
+      keepLocally();
+      status.textContent = form.dataset.msgOffline;
+      schedule(15000);
+    }
+  }
+
+  function schedule(delay) {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(save, delay || 4000);
+  }
+
+  async function check(showPreview) {
+    const response = await fetch(form.dataset.previewUrl, { method: "POST", body: body(), credentials: "same-origin" });
+    if (!response.ok) return;
+    const result = await response.json();
+    if (showPreview) {
+      previewBox.hidden = false;
+      previewBox.innerHTML = result.html;  // sanitised on the server by the one Markdown renderer
+    }
+    privacyBox.hidden = false;
+    privacyBox.replaceChildren();
+    const heading = document.createElement("p");
+    heading.textContent = result.findings.length ? form.dataset.msgFindings : form.dataset.msgNofindings;
+    privacyBox.className = "privacy-live " + (result.findings.length ? "flash flash-warning" : "meta");
+    privacyBox.appendChild(heading);
+    if (result.findings.length) {
+      const list = document.createElement("ul");
+      for (const finding of result.findings) {
+        const item = document.createElement("li");
+        const label = form.querySelector("label[for='" + finding.field.replace("section:", "") + "']");
+        const kind = form.getAttribute("data-kind-" + finding.kind) || finding.kind;
+        item.textContent = (label ? label.textContent : finding.field) + ": " + kind + " " + finding.masked;
+        list.appendChild(item);
+      }
+      privacyBox.appendChild(list);
+    }
+  }
+
+  form.addEventListener("input", () => {
+    dirty = true;
+    keepLocally();
+    schedule();
+    if (checkTimer) clearTimeout(checkTimer);
+    checkTimer = setTimeout(() => check(false).catch(() => {}), 1500);
+  });
+  form.addEventListener("submit", () => keepLocally());
+  form.querySelector("[data-action=preview]").addEventListener("click", () => check(true).catch(() => {}));
+  window.addEventListener("online", () => { if (dirty) save(); });
+  offerRestore();
+})();
