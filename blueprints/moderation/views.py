@@ -7,9 +7,10 @@ from flask_login import current_user
 
 from blueprints.moderation import bp
 from blueprints.moderation.forms import ApproveForm, DecisionForm, ResolveForm, VisibilityForm
+from blueprints.notes.forms import ActionForm
 from blueprints.notes.views import privacy_groups
 from hub.extensions import db
-from hub.models.note import Flag, Note, NoteState
+from hub.models.note import Comment, Flag, Note, NoteState
 from hub.permissions import requires
 from hub.services import moderation, notes
 from hub.services import projects as project_service
@@ -111,6 +112,17 @@ def visibility(note_id: int):
     return _decide(note_id, VisibilityForm(),
                    lambda note, f: notes.narrow_visibility(note, by=_me(), visibility=f.visibility.data),
                    _("Visibility narrowed."))
+
+
+@bp.post("/moderation/comments/<int:comment_id>/remove")
+@requires("moderate")
+def remove_comment(comment_id: int):
+    """Hide a comment."""
+    comment = db.session.get(Comment, comment_id) or abort(404)
+    if ActionForm().validate_on_submit() and comment.removed_at is None:
+        notes.remove_comment(comment, by=_me())
+        flash(_("Comment removed."), "info")
+    return redirect(url_for("notes.detail", note_id=comment.note_id))
 
 
 @bp.get("/moderation/flags")

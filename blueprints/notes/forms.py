@@ -11,13 +11,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from hub.models.note import SECTIONS
 from hub.services import notes as note_service
 
-SECTION_LABELS = {
-    "context": _l("Context"),
-    "what_we_did": _l("What we did"),
-    "what_happened": _l("What happened"),
-    "what_we_learned": _l("What we learned"),
-    "do_differently": _l("What we would do differently"),
-}
+SECTION_LABELS = note_service.SECTION_TITLES
 VISIBILITY_LABELS = {
     "members": _l("Members of this hub"),
     "partners": _l("Members and partner hubs"),
@@ -64,6 +58,7 @@ class NoteForm(FlaskForm):
                        description=_l("Separate tags with commas."))
     confirm_privacy = BooleanField(_l("I checked the highlighted places: they are not personal data, or the person agreed."))
     save = SubmitField(_l("Save draft"))
+    preview = SubmitField(_l("Preview"))
     submit_note = SubmitField(_l("Submit for review"))
 
     def __init__(self, *args, locale: str = "en", **kwargs) -> None:

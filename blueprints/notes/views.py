@@ -43,7 +43,7 @@ def index():
     """List published notes, newest first, by topic, project or featured."""
     filters = listing.Filters.from_args(request.args)
     page = listing.notes_page(viewer=current_user, filters=filters, page=request.args.get("page", 1, type=int))
-    return render_template("notes/index.html", page=page, filters=filters,
+    return render_template("notes/index.html", page=page, filters=filters, topics=notes.terms("topic"),
                            topic=filters.topic_term(), project=filters.project_obj())
 
 
@@ -67,6 +67,8 @@ def new():
         form.province.data = _me().project.province
     if _editing_again() or not form.validate_on_submit():
         return render_template("notes/edit.html", form=form, note=None)
+    if form.preview.data:
+        return _preview_page(form, None)
     try:
         note = notes.create_draft(author=_me(), data=form.to_input())
     except ServiceError as error:
@@ -77,6 +79,16 @@ def new():
         return _submit(note, form)
     flash(_("Draft saved. Only you and the moderators can see it."), "info")
     return redirect(url_for("notes.edit", note_id=note.id))
+
+
+def _preview_page(form: NoteForm, note: Note | None):
+    """Show the editor again with the rendered text and the privacy findings (works without script)."""
+    data = form.to_input()
+    fields, findings = notes.scan_input(data)
+    return render_template("notes/edit.html", form=form, note=note,
+                           thread=notes.thread(note) if note else [],
+                           preview_html=notes.render_text(data.body, data.sections, language=data.language),
+                           groups=privacy_groups(fields, findings))
 
 
 def _editing_again() -> bool:
@@ -94,6 +106,8 @@ def edit(note_id: int):
     form = NoteForm(locale=_locale())
     if request.method == "GET":
         form.fill_from(note)
+    elif form.preview.data and form.validate_on_submit():
+        return _preview_page(form, note)
     elif not _editing_again() and form.validate_on_submit():
         try:
             notes.save(note, by=_me(), data=form.to_input(), confirm_privacy=form.confirm_privacy.data)
@@ -176,9 +190,8 @@ def preview():
     if not form.validate():
         return jsonify(ok=False), 400
     data = form.to_input()
-    draft = Note(body=data.body, sections=data.sections)
     fields, findings = notes.scan_input(data)
-    return jsonify(ok=True, html=notes.render_body(draft), findings=[
+    return jsonify(ok=True, html=notes.render_text(data.body, data.sections, language=data.language), findings=[
         {"field": f.field, "kind": f.kind, "masked": f.masked(fields[f.field])} for f in findings])
 
 

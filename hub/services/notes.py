@@ -13,7 +13,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from markupsafe import escape
 
 from hub import events
 from hub.extensions import db
@@ -144,15 +146,31 @@ def _apply(note: Note, data: NoteInput) -> None:
     note.updated_at = utcnow()
 
 
+SECTION_TITLES = {
+    "context": _l("Context"),
+    "what_we_did": _l("What we did"),
+    "what_happened": _l("What happened"),
+    "what_we_learned": _l("What we learned"),
+    "do_differently": _l("What we would do differently"),
+}
+
+
 def render_body(note: Note) -> str:
     """Render the note's body and structured sections into sanitised HTML (once, on save)."""
+    return render_text(note.body, note.sections or {}, language=note.language)
+
+
+def render_text(body: str, sections: dict[str, str], *, language: str) -> str:
+    """Render a body and its structured sections, titled in the note's language, into sanitised HTML."""
     hosts = _local_hosts()
-    parts = [render_markdown(note.body, local_hosts=hosts)] if note.body else []
-    for key in SECTIONS:
-        text = (note.sections or {}).get(key)
-        if text:
-            parts.append(f'<section class="note-section" data-section="{key}">'
-                         f"{render_markdown(text, local_hosts=hosts)}</section>")
+    parts = [render_markdown(body, local_hosts=hosts)] if body else []
+    with force_locale(language):
+        for key in SECTIONS:
+            text = sections.get(key)
+            if text:
+                title = escape(str(SECTION_TITLES[key]))
+                parts.append(f'<section class="note-section" data-section="{key}"><h2>{title}</h2>'
+                             f"{render_markdown(text, local_hosts=hosts)}</section>")
     return "\n".join(parts)
 
 

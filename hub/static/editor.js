@@ -58,6 +58,7 @@
     const data = new FormData(form);
     data.delete("save");
     data.delete("submit_note");
+    data.delete("preview");
     return data;
   }
 
@@ -127,7 +128,10 @@
     checkTimer = setTimeout(() => check(false).catch(() => {}), 1500);
   });
   form.addEventListener("submit", () => keepLocally());
-  form.querySelector("[data-action=preview]").addEventListener("click", () => check(true).catch(() => {}));
+  form.querySelector("[data-action=preview]").addEventListener("click", (event) => {
+    event.preventDefault();  // the script shows the preview in place; without it the server does
+    check(true).catch(() => {});
+  });
   window.addEventListener("online", () => { if (dirty) save(); });
   offerRestore();
 })();

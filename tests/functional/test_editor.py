@@ -1,0 +1,95 @@
+"""The note editor's endpoints: autosave, preview with the live privacy check, the no-script preview."""
+from __future__ import annotations
+
+import pytest
+
+from hub.extensions import db
+from hub.models.note import Note
+from hub.services import vocabulary
+from tests.helpers import count, csrf_token, post_form
+
+NOTE = {"title": "外展记录", "summary": "一句话", "body": "正文", "language": "zh_Hans", "visibility": "members"}
+
+
+@pytest.fixture
+def editor(client, login_as, contributor):
+    vocabulary.seed()
+    login_as(contributor)
+    return client
+
+
+def test_first_autosave_creates_a_draft_and_later_ones_update_it(editor):
+    token = csrf_token(editor, "/notes/new")
+    first = editor.post("/notes/autosave", data={"csrf_token": token, **NOTE}).get_json()
+    assert first["ok"] and first["edit_url"] == f"/notes/{first['id']}/edit"
+    second = editor.post("/notes/autosave", data={"csrf_token": token, **NOTE, "note_id": first["id"],
+                                                  "body": "改过的正文"}).get_json()
+    assert second["id"] == first["id"] and count(Note) == 1
+    assert db.session.get(Note, first["id"]).body == "改过的正文"
+
+
+def test_autosave_refuses_someone_elses_draft(editor, app, make_user):
+    from hub.models.user import Role
+    from hub.services import notes
+
+    other = make_user("other", role=Role.CONTRIBUTOR)
+    theirs = notes.create_draft(author=other, data=notes.NoteInput(title="theirs"))
+    token = csrf_token(editor, "/notes/new")
+    response = editor.post("/notes/autosave", data={"csrf_token": token, **NOTE, "note_id": theirs.id})
+    assert response.status_code == 404
+    db.session.refresh(theirs)
+    assert theirs.title == "theirs"
+
+
+def test_preview_renders_sanitised_html_and_masks_findings(editor):
+    token = csrf_token(editor, "/notes/new")
+    result = editor.post("/notes/preview", data={
+        "csrf_token": token, **NOTE, "body": "**粗体** <script>x</script> 身份证 11010519491231002X",
+        "what_we_learned": "学到了"}).get_json()
+    assert "<strong>粗体</strong>" in result["html"] and "<script" not in result["html"]
+    assert 'data-section="what_we_learned"' in result["html"]
+    assert result["findings"] == [{"field": "body", "kind": "id_number", "masked": "110************02X"}]
+    assert count(Note) == 0  # a preview saves nothing
+
+
+def test_preview_button_works_without_script(editor):
+    response = post_form(editor, "/notes/new", {**NOTE, "body": "## 小标题\n电话13812345678", "preview": "1"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<h3>小标题</h3>" in html and "<mark>13812345678</mark>" in html
+    assert count(Note) == 0
+
+
+def test_submit_with_personal_data_shows_each_finding_highlighted(editor):
+    response = post_form(editor, "/notes/new", {**NOTE, "body": "邮箱 lee@example.org", "submit_note": "1"})
+    assert response.status_code == 422
+    assert "<mark>lee@example.org</mark>" in response.get_data(as_text=True)
+    note = db.session.scalar(db.select(Note))
+    assert note.state == "draft"  # the text is kept as a draft, nothing lost
+    response = post_form(editor, f"/notes/{note.id}/edit",
+                         {**NOTE, "body": "邮箱 lee@example.org", "submit_note": "1", "confirm_privacy": "y"})
+    assert response.status_code == 302
+    db.session.refresh(note)
+    assert note.state == "submitted"
+
+
+def test_going_back_from_the_privacy_page_keeps_the_text_unsaved(editor):
+    response = post_form(editor, "/notes/new", {**NOTE, "body": "电话 13812345678", "submit_note": "1"})
+    note = db.session.scalar(db.select(Note))
+    response = post_form(editor, f"/notes/{note.id}/edit", {**NOTE, "body": "电话 13812345678", "edit_again": "1"})
+    assert response.status_code == 200 and "电话 13812345678" in response.get_data(as_text=True)
+    db.session.refresh(note)
+    assert note.state == "draft"
+
+
+def test_admin_extends_the_vocabulary_and_lists_sensitive_words(client, login_as, admin):
+    vocabulary.seed()
+    login_as(admin)
+    response = post_form(client, "/admin/vocabulary", {"kind": "topic", "slug": "chemsex", "name_zh": "化学性行为",
+                                                       "name_en": "Chemsex"})
+    assert response.status_code == 302 and vocabulary.by_slug("topic", "chemsex").name_zh == "化学性行为"
+    response = post_form(client, "/admin/sensitive-words", {"word": "张护士"})
+    assert response.status_code == 302
+    assert "张护士" in client.get("/admin/sensitive-words").get_data(as_text=True)
+    from hub.models.audit import AuditEntry
+    entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "sensitive_word.add"))
+    assert "张护士" not in str(entry.details)
