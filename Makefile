@@ -41,6 +41,7 @@ prepare: export HUB_ENV ?= development
 prepare: translations
 	$(FLASK) hub init
 	$(FLASK) hub demo
+	$(FLASK) hub reindex
 
 serve: export HUB_ENV ?= development
 serve:

@@ -36,6 +36,7 @@ def _instance_path(config: dict[str, Any] | type | None) -> str | None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to ``app``."""
+    import search_index
     from hub import i18n, models, permissions  # noqa: F401  (models registers the tables)
 
     # Access is decided before anything else looks at the request (CSRF included).
@@ -48,6 +49,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.request_loader(_load_session_user)
     app.json.ensure_ascii = False
+    search_index.init_app(app)
 
 
 def _load_session_user(_request):
@@ -71,15 +73,19 @@ def register_hooks(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount every HTTP face of the hub."""
     from blueprints.admin import bp as admin_bp
+    from blueprints.api import bp as api_bp
     from blueprints.auth import bp as auth_bp
     from blueprints.main import bp as main_bp
     from blueprints.moderation import bp as moderation_bp
     from blueprints.notes import bp as notes_bp
+    from blueprints.search import bp as search_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(notes_bp)
     app.register_blueprint(moderation_bp)
+    app.register_blueprint(search_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
 
 
@@ -93,6 +99,7 @@ def register_errorhandlers(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     """Add the ``flask hub ...`` commands."""
     from hub.cli import hub_cli, translate_cli
+    import hub.cli_notes  # noqa: F401
 
     app.cli.add_command(hub_cli)
     app.cli.add_command(translate_cli)

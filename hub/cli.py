@@ -63,6 +63,35 @@ def create_admin_command(username: str, pseudonym: str, email: str, password: st
     click.echo(f"Admin {username} created.")
 
 
+@hub_cli.command("reindex")
+@click.option("--procs", default=2, show_default=True, help="Processes for analysing notes.")
+@with_appcontext
+def reindex_command(procs: int) -> None:
+    """Rebuild the search index from the database and swap it in; searches keep working."""
+    import time
+
+    import search_index
+
+    started = time.monotonic()
+    count = search_index.rebuild(procs=procs)
+    elapsed = time.monotonic() - started
+    click.echo(f"Indexed {count} notes in {elapsed:.1f} s ({count / elapsed if elapsed else 0:.0f} notes/s).")
+
+
+@hub_cli.command("search-status")
+@with_appcontext
+def search_status_command() -> None:
+    """Print indexed and visible note counts and the indexer's lag behind the event log."""
+    import search_index
+
+    info = search_index.status()
+    if not info["available"]:
+        click.echo("Search index: unavailable (the worker rebuilds it at start; or run flask hub reindex).")
+    click.echo(f"Indexed notes:   {info['indexed']}")
+    click.echo(f"Published notes: {info['published']}")
+    click.echo(f"Cursor / head:   {info['cursor']} / {info['head']} (lag {info['lag']} events)")
+
+
 @hub_cli.command("worker")
 @with_appcontext
 def worker_command() -> None:

@@ -1,0 +1,163 @@
+"""Full-text search of practice notes: the only door the rest of the hub uses.
+
+- :func:`init_app` sets up the index store and registers the indexer with the worker;
+- :func:`search` and :func:`similar` answer readers, re-checking visibility in the database;
+- :func:`status` and :func:`rebuild` serve ``flask hub search-status`` and ``flask hub reindex``.
+Whoosh stays behind this package, so replacing it touches nothing else.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from hub import events
+from hub.extensions import db
+from hub.models.note import Note, NoteState
+from hub.services.visibility import published_for
+from search_index import glossary as glossary_module
+from search_index import indexer, searcher
+from search_index.store import IndexStore, IndexUnavailable
+
+__all__ = ["SearchPage", "SearchUnavailable", "init_app", "rebuild", "search", "similar", "status"]
+log = logging.getLogger("hub.search")
+EXTENSION = "search_index"
+
+
+class SearchUnavailable(RuntimeError):
+    """The index cannot be read right now; the page must say so."""
+
+
+@dataclass
+class SearchPage:
+    """One page of results, already re-checked against the database."""
+
+    notes: list[Note]
+    excerpts: dict[int, str]
+    total: int
+    page: int
+    per_page: int
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    expansions: list[str] = field(default_factory=list)
+    fell_back_to_or: bool = False
+    suggestion: str | None = None
+
+    @property
+    def pages(self) -> int:
+        """Return the number of pages."""
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass
+class _State:
+    store: IndexStore
+    pool: searcher.SearcherPool
+    cache: searcher.ResultCache
+
+
+def init_app(app: Flask) -> None:
+    """Attach the index store to ``app`` and register the indexer as a worker consumer."""
+    from hub import worker
+
+    location = app.config["INDEX_DIR"]
+    path = None if location == ":memory:" else os.path.join(app.instance_path, location)
+    store = IndexStore(path)
+    app.extensions[EXTENSION] = _State(store=store, pool=searcher.SearcherPool(store),
+                                       cache=searcher.ResultCache())
+    worker.register(app, indexer.SearchIndexer(store))
+
+
+def _state() -> _State:
+    return current_app.extensions[EXTENSION]
+
+
+def _audience(viewer: Any) -> str:
+    signed_in = getattr(viewer, "is_authenticated", False) and viewer.is_active
+    return "members" if signed_in else "public"
+
+
+def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, page: int = 1, per_page: int = 10,
+           sort: str = "relevance", expand: bool = True) -> SearchPage:
+    """Search the notes ``viewer`` may see; raise :class:`SearchUnavailable` when the index is down."""
+    state = _state()
+    page, per_page = max(1, page), min(max(1, per_page), 50)
+    chosen = searcher.Filters({k: v for k, v in (filters or {}).items() if v})
+    try:
+        found = state.pool.get()
+        key = (state.store.current_target(), found.ixreader.generation(), text.strip(), _audience(viewer),
+               tuple(sorted(chosen.values.items())), sort, page * per_page, expand)
+        outcome = state.cache.get(key)
+        if outcome is None:
+            outcome = searcher.run(found, text, audience=_audience(viewer), filters=chosen,
+                                   glossary=_glossary() if expand else None, sort=sort, limit=page * per_page)
+            state.cache.put(key, outcome)
+        analyzer = found.schema["body"].analyzer
+    except IndexUnavailable as error:
+        log.warning("search unavailable: %s", error)
+        raise SearchUnavailable(str(error)) from error
+    ids = [hit.note_id for hit in outcome.hits[(page - 1) * per_page: page * per_page]]
+    notes = _visible_in_order(ids, viewer)
+    excerpts = {n.id: searcher.excerpt_html(n.summary + "\n" + indexer.body_text(n), outcome.terms, analyzer)
+                for n in notes}
+    return SearchPage(notes=notes, excerpts=excerpts, total=outcome.total, page=page, per_page=per_page,
+                      facets=outcome.facets, expansions=outcome.expansions,
+                      fell_back_to_or=outcome.fell_back_to_or, suggestion=outcome.suggestion)
+
+
+def _visible_in_order(ids: list[int], viewer: Any) -> list[Note]:
+    """Re-read the notes from the database, keeping only those ``viewer`` may see, in rank order."""
+    if not ids:
+        return []
+    rows = db.session.scalars(sa.select(Note).where(Note.id.in_(ids), published_for(viewer)))
+    by_id = {note.id: note for note in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _glossary() -> glossary_module.Glossary:
+    return glossary_module.default_glossary()
+
+
+def similar(note: Note, *, viewer: Any, limit: int = 5) -> list[Note]:
+    """Return published notes like ``note`` that ``viewer`` may see (empty when the index is down)."""
+    from whoosh import query as q
+
+    try:
+        found = _state().pool.get()
+    except IndexUnavailable:
+        return []
+    text = " ".join([note.title, note.summary, indexer.body_text(note)])
+    keys = [term for term, _score in found.key_terms_from_text("body", text, numterms=12)]
+    if not keys:
+        return []
+    audience = [q.Term("kind", "note")] + ([q.Term("visibility", "public")] if _audience(viewer) == "public" else [])
+    query = q.AndNot(q.And([q.Or([q.Term("body", k) for k in keys]), *audience]), q.Term("id", str(note.id)))
+    ids = [int(hit["id"]) for hit in found.search(query, limit=limit * 2)]
+    return _visible_in_order(ids, viewer)[:limit]
+
+
+def status() -> dict[str, int | bool]:
+    """Return the indexed and visible note counts and the indexer's lag behind the event log."""
+    from whoosh import query as q
+
+    head = events.head()
+    published = db.session.scalar(sa.select(sa.func.count()).select_from(Note)
+                                  .where(Note.state == NoteState.PUBLISHED.value)) or 0
+    try:
+        index = _state().store.open()
+        cursor = indexer.read_cursor(index)
+        with index.searcher() as found:
+            indexed = len(list(found.docs_for_query(q.Term("kind", "note"))))
+    except IndexUnavailable:
+        return {"available": False, "indexed": 0, "published": published, "cursor": 0, "head": head, "lag": head}
+    return {"available": True, "indexed": indexed, "published": published, "cursor": cursor, "head": head,
+            "lag": max(0, head - cursor)}
+
+
+def rebuild(*, procs: int = 1) -> int:
+    """Rebuild the index from the database into a new generation and swap it in."""
+    return indexer.rebuild(_state().store, procs=procs)
+

@@ -82,6 +82,25 @@ class Glossary:
                     expansions.append(term)
         return expansions
 
+    def matches(self, words: Sequence[str]) -> list[tuple[int, int, list[str]]]:
+        """Return (first word, end word, other terms) for each glossary term the words spell.
+
+        Spans are leftmost-longest over the words' tokens and never split a word, so a
+        query "peer education clinic" yields the span of "peer education" and its Chinese terms.
+        """
+        spans = []
+        start = 0
+        while start < len(words):
+            for end in range(len(words), start, -1):
+                tokens = [token for word in words[start:end] for token in _key(word)]
+                if tokens and tuple(tokens) in self._by_key:
+                    spans.append((start, end, self.expand(words[start:end])))
+                    start = end
+                    break
+            else:
+                start += 1
+        return spans
+
     def with_rows(self, rows: Iterable[ExtraRow]) -> Glossary:
         """Return a glossary with administrators' rows merged in; raise ValueError on a bad row."""
         concepts = {concept.concept_id: concept for concept in self.concepts}

@@ -1,0 +1,42 @@
+"""Reading search parameters from a query string, the same way for the page and the JSON API."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+FACET_PARAMS = ("topic", "project", "province", "language", "population", "year", "origin")
+
+
+@dataclass
+class SearchParams:
+    """What a reader asked for."""
+
+    text: str = ""
+    filters: dict[str, str] = field(default_factory=dict)
+    page: int = 1
+    per_page: int = 10
+    sort: str = "relevance"
+    expand: bool = True
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str], *, per_page_default: int = 10) -> SearchParams:
+        """Read parameters, ignoring junk (a bad number is the default, an unknown sort is relevance)."""
+        def number(name: str, default: int, top: int) -> int:
+            try:
+                return min(max(int(args.get(name, default)), 1), top)
+            except (TypeError, ValueError):
+                return default
+        filters = {name: str(args.get(name))[:64] for name in FACET_PARAMS if args.get(name)}
+        if filters.get("language") == "zh":
+            filters["language"] = "zh_Hans"
+        return cls(text=str(args.get("q", ""))[:500], filters=filters, page=number("page", 1, 1000),
+                   per_page=number("per_page", per_page_default, 50),
+                   sort="newest" if args.get("sort") == "newest" else "relevance",
+                   expand=args.get("expand", "1") != "0")
+
+    def args(self, **changes) -> dict[str, str]:
+        """Return query-string arguments for a link, with ``changes`` applied (None removes)."""
+        values = {"q": self.text, **self.filters, "sort": self.sort if self.sort != "relevance" else None,
+                  "expand": None if self.expand else "0"}
+        values.update(changes)
+        return {k: v for k, v in values.items() if v not in (None, "")}

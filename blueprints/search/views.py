@@ -1,0 +1,27 @@
+"""The search page: results with highlights, facets and active filters."""
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_login import current_user
+
+import search_index
+from blueprints.search import bp
+from blueprints.search.params import SearchParams
+from hub.permissions import public
+from hub.services import facets as facet_labels
+
+
+@bp.get("/search")
+@public
+def search():
+    """Search notes in both languages; say so when the index is unavailable."""
+    params = SearchParams.from_args(request.args)
+    if not params.text and not params.filters:
+        return render_template("search/search.html", params=params, result=None, unavailable=False)
+    try:
+        result = search_index.search(params.text, viewer=current_user, filters=params.filters, page=params.page,
+                                     per_page=params.per_page, sort=params.sort, expand=params.expand)
+    except search_index.SearchUnavailable:
+        return render_template("search/search.html", params=params, result=None, unavailable=True), 503
+    return render_template("search/search.html", params=params, result=result, unavailable=False,
+                           labels=facet_labels.labels(result.facets))

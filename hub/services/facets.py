@@ -1,0 +1,35 @@
+"""Human names for facet values (topic slugs, project slugs, languages, origins)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from hub.extensions import db
+from hub.models.note import Term
+from hub.models.project import Project
+
+FACET_TITLES = {
+    "topic": _l("Topic"), "project": _l("Project"), "province": _l("Place"), "language": _l("Language"),
+    "population": _l("Population"), "year": _l("Year"), "origin": _l("Origin"),
+}
+ORIGINS = {"local": _l("This hub"), "remote": _l("A partner hub")}
+LANGUAGES = {"zh_Hans": "中文", "en": "English"}
+
+
+def labels(facets: dict[str, list[tuple[str, int]]]) -> dict[str, dict[str, str]]:
+    """Return display names for every value appearing in ``facets``, in the reader's language."""
+    locale = str(get_locale())
+    wanted = {name: [value for value, _count in values] for name, values in facets.items()}
+    names: dict[str, dict[str, str]] = {name: {v: v for v in values} for name, values in wanted.items()}
+    for kind in ("topic", "population"):
+        slugs = wanted.get(kind) or []
+        if slugs:
+            rows = db.session.scalars(sa.select(Term).where(Term.kind == kind, Term.slug.in_(slugs)))
+            names[kind].update({t.slug: t.name(locale) for t in rows})
+    if wanted.get("project"):
+        rows = db.session.scalars(sa.select(Project).where(Project.slug.in_(wanted["project"])))
+        names["project"].update({p.slug: p.name(locale) for p in rows})
+    names.setdefault("language", {}).update({k: v for k, v in LANGUAGES.items()})
+    names.setdefault("origin", {}).update({k: str(v) for k, v in ORIGINS.items()})
+    return names

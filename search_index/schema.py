@@ -1,0 +1,60 @@
+"""The Whoosh schema: what is indexed about a published note, and how it maps from the database.
+
+Only published notes are ever indexed; drafts and submissions never reach the index. A
+note's body is indexed but not stored: highlights are made from the database text, which is
+re-read anyway to re-check visibility.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from whoosh import fields
+
+from search_index.analysis import bilingual_analyzer
+
+CURSOR_ID = "__cursor__"  # a document holding the indexer's event-log cursor, committed with the notes
+TEXT_FIELDS = {"title": 3.0, "summary": 2.0, "body": 1.0}  # BM25F weights: title and summary over body
+FACETS = ("topic", "project", "province", "language", "population", "year", "origin")
+
+
+def build_schema() -> fields.Schema:
+    """Return the schema (pickled into the index, so its analyzer's import path must stay stable)."""
+    analyzer = bilingual_analyzer()
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        kind=fields.ID(),  # "note", or "meta" for the cursor document
+        cursor=fields.NUMERIC(stored=True, bits=64),
+        title=fields.TEXT(analyzer=analyzer, field_boost=TEXT_FIELDS["title"], phrase=True),
+        summary=fields.TEXT(analyzer=analyzer, field_boost=TEXT_FIELDS["summary"], phrase=True),
+        body=fields.TEXT(analyzer=analyzer, phrase=True),
+        visibility=fields.ID(stored=True),
+        topic=fields.KEYWORD(commas=True, sortable=True),
+        population=fields.KEYWORD(commas=True, sortable=True),
+        project=fields.ID(sortable=True),
+        province=fields.ID(sortable=True),
+        language=fields.ID(sortable=True),
+        year=fields.ID(sortable=True),
+        origin=fields.ID(sortable=True),
+        published=fields.DATETIME(sortable=True),
+    )
+
+
+def note_document(note: Any, *, body_text: str) -> dict[str, Any]:
+    """Return the fields to index for a published note."""
+    published = note.published_at or note.updated_at
+    return {
+        "id": str(note.id),
+        "kind": "note",
+        "title": note.title,
+        "summary": note.summary,
+        "body": body_text,
+        "visibility": note.visibility,
+        "topic": ",".join(t.slug for t in note.topics),
+        "population": ",".join(t.slug for t in note.populations),
+        "project": note.project.slug if note.project else "",
+        "province": note.province or "",
+        "language": note.language,
+        "year": str(published.year),
+        "origin": "local",
+        "published": published,
+    }

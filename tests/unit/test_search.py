@@ -1,0 +1,198 @@
+"""Search through the search_index door: words, glossary, scripts, precision, facets, visibility."""
+from __future__ import annotations
+
+import pytest
+
+import search_index
+from hub import worker
+from hub.models.user import Role
+from hub.services import notes, vocabulary
+
+
+@pytest.fixture
+def hub(app, make_user, project):
+    vocabulary.seed()
+    author = make_user("lee", role=Role.CONTRIBUTOR, pseudonym="小李", project=project)
+    moderator = make_user("moder", role=Role.MODERATOR, pseudonym="山风")
+    return {"app": app, "author": author, "moderator": moderator}
+
+
+class Anonymous:
+    is_authenticated = False
+    is_active = False
+
+
+def publish(hub, title, body, *, summary="摘要", language="zh_Hans", visibility="public", topics=()):
+    term_ids = [vocabulary.by_slug("topic", slug).id for slug in topics]
+    note = notes.create_draft(author=hub["author"], data=notes.NoteInput(
+        title=title, summary=summary, body=body, language=language, visibility=visibility, term_ids=term_ids))
+    notes.submit(note, by=hub["author"], confirm_privacy=True)
+    notes.approve(note, by=hub["moderator"])
+    return note
+
+
+def index(hub) -> None:
+    worker.run_once(hub["app"])
+
+
+def titles(text, viewer=None, **kwargs) -> list[str]:
+    page = search_index.search(text, viewer=viewer or Anonymous(), **kwargs)
+    return [n.title for n in page.notes]
+
+
+def test_a_chinese_word_is_found_inside_a_sentence(hub):
+    publish(hub, "门诊经验", "我们的美沙酮维持治疗门诊每天早上开门。")
+    publish(hub, "别的", "与此无关的内容。")
+    index(hub)
+    assert titles("美沙酮") == ["门诊经验"]
+    assert titles("维持治疗") == ["门诊经验"]
+
+
+@pytest.mark.parametrize("query", ["针具", "歧视"])
+def test_two_character_queries_work(hub, query):
+    publish(hub, "针具交换点", "外展员在针具交换点遇到的歧视问题。")
+    index(hub)
+    assert titles(query) == ["针具交换点"]
+
+
+def test_a_word_does_not_match_characters_across_a_word_boundary(hub):
+    publish(hub, "服务", "我们和服务对象一起讨论。")
+    publish(hub, "衣服", "她穿着和服来参加活动。")
+    index(hub)
+    assert titles("和服", expand=False) == ["衣服"]
+
+
+def test_traditional_characters_find_simplified_text_and_back(hub):
+    publish(hub, "交换", "针具交换服务在成都开展。")
+    publish(hub, "繁體", "這是關於愛滋病檢測的筆記。")
+    index(hub)
+    assert titles("針具交換", expand=False) == ["交换"]
+    assert titles("检测 笔记", expand=False) == ["繁體"]
+    assert titles("艾滋病") == ["繁體"]  # Taiwan's 愛滋病 folds to 爱滋病; the glossary knows both
+
+
+def test_glossary_expansion_finds_the_other_language_and_can_be_switched_off(hub):
+    publish(hub, "美沙酮门诊", "美沙酮维持治疗的服务对象。")
+    publish(hub, "Methadone clinic", "Clients of methadone maintenance come daily.", language="en")
+    index(hub)
+    page = search_index.search("methadone", viewer=Anonymous())
+    assert {n.title for n in page.notes} == {"美沙酮门诊", "Methadone clinic"}
+    assert "美沙酮" in page.expansions
+    assert titles("methadone", expand=False) == ["Methadone clinic"]
+
+
+def test_english_words_are_stemmed_and_mixed_text_works(hub):
+    publish(hub, "Mixed", "同伴教育员 reported discrimination at the HIV检测 site.", language="en")
+    index(hub)
+    assert titles("discriminated") == ["Mixed"]
+    assert titles("同伴教育员 discrimination") == ["Mixed"]
+
+
+def test_and_falls_back_to_or_with_a_notice(hub):
+    publish(hub, "A", "纳洛酮培训")
+    publish(hub, "B", "丙肝转介")
+    index(hub)
+    page = search_index.search("纳洛酮 丙肝", viewer=Anonymous(), expand=False)
+    assert page.fell_back_to_or and {n.title for n in page.notes} == {"A", "B"}
+    page = search_index.search("纳洛酮 培训", viewer=Anonymous(), expand=False)
+    assert not page.fell_back_to_or and [n.title for n in page.notes] == ["A"]
+
+
+def test_phrases_and_exclusions(hub):
+    publish(hub, "Peer", "Peer education in the clinic.", language="en")
+    publish(hub, "Loose", "Education for peer workers.", language="en")
+    index(hub)
+    assert titles('"peer education"', expand=False) == ["Peer"]
+    assert set(titles("peer education", expand=False)) == {"Peer", "Loose"}
+    assert titles("education -clinic", expand=False) == ["Loose"]
+
+
+@pytest.mark.parametrize("query", ['"unbalanced', "AND OR NOT", "(((", "-", "a:b:c", "*?", "\\", "\x00", "😀" * 50])
+def test_malformed_queries_never_fail(hub, query):
+    publish(hub, "Any", "Some text.", language="en")
+    index(hub)
+    search_index.search(query, viewer=Anonymous())
+
+
+def test_did_you_mean_for_misspelled_english_words(hub):
+    publish(hub, "Naloxone", "Naloxone training for outreach workers.", language="en")
+    index(hub)
+    page = search_index.search("naloxome", viewer=Anonymous(), expand=False)
+    assert page.total == 0 and page.suggestion == "naloxon"
+
+
+def test_title_and_summary_weigh_more_than_body(hub):
+    publish(hub, "其他", "正文里提到外展。", summary="别的")
+    publish(hub, "外展", "正文。", summary="别的")
+    index(hub)
+    assert titles("外展", expand=False) == ["外展", "其他"]
+
+
+def test_facets_count_and_narrow(hub):
+    publish(hub, "A", "外展工作", topics=["outreach"])
+    publish(hub, "B", "外展和针具", topics=["outreach", "nsp"])
+    publish(hub, "C", "外展 in English", language="en", topics=["nsp"])
+    index(hub)
+    page = search_index.search("外展", viewer=Anonymous(), expand=False)
+    assert dict(page.facets["topic"]) == {"outreach": 2, "nsp": 2}
+    assert dict(page.facets["language"]) == {"zh_Hans": 2, "en": 1}
+    assert set(titles("外展", filters={"topic": "nsp", "language": "zh_Hans"}, expand=False)) == {"B"}
+
+
+def test_members_only_notes_are_not_found_by_anonymous_visitors(hub, make_user):
+    publish(hub, "Members", "只给成员看的外展笔记", visibility="members")
+    index(hub)
+    member = make_user("mary")
+    assert titles("外展") == []
+    assert titles("外展", viewer=member) == ["Members"]
+
+
+def test_a_draft_is_never_indexed_nor_found_even_by_its_author(hub):
+    notes.create_draft(author=hub["author"], data=notes.NoteInput(title="草稿", summary="s", body="独一无二的词语绿萝卜"))
+    publish(hub, "Public", "普通内容")
+    index(hub)
+    assert titles("绿萝卜", viewer=hub["author"]) == []
+    assert search_index.status()["indexed"] == 1
+
+
+def test_unpublished_and_deleted_notes_leave_the_index(hub):
+    gone = publish(hub, "Gone", "即将下线的笔记内容")
+    deleted = publish(hub, "Deleted", "即将删除的笔记内容")
+    index(hub)
+    assert set(titles("笔记")) == {"Gone", "Deleted"}
+    notes.unpublish(gone, by=hub["moderator"], reason="过时")
+    notes.delete(deleted, by=hub["author"])
+    index(hub)
+    assert titles("笔记") == []
+    assert search_index.status()["lag"] == 0
+
+
+def test_visibility_is_rechecked_in_the_database_before_the_index_catches_up(hub):
+    note = publish(hub, "Stale", "内容会被撤下")
+    index(hub)
+    notes.withdraw(note, by=hub["author"])  # the index has not seen this yet
+    assert titles("撤下") == []
+
+
+def test_highlighted_excerpts_mark_the_words_in_both_scripts(hub):
+    publish(hub, "Excerpt", "我们在社区开展<b>针具交换</b>，效果很好。needle exchange works.")
+    index(hub)
+    page = search_index.search("针具交换", viewer=Anonymous())
+    excerpt = page.excerpts[page.notes[0].id]
+    assert "<mark>" in excerpt and "<b>" not in excerpt
+
+
+def test_similar_notes(hub):
+    one = publish(hub, "纳洛酮培训一", "我们为外展员做纳洛酮培训，处理过量。")
+    publish(hub, "纳洛酮培训二", "纳洛酮培训和过量处理的经验。")
+    publish(hub, "就业", "合作社帮助服务对象就业。")
+    index(hub)
+    assert [n.title for n in search_index.similar(one, viewer=Anonymous())][:1] == ["纳洛酮培训二"]
+
+
+def test_search_status_reports_counts_and_lag(hub):
+    publish(hub, "A", "内容")
+    assert search_index.status()["available"] is False or search_index.status()["lag"] > 0
+    index(hub)
+    info = search_index.status()
+    assert (info["indexed"], info["published"], info["lag"]) == (1, 1, 0)
