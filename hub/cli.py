@@ -96,8 +96,11 @@ def search_status_command() -> None:
 @with_appcontext
 def worker_command() -> None:
     """Run the background worker until Ctrl-C or SIGTERM."""
+    import logging
+
     from hub import worker
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     worker.run(current_app._get_current_object())
 
 

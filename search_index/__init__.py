@@ -57,6 +57,7 @@ class _State:
     store: IndexStore
     pool: searcher.SearcherPool
     cache: searcher.ResultCache
+    glossary: tuple[tuple, glossary_module.Glossary] | None = None
 
 
 def init_app(app: Flask) -> None:
@@ -86,14 +87,15 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
     state = _state()
     page, per_page = max(1, page), min(max(1, per_page), 50)
     chosen = searcher.Filters({k: v for k, v in (filters or {}).items() if v})
+    glossary = _glossary() if expand else None
     try:
         found = state.pool.get()
         key = (state.store.current_target(), found.ixreader.generation(), text.strip(), _audience(viewer),
-               tuple(sorted(chosen.values.items())), sort, page * per_page, expand)
+               tuple(sorted(chosen.values.items())), sort, page * per_page, state.glossary[0] if expand else None)
         outcome = state.cache.get(key)
         if outcome is None:
             outcome = searcher.run(found, text, audience=_audience(viewer), filters=chosen,
-                                   glossary=_glossary() if expand else None, sort=sort, limit=page * per_page)
+                                   glossary=glossary, sort=sort, limit=page * per_page)
             state.cache.put(key, outcome)
         analyzer = found.schema["body"].analyzer
     except IndexUnavailable as error:
@@ -118,7 +120,16 @@ def _visible_in_order(ids: list[int], viewer: Any) -> list[Note]:
 
 
 def _glossary() -> glossary_module.Glossary:
-    return glossary_module.default_glossary()
+    """Return the shipped glossary merged with administrators' rows (rebuilt only when they change)."""
+    from hub.models.note import GlossaryEntry
+
+    state = _state()
+    version = tuple(db.session.execute(sa.select(sa.func.count(GlossaryEntry.id),
+                                                 sa.func.max(GlossaryEntry.id))).one())
+    if state.glossary is None or state.glossary[0] != version:
+        rows = [(e.concept, e.terms_zh, e.terms_en) for e in db.session.scalars(sa.select(GlossaryEntry))]
+        state.glossary = (version, glossary_module.default_glossary().with_rows(rows))
+    return state.glossary[1]
 
 
 def similar(note: Note, *, viewer: Any, limit: int = 5) -> list[Note]:

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Concept", "ExtraRow", "Glossary", "GLOSSARY_PATH", "abbreviations", "chinese_terms",
+__all__ = ["Concept", "ExtraRow", "Glossary", "GLOSSARY_PATH", "abbreviations", "check_row", "chinese_terms",
            "default_glossary"]
 
 GLOSSARY_PATH = Path(__file__).resolve().parent / "data" / "glossary.tsv"
@@ -101,6 +101,13 @@ class Glossary:
                 start += 1
         return spans
 
+    def concept_of(self, term: str) -> str | None:
+        """Return the id of the concept that has ``term`` among its terms (or is called ``term``)."""
+        if any(c.concept_id == term for c in self.concepts):
+            return term
+        numbers = self._by_key.get(_key(term), [])
+        return self.concepts[numbers[0]].concept_id if numbers else None
+
     def with_rows(self, rows: Iterable[ExtraRow]) -> Glossary:
         """Return a glossary with administrators' rows merged in; raise ValueError on a bad row."""
         concepts = {concept.concept_id: concept for concept in self.concepts}
@@ -165,6 +172,11 @@ def _is_abbreviation(word: str) -> bool:
 def _shipped_concepts() -> tuple[Concept, ...]:
     """Read data/glossary.tsv (once per process)."""
     return tuple(_concept(row) for row in _parse(GLOSSARY_PATH.read_text(encoding="utf-8")))
+
+
+def check_row(row: ExtraRow) -> None:
+    """Raise ValueError when an administrator's row is malformed."""
+    _concept(row)
 
 
 def _parse(text: str) -> list[ExtraRow]:

@@ -79,3 +79,15 @@ class SensitiveWordForm(FlaskForm):
     word = StringField(_l("Word or name"), validators=[DataRequired(), Length(min=2, max=100)],
                        description=_l("For example the name of a clinic's staff member. Checked in every note before it is published."))
     submit = SubmitField(_l("Add"))
+
+
+class GlossaryForm(FlaskForm):
+    """Add synonyms to the search glossary."""
+
+    concept = StringField(_l("Existing term or new short name"), validators=[DataRequired(), Length(max=64)],
+                          description=_l("Give a term the glossary knows (e.g. 美沙酮 or methadone) to add synonyms to it, or a new short name (a-z, 0-9, _)."))
+    terms_zh = StringField(_l("Chinese terms"), validators=[Length(max=500)],
+                           description=_l("Separate terms with |, e.g. 美沙酮|美沙冬"))
+    terms_en = StringField(_l("English terms"), validators=[Length(max=500)],
+                           description=_l("Separate terms with |, e.g. methadone|MMT"))
+    submit = SubmitField(_l("Add to glossary"))

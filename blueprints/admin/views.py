@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from blueprints.admin import bp
 from blueprints.admin.forms import (ActionForm, InvitationForm, ProjectAssignForm, ProjectForm, RoleForm,
-                                    SensitiveWordForm, TermForm, role_choices)
+                                    GlossaryForm, SensitiveWordForm, TermForm, role_choices)
 from blueprints.common import apply_service_error
 from hub.extensions import db
 from hub.models.project import Project
@@ -214,7 +214,21 @@ def vocabulary_page():
             flash(_("Added."), "info")
             return redirect(url_for("admin.vocabulary_page"))
     return render_template("admin/vocabulary.html", form=form, topics=note_service.terms("topic"),
-                           populations=note_service.terms("population"))
+                           populations=note_service.terms("population"), glossary_form=GlossaryForm(),
+                           glossary=vocabulary.glossary_entries())
+
+
+@bp.post("/glossary")
+@requires("manage_projects")
+def glossary_add():
+    """Add synonyms to the search glossary."""
+    form = GlossaryForm()
+    if form.validate_on_submit():
+        _run(lambda: vocabulary.add_glossary_entry(concept=form.concept.data, terms_zh=form.terms_zh.data or "",
+                                                   terms_en=form.terms_en.data or "", by=_me()), _("Added."))
+    else:
+        flash(_("Give a short name and at least one term."), "error")
+    return redirect(url_for("admin.vocabulary_page"))
 
 
 @bp.route("/sensitive-words", methods=["GET", "POST"])

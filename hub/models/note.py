@@ -251,3 +251,19 @@ class SensitiveWord(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     word: Mapped[str] = mapped_column(sa.String(100), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class GlossaryEntry(db.Model):
+    """An administrator's addition to the search glossary: terms that mean the same thing.
+
+    ``concept`` is a short id; reusing a shipped concept's id (e.g. ``methadone``) adds synonyms to it.
+    Terms are separated by "|".
+    """
+
+    __tablename__ = "glossary_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    concept: Mapped[str] = mapped_column(sa.String(64), index=True)
+    terms_zh: Mapped[str] = mapped_column(sa.String(500), default="")
+    terms_en: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from hub.extensions import db
-from hub.models.note import SensitiveWord, Term
+from hub.models.note import GlossaryEntry, SensitiveWord, Term
 from hub.models.user import User
 from hub.services import audit
 from hub.services.errors import ServiceError
@@ -109,3 +109,30 @@ def remove_sensitive_word(item: SensitiveWord, *, by: User) -> None:
 def sensitive_word_list() -> list[SensitiveWord]:
     """Return the listed words, alphabetically."""
     return list(db.session.scalars(sa.select(SensitiveWord).order_by(SensitiveWord.word)))
+
+
+def add_glossary_entry(*, concept: str, terms_zh: str, terms_en: str, by: User) -> GlossaryEntry:
+    """Add synonyms to the search glossary (a new concept, or more terms for a known one)."""
+    from search_index.glossary import check_row, default_glossary
+
+    concept = concept.strip()
+    known = default_glossary().concept_of(concept)
+    if known is None:
+        known = db.session.scalar(sa.select(GlossaryEntry.concept).where(GlossaryEntry.concept == concept.lower()))
+    row = (known or concept.lower(), terms_zh.strip(), terms_en.strip())
+    try:
+        check_row(row)
+    except ValueError:
+        raise ServiceError(_l("Give a short name (a-z, 0-9, _) and at least one term; separate terms with |."),
+                           field="concept") from None
+    entry = GlossaryEntry(concept=row[0], terms_zh=row[1][:500], terms_en=row[2][:500])
+    db.session.add(entry)
+    db.session.flush()
+    audit.record("glossary.add", actor=by, target=entry, concept=row[0])
+    db.session.commit()
+    return entry
+
+
+def glossary_entries() -> list[GlossaryEntry]:
+    """Return the administrators' glossary additions, newest first."""
+    return list(db.session.scalars(sa.select(GlossaryEntry).order_by(GlossaryEntry.id.desc())))

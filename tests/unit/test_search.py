@@ -196,3 +196,14 @@ def test_search_status_reports_counts_and_lag(hub):
     index(hub)
     info = search_index.status()
     assert (info["indexed"], info["published"], info["lag"]) == (1, 1, 0)
+
+
+def test_admin_glossary_additions_expand_queries(hub, make_user):
+    from hub.services import vocabulary as vocab
+
+    admin = make_user("ada", role=Role.ADMIN)
+    publish(hub, "本地叫法", "服务对象都叫它喝药。")
+    index(hub)
+    assert titles("美沙酮") == []
+    vocab.add_glossary_entry(concept="美沙酮", terms_zh="喝药", terms_en="", by=admin)
+    assert titles("美沙酮") == ["本地叫法"]
