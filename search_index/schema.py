@@ -55,6 +55,6 @@ def note_document(note: Any, *, body_text: str) -> dict[str, Any]:
         "province": note.province or "",
         "language": note.language,
         "year": str(published.year),
-        "origin": "local",
+        "origin": "remote" if note.origin_peer_id else "local",
         "published": published,
     }

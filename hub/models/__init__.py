@@ -1,6 +1,7 @@
 """The hub's models; importing this package registers every table with SQLAlchemy."""
 from hub.models.audit import AuditEntry
 from hub.models.events import ConsumerCursor, Event
+from hub.models.federation import Delivery, InboxItem, NoteReceipt, PeerHub
 from hub.models.note import (
     Attachment,
     Comment,
@@ -14,6 +15,7 @@ from hub.models.note import (
     ReviewMessage,
     SensitiveWord,
     Term,
+    TranslationRequest,
     Visibility,
 )
 from hub.models.project import Project
@@ -31,6 +33,10 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "Comment",
+    "Delivery",
+    "InboxItem",
+    "NoteReceipt",
+    "PeerHub",
     "Flag",
     "GlossaryEntry",
     "Mark",
@@ -41,6 +47,7 @@ __all__ = [
     "ReviewMessage",
     "SensitiveWord",
     "Term",
+    "TranslationRequest",
     "Visibility",
     "ConsumerCursor",
     "Event",

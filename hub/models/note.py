@@ -95,6 +95,13 @@ class Note(db.Model):
     submitted_at: Mapped[dt.datetime | None]
     published_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     deleted_at: Mapped[dt.datetime | None]
+    # A translation is a note of its own, linked to its original, made from one of its revisions.
+    translation_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
+    source_revision: Mapped[int | None]
+    # A note that came from a partner hub: its ActivityPub id, its page there, and the hub.
+    origin_peer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("peer_hub.id"), index=True)
+    remote_id: Mapped[str | None] = mapped_column(sa.String(500), unique=True)
+    remote_url: Mapped[str | None] = mapped_column(sa.String(500))
 
     author: Mapped[User | None] = relationship()
     project: Mapped[Project | None] = relationship()
@@ -103,6 +110,18 @@ class Note(db.Model):
         back_populates="note", order_by="NoteRevision.number", cascade="all, delete-orphan")
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="note", order_by="Attachment.id", cascade="all, delete-orphan")
+    original: Mapped[Note | None] = relationship(remote_side="Note.id", back_populates="translations")
+    translations: Mapped[list[Note]] = relationship(back_populates="original", order_by="Note.id")
+
+    @property
+    def is_remote(self) -> bool:
+        """Tell whether the note came from a partner hub."""
+        return self.origin_peer_id is not None
+
+    @property
+    def is_translation(self) -> bool:
+        """Tell whether this note is a translation of another."""
+        return self.translation_of_id is not None
 
     @property
     def topics(self) -> list[Term]:
@@ -266,4 +285,17 @@ class GlossaryEntry(db.Model):
     concept: Mapped[str] = mapped_column(sa.String(64), index=True)
     terms_zh: Mapped[str] = mapped_column(sa.String(500), default="")
     terms_en: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class TranslationRequest(db.Model):
+    """A member's wish to read a note in another language."""
+
+    __tablename__ = "translation_request"
+    __table_args__ = (sa.UniqueConstraint("note_id", "language", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
+    language: Mapped[str] = mapped_column(sa.String(20))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

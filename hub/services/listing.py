@@ -42,7 +42,7 @@ class Filters:
 
 
 def _query(viewer: Any, filters: Filters) -> sa.Select:
-    query = (sa.select(Note).where(published_for(viewer))
+    query = (sa.select(Note).where(published_for(viewer), Note.translation_of_id.is_(None))
              .options(selectinload(Note.terms), selectinload(Note.project), selectinload(Note.author))
              .order_by(Note.published_at.desc(), Note.id.desc()))
     if filters.topic:
@@ -67,4 +67,5 @@ def newest(*, viewer: Any, limit: int = 6, filters: Filters = Filters()) -> list
 
 def count(*, viewer: Any) -> int:
     """Return how many published notes ``viewer`` may see."""
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Note).where(published_for(viewer))) or 0
+    query = sa.select(sa.func.count()).select_from(Note).where(published_for(viewer), Note.translation_of_id.is_(None))
+    return db.session.scalar(query) or 0

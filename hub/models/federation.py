@@ -1,0 +1,89 @@
+"""Federation: partner hubs, what we send them, what they send us."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.extensions import db
+from hub.models.base import utcnow
+
+
+class PeerHub(db.Model):
+    """Another hub (or ActivityPub server) we follow, that follows us, or that we block."""
+
+    __tablename__ = "peer_hub"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[str] = mapped_column(sa.String(500), unique=True)  # its instance actor's URL
+    base_url: Mapped[str] = mapped_column(sa.String(300), index=True)  # scheme://host[:port]
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    inbox_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    shared_inbox_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    outbox_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    key_id: Mapped[str] = mapped_column(sa.String(500), default="")
+    public_key_pem: Mapped[str] = mapped_column(sa.Text, default="")
+    # Our follow of them: "none", "pending", "accepted" or "rejected"; and theirs of us.
+    we_follow: Mapped[str] = mapped_column(sa.String(20), default="none")
+    follow_activity_id: Mapped[str] = mapped_column(sa.String(500), default="")
+    they_follow: Mapped[bool] = mapped_column(default=False)
+    # Allow-listed partner: may exchange notes at all (allow-list mode), and receives "partners" notes.
+    partner: Mapped[bool] = mapped_column(default=False)
+    blocked: Mapped[bool] = mapped_column(default=False)
+    # What happens to notes they send: "moderate" (queue) or "publish" (straight away).
+    trust: Mapped[str] = mapped_column(sa.String(20), default="moderate")
+    last_backfill_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Delivery(db.Model):
+    """One activity to POST to one inbox; signed at send time, retried with backoff, then dead-lettered."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (sa.UniqueConstraint("activity_id", "inbox_url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    peer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("peer_hub.id", ondelete="CASCADE"), index=True)
+    inbox_url: Mapped[str] = mapped_column(sa.String(500))
+    activity_id: Mapped[str] = mapped_column(sa.String(500))
+    activity: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    event_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    state: Mapped[str] = mapped_column(sa.String(20), default="pending", index=True)  # pending, sent, dead
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+
+    peer: Mapped[PeerHub | None] = relationship()
+
+
+class InboxItem(db.Model):
+    """An activity a peer POSTed to our inbox: stored raw, answered 202, processed by the worker."""
+
+    __tablename__ = "inbox_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[str] = mapped_column(sa.String(500), unique=True)  # duplicates are refused
+    actor_id: Mapped[str] = mapped_column(sa.String(500))
+    peer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("peer_hub.id", ondelete="CASCADE"), index=True)
+    raw: Mapped[str] = mapped_column(sa.Text)
+    state: Mapped[str] = mapped_column(sa.String(20), default="pending", index=True)  # pending, done, failed
+    error: Mapped[str] = mapped_column(sa.String(500), default="")
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[dt.datetime | None]
+
+
+class NoteReceipt(db.Model):
+    """A partner hub that was sent a note, so that deletes and updates reach every hub that has it."""
+
+    __tablename__ = "note_receipt"
+    __table_args__ = (sa.UniqueConstraint("note_id", "peer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
+    peer_id: Mapped[int] = mapped_column(sa.ForeignKey("peer_hub.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
