@@ -4,3 +4,4 @@ from flask import Blueprint
 bp = Blueprint("notes", __name__, template_folder="templates")
 
 from blueprints.notes import views  # noqa: E402,F401
+from blueprints.notes import attachments  # noqa: E402,F401

@@ -42,6 +42,7 @@ from PIL import Image, ImageCms, ImageOps
 from hub import events
 from hub.extensions import db
 from hub.models.note import Attachment, Note, NoteState
+from hub.models.user import User
 from hub.services import audit, notes, privacy
 from hub.services.errors import NotAllowed, ServiceError
 
@@ -71,7 +72,6 @@ JPEG = FileKind("image/jpeg", ".jpg", "JPEG", (".jpeg",))
 GIF = FileKind("image/gif", ".gif", "GIF")
 WEBP = FileKind("image/webp", ".webp", "WEBP")
 PDF = FileKind("application/pdf", ".pdf")
-ACCEPTED_TYPES = tuple(kind.content_type for kind in (PNG, JPEG, GIF, WEBP, PDF))
 
 # Encoder settings: JPEG and WebP are lossy, so keep quality high; the others are lossless.
 _SAVE_OPTIONS: dict[str, dict[str, Any]] = {"JPEG": {"quality": 90}, "WEBP": {"quality": 90}, "PNG": {}, "GIF": {}}
@@ -83,7 +83,7 @@ def _refuse(message: Any) -> ServiceError:
 
 # --- the operations ------------------------------------------------------------------------
 
-def add(note: Note, *, by: Any, filename: str, stream: IO[bytes]) -> Attachment:
+def add(note: Note, *, by: User, filename: str, stream: IO[bytes]) -> Attachment:
     """Check, clean and store an uploaded file, and attach it to ``note``."""
     _require_edit(by, note)
     if len(note.attachments) >= MAX_PER_NOTE:
@@ -94,7 +94,7 @@ def add(note: Note, *, by: Any, filename: str, stream: IO[bytes]) -> Attachment:
     name = clean_filename(filename, kind)
     _check_name_privacy(note, name)
     digest = hashlib.sha256(data).hexdigest()
-    _store(data, digest)
+    _store(data, digest)  # before the row: should the commit fail, discard_unused() sweeps the file
     attachment = Attachment(note=note, filename=name, content_type=kind.content_type, size=len(data),
                             sha256=digest)
     db.session.add(attachment)
@@ -107,7 +107,7 @@ def add(note: Note, *, by: Any, filename: str, stream: IO[bytes]) -> Attachment:
     return attachment
 
 
-def remove(attachment: Attachment, *, by: Any) -> None:
+def remove(attachment: Attachment, *, by: User) -> None:
     """Detach ``attachment`` from its note, deleting its file when nothing else uses it."""
     note = attachment.note
     _require_edit(by, note)
@@ -145,7 +145,7 @@ def discard_unused(digests: Iterable[str]) -> int:
     return removed
 
 
-def _require_edit(by: Any, note: Note) -> None:
+def _require_edit(by: User, note: Note) -> None:
     if not notes.may(by, "edit", note):
         raise NotAllowed(_l("Only the author can change the attachments of this note now."))
 
@@ -198,9 +198,9 @@ def sniff(data: bytes) -> FileKind:
 def clean_filename(filename: str, kind: FileKind) -> str:
     """Return a safe base name for ``filename`` whose extension matches ``kind``."""
     base = re.split(r"[\\/]", unicodedata.normalize("NFC", filename or ""))[-1]
-    # Control and format characters (including right-to-left overrides that disguise extensions).
-    base = "".join(ch for ch in base if not unicodedata.category(ch).startswith("C"))
-    base = re.sub(r"\s+", " ", re.sub(r'[<>:"|?*]', "_", base)).strip(" .")
+    base = re.sub(r"\s+", " ", re.sub(r'[<>:"|?*]', "_", base))
+    # Control and format characters go, right-to-left overrides too: they disguise extensions.
+    base = "".join(ch for ch in base if not unicodedata.category(ch).startswith("C")).rstrip(" .")
     stem, dot, extension = base.rpartition(".")
     if not dot:
         stem, extension = base, ""
@@ -238,10 +238,11 @@ def _decode(data: bytes, pillow_format: str) -> Image.Image:
     """Decode the first frame, after a structural check and a pixel count taken from the header."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        Image.open(io.BytesIO(data), formats=[pillow_format]).verify()
-        image = Image.open(io.BytesIO(data), formats=[pillow_format])  # verify() leaves the image unusable
-        if image.width * image.height > MAX_PIXELS:
+        probe = Image.open(io.BytesIO(data), formats=[pillow_format])  # reads the header only
+        if probe.width * probe.height > MAX_PIXELS:
             raise _too_many_pixels()
+        probe.verify()
+        image = Image.open(io.BytesIO(data), formats=[pillow_format])  # verify() leaves an image unusable
         image.load()
     return image
 
@@ -306,24 +307,34 @@ def _pdf_parts(data: bytes) -> tuple[bytes, list[bytes]]:
     """Split a PDF into its text outside stream data, and the unpacked bodies of its object streams."""
     skeleton: list[bytes] = []
     object_streams: list[bytes] = []
-    budget = [8 * len(data) + 1024 * 1024]  # how much inflating all object streams may produce
+    budget = 8 * len(data) + 1024 * 1024  # what inflating all object streams together may produce
     position = 0
     for match in _PDF_STREAM.finditer(data):
         if match.start() < position:
             continue  # the word "stream" inside data already skipped
+        end = _PDF_ENDSTREAM.search(data, match.end())
+        if end is None:
+            raise _unreadable_pdf()  # whatever follows could hide objects from the checks
         head = data[position:match.start()]
         skeleton.append(head)
-        end = _PDF_ENDSTREAM.search(data, match.end())
-        stop = end.start() if end else len(data)
-        dictionary = head[head.rfind(b"obj"):] if b"obj" in head else head
-        if b"ObjStm" in _pdf_names(dictionary):
-            object_streams.append(_object_stream(data, match.end(), stop, _pdf_names(dictionary), budget))
-        position = stop
+        names = _pdf_names(_last_dictionary(head))
+        if b"ObjStm" in names:
+            object_streams.append(_object_stream(data, match.end(), end.start(), names, budget))
+            budget -= len(object_streams[-1])
+        position = end.start()
     skeleton.append(data[position:])
     return b"".join(skeleton), object_streams
 
 
-def _object_stream(data: bytes, start: int, stop: int, names: set[bytes], budget: list[int]) -> bytes:
+def _last_dictionary(head: bytes) -> bytes:
+    """Return what follows the last "obj" keyword in ``head``: the dictionary of the stream after it."""
+    index = head.rfind(b"obj")
+    while index >= 3 and head[index - 3:index] == b"end":  # "endobj" closes an object, it opens none
+        index = head.rfind(b"obj", 0, index - 3)
+    return head[index + 3:] if index >= 0 else head
+
+
+def _object_stream(data: bytes, start: int, stop: int, names: set[bytes], budget: int) -> bytes:
     """Return an object stream's objects as text, refusing what cannot be unpacked to be checked."""
     filters = {name for name in names if name.endswith(b"Decode") or name in (b"Fl", b"Crypt")}
     if not filters:
@@ -333,10 +344,9 @@ def _object_stream(data: bytes, start: int, stop: int, names: set[bytes], budget
     inflater = zlib.decompressobj()
     try:
         # zlib finds the stream's own end, whatever /Length or "endstream" claim.
-        body = inflater.decompress(memoryview(data)[start:], budget[0])
+        body = inflater.decompress(memoryview(data)[start:], max(budget, 1))  # 0 would mean no limit
     except zlib.error as error:
         raise _unreadable_pdf() from error
-    budget[0] -= len(body)
     if not inflater.eof:
         raise _unreadable_pdf()  # damaged, or inflating past the budget (a compression bomb)
     return body

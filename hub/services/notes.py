@@ -364,6 +364,7 @@ def delete(note: Note, *, by: User) -> Note:
     note.title = note.summary = note.body = note.body_html = note.place = note.province = ""
     note.sections, note.tags, note.terms, note.featured = {}, [], [], False
     note.revisions.clear()
+    digests = {a.sha256 for a in note.attachments}
     note.attachments.clear()
     db.session.execute(sa.delete(Comment).where(Comment.note_id == note.id))
     db.session.execute(sa.delete(ReviewMessage).where(ReviewMessage.note_id == note.id))
@@ -371,6 +372,9 @@ def delete(note: Note, *, by: User) -> Note:
     if was_public:
         events.record("note.deleted", subject_type="note", subject_id=note.id)
     db.session.commit()
+    from hub.services import attachments  # attachments imports this module
+
+    attachments.discard_unused(digests)  # deletes that really delete: the files too
     return note
 
 

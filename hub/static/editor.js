@@ -47,10 +47,13 @@
     try { saved = JSON.parse(localStorage.getItem(storageKey) || "null"); } catch (e) { saved = null; }
     if (!saved) return;
     const current = JSON.stringify(fields());
-    if (JSON.stringify(saved.fields) !== current && window.confirm(form.dataset.msgRestore)) {
+    if (JSON.stringify(saved.fields) === current) return;
+    if (window.confirm(form.dataset.msgRestore)) {
       restore(saved);
       dirty = true;
       schedule();
+    } else {
+      localStorage.removeItem(storageKey);  // declined: never ask again about this copy
     }
   }
 
@@ -127,7 +130,11 @@
     if (checkTimer) clearTimeout(checkTimer);
     checkTimer = setTimeout(() => check(false).catch(() => {}), 1500);
   });
-  form.addEventListener("submit", () => keepLocally());
+  form.addEventListener("submit", () => {
+    // Keep a copy in case the request fails; the next page from the hub clears it (hub.js).
+    keepLocally();
+    try { sessionStorage.setItem("hub-pending-save", storageKey); } catch (e) { /* private mode */ }
+  });
   form.querySelector("[data-action=preview]").addEventListener("click", (event) => {
     event.preventDefault();  // the script shows the preview in place; without it the server does
     check(true).catch(() => {});

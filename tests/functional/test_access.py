@@ -12,7 +12,7 @@ from tests.helpers import post_form
 PUBLIC_ENDPOINTS = {
     "static", "main.index", "main.projects", "main.project", "main.healthz",
     "auth.login", "auth.logout", "auth.accept_invitation", "auth.register", "auth.forgot", "auth.reset",
-    "notes.index", "notes.detail", "search.search", "api.search",
+    "notes.index", "notes.detail", "notes.attachment", "search.search", "api.search",
 }
 
 

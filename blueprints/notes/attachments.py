@@ -1,0 +1,108 @@
+"""Views of a note's attachments: the author adds and removes them; readers of the note open them."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from werkzeug.wrappers import Response
+from wtforms import SubmitField
+
+from blueprints.notes import bp
+from blueprints.notes.forms import ActionForm
+from blueprints.notes.views import _me, _note_for
+from hub.extensions import db
+from hub.models.note import Attachment, Note
+from hub.permissions import public, requires
+from hub.services import attachments, notes
+from hub.services.errors import ServiceError
+
+# An attachment is shown on its own, never as a page: no scripts, no plugins, no framing by others.
+SERVE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    # private: members-only notes have attachments too, so shared caches must never keep them.
+    "Cache-Control": "private, max-age=3600",
+}
+
+
+class AttachmentForm(FlaskForm):
+    """The upload of one photo or PDF."""
+
+    file = FileField(_l("Photo or PDF"), validators=[FileRequired(_l("Choose a file to attach."))])
+    submit = SubmitField(_l("Attach"))
+
+
+def _attachment_of(note: Note, attachment_id: int) -> Attachment:
+    """Return the note's attachment ``attachment_id``; 404 when it belongs to another note."""
+    item = db.session.get(Attachment, attachment_id)
+    if item is None or item.note_id != note.id:
+        abort(404)
+    return item
+
+
+def _back_to(note: Note) -> Response:
+    """Return to the editor, or to the note for someone who may not edit it."""
+    target = "notes.edit" if notes.may(_me(), "edit", note) else "notes.detail"
+    return redirect(url_for(target, note_id=note.id))
+
+
+@bp.post("/notes/<int:note_id>/attachments")
+@requires("write_notes")
+def add_attachment(note_id: int):
+    """Attach an uploaded photo or PDF to a note."""
+    note = _note_for(_me(), note_id)
+    form = AttachmentForm()
+    if not form.validate_on_submit():
+        errors = form.file.errors or [_("Please fill in the form completely.")]
+        flash(str(errors[0]), "error")
+        return _back_to(note)
+    upload = form.file.data
+    try:
+        item = attachments.add(note, by=_me(), filename=upload.filename or "", stream=upload.stream)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        flash(_("Attached %(name)s.", name=item.filename), "info")
+    return _back_to(note)
+
+
+@bp.post("/notes/<int:note_id>/attachments/<int:attachment_id>/delete")
+@requires("write_notes")
+def delete_attachment(note_id: int, attachment_id: int):
+    """Remove an attachment from a note."""
+    note = _note_for(_me(), note_id)
+    item = _attachment_of(note, attachment_id)
+    if not ActionForm().validate_on_submit():
+        flash(_("Please fill in the form completely."), "error")
+        return _back_to(note)
+    name = item.filename
+    try:
+        attachments.remove(item, by=_me())
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        flash(_("Removed %(name)s.", name=name), "info")
+    return _back_to(note)
+
+
+@bp.get("/notes/<int:note_id>/attachments/<int:attachment_id>")
+@public
+def attachment(note_id: int, attachment_id: int):
+    """Send an attachment to whoever may see its note, with headers that keep it inert."""
+    note = _note_for(current_user, note_id)
+    item = _attachment_of(note, attachment_id)
+    path = attachments.path_of(item)
+    if not path.is_file():
+        abort(404)
+    # Images open in the browser; PDFs are downloaded, so no viewer runs them on this origin.
+    response = send_file(path, mimetype=item.content_type, as_attachment=not item.content_type.startswith("image/"),
+                         download_name=item.filename, etag=item.sha256, conditional=True, max_age=0)
+    response.headers.update(SERVE_HEADERS)
+    del response.headers["Expires"]
+    return response

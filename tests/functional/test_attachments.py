@@ -1,0 +1,249 @@
+"""Attachments over HTTP: the author uploads and removes them; they reach exactly the note's readers, inert."""
+from __future__ import annotations
+
+import io
+import re
+from urllib.parse import quote
+
+import pytest
+from flask import render_template
+from PIL import Image
+
+from hub.extensions import db
+from hub.models.audit import AuditEntry
+from hub.models.note import Attachment, Note
+from hub.services import attachments, notes
+from tests.helpers import count, csrf_token
+
+SAFE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+    "Cache-Control": "private, max-age=3600",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+def jpeg_with_gps() -> bytes:
+    """Return a JPEG whose EXIF holds a GPS position, as phones write them."""
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({1: "N", 2: (30.0, 39.0, 12.5), 3: "E", 4: (104.0, 4.0, 1.0)})
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), "green").save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def simple_pdf() -> bytes:
+    """Return a tiny PDF (no cross-reference table needed for the hub's checks)."""
+    return (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+            b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+
+
+def new_note(author, *, visibility: str = "members") -> Note:
+    """Write a draft of ``author``."""
+    return notes.create_draft(author=author, data=notes.NoteInput(title="t", summary="s", body="b",
+                                                                  visibility=visibility))
+
+
+def publish(note: Note, author, moderator) -> Note:
+    """Submit and approve ``note``."""
+    notes.submit(note, by=author)
+    return notes.approve(note, by=moderator)
+
+
+def attach(note: Note, author, data: bytes | None = None, filename: str = "photo.jpg") -> Attachment:
+    """Attach a file through the service (for tests about reading)."""
+    return attachments.add(note, by=author, filename=filename, stream=io.BytesIO(data or jpeg_with_gps()))
+
+
+def url_of(item: Attachment, note_id: int | None = None) -> str:
+    return f"/notes/{note_id or item.note_id}/attachments/{item.id}"
+
+
+def upload(client, note: Note, data: bytes, filename: str, **kwargs):
+    """Send a file through the editor's upload form, with a CSRF token from the editor page."""
+    token = csrf_token(client, f"/notes/{note.id}/edit")
+    form = {"csrf_token": token, "file": (io.BytesIO(data), filename)}
+    return client.post(f"/notes/{note.id}/attachments", data=form, content_type="multipart/form-data", **kwargs)
+
+
+@pytest.fixture
+def draft(contributor):
+    return new_note(contributor)
+
+
+# --- uploading ------------------------------------------------------------------------------
+
+def test_author_uploads_a_photo_and_gets_it_back_without_gps(client, login_as, contributor, draft):
+    login_as(contributor)
+    response = upload(client, draft, jpeg_with_gps(), "培训 照片.JPG", follow_redirects=True)
+    assert response.status_code == 200 and response.request.path == f"/notes/{draft.id}/edit"
+    assert "培训 照片.jpg" in response.get_data(as_text=True)  # the flash message
+    item = db.session.scalars(db.select(Attachment).where(Attachment.note_id == draft.id)).one()
+    served = client.get(url_of(item))
+    assert served.status_code == 200 and served.mimetype == "image/jpeg"
+    assert b"Exif" not in served.data and not Image.open(io.BytesIO(served.data)).getexif()
+    for name, value in SAFE_HEADERS.items():
+        assert served.headers[name] == value, name
+    assert served.headers["Content-Disposition"].startswith("inline;")
+    assert f"filename*=UTF-8''{quote('培训 照片.jpg')}" in served.headers["Content-Disposition"]
+    assert "public" not in served.headers["Cache-Control"] and "Expires" not in served.headers
+
+
+def test_pdf_is_served_as_a_download(client, login_as, contributor, draft):
+    item = attach(draft, contributor, simple_pdf(), "会议纪要.pdf")
+    login_as(contributor)
+    served = client.get(url_of(item))
+    assert served.status_code == 200 and served.mimetype == "application/pdf" and served.data == simple_pdf()
+    assert served.headers["Content-Disposition"].startswith("attachment;")
+    assert "filename*=UTF-8''%E4%BC%9A%E8%AE%AE%E7%BA%AA%E8%A6%81.pdf" in served.headers["Content-Disposition"]
+    assert served.headers["Content-Security-Policy"] == SAFE_HEADERS["Content-Security-Policy"]
+
+
+def test_unchanged_attachment_is_answered_not_modified(client, login_as, contributor, draft):
+    item = attach(draft, contributor)
+    login_as(contributor)
+    etag = client.get(url_of(item)).headers["ETag"]
+    again = client.get(url_of(item), headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["Cache-Control"] == "private, max-age=3600"
+
+
+def test_refused_upload_says_why_and_stores_nothing(client, login_as, contributor, draft):
+    login_as(contributor)
+    response = upload(client, draft, b"<html><script>alert(1)</script></html>", "photo.png", follow_redirects=True)
+    assert "PNG, JPEG, GIF or WebP" in response.get_data(as_text=True)
+    assert count(Attachment) == 0
+
+
+def test_upload_without_a_file_asks_for_one(client, login_as, contributor, draft):
+    login_as(contributor)
+    token = csrf_token(client, f"/notes/{draft.id}/edit")
+    response = client.post(f"/notes/{draft.id}/attachments", data={"csrf_token": token}, follow_redirects=True)
+    assert "Choose a file to attach." in response.get_data(as_text=True)
+
+
+def test_upload_without_csrf_token_is_refused(client, login_as, contributor, draft):
+    login_as(contributor)
+    response = client.post(f"/notes/{draft.id}/attachments", data={"file": (io.BytesIO(jpeg_with_gps()), "a.jpg")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400 and count(Attachment) == 0
+
+
+def test_request_larger_than_the_limit_gets_413(app, client, login_as, contributor, draft):
+    login_as(contributor)
+    token = csrf_token(client, f"/notes/{draft.id}/edit")
+    app.config["MAX_CONTENT_LENGTH"] = 10_000
+    response = client.post(f"/notes/{draft.id}/attachments", content_type="multipart/form-data",
+                           data={"csrf_token": token, "file": (io.BytesIO(b"\0" * 20_000), "big.png")})
+    assert response.status_code == 413 and count(Attachment) == 0
+
+
+def test_member_cannot_upload(client, login_as, member, contributor, moderator):
+    note = publish(new_note(contributor), contributor, moderator)
+    login_as(member)
+    response = client.post(f"/notes/{note.id}/attachments", data={"file": (io.BytesIO(jpeg_with_gps()), "a.jpg")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 403 and count(Attachment) == 0
+
+
+def test_another_contributor_cannot_upload_to_my_note(client, login_as, make_user, contributor, moderator):
+    from hub.models.user import Role
+
+    note = publish(new_note(contributor), contributor, moderator)
+    login_as(make_user("other", role=Role.CONTRIBUTOR))
+    response = upload(client, note, jpeg_with_gps(), "a.jpg", follow_redirects=True)
+    assert response.request.path == f"/notes/{note.id}" and count(Attachment) == 0
+
+
+# --- who may read ---------------------------------------------------------------------------
+
+def test_anonymous_visitor_cannot_fetch_a_drafts_attachment(client, contributor, draft):
+    assert client.get(url_of(attach(draft, contributor))).status_code == 404
+
+
+def test_another_member_cannot_fetch_a_drafts_attachment(client, login_as, contributor, fred, draft):
+    item = attach(draft, contributor)
+    login_as(fred)
+    assert client.get(url_of(item)).status_code == 404
+
+
+def test_moderator_can_fetch_a_drafts_attachment(client, login_as, contributor, moderator, draft):
+    item = attach(draft, contributor)
+    login_as(moderator)
+    assert client.get(url_of(item)).status_code == 200
+
+
+def test_members_only_attachment_needs_sign_in(client, login_as, contributor, moderator, member):
+    note = new_note(contributor)
+    item = attach(note, contributor)
+    publish(note, contributor, moderator)
+    assert client.get(url_of(item)).status_code == 404
+    login_as(member)
+    assert client.get(url_of(item)).status_code == 200
+
+
+def test_anyone_can_fetch_a_public_notes_attachment(client, contributor, moderator):
+    note = new_note(contributor, visibility="public")
+    item = attach(note, contributor)
+    publish(note, contributor, moderator)
+    response = client.get(url_of(item))
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "private, max-age=3600"
+
+
+def test_attachment_is_only_found_under_its_own_note(client, login_as, contributor, draft):
+    item = attach(draft, contributor)
+    other = new_note(contributor)
+    login_as(contributor)
+    assert client.get(url_of(item, note_id=other.id)).status_code == 404
+    assert client.get(f"/notes/{draft.id}/attachments/{item.id + 1}").status_code == 404
+
+
+def test_deleted_notes_attachments_are_gone(client, login_as, contributor, draft):
+    item_url = url_of(attach(draft, contributor))
+    notes.delete(draft, by=contributor)
+    login_as(contributor)
+    assert client.get(item_url).status_code == 410
+
+
+# --- removing -------------------------------------------------------------------------------
+
+def test_author_removes_an_attachment_and_it_is_audited(client, login_as, contributor, draft):
+    item = attach(draft, contributor)
+    item_url, path = url_of(item), attachments.path_of(item)
+    login_as(contributor)
+    token = csrf_token(client, f"/notes/{draft.id}/edit")
+    response = client.post(item_url + "/delete", data={"csrf_token": token}, follow_redirects=True)
+    assert response.request.path == f"/notes/{draft.id}/edit" and "Removed photo.jpg" in response.get_data(as_text=True)
+    assert count(Attachment) == 0 and not path.exists()
+    assert count(AuditEntry, AuditEntry.action == "attachment.remove", AuditEntry.actor_id == contributor.id) == 1
+    assert client.get(item_url).status_code == 404
+
+
+def test_fred_cannot_remove_an_attachment(client, login_as, contributor, moderator, fred):
+    note = new_note(contributor, visibility="public")
+    item = attach(note, contributor)
+    publish(note, contributor, moderator)
+    login_as(fred)
+    token = csrf_token(client, f"/notes/{note.id}")
+    assert client.post(url_of(item) + "/delete", data={"csrf_token": token}).status_code == 403
+    assert count(Attachment) == 1
+
+
+def test_remove_without_csrf_token_is_refused(client, login_as, contributor, draft):
+    item = attach(draft, contributor)
+    login_as(contributor)
+    assert client.post(url_of(item) + "/delete").status_code == 400
+    assert count(Attachment) == 1
+
+
+# --- the editor's partial -------------------------------------------------------------------
+
+def test_attachments_partial_lists_files_and_offers_an_accessible_upload(app, contributor, draft):
+    item = attach(draft, contributor, filename="海报.jpg")
+    with app.test_request_context(f"/notes/{draft.id}/edit"):
+        html = render_template("notes/_attachments_form.html", note=draft)
+    assert "海报.jpg" in html and f'action="/notes/{draft.id}/attachments/{item.id}/delete"' in html
+    assert 'enctype="multipart/form-data"' in html and html.count('name="csrf_token"') == 2
+    assert re.search(r'<label for="attachment-file">', html) and 'id="attachment-file"' in html
+    assert 'accept="image/png,image/jpeg,image/gif,image/webp,application/pdf"' in html
+    assert "Location data" in html and "5 MB" in html
+    assert "<script" not in html and "style=" not in html and "<style" not in html
