@@ -79,12 +79,14 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.moderation import bp as moderation_bp
     from blueprints.notes import bp as notes_bp
     from blueprints.search import bp as search_bp
+    from blueprints.translations import bp as translations_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(notes_bp)
     app.register_blueprint(moderation_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(translations_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
 

@@ -155,8 +155,8 @@ def status() -> dict[str, int | bool]:
     from whoosh import query as q
 
     head = events.head()
-    published = db.session.scalar(sa.select(sa.func.count()).select_from(Note)
-                                  .where(Note.state == NoteState.PUBLISHED.value)) or 0
+    published = db.session.scalar(sa.select(sa.func.count()).select_from(Note).where(
+        Note.state == NoteState.PUBLISHED.value, Note.translation_of_id.is_(None))) or 0
     try:
         index = _state().store.open()
         cursor = indexer.read_cursor(index)

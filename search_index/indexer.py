@@ -33,10 +33,24 @@ def body_text(note: Note) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def _published(ids: Iterable[int]) -> list[Note]:
-    query = (sa.select(Note).where(Note.id.in_(list(ids)), Note.state == NoteState.PUBLISHED.value)
-             .options(selectinload(Note.terms), selectinload(Note.project)))
-    return list(db.session.scalars(query))
+def _originals(ids: Iterable[int]) -> set[int]:
+    """Map note ids to the ids of the documents that hold them (a translation lives in its original's)."""
+    ids = list(ids)
+    rows = db.session.execute(sa.select(Note.id, Note.translation_of_id).where(Note.id.in_(ids))).all()
+    return {original or note_id for note_id, original in rows} | (set(ids) - {r[0] for r in rows})
+
+
+def _published(session, ids: Iterable[int]) -> list[Note]:
+    query = (sa.select(Note).where(Note.id.in_(list(ids)), Note.state == NoteState.PUBLISHED.value,
+                                   Note.translation_of_id.is_(None))
+             .options(selectinload(Note.terms), selectinload(Note.project), selectinload(Note.translations)))
+    return list(session.scalars(query))
+
+
+def document(note: Note) -> dict:
+    """Return the index document of a published original, with its published translations."""
+    versions = [(t, body_text(t)) for t in note.translations if t.state == NoteState.PUBLISHED]
+    return note_document(note, body_text=body_text(note), versions=versions)
 
 
 def read_cursor(index) -> int:
@@ -65,14 +79,14 @@ class SearchIndexer:
 
     def apply(self, batch: Sequence[Event]) -> None:
         """Apply a batch of events and move the cursor past it, in one commit."""
-        note_ids = {e.subject_id for e in batch if e.subject_type == "note" and e.kind in NOTE_EVENTS}
+        note_ids = _originals(e.subject_id for e in batch if e.subject_type == "note" and e.kind in NOTE_EVENTS)
         index = self.store.open()
         writer = index.writer(timeout=30)
         try:
             for note_id in note_ids:
                 writer.delete_by_term("id", str(note_id))
-            for note in _published(note_ids):
-                writer.add_document(**note_document(note, body_text=body_text(note)))
+            for note in _published(db.session, note_ids):
+                writer.add_document(**document(note))
             writer.update_document(id=CURSOR_ID, kind="meta", cursor=batch[-1].id)
         except BaseException:
             writer.cancel()
@@ -93,7 +107,7 @@ def rebuild(store: IndexStore, *, chunk: int = 500, procs: int = 1) -> int:
         with Session(db.engine) as session:
             for notes in _published_chunks(session, chunk):
                 for note in notes:
-                    writer.add_document(**note_document(note, body_text=body_text(note)))
+                    writer.add_document(**document(note))
                 count += len(notes)
                 session.expunge_all()
         writer.add_document(id=CURSOR_ID, kind="meta", cursor=head)
@@ -110,8 +124,10 @@ def _published_chunks(session: Session, size: int):
     """Yield the published notes in id order, ``size`` at a time."""
     last = 0
     while True:
-        query = (sa.select(Note).where(Note.state == NoteState.PUBLISHED.value, Note.id > last)
-                 .options(selectinload(Note.terms), selectinload(Note.project)).order_by(Note.id).limit(size))
+        query = (sa.select(Note).where(Note.state == NoteState.PUBLISHED.value, Note.id > last,
+                                       Note.translation_of_id.is_(None))
+                 .options(selectinload(Note.terms), selectinload(Note.project), selectinload(Note.translations))
+                 .order_by(Note.id).limit(size))
         notes = list(session.scalars(query))
         if not notes:
             return

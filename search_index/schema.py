@@ -39,15 +39,15 @@ def build_schema() -> fields.Schema:
     )
 
 
-def note_document(note: Any, *, body_text: str) -> dict[str, Any]:
-    """Return the fields to index for a published note."""
+def note_document(note: Any, *, body_text: str, versions: list[tuple[Any, str]] = ()) -> dict[str, Any]:
+    """Return the fields to index for a published note and its published translations (one entry per note)."""
     published = note.published_at or note.updated_at
     return {
         "id": str(note.id),
         "kind": "note",
-        "title": note.title,
-        "summary": note.summary,
-        "body": body_text,
+        "title": "\n".join([note.title, *(v.title for v, _text in versions)]),
+        "summary": "\n".join([note.summary, *(v.summary for v, _text in versions)]),
+        "body": "\n".join([body_text, *(text for _v, text in versions)]),
         "visibility": note.visibility,
         "topic": ",".join(t.slug for t in note.topics),
         "population": ",".join(t.slug for t in note.populations),

@@ -2,23 +2,26 @@
 from __future__ import annotations
 
 from flask import abort, render_template
+from flask_babel import get_locale
 from flask_login import current_user
 
 from blueprints.main import bp
 from hub.permissions import public
 from hub.services import projects as project_service
-from hub.services import listing, stats
+from hub.services import listing, stats, translations
 
 
 @bp.get("/")
 @public
 def index():
     """Show what the hub is and what happened lately."""
+    featured = listing.newest(viewer=current_user, limit=4, filters=listing.Filters(featured=True))
+    newest = listing.newest(viewer=current_user, limit=6)
     return render_template(
         "main/index.html", projects=project_service.all_projects(),
         counts={**stats.counts(), "notes": listing.count(viewer=current_user)},
-        featured=listing.newest(viewer=current_user, limit=4, filters=listing.Filters(featured=True)),
-        newest=listing.newest(viewer=current_user, limit=6), recent=stats.recent_activity(limit=5))
+        featured=featured, newest=newest, recent=stats.recent_activity(limit=5),
+        versions=translations.published_versions(featured + newest, locale=str(get_locale()), viewer=current_user))
 
 
 @bp.get("/projects")
@@ -35,9 +38,10 @@ def project(slug: str):
     item = project_service.by_slug(slug)
     if item is None:
         abort(404)
+    notes = listing.newest(viewer=current_user, limit=20, filters=listing.Filters(project=item.slug))
     return render_template("main/project.html", project=item, members=project_service.public_members(item),
-                           notes=listing.newest(viewer=current_user, limit=20,
-                                                filters=listing.Filters(project=item.slug)))
+                           notes=notes, versions=translations.published_versions(
+                               notes, locale=str(get_locale()), viewer=current_user))
 
 
 @bp.get("/healthz")

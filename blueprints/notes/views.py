@@ -12,7 +12,7 @@ from blueprints.notes.forms import ActionForm, CommentForm, FlagForm, MessageFor
 from hub.extensions import db
 from hub.models.note import Comment, Note, NoteState
 from hub.permissions import public, requires, signed_in
-from hub.services import listing, notes, privacy, revisions
+from hub.services import listing, notes, privacy, revisions, translations
 from hub.services.errors import ServiceError
 from hub.services.visibility import can_view
 
@@ -44,6 +44,7 @@ def index():
     filters = listing.Filters.from_args(request.args)
     page = listing.notes_page(viewer=current_user, filters=filters, page=request.args.get("page", 1, type=int))
     return render_template("notes/index.html", page=page, filters=filters, topics=notes.terms("topic"),
+                           versions=translations.published_versions(page.items, locale=_locale(), viewer=current_user),
                            topic=filters.topic_term(), project=filters.project_obj())
 
 
@@ -123,7 +124,8 @@ def edit(note_id: int):
             flash(_("Saved."), "info")
             return redirect(url_for("notes.edit", note_id=note.id) if note.state != NoteState.PUBLISHED
                             else url_for("notes.detail", note_id=note.id))
-    return render_template("notes/edit.html", form=form, note=note, thread=notes.thread(note))
+    return render_template("notes/edit.html", form=form, note=note, thread=notes.thread(note),
+                           original_changes=translations.original_changes(note) if note.original else [])
 
 
 def _submit(note: Note, form: NoteForm):
@@ -198,10 +200,15 @@ def preview():
 @bp.get("/notes/<int:note_id>")
 @public
 def detail(note_id: int):
-    """Show a note to whoever may see it."""
+    """Show a note to whoever may see it, in the reader's language when a published translation exists."""
     note = _note_for(current_user, note_id)
+    if note.original is not None and note.is_published and can_view(note.original, current_user):
+        return redirect(url_for("notes.detail", note_id=note.original.id, version=note.language))
+    shown = _version_to_show(note, request.args.get("version"))
     return render_template(
-        "notes/detail.html", note=note, comments=notes.visible_comments(note),
+        "notes/detail.html", note=note, shown=shown, comments=notes.visible_comments(note),
+        versions=translations.published_translations(note, current_user) if not note.original else [],
+        outdated=shown is not note and translations.is_outdated(shown),
         marks=notes.mark_counts(note, current_user), thread=notes.thread(note) if notes.may(current_user, "history", note) else [],
         comment_form=CommentForm(), flag_form=FlagForm(), message_form=MessageForm(), action_form=ActionForm(),
         similar=[])
@@ -215,6 +222,16 @@ def history(note_id: int):
     if not notes.may(_me(), "history", note):
         abort(404)
     return render_template("notes/history.html", note=note, changes=revisions.changes(note))
+
+
+def _version_to_show(note: Note, version: str | None) -> Note:
+    """Pick the text to show: the original, a named language's translation, or the reader's language."""
+    if version == "original" or note.original is not None:
+        return note
+    available = {t.language: t for t in translations.published_translations(note, current_user)}
+    if version in available:
+        return available[version]
+    return translations.published_versions([note], locale=_locale(), viewer=current_user)[note.id]
 
 
 def _act(note_id: int, action, success: str, *, form_class=ActionForm, to: str = "notes.detail"):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_babel import get_locale
 from flask_login import current_user
 
 import search_index
@@ -9,6 +10,7 @@ from blueprints.search import bp
 from blueprints.search.params import SearchParams
 from hub.permissions import public
 from hub.services import facets as facet_labels
+from hub.services import translations
 
 
 @bp.get("/search")
@@ -24,4 +26,6 @@ def search():
     except search_index.SearchUnavailable:
         return render_template("search/search.html", params=params, result=None, unavailable=True), 503
     return render_template("search/search.html", params=params, result=result, unavailable=False,
-                           labels=facet_labels.labels(result.facets))
+                           labels=facet_labels.labels(result.facets),
+                           versions=translations.published_versions(result.notes, locale=str(get_locale()),
+                                                                    viewer=current_user))

@@ -138,12 +138,23 @@ def _looks_like_street_address(place: str) -> bool:
 
 def _apply(note: Note, data: NoteInput) -> None:
     note.title, note.summary, note.body = data.title, data.summary, data.body
-    note.sections, note.language = data.sections, data.language
-    note.place, note.province, note.visibility = data.place, data.province, data.visibility
-    note.tags = data.tags
-    note.terms = list(db.session.scalars(sa.select(Term).where(Term.id.in_(data.term_ids)))) if data.term_ids else []
+    note.sections, note.tags = data.sections, data.tags
+    if note.original is not None:
+        _follow_original(note)
+    else:
+        note.language, note.place, note.province = data.language, data.place, data.province
+        note.visibility = data.visibility
+        note.terms = list(db.session.scalars(sa.select(Term).where(Term.id.in_(data.term_ids)))) if data.term_ids else []
     note.body_html = render_body(note)
     note.updated_at = utcnow()
+
+
+def _follow_original(translation: Note) -> None:
+    """Keep a translation's facts those of its original; saving it means it follows the newest revision."""
+    original = translation.original
+    translation.place, translation.province, translation.project = original.place, original.province, original.project
+    translation.visibility, translation.terms = original.visibility, list(original.terms)
+    translation.source_revision = original.revision_number
 
 
 SECTION_TITLES = {
@@ -325,6 +336,7 @@ def unpublish(note: Note, *, by: User, reason: str) -> Note:
     note.featured = False
     _decide(note, by, "unpublished", reason)
     events.record("note.unpublished", subject_type="note", subject_id=note.id)
+    _take_down_translations(note)
     db.session.commit()
     return note
 
@@ -351,6 +363,7 @@ def withdraw(note: Note, *, by: User) -> Note:
     audit.record("note.withdraw", actor=by, target=note)
     if was_published:
         events.record("note.unpublished", subject_type="note", subject_id=note.id)
+    _take_down_translations(note)
     db.session.commit()
     return note
 
@@ -371,11 +384,20 @@ def delete(note: Note, *, by: User) -> Note:
     audit.record("note.delete", actor=by, target=note)
     if was_public:
         events.record("note.deleted", subject_type="note", subject_id=note.id)
+    _take_down_translations(note)
     db.session.commit()
     from hub.services import attachments  # attachments imports this module
 
     attachments.discard_unused(digests)  # deletes that really delete: the files too
     return note
+
+
+def _take_down_translations(note: Note) -> None:
+    """A translation is never read without its original: take published ones down with it."""
+    for translation in note.translations:
+        if translation.state == S.PUBLISHED:
+            translation.state = S.UNPUBLISHED.value
+            events.record("note.unpublished", subject_type="note", subject_id=translation.id)
 
 
 def set_featured(note: Note, *, by: User, featured: bool) -> None:
