@@ -112,8 +112,15 @@ def test_worker_process_stops_on_ctrl_c(tmp_path):
     subprocess.run([sys.executable, "-m", "flask", "hub", "init"], env=env, check=True, capture_output=True)
     process = subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(1.5)
+    started = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not started:
+        line = process.stdout.readline()
+        started = [line] if "worker started" in line else []
+        if not line and process.poll() is not None:
+            break
+    assert started, "the worker never started"
     process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=10)
+    output, _ = process.communicate(timeout=20)
     assert process.returncode == 0, output
-    assert "Traceback" not in output
+    assert "Traceback" not in output and "worker stopped" in output
