@@ -103,11 +103,16 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
         raise SearchUnavailable(str(error)) from error
     ids = [hit.note_id for hit in outcome.hits[(page - 1) * per_page: page * per_page]]
     notes = _visible_in_order(ids, viewer)
-    excerpts = {n.id: searcher.excerpt_html(n.summary + "\n" + indexer.body_text(n), outcome.terms, analyzer)
-                for n in notes}
+    excerpts = {n.id: _excerpt(n, outcome.terms, analyzer) for n in notes}
     return SearchPage(notes=notes, excerpts=excerpts, total=outcome.total, page=page, per_page=per_page,
                       facets=outcome.facets, expansions=outcome.expansions,
                       fell_back_to_or=outcome.fell_back_to_or, suggestion=outcome.suggestion)
+
+
+def _excerpt(note: Note, terms, analyzer) -> str:
+    """Mark the query's words in the body; in the summary only when the body has none of them."""
+    return (searcher.excerpt_html(indexer.body_text(note), terms, analyzer)
+            or searcher.excerpt_html(note.summary, terms, analyzer))
 
 
 def _visible_in_order(ids: list[int], viewer: Any) -> list[Note]:
