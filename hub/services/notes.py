@@ -101,7 +101,7 @@ def _require(user: Any, action: str, note: Note) -> None:
 
 # --- writing -------------------------------------------------------------------------------
 
-def _clean(data: NoteInput) -> NoteInput:
+def clean(data: NoteInput) -> NoteInput:
     """Validate and normalise input, raising a field error a person can act on."""
     if data.language not in LANGUAGES:
         raise ServiceError(_l("Choose Chinese or English."), field="language")
@@ -196,7 +196,7 @@ def create_draft(*, author: User, data: NoteInput) -> Note:
     if not can(author, "write_notes"):
         raise NotAllowed(_l("Only contributors can write notes."))
     note = Note(author=author, project=author.project, state=S.DRAFT.value)
-    _apply(note, _clean(data))
+    _apply(note, clean(data))
     db.session.add(note)
     db.session.commit()
     return note
@@ -208,12 +208,12 @@ def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False
     Changes to a published note are public at once, so they pass the privacy check first.
     """
     _require(by, "edit", note)
-    clean = _clean(data)
+    cleaned = clean(data)
     state = NoteState(note.state)
     if state == S.PUBLISHED:
-        clean.visibility = _narrower(clean.visibility, note.visibility)
-        _check_privacy(_fields_of(clean, note), confirmed=confirm_privacy)
-    _apply(note, clean)
+        cleaned.visibility = _narrower(cleaned.visibility, note.visibility)
+        _check_privacy(_fields_of(cleaned, note), confirmed=confirm_privacy)
+    _apply(note, cleaned)
     if state in (S.SUBMITTED, S.PUBLISHED):
         _snapshot(note, by)
     if state == S.PUBLISHED:
@@ -269,10 +269,12 @@ def scan_input(data: NoteInput) -> tuple[dict[str, str], list[privacy.Finding]]:
     return fields, privacy.scan(fields, sensitive_words=sensitive_words())
 
 
-def _check_privacy(fields: dict[str, str], *, confirmed: bool) -> None:
+def _check_privacy(fields: dict[str, str], *, confirmed: bool) -> list[privacy.Finding]:
+    """Raise PrivacyCheckRequired for unconfirmed findings; return the findings."""
     findings = privacy.scan(fields, sensitive_words=sensitive_words())
     if findings and not confirmed:
         raise PrivacyCheckRequired(findings)
+    return findings
 
 
 # --- review ------------------------------------------------------------------------------
@@ -284,11 +286,11 @@ def submit(note: Note, *, by: User, confirm_privacy: bool = False) -> Note:
         raise ServiceError(_l("Give the note a title and some text before submitting it."))
     if not note.summary.strip():
         raise ServiceError(_l("Write a summary of one or two sentences before submitting."), field="summary")
-    _check_privacy(_fields_of(input_of(note), note), confirmed=confirm_privacy)
+    findings = _check_privacy(_fields_of(input_of(note), note), confirmed=confirm_privacy)
     note.state = S.SUBMITTED.value
     note.submitted_at = utcnow()
     _snapshot(note, by)
-    audit.record("note.submit", actor=by, target=note, privacy_findings=len(privacy_findings(note)[1]))
+    audit.record("note.submit", actor=by, target=note, privacy_findings=len(findings))
     db.session.commit()
     return note
 

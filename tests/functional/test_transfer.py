@@ -1,0 +1,283 @@
+"""Importing and exporting notes as JSON Lines, through ``flask hub import-notes|export-notes`` and the service."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from hub import events
+from hub.extensions import db
+from hub.models.audit import AuditEntry
+from hub.models.events import Event
+from hub.models.note import Note, NoteRevision, Term
+from hub.models.project import Project
+from hub.models.user import Role
+from hub.services import notes, projects, transfer, vocabulary
+from tests.helpers import count
+
+GOOD = {
+    "title": "门诊里的同伴值班", "summary": "同伴教育员每天在美沙酮门诊值班两小时。",
+    "body": "## 背景\n\n服务对象服药后马上离开。\n\n- 热水\n- 早餐", "language": "zh_Hans",
+    "project": "chengdu-peer-centre", "topics": ["oat", "peer-education"], "tags": ["门诊", "winter"],
+    "visibility": "public", "published_at": "2024-05-01T08:30:00Z", "author": "小李",
+}
+
+
+DROP = object()  # a change that removes the field from the line
+
+
+def line(**changes) -> str:
+    """Return a good note as one JSON line, with ``changes`` applied."""
+    record = {**GOOD, **changes}
+    return json.dumps({k: v for k, v in record.items() if v is not DROP}, ensure_ascii=False)
+
+
+def write(tmp_path: Path, lines: list[str], name: str = "notes.jsonl") -> Path:
+    """Write ``lines`` to a JSON Lines file and return its path."""
+    path = tmp_path / name
+    path.write_text("".join(f"{text}\n" for text in lines), encoding="utf-8")
+    return path
+
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def app(any_db_app):
+    """Run every test here on SQLite and on PostgreSQL: the import writes with bulk INSERT ... RETURNING."""
+    return any_db_app
+
+
+@pytest.fixture(autouse=True)
+def hub_with_people(app, project, contributor):
+    """Seed the vocabulary; the project fixture and the contributor 小李 are the authors' home."""
+    vocabulary.seed()
+
+
+def published_events() -> list[Event]:
+    """Return the note.published events, oldest first."""
+    return list(db.session.scalars(sa.select(Event).where(Event.kind == "note.published").order_by(Event.id)))
+
+
+def test_import_publishes_each_note_with_its_revision_and_one_event(runner, tmp_path):
+    lines = [line(title=f"Note {n}", language="en", published_at="2024-05-01T16:30:00+08:00") for n in range(3)]
+    result = runner.invoke(args=["hub", "import-notes", str(write(tmp_path, lines))])
+    assert result.exit_code == 0, result.output
+    assert "Imported 3 notes, skipped 0 lines." in result.output
+    imported = list(db.session.scalars(sa.select(Note).order_by(Note.id)))
+    assert [n.state for n in imported] == ["published"] * 3
+    assert [e.subject_id for e in published_events()] == [n.id for n in imported]
+    note = imported[0]
+    assert note.published_at == dt.datetime(2024, 5, 1, 8, 30)  # stored as naive UTC
+    assert note.author.pseudonym == "小李" and note.project.slug == "chengdu-peer-centre"
+    assert [t.slug for t in note.topics] == ["oat", "peer-education"] and note.tags == ["门诊", "winter"]
+    assert "<h3>背景</h3>" in note.body_html and "<li>热水</li>" in note.body_html
+    assert [(r.number, r.body) for r in note.revisions] == [(1, note.body)]
+
+
+def test_bad_lines_are_reported_by_number_and_skipped_while_good_lines_import(runner, tmp_path):
+    lines = [
+        line(title="good one"),
+        '{"title": "broken",',
+        line(title=DROP),
+        line(title="unknown topic", topics=["xyz"]),
+        line(title="bad language", language="fr"),
+        line(title="bad visibility", visibility="everyone"),
+        line(title="unknown author", author="Nobody"),
+        line(title="bad date", published_at="last Tuesday"),
+        '["not", "an", "object"]',
+        line(title="good two"),
+        line(title="unknown field", titel="typo"),
+    ]
+    result = runner.invoke(args=["hub", "import-notes", str(write(tmp_path, lines))])
+    assert result.exit_code == 1
+    for expected in ("line 2: not valid JSON (Expecting property name enclosed in double quotes at column 20)", "line 3: missing title", "line 4: unknown topic 'xyz'",
+                     "line 5: language must be one of zh_Hans, en", "line 6: visibility must be one of",
+                     "line 7: unknown author 'Nobody'", "line 8: published_at 'last Tuesday' is not an ISO 8601",
+                     "line 9: expected a JSON object", "line 11: unknown field 'titel'"):
+        assert expected in result.output
+    assert "Imported 2 notes, skipped 9 lines." in result.output
+    assert sorted(db.session.scalars(sa.select(Note.title))) == ["good one", "good two"]
+    assert count(NoteRevision) == 2 and len(published_events()) == 2
+
+
+def test_unknown_project_is_reported_without_create_missing(runner, tmp_path):
+    result = runner.invoke(args=["hub", "import-notes", str(write(tmp_path, [line(project="new-team")]))])
+    assert "line 1: unknown project 'new-team'; create it first, or pass --create-missing" in result.output
+    assert count(Note) == 0 and projects.by_slug("new-team") is None
+
+
+def test_create_missing_creates_the_project_and_topic_once(runner, tmp_path):
+    lines = [line(title=f"n{n}", project="kunming-outreach", topics=["chemsex", "nsp"]) for n in range(2)]
+    result = runner.invoke(args=["hub", "import-notes", "--create-missing", str(write(tmp_path, lines))])
+    assert result.exit_code == 0, result.output
+    assert "created project 'kunming-outreach'" in result.output and "created topic 'chemsex'" in result.output
+    project = projects.by_slug("kunming-outreach")
+    assert (project.name_zh, project.name_en) == ("kunming-outreach", "kunming-outreach")
+    assert vocabulary.by_slug("topic", "chemsex") is not None
+    assert count(Note, Note.project_id == project.id) == 2
+    assert count(AuditEntry, AuditEntry.action == "project.create") == 2  # the fixture's and this one
+
+
+def test_create_missing_still_refuses_an_invalid_slug(runner, tmp_path):
+    result = runner.invoke(args=["hub", "import-notes", "--create-missing",
+                                 str(write(tmp_path, [line(topics=["Not a slug!"])]))])
+    assert "line 1: topic 'not a slug!' is not a valid short name" in result.output
+    assert count(Term, Term.slug == "not a slug!") == 0
+
+
+def test_dry_run_checks_everything_and_writes_nothing(runner, tmp_path):
+    tables = (Note, NoteRevision, Event, Project, Term, AuditEntry)
+    before = [count(model) for model in tables]
+    lines = [line(project="new-team", topics=["chemsex"]), line(title=DROP)]
+    result = runner.invoke(args=["hub", "import-notes", "--dry-run", "--create-missing",
+                                 str(write(tmp_path, lines))])
+    assert "line 2: missing title" in result.output
+    assert "would create project 'new-team'" in result.output and "would create topic 'chemsex'" in result.output
+    assert "Dry run: 1 note would be imported, 1 line skipped; nothing was written." in result.output
+    assert [count(model) for model in tables] == before
+
+
+def test_round_trip_export_import_export_gives_identical_lines(runner, make_app, make_user, tmp_path):
+    lines = [line(title="中文笔记"), line(title="English note", language="en", topics=[], tags=[],
+                                        visibility="members", published_at="2023-12-31T23:59:59.250000Z"),
+             line(title="No project", project=DROP, visibility="partners"),
+             line(title="Explicitly none", project=None)]
+    assert runner.invoke(args=["hub", "import-notes", str(write(tmp_path, lines))]).exit_code == 0
+    first = tmp_path / "first.jsonl"
+    assert runner.invoke(args=["hub", "export-notes", str(first)]).exit_code == 0
+    other = make_app()
+    with other.app_context():
+        vocabulary.seed()
+        home = projects.save(projects.ProjectData(slug="chengdu-peer-centre", name_zh="成都", name_en="Chengdu"),
+                             by=None)
+        make_user("lee", role=Role.CONTRIBUTOR, pseudonym="小李", project=home)
+        assert other.test_cli_runner().invoke(args=["hub", "import-notes", str(first)]).exit_code == 0
+        second = tmp_path / "second.jsonl"
+        assert other.test_cli_runner().invoke(args=["hub", "export-notes", str(second)]).exit_code == 0
+    exported = first.read_text(encoding="utf-8").splitlines()
+    assert exported == second.read_text(encoding="utf-8").splitlines()
+    assert len(exported) == 4 and "中文笔记" in exported[0]  # UTF-8 text, not \\u escapes
+    by_title = {record["title"]: record for record in map(json.loads, exported)}
+    assert by_title["No project"]["project"] == "chengdu-peer-centre"  # absent: the author's project
+    assert by_title["Explicitly none"]["project"] is None
+    assert by_title["English note"]["published_at"] == "2023-12-31T23:59:59.250000Z"
+    assert json.loads(lines[0]) == by_title["中文笔记"]
+
+
+def test_drafts_and_submissions_are_never_exported(runner, contributor, tmp_path):
+    runner.invoke(args=["hub", "import-notes", str(write(tmp_path, [line(title="published")]))])
+    notes.create_draft(author=contributor, data=notes.NoteInput(title="draft", summary="s", body="b"))
+    submitted = notes.create_draft(author=contributor,
+                                   data=notes.NoteInput(title="submitted", summary="s", body="b"))
+    notes.submit(submitted, by=contributor)
+    out = io.StringIO()
+    assert transfer.export_notes(out, viewer=transfer.HUB_VIEWER) == 1
+    assert [json.loads(text)["title"] for text in out.getvalue().splitlines()] == ["published"]
+
+
+def test_export_reads_as_an_anonymous_visitor_unless_told_otherwise(runner, tmp_path):
+    lines = [line(title=v, visibility=v) for v in ("members", "partners", "public")]
+    runner.invoke(args=["hub", "import-notes", str(write(tmp_path, lines))])
+    public = io.StringIO()
+    transfer.export_notes(public)
+    assert [json.loads(text)["title"] for text in public.getvalue().splitlines()] == ["public"]
+    result = runner.invoke(args=["hub", "export-notes", "--public-only", str(tmp_path / "public.jsonl")])
+    assert "Exported 1 published note (public only)" in result.output
+    result = runner.invoke(args=["hub", "export-notes", str(tmp_path / "all.jsonl")])
+    assert "Exported 3 published notes (every visibility)" in result.output
+    assert os.stat(tmp_path / "all.jsonl").st_mode & 0o077 == 0  # members-only text: owner only
+
+
+def test_script_in_a_body_is_sanitised_in_the_rendered_html(runner, tmp_path):
+    body = "Before <script>alert('x')</script> after [click](javascript:alert(1))"
+    runner.invoke(args=["hub", "import-notes", str(write(tmp_path, [line(body=body)]))])
+    note = db.session.scalar(sa.select(Note))
+    assert note.body == body
+    assert "<script" not in note.body_html and 'href="javascript' not in note.body_html
+    assert "&lt;script&gt;" in note.body_html
+
+
+def test_default_author_fills_only_lines_without_an_author(runner, make_user, tmp_path):
+    make_user("moder", role=Role.MODERATOR, pseudonym="山风")
+    lines = [line(title="anonymous", author=DROP), line(title="stranger", author="Nobody")]
+    result = runner.invoke(args=["hub", "import-notes", "--default-author", "山风", str(write(tmp_path, lines))])
+    assert "line 2: unknown author 'Nobody'" in result.output
+    assert db.session.scalar(sa.select(Note)).author.pseudonym == "山风"
+
+
+def test_missing_author_without_a_default_is_a_bad_line(runner, tmp_path):
+    result = runner.invoke(args=["hub", "import-notes", str(write(tmp_path, [line(author=DROP)]))])
+    assert "line 1: missing author" in result.output and count(Note) == 0
+
+
+def test_an_unknown_default_author_stops_before_reading_the_file(runner, tmp_path):
+    result = runner.invoke(args=["hub", "import-notes", "--default-author", "Nobody",
+                                 str(write(tmp_path, [line()]))])
+    assert result.exit_code == 2 and "Nobody" in result.output and count(Note) == 0
+
+
+def test_personal_data_is_skipped_unless_the_admin_allows_it(runner, tmp_path):
+    path = write(tmp_path, [line(body="有事打 13812345678 找我")])
+    result = runner.invoke(args=["hub", "import-notes", str(path)])
+    assert "line 1: may contain personal data (phone number in body)" in result.output
+    assert "13812345678" not in result.output and count(Note) == 0
+    result = runner.invoke(args=["hub", "import-notes", "--allow-personal-data", str(path)])
+    assert result.exit_code == 0 and count(Note) == 1
+
+
+def test_importing_the_same_file_again_adds_nothing(runner, tmp_path):
+    path = write(tmp_path, [line(title="a"), line(title="b")])
+    runner.invoke(args=["hub", "import-notes", str(path)])
+    result = runner.invoke(args=["hub", "import-notes", str(path)])
+    assert "line 1: already in the hub as note" in result.output
+    assert count(Note) == 2 and len(published_events()) == 2
+
+
+def test_blank_lines_a_bom_and_windows_line_ends_are_accepted_but_not_broken_utf8(runner, tmp_path):
+    path = tmp_path / "windows.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + line(title="a").encode() + b"\r\n\r\n"
+                     + b'{"title": "\xff"}\r\n' + line(title="b").encode() + b"\r\n")
+    result = runner.invoke(args=["hub", "import-notes", str(path)])
+    assert "line 3: not UTF-8 text" in result.output
+    assert "Imported 2 notes, skipped 1 line." in result.output
+
+
+def test_a_failing_batch_leaves_no_note_without_its_event(app, tmp_path, monkeypatch):
+    calls = 0
+    record = events.record
+
+    def failing_record(kind, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 3:  # the first note of the second batch
+            raise RuntimeError("disk full")
+        return record(kind, **kwargs)
+
+    monkeypatch.setattr(events, "record", failing_record)
+    lines = [line(title=f"n{n}") for n in range(5)]
+    with pytest.raises(transfer.ImportInterrupted, match="stopped at line 3 .*the 2 notes before it"):
+        transfer.import_notes(write(tmp_path, lines), batch_size=2)
+    assert sorted(db.session.scalars(sa.select(Note.title))) == ["n0", "n1"]
+    assert [e.subject_id for e in published_events()] == list(db.session.scalars(sa.select(Note.id)
+                                                                                  .order_by(Note.id)))
+    monkeypatch.setattr(events, "record", record)
+    report = transfer.import_notes(write(tmp_path, lines), batch_size=2)
+    assert (report.imported, report.skipped) == (3, 2)  # the rerun adds only what was missing
+
+
+def test_a_line_repeated_within_the_file_is_imported_once(runner, tmp_path):
+    result = runner.invoke(args=["hub", "import-notes", str(write(tmp_path, [line(), line(tags=["other"])]))])
+    assert "line 2: repeats line 1 (same author, title and published_at)" in result.output
+    assert count(Note) == 1
+
+
+def test_export_to_standard_output(runner, tmp_path):
+    runner.invoke(args=["hub", "import-notes", str(write(tmp_path, [line(visibility="members")]))])
+    result = runner.invoke(args=["hub", "export-notes", "-"])
+    assert result.exit_code == 0 and json.loads(result.output) == json.loads(line(visibility="members"))
