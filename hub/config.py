@@ -32,7 +32,8 @@ class Config:
     # "invite": sign-up only through an invitation link; "open": anyone, as a member pending approval.
     REGISTRATION = "invite"
     DEFAULT_LOCALE = "en"
-    LOCALES = ("zh_Hans", "en")
+    LOCALES = ("zh_Hans", "en")  # add a language: its catalogue in translations/ and its code here
+    TRANSLATIONS_DIR = ""  # empty: the translations/ folder beside hub/
     DEFAULT_TIMEZONE = "UTC"
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
     INVITATION_DAYS = 14
@@ -47,6 +48,23 @@ class Config:
     MAIL_SERVER = ""  # no mail yet: reset links go to the server log and to admins
     TESTING = False
     WTF_CSRF_TIME_LIMIT = None  # a form opened on a slow phone must still submit hours later
+    # Federation (ActivityPub). "allowlist": only allow-listed partner hubs may talk to this hub;
+    # "open": any hub that is not blocked may follow it and send notes (they still go to moderation).
+    FEDERATION_MODE = "allowlist"
+    # In open mode, follows from hubs that are not allow-listed: "accept" at once or "hold" for an admin.
+    FEDERATION_OPEN_FOLLOWS = "accept"
+    FEDERATION_ALLOW_LOOPBACK = False  # only tests and single-machine trials reach 127.0.0.0/8
+    FEDERATION_DELIVERY_TRIES = 10  # with the base below: retries over about 12 hours
+    FEDERATION_RETRY_BASE_SECONDS = 90.0  # waits 90 s, 180 s, 360 s ... between tries
+    FEDERATION_SEND_THREADS = 4  # inboxes contacted at once; a slow one never holds up the others
+    FEDERATION_SEND_PER_INBOX = 20  # deliveries sent to one inbox in one go, in order
+    FEDERATION_CONNECT_TIMEOUT = 5.0
+    FEDERATION_TOTAL_TIMEOUT = 30.0
+    FEDERATION_MAX_ACTIVITY_BYTES = 256 * 1024  # larger POSTs to the inbox are refused unread
+    FEDERATION_MAX_FETCH_BYTES = 1_000_000
+    FEDERATION_INBOX_BATCH = 50  # inbox items processed per worker round
+    FEDERATION_BACKFILL_HOURS = 6.0  # a followed hub's outbox is re-read this often (and on demand)
+    FEDERATION_BACKFILL_PAGES = 10
 
 
 class TestConfig(Config):
@@ -61,6 +79,7 @@ class TestConfig(Config):
     PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # same algorithm, cheap enough for hundreds of tests
     LOGIN_LIMIT_ACCOUNT = 5
     LOGIN_LIMIT_CLIENT = 20
+    FEDERATION_RETRY_BASE_SECONDS = 0.2
 
 
 def load(app: Flask, config: dict[str, Any] | type | None) -> None:
@@ -89,6 +108,10 @@ def _derive(app: Flask) -> None:
                 "export HUB_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))'), "
                 "or set HUB_ENV=development on a machine used only for trying the hub."
             )
+    if cfg.get("FEDERATION_MODE", "allowlist") not in ("allowlist", "open"):
+        raise ConfigError(
+            f"HUB_FEDERATION_MODE must be 'allowlist' or 'open', not {cfg['FEDERATION_MODE']!r}."
+        )
     cfg.setdefault("SQLALCHEMY_DATABASE_URI", _database_uri(cfg["DATABASE_URL"]))
     cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     secure = cfg["COOKIE_SECURE"]
@@ -101,7 +124,7 @@ def _derive(app: Flask) -> None:
     cfg["REMEMBER_COOKIE_SAMESITE"] = "Lax"
     cfg["BABEL_DEFAULT_LOCALE"] = cfg["DEFAULT_LOCALE"]
     cfg["BABEL_DEFAULT_TIMEZONE"] = cfg["DEFAULT_TIMEZONE"]
-    cfg["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(app.root_path).parent / "translations")
+    cfg["BABEL_TRANSLATION_DIRECTORIES"] = str(cfg.get("TRANSLATIONS_DIR") or Path(app.root_path).parent / "translations")
 
 
 def _database_uri(url: str) -> str:

@@ -124,3 +124,21 @@ def test_catalogues_cover_every_extracted_string():
         with path.open("rb") as handle:
             have = {m.id for m in read_po(handle) if m.id}
         assert pot - have == set(), path
+
+
+def test_a_third_language_needs_only_a_catalogue_and_a_setting(make_app, tmp_path):
+    import shutil
+
+    from hub.i18n import compile_catalogues
+
+    folder = tmp_path / "translations"
+    shutil.copytree(ROOT / "translations", folder, ignore=shutil.ignore_patterns("*.mo"))
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "init", "-i", str(folder / "messages.pot"),
+                    "-d", str(folder), "-l", "ru"], check=True, capture_output=True)
+    po = folder / "ru" / "LC_MESSAGES" / "messages.po"
+    po.write_text(po.read_text().replace('msgid "Sign in"\nmsgstr ""', 'msgid "Sign in"\nmsgstr "Войти"'))
+    compile_catalogues(folder)
+    app = make_app(LOCALES=["zh_Hans", "en", "ru"], TRANSLATIONS_DIR=str(folder))
+    html = app.test_client().get("/?lang=ru").get_data(as_text=True)
+    assert '<html lang="ru">' in html and "Войти" in html
+    assert ">Русский<" in app.test_client().get("/?lang=en").get_data(as_text=True)
