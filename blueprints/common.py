@@ -13,3 +13,34 @@ def apply_service_error(form: FlaskForm, error: ServiceError) -> None:
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)
+
+
+MAX_PAGE = 10_000
+MAX_ID = 2**63 - 1  # the largest id any database column here holds
+
+
+def page_arg() -> int:
+    """Return the ?page= number, between 1 and MAX_PAGE whatever was sent."""
+    from flask import request
+
+    page = request.args.get("page", 1, type=int) or 1
+    return min(max(page, 1), MAX_PAGE)
+
+
+def id_arg(name: str) -> int | None:
+    """Return a query-string id, or None when it is missing or could not be a row's id."""
+    from flask import request
+
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value <= MAX_ID else None
+
+
+def within(limit: int):
+    """A WTForms validator that stops a number beyond ±``limit`` before other checks run."""
+    from flask_babel import lazy_gettext as _l
+    from wtforms.validators import StopValidation
+
+    def check(_form, field) -> None:
+        if field.data is not None and abs(field.data) > limit:
+            raise StopValidation(_l("This number is too large."))
+    return check

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from flask import Flask, session
+from werkzeug.routing import IntegerConverter
 
 from hub import config as hub_config
 from hub.extensions import babel, csrf, db, login_manager, migrate
@@ -19,6 +20,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     hub_config.load(app, config)
     register_extensions(app)
     register_hooks(app)
+    register_converters(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_cli(app)
@@ -37,7 +39,7 @@ def _instance_path(config: dict[str, Any] | type | None) -> str | None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to ``app``."""
     import search_index
-    from hub import i18n, models, permissions  # noqa: F401  (models registers the tables)
+    from hub import federation, i18n, models, permissions  # noqa: F401  (models registers the tables)
 
     # Access is decided before anything else looks at the request (CSRF included).
     app.before_request(permissions.guard)
@@ -50,6 +52,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.request_loader(_load_session_user)
     app.json.ensure_ascii = False
     search_index.init_app(app)
+    federation.init_app(app)
 
 
 def _load_session_user(_request):
@@ -70,14 +73,29 @@ def register_hooks(app: Flask) -> None:
         app.logger.setLevel(logging.INFO)
 
 
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route: numbers a database id can hold, so /notes/10**20 is a 404, not a crash."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def register_converters(app: Flask) -> None:
+    """Bound the integers routes accept (before any route is added)."""
+    app.url_map.converters["int"] = IdConverter
+
+
 def register_blueprints(app: Flask) -> None:
     """Mount every HTTP face of the hub."""
     from blueprints.admin import bp as admin_bp
     from blueprints.api import bp as api_bp
     from blueprints.auth import bp as auth_bp
+    from blueprints.federation import bp as federation_bp
     from blueprints.main import bp as main_bp
     from blueprints.moderation import bp as moderation_bp
     from blueprints.notes import bp as notes_bp
+    from blueprints.partners import bp as partners_bp
     from blueprints.search import bp as search_bp
     from blueprints.translations import bp as translations_bp
 
@@ -89,6 +107,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(translations_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(federation_bp)
+    app.register_blueprint(partners_bp, url_prefix="/admin/partners")
 
 
 def register_errorhandlers(app: Flask) -> None:

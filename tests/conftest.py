@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import jinja2
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -25,6 +26,30 @@ def compiled_catalogues() -> None:
     compile_catalogues()
 
 
+class SharedTemplateCache(jinja2.BytecodeCache):
+    """Keep compiled templates across the many fresh apps of the suite.
+
+    Every test builds a new app, and a new app compiles every template again; that compiling,
+    not the hub, would take much of the suite's time. Entries are keyed by template name and
+    checked against the source's checksum, so an edited template is compiled afresh.
+    """
+
+    def __init__(self) -> None:
+        self.store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Fill the bucket from the store when this template was compiled before."""
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Remember a freshly compiled template."""
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATES = SharedTemplateCache()
+
+
 class FreshContextClient(FlaskClient):
     """A test client whose every request gets its own app context, as in production.
 
@@ -44,6 +69,7 @@ def make_app(tmp_path) -> Callable[..., Flask]:
         overrides.setdefault("DATABASE_URL", "sqlite://")
         app = create_app(_test_config(tmp_path, overrides))
         app.test_client_class = FreshContextClient
+        app.jinja_env.bytecode_cache = TEMPLATES
         with app.app_context():
             db.create_all()
         return app

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from blueprints.common import within
 from hub.models.user import Role
 from hub.templating import ROLE_LABELS
 
@@ -20,7 +21,8 @@ class InvitationForm(FlaskForm):
 
     role = SelectField(_l("Role"), choices=[], validate_choice=True)
     project = SelectField(_l("Project"), choices=[], validate_choice=True)
-    days = IntegerField(_l("Valid for (days)"), default=14, validators=[DataRequired(), NumberRange(1, 90)])
+    days = IntegerField(_l("Valid for (days)"), default=14,
+                        validators=[DataRequired(), within(10_000), NumberRange(1, 90)])
     note = StringField(_l("For whom (only you and other admins see this)"),
                        validators=[Optional(), Length(max=200)],
                        description=_l("A pseudonym or a hint; avoid real names."))

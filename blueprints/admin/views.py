@@ -9,7 +9,7 @@ from flask_login import current_user
 from blueprints.admin import bp
 from blueprints.admin.forms import (ActionForm, InvitationForm, ProjectAssignForm, ProjectForm, RoleForm,
                                     GlossaryForm, SensitiveWordForm, TermForm, role_choices)
-from blueprints.common import apply_service_error
+from blueprints.common import apply_service_error, page_arg
 from hub.extensions import db
 from hub.models.project import Project
 from hub.models.user import Invitation, Role, User, UserStatus
@@ -45,7 +45,7 @@ def users():
     text = request.args.get("q", "")[:100]
     role = request.args.get("role") if request.args.get("role") in {r.value for r in Role} else None
     status = request.args.get("status") if request.args.get("status") in {s.value for s in UserStatus} else None
-    page = accounts.search_users(text, role=role, status=status, page=request.args.get("page", 1, type=int))
+    page = accounts.search_users(text, role=role, status=status, page=page_arg())
     return render_template("admin/users.html", page=page, q=text, role=role, status=status,
                            roles=list(Role), statuses=list(UserStatus))
 
@@ -143,7 +143,7 @@ def invitations():
     query = sa.select(Invitation).order_by(Invitation.created_at.desc(), Invitation.id.desc())
     if not may_grant(_me(), Role.ADMIN):
         query = query.where(Invitation.created_by_id == _me().id)
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=30, error_out=False)
+    page = db.paginate(query, page=page_arg(), per_page=30, error_out=False)
     return render_template("admin/invitations.html", form=form, link=link, page=page, action_form=ActionForm())
 
 
@@ -194,7 +194,7 @@ def _project_form(project):
 def audit_log():
     """Show the audit log, newest first."""
     action = request.args.get("action", "")[:60] or None
-    page = audit.recent(action=action, page=request.args.get("page", 1, type=int))
+    page = audit.recent(action=action, page=page_arg())
     return render_template("admin/audit.html", page=page, action=action)
 
 

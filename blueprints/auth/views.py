@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from blueprints.auth import bp
 from blueprints.auth.forms import ForgotForm, LoginForm, PasswordForm, ProfileForm, ResetForm, SignupForm
-from blueprints.common import apply_service_error
+from blueprints.common import apply_service_error, page_arg
 from hub.i18n import COOKIE as LANG_COOKIE
 from hub.permissions import public, signed_in
 from hub.security import client_key, safe_next
@@ -190,7 +190,7 @@ def password():
 def notifications():
     """List the person's notifications; visiting (or posting) marks them read."""
     user = current_user._get_current_object()
-    page = notification_service.page_for(user, page=request.args.get("page", 1, type=int))
+    page = notification_service.page_for(user, page=page_arg())
     items = list(page.items)
     notification_service.mark_read(user)
     return render_template("auth/notifications.html", page=page, items=items)

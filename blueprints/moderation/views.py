@@ -5,6 +5,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from blueprints.common import page_arg
 from blueprints.moderation import bp
 from blueprints.moderation.forms import ApproveForm, DecisionForm, ResolveForm, VisibilityForm
 from blueprints.notes.forms import ActionForm
@@ -36,7 +37,7 @@ def queue():
     language = request.args.get("language") if request.args.get("language") in ("zh_Hans", "en") else None
     page = moderation.submitted(project_id=project.id if project else None, language=language,
                                 topic=(request.args.get("topic") or "")[:64] or None,
-                                page=request.args.get("page", 1, type=int))
+                                page=page_arg())
     return render_template("moderation/queue.html", page=page, counts=moderation.queue_counts(),
                            projects=project_service.all_projects(), topics=notes.terms("topic"),
                            selected={"project": request.args.get("project", ""), "language": language or "",
@@ -130,7 +131,7 @@ def remove_comment(comment_id: int):
 def flags():
     """List open flags; the reporter's pseudonym is shown to moderators only."""
     reason = request.args.get("reason") if request.args.get("reason") in notes.FLAG_REASONS else None
-    page = moderation.open_flags(reason=reason, page=request.args.get("page", 1, type=int))
+    page = moderation.open_flags(reason=reason, page=page_arg())
     return render_template("moderation/flags.html", page=page, reason=reason, counts=moderation.queue_counts(),
                            form=ResolveForm())
 

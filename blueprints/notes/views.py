@@ -1,12 +1,14 @@
 """Views of the note pages: thin wrappers that check forms and call hub.services.notes."""
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_datetime, get_locale, gettext as _
 from flask_login import current_user
 
-from blueprints.common import apply_service_error
+from blueprints.common import apply_service_error, id_arg, page_arg
 from blueprints.notes import bp
 from blueprints.notes.forms import ActionForm, CommentForm, FlagForm, MessageForm, NoteForm
 from hub.extensions import db
@@ -42,7 +44,7 @@ def _note_for(viewer, note_id: int) -> Note:
 def index():
     """List published notes, newest first, by topic, project or featured."""
     filters = listing.Filters.from_args(request.args)
-    page = listing.notes_page(viewer=current_user, filters=filters, page=request.args.get("page", 1, type=int))
+    page = listing.notes_page(viewer=current_user, filters=filters, page=page_arg())
     return render_template("notes/index.html", page=page, filters=filters, topics=notes.terms("topic"),
                            versions=translations.published_versions(page.items, locale=_locale(), viewer=current_user),
                            topic=filters.topic_term(), project=filters.project_obj())
@@ -54,7 +56,7 @@ def mine():
     """List the signed-in author's own notes in every state."""
     query = (sa.select(Note).where(Note.author_id == _me().id, Note.state != NoteState.DELETED.value)
              .order_by(Note.updated_at.desc()))
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=30, error_out=False)
+    page = db.paginate(query, page=page_arg(), per_page=30, error_out=False)
     return render_template("notes/mine.html", page=page)
 
 
@@ -171,7 +173,8 @@ def autosave():
         return jsonify(ok=False, errors={k: [str(e) for e in v] for k, v in form.errors.items()}), 400
     try:
         if form.note_id.data:
-            note = _note_for(_me(), int(form.note_id.data)) if form.note_id.data.isdigit() else abort(404)
+            note_id = int(form.note_id.data) if re.fullmatch(r"[0-9]{1,18}", form.note_id.data) else abort(404)
+            note = _note_for(_me(), note_id)
             if note.state not in (NoteState.DRAFT, NoteState.CHANGES_REQUESTED):
                 return jsonify(ok=False, reason="not_a_draft"), 409
             notes.save(note, by=_me(), data=form.to_input())
@@ -295,9 +298,9 @@ def mark(note_id: int, kind: str):
 def flag(note_id: int):
     """Report a note, or one of its comments (comment_id), to the moderators."""
     def run(note, form):
-        comment_id = request.args.get("comment", type=int)
+        comment_id = id_arg("comment")
         target = db.session.get(Comment, comment_id) if comment_id else None
-        if comment_id and target is None:
+        if "comment" in request.args and target is None:
             abort(404)
         notes.flag(note, by=_me(), reason=form.reason.data, detail=form.detail.data or "", comment=target)
     return _act(note_id, run, _("Thank you. A moderator will look at it."), form_class=FlagForm)

@@ -108,7 +108,7 @@ def create_user(
 
 def _check_new_account(account: NewAccount) -> None:
     username = account.username.strip().lower()
-    if not USERNAME_RE.match(username):
+    if not USERNAME_RE.fullmatch(username):
         raise ServiceError(
             _l("Use 3 to 40 characters: lower-case letters, digits, dot, dash or underscore."),
             field="username",

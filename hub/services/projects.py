@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -49,11 +49,13 @@ def public_members(project: Project) -> list[User]:
 
 def save(data: ProjectData, *, by: User | None, project: Project | None = None) -> Project:
     """Create a project, or update ``project``, after checking the fields."""
+    data = ProjectData(**{k: v.strip() for k, v in vars(data).items()})
+    data = replace(data, country=data.country.upper())
     _check(data, project)
     created = project is None
     project = project or Project()
     for field, value in vars(data).items():
-        setattr(project, field, value.strip() if field != "country" else value.strip().upper())
+        setattr(project, field, value)
     db.session.add(project)
     db.session.flush()
     audit.record("project.create" if created else "project.update", actor=by, target=project)
@@ -62,7 +64,7 @@ def save(data: ProjectData, *, by: User | None, project: Project | None = None) 
 
 
 def _check(data: ProjectData, project: Project | None) -> None:
-    if not SLUG_RE.match(data.slug):
+    if not SLUG_RE.fullmatch(data.slug):
         raise ServiceError(
             _l("Use 3 to 64 lower-case letters, digits and dashes."), field="slug"
         )

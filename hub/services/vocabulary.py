@@ -70,7 +70,7 @@ def add_term(*, kind: str, slug: str, name_zh: str, name_en: str, by: User | Non
     slug = slug.strip().lower()
     if kind not in KINDS:
         raise ServiceError(_l("Choose topic or population."), field="kind")
-    if not SLUG_RE.match(slug):
+    if not SLUG_RE.fullmatch(slug):
         raise ServiceError(_l("Use 2 to 64 lower-case letters, digits and dashes."), field="slug")
     if by_slug(kind, slug):
         raise ServiceError(_l("This short name is already in the list."), field="slug")
