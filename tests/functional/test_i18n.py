@@ -142,3 +142,25 @@ def test_a_third_language_needs_only_a_catalogue_and_a_setting(make_app, tmp_pat
     html = app.test_client().get("/?lang=ru").get_data(as_text=True)
     assert '<html lang="ru">' in html and "Войти" in html
     assert ">Русский<" in app.test_client().get("/?lang=en").get_data(as_text=True)
+
+
+def test_an_unexpected_error_gets_a_friendly_500_page_in_the_readers_language(make_app):
+    from hub.permissions import public
+
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+
+    @public
+    def broken():
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/broken", view_func=broken)
+    response = app.test_client().get("/broken?lang=zh_Hans")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500 and '<html lang="zh-Hans">' in html
+    assert "boom" not in html and HAN.search(html.split("<main", 1)[1])
+
+
+@pytest.mark.parametrize("path, code", [("/notes/abc/edit", 404), ("/login", 405)])
+def test_other_errors_have_friendly_pages(client, path, code):
+    response = client.open(path, method="DELETE" if code == 405 else "GET")
+    assert response.status_code == code and "<main" in response.get_data(as_text=True)
