@@ -100,7 +100,7 @@ def worker_command() -> None:
 
     from hub import worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("hub").setLevel(logging.INFO)  # Flask's handler on the "hub" logger prints it
     worker.run(current_app._get_current_object())
 
 
@@ -186,3 +186,96 @@ def compile_command() -> None:
 
     for path in compile_catalogues():
         click.echo(f"compiled {os.path.relpath(path, ROOT)}")
+
+
+# --- federation ------------------------------------------------------------------------------
+
+def _federation_admin(username: str):
+    """Return the admin account a federation command acts as (it is audited under that name)."""
+    import sqlalchemy as sa
+
+    from hub.extensions import db
+    from hub.models.user import User
+    from hub.permissions import can
+
+    user = db.session.scalar(sa.select(User).where(User.username == username.strip().lower()))
+    if user is None or not can(user, "manage_partners"):
+        raise click.UsageError(f"{username!r} is not an administrator of this hub.")
+    return user
+
+
+def _run_federation(action):
+    from hub.services.errors import ServiceError
+
+    try:
+        return action()
+    except ServiceError as error:
+        raise click.ClickException(str(error.message)) from None
+
+
+@hub_cli.command("federation-status")
+@with_appcontext
+def federation_status_command() -> None:
+    """List partner hubs with their states, and deliveries by state."""
+    from hub.federation import delivery, peers
+
+    for summary in peers.overview():
+        peer = summary.peer
+        flags = ", ".join(summary.states) or "no follow"
+        click.echo(f"{peer.id:>4}  {peer.base_url:<40} {flags}; allow-listed={'yes' if peer.partner else 'no'}; "
+                   f"trust={peer.trust}; failed deliveries={summary.dead}")
+    stats = delivery.stats()
+    click.echo(f"Deliveries: {stats.get('pending', 0)} waiting, {stats.get('sent', 0)} sent, "
+               f"{stats.get('dead', 0)} failed.")
+
+
+@hub_cli.command("federation-follow")
+@click.argument("address")
+@click.option("--as", "username", required=True, help="Username of the admin doing this (for the audit log).")
+@click.option("--allow-only", is_flag=True, help="Only allow-list the hub (let it follow us); do not follow it.")
+@with_appcontext
+def federation_follow_command(address: str, username: str, allow_only: bool) -> None:
+    """Follow a hub by its address (and allow-list it); the worker sends the request."""
+    from hub.federation import peers
+
+    admin = _federation_admin(username)
+    action = peers.allow if allow_only else peers.follow
+    peer = _run_federation(lambda: action(address, by=admin))
+    click.echo(f"{'Allow-listed' if allow_only else 'Follow request queued for'} {peer.base_url} ({peer.actor_id}).")
+
+
+@hub_cli.command("federation-retry")
+@click.option("--as", "username", required=True, help="Username of the admin doing this (for the audit log).")
+@with_appcontext
+def federation_retry_command(username: str) -> None:
+    """Queue every failed (dead-lettered) delivery again."""
+    from hub.federation import peers
+
+    count = _run_federation(lambda: peers.retry_dead_letters(by=_federation_admin(username)))
+    click.echo(f"{count} failed deliveries queued again.")
+
+
+@hub_cli.command("federation-backfill")
+@click.option("--as", "username", required=True, help="Username of the admin doing this (for the audit log).")
+@with_appcontext
+def federation_backfill_command(username: str) -> None:
+    """Read the outbox of every followed hub now and store the notes missed (e.g. after an outage)."""
+    import sqlalchemy as sa
+
+    from hub.extensions import db
+    from hub.federation import peers
+    from hub.federation.http import FetchError
+    from hub.models.federation import PeerHub
+
+    admin = _federation_admin(username)
+    followed = db.session.scalars(sa.select(PeerHub).where(PeerHub.we_follow == "accepted",
+                                                           PeerHub.blocked.is_(False)))
+    for peer in list(followed):
+        _run_federation(lambda: peers.request_backfill(peer, by=admin))
+        try:
+            added = peers.backfill(peer)
+        except (FetchError, ValueError) as error:
+            db.session.rollback()
+            click.echo(f"{peer.base_url}: could not read its outbox ({error}).")
+        else:
+            click.echo(f"{peer.base_url}: {added} notes added.")
