@@ -21,7 +21,7 @@ $(VENV)/.installed: $(VENV)/bin/activate setup.cfg pyproject.toml
 	touch $@
 
 # bovine pins an older cryptography than ours; its code works with ours, so it goes in without deps.
-BOVINE := bovine==0.5.19
+BOVINE := bovine==0.5.19 bovine-herd==0.5.19 bovine-process==0.5.19 bovine-store==0.5.19 fediverse-pasture==0.2.25
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'

@@ -80,6 +80,13 @@ def run_once(app: Flask, *, batch_size: int = 500) -> int:
         except Exception:  # one failing consumer must not stop the others
             db.session.rollback()
             log.exception("consumer %s failed; it will retry from its cursor", consumer.name)
+    # Periodic tasks (federation: process the inbox, send due deliveries); each returns its work done.
+    for task in app.extensions.get("hub.periodic", []):
+        try:
+            applied += task(app) or 0
+        except Exception:
+            db.session.rollback()
+            log.exception("periodic task %s failed; it runs again next round", getattr(task, "__name__", task))
     return applied
 
 

@@ -13,6 +13,10 @@ PUBLIC_ENDPOINTS = {
     "static", "main.index", "main.projects", "main.project", "main.healthz",
     "auth.login", "auth.logout", "auth.accept_invitation", "auth.register", "auth.forgot", "auth.reset",
     "notes.index", "notes.detail", "notes.attachment", "search.search", "api.search",
+    # Federation: other servers have no session; who reads what is decided by HTTP Signatures.
+    "federation.webfinger", "federation.nodeinfo_links", "federation.nodeinfo", "federation.instance_actor",
+    "federation.inbox_post", "federation.outbox_get", "federation.followers", "federation.note_object",
+    "federation.note_activity",
 }
 
 

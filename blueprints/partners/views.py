@@ -1,0 +1,169 @@
+"""Views of the "Partner hubs" page: thin wrappers over hub.federation.peers (which audits)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from blueprints.common import apply_service_error
+from blueprints.partners import bp
+from blueprints.partners.forms import ActionForm, AddHubForm, TrustForm
+from hub.extensions import db
+from hub.federation import delivery, peers
+from hub.models.federation import PeerHub
+from hub.permissions import requires
+from hub.services.errors import ServiceError
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _peer(peer_id: int) -> PeerHub:
+    return db.session.get(PeerHub, peer_id) or abort(404)
+
+
+def _act(peer_id: int, action: Callable[[], object], success: str):
+    """Run a service action from a button form, flash the outcome, return to the hub's page."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        action()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        flash(success, "info")
+    return redirect(url_for("partners.detail", peer_id=peer_id) if peer_id else url_for("partners.index"))
+
+
+@bp.route("/", methods=["GET", "POST"])
+@requires("manage_partners")
+def index():
+    """List partner hubs and add one by its address."""
+    form = AddHubForm()
+    if form.validate_on_submit():
+        try:
+            if form.allow.data:
+                peer = peers.allow(form.address.data, by=_me())
+                flash(_("%(hub)s is on the allow-list and may now follow this hub.", hub=peer.base_url), "info")
+            else:
+                peer = peers.follow(form.address.data, by=_me())
+                flash(_("Follow request sent to %(hub)s. It shows as pending until that hub accepts.",
+                        hub=peer.base_url), "info")
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            return redirect(url_for("partners.detail", peer_id=peer.id))
+    return render_template("partners/index.html", form=form, hubs=peers.overview(), stats=delivery.stats(),
+                           action_form=ActionForm())
+
+
+@bp.get("/<int:peer_id>")
+@requires("manage_partners")
+def detail(peer_id: int):
+    """Show one hub: its states, trust, recent deliveries and the actions an admin may take."""
+    peer = _peer(peer_id)
+    summary = next(s for s in peers.overview() if s.peer.id == peer.id)
+    return render_template("partners/detail.html", hub=summary, peer=peer, trust_form=TrustForm(trust=peer.trust),
+                           deliveries=peers.recent_deliveries(peer), action_form=ActionForm())
+
+
+@bp.post("/<int:peer_id>/trust")
+@requires("manage_partners")
+def trust(peer_id: int):
+    """Set what happens to the hub's incoming notes."""
+    peer = _peer(peer_id)
+    form = TrustForm()
+    if form.validate_on_submit():
+        try:
+            peers.set_trust(peer, form.trust.data, by=_me())
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+        else:
+            flash(_("Trust saved."), "info")
+    else:
+        flash(_("Choose one of the offered trust levels."), "error")
+    return redirect(url_for("partners.detail", peer_id=peer_id))
+
+
+@bp.post("/<int:peer_id>/allowlist/<any(on, off):value>")
+@requires("manage_partners")
+def allowlist(peer_id: int, value: str):
+    """Put the hub on the allow-list or take it off."""
+    peer = _peer(peer_id)
+    on = value == "on"
+    return _act(peer_id, lambda: peers.set_partner(peer, on, by=_me()),
+                _("The hub is on the allow-list.") if on else _("The hub is off the allow-list."))
+
+
+@bp.post("/<int:peer_id>/follow")
+@requires("manage_partners")
+def follow(peer_id: int):
+    """Ask again to follow a known hub."""
+    peer = _peer(peer_id)
+    return _act(peer_id, lambda: peers.follow(peer.actor_id, by=_me()), _("Follow request sent."))
+
+
+@bp.post("/<int:peer_id>/unfollow")
+@requires("manage_partners")
+def unfollow(peer_id: int):
+    """Stop following the hub."""
+    peer = _peer(peer_id)
+    return _act(peer_id, lambda: peers.unfollow(peer, by=_me()), _("This hub no longer follows that hub."))
+
+
+@bp.post("/<int:peer_id>/block")
+@requires("manage_partners")
+def block(peer_id: int):
+    """Block the hub and hide its notes."""
+    peer = _peer(peer_id)
+    return _act(peer_id, lambda: peers.block(peer, by=_me()),
+                _("The hub is blocked. Its notes no longer appear here."))
+
+
+@bp.post("/<int:peer_id>/unblock")
+@requires("manage_partners")
+def unblock(peer_id: int):
+    """Lift the block."""
+    peer = _peer(peer_id)
+    return _act(peer_id, lambda: peers.unblock(peer, by=_me()), _("The block is lifted."))
+
+
+@bp.post("/<int:peer_id>/follow-requests/<any(accept, reject):answer>")
+@requires("manage_partners")
+def follow_requests(peer_id: int, answer: str):
+    """Accept or refuse the hub's request to follow this hub."""
+    peer = _peer(peer_id)
+    accept = answer == "accept"
+    return _act(peer_id, lambda: peers.answer_follow_requests(peer, accept=accept, by=_me()),
+                _("The hub now follows this hub.") if accept else _("The follow request was refused."))
+
+
+@bp.post("/<int:peer_id>/retry")
+@requires("manage_partners")
+def retry(peer_id: int):
+    """Send the hub's failed deliveries again."""
+    peer = _peer(peer_id)
+    return _act(peer_id, lambda: peers.retry_dead_letters(peer=peer, by=_me()),
+                _("Failed deliveries will be sent again."))
+
+
+@bp.post("/retry")
+@requires("manage_partners")
+def retry_all():
+    """Send every failed delivery again."""
+    return _act(0, lambda: peers.retry_dead_letters(by=_me()), _("Failed deliveries will be sent again."))
+
+
+@bp.post("/<int:peer_id>/backfill")
+@requires("manage_partners")
+def backfill(peer_id: int):
+    """Ask the worker to read the hub's outbox again (e.g. after an outage)."""
+    peer = _peer(peer_id)
+    return _act(peer_id, lambda: peers.request_backfill(peer, by=_me()),
+                _("The hub's published notes will be read again within a minute."))

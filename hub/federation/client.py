@@ -1,0 +1,202 @@
+"""Talking to other hubs: signed GETs and POSTs, actor documents, discovery by address.
+
+All outbound traffic goes through :class:`~hub.federation.http.SafeHttpClient` (SSRF guard,
+timeouts, size cap); every GET of a peer's documents is signed with the instance key, because
+servers such as bovine refuse unsigned actor fetches.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from flask import current_app
+
+from hub.federation import actor
+from hub.federation.http import FetchError, SafeHttpClient, request_host
+from hub.federation.signatures import sign_request
+
+ACCEPT = f'{actor.ACTIVITY_JSON}, {actor.LD_JSON}'
+ACTIVITY_TYPES = ("application/activity+json", "application/ld+json")
+MAX_URL = 500  # the length of the URL columns of peer_hub
+ACTOR_TYPES = frozenset({"Service", "Application", "Person", "Group", "Organization"})
+
+
+class DiscoveryError(Exception):
+    """An address does not lead to an ActivityPub actor; the message says why."""
+
+
+@dataclass(frozen=True)
+class RemoteActor:
+    """What the hub needs to know of another server's actor."""
+
+    id: str
+    base_url: str
+    name: str
+    inbox: str
+    shared_inbox: str
+    outbox: str
+    key_id: str
+    public_key_pem: str
+
+
+def http_client(*, total_timeout: float | None = None) -> SafeHttpClient:
+    """Return an SSRF-guarded client configured from the app's federation settings."""
+    cfg = current_app.config
+    return SafeHttpClient(
+        allow_loopback=bool(cfg["FEDERATION_ALLOW_LOOPBACK"]),
+        connect_timeout=float(cfg["FEDERATION_CONNECT_TIMEOUT"]),
+        total_timeout=float(total_timeout or cfg["FEDERATION_TOTAL_TIMEOUT"]),
+        max_bytes=int(cfg["FEDERATION_MAX_FETCH_BYTES"]),
+    )
+
+
+def signed_post(client: SafeHttpClient, url: str, body: bytes, *, key_id: str, private_pem: bytes) -> int:
+    """POST an activity with an HTTP Signature; return the status (errors raise FetchError).
+
+    Needs no app context, so the sender's threads can call it.
+    """
+    headers = {"Content-Type": actor.LD_JSON, "Accept": ACCEPT}
+    headers.update(sign_request(method="POST", url=url, headers=headers, body=body, key_id=key_id,
+                                private_key_pem=private_pem))
+    return client.post(url, body, headers, follow_redirects=True).status
+
+
+def signed_get_json(url: str, *, client: SafeHttpClient | None = None) -> Any:
+    """GET an ActivityPub document with a signature; raise FetchError when it is not JSON."""
+    client = client or http_client()
+    keys = actor.instance_keys()
+    headers = {"Accept": ACCEPT}
+    headers.update(sign_request(method="GET", url=url, headers=headers, body=None, key_id=actor.key_id(),
+                                private_key_pem=keys.private_pem))
+    response = client.get(url, headers)
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError):
+        raise FetchError(f"{url} did not answer with JSON", retryable=False, url=url) from None
+
+
+def base_of(url: str) -> str:
+    """Return ``scheme://host[:port]`` of a URL."""
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{request_host(url)}"
+
+
+def _public_key(doc: dict[str, Any]) -> tuple[str, str]:
+    """Return (key id, PEM) of an actor document's RSA key."""
+    keys = doc.get("publicKey")
+    for key in keys if isinstance(keys, list) else [keys]:
+        if isinstance(key, dict) and isinstance(key.get("publicKeyPem"), str) and isinstance(key.get("id"), str):
+            owner = key.get("owner")
+            if owner in (None, doc["id"]):
+                return key["id"], key["publicKeyPem"]
+    raise DiscoveryError("the actor publishes no usable public key")
+
+
+def parse_actor(doc: Any, *, expected_id: str | None = None) -> RemoteActor:
+    """Check an actor document and return what the hub keeps of it."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
+        raise DiscoveryError("the answer is not an ActivityPub actor")
+    if doc.get("type") not in ACTOR_TYPES:
+        raise DiscoveryError(f"the answer is a {doc.get('type')!r}, not an actor")
+    actor_id = doc["id"]
+    if expected_id is not None and actor_id != expected_id.split("#")[0]:
+        raise DiscoveryError("the actor document names another id than the one fetched")
+    inbox = doc.get("inbox")
+    endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
+    shared = endpoints.get("sharedInbox") if isinstance(endpoints.get("sharedInbox"), str) else ""
+    outbox = doc.get("outbox") if isinstance(doc.get("outbox"), str) else ""
+    if not isinstance(inbox, str):
+        raise DiscoveryError("the actor has no inbox")
+    host = request_host(actor_id)
+    # An actor may only point at its own server: otherwise it could aim our deliveries anywhere.
+    for url in (inbox, shared, outbox):
+        if url and request_host(url) != host:
+            raise DiscoveryError("the actor's inbox or outbox is on another server")
+    key_id, pem = _public_key(doc)
+    if request_host(key_id) != host:
+        raise DiscoveryError("the actor's key is on another server")
+    if any(len(url) > MAX_URL for url in (actor_id, inbox, shared, outbox, key_id)) or len(pem) > 20_000:
+        raise DiscoveryError("the actor document has addresses or a key too long to keep")
+    name = doc.get("name") or doc.get("preferredUsername") or host
+    return RemoteActor(id=actor_id, base_url=base_of(actor_id), name=str(name)[:200], inbox=inbox,
+                       shared_inbox=shared, outbox=outbox, key_id=key_id, public_key_pem=pem)
+
+
+def fetch_actor(url: str, *, client: SafeHttpClient | None = None) -> RemoteActor:
+    """Fetch (signed) and check the actor at ``url`` (a key id's fragment is dropped)."""
+    actor_url = url.split("#")[0]
+    return parse_actor(signed_get_json(actor_url, client=client), expected_id=actor_url)
+
+
+def _webfinger(base: str, resource: str, client: SafeHttpClient) -> str | None:
+    """Ask ``base`` about ``resource``; return the ActivityPub actor link, if any."""
+    url = f"{base}/.well-known/webfinger?resource={quote(resource, safe=':@')}"
+    try:
+        doc = client.get(url, {"Accept": "application/jrd+json, application/json"}).json()
+    except (FetchError, ValueError, UnicodeDecodeError):
+        return None
+    links = doc.get("links") if isinstance(doc, dict) else None
+    for link in links if isinstance(links, list) else []:
+        if (isinstance(link, dict) and link.get("rel") == "self" and isinstance(link.get("href"), str)
+                and str(link.get("type", "")).split(";")[0].strip() in ACTIVITY_TYPES):
+            return link["href"]
+    return None
+
+
+def _bases(host: str) -> list[str]:
+    """Return the URLs to try for a bare host: https, and http where loopback is allowed (tests)."""
+    bases = [f"https://{host}"]
+    if current_app.config["FEDERATION_ALLOW_LOOPBACK"]:
+        bases.append(f"http://{host}")
+    return bases
+
+
+def discover(address: str) -> RemoteActor:
+    """Find the actor behind an address: a hub's URL, an actor URL, or user@host."""
+    address = address.strip().removeprefix("acct:").lstrip("@")
+    client = http_client(total_timeout=15)
+    if "://" not in address:
+        user, sep, host = address.rpartition("@")
+        if not host or not all(c.isalnum() or c in ".-:[]" for c in host):
+            raise DiscoveryError("give the hub's address, e.g. https://hub.example.org")
+        candidates = [(base, f"acct:{user}@{host}") for base in _bases(host)] if sep else \
+            [(base, f"acct:{actor.USERNAME}@{host}") for base in _bases(host)]
+        return _first_actor(candidates, client, fallback=[f"{b}/actor" for b in _bases(host)] if not sep else [])
+    parts = urlsplit(address)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DiscoveryError("give the hub's address, e.g. https://hub.example.org")
+    if parts.path.strip("/"):
+        return _fetch_or_explain(address, client)
+    base = base_of(address)
+    host = request_host(address)
+    candidates = [(base, f"acct:{actor.USERNAME}@{host}"), (base, f"acct:{parts.hostname}@{host}")]
+    return _first_actor(candidates, client, fallback=[base + "/actor"])
+
+
+def _first_actor(candidates: list[tuple[str, str]], client: SafeHttpClient, *, fallback: list[str]) -> RemoteActor:
+    for base, resource in candidates:
+        href = _webfinger(base, resource, client)
+        if href:
+            return _fetch_or_explain(href, client)
+    for url in fallback:
+        try:
+            return fetch_actor(url, client=client)
+        except (FetchError, DiscoveryError, ValueError):
+            continue
+    raise DiscoveryError("no ActivityPub hub answered at this address")
+
+
+def _fetch_or_explain(url: str, client: SafeHttpClient) -> RemoteActor:
+    try:
+        return fetch_actor(url, client=client)
+    except FetchError as error:
+        raise DiscoveryError(f"the hub could not be reached: {error}") from None
+    except ValueError as error:
+        raise DiscoveryError(f"the address is not valid: {error}") from None
+
+
+def dumps(activity: dict[str, Any]) -> bytes:
+    """Serialise an activity for sending (UTF-8, Chinese kept readable)."""
+    return json.dumps(activity, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

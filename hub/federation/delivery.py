@@ -1,0 +1,380 @@
+"""Outbound federation: events become Delivery rows, and the worker sends them.
+
+Two halves, as in the design:
+
+- :class:`FederationConsumer` reads the event log. For each event about a local note it builds
+  the activity (Create, Update, or Delete with a Tombstone) and adds one :class:`Delivery` row
+  per recipient inbox (a shared inbox once per host), in the same transaction that moves its
+  cursor, so a crash replays events and never loses or doubles a delivery.
+- :func:`send_due` runs every worker round. It signs each delivery at send time and POSTs it from
+  a small thread pool, one inbox per thread and in order within an inbox (so a Delete never
+  overtakes the Create it deletes). It never waits for the network: results are collected on a
+  later round, so one slow or dead partner delays neither the other partners nor the worker.
+  Timeouts, 5xx and 429 are retried with exponential backoff; other 4xx and the last failed try
+  dead-letter the delivery with its last error, for an admin to retry.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from hub import events
+from hub.extensions import db
+from hub.federation import activities, actor, client
+from hub.federation.http import FetchError, SafeHttpClient
+from hub.models.base import utcnow
+from hub.models.events import Event
+from hub.models.federation import Delivery, NoteReceipt, PeerHub
+from hub.models.note import Note, NoteState, Visibility
+from hub.worker import DatabaseCursor
+
+log = logging.getLogger("hub.federation")
+NOTE_EVENTS = frozenset({"note.published", "note.updated", "note.unpublished", "note.deleted"})
+CONSUMER_NAME = "federation"
+SENDER_KEY = "hub.federation.sender"
+MAX_BACKOFF = dt.timedelta(hours=6)
+
+
+# --- who receives what -----------------------------------------------------------------------
+
+def inbox_of(peer: PeerHub) -> str:
+    """Return where activities for ``peer`` go: its shared inbox when it has one."""
+    return peer.shared_inbox_url or peer.inbox_url
+
+
+def followers(*, partners_only: bool) -> list[PeerHub]:
+    """Return the hubs that follow us and may receive notes (allow-listed ones in allow-list mode)."""
+    query = sa.select(PeerHub).where(PeerHub.they_follow.is_(True), PeerHub.blocked.is_(False))
+    if partners_only or current_app.config["FEDERATION_MODE"] == "allowlist":
+        query = query.where(PeerHub.partner.is_(True))
+    return list(db.session.scalars(query.order_by(PeerHub.id)))
+
+
+def audience(note: Note) -> list[PeerHub]:
+    """Return the hubs a published note goes to; none for members notes."""
+    if note.visibility == Visibility.PUBLIC.value:
+        return followers(partners_only=False)
+    if note.visibility == Visibility.PARTNERS.value:
+        return followers(partners_only=True)
+    return []
+
+
+def receipts(note: Note) -> list[PeerHub]:
+    """Return every hub that was ever sent ``note``."""
+    query = sa.select(PeerHub).join(NoteReceipt, NoteReceipt.peer_id == PeerHub.id).where(
+        NoteReceipt.note_id == note.id).order_by(PeerHub.id)
+    return list(db.session.scalars(query))
+
+
+def by_inbox(peers: Iterable[PeerHub]) -> dict[str, list[PeerHub]]:
+    """Group hubs by the inbox that serves them, so a shared inbox gets one copy."""
+    groups: dict[str, list[PeerHub]] = {}
+    for peer in peers:
+        if inbox_of(peer):
+            groups.setdefault(inbox_of(peer), []).append(peer)
+    return groups
+
+
+# --- enqueueing ----------------------------------------------------------------------------
+
+def enqueue(peer: PeerHub | None, inbox_url: str, activity: dict[str, Any], *, event_id: int | None = None) -> bool:
+    """Add one delivery unless this activity is already queued for this inbox; return whether added."""
+    exists = db.session.scalar(sa.select(Delivery.id).where(Delivery.activity_id == activity["id"],
+                                                             Delivery.inbox_url == inbox_url))
+    if exists:
+        return False
+    db.session.add(Delivery(peer=peer, inbox_url=inbox_url, activity_id=activity["id"], activity=activity,
+                            event_id=event_id, next_attempt_at=utcnow()))
+    return True
+
+
+def _record_receipts(note: Note, peers: Iterable[PeerHub]) -> None:
+    known = set(db.session.scalars(sa.select(NoteReceipt.peer_id).where(NoteReceipt.note_id == note.id)))
+    for peer in peers:
+        if peer.id not in known:
+            db.session.add(NoteReceipt(note_id=note.id, peer_id=peer.id))
+            known.add(peer.id)
+
+
+def queue_article(note: Note, kind: str, *, activity_id: str, peers: list[PeerHub],
+                  event_id: int | None = None, at: dt.datetime | None = None) -> int:
+    """Queue a Create or Update of ``note`` to ``peers``; return how many deliveries were added."""
+    added = 0
+    for inbox, group in by_inbox(peers).items():
+        # Partners notes name only the hubs behind this inbox, so partners do not learn of each other.
+        article = activities.note_to_article(note, recipients=[p.actor_id for p in group])
+        build = activities.create if kind == "Create" else activities.update
+        added += enqueue(group[0], inbox, build(article, activity_id=activity_id, at=at), event_id=event_id)
+    _record_receipts(note, peers)
+    return added
+
+
+def queue_delete(note_id: int, *, activity_id: str, peers: list[PeerHub], event_id: int | None = None,
+                 at: dt.datetime | None = None) -> int:
+    """Queue a Delete (Tombstone) of a note to ``peers``, blocked hubs included (it only removes)."""
+    added = 0
+    for inbox, group in by_inbox(peers).items():
+        activity = activities.delete(note_id, activity_id=activity_id, to=[p.actor_id for p in group], at=at)
+        added += enqueue(group[0], inbox, activity, event_id=event_id)
+    return added
+
+
+def _activity_id(note_id: int, verb: str, event_id: int) -> str:
+    return f"{actor.note_object_id(note_id)}#{verb}-{event_id}"
+
+
+def apply_event(event: Event) -> None:
+    """Turn one event about a local note into deliveries (nothing for other events)."""
+    if event.subject_type != "note" or event.kind not in NOTE_EVENTS:
+        return
+    note = db.session.get(Note, event.subject_id)
+    if note is None or note.origin_peer_id is not None:
+        return
+    if note.translation_of_id is not None:
+        # A translation travels as a language version of its original: send the original again.
+        original = note.original
+        if original is not None and original.state == NoteState.PUBLISHED.value:
+            _publish(original, "Update", event)
+        return
+    if event.kind in ("note.unpublished", "note.deleted") or note.state != NoteState.PUBLISHED.value:
+        if event.kind in ("note.unpublished", "note.deleted"):
+            queue_delete(note.id, activity_id=_activity_id(note.id, "delete", event.id), peers=receipts(note),
+                         event_id=event.id, at=event.at)
+        return  # a published/updated event for a note no longer published: a later event says why
+    _publish(note, "Create" if event.kind == "note.published" else "Update", event)
+
+
+def _publish(note: Note, kind: str, event: Event) -> None:
+    """Send ``note`` to its audience, and a Delete to hubs that had it but are no longer in it."""
+    peers = audience(note)
+    wanted = {p.id for p in peers}
+    gone = [p for p in receipts(note) if p.id not in wanted]
+    if gone:
+        queue_delete(note.id, activity_id=_activity_id(note.id, "delete", event.id), peers=gone, event_id=event.id,
+                     at=event.at)
+        db.session.execute(sa.delete(NoteReceipt).where(NoteReceipt.note_id == note.id,
+                                                        NoteReceipt.peer_id.in_([p.id for p in gone])))
+    if peers:
+        verb = "create" if kind == "Create" else "update"
+        queue_article(note, kind, activity_id=_activity_id(note.id, verb, event.id), peers=peers, event_id=event.id,
+                      at=event.at)
+
+
+class FederationConsumer:
+    """The event-log consumer that creates deliveries; its cursor lives in the database."""
+
+    name = CONSUMER_NAME
+
+    def __init__(self) -> None:
+        self.cursor = DatabaseCursor(CONSUMER_NAME)
+
+    def position(self) -> int:
+        """Return the id of the last event turned into deliveries.
+
+        A hub that knows no other hub has nobody to deliver to: the cursor skips to the head
+        of the log, so the first partner does not inherit years of events (it backfills instead).
+        """
+        position = self.cursor.get()
+        if db.session.scalar(sa.select(PeerHub.id).limit(1)) is None:
+            head = events.head()
+            if head > position:
+                self.cursor.set(head)
+                db.session.commit()
+            return head
+        return position
+
+    def apply(self, batch: Sequence[Event]) -> None:
+        """Create the deliveries of ``batch`` and move the cursor, in one transaction."""
+        for event in batch:
+            apply_event(event)
+        self.cursor.set(batch[-1].id)
+        db.session.commit()
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one delivery attempt."""
+
+    delivery_id: int
+    ok: bool
+    retryable: bool = False
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class _Job:
+    delivery_id: int
+    body: bytes
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Return the wait after the ``attempts``-th failed try: base × 2^(attempts-1), at most 6 hours."""
+    base = float(current_app.config["FEDERATION_RETRY_BASE_SECONDS"])
+    return min(dt.timedelta(seconds=base * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def _send_inbox(http: SafeHttpClient, inbox: str, jobs: list[_Job], key_id: str, pem: bytes) -> list[Outcome]:
+    """POST the jobs of one inbox in order, stopping at the first failure (runs in a thread)."""
+    outcomes: list[Outcome] = []
+    for job in jobs:
+        try:
+            client.signed_post(http, inbox, job.body, key_id=key_id, private_pem=pem)
+        except FetchError as error:
+            outcomes.append(Outcome(job.delivery_id, False, error.retryable, str(error)[:500]))
+            break
+        except Exception as error:  # a bug must not leave the delivery in flight forever
+            log.exception("sending delivery %s failed unexpectedly", job.delivery_id)
+            outcomes.append(Outcome(job.delivery_id, False, True, f"unexpected error: {error!r}"[:500]))
+            break
+        outcomes.append(Outcome(job.delivery_id, True))
+    return outcomes
+
+
+class Sender:
+    """A thread pool that sends deliveries, and the bookkeeping of what is in flight."""
+
+    def __init__(self, threads: int) -> None:
+        self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, threads),
+                                                              thread_name_prefix="federation-send")
+        self.in_flight: dict[str, concurrent.futures.Future[list[Outcome]]] = {}
+        self.lock = threading.Lock()
+
+    def finished(self) -> list[Outcome]:
+        """Return the outcomes of finished jobs and forget them."""
+        outcomes: list[Outcome] = []
+        with self.lock:
+            for inbox, future in list(self.in_flight.items()):
+                if future.done():
+                    del self.in_flight[inbox]
+                    outcomes.extend(future.result())
+        return outcomes
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait until every job in flight has finished."""
+        concurrent.futures.wait(list(self.in_flight.values()), timeout=timeout)
+
+
+def sender(app: Flask) -> Sender:
+    """Return the app's sender, creating it on first use."""
+    existing = app.extensions.get(SENDER_KEY)
+    if existing is None:
+        existing = app.extensions[SENDER_KEY] = Sender(int(app.config["FEDERATION_SEND_THREADS"]))
+    return existing
+
+
+def record_outcomes(outcomes: Iterable[Outcome]) -> int:
+    """Store the results of sending: sent, retry later with backoff, or dead letter."""
+    now = utcnow()
+    tries = int(current_app.config["FEDERATION_DELIVERY_TRIES"])
+    count = 0
+    for outcome in outcomes:
+        delivery = db.session.get(Delivery, outcome.delivery_id)
+        if delivery is None or delivery.state != "pending":
+            continue
+        delivery.attempts += 1
+        count += 1
+        if outcome.ok:
+            delivery.state, delivery.sent_at, delivery.last_error = "sent", now, ""
+        elif outcome.retryable and delivery.attempts < tries:
+            delivery.last_error = outcome.error
+            delivery.next_attempt_at = now + backoff(delivery.attempts)
+        else:
+            delivery.state, delivery.last_error = "dead", outcome.error or "gave up"
+            log.warning("delivery %s to %s dead-lettered: %s", delivery.id, delivery.inbox_url, delivery.last_error)
+    db.session.commit()
+    return count
+
+
+def due_batches(*, skip: Iterable[str] = ()) -> dict[str, list[Delivery]]:
+    """Return, per inbox, the pending deliveries that may go now, oldest first.
+
+    An inbox whose oldest pending delivery is waiting out a backoff is skipped whole, so
+    activities about one note always arrive in the order they were made.
+    """
+    limit = int(current_app.config["FEDERATION_SEND_PER_INBOX"])
+    now = utcnow()
+    closed = set(skip)
+    batches: dict[str, list[Delivery]] = {}
+    query = sa.select(Delivery).where(Delivery.state == "pending").order_by(Delivery.id).limit(2000)
+    for delivery in db.session.scalars(query):
+        inbox = delivery.inbox_url
+        if inbox in closed:
+            continue
+        if delivery.next_attempt_at > now or _held_back(delivery):
+            closed.add(inbox)
+            continue
+        batch = batches.setdefault(inbox, [])
+        batch.append(delivery)
+        if len(batch) >= limit:
+            closed.add(inbox)
+    return batches
+
+
+def _held_back(delivery: Delivery) -> bool:
+    """Tell whether a delivery must wait: a blocked hub gets nothing but Deletes."""
+    peer = delivery.peer
+    return peer is not None and peer.blocked and delivery.activity.get("type") != "Delete"
+
+
+def send_due(app: Flask, *, wait: bool = False) -> int:
+    """Record finished sends and start sending what is due; return how many outcomes were recorded.
+
+    With ``wait`` (tests, the CLI) it blocks until this round's sends are done and recorded.
+    """
+    pool = sender(app)
+    recorded = record_outcomes(pool.finished())
+    batches = due_batches(skip=list(pool.in_flight))
+    if batches:
+        keys = actor.instance_keys()
+        http = client.http_client()
+        with pool.lock:
+            for inbox, deliveries in batches.items():
+                jobs = [_Job(d.id, client.dumps(d.activity)) for d in deliveries]
+                pool.in_flight[inbox] = pool.executor.submit(_send_inbox, http, inbox, jobs, actor.key_id(),
+                                                             keys.private_pem)
+    db.session.rollback()  # nothing was changed; end the read transaction so SQLite stays unlocked
+    if wait:
+        pool.wait(timeout=float(app.config["FEDERATION_TOTAL_TIMEOUT"]) * 2)
+        recorded += record_outcomes(pool.finished())
+    return recorded
+
+
+def retry_dead(*, peer: PeerHub | None = None) -> int:
+    """Put dead letters (of one hub, or all) back in the queue; return how many."""
+    query = sa.select(Delivery).where(Delivery.state == "dead")
+    if peer is not None:
+        query = query.where(Delivery.peer_id == peer.id)
+    count = 0
+    for delivery in db.session.scalars(query):
+        if delivery.peer is not None and delivery.peer.blocked and delivery.activity.get("type") != "Delete":
+            continue
+        delivery.state, delivery.attempts, delivery.next_attempt_at = "pending", 0, utcnow()
+        count += 1
+    return count
+
+
+def cancel_pending(peer: PeerHub, *, reason: str) -> int:
+    """Dead-letter a hub's pending deliveries other than Deletes (when it is blocked)."""
+    count = 0
+    for delivery in db.session.scalars(sa.select(Delivery).where(Delivery.peer_id == peer.id,
+                                                                  Delivery.state == "pending")):
+        if delivery.activity.get("type") != "Delete":
+            delivery.state, delivery.last_error = "dead", reason
+            count += 1
+    return count
+
+
+def stats() -> dict[str, int]:
+    """Count deliveries by state."""
+    rows = db.session.execute(sa.select(Delivery.state, sa.func.count()).group_by(Delivery.state)).all()
+    return {state: n for state, n in rows}

@@ -1,0 +1,394 @@
+"""Inbound federation: checking a POST to the inbox, and processing stored activities later.
+
+At the door (:func:`receive`, called by the inbox view), cheapest checks first and no database
+write until every check has passed:
+
+1. size cap and content type;
+2. the Signature header names a key on a host that is neither blocked nor, in allow-list mode,
+   missing from the allow-list — before any cryptography or key fetching;
+3. the body is a JSON activity whose actor owns the signing key (keyId ``actor#...``) and whose
+   id is on the actor's host;
+4. the HTTP Signature verifies (digest, date window, Host), with the key we know for that hub or
+   one fetched from its actor document by a signed GET;
+5. the signature was not seen before (replay) and the activity id is new (duplicate).
+
+Only then is the raw activity stored and 202 returned. The worker (:func:`process_pending`)
+does the rest: follows, accepts, notes, deletes.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from hub.extensions import db
+from hub.federation import activities, actor, client, delivery, remote_notes
+from hub.federation.activities import InvalidActivity, id_of, same_host
+from hub.federation.http import FetchError
+from hub.federation.signatures import (BadSignatureError, KeyUnavailableError, ReplayCache, SignatureError,
+                                       VerifiedSignature, _parse_signature_header, actor_id_from_key_id,
+                                       key_id_host, verify_request)
+from hub.models.base import utcnow
+from hub.models.federation import InboxItem, PeerHub
+
+log = logging.getLogger("hub.federation")
+ACTIVITY_MIMETYPES = frozenset({"application/activity+json", "application/ld+json"})
+REPLAY_KEY = "hub.federation.replay"
+MAX_ID = 500
+
+
+@dataclass
+class Refused(Exception):
+    """The inbox refuses a POST: HTTP ``status`` and a short machine-readable ``reason``."""
+
+    status: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.reason}"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The inbox took the activity (``duplicate`` when it already had it)."""
+
+    activity_id: str
+    duplicate: bool = False
+
+
+# --- who may talk to us ------------------------------------------------------------------------
+
+def peers_on(host: str) -> list[PeerHub]:
+    """Return the known hubs (actors) on ``host`` (host[:port], lower-case)."""
+    query = sa.select(PeerHub).where(PeerHub.base_url.in_([f"https://{host}", f"http://{host}"]))
+    return list(db.session.scalars(query))
+
+
+def host_admitted(host: str) -> bool:
+    """Tell whether a host may send us anything: not blocked, and allow-listed in allow-list mode."""
+    peers = peers_on(host)
+    if any(p.blocked for p in peers):
+        return False
+    if current_app.config["FEDERATION_MODE"] == "open":
+        return True
+    return any(p.partner for p in peers)
+
+
+# --- at the door -------------------------------------------------------------------------------
+
+def _replay_cache() -> ReplayCache:
+    cache = current_app.extensions.get(REPLAY_KEY)
+    if cache is None:
+        cache = current_app.extensions[REPLAY_KEY] = ReplayCache()
+    return cache
+
+
+def check_envelope(*, content_type: str | None, content_length: int | None) -> None:
+    """Refuse by size and content type before reading the body."""
+    limit = int(current_app.config["FEDERATION_MAX_ACTIVITY_BYTES"])
+    if content_length is not None and content_length > limit:
+        raise Refused(413, "too_large")
+    mimetype = (content_type or "").split(";")[0].strip().lower()
+    if mimetype not in ACTIVITY_MIMETYPES:
+        raise Refused(415, "unsupported_media_type")
+
+
+def signing_key_id(headers: Mapping[str, str]) -> str:
+    """Return the keyId of the Signature header (no crypto yet), refusing a missing or odd one."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    try:
+        key_id = _parse_signature_header(lowered.get("signature")).key_id
+        actor_id_from_key_id(key_id)
+    except SignatureError as error:
+        raise Refused(401, error.reason_code) from None
+    return key_id
+
+
+def _parse_activity(body: bytes) -> dict[str, Any]:
+    try:
+        activity = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise Refused(400, "malformed_json") from None
+    if not isinstance(activity, dict):
+        raise Refused(400, "not_an_activity")
+    for name in ("id", "type"):
+        if not isinstance(activity.get(name), str) or not activity[name] or len(activity[name]) > MAX_ID:
+            raise Refused(400, f"missing_{name}")
+    actor_ref = id_of(activity.get("actor"))
+    if not actor_ref or len(actor_ref) > MAX_ID:
+        raise Refused(400, "missing_actor")
+    return activity
+
+
+class _KeyFetcher:
+    """Find the public key for a keyId: the one we keep for that hub, else its actor document."""
+
+    def __init__(self, key_id: str, *, refresh: bool = False) -> None:
+        self.key_id = key_id
+        self.refresh = refresh
+        self.fetched: client.RemoteActor | None = None
+        self.from_cache = False
+
+    def __call__(self, key_id: str) -> str | None:
+        if not self.refresh:
+            known = db.session.scalar(sa.select(PeerHub.public_key_pem).where(PeerHub.key_id == key_id))
+            if known:
+                self.from_cache = True
+                return known
+        try:
+            self.fetched = client.fetch_actor(key_id, client=client.http_client(total_timeout=10))
+        except client.DiscoveryError as error:
+            raise KeyUnavailableError(detail=str(error)) from None
+        except ValueError as error:
+            raise KeyUnavailableError(detail=str(error)) from None
+        if self.fetched.key_id != key_id:
+            raise KeyUnavailableError(detail="the actor does not publish this key")
+        return self.fetched.public_key_pem
+
+
+def verify_signature(method: str, path: str, query: str, headers: Mapping[str, str], body: bytes,
+                     key_id: str) -> tuple[VerifiedSignature, client.RemoteActor | None]:
+    """Verify the signature, fetching the key again once if the stored one fails (key rotation)."""
+    kwargs = dict(method=method, path=path, query=query, headers=headers, body=body,
+                  expected_host=actor.host())
+    fetcher = _KeyFetcher(key_id)
+    try:
+        return verify_request(fetch_public_key=fetcher, **kwargs), fetcher.fetched
+    except (BadSignatureError, KeyUnavailableError):
+        if not fetcher.from_cache:
+            raise
+    fetcher = _KeyFetcher(key_id, refresh=True)
+    return verify_request(fetch_public_key=fetcher, **kwargs), fetcher.fetched
+
+
+def receive(*, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Accepted:
+    """Check a POSTed activity and store it for the worker; raise :class:`Refused` otherwise."""
+    key_id = signing_key_id(headers)
+    try:
+        host = key_id_host(key_id)
+    except SignatureError as error:
+        raise Refused(401, error.reason_code) from None
+    if not host_admitted(host):
+        raise Refused(403, "hub_not_admitted")
+    activity = _parse_activity(body)
+    actor_ref = id_of(activity["actor"]) or ""
+    if actor_id_from_key_id(key_id) != actor_ref:
+        raise Refused(401, "key_not_owned_by_actor")
+    if not same_host(activity["id"], actor_ref, key_id):
+        raise Refused(400, "origin_mismatch")
+    try:
+        _signature, fetched = verify_signature(method, path, query, headers, body, key_id)
+    except FetchError as error:
+        raise Refused(503 if error.retryable else 401, "key_fetch_failed") from None
+    except SignatureError as error:
+        raise Refused(401, error.reason_code) from None
+    if _replay_cache().seen({k.lower(): v for k, v in headers.items()}["signature"]):
+        raise Refused(401, "signature_replayed")
+    if db.session.scalar(sa.select(InboxItem.id).where(InboxItem.activity_id == activity["id"])):
+        return Accepted(activity["id"], duplicate=True)
+    return _store(activity, actor_ref, host, fetched, body)
+
+
+def _store(activity: dict[str, Any], actor_ref: str, host: str, fetched: client.RemoteActor | None,
+           body: bytes, *, again: bool = True) -> Accepted:
+    """Store the raw activity (and a newly met hub), answering duplicates that raced us kindly."""
+    peer = db.session.scalar(sa.select(PeerHub).where(PeerHub.actor_id == actor_ref))
+    if peer is None and fetched is not None:
+        peer = _new_peer(fetched, host)
+    elif peer is not None and fetched is not None:
+        _refresh_peer(peer, fetched)
+    if peer is not None:
+        db.session.flush()
+    db.session.add(InboxItem(activity_id=activity["id"], actor_id=actor_ref, peer_id=peer.id if peer else None,
+                             raw=body.decode("utf-8")))
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        if db.session.scalar(sa.select(InboxItem.id).where(InboxItem.activity_id == activity["id"])):
+            return Accepted(activity["id"], duplicate=True)
+        if not again:  # the sender retries a 503; nothing is lost
+            raise Refused(503, "busy") from None
+        # Another request recorded the same new hub first: store the activity under that row.
+        return _store(activity, actor_ref, host, None, body, again=False)
+    return Accepted(activity["id"])
+
+
+def _new_peer(found: client.RemoteActor, host: str) -> PeerHub:
+    """Record a hub met for the first time; it inherits allow-listing and trust from its host."""
+    siblings = [p for p in peers_on(host) if p.partner]
+    peer = PeerHub(actor_id=found.id, base_url=found.base_url, partner=bool(siblings),
+                   trust=siblings[0].trust if siblings else "moderate")
+    _refresh_peer(peer, found)
+    db.session.add(peer)
+    return peer
+
+
+def _refresh_peer(peer: PeerHub, found: client.RemoteActor) -> None:
+    """Copy a fetched actor document's endpoints and key onto the hub's row."""
+    peer.name = peer.name or found.name
+    peer.inbox_url, peer.shared_inbox_url, peer.outbox_url = found.inbox, found.shared_inbox, found.outbox
+    peer.key_id, peer.public_key_pem = found.key_id, found.public_key_pem
+
+
+# --- in the worker -----------------------------------------------------------------------------
+
+def process_pending(app: Flask) -> int:
+    """Process stored activities, oldest first, each in its own transaction; return how many."""
+    limit = int(app.config["FEDERATION_INBOX_BATCH"])
+    ids = list(db.session.scalars(sa.select(InboxItem.id).where(InboxItem.state == "pending")
+                                  .order_by(InboxItem.id).limit(limit)))
+    for item_id in ids:
+        item = db.session.get(InboxItem, item_id)
+        try:
+            outcome = handle(item)
+        except sa.exc.OperationalError:
+            db.session.rollback()  # e.g. the database is busy: the item stays pending for the next round
+            log.warning("inbox item %s postponed: database unavailable", item_id, exc_info=True)
+            break
+        except InvalidActivity as error:
+            db.session.rollback()
+            _finish(item_id, "failed", str(error))
+        except Exception as error:
+            db.session.rollback()
+            log.exception("inbox item %s could not be processed", item_id)
+            _finish(item_id, "failed", f"error: {error!r}")
+        else:
+            _finish(item_id, outcome or "done", "")
+    db.session.rollback()
+    return len(ids)
+
+
+def _finish(item_id: int, state: str, error: str) -> None:
+    item = db.session.get(InboxItem, item_id)
+    item.state, item.error, item.processed_at = state, error[:500], utcnow()
+    db.session.commit()
+
+
+def handle(item: InboxItem) -> str | None:
+    """Apply one stored activity; return the item's new state (None: "done")."""
+    activity = json.loads(item.raw)
+    peer = db.session.get(PeerHub, item.peer_id) if item.peer_id else \
+        db.session.scalar(sa.select(PeerHub).where(PeerHub.actor_id == item.actor_id))
+    if peer is None:
+        raise InvalidActivity("unknown hub")
+    if peer.blocked:
+        raise InvalidActivity("hub is blocked")
+    handler = HANDLERS.get(activity.get("type"))
+    if handler is None:
+        raise InvalidActivity(f"unsupported activity type {activity.get('type')!r}")
+    return handler(peer, activity, item)
+
+
+def _on_follow(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str | None:
+    if id_of(activity.get("object")) != actor.actor_id():
+        raise InvalidActivity("only the hub itself can be followed")
+    policy = current_app.config["FEDERATION_OPEN_FOLLOWS"]
+    if peer.partner or (current_app.config["FEDERATION_MODE"] == "open" and policy == "accept"):
+        answer_follow(peer, activity, accept=True)
+        return None
+    return "held"  # an admin decides on the partners page
+
+
+def answer_follow(peer: PeerHub, follow_activity: dict[str, Any], *, accept: bool) -> None:
+    """Accept or reject a hub's Follow, queueing the answer to its inbox (caller commits)."""
+    verb = "accept" if accept else "reject"
+    build = activities.accept if accept else activities.reject
+    answer = build(follow_activity, activity_id=f"{actor.actor_id()}#{verb}s/{_token()}")
+    peer.they_follow = accept
+    delivery.enqueue(peer, peer.inbox_url or delivery.inbox_of(peer), answer)
+
+
+def _token() -> str:
+    return secrets.token_hex(12)
+
+
+def _our_follow(peer: PeerHub, activity: dict[str, Any]) -> bool:
+    """Tell whether an Accept/Reject answers our Follow of ``peer``."""
+    obj = activity.get("object")
+    ref = id_of(obj)
+    if ref and peer.follow_activity_id and ref == peer.follow_activity_id:
+        return True
+    return isinstance(obj, dict) and obj.get("type") == "Follow" and id_of(obj.get("actor")) == actor.actor_id() \
+        and id_of(obj.get("object")) == peer.actor_id
+
+
+def _on_accept(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str | None:
+    if not _our_follow(peer, activity):
+        raise InvalidActivity("this Accept answers no Follow of ours")
+    if peer.we_follow != "accepted":
+        peer.we_follow = "accepted"
+        peer.last_backfill_at = None  # read what they published before we followed
+    return None
+
+
+def _on_reject(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str | None:
+    if not _our_follow(peer, activity):
+        raise InvalidActivity("this Reject answers no Follow of ours")
+    peer.we_follow = "rejected"
+    return None
+
+
+def _on_undo(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str | None:
+    obj = activity.get("object")
+    if isinstance(obj, dict) and obj.get("type") == "Follow":
+        peer.they_follow = False
+        return None
+    ref = id_of(obj)
+    held = db.session.scalar(sa.select(InboxItem).where(InboxItem.activity_id == ref, InboxItem.peer_id == peer.id))
+    if held is not None and json.loads(held.raw).get("type") == "Follow":
+        peer.they_follow = False
+        if held.state == "held":
+            held.state = "done"
+        return None
+    raise InvalidActivity("only Undo of a Follow is understood")
+
+
+def _article_of(peer: PeerHub, activity: dict[str, Any]) -> dict[str, Any]:
+    obj = activity.get("object")
+    if isinstance(obj, str) and same_host(obj, peer.actor_id):
+        obj = client.signed_get_json(obj)  # sent by reference: fetch it from its origin
+    if not isinstance(obj, dict):
+        raise InvalidActivity("the activity carries no object")
+    return obj
+
+
+def _on_create_or_update(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str | None:
+    obj = _article_of(peer, activity)
+    if obj.get("type") != "Article":
+        raise InvalidActivity(f"{obj.get('type')!r} objects are not practice notes")
+    remote_notes.receive(peer, activities.parse_article(obj, actor_id=peer.actor_id),
+                         at=activities.parse_time(activity.get("published")))
+    return None
+
+
+def _on_delete(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str | None:
+    obj = activity.get("object")
+    object_id = id_of(obj)
+    if not object_id or object_id == peer.actor_id:
+        return None  # a deleted account or a malformed Delete: nothing of ours to remove
+    if not same_host(object_id, peer.actor_id):
+        raise InvalidActivity("a hub can only delete its own objects")
+    former = obj.get("formerType") if isinstance(obj, dict) else None
+    # The origin's own time of deletion, so that it compares with the origin's later activities.
+    at = activities.parse_time(activity.get("published")) or \
+        activities.parse_time(obj.get("deleted") if isinstance(obj, dict) else None)
+    remote_notes.delete(peer, object_id, make_tombstone=former == "Article", at=at)
+    return None
+
+
+HANDLERS = {
+    "Follow": _on_follow,
+    "Accept": _on_accept,
+    "Reject": _on_reject,
+    "Undo": _on_undo,
+    "Create": _on_create_or_update,
+    "Update": _on_create_or_update,
+    "Delete": _on_delete,
+}

@@ -1,0 +1,205 @@
+"""Notes from partner hubs: stored as remote notes, checked, moderated per trust, deleted on request.
+
+A remote note has no local author (``author_id`` is None) and no project; ``origin_peer_id``,
+``remote_id`` and ``remote_url`` say where it came from. Its HTML was sanitised again by
+:mod:`hub.federation.activities`; its plain text is kept in ``body`` so that search and the
+privacy check read it like any other note. Every change records the same events as local
+notes, so the search index follows without knowing about federation.
+
+- New notes from a hub trusted to "publish" are published at once, unless the privacy check
+  finds something: then, as from any hub trusted to "moderate", they wait in the moderation queue.
+- Updates from the origin always apply, also to notes already published here; an update with
+  personal data takes a published note back to the queue.
+- Deletes from the origin always apply: the text is wiped and a tombstone row stays, so a late
+  or replayed Create cannot bring the note back.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import sqlalchemy as sa
+
+from hub import events
+from hub.extensions import db
+from hub.federation.activities import InvalidActivity, LanguageVersion, RemoteArticle, language_tag
+from hub.models.base import utcnow
+from hub.models.federation import PeerHub
+from hub.models.note import Comment, Note, NoteState, ReviewMessage, Term
+from hub.services import privacy
+from hub.services.notes import sensitive_words
+
+S = NoteState
+
+
+def by_remote_id(remote_id: str) -> Note | None:
+    """Return the note stored for a remote object id."""
+    return db.session.scalar(sa.select(Note).where(Note.remote_id == remote_id))
+
+
+def findings(article: RemoteArticle) -> list[privacy.Finding]:
+    """Run the privacy check over an incoming note's text."""
+    fields = {"title": article.title, "summary": article.summary, "body": article.text, "place": article.place}
+    return privacy.scan(fields, sensitive_words=sensitive_words())
+
+
+def _terms(article: RemoteArticle) -> list[Term]:
+    wanted = [("topic", s) for s in article.topics] + [("population", s) for s in article.populations]
+    if not wanted:
+        return []
+    query = sa.select(Term).where(sa.tuple_(Term.kind, Term.slug).in_(wanted))
+    return list(db.session.scalars(query))
+
+
+def _fill(note: Note, article: RemoteArticle) -> None:
+    note.title, note.summary = article.title, article.summary
+    note.body, note.body_html, note.sections = article.text, article.content_html, {}
+    note.language, note.visibility = article.language, article.visibility
+    note.place, note.province, note.tags = article.place, article.province, article.tags
+    note.terms = _terms(article)
+    note.remote_url = article.url
+    note.updated_at = min(article.updated or article.published or utcnow(), utcnow())
+
+
+def _not_after_now(moment: dt.datetime | None) -> dt.datetime:
+    now = utcnow()
+    return min(moment, now) if moment else now
+
+
+def receive(peer: PeerHub, article: RemoteArticle, *, at: dt.datetime | None = None) -> Note | None:
+    """Store a Create or Update of a note from ``peer``; return the note (None when ignored).
+
+    ``at`` is when the origin made the activity: a note deleted here comes back only through
+    a version or an activity newer than the deletion (the origin published it again), never
+    through a late or replayed one.
+    """
+    note = by_remote_id(article.object_id)
+    if note is not None and note.origin_peer_id != peer.id:
+        raise InvalidActivity("this object belongs to another hub")
+    if note is None:
+        note = _create(peer, article)
+    elif note.state == S.DELETED.value:
+        # Only a version made after the deletion revives it (the origin republished the note).
+        newest = max([t for t in (article.updated, at) if t is not None], default=None)
+        if not (newest and note.deleted_at and newest > note.deleted_at):
+            return None
+        _create(peer, article, note=note)
+    elif article.updated and note.updated_at and article.updated < note.updated_at:
+        return None  # an older version arriving late
+    else:
+        _update(note, article)
+    _sync_translations(peer, note, article)
+    return note
+
+
+def _version_article(article: RemoteArticle, version: LanguageVersion) -> RemoteArticle:
+    """Return a language version as an article of its own (a translation note)."""
+    return replace(article, object_id=f"{article.object_id}#{language_tag(version.language)}",
+                   language=version.language, title=version.title, summary=version.summary,
+                   content_html=version.content_html, versions=[])
+
+
+def _sync_translations(peer: PeerHub, original: Note, article: RemoteArticle) -> None:
+    """Keep one translation note per language version the origin sent; drop versions it no longer sends."""
+    db.session.flush()
+    wanted = set()
+    for version in article.versions:
+        part = _version_article(article, version)
+        wanted.add(part.object_id)
+        translation = by_remote_id(part.object_id)
+        if translation is None or translation.state == S.DELETED.value:
+            translation = _create(peer, part, note=translation)
+        else:
+            _update(translation, part)
+        translation.translation_of_id = original.id
+    stale = sa.select(Note).where(Note.translation_of_id == original.id, Note.origin_peer_id == peer.id,
+                                  Note.state != S.DELETED.value)
+    for translation in db.session.scalars(stale):
+        if translation.remote_id not in wanted:
+            delete(peer, translation.remote_id or "", make_tombstone=False, at=article.updated)
+
+
+def _create(peer: PeerHub, article: RemoteArticle, *, note: Note | None = None) -> Note:
+    note = note or Note(origin_peer_id=peer.id, remote_id=article.object_id, author_id=None, project_id=None)
+    note.deleted_at = None
+    _fill(note, article)
+    db.session.add(note)
+    if peer.trust == "publish" and not findings(article):
+        note.state = S.PUBLISHED.value
+        note.published_at = _not_after_now(article.published)
+        db.session.flush()
+        events.record("note.published", subject_type="note", subject_id=note.id, origin="remote")
+    else:
+        note.state = S.SUBMITTED.value
+        note.submitted_at = utcnow()
+        db.session.flush()
+    return note
+
+
+def _update(note: Note, article: RemoteArticle) -> None:
+    _fill(note, article)
+    if note.state != S.PUBLISHED.value:
+        return  # waiting for review, rejected or taken down here: the new text waits there too
+    if findings(article):
+        note.state, note.submitted_at, note.featured = S.SUBMITTED.value, utcnow(), False
+        events.record("note.unpublished", subject_type="note", subject_id=note.id, origin="remote")
+    else:
+        events.record("note.updated", subject_type="note", subject_id=note.id, origin="remote")
+
+
+def delete(peer: PeerHub, object_id: str, *, make_tombstone: bool, at: dt.datetime | None = None) -> Note | None:
+    """Apply the origin's Delete: wipe the note, keep a tombstone; return it (None if unknown).
+
+    ``at`` is the origin's time of deletion (by its clock, which later activities are compared with).
+    """
+    at = at or utcnow()
+    note = by_remote_id(object_id)
+    if note is not None and note.origin_peer_id != peer.id:
+        raise InvalidActivity("this object belongs to another hub")
+    if note is None:
+        if not make_tombstone:
+            return None
+        note = Note(origin_peer_id=peer.id, remote_id=object_id, state=S.DELETED.value, deleted_at=at)
+        db.session.add(note)
+        db.session.flush()
+        return note
+    if note.state == S.DELETED.value:
+        return note
+    for translation in db.session.scalars(sa.select(Note).where(Note.translation_of_id == note.id,
+                                                                 Note.origin_peer_id == peer.id)):
+        delete(peer, translation.remote_id or "", make_tombstone=False, at=at)
+    was_published = note.published_at is not None or note.state == S.PUBLISHED.value
+    note.state, note.deleted_at = S.DELETED.value, at
+    note.title = note.summary = note.body = note.body_html = note.place = note.province = ""
+    note.sections, note.tags, note.terms, note.featured = {}, [], [], False
+    note.revisions.clear()
+    note.attachments.clear()
+    db.session.execute(sa.delete(Comment).where(Comment.note_id == note.id))
+    db.session.execute(sa.delete(ReviewMessage).where(ReviewMessage.note_id == note.id))
+    if was_published:
+        events.record("note.deleted", subject_type="note", subject_id=note.id, origin="remote")
+    return note
+
+
+def hide_from(peer: PeerHub) -> int:
+    """Take down every published note of a blocked hub (they leave lists and search); return how many."""
+    count = 0
+    for note in db.session.scalars(sa.select(Note).where(Note.origin_peer_id == peer.id,
+                                                         Note.state == S.PUBLISHED.value)):
+        note.state, note.featured = S.UNPUBLISHED.value, False
+        events.record("note.unpublished", subject_type="note", subject_id=note.id, origin="remote")
+        count += 1
+    return count
+
+
+def unhide_from(peer: PeerHub) -> int:
+    """Bring back the notes a block took down (not those a moderator took down); return how many."""
+    taken_down_by_moderator = sa.select(ReviewMessage.note_id).where(ReviewMessage.kind == "unpublished")
+    query = sa.select(Note).where(Note.origin_peer_id == peer.id, Note.state == S.UNPUBLISHED.value,
+                                  Note.published_at.is_not(None), Note.id.not_in(taken_down_by_moderator))
+    count = 0
+    for note in db.session.scalars(query):
+        note.state = S.PUBLISHED.value
+        events.record("note.published", subject_type="note", subject_id=note.id, origin="remote")
+        count += 1
+    return count

@@ -1,0 +1,252 @@
+"""Outbound federation: events become deliveries; deliveries are signed, sent, retried, dead-lettered."""
+from __future__ import annotations
+
+import json
+import time
+
+import sqlalchemy as sa
+
+from hub.extensions import db
+from hub.federation import actor, delivery
+from hub.federation.signatures import verify_request
+from hub.models.events import ConsumerCursor
+from hub.models.federation import Delivery, NoteReceipt
+from hub.services import notes
+from tests.federation.fixtures import PUBLIC, DocumentServer
+from tests.helpers import count
+
+
+def _follower(make_peer, server, **kwargs):
+    host = server.base.removeprefix("http://")
+    return make_peer(host, scheme="http", they_follow=True, **kwargs)
+
+
+def _deliveries() -> list[Delivery]:
+    return list(db.session.scalars(sa.select(Delivery).order_by(Delivery.id)))
+
+
+def _consume(app) -> None:
+    """Run the delivery consumer alone (the worker's round would also send)."""
+    from hub import events
+
+    consumer = delivery.FederationConsumer()
+    batch = events.after(consumer.position())
+    if batch:
+        consumer.apply(batch)
+
+
+def test_publishing_a_public_note_queues_a_create_per_follower(app, make_peer, peer_server, publish):
+    peer = _follower(make_peer, peer_server)
+    note = publish("public")
+    _consume(app)
+    [row] = _deliveries()
+    assert row.activity["type"] == "Create" and row.activity["object"]["id"] == actor.note_object_id(note.id)
+    assert row.inbox_url == peer.base + "/inbox" and row.state in ("pending", "sent")
+    assert count(NoteReceipt, NoteReceipt.note_id == note.id) == 1
+    position = db.session.scalar(sa.select(ConsumerCursor.position).where(ConsumerCursor.name == "federation"))
+    assert position >= row.event_id
+
+
+def test_members_notes_never_make_a_delivery(app, make_peer, peer_server, publish):
+    _follower(make_peer, peer_server)
+    publish("members")
+    _consume(app)
+    assert _deliveries() == []
+
+
+def test_partners_notes_go_only_to_allow_listed_followers(app, make_peer, publish):
+    app.config["FEDERATION_MODE"] = "open"
+    partner = make_peer("b.example", they_follow=True, partner=True)
+    make_peer("c.example", they_follow=True, partner=False)
+    publish("partners")
+    delivery.FederationConsumer().apply(_all_events())
+    [row] = _deliveries()
+    assert row.peer_id == partner.row.id and row.activity["to"] == [partner.actor_id]
+    assert PUBLIC not in json.dumps(row.activity)
+
+
+def _all_events():
+    from hub import events
+
+    return events.after(0)
+
+
+def test_a_shared_inbox_gets_one_copy(app, make_peer, publish):
+    first = make_peer("b.example", they_follow=True)
+    second = make_peer("b.example", they_follow=True, register=False)
+    from hub.models.federation import PeerHub
+
+    db.session.add(PeerHub(actor_id="https://b.example/users/other", base_url=first.base, inbox_url=first.base + "/u",
+                           shared_inbox_url=first.base + "/inbox", partner=True, they_follow=True))
+    db.session.commit()
+    assert second  # same host, same shared inbox
+    publish("public")
+    delivery.FederationConsumer().apply(_all_events())
+    assert len(_deliveries()) == 1 and count(NoteReceipt) == 2
+
+
+def test_replaying_events_does_not_double_deliveries(app, make_peer, publish):
+    make_peer("b.example", they_follow=True)
+    publish("public")
+    delivery.FederationConsumer().apply(_all_events())
+    delivery.FederationConsumer().apply(_all_events())
+    assert len(_deliveries()) == 1
+
+
+def test_the_sender_signs_and_posts_and_marks_sent(app, make_peer, peer_server, publish):
+    _follower(make_peer, peer_server)
+    publish("public")
+    _consume(app)
+    delivery.send_due(app, wait=True)
+    [row] = _deliveries()
+    assert row.state == "sent" and row.attempts == 1 and row.sent_at is not None
+    [(path, headers, body)] = peer_server.posts
+    assert path == "/inbox" and headers["content-type"].startswith("application/ld+json")
+    public_pem = actor.instance_keys().public_pem.decode()
+    signed = verify_request(method="POST", path=path, query="", headers=headers, body=body,
+                            fetch_public_key=lambda key_id: public_pem if key_id == actor.key_id() else None)
+    assert signed.key_id == "http://hub.test/actor#main-key"
+    assert json.loads(body)["type"] == "Create"
+
+
+def test_unpublishing_sends_a_delete_to_every_hub_that_had_the_note(app, make_peer, peer_server, publish, people):
+    peer = _follower(make_peer, peer_server)
+    note = publish("public")
+    _consume(app)
+    peer.row.they_follow = False  # even a hub that stopped following hears of the takedown
+    db.session.commit()
+    notes.unpublish(note, by=people["moderator"], reason="wrong")
+    _consume(app)
+    kinds = [d.activity["type"] for d in _deliveries()]
+    assert kinds == ["Create", "Delete"]
+    assert _deliveries()[1].activity["object"] == {**_deliveries()[1].activity["object"], "type": "Tombstone",
+                                                   "formerType": "Article"}
+
+
+def test_narrowing_a_note_deletes_it_where_it_may_no_longer_be(app, make_peer, publish, people):
+    app.config["FEDERATION_MODE"] = "open"
+    make_peer("b.example", they_follow=True, partner=True)
+    make_peer("c.example", they_follow=True, partner=False)
+    note = publish("public")
+    delivery.FederationConsumer().apply(_all_events())
+    notes.narrow_visibility(note, by=people["moderator"], visibility="partners")
+    delivery.FederationConsumer().apply(_all_events()[-1:])
+    rows = [(d.inbox_url, d.activity["type"]) for d in _deliveries()]
+    assert ("https://c.example/inbox", "Delete") in rows and ("https://b.example/inbox", "Update") in rows
+    assert count(NoteReceipt) == 1
+
+
+def test_server_errors_are_retried_with_growing_waits(app, make_peer, peer_server, publish):
+    _follower(make_peer, peer_server)
+    publish("public")
+    _consume(app)
+    peer_server.status["post"] = 503
+    delivery.send_due(app, wait=True)
+    [row] = _deliveries()
+    assert row.state == "pending" and row.attempts == 1 and "503" in row.last_error
+    first_wait = row.next_attempt_at
+    app.config["FEDERATION_RETRY_BASE_SECONDS"] = 0.05
+    time.sleep(0.3)
+    delivery.send_due(app, wait=True)
+    db.session.refresh(row)
+    assert row.attempts == 2 and row.next_attempt_at > first_wait
+    assert delivery.backoff(1).total_seconds() == 0.05 and delivery.backoff(4).total_seconds() == 0.4
+
+
+def test_the_default_backoff_spreads_ten_tries_over_about_twelve_hours(app):
+    app.config["FEDERATION_RETRY_BASE_SECONDS"] = 90
+    total = sum(delivery.backoff(n).total_seconds() for n in range(1, 10))
+    assert 11 * 3600 < total < 14 * 3600
+
+
+def test_client_errors_dead_letter_at_once_and_admins_can_retry(app, make_peer, peer_server, publish):
+    _follower(make_peer, peer_server)
+    publish("public")
+    _consume(app)
+    peer_server.status["post"] = 400
+    delivery.send_due(app, wait=True)
+    [row] = _deliveries()
+    assert row.state == "dead" and "400" in row.last_error
+    peer_server.status["post"] = 202
+    assert delivery.retry_dead() == 1
+    db.session.commit()
+    delivery.send_due(app, wait=True)
+    db.session.refresh(row)
+    assert row.state == "sent"
+
+
+def test_too_many_failures_dead_letter_with_the_last_error(app, make_peer, peer_server, publish):
+    app.config.update(FEDERATION_DELIVERY_TRIES=3, FEDERATION_RETRY_BASE_SECONDS=0.01)
+    _follower(make_peer, peer_server)
+    publish("public")
+    _consume(app)
+    peer_server.status["post"] = 429
+    for _ in range(3):
+        time.sleep(0.05)
+        delivery.send_due(app, wait=True)
+    [row] = _deliveries()
+    assert row.state == "dead" and row.attempts == 3 and "429" in row.last_error
+
+
+def test_an_unreachable_hub_is_retried(app, make_peer, publish):
+    app.config["FEDERATION_ALLOW_LOOPBACK"] = True
+    make_peer("127.0.0.1:9", scheme="http", they_follow=True)  # nothing listens on the discard port
+    publish("public")
+    _consume(app)
+    delivery.send_due(app, wait=True)
+    [row] = _deliveries()
+    assert row.state == "pending" and row.attempts == 1 and row.last_error
+
+
+def test_a_delete_never_overtakes_the_create_it_deletes(app, make_peer, peer_server, publish, people):
+    _follower(make_peer, peer_server)
+    note = publish("public")
+    _consume(app)
+    app.config["FEDERATION_RETRY_BASE_SECONDS"] = 0.3
+    peer_server.status["post"] = 503
+    delivery.send_due(app, wait=True)
+    notes.unpublish(note, by=people["moderator"], reason="wrong")
+    _consume(app)
+    peer_server.status["post"] = 202
+    delivery.send_due(app, wait=True)  # the Create waits out its backoff, so the Delete waits too
+    assert [a["type"] for a in peer_server.activities()] == ["Create"]
+    time.sleep(0.35)
+    delivery.send_due(app, wait=True)
+    assert [a["type"] for a in peer_server.activities()] == ["Create", "Create", "Delete"]
+    assert all(d.state == "sent" for d in _deliveries())
+
+
+def test_a_slow_hub_delays_neither_the_others_nor_the_worker(app, make_peer, peer_server, publish):
+    slow_server = DocumentServer()
+    try:
+        slow_server.status["delay"] = 3.0
+        _follower(make_peer, peer_server)
+        _follower(make_peer, slow_server)
+        publish("public")
+        _consume(app)
+        started = time.monotonic()
+        delivery.send_due(app)  # starts both sends and returns at once
+        assert time.monotonic() - started < 1.0
+        deadline = time.monotonic() + 5
+        while not peer_server.posts and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert peer_server.posts and time.monotonic() - started < 2.5  # long before the slow one answers
+        delivery.sender(app).wait(timeout=10)
+        delivery.send_due(app)
+        assert all(d.state == "sent" for d in _deliveries())
+    finally:
+        slow_server.close()
+
+
+def test_a_blocked_hub_gets_deletes_but_nothing_else(app, make_peer, peer_server, publish, people):
+    peer = _follower(make_peer, peer_server)
+    note = publish("public")
+    _consume(app)
+    peer.row.blocked = True
+    db.session.commit()
+    notes.unpublish(note, by=people["moderator"], reason="wrong")
+    _consume(app)
+    delivery.cancel_pending(peer.row, reason="hub blocked")
+    db.session.commit()
+    delivery.send_due(app, wait=True)
+    assert [a["type"] for a in peer_server.activities()] == ["Delete"]

@@ -1,0 +1,226 @@
+"""Three hubs in separate processes federate over HTTP on 127.0.0.1.
+
+Hub A runs in open mode (any hub may follow it) and has allow-listed B only; B and C run in
+the default allow-list mode and follow A; A follows B back. C trusts A to publish directly; B
+moderates A's notes. Each test publishes its own notes, so the tests do not depend on their order.
+"""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from hub.extensions import db
+from hub.federation import peers
+from hub.models.federation import Delivery, InboxItem, PeerHub
+from hub.models.note import Note
+from hub.services import notes
+from tests.federation.hubs import Hub, wait_for
+
+
+@pytest.fixture(scope="module")
+def hubs(tmp_path_factory):
+    """Start hubs A, B and C, make them follow each other, and stop them at the end."""
+    root = tmp_path_factory.mktemp("hubs")
+    a = Hub(root, "a", FEDERATION_MODE="open")
+    b = Hub(root, "b")
+    c = Hub(root, "c")
+    everyone = [a, b, c]
+    try:
+        inits = [h.init_command() for h in everyone]
+        for hub, process in zip(everyone, inits):
+            _out, err = process.communicate(timeout=120)
+            assert process.returncode == 0, err.decode()[-2000:]
+        for hub in everyone:
+            hub.seed_people()
+            hub.start()
+        early = _publish(a, "Published before C followed")
+        with a.context():
+            peers.allow(b.base, by=a.user("admin"))
+        with b.context():
+            peers.follow(a.base, by=b.user("admin"))
+        with c.context():
+            peer = peers.follow(a.base, by=c.user("admin"))
+            peers.set_trust(peer, "publish", by=c.user("admin"))
+        wait_for(lambda: _we_follow(b, a) == "accepted" and _we_follow(c, a) == "accepted",
+                 what="A to accept B and C", hubs=everyone)
+        with a.context():
+            peers.follow(b.base, by=a.user("admin"))
+        wait_for(lambda: _we_follow(a, b) == "accepted", what="B to accept A", hubs=everyone)
+        yield {"a": a, "b": b, "c": c, "early": early}
+    finally:
+        for hub in everyone:
+            hub.stop()
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _we_follow(hub: Hub, other: Hub) -> str | None:
+    with hub.context():
+        return db.session.scalar(sa.select(PeerHub.we_follow).where(PeerHub.base_url == other.base))
+
+
+def _publish(hub: Hub, title: str, visibility: str = "public", body: str = "同伴外展的经验。") -> int:
+    with hub.context():
+        data = notes.NoteInput(title=title, summary="Summary of " + title, body=body, language="en",
+                               visibility=visibility, place="Kunming")
+        note = notes.create_draft(author=hub.user("writer"), data=data)
+        notes.submit(note, by=hub.user("writer"), confirm_privacy=True)
+        notes.approve(note, by=hub.user("moder"))
+        return note.id
+
+
+def _copy(hub: Hub, origin: Hub, note_id: int) -> dict | None:
+    """Return what ``hub`` holds of ``origin``'s note, or None."""
+    with hub.context():
+        note = db.session.scalar(sa.select(Note).where(Note.remote_id == f"{origin.base}/ap/notes/{note_id}"))
+        if note is None:
+            return None
+        return {"id": note.id, "state": note.state, "title": note.title, "visibility": note.visibility,
+                "body": note.body, "html": note.body_html, "author": note.author_id}
+
+
+def _search(hub: Hub, word: str) -> list[dict]:
+    url = f"{hub.base}/api/v1/search?" + urllib.parse.urlencode({"q": word})
+    # The first search of a process loads the Chinese dictionary and opens the index: be patient.
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return json.loads(response.read())["results"]
+
+
+def _deliveries_about(hub: Hub, note_id: int) -> list[Delivery]:
+    with hub.context():
+        object_id = f"{hub.base}/ap/notes/{note_id}"
+        rows = db.session.scalars(sa.select(Delivery).where(Delivery.activity_id.like(object_id + "#%")))
+        return [(d.inbox_url, d.activity["type"], d.state) for d in rows]
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+def test_public_note_reaches_the_queue_or_the_readers_per_trust(hubs):
+    a, b, c = hubs["a"], hubs["b"], hubs["c"]
+    word = "Quokka" + uuid.uuid4().hex[:6]
+    note_id = _publish(a, f"Outreach with {word}")
+    on_b = wait_for(lambda: _copy(b, a, note_id), what="the note on B", hubs=[a, b])
+    on_c = wait_for(lambda: _copy(c, a, note_id), what="the note on C", hubs=[a, c])
+    assert on_b["state"] == "submitted" and on_b["author"] is None  # B moderates A's notes
+    assert on_c["state"] == "published" and on_c["visibility"] == "public"  # C trusts A
+    assert wait_for(lambda: _search(c, word), what="the note in C's search", hubs=[c])
+    with b.context():
+        note = db.session.get(Note, on_b["id"])
+        notes.approve(note, by=b.user("moder"))
+    assert wait_for(lambda: _search(b, word), what="the approved note in B's search", hubs=[b])
+
+
+def test_updates_and_deletes_reach_every_hub_that_has_the_note(hubs):
+    a, b, c = hubs["a"], hubs["b"], hubs["c"]
+    note_id = _publish(a, "A note that will change")
+    wait_for(lambda: _copy(b, a, note_id) and _copy(c, a, note_id), what="the note on B and C", hubs=[a, b, c])
+    with a.context():
+        note = db.session.get(Note, note_id)
+        data = notes.input_of(note)
+        data.title = "A note that changed"
+        notes.save(note, by=a.user("writer"), data=data, confirm_privacy=True)
+    for hub in (b, c):
+        wait_for(lambda: (_copy(hub, a, note_id) or {}).get("title") == "A note that changed",
+                 what=f"the update on {hub.name}", hubs=[a, hub])
+    with a.context():
+        notes.delete(db.session.get(Note, note_id), by=a.user("writer"))
+    for hub in (b, c):
+        gone = wait_for(lambda: (_copy(hub, a, note_id) or {}).get("state") == "deleted" and _copy(hub, a, note_id),
+                        what=f"the delete on {hub.name}", hubs=[a, hub])
+        assert gone["title"] == gone["body"] == gone["html"] == ""
+
+
+def test_a_partners_note_reaches_only_the_allow_listed_hub(hubs):
+    a, b, c = hubs["a"], hubs["b"], hubs["c"]
+    note_id = _publish(a, "For partners only", visibility="partners")
+    marker = _publish(a, "Public marker after the partners note")
+    on_b = wait_for(lambda: _copy(b, a, note_id), what="the partners note on B", hubs=[a, b])
+    assert on_b["visibility"] == "partners"
+    wait_for(lambda: _copy(c, a, marker), what="the marker on C", hubs=[a, c])
+    assert _copy(c, a, note_id) is None
+    assert {inbox for inbox, _kind, _state in _deliveries_about(a, note_id)} == {b.base + "/inbox"}
+
+
+def test_a_members_note_never_leaves_its_hub(hubs):
+    a, b, c = hubs["a"], hubs["b"], hubs["c"]
+    note_id = _publish(a, "For members only", visibility="members")
+    marker = _publish(a, "Public marker after the members note")
+    wait_for(lambda: _copy(b, a, marker) and _copy(c, a, marker), what="the marker on B and C", hubs=[a, b, c])
+    assert _copy(b, a, note_id) is None and _copy(c, a, note_id) is None
+    assert _deliveries_about(a, note_id) == []
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{a.base}/ap/notes/{note_id}", timeout=5)
+    assert refused.value.code == 404
+
+
+def test_a_hub_reads_what_was_published_before_it_followed(hubs):
+    a, c = hubs["a"], hubs["c"]
+    on_c = wait_for(lambda: _copy(c, a, hubs["early"]), what="the backfilled note on C", hubs=[a, c])
+    assert on_c["state"] == "published"
+
+
+def test_notes_flow_the_other_way_too(hubs):
+    a, b = hubs["a"], hubs["b"]
+    note_id = _publish(b, "From B to A")
+    on_a = wait_for(lambda: _copy(a, b, note_id), what="B's note on A", hubs=[a, b])
+    assert on_a["state"] == "submitted"
+
+
+def test_a_partner_down_for_a_while_loses_nothing_and_gets_nothing_twice(hubs):
+    a, b = hubs["a"], hubs["b"]
+    b.stop()
+    try:
+        first = _publish(a, "Written while B was down")
+        second = _publish(a, "Also written while B was down")
+        with a.context():
+            note = db.session.get(Note, first)
+            data = notes.input_of(note)
+            data.title = "Written while B was down (corrected)"
+            notes.save(note, by=a.user("writer"), data=data, confirm_privacy=True)
+
+        def failing() -> bool:
+            with a.context():
+                rows = db.session.scalars(sa.select(Delivery).where(Delivery.inbox_url == b.base + "/inbox",
+                                                                    Delivery.state == "pending"))
+                return any(d.attempts >= 2 and d.last_error for d in rows)
+        wait_for(failing, what="A's deliveries to B to fail and wait", hubs=[a])
+    finally:
+        b.start()
+    wait_for(lambda: (_copy(b, a, first) or {}).get("title") == "Written while B was down (corrected)"
+             and _copy(b, a, second), timeout=40, what="the missed notes on B", hubs=[a, b])
+    wait_for(lambda: all(state == "sent" for _i, _k, state in
+                         _deliveries_about(a, first) + _deliveries_about(a, second)),
+             what="A's deliveries to be sent", hubs=[a])
+    with b.context():
+        for note_id in (first, second):
+            remote_id = f"{a.base}/ap/notes/{note_id}"
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(Note)
+                                     .where(Note.remote_id == remote_id)) == 1
+        creates = [json.loads(item.raw) for item in db.session.scalars(sa.select(InboxItem))]
+        ids = [activity["id"] for activity in creates]
+        assert len(ids) == len(set(ids))
+    with a.context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Delivery)
+                                 .where(Delivery.state == "dead")) == 0
+
+
+def test_a_note_taken_down_and_published_again_follows_on_the_partner(hubs):
+    a, c = hubs["a"], hubs["c"]
+    note_id = _publish(a, "Taken down, then back")
+    wait_for(lambda: (_copy(c, a, note_id) or {}).get("state") == "published", what="the note on C", hubs=[a, c])
+    with a.context():
+        notes.unpublish(db.session.get(Note, note_id), by=a.user("moder"), reason="Check the place name.")
+    wait_for(lambda: (_copy(c, a, note_id) or {}).get("state") == "deleted", what="the takedown on C", hubs=[a, c])
+    with a.context():
+        note = db.session.get(Note, note_id)
+        notes.submit(note, by=a.user("writer"), confirm_privacy=True)
+        notes.approve(note, by=a.user("moder"))
+    back = wait_for(lambda: (_copy(c, a, note_id) or {}).get("state") == "published" and _copy(c, a, note_id),
+                    what="the note back on C", hubs=[a, c])
+    assert back["title"] == "Taken down, then back"
