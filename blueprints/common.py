@@ -44,3 +44,20 @@ def within(limit: int):
         if field.data is not None and abs(field.data) > limit:
             raise StopValidation(_l("This number is too large."))
     return check
+
+
+def run_service(action, success: str) -> bool:
+    """Run a service action, flashing its success or its refusal in the user's language."""
+    from flask import flash
+
+    from hub.extensions import db
+    from hub.services.errors import ServiceError
+
+    try:
+        action()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return False
+    flash(success, "info")
+    return True

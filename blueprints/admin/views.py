@@ -9,7 +9,7 @@ from flask_login import current_user
 from blueprints.admin import bp
 from blueprints.admin.forms import (ActionForm, InvitationForm, ProjectAssignForm, ProjectForm, RoleForm,
                                     GlossaryForm, SensitiveWordForm, TermForm, role_choices)
-from blueprints.common import apply_service_error, page_arg
+from blueprints.common import apply_service_error, page_arg, run_service
 from hub.extensions import db
 from hub.models.project import Project
 from hub.models.user import Invitation, Role, User, UserStatus
@@ -71,7 +71,7 @@ def user_role(user_id: int):
     form = RoleForm()
     form.role.choices = role_choices()
     if form.validate_on_submit():
-        _run(lambda: accounts.set_role(target, Role(form.role.data), by=_me()), _("Role changed."))
+        run_service(lambda: accounts.set_role(target, Role(form.role.data), by=_me()), _("Role changed."))
     else:
         flash(_("Choose one of the offered roles."), "error")
     return redirect(url_for("admin.user", user_id=user_id))
@@ -83,7 +83,7 @@ def user_status(user_id: int, status: str):
     """Approve, disable or re-enable an account."""
     target = _user_or_404(user_id)
     if ActionForm().validate_on_submit():
-        _run(lambda: accounts.set_status(target, UserStatus(status), by=_me()), _("Account status changed."))
+        run_service(lambda: accounts.set_status(target, UserStatus(status), by=_me()), _("Account status changed."))
     return redirect(url_for("admin.user", user_id=user_id))
 
 
@@ -96,7 +96,7 @@ def user_project(user_id: int):
     form.project.choices = _project_choices()
     if form.validate_on_submit():
         project = _project_from(form.project.data)
-        _run(lambda: accounts.set_project(target, project, by=_me()), _("Project saved."))
+        run_service(lambda: accounts.set_project(target, project, by=_me()), _("Project saved."))
     return redirect(url_for("admin.user", user_id=user_id))
 
 
@@ -110,17 +110,6 @@ def user_reset_link(user_id: int):
     token = accounts.admin_reset_link_token(target, by=_me())
     return render_template("admin/reset_link.html", target=target,
                            link=url_for("auth.reset", token=token, _external=True))
-
-
-def _run(action, success: str) -> None:
-    """Run a service action, flashing its success or its refusal."""
-    try:
-        action()
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        flash(success, "info")
 
 
 @bp.route("/invitations", methods=["GET", "POST"])
@@ -155,7 +144,7 @@ def invitation_revoke(invitation_id: int):
     if invitation.created_by_id != _me().id and not may_grant(_me(), Role.ADMIN):
         abort(403)
     if ActionForm().validate_on_submit():
-        _run(lambda: accounts.revoke_invitation(invitation, by=_me()), _("Invitation withdrawn."))
+        run_service(lambda: accounts.revoke_invitation(invitation, by=_me()), _("Invitation withdrawn."))
     return redirect(url_for("admin.invitations"))
 
 
@@ -224,7 +213,7 @@ def glossary_add():
     """Add synonyms to the search glossary."""
     form = GlossaryForm()
     if form.validate_on_submit():
-        _run(lambda: vocabulary.add_glossary_entry(concept=form.concept.data, terms_zh=form.terms_zh.data or "",
+        run_service(lambda: vocabulary.add_glossary_entry(concept=form.concept.data, terms_zh=form.terms_zh.data or "",
                                                    terms_en=form.terms_en.data or "", by=_me()), _("Added."))
     else:
         flash(_("Give a short name and at least one term."), "error")

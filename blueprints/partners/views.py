@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from blueprints.common import apply_service_error
+from blueprints.common import apply_service_error, run_service
 from blueprints.partners import bp
 from blueprints.partners.forms import ActionForm, AddHubForm, TrustForm
 from hub.extensions import db
@@ -29,13 +29,7 @@ def _act(peer_id: int, action: Callable[[], object], success: str):
     """Run a service action from a button form, flash the outcome, return to the hub's page."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        action()
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        flash(success, "info")
+    run_service(action, success)
     return redirect(url_for("partners.detail", peer_id=peer_id) if peer_id else url_for("partners.index"))
 
 
@@ -79,13 +73,7 @@ def trust(peer_id: int):
     peer = _peer(peer_id)
     form = TrustForm()
     if form.validate_on_submit():
-        try:
-            peers.set_trust(peer, form.trust.data, by=_me())
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error.message), "error")
-        else:
-            flash(_("Trust saved."), "info")
+        run_service(lambda: peers.set_trust(peer, form.trust.data, by=_me()), _("Trust saved."))
     else:
         flash(_("Choose one of the offered trust levels."), "error")
     return redirect(url_for("partners.detail", peer_id=peer_id))
