@@ -34,3 +34,16 @@ def login(client: FlaskClient, username: str, password: str = PASSWORD):
 def count(model, *where) -> int:
     """Return how many rows of ``model`` match ``where``."""
     return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def run_async(coroutine):
+    """Run a coroutine to completion in a thread of its own.
+
+    Playwright's sync API keeps an event loop running in the main thread for the whole
+    session, and asyncio.run() refuses to start inside one.
+    """
+    import asyncio
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result(timeout=60)

@@ -5,7 +5,8 @@ unsigned GETs), our hub accepts, and the account receives our Create, Update and
 """
 from __future__ import annotations
 
-import asyncio
+from tests.helpers import run_async
+
 import json
 import os
 import signal
@@ -107,7 +108,7 @@ class Herd:
                 assert response.status < 300, await response.text()
             finally:
                 await client.session.close()
-        asyncio.run(run())
+        run_async(run())
 
     def inbox(self) -> list[dict]:
         """Return the activities in alice's inbox (what bovine stored from our deliveries)."""
@@ -117,7 +118,7 @@ class Herd:
                 return [item async for item in client.inbox()]
             finally:
                 await client.session.close()
-        return asyncio.run(run())
+        return run_async(run())
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ SignatureChecker (build_validate_http_signature_raw) checks.
 """
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
+from tests.helpers import run_async
+
 import json
 import threading
 from collections.abc import Iterator
@@ -101,7 +101,7 @@ def _bovine_send(method: str, url: str, private_pem: bytes, body: str | None = N
             response = await (client.get(url) if method == "GET" else client.post(url, body or ""))
             await response.read()
 
-    _run_async(send())
+    run_async(send())
 
 
 def _our_verify(captured: Captured, public_pem: bytes):
@@ -126,7 +126,7 @@ def _bovine_verify(captured: Captured, url: str, public_pem: bytes, body: bytes 
         return captured.body if body is None else body
 
     validate = build_validate_http_signature_raw(retrieve)
-    return _run_async(validate(captured.method.lower(), url, captured.headers, read_body))
+    return run_async(validate(captured.method.lower(), url, captured.headers, read_body))
 
 
 def _our_send(method: str, url: str, private_pem: bytes, body: bytes | None = None) -> None:
@@ -208,12 +208,3 @@ def test_bovine_rejects_our_get_with_other_key(base_url, keypair):
     _our_send("GET", url, keys.generate_keypair()[0])
     assert _bovine_verify(_last(), url, keypair[1]) is None
 
-
-def _run_async(coroutine):
-    """Run a coroutine to completion in its own thread.
-
-    Playwright's sync API keeps an event loop running in the main thread for the whole
-    session, and asyncio.run() refuses to start inside one.
-    """
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result(timeout=30)
