@@ -25,7 +25,7 @@ from hub.extensions import db
 from hub.federation.activities import InvalidActivity, LanguageVersion, RemoteArticle, language_tag
 from hub.models.base import utcnow
 from hub.models.federation import PeerHub
-from hub.models.note import Comment, Note, NoteState, ReviewMessage, Term
+from hub.models.note import Comment, Note, NoteState, ReviewMessage, Term, Visibility
 from hub.services import privacy
 from hub.services.notes import sensitive_words
 
@@ -54,11 +54,19 @@ def _terms(article: RemoteArticle) -> list[Term]:
 def _fill(note: Note, article: RemoteArticle) -> None:
     note.title, note.summary = article.title, article.summary
     note.body, note.body_html, note.sections = article.text, article.content_html, {}
-    note.language, note.visibility = article.language, article.visibility
+    note.language = article.language
+    # The origin may narrow who reads its note; it never widens what a moderator here narrowed.
+    note.visibility = (article.visibility if note.visibility is None
+                       else _narrower(article.visibility, note.visibility))
     note.place, note.province, note.tags = article.place, article.province, article.tags
     note.terms = _terms(article)
     note.remote_url = article.url
     note.updated_at = min(article.updated or article.published or utcnow(), utcnow())
+
+
+def _narrower(wanted: str, current: str) -> str:
+    order = [v.value for v in Visibility]
+    return wanted if order.index(wanted) <= order.index(current) else current
 
 
 def _not_after_now(moment: dt.datetime | None) -> dt.datetime:

@@ -385,3 +385,27 @@ def test_a_note_published_again_at_the_origin_comes_back(app, client, make_peer)
     _process(app)
     assert db.session.scalar(sa.select(Note.state)) == "published"
     assert db.session.scalar(sa.select(Note.title)) == "Partner note 1"
+
+
+def test_an_update_from_the_origin_never_widens_what_a_moderator_narrowed(app):
+    from hub.federation import remote_notes
+    from hub.models.federation import PeerHub
+    from hub.extensions import db
+
+    peer = PeerHub(actor_id="http://127.0.0.9:1/actor", base_url="http://127.0.0.9:1", trust="publish",
+                   partner=True)
+    db.session.add(peer)
+    db.session.commit()
+    article = remote_notes.RemoteArticle(**_article_fields())
+    note = remote_notes.receive(peer, article)
+    note.visibility = "members"  # a moderator here narrowed it
+    db.session.commit()
+    remote_notes.receive(peer, remote_notes.RemoteArticle(**{**_article_fields(), "title": "Corrected title"}))
+    db.session.refresh(note)
+    assert (note.title, note.visibility) == ("Corrected title", "members")
+
+
+def _article_fields() -> dict:
+    return {"object_id": "http://127.0.0.9:1/ap/notes/7", "url": "http://127.0.0.9:1/notes/7", "language": "en",
+            "title": "Night outreach", "summary": "What we learned.", "content_html": "<p>We walked.</p>",
+            "visibility": "public"}
