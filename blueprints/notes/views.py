@@ -8,6 +8,7 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_babel import format_datetime, get_locale, gettext as _
 from flask_login import current_user
 
+import search_index
 from blueprints.common import apply_service_error, id_arg, page_arg
 from blueprints.notes import bp
 from blueprints.notes.forms import ActionForm, CommentForm, FlagForm, MessageForm, NoteForm
@@ -214,7 +215,7 @@ def detail(note_id: int):
         outdated=shown is not note and translations.is_outdated(shown),
         marks=notes.mark_counts(note, current_user), thread=notes.thread(note) if notes.may(current_user, "history", note) else [],
         comment_form=CommentForm(), flag_form=FlagForm(), message_form=MessageForm(), action_form=ActionForm(),
-        similar=[])
+        similar=search_index.similar(note, viewer=current_user) if note.is_published else [])
 
 
 @bp.get("/notes/<int:note_id>/history")

@@ -207,3 +207,11 @@ def test_admin_glossary_additions_expand_queries(hub, make_user):
     assert titles("美沙酮") == []
     vocab.add_glossary_entry(concept="美沙酮", terms_zh="喝药", terms_en="", by=admin)
     assert titles("美沙酮") == ["本地叫法"]
+
+
+def test_the_note_page_shows_similar_notes(hub, client):
+    one = publish(hub, "纳洛酮培训一", "我们为外展员做纳洛酮培训，处理过量。")
+    publish(hub, "纳洛酮培训二", "纳洛酮培训和过量处理的经验。")
+    index(hub)
+    html = client.get(f"/notes/{one.id}?lang=en").get_data(as_text=True)
+    assert "Similar notes" in html and "纳洛酮培训二" in html.split("Similar notes", 1)[1]
