@@ -67,15 +67,23 @@ class SearchIndexer:
 
     def __init__(self, store: IndexStore) -> None:
         self.store = store
+        # (index target, generation) -> cursor: reading the cursor opens a searcher (hundreds of
+        # ms at scale), and the worker asks every poll; the index changes only through this writer
+        # or a swapped-in rebuild, both of which change the key.
+        self._known: tuple[tuple[str, int], int] | None = None
 
     def position(self) -> int:
         """Return the cursor stored in the index; build the index first when it is missing."""
         try:
-            return read_cursor(self.store.open())
+            index = self.store.open()
         except IndexUnavailable as error:
             log.warning("search index unavailable (%s): rebuilding it from the database", error)
             rebuild(self.store)
-            return read_cursor(self.store.open())
+            index = self.store.open()
+        key = (self.store.current_target(), index.latest_generation())
+        if self._known is None or self._known[0] != key:
+            self._known = (key, read_cursor(index))
+        return self._known[1]
 
     def apply(self, batch: Sequence[Event]) -> None:
         """Apply a batch of events and move the cursor past it, in one commit."""
