@@ -900,7 +900,7 @@ def _freshness(scratch, seed, worker, db, Project, Role, accounts, notes, search
         setattr(indexer.SearchIndexer, attribute, timed)
     viewer = anonymous()
     rng = random.Random(seed + 5)
-    result: dict[str, Any] = {"poll_seconds": 0.2}
+    result: dict[str, Any] = {"poll_seconds": 0.2, "measured_at": dt.datetime.now().strftime("%Y-%m-%d %H:%M")}
     with app.app_context():
         home = db.session.scalar(sa.select(Project).order_by(Project.id))
         author = accounts.create_user(accounts.NewAccount(username="freshauthor", pseudonym="新鲜作者",
@@ -1116,8 +1116,8 @@ def summary_rows(size: int, r: dict[str, Any]) -> list[tuple[str, str, str, str]
     if h:
         rss = max(h["worker_rss_mb"]) if h["worker_rss_mb"] else float("nan")
         rows.append(("gunicorn worker RSS after load", f"≤ {TARGETS['memory_mb']:.0f} MB" if big else "—",
-                     f"{', '.join(map(str, h['worker_rss_mb']))} MB (private "
-                     f"{', '.join(map(str, h.get('worker_anon_mb', [])))} MB)",
+                     f"{', '.join(map(str, h['worker_rss_mb']))} MB"
+                     + (f" (private {', '.join(map(str, h['worker_anon_mb']))} MB)" if h.get("worker_anon_mb") else ""),
                      verdict(rss <= TARGETS["memory_mb"]) if big else "info"))
         rows.append(("search page p95, 8 clients, gunicorn -w 2", f"≤ {TARGETS['http_p95_ms']:.0f} ms" if big else "—",
                      f"{h['p95_ms']} ms (p50 {h['p50_ms']}, {h['rps']} req/s, {h['errors']} errors)",
@@ -1173,10 +1173,16 @@ def render_size(size: int, r: dict[str, Any]) -> str:
                     f"jieba search mode on {r['procs']} processes), {fts['mb']} MB."]
     fr = r.get("freshness")
     if fr:
-        out += ["", f"Freshness: worker polling every {fr['poll_seconds']} s in a thread; delays commit → found: "
+        out += ["", f"Freshness (measured {fr.get('measured_at', 'in this run')}): worker polling every "
+                    f"{fr['poll_seconds']} s in a thread; delays commit → found: "
                     f"{fr['delays_s']} s; indexer position() median {fr['position_ms_median']} ms per poll, apply "
                     f"{fr['apply_ms']} ms; idle worker CPU {fr['idle_worker_cpu_pct']}% of one core "
                     f"({fr['idle_polls_per_s']} polls/s)."]
+    old = r.get("freshness_before_indexer_fix")
+    if old:
+        out += ["", f"Freshness with the indexer as it was when this run started (re-reading the cursor, i.e. opening "
+                    f"a searcher, on every poll): {old['delays_s']} s, position() median {old['position_ms_median']} "
+                    f"ms, idle worker CPU {old['idle_worker_cpu_pct']}% of one core."]
     h = r.get("http")
     if h:
         out += ["", f"HTTP: gunicorn -w 2, {h['clients']} client threads for {h['seconds']:.0f} s after a 6 s warm-up: "
@@ -1275,7 +1281,7 @@ def main() -> None:
         for size in parse_sizes(args.notes):
             saved = json.loads((args.workdir / f"result-{size}.json").read_text())
             print_summary(size, saved)
-            write_results({size: saved}, saved.get("command", command))
+            write_results({size: saved}, command)
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
     results: dict[int, dict[str, Any]] = {}
