@@ -77,9 +77,9 @@ def unread_notifications() -> int:
     """Return the current user's unread notification count (0 when signed out)."""
     if not current_user.is_authenticated:
         return 0
-    from hub.services.notes import notify_unread
+    from hub.services.notifications import unread_count
 
-    return notify_unread(current_user)
+    return unread_count(current_user)
 
 
 def moderation_waiting() -> int:

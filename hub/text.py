@@ -176,7 +176,7 @@ def _rewrite_tokens(tokens: list[Token], local_hosts: AbstractSet[str]) -> None:
 
 
 @lru_cache(maxsize=32)
-def _cleaner(local_hosts: frozenset[str]) -> nh3.Cleaner:
+def _cleaner(local_hosts: frozenset[str], images: bool = True) -> nh3.Cleaner:
     """Build (and cache) the allow-list sanitiser for a set of local hosts."""
 
     def attribute_filter(tag: str, attr: str, value: str) -> str | None:
@@ -188,7 +188,7 @@ def _cleaner(local_hosts: frozenset[str]) -> nh3.Cleaner:
         return value
 
     return nh3.Cleaner(
-        tags=set(ALLOWED_TAGS),
+        tags=set(ALLOWED_TAGS) if images else set(ALLOWED_TAGS) - {"img"},
         clean_content_tags=_CLEAN_CONTENT_TAGS,
         attributes=_ALLOWED_ATTRIBUTES,
         attribute_filter=attribute_filter,
@@ -207,6 +207,11 @@ def render_markdown(source: str, *, local_hosts: AbstractSet[str] = frozenset())
     _rewrite_tokens(tokens, hosts)
     html = _MD.renderer.render(tokens, _MD.options, env)
     return _cleaner(hosts).clean(html)
+
+
+def sanitize_html(source: str, *, images: bool = True) -> str:
+    """Sanitise HTML made elsewhere (a partner hub's note) with the same allow-list as rendered Markdown."""
+    return _cleaner(frozenset(), images).clean(source)
 
 
 def _inline_text(children: Sequence[Token]) -> str:

@@ -19,7 +19,7 @@ from whoosh.searching import Searcher
 
 from search_index.query import Built, build, parse
 from search_index.schema import FACETS
-from search_index.store import IndexStore, IndexUnavailable
+from search_index.store import IndexStore
 
 FACET_LIMIT = 12
 
@@ -202,12 +202,3 @@ def excerpt_html(text: str, terms: list[tuple[str, str]], analyzer, *, top: int 
     # Belt and braces: the formatter escapes, and the sanitiser lets nothing but <mark> through.
     return nh3.clean(html or "", tags={"mark"}, attributes={})
 
-
-def open_or_fail(pool: SearcherPool) -> Searcher:
-    """Return a searcher or raise IndexUnavailable with a reason."""
-    try:
-        return pool.get()
-    except IndexUnavailable:
-        raise
-    except Exception as error:  # a corrupt segment surfaces here, not at open
-        raise IndexUnavailable(str(error)) from error

@@ -26,7 +26,7 @@ import nh3
 from hub.federation import actor
 from hub.federation.http import request_host
 from hub.models.note import LANGUAGES, Note, NoteState, Visibility
-from hub.text import ALLOWED_TAGS
+from hub import text
 
 NS = "https://practice-exchange-hub.example/ns#"
 CONTEXT: list[Any] = [
@@ -37,17 +37,6 @@ PUBLIC_ALIASES = frozenset({actor.PUBLIC, "as:Public", "Public"})
 MAX_TITLE, MAX_SUMMARY, MAX_PLACE, MAX_HTML = 200, 600, 100, 200_000
 MAX_TERMS = 20
 
-# Remote HTML gets the hub's allow-list minus images: a partner's image would tell its server
-# which of our readers read what (see hub.text on third-party images).
-_REMOTE_TAGS = set(ALLOWED_TAGS) - {"img"}
-_REMOTE_CLEANER = nh3.Cleaner(
-    tags=_REMOTE_TAGS,
-    clean_content_tags={"script", "style"},
-    attributes={"a": {"href", "title"}, "ol": {"start"}},
-    url_schemes={"http", "https", "mailto"},
-    link_rel="nofollow noopener noreferrer",
-    strip_comments=True,
-)
 _BLOCK_END = re.compile(r"(</(p|h[1-6]|li|blockquote|pre|tr|section)>|<br\s*/?>)", re.IGNORECASE)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -132,15 +121,18 @@ def addressed(activity: dict[str, Any]) -> set[str]:
 
 
 def sanitize_html(source: str) -> str:
-    """Sanitise HTML from a partner hub with the hub's allow-list (no images, no scripts, no styles)."""
-    return _REMOTE_CLEANER.clean(source[:MAX_HTML])
+    """Sanitise HTML from a partner hub with the hub's allow-list, minus images.
+
+    A partner's image would tell its server which of our readers read what (see hub.text).
+    """
+    return text.sanitize_html(source[:MAX_HTML], images=False)
 
 
 def html_to_text(source: str) -> str:
     """Return the readable text of sanitised HTML (for search and the privacy check)."""
     marked = _BLOCK_END.sub(lambda m: m.group(0) + "\n\n", source)
-    text = html.unescape(nh3.clean(marked, tags=set()))
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.strip() for line in text.splitlines())).strip()
+    plain = html.unescape(nh3.clean(marked, tags=set()))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.strip() for line in plain.splitlines())).strip()
 
 
 # --- notes to Articles -----------------------------------------------------------------

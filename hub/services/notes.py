@@ -312,20 +312,19 @@ def approve(note: Note, *, by: User, visibility: str | None = None, featured: bo
 
 def request_changes(note: Note, *, by: User, message: str) -> Note:
     """Send a submitted note back to its author with a message."""
-    _require(by, "review", note)
-    _need_message(message)
-    note.state = S.CHANGES_REQUESTED.value
-    _decide(note, by, "changes_requested", message)
-    db.session.commit()
-    return note
+    return _send_back(note, by=by, state=S.CHANGES_REQUESTED, message=message)
 
 
 def reject(note: Note, *, by: User, reason: str) -> Note:
     """Refuse a submitted note, with a reason the author sees."""
+    return _send_back(note, by=by, state=S.REJECTED, message=reason)
+
+
+def _send_back(note: Note, *, by: User, state: NoteState, message: str) -> Note:
     _require(by, "review", note)
-    _need_message(reason)
-    note.state = S.REJECTED.value
-    _decide(note, by, "rejected", reason)
+    _need_message(message)
+    note.state = state.value
+    _decide(note, by, state.value, message)
     db.session.commit()
     return note
 
@@ -526,12 +525,6 @@ def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Commen
     db.session.add(item)
     db.session.commit()
     return item
-
-
-def notify_unread(user: User) -> int:
-    """Return how many notifications ``user`` has not read."""
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Notification)
-                             .where(Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
 
 
 def terms(kind: str) -> list[Term]:

@@ -21,3 +21,10 @@ def mark_read(user: User) -> None:
     db.session.execute(sa.update(Notification).where(Notification.user_id == user.id,
                                                      Notification.read_at.is_(None)).values(read_at=utcnow()))
     db.session.commit()
+
+
+def unread_count(user: User) -> int:
+    """Return how many notifications ``user`` has not read."""
+    query = sa.select(sa.func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))
+    return db.session.scalar(query) or 0

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from hub.extensions import db
-from hub.models.note import LANGUAGES, Note, NoteRevision, NoteState, TranslationRequest, note_term, Term
+from hub.models.note import LANGUAGES, Note, NoteState, Term, TranslationRequest, note_term
 from hub.models.user import User
 from hub.permissions import can
 from hub.services import audit, revisions
@@ -162,8 +162,3 @@ def queue(*, viewer: Any, language: str | None = None, topic: str | None = None,
     items.sort(key=lambda item: (-item.requests, not item.outdated, item.note.published_at))
     return items[:limit]
 
-
-def revision_of(note: Note, number: int) -> NoteRevision | None:
-    """Return revision ``number`` of ``note``."""
-    return db.session.scalar(sa.select(NoteRevision).where(NoteRevision.note_id == note.id,
-                                                           NoteRevision.number == number))

@@ -8,7 +8,7 @@ from hub.extensions import db
 from hub.models.events import Event
 from hub.models.note import Note, NoteRevision
 from hub.models.user import Role
-from hub.services import accounts, notes, revisions, vocabulary
+from hub.services import accounts, notes, notifications, revisions, vocabulary
 from hub.services.errors import NotAllowed, ServiceError
 from hub.services.visibility import can_view, published_for, visible_notes
 
@@ -136,7 +136,7 @@ def test_comments_record_an_event_and_notify_the_author(people):
     comment = notes.visible_comments(note)[0]
     assert "<script" not in comment.body_html
     assert db.session.scalar(sa.select(Event.kind).order_by(Event.id.desc())) == "comment.added"
-    assert notes.notify_unread(people["author"]) == 2  # approved, then the comment
+    assert notifications.unread_count(people["author"]) == 2  # approved, then the comment
 
 
 def test_marks_toggle_and_count(people):
