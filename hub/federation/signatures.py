@@ -384,8 +384,13 @@ def _parse_signature_header(value: str | None) -> _ParsedSignature:
     )
 
 
+# The draft's parameters. Anything else is refused rather than ignored: a mistyped
+# "algorithm" must not silently fall back to the default.
+KNOWN_PARAMETERS = frozenset({"keyId", "algorithm", "headers", "signature", "created", "expires"})
+
+
 def _parse_params(value: str) -> dict[str, str]:
-    """Split ``k="v",k2=123`` into a dict, refusing stray text and repeated keys."""
+    """Split ``k="v",k2=123`` into a dict, refusing stray text, unknown and repeated keys."""
     params: dict[str, str] = {}
     pos = 0
     while pos < len(value):
@@ -393,6 +398,8 @@ def _parse_params(value: str) -> dict[str, str]:
         if match is None or match.end() == pos:
             raise MalformedSignatureError(detail=f"cannot parse Signature header at offset {pos}")
         name = match.group(1)
+        if name not in KNOWN_PARAMETERS:
+            raise MalformedSignatureError(detail=f"unknown parameter {name!r}")
         if name in params:
             raise MalformedSignatureError(detail=f"repeated parameter {name!r}")
         params[name] = match.group(2) if match.group(2) is not None else match.group(3)

@@ -589,3 +589,8 @@ def test_fuzz_one_parameter_of_a_valid_signature(keypair, name, value, method):
     params[name] = value
     headers["Signature"] = ",".join(f"{k}={v}" for k, v in params.items())
     _fuzz_verify(keypair, headers, BODY if method == "POST" else None, method=method)
+
+
+def test_a_mistyped_parameter_is_refused_not_ignored():
+    with pytest.raises(sig.MalformedSignatureError):
+        sig._parse_signature_header('keyId="https://a.example/actor#k",a0gorithm="x",headers="date",signature="AAAA"')
