@@ -719,6 +719,7 @@ class PhaseTimers:
 WARM_QUERIES = 30  # distinct queries run once before timing (index, caches, jieba, OS page cache)
 PHASE_QUERIES_PER_KIND = 8  # queries per kind in the pass with timers around each phase
 PROFILE_QUERIES = 15  # queries under cProfile (about 3 times slower)
+COLD_QUERIES = 25  # queries timed with the engine's arrays dropped before each one
 
 
 def phase_queries(instance: Path, count: int, seed: int) -> dict[str, Any]:
@@ -799,10 +800,31 @@ def phase_queries(instance: Path, count: int, seed: int) -> dict[str, Any]:
             summary[engine] = rows
         result["summary"] = summary
 
+        # Cold figures: the timed queries above reuse the term arrays earlier queries read (per commit,
+        # within SEARCH_CACHE_MB). Here the same queries run with arrays dropped before each one: the
+        # segments' arrays (terms, facets, columns); the commit's snapshot (what a worker commit
+        # drops: segment arrays survive); both (the first query after a rebuild).
+        cold: dict[str, dict[str, float]] = {}
+        pool = state.pool
+        resets = {"term arrays cleared": pool.arrays.clear,
+                  "first query after a commit": lambda: setattr(pool, "_snapshot", None),
+                  "first query after a rebuild": lambda: (setattr(pool, "_snapshot", None), pool.arrays.clear())}
+        for label, reset in resets.items():
+            times = []
+            for _kind, text, filters in mix[:COLD_QUERIES]:
+                clear_cache()
+                reset()
+                t0 = time.perf_counter()
+                whoosh(text, filters)
+                times.append((time.perf_counter() - t0) * 1000)
+            cold[label] = {"n": len(times), "p50": round(percentile(times, 50), 1),
+                           "p95": round(percentile(times, 95), 1), "max": round(max(times), 1)}
+        result["cold"] = cold
+
         # Where the time goes: exclusive time per phase, over the same mix, cache cleared.
         from whoosh.searching import Searcher
 
-        from search_index import indexer, searcher as searcher_module
+        from search_index import engine, excerpts, searcher as searcher_module
 
         # Smaller passes when the timed run is small (a slow index must not take an hour).
         phase_per_kind = max(2, min(PHASE_QUERIES_PER_KIND, count // 10))
@@ -811,14 +833,16 @@ def phase_queries(instance: Path, count: int, seed: int) -> dict[str, Any]:
         timers = PhaseTimers()
         timers.wrap(searcher_module, "parse", "parse query")
         timers.wrap(searcher_module, "build", "build query (analysis + glossary)")
-        timers.wrap(Searcher, "docs_for_query", "match all docs (docs_for_query)", generator=True)
-        timers.wrap(searcher_module, "_facet_counts", "facet counts")
-        timers.wrap(Searcher, "search", "top-10 scoring (searcher.search)")
+        timers.wrap(engine.Snapshot, "postings", "read term postings (cached per commit)")
+        timers.wrap(engine.Snapshot, "positions", "read term positions (cached per commit)")
+        timers.wrap(engine.Snapshot, "unit", "match + score units (arrays)")
+        timers.wrap(engine._Facet, "counts", "facet counts (bincount)")
+        timers.wrap(engine.Snapshot, "_top", "top-k (argpartition)")
         timers.wrap(searcher_module, "_suggest", "did-you-mean")
         timers.wrap(searcher_module.SearcherPool, "get", "searcher pool get/refresh")
         timers.wrap(search_index, "_visible_in_order", "DB re-check (_visible_in_order)")
-        timers.wrap(indexer, "body_text", "excerpt: body_text (Markdown to text)")
-        timers.wrap(searcher_module, "excerpt_html", "excerpt: highlight + nh3")
+        timers.wrap(excerpts, "html_text", "excerpt: text of body_html")
+        timers.wrap(excerpts, "excerpt_html", "excerpt: marks + nh3")
         per_kind: dict[str, dict[str, float]] = {}
         overall = 0.0
         for kind in KINDS:
@@ -1096,6 +1120,8 @@ def summary_rows(size: int, r: dict[str, Any]) -> list[tuple[str, str, str, str]
         rows.append(("ratio Whoosh/FTS5 p95", f"≤ {TARGETS['ratio_p95_max']:.0f}×", f"{ratio:.2f}×",
                      verdict(ratio <= TARGETS["ratio_p95_max"]) if big else "info"))
         rows.append(("query mix CPU p95 (Whoosh / FTS5)", "—", f"{w['cpu_p95']} / {f['cpu_p95']} ms", "info"))
+        for label, c in q.get("cold", {}).items():
+            rows.append((f"cold: {label} p50 / p95", "—", f"{c['p50']} / {c['p95']} ms (n={c['n']})", "info"))
     rb = r.get("rebuild")
     if rb:
         rows.append((f"full rebuild (procs={rb['procs']})", f"≥ {TARGETS['rebuild_notes_per_s']:.0f} notes/s",

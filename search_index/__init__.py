@@ -14,13 +14,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app
+from sqlalchemy.orm import selectinload
 
 from hub import events
 from hub.extensions import db
 from hub.models.note import Note, NoteState
 from hub.services.visibility import published_for
 from search_index import glossary as glossary_module
-from search_index import indexer, searcher
+from search_index import excerpts, indexer, searcher
 from search_index.store import IndexStore, IndexUnavailable
 
 __all__ = ["SearchPage", "SearchUnavailable", "init_app", "rebuild", "search", "similar", "status"]
@@ -67,8 +68,8 @@ def init_app(app: Flask) -> None:
     location = app.config["INDEX_DIR"]
     path = None if location == ":memory:" else os.path.join(app.instance_path, location)
     store = IndexStore(path)
-    app.extensions[EXTENSION] = _State(store=store, pool=searcher.SearcherPool(store),
-                                       cache=searcher.ResultCache())
+    pool = searcher.SearcherPool(store, cache_bytes=int(app.config["SEARCH_CACHE_MB"]) << 20)
+    app.extensions[EXTENSION] = _State(store=store, pool=pool, cache=searcher.ResultCache())
     worker.register(app, indexer.SearchIndexer(store))
 
 
@@ -94,32 +95,31 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
                tuple(sorted(chosen.values.items())), sort, page * per_page, state.glossary[0] if expand else None)
         outcome = state.cache.get(key)
         if outcome is None:
-            outcome = searcher.run(found, text, audience=_audience(viewer), filters=chosen,
-                                   glossary=glossary, sort=sort, limit=page * per_page)
+            outcome = searcher.run(found, state.pool.snapshot(found), text, audience=_audience(viewer),
+                                   filters=chosen, glossary=glossary, sort=sort, limit=page * per_page)
             state.cache.put(key, outcome)
-        analyzer = found.schema["body"].analyzer
     except IndexUnavailable as error:
         log.warning("search unavailable: %s", error)
         raise SearchUnavailable(str(error)) from error
     ids = [hit.note_id for hit in outcome.hits[(page - 1) * per_page: page * per_page]]
     notes = _visible_in_order(ids, viewer)
-    excerpts = {n.id: _excerpt(n, outcome.terms, analyzer) for n in notes}
+    excerpts = {n.id: _excerpt(n, outcome.terms) for n in notes}
     return SearchPage(notes=notes, excerpts=excerpts, total=outcome.total, page=page, per_page=per_page,
                       facets=outcome.facets, expansions=outcome.expansions,
                       fell_back_to_or=outcome.fell_back_to_or, suggestion=outcome.suggestion)
 
 
-def _excerpt(note: Note, terms, analyzer) -> str:
+def _excerpt(note: Note, terms: list[str]) -> str:
     """Mark the query's words in the body; in the summary only when the body has none of them."""
-    return (searcher.excerpt_html(indexer.body_text(note), terms, analyzer)
-            or searcher.excerpt_html(note.summary, terms, analyzer))
+    return excerpts.excerpt_html(excerpts.html_text(note.body_html), terms) or excerpts.excerpt_html(note.summary, terms)
 
 
 def _visible_in_order(ids: list[int], viewer: Any) -> list[Note]:
     """Re-read the notes from the database, keeping only those ``viewer`` may see, in rank order."""
     if not ids:
         return []
-    rows = db.session.scalars(sa.select(Note).where(Note.id.in_(ids), published_for(viewer)))
+    rows = db.session.scalars(sa.select(Note).where(Note.id.in_(ids), published_for(viewer))
+                              .options(selectinload(Note.project)))  # result lists name each note's project
     by_id = {note.id: note for note in rows}
     return [by_id[i] for i in ids if i in by_id]
 
@@ -138,20 +138,31 @@ def _glossary() -> glossary_module.Glossary:
 
 
 def similar(note: Note, *, viewer: Any, limit: int = 5) -> list[Note]:
-    """Return published notes like ``note`` that ``viewer`` may see (empty when the index is down)."""
-    from whoosh import query as q
+    """Return published notes like ``note`` that ``viewer`` may see (empty when the index is down).
 
+    Finding a note's key terms analyses its whole text (tens of ms at scale), so the ids found are
+    cached per index commit and note version; visibility is re-checked every time.
+    """
+    from search_index.engine import Leaf, Plan, Unit
+
+    state = _state()
     try:
-        found = _state().pool.get()
+        found = state.pool.get()
+        snapshot = state.pool.snapshot(found)
     except IndexUnavailable:
         return []
-    text = " ".join([note.title, note.summary, indexer.body_text(note)])
-    keys = [term for term, _score in found.key_terms_from_text("body", text, numterms=12)]
-    if not keys:
-        return []
-    audience = [q.Term("kind", "note")] + ([q.Term("visibility", "public")] if _audience(viewer) == "public" else [])
-    query = q.AndNot(q.And([q.Or([q.Term("body", k) for k in keys]), *audience]), q.Term("id", str(note.id)))
-    ids = [int(hit["id"]) for hit in found.search(query, limit=limit * 2)]
+    audience = _audience(viewer)
+    key = ("similar", state.store.current_target(), found.ixreader.generation(), note.id, note.updated_at, audience,
+           limit)
+    ids = state.cache.get(key)
+    if ids is None:
+        text = " ".join([note.title, note.summary, indexer.body_text(note)])
+        keys = [term for term, _score in found.key_terms_from_text("body", text, numterms=12)]
+        plan = Plan(units=(Unit(tuple((Leaf((k,)),) for k in keys)),), fields=("body",)) if keys else Plan()
+        hits = snapshot.run(plan, public_only=audience == "public", filters={}, limit=limit + 1, newest=False,
+                            facets=False)
+        ids = [i for d in hits.docnums if (i := int(found.stored_fields(d)["id"])) != note.id]
+        state.cache.put(key, ids)
     return _visible_in_order(ids, viewer)[:limit]
 
 

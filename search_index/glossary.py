@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Concept", "ExtraRow", "Glossary", "GLOSSARY_PATH", "abbreviations", "check_row", "chinese_terms",
+__all__ = ["Concept", "ExtraRow", "Glossary", "Span", "GLOSSARY_PATH", "abbreviations", "check_row", "chinese_terms",
            "default_glossary"]
 
 GLOSSARY_PATH = Path(__file__).resolve().parent / "data" / "glossary.tsv"
@@ -51,6 +51,17 @@ class Concept:
         return self.zh + self.en
 
 
+@dataclass(frozen=True)
+class Span:
+    """Words of a query that spell a glossary term: ``words[start:end]``."""
+
+    start: int
+    end: int
+    key: tuple[str, ...]  # the analysed form of the words
+    concept_ids: tuple[str, ...]  # the concepts that have this term
+    others: tuple[str, ...]  # the other terms of those concepts, for "also searched"
+
+
 class Glossary:
     """An immutable set of concepts that expands query terms into synonyms and translations."""
 
@@ -58,6 +69,7 @@ class Glossary:
         """Index the concepts by the analysed form of each of their terms."""
         self.concepts: tuple[Concept, ...] = tuple(concepts)
         self._by_key: dict[tuple[str, ...], list[int]] = {}
+        self._keys: dict[tuple[str, ...], tuple[str, ...]] | None = None
         for number, concept in enumerate(self.concepts):
             for term in concept.terms:
                 key = _key(term)
@@ -100,6 +112,30 @@ class Glossary:
             else:
                 start += 1
         return spans
+
+    def spans(self, words: Sequence[str]) -> list[Span]:
+        """Return the glossary terms the words spell, leftmost-longest, with their concepts.
+
+        Like :meth:`matches`, and each span also names its concepts' ids and the analysed form of
+        the words it covers, so a search can use the index's concept tokens for shipped concepts.
+        """
+        spans = []
+        for start, end, others in self.matches(words):
+            key = tuple(token for word in words[start:end] for token in _key(word))
+            ids = tuple(self.concepts[number].concept_id for number in self._by_key[key])
+            spans.append(Span(start, end, key, ids, tuple(others)))
+        return spans
+
+    def terms_of(self, concept_id: str) -> tuple[str, ...]:
+        """Return the terms of the concept called ``concept_id`` (empty when there is none)."""
+        return next((c.terms for c in self.concepts if c.concept_id == concept_id), ())
+
+    def keys(self) -> dict[tuple[str, ...], tuple[str, ...]]:
+        """Return each term's analysed form with the ids of the concepts that have the term."""
+        if self._keys is None:
+            self._keys = {key: tuple(self.concepts[n].concept_id for n in numbers)
+                          for key, numbers in self._by_key.items()}
+        return self._keys
 
     def concept_of(self, term: str) -> str | None:
         """Return the id of the concept that has ``term`` among its terms (or is called ``term``)."""

@@ -7,22 +7,39 @@ the index; web processes read it.
 """
 from __future__ import annotations
 
+import gc
 import logging
+import multiprocessing
+import queue
+import traceback
 from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
+from whoosh.codec.base import Segment
+from whoosh.index import Index
+from whoosh.writing import IndexWriter, SegmentWriter
 
 from hub import events
 from hub.extensions import db
 from hub.models.events import Event
 from hub.models.note import SECTIONS, Note, NoteState
 from hub.text import plain_text
-from search_index.schema import CURSOR_ID, note_document
+from search_index.schema import CURSOR_ID, INDEX_FORMAT, note_document
 from search_index.store import IndexStore, IndexUnavailable
 
 log = logging.getLogger("hub.search")
+# Segments as separate files, not one compound file: Whoosh reads a compound segment's postings into
+# a private copy in every web process (hundreds of MB at 100k notes); separate files are read in place.
+WRITER_OPTIONS = {"compound": False}
 NOTE_EVENTS = {"note.published", "note.updated", "note.unpublished", "note.deleted"}
+_PUBLISHED_ORIGINAL = (Note.state == NoteState.PUBLISHED.value, Note.translation_of_id.is_(None))
+# A rebuild process starts a new segment after this many notes, which bounds its memory (about
+# 1 GB with the bench corpus: Whoosh's posting pool holds ~60 kB a note until the segment is written)
+_SEGMENT_NOTES = 10_000
+# and gives that pool room for them: spilling sorted runs to disk and merging them back would
+# cost more than the analysis. Larger notes still spill, more slowly.
+_SEGMENT_POOL_MB = 1024
 
 
 def body_text(note: Note) -> str:
@@ -55,9 +72,21 @@ def document(note: Note) -> dict:
 
 def read_cursor(index) -> int:
     """Return the last event id applied to ``index`` (0 for a new index)."""
+    return _read_meta(index)[0]
+
+
+def _read_meta(index) -> tuple[int, int]:
+    """Return the cursor and the format of ``index``; a new, empty index has the current format."""
     with index.searcher() as searcher:
         stored = searcher.document(id=CURSOR_ID)
-    return int(stored["cursor"]) if stored else 0
+    if not stored:
+        return 0, INDEX_FORMAT
+    return int(stored["cursor"]), int(stored.get("format") or 1)
+
+
+def cursor_document(cursor: int) -> dict:
+    """Return the document that records the cursor (and the index format) in the index."""
+    return {"id": CURSOR_ID, "kind": "meta", "cursor": cursor, "format": INDEX_FORMAT}
 
 
 class SearchIndexer:
@@ -73,7 +102,7 @@ class SearchIndexer:
         self._known: tuple[tuple[str, int], int] | None = None
 
     def position(self) -> int:
-        """Return the cursor stored in the index; build the index first when it is missing."""
+        """Return the cursor stored in the index; rebuild the index first when it is missing or of another format."""
         try:
             index = self.store.open()
         except IndexUnavailable as error:
@@ -82,20 +111,27 @@ class SearchIndexer:
             index = self.store.open()
         key = (self.store.current_target(), index.latest_generation())
         if self._known is None or self._known[0] != key:
-            self._known = (key, read_cursor(index))
+            cursor, found_format = _read_meta(index)
+            if found_format != INDEX_FORMAT:
+                log.warning("search index has format %d, this version uses %d: rebuilding it from the database",
+                            found_format, INDEX_FORMAT)
+                rebuild(self.store)
+                index = self.store.open()
+                key, cursor = (self.store.current_target(), index.latest_generation()), read_cursor(index)
+            self._known = (key, cursor)
         return self._known[1]
 
     def apply(self, batch: Sequence[Event]) -> None:
         """Apply a batch of events and move the cursor past it, in one commit."""
         note_ids = _originals(e.subject_id for e in batch if e.subject_type == "note" and e.kind in NOTE_EVENTS)
         index = self.store.open()
-        writer = index.writer(timeout=30)
+        writer = index.writer(timeout=30, **WRITER_OPTIONS)
         try:
             for note_id in note_ids:
                 writer.delete_by_term("id", str(note_id))
             for note in _published(db.session, note_ids):
                 writer.add_document(**document(note))
-            writer.update_document(id=CURSOR_ID, kind="meta", cursor=batch[-1].id)
+            writer.update_document(**cursor_document(batch[-1].id))
         except BaseException:
             writer.cancel()
             raise
@@ -104,40 +140,148 @@ class SearchIndexer:
 
 
 def rebuild(store: IndexStore, *, chunk: int = 500, procs: int = 1) -> int:
-    """Build a new index from the database and swap it in atomically; return the notes indexed."""
+    """Build a new index from the database and swap it in atomically; return the notes indexed.
+
+    With ``procs`` > 1 (and an index on disk), that many processes each load, analyse and write
+    notes into a segment of their own, taking chunks of ``chunk`` notes from a shared queue; the
+    segments are committed side by side, unmerged.
+    """
     head = events.head()  # read first: events after it are replayed, and replay is idempotent
     index, name = store.new_generation()
-    options = {"procs": procs, "limitmb": 128, "multisegment": True} if procs > 1 else {}
-    writer = index.writer(**options)
-    count = 0
+    writer = index.writer(**WRITER_OPTIONS)  # holds the index lock; sub-processes write segments under it
     try:
-        # A session of its own: memory stays flat over 100k notes and the caller's objects are untouched.
-        with Session(db.engine) as session:
-            for notes in _published_chunks(session, chunk):
-                for note in notes:
-                    writer.add_document(**document(note))
-                count += len(notes)
-                session.expunge_all()
-        writer.add_document(id=CURSOR_ID, kind="meta", cursor=head)
+        if procs > 1 and not store.in_memory:
+            segments, count = _index_in_processes(index, procs, chunk, head)
+        else:
+            segments, count = [], _index_here(writer, chunk)
+            writer.add_document(**cursor_document(head))
     except BaseException:
         writer.cancel()
         raise
-    writer.commit()
+    writer.commit(mergetype=lambda _writer, existing: [*existing, *segments])
     store.swap(index, name)
     log.info("search index rebuilt: %d notes, cursor %d", count, head)
     return count
 
 
-def _published_chunks(session: Session, size: int):
-    """Yield the published notes in id order, ``size`` at a time."""
-    last = 0
+def _index_here(writer: IndexWriter, size: int) -> int:
+    """Add every published note to ``writer`` in this process; return how many."""
+    count = 0
+    # A session of its own: memory stays flat over 100k notes and the caller's objects are untouched.
+    with Session(db.engine) as session:
+        for notes in _published_chunks(session, size):
+            for note in notes:
+                writer.add_document(**document(note))
+            count += len(notes)
+            session.expunge_all()
+    return count
+
+
+def _index_in_processes(index: Index, procs: int, size: int, head: int) -> tuple[list[Segment], int]:
+    """Index the published notes in ``procs`` forked processes; return their segments and note count."""
+    # Load the analyzer's dictionaries here, once: forked children share them instead of each loading them.
+    list(index.schema["body"].analyzer("预热 warm-up", positions=True, chars=True, mode="index"))
+    context = multiprocessing.get_context("fork")  # children inherit the engine and the loaded analyzer
+    jobs = context.Queue()
+    results = context.Queue()
+    for job in [_CURSOR_JOB, *_id_ranges(size)]:
+        jobs.put(job)
+    for _ in range(procs):
+        jobs.put(None)
+    workers = [context.Process(target=_segment_worker, args=(db.engine, index, jobs, results, size, head),
+                               name=f"reindex-{number}", daemon=True) for number in range(procs)]
+    for worker in workers:
+        worker.start()
+    try:
+        outcomes = [_next_result(results, workers) for _ in workers]
+    except BaseException:
+        for worker in workers:
+            worker.terminate()
+        raise
+    finally:
+        for worker in workers:
+            worker.join()
+    return [segment for segments, _count in outcomes for segment in segments], sum(count for _s, count in outcomes)
+
+
+# A job for a rebuild process: the first and last note id of a chunk, or this: add the cursor document.
+_CURSOR_JOB = "cursor"
+
+
+def _id_ranges(size: int) -> list[tuple[int, int]]:
+    """Return (first id, last id) of consecutive chunks of ``size`` published notes."""
+    ids = list(db.session.scalars(sa.select(Note.id).where(*_PUBLISHED_ORIGINAL).order_by(Note.id)))
+    return [(ids[start], ids[min(start + size, len(ids)) - 1]) for start in range(0, len(ids), size)]
+
+
+def _next_result(results: multiprocessing.Queue,
+                 workers: list[multiprocessing.Process]) -> tuple[list[Segment], int]:
+    """Return the next (segments, count) from a rebuild process; raise if one failed or died."""
     while True:
-        query = (sa.select(Note).where(Note.state == NoteState.PUBLISHED.value, Note.id > last,
-                                       Note.translation_of_id.is_(None))
+        try:
+            outcome = results.get(timeout=1)
+        except queue.Empty:
+            dead = [w for w in workers if w.exitcode not in (None, 0)]
+            if dead:
+                raise RuntimeError(f"search index rebuild: {dead[0].name} died (exit {dead[0].exitcode})") from None
+            continue
+        if isinstance(outcome, str):
+            raise RuntimeError(f"search index rebuild failed in a sub-process:\n{outcome}")
+        return outcome
+
+
+def _segment_worker(engine: sa.Engine, index: Index, jobs: multiprocessing.Queue,
+                    results: multiprocessing.Queue, size: int, head: int) -> None:
+    """Write segments from the chunks on ``jobs`` until None; put (segments, count) on ``results``."""
+    try:
+        engine.dispose(close=False)  # the parent's pooled connections are not ours to use
+        # This process lives for one rebuild and makes next to no reference cycles (same peak
+        # memory without collections), while each collection walks millions of pooled postings.
+        gc.disable()
+        segments: list[Segment] = []
+        writer, count = _sub_writer(index), 0
+        with Session(engine) as session:
+            for job in iter(jobs.get, None):
+                if job == _CURSOR_JOB:
+                    writer.add_document(**cursor_document(head))
+                    continue
+                for notes in _published_chunks(session, size, first=job[0], last=job[1]):
+                    for note in notes:
+                        writer.add_document(**document(note))
+                    count += len(notes)
+                session.expunge_all()
+                if writer.doc_count() >= _SEGMENT_NOTES:
+                    segments.append(writer._finalize_segment())
+                    writer = _sub_writer(index)
+        if writer.doc_count():
+            segments.append(writer._finalize_segment())
+        else:  # not cancel(): that would delete the temporary folder that the other processes share
+            writer._close_segment()
+        results.put((segments, count))
+    except BaseException:
+        results.put(traceback.format_exc())
+        raise
+
+
+def _sub_writer(index: Index) -> SegmentWriter:
+    """Return a writer for one more segment of ``index``, whose lock the parent process holds.
+
+    As Whoosh's own multi-process writer does: no lock, and the segment is finished with
+    ``_finalize_segment()``, without a TOC; the parent commits the segments.
+    """
+    return SegmentWriter(index, _lk=False, limitmb=_SEGMENT_POOL_MB, **WRITER_OPTIONS)
+
+
+def _published_chunks(session: Session, size: int, *, first: int = 1, last: int | None = None):
+    """Yield the published notes with ids from ``first`` to ``last`` in id order, ``size`` at a time."""
+    after = first - 1
+    while True:
+        query = (sa.select(Note).where(*_PUBLISHED_ORIGINAL, Note.id > after,
+                                       *([Note.id <= last] if last is not None else []))
                  .options(selectinload(Note.terms), selectinload(Note.project), selectinload(Note.translations))
                  .order_by(Note.id).limit(size))
         notes = list(session.scalars(query))
         if not notes:
             return
-        last = notes[-1].id
+        after = notes[-1].id
         yield notes

@@ -1,4 +1,4 @@
-"""Turning what a person typed into a Whoosh query, forgivingly.
+"""Turning what a person typed into a query plan (``search_index.engine``), forgivingly.
 
 Plain words are ANDed (the caller falls back to OR when AND finds nothing), "quoted text"
 is a phrase, -word excludes. Nothing a person types raises: unbalanced quotes, a lone dash
@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from whoosh import query as q
-
 from search_index.analysis import query_tokens
-from search_index.glossary import Glossary
-from search_index.schema import TEXT_FIELDS
+from search_index.concepts import concept_token
+from search_index.engine import Leaf, Plan, Unit
+from search_index.glossary import Glossary, Span, default_glossary
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
 MAX_WORDS = 20  # longer queries are cut: a pasted paragraph must not build a huge query
@@ -53,44 +52,61 @@ def parse(text: str) -> Parsed:
     return parsed
 
 
-def _text_query(text: str) -> q.Query | None:
-    """Match ``text`` in any text field: one term, or a phrase of its units."""
+def _leaf(text: str) -> Leaf | None:
+    """Return ``text`` as the index would hold it: one term, or a phrase of its units."""
     tokens = query_tokens(text)
-    if not tokens:
-        return None
-    if len(tokens) == 1:
-        return q.Or([q.Term(name, tokens[0], boost=boost) for name, boost in TEXT_FIELDS.items()])
-    return q.Or([q.Phrase(name, tokens, boost=boost) for name, boost in TEXT_FIELDS.items()])
+    return Leaf(tuple(tokens)) if tokens else None
+
+
+def _unit(text: str) -> Unit | None:
+    """Return a unit that matches ``text`` (a word or a phrase) in any text field."""
+    leaf = _leaf(text)
+    return Unit(((leaf,),)) if leaf else None
 
 
 @dataclass
 class Built:
     """A query ready to run, with what the person should be told about it."""
 
-    query: q.Query
+    plan: Plan
     expansions: list[str]
-    terms: list[str]  # analysed terms, for "did you mean"
+    highlight: list[str]  # analysed terms to mark in excerpts (glossary expansions included)
 
 
 def build(parsed: Parsed, *, glossary: Glossary | None, mode: str = "and") -> Built:
-    """Build the Whoosh query for ``parsed``; ``mode`` is "and" or "or" between the words."""
-    units: list[q.Query] = []
+    """Build the plan for ``parsed``; ``mode`` is "and" or "or" between the words.
+
+    Words that spell a glossary term match the term's concept: the shipped concepts through their
+    concept tokens in the index (one term, see ``search_index.concepts``), terms administrators
+    added through phrases of their own.
+    """
+    units: list[Unit] = []
     expansions: list[str] = []
     covered: set[int] = set()
-    for start, end, others in (glossary.matches(parsed.words) if glossary else []):
-        own = [_text_query(w) for w in parsed.words[start:end]]
-        alternatives = [q.And([x for x in own if x])] + [x for x in map(_text_query, others) if x]
-        units.append(q.Or(alternatives))
-        expansions += others
-        covered.update(range(start, end))
-    units += [x for i, w in enumerate(parsed.words) if i not in covered and (x := _text_query(w))]
-    units += [x for x in map(_text_query, parsed.phrases) if x]
-    if units:
-        positive: q.Query = q.And(units) if mode == "and" else q.Or(units)
-    else:  # nothing asked for lists everything; words that analyse to nothing (only stop words) find nothing
-        positive = q.Every() if parsed.empty else q.NullQuery
-    negative = [x for x in map(_text_query, parsed.excluded) if x]
-    if negative:
-        positive = q.AndNot(positive, q.Or(negative))
-    terms = [t for w in parsed.words for t in query_tokens(w)]
-    return Built(query=positive, expansions=expansions, terms=terms)
+    for span in glossary.spans(parsed.words) if glossary else []:
+        units.append(_concept_unit(span, parsed.words[span.start:span.end], glossary))
+        expansions += span.others
+        covered.update(range(span.start, span.end))
+    units += [x for i, w in enumerate(parsed.words) if i not in covered and (x := _unit(w))]
+    units += [x for x in map(_unit, parsed.phrases) if x]
+    excluded = tuple(x for x in map(_unit, parsed.excluded) if x)
+    # Nothing asked for lists everything; words that analyse to nothing (only stop words) find nothing.
+    plan = Plan(units=tuple(units), mode=mode, excluded=excluded, everything=parsed.empty)
+    highlight = [t for text in [*parsed.words, *parsed.phrases, *expansions] for t in query_tokens(text)]
+    return Built(plan=plan, expansions=expansions, highlight=list(dict.fromkeys(highlight)))
+
+
+def _concept_unit(span: Span, words: list[str], glossary: Glossary) -> Unit:
+    """Return the unit for words that spell a glossary term: the words, or any term of its concepts."""
+    shipped = default_glossary()
+    shipped_ids = set(shipped.keys().get(span.key, ()))
+    alternatives: list[tuple[Leaf, ...]] = []
+    if not shipped_ids & set(span.concept_ids):  # the concept token does not cover the words themselves
+        alternatives.append(tuple(x for x in map(_leaf, words) if x))
+    for concept_id in span.concept_ids:
+        indexed = shipped.terms_of(concept_id)
+        if indexed:
+            alternatives.append((Leaf((concept_token(concept_id),)),))
+        alternatives += [(leaf,) for term in glossary.terms_of(concept_id)
+                         if term not in indexed and (leaf := _leaf(term))]
+    return Unit(tuple(a for a in alternatives if a))

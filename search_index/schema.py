@@ -13,6 +13,10 @@ from whoosh import fields
 from search_index.analysis import bilingual_analyzer
 
 CURSOR_ID = "__cursor__"  # a document holding the indexer's event-log cursor, committed with the notes
+# The index's format, stored in the cursor document. Bump it when analysis or the schema changes what
+# an index holds: the worker then rebuilds an index of another format when it starts.
+# 2: glossary concept tokens (search_index/concepts.py).
+INDEX_FORMAT = 2
 TEXT_FIELDS = {"title": 3.0, "summary": 2.0, "body": 1.0}  # BM25F weights: title and summary over body
 FACETS = ("topic", "project", "province", "language", "population", "year", "origin")
 
@@ -24,6 +28,7 @@ def build_schema() -> fields.Schema:
         id=fields.ID(stored=True, unique=True),
         kind=fields.ID(),  # "note", or "meta" for the cursor document
         cursor=fields.NUMERIC(stored=True, bits=64),
+        format=fields.NUMERIC(stored=True),
         title=fields.TEXT(analyzer=analyzer, field_boost=TEXT_FIELDS["title"], phrase=True),
         summary=fields.TEXT(analyzer=analyzer, field_boost=TEXT_FIELDS["summary"], phrase=True),
         body=fields.TEXT(analyzer=analyzer, phrase=True),

@@ -113,6 +113,24 @@ def test_a_corrupt_index_is_rebuilt_at_start_with_a_warning(file_hub, caplog):
     assert _indexed_ids() == _published_ids()
 
 
+def test_an_index_of_an_older_format_is_rebuilt_at_start_with_a_warning(file_hub, caplog):
+    from hub import worker
+    from search_index import indexer
+    from search_index.schema import CURSOR_ID, INDEX_FORMAT
+
+    app, env = file_hub
+    _publish_many(2)
+    search_index.rebuild()
+    index = search_index._state().store.open()
+    with index.writer() as writer:  # what an index written before formats were recorded holds
+        writer.update_document(id=CURSOR_ID, kind="meta", cursor=indexer.read_cursor(index))
+    worker.run_once(app)
+    assert f"has format 1, this version uses {INDEX_FORMAT}: rebuilding" in caplog.text
+    assert indexer._read_meta(search_index._state().store.open())[1] == INDEX_FORMAT
+    assert _indexed_ids() == _published_ids()
+    assert search_index.search("美沙酮", viewer=None).total == 2  # through the concept token of 美沙酮维持治疗
+
+
 def test_search_while_the_index_is_unavailable_says_so(make_app, tmp_path):
     app = make_app(INDEX_DIR="index", INSTANCE_PATH=str(tmp_path / "instance"))
     client = app.test_client()

@@ -1,0 +1,465 @@
+"""Matching, scoring and facet counting over the Whoosh index's postings, with numpy arrays.
+
+Whoosh stores the index (segments, postings with positions, columns) and analyses text; this
+module answers queries over it. Whoosh's own searcher visits every matching document in Python,
+once to count facets and again to score, which costs seconds at 100k notes. Here a term's
+postings are read once per index commit into arrays (document numbers, frequencies, positions)
+and every step after that is an array operation over all documents at once:
+
+- a query is a :class:`Plan`: units joined by AND (or OR), each unit a set of alternatives, each
+  alternative one or more :class:`Leaf` terms or phrases that must all occur; excluded units;
+- a leaf in a field gives its documents and frequencies: a term from its postings, a phrase from
+  its terms' positions (document and position packed into one int64, shifted by the word's place
+  in the phrase, then intersected);
+- matching is boolean masks over every document; scoring is BM25F — per field
+  ``boost × idf × tf·(k1+1) / (tf + k1·(1 − b + b·length/average length))``, summed over fields and
+  leaves, with Whoosh's ``idf = log(N / (df + 1)) + 1`` (a phrase: the sum of its terms' idfs);
+- facets count with one ``bincount`` over (document, value) pairs read from the facet fields'
+  postings; the top hits come from ``argpartition``.
+
+A :class:`Snapshot` holds what is derived from one index commit: the live-document mask, the
+audience and facet arrays, field lengths and publication times. What it reads from a segment
+(postings, positions, facet values, columns) goes into an :class:`ArrayCache` shared by the
+process's snapshots, keyed by segment id — segments never change once written, so after a commit
+only new segments are read. The cache is an LRU with a byte budget. Snapshots are shared by a
+process's threads; each thread reads through its own Whoosh reader (file positions are per
+reader); all readers of one commit hold the same data.
+
+This reads Whoosh 3's posting blocks through ``W3LeafMatcher``'s block attributes (``_read_ids``,
+``_ids``…): the package is pinned, and tests compare every array with Whoosh's public matchers.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pickle import loads
+
+import numpy as np
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import IndexReader, TermNotFound
+from whoosh.util.numeric import byte_to_length
+
+from search_index.schema import FACETS, TEXT_FIELDS
+
+K1 = 1.2
+B = 0.75
+_LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
+_EMPTY_DOCS = np.zeros(0, dtype=np.int32)
+_EMPTY_FREQS = np.zeros(0, dtype=np.float32)
+_POSITION_BITS = 32
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A term (one token) or a phrase (several tokens at consecutive positions)."""
+
+    tokens: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Alternatives: the unit matches where every leaf of at least one alternative occurs."""
+
+    alternatives: tuple[tuple[Leaf, ...], ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A whole query: units joined by ``mode`` ("and"/"or"), minus the excluded units.
+
+    No units and ``everything`` lists every document; no units otherwise matches nothing.
+    """
+
+    units: tuple[Unit, ...] = ()
+    mode: str = "and"
+    excluded: tuple[Unit, ...] = ()
+    everything: bool = False
+    fields: tuple[str, ...] = tuple(TEXT_FIELDS)
+
+    def leaves(self) -> list[Leaf]:
+        """Return every leaf of the positive units."""
+        return [leaf for unit in self.units for alternative in unit.alternatives for leaf in alternative]
+
+
+@dataclass
+class Found:
+    """What a plan matched: the total, the top document numbers and the facet counts."""
+
+    total: int
+    docnums: list[int]
+    scores: list[float]
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+class _Facet:
+    """(document, value) pairs of one facet field, for counting and filtering."""
+
+    def __init__(self, values: list[str], docs: np.ndarray, codes: np.ndarray, size: int) -> None:
+        self.values = values
+        self.docs = docs
+        self.codes = codes
+        self.size = size
+
+    def counts(self, match: np.ndarray, limit: int) -> list[tuple[str, int]]:
+        """Return the ``limit`` most frequent values among matching documents, with counts."""
+        if not self.values:
+            return []
+        counts = np.bincount(self.codes[match[self.docs]], minlength=len(self.values))
+        order = sorted((i for i in np.flatnonzero(counts)), key=lambda i: (-counts[i], self.values[i]))
+        return [(self.values[i], int(counts[i])) for i in order[:limit]]
+
+    def mask(self, value: str) -> np.ndarray:
+        """Return the documents that have ``value``."""
+        mask = np.zeros(self.size, dtype=bool)
+        if value in self.values:
+            mask[self.docs[self.codes == self.values.index(value)]] = True
+        return mask
+
+
+class ArrayCache:
+    """An LRU of arrays bounded by their total size in bytes, safe to share between threads."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self._items: OrderedDict[tuple, tuple[np.ndarray, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[np.ndarray, ...] | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def clear(self) -> None:
+        """Forget every array."""
+        with self._lock:
+            self._items.clear()
+            self.used = 0
+
+    def put(self, key: tuple, value: tuple[np.ndarray, ...]) -> None:
+        size = sum(array.nbytes for array in value)
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = value
+            self.used += size
+            while self.used > self.budget and len(self._items) > 1:
+                _key, old = self._items.popitem(last=False)
+                self.used -= sum(array.nbytes for array in old)
+
+
+class Snapshot:
+    """Arrays of one commit of the index, shared by threads; segment arrays outlive the commit.
+
+    A commit adds segments and marks deletions, but never changes a segment's postings or columns,
+    so what is read from a segment is cached by the segment's id (in ``cache``, shared by the
+    process's snapshots) with segment-local document numbers; a snapshot adds each segment's offset.
+    The first search after the worker commits a note reads only the new, small segment.
+    """
+
+    def __init__(self, reader: IndexReader, *, cache: ArrayCache | None = None) -> None:
+        self.size = reader.doc_count_all()
+        self.doc_count = max(reader.doc_count(), 1)
+        self.schema = reader.schema
+        self._first_reader = reader
+        self._segment_ids = [segment._segment.segment_id() for segment, _offset in reader.leaf_readers()]
+        self._cache = cache if cache is not None else ArrayCache(64 << 20)
+        self._local = threading.local()
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def bind(self, reader: IndexReader) -> Snapshot:
+        """Read postings through ``reader`` (the calling thread's reader of the same commit)."""
+        self._local.reader = reader
+        return self
+
+    @property
+    def _reader(self) -> IndexReader:
+        return getattr(self._local, "reader", None) or self._first_reader
+
+    def _segments(self, what: str, *args: str, read) -> list[tuple[tuple[np.ndarray, ...], int]]:
+        """Return ``read(segment, *args)`` for every segment, cached by segment id, with its offset."""
+        parts = []
+        for (segment, offset), segment_id in zip(self._reader.leaf_readers(), self._segment_ids):
+            key = (segment_id, what, *args)
+            arrays = self._cache.get(key)
+            if arrays is None:
+                arrays = read(segment, *args)
+                self._cache.put(key, arrays)
+            parts.append((arrays, offset))
+        return parts
+
+    def postings(self, field_name: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return the documents that hold a term in a field, and the term's frequency in each."""
+        parts = [(arrays, offset) for arrays, offset in self._segments("postings", field_name, text, read=_postings)
+                 if len(arrays[0])]
+        if not parts:
+            return _EMPTY_DOCS, _EMPTY_FREQS
+        if len(parts) == 1 and not parts[0][1]:
+            return parts[0][0]
+        return (np.concatenate([docs + offset for (docs, _freqs), offset in parts]),
+                np.concatenate([freqs for (_docs, freqs), _offset in parts]))
+
+    def positions(self, field_name: str, text: str) -> np.ndarray:
+        """Return a term's occurrences in a field as sorted int64 keys: document << 32 | position."""
+        parts = [(keys, offset) for (keys,), offset in self._segments("positions", field_name, text, read=_positions)
+                 if len(keys)]
+        if len(parts) == 1 and not parts[0][1]:
+            return parts[0][0]
+        return np.concatenate([keys + (offset << _POSITION_BITS) for keys, offset in parts] or
+                              [np.zeros(0, dtype=np.int64)])
+
+    # --- per-commit arrays -----------------------------------------------------------------------
+
+    def _term_mask(self, field_name: str, text: str) -> np.ndarray:
+        mask = np.zeros(self.size, dtype=bool)
+        mask[self.postings(field_name, text)[0]] = True
+        return mask
+
+    @cached_property
+    def live(self) -> np.ndarray:
+        """Return the mask of note documents that are not deleted."""
+        mask = self._term_mask("kind", "note")
+        for segment, offset in self._reader.leaf_readers():
+            deleted = list(segment.deleted_docs_set)
+            if deleted:
+                mask[np.asarray(deleted, dtype=np.int64) + offset] = False
+        return mask
+
+    @cached_property
+    def public(self) -> np.ndarray:
+        """Return the mask of public notes."""
+        return self._term_mask("visibility", "public")
+
+    def facet(self, name: str) -> _Facet:
+        """Return the (document, value) pairs of a facet field."""
+        facets = self.__dict__.setdefault("_facets", {})
+        if name not in facets:
+            values: dict[str, int] = {}
+            docs, codes = [], []
+            for (local_values, local_docs, local_codes), offset in self._segments("facet", name, read=_facet):
+                # Each segment numbers its own values: map them onto this snapshot's numbering.
+                mapping = np.asarray([values.setdefault(str(v), len(values)) for v in local_values], dtype=np.int32)
+                docs.append(local_docs + offset)
+                codes.append(mapping[local_codes] if len(mapping) else local_codes)
+            facets[name] = _Facet(list(values), np.concatenate(docs) if docs else _EMPTY_DOCS,
+                                  np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32), self.size)
+        return facets[name]
+
+    def lengths(self, field_name: str) -> np.ndarray:
+        """Return every document's length of a text field, in tokens (as Whoosh encodes it)."""
+        lengths = self.__dict__.setdefault("_lengths", {})
+        if field_name not in lengths:
+            lengths[field_name] = _LENGTH_OF_BYTE[self._column(field_name, lengths=True)]
+        return lengths[field_name]
+
+    def average_length(self, field_name: str) -> float:
+        """Return the average length of a text field over all documents."""
+        return (self._reader.field_length(field_name) / self.doc_count) or 1.0
+
+    @cached_property
+    def published(self) -> np.ndarray:
+        """Return every document's publication time as a sortable integer (0 when none)."""
+        return self._column("published", lengths=False)
+
+    def _column(self, name: str, *, lengths: bool) -> np.ndarray:
+        """Return a fixed-width column (a field's length bytes, or a number) over all segments."""
+        what = "lengths" if lengths else "column"
+        parts = [values for (values,), _offset in self._segments(what, name, read=_column_reader(lengths))]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8 if lengths else np.uint64)
+
+    # --- answering ------------------------------------------------------------------------------
+
+    def idf(self, field_name: str, text: str) -> float:
+        """Return Whoosh's inverse document frequency of a term in a field."""
+        return math.log(self.size / (len(self.postings(field_name, text)[0]) + 1)) + 1
+
+    def leaf(self, field_name: str, leaf: Leaf) -> tuple[np.ndarray, np.ndarray]:
+        """Return the documents where a leaf occurs in a field, and how often."""
+        if len(leaf.tokens) == 1:
+            return self.postings(field_name, leaf.tokens[0])
+        keys = None
+        for place, token in sorted(enumerate(leaf.tokens), key=lambda item: len(self.postings(field_name, item[1])[0])):
+            shifted = self.positions(field_name, token) - place
+            keys = shifted if keys is None else np.intersect1d(keys, shifted, assume_unique=True)
+            if not len(keys):
+                return _EMPTY_DOCS, _EMPTY_FREQS
+        docs, counts = np.unique(keys >> _POSITION_BITS, return_counts=True)
+        return docs.astype(np.int32), counts.astype(np.float32)
+
+    def unit(self, unit: Unit, fields: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Return the mask of documents a unit matches, and their scores."""
+        match = np.zeros(self.size, dtype=bool)
+        scores = np.zeros(self.size, dtype=np.float32)
+        for alternative in unit.alternatives:
+            both = np.ones(self.size, dtype=bool) if alternative else np.zeros(self.size, dtype=bool)
+            alt_scores = np.zeros(self.size, dtype=np.float32)
+            for leaf in alternative:
+                leaf_match = np.zeros(self.size, dtype=bool)
+                for name in fields:
+                    docs, freqs = self.leaf(name, leaf)
+                    if not len(docs):
+                        continue
+                    leaf_match[docs] = True
+                    alt_scores[docs] += self._bm25(name, leaf, docs, freqs)
+                both &= leaf_match
+            match |= both
+            scores += np.where(both, alt_scores, 0)
+        return match, scores
+
+    def _bm25(self, field_name: str, leaf: Leaf, docs: np.ndarray, freqs: np.ndarray) -> np.ndarray:
+        idf = sum(self.idf(field_name, token) for token in leaf.tokens)
+        norm = K1 * (1 - B + B * self.lengths(field_name)[docs] / self.average_length(field_name))
+        return (TEXT_FIELDS.get(field_name, 1.0) * idf * freqs * (K1 + 1) / (freqs + norm)).astype(np.float32)
+
+    def run(self, plan: Plan, *, public_only: bool, filters: dict[str, str], limit: int, newest: bool,
+            facets: bool = True, facet_limit: int = 12) -> Found:
+        """Match, count, facet and rank ``plan`` for an audience; return the top ``limit`` documents."""
+        match = self.live.copy()
+        if public_only:
+            match &= self.public
+        for name, value in sorted(filters.items()):
+            if name in FACETS:
+                match &= self.facet(name).mask(value)
+        scores = np.zeros(self.size, dtype=np.float32)
+        if plan.units:
+            combined = None
+            for unit in plan.units:
+                unit_match, unit_scores = self.unit(unit, plan.fields)
+                if combined is None:
+                    combined = unit_match
+                elif plan.mode == "and":
+                    combined &= unit_match
+                else:
+                    combined |= unit_match
+                scores += unit_scores
+            match &= combined
+        elif not plan.everything:
+            match[:] = False
+        for unit in plan.excluded:
+            match &= ~self.unit(unit, plan.fields)[0]
+        total = int(np.count_nonzero(match))
+        counted = {name: self.facet(name).counts(match, facet_limit) for name in FACETS} if facets else {}
+        docnums = self._top(match, scores, limit, newest=newest or not plan.units)
+        return Found(total=total, docnums=[int(d) for d in docnums],
+                     scores=[float(scores[d]) for d in docnums], facets=counted)
+
+    def _top(self, match: np.ndarray, scores: np.ndarray, limit: int, *, newest: bool) -> np.ndarray:
+        """Return the best ``limit`` matching documents: by score (newer first on ties), or newest."""
+        candidates = np.flatnonzero(match)
+        if not len(candidates) or limit <= 0:
+            return candidates[:0]
+        published = self.published[candidates].astype(np.float64)
+        if newest:
+            primary = published
+            secondary = np.zeros(len(candidates))
+        else:
+            primary = scores[candidates].astype(np.float64)
+            secondary = published
+        if len(candidates) > limit:
+            # Everything that could be among the best: at least the limit-th best primary key.
+            threshold = np.partition(primary, len(primary) - limit)[len(primary) - limit]
+            keep = primary >= threshold
+            candidates, primary, secondary = candidates[keep], primary[keep], secondary[keep]
+        order = np.lexsort((candidates, -secondary, -primary))[:limit]
+        return candidates[order]
+
+
+# --- reading one segment (segment-local document numbers) ----------------------------------------
+
+
+def _blocks(segment, field_name: str, text: str, *, values: bool):
+    """Yield (ids, weights, values or None) per posting block of a term in one segment."""
+    try:
+        matcher = segment.postings(field_name, text)
+    except (TermNotFound, KeyError):
+        return
+    if isinstance(matcher, FilterMatcher):  # deletions: the snapshot's live mask removes them
+        matcher = matcher.child
+    while matcher.is_active():
+        matcher._read_ids()
+        matcher._read_weights()
+        if values:
+            matcher._read_values()
+        yield np.asarray(matcher._ids, dtype=np.int32), matcher._weights, matcher._values if values else None
+        matcher._next_block()
+
+
+def _postings(segment, field_name: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return a term's documents and frequencies in one segment."""
+    docs, weights = [], []
+    for ids, block_weights, _values in _blocks(segment, field_name, text, values=False):
+        docs.append(ids)
+        weights.append(np.asarray(block_weights, dtype=np.float32))
+    if not docs:
+        return _EMPTY_DOCS, _EMPTY_FREQS
+    boost = segment.schema[field_name].format.field_boost or 1.0  # Whoosh stores frequency × field boost
+    return np.concatenate(docs), np.concatenate(weights) / boost
+
+
+def _positions(segment, field_name: str, text: str) -> tuple[np.ndarray]:
+    """Return a term's occurrences in one segment as sorted keys: document << 32 | position."""
+    docs, counts, flat = [], [], []
+    for ids, _weights, values in _blocks(segment, field_name, text, values=True):
+        for value in values:  # a count, then the pickled position deltas (Whoosh's Positions format)
+            deltas = loads(value[4:] if value.endswith(b".") else value[4:] + b".")
+            counts.append(len(deltas))
+            flat.extend(deltas)
+        docs.append(ids)
+    if not docs:
+        return (np.zeros(0, dtype=np.int64),)
+    counts_array = np.asarray(counts, dtype=np.int64)
+    deltas_array = np.asarray(flat, dtype=np.int64)
+    running = np.cumsum(deltas_array)
+    starts = np.cumsum(counts_array) - counts_array  # each posting's first delta
+    before = np.repeat(running[starts] - deltas_array[starts], counts_array)
+    owners = np.repeat(np.concatenate(docs).astype(np.int64), counts_array)
+    return ((owners << _POSITION_BITS) | (running - before),)
+
+
+def _facet(segment, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return a facet field's values in one segment, with (document, value number) pairs."""
+    values, docs, codes = [], [], []
+    for value in segment.field_terms(name):
+        found = _postings(segment, name, value)[0]
+        docs.append(found)
+        codes.append(np.full(len(found), len(values), dtype=np.int32))
+        values.append(value)
+    if not values:
+        return np.asarray([], dtype=str), _EMPTY_DOCS, np.zeros(0, dtype=np.int32)
+    return np.asarray(values, dtype=str), np.concatenate(docs), np.concatenate(codes)
+
+
+def _column_reader(lengths: bool):
+    """Return a reader of one segment's fixed-width column: a field's length bytes, or a number."""
+    dtype = ">u1" if lengths else ">u8"
+
+    def read(segment, name: str) -> tuple[np.ndarray]:
+        values = np.zeros(segment.doc_count_all(), dtype=np.dtype(dtype).newbyteorder("="))
+        reader = _raw_column(segment, name, lengths=lengths)
+        if reader is not None:
+            raw = np.frombuffer(reader._dbfile.get(reader._basepos, reader._count * reader._fixedlen), dtype=dtype)
+            values[:len(raw)] = raw
+        return (values,)
+
+    return read
+
+
+def _raw_column(segment, name: str, *, lengths: bool):
+    """Return a segment's fixed-width column reader: a field's lengths, or a sortable field's values."""
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+
+    perdoc = segment._perdoc
+    if lengths:
+        reader = perdoc._cached_reader(_lenfield(name), LENGTHS_COLUMN)
+    elif segment.has_column(name):
+        reader = perdoc.column_reader(name, segment.schema[name].column_type)
+    else:
+        reader = None
+    return reader if hasattr(reader, "_fixedlen") else None

@@ -1,0 +1,104 @@
+"""Highlighted excerpts of search results, found without re-analysing the notes.
+
+Running the index analyzer (jieba, sub-words, characters) over ten result bodies to find the
+query's terms costs tens of milliseconds per page. The terms are already analysed, so it is
+enough to look for them in the note's text folded the way the analyzer folds it (NFKC,
+Traditional to Simplified, lower case): a Chinese term where its characters stand, an English
+stem at the start of a word and the rest of that word with it (``discrimin`` marks
+"discrimination"). Offsets map back to the original text, so the excerpt shows what the author
+wrote, in whichever script, with the matches in ``<mark>``.
+
+The text comes from the note's sanitised ``body_html`` (rendered once, on save) with the tags
+taken out, rather than from converting its Markdown again. Everything but ``<mark>`` is escaped.
+"""
+from __future__ import annotations
+
+import functools
+import html
+import re
+
+import nh3
+
+from search_index.analysis import _normalise as normalise  # the index's folding, with offsets
+
+FRAGMENT_CHARS = 160  # at most this many characters per fragment
+CONTEXT_CHARS = 40  # characters shown before a fragment's first match
+FRAGMENTS = 2
+_BLOCK_TAG = re.compile(r"</?(?:p|h[1-6]|li|ul|ol|section|blockquote|pre|br|hr|tr|td|th|table|div|figure|figcaption|img)"
+                        r"\b[^>]*>", re.I)
+_ANY_TAG = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"\s+")
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+
+
+def html_text(source: str) -> str:
+    """Return the readable text of sanitised HTML: block boundaries become spaces, tags go."""
+    text = _ANY_TAG.sub("", _BLOCK_TAG.sub(" ", source or ""))
+    return _SPACES.sub(" ", html.unescape(text)).strip()
+
+
+def excerpt_html(text: str, terms: list[str]) -> str:
+    """Return up to two fragments of ``text`` with the analysed ``terms`` marked, or "" when none occurs."""
+    pattern = _pattern(frozenset(t for t in terms if t))
+    if not text or pattern is None:
+        return ""
+    folded, bounds = normalise(text)
+    lowered = folded.lower()
+    if len(lowered) != len(folded):  # a few letters lower-case into two characters: keep those as they are
+        lowered = "".join(char.lower() if len(char.lower()) == 1 else char for char in folded)
+
+    def original(start: int, end: int) -> tuple[int, int]:
+        return (start, end) if bounds is None else (bounds[start][0], bounds[end - 1][1])
+
+    spans = [original(*m.span()) for m in pattern.finditer(lowered) if m.end() > m.start()]
+    if not spans:
+        return ""
+    windows = _fragments(spans, len(text))
+    joined = " … ".join(_fragment(text, window) for window in windows)
+    joined = ("…" if windows[0][0] > 0 else "") + joined + ("…" if windows[-1][1] < len(text) else "")
+    # Belt and braces: every piece of text was escaped, and nothing but <mark> survives this.
+    return nh3.clean(joined, tags={"mark"}, attributes={})
+
+
+def _fragments(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    """Group match spans into at most FRAGMENTS windows of text: (start, end, spans inside)."""
+    windows: list[tuple[int, int, list[tuple[int, int]]]] = []
+    index = 0
+    while index < len(spans) and len(windows) < FRAGMENTS:
+        start = max(0, spans[index][0] - CONTEXT_CHARS)
+        inside = []
+        while index < len(spans) and spans[index][1] - start <= FRAGMENT_CHARS:
+            if not inside or spans[index][0] >= inside[-1][1]:  # overlapping matches: keep the first
+                inside.append(spans[index])
+            index += 1
+        if not inside:  # a single match longer than a fragment
+            inside = [spans[index]]
+            index += 1
+        end = min(size, max(inside[-1][1], start + FRAGMENT_CHARS))
+        windows.append((start, end, inside))
+    return windows
+
+
+def _fragment(text: str, window: tuple[int, int, list[tuple[int, int]]]) -> str:
+    """Return one window of text as HTML, its matches in <mark>."""
+    start, end, spans = window
+    out = []
+    at = start
+    for span_start, span_end in spans:
+        out.append(html.escape(text[at:span_start]))
+        out.append(f"<mark>{html.escape(text[span_start:span_end])}</mark>")
+        at = span_end
+    out.append(html.escape(text[at:end]))
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=512)
+def _pattern(terms: frozenset[str]) -> re.Pattern[str] | None:
+    """Return a regular expression that finds the terms in folded, lower-case text."""
+    choices = []
+    for term in sorted(terms, key=lambda t: (-len(t), t)):
+        if _ASCII_WORD.fullmatch(term):  # an English stem or a number: from a word start, the whole word
+            choices.append(rf"(?<![a-z0-9]){re.escape(term)}[a-z0-9]*")
+        else:
+            choices.append(re.escape(term))
+    return re.compile("|".join(choices)) if choices else None

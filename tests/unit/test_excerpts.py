@@ -1,0 +1,36 @@
+"""Highlighted excerpts: the analysed query terms marked in the text as the author wrote it."""
+from __future__ import annotations
+
+from search_index.excerpts import excerpt_html, html_text
+
+
+def test_simplified_terms_mark_traditional_text_as_written():
+    assert excerpt_html("我們在社區開展針具交換。", ["针具交换"]) == "我們在社區開展<mark>針具交換</mark>。"
+
+
+def test_an_english_stem_marks_the_whole_word_and_only_at_a_word_start():
+    html = excerpt_html("Discrimination at the start; art helps.", ["discrimin", "art"])
+    assert html == "<mark>Discrimination</mark> at the start; <mark>art</mark> helps."
+
+
+def test_everything_but_the_marks_is_escaped():
+    html = excerpt_html('<script>alert(1)</script> needle & "exchange"', ["needl"])
+    assert "<script>" not in html and "&lt;script&gt;" in html and "<mark>needle</mark>" in html
+
+
+def test_far_apart_matches_become_two_fragments_with_ellipses():
+    text = "intro " * 20 + "methadone clinic " + "filler " * 60 + "naloxone kits " + "tail " * 40
+    html = excerpt_html(text, ["methadon", "naloxon"])
+    assert html.startswith("…") and html.endswith("…") and " … " in html
+    assert html.count("<mark>") == 2 and len(html) < 2 * 160 + 60
+
+
+def test_no_match_gives_nothing():
+    assert excerpt_html("nothing to see", ["methadon"]) == ""
+    assert excerpt_html("", ["methadon"]) == ""
+    assert excerpt_html("text", []) == ""
+
+
+def test_html_text_keeps_words_apart_at_blocks_and_together_inside_them():
+    source = "<p>在<strong>针具交换</strong>点 &amp; more</p><section><h2>背景</h2><p>x</p></section>"
+    assert html_text(source) == "在针具交换点 & more 背景 x"
