@@ -1,9 +1,12 @@
 """Helpers every template may use."""
 from __future__ import annotations
 
+import functools
+
 from babel import Locale
+from babel import numbers as babel_numbers
 from flask import Flask, current_app, request, url_for
-from flask_babel import format_date, format_datetime, format_decimal, gettext as _
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -21,6 +24,19 @@ STATUS_LABELS = {
     "pending": _l("waiting for approval"),
     "disabled": _l("disabled"),
 }
+
+
+def number(value) -> str:
+    """Format a number for the reader's locale (small counts skip Babel where they print as digits)."""
+    if isinstance(value, int) and 0 <= value < 1000 and _plain_digits(str(get_locale())):
+        return str(value)  # a search page shows ~50 counts; Babel takes ~30 µs for each
+    return format_decimal(value)
+
+
+@functools.cache
+def _plain_digits(locale: str) -> bool:
+    """Tell whether ``locale`` writes numbers below 1000 with plain ASCII digits."""
+    return all(babel_numbers.format_decimal(n, locale=locale) == str(n) for n in (0, 7, 42, 999))
 
 
 def role_label(role: str) -> str:
@@ -102,7 +118,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
         date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
-        number=format_decimal,
+        number=number,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -104,9 +104,11 @@ def published_versions(notes: Iterable[Note], *, locale: str, viewer: Any) -> di
     language = language_of(locale)
     wanted = [n.id for n in notes if n.language != language and not n.translation_of_id]
     shown = {n.id: n for n in notes}
-    if wanted:
-        query = sa.select(Note).where(Note.translation_of_id.in_(wanted), Note.language == language,
-                                      published_for(viewer))
+    # Two steps: in one query SQLite (without statistics) walks the state index, i.e. every
+    # published note (6 ms at 5k notes, growing with the hub); the translations' own index is instant.
+    candidates = list(db.session.scalars(sa.select(Note.id).where(Note.translation_of_id.in_(wanted)))) if wanted else []
+    if candidates:
+        query = sa.select(Note).where(Note.id.in_(candidates), Note.language == language, published_for(viewer))
         for translation in db.session.scalars(query.order_by(Note.id)):
             shown[translation.translation_of_id] = translation
     return shown
