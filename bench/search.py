@@ -411,6 +411,27 @@ def run_child(phase: str, instance: Path, args: argparse.Namespace, notes: int, 
 
 # --- phase: build the hub database ---------------------------------------------------------------------
 
+def phase_fill_html(instance: Path) -> dict[str, Any]:
+    """Render body_html for notes of a database built before the bench rendered it (as saving does)."""
+    import sqlalchemy as sa
+
+    from hub.extensions import db
+    from hub.models.note import Note
+    from hub.text import render_markdown
+
+    app = make_app(instance)
+    started, count = time.perf_counter(), 0
+    with app.app_context():
+        placeholder = Note.body_html == "<p>(bench placeholder)</p>"
+        while rows := db.session.execute(sa.select(Note.id, Note.body).where(placeholder).limit(5000)).all():
+            db.session.execute(sa.update(Note), [{"id": i, "body_html": render_markdown(body, local_hosts=frozenset())}
+                                                 for i, body in rows])
+            db.session.commit()
+            count += len(rows)
+            log(f"  rendered body_html of {count} notes")
+    return {"rendered": count, "seconds": round(time.perf_counter() - started, 1)}
+
+
 def phase_build_db(instance: Path, notes: int, seed: int) -> dict[str, Any]:
     """Create a fresh hub with ``notes`` published notes (bulk inserts, no events)."""
     import sqlalchemy as sa
@@ -420,6 +441,7 @@ def phase_build_db(instance: Path, notes: int, seed: int) -> dict[str, Any]:
     from hub.models.note import Note, Term, note_term
     from hub.models.user import Role
     from hub.services import accounts, projects, vocabulary
+    from hub.text import render_markdown
 
     started = time.perf_counter()
     app = make_app(instance)
@@ -453,7 +475,7 @@ def phase_build_db(instance: Path, notes: int, seed: int) -> dict[str, Any]:
                              "project_id": project_ids[n["project"]], "state": "published",
                              "visibility": n["visibility"], "language": n["language"], "title": n["title"],
                              "summary": n["summary"], "body": n["body"], "sections": {},
-                             "body_html": "<p>(bench placeholder)</p>", "place": n["city"],
+                             "body_html": render_markdown(n["body"], local_hosts=frozenset()), "place": n["city"],
                              "province": n["province"], "tags": n["tags"], "featured": False,
                              "revision_number": 1, "created_at": moment - dt.timedelta(days=2),
                              "updated_at": moment, "submitted_at": moment - dt.timedelta(days=1),
@@ -464,7 +486,7 @@ def phase_build_db(instance: Path, notes: int, seed: int) -> dict[str, Any]:
             db.session.execute(sa.insert(note_term), links)
             db.session.commit()
             log(f"  inserted {min(notes, first + chunk)}/{notes} notes")
-        stats = {"notes": notes, "seconds": round(time.perf_counter() - started, 1),
+        stats = {"notes": notes, "seconds": round(time.perf_counter() - started, 1), "body_html": True,
                  "avg_body_chars": round(characters / max(notes, 1)),
                  "public": db.session.scalar(sa.select(sa.func.count()).select_from(Note)
                                              .where(Note.visibility == "public")),
@@ -1295,6 +1317,7 @@ def main() -> None:
     if args.phase:  # a child process doing one step
         notes = parse_sizes(args.notes)[0]
         phases = {"build-db": lambda: phase_build_db(args.instance, notes, args.seed),
+                  "fill-html": lambda: phase_fill_html(args.instance),
                   "build-fts": lambda: phase_build_fts(args.instance, args.procs),
                   "rebuild": lambda: phase_rebuild(args.instance, args.procs),
                   "queries": lambda: phase_queries(args.instance, args.queries, args.seed),
@@ -1325,6 +1348,10 @@ def main() -> None:
         else:
             r["db"] = json.loads(ready.read_text())
             log(f"{size}: reusing the hub database in {instance}")
+            if not r["db"].get("body_html"):  # built by an older bench, with a placeholder instead of HTML
+                run_child("fill-html", instance, args, size)
+                r["db"]["body_html"] = True
+                ready.write_text(json.dumps(r["db"]))
         fts_ready = instance / "FTS_READY"
         if not fts_ready.exists():
             log(f"{size}: building the FTS5 + jieba baseline")

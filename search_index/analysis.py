@@ -20,10 +20,12 @@ Han text
     least two pieces are words: 美沙酮维持治疗 -> 美沙酮|维持|治疗, while 性工作者 stays whole
     (性|工作者 would only scatter it). Units take consecutive positions, like English words.
 
-    Index mode emits, at each unit's position, the unit and each character of a multi-character
-    unit; and, at the position of the unit where it starts, every other dictionary word of two or
-    more characters inside the segmented word (艾滋 in 艾滋病, 性行为 in 男男性行为者). Query mode
-    emits the units only.
+    Index mode emits, at each unit's position, the unit; and, at the position of the unit where it
+    starts, every other dictionary word of two or more characters inside the segmented word (艾滋
+    in 艾滋病, 性行为 in 男男性行为者). Query mode emits the units only. Characters inside longer
+    units are not indexed: a one-character query is answered from the terms that contain the
+    character (``search_index.engine``), which finds the same notes without indexing every
+    character again (they were half of all tokens, and half of the rebuild's time).
 
 Why
     - Precision: a term matches only a dictionary word found inside one segmented word, never
@@ -35,13 +37,13 @@ Why
       ("美沙酮 维持", "针具交换 项目", "peer education").
     - No HMM: with it, jieba guesses unknown words from context, so one string can segment one way
       in a note and another way in a short query. Without it, unknown words fall apart into single
-      characters on both sides and still match, as characters.
+      characters (units of their own) on both sides and still match, character by character.
 
 Trade-offs
-    - Single characters live in the same field as words, so callers search one field and a
-      one-character query (药, 针) matches the character alone or inside a word. Cost: about one
-      extra posting per Han character; one-character queries are imprecise by nature; a
-      one-character word inside a longer query matches that character anywhere (和服务 -> 和 + 服务).
+    - A one-character query (药, 针) matches the character alone or inside a word, through every
+      indexed term that contains it (the engine reads them from the lexicon, once per segment and
+      character); one-character queries are imprecise by nature, and a one-character word inside a
+      longer query matches that character anywhere (和服务 -> 和 + 服务).
     - A compound query becomes several units (针具交换 -> 针具, 交换). With the query parser's
       default AND grouping a note with both words anywhere matches;
       ``TEXT(multitoken_query="phrase")`` makes compounds exact at the cost of recall on free-text
@@ -53,8 +55,8 @@ Trade-offs
     - Segmentation depends on jieba's dictionary and on data/glossary.tsv: editing either needs a
       reindex. Terms that administrators add at run time expand queries but never change
       segmentation, so every process analyses text identically.
-    - Highlight with ``mode="index"`` (as ``whoosh.highlight.Highlighter`` does) so that sub-words
-      and characters are marked.
+    - Excerpts do not run the analyzer: ``search_index.excerpts`` looks for the query's terms in
+      the folded text.
 
 Pickling
     Whoosh pickles the schema, analyzer included, into the index by import path: the names
@@ -302,11 +304,8 @@ def _word_terms(word: str) -> tuple[tuple[_WordTerm, ...], tuple[_WordTerm, ...]
     unit_spans = {(offset, offset + len(unit)) for unit, offset, _ in units}
     extras = [(word[start:end], start, unit_at[start])
               for start, end in _dictionary_spans(word) if (start, end) not in unit_spans]
-    chars = [(char, offset, unit_at[offset])
-             for unit, offset, _ in units if len(unit) > 1
-             for offset, char in enumerate(unit, start=offset)]
     # Whoosh needs each term's positions in ascending order: emit unit by unit.
-    terms = sorted(units + extras + chars, key=lambda term: term[2])
+    terms = sorted(units + extras, key=lambda term: term[2])
     return tuple(units), tuple(terms)
 
 

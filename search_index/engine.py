@@ -10,7 +10,8 @@ and every step after that is an array operation over all documents at once:
   alternative one or more :class:`Leaf` terms or phrases that must all occur; excluded units;
 - a leaf in a field gives its documents and frequencies: a term from its postings, a phrase from
   its terms' positions (document and position packed into one int64, shifted by the word's place
-  in the phrase, then intersected);
+  in the phrase, then intersected); one Han character stands for every indexed term that contains
+  it, found in the segment's lexicon (characters inside longer words are not indexed alone);
 - matching is boolean masks over every document; scoring is BM25F — per field
   ``boost × idf × tf·(k1+1) / (tf + k1·(1 − b + b·length/average length))``, summed over fields and
   leaves, with Whoosh's ``idf = log(N / (df + 1)) + 1`` (a phrase: the sum of its terms' idfs);
@@ -31,6 +32,7 @@ This reads Whoosh 3's posting blocks through ``W3LeafMatcher``'s block attribute
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -51,6 +53,7 @@ _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.flo
 _EMPTY_DOCS = np.zeros(0, dtype=np.int32)
 _EMPTY_FREQS = np.zeros(0, dtype=np.float32)
 _POSITION_BITS = 32
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,7 @@ class Snapshot:
         self.schema = reader.schema
         self._first_reader = reader
         self._segment_ids = [segment._segment.segment_id() for segment, _offset in reader.leaf_readers()]
+        self._layout = tuple(self._segment_ids)  # the segments in order: their offsets follow from it
         self._cache = cache if cache is not None else ArrayCache(64 << 20)
         self._local = threading.local()
 
@@ -197,23 +201,51 @@ class Snapshot:
 
     def postings(self, field_name: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Return the documents that hold a term in a field, and the term's frequency in each."""
-        parts = [(arrays, offset) for arrays, offset in self._segments("postings", field_name, text, read=_postings)
-                 if len(arrays[0])]
-        if not parts:
-            return _EMPTY_DOCS, _EMPTY_FREQS
-        if len(parts) == 1 and not parts[0][1]:
-            return parts[0][0]
-        return (np.concatenate([docs + offset for (docs, _freqs), offset in parts]),
-                np.concatenate([freqs for (_docs, freqs), _offset in parts]))
+        return self._joined("postings", field_name, text, read=_postings, join=_join_postings)
 
     def positions(self, field_name: str, text: str) -> np.ndarray:
         """Return a term's occurrences in a field as sorted int64 keys: document << 32 | position."""
-        parts = [(keys, offset) for (keys,), offset in self._segments("positions", field_name, text, read=_positions)
-                 if len(keys)]
-        if len(parts) == 1 and not parts[0][1]:
-            return parts[0][0]
-        return np.concatenate([keys + (offset << _POSITION_BITS) for keys, offset in parts] or
-                              [np.zeros(0, dtype=np.int64)])
+        return self._joined("positions", field_name, text, read=_positions, join=_join_positions)[0]
+
+    def term(self, field_name: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return a query term's documents and frequencies: one Han character stands for every term
+        that contains it (characters inside longer words are not indexed on their own)."""
+        if not _is_one_han(text):
+            return self.postings(field_name, text)
+        return self._joined("character", field_name, text, read=_character_postings, join=_join_postings)
+
+    def term_positions(self, field_name: str, text: str) -> np.ndarray:
+        """Return a query term's occurrences, one Han character standing for the terms that contain it."""
+        if not _is_one_han(text):
+            return self.positions(field_name, text)
+        return self._joined("character positions", field_name, text, read=_character_positions,
+                            join=_join_positions)[0]
+
+    def _positions_among(self, field_name: str, text: str, candidates: np.ndarray) -> np.ndarray:
+        """Return a term's position keys in the ``candidates`` documents only."""
+        cached = None if _is_one_han(text) else self._cache.get((self._layout, "positions", field_name, text))
+        if cached is None and len(self._segment_ids) == 1:
+            cached = self._cache.get((self._segment_ids[0], "positions", field_name, text))
+        if cached is not None or _is_one_han(text):
+            keys = cached[0] if cached is not None else self.term_positions(field_name, text)
+            return keys[_among(keys >> _POSITION_BITS, candidates)]
+        parts = []
+        for segment, offset in self._reader.leaf_readers():
+            inside = candidates[(candidates >= offset) & (candidates < offset + segment.doc_count_all())] - offset
+            if len(inside):
+                parts.append((_positions(segment, field_name, text, among=inside), offset))
+        return _join_positions(parts)[0]
+
+    def _joined(self, what: str, field_name: str, text: str, *, read, join) -> tuple[np.ndarray, ...]:
+        """Return the segments' arrays joined into whole-index numbers, cached for this segment layout."""
+        key = (self._layout, what, field_name, text)
+        joined = self._cache.get(key)
+        if joined is None:
+            parts = self._segments(what, field_name, text, read=read)
+            joined = join(parts)
+            if len(parts) > 1:  # one segment: the part itself is cached already
+                self._cache.put(key, joined)
+        return joined
 
     # --- per-commit arrays -----------------------------------------------------------------------
 
@@ -278,16 +310,38 @@ class Snapshot:
 
     def idf(self, field_name: str, text: str) -> float:
         """Return Whoosh's inverse document frequency of a term in a field."""
-        return math.log(self.size / (len(self.postings(field_name, text)[0]) + 1)) + 1
+        return math.log(self.size / (len(self.term(field_name, text)[0]) + 1)) + 1
 
     def leaf(self, field_name: str, leaf: Leaf) -> tuple[np.ndarray, np.ndarray]:
         """Return the documents where a leaf occurs in a field, and how often."""
         if len(leaf.tokens) == 1:
-            return self.postings(field_name, leaf.tokens[0])
+            return self.term(field_name, leaf.tokens[0])
+        key = (self._layout, "phrase", field_name, leaf.tokens)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._phrase(field_name, leaf.tokens)
+            self._cache.put(key, found)
+        return found[0], found[1]
+
+    def _phrase(self, field_name: str, tokens: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Return the documents where ``tokens`` stand at consecutive positions, and how often.
+
+        The documents holding every token come first, from the postings; positions are then read
+        only there (decoding every position of a common word costs far more), unless a word's
+        positions are cached already.
+        """
+        order = sorted(enumerate(tokens), key=lambda item: len(self.term(field_name, item[1])[0]))
+        candidates = None
+        for _place, token in order:
+            docs = self.term(field_name, token)[0]
+            candidates = docs if candidates is None else _intersect_sorted(candidates, docs)
+            if not len(candidates):
+                return _EMPTY_DOCS, _EMPTY_FREQS
         keys = None
-        for place, token in sorted(enumerate(leaf.tokens), key=lambda item: len(self.postings(field_name, item[1])[0])):
-            shifted = self.positions(field_name, token) - place
-            keys = shifted if keys is None else np.intersect1d(keys, shifted, assume_unique=True)
+        for place, token in order:
+            positions = self._positions_among(field_name, token, candidates)
+            # keys are phrase starts; only the (small) candidates are shifted, never a long list
+            keys = positions - place if keys is None else _intersect_sorted(keys + place, positions) - place
             if not len(keys):
                 return _EMPTY_DOCS, _EMPTY_FREQS
         docs, counts = np.unique(keys >> _POSITION_BITS, return_counts=True)
@@ -403,10 +457,16 @@ def _postings(segment, field_name: str, text: str) -> tuple[np.ndarray, np.ndarr
     return np.concatenate(docs), np.concatenate(weights) / boost
 
 
-def _positions(segment, field_name: str, text: str) -> tuple[np.ndarray]:
-    """Return a term's occurrences in one segment as sorted keys: document << 32 | position."""
+def _positions(segment, field_name: str, text: str, among: np.ndarray | None = None) -> tuple[np.ndarray]:
+    """Return a term's occurrences in one segment as sorted keys: document << 32 | position.
+
+    With ``among`` (sorted segment-local document numbers), only those documents' positions.
+    """
     docs, counts, flat = [], [], []
     for ids, _weights, values in _blocks(segment, field_name, text, values=True):
+        if among is not None:
+            wanted = _among(ids, among)
+            ids, values = ids[wanted], [value for value, keep in zip(values, wanted) if keep]
         for value in values:  # a count, then the pickled position deltas (Whoosh's Positions format)
             deltas = loads(value[4:] if value.endswith(b".") else value[4:] + b".")
             counts.append(len(deltas))
@@ -421,6 +481,67 @@ def _positions(segment, field_name: str, text: str) -> tuple[np.ndarray]:
     before = np.repeat(running[starts] - deltas_array[starts], counts_array)
     owners = np.repeat(np.concatenate(docs).astype(np.int64), counts_array)
     return ((owners << _POSITION_BITS) | (running - before),)
+
+
+def _join_postings(parts) -> tuple[np.ndarray, np.ndarray]:
+    """Join per-segment (documents, frequencies) into whole-index document numbers."""
+    parts = [(arrays, offset) for arrays, offset in parts if len(arrays[0])]
+    if not parts:
+        return _EMPTY_DOCS, _EMPTY_FREQS
+    if len(parts) == 1 and not parts[0][1]:
+        return parts[0][0]
+    return (np.concatenate([docs + offset for (docs, _freqs), offset in parts]),
+            np.concatenate([freqs for (_docs, freqs), _offset in parts]))
+
+
+def _join_positions(parts) -> tuple[np.ndarray]:
+    """Join per-segment position keys into whole-index keys (document << 32 | position)."""
+    parts = [(keys, offset) for (keys,), offset in parts if len(keys)]
+    if len(parts) == 1 and not parts[0][1]:
+        return (parts[0][0],)
+    return (np.concatenate([keys + (offset << _POSITION_BITS) for keys, offset in parts] or
+                           [np.zeros(0, dtype=np.int64)]),)
+
+
+def _among(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Return a mask of the ``values`` that the sorted array ``sorted_set`` holds."""
+    if not len(sorted_set):
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(sorted_set, values)
+    at[at == len(sorted_set)] = len(sorted_set) - 1
+    return sorted_set[at] == values
+
+
+def _intersect_sorted(small: np.ndarray, large: np.ndarray) -> np.ndarray:
+    """Return the values of sorted, duplicate-free ``small`` that ``large`` (sorted) also holds."""
+    return small[_among(small, large)]
+
+
+def _is_one_han(text: str) -> bool:
+    return len(text) == 1 and _HAN.match(text) is not None
+
+
+def _containing(segment, field_name: str, character: str) -> list[str]:
+    """Return the terms of a field in one segment that contain ``character`` (itself included)."""
+    encoded = character.encode("utf-8")  # UTF-8 is self-synchronising: a byte match is a character match
+    return [term.decode("utf-8") for term in segment.lexicon(field_name) if encoded in term]
+
+
+def _character_postings(segment, field_name: str, character: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return the documents of one segment with ``character`` anywhere in a term, and how often.
+
+    Counted by position: a unit and a longer sub-word starting at the same place (美沙酮 and
+    美沙酮维持治疗) hold one occurrence of 沙, not two.
+    """
+    keys = _character_positions(segment, field_name, character)[0]
+    docs, counts = np.unique(keys >> _POSITION_BITS, return_counts=True)
+    return docs.astype(np.int32), counts.astype(np.float32)
+
+
+def _character_positions(segment, field_name: str, character: str) -> tuple[np.ndarray]:
+    """Return the positions of the terms of one segment that contain ``character``, as sorted keys."""
+    parts = [_positions(segment, field_name, term)[0] for term in _containing(segment, field_name, character)]
+    return (np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64),)
 
 
 def _facet(segment, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

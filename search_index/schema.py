@@ -15,8 +15,8 @@ from search_index.analysis import bilingual_analyzer
 CURSOR_ID = "__cursor__"  # a document holding the indexer's event-log cursor, committed with the notes
 # The index's format, stored in the cursor document. Bump it when analysis or the schema changes what
 # an index holds: the worker then rebuilds an index of another format when it starts.
-# 2: glossary concept tokens (search_index/concepts.py).
-INDEX_FORMAT = 2
+# 2: glossary concept tokens (search_index/concepts.py); 3: no characters inside longer units.
+INDEX_FORMAT = 3
 TEXT_FIELDS = {"title": 3.0, "summary": 2.0, "body": 1.0}  # BM25F weights: title and summary over body
 FACETS = ("topic", "project", "province", "language", "population", "year", "origin")
 

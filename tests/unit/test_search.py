@@ -55,6 +55,16 @@ def test_two_character_queries_work(hub, query):
     assert titles(query) == ["针具交换点"]
 
 
+def test_one_character_queries_find_the_character_inside_words(hub):
+    publish(hub, "服药", "服药人员每天到门诊，药物不良反应需要及时处理。")
+    publish(hub, "针具", "外展员在城中村开展针具交换。")
+    publish(hub, "别的", "与此无关的内容。")
+    index(hub)
+    assert titles("药") == ["服药"]
+    assert titles("针") == ["针具"]
+    assert titles("針") == ["针具"]  # Traditional, folded like the text
+
+
 def test_a_word_does_not_match_characters_across_a_word_boundary(hub):
     publish(hub, "服务", "我们和服务对象一起讨论。")
     publish(hub, "衣服", "她穿着和服来参加活动。")
@@ -215,3 +225,19 @@ def test_the_note_page_shows_similar_notes(hub, client):
     index(hub)
     html = client.get(f"/notes/{one.id}?lang=en").get_data(as_text=True)
     assert "Similar notes" in html and "纳洛酮培训二" in html.split("Similar notes", 1)[1]
+
+
+def test_body_sections_and_tags_are_indexed_from_the_rendered_html_without_section_titles(hub):
+    from search_index import indexer
+
+    note = notes.create_draft(author=hub["author"], data=notes.NoteInput(
+        title="结构", summary="摘要", body="**正文**里的 [链接文字](https://example.org) &amp; 更多", language="zh_Hans",
+        visibility="public", sections={"context": "这里提到纳洛酮"}, tags=["冬季"]))
+    text = indexer.body_text(note)
+    assert "正文" in text and "链接文字" in text and "纳洛酮" in text and "冬季" in text
+    assert "<" not in text and "**" not in text and "&amp;" not in text  # markup and entities become text
+    notes.submit(note, by=hub["author"], confirm_privacy=True)
+    notes.approve(note, by=hub["moderator"])
+    index(hub)
+    assert titles("纳洛酮") == ["结构"] and titles("冬季") == ["结构"]
+    assert titles("背景") == []  # the section's title is the interface's, not the author's words

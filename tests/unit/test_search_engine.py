@@ -200,3 +200,24 @@ def test_after_a_commit_only_the_new_segment_is_read(monkeypatch):
         assert sorted(searcher.stored_fields(d)["id"] for d in found.docnums) == ["1", "9"]
         newest = searcher.ixreader.leaf_readers()[-1][0]
     assert read and all(segment._segment.segment_id() == newest._segment.segment_id() for segment in read)
+
+
+def test_one_character_stands_for_the_terms_that_contain_it(snapshot):
+    searcher, snap = snapshot
+    assert "沙" not in [t.text for t in bilingual_analyzer()("美沙酮", positions=True)]  # not indexed alone
+    docs, freqs = snap.term("body", "沙")
+    found = {searcher.stored_fields(int(d))["id"]: float(f) for d, f in zip(docs, freqs) if snap.live[d]}
+    assert found == {"0": 1.0, "4": 1.0}
+    keys = snap.term_positions("body", "沙")
+    assert sorted({int(k) >> 32 for k in keys}) == sorted(int(d) for d in docs)
+
+
+@pytest.mark.parametrize("tokens", [("美沙酮", "维持", "治疗"), ("needl", "exchang"), ("和", "服务")])
+def test_phrases_read_positions_only_where_every_word_is_and_agree_with_full_positions(snapshot, tokens):
+    searcher, snap = snapshot
+    among = snap.leaf("body", Leaf(tokens))
+    warm = Snapshot(searcher.ixreader)
+    for token in tokens:
+        warm.positions("body", token)  # every position read and cached: the other path
+    full = warm.leaf("body", Leaf(tokens))
+    assert [list(a) for a in among] == [list(a) for a in full]
