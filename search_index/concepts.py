@@ -28,8 +28,8 @@ from whoosh.analysis import Filter, Token
 
 PREFIX = "~"
 
-# first token -> [(remaining tokens, concept tokens)], longest terms first
-_Table = dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]]
+# the first token (one-token terms) or the first two -> [(the tokens after those, concept tokens)]
+_Table = dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]]
 
 
 def concept_token(concept_id: str) -> str:
@@ -47,8 +47,8 @@ class ConceptFilter(Filter):
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         """Yield every token, then one token per (concept, position) where a concept term starts."""
-        table = None
-        seen: dict[int, list[tuple[str, int, int]]] = defaultdict(list)  # pos -> (text, start, end)
+        table = vocabulary = None
+        seen: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)  # pos -> text -> (start, end)
         last = None
         for token in tokens:
             yield token
@@ -56,27 +56,32 @@ class ConceptFilter(Filter):
                 if getattr(token, "mode", "") == "query" or not token.positions:
                     yield from tokens  # queries and highlighting: nothing to add
                     return
-                table = _table()
+                table, vocabulary = _table()
             last = token
-            if token.text in table[1]:
-                chars = (token.startchar, token.endchar) if token.chars else (0, 0)
-                seen[token.pos].append((token.text, *chars))
+            if token.text in vocabulary:
+                seen[token.pos][token.text] = (token.startchar, token.endchar) if token.chars else (0, 0)
         if last is None or not seen:
             return
-        for text, pos, start, end in _occurrences(seen, table[0]):
+        for text, pos, start, end in _occurrences(seen, table):
             last.text, last.pos, last.boost, last.stopped = text, pos, 1.0, False
             if last.chars:
                 last.startchar, last.endchar = start, end
             yield last
 
 
-def _occurrences(seen: dict[int, list[tuple[str, int, int]]], table: _Table) -> list[tuple[str, int, int, int]]:
+def _occurrences(seen: dict[int, dict[str, tuple[int, int]]], table: _Table) -> list[tuple[str, int, int, int]]:
     """Return (concept token, position, start char, end char) for every term occurrence, by position."""
     found: dict[tuple[str, int], tuple[int, int]] = {}
     for pos in sorted(seen):
-        for text, start, _end in seen[pos]:
-            for rest, concepts in table.get(text, ()):
-                end = _phrase_end(seen, pos, rest, _end)
+        following = seen.get(pos + 1, {})
+        for text, (start, first_end) in seen[pos].items():
+            # Terms are looked up by their first two tokens: common first words (hiv, peer, 服务)
+            # begin many terms, but few of them with the word that actually follows.
+            candidates = [(entry, first_end) for entry in table.get((text,), ())]
+            candidates += [(entry, span[1]) for second, span in following.items()
+                           for entry in table.get((text, second), ())]
+            for (rest, concepts), end in candidates:
+                end = _phrase_end(seen, pos + 2, rest, end) if rest else end
                 if end is None:
                     continue
                 for concept in concepts:
@@ -86,26 +91,24 @@ def _occurrences(seen: dict[int, list[tuple[str, int, int]]], table: _Table) -> 
     return sorted(((concept, pos, *span) for (concept, pos), span in found.items()), key=lambda item: item[1])
 
 
-def _phrase_end(seen: dict[int, list[tuple[str, int, int]]], pos: int, rest: tuple[str, ...], end: int) -> int | None:
-    """Return the end char of ``rest`` standing at the positions after ``pos``, or None."""
-    for offset, wanted in enumerate(rest, start=1):
-        match = next((item for item in seen.get(pos + offset, ()) if item[0] == wanted), None)
-        if match is None:
+def _phrase_end(seen: dict[int, dict[str, tuple[int, int]]], pos: int, rest: tuple[str, ...], end: int) -> int | None:
+    """Return the end char of ``rest`` standing at ``pos`` and the positions after it, or None."""
+    for offset, wanted in enumerate(rest):
+        span = seen.get(pos + offset, {}).get(wanted)
+        if span is None:
             return None
-        end = max(end, match[2])
+        end = max(end, span[1])
     return end
 
 
 @functools.cache
 def _table() -> tuple[_Table, frozenset[str]]:
-    """Return the shipped glossary's terms by first token, and every token that appears in a term."""
+    """Return the shipped glossary's terms by their first one or two tokens, and every token in a term."""
     from search_index.glossary import default_glossary  # the glossary analyses terms with this analyzer
 
     table: _Table = defaultdict(list)
     vocabulary: set[str] = set()
     for key, concept_ids in default_glossary().keys().items():
-        table[key[0]].append((key[1:], tuple(concept_token(c) for c in concept_ids)))
+        table[key[:2]].append((key[2:], tuple(concept_token(c) for c in concept_ids)))
         vocabulary.update(key)
-    for entries in table.values():
-        entries.sort(key=lambda entry: -len(entry[0]))
     return dict(table), frozenset(vocabulary)
