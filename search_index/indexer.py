@@ -266,6 +266,7 @@ def _segment_worker(engine: sa.Engine, index: Index, jobs: multiprocessing.Queue
                 if writer.doc_count() >= _SEGMENT_NOTES:
                     segments.append(writer._finalize_segment())
                     writer = _sub_writer(index)
+                    gc.collect()  # the finished segment's pool, once per segment (2.6 GB peaks at 100k without)
         if writer.doc_count():
             segments.append(writer._finalize_segment())
         else:  # not cancel(): that would delete the temporary folder that the other processes share
