@@ -26,7 +26,7 @@ class Config:
     SECRET_KEY: str | None = None
     DATABASE_URL = "sqlite:///hub.sqlite"  # relative SQLite paths live in instance/
     INDEX_DIR = "index"  # relative to instance/
-    SEARCH_CACHE_MB = 64  # per web process: term arrays kept between searches (see search_index/engine.py)
+    SEARCH_CACHE_MB = 128  # per web process: term arrays kept between searches (see search_index/engine.py)
     BASE_URL = "http://127.0.0.1:5000"
     COOKIE_SECURE: bool | None = None  # None: secure when BASE_URL is https
     SITE_NAME = ""  # empty: the translated default name is shown

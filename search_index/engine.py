@@ -223,11 +223,11 @@ class Snapshot:
 
     def _positions_among(self, field_name: str, text: str, candidates: np.ndarray) -> np.ndarray:
         """Return a term's position keys in the ``candidates`` documents only."""
-        cached = None if _is_one_han(text) else self._cache.get((self._layout, "positions", field_name, text))
-        if cached is None and len(self._segment_ids) == 1:
-            cached = self._cache.get((self._segment_ids[0], "positions", field_name, text))
-        if cached is not None or _is_one_han(text):
-            keys = cached[0] if cached is not None else self.term_positions(field_name, text)
+        cached = all(self._cache.get((segment_id, "positions", field_name, text)) is not None
+                     for segment_id in self._segment_ids)
+        # Most of the word's documents: read all its positions once and keep them for later phrases.
+        if cached or _is_one_han(text) or len(candidates) * 4 >= len(self.term(field_name, text)[0]):
+            keys = self.term_positions(field_name, text)
             return keys[_among(keys >> _POSITION_BITS, candidates)]
         parts = []
         for segment, offset in self._reader.leaf_readers():
@@ -237,15 +237,12 @@ class Snapshot:
         return _join_positions(parts)[0]
 
     def _joined(self, what: str, field_name: str, text: str, *, read, join) -> tuple[np.ndarray, ...]:
-        """Return the segments' arrays joined into whole-index numbers, cached for this segment layout."""
-        key = (self._layout, what, field_name, text)
-        joined = self._cache.get(key)
-        if joined is None:
-            parts = self._segments(what, field_name, text, read=read)
-            joined = join(parts)
-            if len(parts) > 1:  # one segment: the part itself is cached already
-                self._cache.put(key, joined)
-        return joined
+        """Return the segments' arrays joined into whole-index numbers.
+
+        Not cached: joining costs microseconds, while a second copy of every array would halve what
+        the cache holds (phrases, the only users of long position lists, are cached whole).
+        """
+        return join(self._segments(what, field_name, text, read=read))
 
     # --- per-commit arrays -----------------------------------------------------------------------
 
@@ -326,9 +323,9 @@ class Snapshot:
     def _phrase(self, field_name: str, tokens: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
         """Return the documents where ``tokens`` stand at consecutive positions, and how often.
 
-        The documents holding every token come first, from the postings; positions are then read
-        only there (decoding every position of a common word costs far more), unless a word's
-        positions are cached already.
+        The documents holding every token come first, from the postings. A word whose documents
+        are mostly candidates has all its positions read and cached for later phrases; a word
+        found in many more documents than the candidates has positions read only there.
         """
         order = sorted(enumerate(tokens), key=lambda item: len(self.term(field_name, item[1])[0]))
         candidates = None
@@ -437,11 +434,23 @@ def _blocks(segment, field_name: str, text: str, *, values: bool):
     if isinstance(matcher, FilterMatcher):  # deletions: the snapshot's live mask removes them
         matcher = matcher.child
     while matcher.is_active():
-        matcher._read_ids()
-        matcher._read_weights()
+        # The block's (ids, weights, values) tuple, decoded here with numpy: Whoosh's own
+        # _read_ids/_read_weights undo the delta coding and fill weights one posting at a time.
+        matcher._read_data()
+        raw_ids, raw_weights = matcher._data[0], matcher._data[1]
+        count = matcher._blocklength
+        ids = np.asarray(raw_ids, dtype=np.int64)
+        if not matcher._byteids:
+            ids = np.cumsum(ids)
+        if raw_weights is None:
+            weights = np.ones(count, dtype=np.float32)
+        elif isinstance(raw_weights, float):
+            weights = np.full(count, raw_weights, dtype=np.float32)
+        else:
+            weights = np.asarray(raw_weights, dtype=np.float32)
         if values:
             matcher._read_values()
-        yield np.asarray(matcher._ids, dtype=np.int32), matcher._weights, matcher._values if values else None
+        yield ids.astype(np.int32), weights, matcher._values if values else None
         matcher._next_block()
 
 
@@ -450,7 +459,7 @@ def _postings(segment, field_name: str, text: str) -> tuple[np.ndarray, np.ndarr
     docs, weights = [], []
     for ids, block_weights, _values in _blocks(segment, field_name, text, values=False):
         docs.append(ids)
-        weights.append(np.asarray(block_weights, dtype=np.float32))
+        weights.append(block_weights)
     if not docs:
         return _EMPTY_DOCS, _EMPTY_FREQS
     boost = segment.schema[field_name].format.field_boost or 1.0  # Whoosh stores frequency × field boost

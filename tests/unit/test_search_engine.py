@@ -221,3 +221,17 @@ def test_phrases_read_positions_only_where_every_word_is_and_agree_with_full_pos
         warm.positions("body", token)  # every position read and cached: the other path
     full = warm.leaf("body", Leaf(tokens))
     assert [list(a) for a in among] == [list(a) for a in full]
+
+
+def test_a_phrase_with_a_common_word_reads_its_positions_only_in_the_candidates():
+    index = RamStorage().create_index(build_schema())
+    with index.writer() as writer:
+        for number in range(12):
+            body = "the clinic opens early" if number else "the needle clinic; clinic needle"
+            writer.add_document(**_doc(number, body))
+    with index.searcher() as searcher:
+        snap = Snapshot(searcher.ixreader)
+        docs, counts = snap.leaf("body", Leaf(("needl", "clinic")))
+        assert [searcher.stored_fields(int(d))["id"] for d in docs] == ["0"] and list(counts) == [1.0]
+        assert not snap._cache.get((snap._segment_ids[0], "positions", "body", "clinic"))  # not read in full
+        assert sorted(searcher.docs_for_query(q.Phrase("body", ["needl", "clinic"]))) == [int(d) for d in docs]
