@@ -111,7 +111,8 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
 
 def _excerpt(note: Note, terms: list[str]) -> str:
     """Mark the query's words in the body; in the summary only when the body has none of them."""
-    return excerpts.excerpt_html(excerpts.html_text(note.body_html), terms) or excerpts.excerpt_html(note.summary, terms)
+    return (excerpts.excerpt_html(excerpts.html_text(note.body_html), terms)
+            or excerpts.excerpt_html(note.summary, terms))
 
 
 def _visible_in_order(ids: list[int], viewer: Any) -> list[Note]:

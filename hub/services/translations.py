@@ -106,7 +106,9 @@ def published_versions(notes: Iterable[Note], *, locale: str, viewer: Any) -> di
     shown = {n.id: n for n in notes}
     # Two steps: in one query SQLite (without statistics) walks the state index, i.e. every
     # published note (6 ms at 5k notes, growing with the hub); the translations' own index is instant.
-    candidates = list(db.session.scalars(sa.select(Note.id).where(Note.translation_of_id.in_(wanted)))) if wanted else []
+    candidates = []
+    if wanted:
+        candidates = list(db.session.scalars(sa.select(Note.id).where(Note.translation_of_id.in_(wanted))))
     if candidates:
         query = sa.select(Note).where(Note.id.in_(candidates), Note.language == language, published_for(viewer))
         for translation in db.session.scalars(query.order_by(Note.id)):
