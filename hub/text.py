@@ -18,6 +18,7 @@ nest) and for non-web URLs such as ``data:`` (there is nothing safe to link).
 """
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -30,7 +31,7 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-__all__ = ["ALLOWED_TAGS", "excerpt", "is_local_image_url", "plain_text", "render_markdown"]
+__all__ = ["ALLOWED_TAGS", "excerpt", "html_text", "is_local_image_url", "plain_text", "render_markdown"]
 
 ELLIPSIS = "…"
 
@@ -212,6 +213,16 @@ def render_markdown(source: str, *, local_hosts: AbstractSet[str] = frozenset())
 def sanitize_html(source: str, *, images: bool = True) -> str:
     """Sanitise HTML made elsewhere (a partner hub's note) with the same allow-list as rendered Markdown."""
     return _cleaner(frozenset(), images).clean(source)
+
+
+def html_text(source: str) -> str:
+    """Return the readable text of sanitised HTML, a blank line after each block (not HTML: escape it)."""
+    marked = _BLOCK_END.sub(lambda m: m.group(0) + "\n\n", source or "")
+    plain = html.unescape(nh3.clean(marked, tags=set()))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.strip() for line in plain.splitlines())).strip()
+
+
+_BLOCK_END = re.compile(r"(</(p|h[1-6]|li|blockquote|pre|tr|section)>|<br\s*/?>)", re.IGNORECASE)
 
 
 def _inline_text(children: Sequence[Token]) -> str:

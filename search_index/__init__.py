@@ -87,12 +87,12 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
     """Search the notes ``viewer`` may see; raise :class:`SearchUnavailable` when the index is down."""
     state = _state()
     page, per_page = max(1, page), min(max(1, per_page), 50)
-    chosen = searcher.Filters({k: v for k, v in (filters or {}).items() if v})
+    chosen = {k: v for k, v in (filters or {}).items() if v}
     glossary = _glossary() if expand else None
     try:
         found = state.pool.get()
         key = (state.store.current_target(), found.ixreader.generation(), text.strip(), _audience(viewer),
-               tuple(sorted(chosen.values.items())), sort, page * per_page, state.glossary[0] if expand else None)
+               tuple(sorted(chosen.items())), sort, page * per_page, state.glossary[0] if expand else None)
         outcome = state.cache.get(key)
         if outcome is None:
             outcome = searcher.run(found, state.pool.snapshot(found), text, audience=_audience(viewer),

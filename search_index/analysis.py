@@ -85,12 +85,12 @@ if TYPE_CHECKING:
     import jieba
     import opencc
 
-__all__ = ["BilingualTokenizer", "bilingual_analyzer", "query_tokens", "segment", "to_simplified"]
+__all__ = ["BilingualTokenizer", "HAN_RANGES", "bilingual_analyzer", "query_tokens", "segment", "to_simplified"]
 
 # CJK unified ideographs: extension A, the basic block, compatibility ideographs, extensions B-G.
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+HAN_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 # A Han run, or a word of other letters and digits ("e.g", "3.5" stay whole, as Whoosh's default).
-_RUN = re.compile(rf"(?P<han>[{_HAN}]+)|[^\W_{_HAN}]+(?:\.[^\W_{_HAN}]+)*")
+_RUN = re.compile(rf"(?P<han>[{HAN_RANGES}]+)|[^\W_{HAN_RANGES}]+(?:\.[^\W_{HAN_RANGES}]+)*")
 # The characters jieba segments with its dictionary (its re_han_default, less Latin and digits).
 _JIEBA_HAN = re.compile("[\u4e00-\u9fd5]+")
 # Only words that can hold two words of two characters are split into units.

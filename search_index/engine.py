@@ -45,6 +45,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
 
+from search_index.analysis import HAN_RANGES
 from search_index.schema import FACETS, TEXT_FIELDS
 
 K1 = 1.2
@@ -53,7 +54,7 @@ _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.flo
 _EMPTY_DOCS = np.zeros(0, dtype=np.int32)
 _EMPTY_FREQS = np.zeros(0, dtype=np.float32)
 _POSITION_BITS = 32
-_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_ONE_HAN = re.compile(f"[{HAN_RANGES}]")
 
 
 @dataclass(frozen=True)
@@ -527,7 +528,7 @@ def _intersect_sorted(small: np.ndarray, large: np.ndarray) -> np.ndarray:
 
 
 def _is_one_han(text: str) -> bool:
-    return len(text) == 1 and _HAN.match(text) is not None
+    return len(text) == 1 and _ONE_HAN.match(text) is not None
 
 
 def _containing(segment, field_name: str, character: str) -> list[str]:

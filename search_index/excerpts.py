@@ -19,22 +19,18 @@ import re
 
 import nh3
 
+from hub import text as hub_text
 from search_index.analysis import _normalise as normalise  # the index's folding, with offsets
 
 FRAGMENT_CHARS = 160  # at most this many characters per fragment
 CONTEXT_CHARS = 40  # characters shown before a fragment's first match
 FRAGMENTS = 2
-_BLOCK_TAG = re.compile(r"</?(?:p|h[1-6]|li|ul|ol|section|blockquote|pre|br|hr|tr|td|th|table|div|figure|figcaption|img)"
-                        r"\b[^>]*>", re.I)
-_ANY_TAG = re.compile(r"<[^>]*>")
-_SPACES = re.compile(r"\s+")
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
 
 
 def html_text(source: str) -> str:
-    """Return the readable text of sanitised HTML: block boundaries become spaces, tags go."""
-    text = _ANY_TAG.sub("", _BLOCK_TAG.sub(" ", source or ""))
-    return _SPACES.sub(" ", html.unescape(text)).strip()
+    """Return the readable text of sanitised HTML on one line (``hub.text.html_text``, spaces collapsed)."""
+    return " ".join(hub_text.html_text(source).split())
 
 
 def excerpt_html(text: str, terms: list[str]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from whoosh.searching import Searcher
@@ -20,13 +20,6 @@ from search_index.query import build, parse
 from search_index.store import IndexStore
 
 FACET_LIMIT = 12
-
-
-@dataclass
-class Filters:
-    """Facet values the results are narrowed to (each facet: one value)."""
-
-    values: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -114,11 +107,14 @@ class ResultCache:
                 self._items.popitem(last=False)
 
 
-def run(searcher: Searcher, snapshot: Snapshot, text: str, *, audience: str, filters: Filters, glossary,
+def run(searcher: Searcher, snapshot: Snapshot, text: str, *, audience: str, filters: dict[str, str], glossary,
         sort: str, limit: int) -> Outcome:
-    """Search for ``text`` within ``audience`` ("public" or "members"); return the top ``limit`` hits."""
+    """Search for ``text`` within ``audience`` ("public" or "members"), narrowed to facet values in ``filters``.
+
+    Return the top ``limit`` hits.
+    """
     parsed = parse(text)
-    options = {"public_only": audience == "public", "filters": filters.values, "limit": max(limit, 1),
+    options = {"public_only": audience == "public", "filters": filters, "limit": max(limit, 1),
                "newest": sort == "newest", "facet_limit": FACET_LIMIT}
     built = build(parsed, glossary=glossary, mode="and")
     found = snapshot.run(built.plan, **options)

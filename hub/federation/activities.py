@@ -15,13 +15,10 @@ Who receives what (addressing) is decided here too, in one place:
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
-
-import nh3
 
 from hub.federation import actor
 from hub.federation.http import request_host
@@ -37,7 +34,6 @@ PUBLIC_ALIASES = frozenset({actor.PUBLIC, "as:Public", "Public"})
 MAX_TITLE, MAX_SUMMARY, MAX_PLACE, MAX_HTML = 200, 600, 100, 200_000
 MAX_TERMS = 20
 
-_BLOCK_END = re.compile(r"(</(p|h[1-6]|li|blockquote|pre|tr|section)>|<br\s*/?>)", re.IGNORECASE)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -126,13 +122,6 @@ def sanitize_html(source: str) -> str:
     A partner's image would tell its server which of our readers read what (see hub.text).
     """
     return text.sanitize_html(source[:MAX_HTML], images=False)
-
-
-def html_to_text(source: str) -> str:
-    """Return the readable text of sanitised HTML (for search and the privacy check)."""
-    marked = _BLOCK_END.sub(lambda m: m.group(0) + "\n\n", source)
-    plain = html.unescape(nh3.clean(marked, tags=set()))
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.strip() for line in plain.splitlines())).strip()
 
 
 # --- notes to Articles -----------------------------------------------------------------
@@ -295,7 +284,7 @@ class LanguageVersion:
     @property
     def text(self) -> str:
         """Return the plain text of the content."""
-        return html_to_text(self.content_html)
+        return text.html_text(self.content_html)
 
 
 @dataclass
@@ -322,7 +311,7 @@ class RemoteArticle:
     @property
     def text(self) -> str:
         """Return the plain text of the content (search and the privacy check read this)."""
-        return html_to_text(self.content_html)
+        return text.html_text(self.content_html)
 
 
 def _string(value: Any, limit: int) -> str:
@@ -364,7 +353,7 @@ def _tags(value: Any) -> list[str]:
 
 
 def _summary(value: Any) -> str:
-    return _string(html_to_text(sanitize_html(_string(value, MAX_HTML))), MAX_SUMMARY)
+    return _string(text.html_text(sanitize_html(_string(value, MAX_HTML))), MAX_SUMMARY)
 
 
 def _other_versions(obj: dict[str, Any], chosen: str) -> list[LanguageVersion]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from hub import text
 from hub.extensions import db
 from hub.federation import activities, actor, delivery
 from hub.federation.activities import InvalidActivity, NotFederated
@@ -162,8 +163,8 @@ def test_incoming_fields_are_capped():
     assert many.topics == [f"t{i}" for i in range(20)]
 
 
-def test_html_to_text_keeps_paragraphs_apart():
-    assert activities.html_to_text("<p>one</p><p>two &amp; three</p>") == "one\n\ntwo & three"
+def test_html_text_keeps_paragraphs_apart():
+    assert text.html_text("<p>one</p><p>two &amp; three</p>") == "one\n\ntwo & three"
 
 
 def test_same_host_needs_one_http_host():
