@@ -12,6 +12,10 @@
   let storageKey = form.dataset.storageKey;
   let dirty = false;
   let timer = null;
+  // One autosave request at a time: two in flight can reach the server in either order, and an
+  // older copy arriving last would overwrite newer text (typing while the "online" save is sent).
+  let saving = false;
+  let saveAgain = false;
   let checkTimer = null;
 
   function fields() {
@@ -67,8 +71,11 @@
 
   async function save() {
     timer = null;
+    if (saving) { saveAgain = true; return; }
     if (!dirty || !autosave) return;
+    saving = true;
     dirty = false;
+    let failed = false;
     try {
       const response = await fetch(form.dataset.autosaveUrl, { method: "POST", body: body(), credentials: "same-origin" });
       const result = await response.json();
@@ -81,13 +88,19 @@
         form.action = result.edit_url;
         window.history.replaceState(null, "", result.edit_url);
       }
-      localStorage.removeItem(storageKey);
+      if (!dirty) localStorage.removeItem(storageKey);  // text typed meanwhile keeps its device copy
       status.textContent = form.dataset.msgSaved + " " + result.saved_at;
     } catch (e) {
+      failed = true;
       dirty = true;
       keepLocally();
       status.textContent = form.dataset.msgOffline;
       schedule(15000);
+    } finally {
+      saving = false;
+      const again = saveAgain && !failed;
+      saveAgain = false;
+      if (again) save();
     }
   }
 
