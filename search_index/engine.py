@@ -3,8 +3,8 @@
 Whoosh stores the index (segments, postings with positions, columns) and analyses text; this
 module answers queries over it. Whoosh's own searcher visits every matching document in Python,
 once to count facets and again to score, which costs seconds at 100k notes. Here a term's
-postings are read once per index commit into arrays (document numbers, frequencies, positions)
-and every step after that is an array operation over all documents at once:
+postings are arrays (document numbers, frequencies, positions) and every step is an array
+operation over all documents at once:
 
 - a query is a :class:`Plan`: units joined by AND (or OR), each unit a set of alternatives, each
   alternative one or more :class:`Leaf` terms or phrases that must all occur; excluded units;
@@ -18,16 +18,19 @@ and every step after that is an array operation over all documents at once:
 - facets count with one ``bincount`` over (document, value) pairs read from the facet fields'
   postings; the top hits come from ``argpartition``.
 
+A segment's postings are read from its arrays file (search_index/postings.py), which the hub's
+codec writes beside Whoosh's files: a term's documents and frequencies are two reads of that file,
+nothing is decoded. A segment without that file (written by another writer) is read from
+Whoosh 3's posting blocks through ``W3LeafMatcher``'s block attributes (``_read_data``,
+``_data``…): the package is pinned, and tests compare both ways with Whoosh's public matchers.
+
 A :class:`Snapshot` holds what is derived from one index commit: the live-document mask, the
 audience and facet arrays, field lengths and publication times. What it reads from a segment
-(postings, positions, facet values, columns) goes into an :class:`ArrayCache` shared by the
-process's snapshots, keyed by segment id — segments never change once written, so after a commit
-only new segments are read. The cache is an LRU with a byte budget. Snapshots are shared by a
-process's threads; each thread reads through its own Whoosh reader (file positions are per
-reader); all readers of one commit hold the same data.
-
-This reads Whoosh 3's posting blocks through ``W3LeafMatcher``'s block attributes (``_read_ids``,
-``_ids``…): the package is pinned, and tests compare every array with Whoosh's public matchers.
+(postings, position keys, a character's terms, facet values, columns) goes into an
+:class:`ArrayCache` shared by the process's snapshots, keyed by segment id — segments never
+change once written, so after a commit only new segments are read. The cache is an LRU with a
+byte budget. Snapshots are shared by a process's threads; each thread reads through
+its own Whoosh reader (file positions are per reader); all readers of one commit hold the same data.
 """
 from __future__ import annotations
 
@@ -38,7 +41,6 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from pickle import loads
 
 import numpy as np
 from whoosh.matching.wrappers import FilterMatcher
@@ -46,6 +48,7 @@ from whoosh.reading import IndexReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 from search_index.analysis import HAN_RANGES
+from search_index.postings import in_sorted, segment_arrays
 from search_index.schema import FACETS, TEXT_FIELDS
 
 K1 = 1.2
@@ -173,6 +176,8 @@ class Snapshot:
         self.schema = reader.schema
         self._first_reader = reader
         self._segment_ids = [segment._segment.segment_id() for segment, _offset in reader.leaf_readers()]
+        # Held open while the snapshot lives (search_index/postings.py closes files no one holds).
+        self._files = [segment_arrays(segment) for segment, _offset in reader.leaf_readers()]
         self._layout = tuple(self._segment_ids)  # the segments in order: their offsets follow from it
         self._cache = cache if cache is not None else ArrayCache(64 << 20)
         self._local = threading.local()
@@ -229,7 +234,7 @@ class Snapshot:
         # Most of the word's documents: read all its positions once and keep them for later phrases.
         if cached or _is_one_han(text) or len(candidates) * 4 >= len(self.term(field_name, text)[0]):
             keys = self.term_positions(field_name, text)
-            return keys[_among(keys >> _POSITION_BITS, candidates)]
+            return keys[in_sorted(keys >> _POSITION_BITS, candidates)]
         parts = []
         for segment, offset in self._reader.leaf_readers():
             inside = candidates[(candidates >= offset) & (candidates < offset + segment.doc_count_all())] - offset
@@ -457,6 +462,10 @@ def _blocks(segment, field_name: str, text: str, *, values: bool):
 
 def _postings(segment, field_name: str, text: str) -> tuple[np.ndarray, np.ndarray]:
     """Return a term's documents and frequencies in one segment."""
+    arrays = segment_arrays(segment)
+    if arrays is not None:
+        found = arrays.postings(field_name, text)
+        return found if found is not None else (_EMPTY_DOCS, _EMPTY_FREQS)
     docs, weights = [], []
     for ids, block_weights, _values in _blocks(segment, field_name, text, values=False):
         docs.append(ids)
@@ -472,25 +481,25 @@ def _positions(segment, field_name: str, text: str, among: np.ndarray | None = N
 
     With ``among`` (sorted segment-local document numbers), only those documents' positions.
     """
+    arrays = segment_arrays(segment)
+    if arrays is not None:
+        return (arrays.positions(field_name, text, among),)
+    # A segment without an arrays file: Whoosh's blocks, each posting's value its positions as uint32.
+    decode = segment.schema[field_name].format.decode_positions
     docs, counts, flat = [], [], []
     for ids, _weights, values in _blocks(segment, field_name, text, values=True):
         if among is not None:
-            wanted = _among(ids, among)
+            wanted = in_sorted(ids, among)
             ids, values = ids[wanted], [value for value, keep in zip(values, wanted) if keep]
-        for value in values:  # a count, then the pickled position deltas (Whoosh's Positions format)
-            deltas = loads(value[4:] if value.endswith(b".") else value[4:] + b".")
-            counts.append(len(deltas))
-            flat.extend(deltas)
+        for value in values:
+            positions = decode(value)
+            counts.append(len(positions))
+            flat.extend(positions)
         docs.append(ids)
     if not docs:
         return (np.zeros(0, dtype=np.int64),)
-    counts_array = np.asarray(counts, dtype=np.int64)
-    deltas_array = np.asarray(flat, dtype=np.int64)
-    running = np.cumsum(deltas_array)
-    starts = np.cumsum(counts_array) - counts_array  # each posting's first delta
-    before = np.repeat(running[starts] - deltas_array[starts], counts_array)
-    owners = np.repeat(np.concatenate(docs).astype(np.int64), counts_array)
-    return ((owners << _POSITION_BITS) | (running - before),)
+    owners = np.repeat(np.concatenate(docs).astype(np.int64), np.asarray(counts, dtype=np.int64))
+    return ((owners << _POSITION_BITS) | np.asarray(flat, dtype=np.int64),)
 
 
 def _join_postings(parts) -> tuple[np.ndarray, np.ndarray]:
@@ -513,18 +522,9 @@ def _join_positions(parts) -> tuple[np.ndarray]:
                            [np.zeros(0, dtype=np.int64)]),)
 
 
-def _among(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """Return a mask of the ``values`` that the sorted array ``sorted_set`` holds."""
-    if not len(sorted_set):
-        return np.zeros(len(values), dtype=bool)
-    at = np.searchsorted(sorted_set, values)
-    at[at == len(sorted_set)] = len(sorted_set) - 1
-    return sorted_set[at] == values
-
-
 def _intersect_sorted(small: np.ndarray, large: np.ndarray) -> np.ndarray:
     """Return the values of sorted, duplicate-free ``small`` that ``large`` (sorted) also holds."""
-    return small[_among(small, large)]
+    return small[in_sorted(small, large)]
 
 
 def _is_one_han(text: str) -> bool:
@@ -550,12 +550,19 @@ def _character_postings(segment, field_name: str, character: str) -> tuple[np.nd
 
 def _character_positions(segment, field_name: str, character: str) -> tuple[np.ndarray]:
     """Return the positions of the terms of one segment that contain ``character``, as sorted keys."""
+    arrays = segment_arrays(segment)
+    if arrays is not None:
+        return (arrays.character_positions(field_name, character),)
     parts = [_positions(segment, field_name, term)[0] for term in _containing(segment, field_name, character)]
     return (np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64),)
 
 
 def _facet(segment, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return a facet field's values in one segment, with (document, value number) pairs."""
+    arrays = segment_arrays(segment)
+    if arrays is not None:
+        values, docs, codes = arrays.values(name)
+        return np.asarray(values, dtype=str), docs, codes
     values, docs, codes = [], [], []
     for value in segment.field_terms(name):
         found = _postings(segment, name, value)[0]

@@ -27,13 +27,15 @@ from hub.models.events import Event
 from hub.models.note import SECTIONS, Note, NoteState
 from hub.text import plain_text
 from search_index.excerpts import html_text
+from search_index.postings import HubCodec
 from search_index.schema import CURSOR_ID, INDEX_FORMAT, note_document
 from search_index.store import IndexStore, IndexUnavailable
 
 log = logging.getLogger("hub.search")
 # Segments as separate files, not one compound file: Whoosh reads a compound segment's postings into
 # a private copy in every web process (hundreds of MB at 100k notes); separate files are read in place.
-WRITER_OPTIONS = {"compound": False}
+# The hub's codec writes each segment's postings as arrays too (search_index/postings.py).
+WRITER_OPTIONS = {"compound": False, "codec": HubCodec()}
 NOTE_EVENTS = {"note.published", "note.updated", "note.unpublished", "note.deleted"}
 _PUBLISHED_ORIGINAL = (Note.state == NoteState.PUBLISHED.value, Note.translation_of_id.is_(None))
 # A rebuild process starts a new segment after this many notes, which bounds its memory (about

@@ -11,12 +11,14 @@ from typing import Any
 from whoosh import fields
 
 from search_index.analysis import bilingual_analyzer
+from search_index.postings import RawPositions
 
 CURSOR_ID = "__cursor__"  # a document holding the indexer's event-log cursor, committed with the notes
 # The index's format, stored in the cursor document. Bump it when analysis or the schema changes what
 # an index holds: the worker then rebuilds an index of another format when it starts.
-# 2: glossary concept tokens (search_index/concepts.py); 3: no characters inside longer units.
-INDEX_FORMAT = 3
+# 2: glossary concept tokens (search_index/concepts.py); 3: no characters inside longer units;
+# 4: positions as uint32 (postings.RawPositions) and every segment's postings as arrays beside it.
+INDEX_FORMAT = 4
 TEXT_FIELDS = {"title": 3.0, "summary": 2.0, "body": 1.0}  # BM25F weights: title and summary over body
 FACETS = ("topic", "project", "province", "language", "population", "year", "origin")
 
@@ -29,9 +31,9 @@ def build_schema() -> fields.Schema:
         kind=fields.ID(),  # "note", or "meta" for the cursor document
         cursor=fields.NUMERIC(stored=True, bits=64),
         format=fields.NUMERIC(stored=True),
-        title=fields.TEXT(analyzer=analyzer, field_boost=TEXT_FIELDS["title"], phrase=True),
-        summary=fields.TEXT(analyzer=analyzer, field_boost=TEXT_FIELDS["summary"], phrase=True),
-        body=fields.TEXT(analyzer=analyzer, phrase=True),
+        title=_text(analyzer, TEXT_FIELDS["title"]),
+        summary=_text(analyzer, TEXT_FIELDS["summary"]),
+        body=_text(analyzer, TEXT_FIELDS["body"]),
         visibility=fields.ID(stored=True),
         topic=fields.KEYWORD(commas=True, sortable=True),
         population=fields.KEYWORD(commas=True, sortable=True),
@@ -42,6 +44,13 @@ def build_schema() -> fields.Schema:
         origin=fields.ID(sortable=True),
         published=fields.DATETIME(sortable=True),
     )
+
+
+def _text(analyzer, boost: float) -> fields.TEXT:
+    """Return a text field with positions (for phrases) stored as uint32, which numpy reads directly."""
+    field = fields.TEXT(analyzer=analyzer, field_boost=boost, phrase=True)
+    field.format = RawPositions(field_boost=boost)
+    return field
 
 
 def note_document(note: Any, *, body_text: str, versions: list[tuple[Any, str]] = ()) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Helpers for tests that act as a browser would: CSRF tokens, forms, signing in, counting rows."""
+"""Helpers for tests: acting as a browser would (CSRF tokens, forms, signing in), counting rows, and
+comparing a search index segment's arrays file with Whoosh's own postings."""
 from __future__ import annotations
 
 import re
@@ -47,3 +48,40 @@ def run_async(coroutine):
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coroutine).result(timeout=60)
+
+
+def whoosh_postings(segment, field_name: str, term: bytes):
+    """Return Whoosh's own (documents, frequencies, positions or None) of a term in one segment."""
+    from search_index.postings import RawPositions
+
+    matcher = segment.postings(field_name, term)
+    fmt = segment.schema[field_name].format
+    docs, freqs, positions = [], [], []
+    while matcher.is_active():
+        docs.append(matcher.id())
+        freqs.append(matcher.weight() / (fmt.field_boost or 1.0))
+        if isinstance(fmt, RawPositions):
+            positions.extend((matcher.id() << 32) | p for p in matcher.value_as("positions"))
+        matcher.next()
+    return docs, freqs, positions if isinstance(fmt, RawPositions) else None
+
+
+def assert_arrays_match_blocks(segment) -> int:
+    """Compare every term of every field of a segment's arrays file with Whoosh's blocks; return terms seen."""
+    from search_index.postings import segment_arrays
+
+    arrays = segment_arrays(segment)
+    assert arrays is not None
+    seen = 0
+    for field_name in segment.indexed_field_names():
+        lexicon = list(segment.lexicon(field_name))
+        assert arrays.field(field_name).terms() == lexicon
+        for term in lexicon:
+            docs, freqs, positions = whoosh_postings(segment, field_name, term)
+            found_docs, found_freqs = arrays.postings(field_name, term)
+            assert found_docs.tolist() == docs
+            assert found_freqs.tolist() == freqs
+            if positions is not None:
+                assert arrays.positions(field_name, term).tolist() == positions
+            seen += 1
+    return seen

@@ -2,7 +2,8 @@
 
 - ``analysis._cut`` finds the words that ``jieba.Tokenizer.cut(text, HMM=False)`` finds;
 - a rebuild in several processes (one segment or more each) holds the same documents, terms,
-  positions, stored fields and cursor as a rebuild in one process.
+  positions, stored fields and cursor as a rebuild in one process, and each segment's arrays
+  file (search_index/postings.py) holds the same postings as its Whoosh blocks.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from hub.services import accounts, vocabulary
 from search_index import analysis, indexer
 from search_index.schema import CURSOR_ID
 from search_index.store import IndexStore
+from tests.helpers import assert_arrays_match_blocks
 
 RUNS = [
     "我们在昆明开展美沙酮维持治疗服药人员每天到门诊服药",
@@ -102,6 +104,9 @@ def test_rebuild_in_processes_equals_rebuild_in_one(file_hub, monkeypatch) -> No
     assert indexer.rebuild(one, chunk=4, procs=1) == 19
     assert indexer.rebuild(many, chunk=4, procs=2) == 19
     assert len(many.open()._segments()) > 2
+    for store in (one, many):  # every segment, from either path, has its arrays file, the same as its blocks
+        with store.open().reader() as reader:
+            assert all(assert_arrays_match_blocks(segment) for segment, _offset in reader.leaf_readers())
     single, multi = _contents(file_hub / "one"), _contents(file_hub / "many")
     assert single[0] == multi[0]
     assert single[1]["stored"] == multi[1]["stored"]

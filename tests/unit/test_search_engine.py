@@ -13,6 +13,7 @@ from search_index import concepts
 from search_index.analysis import bilingual_analyzer, query_tokens
 from search_index.engine import Leaf, Plan, Snapshot, Unit
 from search_index.glossary import default_glossary
+from search_index.postings import HubCodec, segment_arrays
 from search_index.query import build, parse
 from search_index.schema import build_schema
 
@@ -34,24 +35,31 @@ def _doc(number: int, body: str) -> dict:
             "origin": "local", "published": dt.datetime(2024, 1, 1) + dt.timedelta(days=number)}
 
 
-@pytest.fixture
-def snapshot():
-    """Two segments and a deletion: the cases where document numbers need offsets and masks."""
+@pytest.fixture(params=["arrays file", "whoosh blocks"])
+def snapshot(request):
+    """Two segments and a deletion: the cases where document numbers need offsets and masks.
+
+    Read once from the arrays files the hub's codec writes, once from Whoosh's blocks (a segment
+    written without them): both must agree with Whoosh's matchers.
+    """
+    options = {"codec": HubCodec()} if request.param == "arrays file" else {}
     index = RamStorage().create_index(build_schema())
-    writer = index.writer()
+    writer = index.writer(**options)
     for number, body in enumerate(BODIES[:3]):
         writer.add_document(**_doc(number, body))
     writer.commit()
-    writer = index.writer()
+    writer = index.writer(**options)
     for number, body in enumerate(BODIES[3:], start=3):
         writer.add_document(**_doc(number, body))
     writer.add_document(id="__cursor__", kind="meta", cursor=7)
     writer.commit(merge=False)
-    writer = index.writer()
+    writer = index.writer(**options)
     writer.delete_by_term("id", "2")
     writer.commit(merge=False)
     searcher = index.searcher()
-    assert len(searcher.ixreader.leaf_readers()) == 2
+    segments = [segment for segment, _offset in searcher.ixreader.leaf_readers()]
+    assert len(segments) == 2
+    assert all((segment_arrays(segment) is not None) == bool(options) for segment in segments)
     yield searcher, Snapshot(searcher.ixreader)
     searcher.close()
 
