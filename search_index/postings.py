@@ -115,6 +115,23 @@ class _ArrayPostingsWriter(W3PostingsWriter):
                          inlinelimit=codec._inlinelimit)
         self._field = field
 
+    def add_posting(self, id_, weight, vbytes, length=None) -> None:
+        """Whoosh's ``add_posting`` without its per-posting type assertions (the pool's postings
+        are the codec's own); the same block statistics."""
+        if len(self._ids) >= self._blocklimit:
+            self._write_block()
+        self._ids.append(id_)
+        self._weights.append(weight)
+        if weight > self._maxweight:
+            self._maxweight = weight
+        if vbytes:
+            self._values.append(vbytes)
+        if length:
+            if self._minlength is None or length < self._minlength:
+                self._minlength = length
+            if length > self._maxlength:
+                self._maxlength = length
+
     def _keep(self) -> None:
         field = self._field
         field.docs.extend(self._ids)
