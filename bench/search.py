@@ -1257,9 +1257,9 @@ def write_results(sizes: dict[int, dict[str, Any]], command: str) -> None:
             f"Updated {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} by `{command}`; each section below names the "
             "command and the start time of the run that measured it.  ",
             f"Machine: {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, "
-            f"SQLite {sqlite3.sqlite_version}. Other engineers' tests ran at the same time: the load average "
-            "beside each figure says how busy the machine was (wall-clock figures suffer, CPU-time figures "
-            "much less).", "",
+            f"SQLite {sqlite3.sqlite_version}. The load average beside each figure says how busy the machine "
+            "was (the benchmark's own work counts; when other work runs too, wall-clock figures suffer, "
+            "CPU-time figures much less).", "",
             "Targets are the issue's; \"info\" rows have no target at that size. Wall-clock figures are per query "
             "as a reader waits; CPU figures are the thread's CPU time for the same query.", ""]
     RESULTS_MD.write_text("\n".join(head) + "\n".join(sections[s] for s in sorted(sections)))
