@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -23,6 +24,8 @@ def render_error(code: int, detail: str | None = None):
     title, message = MESSAGES.get(code, MESSAGES[500 if code >= 500 else 400])
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return jsonify(error=str(title), message=str(detail or message)), code
+    if request_ctx.url_adapter is None:  # an unusable Host header: no URL of the hub can be built
+        return f"{title}\n\n{detail or message}\n", code, {"Content-Type": "text/plain; charset=utf-8"}
     return render_template("errors/error.html", code=code, title=title,
                            message=detail or message), code
 

@@ -164,3 +164,11 @@ def test_an_unexpected_error_gets_a_friendly_500_page_in_the_readers_language(ma
 def test_other_errors_have_friendly_pages(client, path, code):
     response = client.open(path, method="DELETE" if code == 405 else "GET")
     assert response.status_code == code and "<main" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("host", "lang"), [(".", "zh-CN"), ("a..b", "en")])
+def test_an_unusable_host_header_gets_a_plain_400_in_the_readers_language(client, host, lang):
+    response = client.get("/", headers={"Host": host, "Accept-Language": lang})
+    assert response.status_code == 400
+    assert response.mimetype == "text/plain"
+    assert ("请求" if lang.startswith("zh") else "Bad request") in response.get_data(as_text=True)
