@@ -844,8 +844,6 @@ def phase_queries(instance: Path, count: int, seed: int) -> dict[str, Any]:
         result["cold"] = cold
 
         # Where the time goes: exclusive time per phase, over the same mix, cache cleared.
-        from whoosh.searching import Searcher
-
         from search_index import engine, excerpts, searcher as searcher_module
 
         # Smaller passes when the timed run is small (a slow index must not take an hour).

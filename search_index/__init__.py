@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from hub import events
 from hub.extensions import db
-from hub.models.note import Note, NoteState
+from hub.models.note import Note
 from hub.services.visibility import published_for
 from search_index import glossary as glossary_module
 from search_index import excerpts, indexer, searcher
@@ -91,8 +91,8 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
     glossary = _glossary() if expand else None
     try:
         found = state.pool.get()
-        key = (state.store.current_target(), found.ixreader.generation(), text.strip(), _audience(viewer),
-               tuple(sorted(chosen.items())), sort, page * per_page, state.glossary[0] if expand else None)
+        key = (state.pool.commit_key(found), text.strip(), _audience(viewer), tuple(sorted(chosen.items())), sort,
+               page * per_page, state.glossary[0] if expand else None)
         outcome = state.cache.get(key)
         if outcome is None:
             outcome = searcher.run(found, state.pool.snapshot(found), text, audience=_audience(viewer),
@@ -144,26 +144,19 @@ def similar(note: Note, *, viewer: Any, limit: int = 5) -> list[Note]:
     Finding a note's key terms analyses its whole text (tens of ms at scale), so the ids found are
     cached per index commit and note version; visibility is re-checked every time.
     """
-    from search_index.engine import Leaf, Plan, Unit
-
     state = _state()
+    audience = _audience(viewer)
     try:
         found = state.pool.get()
-        snapshot = state.pool.snapshot(found)
+        key = ("similar", state.pool.commit_key(found), note.id, note.updated_at, audience, limit)
+        ids = state.cache.get(key)
+        if ids is None:
+            text = " ".join([note.title, note.summary, indexer.body_text(note)])
+            ids = searcher.similar(found, state.pool.snapshot(found), text, audience=audience, leave_out=note.id,
+                                   limit=limit)
+            state.cache.put(key, ids)
     except IndexUnavailable:
         return []
-    audience = _audience(viewer)
-    key = ("similar", state.store.current_target(), found.ixreader.generation(), note.id, note.updated_at, audience,
-           limit)
-    ids = state.cache.get(key)
-    if ids is None:
-        text = " ".join([note.title, note.summary, indexer.body_text(note)])
-        keys = [term for term, _score in found.key_terms_from_text("body", text, numterms=12)]
-        plan = Plan(units=(Unit(tuple((Leaf((k,)),) for k in keys)),), fields=("body",)) if keys else Plan()
-        hits = snapshot.run(plan, public_only=audience == "public", filters={}, limit=limit + 1, newest=False,
-                            facets=False)
-        ids = [i for d in hits.docnums if (i := int(found.stored_fields(d)["id"])) != note.id]
-        state.cache.put(key, ids)
     return _visible_in_order(ids, viewer)[:limit]
 
 
@@ -173,7 +166,7 @@ def status() -> dict[str, int | bool]:
 
     head = events.head()
     published = db.session.scalar(sa.select(sa.func.count()).select_from(Note).where(
-        Note.state == NoteState.PUBLISHED.value, Note.translation_of_id.is_(None))) or 0
+        *indexer.PUBLISHED_ORIGINAL)) or 0
     try:
         index = _state().store.open()
         cursor = indexer.read_cursor(index)

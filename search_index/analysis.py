@@ -128,13 +128,13 @@ class BilingualTokenizer(Tokenizer):
         """Yield the terms of value; mode "query" gives query terms, anything else index terms."""
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if not tokenize:  # the whole value as one term, folded like words (prefix and wildcard queries)
-            whole = _normalise(value)[0].strip().lower()
+            whole = normalise(value)[0].strip().lower()
             if whole:
                 token.text, token.stopped, token.boost, token.original = whole, False, 1.0, value
                 token.pos, token.startchar, token.endchar = start_pos, start_char, start_char + len(value)
                 yield token
             return
-        normalised, bounds = _normalise(value)
+        normalised, bounds = normalise(value)
         spans = chars or keeporiginal
         # The hot loop of indexing, hundreds of terms per note: attribute stores, and spans only if asked.
         for terms, pos, offset, stopped in _words(normalised, index=mode != "query", keep_stops=not removestops):
@@ -145,7 +145,7 @@ class BilingualTokenizer(Tokenizer):
                 if positions:
                     token.pos = start_pos + pos + unit_number
                 if spans:
-                    start, end = _span(bounds, offset + term_offset, offset + term_offset + len(text))
+                    start, end = span(bounds, offset + term_offset, offset + term_offset + len(text))
                     if keeporiginal:
                         token.original = value[start:end]
                     token.startchar = start_char + start
@@ -174,7 +174,7 @@ def to_simplified(text: str) -> str:
 
 def segment(text: str) -> list[str]:
     """Split text into words: jieba precise-mode words for Chinese, other words as written."""
-    normalised, _ = _normalise(text)
+    normalised, _ = normalise(text)
     words: list[str] = []
     for match in _RUN.finditer(normalised):
         if match.lastgroup == "han":
@@ -210,7 +210,7 @@ def _words(normalised: str, index: bool, keep_stops: bool) -> Iterator[_Word]:
             offset += len(word)
 
 
-def _span(bounds: list[tuple[int, int]] | None, start: int, end: int) -> tuple[int, int]:
+def span(bounds: list[tuple[int, int]] | None, start: int, end: int) -> tuple[int, int]:
     """Return the span in the original text of the folded text's characters start to end."""
     if bounds is None:
         return start, end
@@ -355,7 +355,7 @@ def _dictionary_spans(word: str) -> list[tuple[int, int]]:
     ]
 
 
-def _normalise(text: str) -> tuple[str, list[tuple[int, int]] | None]:
+def normalise(text: str) -> tuple[str, list[tuple[int, int]] | None]:
     """Return NFKC- and Simplified-folded text, with each character's source span if they moved."""
     folded = unicodedata.normalize("NFKC", text)
     bounds = None

@@ -48,7 +48,7 @@ from whoosh.reading import IndexReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 from search_index.analysis import HAN_RANGES
-from search_index.postings import in_sorted, segment_arrays
+from search_index.postings import EMPTY_KEYS, POSITION_BITS, in_sorted, length_bytes, segment_arrays
 from search_index.schema import FACETS, TEXT_FIELDS
 
 K1 = 1.2
@@ -56,7 +56,6 @@ B = 0.75
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 _EMPTY_DOCS = np.zeros(0, dtype=np.int32)
 _EMPTY_FREQS = np.zeros(0, dtype=np.float32)
-_POSITION_BITS = 32
 _ONE_HAN = re.compile(f"[{HAN_RANGES}]")
 
 
@@ -86,10 +85,6 @@ class Plan:
     excluded: tuple[Unit, ...] = ()
     everything: bool = False
     fields: tuple[str, ...] = tuple(TEXT_FIELDS)
-
-    def leaves(self) -> list[Leaf]:
-        """Return every leaf of the positive units."""
-        return [leaf for unit in self.units for alternative in unit.alternatives for leaf in alternative]
 
 
 @dataclass
@@ -173,12 +168,11 @@ class Snapshot:
     def __init__(self, reader: IndexReader, *, cache: ArrayCache | None = None) -> None:
         self.size = reader.doc_count_all()
         self.doc_count = max(reader.doc_count(), 1)
-        self.schema = reader.schema
         self._first_reader = reader
-        self._segment_ids = [segment._segment.segment_id() for segment, _offset in reader.leaf_readers()]
+        # The segments in order (their offsets follow from it): the layout phrase results are cached by.
+        self._segment_ids = tuple(segment._segment.segment_id() for segment, _offset in reader.leaf_readers())
         # Held open while the snapshot lives (search_index/postings.py closes files no one holds).
         self._files = [segment_arrays(segment) for segment, _offset in reader.leaf_readers()]
-        self._layout = tuple(self._segment_ids)  # the segments in order: their offsets follow from it
         self._cache = cache if cache is not None else ArrayCache(64 << 20)
         self._local = threading.local()
 
@@ -234,7 +228,7 @@ class Snapshot:
         # Most of the word's documents: read all its positions once and keep them for later phrases.
         if cached or _is_one_han(text) or len(candidates) * 4 >= len(self.term(field_name, text)[0]):
             keys = self.term_positions(field_name, text)
-            return keys[in_sorted(keys >> _POSITION_BITS, candidates)]
+            return keys[in_sorted(keys >> POSITION_BITS, candidates)]
         parts = []
         for segment, offset in self._reader.leaf_readers():
             inside = candidates[(candidates >= offset) & (candidates < offset + segment.doc_count_all())] - offset
@@ -319,7 +313,7 @@ class Snapshot:
         """Return the documents where a leaf occurs in a field, and how often."""
         if len(leaf.tokens) == 1:
             return self.term(field_name, leaf.tokens[0])
-        key = (self._layout, "phrase", field_name, leaf.tokens)
+        key = (self._segment_ids, "phrase", field_name, leaf.tokens)
         found = self._cache.get(key)
         if found is None:
             found = self._phrase(field_name, leaf.tokens)
@@ -347,7 +341,7 @@ class Snapshot:
             keys = positions - place if keys is None else _intersect_sorted(keys + place, positions) - place
             if not len(keys):
                 return _EMPTY_DOCS, _EMPTY_FREQS
-        docs, counts = np.unique(keys >> _POSITION_BITS, return_counts=True)
+        docs, counts = np.unique(keys >> POSITION_BITS, return_counts=True)
         return docs.astype(np.int32), counts.astype(np.float32)
 
     def unit(self, unit: Unit, fields: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -497,9 +491,9 @@ def _positions(segment, field_name: str, text: str, among: np.ndarray | None = N
             flat.extend(positions)
         docs.append(ids)
     if not docs:
-        return (np.zeros(0, dtype=np.int64),)
+        return (EMPTY_KEYS,)
     owners = np.repeat(np.concatenate(docs).astype(np.int64), np.asarray(counts, dtype=np.int64))
-    return ((owners << _POSITION_BITS) | np.asarray(flat, dtype=np.int64),)
+    return ((owners << POSITION_BITS) | np.asarray(flat, dtype=np.int64),)
 
 
 def _join_postings(parts) -> tuple[np.ndarray, np.ndarray]:
@@ -518,8 +512,8 @@ def _join_positions(parts) -> tuple[np.ndarray]:
     parts = [(keys, offset) for (keys,), offset in parts if len(keys)]
     if len(parts) == 1 and not parts[0][1]:
         return (parts[0][0],)
-    return (np.concatenate([keys + (offset << _POSITION_BITS) for keys, offset in parts] or
-                           [np.zeros(0, dtype=np.int64)]),)
+    return (np.concatenate([keys + (offset << POSITION_BITS) for keys, offset in parts] or
+                           [EMPTY_KEYS]),)
 
 
 def _intersect_sorted(small: np.ndarray, large: np.ndarray) -> np.ndarray:
@@ -544,7 +538,7 @@ def _character_postings(segment, field_name: str, character: str) -> tuple[np.nd
     美沙酮维持治疗) hold one occurrence of 沙, not two.
     """
     keys = _character_positions(segment, field_name, character)[0]
-    docs, counts = np.unique(keys >> _POSITION_BITS, return_counts=True)
+    docs, counts = np.unique(keys >> POSITION_BITS, return_counts=True)
     return docs.astype(np.int32), counts.astype(np.float32)
 
 
@@ -554,7 +548,7 @@ def _character_positions(segment, field_name: str, character: str) -> tuple[np.n
     if arrays is not None:
         return (arrays.character_positions(field_name, character),)
     parts = [_positions(segment, field_name, term)[0] for term in _containing(segment, field_name, character)]
-    return (np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64),)
+    return (np.unique(np.concatenate(parts)) if parts else EMPTY_KEYS,)
 
 
 def _facet(segment, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -580,24 +574,20 @@ def _column_reader(lengths: bool):
 
     def read(segment, name: str) -> tuple[np.ndarray]:
         values = np.zeros(segment.doc_count_all(), dtype=np.dtype(dtype).newbyteorder("="))
-        reader = _raw_column(segment, name, lengths=lengths)
-        if reader is not None:
-            raw = np.frombuffer(reader._dbfile.get(reader._basepos, reader._count * reader._fixedlen), dtype=dtype)
-            values[:len(raw)] = raw
+        raw = length_bytes(segment._perdoc, name) if lengths else _number_bytes(segment, name)
+        if raw is not None:
+            found = np.frombuffer(raw, dtype=dtype)
+            values[:len(found)] = found
         return (values,)
 
     return read
 
 
-def _raw_column(segment, name: str, *, lengths: bool):
-    """Return a segment's fixed-width column reader: a field's lengths, or a sortable field's values."""
-    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-
-    perdoc = segment._perdoc
-    if lengths:
-        reader = perdoc._cached_reader(_lenfield(name), LENGTHS_COLUMN)
-    elif segment.has_column(name):
-        reader = perdoc.column_reader(name, segment.schema[name].column_type)
-    else:
-        reader = None
-    return reader if hasattr(reader, "_fixedlen") else None
+def _number_bytes(segment, name: str) -> bytes | None:
+    """Return a sortable field's fixed-width column of one segment, read in one go (None without one)."""
+    if not segment.has_column(name):
+        return None
+    reader = segment._perdoc.column_reader(name, segment.schema[name].column_type)
+    if not hasattr(reader, "_fixedlen"):
+        return None
+    return reader._dbfile.get(reader._basepos, reader._count * reader._fixedlen)

@@ -1,6 +1,6 @@
 """Highlighted excerpts of search results, found without re-analysing the notes.
 
-Running the index analyzer (jieba, sub-words, characters) over ten result bodies to find the
+Running the index analyzer (jieba, sub-words) over ten result bodies to find the
 query's terms costs tens of milliseconds per page. The terms are already analysed, so it is
 enough to look for them in the note's text folded the way the analyzer folds it (NFKC,
 Traditional to Simplified, lower case): a Chinese term where its characters stand, an English
@@ -20,7 +20,7 @@ import re
 import nh3
 
 from hub import text as hub_text
-from search_index.analysis import _normalise as normalise  # the index's folding, with offsets
+from search_index.analysis import normalise, span  # the index's folding, with offsets
 
 FRAGMENT_CHARS = 160  # at most this many characters per fragment
 CONTEXT_CHARS = 40  # characters shown before a fragment's first match
@@ -43,10 +43,7 @@ def excerpt_html(text: str, terms: list[str]) -> str:
     if len(lowered) != len(folded):  # a few letters lower-case into two characters: keep those as they are
         lowered = "".join(char.lower() if len(char.lower()) == 1 else char for char in folded)
 
-    def original(start: int, end: int) -> tuple[int, int]:
-        return (start, end) if bounds is None else (bounds[start][0], bounds[end - 1][1])
-
-    spans = [original(*m.span()) for m in pattern.finditer(lowered) if m.end() > m.start()]
+    spans = [span(bounds, *m.span()) for m in pattern.finditer(lowered) if m.end() > m.start()]
     if not spans:
         return ""
     windows = _fragments(spans, len(text))

@@ -37,7 +37,10 @@ log = logging.getLogger("hub.search")
 # The hub's codec writes each segment's postings as arrays too (search_index/postings.py).
 WRITER_OPTIONS = {"compound": False, "codec": HubCodec()}
 NOTE_EVENTS = {"note.published", "note.updated", "note.unpublished", "note.deleted"}
-_PUBLISHED_ORIGINAL = (Note.state == NoteState.PUBLISHED.value, Note.translation_of_id.is_(None))
+# What the index holds: published originals (a translation is indexed in its original's document).
+PUBLISHED_ORIGINAL = (Note.state == NoteState.PUBLISHED.value, Note.translation_of_id.is_(None))
+# What ``document()`` reads of a note besides its row, loaded with it.
+_DOCUMENT_LOADS = (selectinload(Note.terms), selectinload(Note.project), selectinload(Note.translations))
 # A rebuild process starts a new segment after this many notes, which bounds its memory (about
 # 1 GB with the bench corpus: Whoosh's posting pool holds ~60 kB a note until the segment is written)
 _SEGMENT_NOTES = 10_000
@@ -73,9 +76,8 @@ def _originals(ids: Iterable[int]) -> set[int]:
 
 
 def _published(session, ids: Iterable[int]) -> list[Note]:
-    query = (sa.select(Note).where(Note.id.in_(list(ids)), Note.state == NoteState.PUBLISHED.value,
-                                   Note.translation_of_id.is_(None))
-             .options(selectinload(Note.terms), selectinload(Note.project), selectinload(Note.translations)))
+    query = (sa.select(Note).where(Note.id.in_(list(ids)), *PUBLISHED_ORIGINAL)
+             .options(*_DOCUMENT_LOADS))
     return list(session.scalars(query))
 
 
@@ -158,8 +160,8 @@ def rebuild(store: IndexStore, *, chunk: int = 500, procs: int = 1) -> int:
     """Build a new index from the database and swap it in atomically; return the notes indexed.
 
     With ``procs`` > 1 (and an index on disk), that many processes each load, analyse and write
-    notes into a segment of their own, taking chunks of ``chunk`` notes from a shared queue; the
-    segments are committed side by side, unmerged.
+    notes into segments of their own (a new one every ``_SEGMENT_NOTES``), taking chunks of
+    ``chunk`` notes from a shared queue; the segments are committed side by side, unmerged.
     """
     head = events.head()  # read first: events after it are replayed, and replay is idempotent
     index, name = store.new_generation()
@@ -225,7 +227,7 @@ _CURSOR_JOB = "cursor"
 
 def _id_ranges(size: int) -> list[tuple[int, int]]:
     """Return (first id, last id) of consecutive chunks of ``size`` published notes."""
-    ids = list(db.session.scalars(sa.select(Note.id).where(*_PUBLISHED_ORIGINAL).order_by(Note.id)))
+    ids = list(db.session.scalars(sa.select(Note.id).where(*PUBLISHED_ORIGINAL).order_by(Note.id)))
     return [(ids[start], ids[min(start + size, len(ids)) - 1]) for start in range(0, len(ids), size)]
 
 
@@ -292,9 +294,9 @@ def _published_chunks(session: Session, size: int, *, first: int = 1, last: int 
     """Yield the published notes with ids from ``first`` to ``last`` in id order, ``size`` at a time."""
     after = first - 1
     while True:
-        query = (sa.select(Note).where(*_PUBLISHED_ORIGINAL, Note.id > after,
+        query = (sa.select(Note).where(*PUBLISHED_ORIGINAL, Note.id > after,
                                        *([Note.id <= last] if last is not None else []))
-                 .options(selectinload(Note.terms), selectinload(Note.project), selectinload(Note.translations))
+                 .options(*_DOCUMENT_LOADS)
                  .order_by(Note.id).limit(size))
         notes = list(session.scalars(query))
         if not notes:

@@ -44,8 +44,8 @@ EXT = ".hubarr"
 _MAGIC = b"HUBARR1\n"
 log = logging.getLogger("hub.search")
 _ALIGN = 16
-_EMPTY_KEYS = np.zeros(0, dtype=np.int64)
-_POSITION_BITS = 32
+EMPTY_KEYS = np.zeros(0, dtype=np.int64)  # no occurrences
+POSITION_BITS = 32  # an occurrence is one int64 key: document << POSITION_BITS | position
 _SAMPLE = 64  # every 64th term is kept in memory to find a term with few pages of the file touched
 
 
@@ -195,20 +195,25 @@ class _Lengths:
         self._perdoc = perdoc
         self._doc_count = doc_count
 
-    def doc_field_length(self, docnum: int, fieldname: str, default=0):
-        return self._perdoc.doc_field_length(docnum, fieldname, default)
-
     def doc_field_length_reader(self, fieldname: str, default=0):
-        reader = self._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-        if reader is None or not hasattr(reader, "_fixedlen") or reader._fixedlen != 1:
+        raw = length_bytes(self._perdoc, fieldname)
+        if raw is None:
             return self._perdoc.doc_field_length_reader(fieldname, default)
-        raw = reader._dbfile.get(reader._basepos, reader._count)
         lengths = [_LENGTH_OF_BYTE[byte] for byte in raw]
         lengths += [None] * (self._doc_count - len(lengths))  # documents without the field: no byte
         return lengths.__getitem__
 
 
 _LENGTH_OF_BYTE = [byte_to_length(byte) if byte else None for byte in range(256)]
+
+
+def length_bytes(perdoc, fieldname: str) -> bytes | None:
+    """Return a segment's length column of a field, one byte per document (Whoosh's encoded
+    length), read in one go; None when the segment has no such fixed-width column."""
+    reader = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    if reader is None or getattr(reader, "_fixedlen", None) != 1:
+        return None
+    return reader._dbfile.get(reader._basepos, reader._count)
 
 
 def _write(out, fields: dict[str, _FieldArrays]) -> None:
@@ -358,11 +363,11 @@ class _Field:
             docs, counts = docs[wanted], counts[wanted]
             total = int(counts.sum())
             if not total:
-                return _EMPTY_KEYS
+                return EMPTY_KEYS
             # Each wanted posting's positions: its start, repeated, plus 0, 1, … within it.
             offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
             positions = positions[np.repeat(starts, counts) + offsets]
-        return (np.repeat(docs.astype(np.int64), counts) << _POSITION_BITS) | positions.astype(np.int64)
+        return (np.repeat(docs.astype(np.int64), counts) << POSITION_BITS) | positions.astype(np.int64)
 
 
 def _split(blob: bytes, ends) -> list[bytes]:
@@ -396,15 +401,15 @@ class SegmentArrays:
         """Return a term's occurrences as sorted keys (document << 32 | position)."""
         field = self._fields.get(field_name)
         number = field.find(_bytes(text)) if field is not None and field.has_positions else -1
-        return field.keys(number, among) if number >= 0 else _EMPTY_KEYS
+        return field.keys(number, among) if number >= 0 else EMPTY_KEYS
 
     def character_positions(self, field_name: str, character: str) -> np.ndarray:
         """Return the occurrences of every term that contains ``character``, as sorted unique keys."""
         field = self._fields.get(field_name)
         if field is None or not field.has_positions:
-            return _EMPTY_KEYS
+            return EMPTY_KEYS
         parts = [field.keys(number) for number in field.containing(character.encode("utf-8"))]
-        return np.unique(np.concatenate(parts)) if parts else _EMPTY_KEYS
+        return np.unique(np.concatenate(parts)) if parts else EMPTY_KEYS
 
     def values(self, field_name: str) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Return a field's terms, and (document, term number) pairs of all its postings."""

@@ -24,7 +24,8 @@ FACETS = ("topic", "project", "province", "language", "population", "year", "ori
 
 
 def build_schema() -> fields.Schema:
-    """Return the schema (pickled into the index, so its analyzer's import path must stay stable)."""
+    """Return the schema (pickled into the index: the import paths of its analyzer and of
+    ``postings.RawPositions`` must stay stable)."""
     analyzer = bilingual_analyzer()
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),

@@ -15,7 +15,7 @@ from typing import Any
 from whoosh.searching import Searcher
 
 from search_index.concepts import is_concept_token
-from search_index.engine import ArrayCache, Snapshot
+from search_index.engine import ArrayCache, Leaf, Plan, Snapshot, Unit
 from search_index.query import build, parse
 from search_index.store import IndexStore
 
@@ -72,9 +72,14 @@ class SearcherPool:
         self._local.searcher, self._local.target = searcher, target
         return searcher
 
+    def commit_key(self, searcher: Searcher) -> tuple[str, int]:
+        """Identify the commit that ``searcher`` (this thread's, from :meth:`get`) reads: the
+        generation folder and its commit number. Results cached under it are never stale."""
+        return self._local.target, searcher.ixreader.generation()
+
     def snapshot(self, searcher: Searcher) -> Snapshot:
         """Return the arrays of the commit ``searcher`` reads, bound to this thread's reader."""
-        key = (self._local.target, searcher.ixreader.generation(), searcher.doc_count_all())
+        key = self.commit_key(searcher)
         with self._lock:
             if self._snapshot is None or self._snapshot[0] != key:
                 self._snapshot = (key, Snapshot(searcher.ixreader, cache=self.arrays))
@@ -123,11 +128,29 @@ def run(searcher: Searcher, snapshot: Snapshot, text: str, *, audience: str, fil
         built = build(parsed, glossary=glossary, mode="or")
         found = snapshot.run(built.plan, **options)
         fell_back = True
-    hits = [Hit(note_id=int(searcher.stored_fields(docnum)["id"]), score=score)
-            for docnum, score in zip(found.docnums, found.scores)]
+    hits = [Hit(note_id=note_id, score=score)
+            for note_id, score in zip(_note_ids(searcher, found.docnums), found.scores)]
     return Outcome(hits=hits, total=found.total, facets=found.facets, expansions=built.expansions,
                    fell_back_to_or=fell_back, suggestion=_suggest(searcher, parsed.words) if not found.total else None,
                    terms=built.highlight)
+
+
+def similar(searcher: Searcher, snapshot: Snapshot, text: str, *, audience: str, leave_out: int,
+            limit: int) -> list[int]:
+    """Return the ids of up to ``limit`` notes sharing the most distinctive words of ``text``
+    (Whoosh's key terms, scored by BM25 over the body), ``leave_out`` (the note itself) left out."""
+    keys = [term for term, _score in searcher.key_terms_from_text("body", text, numterms=12)]
+    if not keys:
+        return []
+    plan = Plan(units=(Unit(tuple((Leaf((key,)),) for key in keys)),), fields=("body",))
+    found = snapshot.run(plan, public_only=audience == "public", filters={}, limit=limit + 1, newest=False,
+                         facets=False)
+    return [note_id for note_id in _note_ids(searcher, found.docnums) if note_id != leave_out]
+
+
+def _note_ids(searcher: Searcher, docnums: list[int]) -> list[int]:
+    """Return the note ids of index documents."""
+    return [int(searcher.stored_fields(docnum)["id"]) for docnum in docnums]
 
 
 def _suggest(searcher: Searcher, words: list[str]) -> str | None:
