@@ -1,7 +1,9 @@
 """Friendly error pages, in the reader's language."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, jsonify, render_template, request
 from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -24,8 +26,6 @@ def render_error(code: int, detail: str | None = None):
     title, message = MESSAGES.get(code, MESSAGES[500 if code >= 500 else 400])
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return jsonify(error=str(title), message=str(detail or message)), code
-    if request_ctx.url_adapter is None:  # an unusable Host header: no URL of the hub can be built
-        return f"{title}\n\n{detail or message}\n", code, {"Content-Type": "text/plain; charset=utf-8"}
     return render_template("errors/error.html", code=code, title=title,
                            message=detail or message), code
 
@@ -43,8 +43,22 @@ def _server_error(_error: InternalServerError):
     return render_error(500)
 
 
+def _bind_urls_to_base_url() -> None:
+    """Let pages build the hub's URLs when the request's Host header is unusable (".", "a..b").
+
+    Werkzeug refuses such a host before routing: the request ends in 400 Bad Request, but without
+    a URL adapter no template can call ``url_for``. Bind one to ``BASE_URL``, the hub's public
+    address, so the error page is the usual one.
+    """
+    if request_ctx.url_adapter is None:
+        base = urlsplit(current_app.config["BASE_URL"])
+        request_ctx.url_adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/",
+                                                           url_scheme=base.scheme)
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _bind_urls_to_base_url)  # before any hook builds a URL
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _server_error)

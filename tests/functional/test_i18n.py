@@ -167,8 +167,8 @@ def test_other_errors_have_friendly_pages(client, path, code):
 
 
 @pytest.mark.parametrize(("host", "lang"), [(".", "zh-CN"), ("a..b", "en")])
-def test_an_unusable_host_header_gets_a_plain_400_in_the_readers_language(client, host, lang):
+def test_an_unusable_host_header_gets_the_400_page_in_the_readers_language(client, host, lang):
     response = client.get("/", headers={"Host": host, "Accept-Language": lang})
     assert response.status_code == 400
-    assert response.mimetype == "text/plain"
+    assert response.mimetype == "text/html" and "<main" in response.get_data(as_text=True)
     assert ("请求" if lang.startswith("zh") else "Bad request") in response.get_data(as_text=True)
