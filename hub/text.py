@@ -216,12 +216,16 @@ def sanitize_html(source: str, *, images: bool = True) -> str:
 
 
 def html_text(source: str) -> str:
-    """Return the readable text of sanitised HTML, a blank line after each block (not HTML: escape it)."""
-    marked = _BLOCK_END.sub(lambda m: m.group(0) + "\n\n", source or "")
+    """Return the readable text of sanitised HTML, a blank line after each block (not HTML: escape it).
+
+    An image counts as its alt text, as in :func:`plain_text`: it is what the author wrote about it.
+    """
+    marked = _BLOCK_END.sub(lambda m: m.group(0) + "\n\n", _IMAGE.sub(r" \1 ", source or ""))
     plain = html.unescape(nh3.clean(marked, tags=set()))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(line.strip() for line in plain.splitlines())).strip()
 
 
+_IMAGE = re.compile(r'<img\b[^>]*?\balt="([^"]*)"[^>]*>', re.IGNORECASE)  # as the sanitiser writes it
 _BLOCK_END = re.compile(r"(</(p|h[1-6]|li|blockquote|pre|tr|section)>|<br\s*/?>)", re.IGNORECASE)
 
 

@@ -17,8 +17,9 @@ CURSOR_ID = "__cursor__"  # a document holding the indexer's event-log cursor, c
 # The index's format, stored in the cursor document. Bump it when analysis or the schema changes what
 # an index holds: the worker then rebuilds an index of another format when it starts.
 # 2: glossary concept tokens (search_index/concepts.py); 3: no characters inside longer units;
-# 4: positions as uint32 (postings.RawPositions) and every segment's postings as arrays beside it.
-INDEX_FORMAT = 4
+# 4: positions as uint32 (postings.RawPositions) and every segment's postings as arrays beside it;
+# 5: images' alt text indexed again (hub.text.html_text).
+INDEX_FORMAT = 5
 TEXT_FIELDS = {"title": 3.0, "summary": 2.0, "body": 1.0}  # BM25F weights: title and summary over body
 FACETS = ("topic", "project", "province", "language", "population", "year", "origin")
 

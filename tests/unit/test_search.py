@@ -241,3 +241,11 @@ def test_body_sections_and_tags_are_indexed_from_the_rendered_html_without_secti
     index(hub)
     assert titles("纳洛酮") == ["结构"] and titles("冬季") == ["结构"]
     assert titles("背景") == []  # the section's title is the interface's, not the author's words
+
+
+def test_an_images_alt_text_is_indexed(hub):
+    from hub.models.note import Note
+    from search_index import indexer
+
+    note = Note(body_html='<p>活动现场<img src="/attachments/3" alt="义诊帐篷"></p>', tags=[])
+    assert "义诊帐篷" in indexer.body_text(note)

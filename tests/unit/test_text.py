@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.text import ALLOWED_TAGS, excerpt, is_local_image_url, plain_text, render_markdown
+from hub.text import ALLOWED_TAGS, excerpt, html_text, is_local_image_url, plain_text, render_markdown
 
 LOCAL_HOSTS = frozenset({"hub.example"})
 
@@ -269,6 +269,11 @@ def test_plain_text_drops_markup_and_collapses_whitespace() -> None:
 
 def test_plain_text_keeps_code_and_image_alt_text() -> None:
     assert plain_text("![活动照片](/a.png)\n\n```\nx = 1\n```") == "活动照片 x = 1"
+
+
+def test_html_text_keeps_image_alt_text_like_plain_text() -> None:
+    rendered = '<p>看<img src="/attachments/7" alt="活动照片 &amp; 人群">这里</p><p>下一段</p>'
+    assert html_text(rendered) == "看 活动照片 & 人群 这里\n\n下一段"
 
 
 def test_plain_text_is_unescaped_text_not_html() -> None:
