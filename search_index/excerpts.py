@@ -47,18 +47,31 @@ def excerpt_html(text: str, terms: list[str]) -> str:
     if not spans:
         return ""
     windows = _fragments(spans, len(text))
-    joined = " … ".join(_fragment(text, window) for window in windows)
-    joined = ("…" if windows[0][0] > 0 else "") + joined + ("…" if windows[-1][1] < len(text) else "")
+    joined = ""
+    end = 0
+    for window in windows:  # an ellipsis wherever text is left out
+        joined += ("…" if not joined else " … ") if window[0] > end else ""
+        joined += _fragment(text, window)
+        end = window[1]
+    joined += "…" if end < len(text) else ""
     # Belt and braces: every piece of text was escaped, and nothing but <mark> survives this.
     return nh3.clean(joined, tags={"mark"}, attributes={})
 
 
 def _fragments(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int, list[tuple[int, int]]]]:
-    """Group match spans into at most FRAGMENTS windows of text: (start, end, spans inside)."""
+    """Group match spans into at most FRAGMENTS windows of text: (start, end, spans inside).
+
+    Windows never overlap, and a window ends before a match it does not hold, so no text is
+    shown twice and no match is cut in half.
+    """
     windows: list[tuple[int, int, list[tuple[int, int]]]] = []
     index = 0
+    previous_end = 0
     while index < len(spans) and len(windows) < FRAGMENTS:
-        start = max(0, spans[index][0] - CONTEXT_CHARS)
+        if spans[index][0] < previous_end:  # overlaps the last window's last match: shown already
+            index += 1
+            continue
+        start = max(previous_end, spans[index][0] - CONTEXT_CHARS)
         inside = []
         while index < len(spans) and spans[index][1] - start <= FRAGMENT_CHARS:
             if not inside or spans[index][0] >= inside[-1][1]:  # overlapping matches: keep the first
@@ -68,7 +81,10 @@ def _fragments(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int, 
             inside = [spans[index]]
             index += 1
         end = min(size, max(inside[-1][1], start + FRAGMENT_CHARS))
+        if index < len(spans):
+            end = max(inside[-1][1], min(end, spans[index][0]))
         windows.append((start, end, inside))
+        previous_end = end
     return windows
 
 

@@ -34,3 +34,11 @@ def test_no_match_gives_nothing():
 def test_html_text_keeps_words_apart_at_blocks_and_together_inside_them():
     source = "<p>在<strong>针具交换</strong>点 &amp; more</p><section><h2>背景</h2><p>x</p></section>"
     assert html_text(source) == "在针具交换点 & more 背景 x"
+
+
+def test_fragments_never_repeat_text_nor_cut_a_match():
+    text = "methadone " + "x" * 150 + " methadone tail " + "y" * 300
+    html = excerpt_html(text, ["methadon"])
+    assert html.count("<mark>methadone</mark>") == 2
+    assert html.count("x") == 150  # the 40 characters before the second match are shown once
+    assert " … " not in html and html.endswith("…")  # nothing left out between the two: no ellipsis
