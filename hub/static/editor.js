@@ -14,8 +14,8 @@
   let timer = null;
   // One autosave request at a time: two in flight can reach the server in either order, and an
   // older copy arriving last would overwrite newer text (typing while the "online" save is sent).
+  // Text typed while one is in flight is saved when it returns.
   let saving = false;
-  let saveAgain = false;
   let checkTimer = null;
 
   function fields() {
@@ -71,7 +71,7 @@
 
   async function save() {
     timer = null;
-    if (saving) { saveAgain = true; return; }
+    if (saving) return;
     if (!dirty || !autosave) return;
     saving = true;
     dirty = false;
@@ -88,7 +88,8 @@
         form.action = result.edit_url;
         window.history.replaceState(null, "", result.edit_url);
       }
-      if (!dirty) localStorage.removeItem(storageKey);  // text typed meanwhile keeps its device copy
+      // Text typed meanwhile keeps its device copy (under the note's own key once it has an id).
+      if (dirty) keepLocally(); else localStorage.removeItem(storageKey);
       status.textContent = form.dataset.msgSaved + " " + result.saved_at;
     } catch (e) {
       failed = true;
@@ -98,9 +99,7 @@
       schedule(15000);
     } finally {
       saving = false;
-      const again = saveAgain && !failed;
-      saveAgain = false;
-      if (again) save();
+      if (dirty && !failed) save();
     }
   }
 

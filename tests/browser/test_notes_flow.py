@@ -345,6 +345,45 @@ def test_editor_keeps_text_on_the_device_while_offline_and_saves_it_when_back(op
     assert open_as.dialogs == []
 
 
+def test_text_typed_while_the_first_autosave_is_on_its_way_keeps_its_device_copy(open_as, live_hub):
+    """The first autosave gives the note an id and moves the device copy to the note's own key;
+    what was typed while it was on its way must stay on the device until the next save lands."""
+    _people()
+    author = open_as("lin")
+    author.clock.install()
+    held: list = []
+    author.route("**/notes/autosave", lambda route: held.append(route))  # autosave requests wait until the test lets them go
+
+    def wait_held(count: int) -> None:
+        for _ in range(200):
+            if len(held) >= count:
+                return
+            author.wait_for_timeout(25)
+        raise AssertionError(f"autosave request {count} never sent")
+
+    author.goto("/notes/new")
+    author.locator("#title").fill(TITLE)
+    body = author.locator("#body")
+    body.fill("第一段。")
+    _skip_typing_pause(author)
+    wait_held(1)
+    body.press("End")
+    body.press_sequentially("路上写的。")  # while the first save is on its way
+    held[0].continue_()
+    note_id = _note_id_from_edit_url(author)
+    wait_held(2)  # typed text is sent again at once, and held
+    kept = author.evaluate(f"JSON.parse(localStorage.getItem('hub-note-{note_id}'))")
+    assert kept["fields"]["body"] == "第一段。路上写的。"
+    assert author.evaluate("localStorage.getItem('hub-note-new')") is None
+    with author.expect_response(lambda r: r.url.endswith("/notes/autosave")) as second:
+        held[1].continue_()
+    assert second.value.json()["ok"] is True
+    author.unroute("**/notes/autosave")
+    assert _fresh(Note, note_id).body == "第一段。路上写的。"
+    author.wait_for_function(f"localStorage.getItem('hub-note-{note_id}') === null")  # saved: copy cleared
+    assert open_as.dialogs == []
+
+
 def test_a_note_saved_before_its_first_autosave_leaves_no_device_copy_behind(open_as, live_hub):
     """Saving with the button within 4 s of the last keystroke must not leave the text on the device.
 
