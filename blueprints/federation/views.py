@@ -25,19 +25,25 @@ def _json(document: Any, *, status: int = 200, content_type: str = actor.ACTIVIT
           private: bool = False) -> Response:
     """Answer with a JSON document (Chinese kept readable)."""
     response = Response(json.dumps(document, ensure_ascii=False), status=status, content_type=content_type)
-    response.headers["Vary"] = "Accept, Signature"
+    response.headers["Vary"] = "Accept, Signature, Signature-Input"
     response.headers["Cache-Control"] = "private, no-store" if private else "public, max-age=60"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 
 def _reader() -> PeerHub | None:
-    """Return the partner hub that signed this GET (None: anyone); 403 for a blocked hub."""
+    """Return the partner hub that signed this GET (None: anyone); 403 for a blocked hub.
+
+    A signature that cannot be verified gets 401 with the reason, never the anonymous view.
+    """
     path, query = raw_target_from_environ(request.environ)
     try:
         return outbox.signed_by(method=request.method, path=path, query=query, headers=dict(request.headers))
     except outbox.Forbidden:
         abort(403)
+    except outbox.Unverified as unverified:
+        abort(_json({"error": unverified.reason}, status=unverified.status, content_type="application/json",
+                    private=True))
 
 
 @bp.get("/.well-known/webfinger")
@@ -90,8 +96,8 @@ def inbox_post():
         accepted = inbox.receive(method="POST", path=path, query=query, headers=dict(request.headers), body=body)
     except inbox.Refused as refused:
         current_app.logger.info("inbox refused a POST: %s", refused)
-        return _json({"error": refused.reason}, status=refused.status, content_type="application/json",
-                     private=True)
+        document = {"error": refused.reason, **({"detail": refused.detail} if refused.detail else {})}
+        return _json(document, status=refused.status, content_type="application/json", private=True)
     return _json({"status": "duplicate" if accepted.duplicate else "accepted"}, status=202,
                  content_type="application/json", private=True)
 

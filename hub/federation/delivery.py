@@ -209,6 +209,7 @@ class Outcome:
     ok: bool
     retryable: bool = False
     error: str = ""
+    scheme: str = ""  # the signature scheme the inbox accepted
 
 
 @dataclass(frozen=True)
@@ -223,12 +224,17 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(dt.timedelta(seconds=base * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-def _send_inbox(http: SafeHttpClient, inbox: str, jobs: list[_Job], key_id: str, pem: bytes) -> list[Outcome]:
-    """POST the jobs of one inbox in order, stopping at the first failure (runs in a thread)."""
+def _send_inbox(http: SafeHttpClient, inbox: str, jobs: list[_Job], key_id: str, pem: bytes,
+                scheme: str = "") -> list[Outcome]:
+    """POST the jobs of one inbox in order, stopping at the first failure (runs in a thread).
+
+    ``scheme`` is the signature scheme the inbox is known to accept ("" when unknown); once
+    one job got through, the others use the scheme that worked.
+    """
     outcomes: list[Outcome] = []
     for job in jobs:
         try:
-            client.signed_post(http, inbox, job.body, key_id=key_id, private_pem=pem)
+            scheme = client.signed_post(http, inbox, job.body, key_id=key_id, private_pem=pem, scheme=scheme)
         except FetchError as error:
             outcomes.append(Outcome(job.delivery_id, False, error.retryable, str(error)[:500]))
             break
@@ -236,7 +242,7 @@ def _send_inbox(http: SafeHttpClient, inbox: str, jobs: list[_Job], key_id: str,
             log.exception("sending delivery %s failed unexpectedly", job.delivery_id)
             outcomes.append(Outcome(job.delivery_id, False, True, f"unexpected error: {error!r}"[:500]))
             break
-        outcomes.append(Outcome(job.delivery_id, True))
+        outcomes.append(Outcome(job.delivery_id, True, scheme=scheme))
     return outcomes
 
 
@@ -285,6 +291,8 @@ def record_outcomes(outcomes: Iterable[Outcome]) -> int:
         count += 1
         if outcome.ok:
             delivery.state, delivery.sent_at, delivery.last_error = "sent", now, ""
+            if delivery.peer is not None and outcome.scheme:
+                delivery.peer.signature_scheme = outcome.scheme  # what to sign with next time
         elif outcome.retryable and delivery.attempts < tries:
             delivery.last_error = outcome.error
             delivery.next_attempt_at = now + backoff(delivery.attempts)
@@ -340,8 +348,9 @@ def send_due(app: Flask, *, wait: bool = False) -> int:
         with pool.lock:
             for inbox, deliveries in batches.items():
                 jobs = [_Job(d.id, client.dumps(d.activity)) for d in deliveries]
+                peer = deliveries[0].peer
                 pool.in_flight[inbox] = pool.executor.submit(_send_inbox, http, inbox, jobs, actor.key_id(),
-                                                             keys.private_pem)
+                                                             keys.private_pem, peer.signature_scheme if peer else "")
     db.session.rollback()  # nothing was changed; end the read transaction so SQLite stays unlocked
     if wait:
         pool.wait(timeout=float(app.config["FEDERATION_TOTAL_TIMEOUT"]) * 2)

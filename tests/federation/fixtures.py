@@ -66,12 +66,13 @@ class FakePeer:
         return article
 
     def signed(self, activity: dict[str, Any] | bytes, *, url: str = INBOX_URL,
-               content_type: str = "application/activity+json", now: Any = None) -> tuple[bytes, dict[str, str]]:
+               content_type: str = "application/activity+json", now: Any = None,
+               scheme: str = "cavage") -> tuple[bytes, dict[str, str]]:
         """Return (body, headers) of a correctly signed POST of ``activity`` to ``url``."""
         body = activity if isinstance(activity, bytes) else json.dumps(activity).encode()
         headers = {"Content-Type": content_type}
         headers.update(sign_request(method="POST", url=url, headers=headers, body=body, key_id=self.key_id,
-                                    private_key_pem=self.private_pem, now=now))
+                                    private_key_pem=self.private_pem, now=now, scheme=scheme))
         return body, headers
 
     def post(self, client, activity: dict[str, Any] | bytes, **kwargs: Any):
@@ -138,7 +139,8 @@ class DocumentServer:
 
         documents: dict[str, Any] = {}
         posts: list[tuple[str, dict[str, str], bytes]] = []
-        status: dict[str, Any] = {"post": 202, "delay": 0.0}
+        # "refuse_rfc9421": answer 401 to RFC 9421 signatures, as servers that only read draft-cavage do.
+        status: dict[str, Any] = {"post": 202, "delay": 0.0, "refuse_rfc9421": False}
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: object) -> None:
@@ -161,8 +163,10 @@ class DocumentServer:
                     import time
 
                     time.sleep(status["delay"])
-                posts.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(status["post"])
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                posts.append((self.path, headers, body))
+                refused = status["refuse_rfc9421"] and "signature-input" in headers
+                self.send_response(401 if refused else status["post"])
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

@@ -193,5 +193,8 @@ def test_bovine_signed_our_hub_into_its_follower_list(herd_and_hub):
     with hub.context():
         peer = db.session.scalar(sa.select(PeerHub).where(PeerHub.actor_id == herd.actor_id))
         assert peer.key_id.endswith("#serverKey") and peer.partner and peer.they_follow
+        # bovine-herd cannot read our RFC 9421 signature (it fails on @target-uri): the Accept
+        # was sent again with draft-cavage, and the hub remembers to use that for bovine.
+        assert peer.signature_scheme == "cavage"
     with urllib.request.urlopen(hub.base + "/followers", timeout=5) as response:
         assert json.loads(response.read())["totalItems"] == 1

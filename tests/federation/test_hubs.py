@@ -114,6 +114,10 @@ def test_public_note_reaches_the_queue_or_the_readers_per_trust(hubs):
         note = db.session.get(Note, on_b["id"])
         notes.approve(note, by=b.user("moder"))
     assert wait_for(lambda: _search(b, word), what="the approved note in B's search", hubs=[b])
+    # Hubs of this software read RFC 9421 signatures: A learnt to sign for B and C with them.
+    with a.context():
+        schemes = db.session.execute(sa.select(PeerHub.base_url, PeerHub.signature_scheme)).all()
+    assert dict(schemes) == {b.base: "rfc9421", c.base: "rfc9421"}
 
 
 def test_updates_and_deletes_reach_every_hub_that_has_the_note(hubs):
