@@ -13,7 +13,7 @@ from flask import Response, abort, current_app, request
 
 from blueprints.federation import bp
 from hub.extensions import csrf
-from hub.federation import actor, inbox, outbox
+from hub.federation import actor, conversation, inbox, outbox, topics
 from hub.federation.signatures import raw_target_from_environ
 from hub.models.federation import PeerHub
 from hub.permissions import public
@@ -53,7 +53,7 @@ def webfinger():
     resource = request.args.get("resource", "")
     if not resource:
         return _json({"error": "resource is required"}, status=400, content_type="application/json")
-    document = actor.webfinger_document(resource)
+    document = actor.webfinger_document(resource) or topics.webfinger_document(resource)
     if document is None:
         return _json({"error": "not found"}, status=404, content_type="application/json")
     return _json(document, content_type="application/jrd+json")
@@ -83,10 +83,14 @@ def instance_actor():
 
 @bp.post("/inbox")
 @bp.post("/actor/inbox")
+@bp.post("/topics/<slug>/inbox")
 @public
 @csrf.exempt
-def inbox_post():
-    """Take an activity from another hub: check it, store it, answer 202 (the worker does the rest)."""
+def inbox_post(slug: str | None = None):
+    """Take an activity from another server: check it, store it, answer 202 (the worker does the rest).
+
+    The hub's actor and its topic actors share this one inbox: the activity says whom it is for.
+    """
     try:
         inbox.check_envelope(content_type=request.content_type, content_length=request.content_length)
         body = request.stream.read(int(current_app.config["FEDERATION_MAX_ACTIVITY_BYTES"]) + 1)
@@ -143,6 +147,56 @@ def note_activity(note_id: int):
     if document is None:
         return _json({"error": "not found"}, status=404, content_type="application/json")
     return _json(document, private=reader is not None)
+
+
+@bp.get("/ap/comments/<int:comment_id>")
+@public
+def comment_object(comment_id: int):
+    """Show a comment written here as a Note, if this reader may see its note."""
+    document = outbox.comment_object(comment_id, _reader())
+    if document is None:
+        return _json({"error": "not found"}, status=404, content_type="application/json")
+    return _json(document, private=True)
+
+
+def _topic(slug: str):
+    term = topics.by_slug(slug)
+    if term is None:
+        abort(_json({"error": "not found"}, status=404, content_type="application/json"))
+    return term
+
+
+@bp.get("/topics/<slug>/actor")
+@public
+def topic_actor(slug: str):
+    """Show a topic's Group actor (followable for its public notes)."""
+    return _json(topics.actor_document(_topic(slug)))
+
+
+@bp.get("/topics/<slug>/outbox")
+@public
+def topic_outbox(slug: str):
+    """List a topic's latest public notes, as its actor announced them."""
+    return _json(topics.outbox_document(_topic(slug)))
+
+
+@bp.get("/topics/<slug>/followers")
+@public
+def topic_followers(slug: str):
+    """Show how many actors follow a topic."""
+    return _json(topics.followers_document(_topic(slug)))
+
+
+@bp.app_template_global()
+def comment_origin(comment) -> dict[str, Any] | None:
+    """Return a comment's place in the conversation (pseudonym, partner hub, parent), else None."""
+    return conversation.origin_of(comment)
+
+
+@bp.app_template_global()
+def flag_hub(flag) -> str | None:
+    """Return the partner hub a report came from, else None (our members' reports)."""
+    return conversation.flag_origin(flag)
 
 
 @bp.app_template_global()

@@ -126,6 +126,32 @@ def remove_comment(comment_id: int):
     return redirect(url_for("notes.detail", note_id=comment.note_id))
 
 
+@bp.get("/moderation/partner-comments")
+@requires("moderate")
+def partner_comments():
+    """List partner hubs' comments waiting for a moderator, with what the privacy check found."""
+    return render_template("moderation/partner_comments.html", items=moderation.held_comments(by=_me()),
+                           counts=moderation.queue_counts(), form=ActionForm())
+
+
+@bp.post("/moderation/partner-comments/<int:comment_id>/show")
+@requires("moderate")
+def show_comment(comment_id: int):
+    """Show a partner hub's held comment under its note."""
+    comment = db.session.get(Comment, comment_id) or abort(404)
+    if not ActionForm().validate_on_submit():
+        flash(_("Please fill in the form completely."), "error")
+        return redirect(url_for("moderation.partner_comments"))
+    try:
+        moderation.release_comment(comment, by=_me())
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        flash(_("The comment is shown under its note."), "info")
+    return redirect(url_for("moderation.partner_comments"))
+
+
 @bp.get("/moderation/flags")
 @requires("moderate")
 def flags():

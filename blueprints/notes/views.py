@@ -282,9 +282,14 @@ def reply(note_id: int):
 @bp.post("/notes/<int:note_id>/comments")
 @requires("comment")
 def comment(note_id: int):
-    """Comment on a published note."""
-    return _act(note_id, lambda note, f: notes.add_comment(note, by=_me(), body=f.body.data),
-                _("Comment posted."), form_class=CommentForm)
+    """Comment on a published note, or answer one of its comments (parent=<comment id>)."""
+    def run(note, form):
+        parent_id = id_arg("parent")
+        parent = db.session.get(Comment, parent_id) if parent_id else None
+        if "parent" in request.args and parent is None:
+            abort(404)
+        notes.add_comment(note, by=_me(), body=form.body.data, parent=parent)
+    return _act(note_id, run, _("Comment posted."), form_class=CommentForm)
 
 
 @bp.post("/notes/<int:note_id>/marks/<any(tried, useful):kind>")

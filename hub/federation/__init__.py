@@ -13,8 +13,9 @@ PERIODIC_KEY = "hub.periodic"
 def init_app(app: Flask) -> None:
     """Register the federation consumer and periodic steps with the worker of ``app``."""
     from hub import worker
-    from hub.federation import delivery, inbox, peers
+    from hub.federation import conversation, delivery, inbox, peers
 
     worker.register(app, delivery.FederationConsumer())
+    worker.register(app, conversation.ConversationConsumer())
     periodic = app.extensions.setdefault(PERIODIC_KEY, [])
     periodic.extend([inbox.process_pending, delivery.send_due, peers.backfill_due])

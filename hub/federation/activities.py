@@ -20,10 +20,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
+
+from hub import text
+from hub.extensions import db
 from hub.federation import actor
 from hub.federation.http import request_host
-from hub.models.note import LANGUAGES, Note, NoteState, Visibility
-from hub import text
+from hub.models.conversation import RemoteMark
+from hub.models.note import LANGUAGES, Mark, Note, NoteState, Visibility
+from hub.services.notes import MARK_KINDS
 
 NS = "https://practice-exchange-hub.example/ns#"
 CONTEXT: list[Any] = [
@@ -43,6 +48,14 @@ class NotFederated(Exception):
 
 class InvalidActivity(ValueError):
     """An incoming activity or object is malformed or claims an origin it does not have."""
+
+
+class Unwanted(InvalidActivity):
+    """An incoming activity the hub does not act on: ``reason`` (a code) and ``detail`` (a sentence)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail = reason, detail
 
 
 # --- small helpers -------------------------------------------------------------------------
@@ -169,6 +182,18 @@ def _hashtag(slug: str, label: str) -> dict[str, str]:
     return {"type": "Hashtag", "name": "#" + label.replace(" ", "_"), "href": f"{actor.base_url()}/notes?topic={slug}"}
 
 
+def mark_totals(note: Note) -> dict[str, int]:
+    """Return a note's marks as every hub sees them: our members' plus one per partner hub."""
+    totals = {kind: 0 for kind in MARK_KINDS}
+    for model in (Mark, RemoteMark):
+        rows = db.session.execute(sa.select(model.kind, sa.func.count()).where(model.note_id == note.id)
+                                  .group_by(model.kind))
+        for kind, count in rows:
+            if kind in totals:
+                totals[kind] += count
+    return totals
+
+
 def note_to_article(note: Note, *, recipients: list[str] | None = None) -> dict[str, Any]:
     """Map a local published note (and its translations) to an ActivityStreams Article."""
     check_federated(note)
@@ -197,6 +222,7 @@ def note_to_article(note: Note, *, recipients: list[str] | None = None) -> dict[
         "peh:place": note.place,
         "peh:province": note.province,
         "peh:authorPseudonym": note.author.pseudonym if note.author else "",
+        "peh:marks": mark_totals(note),
     }
     if note.project is not None:
         article["peh:project"] = {"peh:slug": note.project.slug,

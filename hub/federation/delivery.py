@@ -141,7 +141,8 @@ def apply_event(event: Event) -> None:
     if note.translation_of_id is not None:
         # A translation travels as a language version of its original: send the original again.
         original = note.original
-        if original is not None and original.state == NoteState.PUBLISHED.value:
+        # A translation of a partner's note is offered to its origin instead (hub.federation.conversation).
+        if original is not None and original.origin_peer_id is None and original.state == NoteState.PUBLISHED.value:
             _publish(original, "Update", event)
         return
     if event.kind in ("note.unpublished", "note.deleted") or note.state != NoteState.PUBLISHED.value:
@@ -216,6 +217,7 @@ class Outcome:
 class _Job:
     delivery_id: int
     body: bytes
+    key_id: str = ""  # the key of the activity's actor when it is not the hub's (a topic actor)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -234,7 +236,8 @@ def _send_inbox(http: SafeHttpClient, inbox: str, jobs: list[_Job], key_id: str,
     outcomes: list[Outcome] = []
     for job in jobs:
         try:
-            scheme = client.signed_post(http, inbox, job.body, key_id=key_id, private_pem=pem, scheme=scheme)
+            scheme = client.signed_post(http, inbox, job.body, key_id=job.key_id or key_id, private_pem=pem,
+                                        scheme=scheme)
         except FetchError as error:
             outcomes.append(Outcome(job.delivery_id, False, error.retryable, str(error)[:500]))
             break
@@ -347,7 +350,7 @@ def send_due(app: Flask, *, wait: bool = False) -> int:
         http = client.http_client()
         with pool.lock:
             for inbox, deliveries in batches.items():
-                jobs = [_Job(d.id, client.dumps(d.activity)) for d in deliveries]
+                jobs = [_Job(d.id, client.dumps(d.activity), actor.signing_key_id(d.activity)) for d in deliveries]
                 peer = deliveries[0].peer
                 pool.in_flight[inbox] = pool.executor.submit(_send_inbox, http, inbox, jobs, actor.key_id(),
                                                              keys.private_pem, peer.signature_scheme if peer else "")

@@ -34,8 +34,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from hub.extensions import db
-from hub.federation import activities, actor, client, delivery, remote_notes
-from hub.federation.activities import InvalidActivity, id_of, same_host
+from hub.federation import activities, actor, client, conversation, delivery, remote_notes, topics
+from hub.federation.activities import InvalidActivity, Unwanted, id_of, same_host
 from hub.federation.http import FetchError
 from hub.federation.signatures import (BadSignatureError, KeyUnavailableError, ReplayCache, SignatureError,
                                        VerifiedSignature, actor_id_from_key_id, key_id_host, signature_key_id,
@@ -239,52 +239,62 @@ def _refresh_peer(peer: PeerHub, found: client.RemoteActor) -> None:
 
 # --- what the hub understands ------------------------------------------------------------------
 
-DoorCheck = Callable[[dict[str, Any], str], None]
+DoorCheck = Callable[[dict[str, Any], PeerHub], None]
 
 
-def _check_note_object(activity: dict[str, Any], actor_ref: str) -> None:
-    """Refuse a Create or Update whose object is not a practice note (an Article) of the sender."""
+def _check_create(activity: dict[str, Any], peer: PeerHub) -> None:
+    """Refuse a Create or Update of anything but a practice note (Article) or a comment (Note)."""
     obj = activity.get("object")
     if isinstance(obj, str):
-        if not same_host(obj, actor_ref):
-            raise Refused(400, "origin_mismatch", "an object sent by reference must be on the sender's host")
+        if not same_host(obj, peer.actor_id):
+            raise Unwanted("origin_mismatch", "an object sent by reference must be on the sender's host")
         return  # the worker fetches it from its origin
     if not isinstance(obj, dict):
-        raise Refused(400, "missing_object", "the activity carries no object")
-    if obj.get("type") != "Article":
-        raise Refused(400, "unsupported_object",
-                      f"{str(obj.get('type'))[:40]!r} objects are not accepted here: only Articles (practice notes)")
+        raise Unwanted("missing_object", "the activity carries no object")
+    if obj.get("type") == "Note":
+        conversation.check_create(activity, peer)
+    elif obj.get("type") != "Article":
+        raise Unwanted("unsupported_object", f"{str(obj.get('type'))[:40]!r} objects are not accepted here: only "
+                                             "Articles (practice notes) and Notes replying to them")
 
 
-def _check_undo(activity: dict[str, Any], actor_ref: str) -> None:
-    """Refuse an Undo of anything but a Follow (given inline, or by the id of one we hold)."""
+def _check_undo(activity: dict[str, Any], peer: PeerHub) -> None:
+    """Refuse an Undo of anything but a Follow or a Like (given inline, or by the id of one we hold)."""
     obj = activity.get("object")
-    if isinstance(obj, dict) and obj.get("type") in UNDOABLE:
+    if isinstance(obj, dict) and obj.get("type") in ("Follow", "Like"):
         return
     if isinstance(obj, str) and obj:
         return  # the id of an earlier activity: the worker looks it up
-    raise Refused(400, "unsupported_undo", "only an Undo of a Follow is understood here")
+    raise Unwanted("unsupported_undo", "only an Undo of a Follow or a Like is understood here")
 
 
-def _accept(activity: dict[str, Any], actor_ref: str) -> None:
+def _accept(activity: dict[str, Any], peer: PeerHub) -> None:
     """Take the activity as it is; the worker checks the rest."""
 
 
 # Activity type -> the check it must pass at the door. A type not listed is refused with 400.
 DOOR_CHECKS: dict[str, DoorCheck] = {
-    "Follow": _accept, "Accept": _accept, "Reject": _accept, "Delete": _accept,
-    "Undo": _check_undo, "Create": _check_note_object, "Update": _check_note_object,
+    "Follow": topics.check_follow, "Accept": _accept, "Reject": _accept, "Delete": _accept,
+    "Undo": _check_undo, "Create": _check_create, "Update": _check_create,
+    "Announce": conversation.check_announce, "Like": conversation.check_like, "Flag": conversation.check_flag,
+    "Offer": conversation.check_offer,
 }
-UNDOABLE = {"Follow"}
 
 
 def check_understood(activity: dict[str, Any], actor_ref: str) -> None:
     """Raise :class:`Refused` (400 with a reason) unless the worker would act on ``activity``."""
     check = DOOR_CHECKS.get(activity["type"])
     if check is None:
-        raise Refused(400, "unsupported_activity",
-                      f"{activity['type'][:40]!r} activities are not accepted here")
-    check(activity, actor_ref)
+        raise Refused(400, "unsupported_activity", f"{activity['type'][:40]!r} activities are not accepted here")
+    # A hub met for the first time is checked as what it is: known for nothing, allow-listed for nothing.
+    peer = db.session.scalar(sa.select(PeerHub).where(PeerHub.actor_id == actor_ref)) or \
+        PeerHub(actor_id=actor_ref, partner=False, blocked=False, trust="moderate")
+    try:
+        check(activity, peer)
+    except Unwanted as unwanted:
+        raise Refused(400, unwanted.reason, unwanted.detail) from None
+    except InvalidActivity as invalid:  # e.g. an offered Article that claims another origin
+        raise Refused(400, "invalid_object", str(invalid)[:200]) from None
 
 
 # --- in the worker -----------------------------------------------------------------------------
@@ -337,6 +347,8 @@ def handle(item: InboxItem) -> str | None:
 
 
 def _on_follow(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str | None:
+    if topics.on_follow(peer, activity):
+        return None
     if id_of(activity.get("object")) != actor.actor_id():
         raise InvalidActivity("only the hub itself can be followed")
     policy = current_app.config["FEDERATION_OPEN_FOLLOWS"]
@@ -387,6 +399,8 @@ def _on_reject(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str 
 
 def _on_undo(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str | None:
     obj = activity.get("object")
+    if conversation.undo_like(peer, obj) or topics.on_undo_follow(peer, obj):
+        return None
     if isinstance(obj, dict) and obj.get("type") == "Follow":
         peer.they_follow = False
         return None
@@ -397,7 +411,7 @@ def _on_undo(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str | 
         if held.state == "held":
             held.state = "done"
         return None
-    raise InvalidActivity("only Undo of a Follow is understood")
+    raise InvalidActivity("only Undo of a Follow or a Like is understood")
 
 
 def _article_of(peer: PeerHub, activity: dict[str, Any]) -> dict[str, Any]:
@@ -411,10 +425,14 @@ def _article_of(peer: PeerHub, activity: dict[str, Any]) -> dict[str, Any]:
 
 def _on_create_or_update(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str | None:
     obj = _article_of(peer, activity)
+    if obj.get("type") == "Note":
+        return conversation.on_comment(peer, {**activity, "object": obj}, item)
     if obj.get("type") != "Article":
         raise InvalidActivity(f"{obj.get('type')!r} objects are not practice notes")
-    remote_notes.receive(peer, activities.parse_article(obj, actor_id=peer.actor_id),
-                         at=activities.parse_time(activity.get("published")))
+    at = activities.parse_time(activity.get("published"))
+    note = remote_notes.receive(peer, activities.parse_article(obj, actor_id=peer.actor_id), at=at)
+    if note is not None or (note := remote_notes.by_remote_id(str(obj.get("id")))) is not None:
+        conversation.store_totals(note, obj, at=at)
     return None
 
 
@@ -423,6 +441,8 @@ def _on_delete(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str 
     object_id = id_of(obj)
     if not object_id or object_id == peer.actor_id:
         return None  # a deleted account or a malformed Delete: nothing of ours to remove
+    if conversation.delete_comment(peer, object_id):
+        return None
     if not same_host(object_id, peer.actor_id):
         raise InvalidActivity("a hub can only delete its own objects")
     former = obj.get("formerType") if isinstance(obj, dict) else None
@@ -441,4 +461,8 @@ HANDLERS = {
     "Create": _on_create_or_update,
     "Update": _on_create_or_update,
     "Delete": _on_delete,
+    "Announce": conversation.on_announce,
+    "Like": conversation.on_like,
+    "Flag": conversation.on_flag,
+    "Offer": conversation.on_offer,
 }

@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from hub.extensions import db
-from hub.federation import activities, actor, client, inbox
+from hub.federation import activities, actor, client, conversation, inbox
 from hub.federation.http import FetchError
 from hub.federation.signatures import SignatureError, key_id_host, signature_scheme
 from hub.models.federation import PeerHub
-from hub.models.note import Note, NoteState, Visibility
+from hub.models.note import Comment, Note, NoteState, Visibility
 from hub.services.visibility import published_for
 
 PAGE_SIZE = 20
@@ -129,6 +129,21 @@ def note_activity(note_id: int, peer: PeerHub | None) -> dict[str, Any] | None:
     """Return the Create activity of one note, or None when ``peer`` may not read it."""
     note = db.session.scalar(sa.select(Note).where(Note.id == note_id, audience_condition(peer)))
     return create_of(note, peer) if note is not None else None
+
+
+def comment_object(comment_id: int, peer: PeerHub | None) -> dict[str, Any] | None:
+    """Return a comment written here as a Note, or None when ``peer`` may not read its note."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.author_id is None or comment.removed_at is not None or comment.note is None:
+        return None
+    note = comment.note
+    if note.origin_peer_id is None:
+        visible = db.session.scalar(sa.select(Note.id).where(Note.id == note.id, audience_condition(peer)))
+    else:  # our member's comment on a partner's note: as public as that note
+        visible = note.state == NoteState.PUBLISHED.value and note.visibility == Visibility.PUBLIC.value
+    if not visible:
+        return None
+    return {"@context": activities.CONTEXT, **conversation.comment_to_note(comment, recipients=_recipients(peer))}
 
 
 def followers(peer: PeerHub | None) -> dict[str, Any]:

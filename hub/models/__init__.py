@@ -1,5 +1,6 @@
 """The hub's models; importing this package registers every table with SQLAlchemy."""
 from hub.models.audit import AuditEntry
+from hub.models.conversation import CommentThread, FlagOrigin, MarkTotal, RemoteMark, TopicFollower
 from hub.models.events import ConsumerCursor, Event
 from hub.models.federation import Delivery, InboxItem, NoteReceipt, PeerHub
 from hub.models.note import (
@@ -33,6 +34,11 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "Comment",
+    "CommentThread",
+    "FlagOrigin",
+    "MarkTotal",
+    "RemoteMark",
+    "TopicFollower",
     "Delivery",
     "InboxItem",
     "NoteReceipt",

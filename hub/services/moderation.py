@@ -1,4 +1,4 @@
-"""The moderation queue: submitted notes and open flags, and resolving flags."""
+"""The moderation queue: submitted notes, open flags (and resolving them), partner hubs' held comments."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,9 +6,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from hub import events
 from hub.extensions import db
 from hub.models.base import utcnow
-from hub.models.note import Flag, Note, NoteState, Term, note_term
+from hub.models.conversation import CommentThread
+from hub.models.note import Comment, Flag, Note, NoteState, Term, note_term
 from hub.models.user import User
 from hub.permissions import can
 from hub.services import audit, notes
@@ -44,10 +46,37 @@ def open_flags(*, reason: str | None = None, page: int = 1, per_page: int = 30):
 
 
 def queue_counts() -> dict[str, int]:
-    """Return how many notes wait for review and how many flags are open."""
+    """Return how many notes wait for review, how many flags are open, how many partner comments wait."""
     waiting = sa.select(sa.func.count()).select_from(Note).where(Note.state == NoteState.SUBMITTED.value)
     flags = sa.select(sa.func.count()).select_from(Flag).where(Flag.resolved_at.is_(None))
-    return {"submitted": db.session.scalar(waiting) or 0, "flags": db.session.scalar(flags) or 0}
+    comments = sa.select(sa.func.count()).select_from(_held_comments().subquery())
+    return {"submitted": db.session.scalar(waiting) or 0, "flags": db.session.scalar(flags) or 0,
+            "comments": db.session.scalar(comments) or 0}
+
+
+def _held_comments() -> sa.Select:
+    return (sa.select(CommentThread).join(Comment, Comment.id == CommentThread.comment_id)
+            .where(CommentThread.held.is_(True), Comment.removed_at.is_(None)))
+
+
+def held_comments(*, by: User) -> list[CommentThread]:
+    """Return the partner hubs' comments waiting for a moderator, oldest first."""
+    _require_moderator(by)
+    return list(db.session.scalars(_held_comments().order_by(Comment.id)))
+
+
+def release_comment(comment: Comment, *, by: User) -> None:
+    """Show a partner hub's held comment under its note; the hubs that have the note hear of it."""
+    _require_moderator(by)
+    thread = db.session.get(CommentThread, comment.id)
+    if thread is None or not thread.held or comment.removed_at is not None:
+        raise ServiceError(_l("This comment does not wait for a moderator."))
+    thread.held = False
+    audit.record("comment.release", actor=by, target=comment, note=comment.note_id, findings=thread.findings)
+    notes.notify_author_of_comment(comment.note)
+    events.record("comment.added", subject_type="comment", subject_id=comment.id, note_id=comment.note_id,
+                  origin="remote")
+    db.session.commit()
 
 
 def resolve_flag(item: Flag, *, by: User, resolution: str, message: str = "") -> None:

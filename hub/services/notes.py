@@ -20,6 +20,7 @@ from markupsafe import escape
 from hub import events
 from hub.extensions import db
 from hub.models.base import utcnow
+from hub.models.conversation import CommentThread, MarkTotal
 from hub.models.note import (LANGUAGES, SECTIONS, Comment, Flag, Mark, Note, NoteRevision, NoteState,
                              Notification, ReviewMessage, SensitiveWord, Term, Visibility)
 from hub.models.user import User
@@ -450,27 +451,38 @@ def thread(note: Note) -> list[ReviewMessage]:
 
 # --- readers -------------------------------------------------------------------------------
 
-def add_comment(note: Note, *, by: User, body: str) -> Comment:
-    """Comment on a published note."""
+def add_comment(note: Note, *, by: User, body: str, parent: Comment | None = None) -> Comment:
+    """Comment on a published note, or answer one of its comments (``parent``)."""
     _require(by, "comment", note)
     body = body.strip()
     if not body:
         raise ServiceError(_l("Write something first."), field="body")
     if len(body) > 5000:
         raise ServiceError(_l("Keep comments under 5,000 characters."), field="body")
+    if parent is not None and (parent.note_id != note.id or parent not in visible_comments(note)):
+        raise NotAllowed(_l("You may not do this with this note now."))
     comment = Comment(note=note, author=by, body=body, body_html=render_markdown(body, local_hosts=_local_hosts()))
     db.session.add(comment)
     db.session.flush()
+    if parent is not None:
+        db.session.add(CommentThread(comment_id=comment.id, parent_id=parent.id))
     events.record("comment.added", subject_type="comment", subject_id=comment.id, note_id=note.id)
-    if note.author_id and note.author_id != by.id:
-        db.session.add(Notification(user_id=note.author_id, kind="comment.added", note=note))
+    notify_author_of_comment(note, commenter_id=by.id)
     db.session.commit()
     return comment
 
 
+def notify_author_of_comment(note: Note, *, commenter_id: int | None = None) -> None:
+    """Tell a note's author that a comment appeared under it (not their own; caller commits)."""
+    if note.author_id and note.author_id != commenter_id:
+        db.session.add(Notification(user_id=note.author_id, kind="comment.added", note=note))
+
+
 def visible_comments(note: Note) -> list[Comment]:
-    """Return the comments readers see (not removed), oldest first."""
-    query = (sa.select(Comment).where(Comment.note_id == note.id, Comment.removed_at.is_(None))
+    """Return the comments readers see (not removed, not waiting for a moderator), oldest first."""
+    held = sa.select(CommentThread.comment_id).where(CommentThread.held.is_(True))
+    query = (sa.select(Comment).where(Comment.note_id == note.id, Comment.removed_at.is_(None),
+                                      Comment.id.not_in(held))
              .order_by(Comment.id))
     return list(db.session.scalars(query))
 
@@ -496,6 +508,8 @@ def toggle_mark(note: Note, *, by: User, kind: str) -> bool:
         db.session.delete(existing)
     else:
         db.session.add(Mark(note_id=note.id, user_id=by.id, kind=kind))
+    # Federation tells the note's origin (a partner's note) or the hubs that have it (ours).
+    events.record("mark.changed", subject_type="note", subject_id=note.id, mark=kind)
     db.session.commit()
     return existing is None
 
@@ -505,6 +519,11 @@ def mark_counts(note: Note, viewer: Any = None) -> dict[str, dict[str, Any]]:
     rows = db.session.execute(sa.select(Mark.kind, sa.func.count()).where(Mark.note_id == note.id)
                               .group_by(Mark.kind)).all()
     counts = dict(rows)
+    if note.origin_peer_id is not None:
+        # A partner's note shows the totals its origin reported (every hub's marks, ours included).
+        reported = dict(db.session.execute(sa.select(MarkTotal.kind, MarkTotal.count)
+                                           .where(MarkTotal.note_id == note.id)).all())
+        counts = reported or counts
     mine: set[str] = set()
     if getattr(viewer, "is_authenticated", False):
         mine = set(db.session.scalars(sa.select(Mark.kind).where(Mark.note_id == note.id, Mark.user_id == viewer.id)))
@@ -523,6 +542,9 @@ def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Commen
         raise NotAllowed(_l("You may not do this with this note now."))
     item = Flag(note=note, comment=comment, reporter=by, reason=reason, detail=detail.strip()[:1000])
     db.session.add(item)
+    db.session.flush()
+    # A flag on a partner's note also reaches its origin's moderators (the reason only, never who).
+    events.record("flag.added", subject_type="flag", subject_id=item.id)
     db.session.commit()
     return item
 

@@ -16,7 +16,9 @@ PUBLIC_ENDPOINTS = {
     # Federation: other servers have no session; who reads what is decided by HTTP Signatures.
     "federation.webfinger", "federation.nodeinfo_links", "federation.nodeinfo", "federation.instance_actor",
     "federation.inbox_post", "federation.outbox_get", "federation.followers", "federation.note_object",
-    "federation.note_activity",
+    "federation.note_activity", "federation.comment_object",
+    # Topic actors: followable Groups of public notes (issue 15).
+    "federation.topic_actor", "federation.topic_outbox", "federation.topic_followers",
 }
 
 

@@ -1,0 +1,202 @@
+"""The conversation's activities at one hub: what the inbox takes, refuses (with a reason), stores and sends."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from hub.extensions import db
+from hub.federation import activities, conversation, delivery, inbox
+from hub.models.conversation import CommentThread, FlagOrigin, RemoteMark
+from hub.models.events import Event
+from hub.models.federation import Delivery, InboxItem, PeerHub
+from hub.models.note import Comment, Flag, Note
+from hub.services import moderation, notes
+from tests.helpers import count
+
+OURS = "http://hub.test/ap/notes/{}"
+
+
+def _rows():
+    return count(InboxItem), count(PeerHub), count(Note), count(Event), count(Comment), count(Flag), count(RemoteMark)
+
+
+def _comment(peer, note_id, *, number=1, content="<p>We tried it <strong>too</strong>.<script>x()</script></p>", **extra):
+    return {"id": f"{peer.base}/ap/comments/{number}", "type": "Note", "attributedTo": peer.actor_id,
+            "inReplyTo": OURS.format(note_id), "content": content, "peh:authorPseudonym": "Partner P",
+            "published": "2026-01-02T03:04:05Z", **extra}
+
+
+def _consume(app) -> None:
+    from hub import events
+
+    for consumer in (delivery.FederationConsumer(), conversation.ConversationConsumer()):
+        batch = events.after(consumer.position())
+        if batch:
+            consumer.apply(batch)
+
+
+# --- taken ------------------------------------------------------------------------------------
+
+def test_a_comment_on_our_note_is_sanitised_and_waits_for_a_moderator(app, client, make_peer, publish, people):
+    note = publish("public")
+    peer = make_peer(trust="moderate")
+    assert peer.post(client, peer.activity("Create", _comment(peer, note.id))).status_code == 202
+    inbox.process_pending(app)
+    comment = db.session.scalar(sa.select(Comment))
+    thread = db.session.get(CommentThread, comment.id)
+    assert comment.author_id is None and comment.body_html == "<p>We tried it <strong>too</strong>.</p>"
+    assert thread.held and thread.author_pseudonym == "Partner P" and thread.peer_id == peer.row.id
+    assert comment not in notes.visible_comments(note)
+    assert [t.comment_id for t in moderation.held_comments(by=people["moderator"])] == [comment.id]
+    moderation.release_comment(comment, by=people["moderator"])
+    assert comment in notes.visible_comments(note)
+
+
+def test_a_trusted_hubs_comment_is_shown_and_relayed_to_the_other_hubs(app, client, make_peer, publish):
+    note = publish("public")
+    writer = make_peer(trust="publish", they_follow=True)
+    other = make_peer("other.example", they_follow=True)
+    _consume(app)  # the note goes to both
+    writer.post(client, writer.activity("Create", _comment(writer, note.id)))
+    inbox.process_pending(app)
+    _consume(app)
+    [announce] = [d for d in db.session.scalars(sa.select(Delivery)) if d.activity["type"] == "Announce"]
+    assert announce.inbox_url == other.base + "/inbox"  # not back to the hub that wrote it
+    assert announce.activity["object"]["id"] == f"{writer.base}/ap/comments/1"
+    assert announce.activity["object"]["attributedTo"] == writer.actor_id
+    assert announce.activity["actor"] == "http://hub.test/actor" and announce.activity["id"].startswith("http://hub.test/")
+
+
+def test_likes_count_once_per_hub_and_undo_withdraws(app, client, make_peer, publish):
+    note = publish("public")
+    peer = make_peer()
+    first = peer.activity("Like", OURS.format(note.id), **{"peh:kind": "tried"})
+    peer.post(client, first)
+    peer.post(client, peer.activity("Like", OURS.format(note.id), **{"peh:kind": "tried"}))
+    inbox.process_pending(app)
+    assert activities.mark_totals(note) == {"tried": 1, "useful": 0}
+    peer.post(client, peer.activity("Undo", first))
+    inbox.process_pending(app)
+    assert activities.mark_totals(note) == {"tried": 0, "useful": 0}
+
+
+def test_a_flag_is_queued_under_the_hubs_name_only(app, client, make_peer, publish):
+    note = publish("public")
+    peer = make_peer()
+    peer.post(client, peer.activity("Flag", [OURS.format(note.id)], **{"peh:reason": "spam"}))
+    inbox.process_pending(app)
+    flag = db.session.scalar(sa.select(Flag))
+    assert (flag.note_id, flag.reporter_id, flag.reason) == (note.id, None, "spam")
+    assert db.session.get(FlagOrigin, flag.id).peer_id == peer.row.id
+
+
+# --- refused at the door, with a reason and no write --------------------------------------------
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda p, n: p.activity("Create", {**_comment(p, n), "inReplyTo": "https://elsewhere.example/notes/1"}),
+     "not_a_reply_to_our_note"),
+    (lambda p, n: p.activity("Create", {**_comment(p, n), "id": "https://elsewhere.example/c/1"}), "origin_mismatch"),
+    (lambda p, n: p.activity("Like", "https://elsewhere.example/notes/1"), "not_our_note"),
+    (lambda p, n: p.activity("Like", OURS.format(n), **{"peh:kind": "love"}), "unsupported_kind"),
+    (lambda p, n: p.activity("Announce", _comment(p, n)), "not_the_origin"),
+    (lambda p, n: p.activity("Flag", ["https://elsewhere.example/notes/1"]), "not_our_note"),
+    (lambda p, n: p.activity("Offer", {"id": p.base + "/ap/notes/9", "type": "Article", "content": "x",
+                                       "contentMap": {"zh-Hans": "x"}}, target=OURS.format(n)), "unsupported_language"),
+    (lambda p, n: p.activity("Follow", "http://hub.test/users/someone"), "unknown_actor"),
+])
+def test_what_is_not_part_of_our_conversation_is_refused(app, client, make_peer, publish, make, reason):
+    note = publish("public", language="zh_Hans")
+    peer = make_peer()
+    before = _rows()
+    response = peer.post(client, make(peer, note.id))
+    assert response.status_code == 400 and response.get_json()["error"] == reason, response.get_json()
+    assert _rows() == before
+
+
+def test_a_hub_off_the_allow_list_may_not_comment_on_a_partners_note(app, client, make_peer, publish):
+    app.config["FEDERATION_MODE"] = "open"
+    note = publish("partners")
+    stranger = make_peer("stranger.example", partner=False)
+    before = _rows()
+    response = stranger.post(client, stranger.activity("Create", _comment(stranger, note.id)))
+    assert response.status_code == 400 and response.get_json()["error"] == "not_a_reply_to_our_note"
+    assert _rows() == before
+
+
+# --- sent ---------------------------------------------------------------------------------------
+
+def _remote_note(app, client, peer) -> Note:
+    peer.post(client, peer.activity("Create", peer.article()))
+    inbox.process_pending(app)
+    return db.session.scalar(sa.select(Note).where(Note.origin_peer_id == peer.row.id))
+
+
+def _sent(kind: str) -> list[dict]:
+    return [d.activity for d in db.session.scalars(sa.select(Delivery)) if d.activity["type"] == kind]
+
+
+def test_comments_marks_and_flags_on_a_partners_note_go_to_its_origin(app, client, make_peer, people):
+    peer = make_peer(trust="publish")
+    note = _remote_note(app, client, peer)
+    author, moderator = people["author"], people["moderator"]
+    comment = notes.add_comment(note, by=author, body="We did this **too**.")
+    notes.toggle_mark(note, by=author, kind="useful")
+    notes.toggle_mark(note, by=moderator, kind="useful")  # a second member: still one Like
+    notes.flag(note, by=moderator, reason="wrong", detail="I am 山风 and this is my phone 13812345678")
+    _consume(app)
+    [create] = _sent("Create")
+    assert create["object"]["inReplyTo"] == note.remote_id and create["object"]["attributedTo"] == "http://hub.test/actor"
+    assert create["object"]["peh:authorPseudonym"] == author.pseudonym
+    assert create["object"]["id"] == f"http://hub.test/ap/comments/{comment.id}"
+    [like] = _sent("Like")
+    assert like["object"] == note.remote_id and like["peh:kind"] == "useful"
+    [flag] = _sent("Flag")
+    raw = json.dumps(flag, ensure_ascii=False)
+    assert flag["object"] == [note.remote_id] and flag["peh:reason"] == "wrong" and flag["actor"] == "http://hub.test/actor"
+    assert [s for s in (moderator.username, moderator.pseudonym, "13812345678", "/users/") if s in raw] == []
+    for user in (author, moderator):
+        notes.toggle_mark(note, by=user, kind="useful")
+    _consume(app)
+    [undo] = _sent("Undo")
+    assert undo["object"]["id"] == like["id"]
+    assert {d.inbox_url for d in db.session.scalars(sa.select(Delivery))} == {peer.base + "/inbox"}
+
+
+def test_a_comment_object_is_readable_where_its_note_is(app, client, publish, people):
+    note = publish("public")
+    comment = notes.add_comment(note, by=people["moderator"], body="Useful, thank you.")
+    document = client.get(f"/ap/comments/{comment.id}", base_url="http://hub.test").get_json()
+    assert document["type"] == "Note" and document["inReplyTo"] == OURS.format(note.id)
+    members = publish("members")
+    hidden = notes.add_comment(members, by=people["moderator"], body="Members only.")
+    assert client.get(f"/ap/comments/{hidden.id}", base_url="http://hub.test").status_code == 404
+
+
+def test_our_translation_of_a_partners_note_is_offered_to_its_origin(app, client, make_peer, people):
+    from hub.services import translations
+
+    peer = make_peer(trust="publish")
+    note = _remote_note(app, client, peer)
+    draft = translations.start(note, by=people["author"], language="zh_Hans")
+    data = notes.input_of(draft)
+    data.title, data.summary, data.body = "伙伴笔记", "摘要。", "我们去找人。"
+    notes.save(draft, by=people["author"], data=data)
+    notes.submit(draft, by=people["author"], confirm_privacy=True)
+    notes.approve(draft, by=people["moderator"])
+    _consume(app)  # the consumers get through (a translation of a partner's note is not ours to send)
+    [offer] = _sent("Offer")
+    assert offer["target"] == note.remote_id and offer["object"]["contentMap"] == {"zh-Hans": draft.body_html}
+    assert offer["object"]["peh:translationOf"] == note.remote_id
+    assert _sent("Update") == []
+
+
+def test_an_offered_article_from_another_origin_is_refused_not_a_500(app, client, make_peer, publish):
+    note = publish("public")
+    peer = make_peer()
+    before = _rows()
+    article = {"id": "https://elsewhere.example/ap/notes/9", "type": "Article", "contentMap": {"en": "x"}}
+    response = peer.post(client, peer.activity("Offer", article, target=OURS.format(note.id)))
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_object"
+    assert _rows() == before
