@@ -200,3 +200,23 @@ def test_an_offered_article_from_another_origin_is_refused_not_a_500(app, client
     response = peer.post(client, peer.activity("Offer", article, target=OURS.format(note.id)))
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_object"
     assert _rows() == before
+
+
+def test_moderators_see_held_partner_comments_in_their_language_and_show_them(app, client, make_peer, publish,
+                                                                              people, login_as):
+    from tests.helpers import post_form
+
+    note = publish("public")
+    peer = make_peer(trust="publish")
+    peer.post(client, peer.activity("Create", _comment(peer, note.id, content="<p>Call Wang on 138 1234 5678.</p>")))
+    inbox.process_pending(app)
+    comment = db.session.scalar(sa.select(Comment))
+    login_as(people["moderator"])
+    page = client.get("/moderation/partner-comments", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "合作平台的评论" in page and "隐私检查发现了 1 处可能的个人信息" in page and "Partner P" in page
+    assert "显示在笔记下方" in page
+    response = post_form(client, f"/moderation/partner-comments/{comment.id}/show", {},
+                         form_url="/moderation/partner-comments")
+    assert response.status_code == 302
+    shown = client.get(f"/notes/{note.id}").get_data(as_text=True)
+    assert "Call Wang" in shown and "from partner hub peer.example" in shown
