@@ -6,9 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from blueprints.common import within
+from blueprints.web.common import within
 from hub.models.user import Role
-from hub.templating import ROLE_LABELS
+from blueprints.web.templating import ROLE_LABELS
 
 
 def role_choices(roles=tuple(Role)) -> list[tuple[str, object]]:

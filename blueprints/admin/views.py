@@ -2,23 +2,25 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 
-from blueprints.admin import bp
 from blueprints.admin.forms import (ActionForm, InvitationForm, ProjectAssignForm, ProjectForm, RoleForm,
                                     GlossaryForm, SensitiveWordForm, TermForm, role_choices)
-from blueprints.common import apply_service_error, page_arg, run_service
+from blueprints.web.common import apply_service_error, page_arg, run_service
 from hub.extensions import db
 from hub.models.project import Project
 from hub.models.user import Invitation, Role, User, UserStatus
-from hub.permissions import may_grant, requires
+from blueprints.web.access import requires
+from hub.permissions import may_grant
 from hub.models.note import SensitiveWord
 from hub.services import accounts, audit, vocabulary
 from hub.services import notes as note_service
 from hub.services import projects as project_service
 from hub.services.errors import ServiceError
+
+bp = Blueprint("admin", __name__, template_folder="templates")
 
 
 def _me() -> User:

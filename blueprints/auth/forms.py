@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from hub.templating import language_name
+from blueprints.web.templating import language_name
 
 # Offer the zones people of this network live in first, then every other zone.
 COMMON_ZONES = ["Asia/Shanghai", "Asia/Ho_Chi_Minh", "Asia/Bangkok", "Asia/Yangon", "Asia/Kolkata",

@@ -1,19 +1,20 @@
 """Views for signing up, in and out, and for the person's own account."""
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from blueprints.auth import bp
 from blueprints.auth.forms import ForgotForm, LoginForm, PasswordForm, ProfileForm, ResetForm, SignupForm
-from blueprints.common import apply_service_error, page_arg
-from hub.i18n import COOKIE as LANG_COOKIE
-from hub.permissions import public, signed_in
-from hub.security import client_key, safe_next
+from blueprints.web.common import apply_service_error, page_arg
+from blueprints.web.locale import COOKIE as LANG_COOKIE
+from blueprints.web.access import public, signed_in
+from blueprints.web.security import client_key, safe_next
 from hub.services import accounts
 from hub.services import notifications as notification_service
 from hub.services.errors import ServiceError
+
+bp = Blueprint("auth", __name__, template_folder="templates")
 
 
 def _sign_in(user) -> None:
@@ -176,6 +177,7 @@ def password():
         try:
             token = accounts.change_password(current_user._get_current_object(),
                                              current=form.current_password.data, new=form.new_password.data)
+
         except ServiceError as error:
             apply_service_error(form, error)
         else:

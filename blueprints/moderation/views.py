@@ -1,21 +1,22 @@
 """Views of the moderation queue: thin wrappers over hub.services.notes and hub.services.moderation."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from blueprints.common import page_arg
-from blueprints.moderation import bp
+from blueprints.web.common import page_arg
 from blueprints.moderation.forms import ApproveForm, DecisionForm, ResolveForm, VisibilityForm
 from blueprints.notes.forms import ActionForm
 from blueprints.notes.views import privacy_groups
 from hub.extensions import db
 from hub.models.note import Comment, Flag, Note, NoteState
-from hub.permissions import requires
+from blueprints.web.access import requires
 from hub.services import moderation, notes
 from hub.services import projects as project_service
 from hub.services.errors import ServiceError
+
+bp = Blueprint("moderation", __name__, template_folder="templates")
 
 
 def _me():

@@ -10,12 +10,12 @@ from flask_wtf.file import FileField, FileRequired
 from werkzeug.wrappers import Response
 from wtforms import SubmitField
 
-from blueprints.notes import bp
+from blueprints.notes.views import bp
 from blueprints.notes.forms import ActionForm
 from blueprints.notes.views import _me, _note_for
 from hub.extensions import db
 from hub.models.note import Attachment, Note
-from hub.permissions import public, requires
+from blueprints.web.access import public, requires
 from hub.services import attachments, notes
 from hub.services.errors import ServiceError
 

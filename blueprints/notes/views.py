@@ -4,20 +4,21 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_datetime, get_locale, gettext as _
 from flask_login import current_user
 
 import search_index
-from blueprints.common import apply_service_error, id_arg, page_arg
-from blueprints.notes import bp
+from blueprints.web.common import apply_service_error, id_arg, page_arg
 from blueprints.notes.forms import ActionForm, CommentForm, FlagForm, MessageForm, NoteForm
 from hub.extensions import db
 from hub.models.note import Comment, Note, NoteState
-from hub.permissions import public, requires, signed_in
+from blueprints.web.access import public, requires, signed_in
 from hub.services import listing, notes, privacy, revisions, translations
 from hub.services.errors import ServiceError
 from hub.services.visibility import can_view
+
+bp = Blueprint("notes", __name__, template_folder="templates")
 
 
 def _me():
@@ -314,3 +315,4 @@ def feature(note_id: int):
     featured = request.args.get("on") == "1"
     return _act(note_id, lambda note, _f: notes.set_featured(note, by=_me(), featured=featured),
                 _("Featured notes updated."))
+

@@ -3,18 +3,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from blueprints.common import apply_service_error, run_service
-from blueprints.partners import bp
+from blueprints.web.common import apply_service_error, run_service
 from blueprints.partners.forms import ActionForm, AddHubForm, TrustForm
 from hub.extensions import db
 from hub.federation import delivery, peers
 from hub.models.federation import PeerHub
-from hub.permissions import requires
+from blueprints.web.access import requires
 from hub.services.errors import ServiceError
+
+bp = Blueprint("partners", __name__, template_folder="templates")
 
 
 def _me():
@@ -155,3 +156,4 @@ def backfill(peer_id: int):
     peer = _peer(peer_id)
     return _act(peer_id, lambda: peers.request_backfill(peer, by=_me()),
                 _("The hub's published notes will be read again within a minute."))
+

@@ -1,18 +1,19 @@
 """Views of the translation workflow: thin wrappers over hub.services.translations."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.notes.forms import ActionForm
 from blueprints.notes.views import _note_for
-from blueprints.translations import bp
 from hub.extensions import db
 from hub.models.note import LANGUAGES
-from hub.permissions import requires
+from blueprints.web.access import requires
 from hub.services import notes, translations
 from hub.services.errors import ServiceError
+
+bp = Blueprint("translations", __name__, template_folder="templates")
 
 
 def _me():
@@ -68,4 +69,5 @@ def ask(note_id: int):
     else:
         flash(_("Thank you: translators will see your request.") if added else _("You already asked for this."),
               "info")
+
     return redirect(url_for("notes.detail", note_id=note_id))
