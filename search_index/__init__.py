@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from hub import events
 from hub.extensions import db
 from hub.models.note import Note
-from hub.services.visibility import published_for
+from hub.services.visibility import Audience, published_for
 from search_index import glossary as glossary_module
 from search_index import excerpts, indexer, searcher
 from search_index.store import IndexStore, IndexUnavailable
@@ -77,9 +77,9 @@ def _state() -> _State:
     return current_app.extensions[EXTENSION]
 
 
-def _audience(viewer: Any) -> str:
-    signed_in = getattr(viewer, "is_authenticated", False) and viewer.is_active
-    return "members" if signed_in else "public"
+def _scope(viewer: Any) -> str:
+    """Return the searcher's pre-filter for ``viewer``: "public" or "members" (visibility is re-checked after)."""
+    return "public" if Audience.of(viewer).public_only else "members"
 
 
 def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, page: int = 1, per_page: int = 10,
@@ -91,11 +91,11 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
     glossary = _glossary() if expand else None
     try:
         found = state.pool.get()
-        key = (state.pool.commit_key(found), text.strip(), _audience(viewer), tuple(sorted(chosen.items())), sort,
+        key = (state.pool.commit_key(found), text.strip(), _scope(viewer), tuple(sorted(chosen.items())), sort,
                page * per_page, state.glossary[0] if expand else None)
         outcome = state.cache.get(key)
         if outcome is None:
-            outcome = searcher.run(found, state.pool.snapshot(found), text, audience=_audience(viewer),
+            outcome = searcher.run(found, state.pool.snapshot(found), text, audience=_scope(viewer),
                                    filters=chosen, glossary=glossary, sort=sort, limit=page * per_page)
             state.cache.put(key, outcome)
     except IndexUnavailable as error:
@@ -145,7 +145,7 @@ def similar(note: Note, *, viewer: Any, limit: int = 5) -> list[Note]:
     cached per index commit and note version; visibility is re-checked every time.
     """
     state = _state()
-    audience = _audience(viewer)
+    audience = _scope(viewer)
     try:
         found = state.pool.get()
         key = ("similar", state.pool.commit_key(found), note.id, note.updated_at, audience, limit)

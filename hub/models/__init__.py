@@ -3,6 +3,8 @@ from hub.models.audit import AuditEntry
 from hub.models.events import ConsumerCursor, Event
 from hub.models.federation import Delivery, InboxItem, NoteReceipt, PeerHub
 from hub.models.note import (
+    LANGUAGES,
+    SECTIONS,
     Attachment,
     Comment,
     Flag,
@@ -17,6 +19,7 @@ from hub.models.note import (
     Term,
     TranslationRequest,
     Visibility,
+    note_term,
 )
 from hub.models.project import Project
 from hub.models.user import (
@@ -30,6 +33,9 @@ from hub.models.user import (
 )
 
 __all__ = [
+    "LANGUAGES",
+    "SECTIONS",
+    "note_term",
     "Attachment",
     "AuditEntry",
     "Comment",
