@@ -6,9 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from blueprints.web.common import within
-from hub.models.user import Role
+from blueprints.web.forms import within
 from blueprints.web.templating import ROLE_LABELS
+from hub.models import Role
 
 
 def role_choices(roles=tuple(Role)) -> list[tuple[str, object]]:
@@ -41,12 +41,6 @@ class ProjectAssignForm(FlaskForm):
 
     project = SelectField(_l("Project"), choices=[], validate_choice=True)
     submit = SubmitField(_l("Save project"))
-
-
-class ActionForm(FlaskForm):
-    """A form with nothing but its CSRF token, for buttons that act."""
-
-    submit = SubmitField(_l("Confirm"))
 
 
 class ProjectForm(FlaskForm):

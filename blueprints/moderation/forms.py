@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from blueprints.notes.forms import VISIBILITY_LABELS
+from blueprints.web.forms import VISIBILITY_LABELS
 
 RESOLUTION_LABELS = {
     "dismissed": _l("Nothing to do: dismiss the report"),

@@ -8,15 +8,11 @@ from wtforms import (BooleanField, HiddenField, RadioField, SelectField, SelectM
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from hub.models.note import SECTIONS
+from blueprints.web.forms import VISIBILITY_LABELS
+from hub.models import SECTIONS
 from hub.services import notes as note_service
 
 SECTION_LABELS = note_service.SECTION_TITLES
-VISIBILITY_LABELS = {
-    "members": _l("Members of this hub"),
-    "partners": _l("Members and partner hubs"),
-    "public": _l("Everyone, also without an account"),
-}
 FLAG_LABELS = {
     "harmful": _l("Harmful or dangerous"),
     "personal_data": _l("Contains personal data"),
@@ -110,8 +106,3 @@ class FlagForm(FlaskForm):
     detail = TextAreaField(_l("Details (optional)"), validators=[Optional(), Length(max=1000)])
     submit = SubmitField(_l("Send report"))
 
-
-class ActionForm(FlaskForm):
-    """A button that acts (CSRF token only)."""
-
-    submit = SubmitField(_l("Confirm"))

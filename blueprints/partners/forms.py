@@ -27,9 +27,3 @@ class TrustForm(FlaskForm):
 
     trust = SelectField(_l("Incoming notes"), choices=TRUST_CHOICES, validate_choice=True)
     submit = SubmitField(_l("Save trust"))
-
-
-class ActionForm(FlaskForm):
-    """A form with nothing but its CSRF token, for buttons that act."""
-
-    submit = SubmitField(_l("Confirm"))
