@@ -127,7 +127,7 @@ def _visible_in_order(ids: list[int], viewer: Any) -> list[Note]:
 
 def _glossary() -> glossary_module.Glossary:
     """Return the shipped glossary merged with administrators' rows (rebuilt only when they change)."""
-    from hub.models.note import GlossaryEntry
+    from hub.models import GlossaryEntry
 
     state = _state()
     version = tuple(db.session.execute(sa.select(sa.func.count(GlossaryEntry.id),

@@ -6,7 +6,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from hub.extensions import db
-from hub.models.note import Term
+from hub.models import Term
 from hub.models.project import Project
 
 FACET_TITLES = {

@@ -20,11 +20,11 @@ from markupsafe import escape
 from hub import events
 from hub.extensions import db
 from hub.models.base import utcnow
-from hub.models.note import (LANGUAGES, SECTIONS, Comment, Flag, Mark, Note, NoteRevision, NoteState,
-                             Notification, ReviewMessage, SensitiveWord, Term, Visibility)
+from hub.models import (LANGUAGES, SECTIONS, Comment, Flag, Mark, Note, NoteRevision, NoteState, Notification,
+                        ReviewMessage, SensitiveWord, Term, Visibility)
 from hub.models.user import User
 from hub.permissions import can
-from hub.services import audit, privacy
+from hub.services import attachment_files, audit, privacy
 from hub.services.errors import NotAllowed, ServiceError
 from hub.services.visibility import can_view
 from hub.text import render_markdown
@@ -387,9 +387,7 @@ def delete(note: Note, *, by: User) -> Note:
         events.record("note.deleted", subject_type="note", subject_id=note.id)
     _take_down_translations(note)
     db.session.commit()
-    from hub.services import attachments  # attachments imports this module
-
-    attachments.discard_unused(digests)  # deletes that really delete: the files too
+    attachment_files.discard_unused(digests)  # deletes that really delete: the files too
     return note
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from hub.extensions import db
-from hub.models.note import GlossaryEntry, SensitiveWord, Term
+from hub.models import GlossaryEntry, SensitiveWord, Term
 from hub.models.user import User
 from hub.services import audit
 from hub.services.errors import ServiceError
