@@ -24,7 +24,8 @@ from search_index import glossary as glossary_module
 from search_index import excerpts, indexer, searcher
 from search_index.store import IndexStore, IndexUnavailable
 
-__all__ = ["SearchPage", "SearchUnavailable", "init_app", "rebuild", "search", "similar", "status"]
+__all__ = ["SearchPage", "SearchUnavailable", "check_glossary_row", "glossary_concept", "init_app", "rebuild", "search",
+           "similar", "status"]
 log = logging.getLogger("hub.search")
 EXTENSION = "search_index"
 
@@ -136,6 +137,16 @@ def _glossary() -> glossary_module.Glossary:
         rows = [(e.concept, e.terms_zh, e.terms_en) for e in db.session.scalars(sa.select(GlossaryEntry))]
         state.glossary = (version, glossary_module.default_glossary().with_rows(rows))
     return state.glossary[1]
+
+
+def glossary_concept(term: str) -> str | None:
+    """Return the id of the shipped glossary concept that has ``term`` (or is called ``term``), else None."""
+    return glossary_module.default_glossary().concept_of(term)
+
+
+def check_glossary_row(concept: str, terms_zh: str, terms_en: str) -> None:
+    """Raise ValueError unless an administrator's glossary row is well formed (terms joined by "|")."""
+    glossary_module.check_row((concept, terms_zh, terms_en))
 
 
 def similar(note: Note, *, viewer: Any, limit: int = 5) -> list[Note]:

@@ -26,6 +26,8 @@ from collections.abc import Iterator
 
 from whoosh.analysis import Filter, Token
 
+from search_index.glossary import default_glossary
+
 PREFIX = "~"
 
 # the first token (one-token terms) or the first two -> [(the tokens after those, concept tokens)]
@@ -104,8 +106,6 @@ def _phrase_end(seen: dict[int, dict[str, tuple[int, int]]], pos: int, rest: tup
 @functools.cache
 def _table() -> tuple[_Table, frozenset[str]]:
     """Return the shipped glossary's terms by their first one or two tokens, and every token in a term."""
-    from search_index.glossary import default_glossary  # the glossary analyses terms with this analyzer
-
     table: _Table = defaultdict(list)
     vocabulary: set[str] = set()
     for key, concept_ids in default_glossary().keys().items():
