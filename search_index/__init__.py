@@ -1,9 +1,15 @@
-"""Full-text search of practice notes: the only door the rest of the hub uses.
+"""Full-text search of practice notes. This module is the door: the rest of the hub imports only it.
 
-- :func:`init_app` sets up the index store and registers the indexer with the worker;
-- :func:`search` and :func:`similar` answer readers, re-checking visibility in the database;
-- :func:`status` and :func:`rebuild` serve ``flask hub search-status`` and ``flask hub reindex``.
-Whoosh stays behind this package, so replacing it touches nothing else.
+- :func:`init_app` sets up the index store and registers the indexer as a worker consumer;
+- :func:`search` and :func:`similar` answer readers: the index finds note ids (pre-filtered to
+  public notes for an anonymous reader), and the notes are re-read from the database with
+  :func:`hub.services.visibility.published_for`, the one visibility rule;
+- :func:`status` and :func:`rebuild` serve ``flask hub search-status`` and ``flask hub reindex``;
+- :func:`glossary_concept` and :func:`check_glossary_row` let the vocabulary service check an
+  administrator's glossary row by the rules search applies to it.
+Whoosh, the analysis and the engine stay behind this door (folding -> glossary -> concepts ->
+analysis -> schema -> engine -> query -> searcher; see the README), so replacing them touches
+nothing outside this package.
 """
 from __future__ import annotations
 

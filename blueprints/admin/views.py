@@ -199,6 +199,7 @@ def vocabulary_page():
             vocabulary.add_term(kind=form.kind.data, slug=form.slug.data, name_zh=form.name_zh.data,
                                 name_en=form.name_en.data, by=me())
         if added:
+            # i18n: flash after an admin adds a term, glossary synonyms or a sensitive word
             flash(_("Added."), "info")
             return redirect(url_for("admin.vocabulary_page"))
     return render_template("admin/vocabulary.html", form=form, topics=note_service.terms("topic"),
@@ -218,6 +219,7 @@ def glossary_add():
         vocabulary.add_glossary_entry(concept=form.concept.data, terms_zh=form.terms_zh.data or "",
                                       terms_en=form.terms_en.data or "", by=me())
     if added:
+        # i18n: flash after an admin adds a term, glossary synonyms or a sensitive word
         flash(_("Added."), "info")
     return redirect(url_for("admin.vocabulary_page"))
 
@@ -231,6 +233,7 @@ def sensitive_words():
         with attempt(form=form) as added:
             vocabulary.add_sensitive_word(form.word.data, by=me())
         if added:
+            # i18n: flash after an admin adds a term, glossary synonyms or a sensitive word
             flash(_("Added."), "info")
             return redirect(url_for("admin.sensitive_words"))
     return render_template("admin/sensitive_words.html", form=form, words=vocabulary.sensitive_word_list(),
@@ -244,5 +247,6 @@ def sensitive_word_delete(word_id: int):
     item = db.session.get(SensitiveWord, word_id) or abort(404)
     if ActionForm().validate_on_submit():
         vocabulary.remove_sensitive_word(item, by=me())
+        # i18n: flash after an admin takes a word off the privacy check\'s list
         flash(_("Removed."), "info")
     return redirect(url_for("admin.sensitive_words"))

@@ -33,6 +33,7 @@ class AttachmentForm(FlaskForm):
     """The upload of one photo or PDF."""
 
     file = FileField(_l("Photo or PDF"), validators=[FileRequired(_l("Choose a file to attach."))])
+    # i18n: button: attach the chosen photo or PDF to the note
     submit = SubmitField(_l("Attach"))
 
 
@@ -64,6 +65,7 @@ def add_attachment(note_id: int):
     with attempt() as added:
         item = attachments.add(note, by=me(), filename=upload.filename or "", stream=upload.stream)
     if added:
+        # i18n: %(name)s is the attached file's name, e.g. photo.jpg
         flash(_("Attached %(name)s.", name=item.filename), "info")
     return _back_to(note)
 
@@ -81,6 +83,7 @@ def delete_attachment(note_id: int, attachment_id: int):
     with attempt() as removed:
         attachments.remove(item, by=me())
     if removed:
+        # i18n: %(name)s is the removed file's name, e.g. photo.jpg
         flash(_("Removed %(name)s.", name=name), "info")
     return _back_to(note)
 

@@ -36,6 +36,7 @@ class NoteForm(FlaskForm):
     title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=600)],
                             description=_l("One or two sentences: what this note is about."))
+    # i18n: label of the field holding the note's main text (Markdown)
     body = TextAreaField(_l("Note"), validators=[Optional(), Length(max=60000)],
                          description=_l("Markdown works: **bold**, lists with -, headings with ##."))
     context = TextAreaField(SECTION_LABELS["context"], validators=[Optional(), Length(max=20000)])
@@ -88,6 +89,7 @@ class MessageForm(FlaskForm):
     """A message in the review thread, or a reason for a decision."""
 
     message = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=4000)])
+    # i18n: button: send a message in a note's review thread
     submit = SubmitField(_l("Send"))
 
 

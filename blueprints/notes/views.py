@@ -105,6 +105,7 @@ def edit(note_id: int):
         if saved:
             if form.submit_note.data:
                 return _submit(note, form)
+            # i18n: flash after an author saves a note in the editor
             flash(_("Saved."), "info")
             return redirect(url_for("notes.edit", note_id=note.id) if note.state != NoteState.PUBLISHED
                             else url_for("notes.detail", note_id=note.id))
@@ -254,6 +255,7 @@ def comment(note_id: int):
 @requires("comment")
 def mark(note_id: int, kind: str):
     """Set or take back a mark."""
+    # i18n: flash after a reader marks a note "we tried this too" or "useful"
     return _act(note_id, lambda note, _f: notes.toggle_mark(note, by=me(), kind=kind), _("Thank you."))
 
 

@@ -42,9 +42,11 @@ def index():
         with attempt(form=form) as added:
             if form.allow.data:
                 peer = peers.allow(form.address.data, by=me())
+                # i18n: %(hub)s is the other hub's address, e.g. https://hub-b.example.org
                 flash(_("%(hub)s is on the allow-list and may now follow this hub.", hub=peer.base_url), "info")
             else:
                 peer = peers.follow(form.address.data, by=me())
+                # i18n: %(hub)s is the other hub's address, e.g. https://hub-b.example.org
                 flash(_("Follow request sent to %(hub)s. It shows as pending until that hub accepts.",
                         hub=peer.base_url), "info")
         if added:

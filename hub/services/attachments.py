@@ -84,6 +84,7 @@ def add(note: Note, *, by: User, filename: str, stream: IO[bytes]) -> Attachment
     """Check, clean and store an uploaded file, and attach it to ``note``."""
     _require_edit(by, note)
     if len(note.attachments) >= MAX_PER_NOTE:
+        # i18n: %(n)d is a number (the most attachments a note may have)
         raise _refuse(_l("A note can have at most %(n)d attachments. Remove one first.", n=MAX_PER_NOTE))
     raw = _read_capped(stream)
     kind = sniff(raw)
@@ -126,6 +127,7 @@ def _read_capped(stream: IO[bytes]) -> bytes:
     limit = int(current_app.config.get("ATTACHMENT_MAX_BYTES", DEFAULT_MAX_BYTES))
     data = stream.read(limit + 1)
     if len(data) > limit:
+        # i18n: %(mb)s is a number of megabytes, e.g. 5
         raise _refuse(_l("The file is larger than %(mb)s MB. Make it smaller and try again.",
                          mb=f"{limit / 1024 / 1024:g}"))
     if not data:
@@ -196,11 +198,13 @@ def clean_image(data: bytes, kind: FileKind) -> bytes:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise _too_many_pixels() from error
     except Exception as error:  # Pillow raises many types on malformed input; all mean "not a usable image"
+        # i18n: %(format)s is an image format's name: PNG, JPEG, GIF or WebP
         raise _refuse(_l("This image is damaged or not really a %(format)s file. Save it again and retry.",
                          format=kind.pillow_format)) from error
 
 
 def _too_many_pixels() -> ServiceError:
+    # i18n: %(n)d is a number of megapixels
     return _refuse(_l("This image has too many pixels (at most %(n)d megapixels). Make it smaller and try again.",
                       n=MAX_PIXELS // 1_000_000))
 

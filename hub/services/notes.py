@@ -120,6 +120,7 @@ def clean(data: NoteInput) -> NoteInput:
         if tag and tag.lower() not in {t.lower() for t in tags}:
             tags.append(tag)
     if len(tags) > MAX_TAGS:
+        # i18n: %(n)d is the largest number of free tags on a note
         raise ServiceError(_l("Use at most %(n)d tags.", n=MAX_TAGS), field="tags")
     sections = {k: (data.sections.get(k) or "").strip() for k in SECTIONS if (data.sections.get(k) or "").strip()}
     return NoteInput(title=data.title.strip(), summary=data.summary.strip(), body=data.body.strip(),
@@ -158,6 +159,7 @@ def _follow_original(translation: Note) -> None:
 
 
 SECTION_TITLES = {
+    # i18n: headings of a note's optional sections: what the practice was, then what happened
     "context": _l("Context"),
     "what_we_did": _l("What we did"),
     "what_happened": _l("What happened"),
