@@ -1,6 +1,4 @@
 """The JSON API for partner systems (/api/v1)."""
-from flask import Blueprint
+from blueprints.api.views import bp
 
-bp = Blueprint("api", __name__)
-
-from blueprints.api import views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -1,13 +1,14 @@
 """JSON endpoints; the same visibility rules as the pages (anonymous callers see public notes only)."""
 from __future__ import annotations
 
-from flask import jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 from flask_login import current_user
 
 import search_index
-from blueprints.api import bp
-from blueprints.search.params import SearchParams
-from hub.permissions import public
+from blueprints.web.search_params import SearchParams
+from blueprints.web.access import public
+
+bp = Blueprint("api", __name__)
 
 
 @bp.get("/api/v1/search")
@@ -33,3 +34,4 @@ def search():
         } for note in result.notes],
         facets={name: [{"value": v, "count": n} for v, n in values] for name, values in result.facets.items()},
         expansions=result.expansions)
+

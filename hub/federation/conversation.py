@@ -39,10 +39,10 @@ from hub.federation import activities, actor, delivery, remote_notes, topics
 from hub.federation.activities import InvalidActivity, Unwanted, id_of, same_host
 from hub.federation.http import request_host
 from hub.models.base import utcnow
-from hub.models.conversation import CommentThread, FlagOrigin, MarkTotal, RemoteMark
 from hub.models.events import Event
 from hub.models.federation import Delivery, PeerHub
-from hub.models.note import LANGUAGES, Comment, Flag, Mark, Note, NoteState, Visibility
+from hub.models import (LANGUAGES, Comment, CommentThread, Flag, FlagOrigin, Mark, MarkTotal, Note, NoteState, RemoteMark,
+                        Visibility)
 from hub.services import notes, privacy
 from hub.text import html_text
 from hub.worker import DatabaseCursor

@@ -17,10 +17,9 @@ import sqlalchemy as sa
 from hub.extensions import db
 from hub.federation import activities, actor, delivery
 from hub.federation.activities import Unwanted, id_of
-from hub.models.conversation import TopicFollower
 from hub.models.events import Event
 from hub.models.federation import Delivery, PeerHub
-from hub.models.note import Note, NoteState, Term, Visibility
+from hub.models import Note, NoteState, Term, TopicFollower, Visibility
 
 USERNAME_PREFIX = "topic-"
 OUTBOX_SIZE = 20

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hub.extensions import db
 from hub.models.base import utcnow
 from hub.models.federation import PeerHub
-from hub.models.note import Comment
+from hub.models.discussion import Comment
 
 
 class CommentThread(db.Model):

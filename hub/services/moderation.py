@@ -9,8 +9,7 @@ from flask_babel import lazy_gettext as _l
 from hub import events
 from hub.extensions import db
 from hub.models.base import utcnow
-from hub.models.conversation import CommentThread
-from hub.models.note import Comment, Flag, Note, NoteState, Term, note_term
+from hub.models import Comment, CommentThread, Flag, Note, note_term, NoteState, Term
 from hub.models.user import User
 from hub.permissions import can
 from hub.services import audit, notes

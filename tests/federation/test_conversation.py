@@ -11,9 +11,8 @@ import json
 import sqlalchemy as sa
 
 from hub.extensions import db
-from hub.models.conversation import CommentThread, FlagOrigin, MarkTotal, RemoteMark
 from hub.models.federation import InboxItem
-from hub.models.note import Comment, Flag, Note
+from hub.models import Comment, CommentThread, Flag, FlagOrigin, MarkTotal, Note, RemoteMark
 from hub.services import moderation, notes, translations
 from tests.federation.hubs import Hub, copy_of, publish, wait_for
 

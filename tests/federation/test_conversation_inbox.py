@@ -8,10 +8,9 @@ import sqlalchemy as sa
 
 from hub.extensions import db
 from hub.federation import activities, conversation, delivery, inbox
-from hub.models.conversation import CommentThread, FlagOrigin, RemoteMark
 from hub.models.events import Event
 from hub.models.federation import Delivery, InboxItem, PeerHub
-from hub.models.note import Comment, Flag, Note
+from hub.models import Comment, CommentThread, Flag, FlagOrigin, Note, RemoteMark
 from hub.services import moderation, notes
 from tests.helpers import count
 
