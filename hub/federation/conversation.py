@@ -44,6 +44,7 @@ from hub.models.federation import Delivery, PeerHub
 from hub.models import (LANGUAGES, Comment, CommentThread, Flag, FlagOrigin, Mark, MarkTotal, Note, NoteState, RemoteMark,
                         Visibility)
 from hub.services import notes, privacy
+from hub.services.visibility import Audience, may_read
 from hub.text import html_text
 from hub.worker import DatabaseCursor
 
@@ -342,10 +343,8 @@ def _comment_from_id(ref: str | None) -> Comment | None:
 
 
 def _may_read(peer: PeerHub, note: Note) -> bool:
-    """Tell whether ``peer`` may read one of our notes (the outbox's rule)."""
-    if not _published_federated(note) or note.origin_peer_id is not None or note.translation_of_id is not None:
-        return False
-    return note.visibility == Visibility.PUBLIC.value or (peer.partner and not peer.blocked)
+    """Tell whether ``peer`` may read one of our notes (the one audience rule, as for the outbox)."""
+    return may_read(note, Audience.hub(peer))
 
 
 def _reply_target(in_reply_to: Any) -> tuple[Note, Comment | None]:
