@@ -90,6 +90,10 @@ def search_status_command() -> None:
     click.echo(f"Indexed notes:   {info['indexed']}")
     click.echo(f"Published notes: {info['published']}")
     click.echo(f"Cursor / head:   {info['cursor']} / {info['head']} (lag {info['lag']} events)")
+    if info["available"] and info["lag"] == 0 and info["indexed"] != info["published"]:
+        # Caught up yet different: an event was missed or the index belongs to another database.
+        click.echo("The index does not match the database although it has applied every event: "
+                   "run flask hub reindex.")
 
 
 @hub_cli.command("worker")

@@ -124,3 +124,18 @@ def test_worker_process_stops_on_ctrl_c(tmp_path):
     output, _ = process.communicate(timeout=20)
     assert process.returncode == 0, output
     assert "Traceback" not in output and "worker stopped" in output
+
+
+def test_search_status_says_when_the_index_misses_a_note_although_it_is_caught_up(app, runner, contributor):
+    from hub.models.base import utcnow
+    from hub.models.note import Note
+
+    worker.run_once(app)
+    healthy = runner.invoke(args=["hub", "search-status"])
+    assert "lag 0 events" in healthy.output and "does not match" not in healthy.output
+    # A published note whose event never reached the indexer (as a skipped event would leave it).
+    db.session.add(Note(author=contributor, state="published", visibility="public", language="en", title="Lost",
+                        summary="s", body="b", body_html="", published_at=utcnow()))
+    db.session.commit()
+    result = runner.invoke(args=["hub", "search-status"])
+    assert "lag 0 events" in result.output and "does not match the database" in result.output
