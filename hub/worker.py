@@ -3,25 +3,33 @@
 Each consumer keeps its own cursor and is handed events after it. A consumer that fails
 is retried on the next round from the same cursor, so no event is skipped. Consumers
 are registered by the parts of the hub that need them (search indexing, federation).
+
+Between rounds the worker writes a heartbeat row (time, pid, host, its lag per consumer);
+:func:`worker_status` reads it for readiness checks and the admin page. SIGINT, SIGTERM and
+SIGHUP stop it after the round in progress (see :class:`StopFlag`).
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import select
 import signal
-import time
+import socket
 import threading
+import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 
 from hub import events
 from hub.extensions import db
 from hub.models.base import utcnow
 from hub.models.events import ConsumerCursor, Event
 from hub.models.user import LoginFailure, PasswordReset
+from hub.models.worker import WorkerHeartbeat
 
 log = logging.getLogger("hub.worker")
 EXTENSION_KEY = "hub.consumers"
@@ -98,20 +106,77 @@ def housekeeping() -> None:
     db.session.commit()
 
 
-def run(app: Flask, *, stop: threading.Event | None = None) -> None:
-    """Run until ``stop`` is set or SIGINT/SIGTERM arrives, then return cleanly."""
-    stop = stop or threading.Event()
-    _stop_on_signals(stop)
+class StopFlag:
+    """A request to stop, safe to set from a signal handler and from another thread.
+
+    A Python signal handler runs in the main thread between two bytecodes, possibly while that
+    thread is inside ``threading.Event.wait()`` holding the Event's lock; ``Event.set()`` in the
+    handler then waits for that lock forever. So :meth:`set` takes no lock: it assigns a flag and
+    writes a byte to a pipe, and :meth:`wait` sleeps in ``select()`` on the pipe, which that byte
+    wakes at once.
+    """
+
+    def __init__(self) -> None:
+        self._set = False
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+
+    def set(self) -> None:
+        """Ask the worker to stop (from anywhere, signal handlers included)."""
+        self._set = True
+        try:
+            os.write(self._write, b"!")
+        except OSError:  # the pipe is full (it has been woken already) or closed
+            pass
+
+    def is_set(self) -> bool:
+        """Tell whether a stop was asked for."""
+        return self._set
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to ``timeout`` seconds or until :meth:`set`; return whether a stop was asked for."""
+        if not self._set:
+            select.select([self._read], [], [], timeout)
+        return self._set
+
+    def close(self) -> None:
+        """Release the pipe."""
+        for fd in (self._read, self._write):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def run(app: Flask, *, stop: StopFlag | None = None) -> None:
+    """Run until ``stop`` is set or SIGINT, SIGTERM or SIGHUP arrives, then return cleanly."""
+    own_flag = stop is None
+    stop = stop or StopFlag()
+    previous = _stop_on_signals(stop)
     poll = float(app.config["WORKER_POLL_SECONDS"])
     log.info("worker started with consumers: %s", ", ".join(c.name for c in consumers(app)) or "none")
     last_housekeeping = 0.0
-    with app.app_context():
-        while not stop.is_set():
-            applied = run_once(app)
-            db.session.remove()
-            last_housekeeping = _maybe_housekeep(last_housekeeping)
-            if not applied:
-                stop.wait(poll)
+    heartbeat = Heartbeat(app)
+    try:
+        with app.app_context():
+            heartbeat.beat(force=True)
+            while not stop.is_set():
+                applied = run_once(app)
+                heartbeat.beat()
+                db.session.remove()
+                last_housekeeping = _maybe_housekeep(last_housekeeping)
+                if not applied:
+                    stop.wait(poll)
+            heartbeat.beat(stopped=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if own_flag:
+            stop.close()
     log.info("worker stopped")
 
 
@@ -127,8 +192,83 @@ def _maybe_housekeep(last: float) -> float:
     return now
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
+def _stop_on_signals(stop: StopFlag) -> dict[int, Any]:
+    """Make the stop signals set ``stop``; return the handlers they had (only the main thread can do this)."""
     if threading.current_thread() is not threading.main_thread():
-        return
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        return {}
+    previous = {}
+    for sig in STOP_SIGNALS:
+        previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    return previous
+
+
+# --- heartbeat and status ----------------------------------------------------------------------
+
+def node_name(app: Flask) -> str:
+    """Return this node's name: ``HUB_NODE_NAME``, else the host name and the instance folder."""
+    return str(app.config.get("NODE_NAME") or f"{socket.gethostname()}:{app.instance_path}")
+
+
+def lags(app: Flask) -> dict[str, int]:
+    """Return how many events each consumer is behind the head of the log."""
+    head = events.head()
+    found = {}
+    for consumer in consumers(app):
+        try:
+            found[consumer.name] = max(0, head - consumer.position())
+        except Exception:  # an unavailable consumer has no lag to report; the round logs why
+            db.session.rollback()
+    return found
+
+
+class Heartbeat:
+    """Writes this worker's heartbeat row, at most every ``WORKER_HEARTBEAT_SECONDS``."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.node = node_name(app)
+        self.interval = float(app.config["WORKER_HEARTBEAT_SECONDS"])
+        self.started_at = utcnow()
+        self.last = float("-inf")
+
+    def beat(self, *, force: bool = False, stopped: bool = False) -> None:
+        """Write the heartbeat if it is due (or ``force``/``stopped``); a failure is logged, not raised."""
+        now = time.monotonic()
+        if not (force or stopped) and now - self.last < self.interval:
+            return
+        self.last = now
+        try:
+            row = db.session.get(WorkerHeartbeat, self.node) or WorkerHeartbeat(node=self.node)
+            row.host, row.pid, row.started_at = socket.gethostname(), os.getpid(), self.started_at
+            row.beat_at, row.stopped_at = utcnow(), utcnow() if stopped else None
+            row.lag = lags(self.app)
+            db.session.add(row)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.warning("worker heartbeat not written", exc_info=True)
+
+
+def worker_status(*, node: str | None = None) -> dict[str, Any]:
+    """Return the state of this node's worker (or ``node``'s) and of every node's.
+
+    Keys: ``node``, ``running`` (a heartbeat younger than 3 heartbeat intervals and no clean
+    stop since), ``last_heartbeat`` (naive UTC datetime or None), ``age_seconds``, ``pid``,
+    ``host``, ``started_at``, ``lag`` (events behind the log, per consumer), and ``workers``:
+    the same for every node that ever ran a worker, this one included.
+    """
+    node = node or node_name(current_app)
+    rows = {row.node: row for row in db.session.scalars(sa.select(WorkerHeartbeat).order_by(WorkerHeartbeat.node))}
+    stale = 3 * float(current_app.config["WORKER_HEARTBEAT_SECONDS"])
+    workers = [_describe(row, stale) for row in rows.values()]
+    mine = next((w for w in workers if w["node"] == node), None) or {
+        "node": node, "running": False, "last_heartbeat": None, "age_seconds": None, "pid": None, "host": None,
+        "started_at": None, "stopped_at": None, "lag": {}}
+    return {**mine, "workers": workers}
+
+
+def _describe(row: WorkerHeartbeat, stale: float) -> dict[str, Any]:
+    age = max(0.0, (utcnow() - row.beat_at).total_seconds())
+    return {"node": row.node, "running": row.stopped_at is None and age < stale, "last_heartbeat": row.beat_at,
+            "age_seconds": age, "pid": row.pid, "host": row.host, "started_at": row.started_at,
+            "stopped_at": row.stopped_at, "lag": dict(row.lag or {})}

@@ -28,6 +28,7 @@ from hub.models.user import (
     User,
     UserStatus,
 )
+from hub.models.worker import WorkerHeartbeat
 
 __all__ = [
     "Attachment",
@@ -59,4 +60,5 @@ __all__ = [
     "Role",
     "User",
     "UserStatus",
+    "WorkerHeartbeat",
 ]

@@ -7,10 +7,12 @@ import sys
 import threading
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from hub import demo, worker
 from hub.extensions import db
+from hub.models.base import utcnow as datetime_now
 from hub.models.project import Project
 from hub.models.user import User
 from tests.helpers import count
@@ -71,7 +73,7 @@ def test_worker_feeds_consumers_and_stops_cleanly(app):
     recorded = [events.record("x", subject_type="t", subject_id=i) for i in range(3)]
     db.session.commit()
     ids = [event.id for event in recorded]
-    stop = threading.Event()
+    stop = worker.StopFlag()
     thread = threading.Thread(target=worker.run, args=(app,), kwargs={"stop": stop})
     app.config["WORKER_POLL_SECONDS"] = 0.05
     thread.start()
@@ -106,24 +108,71 @@ def test_worker_retries_a_failing_consumer_from_its_cursor(app):
     assert calls == [[1], [1]]
 
 
-def test_worker_process_stops_on_ctrl_c(tmp_path):
-    env = {"HUB_ENV": "development", "HUB_INSTANCE_PATH": str(tmp_path), "FLASK_APP": "wsgi",
-           "HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'w.sqlite'}", "PATH": "/usr/bin:/bin"}
-    subprocess.run([sys.executable, "-m", "flask", "hub", "init"], env=env, check=True, capture_output=True)
+def _start_worker(env: dict) -> tuple[subprocess.Popen, list[str]]:
+    """Start ``flask hub worker`` and wait for its "worker started" line; return it and its output so far."""
     process = subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    started = []
+    lines: list[str] = []
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not started:
+    while time.monotonic() < deadline:
         line = process.stdout.readline()
-        started = [line] if "worker started" in line else []
-        if not line and process.poll() is not None:
+        lines.append(line)
+        if "worker started" in line or (not line and process.poll() is not None):
             break
-    assert started, "the worker never started"
-    process.send_signal(signal.SIGINT)
+    assert "worker started" in lines[-1], "".join(lines)
+    return process, lines
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_worker_process_stops_at_once_on_a_stop_signal(tmp_path, sig):
+    env = {"HUB_ENV": "development", "HUB_INSTANCE_PATH": str(tmp_path), "FLASK_APP": "wsgi",
+           "HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'w.sqlite'}", "PATH": "/usr/bin:/bin",
+           "HUB_WORKER_POLL_SECONDS": "60"}  # the wait between rounds must not delay the stop
+    subprocess.run([sys.executable, "-m", "flask", "hub", "init"], env=env, check=True, capture_output=True)
+    process, _ = _start_worker(env)
+    time.sleep(1.0)  # into the wait between two rounds
+    process.send_signal(sig)
+    started = time.monotonic()
     output, _ = process.communicate(timeout=20)
     assert process.returncode == 0, output
     assert "Traceback" not in output and "worker stopped" in output
+    assert time.monotonic() - started < 5
+
+
+def test_worker_heartbeat_and_status(app):
+    app.config.update(WORKER_POLL_SECONDS=0.05, WORKER_HEARTBEAT_SECONDS=0.1)
+    assert worker.worker_status()["running"] is False
+    stop = worker.StopFlag()
+    thread = threading.Thread(target=worker.run, args=(app,), kwargs={"stop": stop})
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not worker.worker_status()["running"] and time.monotonic() < deadline:
+            db.session.rollback()
+            time.sleep(0.05)
+        status = worker.worker_status()
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert status["running"] and status["node"] == worker.node_name(app) and status["age_seconds"] < 5
+    assert status["lag"] == {"search": 0, "federation": 0} and status["workers"][0]["node"] == status["node"]
+    db.session.rollback()
+    stopped = worker.worker_status()
+    assert stopped["running"] is False and stopped["stopped_at"] is not None
+
+
+def test_worker_without_a_recent_heartbeat_is_not_running(app):
+    import datetime as dt
+
+    from hub.models.worker import WorkerHeartbeat
+
+    app.config["WORKER_HEARTBEAT_SECONDS"] = 5
+    old = dt.datetime(2026, 1, 1)
+    db.session.add(WorkerHeartbeat(node=worker.node_name(app), host="h", pid=1, started_at=old,
+                                   beat_at=datetime_now() - dt.timedelta(seconds=16), lag={"search": 3}))
+    db.session.commit()
+    status = worker.worker_status()
+    assert status["running"] is False and status["lag"] == {"search": 3} and status["age_seconds"] >= 16
 
 
 def test_search_status_says_when_the_index_misses_a_note_although_it_is_caught_up(app, runner, contributor):
