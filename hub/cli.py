@@ -99,13 +99,16 @@ def search_status_command() -> None:
 @hub_cli.command("worker")
 @with_appcontext
 def worker_command() -> None:
-    """Run the background worker until Ctrl-C or SIGTERM."""
+    """Run the background worker until Ctrl-C, SIGTERM or SIGHUP (one per instance folder)."""
     import logging
 
     from hub import worker
 
     logging.getLogger("hub").setLevel(logging.INFO)  # Flask's handler on the "hub" logger prints it
-    worker.run(current_app._get_current_object())
+    try:
+        worker.run(current_app._get_current_object())
+    except worker.AlreadyRunning as error:
+        raise click.ClickException(f"The worker does not start: {error}") from None
 
 
 @hub_cli.command("serve")
@@ -113,20 +116,46 @@ def worker_command() -> None:
 @click.option("--port", default=5000, type=int)
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
-    """Serve the hub with the development server and the worker beside it; Ctrl-C stops both."""
+    """Serve the hub with the development server and the worker beside it; Ctrl-C stops both.
+
+    SIGTERM and SIGHUP stop both too, and the worker stops by itself if this process dies
+    without a word (it is asked to on Linux: an orphaned worker must not write on).
+    """
     from werkzeug.serving import run_simple
 
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker"], env=os.environ.copy())
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker"], env=os.environ.copy(),
+                              preexec_fn=_stop_when_parent_dies)
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         run_simple(host, port, current_app._get_current_object(), threaded=True)
+    except KeyboardInterrupt:
+        pass
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if worker.poll() is None:
-            worker.send_signal(signal.SIGINT)
+            worker.send_signal(signal.SIGTERM)
         try:
-            worker.wait(timeout=10)
+            worker.wait(timeout=30)
         except subprocess.TimeoutExpired:
             worker.kill()
+            worker.wait()
         click.echo("Hub and worker stopped.")
+
+
+def _interrupt(*_args) -> None:
+    """Stop the development server as Ctrl-C does (it unwinds, and the worker is stopped on the way out)."""
+    raise KeyboardInterrupt
+
+
+def _stop_when_parent_dies() -> None:
+    """In the worker's process, before it runs: ask Linux for SIGTERM when its parent dies."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: serve's own signal handlers still stop the worker
+        pass
 
 
 translate_cli = AppGroup("translate", help="Extract, add, update and compile interface translations.")

@@ -10,7 +10,9 @@ SIGHUP stop it after the round in progress (see :class:`StopFlag`).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import logging
 import os
 import select
@@ -18,7 +20,8 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -153,16 +156,19 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def run(app: Flask, *, stop: StopFlag | None = None) -> None:
-    """Run until ``stop`` is set or SIGINT, SIGTERM or SIGHUP arrives, then return cleanly."""
+    """Run until ``stop`` is set or SIGINT, SIGTERM or SIGHUP arrives, then return cleanly.
+
+    Raise :class:`AlreadyRunning` when another worker runs on this instance.
+    """
     own_flag = stop is None
     stop = stop or StopFlag()
     previous = _stop_on_signals(stop)
     poll = float(app.config["WORKER_POLL_SECONDS"])
-    log.info("worker started with consumers: %s", ", ".join(c.name for c in consumers(app)) or "none")
     last_housekeeping = 0.0
     heartbeat = Heartbeat(app)
     try:
-        with app.app_context():
+        with instance_lock(app, "worker"), app.app_context():
+            log.info("worker started with consumers: %s", ", ".join(c.name for c in consumers(app)) or "none")
             heartbeat.beat(force=True)
             while not stop.is_set():
                 applied = run_once(app)
@@ -200,6 +206,59 @@ def _stop_on_signals(stop: StopFlag) -> dict[int, Any]:
     for sig in STOP_SIGNALS:
         previous[sig] = signal.signal(sig, lambda *_: stop.set())
     return previous
+
+
+# --- one worker per instance ------------------------------------------------------------------
+
+class AlreadyRunning(RuntimeError):
+    """Another process holds this instance's worker lock; the message names it."""
+
+
+def lock_paths(app: Flask) -> list[Path]:
+    """Return the lock files of this instance: its folder's, and its index folder's when that lies elsewhere.
+
+    What must never have two writers is a node's index (and the instance files beside it); work
+    shared by the nodes of one database is claimed in the database instead (hub.claims).
+    """
+    instance = Path(app.instance_path)
+    paths = [instance / "worker.lock"]
+    location = app.config["INDEX_DIR"]
+    if location != ":memory:":
+        index = (instance / location).resolve()
+        if not index.is_relative_to(instance.resolve()):
+            paths.append(index / "worker.lock")
+    return paths
+
+
+@contextlib.contextmanager
+def instance_lock(app: Flask, holder: str) -> Iterator[None]:
+    """Hold this instance's exclusive lock for ``holder`` (worker, restore), or raise :class:`AlreadyRunning`.
+
+    ``flock`` locks belong to the open file: the operating system drops them when the process
+    ends, however it ends, so a killed worker never leaves a stale lock. They do not work across
+    machines on network file systems: every node keeps its instance folder on a local disk.
+    """
+    handles = []
+    try:
+        for path in lock_paths(app):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a+")
+            handles.append(handle)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                other = handle.read().strip() or "another process"
+                raise AlreadyRunning(f"{other} already uses this instance ({path}); stop it first "
+                                     "(one worker per instance folder, and no restore while it runs).") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{holder} (pid {os.getpid()} on {socket.gethostname()}, since {utcnow():%Y-%m-%d %H:%M:%S} UTC)")
+            handle.flush()
+        yield
+    finally:
+        for handle in handles:
+            handle.close()  # closing drops the lock
 
 
 # --- heartbeat and status ----------------------------------------------------------------------

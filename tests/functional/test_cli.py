@@ -1,13 +1,9 @@
 """The ``flask hub`` commands, through Flask's CLI runner."""
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import threading
 import time
 
-import pytest
 import sqlalchemy as sa
 
 from hub import demo, worker
@@ -106,37 +102,6 @@ def test_worker_retries_a_failing_consumer_from_its_cursor(app):
     assert worker.run_once(app) == 0
     assert worker.run_once(app) == 0
     assert calls == [[1], [1]]
-
-
-def _start_worker(env: dict) -> tuple[subprocess.Popen, list[str]]:
-    """Start ``flask hub worker`` and wait for its "worker started" line; return it and its output so far."""
-    process = subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        lines.append(line)
-        if "worker started" in line or (not line and process.poll() is not None):
-            break
-    assert "worker started" in lines[-1], "".join(lines)
-    return process, lines
-
-
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
-def test_worker_process_stops_at_once_on_a_stop_signal(tmp_path, sig):
-    env = {"HUB_ENV": "development", "HUB_INSTANCE_PATH": str(tmp_path), "FLASK_APP": "wsgi",
-           "HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'w.sqlite'}", "PATH": "/usr/bin:/bin",
-           "HUB_WORKER_POLL_SECONDS": "60"}  # the wait between rounds must not delay the stop
-    subprocess.run([sys.executable, "-m", "flask", "hub", "init"], env=env, check=True, capture_output=True)
-    process, _ = _start_worker(env)
-    time.sleep(1.0)  # into the wait between two rounds
-    process.send_signal(sig)
-    started = time.monotonic()
-    output, _ = process.communicate(timeout=20)
-    assert process.returncode == 0, output
-    assert "Traceback" not in output and "worker stopped" in output
-    assert time.monotonic() - started < 5
 
 
 def test_worker_heartbeat_and_status(app):
