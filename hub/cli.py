@@ -290,9 +290,16 @@ def federation_retry_command(username: str) -> None:
 
 @hub_cli.command("federation-backfill")
 @click.option("--as", "username", required=True, help="Username of the admin doing this (for the audit log).")
+@click.option("--wait", default=300, show_default=True, help="Seconds to wait while the worker reads the same hub.")
 @with_appcontext
-def federation_backfill_command(username: str) -> None:
-    """Read the outbox of every followed hub now and store the notes missed (e.g. after an outage)."""
+def federation_backfill_command(username: str, wait: int) -> None:
+    """Read the outbox of every followed hub now and store the notes missed (e.g. after an outage).
+
+    One reader at a time per hub: while the worker reads a hub, this waits for it, and says what
+    the worker stored meanwhile as well as what this reading stored.
+    """
+    import socket
+
     import sqlalchemy as sa
 
     from hub.extensions import db
@@ -301,14 +308,20 @@ def federation_backfill_command(username: str) -> None:
     from hub.models.federation import PeerHub
 
     admin = _federation_admin(username)
-    followed = db.session.scalars(sa.select(PeerHub).where(PeerHub.we_follow == "accepted",
-                                                           PeerHub.blocked.is_(False)))
-    for peer in list(followed):
-        _run_federation(lambda: peers.request_backfill(peer, by=admin))
+    owner = f"command:{socket.gethostname()}:{os.getpid()}"
+    followed = list(db.session.scalars(sa.select(PeerHub).where(PeerHub.we_follow == "accepted",
+                                                                PeerHub.blocked.is_(False))))
+    for peer in followed:
+        base_url = peer.base_url
         try:
-            added = peers.backfill(peer)
+            outcome = _run_federation(lambda: peers.backfill_now(peer, by=admin, owner=owner, wait=wait))
         except (FetchError, ValueError) as error:
             db.session.rollback()
-            click.echo(f"{peer.base_url}: could not read its outbox ({error}).")
-        else:
-            click.echo(f"{peer.base_url}: {added} notes added.")
+            click.echo(f"{base_url}: could not read its outbox ({error}).")
+            continue
+        if outcome is None:
+            click.echo(f"{base_url}: the worker has been reading it for more than {wait} s; try again later.")
+            continue
+        meanwhile = (f" ({outcome.stored_meanwhile} more were stored by the worker, which was reading it "
+                     "at the same time)") if outcome.stored_meanwhile else ""
+        click.echo(f"{base_url}: {outcome.added} notes added{meanwhile}.")

@@ -4,6 +4,11 @@ Each consumer keeps its own cursor and is handed events after it. A consumer tha
 is retried on the next round from the same cursor, so no event is skipped. Consumers
 are registered by the parts of the hub that need them (search indexing, federation).
 
+A node runs one worker; several nodes may share one database. Each worker feeds its own node's
+search index (a consumer whose cursor lives in the index), while work that must happen once for
+the whole hub (consumers marked ``shared``, the periodic tasks, housekeeping) is done only by the
+worker holding its claim (hub.claims).
+
 Between rounds the worker writes a heartbeat row (time, pid, host, its lag per consumer);
 :func:`worker_status` reads it for readiness checks and the admin page. SIGINT, SIGTERM and
 SIGHUP stop it after the round in progress (see :class:`StopFlag`).
@@ -20,14 +25,14 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from hub import events
+from hub import claims, events
 from hub.extensions import db
 from hub.models.base import utcnow
 from hub.models.events import ConsumerCursor, Event
@@ -36,10 +41,16 @@ from hub.models.worker import WorkerHeartbeat
 
 log = logging.getLogger("hub.worker")
 EXTENSION_KEY = "hub.consumers"
+TASKS_KEY = "hub.periodic"
+LEASES_KEY = "hub.leases"
 
 
 class Consumer(Protocol):
-    """Something that applies events and remembers how far it got."""
+    """Something that applies events and remembers how far it got.
+
+    A consumer whose cursor is shared by every node (kept in the database) sets ``shared = True``:
+    only the worker holding its claim runs it. Others (the search indexer) run on every node.
+    """
 
     name: str
 
@@ -48,6 +59,10 @@ class Consumer(Protocol):
 
     def apply(self, batch: Sequence[Event]) -> None:
         """Apply ``batch`` and move the cursor past it, atomically."""
+
+
+class CursorMoved(RuntimeError):
+    """Another worker moved a shared cursor meanwhile; this round's work is rolled back."""
 
 
 class DatabaseCursor:
@@ -62,8 +77,18 @@ class DatabaseCursor:
             sa.select(ConsumerCursor.position).where(ConsumerCursor.name == self.name)
         ) or 0
 
-    def set(self, position: int) -> None:
-        """Store the position in the current transaction (the caller commits)."""
+    def set(self, position: int, *, expected: int | None = None) -> None:
+        """Store the position in the current transaction (the caller commits).
+
+        With ``expected``, move it only from there (compare and set): raise :class:`CursorMoved`
+        when another worker moved it meanwhile, so work done twice is never committed twice.
+        """
+        if expected is not None and db.session.get(ConsumerCursor, self.name) is not None:
+            moved = db.session.execute(sa.update(ConsumerCursor).where(
+                ConsumerCursor.name == self.name, ConsumerCursor.position == expected).values(position=position))
+            if moved.rowcount != 1:
+                raise CursorMoved(f"cursor {self.name} is no longer at {expected}")
+            return
         cursor = db.session.get(ConsumerCursor, self.name) or ConsumerCursor(name=self.name)
         cursor.position = position
         db.session.add(cursor)
@@ -79,11 +104,30 @@ def consumers(app: Flask) -> list[Consumer]:
     return list(app.extensions.get(EXTENSION_KEY, []))
 
 
+def add_task(app: Flask, key: str, task: Callable[[Flask], int | None]) -> None:
+    """Run ``task(app)`` every round on the one worker that holds the claim ``key`` (it returns its work done)."""
+    app.extensions.setdefault(TASKS_KEY, []).append((key, task))
+
+
+def leases(app: Flask) -> claims.Leases:
+    """Return this worker's claims on shared work (one set per app, i.e. per worker process)."""
+    found = app.extensions.get(LEASES_KEY)
+    if found is None:
+        found = app.extensions[LEASES_KEY] = claims.Leases(node_name(app), float(app.config["WORKER_CLAIM_SECONDS"]))
+    return found
+
+
 def run_once(app: Flask, *, batch_size: int = 500) -> int:
-    """Give every consumer the events it has not seen; return how many were applied."""
+    """Give every consumer the events it has not seen and run the periodic tasks; return the work done.
+
+    Shared consumers and the tasks run only while this worker holds their claims.
+    """
     applied = 0
+    held = leases(app)
     for consumer in consumers(app):
         try:
+            if getattr(consumer, "shared", False) and not held.hold(f"consumer:{consumer.name}"):
+                continue
             batch = events.after(consumer.position(), limit=batch_size)
             if batch:
                 consumer.apply(batch)
@@ -92,12 +136,13 @@ def run_once(app: Flask, *, batch_size: int = 500) -> int:
             db.session.rollback()
             log.exception("consumer %s failed; it will retry from its cursor", consumer.name)
     # Periodic tasks (federation: process the inbox, send due deliveries); each returns its work done.
-    for task in app.extensions.get("hub.periodic", []):
+    for key, task in app.extensions.get(TASKS_KEY, []):
         try:
-            applied += task(app) or 0
+            if held.hold(key):
+                applied += task(app) or 0
         except Exception:
             db.session.rollback()
-            log.exception("periodic task %s failed; it runs again next round", getattr(task, "__name__", task))
+            log.exception("periodic task %s failed; it runs again next round", key)
     return applied
 
 
@@ -174,10 +219,11 @@ def run(app: Flask, *, stop: StopFlag | None = None) -> None:
                 applied = run_once(app)
                 heartbeat.beat()
                 db.session.remove()
-                last_housekeeping = _maybe_housekeep(last_housekeeping)
+                last_housekeeping = _maybe_housekeep(app, last_housekeeping)
                 if not applied:
                     stop.wait(poll)
             heartbeat.beat(stopped=True)
+            leases(app).release_all()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -186,12 +232,13 @@ def run(app: Flask, *, stop: StopFlag | None = None) -> None:
     log.info("worker stopped")
 
 
-def _maybe_housekeep(last: float) -> float:
+def _maybe_housekeep(app: Flask, last: float) -> float:
     now = time.monotonic()
     if now - last < 3600:
         return last
     try:
-        housekeeping()
+        if leases(app).hold("housekeeping"):
+            housekeeping()
     except Exception:
         db.session.rollback()
         log.exception("housekeeping failed")

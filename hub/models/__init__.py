@@ -28,7 +28,7 @@ from hub.models.user import (
     User,
     UserStatus,
 )
-from hub.models.worker import WorkerHeartbeat
+from hub.models.worker import WorkClaim, WorkerHeartbeat
 
 __all__ = [
     "Attachment",
@@ -60,5 +60,6 @@ __all__ = [
     "Role",
     "User",
     "UserStatus",
+    "WorkClaim",
     "WorkerHeartbeat",
 ]

@@ -2,25 +2,15 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-FLASK = [sys.executable, "-m", "flask"]
-
-
-def hub_env(instance: Path) -> dict[str, str]:
-    """Return the environment of a development hub with its instance folder and SQLite database in ``instance``."""
-    return {"HUB_ENV": "development", "HUB_INSTANCE_PATH": str(instance), "FLASK_APP": "wsgi",
-            "HUB_DATABASE_URL": f"sqlite:///{instance / 'hub.sqlite'}", "PATH": "/usr/bin:/bin",
-            "PYTHONUNBUFFERED": "1"}
+from tests.processes import FLASK, alive, free_port, hub_env, start, wait_until_gone, worker_pid
 
 
 @pytest.fixture(scope="module")
@@ -38,49 +28,6 @@ def instance(tmp_path, initialised) -> Path:
     folder.mkdir()
     shutil.copy(initialised, folder / "hub.sqlite")
     return folder
-
-
-def start(args: list[str], env: dict[str, str], *, until: str = "worker started") -> subprocess.Popen:
-    """Start ``flask <args>`` and wait for a line containing ``until``."""
-    process = subprocess.Popen([*FLASK, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    seen = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        seen.append(line)
-        if until in line:
-            return process
-        if not line and process.poll() is not None:
-            break
-    process.kill()
-    raise AssertionError(f"no {until!r} from flask {' '.join(args)}:\n{''.join(seen)}")
-
-
-def worker_pid(instance: Path) -> int:
-    """Return the pid the running worker wrote into the instance's lock file."""
-    return int(re.search(r"pid (\d+)", (instance / "worker.lock").read_text()).group(1))
-
-
-def alive(pid: int) -> bool:
-    """Tell whether a process exists and is not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
-
-
-def wait_until_gone(pid: int, seconds: float = 20) -> bool:
-    deadline = time.monotonic() + seconds
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return not alive(pid)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])

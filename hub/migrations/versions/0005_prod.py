@@ -1,4 +1,4 @@
-"""the production path: worker heartbeats
+"""the production path: worker heartbeats, claims on work
 
 Revision ID: 0005_prod
 Revises: 0004
@@ -27,7 +27,14 @@ def upgrade():
     sa.Column('lag', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('node', name=op.f('pk_worker_heartbeat'))
     )
+    op.create_table('work_claim',
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('owner', sa.String(length=300), nullable=False),
+    sa.Column('expires', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_work_claim'))
+    )
 
 
 def downgrade():
+    op.drop_table('work_claim')
     op.drop_table('worker_heartbeat')
