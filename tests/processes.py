@@ -1,12 +1,20 @@
 """Helpers for tests that run the hub as real processes: workers, `flask hub serve`, writers."""
 from __future__ import annotations
 
+import collections
 import re
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from whoosh import query as q
+
+from hub.extensions import db
+from search_index.indexer import read_cursor
+from search_index.store import IndexStore
+from tests.federation.fixtures import keypair
 
 FLASK = [sys.executable, "-m", "flask"]
 
@@ -61,3 +69,40 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def node_env(instance: Path, url: str, name: str) -> dict[str, str]:
+    """Return the environment of one node's worker: its own instance folder, the shared database and key."""
+    instance.mkdir()
+    (instance / "federation_key.pem").write_bytes(keypair(0)[0])  # every node signs with the hub's one key
+    return {**hub_env(instance), "HUB_DATABASE_URL": url, "HUB_NODE_NAME": name, "HUB_WORKER_POLL_SECONDS": "0.2",
+            "HUB_WORKER_CLAIM_SECONDS": "4", "HUB_FEDERATION_ALLOW_LOOPBACK": "true",
+            "HUB_BASE_URL": "http://hub.test"}
+
+
+def index_documents(instance: Path) -> tuple[collections.Counter[int], int]:
+    """Return how many documents a node's search index holds per note id, and its cursor."""
+    index = IndexStore(str(instance / "index")).open()
+    with index.searcher() as searcher:
+        found = collections.Counter(int(searcher.stored_fields(n)["id"])
+                                    for n in searcher.docs_for_query(q.Term("kind", "note")))
+    return found, read_cursor(index)
+
+
+def indexed_ids(instance: Path) -> set[int]:
+    """Return the ids of the notes in a node's search index."""
+    return set(index_documents(instance)[0])
+
+
+def wait_for(condition, seconds: float = 60, what: str = "") -> None:
+    """Wait until ``condition()`` is true (looking again at the database each time), or fail."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        db.session.rollback()
+        try:
+            if condition():
+                return
+        except Exception:  # an index being written or swapped in: look again
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -4,20 +4,16 @@ from __future__ import annotations
 import collections
 import os
 import signal
-import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from whoosh import query as q
 
 from hub import claims
 from hub.extensions import db
 from hub.models.federation import Delivery, PeerHub
 from hub.models.note import Note
-from search_index.store import IndexStore
-from tests.federation.fixtures import DocumentServer, keypair, people, publish  # noqa: F401
-from tests.processes import hub_env, start, worker_pid
+from tests.federation.fixtures import DocumentServer, people, publish  # noqa: F401
+from tests.processes import indexed_ids, node_env, start, wait_for, worker_pid
 
 pytestmark = pytest.mark.postgres
 
@@ -30,35 +26,6 @@ def app(make_app, postgres_database):
         yield application
         db.session.remove()
         db.engine.dispose()
-
-
-def node_env(instance: Path, url: str, name: str) -> dict[str, str]:
-    """Return the environment of one node's worker: its own instance folder, the shared database and key."""
-    instance.mkdir()
-    (instance / "federation_key.pem").write_bytes(keypair(0)[0])  # every node signs with the hub's one key
-    return {**hub_env(instance), "HUB_DATABASE_URL": url, "HUB_NODE_NAME": name, "HUB_WORKER_POLL_SECONDS": "0.2",
-            "HUB_WORKER_CLAIM_SECONDS": "4", "HUB_FEDERATION_ALLOW_LOOPBACK": "true",
-            "HUB_BASE_URL": "http://hub.test"}
-
-
-def indexed_ids(instance: Path) -> set[int]:
-    """Return the ids of the notes in a node's search index."""
-    index = IndexStore(str(instance / "index")).open()
-    with index.searcher() as searcher:
-        return {int(searcher.stored_fields(n)["id"]) for n in searcher.docs_for_query(q.Term("kind", "note"))}
-
-
-def wait_for(condition, seconds: float = 60, what: str = "") -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        db.session.rollback()
-        try:
-            if condition():
-                return
-        except Exception:  # an index being written or swapped in: look again
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
