@@ -2,6 +2,7 @@
 from hub.models.audit import AuditEntry
 from hub.models.events import ConsumerCursor, Event
 from hub.models.federation import Delivery, InboxItem, NoteReceipt, PeerHub
+from hub.models.meta import HubMeta
 from hub.models.note import (
     Attachment,
     Comment,
@@ -39,6 +40,7 @@ __all__ = [
     "NoteReceipt",
     "PeerHub",
     "Flag",
+    "HubMeta",
     "GlossaryEntry",
     "Mark",
     "Note",
