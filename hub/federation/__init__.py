@@ -1,13 +1,11 @@
 """ActivityPub federation: keys, HTTP Signatures, SSRF-safe HTTP, activities, delivery and inbox.
 
-:func:`init_app` plugs federation into the worker: the delivery consumer of the event log, and
-the periodic steps that process the inbox, send due deliveries and backfill followed hubs.
+:func:`init_app` plugs federation into the worker: the delivery and conversation consumers of the
+event log, and the periodic steps that process the inbox, send due deliveries and backfill followed hubs.
 """
 from __future__ import annotations
 
 from flask import Flask
-
-PERIODIC_KEY = "hub.periodic"
 
 
 def init_app(app: Flask) -> None:
@@ -17,5 +15,7 @@ def init_app(app: Flask) -> None:
 
     worker.register(app, delivery.FederationConsumer())
     worker.register(app, conversation.ConversationConsumer())
-    periodic = app.extensions.setdefault(PERIODIC_KEY, [])
-    periodic.extend([inbox.process_pending, delivery.send_due, peers.backfill_due])
+    # Each is done by one worker at a time across nodes: the one holding its claim (hub.claims).
+    worker.add_task(app, "federation-inbox", inbox.process_pending)
+    worker.add_task(app, "federation-send", delivery.send_due, on_stop=delivery.finish_sending)
+    worker.add_task(app, "federation-backfill", peers.backfill_due)

@@ -305,19 +305,14 @@ def apply_event(event: Event) -> None:
 
 
 class ConversationConsumer(delivery.FederationConsumer):
-    """The event-log consumer of the conversation, with a cursor of its own."""
+    """The event-log consumer of the conversation, with a cursor of its own (and the same claims)."""
 
     name = CONSUMER_NAME
+    apply_event = staticmethod(apply_event)
 
     def __init__(self) -> None:
+        super().__init__()
         self.cursor = DatabaseCursor(CONSUMER_NAME)
-
-    def apply(self, batch: Sequence[Event]) -> None:
-        """Queue the activities of ``batch`` and move the cursor, in one transaction."""
-        for event in batch:
-            apply_event(event)
-        self.cursor.set(batch[-1].id)
-        db.session.commit()
 
 
 # --- what the hub receives ----------------------------------------------------------------------

@@ -167,12 +167,19 @@ def _publish(note: Note, kind: str, event: Event) -> None:
 
 
 class FederationConsumer:
-    """The event-log consumer that creates deliveries; its cursor lives in the database."""
+    """The event-log consumer that creates deliveries; its cursor lives in the database.
+
+    It is ``shared``: one worker across all nodes runs it (the holder of its claim), and the
+    cursor moves by compare-and-set, so even two overlapping holders never commit a batch twice.
+    """
 
     name = CONSUMER_NAME
+    shared = True
+    apply_event = staticmethod(apply_event)  # what one event becomes (the conversation's consumer has its own)
 
     def __init__(self) -> None:
         self.cursor = DatabaseCursor(CONSUMER_NAME)
+        self.read_at: int | None = None  # the position the batch being applied was read after
 
     def position(self) -> int:
         """Return the id of the last event turned into deliveries.
@@ -186,15 +193,17 @@ class FederationConsumer:
             if head > position:
                 self.cursor.set(head)
                 db.session.commit()
-            return head
+            position = head
+        self.read_at = position
         return position
 
     def apply(self, batch: Sequence[Event]) -> None:
         """Create the deliveries of ``batch`` and move the cursor, in one transaction."""
         for event in batch:
-            apply_event(event)
-        self.cursor.set(batch[-1].id)
+            self.apply_event(event)
+        self.cursor.set(batch[-1].id, expected=self.read_at)
         db.session.commit()
+        self.read_at = batch[-1].id
 
 
 # --- sending -----------------------------------------------------------------------------------
@@ -356,6 +365,14 @@ def send_due(app: Flask, *, wait: bool = False) -> int:
         pool.wait(timeout=float(app.config["FEDERATION_TOTAL_TIMEOUT"]) * 2)
         recorded += record_outcomes(pool.finished())
     return recorded
+
+
+def finish_sending(app: Flask) -> None:
+    """Wait for the sends in flight and record them (a clean stop), so none is sent again after a restart."""
+    pool = app.extensions.get(SENDER_KEY)
+    if pool is not None and pool.in_flight:
+        pool.wait(timeout=float(app.config["FEDERATION_TOTAL_TIMEOUT"]))
+        record_outcomes(pool.finished())
 
 
 def retry_dead(*, peer: PeerHub | None = None) -> int:

@@ -9,6 +9,7 @@ from hub.models.conversation import CommentThread, FlagOrigin, MarkTotal, Remote
 from hub.models.discussion import Comment, Mark
 from hub.models.events import ConsumerCursor, Event
 from hub.models.federation import Delivery, InboxItem, NoteReceipt, PeerHub
+from hub.models.meta import HubMeta
 from hub.models.moderation import Flag, Notification, ReviewMessage
 from hub.models.note import (
     LANGUAGES,
@@ -31,6 +32,7 @@ from hub.models.user import (
     UserStatus,
 )
 from hub.models.vocabulary import GlossaryEntry, SensitiveWord, Term, note_term
+from hub.models.worker import WorkClaim, WorkerHeartbeat
 
 __all__ = [
     "LANGUAGES",
@@ -49,6 +51,7 @@ __all__ = [
     "NoteReceipt",
     "PeerHub",
     "Flag",
+    "HubMeta",
     "GlossaryEntry",
     "Mark",
     "Note",
@@ -70,4 +73,6 @@ __all__ = [
     "Role",
     "User",
     "UserStatus",
+    "WorkClaim",
+    "WorkerHeartbeat",
 ]
