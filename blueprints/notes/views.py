@@ -160,7 +160,8 @@ def privacy_groups(fields: dict[str, str], findings: list) -> list[dict]:
     for name, text in fields.items():
         mine = [f for f in findings if f.field == name]
         if mine:
-            groups.append({"field": name, "kinds": sorted({f.kind for f in mine}),
+            kinds = sorted({f.kind for f in mine})
+            groups.append({"field": name, "kinds": kinds, "labels": [privacy.label(kind) for kind in kinds],
                            "segments": privacy.highlight(text, mine)})
     return groups
 
@@ -198,7 +199,7 @@ def preview():
     data = form.to_input()
     fields, findings = notes.scan_input(data)
     return jsonify(ok=True, html=notes.render_text(data.body, data.sections, language=data.language), findings=[
-        {"field": f.field, "kind": f.kind, "masked": f.masked(fields[f.field])} for f in findings])
+        {"field": f.field, "kind": f.kind, "label": f.label, "masked": f.masked(fields[f.field])} for f in findings])
 
 
 @bp.get("/notes/<int:note_id>")
