@@ -532,7 +532,8 @@ def _find_numbers(prepared: _Text) -> Iterator[tuple[Kind, int, int]]:
     for run in _RUN.finditer(text):
         if run.end() - run.start() < _MIN_DIGITS:  # years, doses, counts
             continue
-        allowed = _allowed_kinds(text[max(0, run.start() - 12) : run.start()])
+        before = text[max(0, run.start() - 12) : run.start()]
+        allowed = _allowed_kinds(before, glued_possible=not prepared.is_numeral(run.start()))
         groups = _groups(prepared, *run.span())
         numbers = _numbers_in_run(prepared, groups, allowed)
         covered = {index for number in numbers for index in range(number.first, number.last + 1)}
@@ -547,11 +548,11 @@ _ID_ONLY = frozenset({"id_number"})  # a valid ID number is personal data whatev
 _CODE_LIKE = frozenset({"id_number", "phone"})
 
 
-def _allowed_kinds(before: str) -> frozenset[str]:
+def _allowed_kinds(before: str, *, glued_possible: bool) -> frozenset[str]:
     """Decide from the text before a digit run which kinds of number it may be."""
     if _REFERENCE.search(before):
         return _ID_ONLY
-    return _ALL_NUMBERS if _GLUED.search(before) else _CODE_LIKE
+    return _ALL_NUMBERS if not glued_possible or _GLUED.search(before) else _CODE_LIKE
 
 
 def _with_prefix(text: str, start: int, first_group_end: int) -> int:
