@@ -697,3 +697,26 @@ def test_scanning_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG")
     scan({"body": f"电话 13812345678 身份证 {ID_18} 微信 wangxiaoli"}, sensitive_words=["张三"])
     assert caplog.records == []
+
+
+# ------------------------------------------------------------------ mask_for_index()
+
+
+def test_mask_for_index_blanks_every_kind_of_contact_data_and_keeps_the_length() -> None:
+    from hub.services.privacy import mask_for_index
+
+    text = (f"电话幺三八洞洞幺三八洞洞洞，身份证 {ID_18}，卡号 {CARD_19}，座机 028-85551234，"
+            "QQ 12345678，微信 wangxiaoli，邮箱 wang(at)qq.com，护照 E12345678，车牌 川A·12345。美沙酮 60mg")
+    masked = mask_for_index(text)
+    assert len(masked) == len(text)
+    assert scan({"body": masked}) == []
+    assert not re.search(r"\d{5}|幺三八|wangxiaoli|qq\.com|川A", masked)
+    assert "电话" in masked and "美沙酮 60mg" in masked and "护照" in masked
+
+
+def test_mask_for_index_leaves_ordinary_text_and_listed_words_alone() -> None:
+    from hub.services.privacy import mask_for_index
+
+    text = "张医生说 2026年12月6日 有 138 人来，费用 ¥13800，ISBN 978-7-5086-1380-0。"
+    assert mask_for_index(text) == text
+    assert mask_for_index("") == ""
