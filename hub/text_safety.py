@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["UnsafeName", "clean_name", "skeleton"]
+__all__ = ["UnsafeName", "clean_name", "isolated", "skeleton"]
 
 CONFUSABLES = Path(__file__).with_name("data") / "confusables.txt"
 CONFUSABLES_SHA256 = "ec88ecebcf89f63f813d460842b0cf8322744b40a0b2c06f88a2cea48c0351ea"
@@ -76,6 +76,12 @@ def _allowed(text: str, index: int) -> bool:
             return bool(base) and unicodedata.category(base) == "Lo"
         return bool(base) and (_pictographic(base) or base in "0123456789#*")
     return category not in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") and ch not in _INVISIBLE
+
+
+def isolated(text: str) -> str:
+    """Return text between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE, for labels that take
+    no markup (<option>, checkbox labels built by forms): an override inside cannot leak out."""
+    return f"\u2068{text}\u2069"
 
 
 def clean_name(text: str) -> str:
