@@ -97,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.notes import bp as notes_bp
     from blueprints.partners import bp as partners_bp
     from blueprints.search import bp as search_bp
+    from blueprints.tokens import bp as tokens_bp
     from blueprints.translations import bp as translations_bp
 
     app.register_blueprint(main_bp)
@@ -109,6 +110,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(federation_bp)
     app.register_blueprint(partners_bp, url_prefix="/admin/partners")
+    app.register_blueprint(tokens_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -66,6 +66,11 @@ class Config:
     FEDERATION_INBOX_BATCH = 50  # inbox items processed per worker round
     FEDERATION_BACKFILL_HOURS = 6.0  # a followed hub's outbox is re-read this often (and on demand)
     FEDERATION_BACKFILL_PAGES = 10
+    # Machines reading the hub (API, feeds, OAI-PMH): requests per API token, and per client address
+    # without one. "memory://" counts per process; several processes need a shared store (README).
+    API_RATE_LIMIT = "600 per minute"
+    API_RATE_LIMIT_ANONYMOUS = "120 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
 
 
 class TestConfig(Config):
@@ -81,6 +86,7 @@ class TestConfig(Config):
     LOGIN_LIMIT_ACCOUNT = 5
     LOGIN_LIMIT_CLIENT = 20
     FEDERATION_RETRY_BASE_SECONDS = 0.2
+    API_RATE_LIMIT_ANONYMOUS = "100000 per minute"  # tests of the limits set their own
 
 
 def load(app: Flask, config: dict[str, Any] | type | None) -> None:

@@ -1,4 +1,5 @@
 """The hub's models; importing this package registers every table with SQLAlchemy."""
+from hub.models.api import ApiToken, TokenKind
 from hub.models.audit import AuditEntry
 from hub.models.events import ConsumerCursor, Event
 from hub.models.federation import Delivery, InboxItem, NoteReceipt, PeerHub
@@ -30,6 +31,8 @@ from hub.models.user import (
 )
 
 __all__ = [
+    "ApiToken",
+    "TokenKind",
     "Attachment",
     "AuditEntry",
     "Comment",

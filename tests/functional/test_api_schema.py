@@ -17,6 +17,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from hub import create_app, worker
 from hub.config import TestConfig
 from hub.extensions import db
+from hub.services import api_tokens
 from tests import catalogue
 
 EXAMPLES = 25  # per operation and caller: enough to reach every parameter, fast enough for every run
@@ -37,12 +38,13 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", API_APP)
 
 @pytest.fixture(scope="module", autouse=True)
 def hub_data():
-    """Fill the module's hub: a catalogue of notes of every visibility, indexed."""
+    """Fill the module's hub: a catalogue of notes of every visibility, indexed; return a member's token."""
     with API_APP.app_context():
         db.create_all()
-        catalogue.build()
+        made = catalogue.build()
         worker.run_once(API_APP)
-    yield
+        _token, secret = api_tokens.create_personal(made.member, name="schemathesis", days=None)
+    yield secret
     shutil.rmtree(API_APP.instance_path, ignore_errors=True)
 
 
@@ -50,6 +52,12 @@ def hub_data():
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_anonymous_callers_get_documented_answers(case):
     case.call_and_validate(excluded_checks=_unprovable(case))
+
+
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_callers_with_a_token_get_documented_answers(case, hub_data):
+    case.call_and_validate(headers={"Authorization": f"Bearer {hub_data}"}, excluded_checks=_unprovable(case))
 
 
 def _unprovable(case) -> list:
