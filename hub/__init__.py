@@ -92,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.api import bp as api_bp
     from blueprints.auth import bp as auth_bp
     from blueprints.federation import bp as federation_bp
+    from blueprints.feeds import bp as feeds_bp
     from blueprints.main import bp as main_bp
     from blueprints.moderation import bp as moderation_bp
     from blueprints.notes import bp as notes_bp
@@ -111,6 +112,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(federation_bp)
     app.register_blueprint(partners_bp, url_prefix="/admin/partners")
     app.register_blueprint(tokens_bp)
+    app.register_blueprint(feeds_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -5,15 +5,16 @@ a flash message (the session cookie is signed, not encrypted) nor in a redirect.
 """
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from blueprints.api.wire import public_url
 from blueprints.common import apply_service_error, run_service
 from blueprints.tokens import bp
 from blueprints.tokens.forms import ButtonForm, TokenForm
 from hub.extensions import db
-from hub.models.api import ApiToken
+from hub.models.api import ApiToken, TokenKind
 from hub.models.federation import PeerHub
 from hub.permissions import requires, signed_in
 from hub.services import api_tokens
@@ -32,7 +33,7 @@ def _secret_page(template: str, **context):
 @bp.route("/account/tokens", methods=["GET", "POST"])
 @signed_in
 def account():
-    """List the person's API tokens and make a new one."""
+    """List the person's API tokens and feed address, and make a new token."""
     form = TokenForm()
     secret = None
     if form.validate_on_submit():
@@ -41,8 +42,28 @@ def account():
         except ServiceError as error:
             db.session.rollback()
             apply_service_error(form, error)
-    return _secret_page("tokens/account.html", form=form, secret=secret, tokens=api_tokens.tokens_of(_me()),
+    return _account_page(form, secret=secret)
+
+
+def _account_page(form: TokenForm, *, secret: str | None = None, feed_url: str | None = None):
+    return _secret_page("tokens/account.html", form=form, secret=secret, feed_url=feed_url,
+                        tokens=api_tokens.tokens_of(_me()), feeds=api_tokens.tokens_of(_me(), TokenKind.FEED),
                         button=ButtonForm())
+
+
+@bp.post("/account/feed-token")
+@signed_in
+def renew_feed():
+    """Make a new feed address (the old one stops working) and show it once."""
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        secret = api_tokens.renew_feed(_me())
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(url_for("tokens.account"))
+    return _account_page(TokenForm(formdata=None), feed_url=public_url("feeds.notes", token=secret))
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

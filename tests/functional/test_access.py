@@ -15,6 +15,8 @@ PUBLIC_ENDPOINTS = {
     "notes.index", "notes.detail", "notes.attachment", "search.search", "api.search",
     # The API for partner systems: who reads what is decided by the caller's token (or session), per note.
     "api.index", "api.notes", "api.note", "api.projects", "api.topics", "api.populations", "api.openapi", "api.docs",
+    # Atom feeds: public notes, or a person's partners-visible feed through the feed token in the URL.
+    "feeds.notes", "feeds.search",
     # Federation: other servers have no session; who reads what is decided by HTTP Signatures.
     "federation.webfinger", "federation.nodeinfo_links", "federation.nodeinfo", "federation.instance_actor",
     "federation.inbox_post", "federation.outbox_get", "federation.followers", "federation.note_object",
