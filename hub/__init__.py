@@ -40,6 +40,7 @@ def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to ``app``."""
     import search_index
     from hub import federation, i18n, models, permissions  # noqa: F401  (models registers the tables)
+    from hub.services import harvest
 
     # Access is decided before anything else looks at the request (CSRF included).
     app.before_request(permissions.guard)
@@ -53,6 +54,7 @@ def register_extensions(app: Flask) -> None:
     app.json.ensure_ascii = False
     search_index.init_app(app)
     federation.init_app(app)
+    harvest.init_app(app)
 
 
 def _load_session_user(_request):
@@ -96,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.main import bp as main_bp
     from blueprints.moderation import bp as moderation_bp
     from blueprints.notes import bp as notes_bp
+    from blueprints.oai import bp as oai_bp
     from blueprints.partners import bp as partners_bp
     from blueprints.search import bp as search_bp
     from blueprints.tokens import bp as tokens_bp
@@ -113,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(partners_bp, url_prefix="/admin/partners")
     app.register_blueprint(tokens_bp)
     app.register_blueprint(feeds_bp)
+    app.register_blueprint(oai_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

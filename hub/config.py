@@ -71,6 +71,11 @@ class Config:
     API_RATE_LIMIT = "600 per minute"
     API_RATE_LIMIT_ANONYMOUS = "120 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
+    # OAI-PMH (/oai): who harvesters write to (empty: admin@ the host of BASE_URL), what they may do
+    # with the records (dc:rights), and records per answer before a resumptionToken.
+    OAI_ADMIN_EMAIL = ""
+    OAI_RIGHTS = "Rights remain with the project named as creator; ask it before reuse."
+    OAI_PAGE_SIZE = 100
 
 
 class TestConfig(Config):

@@ -3,6 +3,7 @@ from hub.models.api import ApiToken, TokenKind
 from hub.models.audit import AuditEntry
 from hub.models.events import ConsumerCursor, Event
 from hub.models.federation import Delivery, InboxItem, NoteReceipt, PeerHub
+from hub.models.harvest import HarvestRecord
 from hub.models.note import (
     Attachment,
     Comment,
@@ -41,6 +42,7 @@ __all__ = [
     "NoteReceipt",
     "PeerHub",
     "Flag",
+    "HarvestRecord",
     "GlossaryEntry",
     "Mark",
     "Note",

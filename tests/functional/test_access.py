@@ -17,6 +17,8 @@ PUBLIC_ENDPOINTS = {
     "api.index", "api.notes", "api.note", "api.projects", "api.topics", "api.populations", "api.openapi", "api.docs",
     # Atom feeds: public notes, or a person's partners-visible feed through the feed token in the URL.
     "feeds.notes", "feeds.search",
+    # OAI-PMH: harvesters have no session; they read public notes and deleted records only.
+    "oai.endpoint",
     # Federation: other servers have no session; who reads what is decided by HTTP Signatures.
     "federation.webfinger", "federation.nodeinfo_links", "federation.nodeinfo", "federation.instance_actor",
     "federation.inbox_post", "federation.outbox_get", "federation.followers", "federation.note_object",

@@ -1,4 +1,4 @@
-"""partner systems: API and feed tokens
+"""partner systems: API and feed tokens, OAI-PMH harvest records
 
 Revision ID: 0005_api
 Revises: 0004
@@ -41,8 +41,22 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_api_token_peer_id'), ['peer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_api_token_user_id'), ['user_id'], unique=False)
 
+    op.create_table('harvest_record',
+    sa.Column('note_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('datestamp', sa.DateTime(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('sets', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('note_id', name=op.f('pk_harvest_record'))
+    )
+    with op.batch_alter_table('harvest_record', schema=None) as batch_op:
+        batch_op.create_index('ix_harvest_record_datestamp_note', ['datestamp', 'note_id'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('harvest_record', schema=None) as batch_op:
+        batch_op.drop_index('ix_harvest_record_datestamp_note')
+
+    op.drop_table('harvest_record')
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
         batch_op.drop_index(batch_op.f('ix_api_token_peer_id'))
