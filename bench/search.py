@@ -438,7 +438,7 @@ def phase_build_db(instance: Path, notes: int, seed: int) -> dict[str, Any]:
     from flask_migrate import upgrade
 
     from hub.extensions import db
-    from hub.models.note import Note, Term, note_term
+    from hub.models import Note, note_term, Term
     from hub.models.user import Role
     from hub.services import accounts, projects, vocabulary
     from hub.text import render_markdown

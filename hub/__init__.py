@@ -5,7 +5,7 @@ import logging
 import os
 from typing import Any
 
-from flask import Flask, session
+from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from hub import config as hub_config
@@ -15,15 +15,14 @@ MIGRATIONS_DIR = __path__[0] + "/migrations"
 
 
 def create_app(config: dict[str, Any] | type | None = None) -> Flask:
-    """Build a hub: configuration, extensions, pages, commands, error handlers."""
+    """Build a hub: configuration, extensions, the web side, commands."""
     app = Flask(__name__, instance_relative_config=True, instance_path=_instance_path(config))
     hub_config.load(app, config)
     register_extensions(app)
-    register_hooks(app)
     register_converters(app)
-    register_blueprints(app)
-    register_errorhandlers(app)
+    register_web(app)
     register_cli(app)
+    register_logging(app)
     return app
 
 
@@ -39,38 +38,22 @@ def _instance_path(config: dict[str, Any] | type | None) -> str | None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to ``app``."""
     import search_index
-    from hub import federation, i18n, models, permissions  # noqa: F401  (models registers the tables)
+    from hub import federation, models  # noqa: F401  (models registers the tables)
     from hub.services import harvest
 
-    # Access is decided before anything else looks at the request (CSRF included).
-    app.before_request(permissions.guard)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    babel.init_app(app)  # the hub's default locale and time zone; the web side chooses per request
     login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.request_loader(_load_session_user)
     app.json.ensure_ascii = False
     search_index.init_app(app)
     federation.init_app(app)
     harvest.init_app(app)
 
 
-def _load_session_user(_request):
-    """Load the user of the log-in session named in the signed cookie."""
-    from hub.services import accounts
-
-    return accounts.session_user(session.get("sid", ""))
-
-
-def register_hooks(app: Flask) -> None:
-    """Add the per-request hooks: headers, language cookie, template helpers."""
-    from hub import i18n, security, templating
-
-    security.init_app(app)
-    i18n.init_app(app)
-    templating.init_app(app)
+def register_logging(app: Flask) -> None:
+    """Log the hub's own INFO lines in production (Flask's default level hides them)."""
     if not app.debug and not app.testing:
         app.logger.setLevel(logging.INFO)
 
@@ -88,42 +71,11 @@ def register_converters(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
 
 
-def register_blueprints(app: Flask) -> None:
-    """Mount every HTTP face of the hub."""
-    from blueprints.admin import bp as admin_bp
-    from blueprints.api import bp as api_bp
-    from blueprints.auth import bp as auth_bp
-    from blueprints.federation import bp as federation_bp
-    from blueprints.feeds import bp as feeds_bp
-    from blueprints.main import bp as main_bp
-    from blueprints.moderation import bp as moderation_bp
-    from blueprints.notes import bp as notes_bp
-    from blueprints.oai import bp as oai_bp
-    from blueprints.partners import bp as partners_bp
-    from blueprints.search import bp as search_bp
-    from blueprints.tokens import bp as tokens_bp
-    from blueprints.translations import bp as translations_bp
+def register_web(app: Flask) -> None:
+    """Add the web side: request hooks, template helpers, every page, error pages."""
+    import blueprints
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(notes_bp)
-    app.register_blueprint(moderation_bp)
-    app.register_blueprint(search_bp)
-    app.register_blueprint(translations_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(federation_bp)
-    app.register_blueprint(partners_bp, url_prefix="/admin/partners")
-    app.register_blueprint(tokens_bp)
-    app.register_blueprint(feeds_bp)
-    app.register_blueprint(oai_bp)
-
-
-def register_errorhandlers(app: Flask) -> None:
-    """Answer errors with friendly pages in the reader's language."""
-    from hub import errors
-
-    errors.init_app(app)
+    blueprints.init_app(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -1,4 +1,10 @@
-"""``flask hub ...`` commands: thin wrappers over the services."""
+"""The hub's commands: ``flask hub ...`` (run, administer, federate) and ``flask translate ...``.
+
+``flask hub`` commands are thin wrappers over the services, federation and search_index:
+init, demo, create-admin, worker, serve, search-status, reindex, and the federation-* commands
+(``hub/cli_notes.py`` adds import-notes and export-notes). ``flask translate`` wraps pybabel:
+extract (with ``# i18n:`` translator comments), init, update, compile.
+"""
 from __future__ import annotations
 
 import os
@@ -141,7 +147,7 @@ def _pybabel(*args: str) -> None:
 @translate_cli.command("extract")
 def extract_command() -> None:
     """Collect the interface strings into translations/messages.pot."""
-    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-c", "i18n:",
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-c", "i18n:", "--strip-comment-tags",
              "--sort-by-file", "--no-wrap", "--project", "practice-exchange-hub", "-o", POT, ".")
 
 

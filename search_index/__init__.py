@@ -1,9 +1,15 @@
-"""Full-text search of practice notes: the only door the rest of the hub uses.
+"""Full-text search of practice notes. This module is the door: the rest of the hub imports only it.
 
-- :func:`init_app` sets up the index store and registers the indexer with the worker;
-- :func:`search` and :func:`similar` answer readers, re-checking visibility in the database;
-- :func:`status` and :func:`rebuild` serve ``flask hub search-status`` and ``flask hub reindex``.
-Whoosh stays behind this package, so replacing it touches nothing else.
+- :func:`init_app` sets up the index store and registers the indexer as a worker consumer;
+- :func:`search` and :func:`similar` answer readers: the index finds note ids (pre-filtered to
+  public notes for an anonymous reader), and the notes are re-read from the database with
+  :func:`hub.services.visibility.published_for`, the one visibility rule;
+- :func:`status` and :func:`rebuild` serve ``flask hub search-status`` and ``flask hub reindex``;
+- :func:`glossary_concept` and :func:`check_glossary_row` let the vocabulary service check an
+  administrator's glossary row by the rules search applies to it.
+Whoosh, the analysis and the engine stay behind this door (folding -> glossary -> concepts ->
+analysis -> schema -> engine -> query -> searcher; see the README), so replacing them touches
+nothing outside this package.
 """
 from __future__ import annotations
 
@@ -19,12 +25,13 @@ from sqlalchemy.orm import selectinload
 from hub import events
 from hub.extensions import db
 from hub.models.note import Note
-from hub.services.visibility import published_for
+from hub.services.visibility import Audience, published_for
 from search_index import glossary as glossary_module
 from search_index import excerpts, indexer, searcher
 from search_index.store import IndexStore, IndexUnavailable
 
-__all__ = ["SearchPage", "SearchUnavailable", "init_app", "rebuild", "search", "similar", "status"]
+__all__ = ["SearchPage", "SearchUnavailable", "check_glossary_row", "glossary_concept", "init_app", "rebuild", "search",
+           "similar", "status"]
 log = logging.getLogger("hub.search")
 EXTENSION = "search_index"
 
@@ -77,9 +84,9 @@ def _state() -> _State:
     return current_app.extensions[EXTENSION]
 
 
-def _audience(viewer: Any) -> str:
-    signed_in = getattr(viewer, "is_authenticated", False) and viewer.is_active
-    return "members" if signed_in else "public"
+def _scope(viewer: Any) -> str:
+    """Return the searcher's pre-filter for ``viewer``: "public" or "members" (visibility is re-checked after)."""
+    return "public" if Audience.of(viewer).public_only else "members"
 
 
 def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, page: int = 1, per_page: int = 10,
@@ -91,11 +98,11 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
     glossary = _glossary() if expand else None
     try:
         found = state.pool.get()
-        key = (state.pool.commit_key(found), text.strip(), _audience(viewer), tuple(sorted(chosen.items())), sort,
+        key = (state.pool.commit_key(found), text.strip(), _scope(viewer), tuple(sorted(chosen.items())), sort,
                page * per_page, state.glossary[0] if expand else None)
         outcome = state.cache.get(key)
         if outcome is None:
-            outcome = searcher.run(found, state.pool.snapshot(found), text, audience=_audience(viewer),
+            outcome = searcher.run(found, state.pool.snapshot(found), text, audience=_scope(viewer),
                                    filters=chosen, glossary=glossary, sort=sort, limit=page * per_page)
             state.cache.put(key, outcome)
     except IndexUnavailable as error:
@@ -127,7 +134,7 @@ def _visible_in_order(ids: list[int], viewer: Any) -> list[Note]:
 
 def _glossary() -> glossary_module.Glossary:
     """Return the shipped glossary merged with administrators' rows (rebuilt only when they change)."""
-    from hub.models.note import GlossaryEntry
+    from hub.models import GlossaryEntry
 
     state = _state()
     version = tuple(db.session.execute(sa.select(sa.func.count(GlossaryEntry.id),
@@ -138,6 +145,16 @@ def _glossary() -> glossary_module.Glossary:
     return state.glossary[1]
 
 
+def glossary_concept(term: str) -> str | None:
+    """Return the id of the shipped glossary concept that has ``term`` (or is called ``term``), else None."""
+    return glossary_module.default_glossary().concept_of(term)
+
+
+def check_glossary_row(concept: str, terms_zh: str, terms_en: str) -> None:
+    """Raise ValueError unless an administrator's glossary row is well formed (terms joined by "|")."""
+    glossary_module.check_row((concept, terms_zh, terms_en))
+
+
 def similar(note: Note, *, viewer: Any, limit: int = 5) -> list[Note]:
     """Return published notes like ``note`` that ``viewer`` may see (empty when the index is down).
 
@@ -145,7 +162,7 @@ def similar(note: Note, *, viewer: Any, limit: int = 5) -> list[Note]:
     cached per index commit and note version; visibility is re-checked every time.
     """
     state = _state()
-    audience = _audience(viewer)
+    audience = _scope(viewer)
     try:
         found = state.pool.get()
         key = ("similar", state.pool.commit_key(found), note.id, note.updated_at, audience, limit)

@@ -4,8 +4,9 @@ Whoosh's default analyzer keeps a whole run of Han characters as one token, so �
 a note about 美沙酮维持治疗. ``bilingual_analyzer()`` replaces it, for indexing and for queries.
 
 Normalisation (every mode)
-    NFKC folds full-width Latin and digits (ＭＭＴ -> MMT); OpenCC ``t2s`` folds Traditional to
-    Simplified (針具交換 -> 针具交换) on the whole text, so OpenCC's phrase mappings apply; lower-casing.
+    ``search_index.folding``: NFKC folds full-width Latin and digits (ＭＭＴ -> MMT); OpenCC ``t2s``
+    folds Traditional to Simplified (針具交換 -> 针具交换) on the whole text, so OpenCC's phrase
+    mappings apply; then lower-casing.
 
 Non-Han words
     Split on non-word characters. English stop words are dropped without leaving a position gap, so
@@ -70,7 +71,6 @@ import logging
 import math
 import re
 import threading
-import unicodedata
 import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -80,15 +80,14 @@ from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.lang.porter2 import stem as _porter2
 
 from search_index import glossary
+from search_index.concepts import ConceptFilter
+from search_index.folding import HAN_RANGES, normalise, span
 
 if TYPE_CHECKING:
     import jieba
-    import opencc
 
-__all__ = ["BilingualTokenizer", "HAN_RANGES", "bilingual_analyzer", "query_tokens", "segment", "to_simplified"]
+__all__ = ["BilingualTokenizer", "bilingual_analyzer", "query_tokens", "segment"]
 
-# CJK unified ideographs: extension A, the basic block, compatibility ideographs, extensions B-G.
-HAN_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 # A Han run, or a word of other letters and digits ("e.g", "3.5" stay whole, as Whoosh's default).
 _RUN = re.compile(rf"(?P<han>[{HAN_RANGES}]+)|[^\W_{HAN_RANGES}]+(?:\.[^\W_{HAN_RANGES}]+)*")
 # The characters jieba segments with its dictionary (its re_han_default, less Latin and digits).
@@ -155,21 +154,12 @@ class BilingualTokenizer(Tokenizer):
 
 def bilingual_analyzer() -> CompositeAnalyzer:
     """Return the analyzer for bilingual text fields: BilingualTokenizer, English stemming, concept tokens."""
-    from search_index.concepts import ConceptFilter  # concepts reads the glossary, which imports this module
-
     return BilingualTokenizer() | StemFilter(stemfn=_stem_latin) | ConceptFilter()
 
 
 def query_tokens(text: str) -> list[str]:
     """Return the terms of a query string as the index holds them."""
     return [token.text for token in _query_analyzer()(text, mode="query")]
-
-
-def to_simplified(text: str) -> str:
-    """Return text with Traditional Chinese characters folded to Simplified."""
-    if text.isascii():
-        return text
-    return _converter().convert(text)
 
 
 def segment(text: str) -> list[str]:
@@ -208,13 +198,6 @@ def _words(normalised: str, index: bool, keep_stops: bool) -> Iterator[_Word]:
             yield (terms if index else units), pos, offset, False
             pos += len(units)
             offset += len(word)
-
-
-def span(bounds: list[tuple[int, int]] | None, start: int, end: int) -> tuple[int, int]:
-    """Return the span in the original text of the folded text's characters start to end."""
-    if bounds is None:
-        return start, end
-    return bounds[start][0], bounds[end - 1][1]
 
 
 def _cut(run: str) -> list[str]:
@@ -355,40 +338,6 @@ def _dictionary_spans(word: str) -> list[tuple[int, int]]:
     ]
 
 
-def normalise(text: str) -> tuple[str, list[tuple[int, int]] | None]:
-    """Return NFKC- and Simplified-folded text, with each character's source span if they moved."""
-    folded = unicodedata.normalize("NFKC", text)
-    bounds = None
-    # Width folding (ＭＭＴ, full-width punctuation) keeps one character per character; only
-    # expansions (…, ㎎) and compositions change the length, so map offsets just for those texts.
-    if len(folded) != len(text):
-        folded, bounds = _nfkc_with_bounds(text)
-    simplified = to_simplified(folded)
-    if len(simplified) != len(folded):
-        # OpenCC phrase mappings may change the length; character by character keeps offsets true.
-        simplified = "".join(to_simplified(char) for char in folded)
-        if len(simplified) != len(folded):
-            simplified = folded
-    return simplified, bounds
-
-
-def _nfkc_with_bounds(text: str) -> tuple[str, list[tuple[int, int]]]:
-    """Return the NFKC form of text and, for each output character, its source span."""
-    clusters: list[tuple[int, int]] = []  # a base character with its combining marks
-    for index, char in enumerate(text):
-        if clusters and unicodedata.combining(char):
-            clusters[-1] = (clusters[-1][0], index + 1)
-        else:
-            clusters.append((index, index + 1))
-    parts: list[str] = []
-    bounds: list[tuple[int, int]] = []
-    for start, end in clusters:
-        part = unicodedata.normalize("NFKC", text[start:end])
-        parts.append(part)
-        bounds.extend([(start, end)] * len(part))
-    return "".join(parts), bounds
-
-
 def _segmenter() -> jieba.Tokenizer:
     """Return this process's jieba tokenizer, loading it with the glossary terms on first use."""
     global _segmenter_instance
@@ -416,14 +365,6 @@ def _load_segmenter() -> jieba.Tokenizer:
 
 
 @functools.cache
-def _converter() -> opencc.OpenCC:
-    """Return this process's Traditional-to-Simplified converter."""
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
-@functools.cache
 def _abbreviations() -> frozenset[str]:
     """Return the lower-cased glossary abbreviations that stemming must leave alone."""
     return glossary.abbreviations()
@@ -433,3 +374,8 @@ def _abbreviations() -> frozenset[str]:
 def _query_analyzer() -> CompositeAnalyzer:
     """Return a shared analyzer for query_tokens (analyzers hold no per-call state)."""
     return bilingual_analyzer()
+
+
+# The glossary matches terms by the tokens a query would have; it is given them here rather than
+# importing this module (which reads the glossary's terms for segmentation and stemming).
+glossary.use_tokenizer(query_tokens)

@@ -6,7 +6,7 @@ posting lists. Instead, indexing marks every place where a term of a shipped glo
 occurs with one extra token, ``~`` + the concept id (``~mmt``), at the position where the term
 starts; a query names the concept with that single term.
 
-A term occurs where its analysed tokens (``glossary._key``, the same tokens a query would use)
+A term occurs where its analysed tokens (``Glossary.keys()``, the same tokens a query would use)
 stand at consecutive positions, exactly as a phrase query would find them: sub-words count
 (纳洛酮 inside 纳洛酮喷剂), English inflections count (needle exchanges), and words of one
 segmented unit never straddle a word boundary. So ``~mmt`` in a field means the same as "any
@@ -25,6 +25,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from whoosh.analysis import Filter, Token
+
+from search_index.glossary import default_glossary
 
 PREFIX = "~"
 
@@ -104,8 +106,6 @@ def _phrase_end(seen: dict[int, dict[str, tuple[int, int]]], pos: int, rest: tup
 @functools.cache
 def _table() -> tuple[_Table, frozenset[str]]:
     """Return the shipped glossary's terms by their first one or two tokens, and every token in a term."""
-    from search_index.glossary import default_glossary  # the glossary analyses terms with this analyzer
-
     table: _Table = defaultdict(list)
     vocabulary: set[str] = set()
     for key, concept_ids in default_glossary().keys().items():

@@ -47,7 +47,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
 
-from search_index.analysis import HAN_RANGES
+from search_index.folding import HAN_RANGES
 from search_index.postings import EMPTY_KEYS, POSITION_BITS, in_sorted, length_bytes, segment_arrays
 from search_index.schema import FACETS, TEXT_FIELDS
 

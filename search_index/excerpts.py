@@ -20,7 +20,7 @@ import re
 import nh3
 
 from hub import text as hub_text
-from search_index.analysis import normalise, span  # the index's folding, with offsets
+from search_index.folding import normalise, span  # the index's folding, with offsets
 
 FRAGMENT_CHARS = 160  # at most this many characters per fragment
 CONTEXT_CHARS = 40  # characters shown before a fragment's first match

@@ -5,7 +5,8 @@ row, ``concept_id<TAB>Chinese terms<TAB>English terms``, terms separated by "|".
 extra rows use the same three fields, as tuples, and are merged in with ``Glossary.with_rows``;
 a row that reuses a concept id adds synonyms to that concept.
 
-``Glossary.expand`` analyses the query and each glossary term with ``analysis.query_tokens``, so
+``Glossary.expand`` analyses the query and each glossary term with the query tokenizer that
+``search_index.analysis`` gives this module (:func:`use_tokenizer`) when it is imported, so
 matching ignores case, full-width forms, Traditional/Simplified, English inflection and spacing
 ("Needle-Exchange programs" names "needle exchange"). It takes the leftmost-longest glossary term
 at each point of the query, so 美沙酮维持治疗 names one concept, not also 美沙酮 and 治疗 separately.
@@ -13,17 +14,22 @@ Expansions are display terms: search each as a phrase of its ``query_tokens``.
 
 Only the shipped Chinese terms join the word segmenter's dictionary (``chinese_terms``): run-time
 rows must not change how notes already in the index were segmented.
+
+In search's pipeline the glossary sits just above ``search_index.folding`` (it folds Chinese terms
+to Simplified): analysis reads its terms, and it never imports analysis back.
 """
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from search_index.folding import to_simplified
+
 __all__ = ["Concept", "ExtraRow", "Glossary", "Span", "GLOSSARY_PATH", "abbreviations", "check_row", "chinese_terms",
-           "default_glossary"]
+           "default_glossary", "use_tokenizer"]
 
 GLOSSARY_PATH = Path(__file__).resolve().parent / "data" / "glossary.tsv"
 
@@ -35,6 +41,16 @@ _HAN_ONLY = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f]+")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 # Query term sequences longer than this are not looked up: no glossary term has more tokens.
 _MAX_KEY_TOKENS = 12
+
+Tokenizer = Callable[[str], list[str]]
+_tokenizer: Tokenizer | None = None
+
+
+def use_tokenizer(tokenize: Tokenizer) -> None:
+    """Match terms by the tokens ``tokenize`` gives them (``search_index.analysis`` passes its query_tokens)."""
+    global _tokenizer
+    _tokenizer = tokenize
+    _key.cache_clear()
 
 
 @dataclass(frozen=True)
@@ -230,8 +246,6 @@ def _parse(text: str) -> list[ExtraRow]:
 
 def _concept(row: ExtraRow) -> Concept:
     """Build a concept from a row, folding Chinese terms to Simplified; raise ValueError if bad."""
-    from search_index.analysis import to_simplified  # analysis imports this module
-
     concept_id, zh, en = (field.strip() for field in row)
     if not _CONCEPT_ID.fullmatch(concept_id):
         raise ValueError(f"glossary concept id {concept_id!r} is not [a-z0-9_]+")
@@ -255,6 +269,6 @@ def _unique(terms: Iterable[str]) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=4096)
 def _key(term: str) -> tuple[str, ...]:
     """Return the analysed form of a term: the tokens the index would hold for it."""
-    from search_index.analysis import query_tokens  # analysis imports this module
-
-    return tuple(query_tokens(term))
+    if _tokenizer is None:
+        raise RuntimeError("the glossary has no tokenizer yet: import search_index.analysis, which gives it one")
+    return tuple(_tokenizer(term))

@@ -5,9 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from hub.extensions import db
-from hub.models.note import Note
-from hub.models.project import Project
-from hub.models.user import Role, User
+from hub.models import Note, Project, Role, User
 from hub.services import accounts, notes, projects, translations, vocabulary
 from tests.helpers import PASSWORD
 

@@ -1,6 +1,4 @@
 """Administration: users, invitations, projects, the audit log."""
-from flask import Blueprint
+from blueprints.admin.views import bp
 
-bp = Blueprint("admin", __name__, template_folder="templates")
-
-from blueprints.admin import views  # noqa: E402,F401
+__all__ = ["bp"]

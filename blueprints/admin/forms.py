@@ -6,9 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from blueprints.common import within
-from hub.models.user import Role
-from hub.templating import ROLE_LABELS
+from blueprints.web.forms import within
+from blueprints.web.templating import ROLE_LABELS
+from hub.models import Role
 
 
 def role_choices(roles=tuple(Role)) -> list[tuple[str, object]]:
@@ -43,12 +43,6 @@ class ProjectAssignForm(FlaskForm):
     submit = SubmitField(_l("Save project"))
 
 
-class ActionForm(FlaskForm):
-    """A form with nothing but its CSRF token, for buttons that act."""
-
-    submit = SubmitField(_l("Confirm"))
-
-
 class ProjectForm(FlaskForm):
     """Create or edit a project."""
 
@@ -68,10 +62,12 @@ class ProjectForm(FlaskForm):
 class TermForm(FlaskForm):
     """Add a topic or population to the vocabulary."""
 
+    # i18n: the vocabulary list a new term joins: Topics or Populations
     kind = SelectField(_l("List"), choices=[("topic", _l("Topics")), ("population", _l("Populations"))])
     slug = StringField(_l("Short name (in addresses)"), validators=[DataRequired(), Length(min=2, max=64)])
     name_zh = StringField(_l("Name in Chinese"), validators=[DataRequired(), Length(max=100)])
     name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=100)])
+    # i18n: button: add the topic or population to the vocabulary
     submit = SubmitField(_l("Add"))
 
 
@@ -80,6 +76,7 @@ class SensitiveWordForm(FlaskForm):
 
     word = StringField(_l("Word or name"), validators=[DataRequired(), Length(min=2, max=100)],
                        description=_l("For example the name of a clinic's staff member. Checked in every note before it is published."))
+    # i18n: button: add the word to the privacy check's list
     submit = SubmitField(_l("Add"))
 
 

@@ -2,27 +2,23 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
-from flask_login import current_user
 
-from blueprints.admin import bp
-from blueprints.admin.forms import (ActionForm, InvitationForm, ProjectAssignForm, ProjectForm, RoleForm,
-                                    GlossaryForm, SensitiveWordForm, TermForm, role_choices)
-from blueprints.common import apply_service_error, page_arg, run_service
+from blueprints.admin.forms import (GlossaryForm, InvitationForm, ProjectAssignForm, ProjectForm, RoleForm,
+                                    SensitiveWordForm, TermForm, role_choices)
+from blueprints.web.access import requires
+from blueprints.web.common import me, page_arg
+from blueprints.web.forms import ActionForm
+from blueprints.web.refusals import attempt
 from hub.extensions import db
-from hub.models.project import Project
-from hub.models.user import Invitation, Role, User, UserStatus
-from hub.permissions import may_grant, requires
-from hub.models.note import SensitiveWord
+from hub.models import Invitation, Project, Role, SensitiveWord, User, UserStatus
+from hub.permissions import may_grant
 from hub.services import accounts, audit, vocabulary
 from hub.services import notes as note_service
 from hub.services import projects as project_service
-from hub.services.errors import ServiceError
 
-
-def _me() -> User:
-    return current_user._get_current_object()
+bp = Blueprint("admin", __name__, template_folder="templates")
 
 
 def _project_choices() -> list[tuple[str, str]]:
@@ -70,10 +66,13 @@ def user_role(user_id: int):
     target = _user_or_404(user_id)
     form = RoleForm()
     form.role.choices = role_choices()
-    if form.validate_on_submit():
-        run_service(lambda: accounts.set_role(target, Role(form.role.data), by=_me()), _("Role changed."))
-    else:
+    if not form.validate_on_submit():
         flash(_("Choose one of the offered roles."), "error")
+        return redirect(url_for("admin.user", user_id=user_id))
+    with attempt() as changed:
+        accounts.set_role(target, Role(form.role.data), by=me())
+    if changed:
+        flash(_("Role changed."), "info")
     return redirect(url_for("admin.user", user_id=user_id))
 
 
@@ -83,7 +82,10 @@ def user_status(user_id: int, status: str):
     """Approve, disable or re-enable an account."""
     target = _user_or_404(user_id)
     if ActionForm().validate_on_submit():
-        run_service(lambda: accounts.set_status(target, UserStatus(status), by=_me()), _("Account status changed."))
+        with attempt() as changed:
+            accounts.set_status(target, UserStatus(status), by=me())
+        if changed:
+            flash(_("Account status changed."), "info")
     return redirect(url_for("admin.user", user_id=user_id))
 
 
@@ -95,8 +97,10 @@ def user_project(user_id: int):
     form = ProjectAssignForm()
     form.project.choices = _project_choices()
     if form.validate_on_submit():
-        project = _project_from(form.project.data)
-        run_service(lambda: accounts.set_project(target, project, by=_me()), _("Project saved."))
+        with attempt() as saved:
+            accounts.set_project(target, _project_from(form.project.data), by=me())
+        if saved:
+            flash(_("Project saved."), "info")
     return redirect(url_for("admin.user", user_id=user_id))
 
 
@@ -107,7 +111,7 @@ def user_reset_link(user_id: int):
     target = _user_or_404(user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    token = accounts.admin_reset_link_token(target, by=_me())
+    token = accounts.admin_reset_link_token(target, by=me())
     return render_template("admin/reset_link.html", target=target,
                            link=url_for("auth.reset", token=token, _external=True))
 
@@ -117,21 +121,19 @@ def user_reset_link(user_id: int):
 def invitations():
     """List invitations and create new ones."""
     form = InvitationForm()
-    form.role.choices = role_choices([r for r in Role if may_grant(_me(), r)])
+    form.role.choices = role_choices([r for r in Role if may_grant(me(), r)])
     form.project.choices = _project_choices()
     link = None
     if form.validate_on_submit():
         project = _project_from(form.project.data)
-        try:
+        with attempt(form=form) as created:
             _invitation, token = accounts.create_invitation(
-                by=_me(), role=Role(form.role.data), project=project, days=form.days.data, note=form.note.data or "")
-        except ServiceError as error:
-            apply_service_error(form, error)
-        else:
+                by=me(), role=Role(form.role.data), project=project, days=form.days.data, note=form.note.data or "")
+        if created:
             link = url_for("auth.accept_invitation", token=token, _external=True)
     query = sa.select(Invitation).order_by(Invitation.created_at.desc(), Invitation.id.desc())
-    if not may_grant(_me(), Role.ADMIN):
-        query = query.where(Invitation.created_by_id == _me().id)
+    if not may_grant(me(), Role.ADMIN):
+        query = query.where(Invitation.created_by_id == me().id)
     page = db.paginate(query, page=page_arg(), per_page=30, error_out=False)
     return render_template("admin/invitations.html", form=form, link=link, page=page, action_form=ActionForm())
 
@@ -141,10 +143,13 @@ def invitations():
 def invitation_revoke(invitation_id: int):
     """Withdraw an open invitation."""
     invitation = db.session.get(Invitation, invitation_id) or abort(404)
-    if invitation.created_by_id != _me().id and not may_grant(_me(), Role.ADMIN):
+    if invitation.created_by_id != me().id and not may_grant(me(), Role.ADMIN):
         abort(403)
     if ActionForm().validate_on_submit():
-        run_service(lambda: accounts.revoke_invitation(invitation, by=_me()), _("Invitation withdrawn."))
+        with attempt() as revoked:
+            accounts.revoke_invitation(invitation, by=me())
+        if revoked:
+            flash(_("Invitation withdrawn."), "info")
     return redirect(url_for("admin.invitations"))
 
 
@@ -167,12 +172,9 @@ def _project_form(project):
     if form.validate_on_submit():
         data = project_service.ProjectData(**{name: getattr(form, name).data or "" for name in
                                               project_service.ProjectData.__dataclass_fields__})
-        try:
-            saved = project_service.save(data, by=_me(), project=project)
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
+        with attempt(form=form) as done:
+            saved = project_service.save(data, by=me(), project=project)
+        if done:
             flash(_("Project saved."), "info")
             return redirect(url_for("main.project", slug=saved.slug))
     return render_template("admin/project_form.html", form=form, project=project)
@@ -193,13 +195,11 @@ def vocabulary_page():
     """Show the topics and populations and add new ones."""
     form = TermForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form=form) as added:
             vocabulary.add_term(kind=form.kind.data, slug=form.slug.data, name_zh=form.name_zh.data,
-                                name_en=form.name_en.data, by=_me())
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
+                                name_en=form.name_en.data, by=me())
+        if added:
+            # i18n: flash after an admin adds a term, glossary synonyms or a sensitive word
             flash(_("Added."), "info")
             return redirect(url_for("admin.vocabulary_page"))
     return render_template("admin/vocabulary.html", form=form, topics=note_service.terms("topic"),
@@ -212,11 +212,15 @@ def vocabulary_page():
 def glossary_add():
     """Add synonyms to the search glossary."""
     form = GlossaryForm()
-    if form.validate_on_submit():
-        run_service(lambda: vocabulary.add_glossary_entry(concept=form.concept.data, terms_zh=form.terms_zh.data or "",
-                                                   terms_en=form.terms_en.data or "", by=_me()), _("Added."))
-    else:
+    if not form.validate_on_submit():
         flash(_("Give a short name and at least one term."), "error")
+        return redirect(url_for("admin.vocabulary_page"))
+    with attempt() as added:
+        vocabulary.add_glossary_entry(concept=form.concept.data, terms_zh=form.terms_zh.data or "",
+                                      terms_en=form.terms_en.data or "", by=me())
+    if added:
+        # i18n: flash after an admin adds a term, glossary synonyms or a sensitive word
+        flash(_("Added."), "info")
     return redirect(url_for("admin.vocabulary_page"))
 
 
@@ -226,12 +230,10 @@ def sensitive_words():
     """List and add the words the privacy check warns about."""
     form = SensitiveWordForm()
     if form.validate_on_submit():
-        try:
-            vocabulary.add_sensitive_word(form.word.data, by=_me())
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
+        with attempt(form=form) as added:
+            vocabulary.add_sensitive_word(form.word.data, by=me())
+        if added:
+            # i18n: flash after an admin adds a term, glossary synonyms or a sensitive word
             flash(_("Added."), "info")
             return redirect(url_for("admin.sensitive_words"))
     return render_template("admin/sensitive_words.html", form=form, words=vocabulary.sensitive_word_list(),
@@ -244,6 +246,7 @@ def sensitive_word_delete(word_id: int):
     """Take a word off the list."""
     item = db.session.get(SensitiveWord, word_id) or abort(404)
     if ActionForm().validate_on_submit():
-        vocabulary.remove_sensitive_word(item, by=_me())
+        vocabulary.remove_sensitive_word(item, by=me())
+        # i18n: flash after an admin takes a word off the privacy check\'s list
         flash(_("Removed."), "info")
     return redirect(url_for("admin.sensitive_words"))

@@ -12,7 +12,7 @@ from typing import Any
 from flask import g, request
 from flask_login import current_user
 
-from hub.models.api import ApiToken
+from hub.models import ApiToken
 from hub.services import api_tokens
 
 UNREAD = object()

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError
 
-from hub.errors import problem_response
+from blueprints.web.errors import problem_response
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 # i18n: what a query parameter must hold; shown after "Check the parameter …: expected …".

@@ -22,9 +22,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema
 
-from blueprints.api import bp, schemas
+from blueprints.api import schemas
+from blueprints.api.blueprint import bp
 from blueprints.api.http import respond_document
-from hub.permissions import public
+from blueprints.web.access import public
 
 F = TypeVar("F", bound=Callable[..., Any])
 DOC_ATTR = "_api_operation"

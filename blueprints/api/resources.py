@@ -12,13 +12,14 @@ import sqlalchemy as sa
 from flask import abort
 from flask_babel import lazy_gettext as _l
 
-from blueprints.api import bp, schemas, wire
+from blueprints.api import schemas, wire
+from blueprints.api.blueprint import bp
 from blueprints.api.access import reader
 from blueprints.api.openapi import operation
 from blueprints.api.http import fail, load_query, parameter_detail, respond
 from hub.extensions import db
-from hub.models.audit import AuditEntry
-from hub.permissions import public
+from hub.models import AuditEntry
+from blueprints.web.access import public
 from hub.services import catalogue
 
 PROJECT_ACTIONS = ("project.create", "project.update")

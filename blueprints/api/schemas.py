@@ -12,7 +12,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from flask_babel import lazy_gettext as _l
 
-from hub.models.note import LANGUAGES, SECTIONS, Visibility
+from hub.models import LANGUAGES, SECTIONS, Visibility
 from hub.services.catalogue import ORDERS
 
 # What today's search endpoint does with numbers beyond these: it reads them as the limit.

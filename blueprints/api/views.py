@@ -5,12 +5,13 @@ from flask import request
 from flask_babel import lazy_gettext as _l
 
 import search_index
-from blueprints.api import bp, schemas, wire
+from blueprints.api import schemas, wire
+from blueprints.api.blueprint import bp
 from blueprints.api.access import reader
 from blueprints.api.http import fail, load_query, respond
 from blueprints.api.openapi import operation
-from blueprints.search.params import SearchParams
-from hub.permissions import public
+from blueprints.web.search_params import SearchParams
+from blueprints.web.access import public
 
 
 @bp.get("/api/v1/search")

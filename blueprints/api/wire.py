@@ -1,30 +1,18 @@
 """Notes, projects and vocabulary as plain mappings for the wire (dumped through :mod:`blueprints.api.schemas`).
 
-Every link is built from ``BASE_URL``, the hub's public address, so a partner gets the same URLs
-whichever host name or proxy it reached the hub through.
+Every link is built from ``BASE_URL`` (:func:`blueprints.web.common.public_url`).
 """
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from flask import current_app, url_for
-
-from hub.models.note import SECTIONS, Note
-from hub.models.note import Term as TermModel
-from hub.models.project import Project as ProjectModel
+from blueprints.web.common import public_url, utc
+from hub.models import SECTIONS, Note
+from hub.models import Project as ProjectModel
+from hub.models import Term as TermModel
 from hub.services import notes as note_service
 from hub.services import translations as translation_service
-
-
-def public_url(endpoint: str, **values: Any) -> str:
-    """Return the absolute URL of ``endpoint`` under the hub's public address (``BASE_URL``)."""
-    return str(current_app.config["BASE_URL"]).rstrip("/") + url_for(endpoint, **values)
-
-
-def utc(moment: dt.datetime | None) -> dt.datetime | None:
-    """Return a stored (naive UTC) time as an aware UTC time, so it goes out with its offset."""
-    return moment.replace(tzinfo=dt.timezone.utc) if moment is not None else None
 
 
 def names(zh: str, en: str) -> dict[str, str]:

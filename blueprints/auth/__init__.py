@@ -1,6 +1,4 @@
 """Signing up, in and out; the person's own account."""
-from flask import Blueprint
+from blueprints.auth.views import bp
 
-bp = Blueprint("auth", __name__, template_folder="templates")
-
-from blueprints.auth import views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from hub.templating import language_name
+from blueprints.web.templating import language_name
 
 # Offer the zones people of this network live in first, then every other zone.
 COMMON_ZONES = ["Asia/Shanghai", "Asia/Ho_Chi_Minh", "Asia/Bangkok", "Asia/Yangon", "Asia/Kolkata",
@@ -19,6 +19,7 @@ COMMON_ZONES = ["Asia/Shanghai", "Asia/Ho_Chi_Minh", "Asia/Bangkok", "Asia/Yango
 def timezone_choices() -> list[tuple[str, str]]:
     """Return the time-zone choices: common ones first, then all others."""
     rest = sorted(zoneinfo.available_timezones() - set(COMMON_ZONES))
+    # i18n: the time-zone choice that follows the hub's default time zone
     return [("", _l("Hub default"))] + [(z, z) for z in COMMON_ZONES + rest]
 
 
@@ -89,6 +90,7 @@ class ProfileForm(FlaskForm):
     timezone = SelectField(_l("Time zone"), choices=[], validate_choice=True)
     bio = TextAreaField(_l("About me (optional)"), validators=[Optional(), Length(max=1000)],
                         description=_l("Shown to signed-in members. Leave out anything that identifies you."))
+    # i18n: button: save the profile
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args, **kwargs) -> None:

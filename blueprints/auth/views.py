@@ -1,19 +1,21 @@
 """Views for signing up, in and out, and for the person's own account."""
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from blueprints.auth import bp
 from blueprints.auth.forms import ForgotForm, LoginForm, PasswordForm, ProfileForm, ResetForm, SignupForm
-from blueprints.common import apply_service_error, page_arg
-from hub.i18n import COOKIE as LANG_COOKIE
-from hub.permissions import public, signed_in
-from hub.security import client_key, safe_next
+from blueprints.web.access import public, signed_in
+from blueprints.web.common import me, page_arg
+from blueprints.web.locale import COOKIE as LANG_COOKIE
+from blueprints.web.refusals import attempt
+from blueprints.web.security import client_key, safe_next
 from hub.services import accounts
 from hub.services import notifications as notification_service
 from hub.services.errors import ServiceError
+
+bp = Blueprint("auth", __name__, template_folder="templates")
 
 
 def _sign_in(user) -> None:
@@ -37,10 +39,9 @@ def login():
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        try:
+        with attempt() as allowed:  # refused only when log-ins are throttled
             user = accounts.authenticate(form.login.data, form.password.data, client=client_key())
-        except accounts.LoginThrottled as error:
-            flash(str(error.message), "error")
+        if not allowed:
             return render_template("auth/login.html", form=form), 429
         if user is None:
             # One message for unknown accounts and wrong passwords: no account enumeration.
@@ -66,17 +67,15 @@ def logout():
 @public
 def accept_invitation(token: str):
     """Create an account from an invitation link."""
-    try:
+    with attempt(answered_by_caller=(ServiceError,)) as opened:
         invitation = accounts.open_invitation(token)
-    except ServiceError as error:
-        return render_template("auth/invitation_invalid.html", message=error.message), 410
+    if not opened:
+        return render_template("auth/invitation_invalid.html", message=opened.error.message), 410
     form = SignupForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form=form) as accepted:
             user = accounts.accept_invitation(token, _new_account(form))
-        except ServiceError as error:
-            apply_service_error(form, error)
-        else:
+        if accepted:
             _sign_in(user)
             flash(_("Welcome! Your account is ready."), "info")
             return redirect(url_for("auth.profile"))
@@ -91,11 +90,9 @@ def register():
         return render_template("auth/invitation_only.html"), 403
     form = SignupForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form=form) as registered:
             accounts.register_open(_new_account(form))
-        except ServiceError as error:
-            apply_service_error(form, error)
-        else:
+        if registered:
             flash(_("Thank you. An administrator will approve your account; then you can sign in."), "info")
             return redirect(url_for("auth.login"))
     return render_template("auth/signup.html", form=form, invitation=None)
@@ -122,17 +119,15 @@ def forgot():
 @public
 def reset(token: str):
     """Set a new password through a one-time link."""
-    try:
+    with attempt(answered_by_caller=(ServiceError,)) as opened:
         accounts.open_reset(token)
-    except ServiceError as error:
-        return render_template("auth/reset_invalid.html", message=error.message), 410
+    if not opened:
+        return render_template("auth/reset_invalid.html", message=opened.error.message), 410
     form = ResetForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form=form) as reset_done:
             accounts.reset_password(token, form.password.data)
-        except ServiceError as error:
-            apply_service_error(form, error)
-        else:
+        if reset_done:
             session.clear()
             flash(_("Your password is changed. Sign in with the new one."), "info")
             return redirect(url_for("auth.login"))
@@ -143,19 +138,17 @@ def reset(token: str):
 @signed_in
 def profile():
     """Edit pseudonym, e-mail, language, time zone and bio."""
-    user = current_user._get_current_object()
+    user = me()
     form = ProfileForm(obj=user)
     if request.method == "GET":
         form.locale.data = user.locale or ""
         form.timezone.data = user.timezone or ""
     if form.validate_on_submit():
-        try:
+        with attempt(form=form) as saved:
             accounts.update_profile(user, pseudonym=form.pseudonym.data, email=form.email.data,
                                     locale=form.locale.data or None, timezone=form.timezone.data or None,
                                     bio=form.bio.data or "")
-        except ServiceError as error:
-            apply_service_error(form, error)
-        else:
+        if saved:
             response = redirect(url_for("auth.profile"))
             # The saved preference wins over an older ?lang= choice kept in the cookie.
             if user.locale:
@@ -173,12 +166,9 @@ def password():
     """Change the password; other browsers are signed out."""
     form = PasswordForm()
     if form.validate_on_submit():
-        try:
-            token = accounts.change_password(current_user._get_current_object(),
-                                             current=form.current_password.data, new=form.new_password.data)
-        except ServiceError as error:
-            apply_service_error(form, error)
-        else:
+        with attempt(form=form) as changed:
+            token = accounts.change_password(me(), current=form.current_password.data, new=form.new_password.data)
+        if changed:
             session["sid"] = token
             flash(_("Your password is changed. Other browsers were signed out."), "info")
             return redirect(url_for("auth.profile"))
@@ -189,7 +179,7 @@ def password():
 @signed_in
 def notifications():
     """List the person's notifications; visiting (or posting) marks them read."""
-    user = current_user._get_current_object()
+    user = me()
     page = notification_service.page_for(user, page=page_arg())
     items = list(page.items)
     notification_service.mark_read(user)

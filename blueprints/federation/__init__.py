@@ -1,6 +1,4 @@
 """ActivityPub's HTTP face: discovery, the instance actor, inbox, outbox, followers, note objects."""
-from flask import Blueprint
+from blueprints.federation.views import bp
 
-bp = Blueprint("federation", __name__)
-
-from blueprints.federation import views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, request
 
-from blueprints.federation import bp
 from hub.extensions import csrf
 from hub.federation import actor, inbox, outbox
 from hub.federation.signatures import raw_target_from_environ
 from hub.models.federation import PeerHub
-from hub.permissions import public
+from blueprints.web.access import public
+
+bp = Blueprint("federation", __name__)
 
 MAX_PAGE = 10_000
 

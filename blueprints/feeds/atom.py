@@ -13,8 +13,8 @@ from feedgen.feed import FeedGenerator
 from flask import current_app, request, url_for
 from flask_babel import gettext as _
 
-from blueprints.api.wire import public_url, utc
-from hub.models.note import Note
+from blueprints.web.common import public_url, utc
+from hub.models import Note
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 FEED_FILTERS = ("topic", "project", "language")

@@ -10,22 +10,29 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import abort, current_app, make_response, request
+from flask import Blueprint, abort, current_app, make_response, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 import search_index
-from blueprints.api.wire import public_url
-from blueprints.feeds import atom, bp
-from blueprints.search.params import SearchParams
-from hub.errors import render_error
-from hub.models.note import LANGUAGES
-from hub.permissions import public
+from blueprints.feeds import atom
+from blueprints.web.access import public
+from blueprints.web.common import public_url
+from blueprints.web.errors import render_error
+from blueprints.web.search_params import SearchParams
+from hub.models import LANGUAGES
 from hub.services import api_tokens, catalogue, vocabulary
 from hub.services import projects as project_service
 
+bp = Blueprint("feeds", __name__)
 FEED_SIZE = 50
 ATOM = "application/atom+xml; charset=utf-8"
+
+
+@bp.app_context_processor
+def _feed_of_page() -> dict:
+    """Let every page name its feed (``<link rel="alternate">``), when it has one."""
+    return {"feed_alternate": atom.alternate}
 
 
 def _reader() -> Any:

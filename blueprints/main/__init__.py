@@ -1,6 +1,4 @@
 """Public pages: home, projects, health."""
-from flask import Blueprint
+from blueprints.main.views import bp
 
-bp = Blueprint("main", __name__, template_folder="templates")
-
-from blueprints.main import views  # noqa: E402,F401
+__all__ = ["bp"]

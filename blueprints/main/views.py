@@ -1,14 +1,15 @@
 """Views of the public pages."""
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import Blueprint, abort, render_template
 from flask_babel import get_locale
 from flask_login import current_user
 
-from blueprints.main import bp
-from hub.permissions import public
+from blueprints.web.access import public
 from hub.services import projects as project_service
 from hub.services import listing, stats, translations
+
+bp = Blueprint("main", __name__, template_folder="templates")
 
 
 @bp.get("/")

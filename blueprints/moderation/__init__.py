@@ -1,6 +1,4 @@
 """The moderators' queue: submissions to review and flags to handle."""
-from flask import Blueprint
+from blueprints.moderation.views import bp
 
-bp = Blueprint("moderation", __name__, template_folder="templates")
-
-from blueprints.moderation import views  # noqa: E402,F401
+__all__ = ["bp"]

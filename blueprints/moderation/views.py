@@ -1,25 +1,20 @@
 """Views of the moderation queue: thin wrappers over hub.services.notes and hub.services.moderation."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from blueprints.common import page_arg
-from blueprints.moderation import bp
 from blueprints.moderation.forms import ApproveForm, DecisionForm, ResolveForm, VisibilityForm
-from blueprints.notes.forms import ActionForm
-from blueprints.notes.views import privacy_groups
+from blueprints.web.access import requires
+from blueprints.web.common import me, page_arg, privacy_groups
+from blueprints.web.forms import ActionForm
+from blueprints.web.refusals import attempt
 from hub.extensions import db
-from hub.models.note import Comment, Flag, Note, NoteState
-from hub.permissions import requires
+from hub.models import Comment, Flag, Note, NoteState
 from hub.services import moderation, notes
 from hub.services import projects as project_service
-from hub.services.errors import ServiceError
 
-
-def _me():
-    return current_user._get_current_object()
+bp = Blueprint("moderation", __name__, template_folder="templates")
 
 
 def _note(note_id: int) -> Note:
@@ -63,11 +58,9 @@ def _decide(note_id: int, form, action, success: str):
     if not form.validate_on_submit():
         flash(_("Write a message so the author knows what to do."), "error")
         return redirect(url_for("moderation.review", note_id=note_id))
-    try:
+    with attempt() as decided:
         action(note, form)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
+    if not decided:
         return redirect(url_for("moderation.review", note_id=note_id))
     flash(success, "info")
     return redirect(url_for("moderation.queue"))
@@ -78,7 +71,7 @@ def _decide(note_id: int, form, action, success: str):
 def approve(note_id: int):
     """Publish a submitted note."""
     return _decide(note_id, ApproveForm(), lambda note, f: notes.approve(
-        note, by=_me(), visibility=f.visibility.data, featured=f.featured.data, message=f.message.data or ""),
+        note, by=me(), visibility=f.visibility.data, featured=f.featured.data, message=f.message.data or ""),
         _("Published. The author is notified."))
 
 
@@ -86,7 +79,7 @@ def approve(note_id: int):
 @requires("moderate")
 def request_changes(note_id: int):
     """Send a note back to its author."""
-    return _decide(note_id, DecisionForm(), lambda note, f: notes.request_changes(note, by=_me(), message=f.message.data),
+    return _decide(note_id, DecisionForm(), lambda note, f: notes.request_changes(note, by=me(), message=f.message.data),
                    _("Sent back to the author with your message."))
 
 
@@ -94,7 +87,7 @@ def request_changes(note_id: int):
 @requires("moderate")
 def reject(note_id: int):
     """Refuse a note, with a reason."""
-    return _decide(note_id, DecisionForm(), lambda note, f: notes.reject(note, by=_me(), reason=f.message.data),
+    return _decide(note_id, DecisionForm(), lambda note, f: notes.reject(note, by=me(), reason=f.message.data),
                    _("Rejected. The author is notified."))
 
 
@@ -102,7 +95,7 @@ def reject(note_id: int):
 @requires("moderate")
 def unpublish(note_id: int):
     """Take a published note down."""
-    return _decide(note_id, DecisionForm(), lambda note, f: notes.unpublish(note, by=_me(), reason=f.message.data),
+    return _decide(note_id, DecisionForm(), lambda note, f: notes.unpublish(note, by=me(), reason=f.message.data),
                    _("Unpublished. The author is notified."))
 
 
@@ -111,7 +104,7 @@ def unpublish(note_id: int):
 def visibility(note_id: int):
     """Narrow who may read a note."""
     return _decide(note_id, VisibilityForm(),
-                   lambda note, f: notes.narrow_visibility(note, by=_me(), visibility=f.visibility.data),
+                   lambda note, f: notes.narrow_visibility(note, by=me(), visibility=f.visibility.data),
                    _("Visibility narrowed."))
 
 
@@ -121,7 +114,7 @@ def remove_comment(comment_id: int):
     """Hide a comment."""
     comment = db.session.get(Comment, comment_id) or abort(404)
     if ActionForm().validate_on_submit() and comment.removed_at is None:
-        notes.remove_comment(comment, by=_me())
+        notes.remove_comment(comment, by=me())
         flash(_("Comment removed."), "info")
     return redirect(url_for("notes.detail", note_id=comment.note_id))
 
@@ -145,11 +138,8 @@ def resolve(flag_id: int):
     if not form.validate_on_submit():
         flash(_("Choose what to do with this flag."), "error")
         return redirect(url_for("moderation.flags"))
-    try:
-        moderation.resolve_flag(item, by=_me(), resolution=form.resolution.data, message=form.message.data or "")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
+    with attempt() as resolved:
+        moderation.resolve_flag(item, by=me(), resolution=form.resolution.data, message=form.message.data or "")
+    if resolved:
         flash(_("Report handled."), "info")
     return redirect(url_for("moderation.flags"))

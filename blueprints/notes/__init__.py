@@ -1,7 +1,5 @@
 """Practice notes: lists, the editor, the note page, comments, marks and flags."""
-from flask import Blueprint
+from blueprints.notes.views import bp
+from blueprints.notes import attachments  # noqa: F401  (its routes join the notes blueprint)
 
-bp = Blueprint("notes", __name__, template_folder="templates")
-
-from blueprints.notes import views  # noqa: E402,F401
-from blueprints.notes import attachments  # noqa: E402,F401
+__all__ = ["bp"]

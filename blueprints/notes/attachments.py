@@ -10,14 +10,14 @@ from flask_wtf.file import FileField, FileRequired
 from werkzeug.wrappers import Response
 from wtforms import SubmitField
 
-from blueprints.notes import bp
-from blueprints.notes.forms import ActionForm
-from blueprints.notes.views import _me, _note_for
+from blueprints.notes.views import bp
+from blueprints.web.access import public, requires
+from blueprints.web.common import me, note_for
+from blueprints.web.forms import ActionForm
+from blueprints.web.refusals import attempt
 from hub.extensions import db
-from hub.models.note import Attachment, Note
-from hub.permissions import public, requires
+from hub.models import Attachment, Note
 from hub.services import attachments, notes
-from hub.services.errors import ServiceError
 
 # An attachment is shown on its own, never as a page: no scripts, no plugins, no framing by others.
 SERVE_HEADERS = {
@@ -33,6 +33,7 @@ class AttachmentForm(FlaskForm):
     """The upload of one photo or PDF."""
 
     file = FileField(_l("Photo or PDF"), validators=[FileRequired(_l("Choose a file to attach."))])
+    # i18n: button: attach the chosen photo or PDF to the note
     submit = SubmitField(_l("Attach"))
 
 
@@ -46,7 +47,7 @@ def _attachment_of(note: Note, attachment_id: int) -> Attachment:
 
 def _back_to(note: Note) -> Response:
     """Return to the editor, or to the note for someone who may not edit it."""
-    target = "notes.edit" if notes.may(_me(), "edit", note) else "notes.detail"
+    target = "notes.edit" if notes.may(me(), "edit", note) else "notes.detail"
     return redirect(url_for(target, note_id=note.id))
 
 
@@ -54,19 +55,17 @@ def _back_to(note: Note) -> Response:
 @requires("write_notes")
 def add_attachment(note_id: int):
     """Attach an uploaded photo or PDF to a note."""
-    note = _note_for(_me(), note_id)
+    note = note_for(me(), note_id)
     form = AttachmentForm()
     if not form.validate_on_submit():
         errors = form.file.errors or [_("Please fill in the form completely.")]
         flash(str(errors[0]), "error")
         return _back_to(note)
     upload = form.file.data
-    try:
-        item = attachments.add(note, by=_me(), filename=upload.filename or "", stream=upload.stream)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
+    with attempt() as added:
+        item = attachments.add(note, by=me(), filename=upload.filename or "", stream=upload.stream)
+    if added:
+        # i18n: %(name)s is the attached file's name, e.g. photo.jpg
         flash(_("Attached %(name)s.", name=item.filename), "info")
     return _back_to(note)
 
@@ -75,18 +74,16 @@ def add_attachment(note_id: int):
 @requires("write_notes")
 def delete_attachment(note_id: int, attachment_id: int):
     """Remove an attachment from a note."""
-    note = _note_for(_me(), note_id)
+    note = note_for(me(), note_id)
     item = _attachment_of(note, attachment_id)
     if not ActionForm().validate_on_submit():
         flash(_("Please fill in the form completely."), "error")
         return _back_to(note)
     name = item.filename
-    try:
-        attachments.remove(item, by=_me())
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
+    with attempt() as removed:
+        attachments.remove(item, by=me())
+    if removed:
+        # i18n: %(name)s is the removed file's name, e.g. photo.jpg
         flash(_("Removed %(name)s.", name=name), "info")
     return _back_to(note)
 
@@ -95,7 +92,7 @@ def delete_attachment(note_id: int, attachment_id: int):
 @public
 def attachment(note_id: int, attachment_id: int):
     """Send an attachment to whoever may see its note, with headers that keep it inert."""
-    note = _note_for(current_user, note_id)
+    note = note_for(current_user, note_id)
     item = _attachment_of(note, attachment_id)
     path = attachments.path_of(item)
     if not path.is_file():

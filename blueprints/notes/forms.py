@@ -8,15 +8,11 @@ from wtforms import (BooleanField, HiddenField, RadioField, SelectField, SelectM
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from hub.models.note import SECTIONS
+from blueprints.web.forms import VISIBILITY_LABELS
+from hub.models import SECTIONS
 from hub.services import notes as note_service
 
 SECTION_LABELS = note_service.SECTION_TITLES
-VISIBILITY_LABELS = {
-    "members": _l("Members of this hub"),
-    "partners": _l("Members and partner hubs"),
-    "public": _l("Everyone, also without an account"),
-}
 FLAG_LABELS = {
     "harmful": _l("Harmful or dangerous"),
     "personal_data": _l("Contains personal data"),
@@ -40,6 +36,7 @@ class NoteForm(FlaskForm):
     title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=600)],
                             description=_l("One or two sentences: what this note is about."))
+    # i18n: label of the field holding the note's main text (Markdown)
     body = TextAreaField(_l("Note"), validators=[Optional(), Length(max=60000)],
                          description=_l("Markdown works: **bold**, lists with -, headings with ##."))
     context = TextAreaField(SECTION_LABELS["context"], validators=[Optional(), Length(max=20000)])
@@ -92,6 +89,7 @@ class MessageForm(FlaskForm):
     """A message in the review thread, or a reason for a decision."""
 
     message = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=4000)])
+    # i18n: button: send a message in a note's review thread
     submit = SubmitField(_l("Send"))
 
 
@@ -110,8 +108,3 @@ class FlagForm(FlaskForm):
     detail = TextAreaField(_l("Details (optional)"), validators=[Optional(), Length(max=1000)])
     submit = SubmitField(_l("Send report"))
 
-
-class ActionForm(FlaskForm):
-    """A button that acts (CSRF token only)."""
-
-    submit = SubmitField(_l("Confirm"))

@@ -4,40 +4,27 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_datetime, get_locale, gettext as _
 from flask_login import current_user
 
 import search_index
-from blueprints.common import apply_service_error, id_arg, page_arg
-from blueprints.notes import bp
-from blueprints.notes.forms import ActionForm, CommentForm, FlagForm, MessageForm, NoteForm
+from blueprints.notes.forms import CommentForm, FlagForm, MessageForm, NoteForm
+from blueprints.web.access import public, requires, signed_in
+from blueprints.web.common import id_arg, me, note_for, page_arg, privacy_groups
+from blueprints.web.forms import ActionForm
+from blueprints.web.refusals import attempt, problem
 from hub.extensions import db
-from hub.models.note import Comment, Note, NoteState
-from hub.permissions import public, requires, signed_in
-from hub.services import listing, notes, privacy, revisions, translations
+from hub.models import Comment, Note, NoteState
+from hub.services import listing, notes, revisions, translations
 from hub.services.errors import ServiceError
 from hub.services.visibility import can_view
 
-
-def _me():
-    return current_user._get_current_object()
+bp = Blueprint("notes", __name__, template_folder="templates")
 
 
 def _locale() -> str:
     return str(get_locale())
-
-
-def _note_for(viewer, note_id: int) -> Note:
-    """Return the note if ``viewer`` may see it; 410 for a tombstone, 404 otherwise."""
-    note = db.session.get(Note, note_id)
-    if note is None:
-        abort(404)
-    if note.state == NoteState.DELETED:
-        abort(410)
-    if not can_view(note, viewer):
-        abort(404)  # not 403: do not even confirm that a draft exists
-    return note
 
 
 @bp.get("/notes")
@@ -55,7 +42,7 @@ def index():
 @requires("write_notes")
 def mine():
     """List the signed-in author's own notes in every state."""
-    query = (sa.select(Note).where(Note.author_id == _me().id, Note.state != NoteState.DELETED.value)
+    query = (sa.select(Note).where(Note.author_id == me().id, Note.state != NoteState.DELETED.value)
              .order_by(Note.updated_at.desc()))
     page = db.paginate(query, page=page_arg(), per_page=30, error_out=False)
     return render_template("notes/mine.html", page=page)
@@ -66,18 +53,16 @@ def mine():
 def new():
     """Open the editor for a new note; the first save makes it a draft."""
     form = NoteForm(locale=_locale())
-    if request.method == "GET" and _me().project:
-        form.place.data = _me().project.city
-        form.province.data = _me().project.province
+    if request.method == "GET" and me().project:
+        form.place.data = me().project.city
+        form.province.data = me().project.province
     if _editing_again() or not form.validate_on_submit():
         return render_template("notes/edit.html", form=form, note=None)
     if form.preview.data:
         return _preview_page(form, None)
-    try:
-        note = notes.create_draft(author=_me(), data=form.to_input())
-    except ServiceError as error:
-        db.session.rollback()
-        apply_service_error(form, error)
+    with attempt(form=form) as created:
+        note = notes.create_draft(author=me(), data=form.to_input())
+    if not created:
         return render_template("notes/edit.html", form=form, note=None)
     if form.submit_note.data:
         return _submit(note, form)
@@ -104,8 +89,8 @@ def _editing_again() -> bool:
 @requires("write_notes")
 def edit(note_id: int):
     """Edit a note; saving a submitted or published note keeps a revision."""
-    note = _note_for(_me(), note_id)
-    if not notes.may(_me(), "edit", note):
+    note = note_for(me(), note_id)
+    if not notes.may(me(), "edit", note):
         abort(403)
     form = NoteForm(locale=_locale())
     if request.method == "GET":
@@ -113,17 +98,14 @@ def edit(note_id: int):
     elif form.preview.data and form.validate_on_submit():
         return _preview_page(form, note)
     elif not _editing_again() and form.validate_on_submit():
-        try:
-            notes.save(note, by=_me(), data=form.to_input(), confirm_privacy=form.confirm_privacy.data)
-        except notes.PrivacyCheckRequired as error:
-            db.session.rollback()
-            return _privacy_page(form, note, error), 422
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
+        with attempt(form=form, answered_by_caller=(notes.PrivacyCheckRequired,)) as saved:
+            notes.save(note, by=me(), data=form.to_input(), confirm_privacy=form.confirm_privacy.data)
+        if isinstance(saved.error, notes.PrivacyCheckRequired):
+            return _privacy_page(form, note, saved.error), 422
+        if saved:
             if form.submit_note.data:
                 return _submit(note, form)
+            # i18n: flash after an author saves a note in the editor
             flash(_("Saved."), "info")
             return redirect(url_for("notes.edit", note_id=note.id) if note.state != NoteState.PUBLISHED
                             else url_for("notes.detail", note_id=note.id))
@@ -133,14 +115,11 @@ def edit(note_id: int):
 
 def _submit(note: Note, form: NoteForm):
     """Submit after the privacy check; show the findings when there are any."""
-    try:
-        notes.submit(note, by=_me(), confirm_privacy=form.confirm_privacy.data)
-    except notes.PrivacyCheckRequired as error:
-        db.session.rollback()
-        return _privacy_page(form, note, error), 422
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
+    with attempt(answered_by_caller=(notes.PrivacyCheckRequired,)) as submitted:
+        notes.submit(note, by=me(), confirm_privacy=form.confirm_privacy.data)
+    if isinstance(submitted.error, notes.PrivacyCheckRequired):
+        return _privacy_page(form, note, submitted.error), 422
+    if not submitted:
         return redirect(url_for("notes.edit", note_id=note.id))
     flash(_("Submitted. A moderator will review your note; you will be notified."), "info")
     return redirect(url_for("notes.detail", note_id=note.id))
@@ -154,17 +133,6 @@ def _privacy_page(form: NoteForm, note: Note | None, error: notes.PrivacyCheckRe
                            groups=privacy_groups(fields, error.findings))
 
 
-def privacy_groups(fields: dict[str, str], findings: list) -> list[dict]:
-    """Group findings by field, with highlight segments for the template (no HTML built here)."""
-    groups = []
-    for name, text in fields.items():
-        mine = [f for f in findings if f.field == name]
-        if mine:
-            groups.append({"field": name, "kinds": sorted({f.kind for f in mine}),
-                           "segments": privacy.highlight(text, mine)})
-    return groups
-
-
 @bp.post("/notes/autosave")
 @requires("write_notes")
 def autosave():
@@ -172,18 +140,17 @@ def autosave():
     form = NoteForm(locale=_locale())
     if not form.validate():
         return jsonify(ok=False, errors={k: [str(e) for e in v] for k, v in form.errors.items()}), 400
-    try:
+    with attempt(answered_by_caller=(ServiceError,)) as saved:
         if form.note_id.data:
             note_id = int(form.note_id.data) if re.fullmatch(r"[0-9]{1,18}", form.note_id.data) else abort(404)
-            note = _note_for(_me(), note_id)
+            note = note_for(me(), note_id)
             if note.state not in (NoteState.DRAFT, NoteState.CHANGES_REQUESTED):
                 return jsonify(ok=False, reason="not_a_draft"), 409
-            notes.save(note, by=_me(), data=form.to_input())
+            notes.save(note, by=me(), data=form.to_input())
         else:
-            note = notes.create_draft(author=_me(), data=form.to_input())
-    except ServiceError as error:
-        db.session.rollback()
-        return jsonify(ok=False, errors={error.field or "form": [str(error.message)]}), 400
+            note = notes.create_draft(author=me(), data=form.to_input())
+    if not saved:  # the editor script reads "ok" and keeps the device copy
+        return problem(saved.error, 400, ok=False, errors={saved.error.field or "form": [str(saved.error.message)]})
     return jsonify(ok=True, id=note.id, edit_url=url_for("notes.edit", note_id=note.id),
                    saved_at=format_datetime(note.updated_at, "short"))
 
@@ -205,7 +172,7 @@ def preview():
 @public
 def detail(note_id: int):
     """Show a note to whoever may see it, in the reader's language when a published translation exists."""
-    note = _note_for(current_user, note_id)
+    note = note_for(current_user, note_id)
     if note.original is not None and note.is_published and can_view(note.original, current_user):
         return redirect(url_for("notes.detail", note_id=note.original.id, version=note.language))
     shown = _version_to_show(note, request.args.get("version"))
@@ -222,8 +189,8 @@ def detail(note_id: int):
 @signed_in
 def history(note_id: int):
     """Show the revisions of a note with what changed between them (author and moderators)."""
-    note = _note_for(_me(), note_id)
-    if not notes.may(_me(), "history", note):
+    note = note_for(me(), note_id)
+    if not notes.may(me(), "history", note):
         abort(404)
     return render_template("notes/history.html", note=note, changes=revisions.changes(note))
 
@@ -240,42 +207,39 @@ def _version_to_show(note: Note, version: str | None) -> Note:
 
 def _act(note_id: int, action, success: str, *, form_class=ActionForm, to: str = "notes.detail"):
     """Run ``action(note, form)`` for a posted form; flash the outcome and go back to the note."""
-    note = _note_for(_me(), note_id)
+    note = note_for(me(), note_id)
     form = form_class()
     if not form.validate_on_submit():
         flash(_("Please fill in the form completely."), "error")
         return redirect(url_for(to, note_id=note.id))
-    try:
+    with attempt() as done:
         action(note, form)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
+    if done:
         flash(success, "info")
     if note.state == NoteState.DELETED:
         return redirect(url_for("notes.mine"))
-    return redirect(url_for(to, note_id=note.id) if can_view(note, _me()) else url_for("notes.index"))
+    return redirect(url_for(to, note_id=note.id) if can_view(note, me()) else url_for("notes.index"))
 
 
 @bp.post("/notes/<int:note_id>/withdraw")
 @requires("write_notes")
 def withdraw(note_id: int):
     """Take one's own note back."""
-    return _act(note_id, lambda note, _f: notes.withdraw(note, by=_me()), _("The note is withdrawn."))
+    return _act(note_id, lambda note, _f: notes.withdraw(note, by=me()), _("The note is withdrawn."))
 
 
 @bp.post("/notes/<int:note_id>/delete")
 @requires("write_notes")
 def delete(note_id: int):
     """Delete one's own note (a tombstone remains)."""
-    return _act(note_id, lambda note, _f: notes.delete(note, by=_me()), _("The note is deleted."))
+    return _act(note_id, lambda note, _f: notes.delete(note, by=me()), _("The note is deleted."))
 
 
 @bp.post("/notes/<int:note_id>/reply")
 @signed_in
 def reply(note_id: int):
     """Answer in the review thread."""
-    return _act(note_id, lambda note, f: notes.reply(note, by=_me(), body=f.message.data),
+    return _act(note_id, lambda note, f: notes.reply(note, by=me(), body=f.message.data),
                 _("Message sent."), form_class=MessageForm)
 
 
@@ -283,7 +247,7 @@ def reply(note_id: int):
 @requires("comment")
 def comment(note_id: int):
     """Comment on a published note."""
-    return _act(note_id, lambda note, f: notes.add_comment(note, by=_me(), body=f.body.data),
+    return _act(note_id, lambda note, f: notes.add_comment(note, by=me(), body=f.body.data),
                 _("Comment posted."), form_class=CommentForm)
 
 
@@ -291,7 +255,8 @@ def comment(note_id: int):
 @requires("comment")
 def mark(note_id: int, kind: str):
     """Set or take back a mark."""
-    return _act(note_id, lambda note, _f: notes.toggle_mark(note, by=_me(), kind=kind), _("Thank you."))
+    # i18n: flash after a reader marks a note "we tried this too" or "useful"
+    return _act(note_id, lambda note, _f: notes.toggle_mark(note, by=me(), kind=kind), _("Thank you."))
 
 
 @bp.post("/notes/<int:note_id>/flag")
@@ -303,7 +268,7 @@ def flag(note_id: int):
         target = db.session.get(Comment, comment_id) if comment_id else None
         if "comment" in request.args and target is None:
             abort(404)
-        notes.flag(note, by=_me(), reason=form.reason.data, detail=form.detail.data or "", comment=target)
+        notes.flag(note, by=me(), reason=form.reason.data, detail=form.detail.data or "", comment=target)
     return _act(note_id, run, _("Thank you. A moderator will look at it."), form_class=FlagForm)
 
 
@@ -312,5 +277,6 @@ def flag(note_id: int):
 def feature(note_id: int):
     """Show a note on the home page, or stop showing it."""
     featured = request.args.get("on") == "1"
-    return _act(note_id, lambda note, _f: notes.set_featured(note, by=_me(), featured=featured),
+    return _act(note_id, lambda note, _f: notes.set_featured(note, by=me(), featured=featured),
                 _("Featured notes updated."))
+

@@ -16,18 +16,17 @@ import json
 import re
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
 from lxml import etree
 
-from blueprints.api.wire import public_url
-from blueprints.oai import bp
+from blueprints.web.access import public
+from blueprints.web.common import public_url
 from hub.extensions import csrf
-from hub.models.harvest import HarvestRecord
-from hub.models.note import Note
-from hub.permissions import public
+from hub.models import HarvestRecord, Note
 from hub.services import harvest
 
+bp = Blueprint("oai", __name__)
 OAI = "http://www.openarchives.org/OAI/2.0/"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 DC = "http://purl.org/dc/elements/1.1/"

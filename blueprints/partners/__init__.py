@@ -1,6 +1,4 @@
 """Administration of partner hubs: follow, allow-list, trust, block, dead letters, backfill."""
-from flask import Blueprint
+from blueprints.partners.views import bp
 
-bp = Blueprint("partners", __name__, template_folder="templates")
-
-from blueprints.partners import views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -7,7 +7,9 @@ from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 TRUST_CHOICES = [
+    # i18n: trust choice: a partner hub's notes wait for a moderator
     ("moderate", _l("Moderation queue")),
+    # i18n: trust choice: a partner hub's notes are published without review
     ("publish", _l("Publish at once")),
 ]
 
@@ -25,11 +27,6 @@ class AddHubForm(FlaskForm):
 class TrustForm(FlaskForm):
     """Choose what happens to a hub's notes."""
 
+    # i18n: label of the trust choice: what happens to notes a partner hub sends
     trust = SelectField(_l("Incoming notes"), choices=TRUST_CHOICES, validate_choice=True)
     submit = SubmitField(_l("Save trust"))
-
-
-class ActionForm(FlaskForm):
-    """A form with nothing but its CSRF token, for buttons that act."""
-
-    submit = SubmitField(_l("Confirm"))

@@ -3,22 +3,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from blueprints.common import apply_service_error, run_service
-from blueprints.partners import bp
-from blueprints.partners.forms import ActionForm, AddHubForm, TrustForm
+from blueprints.partners.forms import AddHubForm, TrustForm
+from blueprints.web.access import requires
+from blueprints.web.common import me
+from blueprints.web.forms import ActionForm
+from blueprints.web.refusals import attempt
 from hub.extensions import db
 from hub.federation import delivery, peers
-from hub.models.federation import PeerHub
-from hub.permissions import requires
-from hub.services.errors import ServiceError
+from hub.models import PeerHub
 
-
-def _me():
-    return current_user._get_current_object()
+bp = Blueprint("partners", __name__, template_folder="templates")
 
 
 def _peer(peer_id: int) -> PeerHub:
@@ -29,7 +26,10 @@ def _act(peer_id: int, action: Callable[[], object], success: str):
     """Run a service action from a button form, flash the outcome, return to the hub's page."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    run_service(action, success)
+    with attempt() as done:
+        action()
+    if done:
+        flash(success, "info")
     return redirect(url_for("partners.detail", peer_id=peer_id) if peer_id else url_for("partners.index"))
 
 
@@ -39,18 +39,17 @@ def index():
     """List partner hubs and add one by its address."""
     form = AddHubForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form=form) as added:
             if form.allow.data:
-                peer = peers.allow(form.address.data, by=_me())
+                peer = peers.allow(form.address.data, by=me())
+                # i18n: %(hub)s is the other hub's address, e.g. https://hub-b.example.org
                 flash(_("%(hub)s is on the allow-list and may now follow this hub.", hub=peer.base_url), "info")
             else:
-                peer = peers.follow(form.address.data, by=_me())
+                peer = peers.follow(form.address.data, by=me())
+                # i18n: %(hub)s is the other hub's address, e.g. https://hub-b.example.org
                 flash(_("Follow request sent to %(hub)s. It shows as pending until that hub accepts.",
                         hub=peer.base_url), "info")
-        except ServiceError as error:
-            db.session.rollback()
-            apply_service_error(form, error)
-        else:
+        if added:
             return redirect(url_for("partners.detail", peer_id=peer.id))
     return render_template("partners/index.html", form=form, hubs=peers.overview(), stats=delivery.stats(),
                            action_form=ActionForm())
@@ -72,10 +71,13 @@ def trust(peer_id: int):
     """Set what happens to the hub's incoming notes."""
     peer = _peer(peer_id)
     form = TrustForm()
-    if form.validate_on_submit():
-        run_service(lambda: peers.set_trust(peer, form.trust.data, by=_me()), _("Trust saved."))
-    else:
+    if not form.validate_on_submit():
         flash(_("Choose one of the offered trust levels."), "error")
+        return redirect(url_for("partners.detail", peer_id=peer_id))
+    with attempt() as saved:
+        peers.set_trust(peer, form.trust.data, by=me())
+    if saved:
+        flash(_("Trust saved."), "info")
     return redirect(url_for("partners.detail", peer_id=peer_id))
 
 
@@ -85,7 +87,7 @@ def allowlist(peer_id: int, value: str):
     """Put the hub on the allow-list or take it off."""
     peer = _peer(peer_id)
     on = value == "on"
-    return _act(peer_id, lambda: peers.set_partner(peer, on, by=_me()),
+    return _act(peer_id, lambda: peers.set_partner(peer, on, by=me()),
                 _("The hub is on the allow-list.") if on else _("The hub is off the allow-list."))
 
 
@@ -94,7 +96,7 @@ def allowlist(peer_id: int, value: str):
 def follow(peer_id: int):
     """Ask again to follow a known hub."""
     peer = _peer(peer_id)
-    return _act(peer_id, lambda: peers.follow(peer.actor_id, by=_me()), _("Follow request sent."))
+    return _act(peer_id, lambda: peers.follow(peer.actor_id, by=me()), _("Follow request sent."))
 
 
 @bp.post("/<int:peer_id>/unfollow")
@@ -102,7 +104,7 @@ def follow(peer_id: int):
 def unfollow(peer_id: int):
     """Stop following the hub."""
     peer = _peer(peer_id)
-    return _act(peer_id, lambda: peers.unfollow(peer, by=_me()), _("This hub no longer follows that hub."))
+    return _act(peer_id, lambda: peers.unfollow(peer, by=me()), _("This hub no longer follows that hub."))
 
 
 @bp.post("/<int:peer_id>/block")
@@ -110,7 +112,7 @@ def unfollow(peer_id: int):
 def block(peer_id: int):
     """Block the hub and hide its notes."""
     peer = _peer(peer_id)
-    return _act(peer_id, lambda: peers.block(peer, by=_me()),
+    return _act(peer_id, lambda: peers.block(peer, by=me()),
                 _("The hub is blocked. Its notes no longer appear here."))
 
 
@@ -119,7 +121,7 @@ def block(peer_id: int):
 def unblock(peer_id: int):
     """Lift the block."""
     peer = _peer(peer_id)
-    return _act(peer_id, lambda: peers.unblock(peer, by=_me()), _("The block is lifted."))
+    return _act(peer_id, lambda: peers.unblock(peer, by=me()), _("The block is lifted."))
 
 
 @bp.post("/<int:peer_id>/follow-requests/<any(accept, reject):answer>")
@@ -128,7 +130,7 @@ def follow_requests(peer_id: int, answer: str):
     """Accept or refuse the hub's request to follow this hub."""
     peer = _peer(peer_id)
     accept = answer == "accept"
-    return _act(peer_id, lambda: peers.answer_follow_requests(peer, accept=accept, by=_me()),
+    return _act(peer_id, lambda: peers.answer_follow_requests(peer, accept=accept, by=me()),
                 _("The hub now follows this hub.") if accept else _("The follow request was refused."))
 
 
@@ -137,7 +139,7 @@ def follow_requests(peer_id: int, answer: str):
 def retry(peer_id: int):
     """Send the hub's failed deliveries again."""
     peer = _peer(peer_id)
-    return _act(peer_id, lambda: peers.retry_dead_letters(peer=peer, by=_me()),
+    return _act(peer_id, lambda: peers.retry_dead_letters(peer=peer, by=me()),
                 _("Failed deliveries will be sent again."))
 
 
@@ -145,7 +147,7 @@ def retry(peer_id: int):
 @requires("manage_partners")
 def retry_all():
     """Send every failed delivery again."""
-    return _act(0, lambda: peers.retry_dead_letters(by=_me()), _("Failed deliveries will be sent again."))
+    return _act(0, lambda: peers.retry_dead_letters(by=me()), _("Failed deliveries will be sent again."))
 
 
 @bp.post("/<int:peer_id>/backfill")
@@ -153,5 +155,6 @@ def retry_all():
 def backfill(peer_id: int):
     """Ask the worker to read the hub's outbox again (e.g. after an outage)."""
     peer = _peer(peer_id)
-    return _act(peer_id, lambda: peers.request_backfill(peer, by=_me()),
+    return _act(peer_id, lambda: peers.request_backfill(peer, by=me()),
                 _("The hub's published notes will be read again within a minute."))
+

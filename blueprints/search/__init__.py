@@ -1,6 +1,4 @@
 """The search page."""
-from flask import Blueprint
+from blueprints.search.views import bp
 
-bp = Blueprint("search", __name__, template_folder="templates")
-
-from blueprints.search import views  # noqa: E402,F401
+__all__ = ["bp"]

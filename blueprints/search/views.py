@@ -1,16 +1,17 @@
 """The search page: results with highlights, facets and active filters."""
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
 
 import search_index
-from blueprints.search import bp
-from blueprints.search.params import SearchParams
-from hub.permissions import public
+from blueprints.web.search_params import SearchParams
+from blueprints.web.access import public
 from hub.services import facets as facet_labels
 from hub.services import translations
+
+bp = Blueprint("search", __name__, template_folder="templates")
 
 
 @bp.get("/search")
@@ -29,3 +30,4 @@ def search():
                            labels=facet_labels.labels(result.facets),
                            versions=translations.published_versions(result.notes, locale=str(get_locale()),
                                                                     viewer=current_user))
+

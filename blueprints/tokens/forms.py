@@ -20,7 +20,3 @@ class TokenForm(FlaskForm):
     def days_value(self) -> int | None:
         """Return the chosen lifetime in days (None: until revoked)."""
         return int(self.days.data) if self.days.data else None
-
-
-class ButtonForm(FlaskForm):
-    """A button that only needs a CSRF token (revoke, new feed address)."""

@@ -1,6 +1,4 @@
 """Translating notes: the queue of work, starting a translation, asking for one."""
-from flask import Blueprint
+from blueprints.translations.views import bp
 
-bp = Blueprint("translations", __name__, template_folder="templates")
-
-from blueprints.translations import views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 
 from hub.federation import actor
 from hub.federation.http import request_host
-from hub.models.note import LANGUAGES, Note, NoteState, Visibility
 from hub import text
+from hub.models import LANGUAGES, Note, NoteState, Visibility
+from hub.services.visibility import OUTBOX, may_read
 
 NS = "https://practice-exchange-hub.example/ns#"
 CONTEXT: list[Any] = [
@@ -126,21 +127,10 @@ def sanitize_html(source: str) -> str:
 
 # --- notes to Articles -----------------------------------------------------------------
 
-def federated_visibilities(*, partner: bool) -> tuple[str, ...]:
-    """Return the visibilities a hub may receive: partners notes only when it is allow-listed."""
-    if partner:
-        return (Visibility.PUBLIC.value, Visibility.PARTNERS.value)
-    return (Visibility.PUBLIC.value,)
-
-
 def check_federated(note: Note) -> None:
-    """Raise NotFederated unless ``note`` is a local, published, public or partners original."""
-    if note.origin_peer_id is not None or note.translation_of_id is not None:
-        raise NotFederated("only local original notes are federated")
-    if note.state != NoteState.PUBLISHED.value:
-        raise NotFederated("only published notes are federated")
-    if note.visibility not in (Visibility.PUBLIC.value, Visibility.PARTNERS.value):
-        raise NotFederated("members notes never leave the hub")
+    """Raise NotFederated unless the outbox's audience may read ``note`` (a local, published, public or partners original)."""
+    if not may_read(note, OUTBOX):
+        raise NotFederated("only published public or partners notes written here are federated")
 
 
 def addressing(note: Note, *, recipients: list[str] | None = None) -> dict[str, list[str]]:

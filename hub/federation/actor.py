@@ -18,7 +18,7 @@ from hub.extensions import db
 from hub.federation import keys
 from hub.federation.http import request_host
 from hub.models.note import Note
-from hub.services.visibility import published_for
+from hub.services.visibility import Audience, visible_notes
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
@@ -144,8 +144,7 @@ def nodeinfo_links() -> dict[str, Any]:
 
 def public_note_count() -> int:
     """Count the local published notes anyone may read (what NodeInfo reports)."""
-    query = sa.select(sa.func.count()).select_from(Note).where(
-        published_for(None), Note.origin_peer_id.is_(None), Note.translation_of_id.is_(None))
+    query = sa.select(sa.func.count()).select_from(Note).where(visible_notes(Audience.hub(None)))
     return db.session.scalar(query) or 0
 
 

@@ -33,7 +33,8 @@ from hub.federation.http import FetchError, SafeHttpClient
 from hub.models.base import utcnow
 from hub.models.events import Event
 from hub.models.federation import Delivery, NoteReceipt, PeerHub
-from hub.models.note import Note, NoteState, Visibility
+from hub.models import Note, NoteState
+from hub.services.visibility import Audience, may_read
 from hub.worker import DatabaseCursor
 
 log = logging.getLogger("hub.federation")
@@ -50,21 +51,17 @@ def inbox_of(peer: PeerHub) -> str:
     return peer.shared_inbox_url or peer.inbox_url
 
 
-def followers(*, partners_only: bool) -> list[PeerHub]:
+def followers() -> list[PeerHub]:
     """Return the hubs that follow us and may receive notes (allow-listed ones in allow-list mode)."""
     query = sa.select(PeerHub).where(PeerHub.they_follow.is_(True), PeerHub.blocked.is_(False))
-    if partners_only or current_app.config["FEDERATION_MODE"] == "allowlist":
+    if current_app.config["FEDERATION_MODE"] == "allowlist":
         query = query.where(PeerHub.partner.is_(True))
     return list(db.session.scalars(query.order_by(PeerHub.id)))
 
 
 def audience(note: Note) -> list[PeerHub]:
-    """Return the hubs a published note goes to; none for members notes."""
-    if note.visibility == Visibility.PUBLIC.value:
-        return followers(partners_only=False)
-    if note.visibility == Visibility.PARTNERS.value:
-        return followers(partners_only=True)
-    return []
+    """Return the followers a published note goes to: those whose audience may read it (none for members notes)."""
+    return [peer for peer in followers() if may_read(note, Audience.hub(peer))]
 
 
 def receipts(note: Note) -> list[PeerHub]:

@@ -32,8 +32,8 @@ from hub.federation import activities, actor, client, delivery, remote_notes
 from hub.federation.activities import InvalidActivity, id_of, same_host
 from hub.federation.http import FetchError
 from hub.federation.signatures import (BadSignatureError, KeyUnavailableError, ReplayCache, SignatureError,
-                                       VerifiedSignature, _parse_signature_header, actor_id_from_key_id,
-                                       key_id_host, verify_request)
+                                       VerifiedSignature, actor_id_from_key_id, key_id_host, signature_key_id,
+                                       verify_request)
 from hub.models.base import utcnow
 from hub.models.federation import InboxItem, PeerHub
 
@@ -103,7 +103,7 @@ def signing_key_id(headers: Mapping[str, str]) -> str:
     """Return the keyId of the Signature header (no crypto yet), refusing a missing or odd one."""
     lowered = {k.lower(): v for k, v in headers.items()}
     try:
-        key_id = _parse_signature_header(lowered.get("signature")).key_id
+        key_id = signature_key_id(lowered.get("signature"))
         actor_id_from_key_id(key_id)
     except SignatureError as error:
         raise Refused(401, error.reason_code) from None

@@ -1,8 +1,8 @@
 """What other servers may read: the outbox, single notes as Articles, the followers collection.
 
-The audience is decided by :func:`hub.services.visibility.published_for`, the rule every read
-path uses: an unsigned (or stranger's) request sees what an anonymous visitor sees, i.e. public
-notes. A GET signed by an allow-listed partner hub also sees ``partners`` notes. ``members``
+Who reads is one :class:`~hub.services.visibility.Audience` (``Audience.hub(peer)``), and what it
+may read is :func:`hub.services.visibility.visible_notes`, the rule every read path uses: an
+unsigned (or stranger's) request sees public notes. A GET signed by an allow-listed partner hub also sees ``partners`` notes. ``members``
 notes, drafts, submissions, remote notes and translations (which travel inside their original)
 are never listed.
 """
@@ -19,8 +19,8 @@ from hub.federation import activities, actor, inbox
 from hub.federation.http import FetchError
 from hub.federation.signatures import SignatureError, key_id_host
 from hub.models.federation import PeerHub
-from hub.models.note import Note, NoteState, Visibility
-from hub.services.visibility import published_for
+from hub.models import Note
+from hub.services.visibility import Audience, visible_notes
 
 PAGE_SIZE = 20
 
@@ -57,12 +57,8 @@ def signed_by(*, method: str, path: str, query: str, headers: Mapping[str, str])
 
 
 def audience_condition(peer: PeerHub | None) -> sa.ColumnElement[bool]:
-    """Return the SQL condition of local original notes ``peer`` (None: anyone) may read."""
-    visible = published_for(None)  # what an anonymous visitor may read: public notes
-    if peer is not None and peer.partner and not peer.blocked:
-        visible = sa.or_(visible, sa.and_(Note.state == NoteState.PUBLISHED.value,
-                                          Note.visibility == Visibility.PARTNERS.value))
-    return sa.and_(visible, Note.origin_peer_id.is_(None), Note.translation_of_id.is_(None))
+    """Return the SQL condition of the notes ``peer`` (None: anyone) may read here."""
+    return visible_notes(Audience.hub(peer))
 
 
 def _recipients(peer: PeerHub | None) -> list[str]:

@@ -99,6 +99,7 @@ def _discover(address: str) -> client.RemoteActor:
     try:
         found = client.discover(address)
     except (client.DiscoveryError, FetchError, ValueError) as error:
+        # i18n: %(reason)s is a short technical reason in English, e.g. "connection refused"
         raise ServiceError(_l("No hub was found at this address (%(reason)s). Check the address and try again.",
                               reason=str(error)[:200]), field="address") from None
     if found.id == actor.actor_id():

@@ -25,7 +25,7 @@ from hub.extensions import db
 from hub.federation.activities import InvalidActivity, LanguageVersion, RemoteArticle, language_tag
 from hub.models.base import utcnow
 from hub.models.federation import PeerHub
-from hub.models.note import Comment, Note, NoteState, ReviewMessage, Term, Visibility
+from hub.models import Comment, Note, NoteState, ReviewMessage, Term, Visibility
 from hub.services import privacy
 from hub.services.notes import sensitive_words
 

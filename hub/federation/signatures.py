@@ -361,6 +361,11 @@ def _format_signature(key_id: str, signed: Iterable[str], signature: bytes) -> s
     return f'keyId="{key_id}",algorithm="rsa-sha256",headers="{" ".join(signed)}",signature="{encoded}"'
 
 
+def signature_key_id(value: str | None) -> str:
+    """Return the keyId of a Signature header value (no crypto); raise SignatureError when it is malformed."""
+    return _parse_signature_header(value).key_id
+
+
 def _parse_signature_header(value: str | None) -> _ParsedSignature:
     """Parse a draft-cavage Signature header value."""
     if value is None or not value.strip():

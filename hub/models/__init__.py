@@ -1,22 +1,24 @@
-"""The hub's models; importing this package registers every table with SQLAlchemy."""
+"""The hub's models; importing this package registers every table with SQLAlchemy.
+
+By concern: user (accounts), project, note (notes, revisions, attachments, translation requests),
+vocabulary (terms, sensitive words, glossary rows), discussion (comments, marks), moderation
+(review thread, flags, notifications), federation, events, audit, api (API and feed tokens),
+harvest (OAI-PMH records). Import from ``hub.models``.
+"""
 from hub.models.api import ApiToken, TokenKind
 from hub.models.audit import AuditEntry
+from hub.models.discussion import Comment, Mark
 from hub.models.events import ConsumerCursor, Event
 from hub.models.federation import Delivery, InboxItem, NoteReceipt, PeerHub
 from hub.models.harvest import HarvestRecord
+from hub.models.moderation import Flag, Notification, ReviewMessage
 from hub.models.note import (
+    LANGUAGES,
+    SECTIONS,
     Attachment,
-    Comment,
-    Flag,
-    GlossaryEntry,
-    Mark,
     Note,
     NoteRevision,
     NoteState,
-    Notification,
-    ReviewMessage,
-    SensitiveWord,
-    Term,
     TranslationRequest,
     Visibility,
 )
@@ -30,8 +32,12 @@ from hub.models.user import (
     User,
     UserStatus,
 )
+from hub.models.vocabulary import GlossaryEntry, SensitiveWord, Term, note_term
 
 __all__ = [
+    "LANGUAGES",
+    "SECTIONS",
+    "note_term",
     "ApiToken",
     "TokenKind",
     "Attachment",

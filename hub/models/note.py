@@ -1,15 +1,20 @@
-"""Practice notes, their revisions, vocabulary, attachments, comments, marks and moderation threads."""
+"""Practice notes: their states and audiences, revisions, attachments and translation requests.
+
+The notes' vocabulary, discussion and moderation live beside this module (vocabulary.py,
+discussion.py, moderation.py); ``hub.models`` exports them all.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.extensions import db
 from hub.models.base import utcnow
+from hub.models.vocabulary import Term, note_term
 
 if TYPE_CHECKING:
     from hub.models.project import Project
@@ -44,29 +49,6 @@ class Visibility(enum.StrEnum):
 
 SECTIONS = ("context", "what_we_did", "what_happened", "what_we_learned", "do_differently")
 LANGUAGES = ("zh_Hans", "en")
-
-note_term = sa.Table(
-    "note_term", db.metadata,
-    sa.Column("note_id", sa.ForeignKey("note.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("term_id", sa.ForeignKey("term.id", ondelete="CASCADE"), primary_key=True),
-)
-
-
-class Term(db.Model):
-    """A word of the controlled vocabulary: a topic or a population, named in both languages."""
-
-    __tablename__ = "term"
-    __table_args__ = (sa.UniqueConstraint("kind", "slug"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(20))  # "topic" or "population"
-    slug: Mapped[str] = mapped_column(sa.String(64))
-    name_zh: Mapped[str] = mapped_column(sa.String(100))
-    name_en: Mapped[str] = mapped_column(sa.String(100))
-
-    def name(self, locale: str) -> str:
-        """Return the term's name in ``locale``."""
-        return self.name_zh if str(locale).startswith("zh") else self.name_en
 
 
 class Note(db.Model):
@@ -176,116 +158,6 @@ class Attachment(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     note: Mapped[Note] = relationship(back_populates="attachments")
-
-
-class ReviewMessage(db.Model):
-    """A message in a note's review thread between its author and the moderators."""
-
-    __tablename__ = "review_message"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
-    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
-    # "changes_requested", "rejected", "approved", "unpublished" or "reply"
-    kind: Mapped[str] = mapped_column(sa.String(30))
-    body: Mapped[str] = mapped_column(sa.Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-    author: Mapped[User | None] = relationship()
-    note: Mapped[Note] = relationship()
-
-
-class Comment(db.Model):
-    """A member's comment on a published note."""
-
-    __tablename__ = "comment"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
-    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
-    body: Mapped[str] = mapped_column(sa.Text)
-    body_html: Mapped[str] = mapped_column(sa.Text)
-    removed_at: Mapped[dt.datetime | None]
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-    author: Mapped[User | None] = relationship()
-    note: Mapped[Note] = relationship()
-
-
-class Mark(db.Model):
-    """A member's "we tried this too" or "useful" mark on a note."""
-
-    __tablename__ = "mark"
-    __table_args__ = (sa.UniqueConstraint("note_id", "user_id", "kind"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(sa.String(20))  # "tried" or "useful"
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-
-class Flag(db.Model):
-    """A member's report that a note or comment needs a moderator's look."""
-
-    __tablename__ = "flag"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
-    comment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comment.id", ondelete="CASCADE"))
-    reporter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
-    reason: Mapped[str] = mapped_column(sa.String(20))  # harmful, personal_data, spam, wrong, other
-    detail: Mapped[str] = mapped_column(sa.String(1000), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    resolved_at: Mapped[dt.datetime | None] = mapped_column(index=True)
-    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
-    resolution: Mapped[str] = mapped_column(sa.String(30), default="")
-
-    note: Mapped[Note] = relationship()
-    comment: Mapped[Comment | None] = relationship()
-    reporter: Mapped[User | None] = relationship(foreign_keys=[reporter_id])
-
-
-class Notification(db.Model):
-    """An in-app message to one person (a decision on their note, a reply in a thread)."""
-
-    __tablename__ = "notification"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(40))
-    note_id: Mapped[int | None] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"))
-    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    read_at: Mapped[dt.datetime | None]
-
-    note: Mapped[Note | None] = relationship()
-
-
-class SensitiveWord(db.Model):
-    """A word admins list as personal data for the privacy check (e.g. a clinic staff name)."""
-
-    __tablename__ = "sensitive_word"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    word: Mapped[str] = mapped_column(sa.String(100), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-
-class GlossaryEntry(db.Model):
-    """An administrator's addition to the search glossary: terms that mean the same thing.
-
-    ``concept`` is a short id; reusing a shipped concept's id (e.g. ``methadone``) adds synonyms to it.
-    Terms are separated by "|".
-    """
-
-    __tablename__ = "glossary_entry"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    concept: Mapped[str] = mapped_column(sa.String(64), index=True)
-    terms_zh: Mapped[str] = mapped_column(sa.String(500), default="")
-    terms_en: Mapped[str] = mapped_column(sa.String(500), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class TranslationRequest(db.Model):

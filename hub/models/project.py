@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.extensions import db
 from hub.models.base import utcnow
-
-if TYPE_CHECKING:
-    from hub.models.user import User
-
 
 class Project(db.Model):
     """An organisation or service, named in both languages, placed at city level."""
@@ -30,7 +25,8 @@ class Project(db.Model):
     description_en: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
-    members: Mapped[list[User]] = relationship(back_populates="project")
+    # "User" is found by name in the model registry: user.py imports this module, never the reverse.
+    members: Mapped[list["User"]] = relationship(back_populates="project")  # noqa: F821
 
     def name(self, locale: str) -> str:
         """Return the project's name in ``locale``, falling back to the other language."""

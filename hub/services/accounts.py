@@ -148,6 +148,7 @@ def check_password_strength(password: str, *, field: str = "password") -> None:
     """Refuse passwords that are too short or too obvious."""
     if len(password) < MIN_PASSWORD:
         raise ServiceError(
+            # i18n: %(n)d is the shortest password length, a number
             _l("Use at least %(n)d characters.", n=MIN_PASSWORD), field=field
         )
     if len(set(password)) < 4:
@@ -253,6 +254,7 @@ def authenticate(login: str, password: str, *, client: str) -> User | None:
     if (_failures(account_key) >= cfg["LOGIN_LIMIT_ACCOUNT"]
             or _failures(client_key) >= cfg["LOGIN_LIMIT_CLIENT"]):
         raise LoginThrottled(
+            # i18n: %(m)d is a number of minutes
             _l("Too many failed attempts. Wait %(m)d minutes and try again, or reset your password.",
                m=cfg["LOGIN_WINDOW_SECONDS"] // 60)
         )

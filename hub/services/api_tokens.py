@@ -7,7 +7,7 @@ Each token reads as one audience of the visibility rule (:func:`reader_of`):
 - a **personal** token reads as its person (an account that is disabled reads nothing more than an
   anonymous caller); it is read-only: the API has no writes;
 - an **organisation** token is made by an administrator for an allow-listed partner hub, and reads
-  as a member of that hub would (:data:`~hub.services.visibility.PARTNER_READER`): public notes
+  as a member of that hub would (:data:`~hub.services.visibility.PARTNER_MEMBER`): public notes
   and the ``partners`` notes written here. When the hub is blocked or taken off the allow-list,
   the token reads public notes only;
 - a **feed** token (one per person, in feed URLs, so it travels into feed readers) gives its
@@ -23,15 +23,13 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from hub.extensions import db
-from hub.models.api import ApiToken, TokenKind
+from hub.models import ApiToken, PeerHub, TokenKind, User
 from hub.models.base import utcnow
-from hub.models.federation import PeerHub
-from hub.models.user import User
 from hub.permissions import can
 from hub.services import audit
 from hub.services.accounts import token_hash
 from hub.services.errors import NotAllowed, ServiceError
-from hub.services.visibility import PARTNER_READER
+from hub.services.visibility import PARTNER_MEMBER
 
 PREFIXES = {TokenKind.PERSONAL: "peh_p_", TokenKind.ORGANISATION: "peh_o_", TokenKind.FEED: "peh_f_"}
 API_KINDS = (TokenKind.PERSONAL.value, TokenKind.ORGANISATION.value)
@@ -151,8 +149,8 @@ def reader_of(token: ApiToken) -> Any:
     """Return whom ``token`` reads as, for :func:`hub.services.visibility.visible_notes` (None: anonymous)."""
     if token.kind == TokenKind.ORGANISATION.value:
         peer = token.peer
-        return PARTNER_READER if peer is not None and peer.partner and not peer.blocked else None
+        return PARTNER_MEMBER if peer is not None and peer.partner and not peer.blocked else None
     user = token.user
     if user is None or not user.is_active:
         return None
-    return user if token.kind == TokenKind.PERSONAL.value else PARTNER_READER
+    return user if token.kind == TokenKind.PERSONAL.value else PARTNER_MEMBER

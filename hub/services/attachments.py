@@ -14,7 +14,8 @@ What comes in is never trusted by its name or its declared content type:
   cannot unpack to check (other filters, predictors, passwords);
 - file names are reduced to a safe base name whose extension matches the detected type.
 
-Bytes live under ``instance/attachments/<sha256[:2]>/<sha256>``, written atomically, shared by
+Bytes live under ``instance/attachments/<sha256[:2]>/<sha256>`` (:mod:`hub.services.attachment_files`,
+whose :func:`path_of` and :func:`open_bytes` this module passes on), written atomically, shared by
 every attachment with the same content. Removing the last attachment that uses a file deletes the
 file. Two uploads racing a removal of the same content could lose a file; the page then answers 404
 and the author attaches it again.
@@ -23,27 +24,23 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
-import tempfile
 import unicodedata
 import warnings
 import zlib
-from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
-import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageCms, ImageOps
 
 from hub import events
 from hub.extensions import db
-from hub.models.note import Attachment, Note, NoteState
-from hub.models.user import User
+from hub.models import Attachment, Note, NoteState, User
 from hub.services import audit, notes, privacy
+# path_of and open_bytes belong to this module's face too: views and tests read attachments through it.
+from hub.services.attachment_files import discard_unused, open_bytes, path_of, store  # noqa: F401
 from hub.services.errors import NotAllowed, ServiceError
 
 MAX_PER_NOTE = 10
@@ -87,6 +84,7 @@ def add(note: Note, *, by: User, filename: str, stream: IO[bytes]) -> Attachment
     """Check, clean and store an uploaded file, and attach it to ``note``."""
     _require_edit(by, note)
     if len(note.attachments) >= MAX_PER_NOTE:
+        # i18n: %(n)d is a number (the most attachments a note may have)
         raise _refuse(_l("A note can have at most %(n)d attachments. Remove one first.", n=MAX_PER_NOTE))
     raw = _read_capped(stream)
     kind = sniff(raw)
@@ -94,7 +92,7 @@ def add(note: Note, *, by: User, filename: str, stream: IO[bytes]) -> Attachment
     name = clean_filename(filename, kind)
     _check_name_privacy(note, name)
     digest = hashlib.sha256(data).hexdigest()
-    _store(data, digest)  # before the row: should the commit fail, discard_unused() sweeps the file
+    store(data, digest)  # before the row: should the commit fail, discard_unused() sweeps the file
     attachment = Attachment(note=note, filename=name, content_type=kind.content_type, size=len(data),
                             sha256=digest)
     db.session.add(attachment)
@@ -119,32 +117,6 @@ def remove(attachment: Attachment, *, by: User) -> None:
     discard_unused([digest])
 
 
-def path_of(attachment: Attachment) -> Path:
-    """Return where the bytes of ``attachment`` are stored."""
-    return _path_for(attachment.sha256)
-
-
-def open_bytes(attachment: Attachment) -> bytes:
-    """Return the stored bytes of ``attachment``."""
-    return path_of(attachment).read_bytes()
-
-
-def discard_unused(digests: Iterable[str]) -> int:
-    """Delete the stored files of ``digests`` that no attachment uses any more; return how many.
-
-    Call it after committing anything that deletes attachment rows (a deleted note, too).
-    """
-    removed = 0
-    for digest in set(digests):
-        used = db.session.scalar(sa.select(sa.func.count()).select_from(Attachment)
-                                 .where(Attachment.sha256 == digest))
-        path = _path_for(digest)
-        if not used and path.exists():
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
-
-
 def _require_edit(by: User, note: Note) -> None:
     if not notes.may(by, "edit", note):
         raise NotAllowed(_l("Only the author can change the attachments of this note now."))
@@ -155,6 +127,7 @@ def _read_capped(stream: IO[bytes]) -> bytes:
     limit = int(current_app.config.get("ATTACHMENT_MAX_BYTES", DEFAULT_MAX_BYTES))
     data = stream.read(limit + 1)
     if len(data) > limit:
+        # i18n: %(mb)s is a number of megabytes, e.g. 5
         raise _refuse(_l("The file is larger than %(mb)s MB. Make it smaller and try again.",
                          mb=f"{limit / 1024 / 1024:g}"))
     if not data:
@@ -225,11 +198,13 @@ def clean_image(data: bytes, kind: FileKind) -> bytes:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise _too_many_pixels() from error
     except Exception as error:  # Pillow raises many types on malformed input; all mean "not a usable image"
+        # i18n: %(format)s is an image format's name: PNG, JPEG, GIF or WebP
         raise _refuse(_l("This image is damaged or not really a %(format)s file. Save it again and retry.",
                          format=kind.pillow_format)) from error
 
 
 def _too_many_pixels() -> ServiceError:
+    # i18n: %(n)d is a number of megapixels
     return _refuse(_l("This image has too many pixels (at most %(n)d megapixels). Make it smaller and try again.",
                       n=MAX_PIXELS // 1_000_000))
 
@@ -355,32 +330,3 @@ def _object_stream(data: bytes, start: int, stop: int, names: set[bytes], budget
 def _unreadable_pdf() -> ServiceError:
     return _refuse(_l("This PDF could not be checked for scripts (it may be protected by a password). "
                       "Print it to a new PDF and attach that."))
-
-
-# --- storage -------------------------------------------------------------------------------
-
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-def _path_for(digest: str) -> Path:
-    if not _SHA256.fullmatch(digest):
-        raise ValueError("not a SHA-256 hex digest")  # never build a path from anything else
-    return Path(current_app.instance_path) / "attachments" / digest[:2] / digest
-
-
-def _store(data: bytes, digest: str) -> None:
-    """Write ``data`` under its digest through a temporary file, so no reader sees half a file."""
-    path = _path_for(digest)
-    if path.exists():
-        return  # same content, same bytes
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -21,8 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from hub.extensions import db
-from hub.models.note import Note, Term, note_term
-from hub.models.project import Project
+from hub.models import Note, Project, Term, note_term
 from hub.services.errors import ServiceError
 from hub.services.visibility import published_for
 

@@ -6,13 +6,22 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from hub.extensions import db
-from hub.models.note import Term
+from hub.models import Term
 from hub.models.project import Project
 
 FACET_TITLES = {
-    "topic": _l("Topic"), "project": _l("Project"), "province": _l("Place"), "language": _l("Language"),
-    "population": _l("Population"), "year": _l("Year"), "origin": _l("Origin"),
+    "topic": _l("Topic"), "project": _l("Project"),
+    # i18n: search filter title: the province or region a note is about
+    "province": _l("Place"),
+    "language": _l("Language"),
+    # i18n: search filter title: the people a note is about (e.g. people who inject drugs, sex workers)
+    "population": _l("Population"),
+    # i18n: search filter title: the year a note was published
+    "year": _l("Year"),
+    # i18n: search filter title: whether a note was written on this hub or came from a partner hub
+    "origin": _l("Origin"),
 }
+# i18n: search facet "Origin": notes written on this hub, or received from a partner hub
 ORIGINS = {"local": _l("This hub"), "remote": _l("A partner hub")}
 LANGUAGES = {"zh_Hans": "中文", "en": "English"}
 

@@ -1,8 +1,8 @@
 """The records OAI-PMH harvesters see, kept by an event-log consumer so that deletions persist.
 
-A note is harvestable while it is what an unknown machine may read of this hub: a published,
-public original written here (:func:`hub.services.visibility.published_for` for an anonymous
-reader, without partner hubs' notes and translations, which travel inside their original). The
+A note is harvestable while it is what an unknown machine may read of this hub: what a hub we do
+not know may read (``Audience.hub(None)``): a published, public original written here, without
+partner hubs' notes and translations, which travel inside their original. The
 :class:`HarvestConsumer` follows the event log: a harvestable note gets (or refreshes) its record;
 a note that was harvestable and no longer is (unpublished, withdrawn, deleted, narrowed to
 partners or members) keeps its record, marked deleted, for good: the repository declares
@@ -22,18 +22,16 @@ from sqlalchemy.orm import selectinload
 from hub.extensions import db
 from hub.models.base import utcnow
 from hub.models.events import Event
-from hub.models.harvest import HarvestRecord
-from hub.models.note import Note, Term
-from hub.models.project import Project
-from hub.services.visibility import published_for
+from hub.models import HarvestRecord, Note, Project, Term
+from hub.services.visibility import Audience, published_for
 from hub.worker import DatabaseCursor
 
 CONSUMER_NAME = "oai-harvest"
 
 
 def harvestable() -> sa.ColumnElement[bool]:
-    """Return the condition of notes harvesters may see: public originals written here."""
-    return sa.and_(published_for(None), Note.origin_peer_id.is_(None), Note.translation_of_id.is_(None))
+    """Return the condition of notes harvesters may see: what a hub we do not know may read here."""
+    return published_for(Audience.hub(None))
 
 
 def sets_of(note: Note) -> list[str]:

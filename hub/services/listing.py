@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from hub.extensions import db
-from hub.models.note import Note, Term, note_term
+from hub.models import Note, note_term, Term
 from hub.models.project import Project
 from hub.services.visibility import published_for
 

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from hub.extensions import db
 from hub.models.base import utcnow
-from hub.models.note import Flag, Note, NoteState, Term, note_term
+from hub.models import Flag, Note, note_term, NoteState, Term
 from hub.models.user import User
 from hub.permissions import can
 from hub.services import audit, notes

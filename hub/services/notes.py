@@ -20,11 +20,11 @@ from markupsafe import escape
 from hub import events
 from hub.extensions import db
 from hub.models.base import utcnow
-from hub.models.note import (LANGUAGES, SECTIONS, Comment, Flag, Mark, Note, NoteRevision, NoteState,
-                             Notification, ReviewMessage, SensitiveWord, Term, Visibility)
+from hub.models import (LANGUAGES, SECTIONS, Comment, Flag, Mark, Note, NoteRevision, NoteState, Notification,
+                        ReviewMessage, SensitiveWord, Term, Visibility)
 from hub.models.user import User
 from hub.permissions import can
-from hub.services import audit, privacy
+from hub.services import attachment_files, audit, privacy
 from hub.services.errors import NotAllowed, ServiceError
 from hub.services.visibility import can_view
 from hub.text import render_markdown
@@ -120,6 +120,7 @@ def clean(data: NoteInput) -> NoteInput:
         if tag and tag.lower() not in {t.lower() for t in tags}:
             tags.append(tag)
     if len(tags) > MAX_TAGS:
+        # i18n: %(n)d is the largest number of free tags on a note
         raise ServiceError(_l("Use at most %(n)d tags.", n=MAX_TAGS), field="tags")
     sections = {k: (data.sections.get(k) or "").strip() for k in SECTIONS if (data.sections.get(k) or "").strip()}
     return NoteInput(title=data.title.strip(), summary=data.summary.strip(), body=data.body.strip(),
@@ -158,6 +159,7 @@ def _follow_original(translation: Note) -> None:
 
 
 SECTION_TITLES = {
+    # i18n: headings of a note's optional sections: what the practice was, then what happened
     "context": _l("Context"),
     "what_we_did": _l("What we did"),
     "what_happened": _l("What happened"),
@@ -387,9 +389,7 @@ def delete(note: Note, *, by: User) -> Note:
         events.record("note.deleted", subject_type="note", subject_id=note.id)
     _take_down_translations(note)
     db.session.commit()
-    from hub.services import attachments  # attachments imports this module
-
-    attachments.discard_unused(digests)  # deletes that really delete: the files too
+    attachment_files.discard_unused(digests)  # deletes that really delete: the files too
     return note
 
 

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from hub.extensions import db
 from hub.models.base import utcnow
-from hub.models.note import Notification
+from hub.models import Notification
 from hub.models.user import User
 
 

@@ -40,7 +40,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from hub import events
 from hub.extensions import db
 from hub.models.base import utcnow
-from hub.models.note import LANGUAGES, Note, NoteRevision, NoteState, Term, Visibility, note_term
+from hub.models import LANGUAGES, Note, NoteRevision, NoteState, Term, Visibility, note_term
 from hub.models.project import Project
 from hub.models.user import Role, User
 from hub.services import audit, notes, privacy, projects, vocabulary

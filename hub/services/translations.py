@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from hub.extensions import db
-from hub.models.note import LANGUAGES, Note, NoteState, Term, TranslationRequest, note_term
+from hub.models import LANGUAGES, Note, note_term, NoteState, Term, TranslationRequest
 from hub.models.user import User
 from hub.permissions import can
 from hub.services import audit, revisions

@@ -1,17 +1,30 @@
 """Who may see which note: the one rule every read path applies.
 
-Pages, lists, counts, search, feeds, the JSON API, exports and the federation outbox all
-ask :func:`visible_notes` (a SQL condition) or :func:`can_view` (which runs that same
-condition for one note), so there is exactly one definition of the rule:
+Every read path says who is asking with one :class:`Audience` value and asks
+:func:`visible_notes` for the SQL condition of the notes that audience may see. Pages, lists,
+counts, search, the JSON API, exports, the federation outbox, NodeInfo and delivery all do;
+:func:`published_for` narrows the condition to published notes (what lists and counts show),
+:func:`can_view` runs it for one note, and :func:`may_read` applies the same rule to a note in
+memory (delivery asks it once per follower, the Article mapping before a note leaves).
 
-- a published note is seen by everyone when it is ``public``, and by signed-in active
-  accounts when it is ``members`` or ``partners``;
-- any other note (draft, submitted, changes requested, rejected, unpublished, withdrawn) is
-  seen only by its author and by moderators;
-- a deleted note (a tombstone) is seen by nobody;
-- a :data:`PARTNER_READER` (an organisation's API token, a person's feed token) reads as a member
-  of an allow-listed partner hub: published ``public`` notes, and ``partners`` notes written here
-  (a partner hub's own ``partners`` notes were shared with this hub's members, not with its partners).
+The audiences and what each may see:
+
+- an anonymous reader (:data:`ANONYMOUS`, or any person who is not signed in): published
+  ``public`` notes;
+- a signed-in, active person (:meth:`Audience.of`): every published note, and their own
+  notes in any state but deleted; a moderator sees every note but tombstones;
+- a hub reading over federation (:meth:`Audience.hub`): published ``public`` originals written
+  here, and ``partners`` ones too when the hub is allow-listed and not blocked. Remote notes stay
+  with their own hub; translations travel inside their original;
+- the outbox (:data:`OUTBOX`): what may leave this hub at all, for the widest federated audience;
+- a member of an allow-listed partner hub reading here (:data:`PARTNER_MEMBER`: an organisation's
+  API token, a person's feed address): published ``public`` notes, and ``partners`` notes written
+  here (a partner hub's own ``partners`` notes were shared with this hub's members, not with its
+  partners), translations included.
+
+Drafts, submissions and other unpublished notes are seen by their author and moderators only;
+a deleted note (a tombstone) by nobody. Callers may pass a person (a user, the anonymous user or
+None) where an audience is expected: :meth:`Audience.of` turns it into one.
 """
 from __future__ import annotations
 
@@ -21,47 +34,113 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.extensions import db
-from hub.models.note import Note, NoteState, Visibility
+from hub.models import Note, NoteState, Visibility
 from hub.permissions import can
+
+FEDERATED = (Visibility.PUBLIC.value, Visibility.PARTNERS.value)
 
 
 @dataclass(frozen=True)
-class PartnerReader:
-    """Whoever reads as a member of an allow-listed partner hub; never signed in here."""
+class Audience:
+    """Who is asking to read notes: a person, the anonymous reader, a hub, or the outbox."""
 
-    is_authenticated: bool = False
-    is_active: bool = False
+    kind: str  # "anonymous", "person", "hub", "outbox" or "partner_member"
+    person: Any = None
+    partner: bool = False  # a hub on the allow-list (and not blocked)
+
+    @classmethod
+    def of(cls, who: Any) -> Audience:
+        """Return the audience of ``who``: an audience as it is, else a person (anonymous unless signed in)."""
+        if isinstance(who, Audience):
+            return who
+        if getattr(who, "is_authenticated", False) and who.is_active:
+            return cls("person", person=who)
+        return ANONYMOUS
+
+    @classmethod
+    def hub(cls, peer: Any) -> Audience:
+        """Return the audience of a hub reading over federation (None: a hub we do not know)."""
+        return cls("hub", partner=bool(peer is not None and peer.partner and not peer.blocked))
+
+    @property
+    def public_only(self) -> bool:
+        """Tell whether search must keep to public notes for this audience.
+
+        The index tells public notes from the others, nothing finer: an audience that may not see
+        every visibility (anonymous, a partner-hub member) searches public notes only, so that no
+        count or facet reflects notes it may not read.
+        """
+        visibilities = _rule(self).visibilities
+        return visibilities is not None and set(visibilities) != {v.value for v in Visibility}
 
 
-PARTNER_READER = PartnerReader()
+ANONYMOUS = Audience("anonymous")
+OUTBOX = Audience("outbox", partner=True)
+PARTNER_MEMBER = Audience("partner_member", partner=True)
 
 
-def _signed_in(viewer: Any) -> bool:
-    return bool(getattr(viewer, "is_authenticated", False) and viewer.is_active)
+@dataclass(frozen=True)
+class _Rule:
+    """The rule for one audience, read by both the SQL condition and the in-memory check."""
+
+    visibilities: tuple[str, ...] | None = None  # of published notes; None: any
+    local_originals: bool = False  # only notes written here, and not translations
+    author_id: int | None = None  # this person's own notes count in any state but deleted
+    all_but_deleted: bool = False  # moderators
+    local_only: tuple[str, ...] = ()  # visibilities that count only for notes written here
 
 
-def visible_notes(viewer: Any) -> sa.ColumnElement[bool]:
-    """Return the SQL condition selecting the notes ``viewer`` may see."""
-    published = Note.state == NoteState.PUBLISHED.value
-    if isinstance(viewer, PartnerReader):
-        written_here = sa.and_(Note.visibility == Visibility.PARTNERS.value, Note.origin_peer_id.is_(None))
-        return sa.and_(published, sa.or_(Note.visibility == Visibility.PUBLIC.value, written_here))
-    if not _signed_in(viewer):
-        return sa.and_(published, Note.visibility == Visibility.PUBLIC.value)
-    if can(viewer, "moderate"):
+def _rule(audience: Audience) -> _Rule:
+    if audience.kind == "person":
+        if can(audience.person, "moderate"):
+            return _Rule(all_but_deleted=True)
+        return _Rule(author_id=audience.person.id)
+    if audience.kind == "partner_member":
+        return _Rule(visibilities=FEDERATED, local_only=(Visibility.PARTNERS.value,))
+    if audience.kind in ("hub", "outbox"):
+        return _Rule(visibilities=FEDERATED if audience.partner else (Visibility.PUBLIC.value,), local_originals=True)
+    return _Rule(visibilities=(Visibility.PUBLIC.value,))
+
+
+def visible_notes(audience: Audience | Any) -> sa.ColumnElement[bool]:
+    """Return the SQL condition selecting the notes ``audience`` may see."""
+    rule = _rule(Audience.of(audience))
+    if rule.all_but_deleted:
         return Note.state != NoteState.DELETED.value
-    return sa.or_(published, sa.and_(Note.author_id == viewer.id, Note.state != NoteState.DELETED.value))
+    condition = Note.state == NoteState.PUBLISHED.value
+    if rule.visibilities is not None:
+        condition = sa.and_(condition, Note.visibility.in_(rule.visibilities))
+    if rule.local_originals:
+        condition = sa.and_(condition, Note.origin_peer_id.is_(None), Note.translation_of_id.is_(None))
+    if rule.local_only:
+        condition = sa.and_(condition, sa.or_(Note.visibility.not_in(rule.local_only), Note.origin_peer_id.is_(None)))
+    if rule.author_id is not None:
+        condition = sa.or_(condition, sa.and_(Note.author_id == rule.author_id,
+                                              Note.state != NoteState.DELETED.value))
+    return condition
 
 
-def published_for(viewer: Any) -> sa.ColumnElement[bool]:
-    """Return the condition for published notes ``viewer`` may see (what lists and counts show)."""
-    return sa.and_(Note.state == NoteState.PUBLISHED.value, visible_notes(viewer))
+def may_read(note: Note, audience: Audience | Any) -> bool:
+    """Tell whether ``audience`` may see ``note`` as it stands in memory, by :func:`visible_notes`' rule."""
+    rule = _rule(Audience.of(audience))
+    if note.state == NoteState.DELETED.value:
+        return False
+    if rule.all_but_deleted or (rule.author_id is not None and note.author_id == rule.author_id):
+        return True
+    return (note.state == NoteState.PUBLISHED.value
+            and (rule.visibilities is None or note.visibility in rule.visibilities)
+            and not (rule.local_originals and (note.origin_peer_id is not None or note.translation_of_id is not None))
+            and not (note.visibility in rule.local_only and note.origin_peer_id is not None))
 
 
-def can_view(note: Note, viewer: Any) -> bool:
-    """Tell whether ``viewer`` may see ``note``, by the same rule as every list."""
+def published_for(audience: Audience | Any) -> sa.ColumnElement[bool]:
+    """Return the condition for published notes ``audience`` may see (what lists and counts show)."""
+    return sa.and_(Note.state == NoteState.PUBLISHED.value, visible_notes(audience))
+
+
+def can_view(note: Note, audience: Audience | Any) -> bool:
+    """Tell whether ``audience`` may see ``note``, by the same rule as every list."""
     if note.id is None:
         return False
-    query = sa.select(Note.id).where(Note.id == note.id, visible_notes(viewer))
+    query = sa.select(Note.id).where(Note.id == note.id, visible_notes(audience))
     return db.session.scalar(query) is not None
-

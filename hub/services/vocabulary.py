@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from hub.extensions import db
-from hub.models.note import GlossaryEntry, SensitiveWord, Term
+from hub.models import GlossaryEntry, SensitiveWord, Term
 from hub.models.user import User
 from hub.services import audit
 from hub.services.errors import ServiceError
@@ -113,15 +113,15 @@ def sensitive_word_list() -> list[SensitiveWord]:
 
 def add_glossary_entry(*, concept: str, terms_zh: str, terms_en: str, by: User) -> GlossaryEntry:
     """Add synonyms to the search glossary (a new concept, or more terms for a known one)."""
-    from search_index.glossary import check_row, default_glossary
+    import search_index
 
     concept = concept.strip()
-    known = default_glossary().concept_of(concept)
+    known = search_index.glossary_concept(concept)
     if known is None:
         known = db.session.scalar(sa.select(GlossaryEntry.concept).where(GlossaryEntry.concept == concept.lower()))
     row = (known or concept.lower(), terms_zh.strip(), terms_en.strip())
     try:
-        check_row(row)
+        search_index.check_glossary_row(*row)
     except ValueError:
         raise ServiceError(_l("Give a short name (a-z, 0-9, _) and at least one term; separate terms with |."),
                            field="concept") from None

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
 from hub.extensions import db
-from hub.models.note import Comment, Flag, Mark, Note, Notification, ReviewMessage, Visibility
+from hub.models import Comment, Flag, Mark, Note, Notification, ReviewMessage, Visibility
 from hub.models.user import Role
 from hub.services import accounts, notes, vocabulary
 from tests.helpers import PASSWORD

@@ -116,7 +116,7 @@ def publish(people) -> Callable[..., Note]:
     """Return a function that writes, submits and approves a note: publish(visibility="public")."""
     def make(visibility: str = "public", *, title: str = "外展的经验", language: str = "zh_Hans",
              body: str = "我们在社区开展**外展**。", topics: tuple[str, ...] = ("outreach",)) -> Note:
-        from hub.models.note import Term
+        from hub.models import Term
         import sqlalchemy as sa
 
         term_ids = list(db.session.scalars(sa.select(Term.id).where(Term.slug.in_(topics))))

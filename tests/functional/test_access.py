@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from hub.permissions import PUBLIC, access_of
+from blueprints.web.access import PUBLIC, access_of
 from tests.helpers import post_form
 
 # The only endpoints an anonymous visitor may use. Adding one here is a decision, not a fix.

@@ -8,11 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub.extensions import db
-from hub.models.api import ApiToken
-from hub.models.audit import AuditEntry
-from hub.models.federation import PeerHub
-from hub.models.note import Note
-from hub.models.user import Role, UserStatus
+from hub.models import ApiToken, AuditEntry, Note, PeerHub, Role, UserStatus
 from hub.services import api_tokens
 from tests import catalogue
 from tests.helpers import count, login, post_form

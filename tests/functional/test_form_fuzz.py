@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from hub.extensions import db
 from hub.models.audit import AuditEntry
-from hub.models.note import Comment, Flag, Note, ReviewMessage, SensitiveWord, Term
+from hub.models import Comment, Flag, Note, ReviewMessage, SensitiveWord, Term
 from hub.models.project import Project
 from hub.models.user import Invitation, LoginSession, Role, User
 from hub.services import accounts, notes, vocabulary

@@ -145,7 +145,7 @@ def test_a_third_language_needs_only_a_catalogue_and_a_setting(make_app, tmp_pat
 
 
 def test_an_unexpected_error_gets_a_friendly_500_page_in_the_readers_language(make_app):
-    from hub.permissions import public
+    from blueprints.web.access import public
 
     app = make_app(PROPAGATE_EXCEPTIONS=False)
 

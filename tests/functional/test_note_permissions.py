@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 from hub.extensions import db
 from hub.models.audit import AuditEntry
 from hub.models.events import Event
-from hub.models.note import Comment, Flag, Mark, Note, NoteRevision, Notification, ReviewMessage
+from hub.models import Comment, Flag, Mark, Note, NoteRevision, Notification, ReviewMessage
 from hub.models.user import Role, User
 from hub.services import notes
 from tests.helpers import count, csrf_token, login

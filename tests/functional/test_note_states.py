@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from hub.extensions import db
 from hub.models.audit import AuditEntry
 from hub.models.events import Event
-from hub.models.note import Comment, Note, NoteRevision, Notification, ReviewMessage
+from hub.models import Comment, Note, NoteRevision, Notification, ReviewMessage
 from hub.models.user import User
 from hub.services import notes
 from tests.helpers import count, login, post_form

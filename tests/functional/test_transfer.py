@@ -14,7 +14,7 @@ from hub import events
 from hub.extensions import db
 from hub.models.audit import AuditEntry
 from hub.models.events import Event
-from hub.models.note import Note, NoteRevision, Term
+from hub.models import Note, NoteRevision, Term
 from hub.models.project import Project
 from hub.models.user import Role
 from hub.services import notes, projects, transfer, vocabulary

@@ -17,8 +17,8 @@ from search_index.analysis import (
     bilingual_analyzer,
     query_tokens,
     segment,
-    to_simplified,
 )
+from search_index.folding import to_simplified
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from search_index.analysis import query_tokens, segment, to_simplified
+from search_index.analysis import query_tokens, segment
+from search_index.folding import to_simplified
 from search_index.glossary import (
     GLOSSARY_PATH,
     Glossary,

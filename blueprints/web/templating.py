@@ -14,14 +14,20 @@ from hub.permissions import can
 
 
 ROLE_LABELS = {
+    # i18n: a role's name, lower case, shown after "role:" and in lists of accounts
     "member": _l("member"),
+    # i18n: a role's name: a peer educator who writes notes
     "contributor": _l("contributor"),
+    # i18n: a role's name: reviews notes and handles reports
     "moderator": _l("moderator"),
+    # i18n: a role's name: manages accounts, projects and partner hubs
     "admin": _l("administrator"),
 }
 STATUS_LABELS = {
+    # i18n: an account's state, lower case, shown in lists of accounts: may sign in
     "active": _l("active"),
     "pending": _l("waiting for approval"),
+    # i18n: an account's state, lower case: may not sign in
     "disabled": _l("disabled"),
 }
 

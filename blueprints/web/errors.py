@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 MESSAGES = {
+    # i18n: error page titles and messages, by HTTP status; "Not allowed" is used for 403 and 405
     400: (_l("Bad request"), _l("The hub could not understand this request. Go back and try again.")),
     401: (_l("Token not accepted"), _l("The token is unknown, expired or revoked. Send a valid one, or none.")),
     403: (_l("Not allowed"), _l("Your account may not open this page. If you think it should, ask a moderator.")),

@@ -1,0 +1,45 @@
+"""Discussion of published notes: members' comments and their "we tried this too" / "useful" marks."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.extensions import db
+from hub.models.base import utcnow
+from hub.models.note import Note
+
+if TYPE_CHECKING:
+    from hub.models.user import User
+
+
+class Comment(db.Model):
+    """A member's comment on a published note."""
+
+    __tablename__ = "comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    body_html: Mapped[str] = mapped_column(sa.Text)
+    removed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship()
+    note: Mapped[Note] = relationship()
+
+
+class Mark(db.Model):
+    """A member's "we tried this too" or "useful" mark on a note."""
+
+    __tablename__ = "mark"
+    __table_args__ = (sa.UniqueConstraint("note_id", "user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(20))  # "tried" or "useful"
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,76 @@
+"""Folding text to the one form the index holds: NFKC, Traditional to Simplified Chinese, with offsets.
+
+The first stop of search's one-way pipeline, and a leaf: it imports no other module of the hub.
+Analysis (``search_index.analysis``), the glossary and excerpts all fold text here, so 針具交換 and
+针具交换, ＭＭＴ and MMT meet in one form, and a folded character can be traced back to the span of
+the original text it came from (:func:`span`), for highlighting.
+"""
+from __future__ import annotations
+
+import functools
+import unicodedata
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import opencc
+
+__all__ = ["HAN_RANGES", "normalise", "span", "to_simplified"]
+
+# CJK unified ideographs: extension A, the basic block, compatibility ideographs, extensions B-G.
+HAN_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+
+
+def normalise(text: str) -> tuple[str, list[tuple[int, int]] | None]:
+    """Return NFKC- and Simplified-folded text, with each character's source span if they moved."""
+    folded = unicodedata.normalize("NFKC", text)
+    bounds = None
+    # Width folding (ＭＭＴ, full-width punctuation) keeps one character per character; only
+    # expansions (…, ㎎) and compositions change the length, so map offsets just for those texts.
+    if len(folded) != len(text):
+        folded, bounds = _nfkc_with_bounds(text)
+    simplified = to_simplified(folded)
+    if len(simplified) != len(folded):
+        # OpenCC phrase mappings may change the length; character by character keeps offsets true.
+        simplified = "".join(to_simplified(char) for char in folded)
+        if len(simplified) != len(folded):
+            simplified = folded
+    return simplified, bounds
+
+
+def _nfkc_with_bounds(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """Return the NFKC form of text and, for each output character, its source span."""
+    clusters: list[tuple[int, int]] = []  # a base character with its combining marks
+    for index, char in enumerate(text):
+        if clusters and unicodedata.combining(char):
+            clusters[-1] = (clusters[-1][0], index + 1)
+        else:
+            clusters.append((index, index + 1))
+    parts: list[str] = []
+    bounds: list[tuple[int, int]] = []
+    for start, end in clusters:
+        part = unicodedata.normalize("NFKC", text[start:end])
+        parts.append(part)
+        bounds.extend([(start, end)] * len(part))
+    return "".join(parts), bounds
+
+
+def to_simplified(text: str) -> str:
+    """Return text with Traditional Chinese characters folded to Simplified."""
+    if text.isascii():
+        return text
+    return _converter().convert(text)
+
+
+def span(bounds: list[tuple[int, int]] | None, start: int, end: int) -> tuple[int, int]:
+    """Return the span in the original text of the folded text's characters start to end."""
+    if bounds is None:
+        return start, end
+    return bounds[start][0], bounds[end - 1][1]
+
+
+@functools.cache
+def _converter() -> opencc.OpenCC:
+    """Return this process's Traditional-to-Simplified converter."""
+    import opencc
+
+    return opencc.OpenCC("t2s")
