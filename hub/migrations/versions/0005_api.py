@@ -1,4 +1,4 @@
-"""partner systems: API and feed tokens, OAI-PMH harvest records
+"""partner systems: API and feed tokens, OAI-PMH harvest records, imported notes' source ids
 
 Revision ID: 0005_api
 Revises: 0004
@@ -51,8 +51,16 @@ def upgrade():
     with op.batch_alter_table('harvest_record', schema=None) as batch_op:
         batch_op.create_index('ix_harvest_record_datestamp_note', ['datestamp', 'note_id'], unique=False)
 
+    with op.batch_alter_table('note', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('source_id', sa.String(length=200), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_note_source_id'), ['source_id'])
+
 
 def downgrade():
+    with op.batch_alter_table('note', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_note_source_id'), type_='unique')
+        batch_op.drop_column('source_id')
+
     with op.batch_alter_table('harvest_record', schema=None) as batch_op:
         batch_op.drop_index('ix_harvest_record_datestamp_note')
 
