@@ -3,7 +3,7 @@
 :func:`init_app` is the one entry the app factory uses. It adds the request-time pieces of
 ``blueprints.web`` (the access guard, the log-in session loader, security headers, the reader's
 language, template helpers, error pages) and mounts the faces: main, auth, notes, moderation,
-search, translations, api, admin, partners, federation, tokens, feeds, oai. The core (``hub``, ``search_index``)
+search, translations, api, admin, partners, federation, tokens, feeds, oai, overview. The core (``hub``, ``search_index``)
 never imports this package; only ``hub.create_app`` does.
 """
 from __future__ import annotations
@@ -35,6 +35,7 @@ def _register_blueprints(app: Flask) -> None:
     from blueprints.moderation import bp as moderation_bp
     from blueprints.notes import bp as notes_bp
     from blueprints.oai import bp as oai_bp
+    from blueprints.overview import bp as overview_bp
     from blueprints.partners import bp as partners_bp
     from blueprints.search import bp as search_bp
     from blueprints.tokens import bp as tokens_bp
@@ -53,3 +54,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(tokens_bp)
     app.register_blueprint(feeds_bp)
     app.register_blueprint(oai_bp)
+    app.register_blueprint(overview_bp)

@@ -19,6 +19,8 @@ PUBLIC_ENDPOINTS = {
     "feeds.notes", "feeds.search",
     # OAI-PMH: harvesters have no session; they read public notes and deleted records only.
     "oai.endpoint",
+    # Practices at a glance: counts of what the visitor may read.
+    "overview.index",
     # Federation: other servers have no session; who reads what is decided by HTTP Signatures.
     "federation.webfinger", "federation.nodeinfo_links", "federation.nodeinfo", "federation.instance_actor",
     "federation.inbox_post", "federation.outbox_get", "federation.followers", "federation.note_object",
