@@ -63,6 +63,9 @@ class HarvestConsumer:
     """The event-log consumer that keeps harvest records; its cursor lives in the database."""
 
     name = CONSUMER_NAME
+    # One cursor in the database for every node: with several workers (main's leases), only the
+    # holder of this consumer's claim may run it, or two nodes would write the same records.
+    shared = True
 
     def __init__(self) -> None:
         self.cursor = DatabaseCursor(CONSUMER_NAME)
