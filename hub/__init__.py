@@ -39,6 +39,7 @@ def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to ``app``."""
     import search_index
     from hub import federation, models  # noqa: F401  (models registers the tables)
+    from hub.services import harvest
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
@@ -48,6 +49,7 @@ def register_extensions(app: Flask) -> None:
     app.json.ensure_ascii = False
     search_index.init_app(app)
     federation.init_app(app)
+    harvest.init_app(app)
 
 
 def register_logging(app: Flask) -> None:

@@ -69,6 +69,16 @@ class Config:
     FEDERATION_INBOX_BATCH = 50  # inbox items processed per worker round
     FEDERATION_BACKFILL_HOURS = 6.0  # a followed hub's outbox is re-read this often (and on demand)
     FEDERATION_BACKFILL_PAGES = 10
+    # Machines reading the hub (API, feeds, OAI-PMH): requests per API token, and per client address
+    # without one. "memory://" counts per process; several processes need a shared store (README).
+    API_RATE_LIMIT = "600 per minute"
+    API_RATE_LIMIT_ANONYMOUS = "120 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
+    # OAI-PMH (/oai): who harvesters write to (empty: admin@ the host of BASE_URL), what they may do
+    # with the records (dc:rights), and records per answer before a resumptionToken.
+    OAI_ADMIN_EMAIL = ""
+    OAI_RIGHTS = "Rights remain with the project named as creator; ask it before reuse."
+    OAI_PAGE_SIZE = 100
 
 
 class TestConfig(Config):
@@ -84,6 +94,7 @@ class TestConfig(Config):
     LOGIN_LIMIT_ACCOUNT = 5
     LOGIN_LIMIT_CLIENT = 20
     FEDERATION_RETRY_BASE_SECONDS = 0.2
+    API_RATE_LIMIT_ANONYMOUS = "100000 per minute"  # tests of the limits set their own
 
 
 def load(app: Flask, config: dict[str, Any] | type | None) -> None:

@@ -1,10 +1,12 @@
 """What the views of every face share: the signed-in person, a note by id, query-string numbers,
-privacy findings grouped for a template."""
+privacy findings grouped for a template, absolute public URLs and UTC times for machines."""
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, request
+import datetime as dt
+
+from flask import abort, current_app, request, url_for
 from flask_login import current_user
 
 from hub.extensions import db
@@ -54,3 +56,17 @@ def id_arg(name: str) -> int | None:
     """Return a query-string id, or None when it is missing or could not be a row's id."""
     value = request.args.get(name, type=int)
     return value if value is not None and 0 < value <= MAX_ID else None
+
+
+def public_url(endpoint: str, **values: Any) -> str:
+    """Return the absolute URL of ``endpoint`` under the hub's public address (``BASE_URL``).
+
+    Machines (the API, feeds, OAI-PMH) get the same URLs whichever host name or proxy they
+    reached the hub through.
+    """
+    return str(current_app.config["BASE_URL"]).rstrip("/") + url_for(endpoint, **values)
+
+
+def utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """Return a stored (naive UTC) time as an aware UTC time, so it goes out with its offset."""
+    return moment.replace(tzinfo=dt.timezone.utc) if moment is not None else None

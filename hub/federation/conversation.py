@@ -46,6 +46,7 @@ from hub.models import (LANGUAGES, Comment, CommentThread, Flag, FlagOrigin, Mar
 from hub.services import notes, privacy
 from hub.services.visibility import Audience, may_read
 from hub.text import html_text
+from hub.text_safety import UnsafeName, clean_name
 from hub.worker import DatabaseCursor
 
 CONSUMER_NAME = "federation-conversation"
@@ -408,6 +409,14 @@ def _sanitized(obj: dict[str, Any]) -> tuple[str, str]:
     return html, html_text(html)[:5000]
 
 
+def _pseudonym(value: Any) -> str:
+    """Return a partner's pseudonym as safe to show as our members' names, else "" (shown as "someone")."""
+    try:
+        return clean_name(value)[:60] if isinstance(value, str) else ""
+    except UnsafeName:
+        return ""  # invisible or direction-changing characters: never shown
+
+
 def _findings(text: str) -> int:
     return len(privacy.scan({"body": text}, sensitive_words=notes.sensitive_words()))
 
@@ -437,8 +446,7 @@ def store_comment(peer: PeerHub, obj: dict[str, Any], note: Note, parent: Commen
         db.session.add(thread)
     was_shown = not thread.held and thread.remote_updated_at is not None
     comment.body, comment.body_html = text, html
-    pseudonym = obj.get("peh:authorPseudonym")
-    thread.author_pseudonym = pseudonym.strip()[:60] if isinstance(pseudonym, str) else ""
+    thread.author_pseudonym = _pseudonym(obj.get("peh:authorPseudonym"))
     thread.remote_updated_at = min(updated, utcnow())
     thread.findings = _findings(text)
     thread.held = peer.trust != "publish" or thread.findings > 0

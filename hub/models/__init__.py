@@ -2,13 +2,16 @@
 
 By concern: user (accounts), project, note (notes, revisions, attachments, translation requests),
 vocabulary (terms, sensitive words, glossary rows), discussion (comments, marks), moderation
-(review thread, flags, notifications), federation, events, audit. Import from ``hub.models``.
+(review thread, flags, notifications), federation, events, audit, api (API and feed tokens),
+harvest (OAI-PMH records). Import from ``hub.models``.
 """
+from hub.models.api import ApiToken, TokenKind
 from hub.models.audit import AuditEntry
 from hub.models.conversation import CommentThread, FlagOrigin, MarkTotal, RemoteMark, TopicFollower
 from hub.models.discussion import Comment, Mark
 from hub.models.events import ConsumerCursor, Event
 from hub.models.federation import Delivery, InboxItem, NoteReceipt, PeerHub
+from hub.models.harvest import HarvestRecord
 from hub.models.meta import HubMeta
 from hub.models.moderation import Flag, Notification, ReviewMessage
 from hub.models.note import (
@@ -38,6 +41,8 @@ __all__ = [
     "LANGUAGES",
     "SECTIONS",
     "note_term",
+    "ApiToken",
+    "TokenKind",
     "Attachment",
     "AuditEntry",
     "Comment",
@@ -51,6 +56,7 @@ __all__ = [
     "NoteReceipt",
     "PeerHub",
     "Flag",
+    "HarvestRecord",
     "HubMeta",
     "GlossaryEntry",
     "Mark",

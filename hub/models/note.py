@@ -84,6 +84,9 @@ class Note(db.Model):
     origin_peer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("peer_hub.id"), index=True)
     remote_id: Mapped[str | None] = mapped_column(sa.String(500), unique=True)
     remote_url: Mapped[str | None] = mapped_column(sa.String(500))
+    # An imported note's id in the partner's own archive (or its page on the hub it was exported from):
+    # importing the same file again recognises it. Unique; NULL for notes written here.
+    source_id: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
 
     author: Mapped[User | None] = relationship()
     project: Mapped[Project | None] = relationship()

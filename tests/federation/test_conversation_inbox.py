@@ -218,4 +218,13 @@ def test_moderators_see_held_partner_comments_in_their_language_and_show_them(ap
                          form_url="/moderation/partner-comments")
     assert response.status_code == 302
     shown = client.get(f"/notes/{note.id}").get_data(as_text=True)
-    assert "Call Wang" in shown and "from partner hub peer.example" in shown
+    assert "Call Wang" in shown and "from partner hub <bdi class=\"user-text\">peer.example</bdi>" in shown
+
+
+def test_a_partners_pseudonym_with_direction_overrides_is_not_shown(app, client, make_peer, publish):
+    note = publish("public")
+    peer = make_peer(trust="publish")
+    peer.post(client, peer.activity("Create", {**_comment(peer, note.id), "peh:authorPseudonym": "Bob\u202egnp.exe"}))
+    inbox.process_pending(app)
+    thread = db.session.scalar(sa.select(CommentThread))
+    assert thread.author_pseudonym == "" and not thread.held

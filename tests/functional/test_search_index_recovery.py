@@ -138,7 +138,8 @@ def test_search_while_the_index_is_unavailable_says_so(make_app, tmp_path):
     assert response.status_code == 503
     assert "Search is unavailable right now" in response.get_data(as_text=True)
     api = client.get("/api/v1/search?q=x")
-    assert api.status_code == 503 and api.get_json()["error"] == "search_unavailable"
+    assert api.status_code == 503 and api.mimetype == "application/problem+json"
+    assert api.get_json()["code"] == "search_unavailable"
 
 
 def test_rebuild_swaps_in_a_new_generation_while_searches_keep_working(file_hub):
