@@ -25,10 +25,11 @@ from hub import events
 from hub.extensions import db
 from hub.models.events import Event
 from hub.models.note import SECTIONS, Note, NoteState
+from hub.services import privacy
 from hub.text import plain_text
 from search_index.excerpts import html_text
 from search_index.postings import HubCodec
-from search_index.schema import CURSOR_ID, INDEX_FORMAT, note_document
+from search_index.schema import CURSOR_ID, INDEX_FORMAT, TEXT_FIELDS, note_document
 from search_index.store import IndexStore, IndexUnavailable
 
 log = logging.getLogger("hub.search")
@@ -82,9 +83,14 @@ def _published(session, ids: Iterable[int]) -> list[Note]:
 
 
 def document(note: Note) -> dict:
-    """Return the index document of a published original, with its published translations."""
+    """Return the index document of a published original, with its published translations.
+
+    Contact data (phone, ID and card numbers, e-mail, WeChat …) is blanked out of the indexed text,
+    so that search can never be used to find who wrote or holds a number.
+    """
     versions = [(t, body_text(t)) for t in note.translations if t.state == NoteState.PUBLISHED]
-    return note_document(note, body_text=body_text(note), versions=versions)
+    fields = note_document(note, body_text=body_text(note), versions=versions)
+    return fields | {name: privacy.mask_for_index(fields[name]) for name in TEXT_FIELDS}
 
 
 def read_cursor(index) -> int:

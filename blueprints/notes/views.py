@@ -165,7 +165,7 @@ def preview():
     data = form.to_input()
     fields, findings = notes.scan_input(data)
     return jsonify(ok=True, html=notes.render_text(data.body, data.sections, language=data.language), findings=[
-        {"field": f.field, "kind": f.kind, "masked": f.masked(fields[f.field])} for f in findings])
+        {"field": f.field, "kind": f.kind, "label": f.label, "masked": f.masked(fields[f.field])} for f in findings])
 
 
 @bp.get("/notes/<int:note_id>")

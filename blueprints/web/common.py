@@ -39,7 +39,8 @@ def privacy_groups(fields: dict[str, str], findings: list) -> list[dict]:
     for name, text in fields.items():
         mine = [f for f in findings if f.field == name]
         if mine:
-            groups.append({"field": name, "kinds": sorted({f.kind for f in mine}),
+            kinds = sorted({f.kind for f in mine})
+            groups.append({"field": name, "kinds": kinds, "labels": [privacy.label(kind) for kind in kinds],
                            "segments": privacy.highlight(text, mine)})
     return groups
 

@@ -52,8 +52,6 @@ FIELDS = ("title", "summary", "body", "language", "project", "topics", "tags", "
 REQUIRED = ("title", "summary", "body", "language")
 VISIBILITIES = tuple(v.value for v in Visibility)
 BATCH_SIZE = 500
-FINDING_NAMES = {"phone": "phone number", "id_number": "ID number", "email": "e-mail address",
-                 "sensitive_word": "listed sensitive word"}
 JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false",
               type(None): "null"}
 
@@ -314,7 +312,7 @@ class _Importer:
         fields = {"title": data.title, "summary": data.summary, "body": data.body}
         findings = privacy.scan(fields, sensitive_words=self.sensitive_words)
         if findings:
-            found = sorted({f"{FINDING_NAMES[f.kind]} in {f.field}" for f in findings})
+            found = sorted({f"{f.label} in {f.field}" for f in findings})
             raise BadLine(f"may contain personal data ({', '.join(found)}); remove it, "
                           "or pass --allow-personal-data once you have checked it")
 

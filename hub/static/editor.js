@@ -127,8 +127,7 @@
       for (const finding of result.findings) {
         const item = document.createElement("li");
         const label = form.querySelector("label[for='" + finding.field.replace("section:", "") + "']");
-        const kind = form.getAttribute("data-kind-" + finding.kind) || finding.kind;
-        item.textContent = (label ? label.textContent : finding.field) + ": " + kind + " " + finding.masked;
+        item.textContent = (label ? label.textContent : finding.field) + ": " + finding.label + " " + finding.masked;
         list.appendChild(item);
       }
       privacyBox.appendChild(list);
