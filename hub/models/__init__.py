@@ -5,7 +5,7 @@ vocabulary (terms, sensitive words, glossary rows), discussion (comments, marks)
 (review thread, flags, notifications), federation, events, audit. Import from ``hub.models``.
 """
 from hub.models.audit import AuditEntry
-from hub.models.discussion import Comment, Mark
+from hub.models.discussion import Comment, CommentState, Mark
 from hub.models.events import ConsumerCursor, Event
 from hub.models.federation import Delivery, InboxItem, NoteReceipt, PeerHub
 from hub.models.moderation import Flag, Notification, ReviewMessage
@@ -16,6 +16,7 @@ from hub.models.note import (
     Note,
     NoteRevision,
     NoteState,
+    PendingRevision,
     TranslationRequest,
     Visibility,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "Comment",
+    "CommentState",
     "Delivery",
     "InboxItem",
     "NoteReceipt",
@@ -48,6 +50,7 @@ __all__ = [
     "Note",
     "NoteRevision",
     "NoteState",
+    "PendingRevision",
     "Notification",
     "ReviewMessage",
     "SensitiveWord",

@@ -38,7 +38,7 @@ from PIL import Image, ImageCms, ImageOps
 from hub import events
 from hub.extensions import db
 from hub.models import Attachment, Note, NoteState, User
-from hub.services import audit, notes, privacy
+from hub.services import audit, notes, screening
 # path_of and open_bytes belong to this module's face too: views and tests read attachments through it.
 from hub.services.attachment_files import discard_unused, open_bytes, path_of, store  # noqa: F401
 from hub.services.errors import NotAllowed, ServiceError
@@ -139,7 +139,7 @@ def _check_name_privacy(note: Note, name: str) -> None:
     """Refuse a file name with personal data on a published note, where no later check would see it."""
     if note.state != NoteState.PUBLISHED:
         return  # drafts: the privacy check before submitting lists attachment names too
-    if privacy.scan({"attachment:new": name}, sensitive_words=notes.sensitive_words()):
+    if screening.screen({"attachment:new": name}):
         raise _refuse(_l("The file name looks like it holds personal data. Rename the file and attach it again."))
 
 

@@ -43,7 +43,7 @@ from hub.models.base import utcnow
 from hub.models import LANGUAGES, Note, NoteRevision, NoteState, Term, Visibility, note_term
 from hub.models.project import Project
 from hub.models.user import Role, User
-from hub.services import audit, notes, privacy, projects, vocabulary
+from hub.services import audit, notes, privacy, projects, screening, vocabulary
 from hub.services.errors import ServiceError
 from hub.services.visibility import published_for
 
@@ -230,7 +230,7 @@ class _Importer:
             sa.select(Project.slug, Project.id))}
         self.topics: dict[str, int] = {slug: tid for slug, tid in db.session.execute(
             sa.select(Term.slug, Term.id).where(Term.kind == "topic"))}
-        self.sensitive_words = notes.sensitive_words()
+        self.sensitive_words = screening.sensitive_words()
         self.seen: dict[tuple[int, str, dt.datetime], str] = {
             (author_id, title, when): f"already in the hub as note {note_id}"
             for note_id, author_id, title, when in db.session.execute(
