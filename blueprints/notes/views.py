@@ -16,7 +16,7 @@ from blueprints.web.forms import ActionForm
 from blueprints.web.refusals import attempt, problem
 from hub.extensions import db
 from hub.models import Comment, CommentState, Note, NoteState
-from hub.services import discussion, listing, notes, revisions, translations
+from hub.services import attachments, discussion, listing, notes, revisions, translations
 from hub.services.errors import ServiceError
 from hub.services.screening import PrivacyCheckRequired
 from hub.services.visibility import can_view
@@ -203,6 +203,7 @@ def detail(note_id: int):
     shown = _version_to_show(note, request.args.get("version"))
     return render_template(
         "notes/detail.html", note=note, shown=shown, comments=discussion.visible_comments(note, current_user),
+        attachments=attachments.shown(note, current_user),
         versions=translations.published_translations(note, current_user) if not note.original else [],
         outdated=shown is not note and translations.is_outdated(shown),
         marks=notes.mark_counts(note, current_user), thread=notes.thread(note) if notes.may(current_user, "history", note) else [],

@@ -192,6 +192,8 @@ class Attachment(db.Model):
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Added to a published note: only its author and moderators see it until the changes are accepted.
+    pending: Mapped[bool] = mapped_column(default=False)
 
     note: Mapped[Note] = relationship(back_populates="attachments")
 

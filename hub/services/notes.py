@@ -339,6 +339,8 @@ def accept_changes(note: Note, *, by: User, version: int, checked: Iterable[str]
     _snapshot(note, pending.editor or by)
     db.session.delete(pending)
     note.pending = None
+    for attachment in note.attachments:
+        attachment.pending = False
     if chosen:
         _scrub_everywhere(note, redaction.removed_findings(fields, chosen))
     db.session.add(ReviewMessage(note=note, author=by, kind="changes_accepted", body=message.strip()))
@@ -363,14 +365,31 @@ def return_changes(note: Note, *, by: User, message: str) -> Note:
 
 
 def discard_changes(note: Note, *, by: User) -> Note:
-    """Let the author drop their pending changes to a published note."""
+    """Let the author drop their pending changes to a published note, attachments added since included."""
     _require(by, "edit", note)
+    added = [a for a in note.attachments if a.pending]
+    if note.pending is None and not added:
+        return note
     if note.pending is not None:
         db.session.delete(note.pending)
         note.pending = None
-        audit.record("note.changes_discard", actor=by, target=note)
-        db.session.commit()
+    digests = {a.sha256 for a in added}
+    for attachment in added:
+        note.attachments.remove(attachment)
+    audit.record("note.changes_discard", actor=by, target=note, attachments=len(added))
+    db.session.commit()
+    attachment_files.discard_unused(digests)
     return note
+
+
+def hold_for_review(note: Note, *, by: User) -> None:
+    """Make sure moderators see a published note's changes: its pending revision, submitted for review.
+
+    When the author changed only attachments, the revision holds the published text, so the
+    moderator sees "no changes to the text" beside the new attachments. The caller commits.
+    """
+    pending = note.pending
+    _keep_pending(note, by, pending_input(pending) if pending is not None else input_of(note), submit=True)
 
 
 def _fold_pending(note: Note) -> None:
@@ -381,6 +400,8 @@ def _fold_pending(note: Note) -> None:
         _apply(note, data)
         db.session.delete(note.pending)
         note.pending = None
+    for attachment in note.attachments:
+        attachment.pending = False
 
 
 def _with_text(data: NoteInput, fields: dict[str, str]) -> NoteInput:

@@ -14,6 +14,7 @@ import json
 
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 from flask.testing import FlaskClient
 
 import search_index
@@ -23,8 +24,8 @@ from hub.models import (AuditEntry, Comment, CommentState, Flag, Note, NoteRevis
                         SensitiveWord)
 from hub.models.events import Event
 from hub.models.user import Role, User
-from hub.services import discussion, notes, screening, transfer, translations
-from tests.helpers import count, login, post_form
+from hub.services import attachments, discussion, notes, screening, transfer, translations
+from tests.helpers import count, csrf_token, login, post_form
 
 PHONE = "13812345678"
 PHONE_SPACED = "138 1234 5678"
@@ -57,6 +58,12 @@ def all_keys(note: Note) -> list[str]:
 def published(author: User, moderator: User, **overrides) -> Note:
     note = submitted(author, **overrides)
     return notes.approve(note, by=moderator, checked=all_keys(note))
+
+
+def small_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), "green").save(out, "PNG")
+    return out.getvalue()
 
 
 def client_of(app, user: User) -> FlaskClient:
@@ -338,6 +345,36 @@ def test_accepting_changes_the_author_made_meanwhile_is_refused(app, contributor
     url = f"/moderation/notes/{note.id}/changes"
     post_form(reviewer, f"{url}/accept", {"version": seen}, form_url=url)
     assert reload(Note, note.id).body == BODY
+
+
+def test_a_photo_added_to_a_published_note_waits_for_review(app, contributor, moderator, member):
+    note = published(contributor, moderator)
+    author = client_of(app, contributor)
+    token = csrf_token(author, f"/notes/{note.id}/edit")
+    response = author.post(f"/notes/{note.id}/attachments", content_type="multipart/form-data",
+                           data={"csrf_token": token, "file": (io.BytesIO(small_png()), "outreach.png")})
+    assert response.status_code == 302
+    (item,) = reload(Note, note.id).attachments
+    assert item.pending and events("note.updated", note.id) == 0
+    reader = client_of(app, member)
+    assert "outreach.png" not in reader.get(f"/notes/{note.id}").get_data(as_text=True)
+    assert reader.get(f"/notes/{note.id}/attachments/{item.id}").status_code == 404
+    assert author.get(f"/notes/{note.id}/attachments/{item.id}").status_code == 200
+
+    reviewer = client_of(app, moderator)
+    url = f"/moderation/notes/{note.id}/changes"
+    assert "outreach.png" in reviewer.get(url).get_data(as_text=True)
+    post_form(reviewer, f"{url}/accept", {"version": reload(Note, note.id).pending.version}, form_url=url)
+    assert reader.get(f"/notes/{note.id}/attachments/{item.id}").status_code == 200
+    assert events("note.updated", note.id) == 1
+
+
+def test_discarding_changes_drops_a_photo_that_waits(app, contributor, moderator):
+    note = published(contributor, moderator)
+    attachments.add(note, by=contributor, filename="outreach.png", stream=io.BytesIO(small_png()))
+    notes.discard_changes(note, by=contributor)
+    note = reload(Note, note.id)
+    assert note.attachments == [] and note.pending is None
 
 
 # --- moderators must look at every finding --------------------------------------------------------

@@ -1,4 +1,4 @@
-"""privacy paths: held comments, pending revisions of published notes, redacted revisions, member choices
+"""privacy paths: held comments, pending revisions and attachments of published notes, redacted revisions, member choices
 
 Revision ID: 0006_privacy_paths
 Revises: 0004
@@ -51,6 +51,9 @@ def upgrade():
     with op.batch_alter_table('note_revision', schema=None) as batch_op:
         batch_op.add_column(sa.Column('redacted_at', sa.DateTime(), nullable=True))
 
+    with op.batch_alter_table('attachment', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('pending', sa.Boolean(), nullable=False, server_default=sa.false()))
+
     # Both off for everyone, old accounts included: showing activity and skipping review are opt-in.
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.add_column(sa.Column('show_activity', sa.Boolean(), nullable=False, server_default=sa.false()))
@@ -62,6 +65,9 @@ def downgrade():
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.drop_column('edits_skip_review')
         batch_op.drop_column('show_activity')
+
+    with op.batch_alter_table('attachment', schema=None) as batch_op:
+        batch_op.drop_column('pending')
 
     with op.batch_alter_table('note_revision', schema=None) as batch_op:
         batch_op.drop_column('redacted_at')
