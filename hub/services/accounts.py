@@ -124,6 +124,9 @@ def _check_pseudonym(pseudonym: str, *, user: User | None = None) -> None:
     pseudonym = pseudonym.strip()
     if not 2 <= len(pseudonym) <= 60:
         raise ServiceError(_l("A pseudonym has 2 to 60 characters."), field="pseudonym")
+    if screening.screen({"pseudonym": pseudonym}):  # the one name everyone sees: no contact data at all
+        raise ServiceError(_l("A pseudonym must not hold a phone number, an ID number or other contact details."),
+                           field="pseudonym")
     query = sa.select(User.id).where(sa.func.lower(User.pseudonym) == pseudonym.lower())
     if user is not None:
         query = query.where(User.id != user.id)
@@ -386,9 +389,6 @@ def update_profile(
     it is) lets signed-in members see that the person joined and their project.
     """
     _check_pseudonym(pseudonym, user=user)
-    if screening.screen({"pseudonym": pseudonym}):
-        raise ServiceError(_l("A pseudonym must not hold a phone number, an ID number or other contact details."),
-                           field="pseudonym")
     screening.require_confirmation({"bio": bio.strip()}, confirmed=confirm_privacy, message=_l(
         "Your profile may contain personal data. Check each highlighted place."))
     _check_email(email, user=user)

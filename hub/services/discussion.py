@@ -88,6 +88,25 @@ def receive_remote_comment(note: Note, *, body: str, trusted: bool, body_html: s
     return comment
 
 
+def update_remote_comment(comment: Comment, *, body: str, body_html: str | None = None) -> Comment:
+    """Apply a partner hub's correction of its comment; the caller commits.
+
+    The new text passes the same check: a published comment in which it finds something goes
+    back to the moderators (held, ``comment.removed`` for readers' copies), like a remote note.
+    """
+    was_shown = comment.state == CommentState.PUBLISHED and comment.removed_at is None
+    comment.body = (body or "").strip()[:MAX_LENGTH]
+    comment.body_html = body_html or _render(comment.body)
+    if not was_shown:
+        return comment
+    if findings(comment):
+        comment.state = CommentState.HELD.value
+        events.record("comment.removed", subject_type="comment", subject_id=comment.id, note_id=comment.note_id)
+    else:
+        events.record("comment.updated", subject_type="comment", subject_id=comment.id, note_id=comment.note_id)
+    return comment
+
+
 def _announce(comment: Comment) -> None:
     """Tell the event log and the note's author about a comment readers can now see."""
     events.record("comment.added", subject_type="comment", subject_id=comment.id, note_id=comment.note_id)

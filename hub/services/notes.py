@@ -215,8 +215,7 @@ def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False
             audit.record("note.changes_submit", actor=by, target=note, privacy_findings=len(findings))
             db.session.commit()
             return note
-        if note.pending is not None:
-            db.session.delete(note.pending)
+        note.pending = None  # an older pending revision is replaced by this edit (delete-orphan)
     _apply(note, cleaned)
     if state in (S.SUBMITTED, S.PUBLISHED):
         _snapshot(note, by)

@@ -24,7 +24,8 @@ from hub.models import (AuditEntry, Comment, CommentState, Flag, Note, NoteRevis
                         SensitiveWord)
 from hub.models.events import Event
 from hub.models.user import Role, User
-from hub.services import attachments, discussion, notes, screening, transfer, translations
+from hub.services import accounts, attachments, discussion, notes, screening, transfer, translations
+from hub.services.errors import ServiceError
 from tests.helpers import count, csrf_token, login, post_form
 
 PHONE = "13812345678"
@@ -203,6 +204,17 @@ def test_a_comment_from_a_partner_hub_goes_through_the_same_check(app, contribut
     assert [c.id for c in discussion.held()] == [with_phone.id, untrusted.id]
 
 
+def test_a_partner_hubs_correction_with_a_phone_number_takes_its_comment_back_to_the_moderators(
+        app, contributor, moderator):
+    note = published(contributor, moderator)
+    comment = discussion.receive_remote_comment(note, body="Same in Kunming.", trusted=True)
+    discussion.update_remote_comment(comment, body="Same in Kunming; fixed typo.")
+    assert comment.state == "published" and events("comment.updated", comment.id) == 1
+    discussion.update_remote_comment(comment, body=f"Same in Kunming, call {PHONE}.")
+    db.session.commit()
+    assert comment.state == "held" and events("comment.removed", comment.id) == 1
+
+
 # --- review thread, profile, translations, attachments ------------------------------------------
 
 def test_a_reply_in_the_review_thread_with_personal_data_needs_confirmation(app, contributor, moderator):
@@ -231,6 +243,12 @@ def test_a_pseudonym_with_a_phone_number_is_refused_and_a_bio_needs_confirmation
     assert reload(User, member.id).bio == ""
     response = post_form(browser, "/account", {**form, "confirm_privacy": "y"})
     assert response.status_code == 302 and PHONE in reload(User, member.id).bio
+
+
+def test_signing_up_with_a_phone_number_as_pseudonym_is_refused(app):
+    with pytest.raises(ServiceError) as refused:
+        accounts.create_user(accounts.NewAccount("wei", f"小伟{PHONE}", "long enough password"))
+    assert refused.value.field == "pseudonym"
 
 
 def test_a_translation_with_a_phone_number_needs_confirmation_and_a_moderators_tick(
