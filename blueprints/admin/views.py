@@ -17,13 +17,14 @@ from hub.permissions import may_grant
 from hub.services import accounts, audit, leaving, vocabulary
 from hub.services import notes as note_service
 from hub.services import projects as project_service
+from hub.text_safety import isolated
 
 bp = Blueprint("admin", __name__, template_folder="templates")
 
 
 def _project_choices() -> list[tuple[str, str]]:
     locale = str(get_locale())
-    return [("", _("No project"))] + [(str(p.id), p.name(locale)) for p in project_service.all_projects()]
+    return [("", _("No project"))] + [(str(p.id), isolated(p.name(locale))) for p in project_service.all_projects()]
 
 
 def _project_from(value: str) -> Project | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import (BooleanField, HiddenField, RadioField, SelectField, SelectMultipleField, StringField,
                      SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional
@@ -13,6 +14,14 @@ from hub.models import SECTIONS
 from hub.services import notes as note_service
 
 SECTION_LABELS = note_service.SECTION_TITLES
+
+
+def _isolated(name: str) -> Markup:
+    """Isolate a vocabulary name in its checkbox label, as the ``isolate`` macro does in templates
+    (markup, not FSI/PDI, so that the label's accessible name stays the plain name)."""
+    return Markup('<bdi class="user-text">{}</bdi>').format(name)
+
+
 FLAG_LABELS = {
     "harmful": _l("Harmful or dangerous"),
     "personal_data": _l("Contains personal data"),
@@ -63,8 +72,8 @@ class NoteForm(FlaskForm):
 
     def __init__(self, *args, locale: str = "en", **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.topics.choices = [(str(t.id), t.name(locale)) for t in note_service.terms("topic")]
-        self.populations.choices = [(str(t.id), t.name(locale)) for t in note_service.terms("population")]
+        self.topics.choices = [(str(t.id), _isolated(t.name(locale))) for t in note_service.terms("topic")]
+        self.populations.choices = [(str(t.id), _isolated(t.name(locale))) for t in note_service.terms("population")]
 
     def to_input(self) -> note_service.NoteInput:
         """Return what the author wrote, as the service takes it."""

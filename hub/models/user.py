@@ -46,6 +46,9 @@ class User(db.Model):
     username: Mapped[str] = mapped_column(sa.String(40), unique=True)  # stored lower-case
     email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)  # stored lower-case
     pseudonym: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    # How the pseudonym looks (hub.text_safety.skeleton): a look-alike of a taken one is refused.
+    # NULL only for old look-alikes found when the column was added.
+    pseudonym_skeleton: Mapped[str | None] = mapped_column(sa.String(240), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[str] = mapped_column(sa.String(20), default=Role.MEMBER.value)
     status: Mapped[str] = mapped_column(sa.String(20), default=UserStatus.ACTIVE.value)

@@ -32,8 +32,9 @@ from hub.models.user import (
     User,
     UserStatus,
 )
+from hub import text_safety
 from hub.permissions import can, may_grant
-from hub.services import audit, screening
+from hub.services import audit, names, screening
 from hub.services.errors import NotAllowed, ServiceError
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,40}$")
@@ -90,11 +91,12 @@ def create_user(
     project: Project | None = None,
 ) -> User:
     """Validate and add a user to the session (the caller commits)."""
-    _check_new_account(account)
+    pseudonym, skeleton = _check_new_account(account)
     user = User(
         username=account.username.strip().lower(),
         email=(account.email or "").strip().lower() or None,
-        pseudonym=account.pseudonym.strip(),
+        pseudonym=pseudonym,
+        pseudonym_skeleton=skeleton,
         password_hash=hash_password(account.password),
         role=role.value,
         status=status.value,
@@ -106,7 +108,8 @@ def create_user(
     return user
 
 
-def _check_new_account(account: NewAccount) -> None:
+def _check_new_account(account: NewAccount) -> tuple[str, str]:
+    """Check a sign-up; return the pseudonym to store and its skeleton."""
     username = account.username.strip().lower()
     if not USERNAME_RE.fullmatch(username):
         raise ServiceError(
@@ -115,23 +118,28 @@ def _check_new_account(account: NewAccount) -> None:
         )
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise ServiceError(_l("This username is taken. Please choose another."), field="username")
-    _check_pseudonym(account.pseudonym)
+    checked = _check_pseudonym(account.pseudonym)
     _check_email(account.email)
     check_password_strength(account.password, field="password")
+    return checked
 
 
-def _check_pseudonym(pseudonym: str, *, user: User | None = None) -> None:
-    pseudonym = pseudonym.strip()
+def _check_pseudonym(pseudonym: str, *, user: User | None = None) -> tuple[str, str]:
+    """Return the pseudonym to store and its skeleton; refuse one that is taken or looks taken."""
+    pseudonym = names.clean(pseudonym, field="pseudonym")
     if not 2 <= len(pseudonym) <= 60:
         raise ServiceError(_l("A pseudonym has 2 to 60 characters."), field="pseudonym")
     if screening.screen({"pseudonym": pseudonym}):  # the one name everyone sees: no contact data at all
         raise ServiceError(_l("A pseudonym must not hold a phone number, an ID number or other contact details."),
                            field="pseudonym")
-    query = sa.select(User.id).where(sa.func.lower(User.pseudonym) == pseudonym.lower())
-    if user is not None:
-        query = query.where(User.id != user.id)
-    if db.session.scalar(query):
+    skeleton = text_safety.skeleton(pseudonym)
+    others = sa.select(User.id).where(User.id != user.id) if user is not None else sa.select(User.id)
+    if db.session.scalar(others.where(sa.func.lower(User.pseudonym) == pseudonym.lower())):
         raise ServiceError(_l("This pseudonym is taken. Please choose another."), field="pseudonym")
+    if db.session.scalar(others.where(User.pseudonym_skeleton == skeleton)):
+        raise ServiceError(_l("This pseudonym looks the same as one that is taken. Please choose another."),
+                           field="pseudonym")
+    return pseudonym, skeleton
 
 
 def _check_email(email: str | None, *, user: User | None = None) -> None:
@@ -388,7 +396,7 @@ def update_profile(
     bio passes the privacy check (confirm to keep what it finds). ``show_activity`` (None: as
     it is) lets signed-in members see that the person joined and their project.
     """
-    _check_pseudonym(pseudonym, user=user)
+    pseudonym, skeleton = _check_pseudonym(pseudonym, user=user)
     screening.require_confirmation({"bio": bio.strip()}, confirmed=confirm_privacy, message=_l(
         "Your profile may contain personal data. Check each highlighted place."))
     _check_email(email, user=user)
@@ -396,7 +404,7 @@ def update_profile(
         raise ServiceError(_l("Choose one of the offered languages."), field="locale")
     if timezone and timezone not in zoneinfo.available_timezones():
         raise ServiceError(_l("Choose one of the offered time zones."), field="timezone")
-    user.pseudonym = pseudonym.strip()
+    user.pseudonym, user.pseudonym_skeleton = pseudonym, skeleton
     user.email = (email or "").strip().lower() or None
     user.locale = locale or None
     user.timezone = timezone or None

@@ -24,7 +24,7 @@ from hub.models import (LANGUAGES, SECTIONS, Comment, CommentState, Flag, Mark, 
                         Notification, PendingRevision, ReviewMessage, Term, Visibility)
 from hub.models.user import User
 from hub.permissions import can
-from hub.services import attachment_files, audit, privacy, redaction, screening
+from hub.services import attachment_files, audit, names, privacy, redaction, screening
 from hub.services.errors import NotAllowed, ServiceError
 from hub.services.visibility import can_view
 from hub.text import render_markdown
@@ -99,7 +99,8 @@ def clean(data: NoteInput) -> NoteInput:
         raise ServiceError(_l("Choose Chinese or English."), field="language")
     if data.visibility not in {v.value for v in Visibility}:
         raise ServiceError(_l("Choose who may read this note."), field="visibility")
-    if len(data.title) > 200:
+    title = names.clean(data.title, field="title")
+    if len(title) > 200:
         raise ServiceError(_l("Keep the title under 200 characters."), field="title")
     if len(data.summary) > 600:
         raise ServiceError(_l("Keep the summary to one or two sentences (600 characters at most)."),
@@ -108,14 +109,14 @@ def clean(data: NoteInput) -> NoteInput:
         raise ServiceError(_l("Give only the city or county, never a street address."), field="place")
     tags = []
     for tag in data.tags:
-        tag = re.sub(r"\s+", " ", tag.strip().lstrip("#"))[:40]
+        tag = re.sub(r"\s+", " ", names.clean(tag, field="tags").lstrip("#"))[:40]
         if tag and tag.lower() not in {t.lower() for t in tags}:
             tags.append(tag)
     if len(tags) > MAX_TAGS:
         # i18n: %(n)d is the largest number of free tags on a note
         raise ServiceError(_l("Use at most %(n)d tags.", n=MAX_TAGS), field="tags")
     sections = {k: (data.sections.get(k) or "").strip() for k in SECTIONS if (data.sections.get(k) or "").strip()}
-    return NoteInput(title=data.title.strip(), summary=data.summary.strip(), body=data.body.strip(),
+    return NoteInput(title=title, summary=data.summary.strip(), body=data.body.strip(),
                      sections=sections, language=data.language, place=data.place.strip()[:100],
                      province=data.province.strip()[:100], visibility=data.visibility,
                      term_ids=list(dict.fromkeys(data.term_ids)), tags=tags)

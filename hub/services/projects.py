@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from hub.extensions import db
 from hub.models.project import Project
 from hub.models.user import User, UserStatus
-from hub.services import audit
+from hub.services import audit, names
 from hub.services.errors import ServiceError
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
@@ -57,7 +57,8 @@ def public_members(project: Project, *, viewer: Any) -> list[User]:
 def save(data: ProjectData, *, by: User | None, project: Project | None = None) -> Project:
     """Create a project, or update ``project``, after checking the fields."""
     data = ProjectData(**{k: v.strip() for k, v in vars(data).items()})
-    data = replace(data, country=data.country.upper())
+    data = replace(data, country=data.country.upper(), name_zh=names.clean(data.name_zh, field="name_zh"),
+                   name_en=names.clean(data.name_en, field="name_en"))
     _check(data, project)
     created = project is None
     project = project or Project()

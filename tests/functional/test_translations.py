@@ -50,11 +50,11 @@ def test_readers_see_their_language_with_a_switch_to_the_original(client, transl
     translation = translations.start(published, by=translator, language="en")
     _translate(translation, translator, moderator)
     english = client.get(f"/notes/{published.id}?lang=en").get_data(as_text=True)
-    assert "<h1>Peer duty</h1>" in english and "Show the original" in english
+    assert '<h1><bdi class="user-text">Peer duty</bdi></h1>' in english and "Show the original" in english
     chinese = client.get(f"/notes/{published.id}?lang=zh_Hans").get_data(as_text=True)
-    assert "<h1>同伴值班</h1>" in chinese
+    assert "<h1><bdi class=\"user-text\">同伴值班</bdi></h1>" in chinese
     original = client.get(f"/notes/{published.id}?lang=en&version=original").get_data(as_text=True)
-    assert "<h1>同伴值班</h1>" in original
+    assert "<h1><bdi class=\"user-text\">同伴值班</bdi></h1>" in original
     # The translation's own address leads to the note, in that language.
     response = client.get(f"/notes/{translation.id}")
     assert response.headers["Location"] == f"/notes/{published.id}?version=en"

@@ -1,7 +1,7 @@
 """privacy paths: held comments, pending revisions and attachments of published notes, redacted revisions, member choices
 
 Revision ID: 0006_privacy_paths
-Revises: 0004
+Revises: 0005_privacy
 Create Date: 2026-12-06 05:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_privacy_paths'
-down_revision = '0004'
+down_revision = '0005_privacy'  # chained after the merged privacy-scanner branch (the lead re-chains)
 branch_labels = None
 depends_on = None
 
