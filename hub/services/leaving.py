@@ -54,6 +54,9 @@ def _note(note: Note) -> dict[str, Any]:
                        "redacted_at": _when(r.redacted_at)} for r in note.revisions],
         "pending_changes": None if pending is None else {**_text(pending), "submitted_at": _when(pending.submitted_at),
                                                          "updated_at": _when(pending.updated_at)},
+        # The files themselves are on the note's page and in the editor, for as long as the note exists.
+        "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": a.size,
+                         "added_at": _when(a.created_at)} for a in note.attachments],
     }
 
 
