@@ -175,7 +175,8 @@ def serve_command(host: str, port: int) -> None:
                               preexec_fn=_stop_when_parent_dies)
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        run_simple(host, port, current_app._get_current_object(), threaded=True)
+        run_simple(host, port, current_app._get_current_object(), threaded=True,
+                   request_handler=quiet_request_handler())
     except KeyboardInterrupt:
         pass
     finally:
@@ -204,6 +205,33 @@ def _stop_when_parent_dies() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not Linux: serve's own signal handlers still stop the worker
         pass
+
+
+def quiet_request_handler() -> type:
+    """Return the development server's request handler that logs no query string and no address.
+
+    A query string is what someone looked for (``/search?q=…``) and an address says who: the
+    request log keeps the method, the path and the status only.
+    """
+    from werkzeug.serving import WSGIRequestHandler
+
+    class QuietRequestHandler(WSGIRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            path = getattr(self, "path", None)
+            if path is None:  # a request line too broken to read: log nothing of it
+                self.requestline = "(unreadable request)"
+                super().log_request(code, size)
+                return
+            self.path = path.split("?", 1)[0]
+            try:
+                super().log_request(code, size)
+            finally:
+                self.path = path
+
+        def address_string(self) -> str:
+            return "-"
+
+    return QuietRequestHandler
 
 
 translate_cli = AppGroup("translate", help="Extract, add, update and compile interface translations.")

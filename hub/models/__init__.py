@@ -7,7 +7,7 @@ harvest (OAI-PMH records). Import from ``hub.models``.
 """
 from hub.models.api import ApiToken, TokenKind
 from hub.models.audit import AuditEntry
-from hub.models.discussion import Comment, Mark
+from hub.models.discussion import Comment, CommentState, Mark
 from hub.models.events import ConsumerCursor, Event
 from hub.models.federation import Delivery, InboxItem, NoteReceipt, PeerHub
 from hub.models.harvest import HarvestRecord
@@ -20,6 +20,7 @@ from hub.models.note import (
     Note,
     NoteRevision,
     NoteState,
+    PendingRevision,
     TranslationRequest,
     Visibility,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "Comment",
+    "CommentState",
     "Delivery",
     "InboxItem",
     "NoteReceipt",
@@ -57,6 +59,7 @@ __all__ = [
     "Note",
     "NoteRevision",
     "NoteState",
+    "PendingRevision",
     "Notification",
     "ReviewMessage",
     "SensitiveWord",

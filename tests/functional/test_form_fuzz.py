@@ -30,7 +30,7 @@ from hub.models.audit import AuditEntry
 from hub.models import Comment, Flag, Note, ReviewMessage, SensitiveWord, Term
 from hub.models.project import Project
 from hub.models.user import Invitation, LoginSession, Role, User
-from hub.services import accounts, notes, vocabulary
+from hub.services import accounts, discussion, notes, vocabulary
 from tests.helpers import PASSWORD, count, csrf_token, login, post_form
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -354,7 +354,7 @@ def test_preview_survives_any_input_and_saves_nothing(as_author, authors_draft, 
 @pytest.fixture
 def readable_note(contributor, moderator, member) -> Note:
     note = published_note(contributor, moderator)
-    notes.add_comment(note, by=contributor, body="The author's own comment.")
+    discussion.add_comment(note, by=contributor, body="The author's own comment.")
     return note
 
 
