@@ -96,18 +96,25 @@ def search_status_command() -> None:
     click.echo(f"Indexed notes:   {info['indexed']}")
     click.echo(f"Published notes: {info['published']}")
     click.echo(f"Cursor / head:   {info['cursor']} / {info['head']} (lag {info['lag']} events)")
+    if info["available"] and info["lag"] == 0 and info["indexed"] != info["published"]:
+        # Caught up yet different: an event was missed or the index belongs to another database.
+        click.echo("The index does not match the database although it has applied every event: "
+                   "run flask hub reindex.")
 
 
 @hub_cli.command("worker")
 @with_appcontext
 def worker_command() -> None:
-    """Run the background worker until Ctrl-C or SIGTERM."""
+    """Run the background worker until Ctrl-C, SIGTERM or SIGHUP (one per instance folder)."""
     import logging
 
     from hub import worker
 
     logging.getLogger("hub").setLevel(logging.INFO)  # Flask's handler on the "hub" logger prints it
-    worker.run(current_app._get_current_object())
+    try:
+        worker.run(current_app._get_current_object())
+    except worker.AlreadyRunning as error:
+        raise click.ClickException(f"The worker does not start: {error}") from None
 
 
 @hub_cli.command("serve")
@@ -115,20 +122,46 @@ def worker_command() -> None:
 @click.option("--port", default=5000, type=int)
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
-    """Serve the hub with the development server and the worker beside it; Ctrl-C stops both."""
+    """Serve the hub with the development server and the worker beside it; Ctrl-C stops both.
+
+    SIGTERM and SIGHUP stop both too, and the worker stops by itself if this process dies
+    without a word (it is asked to on Linux: an orphaned worker must not write on).
+    """
     from werkzeug.serving import run_simple
 
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker"], env=os.environ.copy())
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker"], env=os.environ.copy(),
+                              preexec_fn=_stop_when_parent_dies)
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         run_simple(host, port, current_app._get_current_object(), threaded=True)
+    except KeyboardInterrupt:
+        pass
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if worker.poll() is None:
-            worker.send_signal(signal.SIGINT)
+            worker.send_signal(signal.SIGTERM)
         try:
-            worker.wait(timeout=10)
+            worker.wait(timeout=30)
         except subprocess.TimeoutExpired:
             worker.kill()
+            worker.wait()
         click.echo("Hub and worker stopped.")
+
+
+def _interrupt(*_args) -> None:
+    """Stop the development server as Ctrl-C does (it unwinds, and the worker is stopped on the way out)."""
+    raise KeyboardInterrupt
+
+
+def _stop_when_parent_dies() -> None:
+    """In the worker's process, before it runs: ask Linux for SIGTERM when its parent dies."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: serve's own signal handlers still stop the worker
+        pass
 
 
 translate_cli = AppGroup("translate", help="Extract, add, update and compile interface translations.")
@@ -263,9 +296,16 @@ def federation_retry_command(username: str) -> None:
 
 @hub_cli.command("federation-backfill")
 @click.option("--as", "username", required=True, help="Username of the admin doing this (for the audit log).")
+@click.option("--wait", default=300, show_default=True, help="Seconds to wait while the worker reads the same hub.")
 @with_appcontext
-def federation_backfill_command(username: str) -> None:
-    """Read the outbox of every followed hub now and store the notes missed (e.g. after an outage)."""
+def federation_backfill_command(username: str, wait: int) -> None:
+    """Read the outbox of every followed hub now and store the notes missed (e.g. after an outage).
+
+    One reader at a time per hub: while the worker reads a hub, this waits for it, and says what
+    the worker stored meanwhile as well as what this reading stored.
+    """
+    import socket
+
     import sqlalchemy as sa
 
     from hub.extensions import db
@@ -274,14 +314,20 @@ def federation_backfill_command(username: str) -> None:
     from hub.models.federation import PeerHub
 
     admin = _federation_admin(username)
-    followed = db.session.scalars(sa.select(PeerHub).where(PeerHub.we_follow == "accepted",
-                                                           PeerHub.blocked.is_(False)))
-    for peer in list(followed):
-        _run_federation(lambda: peers.request_backfill(peer, by=admin))
+    owner = f"command:{socket.gethostname()}:{os.getpid()}"
+    followed = list(db.session.scalars(sa.select(PeerHub).where(PeerHub.we_follow == "accepted",
+                                                                PeerHub.blocked.is_(False))))
+    for peer in followed:
+        base_url = peer.base_url
         try:
-            added = peers.backfill(peer)
+            outcome = _run_federation(lambda: peers.backfill_now(peer, by=admin, owner=owner, wait=wait))
         except (FetchError, ValueError) as error:
             db.session.rollback()
-            click.echo(f"{peer.base_url}: could not read its outbox ({error}).")
-        else:
-            click.echo(f"{peer.base_url}: {added} notes added.")
+            click.echo(f"{base_url}: could not read its outbox ({error}).")
+            continue
+        if outcome is None:
+            click.echo(f"{base_url}: the worker has been reading it for more than {wait} s; try again later.")
+            continue
+        meanwhile = (f" ({outcome.stored_meanwhile} more were stored by the worker, which was reading it "
+                     "at the same time)") if outcome.stored_meanwhile else ""
+        click.echo(f"{base_url}: {outcome.added} notes added{meanwhile}.")

@@ -45,6 +45,9 @@ class Config:
     LOGIN_WINDOW_SECONDS = 15 * 60
     SESSION_DAYS = 30
     WORKER_POLL_SECONDS = 1.0
+    WORKER_HEARTBEAT_SECONDS = 5.0  # a worker whose heartbeat is 3 times older counts as not running
+    WORKER_CLAIM_SECONDS = 60.0  # a claim on shared work (hub.claims) not renewed for this long comes free
+    NODE_NAME = ""  # this machine's name among the hub's nodes; empty: host name and instance folder
     PASSWORD_HASH_METHOD = "scrypt"  # Werkzeug's scrypt, n=2**15
     MAIL_SERVER = ""  # no mail yet: reset links go to the server log and to admins
     TESTING = False

@@ -3,32 +3,54 @@
 Each consumer keeps its own cursor and is handed events after it. A consumer that fails
 is retried on the next round from the same cursor, so no event is skipped. Consumers
 are registered by the parts of the hub that need them (search indexing, federation).
+
+A node runs one worker; several nodes may share one database. Each worker feeds its own node's
+search index (a consumer whose cursor lives in the index), while work that must happen once for
+the whole hub (consumers marked ``shared``, the periodic tasks, housekeeping) is done only by the
+worker holding its claim (hub.claims).
+
+Between rounds the worker writes a heartbeat row (time, pid, host, its lag per consumer);
+:func:`worker_status` reads it for readiness checks and the admin page. SIGINT, SIGTERM and
+SIGHUP stop it after the round in progress (see :class:`StopFlag`).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import logging
+import os
+import select
 import signal
-import time
+import socket
 import threading
-from collections.abc import Sequence
-from typing import Protocol
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 
-from hub import events
+from hub import claims, events
 from hub.extensions import db
 from hub.models.base import utcnow
 from hub.models.events import ConsumerCursor, Event
 from hub.models.user import LoginFailure, PasswordReset
+from hub.models.worker import WorkerHeartbeat
 
 log = logging.getLogger("hub.worker")
 EXTENSION_KEY = "hub.consumers"
+TASKS_KEY = "hub.periodic"
+LEASES_KEY = "hub.leases"
 
 
 class Consumer(Protocol):
-    """Something that applies events and remembers how far it got."""
+    """Something that applies events and remembers how far it got.
+
+    A consumer whose cursor is shared by every node (kept in the database) sets ``shared = True``:
+    only the worker holding its claim runs it. Others (the search indexer) run on every node.
+    """
 
     name: str
 
@@ -37,6 +59,10 @@ class Consumer(Protocol):
 
     def apply(self, batch: Sequence[Event]) -> None:
         """Apply ``batch`` and move the cursor past it, atomically."""
+
+
+class CursorMoved(RuntimeError):
+    """Another worker moved a shared cursor meanwhile; this round's work is rolled back."""
 
 
 class DatabaseCursor:
@@ -51,8 +77,18 @@ class DatabaseCursor:
             sa.select(ConsumerCursor.position).where(ConsumerCursor.name == self.name)
         ) or 0
 
-    def set(self, position: int) -> None:
-        """Store the position in the current transaction (the caller commits)."""
+    def set(self, position: int, *, expected: int | None = None) -> None:
+        """Store the position in the current transaction (the caller commits).
+
+        With ``expected``, move it only from there (compare and set): raise :class:`CursorMoved`
+        when another worker moved it meanwhile, so work done twice is never committed twice.
+        """
+        if expected is not None and db.session.get(ConsumerCursor, self.name) is not None:
+            moved = db.session.execute(sa.update(ConsumerCursor).where(
+                ConsumerCursor.name == self.name, ConsumerCursor.position == expected).values(position=position))
+            if moved.rowcount != 1:
+                raise CursorMoved(f"cursor {self.name} is no longer at {expected}")
+            return
         cursor = db.session.get(ConsumerCursor, self.name) or ConsumerCursor(name=self.name)
         cursor.position = position
         db.session.add(cursor)
@@ -68,11 +104,30 @@ def consumers(app: Flask) -> list[Consumer]:
     return list(app.extensions.get(EXTENSION_KEY, []))
 
 
+def add_task(app: Flask, key: str, task: Callable[[Flask], int | None]) -> None:
+    """Run ``task(app)`` every round on the one worker that holds the claim ``key`` (it returns its work done)."""
+    app.extensions.setdefault(TASKS_KEY, []).append((key, task))
+
+
+def leases(app: Flask) -> claims.Leases:
+    """Return this worker's claims on shared work (one set per app, i.e. per worker process)."""
+    found = app.extensions.get(LEASES_KEY)
+    if found is None:
+        found = app.extensions[LEASES_KEY] = claims.Leases(node_name(app), float(app.config["WORKER_CLAIM_SECONDS"]))
+    return found
+
+
 def run_once(app: Flask, *, batch_size: int = 500) -> int:
-    """Give every consumer the events it has not seen; return how many were applied."""
+    """Give every consumer the events it has not seen and run the periodic tasks; return the work done.
+
+    Shared consumers and the tasks run only while this worker holds their claims.
+    """
     applied = 0
+    held = leases(app)
     for consumer in consumers(app):
         try:
+            if getattr(consumer, "shared", False) and not held.hold(f"consumer:{consumer.name}"):
+                continue
             batch = events.after(consumer.position(), limit=batch_size)
             if batch:
                 consumer.apply(batch)
@@ -81,12 +136,13 @@ def run_once(app: Flask, *, batch_size: int = 500) -> int:
             db.session.rollback()
             log.exception("consumer %s failed; it will retry from its cursor", consumer.name)
     # Periodic tasks (federation: process the inbox, send due deliveries); each returns its work done.
-    for task in app.extensions.get("hub.periodic", []):
+    for key, task in app.extensions.get(TASKS_KEY, []):
         try:
-            applied += task(app) or 0
+            if held.hold(key):
+                applied += task(app) or 0
         except Exception:
             db.session.rollback()
-            log.exception("periodic task %s failed; it runs again next round", getattr(task, "__name__", task))
+            log.exception("periodic task %s failed; it runs again next round", key)
     return applied
 
 
@@ -98,37 +154,227 @@ def housekeeping() -> None:
     db.session.commit()
 
 
-def run(app: Flask, *, stop: threading.Event | None = None) -> None:
-    """Run until ``stop`` is set or SIGINT/SIGTERM arrives, then return cleanly."""
-    stop = stop or threading.Event()
-    _stop_on_signals(stop)
+class StopFlag:
+    """A request to stop, safe to set from a signal handler and from another thread.
+
+    A Python signal handler runs in the main thread between two bytecodes, possibly while that
+    thread is inside ``threading.Event.wait()`` holding the Event's lock; ``Event.set()`` in the
+    handler then waits for that lock forever. So :meth:`set` takes no lock: it assigns a flag and
+    writes a byte to a pipe, and :meth:`wait` sleeps in ``select()`` on the pipe, which that byte
+    wakes at once.
+    """
+
+    def __init__(self) -> None:
+        self._set = False
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+
+    def set(self) -> None:
+        """Ask the worker to stop (from anywhere, signal handlers included)."""
+        self._set = True
+        try:
+            os.write(self._write, b"!")
+        except OSError:  # the pipe is full (it has been woken already) or closed
+            pass
+
+    def is_set(self) -> bool:
+        """Tell whether a stop was asked for."""
+        return self._set
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to ``timeout`` seconds or until :meth:`set`; return whether a stop was asked for."""
+        if not self._set:
+            select.select([self._read], [], [], timeout)
+        return self._set
+
+    def close(self) -> None:
+        """Release the pipe."""
+        for fd in (self._read, self._write):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def run(app: Flask, *, stop: StopFlag | None = None) -> None:
+    """Run until ``stop`` is set or SIGINT, SIGTERM or SIGHUP arrives, then return cleanly.
+
+    Raise :class:`AlreadyRunning` when another worker runs on this instance.
+    """
+    own_flag = stop is None
+    stop = stop or StopFlag()
+    previous = _stop_on_signals(stop)
     poll = float(app.config["WORKER_POLL_SECONDS"])
-    log.info("worker started with consumers: %s", ", ".join(c.name for c in consumers(app)) or "none")
     last_housekeeping = 0.0
-    with app.app_context():
-        while not stop.is_set():
-            applied = run_once(app)
-            db.session.remove()
-            last_housekeeping = _maybe_housekeep(last_housekeeping)
-            if not applied:
-                stop.wait(poll)
+    heartbeat = Heartbeat(app)
+    try:
+        with instance_lock(app, "worker"), app.app_context():
+            log.info("worker started with consumers: %s", ", ".join(c.name for c in consumers(app)) or "none")
+            heartbeat.beat(force=True)
+            while not stop.is_set():
+                applied = run_once(app)
+                heartbeat.beat()
+                db.session.remove()
+                last_housekeeping = _maybe_housekeep(app, last_housekeeping)
+                if not applied:
+                    stop.wait(poll)
+            heartbeat.beat(stopped=True)
+            leases(app).release_all()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if own_flag:
+            stop.close()
     log.info("worker stopped")
 
 
-def _maybe_housekeep(last: float) -> float:
+def _maybe_housekeep(app: Flask, last: float) -> float:
     now = time.monotonic()
     if now - last < 3600:
         return last
     try:
-        housekeeping()
+        if leases(app).hold("housekeeping"):
+            housekeeping()
     except Exception:
         db.session.rollback()
         log.exception("housekeeping failed")
     return now
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
+def _stop_on_signals(stop: StopFlag) -> dict[int, Any]:
+    """Make the stop signals set ``stop``; return the handlers they had (only the main thread can do this)."""
     if threading.current_thread() is not threading.main_thread():
-        return
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        return {}
+    previous = {}
+    for sig in STOP_SIGNALS:
+        previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    return previous
+
+
+# --- one worker per instance ------------------------------------------------------------------
+
+class AlreadyRunning(RuntimeError):
+    """Another process holds this instance's worker lock; the message names it."""
+
+
+def lock_paths(app: Flask) -> list[Path]:
+    """Return the lock files of this instance: its folder's, and its index folder's when that lies elsewhere.
+
+    What must never have two writers is a node's index (and the instance files beside it); work
+    shared by the nodes of one database is claimed in the database instead (hub.claims).
+    """
+    instance = Path(app.instance_path)
+    paths = [instance / "worker.lock"]
+    location = app.config["INDEX_DIR"]
+    if location != ":memory:":
+        index = (instance / location).resolve()
+        if not index.is_relative_to(instance.resolve()):
+            paths.append(index / "worker.lock")
+    return paths
+
+
+@contextlib.contextmanager
+def instance_lock(app: Flask, holder: str) -> Iterator[None]:
+    """Hold this instance's exclusive lock for ``holder`` (worker, restore), or raise :class:`AlreadyRunning`.
+
+    ``flock`` locks belong to the open file: the operating system drops them when the process
+    ends, however it ends, so a killed worker never leaves a stale lock. They do not work across
+    machines on network file systems: every node keeps its instance folder on a local disk.
+    """
+    handles = []
+    try:
+        for path in lock_paths(app):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a+")
+            handles.append(handle)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                other = handle.read().strip() or "another process"
+                raise AlreadyRunning(f"{other} already uses this instance ({path}); stop it first "
+                                     "(one worker per instance folder, and no restore while it runs).") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{holder} (pid {os.getpid()} on {socket.gethostname()}, since {utcnow():%Y-%m-%d %H:%M:%S} UTC)")
+            handle.flush()
+        yield
+    finally:
+        for handle in handles:
+            handle.close()  # closing drops the lock
+
+
+# --- heartbeat and status ----------------------------------------------------------------------
+
+def node_name(app: Flask) -> str:
+    """Return this node's name: ``HUB_NODE_NAME``, else the host name and the instance folder."""
+    return str(app.config.get("NODE_NAME") or f"{socket.gethostname()}:{app.instance_path}")
+
+
+def lags(app: Flask) -> dict[str, int]:
+    """Return how many events each consumer is behind the head of the log."""
+    head = events.head()
+    found = {}
+    for consumer in consumers(app):
+        try:
+            found[consumer.name] = max(0, head - consumer.position())
+        except Exception:  # an unavailable consumer has no lag to report; the round logs why
+            db.session.rollback()
+    return found
+
+
+class Heartbeat:
+    """Writes this worker's heartbeat row, at most every ``WORKER_HEARTBEAT_SECONDS``."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.node = node_name(app)
+        self.interval = float(app.config["WORKER_HEARTBEAT_SECONDS"])
+        self.started_at = utcnow()
+        self.last = float("-inf")
+
+    def beat(self, *, force: bool = False, stopped: bool = False) -> None:
+        """Write the heartbeat if it is due (or ``force``/``stopped``); a failure is logged, not raised."""
+        now = time.monotonic()
+        if not (force or stopped) and now - self.last < self.interval:
+            return
+        self.last = now
+        try:
+            row = db.session.get(WorkerHeartbeat, self.node) or WorkerHeartbeat(node=self.node)
+            row.host, row.pid, row.started_at = socket.gethostname(), os.getpid(), self.started_at
+            row.beat_at, row.stopped_at = utcnow(), utcnow() if stopped else None
+            row.lag = lags(self.app)
+            db.session.add(row)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.warning("worker heartbeat not written", exc_info=True)
+
+
+def worker_status(*, node: str | None = None) -> dict[str, Any]:
+    """Return the state of this node's worker (or ``node``'s) and of every node's.
+
+    Keys: ``node``, ``running`` (a heartbeat younger than 3 heartbeat intervals and no clean
+    stop since), ``last_heartbeat`` (naive UTC datetime or None), ``age_seconds``, ``pid``,
+    ``host``, ``started_at``, ``lag`` (events behind the log, per consumer), and ``workers``:
+    the same for every node that ever ran a worker, this one included.
+    """
+    node = node or node_name(current_app)
+    rows = {row.node: row for row in db.session.scalars(sa.select(WorkerHeartbeat).order_by(WorkerHeartbeat.node))}
+    stale = 3 * float(current_app.config["WORKER_HEARTBEAT_SECONDS"])
+    workers = [_describe(row, stale) for row in rows.values()]
+    mine = next((w for w in workers if w["node"] == node), None) or {
+        "node": node, "running": False, "last_heartbeat": None, "age_seconds": None, "pid": None, "host": None,
+        "started_at": None, "stopped_at": None, "lag": {}}
+    return {**mine, "workers": workers}
+
+
+def _describe(row: WorkerHeartbeat, stale: float) -> dict[str, Any]:
+    age = max(0.0, (utcnow() - row.beat_at).total_seconds())
+    return {"node": row.node, "running": row.stopped_at is None and age < stale, "last_heartbeat": row.beat_at,
+            "age_seconds": age, "pid": row.pid, "host": row.host, "started_at": row.started_at,
+            "stopped_at": row.stopped_at, "lag": dict(row.lag or {})}

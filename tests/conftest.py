@@ -104,6 +104,17 @@ def postgres_server():
     server.stop()
 
 
+@pytest.fixture
+def postgres_database(postgres_server, request) -> Iterator[str]:
+    """Give the test a database of its own on the session's PostgreSQL server; return its URL.
+
+    For tests whose processes (workers, writers) connect by URL and must not meet other tests' rows.
+    """
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
+    yield postgres_server.create_database(name)
+    postgres_server.drop_database(name)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_db_app(request, make_app) -> Iterator[Flask]:
     """Run the test once on SQLite and once on a real PostgreSQL server, each with a fresh schema."""

@@ -42,11 +42,28 @@ class PostgresServer:
     directory: str
     port: int
     bindir: str
+    durable: bool = False  # fsync and synchronous commit on, as in production (benchmarks)
 
     @property
     def url(self) -> str:
         """Return the URL of the server's default database."""
         return f"postgresql://hub@127.0.0.1:{self.port}/postgres"
+
+    def create_database(self, name: str) -> str:
+        """Create an empty database ``name`` (dropping one left over) and return its URL."""
+        self.drop_database(name)
+        self._admin(f'CREATE DATABASE "{name}"')
+        return self.url.rsplit("/", 1)[0] + "/" + name
+
+    def drop_database(self, name: str) -> None:
+        """Drop database ``name``, closing its connections first (nothing happens when it is missing)."""
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _admin(self, statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            connection.execute(statement)
 
     def _run(self, command: list[str]) -> None:
         if os.geteuid() == 0:
@@ -58,8 +75,9 @@ class PostgresServer:
         data = os.path.join(self.directory, "data")
         self._run([f"{self.bindir}/initdb", "-D", data, "-A", "trust", "-U", "hub", "-E", "UTF8",
                    "--locale=C.UTF-8"])
-        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off " \
-                  "-c synchronous_commit=off -c full_page_writes=off"
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run([f"{self.bindir}/pg_ctl", "-D", data, "-o", options,
                    "-l", os.path.join(self.directory, "log"), "-w", "start"])
 
@@ -76,12 +94,12 @@ def _quote(arg: str) -> str:
     return "'" + arg.replace("'", "'\\''") + "'"
 
 
-def start_server() -> PostgresServer:
-    """Start a server in a new temporary directory and return it."""
+def start_server(*, durable: bool = False) -> PostgresServer:
+    """Start a server in a new temporary directory and return it (``durable``: fsync on)."""
     bindir = _bindir()
     directory = tempfile.mkdtemp(prefix="hub-pg-")
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres")
-    server = PostgresServer(directory=directory, port=_free_port(), bindir=bindir)
+    server = PostgresServer(directory=directory, port=_free_port(), bindir=bindir, durable=durable)
     server.start()
     return server

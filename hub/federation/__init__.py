@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from flask import Flask
 
-PERIODIC_KEY = "hub.periodic"
-
 
 def init_app(app: Flask) -> None:
     """Register the federation consumer and periodic steps with the worker of ``app``."""
@@ -16,5 +14,7 @@ def init_app(app: Flask) -> None:
     from hub.federation import delivery, inbox, peers
 
     worker.register(app, delivery.FederationConsumer())
-    periodic = app.extensions.setdefault(PERIODIC_KEY, [])
-    periodic.extend([inbox.process_pending, delivery.send_due, peers.backfill_due])
+    # Each is done by one worker at a time across nodes: the one holding its claim (hub.claims).
+    worker.add_task(app, "federation-inbox", inbox.process_pending)
+    worker.add_task(app, "federation-send", delivery.send_due)
+    worker.add_task(app, "federation-backfill", peers.backfill_due)

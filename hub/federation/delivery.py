@@ -166,12 +166,18 @@ def _publish(note: Note, kind: str, event: Event) -> None:
 
 
 class FederationConsumer:
-    """The event-log consumer that creates deliveries; its cursor lives in the database."""
+    """The event-log consumer that creates deliveries; its cursor lives in the database.
+
+    It is ``shared``: one worker across all nodes runs it (the holder of its claim), and the
+    cursor moves by compare-and-set, so even two overlapping holders never commit a batch twice.
+    """
 
     name = CONSUMER_NAME
+    shared = True
 
     def __init__(self) -> None:
         self.cursor = DatabaseCursor(CONSUMER_NAME)
+        self.read_at: int | None = None  # the position the batch being applied was read after
 
     def position(self) -> int:
         """Return the id of the last event turned into deliveries.
@@ -185,15 +191,17 @@ class FederationConsumer:
             if head > position:
                 self.cursor.set(head)
                 db.session.commit()
-            return head
+            position = head
+        self.read_at = position
         return position
 
     def apply(self, batch: Sequence[Event]) -> None:
         """Create the deliveries of ``batch`` and move the cursor, in one transaction."""
         for event in batch:
             apply_event(event)
-        self.cursor.set(batch[-1].id)
+        self.cursor.set(batch[-1].id, expected=self.read_at)
         db.session.commit()
+        self.read_at = batch[-1].id
 
 
 # --- sending -----------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ import datetime as dt
 import json
 import logging
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +21,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
+from hub import claims
 from hub.extensions import db
 from hub.federation import activities, actor, client, delivery, inbox, remote_notes
 from hub.federation.activities import InvalidActivity, id_of, same_host
@@ -279,13 +282,15 @@ def _article_from_item(item: Any, peer: PeerHub, http: Any) -> dict[str, Any] | 
     return obj
 
 
-def backfill(peer: PeerHub) -> int:
+def backfill(peer: PeerHub, *, renew: Callable[[], bool] = lambda: True) -> int:
     """Read the hub's outbox, newest first, and store the notes not seen yet; return how many.
 
-    Stops at the first page with nothing new, or after FEDERATION_BACKFILL_PAGES pages.
+    Stops at the first page with nothing new, after FEDERATION_BACKFILL_PAGES pages, or when
+    ``renew`` (called before each page, to renew the reader's claim) returns False. Callers read
+    through :func:`backfill_once`, which makes sure only one reader reads a hub at a time.
     """
     added = 0
-    if peer.outbox_url and not peer.blocked:
+    if peer.outbox_url and not peer.blocked and renew():
         http = client.http_client()
         collection = client.signed_get_json(peer.outbox_url, client=http)
         page = collection if isinstance(collection, dict) and "orderedItems" in collection else \
@@ -305,7 +310,7 @@ def backfill(peer: PeerHub) -> int:
                     continue
                 fresh += 1
             db.session.commit()
-            if not fresh:
+            if not fresh or not renew():
                 break
             page = _page(page.get("next"), peer, http)
     peer.last_backfill_at = utcnow()
@@ -323,15 +328,63 @@ def due_for_backfill() -> list[PeerHub]:
     return list(db.session.scalars(query.order_by(PeerHub.last_backfill_at.is_not(None), PeerHub.id)))
 
 
-def _backfill_in_context(app: Flask, peer_id: int) -> int:
-    with app.app_context():
+@dataclass(frozen=True)
+class BackfillOutcome:
+    """What one reading of a hub's outbox stored, and what another reader stored while this one waited."""
+
+    added: int
+    stored_meanwhile: int = 0
+
+
+def _notes_from(peer_id: int) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Note).where(Note.origin_peer_id == peer_id)) or 0
+
+
+def backfill_once(peer_id: int, *, owner: str, wait: float = 0.0, only_if_due: bool = False) -> BackfillOutcome | None:
+    """Read a hub's outbox as its only reader across workers and commands (claim ``backfill:<id>``).
+
+    Waits up to ``wait`` seconds for another reader to finish, then returns None if it still
+    reads. ``only_if_due`` (the worker) skips a hub that another reader has just read.
+    """
+    key, seconds = f"backfill:{peer_id}", claims.lease_seconds()
+    before = _notes_from(peer_id)
+    db.session.rollback()
+    deadline = time.monotonic() + wait
+    while not claims.claim(key, owner=owner, seconds=seconds):
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.5)
+    try:
         peer = db.session.get(PeerHub, peer_id)
+        if peer is None or (only_if_due and peer not in due_for_backfill()):
+            return BackfillOutcome(0)
+        meanwhile = _notes_from(peer_id) - before
+        added = backfill(peer, renew=lambda: claims.claim(key, owner=owner, seconds=seconds))
+        return BackfillOutcome(added, meanwhile)
+    finally:
+        db.session.rollback()
+        claims.release(key, owner=owner)
+
+
+def backfill_now(peer: PeerHub, *, by: Any, owner: str, wait: float) -> BackfillOutcome | None:
+    """Read a hub's outbox now on an admin's request (the command line), audited; see :func:`backfill_once`."""
+    _require(by)
+    audit.record("partner.backfill", actor=by, target=peer, hub=peer.base_url)
+    db.session.commit()
+    return backfill_once(peer.id, owner=owner, wait=wait)
+
+
+def _backfill_in_context(app: Flask, peer_id: int) -> int:
+    from hub import worker
+
+    with app.app_context():
         try:
-            return backfill(peer) if peer is not None else 0
+            outcome = backfill_once(peer_id, owner=worker.node_name(app), only_if_due=True)
+            return outcome.added if outcome else 0
         except Exception as error:  # a dead or odd hub: try again at the next interval
             db.session.rollback()
-            log.warning("backfill from %s failed: %s", peer.base_url if peer else peer_id, error)
             peer = db.session.get(PeerHub, peer_id)
+            log.warning("backfill from %s failed: %s", peer.base_url if peer else peer_id, error)
             if peer is not None:
                 peer.last_backfill_at = utcnow() - dt.timedelta(
                     hours=float(app.config["FEDERATION_BACKFILL_HOURS"])) + dt.timedelta(minutes=5)

@@ -30,6 +30,7 @@ from hub.models.user import (
     UserStatus,
 )
 from hub.models.vocabulary import GlossaryEntry, SensitiveWord, Term, note_term
+from hub.models.worker import WorkClaim, WorkerHeartbeat
 
 __all__ = [
     "LANGUAGES",
@@ -64,4 +65,6 @@ __all__ = [
     "Role",
     "User",
     "UserStatus",
+    "WorkClaim",
+    "WorkerHeartbeat",
 ]

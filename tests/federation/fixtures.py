@@ -137,6 +137,7 @@ class DocumentServer:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         documents: dict[str, Any] = {}
+        gets: list[str] = []
         posts: list[tuple[str, dict[str, str], bytes]] = []
         status: dict[str, Any] = {"post": 202, "delay": 0.0}
 
@@ -146,6 +147,7 @@ class DocumentServer:
 
             def do_GET(self) -> None:
                 """Serve a stored document, or 404."""
+                gets.append(self.path)
                 document = documents.get(self.path)
                 body = json.dumps(document).encode() if document is not None else b"{}"
                 self.send_response(200 if document is not None else 404)
@@ -166,7 +168,7 @@ class DocumentServer:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.documents, self.posts, self.status = documents, posts, status
+        self.documents, self.gets, self.posts, self.status = documents, gets, posts, status
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"

@@ -36,3 +36,41 @@ def test_backfill_from_the_command_line(app, people, peer_server, make_peer):
         {"type": "Create", "actor": peer.actor_id, "object": peer.article(1)}]}
     result = app.test_cli_runner().invoke(args=["hub", "federation-backfill", "--as", "ada"])
     assert result.exit_code == 0 and "1 notes added" in result.output
+
+
+def test_backfill_waits_for_the_worker_reading_the_same_hub_and_reports_what_each_stored(app, people, peer_server,
+                                                                                        make_peer, monkeypatch):
+    from hub import claims
+    from hub.federation import activities, peers, remote_notes
+
+    host = peer_server.base.removeprefix("http://")
+    peer = make_peer(host, scheme="http", we_follow="accepted", trust="publish")
+    peer_server.documents["/outbox"] = {"type": "OrderedCollection", "orderedItems": [
+        {"type": "Create", "actor": peer.actor_id, "object": peer.article(n)} for n in (2, 1)]}
+    key = f"backfill:{peer.row.id}"
+    assert claims.claim(key, owner="node-a", seconds=60)  # the worker is reading this hub
+    waits = []
+
+    def worker_finishes(seconds):
+        """While the command waits, the worker stores note 1 and lets go of the hub."""
+        if not waits:
+            remote_notes.receive(peer.row, activities.parse_article(peer.article(1), actor_id=peer.actor_id))
+            db.session.commit()
+            claims.release(key, owner="node-a")
+        waits.append(seconds)
+
+    monkeypatch.setattr(peers.time, "sleep", worker_finishes)
+    result = app.test_cli_runner().invoke(args=["hub", "federation-backfill", "--as", "ada"])
+    assert result.exit_code == 0, result.output
+    assert "1 notes added (1 more were stored by the worker" in result.output and len(waits) == 1
+
+
+def test_backfill_gives_up_when_the_worker_reads_the_hub_too_long(app, people, peer_server, make_peer):
+    from hub import claims
+
+    host = peer_server.base.removeprefix("http://")
+    peer = make_peer(host, scheme="http", we_follow="accepted", trust="publish")
+    assert claims.claim(f"backfill:{peer.row.id}", owner="node-a", seconds=60)
+    result = app.test_cli_runner().invoke(args=["hub", "federation-backfill", "--as", "ada", "--wait", "1"])
+    assert result.exit_code == 0 and "has been reading it for more than 1 s" in result.output
+    assert peer_server.gets == []

@@ -1,0 +1,78 @@
+"""The worker as a real process: one per instance, and `flask hub serve` never leaves it behind."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.processes import FLASK, alive, free_port, hub_env, start, wait_until_gone, worker_pid
+
+
+@pytest.fixture(scope="module")
+def initialised(tmp_path_factory) -> Path:
+    """Return a database made once by `flask hub init`, for each test to copy."""
+    folder = tmp_path_factory.mktemp("template")
+    subprocess.run([*FLASK, "hub", "init"], env=hub_env(folder), check=True, capture_output=True)
+    return folder / "hub.sqlite"
+
+
+@pytest.fixture
+def instance(tmp_path, initialised) -> Path:
+    """Return a fresh instance folder holding an initialised database."""
+    folder = tmp_path / "instance"
+    folder.mkdir()
+    shutil.copy(initialised, folder / "hub.sqlite")
+    return folder
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_the_worker_stops_at_once_on_a_stop_signal(instance, sig):
+    env = {**hub_env(instance), "HUB_WORKER_POLL_SECONDS": "60"}  # the wait between rounds must not delay a stop
+    worker = start(["hub", "worker"], env)
+    time.sleep(1.0)  # into the wait between two rounds
+    worker.send_signal(sig)
+    started = time.monotonic()
+    output, _ = worker.communicate(timeout=20)
+    assert worker.returncode == 0, output
+    assert "Traceback" not in output and "worker stopped" in output
+    assert time.monotonic() - started < 5
+
+
+def test_a_second_worker_on_the_same_instance_refuses_to_start(instance):
+    env = hub_env(instance)
+    first = start(["hub", "worker"], env)
+    try:
+        second = subprocess.run([*FLASK, "hub", "worker"], env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        assert "The worker does not start" in second.stderr and f"pid {first.pid}" in second.stderr
+        assert "already uses this instance" in second.stderr and "Traceback" not in second.stderr
+    finally:
+        first.send_signal(signal.SIGKILL)  # the operating system frees the lock of a killed worker
+        first.wait()
+    again = start(["hub", "worker"], env)
+    again.send_signal(signal.SIGTERM)
+    assert again.wait(timeout=20) == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_serve_stops_its_worker_on_a_stop_signal(instance, sig):
+    serve = start(["hub", "serve", "--port", str(free_port())], hub_env(instance))
+    worker = worker_pid(instance)
+    assert alive(worker) and worker != serve.pid
+    serve.send_signal(sig)
+    output, _ = serve.communicate(timeout=40)
+    assert "Hub and worker stopped." in output and "worker stopped" in output
+    assert wait_until_gone(worker), "the worker outlived flask hub serve"
+
+
+def test_the_worker_stops_when_serve_is_killed(instance):
+    serve = start(["hub", "serve", "--port", str(free_port())], hub_env(instance))
+    worker = worker_pid(instance)
+    os.kill(serve.pid, signal.SIGKILL)
+    serve.communicate(timeout=20)
+    assert wait_until_gone(worker), "an orphaned worker kept running after flask hub serve was killed"
