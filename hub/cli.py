@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -100,6 +101,47 @@ def search_status_command() -> None:
         # Caught up yet different: an event was missed or the index belongs to another database.
         click.echo("The index does not match the database although it has applied every event: "
                    "run flask hub reindex.")
+
+
+@hub_cli.command("backup")
+@click.argument("target", type=click.Path(path_type=Path))
+@with_appcontext
+def backup_command(target: Path) -> None:
+    """Back up the database, attachments and keys into one file (TARGET: a folder or a file name).
+
+    The search index is not backed up: it is rebuilt from the database after a restore.
+    """
+    from hub import backup
+
+    try:
+        summary = backup.create(target)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Backup written to {summary.path} ({summary.database} database, {summary.notes} notes, "
+               f"{summary.attachments} attachments, keys: {', '.join(summary.keys) or 'none'}).")
+    click.echo("It holds personal data and the hub's private key: keep it where only administrators can read it.")
+
+
+@hub_cli.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_command(archive: Path, yes: bool) -> None:
+    """Replace this hub's database, attachments and keys with a backup's (stop the web and worker first)."""
+    from hub import backup, worker
+
+    try:
+        manifest = backup.read_manifest(archive)
+        if not yes:
+            click.confirm(f"Replace this hub's database, attachments and keys with the backup of "
+                          f"{manifest['created_at']}? Everything written since is lost", abort=True)
+        summary = backup.restore(archive)
+    except (backup.BackupError, worker.AlreadyRunning) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Restored the backup of {summary.created_at}: {summary.notes} notes, {summary.attachments} "
+               f"attachments, keys: {', '.join(summary.keys) or 'none'}.")
+    click.echo("The search index was removed here: the worker rebuilds it when it starts (or run flask hub "
+               "reindex). On other nodes, run flask hub reindex before starting their workers.")
 
 
 @hub_cli.command("worker")

@@ -23,6 +23,7 @@ included), and any long transaction anywhere on the server stalls every consumer
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,6 +56,20 @@ def after(position: int, *, limit: int = 500) -> list[Event]:
 def head() -> int:
     """Return the id of the newest event (0 for an empty log)."""
     return db.session.scalar(sa.select(sa.func.max(Event.id))) or 0
+
+
+def fingerprint(position: int) -> str | None:
+    """Return a short fingerprint of the event at ``position`` (None when there is none).
+
+    A consumer that keeps its cursor outside the database keeps this too: a different
+    fingerprint at the same id later means the log is another history (a restored database),
+    see hub.instance_identity.
+    """
+    event = db.session.get(Event, position) if position else None
+    if event is None:
+        return None
+    text = f"{event.id}|{event.at.isoformat()}|{event.kind}|{event.subject_type}|{event.subject_id}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @sa.event.listens_for(Session, "before_commit")

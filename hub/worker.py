@@ -42,6 +42,7 @@ from hub.models.worker import WorkerHeartbeat
 log = logging.getLogger("hub.worker")
 EXTENSION_KEY = "hub.consumers"
 TASKS_KEY = "hub.periodic"
+STOP_HOOKS_KEY = "hub.periodic.on_stop"
 LEASES_KEY = "hub.leases"
 
 
@@ -104,9 +105,15 @@ def consumers(app: Flask) -> list[Consumer]:
     return list(app.extensions.get(EXTENSION_KEY, []))
 
 
-def add_task(app: Flask, key: str, task: Callable[[Flask], int | None]) -> None:
-    """Run ``task(app)`` every round on the one worker that holds the claim ``key`` (it returns its work done)."""
+def add_task(app: Flask, key: str, task: Callable[[Flask], int | None], *,
+             on_stop: Callable[[Flask], None] | None = None) -> None:
+    """Run ``task(app)`` every round on the one worker that holds the claim ``key`` (it returns its work done).
+
+    ``on_stop(app)`` runs when that worker stops cleanly, before it gives the claim up.
+    """
     app.extensions.setdefault(TASKS_KEY, []).append((key, task))
+    if on_stop is not None:
+        app.extensions.setdefault(STOP_HOOKS_KEY, []).append((key, on_stop))
 
 
 def leases(app: Flask) -> claims.Leases:
@@ -222,6 +229,7 @@ def run(app: Flask, *, stop: StopFlag | None = None) -> None:
                 last_housekeeping = _maybe_housekeep(app, last_housekeeping)
                 if not applied:
                     stop.wait(poll)
+            _finish_tasks(app)
             heartbeat.beat(stopped=True)
             leases(app).release_all()
     finally:
@@ -230,6 +238,17 @@ def run(app: Flask, *, stop: StopFlag | None = None) -> None:
         if own_flag:
             stop.close()
     log.info("worker stopped")
+
+
+def _finish_tasks(app: Flask) -> None:
+    """Let the tasks this worker holds finish what they started (a clean stop)."""
+    for key, hook in app.extensions.get(STOP_HOOKS_KEY, []):
+        if key in leases(app).mine:
+            try:
+                hook(app)
+            except Exception:
+                db.session.rollback()
+                log.exception("task %s did not finish cleanly", key)
 
 
 def _maybe_housekeep(app: Flask, last: float) -> float:

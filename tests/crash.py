@@ -151,7 +151,10 @@ def run_trial(app: Flask, url: str, folder: Path, inbox: DocumentServer, people:
     last = start(["hub", "worker"], env)
     try:
         with app.app_context():
-            wait_for(lambda: _caught_up(folder / "node"), seconds=120, what="the last worker to catch up")
+            try:
+                wait_for(lambda: _caught_up(folder / "node"), seconds=180, what="the last worker to catch up")
+            except AssertionError as error:
+                raise AssertionError(f"{error}: {_progress(folder / 'node')}") from None
     finally:
         last.send_signal(signal.SIGTERM)
         last.communicate(timeout=60)
@@ -166,6 +169,17 @@ def _caught_up(node: Path) -> bool:
     head = events.head()
     pending = db.session.scalar(sa.select(sa.func.count()).select_from(Delivery).where(Delivery.state != "sent"))
     return DatabaseCursor("federation").get() == head and pending == 0 and index_documents(node)[1] == head
+
+
+def _progress(node: Path) -> str:
+    """Describe how far the consumers got, for a trial that did not finish."""
+    states = dict(db.session.execute(sa.select(Delivery.state, sa.func.count()).group_by(Delivery.state)).all())
+    try:
+        cursor = index_documents(node)[1]
+    except Exception as error:  # no index yet
+        cursor = f"unavailable ({error})"
+    return (f"head {events.head()}, federation cursor {DatabaseCursor('federation').get()}, index cursor {cursor}, "
+            f"deliveries {states}")
 
 
 def _collect(result: TrialResult, node: Path, inbox: DocumentServer) -> None:

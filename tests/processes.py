@@ -77,7 +77,7 @@ def node_env(instance: Path, url: str, name: str) -> dict[str, str]:
     (instance / "federation_key.pem").write_bytes(keypair(0)[0])  # every node signs with the hub's one key
     return {**hub_env(instance), "HUB_DATABASE_URL": url, "HUB_NODE_NAME": name, "HUB_WORKER_POLL_SECONDS": "0.2",
             "HUB_WORKER_CLAIM_SECONDS": "4", "HUB_FEDERATION_ALLOW_LOOPBACK": "true",
-            "HUB_BASE_URL": "http://hub.test"}
+            "HUB_FEDERATION_RETRY_BASE_SECONDS": "0.5", "HUB_BASE_URL": "http://hub.test"}
 
 
 def index_documents(instance: Path) -> tuple[collections.Counter[int], int]:

@@ -16,5 +16,5 @@ def init_app(app: Flask) -> None:
     worker.register(app, delivery.FederationConsumer())
     # Each is done by one worker at a time across nodes: the one holding its claim (hub.claims).
     worker.add_task(app, "federation-inbox", inbox.process_pending)
-    worker.add_task(app, "federation-send", delivery.send_due)
+    worker.add_task(app, "federation-send", delivery.send_due, on_stop=delivery.finish_sending)
     worker.add_task(app, "federation-backfill", peers.backfill_due)

@@ -354,6 +354,14 @@ def send_due(app: Flask, *, wait: bool = False) -> int:
     return recorded
 
 
+def finish_sending(app: Flask) -> None:
+    """Wait for the sends in flight and record them (a clean stop), so none is sent again after a restart."""
+    pool = app.extensions.get(SENDER_KEY)
+    if pool is not None and pool.in_flight:
+        pool.wait(timeout=float(app.config["FEDERATION_TOTAL_TIMEOUT"]))
+        record_outcomes(pool.finished())
+
+
 def retry_dead(*, peer: PeerHub | None = None) -> int:
     """Put dead letters (of one hub, or all) back in the queue; return how many."""
     query = sa.select(Delivery).where(Delivery.state == "dead")

@@ -8,6 +8,7 @@ from hub.models.audit import AuditEntry
 from hub.models.discussion import Comment, Mark
 from hub.models.events import ConsumerCursor, Event
 from hub.models.federation import Delivery, InboxItem, NoteReceipt, PeerHub
+from hub.models.meta import HubMeta
 from hub.models.moderation import Flag, Notification, ReviewMessage
 from hub.models.note import (
     LANGUAGES,
@@ -44,6 +45,7 @@ __all__ = [
     "NoteReceipt",
     "PeerHub",
     "Flag",
+    "HubMeta",
     "GlossaryEntry",
     "Mark",
     "Note",

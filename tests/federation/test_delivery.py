@@ -250,3 +250,28 @@ def test_a_blocked_hub_gets_deletes_but_nothing_else(app, make_peer, peer_server
     db.session.commit()
     delivery.send_due(app, wait=True)
     assert [a["type"] for a in peer_server.activities()] == ["Delete"]
+
+
+def test_a_clean_stop_records_the_sends_in_flight_so_a_restart_sends_nothing_twice(app, make_peer, peer_server,
+                                                                                  publish):
+    import threading
+
+    from hub import worker
+
+    _follower(make_peer, peer_server)
+    publish("public")
+    peer_server.status["delay"] = 1.0  # a slow partner: the send is still in flight when the stop comes
+    app.config["WORKER_POLL_SECONDS"] = 0.05
+    stop = worker.StopFlag()
+    thread = threading.Thread(target=worker.run, args=(app,), kwargs={"stop": stop})
+    thread.start()
+    deadline = time.monotonic() + 60  # the first round also builds the index and loads the analyzer
+    while not delivery.sender(app).in_flight and time.monotonic() < deadline:
+        time.sleep(0.02)
+    in_flight = bool(delivery.sender(app).in_flight)
+    stop.set()
+    thread.join(timeout=20)
+    assert in_flight, "the delivery was never sent"
+    assert not thread.is_alive() and len(peer_server.posts) == 1
+    [row] = _deliveries()
+    assert row.state == "sent"

@@ -1,10 +1,13 @@
-"""the production path: worker heartbeats, claims on work
+"""the production path: worker heartbeats, claims on work, the database identity
 
 Revision ID: 0005_prod
 Revises: 0004
 Create Date: 2026-12-02 04:30:00
 
 """
+import datetime
+import secrets
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -33,8 +36,18 @@ def upgrade():
     sa.Column('expires', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_work_claim'))
     )
+    hub_meta = op.create_table('hub_meta',
+    sa.Column('key', sa.String(length=60), nullable=False),
+    sa.Column('value', sa.String(length=300), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_hub_meta'))
+    )
+    # This database's identity (hub/instance_identity.py), made once here.
+    op.bulk_insert(hub_meta, [{'key': 'identity', 'value': secrets.token_hex(16),
+                               'updated_at': datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)}])
 
 
 def downgrade():
+    op.drop_table('hub_meta')
     op.drop_table('work_claim')
     op.drop_table('worker_heartbeat')

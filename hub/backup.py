@@ -1,0 +1,282 @@
+"""Backups of a hub, and restoring them: the database, the attachments, the keys; never the search index.
+
+A backup is one tar file, readable only by its owner (it holds personal data and the hub's
+private key):
+
+- ``manifest.json``: format, time, database kind, schema revision, database identity, counts;
+- ``database.pgdump`` (``pg_dump --format=custom``) or ``database.sqlite`` (SQLite's online
+  backup API: a consistent copy while the hub runs);
+- ``attachments/``: the uploaded files (content-addressed, so a copy taken after the database
+  holds every file the database names);
+- ``federation_key.pem`` and, in development, ``secret_key``, when they exist.
+
+Restoring replaces the database in one transaction on PostgreSQL (the schema is dropped and the
+dump loaded by ``psql --single-transaction``: it all happens or nothing does) and with the backup
+API on SQLite, then the attachments and keys, upgrades the schema to this version, gives the
+database a new identity (hub.instance_identity) and removes this node's search index, which the
+worker rebuilds from the restored database. It refuses while a worker runs on the instance.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from flask import current_app
+from flask_migrate import upgrade
+
+from hub import worker
+from hub.extensions import db
+from hub.instance_identity import database_identity, new_identity
+from hub.models.note import Note
+
+FORMAT = 1
+KEY_FILES = ("federation_key.pem", "secret_key")
+# Debian installs every PostgreSQL version's programs here; the newest can dump any older server.
+PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+
+
+class BackupError(RuntimeError):
+    """A backup or restore cannot be done; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a backup holds or a restore brought back."""
+
+    path: Path
+    database: str
+    notes: int
+    attachments: int
+    keys: list[str]
+    created_at: str
+    identity: str
+
+
+# --- where things are --------------------------------------------------------------------------
+
+def _instance() -> Path:
+    return Path(current_app.instance_path)
+
+
+def _dialect() -> str:
+    return db.engine.dialect.name
+
+
+def _sqlite_path() -> Path:
+    path = db.engine.url.database
+    if not path or path == ":memory:":
+        raise BackupError("This hub's database is in memory: there is nothing to back up or restore.")
+    return Path(path)
+
+
+def _pg_tool(name: str) -> str:
+    """Return the path of a PostgreSQL client program, or say clearly that it is missing."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(os.path.join(PG_BIN_GLOB, name)), reverse=True)
+    if candidates:
+        return candidates[0]
+    raise BackupError(f"{name} was not found. Install the PostgreSQL client programs of the server's major "
+                      f"version or newer (Debian: apt-get install postgresql-client) and try again.")
+
+
+def _pg_target() -> tuple[str, dict[str, str]]:
+    """Return the database URL for libpq programs (without the password) and their environment."""
+    url = db.engine.url.set(drivername="postgresql")
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)  # not on the command line, where `ps` would show it
+    return url.set(password=None).render_as_string(hide_password=False), env
+
+
+def _run(command: list[str], env: dict[str, str], what: str) -> None:
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise BackupError(f"{what} failed: {' '.join(detail)}")
+
+
+def _revisions() -> ScriptDirectory:
+    return ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+
+
+def _schema_revision() -> str | None:
+    try:
+        return db.session.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    except sa.exc.DatabaseError:
+        db.session.rollback()
+        return None
+
+
+def _attachment_files(folder: Path) -> Iterator[Path]:
+    if folder.is_dir():
+        yield from sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+# --- backup ------------------------------------------------------------------------------------
+
+def target_file(target: Path) -> Path:
+    """Return the backup file for ``target``: a new dated file in a folder, or the file named."""
+    if target.is_dir():
+        return target / f"hub-backup-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}.tar"
+    if not target.parent.is_dir():
+        raise BackupError(f"The folder {target.parent} does not exist.")
+    return target
+
+
+def create(target: Path) -> Summary:
+    """Write a backup to ``target`` (a folder or a file name) and return what it holds."""
+    path = target_file(target)
+    revision, identity = _schema_revision(), database_identity()
+    notes = db.session.scalar(sa.select(sa.func.count()).select_from(Note)) or 0
+    db.session.rollback()
+    with tempfile.TemporaryDirectory(prefix=".hub-backup-", dir=path.parent) as work:
+        work_dir = Path(work)
+        database_file = work_dir / ("database.pgdump" if _dialect() == "postgresql" else "database.sqlite")
+        _dump_database(database_file)
+        keys = [name for name in KEY_FILES if (_instance() / name).is_file()]
+        attachments = list(_attachment_files(_instance() / "attachments"))
+        manifest = {"format": FORMAT, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    "database": _dialect(), "revision": revision, "identity": identity, "notes": notes,
+                    "attachments": len(attachments), "keys": keys}
+        (work_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        partial = work_dir / "backup.tar"
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle, tarfile.open(fileobj=handle, mode="w") as archive:
+            archive.add(work_dir / "manifest.json", "manifest.json")
+            archive.add(database_file, database_file.name)
+            for name in keys:
+                archive.add(_instance() / name, name)
+            for file in attachments:
+                archive.add(file, "attachments/" + file.relative_to(_instance() / "attachments").as_posix())
+        os.replace(partial, path)  # a backup file exists only once it is complete
+    return Summary(path, manifest["database"], notes, len(attachments), keys, manifest["created_at"], identity)
+
+
+def _dump_database(destination: Path) -> None:
+    if _dialect() == "postgresql":
+        url, env = _pg_target()
+        _run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-acl", "--file", str(destination), url],
+             env, "pg_dump")
+        return
+    source = sqlite3.connect(_sqlite_path())
+    target = sqlite3.connect(destination)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+
+
+# --- restore -----------------------------------------------------------------------------------
+
+def read_manifest(archive_path: Path) -> dict:
+    """Return the manifest of a backup file, refusing what is not a backup this hub can restore."""
+    try:
+        with tarfile.open(archive_path) as archive:
+            manifest = json.load(archive.extractfile("manifest.json"))
+    except (OSError, KeyError, tarfile.TarError, ValueError) as error:
+        raise BackupError(f"{archive_path} is not a hub backup ({error}).") from None
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"{archive_path} has backup format {manifest.get('format')}; this hub reads {FORMAT}.")
+    if manifest.get("database") != _dialect():
+        raise BackupError(f"This backup holds a {manifest.get('database')} database and this hub uses {_dialect()}: "
+                          "restore it into a hub configured with the same kind of database.")
+    revision = manifest.get("revision")
+    if revision:
+        try:
+            _revisions().get_revision(revision)
+        except Exception:
+            raise BackupError("This backup was made by a newer version of the hub (schema revision "
+                              f"{revision}): upgrade the hub first.") from None
+    return manifest
+
+
+def restore(archive_path: Path) -> Summary:
+    """Replace this hub's database, attachments and keys with a backup's; return what was restored."""
+    manifest = read_manifest(archive_path)
+    app = current_app._get_current_object()
+    with worker.instance_lock(app, "flask hub restore"), \
+            tempfile.TemporaryDirectory(prefix=".hub-restore-", dir=_instance()) as work:
+        work_dir = Path(work)
+        with tarfile.open(archive_path) as archive:
+            archive.extractall(work_dir, filter="data")
+        db.session.remove()
+        db.engine.dispose()  # no pooled connection may hold on to the old database
+        _load_database(work_dir)
+        restored_files = _replace_attachments(work_dir / "attachments")
+        keys = _restore_keys(work_dir)
+        if manifest.get("revision"):
+            upgrade(directory=current_app.extensions["migrate"].directory)
+        identity = new_identity(restored_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                                restored_from=f"{archive_path.name} ({manifest['created_at']})")
+        db.session.commit()
+        _remove_search_index()
+    notes = db.session.scalar(sa.select(sa.func.count()).select_from(Note)) or 0
+    db.session.rollback()
+    return Summary(archive_path, manifest["database"], notes, restored_files, keys, manifest["created_at"], identity)
+
+
+def _load_database(work_dir: Path) -> None:
+    if _dialect() == "postgresql":
+        url, env = _pg_target()
+        script = work_dir / "database.sql"
+        _run([_pg_tool("pg_restore"), "--no-owner", "--no-acl", "--file", str(script),
+              str(work_dir / "database.pgdump")], env, "pg_restore")
+        preamble = work_dir / "preamble.sql"
+        # Waiting for locks means someone still uses the database: fail clearly instead of hanging.
+        preamble.write_text("SET lock_timeout = '15s';\nDROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n")
+        _run([_pg_tool("psql"), "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1", "--single-transaction",
+              "--file", str(preamble), "--file", str(script), url], env,
+             "Loading the database (stop the web processes and workers that use it first)")
+        return
+    source = sqlite3.connect(work_dir / "database.sqlite")
+    target = sqlite3.connect(_sqlite_path())
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+
+
+def _replace_attachments(restored: Path) -> int:
+    """Swap the restored attachments folder in for the current one; return how many files it holds."""
+    live = _instance() / "attachments"
+    restored.mkdir(exist_ok=True)
+    count = sum(1 for _ in _attachment_files(restored))
+    old = _instance() / f".attachments-replaced-{os.getpid()}"
+    if live.exists():
+        os.replace(live, old)
+    os.replace(restored, live)
+    shutil.rmtree(old, ignore_errors=True)
+    return count
+
+
+def _restore_keys(work_dir: Path) -> list[str]:
+    restored = []
+    for name in KEY_FILES:
+        if (work_dir / name).is_file():
+            os.replace(work_dir / name, _instance() / name)
+            (_instance() / name).chmod(0o600)
+            restored.append(name)
+    return restored
+
+
+def _remove_search_index() -> None:
+    """Remove this node's index: it belongs to the database as it was, and the worker rebuilds it."""
+    location = current_app.config["INDEX_DIR"]
+    if location != ":memory:":
+        shutil.rmtree(_instance() / location, ignore_errors=True)

@@ -1,0 +1,105 @@
+"""`flask hub backup` and `flask hub restore` on SQLite and PostgreSQL: everything since the backup is gone."""
+from __future__ import annotations
+
+import io
+import stat
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from PIL import Image
+
+import search_index
+from hub import backup, events, worker
+from hub.extensions import db
+from hub.instance_identity import database_identity
+from hub.models.note import Note
+from hub.services import attachments
+from tests.federation.fixtures import people, publish  # noqa: F401
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(request, make_app, tmp_path):
+    """A hub whose schema was made by the migrations, on a SQLite file or a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'hub.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+    application = make_app(DATABASE_URL=url, INDEX_DIR="index")
+    with application.app_context():
+        db.drop_all()
+        upgrade()
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+def png(shade: int) -> io.BytesIO:
+    data = io.BytesIO()
+    Image.new("RGB", (4, 4), (shade, 0, 0)).save(data, "PNG")
+    data.seek(0)
+    return data
+
+
+def files(folder) -> set[str]:
+    return {p.name for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
+
+
+def test_a_restore_brings_back_database_attachments_and_key_and_drops_the_index(app, people, publish, tmp_path):
+    instance = tmp_path / "instance"
+    runner = app.test_cli_runner()
+    kept = publish("public", title="留下的笔记")
+    attachments.add(kept, by=people["author"], filename="photo.png", stream=png(10))
+    (instance / "federation_key.pem").write_bytes(b"the key of the backup")
+    search_index.rebuild()
+    identity, head, kept_files = database_identity(), events.head(), files(instance / "attachments")
+    (tmp_path / "backups").mkdir()
+    result = runner.invoke(args=["hub", "backup", str(tmp_path / "backups")])
+    assert result.exit_code == 0, result.output
+    [archive] = (tmp_path / "backups").iterdir()
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600 and "1 attachments" in result.output
+
+    later = publish("public", title="备份之后的笔记")
+    attachments.add(later, by=people["author"], filename="later.png", stream=png(200))
+    (instance / "federation_key.pem").write_bytes(b"a newer key")
+    assert len(files(instance / "attachments")) == 2
+    newer = events.after(head)[0].id
+    newer_fingerprint = events.fingerprint(newer)  # what an index that applied it would remember
+    db.session.remove()
+    result = runner.invoke(args=["hub", "restore", str(archive), "--yes"])
+    assert result.exit_code == 0, result.output
+
+    assert set(db.session.scalars(sa.select(Note.title))) == {"留下的笔记"}
+    assert files(instance / "attachments") == kept_files
+    assert (instance / "federation_key.pem").read_bytes() == b"the key of the backup"
+    assert events.head() == head and database_identity() != identity
+    assert not (instance / "index").exists() and "worker rebuilds it" in result.output
+    assert search_index.rebuild() == 1  # the restored database indexes as usual
+    events.record("note.updated", subject_type="note", subject_id=1)  # life goes on after the restore
+    db.session.commit()
+    assert events.head() == newer and events.fingerprint(newer) not in (None, newer_fingerprint)
+
+
+def test_restore_refuses_while_a_worker_runs_and_refuses_what_is_not_a_backup(app, tmp_path):
+    runner = app.test_cli_runner()
+    (tmp_path / "backups").mkdir()
+    assert runner.invoke(args=["hub", "backup", str(tmp_path / "backups" / "b.tar")]).exit_code == 0
+    with worker.instance_lock(app, "worker"):
+        result = runner.invoke(args=["hub", "restore", str(tmp_path / "backups" / "b.tar"), "--yes"])
+    assert result.exit_code == 1 and "already uses this instance" in result.output
+    (tmp_path / "not-a-backup.tar").write_bytes(b"hello")
+    result = runner.invoke(args=["hub", "restore", str(tmp_path / "not-a-backup.tar"), "--yes"])
+    assert result.exit_code == 1 and "is not a hub backup" in result.output
+
+
+def test_backup_says_clearly_when_pg_dump_is_missing(make_app, postgres_database, tmp_path, monkeypatch):
+    app = make_app(DATABASE_URL=postgres_database)
+    monkeypatch.setattr(backup.shutil, "which", lambda name: None)
+    monkeypatch.setattr(backup, "PG_BIN_GLOB", str(tmp_path / "nowhere"))
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["hub", "backup", str(tmp_path)])
+        db.engine.dispose()
+    assert result.exit_code == 1 and "pg_dump was not found" in result.output and "postgresql-client" in result.output
+    assert list(tmp_path.glob("*.tar")) == []
