@@ -1,7 +1,6 @@
 """Practice Exchange Hub: the application factory."""
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -10,6 +9,7 @@ from werkzeug.routing import IntegerConverter
 
 from hub import config as hub_config
 from hub.extensions import babel, csrf, db, login_manager, migrate
+from hub.models.base import LARGEST_ID
 
 MIGRATIONS_DIR = __path__[0] + "/migrations"
 
@@ -51,16 +51,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_logging(app: Flask) -> None:
-    """Log the hub's own INFO lines in production (Flask's default level hides them)."""
-    if not app.debug and not app.testing:
-        app.logger.setLevel(logging.INFO)
+    """Log the hub's own INFO lines in production, as plain lines or JSON (``HUB_LOG_FORMAT``)."""
+    from hub import logs
+
+    logs.configure(app)
 
 
 class IdConverter(IntegerConverter):
-    """``<int:…>`` in every route: numbers a database id can hold, so /notes/10**20 is a 404, not a crash."""
+    """``<int:…>`` in every route: numbers a database id can hold, so /notes/2147483648 is a 404, not a crash."""
 
     def __init__(self, url_map, *args, **kwargs) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", LARGEST_ID)
         super().__init__(url_map, *args, **kwargs)
 
 
