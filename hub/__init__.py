@@ -23,6 +23,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     register_web(app)
     register_cli(app)
     register_logging(app)
+    register_proxies(app)
     return app
 
 
@@ -57,6 +58,19 @@ def register_logging(app: Flask) -> None:
     logs.configure(app)
 
 
+def register_proxies(app: Flask) -> None:
+    """Believe X-Forwarded-For and -Proto from the proxies in front (``HUB_PROXIES``: nginx alone is 1).
+
+    Without it, behind nginx every request comes from 127.0.0.1: log-in throttling per client
+    would throttle everyone together, and the hub would not know the request came over https.
+    """
+    count = int(app.config["PROXIES"])
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
+
+
 class IdConverter(IntegerConverter):
     """``<int:…>`` in every route: numbers a database id can hold, so /notes/2147483648 is a 404, not a crash."""
 
@@ -81,6 +95,7 @@ def register_cli(app: Flask) -> None:
     """Add the ``flask hub ...`` commands."""
     from hub.cli import hub_cli, translate_cli
     import hub.cli_notes  # noqa: F401
+    import hub.cli_setup  # noqa: F401
 
     app.cli.add_command(hub_cli)
     app.cli.add_command(translate_cli)

@@ -13,6 +13,8 @@ from typing import Any
 
 from flask import Flask
 
+from hub.i18n import catalogue_dir
+
 
 class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message says which and how to fix it."""
@@ -35,7 +37,7 @@ class Config:
     REGISTRATION = "invite"
     DEFAULT_LOCALE = "en"
     LOCALES = ("zh_Hans", "en")  # add a language: its catalogue in translations/ and its code here
-    TRANSLATIONS_DIR = ""  # empty: the translations/ folder beside hub/
+    TRANSLATIONS_DIR = ""  # empty: the package's compiled catalogues, else the translations/ folder beside hub/
     DEFAULT_TIMEZONE = "UTC"
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
     INVITATION_DAYS = 14
@@ -52,6 +54,7 @@ class Config:
     PASSWORD_HASH_METHOD = "scrypt"  # Werkzeug's scrypt, n=2**15
     MAIL_SERVER = ""  # no mail yet: reset links go to the server log and to admins
     TESTING = False
+    PROXIES = 0  # proxies in front whose X-Forwarded-For/-Proto are believed: 1 behind nginx (deploy/)
     LOG_FORMAT = "text"  # or "json": one JSON object per line, with the request id
     LOG_CLIENT_IP = False  # the access log names no client address unless an operator opts in
     METRICS_TOKEN = ""  # empty: /metrics answers 404; else Prometheus sends it as a bearer token
@@ -135,7 +138,7 @@ def _derive(app: Flask) -> None:
     cfg["REMEMBER_COOKIE_SAMESITE"] = "Lax"
     cfg["BABEL_DEFAULT_LOCALE"] = cfg["DEFAULT_LOCALE"]
     cfg["BABEL_DEFAULT_TIMEZONE"] = cfg["DEFAULT_TIMEZONE"]
-    cfg["BABEL_TRANSLATION_DIRECTORIES"] = str(cfg.get("TRANSLATIONS_DIR") or Path(app.root_path).parent / "translations")
+    cfg["BABEL_TRANSLATION_DIRECTORIES"] = str(cfg.get("TRANSLATIONS_DIR") or catalogue_dir())
 
 
 def _database_uri(url: str) -> str:

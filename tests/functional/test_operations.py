@@ -173,3 +173,11 @@ def test_the_access_log_names_the_client_only_when_the_operator_asks(make_app, c
     caplog.set_level(logging.INFO, logger="hub.access")
     app.test_client().get("/healthz", environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert [r.client_ip for r in caplog.records if r.name == "hub.access"] == ["192.0.2.7"]
+
+
+def test_behind_the_documented_proxy_the_client_is_the_one_nginx_names(make_app, caplog):
+    app = make_app(LOG_CLIENT_IP=True, PROXIES=1)
+    caplog.set_level(logging.INFO, logger="hub.access")
+    app.test_client().get("/healthz", environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                          headers={"X-Forwarded-For": "198.51.100.4", "X-Forwarded-Proto": "https"})
+    assert [r.client_ip for r in caplog.records if r.name == "hub.access"] == ["198.51.100.4"]
