@@ -32,6 +32,7 @@ if os.environ.get("HUB_LOG_FORMAT") == "json":
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "hub.logs.JsonFormatter"}},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"level": "INFO", "handlers": []},  # the hub adds its own JSON handler in each process
         "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False}},
     }
 

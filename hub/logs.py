@@ -46,17 +46,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-class _JsonHandler(logging.StreamHandler):
-    """The one handler the hub adds to the root logger in JSON mode (found again by its class)."""
-
-
 def configure(app: Flask) -> None:
     """Set up the log output named by ``LOG_FORMAT`` ("text" or "json"); INFO lines in production."""
     if app.config["LOG_FORMAT"] == "json":
         root = logging.getLogger()
-        for handler in [h for h in root.handlers if isinstance(h, _JsonHandler)]:
-            root.removeHandler(handler)  # a second app in the same process must not print twice
-        handler = _JsonHandler(sys.stderr)
+        for handler in [h for h in root.handlers if isinstance(h.formatter, JsonFormatter)]:
+            root.removeHandler(handler)  # a second app, or gunicorn's own JSON set-up, must not print twice
+        handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
         root.addHandler(handler)
         from flask.logging import default_handler

@@ -110,6 +110,7 @@ def test_the_logs_are_json_lines_without_note_text_queries_or_personal_data(stac
     for secret in [*PERSONAL, "美沙酮", "夜间外展", "2147483648", "q="]:
         assert secret not in web.output(), secret
     access = [r for r in records if r["logger"] == "hub.access"]
+    assert len({r["request_id"] for r in access}) == len(access)  # one line per request, not one per handler
     search_line = next(r for r in access if r["request_id"] == request_id)
     assert (search_line["method"], search_line["endpoint"], search_line["status"]) == ("GET", "search.search", 200)
     assert "client_ip" not in search_line and "127.0.0.1" not in json.dumps(access)
