@@ -8,7 +8,7 @@ no claim. Everything else happens once for the whole hub and is claimed by key:
 - ``federation-send``, ``federation-inbox``, ``federation-backfill``: sending deliveries,
   processing received activities, choosing the next hub to backfill;
 - ``backfill:<peer id>``: reading one hub's outbox (the worker, or ``flask hub federation-backfill``);
-- ``housekeeping``.
+- ``housekeeping`` (claimed for an hour and not released: once an hour across all nodes).
 
 A claim is a lease: a row (key, owner, expiry) taken with one atomic upsert that succeeds only
 when the row is free, expired, or already the owner's. The holder renews it while it works, and

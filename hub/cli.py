@@ -135,7 +135,7 @@ def restore_command(archive: Path, yes: bool) -> None:
         manifest = backup.read_manifest(archive)
         if not yes:
             click.confirm(f"Replace this hub's database, attachments and keys with the backup of "
-                          f"{manifest['created_at']}? Everything written since is lost", abort=True)
+                          f"{manifest['created_at']} (everything written since is lost)?", abort=True)
         summary = backup.restore(archive)
     except (backup.BackupError, worker.AlreadyRunning) as error:
         raise click.ClickException(str(error)) from None

@@ -16,10 +16,20 @@ So on PostgreSQL, writing events is serialised with a transaction-scoped advisor
   and the next writer takes its ids only after this one has committed (or rolled back).
 
 The lock is released after the commit is visible to other transactions, so a reader that sees
-event N+1 also sees N. Measured cost: ``bench/eventlog.py`` (figures in ``bench/README.md``).
-The other way, consuming only below the oldest running transaction (``pg_snapshot_xmin`` with
-an xid8 column), needs no lock but a two-part cursor in every consumer (the search index's
-included), and any long transaction anywhere on the server stalls every consumer.
+event N+1 also sees N. The price: event-writing transactions commit one at a time, which halves
+their throughput with several concurrent writers (``bench/eventlog.py``, figures in
+``bench/README.md``); only publishing, comments, changes to published notes and federation
+record events, at human rates far below that.
+
+The other way, if write rates ever need it: consume only up to a safe horizon. At each poll,
+read ``max(id)`` and ``pg_snapshot_xmax(pg_current_snapshot())`` together; once
+``pg_snapshot_xmin(pg_current_snapshot())`` has passed that xmax, every transaction that could
+still hold an id at or below that max has ended. It needs no lock and keeps the integer cursor,
+but it is only sound if a transaction has its xid before it takes an event id (call
+``pg_current_xact_id()`` before inserting events: an extra round trip, like the lock), ``head()``
+must then wait for the horizon too (a rebuilt index starts from it), and any long write
+transaction on the server (an import, a migration, another database's batch) stalls every
+consumer meanwhile.
 """
 from __future__ import annotations
 

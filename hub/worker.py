@@ -231,7 +231,7 @@ def run(app: Flask, *, stop: StopFlag | None = None) -> None:
                     stop.wait(poll)
             _finish_tasks(app)
             heartbeat.beat(stopped=True)
-            leases(app).release_all()
+            _release_claims(app)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -251,12 +251,25 @@ def _finish_tasks(app: Flask) -> None:
                 log.exception("task %s did not finish cleanly", key)
 
 
+def _release_claims(app: Flask) -> None:
+    """Give up this worker's claims so that another node takes over now (they expire anyway)."""
+    try:
+        leases(app).release_all()
+    except Exception:
+        db.session.rollback()
+        log.warning("claims not released; they come free when they expire", exc_info=True)
+
+
+HOUSEKEEPING_SECONDS = 3600
+
+
 def _maybe_housekeep(app: Flask, last: float) -> float:
     now = time.monotonic()
-    if now - last < 3600:
+    if now - last < HOUSEKEEPING_SECONDS:
         return last
     try:
-        if leases(app).hold("housekeeping"):
+        # Claimed for the whole hour and never released: once an hour across all nodes.
+        if claims.claim("housekeeping", owner=node_name(app), seconds=HOUSEKEEPING_SECONDS):
             housekeeping()
     except Exception:
         db.session.rollback()
