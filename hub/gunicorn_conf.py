@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 import tempfile
 
 bind = "127.0.0.1:8000"
@@ -25,6 +26,8 @@ keepalive = 5
 control_socket_disable = True  # several gunicorns on one machine would share the control socket's path
 accesslog = None  # the hub writes its own access log, without paths' ids, query strings or addresses
 # Each process keeps its own metrics in files here; the scrape adds them up (prometheus_client's multiprocess mode).
+# Without a folder from the environment (systemd's RuntimeDirectory), a temporary one, removed at exit.
+_TEMPORARY = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="hub-metrics-"))
 if os.environ.get("HUB_LOG_FORMAT") == "json":
     logconfig_dict = {
@@ -43,6 +46,12 @@ def on_starting(_server) -> None:
     os.makedirs(directory, exist_ok=True)
     for path in glob.glob(os.path.join(directory, "*.db")):
         os.remove(path)
+
+
+def on_exit(_server) -> None:
+    """Remove the temporary metrics folder this configuration made."""
+    if _TEMPORARY:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def child_exit(_server, worker) -> None:
