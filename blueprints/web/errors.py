@@ -149,8 +149,22 @@ def _bind_urls_to_base_url() -> None:
                                                            url_scheme=base.scheme)
 
 
+def _log_exception_by_rule(app: Flask) -> Callable[..., None]:
+    """Return Flask's exception logger, naming the route's rule instead of the path it was called with.
+
+    A path can hold an invitation or reset token, or the id of a note a reader looked for; the
+    rule (``/invite/<token>``) says as much to whoever reads the traceback.
+    """
+    def log_exception(exc_info) -> None:
+        rule = request.url_rule.rule if request.url_rule else "an address that matches no page"
+        app.logger.error("Exception on %s [%s]", rule, request.method, exc_info=exc_info)
+
+    return log_exception
+
+
 def init_app(app: Flask) -> None:
-    """Register the handlers."""
+    """Register the handlers and the exception logger."""
+    app.log_exception = _log_exception_by_rule(app)
     app.before_request_funcs.setdefault(None, []).insert(0, _bind_urls_to_base_url)  # before any hook builds a URL
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)

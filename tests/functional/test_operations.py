@@ -168,6 +168,23 @@ def test_logs_hold_no_note_text_query_or_personal_data_and_name_each_request(jso
     assert "duration_ms" in search_line and "client_ip" not in search_line  # no address unless asked for
 
 
+def test_a_failing_request_is_logged_by_its_route_never_by_its_path(make_app, caplog):
+    from blueprints.web.access import public
+
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+
+    @public
+    def fails(token):
+        raise RuntimeError("a bug")
+
+    app.add_url_rule("/test/fails/<token>", view_func=fails)
+    response = app.test_client().get("/test/fails/secret-invitation-token?q=13812345678")
+    assert response.status_code == 500
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Exception on /test/fails/<token> [GET]" in logged
+    assert "secret-invitation-token" not in logged and "13812345678" not in logged
+
+
 def test_the_access_log_names_the_client_only_when_the_operator_asks(make_app, caplog):
     app = make_app(LOG_CLIENT_IP=True)
     caplog.set_level(logging.INFO, logger="hub.access")
