@@ -2,8 +2,9 @@
 
 ``flask hub`` commands are thin wrappers over the services, federation and search_index:
 init, demo, create-admin, worker, serve, search-status, reindex, and the federation-* commands
-(``hub/cli_notes.py`` adds import-notes and export-notes). ``flask translate`` wraps pybabel:
-extract (with ``# i18n:`` translator comments), init, update, compile.
+(``hub/cli_notes.py`` adds import-notes and export-notes, ``hub/cli_setup.py`` create-project
+and invite). ``flask translate`` wraps pybabel: extract (with ``# i18n:`` translator comments),
+init, update, compile.
 """
 from __future__ import annotations
 
@@ -208,28 +209,17 @@ def _stop_when_parent_dies() -> None:
 
 
 def quiet_request_handler() -> type:
-    """Return the development server's request handler that logs no query string and no address.
+    """Return Werkzeug's request handler without its request lines.
 
-    A query string is what someone looked for (``/search?q=…``) and an address says who: the
-    request log keeps the method, the path and the status only.
+    A request line holds the path (an invitation token, a note id) and the query string (what
+    someone searched for), and an address says who: the hub's own access log names the endpoint
+    only, so the development server logs nothing per request.
     """
     from werkzeug.serving import WSGIRequestHandler
 
     class QuietRequestHandler(WSGIRequestHandler):
-        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            path = getattr(self, "path", None)
-            if path is None:  # a request line too broken to read: log nothing of it
-                self.requestline = "(unreadable request)"
-                super().log_request(code, size)
-                return
-            self.path = path.split("?", 1)[0]
-            try:
-                super().log_request(code, size)
-            finally:
-                self.path = path
-
-        def address_string(self) -> str:
-            return "-"
+        def log_request(self, *_args, **_kwargs) -> None:
+            """Log nothing per request."""
 
     return QuietRequestHandler
 
@@ -299,8 +289,8 @@ def compile_command() -> None:
 
 # --- federation ------------------------------------------------------------------------------
 
-def _federation_admin(username: str):
-    """Return the admin account a federation command acts as (it is audited under that name)."""
+def acting_account(username: str, permission: str, role_name: str):
+    """Return the account a command acts as (audited under its name), if it holds ``permission``."""
     import sqlalchemy as sa
 
     from hub.extensions import db
@@ -308,9 +298,14 @@ def _federation_admin(username: str):
     from hub.permissions import can
 
     user = db.session.scalar(sa.select(User).where(User.username == username.strip().lower()))
-    if user is None or not can(user, "manage_partners"):
-        raise click.UsageError(f"{username!r} is not an administrator of this hub.")
+    if user is None or not can(user, permission):
+        raise click.UsageError(f"{username!r} is not {role_name} of this hub.")
     return user
+
+
+def _federation_admin(username: str):
+    """Return the admin account a federation command acts as (it is audited under that name)."""
+    return acting_account(username, "manage_partners", "an administrator")
 
 
 def _run_federation(action):

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 
+import search_index
 from blueprints.admin.forms import (DeleteUserForm, GlossaryForm, InvitationForm, ProjectAssignForm, ProjectForm,
                                     RoleForm, SensitiveWordForm, TermForm, role_choices)
 from blueprints.web.access import requires
@@ -14,7 +15,7 @@ from blueprints.web.refusals import attempt
 from hub.extensions import db
 from hub.models import Invitation, Project, Role, SensitiveWord, User, UserStatus
 from hub.permissions import may_grant
-from hub.services import accounts, audit, leaving, vocabulary
+from hub.services import accounts, audit, leaving, operations, vocabulary
 from hub.services import notes as note_service
 from hub.services import projects as project_service
 from hub.text_safety import isolated
@@ -294,3 +295,12 @@ def sensitive_word_delete(word_id: int):
         # i18n: flash after an admin takes a word off the privacy check\'s list
         flash(_("Removed."), "info")
     return redirect(url_for("admin.sensitive_words"))
+
+
+@bp.get("/system")
+@requires("manage_users")
+def system():
+    """Show whether the worker runs and keeps up, the search index and the deliveries waiting."""
+    found = operations.figures()
+    return render_template("admin/system.html", figures=found, index=search_index.health(),
+                           lag=operations.worker_lag(found.worker))

@@ -43,11 +43,3 @@ def project(slug: str):
     return render_template("main/project.html", project=item, members=project_service.public_members(item, viewer=current_user),
                            notes=notes, versions=translations.published_versions(
                                notes, locale=str(get_locale()), viewer=current_user))
-
-
-@bp.get("/healthz")
-@public
-def healthz():
-    """Answer load balancers: the hub and its database respond."""
-    stats.ping()
-    return {"status": "ok"}

@@ -1,8 +1,6 @@
 """Views of the note pages: thin wrappers that check forms and call hub.services.notes."""
 from __future__ import annotations
 
-import re
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_datetime, get_locale, gettext as _
@@ -11,7 +9,8 @@ from flask_login import current_user
 import search_index
 from blueprints.notes.forms import CommentForm, FlagForm, MessageForm, NoteForm
 from blueprints.web.access import public, requires, signed_in
-from blueprints.web.common import id_arg, me, note_for, page_arg, privacy_groups
+from blueprints.web.common import as_id, id_arg, me, note_for, page_arg, privacy_groups
+from blueprints.web.errors import answers_json
 from blueprints.web.forms import ActionForm
 from blueprints.web.refusals import attempt, problem
 from hub.extensions import db
@@ -155,6 +154,7 @@ def _privacy_page(form: NoteForm, note: Note | None, error: PrivacyCheckRequired
 
 @bp.post("/notes/autosave")
 @requires("write_notes")
+@answers_json
 def autosave():
     """Keep the editor's content on the server (JSON, called by the editor script).
 
@@ -166,7 +166,7 @@ def autosave():
         return jsonify(ok=False, errors={k: [str(e) for e in v] for k, v in form.errors.items()}), 400
     with attempt(answered_by_caller=(ServiceError,)) as saved:
         if form.note_id.data:
-            note_id = int(form.note_id.data) if re.fullmatch(r"[0-9]{1,18}", form.note_id.data) else abort(404)
+            note_id = as_id(form.note_id.data) or abort(404)
             note = note_for(me(), note_id)
             if not notes.autosaves(note):
                 return jsonify(ok=False, reason="not_a_draft"), 409
@@ -182,6 +182,7 @@ def autosave():
 
 @bp.post("/notes/preview")
 @requires("write_notes")
+@answers_json
 def preview():
     """Render the editor's text and check it for personal data (JSON)."""
     form = NoteForm(locale=_locale())

@@ -13,11 +13,11 @@ from flask_login import current_user
 
 from hub.extensions import db
 from hub.models import Note, NoteState
+from hub.models.base import LARGEST_ID
 from hub.services import privacy, screening
 from hub.services.visibility import can_view
 
 MAX_PAGE = 10_000
-MAX_ID = 2**63 - 1  # the largest id any database column here holds
 
 
 def me() -> Any:
@@ -77,10 +77,17 @@ def page_arg() -> int:
     return min(max(page, 1), MAX_PAGE)
 
 
+def as_id(text: str | None) -> int | None:
+    """Return ``text`` as a row id, or None when it could not be one (not digits, 0, beyond the column)."""
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if 0 < value <= LARGEST_ID else None
+
+
 def id_arg(name: str) -> int | None:
     """Return a query-string id, or None when it is missing or could not be a row's id."""
-    value = request.args.get(name, type=int)
-    return value if value is not None and 0 < value <= MAX_ID else None
+    return as_id(request.args.get(name))
 
 
 def public_url(endpoint: str, **values: Any) -> str:
@@ -95,3 +102,4 @@ def public_url(endpoint: str, **values: Any) -> str:
 def utc(moment: dt.datetime | None) -> dt.datetime | None:
     """Return a stored (naive UTC) time as an aware UTC time, so it goes out with its offset."""
     return moment.replace(tzinfo=dt.timezone.utc) if moment is not None else None
+

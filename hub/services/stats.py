@@ -43,8 +43,3 @@ def recent_activity(*, viewer: Any, limit: int = 8) -> list[Activity]:
              .order_by(User.created_at.desc(), User.id.desc()).limit(limit))
     return [Activity(at=u.created_at, kind="joined", project=u.project, who=u.pseudonym)
             for u in db.session.scalars(query)]
-
-
-def ping() -> None:
-    """Run a trivial query, raising when the database is unreachable."""
-    db.session.execute(sa.text("SELECT 1"))

@@ -202,14 +202,12 @@ def test_logs_never_hold_note_text_comment_text_queries_or_found_values(app, cap
         assert secret not in logged, f"a log record holds {secret!r}"
 
 
-def test_the_development_servers_request_log_holds_no_query_and_no_address(caplog):
+def test_the_development_server_logs_no_request_line(caplog):
     from hub.cli import quiet_request_handler
 
     handler = object.__new__(quiet_request_handler())
     handler.command, handler.request_version = "GET", "HTTP/1.1"
     handler.path, handler.client_address = "/search?q=%E7%A7%81%E5%AF%86%E6%90%9C%E7%B4%A2%E8%AF%8D", ("203.0.113.9", 5)
-    with caplog.at_level(logging.INFO, logger="werkzeug"):
+    with caplog.at_level(logging.DEBUG, logger="werkzeug"):
         handler.log_request(200, 1234)
-    (record,) = caplog.records
-    assert "/search" in record.getMessage() and "私密" not in record.getMessage()
-    assert "%E7" not in record.getMessage() and "203.0.113.9" not in record.getMessage()
+    assert caplog.records == []  # the hub's own access log names the endpoint, never the path or query
