@@ -6,8 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask
 export FLASK_APP := wsgi
-# Debian packages the test suite needs: the browser, CJK fonts for screenshots, a database server.
-SYSTEM_PACKAGES := chromium fonts-noto-cjk postgresql
+# Debian packages the test suite needs: the browser, CJK fonts for screenshots, a database server,
+# and nginx, the buffering proxy of the documented deployment (tested against slow clients).
 
 .PHONY: run test install install-test system-packages prepare serve worker translations clean
 
@@ -57,6 +57,7 @@ system-packages:
 	[ -x /usr/lib/chromium/chromium ] || missing="$$missing chromium"; \
 	dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing="$$missing fonts-noto-cjk"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing system packages:$$missing"; \

@@ -3,7 +3,7 @@
 :func:`init_app` is the one entry the app factory uses. It adds the request-time pieces of
 ``blueprints.web`` (the access guard, the log-in session loader, security headers, the reader's
 language, template helpers, error pages) and mounts the faces: main, auth, notes, moderation,
-search, translations, api, admin, partners, federation, tokens, feeds, oai, overview. The core (``hub``, ``search_index``)
+search, translations, api, admin, partners, federation, tokens, feeds, oai, overview, ops. The core (``hub``, ``search_index``)
 never imports this package; only ``hub.create_app`` does.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Add the web side to ``app``: request hooks, template helpers, pages, error pages."""
-    from blueprints.web import access, errors, locale, security, session, templating
+    from blueprints.web import access, errors, locale, observability, security, session, templating
 
     access.init_app(app)
     session.init_app(app)
@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
     templating.init_app(app)
     _register_blueprints(app)
     errors.init_app(app)
+    observability.init_app(app)  # last: its hooks go first and last around every other
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -36,6 +37,7 @@ def _register_blueprints(app: Flask) -> None:
     from blueprints.notes import bp as notes_bp
     from blueprints.oai import bp as oai_bp
     from blueprints.overview import bp as overview_bp
+    from blueprints.ops import bp as ops_bp
     from blueprints.partners import bp as partners_bp
     from blueprints.search import bp as search_bp
     from blueprints.tokens import bp as tokens_bp
@@ -55,3 +57,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(feeds_bp)
     app.register_blueprint(oai_bp)
     app.register_blueprint(overview_bp)
+    app.register_blueprint(ops_bp)

@@ -4,7 +4,8 @@
 - :func:`search` and :func:`similar` answer readers: the index finds note ids (pre-filtered to
   public notes for an anonymous reader), and the notes are re-read from the database with
   :func:`hub.services.visibility.published_for`, the one visibility rule;
-- :func:`status` and :func:`rebuild` serve ``flask hub search-status`` and ``flask hub reindex``;
+- :func:`status` and :func:`rebuild` serve ``flask hub search-status`` and ``flask hub reindex``,
+  :func:`health` readiness checks and metrics;
 - :func:`glossary_concept` and :func:`check_glossary_row` let the vocabulary service check an
   administrator's glossary row by the rules search applies to it.
 Whoosh, the analysis and the engine stay behind this door (folding -> glossary -> concepts ->
@@ -30,8 +31,8 @@ from search_index import glossary as glossary_module
 from search_index import excerpts, indexer, searcher
 from search_index.store import IndexStore, IndexUnavailable
 
-__all__ = ["SearchPage", "SearchUnavailable", "check_glossary_row", "glossary_concept", "init_app", "rebuild", "search",
-           "similar", "status"]
+__all__ = ["SearchPage", "SearchUnavailable", "check_glossary_row", "glossary_concept", "health", "init_app", "rebuild",
+           "search", "similar", "status"]
 log = logging.getLogger("hub.search")
 EXTENSION = "search_index"
 
@@ -193,6 +194,16 @@ def status() -> dict[str, int | bool]:
         return {"available": False, "indexed": 0, "published": published, "cursor": 0, "head": head, "lag": head}
     return {"available": True, "indexed": indexed, "published": published, "cursor": cursor, "head": head,
             "lag": max(0, head - cursor)}
+
+
+def health() -> dict[str, Any]:
+    """Return whether this process can read the index and which commit it reads (no counting: cheap)."""
+    state = _state()
+    try:
+        found = state.pool.get()
+    except IndexUnavailable:
+        return {"available": False, "generation": None}
+    return {"available": True, "generation": state.pool.commit_key(found)[1]}
 
 
 def rebuild(*, procs: int = 1) -> int:

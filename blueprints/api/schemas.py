@@ -13,12 +13,13 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from flask_babel import lazy_gettext as _l
 
 from hub.models import LANGUAGES, SECTIONS, Visibility
+from hub.models.base import LARGEST_ID
 from hub.services.catalogue import ORDERS
 
 # What today's search endpoint does with numbers beyond these: it reads them as the limit.
 SEARCH_PER_PAGE_DEFAULT, SEARCH_PER_PAGE_MAX, SEARCH_PAGE_MAX = 10, 50, 1000
 LIST_PER_PAGE_DEFAULT, LIST_PER_PAGE_MAX = 20, 50
-MAX_ID = 2**63 - 1
+MAX_ID = LARGEST_ID  # ids the database's int4 columns can hold; a larger one is simply not found
 
 
 class Names(Schema):

@@ -11,6 +11,7 @@ from blueprints.web.common import public_url, utc
 from hub.models import SECTIONS, Note
 from hub.models import Project as ProjectModel
 from hub.models import Term as TermModel
+from hub.services import attachments as attachment_service
 from hub.services import notes as note_service
 from hub.services import translations as translation_service
 
@@ -72,7 +73,7 @@ def note_detail(note: Note, *, translations: list[Note]) -> dict[str, Any]:
                           "outdated": translation_service.is_outdated(t)} for t in translations],
         "attachments": [{"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size,
                          "url": public_url("notes.attachment", note_id=note.id, attachment_id=a.id)}
-                        for a in note.attachments],
+                        for a in attachment_service.shown(note, None)],  # a reader's list: none waiting for review
     }
 
 

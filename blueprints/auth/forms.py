@@ -6,7 +6,8 @@ import zoneinfo
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField, SubmitField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from blueprints.web.templating import language_name
@@ -90,6 +91,9 @@ class ProfileForm(FlaskForm):
     timezone = SelectField(_l("Time zone"), choices=[], validate_choice=True)
     bio = TextAreaField(_l("About me (optional)"), validators=[Optional(), Length(max=1000)],
                         description=_l("Shown to signed-in members. Leave out anything that identifies you."))
+    show_activity = BooleanField(_l("Let signed-in members see that I joined and which project I am in"),
+                                 description=_l("Off: your pseudonym appears only beside what you write."))
+    confirm_privacy = BooleanField(_l("I checked the highlighted places: they are not personal data, or the person agreed."))
     # i18n: button: save the profile
     submit = SubmitField(_l("Save"))
 
@@ -98,3 +102,19 @@ class ProfileForm(FlaskForm):
         self.timezone.choices = timezone_choices()
         self.locale.choices = [("", _l("As my browser says"))] + [
             (code, language_name(code)) for code in current_app.config["LOCALES"]]
+
+
+LEAVING_CHOICES = [
+    ("keep", _l("Keep my published notes and comments for readers, credited to “former member”")),
+    ("remove", _l("Delete my published notes and comments too")),
+]
+
+
+class DeleteAccountForm(FlaskForm):
+    """Delete one's own account."""
+
+    what = RadioField(_l("What happens to what you published"), choices=LEAVING_CHOICES,
+                      validators=[DataRequired()])
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=200)])
+    # i18n: button: delete one's own account for good
+    submit = SubmitField(_l("Delete my account"))

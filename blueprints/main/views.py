@@ -21,7 +21,7 @@ def index():
     return render_template(
         "main/index.html", projects=project_service.all_projects(),
         counts={**stats.counts(), "notes": listing.count(viewer=current_user)},
-        featured=featured, newest=newest, recent=stats.recent_activity(limit=5),
+        featured=featured, newest=newest, recent=stats.recent_activity(viewer=current_user, limit=5),
         versions=translations.published_versions(featured + newest, locale=str(get_locale()), viewer=current_user))
 
 
@@ -40,14 +40,6 @@ def project(slug: str):
     if item is None:
         abort(404)
     notes = listing.newest(viewer=current_user, limit=20, filters=listing.Filters(project=item.slug))
-    return render_template("main/project.html", project=item, members=project_service.public_members(item),
+    return render_template("main/project.html", project=item, members=project_service.public_members(item, viewer=current_user),
                            notes=notes, versions=translations.published_versions(
                                notes, locale=str(get_locale()), viewer=current_user))
-
-
-@bp.get("/healthz")
-@public
-def healthz():
-    """Answer load balancers: the hub and its database respond."""
-    stats.ping()
-    return {"status": "ok"}

@@ -94,6 +94,8 @@ def attachment(note_id: int, attachment_id: int):
     """Send an attachment to whoever may see its note, with headers that keep it inert."""
     note = note_for(current_user, note_id)
     item = _attachment_of(note, attachment_id)
+    if item not in attachments.shown(note, current_user):
+        abort(404)  # waiting for review: not even its existence is told
     path = attachments.path_of(item)
     if not path.is_file():
         abort(404)

@@ -31,6 +31,9 @@ FLAG_LABELS = {
 }
 
 
+CONFIRM_LABEL = _l("I checked the highlighted places: they are not personal data, or the person agreed.")
+
+
 class MultiCheckboxField(SelectMultipleField):
     """A list of checkboxes (easier on a phone than a multiple select)."""
 
@@ -62,7 +65,7 @@ class NoteForm(FlaskForm):
     populations = MultiCheckboxField(_l("Populations"), choices=[], coerce=str, validate_choice=True)
     tags = StringField(_l("Tags"), validators=[Optional(), Length(max=400)],
                        description=_l("Separate tags with commas."))
-    confirm_privacy = BooleanField(_l("I checked the highlighted places: they are not personal data, or the person agreed."))
+    confirm_privacy = BooleanField(CONFIRM_LABEL)
     save = SubmitField(_l("Save draft"))
     preview = SubmitField(_l("Preview"))
     submit_note = SubmitField(_l("Submit for review"))
@@ -83,21 +86,24 @@ class NoteForm(FlaskForm):
             tags=note_service.parse_tags(self.tags.data or ""))
 
     def fill_from(self, note) -> None:
-        """Load a note into the form (for GET)."""
+        """Load what the author edits into the form (for GET): a published note's pending changes, else the note."""
+        data = note_service.draft_of(note)
         self.note_id.data = str(note.id)
         for name in ("title", "summary", "body", "language", "place", "province", "visibility"):
-            getattr(self, name).data = getattr(note, name)
+            getattr(self, name).data = getattr(data, name)
         for key in SECTIONS:
-            getattr(self, key).data = (note.sections or {}).get(key, "")
-        self.topics.data = [str(t.id) for t in note.topics]
-        self.populations.data = [str(t.id) for t in note.populations]
-        self.tags.data = ", ".join(note.tags or [])
+            getattr(self, key).data = data.sections.get(key, "")
+        term_ids = {str(term_id) for term_id in data.term_ids}
+        self.topics.data = [value for value, _label in self.topics.choices if value in term_ids]
+        self.populations.data = [value for value, _label in self.populations.choices if value in term_ids]
+        self.tags.data = ", ".join(data.tags)
 
 
 class MessageForm(FlaskForm):
     """A message in the review thread, or a reason for a decision."""
 
     message = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=4000)])
+    confirm_privacy = BooleanField(CONFIRM_LABEL)
     # i18n: button: send a message in a note's review thread
     submit = SubmitField(_l("Send"))
 
@@ -106,6 +112,7 @@ class CommentForm(FlaskForm):
     """A comment on a note."""
 
     body = TextAreaField(_l("Your comment"), validators=[DataRequired(), Length(max=5000)])
+    confirm_privacy = BooleanField(CONFIRM_LABEL)
     submit = SubmitField(_l("Post comment"))
 
 

@@ -110,8 +110,7 @@ def moderation_waiting() -> int:
         return 0
     from hub.services.moderation import queue_counts
 
-    counts = queue_counts()
-    return counts["submitted"] + counts["flags"]
+    return sum(queue_counts().values())
 
 
 def init_app(app: Flask) -> None:

@@ -41,9 +41,9 @@ from hub.federation.http import request_host
 from hub.models.base import utcnow
 from hub.models.events import Event
 from hub.models.federation import Delivery, PeerHub
-from hub.models import (LANGUAGES, Comment, CommentThread, Flag, FlagOrigin, Mark, MarkTotal, Note, NoteState, RemoteMark,
+from hub.models import (LANGUAGES, Comment, CommentState, CommentThread, Flag, FlagOrigin, Mark, MarkTotal, Note, NoteState, RemoteMark,
                         Visibility)
-from hub.services import notes, privacy
+from hub.services import discussion, notes
 from hub.services.visibility import Audience, may_read
 from hub.text import html_text
 from hub.text_safety import UnsafeName, clean_name
@@ -159,16 +159,16 @@ def _on_comment_shown(event: Event) -> None:
     comment = db.session.get(Comment, event.subject_id)
     if comment is None or comment.removed_at is not None or not _published_federated(comment.note):
         return
-    thread = thread_of(comment)
-    if thread is not None and thread.held:
+    if comment.state != CommentState.PUBLISHED:
         return
+    thread = thread_of(comment)
     note = comment.note
     if note.origin_peer_id is not None:
         if comment.author_id is not None:  # our member's comment on a partner's note: tell its origin
             origin = _origin(note)
             if origin is not None:
                 obj = comment_to_note(comment, recipients=[origin.actor_id])
-                verb = "Update" if event.payload.get("edited") else "Create"
+                verb = "Update" if event.kind == "comment.updated" else "Create"
                 _to_origin(note, _activity(verb, obj, to=obj["to"], cc=obj["cc"],
                                            activity_id=f"{obj['id']}#{verb.lower()}-{event.id}"), event_id=event.id)
         return
@@ -184,9 +184,6 @@ def _on_comment_removed(event: Event) -> None:
     comment = db.session.get(Comment, event.subject_id)
     if comment is None or comment.note is None:
         return
-    thread = thread_of(comment)
-    if thread is not None and thread.held:
-        return  # never shown: nobody else has it
     note = comment.note
     deletion = {"id": comment_ap_id(comment), "type": "Tombstone", "formerType": "Note"}
     activity_id = f"{comment_object_id(comment.id)}#delete-{event.id}"
@@ -287,6 +284,7 @@ def _offer_translation(translation: Note, original: Note, event: Event) -> None:
 
 HANDLED_EVENTS = {
     "comment.added": _on_comment_shown,
+    "comment.updated": _on_comment_shown,  # an edit, or personal data a moderator removed
     "comment.removed": _on_comment_removed,
     "mark.changed": _on_mark_changed,
     "flag.added": _on_flag,
@@ -417,48 +415,34 @@ def _pseudonym(value: Any) -> str:
         return ""  # invisible or direction-changing characters: never shown
 
 
-def _findings(text: str) -> int:
-    return len(privacy.scan({"body": text}, sensitive_words=notes.sensitive_words()))
-
-
 def store_comment(peer: PeerHub, obj: dict[str, Any], note: Note, parent: Comment | None) -> Comment | None:
-    """Create or update a comment from ``peer`` (its writer, or the note's origin relaying it)."""
+    """Create or update a comment from ``peer`` (its writer, or the note's origin relaying it).
+
+    The comment goes through the same check as our members' (hub.services.discussion): shown at
+    once only when ``peer`` is trusted to publish and the privacy check finds nothing.
+    """
     html, text = _sanitized(obj)
     if not text.strip():
         raise InvalidActivity("the comment is empty")
-    updated = activities.parse_time(obj.get("updated")) or activities.parse_time(obj.get("published")) or utcnow()
+    updated = min(activities.parse_time(obj.get("updated")) or activities.parse_time(obj.get("published"))
+                  or utcnow(), utcnow())
     thread = db.session.scalar(sa.select(CommentThread).where(CommentThread.remote_id == obj["id"]))
     if thread is not None:
         if thread.peer_id != peer.id:
             raise InvalidActivity("this comment came from another hub")
         if thread.remote_updated_at and updated <= thread.remote_updated_at:
             return None  # an older or the same version
-        comment = thread.comment
-        if comment.removed_at is not None:
+        if thread.comment.removed_at is not None:
             return None
+        comment = discussion.update_remote_comment(thread.comment, body=text, body_html=html)
     else:
-        comment = Comment(note=note, author=None, body="", body_html="")
-        db.session.add(comment)
-        db.session.flush()
+        comment = discussion.receive_remote_comment(note, body=text, body_html=html, trusted=peer.trust == "publish")
         thread = CommentThread(comment_id=comment.id, peer_id=peer.id, remote_id=obj["id"],
                                parent_id=parent.id if parent is not None else None,
                                origin_host=request_host(obj["id"]))
         db.session.add(thread)
-    was_shown = not thread.held and thread.remote_updated_at is not None
-    comment.body, comment.body_html = text, html
     thread.author_pseudonym = _pseudonym(obj.get("peh:authorPseudonym"))
-    thread.remote_updated_at = min(updated, utcnow())
-    thread.findings = _findings(text)
-    thread.held = peer.trust != "publish" or thread.findings > 0
-    db.session.flush()
-    if not thread.held:
-        events.record("comment.added", subject_type="comment", subject_id=comment.id, note_id=note.id,
-                      origin="remote", edited=was_shown)
-        if not was_shown:
-            notes.notify_author_of_comment(note)  # the author hears from the projects that tried it
-    elif was_shown:  # an edit with personal data goes back to the moderators
-        events.record("comment.removed", subject_type="comment", subject_id=comment.id, note_id=note.id,
-                      origin="remote")
+    thread.remote_updated_at = updated
     return comment
 
 
@@ -486,8 +470,9 @@ def on_announce(peer: PeerHub, activity: dict[str, Any], item: Any) -> str | Non
 def _remove(comment: Comment) -> None:
     if comment.removed_at is None:
         comment.removed_at = utcnow()
-        events.record("comment.removed", subject_type="comment", subject_id=comment.id, note_id=comment.note_id,
-                      origin="remote")
+        if comment.state == CommentState.PUBLISHED:  # a held one was never shown: nobody else has it
+            events.record("comment.removed", subject_type="comment", subject_id=comment.id,
+                          note_id=comment.note_id, origin="remote")
 
 
 def delete_comment(peer: PeerHub, object_id: str) -> bool:

@@ -8,7 +8,7 @@ harvest (OAI-PMH records). Import from ``hub.models``.
 from hub.models.api import ApiToken, TokenKind
 from hub.models.audit import AuditEntry
 from hub.models.conversation import CommentThread, FlagOrigin, MarkTotal, RemoteMark, TopicFollower
-from hub.models.discussion import Comment, Mark
+from hub.models.discussion import Comment, CommentState, Mark
 from hub.models.events import ConsumerCursor, Event
 from hub.models.federation import Delivery, InboxItem, NoteReceipt, PeerHub
 from hub.models.harvest import HarvestRecord
@@ -21,6 +21,7 @@ from hub.models.note import (
     Note,
     NoteRevision,
     NoteState,
+    PendingRevision,
     TranslationRequest,
     Visibility,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "Comment",
+    "CommentState",
     "CommentThread",
     "FlagOrigin",
     "MarkTotal",
@@ -63,6 +65,7 @@ __all__ = [
     "Note",
     "NoteRevision",
     "NoteState",
+    "PendingRevision",
     "Notification",
     "ReviewMessage",
     "SensitiveWord",

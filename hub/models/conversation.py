@@ -1,8 +1,8 @@
 """The conversation across hubs: where comments come from, partner hubs' marks and flags, topic followers.
 
 These tables extend the note, comment and flag models without changing them: a comment from a
-partner hub is an ordinary :class:`~hub.models.note.Comment` (no local author) plus a
-:class:`CommentThread` row saying where it came from and whether it waits for a moderator.
+partner hub is an ordinary :class:`~hub.models.discussion.Comment` (no local author, held for a
+moderator like a member's) plus a :class:`CommentThread` row saying where it came from.
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from hub.models.discussion import Comment
 class CommentThread(db.Model):
     """Where a comment sits in a conversation: its parent, and for a partner hub's comment its origin.
 
-    Local comments that answer no other comment have no row. ``peer`` is the hub the comment
+    Local comments that answer no other comment have no row. Whether readers see a comment is its
+    own ``state`` (a partner's comment is held like a member's, see hub.services.discussion). ``peer`` is the hub the comment
     was received from (the note's origin relays comments written elsewhere), ``origin_host``
     the hub where it was written, ``remote_id`` its ActivityPub id there.
     """
@@ -33,9 +34,6 @@ class CommentThread(db.Model):
     origin_host: Mapped[str] = mapped_column(sa.String(300), default="")
     remote_id: Mapped[str | None] = mapped_column(sa.String(500), unique=True)
     author_pseudonym: Mapped[str] = mapped_column(sa.String(60), default="")
-    # Waits for a moderator (the hub is trusted to moderate only, or the privacy check found something).
-    held: Mapped[bool] = mapped_column(default=False, index=True)
-    findings: Mapped[int] = mapped_column(default=0)
     remote_updated_at: Mapped[dt.datetime | None]
 
     comment: Mapped[Comment] = relationship(foreign_keys=[comment_id])

@@ -55,6 +55,11 @@ class User(db.Model):
     locale: Mapped[str | None] = mapped_column(sa.String(20))
     timezone: Mapped[str | None] = mapped_column(sa.String(64))
     bio: Mapped[str] = mapped_column(sa.Text, default="")
+    # Whether the person lets signed-in members see that they joined (and which project): off by default.
+    show_activity: Mapped[bool] = mapped_column(default=False)
+    # Set by admins only: edits of this author's published notes go live without review when the
+    # privacy check finds nothing. Never on by default.
+    edits_skip_review: Mapped[bool] = mapped_column(default=False)
     project_id: Mapped[int | None] = mapped_column(sa.ForeignKey("project.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

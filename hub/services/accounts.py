@@ -33,8 +33,8 @@ from hub.models.user import (
     UserStatus,
 )
 from hub import text_safety
-from hub.permissions import may_grant
-from hub.services import audit, names
+from hub.permissions import can, may_grant
+from hub.services import audit, names, screening
 from hub.services.errors import NotAllowed, ServiceError
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,40}$")
@@ -129,6 +129,9 @@ def _check_pseudonym(pseudonym: str, *, user: User | None = None) -> tuple[str, 
     pseudonym = names.clean(pseudonym, field="pseudonym")
     if not 2 <= len(pseudonym) <= 60:
         raise ServiceError(_l("A pseudonym has 2 to 60 characters."), field="pseudonym")
+    if screening.screen({"pseudonym": pseudonym}):  # the one name everyone sees: no contact data at all
+        raise ServiceError(_l("A pseudonym must not hold a phone number, an ID number or other contact details."),
+                           field="pseudonym")
     skeleton = text_safety.skeleton(pseudonym)
     others = sa.select(User.id).where(User.id != user.id) if user is not None else sa.select(User.id)
     if db.session.scalar(others.where(sa.func.lower(User.pseudonym) == pseudonym.lower())):
@@ -239,7 +242,8 @@ def register_open(account: NewAccount) -> User:
 
 # --- signing in and out ----------------------------------------------------------------------
 
-def _throttle_key(kind: str, value: str) -> str:
+def throttle_key(kind: str, value: str) -> str:
+    """Return the keyed hash log-in failures are counted under ("account" or "client", and its value)."""
     secret = current_app.config["SECRET_KEY"].encode()
     return hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
@@ -257,8 +261,8 @@ def authenticate(login: str, password: str, *, client: str) -> User | None:
     The answer is the same whether the account exists or not.
     """
     cfg = current_app.config
-    account_key = _throttle_key("account", login.strip().lower())
-    client_key = _throttle_key("client", client)
+    account_key = throttle_key("account", login.strip().lower())
+    client_key = throttle_key("client", client)
     if (_failures(account_key) >= cfg["LOGIN_LIMIT_ACCOUNT"]
             or _failures(client_key) >= cfg["LOGIN_LIMIT_CLIENT"]):
         raise LoginThrottled(
@@ -383,10 +387,18 @@ def reset_password(token: str, new_password: str) -> User:
 # --- profile and administration ------------------------------------------------------------
 
 def update_profile(
-    user: User, *, pseudonym: str, email: str | None, locale: str | None, timezone: str | None, bio: str
+    user: User, *, pseudonym: str, email: str | None, locale: str | None, timezone: str | None, bio: str,
+    show_activity: bool | None = None, confirm_privacy: bool = False,
 ) -> None:
-    """Change what a person may change about themselves."""
+    """Change what a person may change about themselves.
+
+    The pseudonym is everyone's view of the person: it may hold no contact data at all. The
+    bio passes the privacy check (confirm to keep what it finds). ``show_activity`` (None: as
+    it is) lets signed-in members see that the person joined and their project.
+    """
     pseudonym, skeleton = _check_pseudonym(pseudonym, user=user)
+    screening.require_confirmation({"bio": bio.strip()}, confirmed=confirm_privacy, message=_l(
+        "Your profile may contain personal data. Check each highlighted place."))
     _check_email(email, user=user)
     if locale and locale not in current_app.config["LOCALES"]:
         raise ServiceError(_l("Choose one of the offered languages."), field="locale")
@@ -397,6 +409,17 @@ def update_profile(
     user.locale = locale or None
     user.timezone = timezone or None
     user.bio = bio.strip()
+    if show_activity is not None:
+        user.show_activity = show_activity
+    db.session.commit()
+
+
+def set_edits_skip_review(user: User, skip: bool, *, by: User) -> None:
+    """Let an author's edits of published notes go live without review (admins; never by default)."""
+    if not can(by, "manage_users"):
+        raise NotAllowed(_l("Only administrators can do this."))
+    user.edits_skip_review = skip
+    audit.record("user.edits_skip_review", actor=by, target=user, new=skip)
     db.session.commit()
 
 

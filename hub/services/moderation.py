@@ -1,4 +1,4 @@
-"""The moderation queue: submitted notes, open flags (and resolving them), partner hubs' held comments."""
+"""The moderation queue: submitted notes and open flags, and resolving flags."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,16 +6,15 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from hub import events
 from hub.extensions import db
 from hub.models.base import utcnow
-from hub.models import Comment, CommentThread, Flag, Note, note_term, NoteState, Term
+from hub.models import Flag, Note, note_term, NoteState, PendingRevision, ReviewMessage, Notification, Term
 from hub.models.user import User
 from hub.permissions import can
-from hub.services import audit, notes
+from hub.services import audit, discussion, notes
 from hub.services.errors import NotAllowed, ServiceError
 
-RESOLUTIONS = ("dismissed", "comment_removed", "note_unpublished")
+RESOLUTIONS = ("dismissed", "comment_removed", "note_unpublished", "author_asked")
 
 
 def _require_moderator(user: Any) -> None:
@@ -45,41 +44,17 @@ def open_flags(*, reason: str | None = None, page: int = 1, per_page: int = 30):
 
 
 def queue_counts() -> dict[str, int]:
-    """Return how many notes wait for review, how many flags are open, how many partner comments wait."""
+    """Return how many notes, changes to published notes and held comments wait, and how many flags are open."""
     waiting = sa.select(sa.func.count()).select_from(Note).where(Note.state == NoteState.SUBMITTED.value)
+    changes = (sa.select(sa.func.count()).select_from(PendingRevision).join(Note)
+               .where(PendingRevision.submitted_at.is_not(None), Note.state == NoteState.PUBLISHED.value))
     flags = sa.select(sa.func.count()).select_from(Flag).where(Flag.resolved_at.is_(None))
-    comments = sa.select(sa.func.count()).select_from(_held_comments().subquery())
-    return {"submitted": db.session.scalar(waiting) or 0, "flags": db.session.scalar(flags) or 0,
-            "comments": db.session.scalar(comments) or 0}
-
-
-def _held_comments() -> sa.Select:
-    return (sa.select(CommentThread).join(Comment, Comment.id == CommentThread.comment_id)
-            .where(CommentThread.held.is_(True), Comment.removed_at.is_(None)))
-
-
-def held_comments(*, by: User) -> list[CommentThread]:
-    """Return the partner hubs' comments waiting for a moderator, oldest first."""
-    _require_moderator(by)
-    return list(db.session.scalars(_held_comments().order_by(Comment.id)))
-
-
-def release_comment(comment: Comment, *, by: User) -> None:
-    """Show a partner hub's held comment under its note; the hubs that have the note hear of it."""
-    _require_moderator(by)
-    thread = db.session.get(CommentThread, comment.id)
-    if thread is None or not thread.held or comment.removed_at is not None:
-        raise ServiceError(_l("This comment does not wait for a moderator."))
-    thread.held = False
-    audit.record("comment.release", actor=by, target=comment, note=comment.note_id, findings=thread.findings)
-    notes.notify_author_of_comment(comment.note)
-    events.record("comment.added", subject_type="comment", subject_id=comment.id, note_id=comment.note_id,
-                  origin="remote")
-    db.session.commit()
+    return {"submitted": db.session.scalar(waiting) or 0, "changes": db.session.scalar(changes) or 0,
+            "comments": discussion.held_count(), "flags": db.session.scalar(flags) or 0}
 
 
 def resolve_flag(item: Flag, *, by: User, resolution: str, message: str = "") -> None:
-    """Close a flag: dismiss it, remove the flagged comment, or unpublish the flagged note."""
+    """Close a flag: dismiss it, remove the flagged comment, unpublish the note, or ask its author to redact it."""
     _require_moderator(by)
     if item.resolved_at is not None:
         raise ServiceError(_l("This flag has already been handled."))
@@ -89,7 +64,9 @@ def resolve_flag(item: Flag, *, by: User, resolution: str, message: str = "") ->
         if item.comment is None:
             raise ServiceError(_l("This flag is about the note, not a comment."), field="resolution")
         if item.comment.removed_at is None:
-            notes.remove_comment(item.comment, by=by)
+            discussion.remove_comment(item.comment, by=by)
+    if resolution == "author_asked":
+        _ask_author_to_redact(item, by=by, message=message)
     if resolution == "note_unpublished" and item.note.state == NoteState.PUBLISHED:
         notes.unpublish(item.note, by=by, reason=message or str(_l("Removed after a report by a member.")))
     item.resolved_at = utcnow()
@@ -97,3 +74,15 @@ def resolve_flag(item: Flag, *, by: User, resolution: str, message: str = "") ->
     item.resolution = resolution
     audit.record("flag.resolve", actor=by, target=item, resolution=resolution, reason=item.reason)
     db.session.commit()
+
+
+def _ask_author_to_redact(item: Flag, *, by: User, message: str) -> None:
+    """Ask a flagged note's author to take personal data out, in the review thread (they are notified)."""
+    if item.comment is not None or item.note.author_id is None:
+        raise ServiceError(_l("Only a note written here has an author to ask: redact it yourself or take it down."),
+                           field="resolution")
+    if not message.strip():
+        raise ServiceError(_l("Write a message so the author knows what to do."), field="message")
+    note = item.note
+    db.session.add(ReviewMessage(note=note, author=by, kind="redaction_requested", body=message.strip()[:4000]))
+    db.session.add(Notification(user_id=note.author_id, kind="note.redaction_requested", note=note))

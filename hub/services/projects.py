@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -40,9 +41,15 @@ def all_projects() -> list[Project]:
     return list(db.session.scalars(sa.select(Project).order_by(Project.name_en)))
 
 
-def public_members(project: Project) -> list[User]:
-    """Return the project's active members, whose pseudonyms may be shown."""
-    query = (sa.select(User).where(User.project_id == project.id, User.status == UserStatus.ACTIVE)
+def public_members(project: Project, *, viewer: Any) -> list[User]:
+    """Return the project's active members whose pseudonyms ``viewer`` may see with the project.
+
+    Only signed-in members see them, and only those who allow it (``show_activity``).
+    """
+    if not getattr(viewer, "is_authenticated", False):
+        return []
+    query = (sa.select(User).where(User.project_id == project.id, User.status == UserStatus.ACTIVE,
+                                   User.show_activity.is_(True))
              .order_by(User.pseudonym))
     return list(db.session.scalars(query))
 

@@ -53,7 +53,7 @@ from hub.models.base import utcnow
 from hub.models import LANGUAGES, Note, NoteRevision, NoteState, Term, Visibility, note_term
 from hub.models.project import Project
 from hub.models.user import Role, User
-from hub.services import audit, notes, privacy, projects, slugs, vocabulary
+from hub.services import audit, notes, privacy, projects, screening, slugs, vocabulary
 from hub.services.errors import ServiceError
 from hub.services.visibility import published_for
 
@@ -275,7 +275,7 @@ class _Importer:
             sa.select(Project.slug, Project.name_zh, Project.name_en)) for name in (zh, en)}
         self.topic_names: dict[str, str] = {name: slug for slug, zh, en in db.session.execute(
             sa.select(Term.slug, Term.name_zh, Term.name_en).where(Term.kind == "topic")) for name in (zh, en)}
-        self.sensitive_words = notes.sensitive_words()
+        self.sensitive_words = screening.sensitive_words()
         self.sources: dict[str, int] = {source: note_id for source, note_id in db.session.execute(
             sa.select(Note.source_id, Note.id).where(Note.source_id.is_not(None)))}
         self.source_lines: dict[str, int] = {}

@@ -76,8 +76,9 @@
     saving = true;
     dirty = false;
     let failed = false;
+    let response = null;
     try {
-      const response = await fetch(form.dataset.autosaveUrl, { method: "POST", body: body(), credentials: "same-origin" });
+      response = await fetch(form.dataset.autosaveUrl, { method: "POST", body: body(), credentials: "same-origin" });
       const result = await response.json();
       if (!response.ok || !result.ok) throw new Error("not saved");
       if (!noteId.value) {
@@ -96,11 +97,18 @@
       dirty = true;
       keepLocally();
       status.textContent = form.dataset.msgOffline;
-      schedule(15000);
+      schedule(retryDelay(response));
     } finally {
       saving = false;
       if (dirty && !failed) save();
     }
+  }
+
+  // A 503 (the hub cannot reach its database for a moment) is handled like a dropped connection:
+  // the device copy stays and the save is tried again, after the wait the hub asks for.
+  function retryDelay(response) {
+    const seconds = Number(response && response.status === 503 && response.headers.get("Retry-After"));
+    return seconds > 0 ? Math.min(seconds, 300) * 1000 : 15000;
   }
 
   function schedule(delay) {

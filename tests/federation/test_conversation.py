@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from hub.extensions import db
 from hub.models.federation import InboxItem
 from hub.models import Comment, CommentThread, Flag, FlagOrigin, MarkTotal, Note, RemoteMark
-from hub.services import moderation, notes, translations
+from hub.services import discussion, notes, screening, translations
 from tests.federation.hubs import Hub, copy_of, publish, wait_for
 
 
@@ -34,11 +34,11 @@ def _comments(hub: Hub, note_id: int) -> list[dict]:
         for comment in db.session.scalars(sa.select(Comment).where(Comment.note_id == note_id).order_by(Comment.id)):
             thread = db.session.get(CommentThread, comment.id)
             rows.append({"id": comment.id, "body": comment.body, "removed": comment.removed_at is not None,
-                         "held": bool(thread and thread.held), "remote_id": thread.remote_id if thread else None,
+                         "held": comment.state == "held", "remote_id": thread.remote_id if thread else None,
                          "pseudonym": thread.author_pseudonym if thread else None,
                          "from": thread.origin_host if thread else None,
                          "parent": thread.parent_id if thread else None,
-                         "shown": comment in notes.visible_comments(comment.note)})
+                         "shown": comment in discussion.visible_comments(comment.note)})
         return rows
 
 
@@ -49,8 +49,11 @@ def _received(hub: Hub, kind: str) -> list[dict]:
 
 
 def _release(hub: Hub, comment_id: int) -> None:
+    """Publish a held comment as a moderator who ticked every finding as checked."""
     with hub.context():
-        moderation.release_comment(db.session.get(Comment, comment_id), by=hub.user("moder"))
+        comment = db.session.get(Comment, comment_id)
+        keys = [screening.key(finding) for finding in discussion.findings(comment)]
+        discussion.release(comment, by=hub.user("moder"), checked=keys)
 
 
 def test_a_comment_reaches_the_origin_waits_for_its_moderator_and_reaches_the_other_hubs(hubs):
@@ -60,7 +63,7 @@ def test_a_comment_reaches_the_origin_waits_for_its_moderator_and_reaches_the_ot
     with b.context():
         writer = b.user("writer")
         pseudonym, username = writer.pseudonym, writer.username
-        notes.add_comment(db.session.get(Note, on_b), by=writer, body="We tried this in Mianyang: it *worked*.")
+        discussion.add_comment(db.session.get(Note, on_b), by=writer, body="We tried this in Mianyang: it *worked*.")
     held = wait_for(lambda: _comments(a, note_id), what="B's comment on A", hubs=[a, b])
     [comment] = held
     assert comment["held"] and not comment["shown"]  # A moderates what B sends
@@ -81,7 +84,7 @@ def test_a_comment_reaches_the_origin_waits_for_its_moderator_and_reaches_the_ot
     # A reply on C to B's comment keeps its thread on A, and reaches B through A.
     with c.context():
         parent = db.session.get(Comment, relayed["id"])
-        notes.add_comment(db.session.get(Note, on_c), by=c.user("writer"), body="How did you pay for the van?",
+        discussion.add_comment(db.session.get(Note, on_c), by=c.user("writer"), body="How did you pay for the van?",
                           parent=parent)
     reply = wait_for(lambda: [x for x in _comments(a, note_id) if x["body"].startswith("How")],
                      what="C's reply on A", hubs=[a, c])[0]
@@ -94,7 +97,7 @@ def test_a_comment_reaches_the_origin_waits_for_its_moderator_and_reaches_the_ot
 
     # B's moderator removes B's comment: A and, through A, C remove it too.
     with b.context():
-        notes.remove_comment(db.session.get(Comment, b_own["id"]), by=b.user("moder"))
+        discussion.remove_comment(db.session.get(Comment, b_own["id"]), by=b.user("moder"))
     wait_for(lambda: _comments(c, on_c)[0]["removed"], what="the removal on C", hubs=[a, b, c])
     assert _comments(a, note_id)[0]["removed"]
 
@@ -112,8 +115,12 @@ def test_a_trusted_hubs_comment_is_shown_at_once_but_personal_data_always_waits(
     try:
         with b.context():
             note, writer = db.session.get(Note, on_b), b.user("writer")
-            notes.add_comment(note, by=writer, body="Same here, thank you.")
-            notes.add_comment(note, by=writer, body="Call Wang on 138 1234 5678 for the kits.")
+            discussion.add_comment(note, by=writer, body="Same here, thank you.")
+            # Personal data waits for B's moderator first, then (checked there) for A's: always.
+            held_on_b = discussion.add_comment(note, by=writer, body="Call Wang on 138 1234 5678 for the kits.",
+                                               confirm_privacy=True).id
+        assert len(_comments(a, note_id)) <= 1
+        _release(b, held_on_b)
         found = wait_for(lambda: len(_comments(a, note_id)) == 2 and _comments(a, note_id), what="both comments",
                          hubs=[a, b])
         assert [(x["shown"], x["held"]) for x in found] == [(True, False), (False, True)]

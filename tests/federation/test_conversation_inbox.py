@@ -11,7 +11,7 @@ from hub.federation import activities, conversation, delivery, inbox
 from hub.models.events import Event
 from hub.models.federation import Delivery, InboxItem, PeerHub
 from hub.models import Comment, CommentThread, Flag, FlagOrigin, Note, RemoteMark
-from hub.services import moderation, notes
+from hub.services import discussion, notes
 from tests.helpers import count
 
 OURS = "http://hub.test/ap/notes/{}"
@@ -46,11 +46,11 @@ def test_a_comment_on_our_note_is_sanitised_and_waits_for_a_moderator(app, clien
     comment = db.session.scalar(sa.select(Comment))
     thread = db.session.get(CommentThread, comment.id)
     assert comment.author_id is None and comment.body_html == "<p>We tried it <strong>too</strong>.</p>"
-    assert thread.held and thread.author_pseudonym == "Partner P" and thread.peer_id == peer.row.id
-    assert comment not in notes.visible_comments(note)
-    assert [t.comment_id for t in moderation.held_comments(by=people["moderator"])] == [comment.id]
-    moderation.release_comment(comment, by=people["moderator"])
-    assert comment in notes.visible_comments(note)
+    assert comment.state == "held" and thread.author_pseudonym == "Partner P" and thread.peer_id == peer.row.id
+    assert comment not in discussion.visible_comments(note)
+    assert [c.id for c in discussion.held().items] == [comment.id]
+    discussion.release(comment, by=people["moderator"])
+    assert comment in discussion.visible_comments(note)
 
 
 def test_a_trusted_hubs_comment_is_shown_and_relayed_to_the_other_hubs(app, client, make_peer, publish):
@@ -140,7 +140,7 @@ def test_comments_marks_and_flags_on_a_partners_note_go_to_its_origin(app, clien
     peer = make_peer(trust="publish")
     note = _remote_note(app, client, peer)
     author, moderator = people["author"], people["moderator"]
-    comment = notes.add_comment(note, by=author, body="We did this **too**.")
+    comment = discussion.add_comment(note, by=author, body="We did this **too**.")
     notes.toggle_mark(note, by=author, kind="useful")
     notes.toggle_mark(note, by=moderator, kind="useful")  # a second member: still one Like
     notes.flag(note, by=moderator, reason="wrong", detail="I am 山风 and this is my phone 13812345678")
@@ -165,11 +165,11 @@ def test_comments_marks_and_flags_on_a_partners_note_go_to_its_origin(app, clien
 
 def test_a_comment_object_is_readable_where_its_note_is(app, client, publish, people):
     note = publish("public")
-    comment = notes.add_comment(note, by=people["moderator"], body="Useful, thank you.")
+    comment = discussion.add_comment(note, by=people["moderator"], body="Useful, thank you.")
     document = client.get(f"/ap/comments/{comment.id}", base_url="http://hub.test").get_json()
     assert document["type"] == "Note" and document["inReplyTo"] == OURS.format(note.id)
     members = publish("members")
-    hidden = notes.add_comment(members, by=people["moderator"], body="Members only.")
+    hidden = discussion.add_comment(members, by=people["moderator"], body="Members only.")
     assert client.get(f"/ap/comments/{hidden.id}", base_url="http://hub.test").status_code == 404
 
 
@@ -201,8 +201,9 @@ def test_an_offered_article_from_another_origin_is_refused_not_a_500(app, client
     assert _rows() == before
 
 
-def test_moderators_see_held_partner_comments_in_their_language_and_show_them(app, client, make_peer, publish,
-                                                                              people, login_as):
+def test_moderators_see_a_partners_held_comment_with_its_hub_and_findings_and_publish_it(
+        app, client, make_peer, publish, people, login_as):
+    from hub.services import screening
     from tests.helpers import post_form
 
     note = publish("public")
@@ -210,12 +211,13 @@ def test_moderators_see_held_partner_comments_in_their_language_and_show_them(ap
     peer.post(client, peer.activity("Create", _comment(peer, note.id, content="<p>Call Wang on 138 1234 5678.</p>")))
     inbox.process_pending(app)
     comment = db.session.scalar(sa.select(Comment))
+    assert comment.state == "held"  # a trusted hub's comment with personal data waits all the same
     login_as(people["moderator"])
-    page = client.get("/moderation/partner-comments", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
-    assert "合作平台的评论" in page and "隐私检查发现了 1 处可能的个人信息" in page and "Partner P" in page
-    assert "显示在笔记下方" in page
-    response = post_form(client, f"/moderation/partner-comments/{comment.id}/show", {},
-                         form_url="/moderation/partner-comments")
+    page = client.get("/moderation/comments", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "来自合作平台" in page and "peer.example" in page and "Partner P" in page
+    keys = [screening.key(finding) for finding in discussion.findings(comment)]
+    response = post_form(client, f"/moderation/comments/{comment.id}/release",
+                         {f"finding:{key}": "keep" for key in keys}, form_url="/moderation/comments")
     assert response.status_code == 302
     shown = client.get(f"/notes/{note.id}").get_data(as_text=True)
     assert "Call Wang" in shown and "from partner hub <bdi class=\"user-text\">peer.example</bdi>" in shown
@@ -227,4 +229,4 @@ def test_a_partners_pseudonym_with_direction_overrides_is_not_shown(app, client,
     peer.post(client, peer.activity("Create", {**_comment(peer, note.id), "peh:authorPseudonym": "Bob\u202egnp.exe"}))
     inbox.process_pending(app)
     thread = db.session.scalar(sa.select(CommentThread))
-    assert thread.author_pseudonym == "" and not thread.held
+    assert thread.author_pseudonym == "" and thread.comment.state == "published"

@@ -10,7 +10,9 @@ from tests.helpers import post_form
 
 # The only endpoints an anonymous visitor may use. Adding one here is a decision, not a fix.
 PUBLIC_ENDPOINTS = {
-    "static", "main.index", "main.projects", "main.project", "main.healthz",
+    "static", "main.index", "main.projects", "main.project",
+    # Operations: liveness and readiness for machines; metrics decide by their own bearer token.
+    "ops.healthz", "ops.readyz", "ops.metrics",
     "auth.login", "auth.logout", "auth.accept_invitation", "auth.register", "auth.forgot", "auth.reset",
     "notes.index", "notes.detail", "notes.attachment", "search.search", "api.search",
     # The API for partner systems: who reads what is decided by the caller's token (or session), per note.

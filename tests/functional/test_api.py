@@ -120,6 +120,11 @@ def test_note_detail_has_sections_topics_translations_and_attachments(client, hu
     hub.author.role = "moderator"  # an author may not add files to a published note; a moderator may
     attachments.add(original, by=hub.author, filename="门诊.jpg", stream=io.BytesIO(jpeg_with_gps()))
     db.session.commit()
+    # A file added to a published note waits for review: readers, the API's included, do not see it yet.
+    assert client.get(f"/api/v1/notes/{original.id}").get_json()["attachments"] == []
+    for attachment in original.attachments:
+        attachment.pending = False  # as when a moderator publishes the changes
+    db.session.commit()
     body = client.get(f"/api/v1/notes/{original.id}").get_json()
     assert body["title"] == "同伴值班" and body["visibility"] == "public" and body["origin"] == "local"
     assert [s["key"] for s in body["sections"]] == ["context", "what_we_learned"]

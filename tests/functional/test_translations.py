@@ -87,6 +87,8 @@ def test_a_revised_original_marks_the_translation_outdated_with_a_diff(client, l
     notes.save(published, by=contributor, data=notes.NoteInput(
         title="同伴值班", summary="我们在门诊安排同伴值班。", body="第一段。\n\n新的第二段。", visibility="public"),
         confirm_privacy=True)
+    assert not translations.is_outdated(translation)  # the change waits for review: readers see no new text
+    notes.accept_changes(published, by=moderator, version=published.pending.version)
     assert translations.is_outdated(translation)
     assert ("+", "新的第二段。") in translations.original_changes(translation)
     assert "was revised after this translation" in client.get(f"/notes/{published.id}?lang=en").get_data(as_text=True)
@@ -96,6 +98,7 @@ def test_a_revised_original_marks_the_translation_outdated_with_a_diff(client, l
     assert "新的第二段" in client.get(f"/notes/{translation.id}/edit").get_data(as_text=True)
     notes.save(translation, by=translator, data=notes.NoteInput(title="Peer duty", summary="s", body="New second.",
                                                                 language="en"), confirm_privacy=True)
+    notes.accept_changes(translation, by=moderator, version=translation.pending.version)
     assert not translations.is_outdated(translation)
 
 

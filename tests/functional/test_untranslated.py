@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 
 from hub import worker
 from hub.models.user import Role
-from hub.services import notes, translations, vocabulary
+from hub.services import discussion, notes, translations, vocabulary
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIP_PATHS = ("/static/", "/logout", "/api/")
@@ -109,7 +109,7 @@ def content(app, contributor, moderator, member, make_user):
         visibility="members", term_ids=[vocabulary.by_slug("topic", "oat").id]))
     notes.submit(published, by=contributor, confirm_privacy=True)
     notes.approve(published, by=moderator, featured=True)
-    notes.add_comment(published, by=member, body="我们也这样做过。")
+    discussion.add_comment(published, by=member, body="我们也这样做过。")
     notes.flag(published, by=member, reason="wrong", detail="数字不对")
     waiting = notes.create_draft(author=contributor, data=notes.NoteInput(title="待审核的笔记", summary="摘要",
                                                                              body="正文 13812345678"))

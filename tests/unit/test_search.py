@@ -7,6 +7,7 @@ import search_index
 from hub import worker
 from hub.models.user import Role
 from hub.services import notes, vocabulary
+from tests.helpers import approve_checked
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def publish(hub, title, body, *, summary="摘要", language="zh_Hans", visibilit
     note = notes.create_draft(author=hub["author"], data=notes.NoteInput(
         title=title, summary=summary, body=body, language=language, visibility=visibility, term_ids=term_ids))
     notes.submit(note, by=hub["author"], confirm_privacy=True)
-    notes.approve(note, by=hub["moderator"])
+    approve_checked(note, by=hub["moderator"])
     return note
 
 

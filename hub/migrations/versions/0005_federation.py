@@ -1,7 +1,7 @@
 """federation: signature schemes, several keys per peer, the conversation across hubs
 
 Revision ID: 0005_federation
-Revises: 0005_api
+Revises: 0006_privacy_paths
 Create Date: 2026-12-06 04:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_federation'
-down_revision = '0005_api'  # chained after main's 0005 migrations when main was merged
+down_revision = '0006_privacy_paths'  # chained after main's migrations when main was merged
 branch_labels = None
 depends_on = None
 
@@ -67,8 +67,6 @@ def upgrade():
     sa.Column('origin_host', sa.String(length=300), nullable=False),
     sa.Column('remote_id', sa.String(length=500), nullable=True),
     sa.Column('author_pseudonym', sa.String(length=60), nullable=False),
-    sa.Column('held', sa.Boolean(), nullable=False),
-    sa.Column('findings', sa.Integer(), nullable=False),
     sa.Column('remote_updated_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['comment_id'], ['comment.id'], name=op.f('fk_comment_thread_comment_id_comment'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['parent_id'], ['comment.id'], name=op.f('fk_comment_thread_parent_id_comment'), ondelete='SET NULL'),
@@ -77,7 +75,6 @@ def upgrade():
     sa.UniqueConstraint('remote_id', name=op.f('uq_comment_thread_remote_id'))
     )
     with op.batch_alter_table('comment_thread', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_comment_thread_held'), ['held'], unique=False)
         batch_op.create_index(batch_op.f('ix_comment_thread_parent_id'), ['parent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_comment_thread_peer_id'), ['peer_id'], unique=False)
 
@@ -102,7 +99,6 @@ def downgrade():
     with op.batch_alter_table('comment_thread', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_comment_thread_peer_id'))
         batch_op.drop_index(batch_op.f('ix_comment_thread_parent_id'))
-        batch_op.drop_index(batch_op.f('ix_comment_thread_held'))
 
     op.drop_table('comment_thread')
     with op.batch_alter_table('remote_mark', schema=None) as batch_op:
