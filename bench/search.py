@@ -829,8 +829,8 @@ def phase_queries(instance: Path, count: int, seed: int) -> dict[str, Any]:
         cold: dict[str, dict[str, float]] = {}
         pool = state.pool
         resets = {"term arrays cleared": pool.arrays.clear,
-                  "first query after a commit": lambda: setattr(pool, "_snapshot", None),
-                  "first query after a rebuild": lambda: (setattr(pool, "_snapshot", None), pool.arrays.clear())}
+                  "first query after a commit": pool.forget_snapshots,
+                  "first query after a rebuild": lambda: (pool.forget_snapshots(), pool.arrays.clear())}
         for label, reset in resets.items():
             times = []
             for _kind, text, filters in mix[:COLD_QUERIES]:
@@ -859,7 +859,7 @@ def phase_queries(instance: Path, count: int, seed: int) -> dict[str, Any]:
         timers.wrap(engine._Facet, "counts", "facet counts (bincount)")
         timers.wrap(engine.Snapshot, "_top", "top-k (argpartition)")
         timers.wrap(searcher_module, "_suggest", "did-you-mean")
-        timers.wrap(searcher_module.SearcherPool, "get", "searcher pool get/refresh")
+        timers.wrap(searcher_module.SearcherPool, "view", "searcher pool view/refresh")
         timers.wrap(search_index, "_visible_in_order", "DB re-check (_visible_in_order)")
         timers.wrap(excerpts, "html_text", "excerpt: text of body_html")
         timers.wrap(excerpts, "excerpt_html", "excerpt: marks + nh3")

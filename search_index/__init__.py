@@ -22,7 +22,7 @@ from hub.models.note import Note
 from hub.services.visibility import published_for
 from search_index import glossary as glossary_module
 from search_index import excerpts, indexer, searcher
-from search_index.store import IndexStore, IndexUnavailable
+from search_index.store import IndexStore, IndexUnavailable, open_reader
 
 __all__ = ["SearchPage", "SearchUnavailable", "init_app", "rebuild", "search", "similar", "status"]
 log = logging.getLogger("hub.search")
@@ -90,13 +90,13 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
     chosen = {k: v for k, v in (filters or {}).items() if v}
     glossary = _glossary() if expand else None
     try:
-        found = state.pool.get()
-        key = (state.pool.commit_key(found), text.strip(), _audience(viewer), tuple(sorted(chosen.items())), sort,
+        view = state.pool.view()
+        key = (view.key, text.strip(), _audience(viewer), tuple(sorted(chosen.items())), sort,
                page * per_page, state.glossary[0] if expand else None)
         outcome = state.cache.get(key)
         if outcome is None:
-            outcome = searcher.run(found, state.pool.snapshot(found), text, audience=_audience(viewer),
-                                   filters=chosen, glossary=glossary, sort=sort, limit=page * per_page)
+            outcome = searcher.run(view, text, audience=_audience(viewer), filters=chosen, glossary=glossary,
+                                   sort=sort, limit=page * per_page)
             state.cache.put(key, outcome)
     except IndexUnavailable as error:
         log.warning("search unavailable: %s", error)
@@ -147,13 +147,12 @@ def similar(note: Note, *, viewer: Any, limit: int = 5) -> list[Note]:
     state = _state()
     audience = _audience(viewer)
     try:
-        found = state.pool.get()
-        key = ("similar", state.pool.commit_key(found), note.id, note.updated_at, audience, limit)
+        view = state.pool.view()
+        key = ("similar", view.key, note.id, note.updated_at, audience, limit)
         ids = state.cache.get(key)
         if ids is None:
             text = " ".join([note.title, note.summary, indexer.body_text(note)])
-            ids = searcher.similar(found, state.pool.snapshot(found), text, audience=audience, leave_out=note.id,
-                                   limit=limit)
+            ids = searcher.similar(view, text, audience=audience, leave_out=note.id, limit=limit)
             state.cache.put(key, ids)
     except IndexUnavailable:
         return []
@@ -163,6 +162,7 @@ def similar(note: Note, *, viewer: Any, limit: int = 5) -> list[Note]:
 def status() -> dict[str, int | bool]:
     """Return the indexed and visible note counts and the indexer's lag behind the event log."""
     from whoosh import query as q
+    from whoosh.searching import Searcher
 
     head = events.head()
     published = db.session.scalar(sa.select(sa.func.count()).select_from(Note).where(
@@ -170,7 +170,7 @@ def status() -> dict[str, int | bool]:
     try:
         index = _state().store.open()
         cursor = indexer.read_cursor(index)
-        with index.searcher() as found:
+        with Searcher(open_reader(index)) as found:
             indexed = len(list(found.docs_for_query(q.Term("kind", "note"))))
     except IndexUnavailable:
         return {"available": False, "indexed": 0, "published": published, "cursor": 0, "head": head, "lag": head}

@@ -168,13 +168,13 @@ class Snapshot:
     def __init__(self, reader: IndexReader, *, cache: ArrayCache | None = None) -> None:
         self.size = reader.doc_count_all()
         self.doc_count = max(reader.doc_count(), 1)
-        self._first_reader = reader
         # The segments in order (their offsets follow from it): the layout phrase results are cached by.
         self._segment_ids = tuple(segment._segment.segment_id() for segment, _offset in reader.leaf_readers())
         # Held open while the snapshot lives (search_index/postings.py closes files no one holds).
         self._files = [segment_arrays(segment) for segment, _offset in reader.leaf_readers()]
         self._cache = cache if cache is not None else ArrayCache(64 << 20)
         self._local = threading.local()
+        self.bind(reader)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -185,7 +185,8 @@ class Snapshot:
 
     @property
     def _reader(self) -> IndexReader:
-        return getattr(self._local, "reader", None) or self._first_reader
+        """Return the calling thread's reader: never another thread's, which that thread may close."""
+        return self._local.reader
 
     def _segments(self, what: str, *args: str, read) -> list[tuple[tuple[np.ndarray, ...], int]]:
         """Return ``read(segment, *args)`` for every segment, cached by segment id, with its offset."""
@@ -291,6 +292,16 @@ class Snapshot:
     def average_length(self, field_name: str) -> float:
         """Return the average length of a text field over all documents."""
         return (self._reader.field_length(field_name) / self.doc_count) or 1.0
+
+    @cached_property
+    def ids(self) -> np.ndarray:
+        """Return every document's note id (-1 for the cursor document), from the id field's terms."""
+        parts = [ids for (ids,), _offset in self._segments("ids", "id", read=_note_ids)]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def note_ids(self, docnums: Sequence[int]) -> list[int]:
+        """Return the note ids of documents, as found by :meth:`run`."""
+        return self.ids[np.asarray(docnums, dtype=np.int64)].tolist()
 
     @cached_property
     def published(self) -> np.ndarray:
@@ -566,6 +577,20 @@ def _facet(segment, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not values:
         return np.asarray([], dtype=str), _EMPTY_DOCS, np.zeros(0, dtype=np.int32)
     return np.asarray(values, dtype=str), np.concatenate(docs), np.concatenate(codes)
+
+
+def _note_ids(segment, name: str) -> tuple[np.ndarray]:
+    """Return the note id of every document of one segment (-1 for none), from the terms of field ``name``.
+
+    Read from the postings (each document holds one id term), not from Whoosh's stored fields:
+    a slice of a file the snapshot holds open, with no value unpickled per document.
+    """
+    values, docs, codes = _facet(segment, name)
+    numbers = np.asarray([int(value) if value.isdigit() else -1 for value in values.tolist()], dtype=np.int64)
+    ids = np.full(segment.doc_count_all(), -1, dtype=np.int64)
+    if len(docs):
+        ids[docs] = numbers[codes]
+    return (ids,)
 
 
 def _column_reader(lengths: bool):

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 from whoosh.codec.base import Segment
 from whoosh.index import Index
+from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter, SegmentWriter
 
 from hub import events
@@ -29,7 +30,7 @@ from hub.text import plain_text
 from search_index.excerpts import html_text
 from search_index.postings import HubCodec
 from search_index.schema import CURSOR_ID, INDEX_FORMAT, note_document
-from search_index.store import IndexStore, IndexUnavailable
+from search_index.store import IndexStore, IndexUnavailable, open_reader
 
 log = logging.getLogger("hub.search")
 # Segments as separate files, not one compound file: Whoosh reads a compound segment's postings into
@@ -94,7 +95,7 @@ def read_cursor(index) -> int:
 
 def _read_meta(index) -> tuple[int, int]:
     """Return the cursor and the format of ``index``; a new, empty index has the current format."""
-    with index.searcher() as searcher:
+    with Searcher(open_reader(index)) as searcher:
         stored = searcher.document(id=CURSOR_ID)
     if not stored:
         return 0, INDEX_FORMAT
