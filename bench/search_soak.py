@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -78,6 +79,7 @@ def main() -> None:
     finally:
         if server is not None:
             server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
     end_load = os.getloadavg()
 
     print(f"\nsearch soak, {args.database}, {started:%Y-%m-%d %H:%M}, {report.seconds:.0f} s, gunicorn -w {args.web}, "

@@ -22,7 +22,7 @@ from hub.models.note import Note
 from hub.services.visibility import published_for
 from search_index import glossary as glossary_module
 from search_index import excerpts, indexer, searcher
-from search_index.store import IndexStore, IndexUnavailable, open_reader
+from search_index.store import IndexStore, IndexUnavailable
 
 __all__ = ["SearchPage", "SearchUnavailable", "init_app", "rebuild", "search", "similar", "status"]
 log = logging.getLogger("hub.search")
@@ -160,22 +160,26 @@ def similar(note: Note, *, viewer: Any, limit: int = 5) -> list[Note]:
 
 
 def status() -> dict[str, int | bool]:
-    """Return the indexed and visible note counts and the indexer's lag behind the event log."""
-    from whoosh import query as q
-    from whoosh.searching import Searcher
+    """Return the indexed and published note counts, the indexer's lag behind the event log, and how
+    many published notes the index lacks and how many it holds that are not published.
 
-    head = events.head()
-    published = db.session.scalar(sa.select(sa.func.count()).select_from(Note).where(
-        *indexer.PUBLISHED_ORIGINAL)) or 0
+    The notes are compared by id, so an index with as many notes as are published but not the same
+    ones is seen too. ``in_step`` is false when the index is unavailable or differs from the
+    database although it has applied every event (a missed event, or an index of another database).
+    """
     try:
-        index = _state().store.open()
-        cursor = indexer.read_cursor(index)
-        with Searcher(open_reader(index)) as found:
-            indexed = len(list(found.docs_for_query(q.Term("kind", "note"))))
+        view = _state().pool.view()  # first: the database is then at least as new as this commit
+        cursor = indexer.meta_of(view.searcher).cursor
+        indexed = set(view.snapshot.ids[view.snapshot.live].tolist())
     except IndexUnavailable:
-        return {"available": False, "indexed": 0, "published": published, "cursor": 0, "head": head, "lag": head}
-    return {"available": True, "indexed": indexed, "published": published, "cursor": cursor, "head": head,
-            "lag": max(0, head - cursor)}
+        view, cursor, indexed = None, 0, set()
+    published = set(db.session.scalars(sa.select(Note.id).where(*indexer.PUBLISHED_ORIGINAL)))
+    head = events.head()  # after the notes: a note published in between shows as lag, not as a difference
+    missing, unexpected = len(published - indexed), len(indexed - published)
+    lag = max(0, head - cursor)
+    return {"available": view is not None, "indexed": len(indexed), "published": len(published), "cursor": cursor,
+            "head": head, "lag": lag, "missing": missing, "unexpected": unexpected,
+            "in_step": view is not None and (lag > 0 or not missing + unexpected)}
 
 
 def rebuild(*, procs: int = 1) -> int:

@@ -33,6 +33,8 @@ def build_schema() -> fields.Schema:
         kind=fields.ID(),  # "note", or "meta" for the cursor document
         cursor=fields.NUMERIC(stored=True, bits=64),
         format=fields.NUMERIC(stored=True),
+        database=fields.STORED(),  # the cursor document's: see search_index.indexer.Meta
+        event=fields.STORED(),
         title=_text(analyzer, TEXT_FIELDS["title"]),
         summary=_text(analyzer, TEXT_FIELDS["summary"]),
         body=_text(analyzer, TEXT_FIELDS["body"]),

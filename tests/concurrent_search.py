@@ -35,6 +35,7 @@ from hub.models.base import utcnow
 from hub.models.note import Note
 from hub.models.user import Role
 from hub.services import accounts
+from tests.helpers import publish_directly
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERIES = ["外展", "美沙酮", "outreach", "methadone clinic", '"同伴 外展"', "针具 -美沙酮", "outraech", "社区"]
@@ -135,15 +136,9 @@ def run(app: Flask, env: dict[str, str], *, seconds: float, merges: int = 0, web
 
 
 def _publish(author, number: int) -> int:
-    """Publish a note (with its event) in a transaction of its own; return its id."""
+    """Publish a note with words every note has and a number of its own; return its id."""
     body = f"同伴外展员第 {number} 次去社区，讲美沙酮门诊。Peer outreach round {number}, methadone clinic nearby."
-    note = Note(author=author, state="published", visibility="public", language="zh_Hans", title=f"外展笔记 {number}",
-                summary="社区外展的经验。", body=body, body_html=f"<p>{body}</p>", published_at=utcnow())
-    db.session.add(note)
-    db.session.flush()
-    events.record("note.published", subject_type="note", subject_id=note.id)
-    db.session.commit()
-    return note.id
+    return publish_directly(author, title=f"外展笔记 {number}", body=body)
 
 
 def _edit(note_id: int, number: int) -> None:
@@ -203,8 +198,11 @@ def _indexed_once_caught_up(base: str, published: int, timeout: float = 60) -> i
     deadline = time.monotonic() + timeout
     found = -1
     while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{base}/api/v1/search?q=outreach&per_page=1", timeout=30) as answer:
-            found = json.loads(answer.read())["total"]
+        try:
+            with urllib.request.urlopen(f"{base}/api/v1/search?q=outreach&per_page=1", timeout=30) as answer:
+                found = json.loads(answer.read())["total"]
+        except urllib.error.HTTPError as error:  # counted by the clients' requests; -status here
+            found = -error.code
         if found == published:
             break
         time.sleep(0.2)

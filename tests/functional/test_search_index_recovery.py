@@ -126,7 +126,7 @@ def test_an_index_of_an_older_format_is_rebuilt_at_start_with_a_warning(file_hub
         writer.update_document(id=CURSOR_ID, kind="meta", cursor=indexer.read_cursor(index))
     worker.run_once(app)
     assert f"has format 1, this version uses {INDEX_FORMAT}: rebuilding" in caplog.text
-    assert indexer._read_meta(search_index._state().store.open())[1] == INDEX_FORMAT
+    assert indexer.read_meta(search_index._state().store.open()).format == INDEX_FORMAT
     assert _indexed_ids() == _published_ids()
     assert search_index.search("美沙酮", viewer=None).total == 2  # through the concept token of 美沙酮维持治疗
 
