@@ -84,7 +84,8 @@ def main() -> None:
 
     print(f"\nsearch soak, {args.database}, {started:%Y-%m-%d %H:%M}, {report.seconds:.0f} s, gunicorn -w {args.web}, "
           f"{args.clients} clients, a write every {args.write_every} s; load {load[0]:.1f} → {end_load[0]:.1f}")
-    print(f"requests {report.requests}, errors {len(report.errors)}; notes published {report.published}, "
+    print(f"requests {report.requests}, answers >= 500 or failed connections {len(report.errors)}, tracebacks in "
+          f"the servers' log {len(report.tracebacks)}; notes published {report.published}, "
           f"edited {report.edited}; index commits seen {report.generations}, merges seen {report.merges}; "
           f"found at the end {report.indexed_at_end} of {report.published}")
     for (kind, status), count in sorted(report.statuses.items(), key=str):
@@ -92,9 +93,9 @@ def main() -> None:
     for kind, values in sorted(report.latencies.items()):
         p50, p95 = percentile(values, 0.5) * 1000, percentile(values, 0.95) * 1000
         print(f"  {kind:12} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms")
-    for error in report.errors[:20]:
+    for error in report.errors[:10] + report.tracebacks[:10]:
         print("  error:", error)
-    sys.exit(1 if report.errors or report.indexed_at_end != report.published else 0)
+    sys.exit(1 if report.errors or report.tracebacks or report.indexed_at_end != report.published else 0)
 
 
 if __name__ == "__main__":

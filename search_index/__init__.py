@@ -14,14 +14,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from hub import events
 from hub.extensions import db
 from hub.models.note import Note
 from hub.services.visibility import published_for
 from search_index import glossary as glossary_module
-from search_index import excerpts, indexer, searcher
+from search_index import indexer, searcher
+from search_index.excerpts import note_excerpt
 from search_index.store import IndexStore, IndexUnavailable
 
 __all__ = ["SearchPage", "SearchUnavailable", "init_app", "rebuild", "search", "similar", "status"]
@@ -91,28 +92,22 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
     glossary = _glossary() if expand else None
     try:
         view = state.pool.view()
-        key = (view.key, text.strip(), _audience(viewer), tuple(sorted(chosen.items())), sort,
-               page * per_page, state.glossary[0] if expand else None)
+        key = (view.key, text.strip(), _audience(viewer), tuple(sorted(chosen.items())), sort, page, per_page,
+               state.glossary[0] if expand else None)
         outcome = state.cache.get(key)
         if outcome is None:
             outcome = searcher.run(view, text, audience=_audience(viewer), filters=chosen, glossary=glossary,
-                                   sort=sort, limit=page * per_page)
+                                   sort=sort, limit=page * per_page, offset=(page - 1) * per_page)
             state.cache.put(key, outcome)
     except IndexUnavailable as error:
         log.warning("search unavailable: %s", error)
         raise SearchUnavailable(str(error)) from error
-    ids = [hit.note_id for hit in outcome.hits[(page - 1) * per_page: page * per_page]]
+    ids = [hit.note_id for hit in outcome.hits]
     notes = _visible_in_order(ids, viewer)
-    excerpts = {n.id: _excerpt(n, outcome.terms) for n in notes}
+    excerpts = {n.id: note_excerpt(n.body_html, n.summary, outcome.terms) for n in notes}
     return SearchPage(notes=notes, excerpts=excerpts, total=outcome.total, page=page, per_page=per_page,
                       facets=outcome.facets, expansions=outcome.expansions,
                       fell_back_to_or=outcome.fell_back_to_or, suggestion=outcome.suggestion)
-
-
-def _excerpt(note: Note, terms: list[str]) -> str:
-    """Mark the query's words in the body; in the summary only when the body has none of them."""
-    return (excerpts.excerpt_html(excerpts.html_text(note.body_html), terms)
-            or excerpts.excerpt_html(note.summary, terms))
 
 
 def _visible_in_order(ids: list[int], viewer: Any) -> list[Note]:
@@ -120,7 +115,7 @@ def _visible_in_order(ids: list[int], viewer: Any) -> list[Note]:
     if not ids:
         return []
     rows = db.session.scalars(sa.select(Note).where(Note.id.in_(ids), published_for(viewer))
-                              .options(selectinload(Note.project)))  # result lists name each note's project
+                              .options(joinedload(Note.project)))  # result lists name each note's project
     by_id = {note.id: note for note in rows}
     return [by_id[i] for i in ids if i in by_id]
 
@@ -130,8 +125,9 @@ def _glossary() -> glossary_module.Glossary:
     from hub.models.note import GlossaryEntry
 
     state = _state()
-    version = tuple(db.session.execute(sa.select(sa.func.count(GlossaryEntry.id),
-                                                 sa.func.max(GlossaryEntry.id))).one())
+    # Asked on every search: through the session's connection, without the ORM's statement handling.
+    version = tuple(db.session.connection().execute(sa.select(sa.func.count(GlossaryEntry.id),
+                                                              sa.func.max(GlossaryEntry.id))).one())
     if state.glossary is None or state.glossary[0] != version:
         rows = [(e.concept, e.terms_zh, e.terms_en) for e in db.session.scalars(sa.select(GlossaryEntry))]
         state.glossary = (version, glossary_module.default_glossary().with_rows(rows))

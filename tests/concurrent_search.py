@@ -47,7 +47,8 @@ class Report:
 
     seconds: float = 0.0
     statuses: Counter = field(default_factory=Counter)  # (kind of request, status) -> count
-    errors: list[str] = field(default_factory=list)  # answers >= 500, failed connections, logged tracebacks
+    errors: list[str] = field(default_factory=list)  # answers >= 500 and failed connections
+    tracebacks: list[str] = field(default_factory=list)  # exceptions the servers logged
     latencies: dict[str, list[float]] = field(default_factory=dict)  # kind -> seconds
     published: int = 0
     edited: int = 0
@@ -131,7 +132,7 @@ def run(app: Flask, env: dict[str, str], *, seconds: float, merges: int = 0, web
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-    report.errors += _tracebacks(server_log.read_text(errors="replace"))
+    report.tracebacks = _tracebacks(server_log.read_text(errors="replace"))
     return report
 
 

@@ -28,7 +28,7 @@ def postgres_hub(make_app, postgres_server, tmp_path):
 def test_searches_and_note_pages_never_fail_while_the_worker_merges(postgres_hub):
     app, env = postgres_hub
     report = concurrent_search.run(app, env, seconds=10, merges=3)
-    assert report.errors == []
+    assert report.errors == [] and report.tracebacks == []
     assert report.merges >= 3  # the state that used to fail, several times over
     kinds = {kind for kind, _status in report.statuses}
     assert kinds == {"api search", "note page", "search page"} and report.requests >= 100

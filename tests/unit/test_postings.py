@@ -160,14 +160,15 @@ def test_a_damaged_file_is_logged_and_the_segment_read_from_whoosh(tmp_path, cap
         assert docs.tolist() == whoosh_postings(segment, "body", b"peer")[0]
 
 
-def _open_arrays_files() -> list[str]:
+def _open_arrays_files(folder) -> list[str]:
+    """Return the arrays files under ``folder`` that this process holds open (other tests' may be open too)."""
     found = []
     for fd in os.listdir("/proc/self/fd"):
         try:
             target = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:  # the listing's own descriptor, closed by now
             continue
-        if target.endswith(EXT):
+        if target.endswith(EXT) and target.startswith(str(folder)):
             found.append(target)
     return found
 
@@ -177,7 +178,7 @@ def test_a_segment_file_stays_open_while_a_snapshot_holds_it_then_is_closed(tmp_
     with index.reader() as reader:
         snapshot = Snapshot(reader)
         assert snapshot.postings("body", "peer")[0].tolist()
-        assert len(_open_arrays_files()) == 1
+        assert len(_open_arrays_files(tmp_path)) == 1
         del snapshot
         gc.collect()
-        assert _open_arrays_files() == []  # a merged-away or rebuilt-away segment's space is given back
+        assert _open_arrays_files(tmp_path) == []  # a merged-away or rebuilt-away segment's space is given back
