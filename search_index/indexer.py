@@ -191,11 +191,12 @@ class SearchIndexer:
         format, or does not belong to this database (a restored database: see :func:`foreign_reason`)."""
         try:
             index = self.store.open()
-        except IndexUnavailable as error:
+            meta = self._meta(index)
+        except IndexUnavailable as error:  # no index, an unreadable TOC or a segment that cannot be read
             log.warning("search index unavailable (%s): rebuilding it from the database", error)
             rebuild(self.store)
-            index = self.store.open()
-        meta = self._meta(index)
+            meta = self._meta(self.store.open())
+            return meta.cursor
         if meta.format != INDEX_FORMAT:
             reason = f"has format {meta.format}, this version uses {INDEX_FORMAT}"
         else:

@@ -18,8 +18,9 @@ CURSOR_ID = "__cursor__"  # a document holding the indexer's event-log cursor, c
 # an index holds: the worker then rebuilds an index of another format when it starts.
 # 2: glossary concept tokens (search_index/concepts.py); 3: no characters inside longer units;
 # 4: positions as uint32 (postings.RawPositions) and every segment's postings as arrays beside it;
-# 5: images' alt text indexed again (hub.text.html_text).
-INDEX_FORMAT = 5
+# 5: images' alt text indexed again (hub.text.html_text); 6: postings only in the arrays files (Whoosh's
+# postings files stay empty; see search_index/postings.py).
+INDEX_FORMAT = 6
 TEXT_FIELDS = {"title": 3.0, "summary": 2.0, "body": 1.0}  # BM25F weights: title and summary over body
 FACETS = ("topic", "project", "province", "language", "population", "year", "origin")
 

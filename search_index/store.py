@@ -22,7 +22,6 @@ from whoosh.filedb.filestore import RamStorage
 from whoosh.index import TOC, Index
 from whoosh.reading import IndexReader, MultiReader, SegmentReader
 
-from search_index.postings import segment_arrays
 from search_index.schema import build_schema
 
 log = logging.getLogger("hub.search")
@@ -114,7 +113,7 @@ class _HeldSegmentReader(SegmentReader):
     first use; by then a later commit may have merged the segment away and deleted them, and
     ``stored_fields()`` or a length column silently comes back empty. Opened here, a file stays
     readable however long the reader lives (POSIX keeps an unlinked file while it is open). The
-    segment's postings arrays (search_index/postings.py) are held open with it.
+    segment's arrays file (search_index/postings.py) is opened with its term table, by the codec.
     """
 
     def __init__(self, storage, schema, segment, generation: int) -> None:
@@ -129,7 +128,6 @@ class _HeldSegmentReader(SegmentReader):
         for name in names:
             if name not in perdoc._colfiles and perdoc.has_column(name):
                 perdoc._colfiles[name] = perdoc._get_column_file(name)
-        self.arrays = segment_arrays(self)
 
     def same_segment(self, segment) -> bool:
         """Tell whether this reader reads ``segment`` as it is now: same segment, same deletions."""
@@ -177,7 +175,8 @@ def open_reader(index: Index, previous: IndexReader | None = None) -> IndexReade
             return combined
         for reader in opened:
             reader.close()
-    raise IndexUnavailable("the index kept changing while it was being opened")
+    raise IndexUnavailable("a segment of the index cannot be opened (missing or damaged files), or the index "
+                           "kept changing while it was being opened")
 
 
 def _segments_remain(index: Index, toc: TOC) -> bool:

@@ -113,6 +113,21 @@ def test_a_corrupt_index_is_rebuilt_at_start_with_a_warning(file_hub, caplog):
     assert _indexed_ids() == _published_ids()
 
 
+def test_a_damaged_arrays_file_is_rebuilt_at_start_with_a_warning(file_hub, caplog):
+    from hub import worker
+    from search_index.postings import EXT
+
+    app, env = file_hub
+    _publish_many(3)
+    search_index.rebuild()
+    live = Path(env["HUB_INSTANCE_PATH"]) / "index" / "current"
+    for arrays in live.glob(f"*{EXT}"):  # the only copy of the segment's postings
+        arrays.write_bytes(arrays.read_bytes()[:100])
+    worker.run_once(app)
+    assert "search index unavailable" in caplog.text and "rebuilding it from the database" in caplog.text
+    assert _indexed_ids() == _published_ids()
+
+
 def test_an_index_of_an_older_format_is_rebuilt_at_start_with_a_warning(file_hub, caplog):
     from hub import worker
     from search_index import indexer
