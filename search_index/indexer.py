@@ -97,8 +97,9 @@ def database_identity() -> str | None:
     init`` gives a database and ``flask hub restore`` renews, when the database keeps one). The
     index stores this value with its cursor, and the worker rebuilds an index whose value differs
     from the database's. Until then the first event stands for the database: another database,
-    even a fresh one made by the same code, has another first event. A restore of this database's
-    own dump keeps its first event; :func:`foreign_reason` sees that case by the event at the cursor.
+    even a fresh one made by the same code, has another first event (a log pruned from its start
+    would change it, and cost one rebuild). A restore of this database's own dump keeps its first
+    event; :func:`foreign_reason` sees that case by the event at the cursor.
     """
     first = db.session.execute(sa.select(Event.id, Event.at).order_by(Event.id).limit(1)).first()
     return None if first is None else f"{first.id}@{first.at.isoformat()}"
