@@ -89,7 +89,8 @@ def reindex_command(procs: int) -> None:
 @hub_cli.command("search-status")
 @with_appcontext
 def search_status_command() -> None:
-    """Print indexed and visible note counts and the indexer's lag behind the event log."""
+    """Print indexed and published note counts, their differences and the indexer's lag behind the event
+    log; exit with status 1 when the index is unavailable or differs although it has applied every event."""
     import search_index
 
     info = search_index.status()
@@ -98,10 +99,14 @@ def search_status_command() -> None:
     click.echo(f"Indexed notes:   {info['indexed']}")
     click.echo(f"Published notes: {info['published']}")
     click.echo(f"Cursor / head:   {info['cursor']} / {info['head']} (lag {info['lag']} events)")
-    if info["available"] and info["lag"] == 0 and info["indexed"] != info["published"]:
-        # Caught up yet different: an event was missed or the index belongs to another database.
+    if info["available"] and (info["missing"] or info["unexpected"]):
+        click.echo(f"Differences:     {info['missing']} published notes not indexed, "
+                   f"{info['unexpected']} indexed notes not published")
+    if info["available"] and not info["in_step"]:
         click.echo("The index does not match the database although it has applied every event: "
                    "run flask hub reindex.")
+    if not info["in_step"]:
+        raise SystemExit(1)  # for monitoring: unavailable, or wrong with nothing left to apply
 
 
 @hub_cli.command("backup")
