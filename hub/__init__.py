@@ -90,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     """Mount every HTTP face of the hub."""
     from blueprints.admin import bp as admin_bp
     from blueprints.api import bp as api_bp
+    from blueprints.assets import bp as assets_bp
     from blueprints.auth import bp as auth_bp
     from blueprints.federation import bp as federation_bp
     from blueprints.main import bp as main_bp
@@ -99,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.search import bp as search_bp
     from blueprints.translations import bp as translations_bp
 
+    app.register_blueprint(assets_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(notes_bp)

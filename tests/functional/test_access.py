@@ -10,7 +10,7 @@ from tests.helpers import post_form
 
 # The only endpoints an anonymous visitor may use. Adding one here is a decision, not a fix.
 PUBLIC_ENDPOINTS = {
-    "static", "main.index", "main.projects", "main.project", "main.healthz",
+    "static", "assets.hashed", "main.index", "main.projects", "main.project", "main.healthz",
     "auth.login", "auth.logout", "auth.accept_invitation", "auth.register", "auth.forgot", "auth.reset",
     "notes.index", "notes.detail", "notes.attachment", "search.search", "api.search",
     # Federation: other servers have no session; who reads what is decided by HTTP Signatures.

@@ -1,0 +1,58 @@
+"""What a newcomer meets in the first hour, on a 390-px phone, in Chinese and in English."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.helpers import PASSWORD
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def open_as(browser: Browser, live_hub) -> Iterator[Callable[..., Page]]:
+    """Return ``open_as(username, locale=...)``: a 390-px page, signed in when a username is given."""
+    contexts = []
+
+    def open_page(username: str | None = None, *, locale: str = "zh-CN") -> Page:
+        context = browser.new_context(viewport=PHONE, locale=locale, base_url=live_hub.url)
+        contexts.append(context)
+        page = context.new_page()
+        if username:
+            page.goto("/login")
+            page.locator("#login").fill(username)
+            page.locator("#password").fill(PASSWORD)
+            page.locator("form.stack [type=submit]").click()
+            page.locator("form[action$='/logout']").wait_for(state="attached")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def _served_paths(live_hub) -> list[str]:
+    """Start recording the path of every request the hub serves; return the list it fills."""
+    served: list[str] = []
+    inner = live_hub.app.wsgi_app
+
+    def recording(environ, start_response):
+        served.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    live_hub.app.wsgi_app = recording
+    return served
+
+
+# --- static files --------------------------------------------------------------------------
+
+def test_a_page_whose_assets_are_cached_costs_one_request(open_as, live_hub):
+    page = open_as()
+    page.goto("/")
+    page.wait_for_load_state("networkidle")  # the icon too, which the browser asks for after the page
+    served = _served_paths(live_hub)
+    page.locator(".main-nav a[href='/projects']").click()
+    page.wait_for_load_state("load")
+    assert served == ["/projects"]
