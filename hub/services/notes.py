@@ -181,7 +181,7 @@ def render_text(body: str, sections: dict[str, str], *, language: str) -> str:
             if text:
                 title = escape(str(SECTION_TITLES[key]))
                 parts.append(f'<section class="note-section" data-section="{key}"><h2>{title}</h2>'
-                             f"{render_markdown(text, local_hosts=hosts)}</section>")
+                             f"{render_markdown(text, local_hosts=hosts, top=3)}</section>")
     return "\n".join(parts)
 
 
@@ -458,7 +458,7 @@ def add_comment(note: Note, *, by: User, body: str) -> Comment:
         raise ServiceError(_l("Write something first."), field="body")
     if len(body) > 5000:
         raise ServiceError(_l("Keep comments under 5,000 characters."), field="body")
-    comment = Comment(note=note, author=by, body=body, body_html=render_markdown(body, local_hosts=_local_hosts()))
+    comment = Comment(note=note, author=by, body=body, body_html=render_markdown(body, local_hosts=_local_hosts(), top=3))
     db.session.add(comment)
     db.session.flush()
     events.record("comment.added", subject_type="comment", subject_id=comment.id, note_id=note.id)
