@@ -8,8 +8,10 @@ per file. The plain ``/static/…`` URLs keep working with a short cache.
 """
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
+import mimetypes
 import os
 
 from flask import Blueprint, current_app, request, url_for
@@ -52,6 +54,23 @@ def digest_of(filename: str) -> str:
 def static_url(filename: str) -> str:
     """Return the content-hashed URL of a static file (for templates)."""
     return url_for("assets.hashed", digest=digest_of(filename), filename=filename)
+
+
+@bp.app_template_global()
+def static_data_url(filename: str) -> str:
+    """Return a small static file as a data: URL, for the icon: browsers ask for it again on some
+    navigations even when it is cached, and inline it costs 300 bytes instead of a round trip."""
+    path = _path_of(filename)
+    stat = os.stat(path)
+    return _data_url(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _data_url(path: str, _mtime_ns: int, _size: int) -> str:
+    """Encode a file as a data: URL once per version of the file."""
+    with open(path, "rb") as handle:
+        encoded = base64.b64encode(handle.read()).decode("ascii")
+    return f"data:{mimetypes.guess_type(path)[0]};base64,{encoded}"
 
 
 @bp.get("/assets/<digest>/<path:filename>")

@@ -54,5 +54,5 @@ def test_a_page_whose_assets_are_cached_costs_one_request(open_as, live_hub):
     page.wait_for_load_state("networkidle")  # the icon too, which the browser asks for after the page
     served = _served_paths(live_hub)
     page.locator(".main-nav a[href='/projects']").click()
-    page.wait_for_load_state("load")
+    page.wait_for_load_state("networkidle")
     assert served == ["/projects"]

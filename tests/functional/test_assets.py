@@ -18,11 +18,16 @@ def _asset_urls(client, path: str = "/") -> dict[str, str]:
 
 def test_pages_name_their_assets_by_content_hash(client):
     urls = _asset_urls(client)
-    assert set(urls) == {"hub.css", "hub.js", "favicon.svg"}
+    assert set(urls) == {"hub.css", "hub.js"}
     assert "/static/" not in client.get("/").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("filename", ["hub.css", "hub.js", "favicon.svg"])
+def test_the_icon_is_inline(client):
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(r'<link rel="icon" href="data:image/svg\+xml;base64,[A-Za-z0-9+/=]+"', html)
+
+
+@pytest.mark.parametrize("filename", ["hub.css", "hub.js"])
 def test_hashed_assets_are_cached_for_a_year_and_plain_urls_briefly(client, filename):
     hashed = client.get(_asset_urls(client)[filename])
     plain = client.get(f"/static/{filename}")
