@@ -32,6 +32,11 @@ class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
+    def __init__(self, *args, **kwargs) -> None:
+        # WTForms' own Chinese for an unknown choice is marked fuzzy in its catalogue, so English shows.
+        kwargs.setdefault("invalid_choice_message", _l("Choose only from the offered options."))
+        super().__init__(*args, **kwargs)
+
 
 class NoteForm(FlaskForm):
     """The editor."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
+from hub import demo
 from tests.helpers import PASSWORD
 
 PHONE = {"width": 390, "height": 844}
@@ -16,14 +17,14 @@ def open_as(browser: Browser, live_hub) -> Iterator[Callable[..., Page]]:
     """Return ``open_as(username, locale=...)``: a 390-px page, signed in when a username is given."""
     contexts = []
 
-    def open_page(username: str | None = None, *, locale: str = "zh-CN") -> Page:
+    def open_page(username: str | None = None, *, locale: str = "zh-CN", password: str = PASSWORD) -> Page:
         context = browser.new_context(viewport=PHONE, locale=locale, base_url=live_hub.url)
         contexts.append(context)
         page = context.new_page()
         if username:
             page.goto("/login")
             page.locator("#login").fill(username)
-            page.locator("#password").fill(PASSWORD)
+            page.locator("#password").fill(password)
             page.locator("form.stack [type=submit]").click()
             page.locator("form[action$='/logout']").wait_for(state="attached")
         return page
@@ -56,3 +57,18 @@ def test_a_page_whose_assets_are_cached_costs_one_request(open_as, live_hub):
     page.locator(".main-nav a[href='/projects']").click()
     page.wait_for_load_state("networkidle")
     assert served == ["/projects"]
+
+
+# --- demo accounts -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("locale", "home", "saved"), [("en-GB", "Home", "Your profile is saved."),
+                                                       ("zh-CN", "首页", "你的个人资料已保存。")])
+def test_a_demo_account_follows_the_browser_and_saves_its_settings_as_they_are(open_as, live_hub, locale,
+                                                                                home, saved):
+    demo.load()
+    page = open_as("admin", locale=locale, password=demo.PASSWORD)
+    expect(page.locator(".main-nav a[href='/']")).to_have_text(home)
+    page.goto("/account")
+    page.locator("main form.stack [type=submit]").click()
+    expect(page.locator(".flashes")).to_have_text(saved)
+    expect(page.locator(".has-error")).to_have_count(0)
