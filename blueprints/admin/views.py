@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 
-from blueprints.admin import bp
+from blueprints.admin import audit_labels, bp
 from blueprints.admin.forms import (ActionForm, InvitationForm, ProjectAssignForm, ProjectForm, RoleForm,
                                     GlossaryForm, SensitiveWordForm, TermForm, role_choices)
 from blueprints.common import apply_service_error, page_arg, run_service
@@ -184,7 +184,9 @@ def audit_log():
     """Show the audit log, newest first."""
     action = request.args.get("action", "")[:60] or None
     page = audit.recent(action=action, page=page_arg())
-    return render_template("admin/audit.html", page=page, action=action)
+    rows = [audit_labels.describe(entry, viewer=_me(), locale=str(get_locale())) for entry in page.items]
+    return render_template("admin/audit.html", page=page, rows=rows, action=action,
+                           action_name=audit_labels.action_label(action) if action else None)
 
 
 @bp.route("/vocabulary", methods=["GET", "POST"])

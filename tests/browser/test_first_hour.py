@@ -72,3 +72,27 @@ def test_a_demo_account_follows_the_browser_and_saves_its_settings_as_they_are(o
     page.locator("main form.stack [type=submit]").click()
     expect(page.locator(".flashes")).to_have_text(saved)
     expect(page.locator(".has-error")).to_have_count(0)
+
+
+# --- administration on a phone ---------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/admin/users", "/admin/audit", "/admin/invitations", "/translations",
+                                  "/notes/mine"])
+def test_lists_are_cards_on_a_phone_so_chinese_words_keep_together(open_as, live_hub, path):
+    demo.load()
+    page = open_as("admin", password=demo.PASSWORD)
+    page.goto(path)
+    cells = page.locator("main table td")
+    widths = cells.evaluate_all("cells => cells.map((cell) => cell.getBoundingClientRect().width)")
+    assert widths and min(widths) > 300  # each cell across the card, not a column a few characters wide
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_audit_log_on_a_phone_names_actions_and_notes_in_chinese(open_as, live_hub):
+    demo.load()
+    page = open_as("admin", password=demo.PASSWORD)
+    page.goto("/admin/audit")
+    log = page.locator("main table")
+    expect(log).to_contain_text("笔记已发布")
+    expect(log).to_contain_text("门诊里的同伴值班")
+    expect(log).not_to_contain_text("note.")
