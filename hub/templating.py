@@ -6,10 +6,11 @@ import functools
 from babel import Locale
 from babel import numbers as babel_numbers
 from flask import Flask, current_app, request, url_for
-from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext as _
+from flask_babel import format_decimal, get_locale, gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from blueprints import dates
 from hub.permissions import can
 
 
@@ -115,10 +116,7 @@ def init_app(app: Flask) -> None:
         role_label=role_label, status_label=status_label, note_may=note_may,
         unread_notifications=unread_notifications, moderation_waiting=moderation_waiting,
     )
-    app.jinja_env.filters.update(
-        datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
-        date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
-        number=number,
-    )
+    app.jinja_env.filters.update(number=number)
+    dates.init_app(app)  # the date and datetime filters
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

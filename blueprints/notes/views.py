@@ -5,10 +5,11 @@ import re
 
 import sqlalchemy as sa
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import format_datetime, get_locale, gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 
 import search_index
+from blueprints import dates
 from blueprints.common import apply_service_error, id_arg, page_arg
 from blueprints.notes import bp
 from blueprints.notes.forms import ActionForm, CommentForm, FlagForm, MessageForm, NoteForm
@@ -185,7 +186,7 @@ def autosave():
         db.session.rollback()
         return jsonify(ok=False, errors={error.field or "form": [str(error.message)]}), 400
     return jsonify(ok=True, id=note.id, edit_url=url_for("notes.edit", note_id=note.id),
-                   saved_at=format_datetime(note.updated_at, "short"))
+                   saved_at=dates.moment(note.updated_at))
 
 
 @bp.post("/notes/preview")

@@ -1,12 +1,17 @@
 """What a newcomer meets in the first hour, on a 390-px phone, in Chinese and in English."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
 from hub import demo
+from hub.extensions import db
+from hub.models.note import Note
+from hub.services import accounts, notes
 from tests.helpers import PASSWORD
 
 PHONE = {"width": 390, "height": 844}
@@ -96,3 +101,32 @@ def test_audit_log_on_a_phone_names_actions_and_notes_in_chinese(open_as, live_h
     expect(log).to_contain_text("笔记已发布")
     expect(log).to_contain_text("门诊里的同伴值班")
     expect(log).not_to_contain_text("note.")
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+DAY = {"zh-CN": r"\d{4}年\d{1,2}月\d{1,2}日", "en-GB": r"[A-Z][a-z]{2} \d{1,2}, \d{4}"}
+MOMENT = {"zh-CN": DAY["zh-CN"] + r" \d{2}:\d{2}", "en-GB": DAY["en-GB"] + r", \d{1,2}:\d{2}\s[AP]M"}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-GB"])
+def test_every_date_on_a_page_has_the_languages_one_format(open_as, live_hub, locale):
+    demo.load()
+    note = db.session.scalars(sa.select(Note).where(Note.state == "published").order_by(Note.id)).first()
+    notes.add_comment(note, by=accounts.find_by_login("partner"), body="我们也这样做过。")
+    pattern = re.compile(f"^(?:{DAY[locale]}|{MOMENT[locale]})$")
+    page = open_as("peer", locale=locale, password=demo.PASSWORD)
+    seen = {}
+    for path in [f"/notes/{note.id}", "/notes/mine", "/account/notifications", "/", "/translations"]:
+        page.goto(path)
+        seen[path] = page.locator("main time").all_inner_texts()
+    assert all(seen.values()), seen
+    assert {path: [t for t in times if not pattern.match(t)] for path, times in seen.items()} == {
+        path: [] for path in seen}
+
+    page.goto("/notes/new")  # the editor's "saved" line tells the time the same way
+    page.locator("#title").fill("日期")
+    page.locator("#note-editor [name=save]").click()
+    page.locator("#body").fill("正文")
+    status = page.locator(".autosave-status")
+    expect(status).to_have_text(re.compile(MOMENT[locale] + "$"), timeout=12_000)
