@@ -421,6 +421,13 @@ def set_project(user: User, project: Project | None, *, by: User) -> None:
     db.session.commit()
 
 
+def administrators(*, limit: int = 3) -> list[User]:
+    """Return active administrators, oldest accounts first: the people who can change someone's role."""
+    query = (sa.select(User).where(User.role == Role.ADMIN.value, User.status == UserStatus.ACTIVE.value)
+             .order_by(User.created_at, User.id).limit(limit))
+    return list(db.session.scalars(query))
+
+
 def search_users(text: str = "", *, role: str | None = None, status: str | None = None,
                  page: int = 1, per_page: int = 50):
     """Return a page of users matching ``text`` in username, e-mail or pseudonym."""

@@ -130,3 +130,32 @@ def test_every_date_on_a_page_has_the_languages_one_format(open_as, live_hub, lo
     page.locator("#body").fill("正文")
     status = page.locator(".autosave-status")
     expect(status).to_have_text(re.compile(MOMENT[locale] + "$"), timeout=12_000)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-GB"])
+def test_a_contributor_finds_write_a_note_in_the_menu_and_on_the_home_page(open_as, live_hub, locale):
+    demo.load()
+    page = open_as("peer", locale=locale, password=demo.PASSWORD)
+    page.goto("/")
+    menu = page.locator(".main-nav a[href='/notes/new']")
+    expect(menu).to_be_visible()
+    expect(page.locator("main .intro a.button[href='/notes/new']")).to_be_visible()
+    menu.click()
+    expect(page.locator("#note-editor #title")).to_be_visible()
+
+
+def test_a_member_is_told_whom_to_ask_to_become_a_contributor(open_as, live_hub):
+    demo.load()
+    page = open_as("partner", password=demo.PASSWORD)
+    page.goto("/")
+    expect(page.locator("a[href='/notes/new']")).to_have_count(0)
+    expect(page.locator("main .become-contributor")).to_contain_text("撰稿人")
+    expect(page.locator("main .become-contributor")).to_contain_text("管理员阿梅")  # the demo's administrator
+
+
+def test_a_visitor_learns_that_accounts_come_by_invitation(open_as, live_hub):
+    page = open_as(locale="en-GB")
+    page.goto("/")
+    expect(page.locator("main .intro")).to_contain_text("invitation")
