@@ -5,13 +5,14 @@ import re
 
 import sqlalchemy as sa
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale, gettext as _, ngettext
 from flask_login import current_user
 
 import search_index
 from blueprints import dates
 from blueprints.common import apply_service_error, id_arg, page_arg
 from blueprints.notes import bp
+from blueprints.notes.findings import finding_label
 from blueprints.notes.forms import ActionForm, CommentForm, FlagForm, MessageForm, NoteForm
 from hub.extensions import db
 from hub.models.note import Comment, Note, NoteState
@@ -197,9 +198,11 @@ def preview():
     if not form.validate():
         return jsonify(ok=False), 400
     data = form.to_input()
-    fields, findings = notes.scan_input(data)
+    fields, found = notes.scan_input(data)
     return jsonify(ok=True, html=notes.render_text(data.body, data.sections, language=data.language), findings=[
-        {"field": f.field, "kind": f.kind, "masked": f.masked(fields[f.field])} for f in findings])
+        {"field": f.field, "kind": f.kind, "label": finding_label(f.kind), "masked": f.masked(fields[f.field])}
+        for f in found], summary=ngettext("%(num)s place to check for personal data",
+                                          "%(num)s places to check for personal data", len(found)))
 
 
 @bp.get("/notes/<int:note_id>")

@@ -159,3 +159,46 @@ def test_a_visitor_learns_that_accounts_come_by_invitation(open_as, live_hub):
     page = open_as(locale="en-GB")
     page.goto("/")
     expect(page.locator("main .intro")).to_contain_text("invitation")
+
+
+# --- the live privacy check ----------------------------------------------------------------
+
+def _box(page: Page, selector: str) -> dict:
+    return page.locator(selector).bounding_box()
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-GB"])
+def test_live_privacy_warning_is_next_to_the_field_and_counted_by_the_buttons(open_as, live_hub, locale):
+    demo.load()
+    page = open_as("peer", locale=locale, password=demo.PASSWORD)
+    page.clock.install()
+    page.goto("/notes/new")
+    page.locator("#body").fill("联系电话 13812345678，晚上都在。")
+    page.locator("details.sections > summary").click()
+    page.locator("#what_we_did").fill("身份证 11010519491231002X")
+    page.locator("details.sections > summary").click()  # folded again: a finding opens it
+    page.clock.fast_forward(2_000)  # past the check's pause after typing
+
+    body_warning = page.locator("#body-privacy")
+    expect(body_warning).to_contain_text("138****5678")
+    expect(body_warning).not_to_contain_text("1234")
+    section_warning = page.locator("#what_we_did-privacy")
+    expect(section_warning).to_be_visible()
+    expect(section_warning).to_contain_text("110************02X")
+    body, warning = _box(page, "#body"), _box(page, "#body-privacy")
+    assert 0 <= warning["y"] - (body["y"] + body["height"]) < 150  # right under the text box (and its hint)
+    assert "body-privacy" in page.locator("#body").get_attribute("aria-describedby")
+
+    count = page.locator(".privacy-count")
+    expect(count).to_contain_text("2")
+    submit = _box(page, "#note-editor [name=submit_note]")
+    assert abs(_box(page, ".privacy-count")["y"] - submit["y"]) < 100
+    count.locator("a").click()
+    assert page.evaluate("location.hash") == "#body-privacy"
+
+    page.locator("#body").fill("晚上都在。")
+    page.locator("#what_we_did").fill("")
+    page.clock.fast_forward(2_000)
+    expect(page.locator(".privacy-field")).to_have_count(0)
+    expect(count).to_have_text(page.locator("#note-editor").get_attribute("data-msg-nofindings"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

@@ -147,8 +147,8 @@ def test_note_written_on_a_phone_is_reviewed_answered_and_published(open_as, liv
     assert "138 1234 5678" in draft.body
     assert [t.slug for t in draft.topics] == ["overdose-naloxone"]
 
-    # The live privacy check shows the number masked, never in full.
-    live = author.locator(".privacy-live")
+    # The live privacy check shows the number masked, never in full, under the note's text.
+    live = author.locator("#body-privacy")
     expect(live).to_be_visible()
     expect(live.locator("li")).to_have_count(1)
     expect(live.locator("li")).to_contain_text("138****5678")

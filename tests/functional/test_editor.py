@@ -48,7 +48,9 @@ def test_preview_renders_sanitised_html_and_masks_findings(editor):
         "what_we_learned": "学到了"}).get_json()
     assert "<strong>粗体</strong>" in result["html"] and "<script" not in result["html"]
     assert 'data-section="what_we_learned"' in result["html"]
-    assert result["findings"] == [{"field": "body", "kind": "id_number", "masked": "110************02X"}]
+    assert result["findings"] == [{"field": "body", "kind": "id_number", "label": "ID number",
+                                   "masked": "110************02X"}]
+    assert result["summary"] == "1 place to check for personal data"
     assert count(Note) == 0  # a preview saves nothing
 
 
