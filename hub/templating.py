@@ -10,7 +10,7 @@ from flask_babel import format_decimal, get_locale, gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from blueprints import dates
+from blueprints import dates, languages
 from hub.permissions import can
 
 
@@ -118,5 +118,6 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters.update(number=number)
     dates.init_app(app)  # the date and datetime filters
+    languages.init_app(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -189,5 +189,9 @@
     check(true).catch(() => {});
   });
   window.addEventListener("online", () => { if (dirty) save(); });
+  // A translation's original stands beside the editor on a wide screen; on a phone it stays folded.
+  for (const details of document.querySelectorAll("details[data-open-wide]")) {
+    if (window.matchMedia("(min-width: 48rem)").matches) details.open = true;
+  }
   offerRestore();
 })();

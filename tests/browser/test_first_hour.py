@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 from hub import demo
 from hub.extensions import db
 from hub.models.note import Note
-from hub.services import accounts, notes
+from hub.services import accounts, notes, translations
 from tests.helpers import PASSWORD
 
 PHONE = {"width": 390, "height": 844}
@@ -202,3 +202,67 @@ def test_live_privacy_warning_is_next_to_the_field_and_counted_by_the_buttons(op
     expect(page.locator(".privacy-field")).to_have_count(0)
     expect(count).to_have_text(page.locator("#note-editor").get_attribute("data-msg-nofindings"))
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+# --- translating ---------------------------------------------------------------------------
+
+def _english_demo_note() -> Note:
+    return db.session.scalars(sa.select(Note).where(Note.state == "published", Note.language == "en")).one()
+
+
+@pytest.mark.parametrize(("locale", "heading", "original"), [("zh-CN", "翻译成中文", "英语原文"),
+                                                             ("en-GB", "Translate into Chinese", "The original in English")])
+def test_translation_editor_says_into_which_language_and_shows_the_original(open_as, live_hub, locale, heading,
+                                                                             original):
+    demo.load()
+    note = _english_demo_note()
+    page = open_as("peer", locale=locale, password=demo.PASSWORD)
+    page.goto(f"/notes/{note.id}")
+    page.locator(f"form[action$='/notes/{note.id}/translate?language=zh_Hans'] button").click()
+    expect(page.locator("h1")).to_contain_text(heading)
+    expect(page).to_have_title(re.compile("^" + heading))
+    section = page.locator("section.original")
+    expect(section.locator("h2")).to_have_text(original)
+    text = section.locator("details.original-text")
+    expect(text).not_to_have_attribute("open", "")  # folded on a phone
+    expect(text.locator("div[lang=en] .note-body")).to_be_hidden()
+    text.locator("summary").click()
+    expect(text.locator("div[lang=en] .note-body")).to_contain_text("walked with clients")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_translation_editor_shows_the_original_beside_it_on_a_wide_screen(browser, live_hub):
+    demo.load()
+    note = _english_demo_note()
+    translation = translations.start(note, by=accounts.find_by_login("peer"), language="zh_Hans")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN", base_url=live_hub.url)
+    page = context.new_page()
+    page.goto("/login")
+    page.locator("#login").fill("peer")
+    page.locator("#password").fill(demo.PASSWORD)
+    page.locator("form.stack [type=submit]").click()
+    page.goto(f"/notes/{translation.id}/edit")
+    expect(page.locator("details.original-text")).to_have_attribute("open", "")
+    original, editor = page.locator("section.original").bounding_box(), page.locator("#note-editor").bounding_box()
+    assert original["x"] + original["width"] <= editor["x"]  # side by side
+    context.close()
+
+
+def test_a_translation_says_the_language_it_is_read_in(open_as, live_hub):
+    demo.load()
+    chinese = db.session.scalars(sa.select(Note).where(Note.state == "published", Note.language == "zh_Hans",
+                                                       Note.visibility == "public")).first()
+    peer, moderator = accounts.find_by_login("outreach"), accounts.find_by_login("moderator")
+    english = translations.start(chinese, by=peer, language="en")
+    notes.save(english, by=peer, data=notes.NoteInput(title="Peer duty in the clinic", summary="Peers on duty.",
+                                                       body="Two peer educators sit in the waiting room.",
+                                                       language="en", visibility="public"))
+    notes.submit(english, by=peer, confirm_privacy=True)
+    notes.approve(english, by=moderator)
+    page = open_as(locale="en-GB")
+    page.goto(f"/notes/{chinese.id}")
+    expect(page.locator("article.note h1")).to_have_text("Peer duty in the clinic")
+    facts = page.locator("dl.facts")
+    expect(facts).to_contain_text("English")
+    expect(facts).not_to_contain_text("中文")
+    expect(facts).not_to_contain_text("Chinese")
