@@ -46,6 +46,7 @@ class SearchPage:
     expansions: list[str] = field(default_factory=list)
     fell_back_to_or: bool = False
     suggestion: str | None = None
+    in_summary: set[int] = field(default_factory=set)  # notes whose excerpt is their marked summary
 
     @property
     def pages(self) -> int:
@@ -103,16 +104,21 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
         raise SearchUnavailable(str(error)) from error
     ids = [hit.note_id for hit in outcome.hits[(page - 1) * per_page: page * per_page]]
     notes = _visible_in_order(ids, viewer)
-    excerpts = {n.id: _excerpt(n, outcome.terms) for n in notes}
-    return SearchPage(notes=notes, excerpts=excerpts, total=outcome.total, page=page, per_page=per_page,
-                      facets=outcome.facets, expansions=outcome.expansions,
-                      fell_back_to_or=outcome.fell_back_to_or, suggestion=outcome.suggestion)
+    marked = {n.id: _excerpt(n, outcome.terms) for n in notes}
+    return SearchPage(notes=notes, excerpts={i: html for i, (html, _) in marked.items()}, total=outcome.total,
+                      page=page, per_page=per_page, facets=outcome.facets, expansions=outcome.expansions,
+                      fell_back_to_or=outcome.fell_back_to_or, suggestion=outcome.suggestion,
+                      in_summary={i for i, (html, summary) in marked.items() if html and summary})
 
 
-def _excerpt(note: Note, terms: list[str]) -> str:
-    """Mark the query's words in the body; in the summary only when the body has none of them."""
-    return (excerpts.excerpt_html(excerpts.html_text(note.body_html), terms)
-            or excerpts.excerpt_html(note.summary, terms))
+def _excerpt(note: Note, terms: list[str]) -> tuple[str, bool]:
+    """Mark the query's words in the body; in the summary only when the body has none of them.
+
+    Return the excerpt and whether it is the summary's (the page then shows it in the summary's
+    place rather than the same sentence twice).
+    """
+    body = excerpts.excerpt_html(excerpts.html_text(note.body_html), terms)
+    return (body, False) if body else (excerpts.excerpt_html(note.summary, terms), True)
 
 
 def _visible_in_order(ids: list[int], viewer: Any) -> list[Note]:

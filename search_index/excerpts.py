@@ -93,12 +93,23 @@ def _fragment(text: str, window: tuple[int, int, list[tuple[int, int]]]) -> str:
     start, end, spans = window
     out = []
     at = start
-    for span_start, span_end in spans:
+    for span_start, span_end in _touching_joined(spans):
         out.append(html.escape(text[at:span_start]))
         out.append(f"<mark>{html.escape(text[span_start:span_end])}</mark>")
         at = span_end
     out.append(html.escape(text[at:end]))
     return "".join(out)
+
+
+def _touching_joined(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join matches that touch ("美沙酮" and "门诊"): one highlight, not two with a gap inside a word."""
+    joined: list[tuple[int, int]] = []
+    for span_start, span_end in spans:
+        if joined and span_start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(span_end, joined[-1][1]))
+        else:
+            joined.append((span_start, span_end))
+    return joined
 
 
 @functools.lru_cache(maxsize=512)

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
-from hub import demo
+from hub import demo, worker
 from hub.extensions import db
 from hub.models.note import Note
 from hub.services import accounts, notes, translations
@@ -266,3 +266,18 @@ def test_a_translation_says_the_language_it_is_read_in(open_as, live_hub):
     expect(facts).to_contain_text("English")
     expect(facts).not_to_contain_text("中文")
     expect(facts).not_to_contain_text("Chinese")
+
+
+# --- search results ------------------------------------------------------------------------
+
+def test_a_match_in_the_summary_shows_the_summary_once_with_one_highlight_per_word(open_as, live_hub):
+    demo.load()
+    worker.run_once(live_hub.app)
+    page = open_as()
+    page.goto("/search?q=美沙酮门诊")
+    card = page.locator("article.result").first
+    summary = "我们在美沙酮门诊安排同伴教育员每天值班两小时"
+    expect(card).to_contain_text(summary)
+    assert card.inner_text().count(summary[:10]) == 1  # not the summary, then the same sentence as excerpt
+    expect(card.locator("mark")).to_have_text(["美沙酮门诊"])
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
