@@ -281,3 +281,39 @@ def test_a_match_in_the_summary_shows_the_summary_once_with_one_highlight_per_wo
     assert card.inner_text().count(summary[:10]) == 1  # not the summary, then the same sentence as excerpt
     expect(card.locator("mark")).to_have_text(["美沙酮门诊"])
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+# --- small things --------------------------------------------------------------------------
+
+def _public_demo_note() -> Note:
+    return db.session.scalars(sa.select(Note).where(Note.state == "published", Note.visibility == "public")
+                              .order_by(Note.id)).first()
+
+
+def test_a_visitors_we_tried_this_too_leads_to_sign_in_and_back(open_as, live_hub):
+    demo.load()
+    note = _public_demo_note()
+    page = open_as()
+    page.goto(f"/notes/{note.id}")
+    page.locator(".marks a", has_text="我们也试过").click()
+    expect(page).to_have_url(re.compile(rf"/login\?next=/notes/{note.id}$"))
+    page.locator("#login").fill("partner")
+    page.locator("#password").fill(demo.PASSWORD)
+    page.locator("form.stack [type=submit]").click()
+    expect(page).to_have_url(re.compile(rf"/notes/{note.id}$"))
+    expect(page.locator(f"form[action$='/notes/{note.id}/marks/tried'] button")).to_be_visible()
+
+
+def test_the_review_page_asks_who_may_read_once(open_as, live_hub):
+    demo.load()
+    peer = accounts.find_by_login("peer")
+    note = notes.create_draft(author=peer, data=notes.NoteInput(title="夜间外展", summary="一次尝试。", body="正文",
+                                                                 visibility="public"))
+    notes.submit(note, by=peer, confirm_privacy=True)
+    page = open_as("moderator", password=demo.PASSWORD)
+    page.goto(f"/moderation/notes/{note.id}")
+    expect(page.locator("main select[name=visibility]")).to_have_count(1)
+    notes.approve(note, by=accounts.find_by_login("moderator"))
+    page.goto(f"/moderation/notes/{note.id}")  # published: only the narrowing form asks
+    expect(page.locator("main select[name=visibility]")).to_have_count(1)
+    expect(page.locator(f"form[action$='/moderation/notes/{note.id}/visibility']")).to_be_visible()
