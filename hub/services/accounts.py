@@ -321,6 +321,13 @@ def _set_password(user: User, password: str, *, field: str) -> None:
     end_all_sessions(user)
 
 
+def set_password(user: User, password: str) -> None:
+    """Set a new password from the server's command line (a forgotten one); every browser is signed out."""
+    _set_password(user, password, field="password")
+    audit.record("user.password_set", actor=None, target=user)
+    db.session.commit()
+
+
 def request_password_reset(login: str) -> str | None:
     """Create a reset token for the account named ``login``; None when there is no such account.
 
