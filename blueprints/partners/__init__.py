@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("partners", __name__, template_folder="templates")
 
-from blueprints.partners import views  # noqa: E402,F401
+from blueprints.partners import problem_text, views  # noqa: E402,F401

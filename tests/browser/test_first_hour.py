@@ -317,3 +317,16 @@ def test_the_review_page_asks_who_may_read_once(open_as, live_hub):
     page.goto(f"/moderation/notes/{note.id}")  # published: only the narrowing form asks
     expect(page.locator("main select[name=visibility]")).to_have_count(1)
     expect(page.locator(f"form[action$='/moderation/notes/{note.id}/visibility']")).to_be_visible()
+
+
+def test_partner_hub_errors_are_in_chinese(open_as, live_hub):
+    demo.load()
+    page = open_as("admin", password=demo.PASSWORD)
+    page.goto("/admin/partners/")
+    page.locator("#address").fill("http://127.0.0.1:9")
+    page.locator("main form.stack button[name=follow]").click()
+    error = page.locator("main .field .error")
+    expect(error).to_contain_text("指向内部网络地址")
+    expect(error).not_to_contain_text("blocked address")
+    assert not re.search(r"[A-Za-z]{4,}", error.inner_text().replace("ActivityPub", ""))
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
