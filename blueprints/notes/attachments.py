@@ -1,18 +1,20 @@
 """Views of a note's attachments: the author adds and removes them; readers of the note open them."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, send_file, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 from wtforms import SubmitField
 
 from blueprints.notes import bp
 from blueprints.notes.forms import ActionForm
 from blueprints.notes.views import _me, _note_for
+from hub.errors import render_error
 from hub.extensions import db
 from hub.models.note import Attachment, Note
 from hub.permissions import public, requires
@@ -50,6 +52,19 @@ def _back_to(note: Note) -> Response:
     return redirect(url_for(target, note_id=note.id))
 
 
+def _wants_json() -> bool:
+    """Tell whether the editor's upload script sent this (it asks for JSON to show the answer in place)."""
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _refused(note: Note, message: str, status: int = 400) -> Response:
+    """Answer an upload the hub will not keep: in place for the script, else back in the editor."""
+    if _wants_json():
+        return jsonify(ok=False, message=message), status
+    flash(message, "error")
+    return _back_to(note)
+
+
 @bp.post("/notes/<int:note_id>/attachments")
 @requires("write_notes")
 def add_attachment(note_id: int):
@@ -58,17 +73,32 @@ def add_attachment(note_id: int):
     form = AttachmentForm()
     if not form.validate_on_submit():
         errors = form.file.errors or [_("Please fill in the form completely.")]
-        flash(str(errors[0]), "error")
-        return _back_to(note)
+        return _refused(note, str(errors[0]))
     upload = form.file.data
     try:
         item = attachments.add(note, by=_me(), filename=upload.filename or "", stream=upload.stream)
     except ServiceError as error:
         db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        flash(_("Attached %(name)s.", name=item.filename), "info")
+        return _refused(note, str(error.message), 422)
+    message = _("Attached %(name)s.", name=item.filename)
+    if _wants_json():
+        return jsonify(ok=True, message=message, html=render_template("notes/_attachments_form.html", note=note))
+    flash(message, "info")
     return _back_to(note)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge):
+    """Refuse an upload over MAX_CONTENT_LENGTH where the editor can show it, not on a bare error page."""
+    if request.endpoint != "notes.add_attachment":
+        return render_error(413)
+    try:
+        note = _note_for(_me(), request.view_args["note_id"])
+    except HTTPException:  # no such note for this person: the plain answer
+        return render_error(413)
+    limit = int(current_app.config.get("ATTACHMENT_MAX_BYTES", attachments.DEFAULT_MAX_BYTES))
+    return _refused(note, _("The file is larger than %(mb)s MB. Make it smaller and try again.",
+                            mb=f"{limit / 1024 / 1024:g}"), 413)
 
 
 @bp.post("/notes/<int:note_id>/attachments/<int:attachment_id>/delete")

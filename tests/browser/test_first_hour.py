@@ -330,3 +330,123 @@ def test_partner_hub_errors_are_in_chinese(open_as, live_hub):
     expect(error).not_to_contain_text("blocked address")
     assert not re.search(r"[A-Za-z]{4,}", error.inner_text().replace("ActivityPub", ""))
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+# --- attachments on a slow connection ------------------------------------------------------
+
+def _large_photo_with_gps() -> bytes:
+    """A 3200 × 2400 camera photo of about 7 MB (noise does not compress) with a GPS position."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.random.default_rng(1).integers(0, 256, (2400, 3200, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({1: "N", 2: (30.0, 39.0, 12.5), 3: "E", 4: (104.0, 4.0, 1.0)})
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "JPEG", quality=92, exif=exif)
+    return out.getvalue()
+
+
+@pytest.fixture
+def editing(open_as, live_hub):
+    """A contributor's phone in the editor of a saved draft, with text typed and not yet saved."""
+    demo.load()
+    peer = accounts.find_by_login("peer")
+    note = notes.create_draft(author=peer, data=notes.NoteInput(title="夜间外展", body="第一段。"))
+    page = open_as("peer", password=demo.PASSWORD)
+    page.clock.install()
+    page.goto(f"/notes/{note.id}/edit")
+    page.locator("#body").fill("第一段。还没保存的第二段。")
+    return page, note
+
+
+def _uploads(page: Page) -> list:
+    sent: list = []
+    page.on("request", lambda r: sent.append(r) if r.url.endswith("/attachments") and r.method == "POST" else None)
+    return sent
+
+
+def test_a_file_too_large_to_make_smaller_is_refused_on_the_device(editing):
+    page, note = editing
+    sent = _uploads(page)
+    page.locator("#attachment-file").set_input_files(
+        {"name": "report.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n" + b"0" * (6 * 1024 * 1024)})
+    page.locator("form.upload [type=submit]").click()
+    expect(page.locator("form.upload .upload-error")).to_contain_text("5 MB")
+    assert sent == []  # nothing went over the connection
+    expect(page.locator("#body")).to_have_value("第一段。还没保存的第二段。")
+    assert page.url.endswith(f"/notes/{note.id}/edit")
+
+
+def test_a_file_of_another_kind_is_refused_on_the_device(editing):
+    page, _note = editing
+    sent = _uploads(page)
+    page.locator("#attachment-file").set_input_files(
+        {"name": "list.docx", "mimeType": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+         "buffer": b"PK\x03\x04 not really"})
+    page.locator("form.upload [type=submit]").click()
+    expect(page.locator("form.upload .upload-error")).to_contain_text("PDF")
+    assert sent == []
+
+
+def test_a_large_photo_is_made_smaller_on_the_device_and_sent_with_progress(editing, live_hub):
+    from PIL import Image
+
+    from hub.models.note import Attachment
+    from hub.services import attachments
+
+    page, note = editing
+    sent = _uploads(page)
+    photo = _large_photo_with_gps()
+    assert len(photo) > 5 * 1024 * 1024
+    page.locator("#attachment-file").set_input_files({"name": "IMG_0001.jpg", "mimeType": "image/jpeg",
+                                                      "buffer": photo})
+    page.locator("form.upload [type=submit]").click()
+    expect(page.locator("section.attachments .attachment-list a")).to_have_text("IMG_0001.jpg", timeout=30_000)
+    assert len(sent) == 1  # the hub takes at most 5 MB and does not scale: the device made it smaller
+    expect(page.locator("#body")).to_have_value("第一段。还没保存的第二段。")  # the editor never left
+    db.session.expire_all()
+    stored = db.session.scalars(sa.select(Attachment).where(Attachment.note_id == note.id)).one()
+    with Image.open(attachments.path_of(stored)) as image:
+        assert max(image.size) <= 2560 and not image.getexif().get_ifd(0x8825)
+
+
+def test_the_upload_shows_its_progress(editing):
+    page, _note = editing
+    page.route("**/attachments", lambda route: (page.wait_for_timeout(300), route.continue_()))
+    page.locator("#attachment-file").set_input_files({"name": "a.pdf", "mimeType": "application/pdf",
+                                                      "buffer": b"%PDF-1.4\n%%EOF\n"})
+    page.locator("form.upload [type=submit]").click()
+    expect(page.locator("form.upload .upload-progress")).to_be_visible()
+    expect(page.locator("section.attachments .attachment-list a")).to_have_text("a.pdf")
+
+
+def test_a_refusal_from_the_hub_is_shown_in_the_editor(editing):
+    page, _note = editing
+    page.locator("#attachment-file").set_input_files({"name": "photo.png", "mimeType": "image/png",
+                                                      "buffer": b"not a photo at all"})
+    page.locator("form.upload [type=submit]").click()
+    expect(page.locator("form.upload .upload-error")).to_be_visible()
+    expect(page.locator("#body")).to_have_value("第一段。还没保存的第二段。")
+
+
+def test_without_script_a_body_over_the_hubs_limit_returns_to_the_editor(browser, live_hub):
+    demo.load()
+    peer = accounts.find_by_login("peer")
+    note = notes.create_draft(author=peer, data=notes.NoteInput(title="夜间外展", body="第一段。"))
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", base_url=live_hub.url, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/login")
+    page.locator("#login").fill("peer")
+    page.locator("#password").fill(demo.PASSWORD)
+    page.locator("form.stack [type=submit]").click()
+    page.goto(f"/notes/{note.id}/edit")
+    page.locator("#attachment-file").set_input_files({"name": "big.pdf", "mimeType": "application/pdf",
+                                                      "buffer": b"%PDF-1.4\n" + b"0" * (13 * 1024 * 1024)})
+    page.locator("form.upload [type=submit]").click()
+    expect(page).to_have_url(re.compile(rf"/notes/{note.id}/edit$"))
+    expect(page.locator(".flash-error")).to_contain_text("5 MB")
+    expect(page.locator("#body")).to_have_value("第一段。")
+    context.close()
