@@ -19,11 +19,14 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture
 def open_as(browser: Browser, live_hub) -> Iterator[Callable[..., Page]]:
-    """Return ``open_as(username, locale=...)``: a 390-px page, signed in when a username is given."""
+    """Return ``open_as(username, locale=...)``: a 390-px page (unless another viewport is given), signed in
+    when a username is given."""
     contexts = []
 
-    def open_page(username: str | None = None, *, locale: str = "zh-CN", password: str = PASSWORD) -> Page:
-        context = browser.new_context(viewport=PHONE, locale=locale, base_url=live_hub.url)
+    def open_page(username: str | None = None, *, locale: str = "zh-CN", password: str = PASSWORD,
+                  viewport: dict = PHONE, javascript: bool = True) -> Page:
+        context = browser.new_context(viewport=viewport, locale=locale, base_url=live_hub.url,
+                                      java_script_enabled=javascript)
         contexts.append(context)
         page = context.new_page()
         if username:
@@ -231,21 +234,15 @@ def test_translation_editor_says_into_which_language_and_shows_the_original(open
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
-def test_translation_editor_shows_the_original_beside_it_on_a_wide_screen(browser, live_hub):
+def test_translation_editor_shows_the_original_beside_it_on_a_wide_screen(open_as, live_hub):
     demo.load()
     note = _english_demo_note()
     translation = translations.start(note, by=accounts.find_by_login("peer"), language="zh_Hans")
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN", base_url=live_hub.url)
-    page = context.new_page()
-    page.goto("/login")
-    page.locator("#login").fill("peer")
-    page.locator("#password").fill(demo.PASSWORD)
-    page.locator("form.stack [type=submit]").click()
+    page = open_as("peer", password=demo.PASSWORD, viewport={"width": 1280, "height": 900})
     page.goto(f"/notes/{translation.id}/edit")
     expect(page.locator("details.original-text")).to_have_attribute("open", "")
     original, editor = page.locator("section.original").bounding_box(), page.locator("#note-editor").bounding_box()
     assert original["x"] + original["width"] <= editor["x"]  # side by side
-    context.close()
 
 
 def test_a_translation_says_the_language_it_is_read_in(open_as, live_hub):
@@ -432,16 +429,11 @@ def test_a_refusal_from_the_hub_is_shown_in_the_editor(editing):
     expect(page.locator("#body")).to_have_value("第一段。还没保存的第二段。")
 
 
-def test_without_script_a_body_over_the_hubs_limit_returns_to_the_editor(browser, live_hub):
+def test_without_script_a_body_over_the_hubs_limit_returns_to_the_editor(open_as, live_hub):
     demo.load()
     peer = accounts.find_by_login("peer")
     note = notes.create_draft(author=peer, data=notes.NoteInput(title="夜间外展", body="第一段。"))
-    context = browser.new_context(viewport=PHONE, locale="zh-CN", base_url=live_hub.url, java_script_enabled=False)
-    page = context.new_page()
-    page.goto("/login")
-    page.locator("#login").fill("peer")
-    page.locator("#password").fill(demo.PASSWORD)
-    page.locator("form.stack [type=submit]").click()
+    page = open_as("peer", password=demo.PASSWORD, javascript=False)
     page.goto(f"/notes/{note.id}/edit")
     page.locator("#attachment-file").set_input_files({"name": "big.pdf", "mimeType": "application/pdf",
                                                       "buffer": b"%PDF-1.4\n" + b"0" * (13 * 1024 * 1024)})
@@ -449,4 +441,3 @@ def test_without_script_a_body_over_the_hubs_limit_returns_to_the_editor(browser
     expect(page).to_have_url(re.compile(rf"/notes/{note.id}/edit$"))
     expect(page.locator(".flash-error")).to_contain_text("5 MB")
     expect(page.locator("#body")).to_have_value("第一段。")
-    context.close()
