@@ -87,7 +87,8 @@ def register_converters(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount every HTTP face of the hub."""
+    """Mount every HTTP face of the hub, and the template helpers that live beside them."""
+    from blueprints import dates, languages
     from blueprints.admin import bp as admin_bp
     from blueprints.api import bp as api_bp
     from blueprints.assets import bp as assets_bp
@@ -111,6 +112,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(federation_bp)
     app.register_blueprint(partners_bp, url_prefix="/admin/partners")
+    dates.init_app(app)  # the templates' date and datetime filters
+    languages.init_app(app)  # language_label() for the templates
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -10,7 +10,6 @@ from flask_babel import format_decimal, get_locale, gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from blueprints import dates, languages
 from hub.permissions import can
 
 
@@ -116,8 +115,6 @@ def init_app(app: Flask) -> None:
         role_label=role_label, status_label=status_label, note_may=note_may,
         unread_notifications=unread_notifications, moderation_waiting=moderation_waiting,
     )
-    app.jinja_env.filters.update(number=number)
-    dates.init_app(app)  # the date and datetime filters
-    languages.init_app(app)
+    app.jinja_env.filters.update(number=number)  # date and datetime: blueprints/dates.py
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
