@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pkgutil
 import re
 
 import pytest
@@ -17,14 +18,14 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms.validators import Email, Length, NumberRange
 
-MODULES = ["blueprints.admin.forms", "blueprints.auth.forms", "blueprints.moderation.forms",
-           "blueprints.notes.forms", "blueprints.notes.attachments", "blueprints.partners.forms"]
+import blueprints
 
 
 def _forms() -> list[type[FlaskForm]]:
+    """Return every form class defined anywhere on the web side (a new face's forms are found too)."""
     found = {}
-    for name in MODULES:
-        for _, value in inspect.getmembers(importlib.import_module(name), inspect.isclass):
+    for module in pkgutil.walk_packages(blueprints.__path__, "blueprints."):
+        for _, value in inspect.getmembers(importlib.import_module(module.name), inspect.isclass):
             if issubclass(value, FlaskForm) and value is not FlaskForm:
                 found[f"{value.__module__}.{value.__name__}"] = value
     return [found[key] for key in sorted(found)]
