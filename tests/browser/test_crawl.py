@@ -21,15 +21,17 @@ from hub import demo, worker
 from hub.extensions import db
 from hub.models.federation import Delivery, PeerHub
 from hub.models.note import Note
-from hub.services import accounts, notes, translations
+from hub.services import accounts, discussion, notes, translations
 from tests.page_text import english_in
 
 PHONE = {"width": 390, "height": 844}
 ROLES = {"visitor": None, "member": "partner", "contributor": "peer", "moderator": "moderator", "admin": "admin"}
 LANGUAGES = {"zh_Hans": "zh-CN", "en": "en-GB"}
 START = ["/", "/search?q=美沙酮", "/no/such/page"]
+# Not pages: files, machine answers and downloads (a person's data as JSON, Atom feeds, OAI-PMH).
 SKIP = re.compile(r"^/(static|assets|api|feeds|\.well-known|nodeinfo|actor|outbox|followers|inbox|ap)/|"
-                  r"^/(logout|actor|outbox|followers|inbox)$|/attachments/\d+$")
+                  r"^/(logout|actor|outbox|followers|inbox|oai|healthz|readyz|metrics)$|/attachments/\d+$|"
+                  r"\.(json|atom)$")
 IMPACTS = ("moderate", "serious", "critical")
 AXE_SCRIPT = Axe().axe_script  # axe-core as shipped in axe-playwright-python
 
@@ -48,7 +50,7 @@ def hub_with_everything(live_hub):
     english = next(n for n in published if n.language == "en")
     translations.start(english, by=peer, language="zh_Hans")
     chinese = next(n for n in published if n.language == "zh_Hans" and n.visibility == "public")
-    notes.add_comment(chinese, by=partner, body="We tried this in Hanoi too.")
+    discussion.add_comment(chinese, by=partner, body="We tried this in Hanoi too.")
     notes.flag(chinese, by=partner, reason="wrong", detail="The hours changed.")
     peer_hub = PeerHub(actor_id="https://hub-b.example.org/actor", base_url="https://hub-b.example.org",
                        name="Hub B", inbox_url="https://hub-b.example.org/inbox", partner=True)
