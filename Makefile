@@ -1,5 +1,6 @@
 # Practice Exchange Hub — the two commands of the README:
 #   make run    install, prepare database, catalogues, demo content and search index, then serve with the worker
+#               (PORT=5001 make run for another port)
 #   make test   install test extras and the system packages the suite needs, then run the whole suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -36,17 +37,22 @@ translations: export HUB_ENV ?= development
 translations: install
 	$(FLASK) translate compile
 
+# PORT=5001 make run serves on another port (the hub's own address, HUB_BASE_URL, follows it).
+PORT ?= 5000
+
 # Development mode keeps a generated secret key in instance/; production sets HUB_SECRET_KEY.
 prepare: export HUB_ENV ?= development
+prepare: export HUB_BASE_URL ?= http://127.0.0.1:$(PORT)
 prepare: translations
 	$(FLASK) hub init
 	$(FLASK) hub demo
 	$(FLASK) hub reindex
 
 serve: export HUB_ENV ?= development
+serve: export HUB_BASE_URL ?= http://127.0.0.1:$(PORT)
 serve:
-	@echo "Serving the hub at http://127.0.0.1:5000 with the worker; Ctrl-C stops both."
-	$(FLASK) hub serve
+	@echo "Serving the hub at http://127.0.0.1:$(PORT) with the worker; Ctrl-C stops both."
+	$(FLASK) hub serve --port $(PORT)
 
 worker: export HUB_ENV ?= development
 worker:

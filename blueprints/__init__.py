@@ -2,9 +2,9 @@
 
 :func:`init_app` is the one entry the app factory uses. It adds the request-time pieces of
 ``blueprints.web`` (the access guard, the log-in session loader, security headers, the reader's
-language, template helpers, error pages) and mounts the faces: main, auth, notes, moderation,
-search, translations, api, admin, partners, federation, tokens, feeds, oai, overview, ops. The core (``hub``, ``search_index``)
-never imports this package; only ``hub.create_app`` does.
+language, template helpers, error pages) and mounts the faces: assets, main, auth, notes,
+moderation, search, translations, api, admin, partners, federation, tokens, feeds, oai, overview,
+ops. The core (``hub``, ``search_index``) never imports this package; only ``hub.create_app`` does.
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ def _register_blueprints(app: Flask) -> None:
     """Mount every HTTP face of the hub."""
     from blueprints.admin import bp as admin_bp
     from blueprints.api import bp as api_bp
+    from blueprints.assets import bp as assets_bp
     from blueprints.auth import bp as auth_bp
     from blueprints.federation import bp as federation_bp
     from blueprints.feeds import bp as feeds_bp
@@ -43,6 +44,7 @@ def _register_blueprints(app: Flask) -> None:
     from blueprints.tokens import bp as tokens_bp
     from blueprints.translations import bp as translations_bp
 
+    app.register_blueprint(assets_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(notes_bp)

@@ -96,6 +96,7 @@ def register_web(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     """Add the ``flask hub ...`` commands."""
     from hub.cli import hub_cli, translate_cli
+    import hub.cli_accounts  # noqa: F401
     import hub.cli_notes  # noqa: F401
     import hub.cli_setup  # noqa: F401
 

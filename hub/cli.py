@@ -43,7 +43,7 @@ def demo_command() -> None:
 
     created = demo.load()
     click.echo(f"Demo content: {created} new records.")
-    click.echo("Demo accounts (password for all: %s):" % demo.PASSWORD)
+    click.echo("Demo accounts (password for all: %s; each follows the browser's language):" % demo.PASSWORD)
     for username, role, _pseudonym, _project in demo.USERS:
         click.echo(f"  {username:<12} {role}")
 

@@ -55,6 +55,7 @@ class SearchPage:
     expansions: list[str] = field(default_factory=list)
     fell_back_to_or: bool = False
     suggestion: str | None = None
+    in_summary: set[int] = field(default_factory=set)  # notes whose excerpt is their marked summary
 
     @property
     def pages(self) -> int:
@@ -112,10 +113,11 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
         raise SearchUnavailable(str(error)) from error
     ids = [hit.note_id for hit in outcome.hits]
     notes = _visible_in_order(ids, viewer)
-    excerpts = {n.id: note_excerpt(n.body_html, n.summary, outcome.terms) for n in notes}
-    return SearchPage(notes=notes, excerpts=excerpts, total=outcome.total, page=page, per_page=per_page,
-                      facets=outcome.facets, expansions=outcome.expansions,
-                      fell_back_to_or=outcome.fell_back_to_or, suggestion=outcome.suggestion)
+    marked = {n.id: note_excerpt(n.body_html, n.summary, outcome.terms) for n in notes}
+    return SearchPage(notes=notes, excerpts={i: html for i, (html, _) in marked.items()}, total=outcome.total,
+                      page=page, per_page=per_page, facets=outcome.facets, expansions=outcome.expansions,
+                      fell_back_to_or=outcome.fell_back_to_or, suggestion=outcome.suggestion,
+                      in_summary={i for i, (html, summary) in marked.items() if html and summary})
 
 
 def _visible_in_order(ids: list[int], viewer: Any) -> list[Note]:

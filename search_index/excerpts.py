@@ -33,14 +33,17 @@ def html_text(source: str) -> str:
     return " ".join(hub_text.html_text(source).split())
 
 
-def note_excerpt(body_html: str, summary: str, terms: list[str]) -> str:
+def note_excerpt(body_html: str, summary: str, terms: list[str]) -> tuple[str, bool]:
     """Return a note's excerpt: the query's words marked in its body; in the summary only when the body has none.
 
-    The text of a body and its folded form are kept for the last notes shown (keyed by the text
-    itself, so an edited note is never shown from an old copy): a note found again, by another
-    query or another page, costs only the marking.
+    The second value tells whether the excerpt is the summary's: the result page then shows it in
+    the summary's place rather than the same sentence twice. The text of a body and its folded
+    form are kept for the last notes shown (keyed by the text itself, so an edited note is never
+    shown from an old copy): a note found again, by another query or another page, costs only
+    the marking.
     """
-    return excerpt_html(_body_text(body_html), terms) or excerpt_html(summary, terms)
+    body = excerpt_html(_body_text(body_html), terms)
+    return (body, False) if body else (excerpt_html(summary, terms), True)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -103,12 +106,23 @@ def _fragment(text: str, window: tuple[int, int, list[tuple[int, int]]]) -> str:
     start, end, spans = window
     out = []
     at = start
-    for span_start, span_end in spans:
+    for span_start, span_end in _touching_joined(spans):
         out.append(html.escape(text[at:span_start]))
         out.append(f"<mark>{html.escape(text[span_start:span_end])}</mark>")
         at = span_end
     out.append(html.escape(text[at:end]))
     return "".join(out)
+
+
+def _touching_joined(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join matches that touch ("美沙酮" and "门诊"): one highlight, not two with a gap inside a word."""
+    joined: list[tuple[int, int]] = []
+    for span_start, span_end in spans:
+        if joined and span_start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(span_end, joined[-1][1]))
+        else:
+            joined.append((span_start, span_end))
+    return joined
 
 
 @functools.lru_cache(maxsize=1024)

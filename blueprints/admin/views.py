@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import get_locale, gettext as _
 
 import search_index
+from blueprints.admin import audit_labels
 from blueprints.admin.forms import (DeleteUserForm, GlossaryForm, InvitationForm, ProjectAssignForm, ProjectForm,
                                     RoleForm, SensitiveWordForm, TermForm, role_choices)
 from blueprints.web.access import requires
@@ -231,7 +232,9 @@ def audit_log():
     """Show the audit log, newest first."""
     action = request.args.get("action", "")[:60] or None
     page = audit.recent(action=action, page=page_arg())
-    return render_template("admin/audit.html", page=page, action=action)
+    rows = [audit_labels.describe(entry, viewer=me(), locale=str(get_locale())) for entry in page.items]
+    return render_template("admin/audit.html", page=page, rows=rows, action=action,
+                           action_name=audit_labels.action_label(action) if action else None)
 
 
 @bp.route("/vocabulary", methods=["GET", "POST"])

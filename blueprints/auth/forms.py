@@ -12,6 +12,9 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from blueprints.web.templating import language_name
 
+# WTForms' own Chinese for this is half English ("无效的 Email 地址。").
+EMAIL_MESSAGE = _l("This is not a valid e-mail address.")
+
 # Offer the zones people of this network live in first, then every other zone.
 COMMON_ZONES = ["Asia/Shanghai", "Asia/Ho_Chi_Minh", "Asia/Bangkok", "Asia/Yangon", "Asia/Kolkata",
                 "Europe/London", "Europe/Geneva", "America/New_York", "UTC"]
@@ -45,7 +48,7 @@ class SignupForm(FlaskForm):
         description=_l("Do not use your real name. This is the only name others will see."),
     )
     email = EmailField(_l("E-mail (optional, never shown)"),
-                       validators=[Optional(), Email(), Length(max=254)])
+                       validators=[Optional(), Email(EMAIL_MESSAGE), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10, max=200)],
                              description=_l("At least 10 characters."))
     confirm = PasswordField(_l("Password again"),
@@ -86,7 +89,7 @@ class ProfileForm(FlaskForm):
 
     pseudonym = StringField(_l("Pseudonym (shown to others)"),
                             validators=[DataRequired(), Length(min=2, max=60)])
-    email = EmailField(_l("E-mail (optional, never shown)"), validators=[Optional(), Email(), Length(max=254)])
+    email = EmailField(_l("E-mail (optional, never shown)"), validators=[Optional(), Email(EMAIL_MESSAGE), Length(max=254)])
     locale = SelectField(_l("Language"), choices=[], validate_choice=True)
     timezone = SelectField(_l("Time zone"), choices=[], validate_choice=True)
     bio = TextAreaField(_l("About me (optional)"), validators=[Optional(), Length(max=1000)],

@@ -7,15 +7,8 @@ from wtforms import (BooleanField, IntegerField, RadioField, SelectField, String
                      TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from blueprints.web.forms import VISIBILITY_LABELS
+from blueprints.web.forms import RESOLUTION_LABELS, VISIBILITY_LABELS
 from hub.services.notes import SECTION_TITLES
-
-RESOLUTION_LABELS = {
-    "dismissed": _l("Nothing to do: dismiss the report"),
-    "comment_removed": _l("Remove the comment"),
-    "note_unpublished": _l("Unpublish the note"),
-    "author_asked": _l("Ask the author to remove the personal data (write what to remove below)"),
-}
 
 
 class ApproveForm(FlaskForm):

@@ -9,7 +9,7 @@ from wtforms import (BooleanField, HiddenField, RadioField, SelectField, SelectM
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from blueprints.web.forms import VISIBILITY_LABELS
+from blueprints.web.forms import FLAG_LABELS, VISIBILITY_LABELS
 from hub.models import SECTIONS
 from hub.services import notes as note_service
 
@@ -22,15 +22,6 @@ def _isolated(name: str) -> Markup:
     return Markup('<bdi class="user-text">{}</bdi>').format(name)
 
 
-FLAG_LABELS = {
-    "harmful": _l("Harmful or dangerous"),
-    "personal_data": _l("Contains personal data"),
-    "spam": _l("Spam or advertising"),
-    "wrong": _l("Wrong or misleading"),
-    "other": _l("Something else"),
-}
-
-
 CONFIRM_LABEL = _l("I checked the highlighted places: they are not personal data, or the person agreed.")
 
 
@@ -39,6 +30,11 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+    def __init__(self, *args, **kwargs) -> None:
+        # WTForms' own Chinese for an unknown choice is marked fuzzy in its catalogue, so English shows.
+        kwargs.setdefault("invalid_choice_message", _l("Choose only from the offered options."))
+        super().__init__(*args, **kwargs)
 
 
 class NoteForm(FlaskForm):

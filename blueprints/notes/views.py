@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import format_datetime, get_locale, gettext as _
+from flask_babel import get_locale, gettext as _, ngettext
 from flask_login import current_user
 
 import search_index
 from blueprints.notes.forms import CommentForm, FlagForm, MessageForm, NoteForm
+from blueprints.web import dates
 from blueprints.web.access import public, requires, signed_in
 from blueprints.web.common import as_id, id_arg, me, note_for, page_arg, privacy_groups
 from blueprints.web.errors import answers_json
@@ -177,7 +178,7 @@ def autosave():
         return problem(saved.error, 400, ok=False, errors={saved.error.field or "form": [str(saved.error.message)]})
     saved_at = note.pending.updated_at if note.pending is not None else note.updated_at
     return jsonify(ok=True, id=note.id, edit_url=url_for("notes.edit", note_id=note.id),
-                   saved_at=format_datetime(saved_at, "short"))
+                   saved_at=dates.moment(saved_at))
 
 
 @bp.post("/notes/preview")
@@ -189,9 +190,11 @@ def preview():
     if not form.validate():
         return jsonify(ok=False), 400
     data = form.to_input()
-    fields, findings = notes.scan_input(data)
+    fields, found = notes.scan_input(data)
     return jsonify(ok=True, html=notes.render_text(data.body, data.sections, language=data.language), findings=[
-        {"field": f.field, "kind": f.kind, "label": f.label, "masked": f.masked(fields[f.field])} for f in findings])
+        {"field": f.field, "kind": f.kind, "label": f.label, "masked": f.masked(fields[f.field])}
+        for f in found], summary=ngettext("%(num)s place to check for personal data",
+                                          "%(num)s places to check for personal data", len(found)))
 
 
 @bp.get("/notes/<int:note_id>")

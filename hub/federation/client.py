@@ -23,7 +23,7 @@ from flask import current_app
 from hub.extensions import db
 from hub.federation import actor, keys
 from hub.federation.activities import same_host
-from hub.federation.http import FetchError, HTTPStatusError, SafeHttpClient, request_host
+from hub.federation.http import FetchError, HTTPStatusError, SafeHttpClient, UnsafeURLError, request_host
 from hub.federation.signatures import CAVAGE, RFC9421, sign_request
 from hub.models.federation import PeerHub
 
@@ -38,7 +38,13 @@ KNOCK_AGAIN = frozenset({401, 403})
 
 
 class DiscoveryError(Exception):
-    """An address does not lead to an ActivityPub actor; the message says why."""
+    """An address does not lead to an ActivityPub actor; the message says why (in English, for logs),
+    ``code`` and ``params`` say it for people (hub.federation.problems)."""
+
+    def __init__(self, message: str, *, code: str, params: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params or {}
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,7 @@ def signed_get_json(url: str, *, client: SafeHttpClient | None = None) -> Any:
     try:
         return response.json()
     except (ValueError, UnicodeDecodeError):
-        raise FetchError(f"{url} did not answer with JSON", retryable=False, url=url) from None
+        raise FetchError(f"{url} did not answer with JSON", retryable=False, url=url, code="not_json") from None
 
 
 def _signed_get(client: SafeHttpClient, url: str, scheme: str) -> Any:
@@ -168,30 +174,33 @@ def _actor_keys(doc: dict[str, Any]) -> dict[str, str]:
 def parse_actor(doc: Any, *, expected_id: str | None = None) -> RemoteActor:
     """Check an actor document and return what the hub keeps of it."""
     if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
-        raise DiscoveryError("the answer is not an ActivityPub actor")
+        raise DiscoveryError("the answer is not an ActivityPub actor", code="not_actor")
     if doc.get("type") not in ACTOR_TYPES:
-        raise DiscoveryError(f"the answer is a {doc.get('type')!r}, not an actor")
+        raise DiscoveryError(f"the answer is a {doc.get('type')!r}, not an actor", code="wrong_type")
     actor_id = doc["id"]
     if expected_id is not None and actor_id != expected_id.split("#")[0]:
-        raise DiscoveryError("the actor document names another id than the one fetched")
+        raise DiscoveryError("the actor document names another id than the one fetched", code="id_mismatch")
     inbox = doc.get("inbox")
     endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
     shared = endpoints.get("sharedInbox") if isinstance(endpoints.get("sharedInbox"), str) else ""
     outbox = doc.get("outbox") if isinstance(doc.get("outbox"), str) else ""
     if not isinstance(inbox, str):
-        raise DiscoveryError("the actor has no inbox")
+        raise DiscoveryError("the actor has no inbox", code="no_inbox")
     host = request_host(actor_id)
     # An actor may only point at its own server: otherwise it could aim our deliveries anywhere.
     for url in (inbox, shared, outbox):
         if url and request_host(url) != host:
-            raise DiscoveryError("the actor's inbox or outbox is on another server")
+            raise DiscoveryError("the actor's inbox or outbox is on another server", code="foreign_inbox")
     # A key elsewhere could be anyone's; one too long is not kept. Either is skipped, not trusted.
-    found = {key_id: pem for key_id, pem in _actor_keys(doc).items()
+    published = _actor_keys(doc)
+    if not published:
+        raise DiscoveryError("the actor publishes no usable public key", code="no_key")
+    found = {key_id: pem for key_id, pem in published.items()
              if same_host(key_id, actor_id) and len(key_id) <= MAX_URL and len(pem) <= MAX_PEM}
     if not found:
-        raise DiscoveryError("the actor publishes no usable public key on its own server")
+        raise DiscoveryError("the actor publishes no usable public key on its own server", code="foreign_key")
     if any(len(url) > MAX_URL for url in (actor_id, inbox, shared, outbox)):
-        raise DiscoveryError("the actor document has addresses too long to keep")
+        raise DiscoveryError("the actor document has addresses too long to keep", code="too_long")
     (key_id, pem), *others = found.items()
     name = doc.get("name") or doc.get("preferredUsername") or host
     return RemoteActor(id=actor_id, base_url=base_of(actor_id), name=str(name)[:200], inbox=inbox,
@@ -241,13 +250,13 @@ def discover(address: str) -> RemoteActor:
     if "://" not in address:
         user, sep, host = address.rpartition("@")
         if not host or not all(c.isalnum() or c in ".-:[]" for c in host):
-            raise DiscoveryError("give the hub's address, e.g. https://hub.example.org")
+            raise DiscoveryError("give the hub's address, e.g. https://hub.example.org", code="invalid_address")
         candidates = [(base, f"acct:{user}@{host}") for base in _bases(host)] if sep else \
             [(base, f"acct:{actor.USERNAME}@{host}") for base in _bases(host)]
         return _first_actor(candidates, client, fallback=[f"{b}/actor" for b in _bases(host)] if not sep else [])
     parts = urlsplit(address)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DiscoveryError("give the hub's address, e.g. https://hub.example.org")
+        raise DiscoveryError("give the hub's address, e.g. https://hub.example.org", code="invalid_address")
     if parts.path.strip("/"):
         return _fetch_or_explain(address, client)
     base = base_of(address)
@@ -261,21 +270,27 @@ def _first_actor(candidates: list[tuple[str, str]], client: SafeHttpClient, *, f
         href = _webfinger(base, resource, client)
         if href:
             return _fetch_or_explain(href, client)
+    refused = None
     for url in fallback:
         try:
             return fetch_actor(url, client=client)
+        except UnsafeURLError as error:
+            refused = error
         except (FetchError, DiscoveryError, ValueError):
             continue
-    raise DiscoveryError("no ActivityPub hub answered at this address")
+    if refused is not None:  # the address itself is refused (a private network): say that, not "no hub"
+        raise DiscoveryError(f"the hub could not be reached: {refused}", code="unreachable", params={"cause": refused})
+    raise DiscoveryError("no ActivityPub hub answered at this address", code="no_hub")
 
 
 def _fetch_or_explain(url: str, client: SafeHttpClient) -> RemoteActor:
     try:
         return fetch_actor(url, client=client)
     except FetchError as error:
-        raise DiscoveryError(f"the hub could not be reached: {error}") from None
+        raise DiscoveryError(f"the hub could not be reached: {error}", code="unreachable",
+                             params={"cause": error}) from None
     except ValueError as error:
-        raise DiscoveryError(f"the address is not valid: {error}") from None
+        raise DiscoveryError(f"the address is not valid: {error}", code="invalid_address") from None
 
 
 def dumps(activity: dict[str, Any]) -> bytes:

@@ -335,6 +335,13 @@ def _set_password(user: User, password: str, *, field: str) -> None:
     end_all_sessions(user)
 
 
+def set_password(user: User, password: str) -> None:
+    """Set a new password from the server's command line (a forgotten one); every browser is signed out."""
+    _set_password(user, password, field="password")
+    audit.record("user.password_set", actor=None, target=user)
+    db.session.commit()
+
+
 def request_password_reset(login: str) -> str | None:
     """Create a reset token for the account named ``login``; None when there is no such account.
 
@@ -452,6 +459,13 @@ def set_project(user: User, project: Project | None, *, by: User) -> None:
     user.project = project
     audit.record("user.project", actor=by, target=user, project=project.id if project else None)
     db.session.commit()
+
+
+def administrators(*, limit: int = 3) -> list[User]:
+    """Return active administrators, oldest accounts first: the people who can change someone's role."""
+    query = (sa.select(User).where(User.role == Role.ADMIN.value, User.status == UserStatus.ACTIVE.value)
+             .order_by(User.created_at, User.id).limit(limit))
+    return list(db.session.scalars(query))
 
 
 def search_users(text: str = "", *, role: str | None = None, status: str | None = None,

@@ -31,7 +31,7 @@ FIELD = "comment"
 
 
 def _render(body: str) -> str:
-    return render_markdown(body, local_hosts=notes.local_hosts())
+    return render_markdown(body, local_hosts=notes.local_hosts(), top=3)  # under the note page's "Comments" <h2>
 
 
 def _clean(body: str) -> str:

@@ -176,7 +176,7 @@ def render_text(body: str, sections: dict[str, str], *, language: str) -> str:
             if text:
                 title = escape(str(SECTION_TITLES[key]))
                 parts.append(f'<section class="note-section" data-section="{key}"><h2>{title}</h2>'
-                             f"{render_markdown(text, local_hosts=hosts)}</section>")
+                             f"{render_markdown(text, local_hosts=hosts, top=3)}</section>")
     return "\n".join(parts)
 
 

@@ -10,7 +10,7 @@ from tests.helpers import post_form
 
 # The only endpoints an anonymous visitor may use. Adding one here is a decision, not a fix.
 PUBLIC_ENDPOINTS = {
-    "static", "main.index", "main.projects", "main.project",
+    "static", "assets.hashed", "main.index", "main.projects", "main.project",
     # Operations: liveness and readiness for machines; metrics decide by their own bearer token.
     "ops.healthz", "ops.readyz", "ops.metrics",
     "auth.login", "auth.logout", "auth.accept_invitation", "auth.register", "auth.forgot", "auth.reset",

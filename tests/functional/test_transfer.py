@@ -78,7 +78,7 @@ def test_import_publishes_each_note_with_its_revision_and_one_event(runner, tmp_
     assert note.published_at == dt.datetime(2024, 5, 1, 8, 30)  # stored as naive UTC
     assert note.author.pseudonym == "小李" and note.project.slug == "chengdu-peer-centre"
     assert [t.slug for t in note.topics] == ["oat", "peer-education"] and note.tags == ["门诊", "winter"]
-    assert "<h3>背景</h3>" in note.body_html and "<li>热水</li>" in note.body_html
+    assert "<h2>背景</h2>" in note.body_html and "<li>热水</li>" in note.body_html
     assert [(r.number, r.body) for r in note.revisions] == [(1, note.body)]
 
 

@@ -1,7 +1,7 @@
 """federation: signature schemes, several keys per peer, the conversation across hubs
 
 Revision ID: 0005_federation
-Revises: 0006_privacy_paths
+Revises: 0007_newcomer
 Create Date: 2026-12-06 04:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_federation'
-down_revision = '0006_privacy_paths'  # chained after main's migrations when main was merged
+down_revision = '0007_newcomer'  # chained after main's migrations when main was merged
 branch_labels = None
 depends_on = None
 
