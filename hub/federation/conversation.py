@@ -93,12 +93,20 @@ def _addressing(note: Note, recipients: Sequence[str]) -> dict[str, list[str]]:
     return {"to": sorted(set(recipients)), "cc": []}
 
 
-def comment_to_note(comment: Comment, *, recipients: Sequence[str]) -> dict[str, Any]:
-    """Map a shown comment (written here or relayed) to an ActivityStreams Note."""
+def comment_to_note(comment: Comment, *, recipients: Sequence[str],
+                    changed_at: dt.datetime | None = None) -> dict[str, Any]:
+    """Map a shown comment (written here or relayed) to an ActivityStreams Note.
+
+    ``changed_at`` is when it was edited here (a moderator's redaction, a partner's relayed edit):
+    receivers keep the newest version by ``updated``, so an edit must be later than what they hold.
+    """
     thread = thread_of(comment)
     parent = thread.parent if thread is not None else None
     remote = thread is not None and thread.peer_id is not None
     pseudonym = thread.author_pseudonym if remote else (comment.author.pseudonym if comment.author else "")
+    version = thread.remote_updated_at if remote and thread.remote_updated_at else comment.created_at
+    if changed_at is not None:
+        version = max(changed_at, version + dt.timedelta(milliseconds=1))
     return {
         "id": comment_ap_id(comment),
         "type": "Note",
@@ -109,8 +117,7 @@ def comment_to_note(comment: Comment, *, recipients: Sequence[str]) -> dict[str,
         "content": comment.body_html,
         "mediaType": "text/html",
         "published": activities.iso(comment.created_at),
-        "updated": activities.iso(thread.remote_updated_at if remote and thread.remote_updated_at
-                                  else comment.created_at),
+        "updated": activities.iso(version, precise=changed_at is not None),
         "peh:authorPseudonym": pseudonym,
     }
 
@@ -163,11 +170,12 @@ def _on_comment_shown(event: Event) -> None:
         return
     thread = thread_of(comment)
     note = comment.note
+    changed_at = event.at if event.kind == "comment.updated" else None
     if note.origin_peer_id is not None:
         if comment.author_id is not None:  # our member's comment on a partner's note: tell its origin
             origin = _origin(note)
             if origin is not None:
-                obj = comment_to_note(comment, recipients=[origin.actor_id])
+                obj = comment_to_note(comment, recipients=[origin.actor_id], changed_at=changed_at)
                 verb = "Update" if event.kind == "comment.updated" else "Create"
                 _to_origin(note, _activity(verb, obj, to=obj["to"], cc=obj["cc"],
                                            activity_id=f"{obj['id']}#{verb.lower()}-{event.id}"), event_id=event.id)
@@ -175,8 +183,9 @@ def _on_comment_shown(event: Event) -> None:
     if note.translation_of_id is None:  # one of our notes: the origin relays to every hub that has it
         source = thread.peer if thread is not None else None
         _to_thread(note, lambda to: _activity(
-            "Announce", comment_to_note(comment, recipients=to), to=_addressing(note, to)["to"],
-            cc=_addressing(note, to)["cc"], activity_id=f"{comment_object_id(comment.id)}#announce-{event.id}"),
+            "Announce", comment_to_note(comment, recipients=to, changed_at=changed_at),
+            to=_addressing(note, to)["to"], cc=_addressing(note, to)["cc"],
+            activity_id=f"{comment_object_id(comment.id)}#announce-{event.id}"),
             event_id=event.id, exclude=source)
 
 
@@ -191,8 +200,13 @@ def _on_comment_removed(event: Event) -> None:
         if comment.author_id is not None:
             _to_origin(note, _activity("Delete", deletion, to=[], activity_id=activity_id), event_id=event.id)
     elif note.translation_of_id is None:
+        # A comment held again (a partner's edit the privacy check flags) is withdrawn from the other
+        # hubs while a moderator looks, but not from the hub that wrote it: there it is its member's
+        # comment, and a Delete would remove it for good. A removed comment goes everywhere (FEP-1b12).
+        thread = thread_of(comment)
+        held_again = comment.removed_at is None and thread is not None
         _to_thread(note, lambda to: _activity("Delete", deletion, to=to, activity_id=activity_id),
-                   event_id=event.id)
+                   event_id=event.id, exclude=thread.peer if held_again else None)
 
 
 def _like_prefix(note: Note, kind: str) -> str:

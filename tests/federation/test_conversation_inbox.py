@@ -68,6 +68,45 @@ def test_a_trusted_hubs_comment_is_shown_and_relayed_to_the_other_hubs(app, clie
     assert announce.activity["actor"] == "http://hub.test/actor" and announce.activity["id"].startswith("http://hub.test/")
 
 
+def test_a_partners_edit_of_its_comment_is_relayed_older_ones_are_ignored_and_personal_data_waits_again(
+        app, client, make_peer, publish):
+    note = publish("public")
+    writer = make_peer(trust="publish", they_follow=True)
+    other = make_peer("other.example", they_follow=True)
+    _consume(app)
+    writer.post(client, writer.activity("Create", _comment(writer, note.id)))
+    inbox.process_pending(app)
+    _consume(app)
+    comment = db.session.scalar(sa.select(Comment))
+    assert comment in discussion.visible_comments(note)
+
+    def edit(content, updated):
+        response = writer.post(client, writer.activity("Update", _comment(writer, note.id, content=content,
+                                                                          updated=updated)))
+        assert response.status_code == 202, response.get_json()
+        inbox.process_pending(app)
+        _consume(app)
+        db.session.refresh(comment)
+
+    edit("<p>We tried it twice.</p>", "2026-01-03T00:00:00Z")
+    assert comment.body == "We tried it twice." and comment in discussion.visible_comments(note)
+    relayed = [d.activity["object"] for d in db.session.scalars(sa.select(Delivery).order_by(Delivery.id))
+               if d.activity["type"] == "Announce"]
+    assert [o["content"] for o in relayed] == ["<p>We tried it <strong>too</strong>.</p>", "<p>We tried it twice.</p>"]
+    edit("<p>An older version.</p>", "2026-01-02T12:00:00Z")  # arrives late: the newer text stays
+    assert comment.body == "We tried it twice."
+    edit("<p>Call Wang on 138 1234 5678 for the kits.</p>", "2026-01-04T00:00:00Z")
+    assert comment.state == "held" and comment not in discussion.visible_comments(note)
+    [withdrawn] = [d for d in db.session.scalars(sa.select(Delivery)) if d.activity["type"] == "Delete"]
+    assert withdrawn.inbox_url == other.base + "/inbox"  # the other hub's copy goes while a moderator looks
+    assert withdrawn.activity["object"]["id"] == f"{writer.base}/ap/comments/1"
+    before = _rows()  # another hub may not edit the writer's comment
+    response = other.post(client, other.activity("Update", {**_comment(writer, note.id), "updated": "2026-02-01T00:00:00Z",
+                                                            "attributedTo": other.actor_id}))
+    assert response.status_code == 400 and response.get_json()["error"] == "origin_mismatch"
+    assert _rows() == before and comment.body.startswith("Call Wang")
+
+
 def test_likes_count_once_per_hub_and_undo_withdraws(app, client, make_peer, publish):
     note = publish("public")
     peer = make_peer()
@@ -161,6 +200,33 @@ def test_comments_marks_and_flags_on_a_partners_note_go_to_its_origin(app, clien
     [undo] = _sent("Undo")
     assert undo["object"]["id"] == like["id"]
     assert {d.inbox_url for d in db.session.scalars(sa.select(Delivery))} == {peer.base + "/inbox"}
+
+
+def test_a_moderators_redaction_travels_as_a_newer_version_both_ways(app, client, make_peer, publish, people):
+    """A partner keeps the newest version of a comment it holds: a redaction must say it is newer."""
+    author, moderator = people["author"], people["moderator"]
+    origin = make_peer(trust="publish")
+    theirs = _remote_note(app, client, origin)
+    ours = publish("public")
+    reader = make_peer("reader.example", they_follow=True)
+    _consume(app)
+    on_theirs = discussion.add_comment(theirs, by=author, body="Ask Wang Fang at the clinic.")
+    on_ours = discussion.add_comment(ours, by=author, body="Ask Wang Fang at the clinic.")
+    _consume(app)
+    for comment in (on_theirs, on_ours):
+        discussion.redact(comment, by=moderator, body="Ask the clinic.")
+    _consume(app)
+
+    def versions(kind: str, comment) -> list[tuple[str, str]]:
+        return [(activities.parse_time(a["object"]["updated"]), a["object"]["content"]) for a in _sent(kind)
+                if a["object"]["id"] == f"http://hub.test/ap/comments/{comment.id}"]
+    [(created, first)] = versions("Create", on_theirs)
+    [(updated, redacted)] = versions("Update", on_theirs)  # to the note's origin
+    assert updated > created and "Wang" in first and "Wang" not in redacted
+    [(shown, first), (updated, redacted)] = versions("Announce", on_ours)  # to the hubs that have our note
+    assert updated > shown and "Wang" in first and "Wang" not in redacted
+    assert {d.inbox_url for d in db.session.scalars(sa.select(Delivery)) if d.activity["type"] == "Announce"} == {
+        reader.base + "/inbox"}
 
 
 def test_a_comment_object_is_readable_where_its_note_is(app, client, publish, people):
