@@ -26,8 +26,8 @@ from hub import text
 from hub.extensions import db
 from hub.federation import actor
 from hub.federation.http import request_host
-from hub.models import LANGUAGES, Mark, Note, NoteState, RemoteMark, Visibility
-from hub.services.notes import MARK_KINDS
+from hub.models import LANGUAGES, Note, NoteState, Visibility
+from hub.services import notes
 from hub.services.visibility import OUTBOX, may_read
 
 NS = "https://practice-exchange-hub.example/ns#"
@@ -173,14 +173,7 @@ def _hashtag(slug: str, label: str) -> dict[str, str]:
 
 def mark_totals(note: Note) -> dict[str, int]:
     """Return a note's marks as every hub sees them: our members' plus one per partner hub."""
-    totals = {kind: 0 for kind in MARK_KINDS}
-    for model in (Mark, RemoteMark):
-        rows = db.session.execute(sa.select(model.kind, sa.func.count()).where(model.note_id == note.id)
-                                  .group_by(model.kind))
-        for kind, count in rows:
-            if kind in totals:
-                totals[kind] += count
-    return totals
+    return {kind: total["count"] for kind, total in notes.mark_totals(note).items()}
 
 
 def note_to_article(note: Note, *, recipients: list[str] | None = None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from hub import events
 from hub.extensions import db
 from hub.models.base import utcnow
 from hub.models import (LANGUAGES, SECTIONS, Comment, CommentState, Flag, Mark, MarkTotal, Note, NoteRevision,
-                        NoteState, Notification, PendingRevision, ReviewMessage, Term, Visibility)
+                        NoteState, Notification, PendingRevision, RemoteMark, ReviewMessage, Term, Visibility)
 from hub.models.user import User
 from hub.permissions import can
 from hub.services import attachment_files, audit, names, privacy, redaction, screening
@@ -719,20 +719,35 @@ def toggle_mark(note: Note, *, by: User, kind: str) -> bool:
     return existing is None
 
 
+def _count_by_kind(model: Any, note: Note) -> dict[str, int]:
+    return dict(db.session.execute(sa.select(model.kind, sa.func.count()).where(model.note_id == note.id)
+                                   .group_by(model.kind)).all())
+
+
+def mark_totals(note: Note) -> dict[str, dict[str, int]]:
+    """Return for each mark kind of one of our notes its total and how many partner hubs it includes.
+
+    Our members count one each, a partner hub once (hub.federation.conversation keeps one
+    RemoteMark per hub and kind, however many of its members marked the note).
+    """
+    local, hubs = _count_by_kind(Mark, note), _count_by_kind(RemoteMark, note)
+    return {kind: {"count": local.get(kind, 0) + hubs.get(kind, 0), "hubs": hubs.get(kind, 0)}
+            for kind in MARK_KINDS}
+
+
 def mark_counts(note: Note, viewer: Any = None) -> dict[str, dict[str, Any]]:
-    """Return for each mark kind its count and whether ``viewer`` set it."""
-    rows = db.session.execute(sa.select(Mark.kind, sa.func.count()).where(Mark.note_id == note.id)
-                              .group_by(Mark.kind)).all()
-    counts = dict(rows)
+    """Return for each mark kind its count, the partner hubs in it, and whether ``viewer`` set it."""
+    totals = mark_totals(note)
     if note.origin_peer_id is not None:
         # A partner's note shows the totals its origin reported (every hub's marks, ours included).
         reported = dict(db.session.execute(sa.select(MarkTotal.kind, MarkTotal.count)
                                            .where(MarkTotal.note_id == note.id)).all())
-        counts = reported or counts
+        if reported:
+            totals = {kind: {"count": reported.get(kind, 0), "hubs": 0} for kind in MARK_KINDS}
     mine: set[str] = set()
     if getattr(viewer, "is_authenticated", False):
         mine = set(db.session.scalars(sa.select(Mark.kind).where(Mark.note_id == note.id, Mark.user_id == viewer.id)))
-    return {kind: {"count": counts.get(kind, 0), "mine": kind in mine} for kind in MARK_KINDS}
+    return {kind: {**totals[kind], "mine": kind in mine} for kind in MARK_KINDS}
 
 
 def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Comment | None = None) -> Flag:

@@ -155,7 +155,10 @@ def test_marks_are_counted_once_per_hub_and_every_hub_shows_the_origins_totals(h
              what="A's totals on B and C", hubs=[a, b, c])
     with c.context():
         shown = notes.mark_counts(db.session.get(Note, on_c), c.user("writer"))
-        assert shown["tried"] == {"count": 3, "mine": True}
+        assert shown["tried"] == {"count": 3, "hubs": 0, "mine": True}
+    with a.context():  # the origin shows the same total: its member and each partner hub once
+        shown = notes.mark_counts(db.session.get(Note, note_id), a.user("moder"))
+        assert shown["tried"] == {"count": 3, "hubs": 2, "mine": True}
     with b.context():  # B's members take their marks back: the last one withdraws B's Like
         for username in ("writer", "moder"):
             notes.toggle_mark(db.session.get(Note, on_b), by=b.user(username), kind="tried")

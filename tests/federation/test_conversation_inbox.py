@@ -120,6 +120,23 @@ def test_likes_count_once_per_hub_and_undo_withdraws(app, client, make_peer, pub
     assert activities.mark_totals(note) == {"tried": 0, "useful": 0}
 
 
+def test_the_origins_note_page_counts_its_members_and_each_partner_hub_once(app, client, make_peer, publish, people):
+    note = publish("public")
+    notes.toggle_mark(note, by=people["moderator"], kind="tried")
+    for host in ("b.example", "c.example"):
+        peer = make_peer(host)
+        for _member in range(2):  # two members of the hub: one Like
+            peer.post(client, peer.activity("Like", OURS.format(note.id), **{"peh:kind": "tried"}))
+    inbox.process_pending(app)
+    assert activities.mark_totals(note) == {"tried": 3, "useful": 0}  # what the Article tells every hub
+    page = client.get(f"/notes/{note.id}?lang=en").get_data(as_text=True)
+    assert "We tried this too · 3" in page and "Useful · 0" in page
+    assert "We tried this too: 2 of them from partner hubs (each hub counts once)" in page
+    assert "Useful:" not in page
+    page = client.get(f"/notes/{note.id}?lang=zh_Hans").get_data(as_text=True)
+    assert "其中 2 个来自合作平台（每个平台只计一次）" in page
+
+
 def test_a_flag_is_queued_under_the_hubs_name_only(app, client, make_peer, publish):
     note = publish("public")
     peer = make_peer()

@@ -144,7 +144,7 @@ def test_marks_toggle_and_count(people):
     notes.submit(note, by=people["author"], confirm_privacy=True)
     notes.approve(note, by=people["moderator"])
     assert notes.toggle_mark(note, by=people["member"], kind="tried") is True
-    assert notes.mark_counts(note, people["member"])["tried"] == {"count": 1, "mine": True}
+    assert notes.mark_counts(note, people["member"])["tried"] == {"count": 1, "hubs": 0, "mine": True}
     assert notes.toggle_mark(note, by=people["member"], kind="tried") is False
     assert notes.mark_counts(note)["tried"]["count"] == 0
 
