@@ -450,7 +450,9 @@ def store_comment(peer: PeerHub, obj: dict[str, Any], note: Note, parent: Commen
             return None
         comment = discussion.update_remote_comment(thread.comment, body=text, body_html=html)
     else:
-        comment = discussion.receive_remote_comment(note, body=text, body_html=html, trusted=peer.trust == "publish")
+        written = min(activities.parse_time(obj.get("published")) or utcnow(), utcnow())
+        comment = discussion.receive_remote_comment(note, body=text, body_html=html, trusted=peer.trust == "publish",
+                                                    created_at=written)
         thread = CommentThread(comment_id=comment.id, peer_id=peer.id, remote_id=obj["id"],
                                parent_id=parent.id if parent is not None else None,
                                origin_host=request_host(obj["id"]))

@@ -131,7 +131,32 @@ def visible_comments(note: Note, viewer: Any = None) -> list[Comment]:
         shown = sa.or_(shown, Comment.author_id == viewer.id)
     query = (sa.select(Comment).where(Comment.note_id == note.id, Comment.removed_at.is_(None), shown)
              .order_by(Comment.id))
-    return list(db.session.scalars(query))
+    return _in_thread_order(list(db.session.scalars(query)))
+
+
+def _in_thread_order(comments: list[Comment]) -> list[Comment]:
+    """Put each reply right after the comment it answers (and that comment's earlier replies).
+
+    A reply whose parent is not shown keeps its place among the comments it came with.
+    """
+    ids = {c.id for c in comments}
+    parents = dict(db.session.execute(sa.select(CommentThread.comment_id, CommentThread.parent_id)
+                                      .where(CommentThread.comment_id.in_(ids),
+                                             CommentThread.parent_id.is_not(None))).all()) if ids else {}
+    replies: dict[int, list[Comment]] = {}
+    for comment in comments:
+        if parents.get(comment.id) in ids:
+            replies.setdefault(parents[comment.id], []).append(comment)
+    ordered: list[Comment] = []
+
+    def add(comment: Comment) -> None:
+        ordered.append(comment)
+        for reply in replies.get(comment.id, []):
+            add(reply)
+    for comment in comments:
+        if parents.get(comment.id) not in ids:
+            add(comment)
+    return ordered
 
 
 def _held_query():

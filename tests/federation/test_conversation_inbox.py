@@ -53,6 +53,26 @@ def test_a_comment_on_our_note_is_sanitised_and_waits_for_a_moderator(app, clien
     assert comment in discussion.visible_comments(note)
 
 
+def test_partners_comments_keep_their_time_and_replies_follow_what_they_answer(app, client, make_peer, publish,
+                                                                                people):
+    note = publish("public")
+    peer = make_peer(trust="publish")
+    peer.post(client, peer.activity("Create", _comment(peer, note.id, content="<p>First.</p>")))
+    inbox.process_pending(app)
+    ours = discussion.add_comment(note, by=people["moderator"], body="Ours, later.")
+    first = db.session.scalar(sa.select(CommentThread).where(CommentThread.remote_id == f"{peer.base}/ap/comments/1"))
+    reply = _comment(peer, note.id, number=2, content="<p>A reply to the first.</p>",
+                     inReplyTo=f"{peer.base}/ap/comments/1", published="2026-01-05T06:07:08Z")
+    peer.post(client, peer.activity("Create", reply))
+    inbox.process_pending(app)
+    shown = discussion.visible_comments(note)
+    assert [c.body for c in shown] == ["First.", "A reply to the first.", "Ours, later."]
+    assert shown[0].id == first.comment_id and shown[2].id == ours.id
+    assert [c.created_at.isoformat() for c in shown[:2]] == ["2026-01-02T03:04:05", "2026-01-05T06:07:08"]
+    page = client.get(f"/notes/{note.id}?lang=en").get_data(as_text=True)
+    assert page.index("A reply to the first.") < page.index("Ours, later.")
+
+
 def test_a_trusted_hubs_comment_is_shown_and_relayed_to_the_other_hubs(app, client, make_peer, publish):
     note = publish("public")
     writer = make_peer(trust="publish", they_follow=True)
