@@ -142,6 +142,8 @@ class DocumentServer:
         posts: list[tuple[str, dict[str, str], bytes]] = []
         # "refuse_rfc9421": answer 401 to RFC 9421 signatures, as servers that only read draft-cavage do.
         status: dict[str, Any] = {"post": 202, "delay": 0.0, "refuse_rfc9421": False}
+        # path -> threading.Event: the next GET of that path waits until the test sets the event.
+        held: dict[str, Any] = {}
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: object) -> None:
@@ -150,6 +152,8 @@ class DocumentServer:
             def do_GET(self) -> None:
                 """Serve a stored document, or 404."""
                 gets.append(self.path)
+                if self.path in held:
+                    held.pop(self.path).wait(timeout=60)
                 document = documents.get(self.path)
                 body = json.dumps(document).encode() if document is not None else b"{}"
                 self.send_response(200 if document is not None else 404)
@@ -172,7 +176,7 @@ class DocumentServer:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.documents, self.gets, self.posts, self.status = documents, gets, posts, status
+        self.documents, self.gets, self.posts, self.status, self.held = documents, gets, posts, status, held
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
