@@ -447,8 +447,13 @@ def store_comment(peer: PeerHub, obj: dict[str, Any], note: Note, parent: Commen
         if thread.remote_updated_at and updated <= thread.remote_updated_at:
             return None  # an older or the same version
         if thread.comment.removed_at is not None:
-            return None
-        comment = discussion.update_remote_comment(thread.comment, body=text, body_html=html)
+            if not thread.withdrawn:
+                return None  # our moderators removed it: a partner's version does not bring it back
+            thread.withdrawn = False
+            comment = discussion.restore_remote_comment(thread.comment, body=text, body_html=html,
+                                                        trusted=peer.trust == "publish")
+        else:
+            comment = discussion.update_remote_comment(thread.comment, body=text, body_html=html)
     else:
         written = min(activities.parse_time(obj.get("published")) or utcnow(), utcnow())
         comment = discussion.receive_remote_comment(note, body=text, body_html=html, trusted=peer.trust == "publish",
@@ -484,8 +489,12 @@ def on_announce(peer: PeerHub, activity: dict[str, Any], item: Any) -> str | Non
 
 
 def _remove(comment: Comment) -> None:
+    """Remove a comment a partner hub withdrew (see CommentThread.withdrawn)."""
     if comment.removed_at is None:
         comment.removed_at = utcnow()
+        thread = thread_of(comment)
+        if thread is not None:
+            thread.withdrawn = True
         if comment.state == CommentState.PUBLISHED:  # a held one was never shown: nobody else has it
             events.record("comment.removed", subject_type="comment", subject_id=comment.id,
                           note_id=comment.note_id, origin="remote")

@@ -35,6 +35,9 @@ class CommentThread(db.Model):
     remote_id: Mapped[str | None] = mapped_column(sa.String(500), unique=True)
     author_pseudonym: Mapped[str] = mapped_column(sa.String(60), default="")
     remote_updated_at: Mapped[dt.datetime | None]
+    # Removed because a partner hub withdrew it (its writer's hub, or the note's origin while its
+    # moderators look at an edit), not by ours: a newer version from that hub shows it again.
+    withdrawn: Mapped[bool] = mapped_column(default=False)
 
     comment: Mapped[Comment] = relationship(foreign_keys=[comment_id])
     parent: Mapped[Comment | None] = relationship(foreign_keys=[parent_id])

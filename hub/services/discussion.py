@@ -86,9 +86,23 @@ def receive_remote_comment(note: Note, *, body: str, trusted: bool, body_html: s
     (rendered from ``body`` when missing); ``columns`` are further Comment columns (the remote
     id, the origin hub, the remote writer's name).
     """
-    body = (body or "").strip()[:MAX_LENGTH]
-    comment = Comment(note=note, author=None, body=body, body_html=body_html or _render(body), **columns)
-    found = screening.screen({FIELD: body})
+    comment = Comment(note=note, author=None, **columns)
+    return _screen_remote(comment, body=body, body_html=body_html, trusted=trusted)
+
+
+def restore_remote_comment(comment: Comment, *, body: str, trusted: bool, body_html: str | None = None) -> Comment:
+    """Show again, as a new version, a partner's comment that a partner hub had withdrawn; the caller commits.
+
+    It passes the same check as a new one (:func:`receive_remote_comment`).
+    """
+    comment.removed_at = None
+    return _screen_remote(comment, body=body, body_html=body_html, trusted=trusted)
+
+
+def _screen_remote(comment: Comment, *, body: str, body_html: str | None, trusted: bool) -> Comment:
+    comment.body = (body or "").strip()[:MAX_LENGTH]
+    comment.body_html = body_html or _render(comment.body)
+    found = screening.screen({FIELD: comment.body})
     comment.state = (CommentState.PUBLISHED if trusted and not found else CommentState.HELD).value
     db.session.add(comment)
     db.session.flush()

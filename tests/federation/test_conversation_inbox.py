@@ -276,6 +276,41 @@ def test_a_comment_object_is_readable_where_its_note_is(app, client, publish, pe
     assert client.get(f"/ap/comments/{hidden.id}", base_url="http://hub.test").status_code == 404
 
 
+def test_a_comment_the_origin_withdrew_comes_back_with_a_newer_version_but_not_one_our_moderators_removed(
+        app, client, make_peer, people):
+    origin = make_peer(trust="publish")
+    note = _remote_note(app, client, origin)
+    writer = "https://writer.example/ap/comments/{}"
+
+    def relay(number, updated, content="<p>We tried it too.</p>"):
+        obj = {"id": writer.format(number), "type": "Note", "attributedTo": "https://writer.example/actor",
+               "inReplyTo": note.remote_id, "content": content, "peh:authorPseudonym": "Partner P",
+               "published": "2026-01-02T03:04:05Z", "updated": updated}
+        assert origin.post(client, origin.activity("Announce", obj)).status_code == 202
+        inbox.process_pending(app)
+
+    def comment(number):
+        thread = db.session.scalar(sa.select(CommentThread).where(CommentThread.remote_id == writer.format(number)))
+        db.session.refresh(thread.comment)
+        return thread.comment
+
+    relay(1, "2026-01-02T03:04:05Z")
+    relay(2, "2026-01-02T03:04:05Z")
+    assert discussion.visible_comments(note) == [comment(1), comment(2)]
+    # The origin withdraws the first while its moderators look at an edit, then shows the edit.
+    tombstone = {"id": writer.format(1), "type": "Tombstone", "formerType": "Note"}
+    assert origin.post(client, origin.activity("Delete", tombstone)).status_code == 202
+    inbox.process_pending(app)
+    assert discussion.visible_comments(note) == [comment(2)]
+    relay(1, "2026-01-03T00:00:00Z", content="<p>We tried it too, twice.</p>")
+    assert discussion.visible_comments(note) == [comment(1), comment(2)] and comment(1).body == "We tried it too, twice."
+    # What our moderators removed stays removed, whatever the origin sends later.
+    discussion.remove_comment(comment(2), by=people["moderator"])
+    relay(2, "2026-01-04T00:00:00Z", content="<p>Changed.</p>")
+    assert comment(2).removed_at is not None and comment(2).body == "We tried it too."
+    assert discussion.visible_comments(note) == [comment(1)]
+
+
 def test_our_translation_of_a_partners_note_is_offered_to_its_origin(app, client, make_peer, people):
     from hub.services import translations
 

@@ -68,6 +68,7 @@ def upgrade():
     sa.Column('remote_id', sa.String(length=500), nullable=True),
     sa.Column('author_pseudonym', sa.String(length=60), nullable=False),
     sa.Column('remote_updated_at', sa.DateTime(), nullable=True),
+    sa.Column('withdrawn', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['comment_id'], ['comment.id'], name=op.f('fk_comment_thread_comment_id_comment'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['parent_id'], ['comment.id'], name=op.f('fk_comment_thread_parent_id_comment'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['peer_id'], ['peer_hub.id'], name=op.f('fk_comment_thread_peer_id_peer_hub'), ondelete='CASCADE'),
