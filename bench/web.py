@@ -27,6 +27,12 @@ queries) and ``autosave`` (POST /notes/autosave of one of 32 drafts, signed in a
 only for the signed-in audience). Every request asks for Chinese or English at random
 (Accept-Language), as the hub's readers do.
 
+``--profile N`` measures nothing under load: it sends each page N times through Flask's test
+client in this process (the same hub, database and sessions) and prints where a request's time
+goes: SQL statements and their time, template rendering, the log-in session lookup, CSRF, Babel,
+search, the response hooks, and the functions that cost most (cProfile, which inflates Python
+time by about half: read the columns as shares, not as absolute figures).
+
 The machine is shared: the load average before and after each point is printed with it, and
 wall-clock figures move with it. Compare the hub with the bare app of the same run.
 """
@@ -414,6 +420,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--fast-db", action="store_true", help="PostgreSQL without fsync (as the test suite)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--profile", type=int, metavar="N", help="profile N requests per page in-process instead of loading")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
@@ -426,6 +433,9 @@ def main() -> None:
         log(f"PostgreSQL on port {server.port}; preparing {args.notes} notes")
         env = hub_env(url, workdir / "instance")
         data = prepare(env, args.notes, args.hot, args.seed, workdir)
+        if args.profile:
+            profile(data, targets(data, args.pages, args.audiences), args.profile)
+            return
         bare_dir = workdir / "bare"
         bare_dir.mkdir()
         (bare_dir / "bare_flask.py").write_text(BARE_APP)
@@ -479,6 +489,85 @@ def report(rows: list[dict], args: argparse.Namespace, hub: Gunicorn) -> None:
         errors = r["connect"] + r["read"] + r["write"] + r["timeout"] + r["status"]
         print(f"| {r['page']} | {r['audience']} | {r['connections']} | {r['rps']:.0f} | {100 * r['ratio']:.1f} | "
               f"{r['p50'] / 1000:.0f} | {r['p95'] / 1000:.0f} | {r['p99'] / 1000:.0f} | {errors} | {r['load']} |")
+
+
+# --- where a request's time goes ----------------------------------------------------------------------
+
+# (label, module path ending, function name): cumulative time of these, per request.
+PARTS = [
+    ("log-in lookup", "hub/services/accounts.py", "session_user"),
+    ("CSRF", "flask_wtf/csrf.py", "protect"),
+    ("locale", "blueprints/web/locale.py", "select_locale"),
+    ("view", "flask/app.py", "dispatch_request"),
+    ("template", "flask/templating.py", "_render"),
+    ("search", "search_index/__init__.py", "search"),
+    ("similar", "search_index/__init__.py", "similar"),
+    ("gettext", "flask_babel/__init__.py", "gettext"),
+    ("dates", "flask_babel/__init__.py", "format_datetime"),
+    ("dates", "flask_babel/__init__.py", "format_date"),
+    ("after hooks", "flask/app.py", "process_response"),
+    ("SQL", "sqlalchemy/engine/default.py", "do_execute"),
+]
+
+
+def profile(data: Prepared, wanted: list[Target], count: int) -> None:
+    """Send each target ``count`` times in-process; print SQL counts and where the time goes."""
+    import cProfile
+    import pstats
+
+    import sqlalchemy as sa
+
+    from hub import create_app
+    from hub.extensions import db
+
+    app = create_app()
+    statements = [0]
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", lambda *a: statements.__setitem__(0, statements[0] + 1))
+    print(f"\n{count} requests per page in-process (Flask test client), PostgreSQL, load average {loadavg()}\n")
+    print("| page | reader | ms/request | SQL statements | " + " | ".join(dict.fromkeys(p[0] for p in PARTS)) + " |")
+    print("|---|---|--:|--:|" + "--:|" * len(dict.fromkeys(p[0] for p in PARTS)))
+    hot = {}
+    for target in wanted:
+        client = app.test_client()
+        if target.cookie:
+            name, value = target.cookie.split("=", 1)
+            client.set_cookie(name, value, domain="localhost")
+        rng = random.Random(1)
+
+        def send() -> None:
+            path = rng.choice(target.paths)
+            headers = {"Accept-Language": rng.choice(["zh-CN,zh;q=0.9", "en-GB,en;q=0.9"])}
+            if target.bodies:
+                answer = client.post(path, data=rng.choice(target.bodies), headers=headers,
+                                     content_type="application/x-www-form-urlencoded")
+            else:
+                answer = client.get(path, headers=headers)
+            if answer.status_code != 200:
+                raise SystemExit(f"{target.page} {path}: {answer.status_code}")
+
+        for _ in range(3):
+            send()  # warm caches as the load's warm-up does
+        statements[0] = 0
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        profiler.enable()
+        for _ in range(count):
+            send()
+        profiler.disable()
+        elapsed = (time.perf_counter() - started) / count
+        stats = pstats.Stats(profiler)
+        parts: dict[str, float] = {}
+        for (path, _line, name), (_cc, _nc, _tt, cumulative, _callers) in stats.stats.items():
+            for label, suffix, function in PARTS:
+                if name == function and path.endswith(suffix):
+                    parts[label] = parts.get(label, 0.0) + cumulative
+        cells = " | ".join(f"{1000 * parts.get(label, 0.0) / count:.1f}" for label in dict.fromkeys(p[0] for p in PARTS))
+        print(f"| {target.page} | {target.audience} | {1000 * elapsed:.1f} | {statements[0] / count:.1f} | {cells} |")
+        hot[(target.page, target.audience)] = stats
+    for (page, audience), stats in hot.items():
+        print(f"\n### {page} ({audience}): the functions with most time of their own")
+        stats.sort_stats("tottime").print_stats(12)
 
 
 if __name__ == "__main__":
