@@ -265,12 +265,13 @@ def _signed_in(app, username: str) -> tuple[str, str]:
 class Gunicorn:
     """A gunicorn serving ``target`` on a free port with the production settings."""
 
-    def __init__(self, target: str, env: dict[str, str], cwd: Path, workers: int, extra: list[str]) -> None:
+    def __init__(self, target: str, env: dict[str, str], cwd: Path, workers: int, extra: list[str],
+                 logs: Path) -> None:
         self.port = free_port()
         command = [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
                    "--no-control-socket", *extra, target]
         self.command = " ".join(["gunicorn", *command[1:]])
-        self.log = open(cwd / f"gunicorn-{self.port}.log", "wb")
+        self.log = open(logs / f"gunicorn-{self.port}.log", "wb")
         self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait(self, path: str, timeout: float = 60) -> None:
@@ -440,8 +441,8 @@ def main() -> None:
         bare_dir.mkdir()
         (bare_dir / "bare_flask.py").write_text(BARE_APP)
         extra = args.gunicorn.split()
-        hub = Gunicorn("wsgi:app", env, ROOT, args.workers, extra)
-        bare = Gunicorn("bare_flask:app", {**os.environ}, bare_dir, args.workers, extra)
+        hub = Gunicorn("wsgi:app", env, ROOT, args.workers, extra, workdir)
+        bare = Gunicorn("bare_flask:app", {**os.environ}, bare_dir, args.workers, extra, workdir)
         servers += [hub, bare]
         hub.wait("/healthz")
         bare.wait("/")
