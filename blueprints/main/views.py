@@ -16,11 +16,11 @@ bp = Blueprint("main", __name__, template_folder="templates")
 @public
 def index():
     """Show what the hub is and what happened lately."""
+    projects = project_service.all_projects()
     featured = listing.newest(viewer=current_user, limit=4, filters=listing.Filters(featured=True))
     newest = listing.newest(viewer=current_user, limit=6)
     return render_template(
-        "main/index.html", projects=project_service.all_projects(),
-        counts={**stats.counts(), "notes": listing.count(viewer=current_user)},
+        "main/index.html", projects=projects, counts=stats.counts(viewer=current_user),
         featured=featured, newest=newest, recent=stats.recent_activity(limit=5),
         versions=translations.published_versions(featured + newest, locale=str(get_locale()), viewer=current_user))
 

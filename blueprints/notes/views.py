@@ -175,10 +175,10 @@ def detail(note_id: int):
     note = note_for(current_user, note_id)
     if note.original is not None and note.is_published and can_view(note.original, current_user):
         return redirect(url_for("notes.detail", note_id=note.original.id, version=note.language))
-    shown = _version_to_show(note, request.args.get("version"))
+    versions = translations.published_translations(note, current_user) if not note.original else []
+    shown = _version_to_show(note, request.args.get("version"), versions)
     return render_template(
-        "notes/detail.html", note=note, shown=shown, comments=notes.visible_comments(note),
-        versions=translations.published_translations(note, current_user) if not note.original else [],
+        "notes/detail.html", note=note, shown=shown, comments=notes.visible_comments(note), versions=versions,
         outdated=shown is not note and translations.is_outdated(shown),
         marks=notes.mark_counts(note, current_user), thread=notes.thread(note) if notes.may(current_user, "history", note) else [],
         comment_form=CommentForm(), flag_form=FlagForm(), message_form=MessageForm(), action_form=ActionForm(),
@@ -195,14 +195,17 @@ def history(note_id: int):
     return render_template("notes/history.html", note=note, changes=revisions.changes(note))
 
 
-def _version_to_show(note: Note, version: str | None) -> Note:
-    """Pick the text to show: the original, a named language's translation, or the reader's language."""
+def _version_to_show(note: Note, version: str | None, published: list[Note]) -> Note:
+    """Pick the text to show: the original, a named language's translation, or the reader's language.
+
+    ``published`` are the note's published translations the reader may see (the newest last).
+    """
     if version == "original" or note.original is not None:
         return note
-    available = {t.language: t for t in translations.published_translations(note, current_user)}
+    available = {t.language: t for t in published}
     if version in available:
         return available[version]
-    return translations.published_versions([note], locale=_locale(), viewer=current_user)[note.id]
+    return available.get(translations.language_of(_locale()), note)
 
 
 def _act(note_id: int, action, success: str, *, form_class=ActionForm, to: str = "notes.detail"):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -26,7 +27,7 @@ from hub.models.user import User
 from hub.permissions import can
 from hub.services import attachment_files, audit, privacy
 from hub.services.errors import NotAllowed, ServiceError
-from hub.services.visibility import can_view
+from hub.services.visibility import may_read
 from hub.text import render_markdown
 
 S = NoteState
@@ -91,7 +92,8 @@ def may(user: Any, action: str, note: Note) -> bool:
     }
     if action not in rules:
         raise KeyError(f"unknown note action {action!r}")
-    return rules[action] and can_view(note, user)
+    # The visibility rule in memory: a page asks this a dozen times for one loaded note.
+    return rules[action] and may_read(note, user)
 
 
 def _require(user: Any, action: str, note: Note) -> None:
@@ -471,7 +473,7 @@ def add_comment(note: Note, *, by: User, body: str) -> Comment:
 def visible_comments(note: Note) -> list[Comment]:
     """Return the comments readers see (not removed), oldest first."""
     query = (sa.select(Comment).where(Comment.note_id == note.id, Comment.removed_at.is_(None))
-             .order_by(Comment.id))
+             .options(selectinload(Comment.author)).order_by(Comment.id))  # each shows its author's pseudonym
     return list(db.session.scalars(query))
 
 
@@ -502,13 +504,13 @@ def toggle_mark(note: Note, *, by: User, kind: str) -> bool:
 
 def mark_counts(note: Note, viewer: Any = None) -> dict[str, dict[str, Any]]:
     """Return for each mark kind its count and whether ``viewer`` set it."""
-    rows = db.session.execute(sa.select(Mark.kind, sa.func.count()).where(Mark.note_id == note.id)
+    viewer_id = viewer.id if getattr(viewer, "is_authenticated", False) else None
+    mine = sa.func.sum(sa.case((Mark.user_id == viewer_id, 1), else_=0))
+    rows = db.session.execute(sa.select(Mark.kind, sa.func.count(), mine).where(Mark.note_id == note.id)
                               .group_by(Mark.kind)).all()
-    counts = dict(rows)
-    mine: set[str] = set()
-    if getattr(viewer, "is_authenticated", False):
-        mine = set(db.session.scalars(sa.select(Mark.kind).where(Mark.note_id == note.id, Mark.user_id == viewer.id)))
-    return {kind: {"count": counts.get(kind, 0), "mine": kind in mine} for kind in MARK_KINDS}
+    found = {kind: (count, bool(own)) for kind, count, own in rows}
+    return {kind: {"count": found.get(kind, (0, False))[0], "mine": found.get(kind, (0, False))[1]}
+            for kind in MARK_KINDS}
 
 
 def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Comment | None = None) -> Flag:
