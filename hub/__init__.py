@@ -38,7 +38,7 @@ def _instance_path(config: dict[str, Any] | type | None) -> str | None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to ``app``."""
     import search_index
-    from hub import federation, models  # noqa: F401  (models registers the tables)
+    from hub import content_version, federation, models  # noqa: F401  (the tables; content_version's listeners)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)

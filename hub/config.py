@@ -27,6 +27,7 @@ class Config:
     DATABASE_URL = "sqlite:///hub.sqlite"  # relative SQLite paths live in instance/
     INDEX_DIR = "index"  # relative to instance/
     SEARCH_CACHE_MB = 128  # per web process: term arrays kept between searches (see search_index/engine.py)
+    FRAGMENT_CACHE_MB = 32  # per web process: rendered parts of pages (see blueprints/web/fragments.py)
     BASE_URL = "http://127.0.0.1:5000"
     COOKIE_SECURE: bool | None = None  # None: secure when BASE_URL is https
     SITE_NAME = ""  # empty: the translated default name is shown

@@ -6,6 +6,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from blueprints.web.access import public
+from blueprints.web.fragments import deferred
 from hub.services import projects as project_service
 from hub.services import listing, stats, translations
 
@@ -16,13 +17,15 @@ bp = Blueprint("main", __name__, template_folder="templates")
 @public
 def index():
     """Show what the hub is and what happened lately."""
-    projects = project_service.all_projects()
-    featured = listing.newest(viewer=current_user, limit=4, filters=listing.Filters(featured=True))
-    newest = listing.newest(viewer=current_user, limit=6)
+    # All deferred: the page's content is a cached fragment, and a cached page asks none of this.
+    projects = deferred(project_service.all_projects)
+    featured = deferred(listing.newest, viewer=current_user, limit=4, filters=listing.Filters(featured=True))
+    newest = deferred(listing.newest, viewer=current_user, limit=6)
     return render_template(
-        "main/index.html", projects=projects, counts=stats.counts(viewer=current_user),
-        featured=featured, newest=newest, recent=stats.recent_activity(limit=5),
-        versions=translations.published_versions(featured + newest, locale=str(get_locale()), viewer=current_user))
+        "main/index.html", projects=projects, counts=deferred(stats.counts, viewer=current_user),
+        featured=featured, newest=newest, recent=deferred(stats.recent_activity, limit=5),
+        versions=deferred(lambda: translations.published_versions(
+            [*featured, *newest], locale=str(get_locale()), viewer=current_user)))
 
 
 @bp.get("/projects")

@@ -13,9 +13,10 @@ from blueprints.notes.forms import CommentForm, FlagForm, MessageForm, NoteForm
 from blueprints.web.access import public, requires, signed_in
 from blueprints.web.common import id_arg, me, note_for, page_arg, privacy_groups
 from blueprints.web.forms import ActionForm
+from blueprints.web.fragments import deferred, memo
 from blueprints.web.refusals import attempt, problem
 from hub.extensions import db
-from hub.models import Comment, Note, NoteState
+from hub.models import LANGUAGES, Comment, Note, NoteState
 from hub.services import listing, notes, revisions, translations
 from hub.services.errors import ServiceError
 from hub.services.visibility import can_view
@@ -171,18 +172,32 @@ def preview():
 @bp.get("/notes/<int:note_id>")
 @public
 def detail(note_id: int):
-    """Show a note to whoever may see it, in the reader's language when a published translation exists."""
+    """Show a note to whoever may see it, in the reader's language when a published translation exists.
+
+    A published note's page is made of cached fragments (blueprints/web/fragments.py); what only
+    rendering a fragment needs is deferred, so a page served from cache reads the note and little
+    else. The fragments' keys name what differs between readers of the same role: whether they
+    wrote the note, their own marks and comments.
+    """
     note = note_for(current_user, note_id)
     if note.original is not None and note.is_published and can_view(note.original, current_user):
         return redirect(url_for("notes.detail", note_id=note.original.id, version=note.language))
-    versions = translations.published_translations(note, current_user) if not note.original else []
-    shown = _version_to_show(note, request.args.get("version"), versions)
+    version = request.args.get("version")
+    version = version if version in ("original", *LANGUAGES) else None  # anything else shows the default
+    versions = deferred(lambda: [] if note.original else translations.published_translations(note, current_user))
+    shown = deferred(_version_to_show, note, version, versions)
+    me_id = current_user.id if current_user.is_authenticated else None
+    commenters = [] if me_id is None else memo("comment-authors", note.id, compute=lambda: notes.comment_authors(note))
+    mine = [comment_id for comment_id, author_id in commenters if author_id == me_id]
     return render_template(
-        "notes/detail.html", note=note, shown=shown, comments=notes.visible_comments(note), versions=versions,
-        outdated=shown is not note and translations.is_outdated(shown),
-        marks=notes.mark_counts(note, current_user), thread=notes.thread(note) if notes.may(current_user, "history", note) else [],
-        comment_form=CommentForm(), flag_form=FlagForm(), message_form=MessageForm(), action_form=ActionForm(),
-        similar=search_index.similar(note, viewer=current_user) if note.is_published else [])
+        "notes/detail.html", note=note, shown=shown, version=version, versions=versions,
+        comments=deferred(notes.visible_comments, note), is_author=note.author_id == me_id, my_comments=tuple(mine),
+        outdated=deferred(lambda: shown.value() is not note and translations.is_outdated(shown.value())),
+        marks=deferred(notes.mark_counts, note, current_user), my_marks=notes.marks_by(note, current_user),
+        thread=deferred(notes.thread, note) if notes.may(current_user, "history", note) else [],
+        comment_form=deferred(CommentForm), flag_form=deferred(FlagForm), message_form=deferred(MessageForm),
+        action_form=deferred(ActionForm),
+        similar=deferred(search_index.similar, note, viewer=current_user) if note.is_published else [])
 
 
 @bp.get("/notes/<int:note_id>/history")

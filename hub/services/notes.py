@@ -502,6 +502,20 @@ def toggle_mark(note: Note, *, by: User, kind: str) -> bool:
     return existing is None
 
 
+def comment_authors(note: Note) -> list[tuple[int, int | None]]:
+    """Return (comment id, author id) of the comments readers see (what a cached page's key needs)."""
+    query = sa.select(Comment.id, Comment.author_id).where(Comment.note_id == note.id, Comment.removed_at.is_(None))
+    return [tuple(row) for row in db.session.execute(query.order_by(Comment.id))]
+
+
+def marks_by(note: Note, viewer: Any) -> tuple[str, ...]:
+    """Return the kinds of mark ``viewer`` set on ``note`` (none for the anonymous reader, without a query)."""
+    if not getattr(viewer, "is_authenticated", False):
+        return ()
+    return tuple(sorted(db.session.scalars(sa.select(Mark.kind).where(Mark.note_id == note.id,
+                                                                       Mark.user_id == viewer.id))))
+
+
 def mark_counts(note: Note, viewer: Any = None) -> dict[str, dict[str, Any]]:
     """Return for each mark kind its count and whether ``viewer`` set it."""
     viewer_id = viewer.id if getattr(viewer, "is_authenticated", False) else None

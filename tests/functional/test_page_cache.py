@@ -1,0 +1,206 @@
+"""Cached parts of pages (blueprints/web/fragments.py) never show a reader what they may not see, and
+never show anyone an old page: the keys hold the audience, and the content version changes with the
+data, whichever process changed it.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from hub.extensions import db
+from hub.models import Note
+from hub.models.user import Role
+from hub.services import notes
+from tests.helpers import login, post_form
+
+CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def note_input(**overrides) -> notes.NoteInput:
+    fields = {"title": "Night outreach with naloxone", "summary": "What we learned at night.",
+              "body": "We walked the route twice a week.", "language": "en", "visibility": "public"}
+    return notes.NoteInput(**{**fields, **overrides})
+
+
+def published(author, moderator, **overrides) -> Note:
+    note = notes.create_draft(author=author, data=note_input(**overrides))
+    notes.submit(note, by=author, confirm_privacy=True)
+    return notes.approve(note, by=moderator)
+
+
+def browser(app, user=None):
+    """Return a new test client, signed in as ``user`` when given."""
+    client = app.test_client()
+    if user is not None:
+        assert login(client, user.username).status_code == 302
+    return client
+
+
+def page(client, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    return response.get_data(as_text=True)
+
+
+def test_a_members_only_note_never_reaches_an_anonymous_reader(app, contributor, moderator, member):
+    secret = published(contributor, moderator, title="Members only: the clinic's night door", visibility="members")
+    open_note = published(contributor, moderator, title="For everyone: tea house testing")
+    signed_in = browser(app, member)
+    for _ in range(2):  # the second time from the cache
+        assert "the clinic&#39;s night door" in page(signed_in, f"/notes/{secret.id}")
+        for path in ("/", "/notes", f"/notes/{open_note.id}"):
+            assert "night door" in page(signed_in, path) or path == f"/notes/{open_note.id}"
+    anonymous = browser(app)
+    for _ in range(2):
+        response = anonymous.get(f"/notes/{secret.id}")
+        assert response.status_code == 404 and "night door" not in response.get_data(as_text=True)
+        for path in ("/", "/notes", f"/notes/{open_note.id}"):
+            html = page(anonymous, path)
+            assert "night door" not in html and "tea house testing" in html
+
+
+def test_a_draft_is_never_cached_nor_shown_to_others(app, contributor, moderator, make_user):
+    draft = notes.create_draft(author=contributor, data=note_input(title="Draft: first words"))
+    author = browser(app, contributor)
+    assert "Draft: first words" in page(author, f"/notes/{draft.id}")
+    notes.save(draft, by=contributor, data=note_input(title="Draft: second words"))  # autosave: no new version
+    html = page(author, f"/notes/{draft.id}")
+    assert "Draft: second words" in html and "first words" not in html
+    colleague = browser(app, make_user("ann", role=Role.CONTRIBUTOR, pseudonym="Ann"))
+    assert colleague.get(f"/notes/{draft.id}").status_code == 404
+    for who in (author, colleague, browser(app)):
+        for path in ("/", "/notes"):
+            assert "Draft:" not in page(who, path)
+
+
+def test_a_change_made_through_another_process_shows_at_once(make_app, tmp_path):
+    """Two web processes on one database: the one that changed nothing is never told, and never stale."""
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    first, second = make_app(DATABASE_URL=url), make_app(DATABASE_URL=url)
+    with first.app_context():
+        from hub.services import accounts, projects
+        home = projects.save(projects.ProjectData(slug="chengdu-east", name_zh="成都东", name_en="Chengdu East"), by=None)
+        people = {name: accounts.create_user(accounts.NewAccount(username=name, pseudonym=name.title(),
+                                                                 password="correct horse battery"),
+                                             role=role, project=home)
+                  for name, role in (("lee", Role.CONTRIBUTOR), ("moder", Role.MODERATOR), ("mary", Role.MEMBER))}
+        db.session.commit()
+        note_id = published(people["lee"], people["moder"], title="Peer duty at the clinic").id
+    reader = browser(first)
+    signed_in = {name: app.test_client() for name, app in (("mary", second), ("moder", second))}
+    for name, client in signed_in.items():
+        assert login(client, name).status_code == 302
+    for _ in range(2):
+        assert "Peer duty at the clinic" in page(reader, "/") and "No comments yet" in page(reader, f"/notes/{note_id}")
+    post_form(signed_in["mary"], f"/notes/{note_id}/comments", {"body": "We tried this in Xichang."},
+              form_url=f"/notes/{note_id}")
+    assert "We tried this in Xichang." in page(reader, f"/notes/{note_id}")
+    post_form(signed_in["moder"], f"/moderation/notes/{note_id}/unpublish", {"message": "Names in it."},
+              form_url=f"/moderation/notes/{note_id}")
+    with second.app_context():
+        assert db.session.get(Note, note_id).state == "unpublished"
+    assert "Peer duty at the clinic" not in page(reader, "/")
+    assert reader.get(f"/notes/{note_id}").status_code == 404
+    for app in (first, second):
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_each_reader_gets_their_own_form_token_and_no_one_elses(app, contributor, moderator, member, make_user):
+    note = published(contributor, moderator)
+    first, second = browser(app, member), browser(app, make_user("nina", pseudonym="Nina"))
+    first_tokens = set(CSRF_RE.findall(page(first, f"/notes/{note.id}")))
+    second_html = page(second, f"/notes/{note.id}")  # the comment form and buttons come from the cache
+    second_tokens = set(CSRF_RE.findall(second_html))
+    assert first_tokens and second_tokens and not first_tokens & second_tokens
+    response = second.post(f"/notes/{note.id}/comments", data={"csrf_token": second_tokens.pop(), "body": "Useful."})
+    assert response.status_code == 302
+    assert "Useful." in page(first, f"/notes/{note.id}")
+
+
+def test_a_reader_is_never_offered_to_report_their_own_comment(app, contributor, moderator, member, make_user):
+    note = published(contributor, moderator)
+    notes.add_comment(note, by=member, body="Mary's own comment.")
+    other = browser(app, make_user("nina", pseudonym="Nina"))
+    mary = browser(app, member)
+    assert "Report this comment" in page(other, f"/notes/{note.id}")  # cached for members first
+    assert "Report this comment" not in page(mary, f"/notes/{note.id}")
+    assert "Report this comment" in page(other, f"/notes/{note.id}")
+
+
+def test_marks_show_each_reader_their_own(app, contributor, moderator, member, make_user):
+    note = published(contributor, moderator)
+    notes.toggle_mark(note, by=member, kind="useful")
+    other = browser(app, make_user("nina", pseudonym="Nina"))
+    assert 'aria-pressed="true"' not in page(other, f"/notes/{note.id}")
+    assert 'aria-pressed="true"' in page(browser(app, member), f"/notes/{note.id}")
+    assert 'aria-pressed="true"' not in page(other, f"/notes/{note.id}")
+
+
+# --- statements per page -----------------------------------------------------------------------
+
+class Statements:
+    """Count the SQL statements an app runs."""
+
+    def __init__(self, app) -> None:
+        self.engine, self.count = db.engine, 0
+        sa.event.listen(self.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_args) -> None:
+        self.count += 1
+
+    def of(self, client, path: str, *, cold: bool) -> int:
+        """Return how many statements one request of ``path`` ran (with every cached fragment dropped if ``cold``)."""
+        if cold:
+            client.application.extensions["hub.fragments"].clear()
+        self.count = 0
+        page(client, path)
+        return self.count
+
+
+def _more_notes(contributor, moderator, commenters, count: int) -> None:
+    for n in range(count):
+        note = published(contributor, moderator, title=f"More notes {n}", visibility=("public", "members")[n % 2])
+        if n % 3 == 0:
+            notes.set_featured(note, by=moderator, featured=True)
+        for who in commenters:
+            notes.add_comment(note, by=who, body=f"Comment by {who.pseudonym}")
+
+
+@pytest.fixture
+def readers(make_user):
+    return [make_user(f"reader{n}", pseudonym=f"Reader {n}") for n in range(4)]
+
+
+def test_the_home_page_runs_a_bounded_number_of_statements(app, contributor, moderator, member, readers):
+    notes.set_featured(published(contributor, moderator), by=moderator, featured=True)
+    counter = Statements(app)
+    clients = {"anonymous": browser(app), "member": browser(app, member)}
+    few = {who: counter.of(client, "/", cold=True) for who, client in clients.items()}
+    _more_notes(contributor, moderator, readers, 12)
+    for who, client in clients.items():
+        many = counter.of(client, "/", cold=True)
+        assert many == few[who] <= 8 + 2 * (who == "member"), who  # whatever the number of notes and comments
+        warm = counter.of(client, "/", cold=False)
+        assert warm == (1 if who == "anonymous" else 3), who  # the version; a member's session and unread count
+
+
+def test_the_note_page_runs_a_bounded_number_of_statements(app, contributor, moderator, member, readers):
+    few_comments = published(contributor, moderator, title="One comment")
+    notes.add_comment(few_comments, by=readers[0], body="Only one.")
+    many_comments = published(contributor, moderator, title="Many comments")
+    for who in readers * 3:
+        notes.add_comment(many_comments, by=who, body=f"Comment by {who.pseudonym}")
+    _more_notes(contributor, moderator, readers[:1], 3)
+    counter = Statements(app)
+    clients = {"anonymous": browser(app), "member": browser(app, member)}
+    for who, client in clients.items():
+        cold, warm = [], []
+        for note in (few_comments, many_comments):
+            cold.append(counter.of(client, f"/notes/{note.id}", cold=True))
+            warm.append(counter.of(client, f"/notes/{note.id}", cold=False))
+        assert cold[0] == cold[1] <= 14, who  # whatever the number of comments and their authors
+        # The note and the version; a member's session, own marks and unread count besides.
+        assert warm == ([2, 2] if who == "anonymous" else [5, 5]), who
