@@ -8,7 +8,9 @@ What counts as reader-visible: a note that is published, or was published before
 transaction (its text, terms, readers, featuring, translations and attachments with it);
 comments and marks; projects; topics and populations; accounts (pseudonyms, roles, who is
 active); partner hubs (their names are shown on their notes). Drafts and submissions do not
-count: autosave, which saves a draft every few seconds, leaves every cache alone. Changes are
+count: autosave, which saves a draft every few seconds, leaves every cache alone. Notifications
+count too, so that a person's unread count can be cached with the rest (they are made with
+comments and moderators' decisions, and read in one go). Changes are
 noticed in the ORM's flushes and in bulk statements run through the session (``insert``,
 ``update``, ``delete`` on those tables, e.g. an import), and the value is replaced just before
 the transaction commits, with the transaction: a rolled-back change changes nothing, and a
@@ -31,7 +33,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from hub.events import LOG_LOCK
 from hub.extensions import db
-from hub.models import Attachment, Comment, Mark, Note, NoteState, PeerHub, Project, Term, note_term
+from hub.models import Attachment, Comment, Mark, Note, NoteState, Notification, PeerHub, Project, Term, note_term
 from hub.models.base import utcnow
 from hub.models.meta import HubMeta
 from hub.models.user import User
@@ -39,7 +41,7 @@ from hub.models.user import User
 KEY = "content_version"
 _CHANGED = "hub.content_version.changed"
 # Rows of these are shown to readers whatever their state; a note only when it is (or was) published.
-ALWAYS = (Attachment, Comment, Mark, PeerHub, Project, Term, User)
+ALWAYS = (Attachment, Comment, Mark, Notification, PeerHub, Project, Term, User)
 TABLES = frozenset(model.__table__.name for model in (*ALWAYS, Note)) | {note_term.name}
 
 

@@ -5,7 +5,7 @@ import re
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import format_datetime, get_locale, gettext as _
+from flask_babel import format_datetime, get_locale, get_timezone, gettext as _
 from flask_login import current_user
 
 import search_index
@@ -32,11 +32,13 @@ def _locale() -> str:
 @public
 def index():
     """List published notes, newest first, by topic, project or featured."""
-    filters = listing.Filters.from_args(request.args)
-    page = listing.notes_page(viewer=current_user, filters=filters, page=page_arg())
-    return render_template("notes/index.html", page=page, filters=filters, topics=notes.terms("topic"),
-                           versions=translations.published_versions(page.items, locale=_locale(), viewer=current_user),
-                           topic=filters.topic_term(), project=filters.project_obj())
+    filters, number = listing.Filters.from_args(request.args), page_arg()
+    # Deferred: the list is a cached fragment (blueprints/web/fragments.py), keyed by the filters and page.
+    page = deferred(listing.notes_page, viewer=current_user, filters=filters, page=number)
+    return render_template("notes/index.html", page=page, number=number, filters=filters,
+                           topics=deferred(notes.terms, "topic"), topic=deferred(filters.topic_term),
+                           project=deferred(filters.project_obj), versions=deferred(
+                               lambda: translations.published_versions(page.items, locale=_locale(), viewer=current_user)))
 
 
 @bp.get("/notes/mine")
@@ -141,6 +143,7 @@ def autosave():
     form = NoteForm(locale=_locale())
     if not form.validate():
         return jsonify(ok=False, errors={k: [str(e) for e in v] for k, v in form.errors.items()}), 400
+    get_timezone()  # chosen now, from the signed-in person: after the save's commit their row would be read again
     with attempt(answered_by_caller=(ServiceError,)) as saved:
         if form.note_id.data:
             note_id = int(form.note_id.data) if re.fullmatch(r"[0-9]{1,18}", form.note_id.data) else abort(404)
@@ -193,7 +196,8 @@ def detail(note_id: int):
         "notes/detail.html", note=note, shown=shown, version=version, versions=versions,
         comments=deferred(notes.visible_comments, note), is_author=note.author_id == me_id, my_comments=tuple(mine),
         outdated=deferred(lambda: shown.value() is not note and translations.is_outdated(shown.value())),
-        marks=deferred(notes.mark_counts, note, current_user), my_marks=notes.marks_by(note, current_user),
+        marks=deferred(notes.mark_counts, note, current_user),
+        my_marks=memo("marks-by", note.id, me_id, compute=lambda: notes.marks_by(note, current_user)),
         thread=deferred(notes.thread, note) if notes.may(current_user, "history", note) else [],
         comment_form=deferred(CommentForm), flag_form=deferred(FlagForm), message_form=deferred(MessageForm),
         action_form=deferred(ActionForm),

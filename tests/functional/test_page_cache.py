@@ -139,6 +139,18 @@ def test_marks_show_each_reader_their_own(app, contributor, moderator, member, m
     assert 'aria-pressed="true"' not in page(other, f"/notes/{note.id}")
 
 
+def test_the_unread_count_follows_new_and_read_notifications(app, contributor, moderator, member):
+    note = published(contributor, moderator)
+    author = browser(app, contributor)
+    assert "1 unread" in page(author, "/")  # the note was published
+    page(author, "/account/notifications")
+    assert "unread" not in page(author, "/")
+    notes.add_comment(note, by=member, body="A question about the night route.")
+    assert "1 unread" in page(author, "/")
+    page(author, "/account/notifications")
+    assert "unread" not in page(author, "/")
+
+
 # --- statements per page -----------------------------------------------------------------------
 
 class Statements:
@@ -184,7 +196,7 @@ def test_the_home_page_runs_a_bounded_number_of_statements(app, contributor, mod
         many = counter.of(client, "/", cold=True)
         assert many == few[who] <= 8 + 2 * (who == "member"), who  # whatever the number of notes and comments
         warm = counter.of(client, "/", cold=False)
-        assert warm == (1 if who == "anonymous" else 3), who  # the version; a member's session and unread count
+        assert warm == (1 if who == "anonymous" else 2), who  # the version; and a member's session
 
 
 def test_the_note_page_runs_a_bounded_number_of_statements(app, contributor, moderator, member, readers):
@@ -202,5 +214,5 @@ def test_the_note_page_runs_a_bounded_number_of_statements(app, contributor, mod
             cold.append(counter.of(client, f"/notes/{note.id}", cold=True))
             warm.append(counter.of(client, f"/notes/{note.id}", cold=False))
         assert cold[0] == cold[1] <= 14, who  # whatever the number of comments and their authors
-        # The note and the version; a member's session, own marks and unread count besides.
-        assert warm == ([2, 2] if who == "anonymous" else [5, 5]), who
+        # The note and the version; and a member's session.
+        assert warm == ([2, 2] if who == "anonymous" else [3, 3]), who
