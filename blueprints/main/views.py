@@ -6,7 +6,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from blueprints.web.access import public
-from blueprints.web.fragments import deferred
+from blueprints.web.fragments import deferred, page
 from hub.services import projects as project_service
 from hub.services import listing, stats, translations
 
@@ -15,6 +15,7 @@ bp = Blueprint("main", __name__, template_folder="templates")
 
 @bp.get("/")
 @public
+@page("home", shared=True)
 def index():
     """Show what the hub is and what happened lately."""
     # All deferred: the page's content is a cached fragment, and a cached page asks none of this.

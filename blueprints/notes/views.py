@@ -13,7 +13,7 @@ from blueprints.notes.forms import CommentForm, FlagForm, MessageForm, NoteForm
 from blueprints.web.access import public, requires, signed_in
 from blueprints.web.common import id_arg, me, note_for, page_arg, privacy_groups
 from blueprints.web.forms import ActionForm
-from blueprints.web.fragments import deferred, memo
+from blueprints.web.fragments import deferred, memo, page, share_page
 from blueprints.web.refusals import attempt, problem
 from hub.extensions import db
 from hub.models import LANGUAGES, Comment, Note, NoteState
@@ -30,6 +30,7 @@ def _locale() -> str:
 
 @bp.get("/notes")
 @public
+@page("notes", args=("page", "topic", "project", "featured"), shared=True)
 def index():
     """List published notes, newest first, by topic, project or featured."""
     filters, number = listing.Filters.from_args(request.args), page_arg()
@@ -174,6 +175,7 @@ def preview():
 
 @bp.get("/notes/<int:note_id>")
 @public
+@page("note", args=("version",))
 def detail(note_id: int):
     """Show a note to whoever may see it, in the reader's language when a published translation exists.
 
@@ -185,6 +187,7 @@ def detail(note_id: int):
     note = note_for(current_user, note_id)
     if note.original is not None and note.is_published and can_view(note.original, current_user):
         return redirect(url_for("notes.detail", note_id=note.original.id, version=note.language))
+    share_page(note.is_published)  # a draft's page is the author's and the moderators', never kept
     version = request.args.get("version")
     version = version if version in ("original", *LANGUAGES) else None  # anything else shows the default
     versions = deferred(lambda: [] if note.original else translations.published_translations(note, current_user))

@@ -18,15 +18,21 @@ request's CSRF token was and is served with the token of the request it is serve
 
 In a template: ``{% cache "note", note.id %}…{% endcache %}``. In a view: :func:`memo` for data (a
 few ids), :func:`deferred` for what only a miss needs (the queries behind a cached list).
+
+A view whose page is made of such fragments is decorated with :func:`page`: it reads the content
+version before anything else (so everything it shows is as new as the version or newer), reads
+without a transaction on PostgreSQL (no BEGIN and ROLLBACK round trips; it must not write), and
+serves anonymous readers the whole page from the cache when the view said it may be shared.
 """
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request, session
 from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -34,10 +40,15 @@ from jinja2 import nodes
 from jinja2.ext import Extension
 from markupsafe import Markup
 
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
 from hub import content_version
+from hub.extensions import db
 
 EXTENSION = "hub.fragments"
 CSRF_PLACEHOLDER = "\x00csrf-token\x00"
+READ_ONLY = "hub.fragments.read_only"
 
 
 class FragmentStore:
@@ -110,6 +121,11 @@ def _context() -> tuple[str, str, str, str]:
     return found
 
 
+def _csrf_token() -> str | None:
+    """Return the CSRF token made for this request, if a form asked for one."""
+    return g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+
+
 def fragment(parts: tuple[Hashable, ...], render: Callable[[], str]) -> Markup:
     """Return the HTML ``render`` makes for ``parts`` in this request's context, rendering it once per key."""
     key = ("html", *parts, *_context())
@@ -117,13 +133,63 @@ def fragment(parts: tuple[Hashable, ...], render: Callable[[], str]) -> Markup:
     text = store.get(key)
     if text is None:
         text = str(render())
-        token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+        token = _csrf_token()
         if token:  # a form inside: the next reader gets their own token, never this one
             text = text.replace(token, CSRF_PLACEHOLDER)
         store.put(key, text, len(text))
     if CSRF_PLACEHOLDER in text:
         text = text.replace(CSRF_PLACEHOLDER, generate_csrf())
     return Markup(text)
+
+
+def share_page(shared: bool = True) -> None:
+    """Let a :func:`page` view's page be kept whole for anonymous readers (a note's: only when it is published)."""
+    g.share_page = shared
+
+
+def page(name: str, *, args: Iterable[str] = (), shared: bool = False) -> Callable:
+    """Decorate a view whose page is made of cached fragments (see the module's docstring).
+
+    ``args``: the query-string arguments the page depends on; a request with others (or with
+    messages waiting to be flashed, or from a signed-in person) is never served a whole page.
+    ``shared``: every page of the view may be kept whole (else the view calls :func:`share_page`).
+    """
+    allowed = frozenset(args) | {"lang"}
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*view_args: Any, **view_kwargs: Any) -> Any:
+            _read_only()
+            context = _context()  # the version first: everything read after it is as new or newer
+            if current_user.is_authenticated or "_flashes" in session or not set(request.args) <= allowed:
+                return view(*view_args, **view_kwargs)
+            key = ("page", name, request.path, tuple(sorted(request.args.items(multi=True))), *context)
+            store = _store()
+            text = store.get(key)
+            if text is not None:
+                return text
+            g.share_page = shared
+            answer = view(*view_args, **view_kwargs)
+            if isinstance(answer, str) and g.share_page and not _csrf_token():
+                store.put(key, answer, len(answer))
+            return answer
+        return wrapper
+    return decorator
+
+
+def _read_only() -> None:
+    """On PostgreSQL, let this request read without a transaction (each statement sees what is committed)."""
+    db_session = db.session()
+    if db.engine.dialect.name == "postgresql" and not db_session.in_transaction():
+        db_session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        db_session.info[READ_ONLY] = True
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _refuse_writes(db_session: Session, _context: Any, _instances: Any) -> None:
+    """A page that reads without a transaction must not write: it would not be atomic."""
+    if db_session.info.get(READ_ONLY):
+        raise RuntimeError("a page view decorated with fragments.page tried to write")
 
 
 def memo(name: str, *parts: Hashable, compute: Callable[[], Any], size: int = 256) -> Any:

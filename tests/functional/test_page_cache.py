@@ -139,6 +139,16 @@ def test_marks_show_each_reader_their_own(app, contributor, moderator, member, m
     assert 'aria-pressed="true"' not in page(other, f"/notes/{note.id}")
 
 
+def test_a_whole_page_is_never_served_over_a_message_waiting_for_the_reader(app, contributor, moderator, member):
+    published(contributor, moderator)
+    assert "You are signed out." not in page(browser(app), "/")  # the anonymous home page, kept whole
+    leaving = browser(app, member)
+    response = post_form(leaving, "/logout", {}, form_url="/")
+    assert response.headers["Location"] == "/"
+    assert "You are signed out." in page(leaving, "/")
+    assert "You are signed out." not in page(leaving, "/")
+
+
 def test_the_unread_count_follows_new_and_read_notifications(app, contributor, moderator, member):
     note = published(contributor, moderator)
     author = browser(app, contributor)
@@ -214,5 +224,5 @@ def test_the_note_page_runs_a_bounded_number_of_statements(app, contributor, mod
             cold.append(counter.of(client, f"/notes/{note.id}", cold=True))
             warm.append(counter.of(client, f"/notes/{note.id}", cold=False))
         assert cold[0] == cold[1] <= 14, who  # whatever the number of comments and their authors
-        # The note and the version; and a member's session.
-        assert warm == ([2, 2] if who == "anonymous" else [3, 3]), who
+        # The version (a whole page for the anonymous reader); a member's session and the note besides.
+        assert warm == ([1, 1] if who == "anonymous" else [3, 3]), who
