@@ -17,8 +17,11 @@ In one run, the bench:
    answering "Hello, World!", the same settings for both, and no hub worker (nothing but the
    requests runs);
 4. loads each page with Debian's ``wrk`` (``apt-get install -y wrk``) at each connection count,
-   after a short unrecorded warm-up, and prints requests per second, p50/p95/p99 latency and the
-   ratio to the bare app at the same connection count, per page and audience.
+   after an unrecorded warm-up (``--warmup`` seconds, longer for targets with many pages: 0.3 s
+   per page, at most 90, so that every worker has met most of them: the figures are for a warm
+   cache; ``--profile`` shows what a page costs cold), and prints requests per second,
+   p50/p95/p99 latency and the ratio to the bare app at the same connection count, per page and
+   audience.
 
 Pages: ``home`` (/), ``note`` (a note page, one of the ``--hot`` newest notes the reader may see,
 chosen at random per request), ``notes`` (the notes list, pages 1-5 and by topic), ``search``
@@ -464,7 +467,8 @@ def measure(hub: Gunicorn, bare: Gunicorn, wanted: list[Target], args: argparse.
     log(f"warming up (load average {loadavg()})")
     run_wrk(bare.url(), None, 8, args.warmup, workdir)
     for target in wanted:
-        run_wrk(hub.url(), target, 8, args.warmup, workdir)
+        # Long enough for each worker to have met most of the target's pages in both languages.
+        run_wrk(hub.url(), target, 8, max(args.warmup, min(90.0, 0.3 * len(target.paths))), workdir)
     rows = []
     for connections in args.connections:
         baseline = run_wrk(bare.url(), None, connections, args.seconds, workdir)

@@ -28,6 +28,7 @@ class Config:
     INDEX_DIR = "index"  # relative to instance/
     SEARCH_CACHE_MB = 128  # per web process: term arrays kept between searches (see search_index/engine.py)
     FRAGMENT_CACHE_MB = 32  # per web process: rendered parts of pages (see blueprints/web/fragments.py)
+    DATABASE_PING_AFTER_SECONDS = 30  # a pooled connection idle longer is pinged when taken (hub/database.py)
     BASE_URL = "http://127.0.0.1:5000"
     COOKIE_SECURE: bool | None = None  # None: secure when BASE_URL is https
     SITE_NAME = ""  # empty: the translated default name is shown
@@ -118,7 +119,8 @@ def _derive(app: Flask) -> None:
             f"HUB_FEDERATION_MODE must be 'allowlist' or 'open', not {cfg['FEDERATION_MODE']!r}."
         )
     cfg.setdefault("SQLALCHEMY_DATABASE_URI", _database_uri(cfg["DATABASE_URL"]))
-    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    # Pooled connections are checked when taken (hub/database.py), mostly without a round trip.
+    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     secure = cfg["COOKIE_SECURE"]
     if secure is None:  # follow the base URL: a hub served over https sends cookies only over https
         secure = str(cfg["BASE_URL"]).startswith("https://")
