@@ -7,6 +7,8 @@ from flask_login import current_user
 
 from blueprints.web.access import public
 from blueprints.web.fragments import deferred, page
+from hub.permissions import can
+from hub.services import accounts
 from hub.services import projects as project_service
 from hub.services import listing, stats, translations
 
@@ -22,9 +24,12 @@ def index():
     projects = deferred(project_service.all_projects)
     featured = deferred(listing.newest, viewer=current_user, limit=4, filters=listing.Filters(featured=True))
     newest = deferred(listing.newest, viewer=current_user, limit=6)
+    # A member who may not write is told whom to ask for the contributor role (the same for the whole role).
+    ask = deferred(lambda: accounts.administrators()
+                   if current_user.is_authenticated and not can(current_user, "write_notes") else [])
     return render_template(
-        "main/index.html", projects=projects, counts=deferred(stats.counts, viewer=current_user),
-        featured=featured, newest=newest, recent=deferred(stats.recent_activity, limit=5),
+        "main/index.html", projects=projects, ask=ask, counts=deferred(stats.counts, viewer=current_user),
+        featured=featured, newest=newest, recent=deferred(stats.recent_activity, viewer=current_user, limit=5),
         versions=deferred(lambda: translations.published_versions(
             [*featured, *newest], locale=str(get_locale()), viewer=current_user)))
 
@@ -44,14 +49,6 @@ def project(slug: str):
     if item is None:
         abort(404)
     notes = listing.newest(viewer=current_user, limit=20, filters=listing.Filters(project=item.slug))
-    return render_template("main/project.html", project=item, members=project_service.public_members(item),
+    return render_template("main/project.html", project=item, members=project_service.public_members(item, viewer=current_user),
                            notes=notes, versions=translations.published_versions(
                                notes, locale=str(get_locale()), viewer=current_user))
-
-
-@bp.get("/healthz")
-@public
-def healthz():
-    """Answer load balancers: the hub and its database respond."""
-    stats.ping()
-    return {"status": "ok"}

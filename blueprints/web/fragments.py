@@ -147,12 +147,15 @@ def share_page(shared: bool = True) -> None:
     g.share_page = shared
 
 
-def page(name: str, *, args: Iterable[str] = (), shared: bool = False) -> Callable:
+def page(name: str, *, args: Iterable[str] = (), shared: bool = False,
+         vary: Callable[[], Hashable] | None = None) -> Callable:
     """Decorate a view whose page is made of cached fragments (see the module's docstring).
 
     ``args``: the query-string arguments the page depends on; a request with others (or with
     messages waiting to be flashed, or from a signed-in person) is never served a whole page.
     ``shared``: every page of the view may be kept whole (else the view calls :func:`share_page`).
+    ``vary``: what else a whole page depends on besides the content version (e.g. the search
+    index's commit, which follows the database a moment later).
     """
     allowed = frozenset(args) | {"lang"}
 
@@ -163,7 +166,8 @@ def page(name: str, *, args: Iterable[str] = (), shared: bool = False) -> Callab
             context = _context()  # the version first: everything read after it is as new or newer
             if current_user.is_authenticated or "_flashes" in session or not set(request.args) <= allowed:
                 return view(*view_args, **view_kwargs)
-            key = ("page", name, request.path, tuple(sorted(request.args.items(multi=True))), *context)
+            key = ("page", name, request.path, tuple(sorted(request.args.items(multi=True))),
+                   vary() if vary else None, *context)
             store = _store()
             text = store.get(key)
             if text is not None:

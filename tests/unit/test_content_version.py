@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from hub import content_version
 from hub.extensions import db
 from hub.models import Note
-from hub.services import accounts, notes, projects, transfer
+from hub.services import accounts, discussion, notes, projects, transfer
 from tests.helpers import PASSWORD
 
 
@@ -70,9 +70,9 @@ def test_drafts_and_submissions_leave_it(people):
 def test_comments_marks_accounts_and_projects_change_it(people, project):
     note = published(people["author"], people["moderator"])
     member = people["member"]
-    assert changes(lambda: notes.add_comment(note, by=member, body="We tried this too."))
+    assert changes(lambda: discussion.add_comment(note, by=member, body="We tried this too."))
     assert changes(lambda: notes.toggle_mark(note, by=member, kind="useful"))
-    assert changes(lambda: notes.remove_comment(note_comment(note), by=people["moderator"]))
+    assert changes(lambda: discussion.remove_comment(note_comment(note), by=people["moderator"]))
 
     def rename() -> None:
         member.pseudonym = "Mary Q"
@@ -80,6 +80,38 @@ def test_comments_marks_accounts_and_projects_change_it(people, project):
     assert changes(rename)
     assert changes(lambda: projects.save(projects.ProjectData(slug="kunming", name_zh="昆明", name_en="Kunming"),
                                          by=None))
+
+
+def test_the_privacy_paths_change_it(people):
+    """Held comments released or declined, redactions, accepted changes, notifications read, accounts deleted."""
+    from hub.services import leaving, notifications, screening
+
+    author, moderator, member = people["author"], people["moderator"], people["member"]
+    note = published(author, moderator, body="Ask for Zhang Wei at the back door.")
+    held = [discussion.add_comment(note, by=member, body=f"Call 1391234567{n} after six.", confirm_privacy=True)
+            for n in range(2)]
+    assert changes(lambda: discussion.release(
+        held[0], by=moderator, checked=[screening.key(f) for f in discussion.findings(held[0])]))
+    assert changes(lambda: discussion.decline(held[1], by=moderator))
+    assert changes(lambda: discussion.redact(held[0], by=moderator, body="Call [removed] after six."))
+    assert changes(lambda: notes.redact(note, by=moderator, fields={
+        "title": note.title, "summary": note.summary, "body": "Ask at the back door."}))
+    notes.save(note, by=author, data=note_input(title="Night outreach, Friday"), confirm_privacy=True)
+    assert changes(lambda: notes.accept_changes(note, by=moderator, version=note.pending.version))
+    assert notifications.unread_count(author)
+    assert changes(lambda: notifications.mark_read(author))
+    assert not changes(lambda: notifications.mark_read(author))  # nothing was unread: nothing to refresh
+    assert changes(lambda: leaving.delete_account(member, by=member, keep_published=True, password=PASSWORD))
+
+
+def test_autosaving_changes_to_a_published_note_leaves_it(people):
+    """Readers keep the published text; the author's and moderators' view keys the pending state itself."""
+    author = people["author"]
+    note = published(author, people["moderator"])
+    notes.autosave(note, by=author, data=note_input(title="Night outreach, Thursday"))
+    assert not changes(lambda: notes.autosave(note, by=author, data=note_input(title="Night outreach, Friday")))
+    assert not changes(lambda: notes.save(note, by=author, data=note_input(title="Night outreach, Friday"),
+                                          confirm_privacy=True))
 
 
 def note_comment(note: Note):
@@ -131,7 +163,7 @@ def test_writers_with_and_without_events_never_wait_for_each_other_in_a_cycle(ma
                 for n in range(25):
                     note = db.session.get(Note, ids[n % 2])
                     if kind == "comment":
-                        notes.add_comment(note, by=who, body=f"Comment {n}")
+                        discussion.add_comment(note, by=who, body=f"Comment {n}")
                     else:
                         notes.set_featured(note, by=who, featured=n % 2 == 0)
             except BaseException as error:  # noqa: BLE001  (reported below)
