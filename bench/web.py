@@ -13,9 +13,11 @@ In one run, the bench:
    the rest public), comments and marks on the newest notes, drafts for the editor's autosave, and
    the search index; it opens a log-in session for the demo member ``partner`` (the signed-in
    reader) and the contributor ``peer`` (autosave), with their signed session cookies and a CSRF token;
-3. starts ``gunicorn -w 3 --no-control-socket`` twice: the hub (``wsgi:app``) and a bare Flask app
-   answering "Hello, World!", the same settings for both, and no hub worker (nothing but the
-   requests runs);
+3. starts gunicorn twice with the production settings (``-c python:hub.gunicorn_conf``: 3
+   processes of 4 threads, as the README's Deploying section runs it, without nginx in front):
+   the hub (``wsgi:app``) and a bare Flask app answering "Hello, World!", the same settings for
+   both, and no hub worker (nothing but the requests runs); the API's rate limits are lifted
+   (the bench measures what a search costs, not the limiter's refusals);
 4. loads each page with Debian's ``wrk`` (``apt-get install -y wrk``) at each connection count,
    after an unrecorded warm-up (``--warmup`` seconds, longer for targets with many pages: 0.3 s
    per page, at most 90, so that every worker has met most of them: the figures are for a warm
@@ -159,7 +161,9 @@ def hub_env(url: str, instance: Path) -> dict[str, str]:
     return {**os.environ, "HUB_DATABASE_URL": url, "HUB_INSTANCE_PATH": str(instance), "FLASK_APP": "wsgi",
             "HUB_SECRET_KEY": "bench-secret-" + "x" * 40, "HUB_ENV": "production",
             # Cheap password hashes for the bench accounts; no request checks a password.
-            "HUB_PASSWORD_HASH_METHOD": "scrypt:1024:8:1"}
+            "HUB_PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+            # wrk's connections all come from one address: no limit, so every answer is a real one.
+            "HUB_API_RATE_LIMIT": "100000000 per minute", "HUB_API_RATE_LIMIT_ANONYMOUS": "100000000 per minute"}
 
 
 def prepare(env: dict[str, str], notes: int, hot: int, seed: int, workdir: Path) -> Prepared:
@@ -268,11 +272,11 @@ def _signed_in(app, username: str) -> tuple[str, str]:
 class Gunicorn:
     """A gunicorn serving ``target`` on a free port with the production settings."""
 
-    def __init__(self, target: str, env: dict[str, str], cwd: Path, workers: int, extra: list[str],
+    def __init__(self, target: str, env: dict[str, str], cwd: Path, config: str, workers: int, extra: list[str],
                  logs: Path) -> None:
         self.port = free_port()
-        command = [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
-                   "--no-control-socket", *extra, target]
+        command = [str(ROOT / ".venv/bin/gunicorn"), *(["-c", config] if config else []), "-w", str(workers),
+                   "-b", f"127.0.0.1:{self.port}", "--no-control-socket", *extra, target]
         self.command = " ".join(["gunicorn", *command[1:]])
         self.log = open(logs / f"gunicorn-{self.port}.log", "wb")
         self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -419,8 +423,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, nargs="+", default=[8, 32, 64])
     parser.add_argument("--pages", nargs="+", default=list(PAGES), choices=PAGES)
     parser.add_argument("--audiences", nargs="+", default=list(AUDIENCES), choices=AUDIENCES)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers for both apps (default 3)")
-    parser.add_argument("--gunicorn", default="", help="more gunicorn options for both apps, e.g. '--worker-class gthread'")
+    parser.add_argument("--config", default="python:hub.gunicorn_conf",
+                        help="gunicorn settings for both apps (default: the production ones; '' for gunicorn's own)")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn processes for both apps (default 3)")
+    parser.add_argument("--gunicorn", default="", help="more gunicorn options for both apps, e.g. '--threads 1'")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--fast-db", action="store_true", help="PostgreSQL without fsync (as the test suite)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
@@ -444,8 +450,8 @@ def main() -> None:
         bare_dir.mkdir()
         (bare_dir / "bare_flask.py").write_text(BARE_APP)
         extra = args.gunicorn.split()
-        hub = Gunicorn("wsgi:app", env, ROOT, args.workers, extra, workdir)
-        bare = Gunicorn("bare_flask:app", {**os.environ}, bare_dir, args.workers, extra, workdir)
+        hub = Gunicorn("wsgi:app", env, ROOT, args.config, args.workers, extra, workdir)
+        bare = Gunicorn("bare_flask:app", {**os.environ}, bare_dir, args.config, args.workers, extra, workdir)
         servers += [hub, bare]
         hub.wait("/healthz")
         bare.wait("/")
