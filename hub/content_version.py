@@ -8,7 +8,10 @@ What counts as reader-visible: a note that is published, or was published before
 transaction (its text, terms, readers, featuring, translations and attachments with it);
 comments and marks; projects; topics and populations; accounts (pseudonyms, roles, who is
 active); partner hubs (their names are shown on their notes). Drafts and submissions do not
-count: autosave, which saves a draft every few seconds, leaves every cache alone. Notifications
+count, nor an author's changes to a published note waiting for review (``pending_revision``):
+autosave, which saves them every few seconds, leaves every cache alone; the note page keys what
+it shows of them to the author and the moderators by their state instead. Held comments count
+(they are comments), though only their writers see them: the page keys them by the reader. Notifications
 count too, so that a person's unread count can be cached with the rest (they are made with
 comments and moderators' decisions, and read in one go). Changes are
 noticed in the ORM's flushes and in bulk statements run through the session (``insert``,
