@@ -3,7 +3,7 @@
 :func:`init_app` is the one entry the app factory uses. It adds the request-time pieces of
 ``blueprints.web`` (the access guard, the log-in session loader, security headers, the reader's
 language, template helpers, error pages) and mounts the faces: main, auth, notes, moderation,
-search, translations, api, admin, partners, federation. The core (``hub``, ``search_index``)
+search, translations, api, admin, partners, federation, follows, mail. The core (``hub``, ``search_index``)
 never imports this package; only ``hub.create_app`` does.
 """
 from __future__ import annotations
@@ -30,6 +30,8 @@ def _register_blueprints(app: Flask) -> None:
     from blueprints.api import bp as api_bp
     from blueprints.auth import bp as auth_bp
     from blueprints.federation import bp as federation_bp
+    from blueprints.follows import bp as follows_bp
+    from blueprints.mail import bp as mail_bp
     from blueprints.main import bp as main_bp
     from blueprints.moderation import bp as moderation_bp
     from blueprints.notes import bp as notes_bp
@@ -47,3 +49,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(federation_bp)
     app.register_blueprint(partners_bp, url_prefix="/admin/partners")
+    app.register_blueprint(follows_bp)
+    app.register_blueprint(mail_bp)

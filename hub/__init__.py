@@ -38,7 +38,7 @@ def _instance_path(config: dict[str, Any] | type | None) -> str | None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to ``app``."""
     import search_index
-    from hub import federation, models  # noqa: F401  (models registers the tables)
+    from hub import federation, mail, models  # noqa: F401  (models registers the tables)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
@@ -48,6 +48,7 @@ def register_extensions(app: Flask) -> None:
     app.json.ensure_ascii = False
     search_index.init_app(app)
     federation.init_app(app)
+    mail.init_app(app)
 
 
 def register_logging(app: Flask) -> None:

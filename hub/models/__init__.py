@@ -2,12 +2,15 @@
 
 By concern: user (accounts), project, note (notes, revisions, attachments, translation requests),
 vocabulary (terms, sensitive words, glossary rows), discussion (comments, marks), moderation
-(review thread, flags, notifications), federation, events, audit. Import from ``hub.models``.
+(review thread, flags, notifications), federation, events, audit, follows, and mail (the outbox
+and each person's choices). Import from ``hub.models``.
 """
 from hub.models.audit import AuditEntry
 from hub.models.discussion import Comment, Mark
 from hub.models.events import ConsumerCursor, Event
 from hub.models.federation import Delivery, InboxItem, NoteReceipt, PeerHub
+from hub.models.follows import Follow, FollowKind, Frequency
+from hub.models.mail import MailSetting, OutgoingMail
 from hub.models.meta import HubMeta
 from hub.models.moderation import Flag, Notification, ReviewMessage
 from hub.models.note import (
@@ -45,13 +48,18 @@ __all__ = [
     "NoteReceipt",
     "PeerHub",
     "Flag",
+    "Follow",
+    "FollowKind",
+    "Frequency",
     "HubMeta",
     "GlossaryEntry",
+    "MailSetting",
     "Mark",
     "Note",
     "NoteRevision",
     "NoteState",
     "Notification",
+    "OutgoingMail",
     "ReviewMessage",
     "SensitiveWord",
     "Term",
