@@ -24,7 +24,15 @@ class Inbox:
         self.messages: list[EmailMessage] = []
         self.raw: list[bytes] = []
         self.recipients: list[list[str]] = []
+        self.refuse: dict[str, str] = {}  # recipient -> the server's answer to RCPT TO (e.g. "451 try later")
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
+        """Accept a recipient, or answer as :attr:`refuse` says."""
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
         """Store one message."""
