@@ -80,6 +80,7 @@ def register_web(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     """Add the ``flask hub ...`` commands."""
     from hub.cli import hub_cli, translate_cli
+    import hub.cli_mail  # noqa: F401
     import hub.cli_notes  # noqa: F401
 
     app.cli.add_command(hub_cli)

@@ -2,7 +2,7 @@
 
 ``flask hub`` commands are thin wrappers over the services, federation and search_index:
 init, demo, create-admin, worker, serve, search-status, reindex, and the federation-* commands
-(``hub/cli_notes.py`` adds import-notes and export-notes). ``flask translate`` wraps pybabel:
+(``hub/cli_notes.py`` adds import-notes and export-notes, ``hub/cli_mail.py`` the mail-* commands). ``flask translate`` wraps pybabel:
 extract (with ``# i18n:`` translator comments), init, update, compile.
 """
 from __future__ import annotations

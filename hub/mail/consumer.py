@@ -7,6 +7,7 @@ a crash replays events and the outbox's unique keys keep each mail single. It on
 
 - ``note.published``: a mail per person whose *immediate* follows bring the note (daily and
   weekly follows wait for the digest, hub.mail.digest), matched through the person's audience;
+  not for imports, nor for notes published days ago elsewhere that a partner's outbox brings now;
 - ``comment.added`` (from this hub or, once comments federate, a partner's): the note's author;
 - ``review.message``: a moderator's decision to the author, a thread message to the others in it;
 - ``flag.added``: the moderators.
@@ -16,6 +17,7 @@ does not mail about the past.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,11 +34,20 @@ from hub.services.visibility import Audience, can_view
 
 CONSUMER_NAME = "mail"
 SEARCH_CONSUMER = "search"
+NEWS_AGE = dt.timedelta(days=2)  # a note published longer ago than this (a backfill, an import) is not news
+
+
+def _is_news(note: Note, event: Event) -> bool:
+    """Tell whether a published note is news: not an import, not an old note a partner hub's outbox gave us."""
+    if event.payload.get("source") == "import" or note.published_at is None:
+        return False
+    return note.published_at >= event.at - NEWS_AGE
 
 
 def _note_published(event: Event) -> None:
     note = db.session.get(Note, event.subject_id)
-    if note is None or note.state != NoteState.PUBLISHED.value or note.translation_of_id is not None:
+    if note is None or note.state != NoteState.PUBLISHED.value or note.translation_of_id is not None \
+            or not _is_news(note, event):
         return
     by_person: dict[int, list[Follow]] = {}
     for item in follows.followers_of(note, frequency=Frequency.IMMEDIATELY):

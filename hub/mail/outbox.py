@@ -197,6 +197,20 @@ def prune() -> int:
     return gone.rowcount or 0
 
 
+def given_up(*, limit: int = 10) -> list[OutgoingMail]:
+    """Return the mails given up most recently."""
+    query = sa.select(OutgoingMail).where(OutgoingMail.state == "dead").order_by(OutgoingMail.id.desc()).limit(limit)
+    return list(db.session.scalars(query))
+
+
+def retry_dead() -> int:
+    """Queue the given-up mails again; return how many (those that carried a token are dropped: it is gone)."""
+    moved = db.session.execute(sa.update(OutgoingMail).where(OutgoingMail.state == "dead").values(
+        state="pending", attempts=0, next_attempt_at=utcnow()))
+    db.session.commit()
+    return moved.rowcount or 0
+
+
 def stats() -> dict[str, int]:
     """Count mails by state."""
     rows = db.session.execute(sa.select(OutgoingMail.state, sa.func.count()).group_by(OutgoingMail.state)).all()

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import logging
 from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formataddr, formatdate, make_msgid
 
-from flask import Flask
+from flask import Flask, current_app
 
 from hub.extensions import db
-from hub.mail import compose, outbox, transport
+from hub.mail import compose, links, outbox, transport
 from hub.models import OutgoingMail
 
 log = logging.getLogger("hub.mail")
@@ -72,3 +74,25 @@ def _send_one(smtp: transport.Connection, mail_id: int, message: EmailMessage) -
     else:
         outbox.finish(mail, "sent")
     db.session.commit()
+
+
+class TestFailed(Exception):
+    """A test mail did not go out; the message says why."""
+
+
+def send_test(address: str) -> None:
+    """Send a short test mail to ``address`` now, with the hub's settings (``flask hub mail-test``)."""
+    if not outbox.enabled():
+        raise TestFailed("HUB_MAIL_SERVER is not set")
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = f"{compose.site_name(for_subject=True)}: test"
+    message["From"] = formataddr((compose.site_name(for_subject=True), compose.sender()))
+    message["To"] = address
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=links.host())
+    message.set_content("This test mail shows that the hub can send mail.\n")
+    try:
+        with transport.Connection(transport.Settings.from_config(current_app.config)) as smtp:
+            smtp.send(message)
+    except (transport.ServerUnavailable, transport.Refused) as error:
+        raise TestFailed(str(error)) from error

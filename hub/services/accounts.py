@@ -191,6 +191,7 @@ def create_invitation(
     db.session.flush()
     audit.record("invitation.create", actor=by, target=invitation, role=role.value, mailed=bool(email))
     if email:
+        locale = locale if locale in current_app.config["LOCALES"] else None
         outbox.queue(f"invitation:{invitation.id}", kind="invitation", address=email, locale=locale,
                      payload={"invitation_id": invitation.id}, secret=token)
     db.session.commit()

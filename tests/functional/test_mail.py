@@ -308,3 +308,27 @@ def test_no_mail_holds_a_note_body_a_comment_or_another_persons_address(app, cli
         for address in others:
             assert address not in whole, (message["Subject"], address)
         assert "<img" not in html_of(message)
+
+
+def test_a_saved_search_brings_its_new_notes_into_the_daily_digest(app, contributor, moderator, member, smtp_server):
+    follows.follow(member, follows.target("search", query="naloxone"), frequency="daily")
+    start = utcnow()
+    digest.queue_digests(app, now=start)
+    publish(contributor, moderator, title="Naloxone kits at night", summary="Kits for the night route.")
+    publish(contributor, moderator, title="Choir practice", summary="Singing together on Fridays.")
+    deliver(app)  # the index reads the new notes
+    assert digest.queue_digests(app, now=start + dt.timedelta(days=1)) == 1
+    deliver(app)
+    [message] = smtp_server.to(member.email)
+    assert message["Subject"] == "Practice Exchange Hub: new notes today"
+    assert "Naloxone kits at night" in text_of(message) and "Choir practice" not in text_of(message)
+
+
+def test_old_notes_arriving_now_are_not_news(app, contributor, moderator, member, topic, smtp_server):
+    """A partner's backfill or an import publishes notes written long ago: immediate followers hear nothing."""
+    follows.follow(member, follows.target("topic", value="methadone"), frequency="immediately")
+    old = publish(contributor, moderator, term_ids=[topic.id])
+    old.published_at = utcnow() - dt.timedelta(days=30)
+    db.session.commit()
+    deliver(app)
+    assert smtp_server.to(member.email) == []

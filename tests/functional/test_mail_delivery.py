@@ -147,3 +147,17 @@ def test_a_hub_without_mail_server_queues_nothing_and_starts_at_the_present(make
         cursor = db.session.get(ConsumerCursor, "mail")
         assert cursor.position == db.session.scalar(sa.select(sa.func.max(Event.id)))
         db.session.remove()
+
+
+def test_the_mail_commands_report_retry_and_test(app, runner, make_user, smtp_server):
+    never = make_user("never")
+    smtp_server.inbox.refuse = {never.email: "550 5.1.1 no such user"}
+    accounts.request_password_reset(never.username)
+    deliver(app)
+    report = runner.invoke(args=["hub", "mail-status"]).output
+    assert f"127.0.0.1:{smtp_server.port}" in report and "dead 1" in report and "550 5.1.1" in report
+    assert "1 mails queued again" in runner.invoke(args=["hub", "mail-retry"]).output
+    result = runner.invoke(args=["hub", "mail-test", "admin@example.org"])
+    assert result.exit_code == 0 and smtp_server.to("admin@example.org")
+    smtp_server.stop()
+    assert runner.invoke(args=["hub", "mail-test", "admin@example.org"]).exit_code == 1
