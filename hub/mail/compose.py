@@ -47,6 +47,20 @@ class Dropped(Exception):
     """The mail is no longer to be sent; the message says why (for the outbox, never with personal data)."""
 
 
+class Unreadable(Exception):
+    """The mail's token was sealed with another secret key: this worker's ``HUB_SECRET_KEY`` differs."""
+
+
+def _token(mail: OutgoingMail) -> str:
+    """Return the one-time token the mail carries."""
+    if not mail.sealed:
+        raise Dropped("its one-time link was wiped when the mail was given up")
+    token = outbox.unseal(mail.sealed)
+    if token is None:
+        raise Unreadable("its token was sealed with another secret key: give every node the same HUB_SECRET_KEY")
+    return token
+
+
 @dataclass
 class Item:
     """A note as a mail shows it: its title and summary in the reader's language, where it is from, a link."""
@@ -170,9 +184,9 @@ def _title(note: Note) -> str:
 
 def _invitation(mail: OutgoingMail, reader: Reader) -> Content:
     invitation = db.session.get(Invitation, mail.payload.get("invitation_id"))
-    token = outbox.unseal(mail.sealed or "")
-    if invitation is None or invitation.state != "open" or token is None:
+    if invitation is None or invitation.state != "open":
         raise Dropped("the invitation is no longer open")
+    token = _token(mail)
     return Content(
         subject=_("%(site)s: your invitation", site=site_name(for_subject=True)),
         lead=[_("You are invited to join %(site)s, where projects share what they learned in practice.",
@@ -185,9 +199,9 @@ def _invitation(mail: OutgoingMail, reader: Reader) -> Content:
 
 def _reset(mail: OutgoingMail, reader: Reader) -> Content:
     reset = db.session.get(PasswordReset, mail.payload.get("reset_id"))
-    token = outbox.unseal(mail.sealed or "")
-    if reset is None or reset.used_at is not None or reset.expires_at <= utcnow() or token is None:
+    if reset is None or reset.used_at is not None or reset.expires_at <= utcnow():
         raise Dropped("the reset link has expired or was used")
+    token = _token(mail)
     return Content(
         subject=_("%(site)s: reset your password", site=site_name(for_subject=True)),
         lead=[_("Someone asked to reset the password of your account on %(site)s.", site=site_name()),

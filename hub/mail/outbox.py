@@ -148,8 +148,10 @@ def stale_after() -> dt.timedelta:
 
 def reclaim_stale() -> int:
     """Put back mails a dead worker left ``sending`` (they are sent again, with the same Message-ID)."""
-    moved = db.session.execute(sa.update(OutgoingMail).where(
-        OutgoingMail.state == "sending", OutgoingMail.claimed_at < utcnow() - stale_after()).values(
+    stale = sa.and_(OutgoingMail.state == "sending", OutgoingMail.claimed_at < utcnow() - stale_after())
+    if db.session.scalar(sa.select(OutgoingMail.id).where(stale).limit(1)) is None:
+        return 0  # the usual case: no write, so an idle worker does not lock SQLite every round
+    moved = db.session.execute(sa.update(OutgoingMail).where(stale).values(
         state="pending", attempts=OutgoingMail.attempts + 1, last_error="worker stopped while sending"))
     db.session.commit()
     return moved.rowcount or 0

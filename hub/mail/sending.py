@@ -23,6 +23,9 @@ def _prepare(mails: list[OutgoingMail]) -> list[tuple[int, EmailMessage]]:
             ready.append((mail.id, compose.message(mail)))
         except compose.Dropped as reason:
             outbox.finish(mail, "dropped", error=str(reason))
+        except compose.Unreadable as reason:  # a node with another secret key; one with the right key may send it
+            log.warning("mail %s (%s) not written: %s", mail.id, mail.kind, reason)
+            outbox.refused(mail, str(reason), permanent=False)
         except Exception:  # a bug in writing one mail must not hold up the others
             log.exception("mail %s (%s) could not be written", mail.id, mail.kind)
             outbox.refused(mail, "could not be written", permanent=False)

@@ -361,6 +361,8 @@ def _decide(note: Note, by: User, kind: str, message: str) -> None:
 
 def _record_review_message(message: ReviewMessage, recipients: set[int]) -> None:
     """Record a review-thread message in the event log, naming who hears of it (mail: hub.mail.consumer)."""
+    if not recipients:
+        return  # a partner's note has no author here
     db.session.flush()
     events.record("review.message", subject_type="review_message", subject_id=message.id, note_id=message.note_id,
                   to=sorted(recipients))

@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from hub import worker
 from hub.extensions import db
 from hub.mail import digest
-from hub.models import Follow, Note, OutgoingMail, Term
+from hub.models import Note, OutgoingMail, PasswordReset, Term
 from hub.models.base import utcnow
-from hub.models.user import Role, User
+from hub.models.user import User
 from hub.services import follows, mail_settings, notes
-from tests.helpers import PASSWORD, count, login, post_form
+from tests.helpers import PASSWORD, login, post_form
 from tests.smtp import html_of, text_of
 
 LINK = re.compile(r"https?://[^\s\"<>]+")
@@ -91,11 +91,16 @@ def test_an_invitation_is_mailed_in_the_chosen_language_and_its_link_opens_sign_
 
 
 def test_a_password_reset_is_mailed_not_logged_and_its_link_works(app, client, member, smtp_server, caplog):
+    member.locale, member.timezone = "zh_Hans", "Asia/Shanghai"
+    db.session.commit()
     response = post_form(client, "/forgot", {"login": member.username})
     assert response.status_code == 302
     assert "password reset link" not in caplog.text
     deliver(app)
     [message] = smtp_server.to(member.email)
+    assert message["Subject"] == "经验交流平台：重设密码"
+    expires = db.session.scalar(sa.select(PasswordReset.expires_at)) + dt.timedelta(hours=8)
+    assert f"有效期至{expires:%Y/%-m/%-d %H:%M}" in text_of(message)  # the reader's time zone
     [reset] = [u for u in links_in(message) if "/reset/" in u]
     assert post_form(client, path_of(reset), {"password": "a new long password", "confirm": "a new long password"}
                      ).status_code == 302

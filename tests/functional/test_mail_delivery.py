@@ -161,3 +161,16 @@ def test_the_mail_commands_report_retry_and_test(app, runner, make_user, smtp_se
     assert result.exit_code == 0 and smtp_server.to("admin@example.org")
     smtp_server.stop()
     assert runner.invoke(args=["hub", "mail-test", "admin@example.org"]).exit_code == 1
+
+
+def test_a_worker_with_another_secret_key_leaves_a_sealed_link_for_one_that_can_open_it(app, member, smtp_server):
+    accounts.request_password_reset(member.username)
+    right = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = "a node configured with another key"
+    deliver(app)
+    mail = db.session.scalar(sa.select(OutgoingMail))
+    assert (mail.state, mail.attempts) == ("pending", 1) and "HUB_SECRET_KEY" in mail.last_error
+    app.config["SECRET_KEY"] = right
+    time.sleep(0.25)
+    deliver(app)
+    assert [m["To"] for m in smtp_server.messages] == [member.email]
