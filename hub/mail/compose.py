@@ -224,14 +224,17 @@ def _review(mail: OutgoingMail, reader: Reader) -> Content:
     decision = mail.payload.get("decision", "reply")
     if decision in DECISIONS:
         subject = _("%(site)s: news about your note", site=site_name(for_subject=True))
-        said = db.session.scalar(sa.select(ReviewMessage.body).where(ReviewMessage.id == mail.payload.get("message_id")))
+        said = db.session.scalar(sa.select(ReviewMessage.body).where(
+            ReviewMessage.id == mail.payload.get("message_id")))
         lead = [DECISIONS[decision](_title(note))] + ([_("Sign in to read the moderator’s message.")] if said else [])
     else:
         subject = _("%(site)s: a new message about a note", site=site_name(for_subject=True))
         lead = [_("There is a new message in the review of the note “%(title)s”.", title=_title(note)),
                 _("Sign in to read it.")]
-    return Content(subject=subject, lead=lead, action=(_("Open the note"), links.url("mail.open_note", note_id=note.id)),
-                   reason=_("You receive this e-mail because you wrote or review this note."), unsubscribe_kind="review")
+    return Content(subject=subject, lead=lead,
+                   action=(_("Open the note"), links.url("mail.open_note", note_id=note.id)),
+                   reason=_("You receive this e-mail because you wrote or review this note."),
+                   unsubscribe_kind="review")
 
 
 def _comment(mail: OutgoingMail, reader: Reader) -> Content:

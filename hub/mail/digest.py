@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 import zoneinfo
-from collections.abc import Iterable
 
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -31,6 +30,7 @@ PRUNE_SECONDS = 3600.0
 LAST_KEY = "hub.mail.digest.last"
 DIGESTS = (Frequency.DAILY, Frequency.WEEKLY)
 MAX_IDS = 200
+KEY_CHUNK = 500
 
 
 def period(now: dt.datetime, zone: zoneinfo.ZoneInfo, frequency: Frequency) -> str:
@@ -43,12 +43,25 @@ def period(now: dt.datetime, zone: zoneinfo.ZoneInfo, frequency: Frequency) -> s
     return f"{year}-W{week:02d}"
 
 
-def _readers(frequencies: Iterable[Frequency]) -> list[User]:
-    """Return the people with at least one daily or weekly follow who can be mailed."""
-    followers = sa.select(Follow.user_id).where(Follow.frequency.in_([f.value for f in frequencies]))
-    query = sa.select(User).where(User.id.in_(followers), User.status == UserStatus.ACTIVE.value,
-                                  User.email.is_not(None)).order_by(User.id)
-    return list(db.session.scalars(query))
+def _key(user: User, frequency: Frequency, now: dt.datetime) -> str:
+    return f"digest:{frequency.value}:user:{user.id}:{period(now, compose.zone_of(user.timezone), frequency)}"
+
+
+def due(now: dt.datetime) -> list[tuple[User, Frequency, str]]:
+    """Return each reader and frequency whose digest period has turned and is not queued yet, with its key.
+
+    A few queries for all readers (not a few per reader): the worker asks every minute.
+    """
+    query = (sa.select(User, Follow.frequency).join(Follow, Follow.user_id == User.id)
+             .where(Follow.frequency.in_([f.value for f in DIGESTS]), User.status == UserStatus.ACTIVE.value,
+                    User.email.is_not(None)).distinct().order_by(User.id, Follow.frequency))
+    candidates = [(user, Frequency(frequency), _key(user, Frequency(frequency), now))
+                  for user, frequency in db.session.execute(query)]
+    taken: set[str] = set()
+    for start in range(0, len(candidates), KEY_CHUNK):
+        keys = [key for _user, _frequency, key in candidates[start:start + KEY_CHUNK]]
+        taken.update(db.session.scalars(sa.select(OutgoingMail.key).where(OutgoingMail.key.in_(keys))))
+    return [candidate for candidate in candidates if candidate[2] not in taken]
 
 
 def _previous(user: User, frequency: Frequency) -> OutgoingMail | None:
@@ -58,16 +71,13 @@ def _previous(user: User, frequency: Frequency) -> OutgoingMail | None:
     return db.session.scalar(query)
 
 
-def queue_for(user: User, frequency: Frequency, *, now: dt.datetime) -> OutgoingMail | None:
-    """Queue ``user``'s digest of the period ``now`` falls in, unless queued already; return it.
+def queue_for(user: User, frequency: Frequency, key: str, *, now: dt.datetime) -> OutgoingMail | None:
+    """Queue ``user``'s digest under ``key`` (see :func:`due`); return it, or None when they want none.
 
     Raises ``search_index.SearchUnavailable`` when a saved search cannot be read (tried again later).
     """
     items = [f for f in follows.of(user) if f.frequency == frequency.value]
     if not items or not mail_settings.wants(user, "follows"):
-        return None
-    key = f"digest:{frequency.value}:user:{user.id}:{period(now, compose.zone_of(user.timezone), frequency)}"
-    if db.session.scalar(sa.select(OutgoingMail.id).where(OutgoingMail.key == key)) is not None:
         return None
     previous = _previous(user, frequency)
     payload = {"until": now.isoformat(), "since": previous.payload.get("until") if previous else None}
@@ -95,15 +105,15 @@ def queue_digests(app: Flask | None = None, *, now: dt.datetime | None = None) -
         _maybe_prune(app)
     now = now or utcnow()
     queued = 0
-    for user in _readers(DIGESTS):
-        for frequency in DIGESTS:
-            try:
-                mail = queue_for(user, frequency, now=now)
-                db.session.commit()
-            except search_index.SearchUnavailable:
-                db.session.rollback()  # this person's digest waits for the index
-                continue
-            queued += bool(mail is not None and mail.state == "pending")
+    for user, frequency, key in due(now):
+        try:
+            mail = queue_for(user, frequency, key, now=now)
+            db.session.commit()
+        except search_index.SearchUnavailable:
+            db.session.rollback()  # this person's digest waits for the index
+            continue
+        queued += bool(mail is not None and mail.state == "pending")
+    db.session.rollback()  # end the read transaction (SQLite stays unlocked)
     return queued
 
 

@@ -116,3 +116,26 @@ def test_people_with_an_account_and_a_password_get_reset_mail_only_with_an_addre
     assert accounts.request_password_reset("noaddr") is None  # nothing to log with a mail server
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutgoingMail)) == 0
     assert user.id
+
+
+def test_due_digests_are_found_for_all_readers_in_a_few_queries(any_db_app):
+    from hub.models import Follow, Term
+    from hub.models.user import User
+
+    term = Term(kind="topic", slug="t", name_zh="t", name_en="t")
+    db.session.add(term)
+    readers = [User(username=f"r{n}", pseudonym=f"R{n}", password_hash="x", email=f"r{n}@example.org",
+                    timezone="Asia/Shanghai" if n % 2 else None) for n in range(3)]
+    db.session.add_all(readers)
+    db.session.flush()
+    for reader in readers:
+        for frequency in ("daily", "weekly"):
+            db.session.add(Follow(user_id=reader.id, kind="topic", key=f"term:{term.id}:{frequency}", term_id=term.id,
+                                  frequency=frequency))
+    db.session.commit()
+    now = dt.datetime(2026, 12, 7, 12, 0)
+    found = digest.due(now)
+    assert len(found) == 6 and {f for _u, f, _k in found} == {Frequency.DAILY, Frequency.WEEKLY}
+    assert digest.queue_digests(now=now) == 0  # first periods: markers only
+    assert digest.due(now) == []
+    assert len(digest.due(now + dt.timedelta(days=1))) == 3  # a day later: the daily ones
