@@ -2,14 +2,17 @@
 
 By concern: user (accounts), project, note (notes, revisions, attachments, translation requests),
 vocabulary (terms, sensitive words, glossary rows), discussion (comments, marks), moderation
-(review thread, flags, notifications), federation, events, audit, follows, and mail (the outbox
-and each person's choices). Import from ``hub.models``.
+(review thread, flags, notifications), federation, events, audit, api (API and feed tokens),
+harvest (OAI-PMH records), follows, and mail (the outbox and each person's choices). Import from
+``hub.models``.
 """
+from hub.models.api import ApiToken, TokenKind
 from hub.models.audit import AuditEntry
-from hub.models.discussion import Comment, Mark
+from hub.models.discussion import Comment, CommentState, Mark
 from hub.models.events import ConsumerCursor, Event
 from hub.models.federation import Delivery, InboxItem, NoteReceipt, PeerHub
 from hub.models.follows import Follow, FollowKind, Frequency
+from hub.models.harvest import HarvestRecord
 from hub.models.mail import MailSetting, OutgoingMail
 from hub.models.meta import HubMeta
 from hub.models.moderation import Flag, Notification, ReviewMessage
@@ -20,6 +23,7 @@ from hub.models.note import (
     Note,
     NoteRevision,
     NoteState,
+    PendingRevision,
     TranslationRequest,
     Visibility,
 )
@@ -40,9 +44,12 @@ __all__ = [
     "LANGUAGES",
     "SECTIONS",
     "note_term",
+    "ApiToken",
+    "TokenKind",
     "Attachment",
     "AuditEntry",
     "Comment",
+    "CommentState",
     "Delivery",
     "InboxItem",
     "NoteReceipt",
@@ -51,6 +58,7 @@ __all__ = [
     "Follow",
     "FollowKind",
     "Frequency",
+    "HarvestRecord",
     "HubMeta",
     "GlossaryEntry",
     "MailSetting",
@@ -58,6 +66,7 @@ __all__ = [
     "Note",
     "NoteRevision",
     "NoteState",
+    "PendingRevision",
     "Notification",
     "OutgoingMail",
     "ReviewMessage",

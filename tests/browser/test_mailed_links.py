@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from hub import worker
 from hub.extensions import db
 from hub.models.user import Role
-from hub.services import accounts, notes, projects
+from hub.services import accounts, discussion, notes, projects
 from tests.helpers import PASSWORD
 from tests.smtp import text_of
 
@@ -64,7 +64,7 @@ def test_a_comment_mail_leads_through_sign_in_to_the_note(desktop: Page, live_hu
     note = notes.create_draft(author=writer, data=notes.NoteInput(
         title="Evening drop-in", summary="Who came, and why.", body="Members only text.", language="en"))
     notes.approve(notes.submit(note, by=writer, confirm_privacy=True), by=moderator)
-    notes.add_comment(note, by=reader, body="We tried this too.")
+    discussion.add_comment(note, by=reader, body="We tried this too.")
     _deliver(live_hub.app)
     comment_mail = next(m for m in smtp_server.to("lee@example.org") if "comment" in m["Subject"])
     link = next(url for url in LINK.findall(text_of(comment_mail)) if "/mail/notes/" in url)

@@ -18,7 +18,7 @@ from hub.mail import digest
 from hub.models import Note, OutgoingMail, PasswordReset, Term
 from hub.models.base import utcnow
 from hub.models.user import User
-from hub.services import follows, mail_settings, notes
+from hub.services import discussion, follows, mail_settings, notes, screening
 from tests.helpers import PASSWORD, login, post_form
 from tests.smtp import html_of, text_of
 
@@ -140,7 +140,26 @@ def test_a_comment_reaches_the_author_but_not_its_text(app, contributor, moderat
     note = publish(contributor, moderator)
     deliver(app)
     smtp_server.inbox.messages.clear()
-    notes.add_comment(note, by=member, body=COMMENT_MARK)
+    discussion.add_comment(note, by=member, body="We tried this too.")
+    deliver(app)
+    [message] = smtp_server.to(contributor.email)
+    assert "Peer support at the clinic" in text_of(message)
+    assert "We tried this too" not in message.as_string()
+    assert smtp_server.to(member.email) == []
+
+
+def test_a_held_comment_is_mailed_only_once_a_moderator_shows_it(app, contributor, moderator, member, smtp_server):
+    """A comment with a phone number waits for a moderator: its note's author hears of it only when it is shown."""
+    note = publish(contributor, moderator)
+    deliver(app)
+    smtp_server.inbox.messages.clear()
+    comment = discussion.add_comment(note, by=member, body=COMMENT_MARK, confirm_privacy=True)
+    assert comment.state == "held"
+    deliver(app)
+    assert smtp_server.to(contributor.email) == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutgoingMail)
+                             .where(OutgoingMail.kind == "comment")) == 0
+    discussion.release(comment, by=moderator, checked=[screening.key(f) for f in discussion.findings(comment)])
     deliver(app)
     [message] = smtp_server.to(contributor.email)
     assert "Peer support at the clinic" in text_of(message)
@@ -237,7 +256,7 @@ def test_flags_reach_the_moderators_and_thread_replies_the_other_side(app, contr
 def test_one_click_unsubscribe_works_without_signing_in_and_a_get_only_asks(app, contributor, moderator, member,
                                                                            smtp_server):
     note = publish(contributor, moderator)
-    notes.add_comment(note, by=member, body="first")
+    discussion.add_comment(note, by=member, body="first")
     deliver(app)
     [message] = [m for m in smtp_server.to(contributor.email) if "comment" in m["Subject"]]
     url = message["List-Unsubscribe"].strip("<>")
@@ -251,7 +270,7 @@ def test_one_click_unsubscribe_works_without_signing_in_and_a_get_only_asks(app,
     db.session.expire_all()
     assert mail_settings.choices(contributor).kinds["comments"] is False
     assert mail_settings.choices(contributor).kinds["review"] is True  # only that kind
-    notes.add_comment(note, by=member, body="second")
+    discussion.add_comment(note, by=member, body="second")
     deliver(app)
     assert len([m for m in smtp_server.to(contributor.email) if "comment" in m["Subject"]]) == 1
     assert browser.post("/mail/unsubscribe/forged.token").status_code == 400
@@ -290,7 +309,8 @@ def test_no_mail_holds_a_note_body_a_comment_or_another_persons_address(app, cli
     follows.follow(member, follows.target("project", value=contributor.project.slug), frequency="weekly")
     digest.queue_digests(app, now=utcnow())
     note = publish(contributor, moderator, term_ids=[topic.id], sections={"what_we_did": BODY_MARK})
-    notes.add_comment(note, by=member, body=COMMENT_MARK)
+    held = discussion.add_comment(note, by=member, body=COMMENT_MARK, confirm_privacy=True)
+    discussion.release(held, by=moderator, checked=[screening.key(f) for f in discussion.findings(held)])
     notes.flag(note, by=member, reason="other", detail=COMMENT_MARK)
     notes.reply(note, by=contributor, body=MESSAGE_MARK)
     accounts_reset = post_form(client, "/forgot", {"login": member.username})

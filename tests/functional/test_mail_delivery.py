@@ -18,7 +18,7 @@ from hub.mail import outbox
 from hub.models import ConsumerCursor, Event, OutgoingMail
 from hub.models.user import Role
 from hub.models.base import utcnow
-from hub.services import accounts, notes
+from hub.services import accounts, discussion, notes
 from tests.functional.test_mail import deliver, publish
 from tests.helpers import PASSWORD, count
 
@@ -37,7 +37,7 @@ def sent_once(smtp_server) -> collections.Counter:
 def make_mail(contributor, moderator, member) -> int:
     """Cause four mails: a review decision, a comment, a review reply, a password reset; return how many."""
     note = publish(contributor, moderator)  # contributor: "published"
-    notes.add_comment(note, by=member, body="a comment")  # contributor: comment
+    discussion.add_comment(note, by=member, body="a comment")  # contributor: comment
     notes.reply(note, by=contributor, body="thanks")  # moderator: a message in the review thread
     accounts.request_password_reset(member.username)  # member: reset
     return 4
@@ -140,7 +140,7 @@ def test_a_hub_without_mail_server_queues_nothing_and_starts_at_the_present(make
                   for name, role in (("writer", Role.CONTRIBUTOR), ("mod", Role.MODERATOR), ("reader", Role.MEMBER))}
         db.session.commit()
         note = publish(people["writer"], people["mod"])
-        notes.add_comment(note, by=people["reader"], body="a comment")
+        discussion.add_comment(note, by=people["reader"], body="a comment")
         assert accounts.request_password_reset("reader")  # the token, for the log line
         worker.run_once(plain)
         assert count(OutgoingMail) == 0

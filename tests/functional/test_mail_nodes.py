@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from hub import claims
 from hub.extensions import db
 from hub.models import OutgoingMail
-from hub.services import accounts, notes
+from hub.services import accounts, discussion, notes
 from tests.processes import node_env, start, wait_for, worker_pid
 
 pytestmark = pytest.mark.postgres
@@ -50,7 +50,7 @@ def test_two_nodes_a_dead_sender_and_a_mail_server_outage_lose_and_double_nothin
             note = notes.create_draft(author=contributor, data=notes.NoteInput(
                 title=f"Note {n}", summary="s", body="b", language="en"))
             notes.approve(notes.submit(note, by=contributor, confirm_privacy=True), by=moderator)  # author: 1 mail
-            notes.add_comment(note, by=member, body="c")  # author: 1 mail
+            discussion.add_comment(note, by=member, body="c")  # author: 1 mail
             expected += 2
         accounts.request_password_reset(member.username)
         expected += 1

@@ -1,7 +1,7 @@
 """mail: follows, mail settings, the mail outbox
 
 Revision ID: 0008_mail
-Revises: 0005_prod
+Revises: 0007_newcomer
 Create Date: 2026-12-06 05:39:05.993773
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008_mail'
-down_revision = '0005_prod'
+down_revision = '0007_newcomer'
 branch_labels = None
 depends_on = None
 
