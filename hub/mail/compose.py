@@ -28,7 +28,7 @@ from flask_babel import force_locale, gettext as _
 
 from hub.extensions import db
 from hub.mail import links, outbox
-from hub.models import (Comment, Flag, Follow, Invitation, Note, OutgoingMail, PasswordReset, ReviewMessage,
+from hub.models import (Comment, CommentState, Flag, Follow, Invitation, Note, OutgoingMail, PasswordReset, ReviewMessage,
                         Term)
 from hub.models.base import utcnow
 from hub.models.user import User
@@ -216,6 +216,9 @@ DECISIONS: dict[str, Callable[[str], str]] = {
     "changes_requested": lambda title: _("A moderator asks for changes to your note “%(title)s”.", title=title),
     "rejected": lambda title: _("A moderator did not accept your note “%(title)s”.", title=title),
     "unpublished": lambda title: _("A moderator took down your note “%(title)s”.", title=title),
+    "changes_accepted": lambda title: _("A moderator published your changes to the note “%(title)s”.", title=title),
+    "changes_returned": lambda title: _("A moderator returned your changes to the note “%(title)s”; readers still "
+                                        "see the published text.", title=title),
 }
 
 
@@ -241,6 +244,8 @@ def _comment(mail: OutgoingMail, reader: Reader) -> Content:
     comment = db.session.get(Comment, mail.payload.get("comment_id"))
     if comment is None or comment.removed_at is not None:
         raise Dropped("the comment was removed")
+    if comment.state != CommentState.PUBLISHED:
+        raise Dropped("the comment waits for a moderator")
     note = _own_note(reader, comment.note_id)
     return Content(
         subject=_("%(site)s: a new comment on your note", site=site_name(for_subject=True)),

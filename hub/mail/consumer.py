@@ -9,7 +9,9 @@ a crash replays events and the outbox's unique keys keep each mail single. It on
   weekly follows wait for the digest, hub.mail.digest), matched through the person's audience;
   not for imports, nor for notes published days ago elsewhere that a partner's outbox brings now;
 - ``comment.added`` (from this hub or, once comments federate, a partner's): the note's author;
-- ``review.message``: a moderator's decision to the author, a thread message to the others in it;
+  a comment held for a moderator (hub.services.discussion) is announced only when it is shown;
+- ``review.message``: a moderator's decision to the author (on a note, or on the changes to a
+  published note), a thread message to the others in it;
 - ``flag.added``: the moderators.
 
 While the hub has no mail server the cursor follows the head of the log, so setting one up later
@@ -27,7 +29,7 @@ from flask import current_app
 from hub import worker
 from hub.extensions import db
 from hub.mail import outbox
-from hub.models import Comment, Event, Flag, Follow, FollowKind, Frequency, Note, NoteState, ReviewMessage
+from hub.models import Comment, CommentState, Event, Flag, Follow, FollowKind, Frequency, Note, NoteState, ReviewMessage
 from hub.models.user import User
 from hub.services import follows, mail_settings
 from hub.services.visibility import Audience, can_view
@@ -66,8 +68,9 @@ def _comment_added(event: Event) -> None:
     if event.payload.get("edited"):
         return  # a partner's edit of a comment already mailed
     comment = db.session.get(Comment, event.subject_id)
-    if comment is None or comment.removed_at is not None or comment.note is None:
-        return
+    if comment is None or comment.state != CommentState.PUBLISHED or comment.removed_at is not None \
+            or comment.note is None:
+        return  # gone, or held for a moderator again: its release announces it anew
     author_id = comment.note.author_id
     if author_id is None or author_id == comment.author_id:
         return

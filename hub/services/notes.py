@@ -343,10 +343,12 @@ def accept_changes(note: Note, *, by: User, version: int, checked: Iterable[str]
         attachment.pending = False
     if chosen:
         _scrub_everywhere(note, redaction.removed_findings(fields, chosen))
-    db.session.add(ReviewMessage(note=note, author=by, kind="changes_accepted", body=message.strip()))
+    decision = ReviewMessage(note=note, author=by, kind="changes_accepted", body=message.strip())
+    db.session.add(decision)
     audit.record("note.changes_accept", actor=by, target=note, privacy_findings=len(findings),
                  redacted=len(chosen))
     _notify_author(note, "note.changes_accepted")
+    _record_review_message(decision, {note.author_id} - {by.id, None})
     events.record("note.updated", subject_type="note", subject_id=note.id)
     db.session.commit()
     return note
@@ -357,9 +359,11 @@ def return_changes(note: Note, *, by: User, message: str) -> Note:
     pending = _require_pending(by, note, None)
     _need_message(message)
     pending.submitted_at = None
-    db.session.add(ReviewMessage(note=note, author=by, kind="changes_returned", body=message.strip()))
+    decision = ReviewMessage(note=note, author=by, kind="changes_returned", body=message.strip())
+    db.session.add(decision)
     audit.record("note.changes_return", actor=by, target=note)
     _notify_author(note, "note.changes_returned")
+    _record_review_message(decision, {note.author_id} - {by.id, None})
     db.session.commit()
     return note
 

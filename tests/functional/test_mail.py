@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from hub import worker
 from hub.extensions import db
 from hub.mail import digest
-from hub.models import Note, OutgoingMail, PasswordReset, Term
+from hub.models import Follow, MailSetting, Note, OutgoingMail, PasswordReset, Term
 from hub.models.base import utcnow
 from hub.models.user import User
 from hub.services import discussion, follows, mail_settings, notes, screening
@@ -134,6 +134,28 @@ def test_a_review_outcome_reaches_the_author_in_their_language_without_the_messa
     assert "在诊所的同伴支持" in text_of(message)
     assert MESSAGE_MARK not in message.as_string()
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_decisions_on_changes_to_a_published_note_reach_the_author(app, contributor, moderator, smtp_server):
+    contributor.locale = "zh_Hans"
+    db.session.commit()
+    note = publish(contributor, moderator, title="夜间外展")
+    deliver(app)
+    smtp_server.inbox.messages.clear()
+    notes.save(note, by=contributor, data=note_input(title="夜间外展", body="Changed once."))
+    deliver(app)
+    assert smtp_server.to(contributor.email) == []  # waiting changes are no news to anyone by mail
+    notes.return_changes(note, by=moderator, message=MESSAGE_MARK)
+    notes.save(note, by=contributor, data=note_input(title="夜间外展", body="Changed twice."))
+    notes.accept_changes(note, by=moderator, version=note.pending.version)
+    deliver(app)
+    returned, accepted = smtp_server.to(contributor.email)
+    assert "退回" in text_of(returned) and "夜间外展" in text_of(returned)
+    assert "发布了您对笔记" in text_of(accepted)
+    for message in (returned, accepted):
+        assert message["Subject"] == "经验交流平台：您的笔记有新消息"
+        assert MESSAGE_MARK not in message.as_string() and "Changed" not in message.as_string()
+    assert smtp_server.to(moderator.email) == []
 
 
 def test_a_comment_reaches_the_author_but_not_its_text(app, contributor, moderator, member, smtp_server):
@@ -357,3 +379,28 @@ def test_old_notes_arriving_now_are_not_news(app, contributor, moderator, member
     db.session.commit()
     deliver(app)
     assert smtp_server.to(member.email) == []
+
+
+def test_deleting_an_account_forgets_its_follows_choices_and_queued_mail(app, client, contributor, moderator, member,
+                                                                          topic, smtp_server):
+    follows.follow(member, follows.target("topic", value="methadone"), frequency="immediately")
+    mail_settings.save(member, kinds={"comments": False}, topic_subjects=True)
+    login(client, member.username)
+    data = client.get("/account/data.json").get_json()
+    assert [(f["kind"], f["about"], f["frequency"]) for f in data["follows"]] == [
+        ("topic", "Methadone maintenance", "immediately")]
+    assert data["mail_choices"]["comments"] is False and data["mail_choices"]["topic_in_subject"] is True
+    smtp_server.stop()  # the mail about the new note is queued but cannot leave
+    publish(contributor, moderator, term_ids=[topic.id])
+    deliver(app)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutgoingMail)
+                             .where(OutgoingMail.user_id == member.id, OutgoingMail.state == "pending")) == 1
+    person, address = member.id, member.email
+    assert post_form(client, "/account/delete", {"what": "keep", "password": PASSWORD}).status_code == 302
+    db.session.expire_all()
+    for model in (Follow, MailSetting, OutgoingMail):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(model).where(model.user_id == person)) == 0
+    smtp_server.start()
+    time.sleep(0.25)
+    deliver(app)
+    assert smtp_server.to(address) == [] and smtp_server.to(contributor.email)  # the others' mail still goes
