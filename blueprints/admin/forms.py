@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from blueprints.web.forms import within
+from blueprints.web.forms import EMAIL_MESSAGE, within
 from blueprints.web.templating import ROLE_LABELS
 from hub.models import Role
 
@@ -27,7 +27,7 @@ class InvitationForm(FlaskForm):
                        validators=[Optional(), Length(max=200)],
                        description=_l("A pseudonym or a hint; avoid real names."))
     email = EmailField(_l("Send the link to this e-mail address (optional)"),
-                       validators=[Optional(), Email(), Length(max=254)],
+                       validators=[Optional(), Email(EMAIL_MESSAGE), Length(max=254)],
                        description=_l("The hub mails the link and then forgets the address. You can also copy the "
                                       "link and send it yourself."))
     language = SelectField(_l("Language of the e-mail"), choices=[], validate_choice=True, validators=[Optional()])

@@ -69,6 +69,18 @@ def path_of(url: str) -> str:
     return re.sub(r"^https?://[^/]+", "", url)
 
 
+def opens_signed_in(app, user: User, message, *, shows: str) -> None:
+    """Follow every note link of ``message`` as ``user``: signed out it asks to sign in, signed in it shows the note."""
+    urls = [u for u in links_in(message) if "/mail/notes/" in u]
+    assert urls, "the mail links to no note"
+    browser = app.test_client()
+    assert "/login?next=" in browser.get(path_of(urls[0])).headers["Location"]
+    login(browser, user.username)
+    for url in urls:
+        page = browser.get(path_of(url), follow_redirects=True)
+        assert page.status_code == 200 and shows in page.get_data(as_text=True), url
+
+
 # --- account mails -----------------------------------------------------------------------------
 
 def test_an_invitation_is_mailed_in_the_chosen_language_and_its_link_opens_sign_up(app, client, admin,
@@ -85,6 +97,8 @@ def test_an_invitation_is_mailed_in_the_chosen_language_and_its_link_opens_sign_
     assert "邀请" in text_of(message) and "邀请" in html_of(message)
     [invite] = [u for u in links_in(message) if "/invite/" in u]
     assert path_of(invite) == path_of(shown)  # the same link the admin can copy by hand
+    audit = client.get("/admin/audit?lang=zh_Hans").get_data(as_text=True)
+    assert "链接已通过邮件发送：是" in audit and "new.person@example.net" not in audit
     client.post("/logout", data={"csrf_token": ""})
     assert app.test_client().get(path_of(invite)).status_code == 200
     assert db.session.scalar(sa.select(OutgoingMail.address)) is None  # the address is forgotten once sent
@@ -134,6 +148,7 @@ def test_a_review_outcome_reaches_the_author_in_their_language_without_the_messa
     assert "在诊所的同伴支持" in text_of(message)
     assert MESSAGE_MARK not in message.as_string()
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    opens_signed_in(app, contributor, message, shows=MESSAGE_MARK)  # the author reads the message on the hub
 
 
 def test_decisions_on_changes_to_a_published_note_reach_the_author(app, contributor, moderator, smtp_server):
@@ -168,6 +183,7 @@ def test_a_comment_reaches_the_author_but_not_its_text(app, contributor, moderat
     assert "Peer support at the clinic" in text_of(message)
     assert "We tried this too" not in message.as_string()
     assert smtp_server.to(member.email) == []
+    opens_signed_in(app, contributor, message, shows="We tried this too")
 
 
 def test_a_held_comment_is_mailed_only_once_a_moderator_shows_it(app, contributor, moderator, member, smtp_server):
@@ -211,7 +227,8 @@ def test_a_weekly_digest_groups_new_notes_by_topic_in_the_readers_language(app, 
     assert len(message.as_bytes()) < 100_000
     assert BODY_MARK not in message.as_string()
     assert digest.queue_digests(app, now=start + dt.timedelta(days=7, hours=1)) == 0  # one per week
-    assert note.id
+    opens_signed_in(app, member, message, shows=BODY_MARK)
+    assert f"/mail/notes/{note.id}" in text_of(message)
 
 
 def test_an_immediate_follow_mails_each_new_note_once_and_never_one_taken_down(app, contributor, moderator, member,
@@ -273,6 +290,7 @@ def test_flags_reach_the_moderators_and_thread_replies_the_other_side(app, contr
     [reply] = smtp_server.to(contributor.email)
     assert MESSAGE_MARK not in reply.as_string() and "Peer support at the clinic" in text_of(reply)
     assert smtp_server.to(member.email) == []
+    opens_signed_in(app, contributor, reply, shows=MESSAGE_MARK)
 
 
 def test_one_click_unsubscribe_works_without_signing_in_and_a_get_only_asks(app, contributor, moderator, member,
