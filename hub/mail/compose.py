@@ -26,10 +26,11 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, gettext as _
 
+from hub import text_safety
 from hub.extensions import db
 from hub.mail import links, outbox
-from hub.models import (Comment, CommentState, Flag, Follow, Invitation, Note, OutgoingMail, PasswordReset, ReviewMessage,
-                        Term)
+from hub.models import (Comment, CommentState, Flag, Follow, Invitation, Note, OutgoingMail, PasswordReset,
+                        ReviewMessage, Term)
 from hub.models.base import utcnow
 from hub.models.user import User
 from hub.services import mail_settings, translations
@@ -177,7 +178,8 @@ def _own_note(reader: Reader, note_id: Any) -> Note:
 
 
 def _title(note: Note) -> str:
-    return note.title or _("(untitled)")
+    """Return a note's title for a sentence, isolated: an override in a partner's title cannot turn the sentence."""
+    return text_safety.isolated(note.title or _("(untitled)"))
 
 
 # --- one builder per kind ----------------------------------------------------------------------
