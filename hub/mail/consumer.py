@@ -9,7 +9,8 @@ a crash replays events and the outbox's unique keys keep each mail single. It on
   weekly follows wait for the digest, hub.mail.digest), matched through the person's audience;
   not for imports, nor for notes published days ago elsewhere that a partner's outbox brings now;
 - ``comment.added`` (from this hub or, once comments federate, a partner's): the note's author;
-  a comment held for a moderator (hub.services.discussion) is announced only when it is shown;
+  a comment held for a moderator (hub.services.discussion) is announced only when it is shown,
+  and a partner's correction of a comment (``comment.updated``) is not mailed again;
 - ``review.message``: a moderator's decision to the author (on a note, or on the changes to a
   published note), a thread message to the others in it;
 - ``flag.added``: the moderators.
@@ -65,8 +66,6 @@ def _note_published(event: Event) -> None:
 
 
 def _comment_added(event: Event) -> None:
-    if event.payload.get("edited"):
-        return  # a partner's edit of a comment already mailed
     comment = db.session.get(Comment, event.subject_id)
     if comment is None or comment.state != CommentState.PUBLISHED or comment.removed_at is not None \
             or comment.note is None:

@@ -205,6 +205,36 @@ def test_a_held_comment_is_mailed_only_once_a_moderator_shows_it(app, contributo
     assert smtp_server.to(member.email) == []
 
 
+def test_a_partner_hubs_comments_reach_the_author_only_while_shown(app, contributor, moderator, smtp_server):
+    note = publish(contributor, moderator)
+    deliver(app)
+    smtp_server.inbox.messages.clear()
+    shown = discussion.receive_remote_comment(note, body="Same in Kunming.", trusted=True)
+    untrusted = discussion.receive_remote_comment(note, body="Nothing personal.", trusted=False)
+    db.session.commit()
+    deliver(app)
+    assert len(smtp_server.to(contributor.email)) == 1
+    discussion.update_remote_comment(shown, body="Same in Kunming; fixed typo.")
+    db.session.commit()
+    deliver(app)
+    assert len(smtp_server.to(contributor.email)) == 1  # a correction is no news
+    discussion.release(untrusted, by=moderator)
+    deliver(app)
+    assert len(smtp_server.to(contributor.email)) == 2
+    smtp_server.stop()  # the next comment's mail waits in the queue...
+    taken_back = discussion.receive_remote_comment(note, body="Also in Dali.", trusted=True)
+    db.session.commit()
+    deliver(app)
+    discussion.update_remote_comment(taken_back, body="Also in Dali, call 13812345678.")  # ...and is held again
+    db.session.commit()
+    smtp_server.start()
+    time.sleep(0.25)
+    deliver(app)
+    assert len(smtp_server.to(contributor.email)) == 2
+    assert db.session.scalar(sa.select(OutgoingMail.state).where(OutgoingMail.key == f"comment:{taken_back.id}:user:"
+                                                                 f"{contributor.id}")) == "dropped"
+
+
 # --- follows and digests -------------------------------------------------------------------------
 
 def test_a_weekly_digest_groups_new_notes_by_topic_in_the_readers_language(app, contributor, moderator, member,
