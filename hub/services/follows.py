@@ -26,6 +26,7 @@ import search_index
 from hub.extensions import db
 from hub.models import Follow, FollowKind, Frequency, Note, note_term, PeerHub, Project, Term
 from hub.models.user import User
+from hub.services import facets
 from hub.services.errors import NotAllowed, ServiceError
 from hub.services.visibility import Audience, published_for
 
@@ -201,7 +202,9 @@ def describe(item: Follow, *, locale: str) -> str:
     if item.kind == FollowKind.PLACE:
         return item.label or item.place
     words = f"“{item.query}”" if item.query else ""
-    return " · ".join([words, *(f"{v}" for v in (item.filters or {}).values())]).strip(" ·")
+    filters = dict(item.filters or {})
+    names = facets.labels({name: [(value, 0)] for name, value in filters.items()}, locale=locale)
+    return " · ".join([words, *(str(names.get(n, {}).get(v, v)) for n, v in filters.items())]).strip(" ·")
 
 
 # --- which notes a follow brings ---------------------------------------------------------------

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash
 
@@ -66,6 +67,7 @@ def export(user: User, *, by: User) -> dict[str, Any]:
     mine = lambda model, column: list(db.session.scalars(sa.select(model).where(column == user.id)  # noqa: E731
                                                          .order_by(model.id)))
     own_notes = [n for n in mine(Note, Note.author_id) if n.state != NoteState.DELETED]
+    locale = user.locale or current_app.config["DEFAULT_LOCALE"]
     return {
         "format": FORMAT, "version": 1, "exported_at": _when(utcnow()),
         "account": {
@@ -89,7 +91,7 @@ def export(user: User, *, by: User) -> dict[str, Any]:
                      "created_at": _when(f.created_at)} for f in mine(Flag, Flag.reporter_id)],
         "translation_requests": [{"note": r.note_id, "language": r.language, "created_at": _when(r.created_at)}
                                  for r in mine(TranslationRequest, TranslationRequest.user_id)],
-        "follows": [{"kind": f.kind, "about": follows.describe(f, locale=user.locale), "query": f.query,
+        "follows": [{"kind": f.kind, "about": follows.describe(f, locale=locale), "query": f.query,
                      "filters": dict(f.filters or {}), "frequency": f.frequency, "created_at": _when(f.created_at)}
                     for f in follows.of(user)],
         "mail_choices": {**mail_settings.choices(user).kinds,

@@ -67,6 +67,8 @@ def test_a_search_is_followed_with_its_words_and_filters(app, client, member, to
     item = db.session.scalar(sa.select(Follow))
     assert (item.kind, item.query, item.filters) == ("search", "美沙酮", {"language": "zh_Hans", "topic": "methadone"})
     assert "You follow this" in client.get("/search?q=美沙酮&topic=methadone&language=zh_Hans").get_data(as_text=True)
+    listed = client.get("/following?lang=zh_Hans").get_data(as_text=True)
+    assert "“美沙酮” · 中文 · 美沙酮维持治疗" in listed  # filters by name, not by code
 
 
 def test_places_populations_and_partner_hubs_are_followed_from_the_following_page(client, member, topic):
