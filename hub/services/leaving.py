@@ -2,11 +2,12 @@
 
 Deleting an account purges the person: their login, e-mail and pseudonym (the user row),
 sessions, reset tokens, notifications, marks, translation requests, follows, mail choices and
-every mail queued or kept for them, and the log-in failures counted under their login names. What they wrote goes or stays as they choose: published notes
-(and comments) stay credited to "former member", or go; everything unpublished goes. Deleted
-notes become tombstones whose ``note.deleted`` events send ``Delete`` to partner hubs; notes
-that stay are sent again (``note.updated``) so partners drop the pseudonym too. Audit entries
-keep what happened but nothing of the person: their id is cut from every entry.
+every mail queued or kept for them, and the log-in failures counted under their login names.
+What they wrote goes or stays as they choose: published notes (and comments) stay credited to
+"former member", or go; everything unpublished goes. Deleted notes become tombstones whose
+``note.deleted`` events send ``Delete`` to partner hubs; notes that stay are sent again
+(``note.updated``) so partners drop the pseudonym too. Audit entries keep what happened but
+nothing of the person: their id is cut from every entry.
 """
 from __future__ import annotations
 
