@@ -344,10 +344,12 @@ def accept_changes(note: Note, *, by: User, version: int, checked: Iterable[str]
         attachment.pending = False
     if chosen:
         _scrub_everywhere(note, redaction.removed_findings(fields, chosen))
-    db.session.add(ReviewMessage(note=note, author=by, kind="changes_accepted", body=message.strip()))
+    decision = ReviewMessage(note=note, author=by, kind="changes_accepted", body=message.strip())
+    db.session.add(decision)
     audit.record("note.changes_accept", actor=by, target=note, privacy_findings=len(findings),
                  redacted=len(chosen))
     _notify_author(note, "note.changes_accepted")
+    _record_review_message(decision, {note.author_id} - {by.id, None})
     events.record("note.updated", subject_type="note", subject_id=note.id)
     db.session.commit()
     return note
@@ -358,9 +360,11 @@ def return_changes(note: Note, *, by: User, message: str) -> Note:
     pending = _require_pending(by, note, None)
     _need_message(message)
     pending.submitted_at = None
-    db.session.add(ReviewMessage(note=note, author=by, kind="changes_returned", body=message.strip()))
+    decision = ReviewMessage(note=note, author=by, kind="changes_returned", body=message.strip())
+    db.session.add(decision)
     audit.record("note.changes_return", actor=by, target=note)
     _notify_author(note, "note.changes_returned")
+    _record_review_message(decision, {note.author_id} - {by.id, None})
     db.session.commit()
     return note
 
@@ -589,11 +593,22 @@ def _need_message(message: str) -> None:
 
 
 def _decide(note: Note, by: User, kind: str, message: str) -> None:
-    """Record a moderator's decision: thread message, audit entry, notification to the author."""
-    db.session.add(ReviewMessage(note=note, author=by, kind=kind, body=message.strip()))
+    """Record a moderator's decision: thread message, audit entry, notification and mail to the author."""
+    decision = ReviewMessage(note=note, author=by, kind=kind, body=message.strip())
+    db.session.add(decision)
     audit.record(f"note.{kind}", actor=by, target=note)
     if note.author_id:
         db.session.add(Notification(user_id=note.author_id, kind=f"note.{kind}", note=note))
+    _record_review_message(decision, {note.author_id} - {by.id, None})
+
+
+def _record_review_message(message: ReviewMessage, recipients: set[int]) -> None:
+    """Record a review-thread message in the event log, naming who hears of it (mail: hub.mail.consumer)."""
+    if not recipients:
+        return  # a partner's note has no author here
+    db.session.flush()
+    events.record("review.message", subject_type="review_message", subject_id=message.id, note_id=message.note_id,
+                  to=sorted(recipients))
 
 
 def withdraw(note: Note, *, by: User) -> Note:
@@ -681,8 +696,10 @@ def reply(note: Note, *, by: User, body: str, confirm_privacy: bool = False) -> 
         "This message may contain personal data. Check each highlighted place."))
     message = ReviewMessage(note=note, author=by, kind="reply", body=body)
     db.session.add(message)
-    for user_id in _thread_recipients(note, by):
+    recipients = _thread_recipients(note, by)
+    for user_id in recipients:
         db.session.add(Notification(user_id=user_id, kind="note.reply", note=note))
+    _record_review_message(message, recipients)
     db.session.commit()
     return message
 
@@ -750,6 +767,9 @@ def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Commen
         raise NotAllowed(_l("You may not do this with this note now."))
     item = Flag(note=note, comment=comment, reporter=by, reason=reason, detail=detail.strip()[:1000])
     db.session.add(item)
+    db.session.flush()
+    # The moderators hear of it by mail (hub.mail.consumer).
+    events.record("flag.added", subject_type="flag", subject_id=item.id)
     db.session.commit()
     return item
 

@@ -27,6 +27,9 @@ PUBLIC_ENDPOINTS = {
     "federation.webfinger", "federation.nodeinfo_links", "federation.nodeinfo", "federation.instance_actor",
     "federation.inbox_post", "federation.outbox_get", "federation.followers", "federation.note_object",
     "federation.note_activity",
+    # Mail: one-click unsubscribing needs no sign-in (RFC 8058, a signed token); a note's link in a mail
+    # leads to the note or, signed out, to the log-in page first.
+    "mail.unsubscribe", "mail.open_note",
 }
 
 
