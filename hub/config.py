@@ -30,6 +30,8 @@ class Config:
     DATABASE_CONNECT_TIMEOUT = 5  # seconds to reach PostgreSQL before a request answers 503
     INDEX_DIR = "index"  # relative to instance/
     SEARCH_CACHE_MB = 128  # per web process: term arrays kept between searches (see search_index/engine.py)
+    FRAGMENT_CACHE_MB = 32  # per web process: rendered parts of pages (see blueprints/web/fragments.py)
+    DATABASE_PING_AFTER_SECONDS = 30  # a pooled connection idle longer is pinged when taken (hub/database.py)
     BASE_URL = "http://127.0.0.1:5000"
     COOKIE_SECURE: bool | None = None  # None: secure when BASE_URL is https
     SITE_NAME = ""  # empty: the translated default name is shown
@@ -52,7 +54,21 @@ class Config:
     WORKER_CLAIM_SECONDS = 60.0  # a claim on shared work (hub.claims) not renewed for this long comes free
     NODE_NAME = ""  # this machine's name among the hub's nodes; empty: host name and instance folder
     PASSWORD_HASH_METHOD = "scrypt"  # Werkzeug's scrypt, n=2**15
-    MAIL_SERVER = ""  # no mail yet: reset links go to the server log and to admins
+    # Mail (README, "Mail"). No server: no mail at all; reset links go to the server log, admins hand out links.
+    MAIL_SERVER = ""
+    MAIL_PORT = 587
+    MAIL_USE_TLS = True  # STARTTLS after connecting (port 587)
+    MAIL_USE_SSL = False  # TLS from the first byte (port 465); not together with MAIL_USE_TLS
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_SENDER = ""  # the From address; empty: hub@ and the host of BASE_URL
+    MAIL_TIMEOUT = 20.0  # seconds for connecting and for each SMTP command
+    MAIL_TRIES = 8  # tries a mail the server refuses for a while (4xx) gets before it is given up
+    MAIL_RETRY_BASE_SECONDS = 60.0  # waits 1, 2, 4 ... minutes between tries (at most 6 hours)
+    MAIL_BATCH = 50  # mails sent per worker round
+    MAIL_DIGEST_HOUR = 7  # daily and weekly digests go out after this hour, in each reader's time zone
+    MAIL_DIGEST_WEEKDAY = 0  # weekly digests on this day: 0 Monday ... 6 Sunday
+    MAIL_KEEP_DAYS = 30  # sent and given-up mails are forgotten after this many days
     TESTING = False
     PROXIES = 0  # proxies in front whose X-Forwarded-For/-Proto are believed: 1 behind nginx (deploy/)
     LOG_FORMAT = "text"  # or "json": one JSON object per line, with the request id
@@ -102,6 +118,8 @@ class TestConfig(Config):
     LOGIN_LIMIT_ACCOUNT = 5
     LOGIN_LIMIT_CLIENT = 20
     FEDERATION_RETRY_BASE_SECONDS = 0.2
+    MAIL_RETRY_BASE_SECONDS = 0.2
+    MAIL_TIMEOUT = 5.0
     API_RATE_LIMIT_ANONYMOUS = "100000 per minute"  # tests of the limits set their own
 
 
@@ -137,6 +155,9 @@ def _derive(app: Flask) -> None:
         raise ConfigError(
             f"HUB_FEDERATION_MODE must be 'allowlist' or 'open', not {cfg['FEDERATION_MODE']!r}."
         )
+    if cfg.get("MAIL_USE_TLS") and cfg.get("MAIL_USE_SSL"):
+        raise ConfigError("HUB_MAIL_USE_TLS (STARTTLS, port 587) and HUB_MAIL_USE_SSL (TLS, port 465) exclude "
+                          "each other: set one of them to false.")
     cfg.setdefault("SQLALCHEMY_DATABASE_URI", _database_uri(cfg["DATABASE_URL"]))
     cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(cfg))
     secure = cfg["COOKIE_SECURE"]
@@ -164,9 +185,10 @@ def _database_uri(url: str) -> str:
 def _engine_options(cfg: dict[str, Any]) -> dict[str, Any]:
     """Return the engine's options: check pooled connections, keep values out of error messages."""
     # hide_parameters: an error's message (and so the log) names the statement, never the values
-    # bound to it, which may be note text. pool_pre_ping: after a database restart the first request
-    # gets a fresh connection instead of an error.
-    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    # bound to it, which may be note text. No pool_pre_ping: pooled connections are checked when
+    # taken by hub/database.py, mostly without a round trip, so that after a database restart the
+    # first request still gets a fresh connection instead of an error.
+    options: dict[str, Any] = {"hide_parameters": True}
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # An unreachable server (a dropped route, not a refused port) fails fast instead of
         # holding a web worker for the operating system's TCP timeout.

@@ -66,7 +66,7 @@ def comment_object_id(comment_id: int) -> str:
 
 def thread_of(comment: Comment) -> CommentThread | None:
     """Return the comment's place in the conversation (None: a local comment answering nobody)."""
-    return db.session.get(CommentThread, comment.id)
+    return comment.thread
 
 
 def comment_ap_id(comment: Comment) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
 from flask_babel import lazy_gettext as _l
 
 from hub import events
@@ -144,6 +145,7 @@ def visible_comments(note: Note, viewer: Any = None) -> list[Comment]:
     if getattr(viewer, "is_authenticated", False):
         shown = sa.or_(shown, Comment.author_id == viewer.id)
     query = (sa.select(Comment).where(Comment.note_id == note.id, Comment.removed_at.is_(None), shown)
+             .options(selectinload(Comment.author), joinedload(Comment.thread))  # each shows its writer and origin
              .order_by(Comment.id))
     return _in_thread_order(list(db.session.scalars(query)))
 
@@ -154,9 +156,7 @@ def _in_thread_order(comments: list[Comment]) -> list[Comment]:
     A reply whose parent is not shown keeps its place among the comments it came with.
     """
     ids = {c.id for c in comments}
-    parents = dict(db.session.execute(sa.select(CommentThread.comment_id, CommentThread.parent_id)
-                                      .where(CommentThread.comment_id.in_(ids),
-                                             CommentThread.parent_id.is_not(None))).all()) if ids else {}
+    parents = {c.id: c.thread.parent_id for c in comments if c.thread is not None and c.thread.parent_id is not None}
     replies: dict[int, list[Comment]] = {}
     for comment in comments:
         if parents.get(comment.id) in ids:
@@ -171,6 +171,16 @@ def _in_thread_order(comments: list[Comment]) -> list[Comment]:
         if parents.get(comment.id) not in ids:
             add(comment)
     return ordered
+
+
+def comment_authors(note: Note) -> list[tuple[int, int | None]]:
+    """Return (comment id, author id) of every comment on ``note`` someone may see, held ones too.
+
+    A cached page's key names the reader's own comments among them: those are what the page
+    shows differently to their writer (their held comments, no "report" form on their own).
+    """
+    query = sa.select(Comment.id, Comment.author_id).where(Comment.note_id == note.id, Comment.removed_at.is_(None))
+    return [tuple(row) for row in db.session.execute(query.order_by(Comment.id))]
 
 
 def _held_query():

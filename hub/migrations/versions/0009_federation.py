@@ -1,7 +1,7 @@
 """federation: signature schemes, several keys per peer, the conversation across hubs
 
-Revision ID: 0005_federation
-Revises: 0007_newcomer
+Revision ID: 0009_federation
+Revises: 0008_mail
 Create Date: 2026-12-06 04:10:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0005_federation'
-down_revision = '0007_newcomer'  # chained after main's migrations when main was merged
+revision = '0009_federation'
+down_revision = '0008_mail'
 branch_labels = None
 depends_on = None
 
