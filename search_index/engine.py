@@ -10,8 +10,9 @@ operation over all documents at once:
   alternative one or more :class:`Leaf` terms or phrases that must all occur; excluded units;
 - a leaf in a field gives its documents and frequencies: a term from its postings, a phrase from
   its terms' positions (document and position packed into one int64, shifted by the word's place
-  in the phrase, then intersected); one Han character stands for every indexed term that contains
-  it, found in the segment's lexicon (characters inside longer words are not indexed alone);
+  in the phrase, then intersected); one Han character alone stands for every indexed term that
+  contains it, found in the segment's lexicon (characters inside longer words are not indexed
+  alone), while in a phrase it must be a word of its own there (不应 is not in 不|应该);
 - matching is boolean masks over every document; scoring is BM25F — per field
   ``boost × idf × tf·(k1+1) / (tf + k1·(1 − b + b·length/average length))``, summed over fields and
   leaves, with Whoosh's ``idf = log(N / (df + 1)) + 1`` (a phrase: the sum of its terms' idfs);
@@ -61,9 +62,14 @@ _ONE_HAN = re.compile(f"[{HAN_RANGES}]")
 
 @dataclass(frozen=True)
 class Leaf:
-    """A term (one token) or a phrase (several tokens at consecutive positions)."""
+    """A term (one token) or a phrase (several tokens at consecutive positions).
+
+    ``parts``: a word's units, searched as a phrase instead of the word when no document holds
+    the word in the plan's fields (jieba never segmented it as one word in any note).
+    """
 
     tokens: tuple[str, ...]
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -226,8 +232,8 @@ class Snapshot:
         cached = all(self._cache.get((segment_id, "positions", field_name, text)) is not None
                      for segment_id in self._segment_ids)
         # Most of the word's documents: read all its positions once and keep them for later phrases.
-        if cached or _is_one_han(text) or len(candidates) * 4 >= len(self.term(field_name, text)[0]):
-            keys = self.term_positions(field_name, text)
+        if cached or len(candidates) * 4 >= len(self.postings(field_name, text)[0]):
+            keys = self.positions(field_name, text)
             return keys[in_sorted(keys >> POSITION_BITS, candidates)]
         parts = []
         for segment, offset in self._reader.leaf_readers():
@@ -327,10 +333,10 @@ class Snapshot:
         are mostly candidates has all its positions read and cached for later phrases; a word
         found in many more documents than the candidates has positions read only there.
         """
-        order = sorted(enumerate(tokens), key=lambda item: len(self.term(field_name, item[1])[0]))
+        order = sorted(enumerate(tokens), key=lambda item: len(self.postings(field_name, item[1])[0]))
         candidates = None
         for _place, token in order:
-            docs = self.term(field_name, token)[0]
+            docs = self.postings(field_name, token)[0]
             candidates = docs if candidates is None else _intersect_sorted(candidates, docs)
             if not len(candidates):
                 return _EMPTY_DOCS, _EMPTY_FREQS
@@ -352,6 +358,8 @@ class Snapshot:
             both = np.ones(self.size, dtype=bool) if alternative else np.zeros(self.size, dtype=bool)
             alt_scores = np.zeros(self.size, dtype=np.float32)
             for leaf in alternative:
+                if leaf.parts and not any(len(self.term(name, leaf.tokens[0])[0]) for name in fields):
+                    leaf = Leaf(leaf.parts)
                 leaf_match = np.zeros(self.size, dtype=bool)
                 for name in fields:
                     docs, freqs = self.leaf(name, leaf)
@@ -402,7 +410,8 @@ class Snapshot:
                      scores=[float(scores[d]) for d in docnums], facets=counted)
 
     def _top(self, match: np.ndarray, scores: np.ndarray, limit: int, *, newest: bool) -> np.ndarray:
-        """Return the best ``limit`` matching documents: by score (newer first on ties), or newest."""
+        """Return the best ``limit`` matching documents: by score, or newest; ties newest first, then
+        by note id (higher first), so every process and every index of the same notes pages alike."""
         candidates = np.flatnonzero(match)
         if not len(candidates) or limit <= 0:
             return candidates[:0]
@@ -418,8 +427,17 @@ class Snapshot:
             threshold = np.partition(primary, len(primary) - limit)[len(primary) - limit]
             keep = primary >= threshold
             candidates, primary, secondary = candidates[keep], primary[keep], secondary[keep]
-        order = np.lexsort((candidates, -secondary, -primary))[:limit]
-        return candidates[order]
+        order = np.lexsort((-secondary, -primary))
+        if np.any((np.diff(primary[order]) == 0) & (np.diff(secondary[order]) == 0)):
+            # Document numbers differ between indexes and change as segments merge: note ids do not.
+            order = np.lexsort((-self.note_ids[candidates], -secondary, -primary))
+        return candidates[order[:limit]]
+
+    @cached_property
+    def note_ids(self) -> np.ndarray:
+        """Return every document's note id (-1 for the cursor document), read only when scores tie."""
+        parts = [ids for (ids,), _offset in self._segments("ids", "id", read=_note_ids)]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 # --- reading one segment (segment-local document numbers) ----------------------------------------
@@ -566,6 +584,15 @@ def _facet(segment, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not values:
         return np.asarray([], dtype=str), _EMPTY_DOCS, np.zeros(0, dtype=np.int32)
     return np.asarray(values, dtype=str), np.concatenate(docs), np.concatenate(codes)
+
+
+def _note_ids(segment, name: str) -> tuple[np.ndarray]:
+    """Return each document's note id in one segment, from the terms of the ``id`` field."""
+    values, docs, codes = _facet(segment, name)
+    numbers = np.asarray([int(value) if value.isdigit() else -1 for value in values], dtype=np.int64)
+    ids = np.full(segment.doc_count_all(), -1, dtype=np.int64)
+    ids[docs] = numbers[codes]
+    return (ids,)
 
 
 def _column_reader(lengths: bool):

@@ -3,7 +3,8 @@
 Plain words are ANDed (the caller falls back to OR when AND finds nothing), "quoted text"
 is a phrase, -word excludes. Nothing a person types raises: unbalanced quotes, a lone dash
 or operators in the wrong place are read as plain text. Each word is analysed exactly as
-the index analyses text, so Chinese compounds become phrases of their units and
+the index analyses text, so a Chinese word is looked up as that word (as a phrase of its
+units only where no note holds the word), several words become a phrase of their units, and
 Traditional characters meet Simplified ones. Words the glossary knows also match the
 glossary's other terms (美沙酮 ↔ methadone ↔ MMT), unless expansion is switched off.
 """
@@ -12,12 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from search_index.analysis import query_tokens
+from search_index.analysis import query_tokens, units
 from search_index.concepts import concept_token
+from search_index.folding import HAN_RANGES
 from search_index.engine import Leaf, Plan, Unit
 from search_index.glossary import Glossary, Span, default_glossary
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
+_HAN = re.compile(f"[{HAN_RANGES}]+")
 MAX_WORDS = 20  # longer queries are cut: a pasted paragraph must not build a huge query
 
 
@@ -53,9 +56,13 @@ def parse(text: str) -> Parsed:
 
 
 def _leaf(text: str) -> Leaf | None:
-    """Return ``text`` as the index would hold it: one term, or a phrase of its units."""
+    """Return ``text`` as the index would hold it: one word (with its units, should no note hold
+    the word itself), or a phrase of its words' units."""
     tokens = query_tokens(text)
-    return Leaf(tuple(tokens)) if tokens else None
+    if not tokens:
+        return None
+    parts = tuple(units(tokens[0])) if len(tokens) == 1 else ()
+    return Leaf(tuple(tokens), parts if len(parts) > 1 else ())
 
 
 def _unit(text: str) -> Unit | None:
@@ -85,7 +92,7 @@ def build(parsed: Parsed, *, glossary: Glossary | None, mode: str = "and") -> Bu
     covered: set[int] = set()
     for span in glossary.spans(parsed.words) if glossary else []:
         units.append(_concept_unit(span, parsed.words[span.start:span.end], glossary))
-        expansions += span.others
+        expansions += [term for term in span.others if not _inside(query_tokens(term), span.key)]
         covered.update(range(span.start, span.end))
     units += [x for i, w in enumerate(parsed.words) if i not in covered and (x := _unit(w))]
     units += [x for x in map(_unit, parsed.phrases) if x]
@@ -97,16 +104,34 @@ def build(parsed: Parsed, *, glossary: Glossary | None, mode: str = "and") -> Bu
 
 
 def _concept_unit(span: Span, words: list[str], glossary: Glossary) -> Unit:
-    """Return the unit for words that spell a glossary term: the words, or any term of its concepts."""
+    """Return the unit for words that spell a glossary term: the words, or any term of its concepts.
+
+    Expansion never widens a Chinese word to a shorter word inside it: 大学生 does not also search
+    学生 (which would find 广大|学生). A concept with such a term is searched term by term, without
+    its concept token, which stands for all its terms.
+    """
     shipped = default_glossary()
     shipped_ids = set(shipped.keys().get(span.key, ()))
     alternatives: list[tuple[Leaf, ...]] = []
-    if not shipped_ids & set(span.concept_ids):  # the concept token does not cover the words themselves
+    narrowed = {concept_id for concept_id in span.concept_ids
+                if any(_inside(query_tokens(term), span.key) for term in glossary.terms_of(concept_id))}
+    if not shipped_ids & (set(span.concept_ids) - narrowed):  # no concept token covers the words themselves
         alternatives.append(tuple(x for x in map(_leaf, words) if x))
     for concept_id in span.concept_ids:
-        indexed = shipped.terms_of(concept_id)
+        indexed = () if concept_id in narrowed else shipped.terms_of(concept_id)
         if indexed:
             alternatives.append((Leaf((concept_token(concept_id),)),))
         alternatives += [(leaf,) for term in glossary.terms_of(concept_id)
-                         if term not in indexed and (leaf := _leaf(term))]
+                         if term not in indexed and not _inside(key := tuple(query_tokens(term)), span.key)
+                         and key != span.key and (leaf := _leaf(term))]
     return Unit(tuple(a for a in alternatives if a))
+
+
+def _inside(key: list[str] | tuple[str, ...], outer: tuple[str, ...]) -> bool:
+    """Tell whether a term is one Han word inside a longer word of ``outer``: 学生 in 大学生.
+
+    Only Chinese: there the shorter word can stand where the longer one's characters straddle two
+    words (广大|学生); an English word inside a longer term ("students") is that word wherever it is.
+    """
+    return (len(key) == 1 and _HAN.fullmatch(key[0]) is not None
+            and any(key[0] in token and key[0] != token for token in outer))

@@ -18,8 +18,9 @@ CURSOR_ID = "__cursor__"  # a document holding the indexer's event-log cursor, c
 # an index holds: the worker then rebuilds an index of another format when it starts.
 # 2: glossary concept tokens (search_index/concepts.py); 3: no characters inside longer units;
 # 4: positions as uint32 (postings.RawPositions) and every segment's postings as arrays beside it;
-# 5: images' alt text indexed again (hub.text.html_text).
-INDEX_FORMAT = 5
+# 5: images' alt text indexed again (hub.text.html_text); (6: privacy masking, another branch);
+# 7: a word's sub-words are the pieces of its own split, the word itself is a term (analysis).
+INDEX_FORMAT = 7
 TEXT_FIELDS = {"title": 3.0, "summary": 2.0, "body": 1.0}  # BM25F weights: title and summary over body
 FACETS = ("topic", "project", "province", "language", "population", "year", "origin")
 
