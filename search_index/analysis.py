@@ -282,10 +282,11 @@ def _route(sentence: str) -> list[str]:
     return words
 
 
-# Log odds for a three-character word being two characters plus one (AB|C) rather than A|BC:
-# about three to one among Chinese three-character words (3.6 to 1 among the jieba words of
-# bench/precision.py's gold-segmented text that the gold splits).
-_TWO_ONE_PRIOR = math.log(3)
+# Log odds of the usual shape of a three-character word, a two-character word first (AB|C), over
+# A|BC. Among the jieba words that the gold segmentation of bench/precision.py splits, AB|C is 3.6
+# times as common. (The like prior for AB|CD among four characters, 20 times as common there,
+# cost recall and removed no trap: bench/README.md.)
+_USUAL_SHAPE = {3: math.log(3)}
 
 # In _WordTable: a prefix of dictionary words that is no word itself (frequency 0 in jieba).
 _PREFIX_ONLY = math.inf
@@ -342,7 +343,7 @@ def _pieces(word: str) -> list[str] | None:
     if number and number.end() < len(word):
         # A number and what it counts: 三十|分钟, 第一|次, never 三|十分钟 (十分 is "very").
         return [word[:number.end()], word[number.end():]]
-    pieces = _split_three(word) if len(word) == 3 else _route_without(word)
+    pieces = _best_split(word)
     return pieces if any(len(piece) > 1 for piece in pieces) else None
 
 
@@ -360,24 +361,31 @@ def _numeral_words() -> frozenset[str]:
     return frozenset(words)
 
 
-def _split_three(word: str) -> list[str]:
-    """Return the more probable split of a three-character word: AB|C or A|BC.
+def _best_split(word: str) -> list[str]:
+    """Return the likeliest split of word into shorter dictionary words and characters.
 
-    Scored like jieba's path, with a prior for AB|C: most Chinese three-character words are a
-    two-character word with a one-character head or suffix (西南|部, 第一|次, 参议|员), and the
-    plain unigram score, which knows nothing of that, wrongly prefers A|BC whenever BC is a
-    common word (西|南部, 第|一次).
+    jieba's most probable path through the word without the word itself, except that a word of
+    three characters takes its usual shape, a two-character word and one more (西南|部, 第一|次),
+    unless A|BC is clearly likelier. The plain unigram score knows nothing of word shapes and
+    prefers any split with a common word in it (西|南部, 第|一次).
     """
-    table = _word_table()
-    scores = {}
-    if table.get(word[:2], _PREFIX_ONLY) is not _PREFIX_ONLY:
-        scores[(2,)] = table[word[:2]] + _char_score(word[2]) + _TWO_ONE_PRIOR
-    if table.get(word[1:], _PREFIX_ONLY) is not _PREFIX_ONLY:
-        scores[(1,)] = _char_score(word[0]) + table[word[1:]]
-    if not scores:
-        return list(word)
-    cut = max(scores, key=scores.get)[0]
-    return [word[:cut], word[cut:]]
+    pieces = _route_without(word)
+    shape = _USUAL_SHAPE.get(len(word))
+    if shape is not None:
+        usual = [word[:2], word[2:]]
+        if (usual != pieces and all(len(piece) == 1 or _is_word(piece) for piece in usual)
+                and _score(usual) + shape > _score(pieces)):
+            return usual
+    return pieces
+
+
+def _is_word(text: str) -> bool:
+    return _word_table().get(text, _PREFIX_ONLY) is not _PREFIX_ONLY
+
+
+def _score(pieces: list[str]) -> float:
+    """Return the log probability of a split into dictionary words and characters, as jieba scores it."""
+    return sum(_char_score(piece) if len(piece) == 1 else _word_table()[piece] for piece in pieces)
 
 
 def _char_score(char: str) -> float:
