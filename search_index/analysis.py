@@ -94,7 +94,7 @@ from search_index.folding import HAN_RANGES, normalise, span
 if TYPE_CHECKING:
     import jieba
 
-__all__ = ["BilingualTokenizer", "bilingual_analyzer", "query_tokens", "segment", "units"]
+__all__ = ["BilingualTokenizer", "bilingual_analyzer", "query_tokens", "segment", "word_units"]
 
 # A Han run, or a word of other letters and digits ("e.g", "3.5" stay whole, as Whoosh's default).
 _RUN = re.compile(rf"(?P<han>[{HAN_RANGES}]+)|[^\W_{HAN_RANGES}]+(?:\.[^\W_{HAN_RANGES}]+)*")
@@ -171,7 +171,7 @@ def query_tokens(text: str) -> list[str]:
     return [token.text for token in _query_analyzer()(text, mode="query")]
 
 
-def units(term: str) -> list[str]:
+def word_units(term: str) -> list[str]:
     """Return the units of an analysed Han word (a query term): the phrase it is searched as where
     no note holds the word itself (any other term is its own one unit)."""
     if not _HAN_WORD.fullmatch(term):

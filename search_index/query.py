@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from search_index.analysis import query_tokens, units
+from search_index.analysis import query_tokens, word_units
 from search_index.concepts import concept_token
-from search_index.folding import HAN_RANGES
 from search_index.engine import Leaf, Plan, Unit
+from search_index.folding import HAN_RANGES
 from search_index.glossary import Glossary, Span, default_glossary
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
@@ -61,7 +61,7 @@ def _leaf(text: str) -> Leaf | None:
     tokens = query_tokens(text)
     if not tokens:
         return None
-    parts = tuple(units(tokens[0])) if len(tokens) == 1 else ()
+    parts = tuple(word_units(tokens[0])) if len(tokens) == 1 else ()
     return Leaf(tuple(tokens), parts if len(parts) > 1 else ())
 
 
@@ -106,9 +106,9 @@ def build(parsed: Parsed, *, glossary: Glossary | None, mode: str = "and") -> Bu
 def _concept_unit(span: Span, words: list[str], glossary: Glossary) -> Unit:
     """Return the unit for words that spell a glossary term: the words, or any term of its concepts.
 
-    Expansion never widens a Chinese word to a shorter word inside it: 大学生 does not also search
-    学生 (which would find 广大|学生). A concept with such a term is searched term by term, without
-    its concept token, which stands for all its terms.
+    Expansion never widens a Chinese word to the word it holds with one character less: 大学生
+    does not also search 学生 (which would find 广大|学生). A concept with such a term is searched
+    term by term, without its concept token, which stands for all its terms.
     """
     shipped = default_glossary()
     shipped_ids = set(shipped.keys().get(span.key, ()))
@@ -128,10 +128,12 @@ def _concept_unit(span: Span, words: list[str], glossary: Glossary) -> Unit:
 
 
 def _inside(key: list[str] | tuple[str, ...], outer: tuple[str, ...]) -> bool:
-    """Tell whether a term is one Han word inside a longer word of ``outer``: 学生 in 大学生.
+    """Tell whether a term is a Han word that a word of ``outer`` holds with one character more.
 
-    Only Chinese: there the shorter word can stand where the longer one's characters straddle two
-    words (广大|学生); an English word inside a longer term ("students") is that word wherever it is.
+    That one character is what makes the longer word's characters straddle two words where the
+    shorter stands: 大学生 in 广大|学生 (学生), 艾滋病 in 艾滋|病毒 (艾滋). A longer rest rarely does
+    (美沙酮 in 美沙酮维持治疗 stays an expansion), and an English word inside a longer term
+    ("students") is that word wherever it is.
     """
     return (len(key) == 1 and _HAN.fullmatch(key[0]) is not None
-            and any(key[0] in token and key[0] != token for token in outer))
+            and any(key[0] in token and len(token) == len(key[0]) + 1 for token in outer))

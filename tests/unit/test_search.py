@@ -143,7 +143,7 @@ def test_glossary_expansion_finds_the_other_language_and_can_be_switched_off(hub
     assert titles("methadone", expand=False) == ["Methadone clinic"]
 
 
-def test_glossary_expansion_never_widens_a_chinese_word_to_a_shorter_word_inside_it(hub):
+def test_glossary_expansion_never_widens_a_chinese_word_to_the_word_it_holds_with_one_character_less(hub):
     publish(hub, "讲座", "这是一次为广大学生举办的讲座。")  # 广大|学生: 大学生 straddles two words
     publish(hub, "志愿者", "有几个大学生来做志愿者。")
     publish(hub, "Volunteers", "Two university students volunteered.", language="en")
