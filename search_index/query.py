@@ -10,6 +10,7 @@ glossary's other terms (美沙酮 ↔ methadone ↔ MMT), unless expansion is sw
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -55,14 +56,20 @@ def parse(text: str) -> Parsed:
     return parsed
 
 
+@functools.lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[str, ...]:
+    """Return query_tokens(text), remembered: glossary terms are analysed for every query naming them."""
+    return tuple(query_tokens(text))
+
+
 def _leaf(text: str) -> Leaf | None:
     """Return ``text`` as the index would hold it: one word (with its units, should no note hold
     the word itself), or a phrase of its words' units."""
-    tokens = query_tokens(text)
+    tokens = _tokens(text)
     if not tokens:
         return None
     parts = tuple(word_units(tokens[0])) if len(tokens) == 1 else ()
-    return Leaf(tuple(tokens), parts if len(parts) > 1 else ())
+    return Leaf(tokens, parts if len(parts) > 1 else ())
 
 
 def _unit(text: str) -> Unit | None:
@@ -92,14 +99,14 @@ def build(parsed: Parsed, *, glossary: Glossary | None, mode: str = "and") -> Bu
     covered: set[int] = set()
     for span in glossary.spans(parsed.words) if glossary else []:
         units.append(_concept_unit(span, parsed.words[span.start:span.end], glossary))
-        expansions += [term for term in span.others if not _inside(query_tokens(term), span.key)]
+        expansions += [term for term in span.others if not _inside(_tokens(term), span.key)]
         covered.update(range(span.start, span.end))
     units += [x for i, w in enumerate(parsed.words) if i not in covered and (x := _unit(w))]
     units += [x for x in map(_unit, parsed.phrases) if x]
     excluded = tuple(x for x in map(_unit, parsed.excluded) if x)
     # Nothing asked for lists everything; words that analyse to nothing (only stop words) find nothing.
     plan = Plan(units=tuple(units), mode=mode, excluded=excluded, everything=parsed.empty)
-    highlight = [t for text in [*parsed.words, *parsed.phrases, *expansions] for t in query_tokens(text)]
+    highlight = [t for text in [*parsed.words, *parsed.phrases, *expansions] for t in _tokens(text)]
     return Built(plan=plan, expansions=expansions, highlight=list(dict.fromkeys(highlight)))
 
 
@@ -114,7 +121,7 @@ def _concept_unit(span: Span, words: list[str], glossary: Glossary) -> Unit:
     shipped_ids = set(shipped.keys().get(span.key, ()))
     alternatives: list[tuple[Leaf, ...]] = []
     narrowed = {concept_id for concept_id in span.concept_ids
-                if any(_inside(query_tokens(term), span.key) for term in glossary.terms_of(concept_id))}
+                if any(_inside(_tokens(term), span.key) for term in glossary.terms_of(concept_id))}
     if not shipped_ids & (set(span.concept_ids) - narrowed):  # no concept token covers the words themselves
         alternatives.append(tuple(x for x in map(_leaf, words) if x))
     for concept_id in span.concept_ids:
@@ -122,12 +129,12 @@ def _concept_unit(span: Span, words: list[str], glossary: Glossary) -> Unit:
         if indexed:
             alternatives.append((Leaf((concept_token(concept_id),)),))
         alternatives += [(leaf,) for term in glossary.terms_of(concept_id)
-                         if term not in indexed and not _inside(key := tuple(query_tokens(term)), span.key)
+                         if term not in indexed and not _inside(key := _tokens(term), span.key)
                          and key != span.key and (leaf := _leaf(term))]
     return Unit(tuple(a for a in alternatives if a))
 
 
-def _inside(key: list[str] | tuple[str, ...], outer: tuple[str, ...]) -> bool:
+def _inside(key: tuple[str, ...], outer: tuple[str, ...]) -> bool:
     """Tell whether a term is a Han word that a word of ``outer`` holds with one character more.
 
     That one character is what makes the longer word's characters straddle two words where the
