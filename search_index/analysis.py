@@ -56,9 +56,8 @@ Trade-offs
       character); one-character queries are imprecise by nature.
     - jieba's own mistakes stay: where it segments 年轻人|才 (the writer meant 年轻|人才), 年轻人
       matches and 人才 does not. A second opinion was measured (``bench/README.md``).
-    - A query of several words (和服务, 艾滋病人) is a phrase of their units; with the query
-      parser's default AND grouping a note with both words anywhere matches unquoted queries of
-      several space-separated words.
+    - A query word that segments into several words (和服务, 艾滋病人) is a phrase of their
+      units; words separated by spaces are ANDed (``search_index.query``).
     - Mixed-script terms (HIV检测) become separate tokens (hiv, 检测): they match as a phrase.
     - Segmentation depends on jieba's dictionary and on data/glossary.tsv: editing either needs a
       reindex. Terms that administrators add at run time expand queries but never change
@@ -419,18 +418,6 @@ def _route_without(word: str) -> list[str]:
         pieces.append(word[start:end])
         end = start
     return pieces[::-1]
-
-
-def _dictionary_spans(word: str) -> list[tuple[int, int]]:
-    """Return the spans of the dictionary words of 2+ characters inside word, word excluded."""
-    freq = _segmenter().FREQ
-    size = len(word)
-    return [
-        (start, end)
-        for start in range(size)
-        for end in range(start + 2, size + 1)
-        if (start, end) != (0, size) and freq.get(word[start:end], 0) > 0
-    ]
 
 
 def _segmenter() -> jieba.Tokenizer:
