@@ -1,13 +1,14 @@
 # Practice Exchange Hub — the two commands of the README:
 #   make run    install, prepare database, catalogues, demo content and search index, then serve with the worker
+#               (PORT=5001 make run for another port)
 #   make test   install test extras and the system packages the suite needs, then run the whole suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask
 export FLASK_APP := wsgi
-# Debian packages the test suite needs: the browser, CJK fonts for screenshots, a database server.
-SYSTEM_PACKAGES := chromium fonts-noto-cjk postgresql
+# Debian packages the test suite needs: the browser, CJK fonts for screenshots, a database server,
+# and nginx, the buffering proxy of the documented deployment (tested against slow clients).
 
 .PHONY: run test install install-test system-packages prepare serve worker translations clean
 
@@ -36,17 +37,22 @@ translations: export HUB_ENV ?= development
 translations: install
 	$(FLASK) translate compile
 
+# PORT=5001 make run serves on another port (the hub's own address, HUB_BASE_URL, follows it).
+PORT ?= 5000
+
 # Development mode keeps a generated secret key in instance/; production sets HUB_SECRET_KEY.
 prepare: export HUB_ENV ?= development
+prepare: export HUB_BASE_URL ?= http://127.0.0.1:$(PORT)
 prepare: translations
 	$(FLASK) hub init
 	$(FLASK) hub demo
 	$(FLASK) hub reindex
 
 serve: export HUB_ENV ?= development
+serve: export HUB_BASE_URL ?= http://127.0.0.1:$(PORT)
 serve:
-	@echo "Serving the hub at http://127.0.0.1:5000 with the worker; Ctrl-C stops both."
-	$(FLASK) hub serve
+	@echo "Serving the hub at http://127.0.0.1:$(PORT) with the worker; Ctrl-C stops both."
+	$(FLASK) hub serve --port $(PORT)
 
 worker: export HUB_ENV ?= development
 worker:
@@ -57,6 +63,7 @@ system-packages:
 	[ -x /usr/lib/chromium/chromium ] || missing="$$missing chromium"; \
 	dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing="$$missing fonts-noto-cjk"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing system packages:$$missing"; \

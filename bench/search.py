@@ -79,6 +79,7 @@ TARGETS = {
     "freshness_s": 2.0,
     "memory_mb": 400.0,
     "http_p95_ms": 200.0,
+    "api_over_engine_p95": 2.0,
 }
 
 # --- the corpus ----------------------------------------------------------------------------------
@@ -821,6 +822,8 @@ def phase_queries(instance: Path, count: int, seed: int) -> dict[str, Any]:
                               "zero": z}
             summary[engine] = rows
         result["summary"] = summary
+        result["layers"] = request_layers(app, state, mix, viewer, clear_cache)
+        result["api_scenarios"] = api_scenarios(app, clear_cache)
 
         # Cold figures: the timed queries above reuse the term arrays earlier queries read (per commit,
         # within SEARCH_CACHE_MB). Here the same queries run with arrays dropped before each one: the
@@ -829,8 +832,8 @@ def phase_queries(instance: Path, count: int, seed: int) -> dict[str, Any]:
         cold: dict[str, dict[str, float]] = {}
         pool = state.pool
         resets = {"term arrays cleared": pool.arrays.clear,
-                  "first query after a commit": lambda: setattr(pool, "_snapshot", None),
-                  "first query after a rebuild": lambda: (setattr(pool, "_snapshot", None), pool.arrays.clear())}
+                  "first query after a commit": pool.forget_snapshots,
+                  "first query after a rebuild": lambda: (pool.forget_snapshots(), pool.arrays.clear())}
         for label, reset in resets.items():
             times = []
             for _kind, text, filters in mix[:COLD_QUERIES]:
@@ -856,10 +859,10 @@ def phase_queries(instance: Path, count: int, seed: int) -> dict[str, Any]:
         timers.wrap(engine.Snapshot, "postings", "read term postings (cached per commit)")
         timers.wrap(engine.Snapshot, "positions", "read term positions (cached per commit)")
         timers.wrap(engine.Snapshot, "unit", "match + score units (arrays)")
-        timers.wrap(engine._Facet, "counts", "facet counts (bincount)")
+        timers.wrap(engine.Snapshot, "facet_counts", "facet counts (bincount)")
         timers.wrap(engine.Snapshot, "_top", "top-k (argpartition)")
         timers.wrap(searcher_module, "_suggest", "did-you-mean")
-        timers.wrap(searcher_module.SearcherPool, "get", "searcher pool get/refresh")
+        timers.wrap(searcher_module.SearcherPool, "view", "searcher pool view/refresh")
         timers.wrap(search_index, "_visible_in_order", "DB re-check (_visible_in_order)")
         timers.wrap(excerpts, "html_text", "excerpt: text of body_html")
         timers.wrap(excerpts, "excerpt_html", "excerpt: marks + nh3")
@@ -898,6 +901,81 @@ def phase_queries(instance: Path, count: int, seed: int) -> dict[str, Any]:
         result["profile_cumulative"] = "\n".join(line for line in stream.getvalue().splitlines()
                                                  if line.strip() and not line.startswith("   Ordered"))[-4000:]
     return result
+
+
+LAYERS = ("engine: top 10 + exact count", "engine + facet counts", "search(): + DB re-check + excerpts",
+          "GET /api/v1/search (test client)", "GET /api/v1/search, notes shown before")
+
+
+def request_layers(app, state, mix, viewer, clear_cache) -> dict[str, Any]:
+    """Time what a search request adds to the engine, layer by layer, over the query mix.
+
+    One pass per layer, result cache cleared before each query: the engine alone (the query's plan,
+    top 10 and the exact count), with facet counts, ``search_index.search`` (the database re-check
+    and the excerpts, their caches of note text cleared too), the JSON API through Flask's test
+    client (the same), and the API again with the note-text caches kept (notes found before).
+    CPU time of this thread, and wall-clock time.
+    """
+    import search_index
+    from search_index import excerpts
+    from search_index.query import build, parse
+
+    client = app.test_client()
+    glossary = search_index._glossary()
+
+    def forget_notes() -> None:
+        excerpts._body_text.cache_clear()
+        excerpts._folded.cache_clear()
+
+    def engine(text: str, filters: dict[str, str], facets: bool) -> None:
+        plan = build(parse(text), glossary=glossary, mode="and").plan
+        state.pool.view().snapshot.run(plan, public_only=True, filters=filters, limit=10, newest=False, facets=facets)
+
+    def api(text: str, filters: dict[str, str]) -> None:
+        answer = client.get("/api/v1/search?" + urllib.parse.urlencode({"q": text, **filters}))
+        assert answer.status_code == 200, answer.status_code
+
+    steps = {LAYERS[0]: lambda t, f: engine(t, f, False), LAYERS[1]: lambda t, f: engine(t, f, True),
+             LAYERS[2]: lambda t, f: (forget_notes(), search_index.search(t, viewer=viewer, filters=f)),
+             LAYERS[3]: lambda t, f: (forget_notes(), api(t, f)), LAYERS[4]: api}
+    found: dict[str, Any] = {}
+    for label, step in steps.items():
+        cpu, wall = [], []
+        for _kind, text, filters in mix:
+            clear_cache()
+            c0, t0 = time.thread_time(), time.perf_counter()
+            step(text, filters)
+            t1, c1 = time.perf_counter(), time.thread_time()
+            cpu.append((c1 - c0) * 1000)
+            wall.append((t1 - t0) * 1000)
+        found[label] = {"cpu_p50": round(percentile(cpu, 50), 2), "cpu_p95": round(percentile(cpu, 95), 2),
+                        "p50": round(percentile(wall, 50), 2), "p95": round(percentile(wall, 95), 2)}
+    return found
+
+
+# Requests a partner system sends besides page 1 of a found word: what made the API slower than the page.
+API_SCENARIOS = [("a word, page 1", {"q": "美沙酮"}), ("a word, 50 a page", {"q": "美沙酮", "per_page": 50}),
+                 ("a word, page 100 of 50", {"q": "治疗", "page": 100, "per_page": 50}),
+                 ("no query (newest notes)", {}), ("a misspelt English word (no hits)", {"q": "methadonx"}),
+                 ("letters that are no word (no hits)", {"q": "qzxv"})]
+
+
+def api_scenarios(app, clear_cache, repeats: int = 10) -> dict[str, Any]:
+    """Return the median CPU ms of the JSON API for each of ``API_SCENARIOS`` (result cache cleared)."""
+    client = app.test_client()
+    found = {}
+    for label, params in API_SCENARIOS:
+        url = "/api/v1/search?" + urllib.parse.urlencode(params)
+        client.get(url)
+        cpu = []
+        for _ in range(repeats):
+            clear_cache()
+            c0 = time.thread_time()
+            answer = client.get(url)
+            cpu.append((time.thread_time() - c0) * 1000)
+            assert answer.status_code == 200, answer.status_code
+        found[label] = round(percentile(cpu, 50), 2)
+    return found
 
 
 # --- phase: freshness ----------------------------------------------------------------------------------
@@ -1023,8 +1101,10 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def run_http(instance: Path, seed: int, workdir: Path, seconds: float = 20.0, clients: int = 8) -> dict[str, Any]:
-    """Start gunicorn on the hub in ``instance``; 8 clients on /search for ``seconds``; stop it."""
+def run_http(instance: Path, seed: int, workdir: Path, seconds: float = 20.0, clients: int = 8, *,
+             path: str = "/search") -> dict[str, Any]:
+    """Start gunicorn on the hub in ``instance``; 8 clients on ``path`` (the search page or the JSON
+    API) for ``seconds``; stop it."""
     port = _free_port()
     log_path = workdir / f"gunicorn-{instance.name}.log"
     gunicorn = ROOT / ".venv" / "bin" / "gunicorn"
@@ -1036,12 +1116,12 @@ def run_http(instance: Path, seed: int, workdir: Path, seconds: float = 20.0, cl
                                   stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     pool = http_pool(seed, 4000)
-    result: dict[str, Any] = {"clients": clients, "workers": 2, "seconds": seconds}
+    result: dict[str, Any] = {"clients": clients, "workers": 2, "seconds": seconds, "path": path}
     try:
         deadline = time.time() + 90
         while True:
             try:
-                with urllib.request.urlopen(base + "/search?q=" + urllib.parse.quote("美沙酮"), timeout=60) as r:
+                with urllib.request.urlopen(base + path + "?q=" + urllib.parse.quote("美沙酮"), timeout=60) as r:
                     r.read()
                 break
             except OSError:
@@ -1055,7 +1135,7 @@ def run_http(instance: Path, seed: int, workdir: Path, seconds: float = 20.0, cl
             with lock:
                 kind, text, filters = pool[position[0] % len(pool)]
                 position[0] += 1
-            return base + "/search?" + urllib.parse.urlencode({"q": text, **filters})
+            return base + path + "?" + urllib.parse.urlencode({"q": text, **filters})
 
         def client(until: float, times: list[float], errors: list[str]) -> None:
             while time.perf_counter() < until:
@@ -1142,6 +1222,13 @@ def summary_rows(size: int, r: dict[str, Any]) -> list[tuple[str, str, str, str]
         rows.append(("query mix CPU p95 (Whoosh / FTS5)", "—", f"{w['cpu_p95']} / {f['cpu_p95']} ms", "info"))
         for label, c in q.get("cold", {}).items():
             rows.append((f"cold: {label} p50 / p95", "—", f"{c['p50']} / {c['p95']} ms (n={c['n']})", "info"))
+        layers = q.get("layers")
+        if layers:
+            engine, api = layers[LAYERS[0]], layers[LAYERS[3]]
+            ratio = api["cpu_p95"] / engine["cpu_p95"] if engine["cpu_p95"] else float("inf")
+            rows.append(("API p95 within 2× the engine's p95 (CPU)", f"≤ {TARGETS['api_over_engine_p95']:.0f}×",
+                         f"{ratio:.2f}× ({api['cpu_p95']} / {engine['cpu_p95']} ms)",
+                         verdict(ratio <= TARGETS["api_over_engine_p95"])))
     rb = r.get("rebuild")
     if rb:
         rows.append((f"full rebuild (procs={rb['procs']})", f"≥ {TARGETS['rebuild_notes_per_s']:.0f} notes/s",
@@ -1168,6 +1255,10 @@ def summary_rows(size: int, r: dict[str, Any]) -> list[tuple[str, str, str, str]
         rows.append(("search page p95, 8 clients, gunicorn -w 2", f"≤ {TARGETS['http_p95_ms']:.0f} ms" if big else "—",
                      f"{h['p95_ms']} ms (p50 {h['p50_ms']}, {h['rps']} req/s, {h['errors']} errors)",
                      verdict(h["p95_ms"] <= TARGETS["http_p95_ms"] and not h["errors"]) if big else "info"))
+    a = r.get("http_api")
+    if a:
+        rows.append(("/api/v1/search p95, 8 clients, gunicorn -w 2", "—",
+                     f"{a['p95_ms']} ms (p50 {a['p50_ms']}, {a['rps']} req/s, {a['errors']} errors)", "info"))
     return rows
 
 
@@ -1205,6 +1296,16 @@ def render_size(size: int, r: dict[str, Any]) -> str:
                 "| phase | " + " | ".join(KINDS) + " |", "|---|" + "---:|" * len(KINDS)]
         for label in labels + ["TOTAL"]:
             out.append(f"| {label} | " + " | ".join(f"{phases[k].get(label, 0):.1f}" for k in KINDS) + " |")
+        if q.get("layers"):
+            out += ["", "What a search request adds to the engine (same mix, one pass per layer, result cache "
+                        "cleared before each query; CPU and wall-clock ms):", "",
+                    "| layer | CPU p50 | CPU p95 | p50 | p95 |", "|---|---:|---:|---:|---:|"]
+            for label, row in q["layers"].items():
+                out.append(f"| {label} | {row['cpu_p50']} | {row['cpu_p95']} | {row['p50']} | {row['p95']} |")
+        if q.get("api_scenarios"):
+            out += ["", "The JSON API beyond page 1 of a found word (median CPU ms of 10, result cache cleared):", "",
+                    "| request | CPU ms |", "|---|---:|"]
+            out += [f"| {label} | {ms} |" for label, ms in q["api_scenarios"].items()]
     rb = r.get("rebuild")
     if rb:
         reused = f" (measured {rb.get('measured_at', 'earlier')}, index reused by this run)" if rb.get("reused") else ""
@@ -1229,9 +1330,11 @@ def render_size(size: int, r: dict[str, Any]) -> str:
         out += ["", f"Freshness with the indexer as it was when this run started (re-reading the cursor, i.e. opening "
                     f"a searcher, on every poll): {old['delays_s']} s, position() median {old['position_ms_median']} "
                     f"ms, idle worker CPU {old['idle_worker_cpu_pct']}% of one core."]
-    h = r.get("http")
-    if h:
-        out += ["", f"HTTP: gunicorn -w 2, {h['clients']} client threads for {h['seconds']:.0f} s after a 6 s warm-up: "
+    for h in (r.get("http"), r.get("http_api")):
+        if not h:
+            continue
+        out += ["", f"HTTP `{h.get('path', '/search')}`: gunicorn -w 2, {h['clients']} client threads for "
+                    f"{h['seconds']:.0f} s after a 6 s warm-up: "
                     f"{h['requests']} requests, {h['rps']} req/s, p50 {h['p50_ms']} ms, p95 {h['p95_ms']} ms, max "
                     f"{h['max_ms']} ms, {h['errors']} errors; {h['distinct_queries']} distinct queries, "
                     f"{h['requests_sent_total']} sent in all ({h['repeats']} repeats); worker RSS "
@@ -1373,6 +1476,8 @@ def main() -> None:
         if not args.skip_http:
             log(f"{size}: HTTP")
             r["http"] = run_http(instance, args.seed, args.workdir)
+            log(f"{size}: HTTP, JSON API")
+            r["http_api"] = run_http(instance, args.seed, args.workdir, path="/api/v1/search")
         r["load_end"] = loadavg()
         results[size] = r
         (args.workdir / f"result-{size}.json").write_text(json.dumps(r, ensure_ascii=False, indent=1, default=str))

@@ -1,7 +1,6 @@
 """Practice Exchange Hub: the application factory."""
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -10,6 +9,7 @@ from werkzeug.routing import IntegerConverter
 
 from hub import config as hub_config
 from hub.extensions import babel, csrf, db, login_manager, migrate
+from hub.models.base import LARGEST_ID
 
 MIGRATIONS_DIR = __path__[0] + "/migrations"
 
@@ -23,6 +23,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     register_web(app)
     register_cli(app)
     register_logging(app)
+    register_proxies(app)
     return app
 
 
@@ -39,6 +40,7 @@ def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to ``app``."""
     import search_index
     from hub import federation, models  # noqa: F401  (models registers the tables)
+    from hub.services import harvest
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
@@ -48,19 +50,34 @@ def register_extensions(app: Flask) -> None:
     app.json.ensure_ascii = False
     search_index.init_app(app)
     federation.init_app(app)
+    harvest.init_app(app)
 
 
 def register_logging(app: Flask) -> None:
-    """Log the hub's own INFO lines in production (Flask's default level hides them)."""
-    if not app.debug and not app.testing:
-        app.logger.setLevel(logging.INFO)
+    """Log the hub's own INFO lines in production, as plain lines or JSON (``HUB_LOG_FORMAT``)."""
+    from hub import logs
+
+    logs.configure(app)
+
+
+def register_proxies(app: Flask) -> None:
+    """Believe X-Forwarded-For and -Proto from the proxies in front (``HUB_PROXIES``: nginx alone is 1).
+
+    Without it, behind nginx every request comes from 127.0.0.1: log-in throttling per client
+    would throttle everyone together, and the hub would not know the request came over https.
+    """
+    count = int(app.config["PROXIES"])
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
 
 class IdConverter(IntegerConverter):
-    """``<int:…>`` in every route: numbers a database id can hold, so /notes/10**20 is a 404, not a crash."""
+    """``<int:…>`` in every route: numbers a database id can hold, so /notes/2147483648 is a 404, not a crash."""
 
     def __init__(self, url_map, *args, **kwargs) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", LARGEST_ID)
         super().__init__(url_map, *args, **kwargs)
 
 
@@ -79,7 +96,9 @@ def register_web(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     """Add the ``flask hub ...`` commands."""
     from hub.cli import hub_cli, translate_cli
+    import hub.cli_accounts  # noqa: F401
     import hub.cli_notes  # noqa: F401
+    import hub.cli_setup  # noqa: F401
 
     app.cli.add_command(hub_cli)
     app.cli.add_command(translate_cli)

@@ -2,8 +2,9 @@
 
 ``flask hub`` commands are thin wrappers over the services, federation and search_index:
 init, demo, create-admin, worker, serve, search-status, reindex, and the federation-* commands
-(``hub/cli_notes.py`` adds import-notes and export-notes). ``flask translate`` wraps pybabel:
-extract (with ``# i18n:`` translator comments), init, update, compile.
+(``hub/cli_notes.py`` adds import-notes and export-notes, ``hub/cli_setup.py`` create-project
+and invite). ``flask translate`` wraps pybabel: extract (with ``# i18n:`` translator comments),
+init, update, compile.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def demo_command() -> None:
 
     created = demo.load()
     click.echo(f"Demo content: {created} new records.")
-    click.echo("Demo accounts (password for all: %s):" % demo.PASSWORD)
+    click.echo("Demo accounts (password for all: %s; each follows the browser's language):" % demo.PASSWORD)
     for username, role, _pseudonym, _project in demo.USERS:
         click.echo(f"  {username:<12} {role}")
 
@@ -88,7 +89,8 @@ def reindex_command(procs: int) -> None:
 @hub_cli.command("search-status")
 @with_appcontext
 def search_status_command() -> None:
-    """Print indexed and visible note counts and the indexer's lag behind the event log."""
+    """Print indexed and published note counts, their differences and the indexer's lag behind the event
+    log; exit with status 1 when the index is unavailable or differs although it has applied every event."""
     import search_index
 
     info = search_index.status()
@@ -97,10 +99,14 @@ def search_status_command() -> None:
     click.echo(f"Indexed notes:   {info['indexed']}")
     click.echo(f"Published notes: {info['published']}")
     click.echo(f"Cursor / head:   {info['cursor']} / {info['head']} (lag {info['lag']} events)")
-    if info["available"] and info["lag"] == 0 and info["indexed"] != info["published"]:
-        # Caught up yet different: an event was missed or the index belongs to another database.
+    if info["available"] and (info["missing"] or info["unexpected"]):
+        click.echo(f"Differences:     {info['missing']} published notes not indexed, "
+                   f"{info['unexpected']} indexed notes not published")
+    if info["available"] and not info["in_step"]:
         click.echo("The index does not match the database although it has applied every event: "
                    "run flask hub reindex.")
+    if not info["in_step"]:
+        raise SystemExit(1)  # for monitoring: unavailable, or wrong with nothing left to apply
 
 
 @hub_cli.command("backup")
@@ -175,7 +181,8 @@ def serve_command(host: str, port: int) -> None:
                               preexec_fn=_stop_when_parent_dies)
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        run_simple(host, port, current_app._get_current_object(), threaded=True)
+        run_simple(host, port, current_app._get_current_object(), threaded=True,
+                   request_handler=quiet_request_handler())
     except KeyboardInterrupt:
         pass
     finally:
@@ -204,6 +211,22 @@ def _stop_when_parent_dies() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not Linux: serve's own signal handlers still stop the worker
         pass
+
+
+def quiet_request_handler() -> type:
+    """Return Werkzeug's request handler without its request lines.
+
+    A request line holds the path (an invitation token, a note id) and the query string (what
+    someone searched for), and an address says who: the hub's own access log names the endpoint
+    only, so the development server logs nothing per request.
+    """
+    from werkzeug.serving import WSGIRequestHandler
+
+    class QuietRequestHandler(WSGIRequestHandler):
+        def log_request(self, *_args, **_kwargs) -> None:
+            """Log nothing per request."""
+
+    return QuietRequestHandler
 
 
 translate_cli = AppGroup("translate", help="Extract, add, update and compile interface translations.")
@@ -271,8 +294,8 @@ def compile_command() -> None:
 
 # --- federation ------------------------------------------------------------------------------
 
-def _federation_admin(username: str):
-    """Return the admin account a federation command acts as (it is audited under that name)."""
+def acting_account(username: str, permission: str, role_name: str):
+    """Return the account a command acts as (audited under its name), if it holds ``permission``."""
     import sqlalchemy as sa
 
     from hub.extensions import db
@@ -280,9 +303,14 @@ def _federation_admin(username: str):
     from hub.permissions import can
 
     user = db.session.scalar(sa.select(User).where(User.username == username.strip().lower()))
-    if user is None or not can(user, "manage_partners"):
-        raise click.UsageError(f"{username!r} is not an administrator of this hub.")
+    if user is None or not can(user, permission):
+        raise click.UsageError(f"{username!r} is not {role_name} of this hub.")
     return user
+
+
+def _federation_admin(username: str):
+    """Return the admin account a federation command acts as (it is audited under that name)."""
+    return acting_account(username, "manage_partners", "an administrator")
 
 
 def _run_federation(action):

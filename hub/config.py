@@ -13,6 +13,8 @@ from typing import Any
 
 from flask import Flask
 
+from hub.i18n import catalogue_dir
+
 
 class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message says which and how to fix it."""
@@ -25,6 +27,7 @@ class Config:
     ENV = "production"
     SECRET_KEY: str | None = None
     DATABASE_URL = "sqlite:///hub.sqlite"  # relative SQLite paths live in instance/
+    DATABASE_CONNECT_TIMEOUT = 5  # seconds to reach PostgreSQL before a request answers 503
     INDEX_DIR = "index"  # relative to instance/
     SEARCH_CACHE_MB = 128  # per web process: term arrays kept between searches (see search_index/engine.py)
     BASE_URL = "http://127.0.0.1:5000"
@@ -34,7 +37,7 @@ class Config:
     REGISTRATION = "invite"
     DEFAULT_LOCALE = "en"
     LOCALES = ("zh_Hans", "en")  # add a language: its catalogue in translations/ and its code here
-    TRANSLATIONS_DIR = ""  # empty: the translations/ folder beside hub/
+    TRANSLATIONS_DIR = ""  # empty: the package's compiled catalogues, else the translations/ folder beside hub/
     DEFAULT_TIMEZONE = "UTC"
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
     INVITATION_DAYS = 14
@@ -51,6 +54,11 @@ class Config:
     PASSWORD_HASH_METHOD = "scrypt"  # Werkzeug's scrypt, n=2**15
     MAIL_SERVER = ""  # no mail yet: reset links go to the server log and to admins
     TESTING = False
+    PROXIES = 0  # proxies in front whose X-Forwarded-For/-Proto are believed: 1 behind nginx (deploy/)
+    LOG_FORMAT = "text"  # or "json": one JSON object per line, with the request id
+    LOG_CLIENT_IP = False  # the access log names no client address unless an operator opts in
+    METRICS_TOKEN = ""  # empty: /metrics answers 404; else Prometheus sends it as a bearer token
+    READY_MAX_LAG = 1000  # /readyz fails while this node's worker is more events behind the log
     WTF_CSRF_TIME_LIMIT = None  # a form opened on a slow phone must still submit hours later
     # Federation (ActivityPub). "allowlist": only allow-listed partner hubs may talk to this hub;
     # "open": any hub that is not blocked may follow it and send notes (they still go to moderation).
@@ -69,6 +77,16 @@ class Config:
     FEDERATION_INBOX_BATCH = 50  # inbox items processed per worker round
     FEDERATION_BACKFILL_HOURS = 6.0  # a followed hub's outbox is re-read this often (and on demand)
     FEDERATION_BACKFILL_PAGES = 10
+    # Machines reading the hub (API, feeds, OAI-PMH): requests per API token, and per client address
+    # without one. "memory://" counts per process; several processes need a shared store (README).
+    API_RATE_LIMIT = "600 per minute"
+    API_RATE_LIMIT_ANONYMOUS = "120 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
+    # OAI-PMH (/oai): who harvesters write to (empty: admin@ the host of BASE_URL), what they may do
+    # with the records (dc:rights), and records per answer before a resumptionToken.
+    OAI_ADMIN_EMAIL = ""
+    OAI_RIGHTS = "Rights remain with the project named as creator; ask it before reuse."
+    OAI_PAGE_SIZE = 100
 
 
 class TestConfig(Config):
@@ -84,6 +102,7 @@ class TestConfig(Config):
     LOGIN_LIMIT_ACCOUNT = 5
     LOGIN_LIMIT_CLIENT = 20
     FEDERATION_RETRY_BASE_SECONDS = 0.2
+    API_RATE_LIMIT_ANONYMOUS = "100000 per minute"  # tests of the limits set their own
 
 
 def load(app: Flask, config: dict[str, Any] | type | None) -> None:
@@ -112,12 +131,14 @@ def _derive(app: Flask) -> None:
                 "export HUB_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))'), "
                 "or set HUB_ENV=development on a machine used only for trying the hub."
             )
+    if cfg["LOG_FORMAT"] not in ("text", "json"):
+        raise ConfigError(f"HUB_LOG_FORMAT must be 'text' or 'json', not {cfg['LOG_FORMAT']!r}.")
     if cfg.get("FEDERATION_MODE", "allowlist") not in ("allowlist", "open"):
         raise ConfigError(
             f"HUB_FEDERATION_MODE must be 'allowlist' or 'open', not {cfg['FEDERATION_MODE']!r}."
         )
     cfg.setdefault("SQLALCHEMY_DATABASE_URI", _database_uri(cfg["DATABASE_URL"]))
-    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(cfg))
     secure = cfg["COOKIE_SECURE"]
     if secure is None:  # follow the base URL: a hub served over https sends cookies only over https
         secure = str(cfg["BASE_URL"]).startswith("https://")
@@ -128,7 +149,7 @@ def _derive(app: Flask) -> None:
     cfg["REMEMBER_COOKIE_SAMESITE"] = "Lax"
     cfg["BABEL_DEFAULT_LOCALE"] = cfg["DEFAULT_LOCALE"]
     cfg["BABEL_DEFAULT_TIMEZONE"] = cfg["DEFAULT_TIMEZONE"]
-    cfg["BABEL_TRANSLATION_DIRECTORIES"] = str(cfg.get("TRANSLATIONS_DIR") or Path(app.root_path).parent / "translations")
+    cfg["BABEL_TRANSLATION_DIRECTORIES"] = str(cfg.get("TRANSLATIONS_DIR") or catalogue_dir())
 
 
 def _database_uri(url: str) -> str:
@@ -138,6 +159,19 @@ def _database_uri(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return url
+
+
+def _engine_options(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Return the engine's options: check pooled connections, keep values out of error messages."""
+    # hide_parameters: an error's message (and so the log) names the statement, never the values
+    # bound to it, which may be note text. pool_pre_ping: after a database restart the first request
+    # gets a fresh connection instead of an error.
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # An unreachable server (a dropped route, not a refused port) fails fast instead of
+        # holding a web worker for the operating system's TCP timeout.
+        options["connect_args"] = {"connect_timeout": int(cfg["DATABASE_CONNECT_TIMEOUT"])}
+    return options
 
 
 def _development_secret(instance: Path) -> str:

@@ -13,6 +13,10 @@ from hub.models.user import Role
 from hub.services import accounts, notes, projects, vocabulary
 
 PASSWORD = "demo-pass-2026"
+# A documentation domain (RFC 2606) that the account form accepts; ".invalid", used before, is refused
+# by the e-mail check, so demo accounts could not save their settings.
+EMAIL_DOMAIN = "demo.example.org"
+OLD_EMAIL_DOMAIN = "demo.invalid"
 
 PROJECTS = [
     projects.ProjectData(
@@ -81,15 +85,27 @@ def load() -> int:
             projects.save(data, by=None)
             created += 1
     for username, role, pseudonym, slug in USERS:
-        if accounts.find_by_login(username) is None:
-            account = accounts.NewAccount(
-                username=username, pseudonym=pseudonym, password=PASSWORD,
-                email=f"{username}@demo.invalid", locale="en" if username == "partner" else "zh_Hans",
-            )
+        user = accounts.find_by_login(username)
+        if user is None:
+            # No language of their own: a demo account follows the browser, as a new person's does.
+            account = accounts.NewAccount(username=username, pseudonym=pseudonym, password=PASSWORD,
+                                          email=f"{username}@{EMAIL_DOMAIN}")
             accounts.create_user(account, role=role, project=projects.by_slug(slug))
             created += 1
+        elif user.email == f"{username}@{OLD_EMAIL_DOMAIN}":
+            _mend(user)
     db.session.commit()
     return created + _load_notes()
+
+
+def _mend(user) -> None:
+    """Bring a demo account made by an older version up to date.
+
+    Its address could never pass the settings form, so its person never saved a language either:
+    the fixed language the demo gave it goes too.
+    """
+    user.email = f"{user.username}@{EMAIL_DOMAIN}"
+    user.locale = None
 
 
 def _load_notes() -> int:

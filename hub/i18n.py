@@ -1,6 +1,9 @@
 """The interface catalogues: where they live and how they are compiled (no request needed).
 
-Choosing a reader's language from a request lives on the web side (``blueprints.web.locale``).
+The source catalogues are the checkout's top-level ``translations/`` folder. An installed hub
+(``pip install .``) has no checkout: the build (``setup.py``) compiles them into the package's
+own ``hub/translations/``, which :func:`catalogue_dir` then prefers. Choosing a reader's
+language from a request lives on the web side (``blueprints.web.locale``).
 """
 from __future__ import annotations
 
@@ -9,7 +12,13 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"  # the checkout's .po files
+PACKAGED = Path(__file__).resolve().parent / "translations"  # compiled into an installed package by setup.py
+
+
+def catalogue_dir() -> Path:
+    """Return the folder whose compiled catalogues this hub reads: the package's, else the checkout's."""
+    return PACKAGED if PACKAGED.is_dir() else TRANSLATIONS
 
 
 def compile_catalogues(directory: Path = TRANSLATIONS) -> list[Path]:

@@ -3,7 +3,7 @@
 Practice notes are written by peer educators and read by colleagues, so every
 note is untrusted input.  This module is the ONLY place where Markdown becomes
 HTML: markdown-it-py parses with raw HTML disabled (so ``<script>`` in a note is
-shown as text), the token stream is adjusted (headings demoted, third-party
+shown as text), the token stream is adjusted (headings made an outline below the page's title, third-party
 images turned into links, table alignment moved from ``style`` to ``class``),
 and the resulting HTML is passed through nh3 with an explicit allow-list as a
 second, independent line of defence.
@@ -148,10 +148,15 @@ def _rewrite_inline(children: Sequence[Token], local_hosts: AbstractSet[str]) ->
     return result
 
 
-def _demote_heading(token: Token) -> None:
-    """Shift a heading one level down so notes never compete with the page <h1>."""
-    level = min(int(token.tag[1]) + 1, 6)
-    token.tag = f"h{level}"
+def _outline(tokens: list[Token], top: int) -> dict[str, str]:
+    """Map the heading tags a text uses onto an outline starting at ``top``, no level skipped.
+
+    Authors write "## 背景" (the editor's hint) or start at "###"; under the page's <h1> the
+    note's highest heading must be an <h2>, and the next one down an <h3>, whatever levels
+    the Markdown used, or screen-reader users lose their place (axe: heading-order).
+    """
+    used = sorted({token.tag for token in tokens if token.type == "heading_open"})
+    return {tag: f"h{min(top + rank, 6)}" for rank, tag in enumerate(used)}
 
 
 def _alignment_to_class(token: Token) -> None:
@@ -165,11 +170,12 @@ def _alignment_to_class(token: Token) -> None:
         token.attrSet("class", f"align-{match.group(1)}")
 
 
-def _rewrite_tokens(tokens: list[Token], local_hosts: AbstractSet[str]) -> None:
+def _rewrite_tokens(tokens: list[Token], local_hosts: AbstractSet[str], top: int) -> None:
     """Apply the hub's presentation rules to a parsed token stream in place."""
+    outline = _outline(tokens, top)
     for token in tokens:
         if token.type in {"heading_open", "heading_close"}:
-            _demote_heading(token)
+            token.tag = outline[token.tag]
         elif token.type in {"th_open", "td_open"}:
             _alignment_to_class(token)
         elif token.type == "inline" and token.children:
@@ -200,12 +206,12 @@ def _cleaner(local_hosts: frozenset[str], images: bool = True) -> nh3.Cleaner:
     )
 
 
-def render_markdown(source: str, *, local_hosts: AbstractSet[str] = frozenset()) -> str:
-    """Render untrusted Markdown to sanitised HTML."""
+def render_markdown(source: str, *, local_hosts: AbstractSet[str] = frozenset(), top: int = 2) -> str:
+    """Render untrusted Markdown to sanitised HTML, its headings an outline from ``<h{top}>`` down."""
     hosts = frozenset(h.lower() for h in local_hosts)
     env: dict[str, Any] = {}
     tokens = _MD.parse(source, env)
-    _rewrite_tokens(tokens, hosts)
+    _rewrite_tokens(tokens, hosts, top)
     html = _MD.renderer.render(tokens, _MD.options, env)
     return _cleaner(hosts).clean(html)
 

@@ -4,7 +4,8 @@
 - :func:`search` and :func:`similar` answer readers: the index finds note ids (pre-filtered to
   public notes for an anonymous reader), and the notes are re-read from the database with
   :func:`hub.services.visibility.published_for`, the one visibility rule;
-- :func:`status` and :func:`rebuild` serve ``flask hub search-status`` and ``flask hub reindex``;
+- :func:`status` and :func:`rebuild` serve ``flask hub search-status`` and ``flask hub reindex``,
+  :func:`health` readiness checks and metrics;
 - :func:`glossary_concept` and :func:`check_glossary_row` let the vocabulary service check an
   administrator's glossary row by the rules search applies to it.
 Whoosh, the analysis and the engine stay behind this door (folding -> glossary -> concepts ->
@@ -20,18 +21,19 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from hub import events
 from hub.extensions import db
 from hub.models.note import Note
 from hub.services.visibility import Audience, published_for
 from search_index import glossary as glossary_module
-from search_index import excerpts, indexer, searcher
+from search_index import indexer, searcher
+from search_index.excerpts import note_excerpt
 from search_index.store import IndexStore, IndexUnavailable
 
-__all__ = ["SearchPage", "SearchUnavailable", "check_glossary_row", "glossary_concept", "init_app", "rebuild", "search",
-           "similar", "status"]
+__all__ = ["SearchPage", "SearchUnavailable", "check_glossary_row", "glossary_concept", "health", "init_app", "rebuild",
+           "search", "similar", "status"]
 log = logging.getLogger("hub.search")
 EXTENSION = "search_index"
 
@@ -53,6 +55,7 @@ class SearchPage:
     expansions: list[str] = field(default_factory=list)
     fell_back_to_or: bool = False
     suggestion: str | None = None
+    in_summary: set[int] = field(default_factory=set)  # notes whose excerpt is their marked summary
 
     @property
     def pages(self) -> int:
@@ -97,29 +100,24 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
     chosen = {k: v for k, v in (filters or {}).items() if v}
     glossary = _glossary() if expand else None
     try:
-        found = state.pool.get()
-        key = (state.pool.commit_key(found), text.strip(), _scope(viewer), tuple(sorted(chosen.items())), sort,
-               page * per_page, state.glossary[0] if expand else None)
+        view = state.pool.view()
+        key = (view.key, text.strip(), _scope(viewer), tuple(sorted(chosen.items())), sort, page, per_page,
+               state.glossary[0] if expand else None)
         outcome = state.cache.get(key)
         if outcome is None:
-            outcome = searcher.run(found, state.pool.snapshot(found), text, audience=_scope(viewer),
-                                   filters=chosen, glossary=glossary, sort=sort, limit=page * per_page)
+            outcome = searcher.run(view, text, audience=_scope(viewer), filters=chosen, glossary=glossary,
+                                   sort=sort, limit=page * per_page, offset=(page - 1) * per_page)
             state.cache.put(key, outcome)
     except IndexUnavailable as error:
         log.warning("search unavailable: %s", error)
         raise SearchUnavailable(str(error)) from error
-    ids = [hit.note_id for hit in outcome.hits[(page - 1) * per_page: page * per_page]]
+    ids = [hit.note_id for hit in outcome.hits]
     notes = _visible_in_order(ids, viewer)
-    excerpts = {n.id: _excerpt(n, outcome.terms) for n in notes}
-    return SearchPage(notes=notes, excerpts=excerpts, total=outcome.total, page=page, per_page=per_page,
-                      facets=outcome.facets, expansions=outcome.expansions,
-                      fell_back_to_or=outcome.fell_back_to_or, suggestion=outcome.suggestion)
-
-
-def _excerpt(note: Note, terms: list[str]) -> str:
-    """Mark the query's words in the body; in the summary only when the body has none of them."""
-    return (excerpts.excerpt_html(excerpts.html_text(note.body_html), terms)
-            or excerpts.excerpt_html(note.summary, terms))
+    marked = {n.id: note_excerpt(n.body_html, n.summary, outcome.terms) for n in notes}
+    return SearchPage(notes=notes, excerpts={i: html for i, (html, _) in marked.items()}, total=outcome.total,
+                      page=page, per_page=per_page, facets=outcome.facets, expansions=outcome.expansions,
+                      fell_back_to_or=outcome.fell_back_to_or, suggestion=outcome.suggestion,
+                      in_summary={i for i, (html, summary) in marked.items() if html and summary})
 
 
 def _visible_in_order(ids: list[int], viewer: Any) -> list[Note]:
@@ -127,7 +125,7 @@ def _visible_in_order(ids: list[int], viewer: Any) -> list[Note]:
     if not ids:
         return []
     rows = db.session.scalars(sa.select(Note).where(Note.id.in_(ids), published_for(viewer))
-                              .options(selectinload(Note.project)))  # result lists name each note's project
+                              .options(joinedload(Note.project)))  # result lists name each note's project
     by_id = {note.id: note for note in rows}
     return [by_id[i] for i in ids if i in by_id]
 
@@ -137,8 +135,9 @@ def _glossary() -> glossary_module.Glossary:
     from hub.models import GlossaryEntry
 
     state = _state()
-    version = tuple(db.session.execute(sa.select(sa.func.count(GlossaryEntry.id),
-                                                 sa.func.max(GlossaryEntry.id))).one())
+    # Asked on every search: through the session's connection, without the ORM's statement handling.
+    version = tuple(db.session.connection().execute(sa.select(sa.func.count(GlossaryEntry.id),
+                                                              sa.func.max(GlossaryEntry.id))).one())
     if state.glossary is None or state.glossary[0] != version:
         rows = [(e.concept, e.terms_zh, e.terms_en) for e in db.session.scalars(sa.select(GlossaryEntry))]
         state.glossary = (version, glossary_module.default_glossary().with_rows(rows))
@@ -164,13 +163,12 @@ def similar(note: Note, *, viewer: Any, limit: int = 5) -> list[Note]:
     state = _state()
     audience = _scope(viewer)
     try:
-        found = state.pool.get()
-        key = ("similar", state.pool.commit_key(found), note.id, note.updated_at, audience, limit)
+        view = state.pool.view()
+        key = ("similar", view.key, note.id, note.updated_at, audience, limit)
         ids = state.cache.get(key)
         if ids is None:
             text = " ".join([note.title, note.summary, indexer.body_text(note)])
-            ids = searcher.similar(found, state.pool.snapshot(found), text, audience=audience, leave_out=note.id,
-                                   limit=limit)
+            ids = searcher.similar(view, text, audience=audience, leave_out=note.id, limit=limit)
             state.cache.put(key, ids)
     except IndexUnavailable:
         return []
@@ -178,21 +176,36 @@ def similar(note: Note, *, viewer: Any, limit: int = 5) -> list[Note]:
 
 
 def status() -> dict[str, int | bool]:
-    """Return the indexed and visible note counts and the indexer's lag behind the event log."""
-    from whoosh import query as q
+    """Return the indexed and published note counts, the indexer's lag behind the event log, and how
+    many published notes the index lacks and how many it holds that are not published.
 
-    head = events.head()
-    published = db.session.scalar(sa.select(sa.func.count()).select_from(Note).where(
-        *indexer.PUBLISHED_ORIGINAL)) or 0
+    The notes are compared by id, so an index with as many notes as are published but not the same
+    ones is seen too. ``in_step`` is false when the index is unavailable or differs from the
+    database although it has applied every event (a missed event, or an index of another database).
+    """
     try:
-        index = _state().store.open()
-        cursor = indexer.read_cursor(index)
-        with index.searcher() as found:
-            indexed = len(list(found.docs_for_query(q.Term("kind", "note"))))
+        view = _state().pool.view()  # first: the database is then at least as new as this commit
+        cursor = indexer.meta_of(view.searcher).cursor
+        indexed = set(view.snapshot.ids[view.snapshot.live].tolist())
     except IndexUnavailable:
-        return {"available": False, "indexed": 0, "published": published, "cursor": 0, "head": head, "lag": head}
-    return {"available": True, "indexed": indexed, "published": published, "cursor": cursor, "head": head,
-            "lag": max(0, head - cursor)}
+        view, cursor, indexed = None, 0, set()
+    published = set(db.session.scalars(sa.select(Note.id).where(*indexer.PUBLISHED_ORIGINAL)))
+    head = events.head()  # after the notes: a note published in between shows as lag, not as a difference
+    missing, unexpected = len(published - indexed), len(indexed - published)
+    lag = max(0, head - cursor)
+    return {"available": view is not None, "indexed": len(indexed), "published": len(published), "cursor": cursor,
+            "head": head, "lag": lag, "missing": missing, "unexpected": unexpected,
+            "in_step": view is not None and (lag > 0 or not missing + unexpected)}
+
+
+def health() -> dict[str, Any]:
+    """Return whether this process can read the index and which commit it reads (no counting: cheap)."""
+    state = _state()
+    try:
+        view = state.pool.view()
+    except IndexUnavailable:
+        return {"available": False, "generation": None}
+    return {"available": True, "generation": view.key[1]}
 
 
 def rebuild(*, procs: int = 1) -> int:

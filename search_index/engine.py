@@ -104,28 +104,35 @@ class Found:
 
 
 class _Facet:
-    """(document, value) pairs of one facet field, for counting and filtering."""
+    """The values of one facet field for every document, for counting and filtering.
+
+    ``by_doc`` holds each document's value numbers in a row (-1 where a document has fewer than
+    the most any document has: most facets hold one value per document, topics a few), so the
+    values of the matching documents are one gather of their rows, counted with one ``bincount``.
+    """
 
     def __init__(self, values: list[str], docs: np.ndarray, codes: np.ndarray, size: int) -> None:
         self.values = values
-        self.docs = docs
-        self.codes = codes
         self.size = size
+        per_doc = np.bincount(docs, minlength=size) if len(docs) else np.zeros(size, dtype=np.int64)
+        width = int(per_doc.max()) if size else 0
+        self.by_doc = np.full((size, max(width, 1)), -1, dtype=np.int32)
+        if len(docs):
+            order = np.argsort(docs, kind="stable")
+            docs, codes = docs[order], codes[order]
+            starts = np.cumsum(per_doc) - per_doc
+            self.by_doc[docs, np.arange(len(docs)) - starts[docs]] = codes
 
-    def counts(self, match: np.ndarray, limit: int) -> list[tuple[str, int]]:
-        """Return the ``limit`` most frequent values among matching documents, with counts."""
-        if not self.values:
-            return []
-        counts = np.bincount(self.codes[match[self.docs]], minlength=len(self.values))
-        order = sorted((i for i in np.flatnonzero(counts)), key=lambda i: (-counts[i], self.values[i]))
+    def top(self, counts: np.ndarray, limit: int) -> list[tuple[str, int]]:
+        """Return the ``limit`` most frequent values, with their counts (``counts`` by value number)."""
+        order = sorted(np.flatnonzero(counts).tolist(), key=lambda i: (-counts[i], self.values[i]))
         return [(self.values[i], int(counts[i])) for i in order[:limit]]
 
     def mask(self, value: str) -> np.ndarray:
         """Return the documents that have ``value``."""
-        mask = np.zeros(self.size, dtype=bool)
-        if value in self.values:
-            mask[self.docs[self.codes == self.values.index(value)]] = True
-        return mask
+        if value not in self.values:
+            return np.zeros(self.size, dtype=bool)
+        return (self.by_doc == self.values.index(value)).any(axis=1)
 
 
 class ArrayCache:
@@ -174,13 +181,13 @@ class Snapshot:
     def __init__(self, reader: IndexReader, *, cache: ArrayCache | None = None) -> None:
         self.size = reader.doc_count_all()
         self.doc_count = max(reader.doc_count(), 1)
-        self._first_reader = reader
         # The segments in order (their offsets follow from it): the layout phrase results are cached by.
         self._segment_ids = tuple(segment._segment.segment_id() for segment, _offset in reader.leaf_readers())
         # Held open while the snapshot lives (search_index/postings.py closes files no one holds).
         self._files = [segment_arrays(segment) for segment, _offset in reader.leaf_readers()]
         self._cache = cache if cache is not None else ArrayCache(64 << 20)
         self._local = threading.local()
+        self.bind(reader)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -191,7 +198,8 @@ class Snapshot:
 
     @property
     def _reader(self) -> IndexReader:
-        return getattr(self._local, "reader", None) or self._first_reader
+        """Return the calling thread's reader: never another thread's, which that thread may close."""
+        return self._local.reader
 
     def _segments(self, what: str, *args: str, read) -> list[tuple[tuple[np.ndarray, ...], int]]:
         """Return ``read(segment, *args)`` for every segment, cached by segment id, with its offset."""
@@ -287,6 +295,26 @@ class Snapshot:
                                   np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32), self.size)
         return facets[name]
 
+    @cached_property
+    def _facet_table(self) -> tuple[np.ndarray, dict[str, int], int]:
+        """Return every facet's value numbers of every document side by side, numbered across facets
+        (0: no value), with where each facet's numbers start and how many there are in all."""
+        columns, starts, start = [], {}, 1
+        for name in FACETS:
+            facet = self.facet(name)
+            starts[name] = start
+            columns.append(np.where(facet.by_doc >= 0, facet.by_doc + start, 0).astype(np.int32))
+            start += len(facet.values)
+        return np.concatenate(columns, axis=1), starts, start
+
+    def facet_counts(self, matched: np.ndarray, limit: int) -> dict[str, list[tuple[str, int]]]:
+        """Return each facet's ``limit`` most frequent values among the ``matched`` documents (their
+        numbers), with counts: one gather of their rows and one ``bincount`` for all facets."""
+        table, starts, size = self._facet_table
+        counts = np.bincount(table[matched].ravel(), minlength=size)
+        return {name: self.facet(name).top(counts[starts[name]:starts[name] + len(self.facet(name).values)], limit)
+                for name in FACETS}
+
     def lengths(self, field_name: str) -> np.ndarray:
         """Return every document's length of a text field, in tokens (as Whoosh encodes it)."""
         lengths = self.__dict__.setdefault("_lengths", {})
@@ -297,6 +325,16 @@ class Snapshot:
     def average_length(self, field_name: str) -> float:
         """Return the average length of a text field over all documents."""
         return (self._reader.field_length(field_name) / self.doc_count) or 1.0
+
+    @cached_property
+    def ids(self) -> np.ndarray:
+        """Return every document's note id (-1 for the cursor document), from the id field's terms."""
+        parts = [ids for (ids,), _offset in self._segments("ids", "id", read=_note_ids)]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def note_ids(self, docnums: Sequence[int]) -> list[int]:
+        """Return the note ids of documents, as found by :meth:`run`."""
+        return self.ids[np.asarray(docnums, dtype=np.int64)].tolist()
 
     @cached_property
     def published(self) -> np.ndarray:
@@ -378,8 +416,9 @@ class Snapshot:
         return (TEXT_FIELDS.get(field_name, 1.0) * idf * freqs * (K1 + 1) / (freqs + norm)).astype(np.float32)
 
     def run(self, plan: Plan, *, public_only: bool, filters: dict[str, str], limit: int, newest: bool,
-            facets: bool = True, facet_limit: int = 12) -> Found:
-        """Match, count, facet and rank ``plan`` for an audience; return the top ``limit`` documents."""
+            offset: int = 0, facets: bool = True, facet_limit: int = 12) -> Found:
+        """Match, count, facet and rank ``plan`` for an audience; return the top ``limit`` documents
+        from ``offset`` on (a page's)."""
         match = self.live.copy()
         if public_only:
             match &= self.public
@@ -403,16 +442,15 @@ class Snapshot:
             match[:] = False
         for unit in plan.excluded:
             match &= ~self.unit(unit, plan.fields)[0]
-        total = int(np.count_nonzero(match))
-        counted = {name: self.facet(name).counts(match, facet_limit) for name in FACETS} if facets else {}
-        docnums = self._top(match, scores, limit, newest=newest or not plan.units)
-        return Found(total=total, docnums=[int(d) for d in docnums],
-                     scores=[float(scores[d]) for d in docnums], facets=counted)
+        matched = np.flatnonzero(match)
+        counted = self.facet_counts(matched, facet_limit) if facets else {}
+        docnums = self._top(matched, scores, limit, newest=newest or not plan.units)[offset:]
+        return Found(total=len(matched), docnums=docnums.tolist(), scores=scores[docnums].tolist(), facets=counted)
 
-    def _top(self, match: np.ndarray, scores: np.ndarray, limit: int, *, newest: bool) -> np.ndarray:
-        """Return the best ``limit`` matching documents: by score, or newest; ties newest first, then
-        by note id (higher first), so every process and every index of the same notes pages alike."""
-        candidates = np.flatnonzero(match)
+    def _top(self, candidates: np.ndarray, scores: np.ndarray, limit: int, *, newest: bool) -> np.ndarray:
+        """Return the best ``limit`` of the matching documents ``candidates``: by score, or newest; ties
+        newest first, then by note id (higher first), so every process and every index of the same
+        notes pages alike."""
         if not len(candidates) or limit <= 0:
             return candidates[:0]
         published = self.published[candidates].astype(np.float64)
@@ -427,17 +465,9 @@ class Snapshot:
             threshold = np.partition(primary, len(primary) - limit)[len(primary) - limit]
             keep = primary >= threshold
             candidates, primary, secondary = candidates[keep], primary[keep], secondary[keep]
-        order = np.lexsort((-secondary, -primary))
-        if np.any((np.diff(primary[order]) == 0) & (np.diff(secondary[order]) == 0)):
-            # Document numbers differ between indexes and change as segments merge: note ids do not.
-            order = np.lexsort((-self.note_ids[candidates], -secondary, -primary))
-        return candidates[order[:limit]]
-
-    @cached_property
-    def note_ids(self) -> np.ndarray:
-        """Return every document's note id (-1 for the cursor document), read only when scores tie."""
-        parts = [ids for (ids,), _offset in self._segments("ids", "id", read=_note_ids)]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        # Document numbers differ between indexes and change as segments merge: note ids do not.
+        order = np.lexsort((-self.ids[candidates], -secondary, -primary))[:limit]
+        return candidates[order]
 
 
 # --- reading one segment (segment-local document numbers) ----------------------------------------
@@ -587,11 +617,16 @@ def _facet(segment, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _note_ids(segment, name: str) -> tuple[np.ndarray]:
-    """Return each document's note id in one segment, from the terms of the ``id`` field."""
+    """Return the note id of every document of one segment (-1 for none), from the terms of field ``name``.
+
+    Read from the postings (each document holds one id term), not from Whoosh's stored fields:
+    a slice of a file the snapshot holds open, with no value unpickled per document.
+    """
     values, docs, codes = _facet(segment, name)
-    numbers = np.asarray([int(value) if value.isdigit() else -1 for value in values], dtype=np.int64)
+    numbers = np.asarray([int(value) if value.isdigit() else -1 for value in values.tolist()], dtype=np.int64)
     ids = np.full(segment.doc_count_all(), -1, dtype=np.int64)
-    ids[docs] = numbers[codes]
+    if len(docs):
+        ids[docs] = numbers[codes]
     return (ids,)
 
 

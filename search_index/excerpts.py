@@ -33,17 +33,30 @@ def html_text(source: str) -> str:
     return " ".join(hub_text.html_text(source).split())
 
 
+def note_excerpt(body_html: str, summary: str, terms: list[str]) -> tuple[str, bool]:
+    """Return a note's excerpt: the query's words marked in its body; in the summary only when the body has none.
+
+    The second value tells whether the excerpt is the summary's: the result page then shows it in
+    the summary's place rather than the same sentence twice. The text of a body and its folded
+    form are kept for the last notes shown (keyed by the text itself, so an edited note is never
+    shown from an old copy): a note found again, by another query or another page, costs only
+    the marking.
+    """
+    body = excerpt_html(_body_text(body_html), terms)
+    return (body, False) if body else (excerpt_html(summary, terms), True)
+
+
+@functools.lru_cache(maxsize=1024)
+def _body_text(body_html: str) -> str:
+    return html_text(body_html)
+
+
 def excerpt_html(text: str, terms: list[str]) -> str:
     """Return up to two fragments of ``text`` with the analysed ``terms`` marked, or "" when none occurs."""
-    pattern = _pattern(frozenset(t for t in terms if t))
-    if not text or pattern is None:
+    if not text or not any(terms):
         return ""
-    folded, bounds = normalise(text)
-    lowered = folded.lower()
-    if len(lowered) != len(folded):  # a few letters lower-case into two characters: keep those as they are
-        lowered = "".join(char.lower() if len(char.lower()) == 1 else char for char in folded)
-
-    spans = [span(bounds, *m.span()) for m in pattern.finditer(lowered) if m.end() > m.start()]
+    lowered, bounds = _folded(text)
+    spans = [span(bounds, start, end) for start, end in _matches(lowered, terms)]
     if not spans:
         return ""
     windows = _fragments(spans, len(text))
@@ -93,7 +106,7 @@ def _fragment(text: str, window: tuple[int, int, list[tuple[int, int]]]) -> str:
     start, end, spans = window
     out = []
     at = start
-    for span_start, span_end in spans:
+    for span_start, span_end in _touching_joined(spans):
         out.append(html.escape(text[at:span_start]))
         out.append(f"<mark>{html.escape(text[span_start:span_end])}</mark>")
         at = span_end
@@ -101,13 +114,52 @@ def _fragment(text: str, window: tuple[int, int, list[tuple[int, int]]]) -> str:
     return "".join(out)
 
 
-@functools.lru_cache(maxsize=512)
-def _pattern(terms: frozenset[str]) -> re.Pattern[str] | None:
-    """Return a regular expression that finds the terms in folded, lower-case text."""
-    choices = []
-    for term in sorted(terms, key=lambda t: (-len(t), t)):
-        if _ASCII_WORD.fullmatch(term):  # an English stem or a number: from a word start, the whole word
-            choices.append(rf"(?<![a-z0-9]){re.escape(term)}[a-z0-9]*")
+def _touching_joined(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join matches that touch ("美沙酮" and "门诊"): one highlight, not two with a gap inside a word."""
+    joined: list[tuple[int, int]] = []
+    for span_start, span_end in spans:
+        if joined and span_start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(span_end, joined[-1][1]))
         else:
-            choices.append(re.escape(term))
-    return re.compile("|".join(choices)) if choices else None
+            joined.append((span_start, span_end))
+    return joined
+
+
+@functools.lru_cache(maxsize=1024)
+def _folded(text: str) -> tuple[str, list[tuple[int, int]] | None]:
+    """Return ``text`` folded as the analyzer folds it, in lower case, with the offsets back (see ``normalise``)."""
+    if text.isascii():  # NFKC and Traditional-to-Simplified leave ASCII as it is
+        return text.lower(), None
+    folded, bounds = normalise(text)
+    lowered = folded.lower()
+    if len(lowered) != len(folded):  # a few letters lower-case into two characters: keep those as they are
+        lowered = "".join(char.lower() if len(char.lower()) == 1 else char for char in folded)
+    return lowered, bounds
+
+
+def _matches(lowered: str, terms: list[str]) -> list[tuple[int, int]]:
+    """Return where ``terms`` occur in folded, lower-case text: leftmost first, the longest where several
+    start together, never overlapping — what one alternation of the terms, longest first, finds.
+
+    Each term is looked for on its own, and only when the text holds it: a glossary word brings
+    dozens of terms, and an alternation of them all would be tried at every character (and
+    compiled anew for every set of terms).
+    """
+    found = []
+    for term in terms:
+        if term and term in lowered:
+            found += [match.span() for match in _term_pattern(term).finditer(lowered) if match.end() > match.start()]
+    found.sort(key=lambda found_span: (found_span[0], -found_span[1]))
+    spans: list[tuple[int, int]] = []
+    for start, end in found:
+        if not spans or start >= spans[-1][1]:
+            spans.append((start, end))
+    return spans
+
+
+@functools.lru_cache(maxsize=4096)
+def _term_pattern(term: str) -> re.Pattern[str]:
+    """Return a regular expression that finds a term in folded, lower-case text."""
+    if _ASCII_WORD.fullmatch(term):  # an English stem or a number: from a word start, the whole word
+        return re.compile(rf"(?<![a-z0-9]){re.escape(term)}[a-z0-9]*")
+    return re.compile(re.escape(term))

@@ -14,22 +14,26 @@ import multiprocessing
 import queue
 import traceback
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
+from whoosh import fields
 from whoosh.codec.base import Segment
 from whoosh.index import Index
+from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter, SegmentWriter
 
-from hub import events
+from hub import events, instance_identity
 from hub.extensions import db
 from hub.models.events import Event
 from hub.models.note import SECTIONS, Note, NoteState
+from hub.services import privacy
 from hub.text import plain_text
 from search_index.excerpts import html_text
 from search_index.postings import HubCodec
-from search_index.schema import CURSOR_ID, INDEX_FORMAT, note_document
-from search_index.store import IndexStore, IndexUnavailable
+from search_index.schema import CURSOR_ID, INDEX_FORMAT, TEXT_FIELDS, note_document
+from search_index.store import IndexStore, IndexUnavailable, open_reader
 
 log = logging.getLogger("hub.search")
 # Segments as separate files, not one compound file: Whoosh reads a compound segment's postings into
@@ -82,28 +86,78 @@ def _published(session, ids: Iterable[int]) -> list[Note]:
 
 
 def document(note: Note) -> dict:
-    """Return the index document of a published original, with its published translations."""
+    """Return the index document of a published original, with its published translations.
+
+    Contact data (phone, ID and card numbers, e-mail, WeChat …) is blanked out of the indexed text,
+    so that search can never be used to find who wrote or holds a number.
+    """
     versions = [(t, body_text(t)) for t in note.translations if t.state == NoteState.PUBLISHED]
-    return note_document(note, body_text=body_text(note), versions=versions)
+    fields = note_document(note, body_text=body_text(note), versions=versions)
+    return fields | {name: privacy.mask_for_index(fields[name]) for name in TEXT_FIELDS}
+
+
+def database_identity() -> str:
+    """Return what identifies this database: the identity ``flask hub restore`` renews (hub.instance_identity)."""
+    return instance_identity.database_identity()
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What the index records about itself in its cursor document, in the commit that moves the cursor."""
+
+    cursor: int = 0  # the last event applied
+    format: int = INDEX_FORMAT
+    database: str | None = None  # database_identity() of the database it was built from
+    event: str | None = None  # hub.events.fingerprint() of the event at the cursor
 
 
 def read_cursor(index) -> int:
     """Return the last event id applied to ``index`` (0 for a new index)."""
-    return _read_meta(index)[0]
+    return read_meta(index).cursor
 
 
-def _read_meta(index) -> tuple[int, int]:
-    """Return the cursor and the format of ``index``; a new, empty index has the current format."""
-    with index.searcher() as searcher:
-        stored = searcher.document(id=CURSOR_ID)
+def read_meta(index) -> Meta:
+    """Return what ``index`` records about itself; a new, empty index has the current format."""
+    with Searcher(open_reader(index)) as searcher:
+        return meta_of(searcher)
+
+
+def meta_of(searcher: Searcher) -> Meta:
+    """Return what the commit that ``searcher`` reads records about the index."""
+    stored = searcher.document(id=CURSOR_ID)
     if not stored:
-        return 0, INDEX_FORMAT
-    return int(stored["cursor"]), int(stored.get("format") or 1)
+        return Meta()
+    # An index written before these were stored has no format (1), database or event.
+    return Meta(cursor=int(stored["cursor"]), format=int(stored.get("format") or 1),
+                database=stored.get("database"), event=stored.get("event"))
 
 
-def cursor_document(cursor: int) -> dict:
-    """Return the document that records the cursor (and the index format) in the index."""
-    return {"id": CURSOR_ID, "kind": "meta", "cursor": cursor, "format": INDEX_FORMAT}
+def cursor_document(cursor: int, *, database: str | None = None, event: str | None = None) -> dict:
+    """Return the document that records the cursor, the index format, and the database and event it
+    belongs to (see :class:`Meta`) in the index."""
+    found = {"database": database, "event": event}
+    return {"id": CURSOR_ID, "kind": "meta", "cursor": cursor, "format": INDEX_FORMAT,
+            **{name: value for name, value in found.items() if value}}
+
+
+def foreign_reason(meta: Meta) -> str | None:
+    """Return why an index recording ``meta`` does not belong to this database, or None when it does.
+
+    After a database is restored from a dump older than the index, the index's cursor is ahead of
+    the event log, and once new events reach the cursor, the event there is another one: either
+    way the events after the restore would look applied and never be indexed.
+    """
+    identity = database_identity()
+    if meta.database and identity and meta.database != identity:
+        return "was built from another database"
+    head = events.head()
+    if meta.cursor > head:
+        return f"has applied events up to {meta.cursor}, beyond the event log's last event {head}"
+    if meta.event and meta.cursor:
+        found = events.fingerprint(meta.cursor)
+        if found is not None and found != meta.event:  # absent (a gap in ids): nothing to compare
+            return f"has applied an event {meta.cursor} that is not this database's"
+    return None
 
 
 class SearchIndexer:
@@ -113,29 +167,36 @@ class SearchIndexer:
 
     def __init__(self, store: IndexStore) -> None:
         self.store = store
-        # (index target, generation) -> cursor: reading the cursor opens a searcher (hundreds of
-        # ms at scale), and the worker asks every poll; the index changes only through this writer
-        # or a swapped-in rebuild, both of which change the key.
-        self._known: tuple[tuple[str, int], int] | None = None
+        # (index target, generation) -> what the index records: reading it opens a reader, and the
+        # worker asks every poll; the index changes only through this writer or a swapped-in
+        # rebuild, both of which change the key. The database is checked against it every poll.
+        self._known: tuple[tuple[str, int], Meta] | None = None
 
     def position(self) -> int:
-        """Return the cursor stored in the index; rebuild the index first when it is missing or of another format."""
+        """Return the cursor stored in the index; rebuild the index first when it is missing, of another
+        format, or does not belong to this database (a restored database: see :func:`foreign_reason`)."""
         try:
             index = self.store.open()
-        except IndexUnavailable as error:
+            meta = self._meta(index)
+        except IndexUnavailable as error:  # no index, an unreadable TOC or a segment that cannot be read
             log.warning("search index unavailable (%s): rebuilding it from the database", error)
             rebuild(self.store)
-            index = self.store.open()
+            meta = self._meta(self.store.open())
+            return meta.cursor
+        if meta.format != INDEX_FORMAT:
+            reason = f"has format {meta.format}, this version uses {INDEX_FORMAT}"
+        else:
+            reason = foreign_reason(meta)
+        if reason:
+            log.warning("search index %s: rebuilding it from the database", reason)
+            rebuild(self.store)
+            meta = self._meta(self.store.open())
+        return meta.cursor
+
+    def _meta(self, index: Index) -> Meta:
         key = (self.store.current_target(), index.latest_generation())
         if self._known is None or self._known[0] != key:
-            cursor, found_format = _read_meta(index)
-            if found_format != INDEX_FORMAT:
-                log.warning("search index has format %d, this version uses %d: rebuilding it from the database",
-                            found_format, INDEX_FORMAT)
-                rebuild(self.store)
-                index = self.store.open()
-                key, cursor = (self.store.current_target(), index.latest_generation()), read_cursor(index)
-            self._known = (key, cursor)
+            self._known = (key, read_meta(index))
         return self._known[1]
 
     def apply(self, batch: Sequence[Event]) -> None:
@@ -144,16 +205,26 @@ class SearchIndexer:
         index = self.store.open()
         writer = index.writer(timeout=30, **WRITER_OPTIONS)
         try:
+            _add_meta_fields(writer)
             for note_id in note_ids:
                 writer.delete_by_term("id", str(note_id))
             for note in _published(db.session, note_ids):
                 writer.add_document(**document(note))
-            writer.update_document(**cursor_document(batch[-1].id))
+            writer.update_document(**cursor_document(batch[-1].id, database=database_identity(),
+                                                     event=events.fingerprint(batch[-1].id)))
         except BaseException:
             writer.cancel()
             raise
         writer.commit()
         log.info("search index: applied events up to %d (%d notes)", batch[-1].id, len(note_ids))
+
+
+def _add_meta_fields(writer: IndexWriter) -> None:
+    """Give an index written before the cursor document held them the fields :class:`Meta` stores
+    (before anything is added: Whoosh changes a schema only then)."""
+    for name in ("database", "event"):
+        if name not in writer.schema:
+            writer.add_field(name, fields.STORED())
 
 
 def rebuild(store: IndexStore, *, chunk: int = 500, procs: int = 1) -> int:
@@ -164,14 +235,15 @@ def rebuild(store: IndexStore, *, chunk: int = 500, procs: int = 1) -> int:
     ``chunk`` notes from a shared queue; the segments are committed side by side, unmerged.
     """
     head = events.head()  # read first: events after it are replayed, and replay is idempotent
+    meta = cursor_document(head, database=database_identity(), event=events.fingerprint(head))
     index, name = store.new_generation()
     writer = index.writer(**WRITER_OPTIONS)  # holds the index lock; sub-processes write segments under it
     try:
         if procs > 1 and not store.in_memory:
-            segments, count = _index_in_processes(index, procs, chunk, head)
+            segments, count = _index_in_processes(index, procs, chunk, meta)
         else:
             segments, count = [], _index_here(writer, chunk)
-            writer.add_document(**cursor_document(head))
+            writer.add_document(**meta)
     except BaseException:
         writer.cancel()
         raise
@@ -194,7 +266,7 @@ def _index_here(writer: IndexWriter, size: int) -> int:
     return count
 
 
-def _index_in_processes(index: Index, procs: int, size: int, head: int) -> tuple[list[Segment], int]:
+def _index_in_processes(index: Index, procs: int, size: int, meta: dict) -> tuple[list[Segment], int]:
     """Index the published notes in ``procs`` forked processes; return their segments and note count."""
     # Load the analyzer's dictionaries here, once: forked children share them instead of each loading them.
     list(index.schema["body"].analyzer("预热 warm-up", positions=True, chars=True, mode="index"))
@@ -205,7 +277,7 @@ def _index_in_processes(index: Index, procs: int, size: int, head: int) -> tuple
         jobs.put(job)
     for _ in range(procs):
         jobs.put(None)
-    workers = [context.Process(target=_segment_worker, args=(db.engine, index, jobs, results, size, head),
+    workers = [context.Process(target=_segment_worker, args=(db.engine, index, jobs, results, size, meta),
                                name=f"reindex-{number}", daemon=True) for number in range(procs)]
     for worker in workers:
         worker.start()
@@ -248,7 +320,7 @@ def _next_result(results: multiprocessing.Queue,
 
 
 def _segment_worker(engine: sa.Engine, index: Index, jobs: multiprocessing.Queue,
-                    results: multiprocessing.Queue, size: int, head: int) -> None:
+                    results: multiprocessing.Queue, size: int, meta: dict) -> None:
     """Write segments from the chunks on ``jobs`` until None; put (segments, count) on ``results``."""
     try:
         engine.dispose(close=False)  # the parent's pooled connections are not ours to use
@@ -260,7 +332,7 @@ def _segment_worker(engine: sa.Engine, index: Index, jobs: multiprocessing.Queue
         with Session(engine) as session:
             for job in iter(jobs.get, None):
                 if job == _CURSOR_JOB:
-                    writer.add_document(**cursor_document(head))
+                    writer.add_document(**meta)
                     continue
                 for notes in _published_chunks(session, size, first=job[0], last=job[1]):
                     for note in notes:

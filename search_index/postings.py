@@ -1,11 +1,11 @@
-"""Every segment's postings once more, as flat arrays in a file beside it, for the search engine.
+"""Every segment's postings as flat arrays in a file beside it: the only copy, for the engine and Whoosh.
 
 Whoosh writes a term's postings in blocks of 128, each block a zlib-compressed pickle of
 (ids, weights, values), and a value with positions was a pickle of its own. Reading a common
 word's postings therefore unpickles thousands of blocks and tens of thousands of position lists:
 80-130 ms for a word in 60% of 100k notes, every time a process first meets the word. The engine
 (search_index/engine.py) needs arrays, not Python objects, so when a segment is written the
-hub's codec also writes the same postings as arrays in ``<segment>.hubarr``:
+hub's codec writes its postings as arrays in ``<segment>.hubarr`` instead:
 
 - per field: the terms (sorted UTF-8, one blob and end offsets, and every 64th term again as a
   small index kept in memory), each term's end in the postings
@@ -17,10 +17,18 @@ hub's codec also writes the same postings as arrays in ``<segment>.hubarr``:
   copies only the slices it asks for (a mapping would count whole page-cache folios, megabytes
   each, in every process's resident memory).
 
+Whoosh keeps its term table (``.trm``: each term's statistics, which its corrector, key terms and
+merges read) and its per-document columns; its postings file (``.pst``) stays empty. Whoosh reads
+postings (deletions by id, the cursor document, merging segments) from the arrays file, through
+the codec's terms reader, as lists. Index format 5 and earlier wrote every posting twice: at 100k
+notes 471 MB of arrays beside 425 MB of Whoosh's blocks.
+
 The codec sees postings as Whoosh hands them to its own field writer, for new segments, merged
 segments and the rebuild's segments alike. Positions are stored as little-endian ``uint32``
-(:class:`RawPositions`), so both files decode with ``numpy.frombuffer``. A segment without the
-file (written by another writer) is still searched, through Whoosh's blocks.
+(:class:`RawPositions`), so they decode with ``numpy.frombuffer``. A segment written by another
+codec (Whoosh's own, with its blocks) is still searched, through those blocks; a segment of this
+codec whose arrays file is missing or damaged cannot be read (its reader raises ``OSError``), and
+the worker rebuilds the index.
 """
 from __future__ import annotations
 
@@ -36,8 +44,10 @@ from collections import defaultdict
 
 import numpy as np
 from whoosh import formats
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3FieldWriter, W3PostingsWriter, _lenfield
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3FieldWriter, W3PostingsWriter, W3TermsReader, _lenfield
 from whoosh.filedb.filestore import FileStorage
+from whoosh.matching import ListMatcher
+from whoosh.system import pack_uint
 from whoosh.util.numeric import byte_to_length
 
 EXT = ".hubarr"
@@ -81,10 +91,25 @@ class RawPositions(formats.Positions):
 
 
 class HubCodec(W3Codec):
-    """Whoosh's codec, whose field writer also writes the segment's postings as arrays."""
+    """Whoosh's codec with a segment's postings in its arrays file only.
+
+    Whoosh's term table (``.trm``: each term's statistics) is written as before; its postings file
+    (``.pst``) stays empty. Whoosh reads a term's postings (deleting by id, the cursor document,
+    merging segments, its own queries in tests) from the arrays file through :class:`_ArrayTermsReader`;
+    segments written before, with Whoosh's blocks, are read from those.
+    """
 
     def field_writer(self, storage, segment):
         return _ArrayFieldWriter(self, storage, segment)
+
+    def terms_reader(self, storage, segment):
+        name = segment.make_filename(self.TERMS_EXT)
+        arrays = _OPENED.get(storage, segment.segment_id())
+        postings = segment.make_filename(self.POSTS_EXT)
+        if arrays is None and not storage.file_length(postings):  # the only copy of its postings is gone
+            raise OSError(f"search index: the arrays file of segment {segment.segment_id()} is missing or damaged")
+        return _ArrayTermsReader(self, storage.open_file(name), storage.file_length(name),
+                                 storage.open_file(postings), arrays)
 
 
 class _FieldArrays:
@@ -104,7 +129,8 @@ class _FieldArrays:
 
 
 class _ArrayPostingsWriter(W3PostingsWriter):
-    """Whoosh's postings writer, which hands each block's postings to the field's arrays as well.
+    """Whoosh's postings writer, which hands each block's postings to the field's arrays instead of
+    writing them to Whoosh's postings file, and keeps Whoosh's statistics of them in the term info.
 
     Whoosh gathers a block's ids and weights in C arrays and its values in a list; they are copied
     here once per block (128 postings), not once per posting.
@@ -132,22 +158,40 @@ class _ArrayPostingsWriter(W3PostingsWriter):
             if length > self._maxlength:
                 self._maxlength = length
 
-    def _keep(self) -> None:
+    def _write_block(self, last=False) -> None:
         field = self._field
         field.docs.extend(self._ids)
         field.weights.extend(self._weights)
         if field.positions:
             field.value_sizes.extend(map(len, self._values))
             field.values += b"".join(self._values)
-
-    def _write_block(self, last=False) -> None:
-        self._keep()
-        super()._write_block(last)
+        self._terminfo.add_block(self)
+        self._blockcount += 1
+        self._new_block()
 
     def finish_postings(self):
-        if not self.written() and len(self) < self._inlinelimit:  # Whoosh keeps these in the term info
-            self._keep()
-        return super().finish_postings()
+        terminfo = self._terminfo
+        if self._ids:
+            self._write_block(last=True)
+        terminfo.set_extent(0, 0)  # no extent in Whoosh's postings file: the postings are in the arrays file
+        self._terminfo = None
+        return terminfo
+
+
+class _ArrayTermsReader(W3TermsReader):
+    """Whoosh's term table reader, whose matchers read the postings from the segment's arrays file."""
+
+    def __init__(self, codec, dbfile, length, postfile, arrays: SegmentArrays | None) -> None:
+        super().__init__(codec, dbfile, length, postfile)
+        self.arrays = arrays  # held open as long as the segment's reader
+
+    def matcher(self, fieldname, tbytes, format_, scorer=None):
+        terminfo = self.term_info(fieldname, tbytes)
+        length = terminfo.extent()[1]  # whoosh3 reads the length back as a 1-tuple
+        if terminfo.is_inlined() or (length[0] if isinstance(length, tuple) else length):  # Whoosh's blocks
+            return super().matcher(fieldname, tbytes, format_, scorer=scorer)
+        ids, weights, values = self.arrays.whoosh_postings(fieldname, tbytes, format_)
+        return ListMatcher(ids, weights, values, format_, scorer=scorer, term=(fieldname, tbytes), terminfo=terminfo)
 
 
 class _ArrayFieldWriter(W3FieldWriter):
@@ -378,6 +422,25 @@ def _split(blob: bytes, ends) -> list[bytes]:
 
 class SegmentArrays:
     """The arrays file of one segment: a term's documents, frequencies and positions as arrays."""
+
+    def whoosh_postings(self, field_name: str, btext: bytes, format_) -> tuple[list[int], list[float], list[bytes]]:
+        """Return a term's postings as Whoosh's matchers hold them: documents, weights and each
+        posting's value in the field's format (positions as uint32, a frequency, or nothing)."""
+        field = self._fields[field_name]
+        number = field.find(btext)
+        docs, freqs = field.postings(number)
+        weights = (freqs * np.float32(format_.field_boost or 1.0)).tolist()
+        if field.has_positions:
+            first, last = field._ends("post_ends", number)
+            start, end = field._ends("pos_ends", number)
+            raw = field.slice("positions", start, end).tobytes()
+            ends = (np.cumsum(field.slice("counts", first, last), dtype=np.int64) * 4).tolist()
+            values = [raw[begin:finish] for begin, finish in zip([0, *ends[:-1]], ends)]
+        elif isinstance(format_, formats.Frequency):
+            values = [pack_uint(count) for count in freqs.astype(np.int64).tolist()]
+        else:
+            values = [b""] * len(docs)
+        return docs.tolist(), weights, values
 
     def __init__(self, source: _Source) -> None:
         if source.read(0, len(_MAGIC)) != _MAGIC:

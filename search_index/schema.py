@@ -18,9 +18,11 @@ CURSOR_ID = "__cursor__"  # a document holding the indexer's event-log cursor, c
 # an index holds: the worker then rebuilds an index of another format when it starts.
 # 2: glossary concept tokens (search_index/concepts.py); 3: no characters inside longer units;
 # 4: positions as uint32 (postings.RawPositions) and every segment's postings as arrays beside it;
-# 5: images' alt text indexed again (hub.text.html_text); (6: privacy masking, another branch);
-# 7: a word's sub-words are the pieces of its own split, the word itself is a term (analysis).
-INDEX_FORMAT = 7
+# 5: images' alt text indexed again (hub.text.html_text); 6: contact data blanked out
+# (hub.services.privacy.mask_for_index); 7: postings only in the arrays files (Whoosh's postings
+# files stay empty; see search_index/postings.py); 8: a word's sub-words are the pieces of its own
+# split, the word itself a term, no one-character term inside a longer word (search_index/analysis.py).
+INDEX_FORMAT = 8
 TEXT_FIELDS = {"title": 3.0, "summary": 2.0, "body": 1.0}  # BM25F weights: title and summary over body
 FACETS = ("topic", "project", "province", "language", "population", "year", "origin")
 
@@ -34,6 +36,8 @@ def build_schema() -> fields.Schema:
         kind=fields.ID(),  # "note", or "meta" for the cursor document
         cursor=fields.NUMERIC(stored=True, bits=64),
         format=fields.NUMERIC(stored=True),
+        database=fields.STORED(),  # the cursor document's: see search_index.indexer.Meta
+        event=fields.STORED(),
         title=_text(analyzer, TEXT_FIELDS["title"]),
         summary=_text(analyzer, TEXT_FIELDS["summary"]),
         body=_text(analyzer, TEXT_FIELDS["body"]),

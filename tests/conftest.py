@@ -115,6 +115,16 @@ def postgres_database(postgres_server, request) -> Iterator[str]:
     postgres_server.drop_database(name)
 
 
+@pytest.fixture
+def postgres_app(make_app, postgres_database) -> Iterator[Flask]:
+    """Give the test a fresh hub on a database of its own on the session's PostgreSQL server."""
+    application = make_app(DATABASE_URL=postgres_database)
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_db_app(request, make_app) -> Iterator[Flask]:
     """Run the test once on SQLite and once on a real PostgreSQL server, each with a fresh schema."""

@@ -1,5 +1,5 @@
-"""Helpers for tests: acting as a browser would (CSRF tokens, forms, signing in), counting rows, and
-comparing a search index segment's arrays file with Whoosh's own postings."""
+"""Helpers for tests: acting as a browser would (CSRF tokens, forms, signing in), counting rows,
+comparing a search index segment's arrays file with Whoosh's own postings, publishing notes directly."""
 from __future__ import annotations
 
 import re
@@ -30,6 +30,14 @@ def post_form(client: FlaskClient, url: str, data: dict, *, form_url: str | None
 def login(client: FlaskClient, username: str, password: str = PASSWORD):
     """Sign ``username`` in through the login form."""
     return post_form(client, "/login", {"login": username, "password": password})
+
+
+def approve_checked(note, *, by, **options):
+    """Publish a submitted note as a moderator who ticked every privacy finding as checked."""
+    from hub.services import notes, screening
+
+    keys = [screening.key(finding) for finding in notes.privacy_findings(note)[1]]
+    return notes.approve(note, by=by, checked=keys, **options)
 
 
 def count(model, *where) -> int:
@@ -66,18 +74,23 @@ def whoosh_postings(segment, field_name: str, term: bytes):
     return docs, freqs, positions if isinstance(fmt, RawPositions) else None
 
 
-def assert_arrays_match_blocks(segment) -> int:
-    """Compare every term of every field of a segment's arrays file with Whoosh's blocks; return terms seen."""
+def assert_arrays_match_blocks(segment, reference) -> int:
+    """Compare every term of every field of a segment written by the hub's codec with ``reference``, a
+    segment of the same documents written with Whoosh's own codec (its blocks): the arrays file, and
+    Whoosh's matchers over the hub's segment (which read that file), hold the same postings as
+    Whoosh's blocks. Return the terms seen."""
     from search_index.postings import segment_arrays
 
     arrays = segment_arrays(segment)
     assert arrays is not None
     seen = 0
-    for field_name in segment.indexed_field_names():
-        lexicon = list(segment.lexicon(field_name))
+    for field_name in reference.indexed_field_names():
+        lexicon = list(reference.lexicon(field_name))
+        assert list(segment.lexicon(field_name)) == lexicon
         assert arrays.field(field_name).terms() == lexicon
         for term in lexicon:
-            docs, freqs, positions = whoosh_postings(segment, field_name, term)
+            docs, freqs, positions = whoosh_postings(reference, field_name, term)
+            assert whoosh_postings(segment, field_name, term) == (docs, freqs, positions)
             found_docs, found_freqs = arrays.postings(field_name, term)
             assert found_docs.tolist() == docs
             assert found_freqs.tolist() == freqs
@@ -85,3 +98,19 @@ def assert_arrays_match_blocks(segment) -> int:
                 assert arrays.positions(field_name, term).tolist() == positions
             seen += 1
     return seen
+
+
+def publish_directly(author, *, title: str, body: str, summary: str = "社区外展的经验。") -> int:
+    """Publish a public note with its one event in a transaction of its own, as an import does (no
+    review steps); return its id."""
+    from hub import events
+    from hub.models.base import utcnow
+    from hub.models.note import Note
+
+    note = Note(author=author, state="published", visibility="public", language="zh_Hans", title=title,
+                summary=summary, body=body, body_html=f"<p>{body}</p>", published_at=utcnow())
+    db.session.add(note)
+    db.session.flush()
+    events.record("note.published", subject_type="note", subject_id=note.id)
+    db.session.commit()
+    return note.id

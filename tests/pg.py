@@ -65,27 +65,37 @@ class PostgresServer:
         with psycopg.connect(self.url, autocommit=True) as connection:
             connection.execute(statement)
 
-    def _run(self, command: list[str]) -> None:
+    def _run(self, command: list[str], *, check: bool = True) -> None:
         if os.geteuid() == 0:
             command = ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(map(_quote, command))]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(command, check=check, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def start(self) -> None:
         """Initialise the cluster and start the server, waiting until it accepts connections."""
-        data = os.path.join(self.directory, "data")
-        self._run([f"{self.bindir}/initdb", "-D", data, "-A", "trust", "-U", "hub", "-E", "UTF8",
+        self._run([f"{self.bindir}/initdb", "-D", self._data, "-A", "trust", "-U", "hub", "-E", "UTF8",
                    "--locale=C.UTF-8"])
+        self.resume()
+
+    def halt(self) -> None:
+        """Stop the server as an outage would, keeping its data (:meth:`resume` starts it again)."""
+        self._run([f"{self.bindir}/pg_ctl", "-D", self._data, "-m", "fast", "-w", "stop"])
+
+    def resume(self) -> None:
+        """Start the server on its data and port, waiting until it accepts connections."""
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        self._run([f"{self.bindir}/pg_ctl", "-D", data, "-o", options,
+        self._run([f"{self.bindir}/pg_ctl", "-D", self._data, "-o", options,
                    "-l", os.path.join(self.directory, "log"), "-w", "start"])
 
+    @property
+    def _data(self) -> str:
+        return os.path.join(self.directory, "data")
+
     def stop(self) -> None:
-        """Stop the server and delete its files."""
+        """Stop the server (unless a test left it halted) and delete its files."""
         try:
-            self._run([f"{self.bindir}/pg_ctl", "-D", os.path.join(self.directory, "data"),
-                       "-m", "immediate", "-w", "stop"])
+            self._run([f"{self.bindir}/pg_ctl", "-D", self._data, "-m", "immediate", "-w", "stop"], check=False)
         finally:
             shutil.rmtree(self.directory, ignore_errors=True)
 

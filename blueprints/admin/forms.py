@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from blueprints.web.forms import within
@@ -90,3 +90,14 @@ class GlossaryForm(FlaskForm):
     terms_en = StringField(_l("English terms"), validators=[Length(max=500)],
                            description=_l("Separate terms with |, e.g. methadone|MMT"))
     submit = SubmitField(_l("Add to glossary"))
+
+
+class DeleteUserForm(FlaskForm):
+    """Delete a person's account (on their request)."""
+
+    what = RadioField(_l("What happens to what they published"), validators=[DataRequired()], choices=[
+        ("keep", _l("Keep their published notes and comments, credited to “former member”")),
+        ("remove", _l("Delete their published notes and comments too")),
+    ])
+    # i18n: button: an administrator deletes a person's account for good
+    submit = SubmitField(_l("Delete account"))

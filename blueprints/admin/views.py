@@ -5,25 +5,28 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 
-from blueprints.admin.forms import (GlossaryForm, InvitationForm, ProjectAssignForm, ProjectForm, RoleForm,
-                                    SensitiveWordForm, TermForm, role_choices)
+import search_index
+from blueprints.admin import audit_labels
+from blueprints.admin.forms import (DeleteUserForm, GlossaryForm, InvitationForm, ProjectAssignForm, ProjectForm,
+                                    RoleForm, SensitiveWordForm, TermForm, role_choices)
 from blueprints.web.access import requires
-from blueprints.web.common import me, page_arg
+from blueprints.web.common import me, page_arg, personal_data_download
 from blueprints.web.forms import ActionForm
 from blueprints.web.refusals import attempt
 from hub.extensions import db
 from hub.models import Invitation, Project, Role, SensitiveWord, User, UserStatus
 from hub.permissions import may_grant
-from hub.services import accounts, audit, vocabulary
+from hub.services import accounts, audit, leaving, operations, vocabulary
 from hub.services import notes as note_service
 from hub.services import projects as project_service
+from hub.text_safety import isolated
 
 bp = Blueprint("admin", __name__, template_folder="templates")
 
 
 def _project_choices() -> list[tuple[str, str]]:
     locale = str(get_locale())
-    return [("", _("No project"))] + [(str(p.id), p.name(locale)) for p in project_service.all_projects()]
+    return [("", _("No project"))] + [(str(p.id), isolated(p.name(locale))) for p in project_service.all_projects()]
 
 
 def _project_from(value: str) -> Project | None:
@@ -56,7 +59,7 @@ def user(user_id: int):
     project_form = ProjectAssignForm(project=str(target.project_id or ""))
     project_form.project.choices = _project_choices()
     return render_template("admin/user.html", target=target, role_form=role_form,
-                           project_form=project_form, action_form=ActionForm())
+                           project_form=project_form, action_form=ActionForm(), delete_form=DeleteUserForm())
 
 
 @bp.post("/users/<int:user_id>/role")
@@ -102,6 +105,49 @@ def user_project(user_id: int):
         if saved:
             flash(_("Project saved."), "info")
     return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.post("/users/<int:user_id>/review/<any(skip, require):choice>")
+@requires("manage_users")
+def user_review(user_id: int, choice: str):
+    """Let a trusted author's edits of published notes skip review, or require review again."""
+    target = _user_or_404(user_id)
+    if ActionForm().validate_on_submit():
+        with attempt() as changed:
+            accounts.set_edits_skip_review(target, choice == "skip", by=me())
+        if changed:
+            flash(_("Saved."), "info")
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.get("/users/<int:user_id>/data.json")
+@requires("manage_users")
+def user_data(user_id: int):
+    """Download a person's data as JSON (for them, on their request)."""
+    target = _user_or_404(user_id)
+    audit.record("user.export", actor=me(), target=target)
+    db.session.commit()
+    return personal_data_download(leaving.export(target, by=me()), f"user-{target.id}-data")
+
+
+@bp.post("/users/<int:user_id>/delete")
+@requires("manage_users")
+def user_delete(user_id: int):
+    """Delete a person's account, keeping or deleting their published notes as chosen."""
+    target = _user_or_404(user_id)
+    form = DeleteUserForm()
+    if not form.validate_on_submit():
+        flash(_("Choose what happens to what this person published."), "error")
+        return redirect(url_for("admin.user", user_id=user_id))
+    if target.id == me().id:
+        flash(_("Delete your own account from your account page."), "error")
+        return redirect(url_for("admin.user", user_id=user_id))
+    with attempt() as deleted:
+        leaving.delete_account(target, by=me(), keep_published=form.what.data == "keep")
+    if not deleted:
+        return redirect(url_for("admin.user", user_id=user_id))
+    flash(_("The account is deleted."), "info")
+    return redirect(url_for("admin.users"))
 
 
 @bp.post("/users/<int:user_id>/reset-link")
@@ -186,7 +232,9 @@ def audit_log():
     """Show the audit log, newest first."""
     action = request.args.get("action", "")[:60] or None
     page = audit.recent(action=action, page=page_arg())
-    return render_template("admin/audit.html", page=page, action=action)
+    rows = [audit_labels.describe(entry, viewer=me(), locale=str(get_locale())) for entry in page.items]
+    return render_template("admin/audit.html", page=page, rows=rows, action=action,
+                           action_name=audit_labels.action_label(action) if action else None)
 
 
 @bp.route("/vocabulary", methods=["GET", "POST"])
@@ -250,3 +298,12 @@ def sensitive_word_delete(word_id: int):
         # i18n: flash after an admin takes a word off the privacy check\'s list
         flash(_("Removed."), "info")
     return redirect(url_for("admin.sensitive_words"))
+
+
+@bp.get("/system")
+@requires("manage_users")
+def system():
+    """Show whether the worker runs and keeps up, the search index and the deliveries waiting."""
+    found = operations.figures()
+    return render_template("admin/system.html", figures=found, index=search_index.health(),
+                           lag=operations.worker_lag(found.worker))

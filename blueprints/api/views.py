@@ -1,37 +1,41 @@
 """JSON endpoints; the same visibility rules as the pages (anonymous callers see public notes only)."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
-from flask_login import current_user
+from flask import request
+from flask_babel import lazy_gettext as _l
 
 import search_index
+from blueprints.api import schemas, wire
+from blueprints.api.blueprint import bp
+from blueprints.api.access import reader
+from blueprints.api.http import fail, load_query, respond
+from blueprints.api.openapi import operation
 from blueprints.web.search_params import SearchParams
 from blueprints.web.access import public
-
-bp = Blueprint("api", __name__)
 
 
 @bp.get("/api/v1/search")
 @public
+@operation(_l("Search notes in both languages (as the search page does)"), response=schemas.SearchResult,
+           query=schemas.SearchQuery, problems=(400, 503), tag="search")
 def search():
-    """Search notes: {total, page, results: [...], facets}."""
-    params = SearchParams.from_args(request.args, per_page_default=10)
+    """Search notes: {total, page, per_page, results: [...], facets, expansions, limits}."""
+    load_query(schemas.SearchQuery())  # refuse what the lenient page reading below would quietly mend
+    params = SearchParams.from_args(request.args, per_page_default=schemas.SEARCH_PER_PAGE_DEFAULT)
     if "lang" in request.args and "language" not in params.filters:
         lang = request.args["lang"]
         params.filters["language"] = "zh_Hans" if lang.startswith("zh") else lang[:10]
     try:
-        result = search_index.search(params.text, viewer=current_user, filters=params.filters, page=params.page,
+        result = search_index.search(params.text, viewer=reader(), filters=params.filters, page=params.page,
                                      per_page=params.per_page, sort=params.sort, expand=params.expand)
     except search_index.SearchUnavailable:
-        return jsonify(error="search_unavailable", message="The search index is unavailable; try again later."), 503
-    return jsonify(
-        total=result.total, page=result.page, per_page=result.per_page,
-        results=[{
-            "id": note.id, "title": note.title, "summary": note.summary, "language": note.language,
-            "url": url_for("notes.detail", note_id=note.id, _external=True),
-            "excerpt_html": result.excerpts.get(note.id, ""),
-            "published_at": note.published_at.isoformat() + "Z" if note.published_at else None,
-        } for note in result.notes],
-        facets={name: [{"value": v, "count": n} for v, n in values] for name, values in result.facets.items()},
-        expansions=result.expansions)
-
+        fail(503, code="search_unavailable")
+    payload = {
+        "total": result.total, "page": result.page, "per_page": result.per_page,
+        "results": [wire.search_hit(note, result.excerpts.get(note.id, "")) for note in result.notes],
+        "facets": {name: [{"value": v, "count": n} for v, n in values] for name, values in result.facets.items()},
+        "expansions": result.expansions,
+        "limits": {"per_page_default": schemas.SEARCH_PER_PAGE_DEFAULT, "per_page_max": schemas.SEARCH_PER_PAGE_MAX,
+                   "page_max": schemas.SEARCH_PAGE_MAX},
+    }
+    return respond(schemas.SearchResult(), payload, last_modified=wire.changed_at(result.notes))

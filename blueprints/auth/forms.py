@@ -6,10 +6,14 @@ import zoneinfo
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField, SubmitField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from blueprints.web.templating import language_name
+
+# WTForms' own Chinese for this is half English ("无效的 Email 地址。").
+EMAIL_MESSAGE = _l("This is not a valid e-mail address.")
 
 # Offer the zones people of this network live in first, then every other zone.
 COMMON_ZONES = ["Asia/Shanghai", "Asia/Ho_Chi_Minh", "Asia/Bangkok", "Asia/Yangon", "Asia/Kolkata",
@@ -44,7 +48,7 @@ class SignupForm(FlaskForm):
         description=_l("Do not use your real name. This is the only name others will see."),
     )
     email = EmailField(_l("E-mail (optional, never shown)"),
-                       validators=[Optional(), Email(), Length(max=254)])
+                       validators=[Optional(), Email(EMAIL_MESSAGE), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10, max=200)],
                              description=_l("At least 10 characters."))
     confirm = PasswordField(_l("Password again"),
@@ -85,11 +89,14 @@ class ProfileForm(FlaskForm):
 
     pseudonym = StringField(_l("Pseudonym (shown to others)"),
                             validators=[DataRequired(), Length(min=2, max=60)])
-    email = EmailField(_l("E-mail (optional, never shown)"), validators=[Optional(), Email(), Length(max=254)])
+    email = EmailField(_l("E-mail (optional, never shown)"), validators=[Optional(), Email(EMAIL_MESSAGE), Length(max=254)])
     locale = SelectField(_l("Language"), choices=[], validate_choice=True)
     timezone = SelectField(_l("Time zone"), choices=[], validate_choice=True)
     bio = TextAreaField(_l("About me (optional)"), validators=[Optional(), Length(max=1000)],
                         description=_l("Shown to signed-in members. Leave out anything that identifies you."))
+    show_activity = BooleanField(_l("Let signed-in members see that I joined and which project I am in"),
+                                 description=_l("Off: your pseudonym appears only beside what you write."))
+    confirm_privacy = BooleanField(_l("I checked the highlighted places: they are not personal data, or the person agreed."))
     # i18n: button: save the profile
     submit = SubmitField(_l("Save"))
 
@@ -98,3 +105,19 @@ class ProfileForm(FlaskForm):
         self.timezone.choices = timezone_choices()
         self.locale.choices = [("", _l("As my browser says"))] + [
             (code, language_name(code)) for code in current_app.config["LOCALES"]]
+
+
+LEAVING_CHOICES = [
+    ("keep", _l("Keep my published notes and comments for readers, credited to “former member”")),
+    ("remove", _l("Delete my published notes and comments too")),
+]
+
+
+class DeleteAccountForm(FlaskForm):
+    """Delete one's own account."""
+
+    what = RadioField(_l("What happens to what you published"), choices=LEAVING_CHOICES,
+                      validators=[DataRequired()])
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=200)])
+    # i18n: button: delete one's own account for good
+    submit = SubmitField(_l("Delete my account"))

@@ -5,15 +5,17 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from blueprints.auth.forms import ForgotForm, LoginForm, PasswordForm, ProfileForm, ResetForm, SignupForm
+from blueprints.auth.forms import (DeleteAccountForm, ForgotForm, LoginForm, PasswordForm, ProfileForm, ResetForm,
+                                   SignupForm)
 from blueprints.web.access import public, signed_in
-from blueprints.web.common import me, page_arg
+from blueprints.web.common import me, page_arg, personal_data_download, privacy_groups
 from blueprints.web.locale import COOKIE as LANG_COOKIE
 from blueprints.web.refusals import attempt
 from blueprints.web.security import client_key, safe_next
-from hub.services import accounts
+from hub.services import accounts, leaving
 from hub.services import notifications as notification_service
 from hub.services.errors import ServiceError
+from hub.services.screening import PrivacyCheckRequired
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -143,11 +145,15 @@ def profile():
     if request.method == "GET":
         form.locale.data = user.locale or ""
         form.timezone.data = user.timezone or ""
+    groups = []
     if form.validate_on_submit():
-        with attempt(form=form) as saved:
+        with attempt(form=form, answered_by_caller=(PrivacyCheckRequired,)) as saved:
             accounts.update_profile(user, pseudonym=form.pseudonym.data, email=form.email.data,
                                     locale=form.locale.data or None, timezone=form.timezone.data or None,
-                                    bio=form.bio.data or "")
+                                    bio=form.bio.data or "", show_activity=form.show_activity.data,
+                                    confirm_privacy=form.confirm_privacy.data)
+        if isinstance(saved.error, PrivacyCheckRequired):
+            groups = privacy_groups({"bio": (form.bio.data or "").strip()}, saved.error.findings)
         if saved:
             response = redirect(url_for("auth.profile"))
             # The saved preference wins over an older ?lang= choice kept in the cookie.
@@ -157,7 +163,7 @@ def profile():
                 response.delete_cookie(LANG_COOKIE)
             flash(_("Your profile is saved."), "info")
             return response
-    return render_template("auth/profile.html", form=form, user=user)
+    return render_template("auth/profile.html", form=form, user=user, groups=groups), 422 if groups else 200
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -184,3 +190,26 @@ def notifications():
     items = list(page.items)
     notification_service.mark_read(user)
     return render_template("auth/notifications.html", page=page, items=items)
+
+
+@bp.get("/account/data.json")
+@signed_in
+def my_data():
+    """Download everything the hub holds that the person wrote or set, as JSON."""
+    return personal_data_download(leaving.export(me(), by=me()), "my-data")
+
+
+@bp.route("/account/delete", methods=["GET", "POST"])
+@signed_in
+def delete_account():
+    """Delete one's own account, choosing whether published notes stay (as "former member") or go."""
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        with attempt(form=form) as deleted:
+            leaving.delete_account(me(), by=me(), keep_published=form.what.data == "keep",
+                                   password=form.password.data)
+        if deleted:
+            session.clear()
+            flash(_("Your account is deleted. Thank you for what you shared."), "info")
+            return redirect(url_for("main.index"))
+    return render_template("auth/delete_account.html", form=form)

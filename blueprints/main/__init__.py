@@ -1,4 +1,4 @@
-"""Public pages: home, projects, health."""
+"""Public pages: home, projects."""
 from blueprints.main.views import bp
 
 __all__ = ["bp"]

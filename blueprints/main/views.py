@@ -6,6 +6,8 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from blueprints.web.access import public
+from hub.permissions import can
+from hub.services import accounts
 from hub.services import projects as project_service
 from hub.services import listing, stats, translations
 
@@ -18,10 +20,12 @@ def index():
     """Show what the hub is and what happened lately."""
     featured = listing.newest(viewer=current_user, limit=4, filters=listing.Filters(featured=True))
     newest = listing.newest(viewer=current_user, limit=6)
+    # A member who may not write is told whom to ask for the contributor role.
+    ask = accounts.administrators() if current_user.is_authenticated and not can(current_user, "write_notes") else []
     return render_template(
-        "main/index.html", projects=project_service.all_projects(),
+        "main/index.html", projects=project_service.all_projects(), ask=ask,
         counts={**stats.counts(), "notes": listing.count(viewer=current_user)},
-        featured=featured, newest=newest, recent=stats.recent_activity(limit=5),
+        featured=featured, newest=newest, recent=stats.recent_activity(viewer=current_user, limit=5),
         versions=translations.published_versions(featured + newest, locale=str(get_locale()), viewer=current_user))
 
 
@@ -40,14 +44,6 @@ def project(slug: str):
     if item is None:
         abort(404)
     notes = listing.newest(viewer=current_user, limit=20, filters=listing.Filters(project=item.slug))
-    return render_template("main/project.html", project=item, members=project_service.public_members(item),
+    return render_template("main/project.html", project=item, members=project_service.public_members(item, viewer=current_user),
                            notes=notes, versions=translations.published_versions(
                                notes, locale=str(get_locale()), viewer=current_user))
-
-
-@bp.get("/healthz")
-@public
-def healthz():
-    """Answer load balancers: the hub and its database respond."""
-    stats.ping()
-    return {"status": "ok"}

@@ -3,16 +3,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (BooleanField, IntegerField, RadioField, SelectField, StringField, SubmitField,
+                     TextAreaField)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from blueprints.web.forms import VISIBILITY_LABELS
-
-RESOLUTION_LABELS = {
-    "dismissed": _l("Nothing to do: dismiss the report"),
-    "comment_removed": _l("Remove the comment"),
-    "note_unpublished": _l("Unpublish the note"),
-}
+from blueprints.web.forms import RESOLUTION_LABELS, VISIBILITY_LABELS
+from hub.services.notes import SECTION_TITLES
 
 
 class ApproveForm(FlaskForm):
@@ -48,3 +44,36 @@ class VisibilityForm(FlaskForm):
 
     visibility = SelectField(_l("Who may read it"), choices=list(VISIBILITY_LABELS.items()))
     submit = SubmitField(_l("Narrow visibility"))
+
+
+class AcceptChangesForm(FlaskForm):
+    """Publish the changes an author made to a published note."""
+
+    version = IntegerField(validators=[InputRequired()])
+    message = TextAreaField(_l("Message to the author (optional)"), validators=[Optional(), Length(max=4000)])
+    # i18n: button: a moderator publishes an author's changes to a published note
+    submit = SubmitField(_l("Publish the changes"))
+
+
+class RedactNoteForm(FlaskForm):
+    """A moderator edits a note's text to take personal data out."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=600)])
+    # i18n: label of the field holding the note's main text (Markdown)
+    body = TextAreaField(_l("Note"), validators=[Optional(), Length(max=60000)])
+    context = TextAreaField(SECTION_TITLES["context"], validators=[Optional(), Length(max=20000)])
+    what_we_did = TextAreaField(SECTION_TITLES["what_we_did"], validators=[Optional(), Length(max=20000)])
+    what_happened = TextAreaField(SECTION_TITLES["what_happened"], validators=[Optional(), Length(max=20000)])
+    what_we_learned = TextAreaField(SECTION_TITLES["what_we_learned"], validators=[Optional(), Length(max=20000)])
+    do_differently = TextAreaField(SECTION_TITLES["do_differently"], validators=[Optional(), Length(max=20000)])
+    reason = TextAreaField(_l("Message to the author (optional)"), validators=[Optional(), Length(max=4000)])
+    # i18n: button: save the note with the personal data a moderator removed
+    submit = SubmitField(_l("Remove it everywhere"))
+
+
+class RedactCommentForm(FlaskForm):
+    """A moderator edits a comment's text to take personal data out."""
+
+    body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=5000)])
+    submit = SubmitField(_l("Remove it everywhere"))

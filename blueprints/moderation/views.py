@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 
-from blueprints.moderation.forms import ApproveForm, DecisionForm, ResolveForm, VisibilityForm
+from blueprints.moderation.forms import (AcceptChangesForm, ApproveForm, DecisionForm, RedactCommentForm, RedactNoteForm,
+                                         ResolveForm, VisibilityForm)
 from blueprints.web.access import requires
-from blueprints.web.common import me, page_arg, privacy_groups
+from blueprints.web.common import finding_choices, finding_rows, me, page_arg, privacy_groups
 from blueprints.web.forms import ActionForm
 from blueprints.web.refusals import attempt
 from hub.extensions import db
-from hub.models import Comment, Flag, Note, NoteState
-from hub.services import moderation, notes
+from hub.models import SECTIONS, Comment, Flag, Note, NoteState
+from hub.services import discussion, moderation, notes, revisions
 from hub.services import projects as project_service
 
 bp = Blueprint("moderation", __name__, template_folder="templates")
@@ -47,32 +48,35 @@ def review(note_id: int):
     fields, findings = notes.privacy_findings(note)
     approve_form = ApproveForm(visibility=note.visibility)
     return render_template("moderation/review.html", note=note, groups=privacy_groups(fields, findings),
+                           findings=finding_rows(fields, findings),
                            thread=notes.thread(note), approve_form=approve_form, decision_form=DecisionForm(),
                            visibility_form=VisibilityForm(visibility=note.visibility),
                            flags=db.session.scalars(db.select(Flag).where(Flag.note_id == note.id,
                                                                           Flag.resolved_at.is_(None))).all())
 
 
-def _decide(note_id: int, form, action, success: str):
+def _decide(note_id: int, form, action, success: str, *, back: str = "moderation.review",
+            done: str = "moderation.queue"):
     note = _note(note_id)
     if not form.validate_on_submit():
         flash(_("Write a message so the author knows what to do."), "error")
-        return redirect(url_for("moderation.review", note_id=note_id))
+        return redirect(url_for(back, note_id=note_id))
     with attempt() as decided:
         action(note, form)
     if not decided:
-        return redirect(url_for("moderation.review", note_id=note_id))
+        return redirect(url_for(back, note_id=note_id))
     flash(success, "info")
-    return redirect(url_for("moderation.queue"))
+    return redirect(url_for(done))
 
 
 @bp.post("/moderation/notes/<int:note_id>/approve")
 @requires("moderate")
 def approve(note_id: int):
     """Publish a submitted note."""
+    checked, redact = finding_choices()
     return _decide(note_id, ApproveForm(), lambda note, f: notes.approve(
-        note, by=me(), visibility=f.visibility.data, featured=f.featured.data, message=f.message.data or ""),
-        _("Published. The author is notified."))
+        note, by=me(), visibility=f.visibility.data, featured=f.featured.data, message=f.message.data or "",
+        checked=checked, redact=redact), _("Published. The author is notified."))
 
 
 @bp.post("/moderation/notes/<int:note_id>/request-changes")
@@ -114,9 +118,147 @@ def remove_comment(comment_id: int):
     """Hide a comment."""
     comment = db.session.get(Comment, comment_id) or abort(404)
     if ActionForm().validate_on_submit() and comment.removed_at is None:
-        notes.remove_comment(comment, by=me())
+        discussion.remove_comment(comment, by=me())
         flash(_("Comment removed."), "info")
     return redirect(url_for("notes.detail", note_id=comment.note_id))
+
+
+# --- changes to published notes --------------------------------------------------------------
+
+@bp.get("/moderation/changes")
+@requires("moderate")
+def changes_queue():
+    """List published notes whose authors submitted changes."""
+    return render_template("moderation/changes_queue.html", page=notes.waiting_changes(page=page_arg()),
+                           counts=moderation.queue_counts())
+
+
+@bp.get("/moderation/notes/<int:note_id>/changes")
+@requires("moderate")
+def changes(note_id: int):
+    """Show an author's changes to a published note: what changed, the privacy findings, the decisions."""
+    note = _note(note_id)
+    if note.pending is None or note.pending.submitted_at is None or not note.is_published:
+        flash(_("These changes are no longer waiting for review."), "info")
+        return redirect(url_for("moderation.changes_queue"))
+    fields, findings = notes.pending_findings(note.pending)
+    return render_template("moderation/changes.html", note=note, pending=note.pending,
+                           lines=revisions.diff(note, note.pending), other=notes.other_changes(note),
+                           groups=privacy_groups(fields, findings), findings=finding_rows(fields, findings),
+                           accept_form=AcceptChangesForm(version=note.pending.version),
+                           decision_form=DecisionForm(), thread=notes.thread(note))
+
+
+@bp.post("/moderation/notes/<int:note_id>/changes/accept")
+@requires("moderate")
+def accept_changes(note_id: int):
+    """Publish an author's changes to a published note, once every finding is ticked or removed."""
+    checked, redact = finding_choices()
+    return _decide(note_id, AcceptChangesForm(), lambda note, f: notes.accept_changes(
+        note, by=me(), version=f.version.data, checked=checked, redact=redact, message=f.message.data or ""),
+        _("The changes are published. The author is notified."), back="moderation.changes",
+        done="moderation.changes_queue")
+
+
+@bp.post("/moderation/notes/<int:note_id>/changes/return")
+@requires("moderate")
+def return_changes(note_id: int):
+    """Send an author's changes back with a message; readers keep the published text."""
+    return _decide(note_id, DecisionForm(), lambda note, f: notes.return_changes(note, by=me(), message=f.message.data),
+                   _("Sent back to the author with your message."), back="moderation.changes",
+                   done="moderation.changes_queue")
+
+
+# --- held comments ---------------------------------------------------------------------------
+
+@bp.get("/moderation/comments")
+@requires("moderate")
+def held_comments():
+    """List comments waiting because the privacy check found something in them."""
+    page = discussion.held(page=page_arg())
+    items = []
+    for comment in page.items:
+        fields, found = {discussion.FIELD: comment.body}, discussion.findings(comment)
+        items.append({"comment": comment, "groups": privacy_groups(fields, found),
+                      "findings": finding_rows(fields, found)})
+    return render_template("moderation/held_comments.html", page=page, items=items,
+                           counts=moderation.queue_counts(), form=ActionForm())
+
+
+def _held(comment_id: int, action, success: str):
+    comment = db.session.get(Comment, comment_id) or abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    with attempt() as done:
+        action(comment)
+    if done:
+        flash(success, "info")
+    return redirect(url_for("moderation.held_comments"))
+
+
+@bp.post("/moderation/comments/<int:comment_id>/release")
+@requires("moderate")
+def release_comment(comment_id: int):
+    """Show a held comment to readers, after ticking or removing each finding."""
+    checked, redact = finding_choices()
+    return _held(comment_id, lambda c: discussion.release(c, by=me(), checked=checked, redact=redact),
+                 _("The comment is published. Its writer is notified."))
+
+
+@bp.post("/moderation/comments/<int:comment_id>/decline")
+@requires("moderate")
+def decline_comment(comment_id: int):
+    """Keep a held comment from readers."""
+    return _held(comment_id, lambda c: discussion.decline(c, by=me()),
+                 _("The comment will not be published. Its writer is notified."))
+
+
+# --- redact now --------------------------------------------------------------------------------
+
+@bp.route("/moderation/notes/<int:note_id>/redact", methods=["GET", "POST"])
+@requires("moderate")
+def redact_note(note_id: int):
+    """Let a moderator take personal data out of a note, its history and every copy of it."""
+    note = _note(note_id)
+    form = RedactNoteForm()
+    if request.method == "GET":
+        form.title.data, form.summary.data, form.body.data = note.title, note.summary, note.body
+        for key in SECTIONS:
+            getattr(form, key).data = (note.sections or {}).get(key, "")
+    elif form.validate_on_submit():
+        text = {"title": form.title.data, "summary": form.summary.data or "", "body": form.body.data or ""}
+        text.update({f"section:{key}": getattr(form, key).data or "" for key in SECTIONS})
+        with attempt(form=form) as redacted:
+            purged = notes.redact(note, by=me(), fields=text, reason=form.reason.data or "")
+        if redacted:
+            # i18n: %(n)d is how many earlier versions of the note had the removed data cut out too
+            flash(ngettext("Removed from the note and from %(n)d earlier revision. Search and partner hubs follow.",
+                           "Removed from the note and from %(n)d earlier revisions. Search and partner hubs follow.",
+                           purged, n=purged), "info")
+            return redirect(url_for("notes.detail", note_id=note.id))
+    fields, findings = notes.privacy_findings(note)
+    return render_template("moderation/redact.html", note=note, form=form, groups=privacy_groups(fields, findings))
+
+
+@bp.route("/moderation/comments/<int:comment_id>/redact", methods=["GET", "POST"])
+@requires("moderate")
+def redact_comment(comment_id: int):
+    """Let a moderator take personal data out of a comment."""
+    comment = db.session.get(Comment, comment_id) or abort(404)
+    if comment.removed_at is not None:
+        abort(404)
+    form = RedactCommentForm()
+    if request.method == "GET":
+        form.body.data = comment.body
+    elif form.validate_on_submit():
+        with attempt(form=form) as redacted:
+            discussion.redact(comment, by=me(), body=form.body.data)
+        if redacted:
+            flash(_("Removed from the comment."), "info")
+            return redirect(url_for("notes.detail", note_id=comment.note_id))
+    fields = {discussion.FIELD: comment.body}
+    return render_template("moderation/redact_comment.html", comment=comment, form=form,
+                           groups=privacy_groups(fields, discussion.findings(comment)))
 
 
 @bp.get("/moderation/flags")

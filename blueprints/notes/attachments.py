@@ -1,23 +1,26 @@
 """Views of a note's attachments: the author adds and removes them; readers of the note open them."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, send_file, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 from wtforms import SubmitField
 
 from blueprints.notes.views import bp
 from blueprints.web.access import public, requires
 from blueprints.web.common import me, note_for
+from blueprints.web.errors import problem_response, render_error, wants_json
 from blueprints.web.forms import ActionForm
 from blueprints.web.refusals import attempt
 from hub.extensions import db
 from hub.models import Attachment, Note
 from hub.services import attachments, notes
+from hub.services.errors import ServiceError
 
 # An attachment is shown on its own, never as a page: no scripts, no plugins, no framing by others.
 SERVE_HEADERS = {
@@ -51,6 +54,14 @@ def _back_to(note: Note) -> Response:
     return redirect(url_for(target, note_id=note.id))
 
 
+def _refused(note: Note, message: str, status: int = 400) -> Response:
+    """Answer an upload the hub will not keep: in place for the script (a problem document), else back in the editor."""
+    if wants_json():  # the editor's upload script asks for JSON to show the answer in place
+        return problem_response(status, message, ok=False)
+    flash(message, "error")
+    return _back_to(note)
+
+
 @bp.post("/notes/<int:note_id>/attachments")
 @requires("write_notes")
 def add_attachment(note_id: int):
@@ -59,15 +70,32 @@ def add_attachment(note_id: int):
     form = AttachmentForm()
     if not form.validate_on_submit():
         errors = form.file.errors or [_("Please fill in the form completely.")]
-        flash(str(errors[0]), "error")
-        return _back_to(note)
+        return _refused(note, str(errors[0]))
     upload = form.file.data
-    with attempt() as added:
+    with attempt(answered_by_caller=(ServiceError,)) as added:
         item = attachments.add(note, by=me(), filename=upload.filename or "", stream=upload.stream)
-    if added:
-        # i18n: %(name)s is the attached file's name, e.g. photo.jpg
-        flash(_("Attached %(name)s.", name=item.filename), "info")
+    if not added:
+        return _refused(note, str(added.error.message), 422)
+    # i18n: %(name)s is the attached file's name, e.g. photo.jpg
+    message = _("Attached %(name)s.", name=item.filename)
+    if wants_json():
+        return jsonify(ok=True, message=message, html=render_template("notes/_attachments_form.html", note=note))
+    flash(message, "info")
     return _back_to(note)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge):
+    """Refuse an upload over MAX_CONTENT_LENGTH where the editor can show it, not on a bare error page."""
+    if request.endpoint != "notes.add_attachment":
+        return render_error(413)
+    try:
+        note = note_for(me(), request.view_args["note_id"])
+    except HTTPException:  # no such note for this person: the plain answer
+        return render_error(413)
+    limit = int(current_app.config.get("ATTACHMENT_MAX_BYTES", attachments.DEFAULT_MAX_BYTES))
+    return _refused(note, _("The file is larger than %(mb)s MB. Make it smaller and try again.",
+                            mb=f"{limit / 1024 / 1024:g}"), 413)
 
 
 @bp.post("/notes/<int:note_id>/attachments/<int:attachment_id>/delete")
@@ -94,6 +122,8 @@ def attachment(note_id: int, attachment_id: int):
     """Send an attachment to whoever may see its note, with headers that keep it inert."""
     note = note_for(current_user, note_id)
     item = _attachment_of(note, attachment_id)
+    if item not in attachments.shown(note, current_user):
+        abort(404)  # waiting for review: not even its existence is told
     path = attachments.path_of(item)
     if not path.is_file():
         abort(404)

@@ -3,23 +3,26 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import (BooleanField, HiddenField, RadioField, SelectField, SelectMultipleField, StringField,
                      SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from blueprints.web.forms import VISIBILITY_LABELS
+from blueprints.web.forms import FLAG_LABELS, VISIBILITY_LABELS
 from hub.models import SECTIONS
 from hub.services import notes as note_service
 
 SECTION_LABELS = note_service.SECTION_TITLES
-FLAG_LABELS = {
-    "harmful": _l("Harmful or dangerous"),
-    "personal_data": _l("Contains personal data"),
-    "spam": _l("Spam or advertising"),
-    "wrong": _l("Wrong or misleading"),
-    "other": _l("Something else"),
-}
+
+
+def _isolated(name: str) -> Markup:
+    """Isolate a vocabulary name in its checkbox label, as the ``isolate`` macro does in templates
+    (markup, not FSI/PDI, so that the label's accessible name stays the plain name)."""
+    return Markup('<bdi class="user-text">{}</bdi>').format(name)
+
+
+CONFIRM_LABEL = _l("I checked the highlighted places: they are not personal data, or the person agreed.")
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -27,6 +30,11 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+    def __init__(self, *args, **kwargs) -> None:
+        # WTForms' own Chinese for an unknown choice is marked fuzzy in its catalogue, so English shows.
+        kwargs.setdefault("invalid_choice_message", _l("Choose only from the offered options."))
+        super().__init__(*args, **kwargs)
 
 
 class NoteForm(FlaskForm):
@@ -53,15 +61,15 @@ class NoteForm(FlaskForm):
     populations = MultiCheckboxField(_l("Populations"), choices=[], coerce=str, validate_choice=True)
     tags = StringField(_l("Tags"), validators=[Optional(), Length(max=400)],
                        description=_l("Separate tags with commas."))
-    confirm_privacy = BooleanField(_l("I checked the highlighted places: they are not personal data, or the person agreed."))
+    confirm_privacy = BooleanField(CONFIRM_LABEL)
     save = SubmitField(_l("Save draft"))
     preview = SubmitField(_l("Preview"))
     submit_note = SubmitField(_l("Submit for review"))
 
     def __init__(self, *args, locale: str = "en", **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.topics.choices = [(str(t.id), t.name(locale)) for t in note_service.terms("topic")]
-        self.populations.choices = [(str(t.id), t.name(locale)) for t in note_service.terms("population")]
+        self.topics.choices = [(str(t.id), _isolated(t.name(locale))) for t in note_service.terms("topic")]
+        self.populations.choices = [(str(t.id), _isolated(t.name(locale))) for t in note_service.terms("population")]
 
     def to_input(self) -> note_service.NoteInput:
         """Return what the author wrote, as the service takes it."""
@@ -74,21 +82,24 @@ class NoteForm(FlaskForm):
             tags=note_service.parse_tags(self.tags.data or ""))
 
     def fill_from(self, note) -> None:
-        """Load a note into the form (for GET)."""
+        """Load what the author edits into the form (for GET): a published note's pending changes, else the note."""
+        data = note_service.draft_of(note)
         self.note_id.data = str(note.id)
         for name in ("title", "summary", "body", "language", "place", "province", "visibility"):
-            getattr(self, name).data = getattr(note, name)
+            getattr(self, name).data = getattr(data, name)
         for key in SECTIONS:
-            getattr(self, key).data = (note.sections or {}).get(key, "")
-        self.topics.data = [str(t.id) for t in note.topics]
-        self.populations.data = [str(t.id) for t in note.populations]
-        self.tags.data = ", ".join(note.tags or [])
+            getattr(self, key).data = data.sections.get(key, "")
+        term_ids = {str(term_id) for term_id in data.term_ids}
+        self.topics.data = [value for value, _label in self.topics.choices if value in term_ids]
+        self.populations.data = [value for value, _label in self.populations.choices if value in term_ids]
+        self.tags.data = ", ".join(data.tags)
 
 
 class MessageForm(FlaskForm):
     """A message in the review thread, or a reason for a decision."""
 
     message = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=4000)])
+    confirm_privacy = BooleanField(CONFIRM_LABEL)
     # i18n: button: send a message in a note's review thread
     submit = SubmitField(_l("Send"))
 
@@ -97,6 +108,7 @@ class CommentForm(FlaskForm):
     """A comment on a note."""
 
     body = TextAreaField(_l("Your comment"), validators=[DataRequired(), Length(max=5000)])
+    confirm_privacy = BooleanField(CONFIRM_LABEL)
     submit = SubmitField(_l("Post comment"))
 
 

@@ -1,23 +1,24 @@
 """Views of the note pages: thin wrappers that check forms and call hub.services.notes."""
 from __future__ import annotations
 
-import re
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import format_datetime, get_locale, gettext as _
+from flask_babel import get_locale, gettext as _, ngettext
 from flask_login import current_user
 
 import search_index
 from blueprints.notes.forms import CommentForm, FlagForm, MessageForm, NoteForm
+from blueprints.web import dates
 from blueprints.web.access import public, requires, signed_in
-from blueprints.web.common import id_arg, me, note_for, page_arg, privacy_groups
+from blueprints.web.common import as_id, id_arg, me, note_for, page_arg, privacy_groups
+from blueprints.web.errors import answers_json
 from blueprints.web.forms import ActionForm
 from blueprints.web.refusals import attempt, problem
 from hub.extensions import db
-from hub.models import Comment, Note, NoteState
-from hub.services import listing, notes, revisions, translations
+from hub.models import Comment, CommentState, Note, NoteState
+from hub.services import attachments, discussion, listing, notes, revisions, translations
 from hub.services.errors import ServiceError
+from hub.services.screening import PrivacyCheckRequired
 from hub.services.visibility import can_view
 
 bp = Blueprint("notes", __name__, template_folder="templates")
@@ -88,7 +89,7 @@ def _editing_again() -> bool:
 @bp.route("/notes/<int:note_id>/edit", methods=["GET", "POST"])
 @requires("write_notes")
 def edit(note_id: int):
-    """Edit a note; saving a submitted or published note keeps a revision."""
+    """Edit a note; a published note's edit waits for review as its pending revision."""
     note = note_for(me(), note_id)
     if not notes.may(me(), "edit", note):
         abort(403)
@@ -98,26 +99,45 @@ def edit(note_id: int):
     elif form.preview.data and form.validate_on_submit():
         return _preview_page(form, note)
     elif not _editing_again() and form.validate_on_submit():
-        with attempt(form=form, answered_by_caller=(notes.PrivacyCheckRequired,)) as saved:
+        with attempt(form=form, answered_by_caller=(PrivacyCheckRequired,)) as saved:
             notes.save(note, by=me(), data=form.to_input(), confirm_privacy=form.confirm_privacy.data)
-        if isinstance(saved.error, notes.PrivacyCheckRequired):
+        if isinstance(saved.error, PrivacyCheckRequired):
             return _privacy_page(form, note, saved.error), 422
         if saved:
-            if form.submit_note.data:
+            if form.submit_note.data and note.state != NoteState.PUBLISHED:
                 return _submit(note, form)
-            # i18n: flash after an author saves a note in the editor
-            flash(_("Saved."), "info")
-            return redirect(url_for("notes.edit", note_id=note.id) if note.state != NoteState.PUBLISHED
-                            else url_for("notes.detail", note_id=note.id))
+            return _after_save(note)
     return render_template("notes/edit.html", form=form, note=note, thread=notes.thread(note),
                            original_changes=translations.original_changes(note) if note.original else [])
 
 
+def _after_save(note: Note):
+    """Say what became of a save: a draft kept, changes waiting for review, or changes published."""
+    if note.state != NoteState.PUBLISHED:
+        # i18n: flash after an author saves a note in the editor
+        flash(_("Saved."), "info")
+        return redirect(url_for("notes.edit", note_id=note.id))
+    if note.pending is not None:
+        flash(_("Your changes wait for a moderator. Until they are accepted, readers see the published text."),
+              "info")
+    else:
+        flash(_("Your changes are published."), "info")
+    return redirect(url_for("notes.detail", note_id=note.id))
+
+
+@bp.post("/notes/<int:note_id>/changes/discard")
+@requires("write_notes")
+def discard_changes(note_id: int):
+    """Drop the author's pending changes to a published note."""
+    return _act(note_id, lambda note, _f: notes.discard_changes(note, by=me()),
+                _("Your changes are discarded. The published text stays as it is."))
+
+
 def _submit(note: Note, form: NoteForm):
     """Submit after the privacy check; show the findings when there are any."""
-    with attempt(answered_by_caller=(notes.PrivacyCheckRequired,)) as submitted:
+    with attempt(answered_by_caller=(PrivacyCheckRequired,)) as submitted:
         notes.submit(note, by=me(), confirm_privacy=form.confirm_privacy.data)
-    if isinstance(submitted.error, notes.PrivacyCheckRequired):
+    if isinstance(submitted.error, PrivacyCheckRequired):
         return _privacy_page(form, note, submitted.error), 422
     if not submitted:
         return redirect(url_for("notes.edit", note_id=note.id))
@@ -125,7 +145,7 @@ def _submit(note: Note, form: NoteForm):
     return redirect(url_for("notes.detail", note_id=note.id))
 
 
-def _privacy_page(form: NoteForm, note: Note | None, error: notes.PrivacyCheckRequired):
+def _privacy_page(form: NoteForm, note: Note | None, error: PrivacyCheckRequired):
     fields, _findings = notes.scan_input(form.to_input())
     if note is not None:
         fields.update({f"attachment:{a.id}": a.filename for a in note.attachments})
@@ -135,37 +155,46 @@ def _privacy_page(form: NoteForm, note: Note | None, error: notes.PrivacyCheckRe
 
 @bp.post("/notes/autosave")
 @requires("write_notes")
+@answers_json
 def autosave():
-    """Save the editor's content as a draft (JSON, called by the editor script)."""
+    """Keep the editor's content on the server (JSON, called by the editor script).
+
+    A draft is saved; a published note's text goes into its pending revision, never over the
+    published text.
+    """
     form = NoteForm(locale=_locale())
     if not form.validate():
         return jsonify(ok=False, errors={k: [str(e) for e in v] for k, v in form.errors.items()}), 400
     with attempt(answered_by_caller=(ServiceError,)) as saved:
         if form.note_id.data:
-            note_id = int(form.note_id.data) if re.fullmatch(r"[0-9]{1,18}", form.note_id.data) else abort(404)
+            note_id = as_id(form.note_id.data) or abort(404)
             note = note_for(me(), note_id)
-            if note.state not in (NoteState.DRAFT, NoteState.CHANGES_REQUESTED):
+            if not notes.autosaves(note):
                 return jsonify(ok=False, reason="not_a_draft"), 409
-            notes.save(note, by=me(), data=form.to_input())
+            notes.autosave(note, by=me(), data=form.to_input())
         else:
             note = notes.create_draft(author=me(), data=form.to_input())
     if not saved:  # the editor script reads "ok" and keeps the device copy
         return problem(saved.error, 400, ok=False, errors={saved.error.field or "form": [str(saved.error.message)]})
+    saved_at = note.pending.updated_at if note.pending is not None else note.updated_at
     return jsonify(ok=True, id=note.id, edit_url=url_for("notes.edit", note_id=note.id),
-                   saved_at=format_datetime(note.updated_at, "short"))
+                   saved_at=dates.moment(saved_at))
 
 
 @bp.post("/notes/preview")
 @requires("write_notes")
+@answers_json
 def preview():
     """Render the editor's text and check it for personal data (JSON)."""
     form = NoteForm(locale=_locale())
     if not form.validate():
         return jsonify(ok=False), 400
     data = form.to_input()
-    fields, findings = notes.scan_input(data)
+    fields, found = notes.scan_input(data)
     return jsonify(ok=True, html=notes.render_text(data.body, data.sections, language=data.language), findings=[
-        {"field": f.field, "kind": f.kind, "masked": f.masked(fields[f.field])} for f in findings])
+        {"field": f.field, "kind": f.kind, "label": f.label, "masked": f.masked(fields[f.field])}
+        for f in found], summary=ngettext("%(num)s place to check for personal data",
+                                          "%(num)s places to check for personal data", len(found)))
 
 
 @bp.get("/notes/<int:note_id>")
@@ -177,7 +206,8 @@ def detail(note_id: int):
         return redirect(url_for("notes.detail", note_id=note.original.id, version=note.language))
     shown = _version_to_show(note, request.args.get("version"))
     return render_template(
-        "notes/detail.html", note=note, shown=shown, comments=notes.visible_comments(note),
+        "notes/detail.html", note=note, shown=shown, comments=discussion.visible_comments(note, current_user),
+        attachments=attachments.shown(note, current_user),
         versions=translations.published_translations(note, current_user) if not note.original else [],
         outdated=shown is not note and translations.is_outdated(shown),
         marks=notes.mark_counts(note, current_user), thread=notes.thread(note) if notes.may(current_user, "history", note) else [],
@@ -238,17 +268,53 @@ def delete(note_id: int):
 @bp.post("/notes/<int:note_id>/reply")
 @signed_in
 def reply(note_id: int):
-    """Answer in the review thread."""
-    return _act(note_id, lambda note, f: notes.reply(note, by=me(), body=f.message.data),
-                _("Message sent."), form_class=MessageForm)
+    """Answer in the review thread, after the privacy check."""
+    def run(note, form):
+        notes.reply(note, by=me(), body=form.message.data, confirm_privacy=form.confirm_privacy.data)
+    return _act_checked(note_id, run, _("Message sent."), MessageForm, "message", _(
+        "Only the note's author and the moderators read this thread. Still, leave out what could identify "
+        "someone, or confirm that it may stay."))
 
 
 @bp.post("/notes/<int:note_id>/comments")
 @requires("comment")
 def comment(note_id: int):
-    """Comment on a published note."""
-    return _act(note_id, lambda note, f: notes.add_comment(note, by=me(), body=f.body.data),
-                _("Comment posted."), form_class=CommentForm)
+    """Comment on a published note; a comment with personal data waits for a moderator."""
+    posted = []
+
+    def run(note, form):
+        posted.append(discussion.add_comment(note, by=me(), body=form.body.data,
+                                             confirm_privacy=form.confirm_privacy.data))
+    response = _act_checked(note_id, run, None, CommentForm, "body", _(
+        "Remove what could identify someone, or confirm that it may stay: a moderator then checks your comment "
+        "before readers see it."))
+    if posted and posted[0].state == CommentState.HELD:
+        flash(_("Your comment waits for a moderator because it may contain personal data (%(kinds)s). "
+                "Readers will see it once a moderator has checked it.",
+                kinds=", ".join(sorted({f.label for f in discussion.findings(posted[0])}))), "warning")
+    elif posted:
+        flash(_("Comment posted."), "info")
+    return response
+
+
+def _act_checked(note_id: int, action, success: str | None, form_class, text_field: str, explanation: str):
+    """Like :func:`_act`, but text with personal data first comes back for the writer to confirm or edit."""
+    note = note_for(me(), note_id)
+    form = form_class()
+    if not form.validate_on_submit():
+        flash(_("Please fill in the form completely."), "error")
+        return redirect(url_for("notes.detail", note_id=note.id))
+    with attempt(answered_by_caller=(PrivacyCheckRequired,)) as done:
+        action(note, form)
+    if isinstance(done.error, PrivacyCheckRequired):
+        text = getattr(form, text_field)
+        scanned = {done.error.findings[0].field: text.data.strip()}
+        return render_template("notes/text_check.html", note=note, form=form, text_field=text,
+                               action=request.path, groups=privacy_groups(scanned, done.error.findings),
+                               message=done.error.message, explanation=explanation), 422
+    if done and success:
+        flash(success, "info")
+    return redirect(url_for("notes.detail", note_id=note.id))
 
 
 @bp.post("/notes/<int:note_id>/marks/<any(tried, useful):kind>")

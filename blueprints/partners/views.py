@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -12,10 +13,16 @@ from blueprints.web.common import me
 from blueprints.web.forms import ActionForm
 from blueprints.web.refusals import attempt
 from hub.extensions import db
-from hub.federation import delivery, peers
+from hub.federation import delivery, peers, problems
 from hub.models import PeerHub
 
 bp = Blueprint("partners", __name__, template_folder="templates")
+
+
+@bp.app_template_global()
+def federation_problem(problem: dict[str, Any]) -> str:
+    """Return a delivery's stored problem (hub.federation.problems) in the reader's language."""
+    return str(problems.explain(problem))
 
 
 def _peer(peer_id: int) -> PeerHub:

@@ -1,19 +1,23 @@
 """What the views of every face share: the signed-in person, a note by id, query-string numbers,
-privacy findings grouped for a template."""
+privacy findings grouped for a template and a moderator's checklist of them, absolute public URLs
+and UTC times for machines."""
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, request
+import datetime as dt
+import json
+
+from flask import Response, abort, current_app, request, url_for
 from flask_login import current_user
 
 from hub.extensions import db
 from hub.models import Note, NoteState
-from hub.services import privacy
+from hub.models.base import LARGEST_ID
+from hub.services import privacy, screening
 from hub.services.visibility import can_view
 
 MAX_PAGE = 10_000
-MAX_ID = 2**63 - 1  # the largest id any database column here holds
 
 
 def me() -> Any:
@@ -39,9 +43,32 @@ def privacy_groups(fields: dict[str, str], findings: list) -> list[dict]:
     for name, text in fields.items():
         mine = [f for f in findings if f.field == name]
         if mine:
-            groups.append({"field": name, "kinds": sorted({f.kind for f in mine}),
+            kinds = sorted({f.kind for f in mine})
+            groups.append({"field": name, "kinds": kinds, "labels": [privacy.label(kind) for kind in kinds],
                            "segments": privacy.highlight(text, mine)})
     return groups
+
+
+def finding_rows(fields: dict[str, str], findings: list) -> list[dict]:
+    """List findings for a moderator's checklist: key, field, kind's name and masked value (never the value)."""
+    return [{"key": screening.key(f), "field": f.field, "label": f.label, "masked": f.masked(fields[f.field])}
+            for f in findings]
+
+
+def finding_choices() -> tuple[set[str], set[str]]:
+    """Read a posted checklist: the findings ticked as checked, and those to remove."""
+    checked, redact = set(), set()
+    for name, value in request.form.items():
+        if name.startswith("finding:"):
+            {"keep": checked, "redact": redact}.get(value, set()).add(name.removeprefix("finding:"))
+    return checked, redact
+
+
+def personal_data_download(data: dict, name: str) -> Response:
+    """Answer with a person's data as a JSON file to save (never kept in any cache)."""
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="{name}.json"', "Cache-Control": "private, no-store"})
 
 
 def page_arg() -> int:
@@ -50,7 +77,29 @@ def page_arg() -> int:
     return min(max(page, 1), MAX_PAGE)
 
 
+def as_id(text: str | None) -> int | None:
+    """Return ``text`` as a row id, or None when it could not be one (not digits, 0, beyond the column)."""
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if 0 < value <= LARGEST_ID else None
+
+
 def id_arg(name: str) -> int | None:
     """Return a query-string id, or None when it is missing or could not be a row's id."""
-    value = request.args.get(name, type=int)
-    return value if value is not None and 0 < value <= MAX_ID else None
+    return as_id(request.args.get(name))
+
+
+def public_url(endpoint: str, **values: Any) -> str:
+    """Return the absolute URL of ``endpoint`` under the hub's public address (``BASE_URL``).
+
+    Machines (the API, feeds, OAI-PMH) get the same URLs whichever host name or proxy they
+    reached the hub through.
+    """
+    return str(current_app.config["BASE_URL"]).rstrip("/") + url_for(endpoint, **values)
+
+
+def utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """Return a stored (naive UTC) time as an aware UTC time, so it goes out with its offset."""
+    return moment.replace(tzinfo=dt.timezone.utc) if moment is not None else None
+

@@ -1,46 +1,146 @@
-"""Friendly error pages, in the reader's language."""
+"""Friendly error pages, in the reader's language, also when the database cannot be reached.
+
+Every error page is rendered after rolling back the request's transaction: a query that failed
+(on PostgreSQL the whole transaction is then aborted) must not take the error page down with it.
+When the page's own queries (the menu's counts) fail too, it is rendered as for a signed-out
+reader, without the database. While the database is unreachable every request gets 503 with
+``Retry-After``; JSON callers get an RFC 9457 ``application/problem+json`` document.
+"""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
 from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from hub.extensions import db, login_manager
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 MESSAGES = {
     # i18n: error page titles and messages, by HTTP status; "Not allowed" is used for 403 and 405
     400: (_l("Bad request"), _l("The hub could not understand this request. Go back and try again.")),
+    401: (_l("Token not accepted"), _l("The token is unknown, expired or revoked. Send a valid one, or none.")),
     403: (_l("Not allowed"), _l("Your account may not open this page. If you think it should, ask a moderator.")),
     404: (_l("Page not found"), _l("This page does not exist, or you may not see it.")),
     405: (_l("Not allowed"), _l("This address does not accept this kind of request.")),
     413: (_l("Too large"), _l("What you sent is larger than the hub accepts. Make it smaller and try again.")),
     429: (_l("Too many requests"), _l("Slow down a little and try again in a few minutes.")),
     500: (_l("Something went wrong"), _l("The hub had a problem. Nothing you wrote was published. Try again in a moment.")),
+    # i18n: shown while the hub's database cannot be reached (a short outage, a restart)
+    503: (_l("Try again in a moment"), _l("The hub cannot reach its database just now, so nothing was saved or "
+                                          "changed. Try again in a minute: what you wrote is still in the form.")),
 }
 CSRF_MESSAGE = _l("This form was open too long or was sent twice. Your text is below: send it again.")
+RETRY_AFTER_SECONDS = 10  # what a 503 asks clients (and the editor's autosave) to wait before trying again
+JSON_ATTR = "_hub_answers_json"
+JSON_TYPES = ("application/json", "application/problem+json")
+# Errors that mean "the database cannot be reached or is overloaded", not "this request is wrong".
+UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
 
-def render_error(code: int, detail: str | None = None):
-    """Render the error page for HTTP status ``code``."""
+def answers_json(view: F) -> F:
+    """Declare that a view answers JSON, so its errors are problem documents, not pages."""
+    setattr(view, JSON_ATTR, True)
+    return view
+
+
+def wants_json() -> bool:
+    """Tell whether this request's caller reads JSON (the API, a JSON view, an Accept header)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return (request.path.startswith("/api/") or getattr(view, JSON_ATTR, False)
+            or request.accept_mimetypes.best in JSON_TYPES)
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Tell whether ``error`` means the database cannot be reached (down, restarting, pool exhausted)."""
+    return isinstance(error, UNAVAILABLE) or (
+        isinstance(error, sa_exc.DBAPIError) and bool(error.connection_invalidated))
+
+
+def render_error(code: int, detail: str | None = None, *, without_database: bool = False) -> Response:
+    """Answer with the error page for HTTP status ``code`` (a problem document for JSON callers)."""
+    _recover_session()
+    if without_database:
+        _forget_user()
     title, message = MESSAGES.get(code, MESSAGES[500 if code >= 500 else 400])
-    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-        return jsonify(error=str(title), message=str(detail or message)), code
-    return render_template("errors/error.html", code=code, title=title,
-                           message=detail or message), code
+    if wants_json():
+        return problem_response(code, detail)
+    return make_response(_page(code, title, detail or message), code)
+
+
+def problem_response(status: int, detail: str | None = None, **extensions: Any) -> Response:
+    """Answer a machine with an RFC 9457 problem document (application/problem+json) in its language."""
+    title, message = MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
+    response = jsonify({"type": "about:blank", "title": str(title), "status": status,
+                        "detail": str(detail or message), **extensions})
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def _page(code: int, title: Any, message: Any) -> str:
+    try:
+        return render_template("errors/error.html", code=code, title=title, message=message)
+    except sa_exc.SQLAlchemyError:
+        # The menu's own queries failed as well: show the page as to a signed-out reader.
+        _recover_session()
+        _forget_user()
+        return render_template("errors/error.html", code=code, title=title, message=message)
+
+
+def _recover_session() -> None:
+    """Roll back what the request left, so the error page starts on a usable session."""
+    try:
+        db.session.rollback()
+    except sa_exc.SQLAlchemyError:  # the connection is gone: drop it rather than reuse it
+        db.session.invalidate()
+
+
+def _forget_user() -> None:
+    """Render as for a signed-out reader: loading or refreshing the account would need the database."""
+    login_manager._update_request_context_with_user()  # Flask-Login's own way of setting the anonymous user
+
+
+def unavailable() -> Response:
+    """Answer 503 with Retry-After, rendered without the database, in the reader's language."""
+    response = render_error(503, without_database=True)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _database_error(error: sa_exc.SQLAlchemyError):
+    if not database_unavailable(error):
+        raise error  # a bug, not an outage: the 500 path logs it with its traceback
+    # One line without the statement or its parameters: they may hold note text.
+    current_app.logger.warning("database unavailable (%s): answered 503",
+                               type(getattr(error, "orig", None) or error).__name__)
+    return unavailable()
 
 
 def _http_error(error: HTTPException):
-    return render_error(error.code or 500)
+    response = render_error(error.code or 500)
+    # What the exception says about retrying (Allow on 405, Retry-After on 429 and 503) stays in the answer.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _csrf_error(_error: CSRFError):
     return render_error(400, str(CSRF_MESSAGE))
 
 
-def _server_error(_error: InternalServerError):
+def _server_error(error: InternalServerError):
     # Flask has already logged the original exception; tests see it propagate.
+    if database_unavailable(error.original_exception):  # raised where no handler ran (an after-request hook)
+        return unavailable()
     return render_error(500)
 
 
@@ -57,9 +157,25 @@ def _bind_urls_to_base_url() -> None:
                                                            url_scheme=base.scheme)
 
 
+def _log_exception_by_rule(app: Flask) -> Callable[..., None]:
+    """Return Flask's exception logger, naming the route's rule instead of the path it was called with.
+
+    A path can hold an invitation or reset token, or the id of a note a reader looked for; the
+    rule (``/invite/<token>``) says as much to whoever reads the traceback.
+    """
+    def log_exception(exc_info) -> None:
+        rule = request.url_rule.rule if request.url_rule else "an address that matches no page"
+        app.logger.error("Exception on %s [%s]", rule, request.method, exc_info=exc_info)
+
+    return log_exception
+
+
 def init_app(app: Flask) -> None:
-    """Register the handlers."""
+    """Register the handlers and the exception logger."""
+    app.log_exception = _log_exception_by_rule(app)
     app.before_request_funcs.setdefault(None, []).insert(0, _bind_urls_to_base_url)  # before any hook builds a URL
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _server_error)
+    app.register_error_handler(sa_exc.DBAPIError, _database_error)
+    app.register_error_handler(sa_exc.TimeoutError, _database_error)

@@ -1,4 +1,5 @@
-"""Form pieces more than one face uses: the action button, the visibility labels, a number bound."""
+"""Form pieces more than one face uses: the action button, the labels of visibility, report reasons and
+report decisions (forms and the audit log), a number bound."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -10,6 +11,20 @@ VISIBILITY_LABELS = {
     "members": _l("Members of this hub"),
     "partners": _l("Members and partner hubs"),
     "public": _l("Everyone, also without an account"),
+}
+
+FLAG_LABELS = {
+    "harmful": _l("Harmful or dangerous"),
+    "personal_data": _l("Contains personal data"),
+    "spam": _l("Spam or advertising"),
+    "wrong": _l("Wrong or misleading"),
+    "other": _l("Something else"),
+}
+RESOLUTION_LABELS = {
+    "dismissed": _l("Nothing to do: dismiss the report"),
+    "comment_removed": _l("Remove the comment"),
+    "note_unpublished": _l("Unpublish the note"),
+    "author_asked": _l("Ask the author to remove the personal data (write what to remove below)"),
 }
 
 

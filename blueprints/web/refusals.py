@@ -20,10 +20,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, flash, jsonify
+from flask import Response, flash
 from flask_wtf import FlaskForm
 
-from blueprints.web.errors import MESSAGES
+from blueprints.web.errors import problem_response
 from hub.extensions import db
 from hub.services.errors import ServiceError
 
@@ -67,10 +67,4 @@ def _show_on_form(form: FlaskForm, error: ServiceError) -> None:
 
 def problem(error: ServiceError, status: int = 400, **extensions: Any) -> Response:
     """Answer a JSON caller with an RFC 9457 problem document in its language."""
-    title, _message = MESSAGES.get(status, MESSAGES[400])
-    document = {"type": "about:blank", "title": str(title), "status": status, "detail": str(error.message),
-                **extensions}
-    response = jsonify(document)
-    response.status_code = status
-    response.mimetype = "application/problem+json"
-    return response
+    return problem_response(status, str(error.message), **extensions)

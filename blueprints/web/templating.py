@@ -6,10 +6,11 @@ import functools
 from babel import Locale
 from babel import numbers as babel_numbers
 from flask import Flask, current_app, request, url_for
-from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext as _
+from flask_babel import format_decimal, get_locale, gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from blueprints.web import dates
 from hub.permissions import can
 
 
@@ -63,6 +64,21 @@ def language_name(locale: str) -> str:
     return parsed.get_language_name(parsed).capitalize()
 
 
+@functools.cache
+def _language_in(code: str, reader: str) -> str:
+    return Locale.parse(code).get_language_name(Locale.parse(reader)) or code
+
+
+def language_label(code: str) -> str:
+    """Return the name of a notes' language (zh_Hans, en) in the reader's language.
+
+    A language named inside interface text is named in the interface's language: "Translate into
+    Chinese" and "翻译成中文", never "翻译成English". Links that switch to another language keep
+    that language's own name (:func:`language_name`).
+    """
+    return _language_in(code, str(get_locale()))
+
+
 def site_name() -> str:
     """Return the hub's name: the configured one, or the translated default."""
     return current_app.config["SITE_NAME"] or _("Practice Exchange Hub")
@@ -110,8 +126,7 @@ def moderation_waiting() -> int:
         return 0
     from hub.services.moderation import queue_counts
 
-    counts = queue_counts()
-    return counts["submitted"] + counts["flags"]
+    return sum(queue_counts().values())
 
 
 def init_app(app: Flask) -> None:
@@ -120,11 +135,9 @@ def init_app(app: Flask) -> None:
         site_name=site_name, language_links=language_links, can=user_can,
         role_label=role_label, status_label=status_label, note_may=note_may,
         unread_notifications=unread_notifications, moderation_waiting=moderation_waiting,
+        language_label=language_label,
     )
-    app.jinja_env.filters.update(
-        datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
-        date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
-        number=number,
-    )
+    # One format per language for days and moments (blueprints/web/dates.py).
+    app.jinja_env.filters.update(number=number, date=dates.day, datetime=dates.moment)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 from flask import current_app
 
 from hub.federation import actor
-from hub.federation.http import FetchError, SafeHttpClient, request_host
+from hub.federation.http import FetchError, SafeHttpClient, UnsafeURLError, request_host
 from hub.federation.signatures import sign_request
 
 ACCEPT = f'{actor.ACTIVITY_JSON}, {actor.LD_JSON}'
@@ -24,7 +24,13 @@ ACTOR_TYPES = frozenset({"Service", "Application", "Person", "Group", "Organizat
 
 
 class DiscoveryError(Exception):
-    """An address does not lead to an ActivityPub actor; the message says why."""
+    """An address does not lead to an ActivityPub actor; the message says why (in English, for logs),
+    ``code`` and ``params`` say it for people (hub.federation.problems)."""
+
+    def __init__(self, message: str, *, code: str, params: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params or {}
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ def signed_get_json(url: str, *, client: SafeHttpClient | None = None) -> Any:
     try:
         return response.json()
     except (ValueError, UnicodeDecodeError):
-        raise FetchError(f"{url} did not answer with JSON", retryable=False, url=url) from None
+        raise FetchError(f"{url} did not answer with JSON", retryable=False, url=url, code="not_json") from None
 
 
 def base_of(url: str) -> str:
@@ -91,34 +97,34 @@ def _public_key(doc: dict[str, Any]) -> tuple[str, str]:
             owner = key.get("owner")
             if owner in (None, doc["id"]):
                 return key["id"], key["publicKeyPem"]
-    raise DiscoveryError("the actor publishes no usable public key")
+    raise DiscoveryError("the actor publishes no usable public key", code="no_key")
 
 
 def parse_actor(doc: Any, *, expected_id: str | None = None) -> RemoteActor:
     """Check an actor document and return what the hub keeps of it."""
     if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
-        raise DiscoveryError("the answer is not an ActivityPub actor")
+        raise DiscoveryError("the answer is not an ActivityPub actor", code="not_actor")
     if doc.get("type") not in ACTOR_TYPES:
-        raise DiscoveryError(f"the answer is a {doc.get('type')!r}, not an actor")
+        raise DiscoveryError(f"the answer is a {doc.get('type')!r}, not an actor", code="wrong_type")
     actor_id = doc["id"]
     if expected_id is not None and actor_id != expected_id.split("#")[0]:
-        raise DiscoveryError("the actor document names another id than the one fetched")
+        raise DiscoveryError("the actor document names another id than the one fetched", code="id_mismatch")
     inbox = doc.get("inbox")
     endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
     shared = endpoints.get("sharedInbox") if isinstance(endpoints.get("sharedInbox"), str) else ""
     outbox = doc.get("outbox") if isinstance(doc.get("outbox"), str) else ""
     if not isinstance(inbox, str):
-        raise DiscoveryError("the actor has no inbox")
+        raise DiscoveryError("the actor has no inbox", code="no_inbox")
     host = request_host(actor_id)
     # An actor may only point at its own server: otherwise it could aim our deliveries anywhere.
     for url in (inbox, shared, outbox):
         if url and request_host(url) != host:
-            raise DiscoveryError("the actor's inbox or outbox is on another server")
+            raise DiscoveryError("the actor's inbox or outbox is on another server", code="foreign_inbox")
     key_id, pem = _public_key(doc)
     if request_host(key_id) != host:
-        raise DiscoveryError("the actor's key is on another server")
+        raise DiscoveryError("the actor's key is on another server", code="foreign_key")
     if any(len(url) > MAX_URL for url in (actor_id, inbox, shared, outbox, key_id)) or len(pem) > 20_000:
-        raise DiscoveryError("the actor document has addresses or a key too long to keep")
+        raise DiscoveryError("the actor document has addresses or a key too long to keep", code="too_long")
     name = doc.get("name") or doc.get("preferredUsername") or host
     return RemoteActor(id=actor_id, base_url=base_of(actor_id), name=str(name)[:200], inbox=inbox,
                        shared_inbox=shared, outbox=outbox, key_id=key_id, public_key_pem=pem)
@@ -160,13 +166,13 @@ def discover(address: str) -> RemoteActor:
     if "://" not in address:
         user, sep, host = address.rpartition("@")
         if not host or not all(c.isalnum() or c in ".-:[]" for c in host):
-            raise DiscoveryError("give the hub's address, e.g. https://hub.example.org")
+            raise DiscoveryError("give the hub's address, e.g. https://hub.example.org", code="invalid_address")
         candidates = [(base, f"acct:{user}@{host}") for base in _bases(host)] if sep else \
             [(base, f"acct:{actor.USERNAME}@{host}") for base in _bases(host)]
         return _first_actor(candidates, client, fallback=[f"{b}/actor" for b in _bases(host)] if not sep else [])
     parts = urlsplit(address)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DiscoveryError("give the hub's address, e.g. https://hub.example.org")
+        raise DiscoveryError("give the hub's address, e.g. https://hub.example.org", code="invalid_address")
     if parts.path.strip("/"):
         return _fetch_or_explain(address, client)
     base = base_of(address)
@@ -180,21 +186,27 @@ def _first_actor(candidates: list[tuple[str, str]], client: SafeHttpClient, *, f
         href = _webfinger(base, resource, client)
         if href:
             return _fetch_or_explain(href, client)
+    refused = None
     for url in fallback:
         try:
             return fetch_actor(url, client=client)
+        except UnsafeURLError as error:
+            refused = error
         except (FetchError, DiscoveryError, ValueError):
             continue
-    raise DiscoveryError("no ActivityPub hub answered at this address")
+    if refused is not None:  # the address itself is refused (a private network): say that, not "no hub"
+        raise DiscoveryError(f"the hub could not be reached: {refused}", code="unreachable", params={"cause": refused})
+    raise DiscoveryError("no ActivityPub hub answered at this address", code="no_hub")
 
 
 def _fetch_or_explain(url: str, client: SafeHttpClient) -> RemoteActor:
     try:
         return fetch_actor(url, client=client)
     except FetchError as error:
-        raise DiscoveryError(f"the hub could not be reached: {error}") from None
+        raise DiscoveryError(f"the hub could not be reached: {error}", code="unreachable",
+                             params={"cause": error}) from None
     except ValueError as error:
-        raise DiscoveryError(f"the address is not valid: {error}") from None
+        raise DiscoveryError(f"the address is not valid: {error}", code="invalid_address") from None
 
 
 def dumps(activity: dict[str, Any]) -> bytes:

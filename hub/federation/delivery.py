@@ -30,6 +30,7 @@ from hub import events
 from hub.extensions import db
 from hub.federation import activities, actor, client
 from hub.federation.http import FetchError, SafeHttpClient
+from hub.federation.problems import problem_of
 from hub.models.base import utcnow
 from hub.models.events import Event
 from hub.models.federation import Delivery, NoteReceipt, PeerHub
@@ -213,7 +214,8 @@ class Outcome:
     delivery_id: int
     ok: bool
     retryable: bool = False
-    error: str = ""
+    error: str = ""  # for the log, in English
+    problem: dict[str, Any] | None = None  # for people (hub.federation.problems)
 
 
 @dataclass(frozen=True)
@@ -235,11 +237,12 @@ def _send_inbox(http: SafeHttpClient, inbox: str, jobs: list[_Job], key_id: str,
         try:
             client.signed_post(http, inbox, job.body, key_id=key_id, private_pem=pem)
         except FetchError as error:
-            outcomes.append(Outcome(job.delivery_id, False, error.retryable, str(error)[:500]))
+            outcomes.append(Outcome(job.delivery_id, False, error.retryable, str(error)[:500], problem_of(error)))
             break
         except Exception as error:  # a bug must not leave the delivery in flight forever
             log.exception("sending delivery %s failed unexpectedly", job.delivery_id)
-            outcomes.append(Outcome(job.delivery_id, False, True, f"unexpected error: {error!r}"[:500]))
+            outcomes.append(Outcome(job.delivery_id, False, True, f"unexpected error: {error!r}"[:500],
+                                    {"code": "unexpected"}))
             break
         outcomes.append(Outcome(job.delivery_id, True))
     return outcomes
@@ -289,12 +292,13 @@ def record_outcomes(outcomes: Iterable[Outcome]) -> int:
         delivery.attempts += 1
         count += 1
         if outcome.ok:
-            delivery.state, delivery.sent_at, delivery.last_error = "sent", now, ""
+            delivery.state, delivery.sent_at, delivery.last_error, delivery.last_problem = "sent", now, "", None
         elif outcome.retryable and delivery.attempts < tries:
-            delivery.last_error = outcome.error
+            delivery.last_error, delivery.last_problem = outcome.error, outcome.problem
             delivery.next_attempt_at = now + backoff(delivery.attempts)
         else:
             delivery.state, delivery.last_error = "dead", outcome.error or "gave up"
+            delivery.last_problem = outcome.problem or {"code": "gave_up"}
             log.warning("delivery %s to %s dead-lettered: %s", delivery.id, delivery.inbox_url, delivery.last_error)
     db.session.commit()
     return count
@@ -376,13 +380,13 @@ def retry_dead(*, peer: PeerHub | None = None) -> int:
     return count
 
 
-def cancel_pending(peer: PeerHub, *, reason: str) -> int:
+def cancel_pending(peer: PeerHub, *, reason: str, problem: dict[str, Any] | None = None) -> int:
     """Dead-letter a hub's pending deliveries other than Deletes (when it is blocked)."""
     count = 0
     for delivery in db.session.scalars(sa.select(Delivery).where(Delivery.peer_id == peer.id,
                                                                   Delivery.state == "pending")):
         if delivery.activity.get("type") != "Delete":
-            delivery.state, delivery.last_error = "dead", reason
+            delivery.state, delivery.last_error, delivery.last_problem = "dead", reason, problem
             count += 1
     return count
 

@@ -62,33 +62,41 @@ _RESOLVER_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_nam
 
 
 class FetchError(Exception):
-    """An outbound request failed; ``retryable`` says whether trying later may help."""
+    """An outbound request failed; ``retryable`` says whether trying later may help.
 
-    def __init__(self, message: str, *, retryable: bool, url: str | None = None) -> None:
+    The message (English) is for logs; ``code`` and ``params`` say the same for people, in their
+    language (hub.federation.problems).
+    """
+
+    def __init__(self, message: str, *, retryable: bool, url: str | None = None, code: str = "network",
+                 params: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.url = url
+        self.code = code
+        self.params = params or {}
 
 
 class UnsafeURLError(FetchError):
     """The URL's scheme, form or resolved address is not allowed."""
 
-    def __init__(self, message: str, *, url: str | None = None) -> None:
-        super().__init__(message, retryable=False, url=url)
+    def __init__(self, message: str, *, url: str | None = None, code: str = "invalid_address",
+                 params: dict[str, Any] | None = None) -> None:
+        super().__init__(message, retryable=False, url=url, code=code, params=params)
 
 
 class ResponseTooLargeError(FetchError):
     """The response body exceeded ``max_bytes``."""
 
     def __init__(self, message: str, *, url: str | None = None) -> None:
-        super().__init__(message, retryable=False, url=url)
+        super().__init__(message, retryable=False, url=url, code="too_large")
 
 
 class TooManyRedirectsError(FetchError):
     """The redirect chain was longer than allowed."""
 
     def __init__(self, message: str, *, url: str | None = None) -> None:
-        super().__init__(message, retryable=False, url=url)
+        super().__init__(message, retryable=False, url=url, code="too_many_redirects")
 
 
 class HTTPStatusError(FetchError):
@@ -98,7 +106,8 @@ class HTTPStatusError(FetchError):
         self.status = response.status
         self.response = response
         retryable = response.status >= 500 or response.status == 429
-        super().__init__(f"HTTP {response.status} from {response.url}", retryable=retryable, url=response.url)
+        super().__init__(f"HTTP {response.status} from {response.url}", retryable=retryable, url=response.url,
+                         code="http_status", params={"status": response.status})
 
 
 @dataclass(frozen=True)
@@ -278,18 +287,18 @@ class SafeHttpClient:
     def _parse(self, url: str) -> _Target:
         """Check the URL's form and split it; no network access."""
         if not isinstance(url, str) or not url.isascii() or any(c <= " " or c == "\x7f" for c in url):
-            raise UnsafeURLError("URL must be printable ASCII (percent-encode it)", url=str(url))
+            raise UnsafeURLError("URL must be printable ASCII (percent-encode it)", url=str(url), code="not_ascii")
         try:
             parts = urlsplit(url)
             scheme = parts.scheme.lower()
             if scheme not in _DEFAULT_PORTS:
-                raise UnsafeURLError(f"scheme {scheme!r} is not allowed", url=url)
+                raise UnsafeURLError(f"scheme {scheme!r} is not allowed", url=url, code="scheme")
             port = parts.port
             host_header = request_host(url)
         except ValueError as exc:
             raise UnsafeURLError(f"malformed URL: {exc}", url=url) from None
         if parts.username is not None or parts.password is not None:
-            raise UnsafeURLError("credentials in URLs are not allowed", url=url)
+            raise UnsafeURLError("credentials in URLs are not allowed", url=url, code="credentials")
         path = parts.path or "/"
         target = f"{path}?{parts.query}" if parts.query else path
         host = _ascii_host(parts.hostname or "")
@@ -301,20 +310,25 @@ class SafeHttpClient:
             future = _RESOLVER_POOL.submit(self._resolver, target.host, target.port)
             answers = future.result(timeout=_remaining(deadline, target.url))
         except concurrent.futures.TimeoutError:
-            raise FetchError(f"resolving {target.host} timed out", retryable=True, url=target.url) from None
+            raise FetchError(f"resolving {target.host} timed out", retryable=True, url=target.url,
+                             code="dns_timeout", params={"host": target.host}) from None
         except socket.gaierror as exc:
             retryable = exc.errno == socket.EAI_AGAIN
-            raise FetchError(f"cannot resolve {target.host}: {exc}", retryable=retryable, url=target.url) from None
+            raise FetchError(f"cannot resolve {target.host}: {exc}", retryable=retryable, url=target.url,
+                             code="dns_failed", params={"host": target.host}) from None
         except (OSError, UnicodeError) as exc:
-            raise FetchError(f"cannot resolve {target.host}: {exc}", retryable=False, url=target.url) from None
+            raise FetchError(f"cannot resolve {target.host}: {exc}", retryable=False, url=target.url,
+                             code="dns_failed", params={"host": target.host}) from None
         addresses = [_parse_ip(answer, target.url) for answer in answers]
         if not addresses:
-            raise FetchError(f"{target.host} has no addresses", retryable=False, url=target.url)
+            raise FetchError(f"{target.host} has no addresses", retryable=False, url=target.url,
+                             code="no_addresses", params={"host": target.host})
         # Refuse the host if ANY answer is internal: a name that mixes public and
         # private answers is either misconfigured or an attack.
         for ip in addresses:
             if not is_allowed_address(ip, allow_loopback=self.allow_loopback):
-                raise UnsafeURLError(f"{target.host} resolves to blocked address {ip}", url=target.url)
+                raise UnsafeURLError(f"{target.host} resolves to blocked address {ip}", url=target.url,
+                                     code="blocked_address", params={"host": target.host, "ip": str(ip)})
         return addresses
 
     def _exchange(
@@ -346,7 +360,7 @@ class SafeHttpClient:
             conn.close()
         if watchdog.fired:
             # A close-delimited body cut short by the watchdog reads as a clean EOF.
-            raise FetchError("total timeout exceeded", retryable=True, url=target.url)
+            raise FetchError("total timeout exceeded", retryable=True, url=target.url, code="timeout")
         return Response(response.status, _header_dict(response), body_bytes, target.url)
 
     def _connect(
@@ -367,7 +381,8 @@ class SafeHttpClient:
                 sock.close()
                 raise
         raise FetchError(
-            f"cannot connect to {target.host}:{target.port}: {last_error}", retryable=True, url=target.url
+            f"cannot connect to {target.host}:{target.port}: {last_error}", retryable=True, url=target.url,
+            code="connect_failed", params={"host": target.host},
         )
 
     def _prepare(self, sock: socket.socket, target: _Target, deadline: float, watchdog: _Watchdog) -> socket.socket:
@@ -434,7 +449,7 @@ def _remaining(deadline: float, url: str) -> float:
     """Return the seconds left before ``deadline``, raising a retryable error if none."""
     left = deadline - time.monotonic()
     if left <= 0:
-        raise FetchError("total timeout exceeded", retryable=True, url=url)
+        raise FetchError("total timeout exceeded", retryable=True, url=url, code="timeout")
     return left
 
 
@@ -469,11 +484,12 @@ def _header_dict(response: http.client.HTTPResponse) -> dict[str, str]:
 def _translate(exc: OSError | http.client.HTTPException, deadline_hit: bool, url: str) -> FetchError:
     """Map a low-level exception to FetchError with the right ``retryable``."""
     if deadline_hit or isinstance(exc, TimeoutError):
-        return FetchError("total timeout exceeded", retryable=True, url=url)
+        return FetchError("total timeout exceeded", retryable=True, url=url, code="timeout")
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return FetchError(f"TLS certificate rejected: {exc.verify_message}", retryable=False, url=url)
+        return FetchError(f"TLS certificate rejected: {exc.verify_message}", retryable=False, url=url,
+                          code="tls_rejected")
     if isinstance(exc, (ConnectionError, http.client.IncompleteRead, ssl.SSLError)):
-        return FetchError(f"connection failed: {exc!r}", retryable=True, url=url)
+        return FetchError(f"connection failed: {exc!r}", retryable=True, url=url, code="connection_failed")
     if isinstance(exc, http.client.HTTPException):
-        return FetchError(f"malformed HTTP response: {exc!r}", retryable=False, url=url)
+        return FetchError(f"malformed HTTP response: {exc!r}", retryable=False, url=url, code="bad_response")
     return FetchError(f"network error: {exc!r}", retryable=True, url=url)

@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 
 from hub import claims
 from hub.extensions import db
-from hub.federation import activities, actor, client, delivery, inbox, remote_notes
+from hub.federation import activities, actor, client, delivery, inbox, problems, remote_notes
 from hub.federation.activities import InvalidActivity, id_of, same_host
 from hub.federation.http import FetchError
 from hub.models.base import utcnow
@@ -102,9 +102,9 @@ def _discover(address: str) -> client.RemoteActor:
     try:
         found = client.discover(address)
     except (client.DiscoveryError, FetchError, ValueError) as error:
-        # i18n: %(reason)s is a short technical reason in English, e.g. "connection refused"
+        # i18n: %(reason)s says what went wrong, translated too, e.g. "could not connect to hub.example.org"
         raise ServiceError(_l("No hub was found at this address (%(reason)s). Check the address and try again.",
-                              reason=str(error)[:200]), field="address") from None
+                              reason=problems.explain(error)), field="address") from None
     if found.id == actor.actor_id():
         raise ServiceError(_l("This is the address of this hub itself."), field="address")
     return found
@@ -202,7 +202,7 @@ def block(peer: PeerHub, *, by: Any) -> int:
     """Block a hub: nothing more to or from it, and its notes leave lists and search; return how many."""
     _require(by)
     peer.blocked, peer.they_follow, peer.we_follow = True, False, "none"
-    delivery.cancel_pending(peer, reason="hub blocked")
+    delivery.cancel_pending(peer, reason="hub blocked", problem={"code": "hub_blocked"})
     for item in db.session.scalars(sa.select(InboxItem).where(InboxItem.peer_id == peer.id,
                                                                InboxItem.state.in_(["pending", "held"]))):
         item.state, item.error = "failed", "hub blocked"

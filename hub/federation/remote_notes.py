@@ -26,8 +26,7 @@ from hub.federation.activities import InvalidActivity, LanguageVersion, RemoteAr
 from hub.models.base import utcnow
 from hub.models.federation import PeerHub
 from hub.models import Comment, Note, NoteState, ReviewMessage, Term, Visibility
-from hub.services import privacy
-from hub.services.notes import sensitive_words
+from hub.services import privacy, screening
 
 S = NoteState
 
@@ -38,9 +37,9 @@ def by_remote_id(remote_id: str) -> Note | None:
 
 
 def findings(article: RemoteArticle) -> list[privacy.Finding]:
-    """Run the privacy check over an incoming note's text."""
+    """Run the privacy check over an incoming note's text (the same check as for local text)."""
     fields = {"title": article.title, "summary": article.summary, "body": article.text, "place": article.place}
-    return privacy.scan(fields, sensitive_words=sensitive_words())
+    return screening.screen(fields)
 
 
 def _terms(article: RemoteArticle) -> list[Term]:

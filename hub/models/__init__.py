@@ -2,12 +2,15 @@
 
 By concern: user (accounts), project, note (notes, revisions, attachments, translation requests),
 vocabulary (terms, sensitive words, glossary rows), discussion (comments, marks), moderation
-(review thread, flags, notifications), federation, events, audit. Import from ``hub.models``.
+(review thread, flags, notifications), federation, events, audit, api (API and feed tokens),
+harvest (OAI-PMH records). Import from ``hub.models``.
 """
+from hub.models.api import ApiToken, TokenKind
 from hub.models.audit import AuditEntry
-from hub.models.discussion import Comment, Mark
+from hub.models.discussion import Comment, CommentState, Mark
 from hub.models.events import ConsumerCursor, Event
 from hub.models.federation import Delivery, InboxItem, NoteReceipt, PeerHub
+from hub.models.harvest import HarvestRecord
 from hub.models.meta import HubMeta
 from hub.models.moderation import Flag, Notification, ReviewMessage
 from hub.models.note import (
@@ -17,6 +20,7 @@ from hub.models.note import (
     Note,
     NoteRevision,
     NoteState,
+    PendingRevision,
     TranslationRequest,
     Visibility,
 )
@@ -37,20 +41,25 @@ __all__ = [
     "LANGUAGES",
     "SECTIONS",
     "note_term",
+    "ApiToken",
+    "TokenKind",
     "Attachment",
     "AuditEntry",
     "Comment",
+    "CommentState",
     "Delivery",
     "InboxItem",
     "NoteReceipt",
     "PeerHub",
     "Flag",
+    "HarvestRecord",
     "HubMeta",
     "GlossaryEntry",
     "Mark",
     "Note",
     "NoteRevision",
     "NoteState",
+    "PendingRevision",
     "Notification",
     "ReviewMessage",
     "SensitiveWord",

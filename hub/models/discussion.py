@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -15,6 +16,13 @@ if TYPE_CHECKING:
     from hub.models.user import User
 
 
+class CommentState(enum.StrEnum):
+    """Whether readers see a comment: at once, or after a moderator checked it for personal data."""
+
+    PUBLISHED = "published"
+    HELD = "held"  # the privacy check found something; it waits for a moderator
+
+
 class Comment(db.Model):
     """A member's comment on a published note."""
 
@@ -25,6 +33,7 @@ class Comment(db.Model):
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     body: Mapped[str] = mapped_column(sa.Text)
     body_html: Mapped[str] = mapped_column(sa.Text)
+    state: Mapped[str] = mapped_column(sa.String(20), default=CommentState.PUBLISHED.value, index=True)
     removed_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -54,7 +54,9 @@ class Delivery(db.Model):
     state: Mapped[str] = mapped_column(sa.String(20), default="pending", index=True)  # pending, sent, dead
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")  # English, as in the log
+    # The same for people: {"code": …, **params}, translated on the partner's page (hub.federation.problems).
+    last_problem: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
 

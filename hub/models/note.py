@@ -84,12 +84,17 @@ class Note(db.Model):
     origin_peer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("peer_hub.id"), index=True)
     remote_id: Mapped[str | None] = mapped_column(sa.String(500), unique=True)
     remote_url: Mapped[str | None] = mapped_column(sa.String(500))
+    # An imported note's id in the partner's own archive (or its page on the hub it was exported from):
+    # importing the same file again recognises it. Unique; NULL for notes written here.
+    source_id: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
 
     author: Mapped[User | None] = relationship()
     project: Mapped[Project | None] = relationship()
     terms: Mapped[list[Term]] = relationship(secondary=note_term, order_by=Term.slug)
     revisions: Mapped[list[NoteRevision]] = relationship(
         back_populates="note", order_by="NoteRevision.number", cascade="all, delete-orphan")
+    pending: Mapped[PendingRevision | None] = relationship(
+        back_populates="note", cascade="all, delete-orphan", uselist=False)
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="note", order_by="Attachment.id", cascade="all, delete-orphan")
     original: Mapped[Note | None] = relationship(remote_side="Note.id", back_populates="translations")
@@ -139,8 +144,42 @@ class NoteRevision(db.Model):
     body: Mapped[str] = mapped_column(sa.Text)
     sections: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Set when personal data was cut out of this snapshot (history then says so at this revision).
+    redacted_at: Mapped[dt.datetime | None]
 
     note: Mapped[Note] = relationship(back_populates="revisions")
+    editor: Mapped[User | None] = relationship()
+
+
+class PendingRevision(db.Model):
+    """An author's changes to a published note, waiting for a moderator; readers keep the published text.
+
+    ``submitted_at`` is set when the author asks for review (the editor's autosave keeps changes
+    here without asking); ``version`` grows with every save, so a moderator accepts exactly the
+    text they read.
+    """
+
+    __tablename__ = "pending_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), unique=True)
+    editor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    summary: Mapped[str] = mapped_column(sa.String(600), default="")
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    sections: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    language: Mapped[str] = mapped_column(sa.String(20), default="zh_Hans")
+    place: Mapped[str] = mapped_column(sa.String(100), default="")
+    province: Mapped[str] = mapped_column(sa.String(100), default="")
+    visibility: Mapped[str] = mapped_column(sa.String(20), default=Visibility.MEMBERS.value)
+    tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    term_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+
+    note: Mapped[Note] = relationship(back_populates="pending")
     editor: Mapped[User | None] = relationship()
 
 
@@ -156,6 +195,8 @@ class Attachment(db.Model):
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Added to a published note: only its author and moderators see it until the changes are accepted.
+    pending: Mapped[bool] = mapped_column(default=False)
 
     note: Mapped[Note] = relationship(back_populates="attachments")
 

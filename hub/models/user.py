@@ -46,12 +46,20 @@ class User(db.Model):
     username: Mapped[str] = mapped_column(sa.String(40), unique=True)  # stored lower-case
     email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)  # stored lower-case
     pseudonym: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    # How the pseudonym looks (hub.text_safety.skeleton): a look-alike of a taken one is refused.
+    # NULL only for old look-alikes found when the column was added.
+    pseudonym_skeleton: Mapped[str | None] = mapped_column(sa.String(240), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[str] = mapped_column(sa.String(20), default=Role.MEMBER.value)
     status: Mapped[str] = mapped_column(sa.String(20), default=UserStatus.ACTIVE.value)
     locale: Mapped[str | None] = mapped_column(sa.String(20))
     timezone: Mapped[str | None] = mapped_column(sa.String(64))
     bio: Mapped[str] = mapped_column(sa.Text, default="")
+    # Whether the person lets signed-in members see that they joined (and which project): off by default.
+    show_activity: Mapped[bool] = mapped_column(default=False)
+    # Set by admins only: edits of this author's published notes go live without review when the
+    # privacy check finds nothing. Never on by default.
+    edits_skip_review: Mapped[bool] = mapped_column(default=False)
     project_id: Mapped[int | None] = mapped_column(sa.ForeignKey("project.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -32,8 +32,9 @@ from hub.models.user import (
     User,
     UserStatus,
 )
-from hub.permissions import may_grant
-from hub.services import audit
+from hub import text_safety
+from hub.permissions import can, may_grant
+from hub.services import audit, names, screening
 from hub.services.errors import NotAllowed, ServiceError
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,40}$")
@@ -90,11 +91,12 @@ def create_user(
     project: Project | None = None,
 ) -> User:
     """Validate and add a user to the session (the caller commits)."""
-    _check_new_account(account)
+    pseudonym, skeleton = _check_new_account(account)
     user = User(
         username=account.username.strip().lower(),
         email=(account.email or "").strip().lower() or None,
-        pseudonym=account.pseudonym.strip(),
+        pseudonym=pseudonym,
+        pseudonym_skeleton=skeleton,
         password_hash=hash_password(account.password),
         role=role.value,
         status=status.value,
@@ -106,7 +108,8 @@ def create_user(
     return user
 
 
-def _check_new_account(account: NewAccount) -> None:
+def _check_new_account(account: NewAccount) -> tuple[str, str]:
+    """Check a sign-up; return the pseudonym to store and its skeleton."""
     username = account.username.strip().lower()
     if not USERNAME_RE.fullmatch(username):
         raise ServiceError(
@@ -115,20 +118,28 @@ def _check_new_account(account: NewAccount) -> None:
         )
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise ServiceError(_l("This username is taken. Please choose another."), field="username")
-    _check_pseudonym(account.pseudonym)
+    checked = _check_pseudonym(account.pseudonym)
     _check_email(account.email)
     check_password_strength(account.password, field="password")
+    return checked
 
 
-def _check_pseudonym(pseudonym: str, *, user: User | None = None) -> None:
-    pseudonym = pseudonym.strip()
+def _check_pseudonym(pseudonym: str, *, user: User | None = None) -> tuple[str, str]:
+    """Return the pseudonym to store and its skeleton; refuse one that is taken or looks taken."""
+    pseudonym = names.clean(pseudonym, field="pseudonym")
     if not 2 <= len(pseudonym) <= 60:
         raise ServiceError(_l("A pseudonym has 2 to 60 characters."), field="pseudonym")
-    query = sa.select(User.id).where(sa.func.lower(User.pseudonym) == pseudonym.lower())
-    if user is not None:
-        query = query.where(User.id != user.id)
-    if db.session.scalar(query):
+    if screening.screen({"pseudonym": pseudonym}):  # the one name everyone sees: no contact data at all
+        raise ServiceError(_l("A pseudonym must not hold a phone number, an ID number or other contact details."),
+                           field="pseudonym")
+    skeleton = text_safety.skeleton(pseudonym)
+    others = sa.select(User.id).where(User.id != user.id) if user is not None else sa.select(User.id)
+    if db.session.scalar(others.where(sa.func.lower(User.pseudonym) == pseudonym.lower())):
         raise ServiceError(_l("This pseudonym is taken. Please choose another."), field="pseudonym")
+    if db.session.scalar(others.where(User.pseudonym_skeleton == skeleton)):
+        raise ServiceError(_l("This pseudonym looks the same as one that is taken. Please choose another."),
+                           field="pseudonym")
+    return pseudonym, skeleton
 
 
 def _check_email(email: str | None, *, user: User | None = None) -> None:
@@ -231,7 +242,8 @@ def register_open(account: NewAccount) -> User:
 
 # --- signing in and out ----------------------------------------------------------------------
 
-def _throttle_key(kind: str, value: str) -> str:
+def throttle_key(kind: str, value: str) -> str:
+    """Return the keyed hash log-in failures are counted under ("account" or "client", and its value)."""
     secret = current_app.config["SECRET_KEY"].encode()
     return hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
@@ -249,8 +261,8 @@ def authenticate(login: str, password: str, *, client: str) -> User | None:
     The answer is the same whether the account exists or not.
     """
     cfg = current_app.config
-    account_key = _throttle_key("account", login.strip().lower())
-    client_key = _throttle_key("client", client)
+    account_key = throttle_key("account", login.strip().lower())
+    client_key = throttle_key("client", client)
     if (_failures(account_key) >= cfg["LOGIN_LIMIT_ACCOUNT"]
             or _failures(client_key) >= cfg["LOGIN_LIMIT_CLIENT"]):
         raise LoginThrottled(
@@ -323,6 +335,13 @@ def _set_password(user: User, password: str, *, field: str) -> None:
     end_all_sessions(user)
 
 
+def set_password(user: User, password: str) -> None:
+    """Set a new password from the server's command line (a forgotten one); every browser is signed out."""
+    _set_password(user, password, field="password")
+    audit.record("user.password_set", actor=None, target=user)
+    db.session.commit()
+
+
 def request_password_reset(login: str) -> str | None:
     """Create a reset token for the account named ``login``; None when there is no such account.
 
@@ -375,20 +394,39 @@ def reset_password(token: str, new_password: str) -> User:
 # --- profile and administration ------------------------------------------------------------
 
 def update_profile(
-    user: User, *, pseudonym: str, email: str | None, locale: str | None, timezone: str | None, bio: str
+    user: User, *, pseudonym: str, email: str | None, locale: str | None, timezone: str | None, bio: str,
+    show_activity: bool | None = None, confirm_privacy: bool = False,
 ) -> None:
-    """Change what a person may change about themselves."""
-    _check_pseudonym(pseudonym, user=user)
+    """Change what a person may change about themselves.
+
+    The pseudonym is everyone's view of the person: it may hold no contact data at all. The
+    bio passes the privacy check (confirm to keep what it finds). ``show_activity`` (None: as
+    it is) lets signed-in members see that the person joined and their project.
+    """
+    pseudonym, skeleton = _check_pseudonym(pseudonym, user=user)
+    screening.require_confirmation({"bio": bio.strip()}, confirmed=confirm_privacy, message=_l(
+        "Your profile may contain personal data. Check each highlighted place."))
     _check_email(email, user=user)
     if locale and locale not in current_app.config["LOCALES"]:
         raise ServiceError(_l("Choose one of the offered languages."), field="locale")
     if timezone and timezone not in zoneinfo.available_timezones():
         raise ServiceError(_l("Choose one of the offered time zones."), field="timezone")
-    user.pseudonym = pseudonym.strip()
+    user.pseudonym, user.pseudonym_skeleton = pseudonym, skeleton
     user.email = (email or "").strip().lower() or None
     user.locale = locale or None
     user.timezone = timezone or None
     user.bio = bio.strip()
+    if show_activity is not None:
+        user.show_activity = show_activity
+    db.session.commit()
+
+
+def set_edits_skip_review(user: User, skip: bool, *, by: User) -> None:
+    """Let an author's edits of published notes go live without review (admins; never by default)."""
+    if not can(by, "manage_users"):
+        raise NotAllowed(_l("Only administrators can do this."))
+    user.edits_skip_review = skip
+    audit.record("user.edits_skip_review", actor=by, target=user, new=skip)
     db.session.commit()
 
 
@@ -421,6 +459,13 @@ def set_project(user: User, project: Project | None, *, by: User) -> None:
     user.project = project
     audit.record("user.project", actor=by, target=user, project=project.id if project else None)
     db.session.commit()
+
+
+def administrators(*, limit: int = 3) -> list[User]:
+    """Return active administrators, oldest accounts first: the people who can change someone's role."""
+    query = (sa.select(User).where(User.role == Role.ADMIN.value, User.status == UserStatus.ACTIVE.value)
+             .order_by(User.created_at, User.id).limit(limit))
+    return list(db.session.scalars(query))
 
 
 def search_users(text: str = "", *, role: str | None = None, status: str | None = None,

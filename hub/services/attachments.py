@@ -38,7 +38,8 @@ from PIL import Image, ImageCms, ImageOps
 from hub import events
 from hub.extensions import db
 from hub.models import Attachment, Note, NoteState, User
-from hub.services import audit, notes, privacy
+from hub.permissions import can
+from hub.services import audit, notes, screening
 # path_of and open_bytes belong to this module's face too: views and tests read attachments through it.
 from hub.services.attachment_files import discard_unused, open_bytes, path_of, store  # noqa: F401
 from hub.services.errors import NotAllowed, ServiceError
@@ -94,13 +95,16 @@ def add(note: Note, *, by: User, filename: str, stream: IO[bytes]) -> Attachment
     digest = hashlib.sha256(data).hexdigest()
     store(data, digest)  # before the row: should the commit fail, discard_unused() sweeps the file
     attachment = Attachment(note=note, filename=name, content_type=kind.content_type, size=len(data),
-                            sha256=digest)
+                            sha256=digest, pending=_needs_review(note, by))
     db.session.add(attachment)
     db.session.flush()
+    if attachment.pending:
+        notes.hold_for_review(note, by=by)
     # The file name stays out of the audit trail: it may hold personal data until the author renames it.
     audit.record("attachment.add", actor=by, target=note, attachment=attachment.id,
                  content_type=kind.content_type, size=len(data))
-    _note_changed(note)
+    if not attachment.pending:
+        _note_changed(note)
     db.session.commit()
     return attachment
 
@@ -109,10 +113,11 @@ def remove(attachment: Attachment, *, by: User) -> None:
     """Detach ``attachment`` from its note, deleting its file when nothing else uses it."""
     note = attachment.note
     _require_edit(by, note)
-    digest, attachment_id = attachment.sha256, attachment.id
+    digest, attachment_id, was_shown = attachment.sha256, attachment.id, not attachment.pending
     note.attachments.remove(attachment)  # delete-orphan: the row goes with it
     audit.record("attachment.remove", actor=by, target=note, attachment=attachment_id)
-    _note_changed(note)
+    if was_shown:
+        _note_changed(note)
     db.session.commit()
     discard_unused([digest])
 
@@ -139,8 +144,20 @@ def _check_name_privacy(note: Note, name: str) -> None:
     """Refuse a file name with personal data on a published note, where no later check would see it."""
     if note.state != NoteState.PUBLISHED:
         return  # drafts: the privacy check before submitting lists attachment names too
-    if privacy.scan({"attachment:new": name}, sensitive_words=notes.sensitive_words()):
+    if screening.screen({"attachment:new": name}):
         raise _refuse(_l("The file name looks like it holds personal data. Rename the file and attach it again."))
+
+
+def _needs_review(note: Note, by: User) -> bool:
+    """A file added to a published note waits for a moderator, unless an admin lets the author skip review."""
+    return note.state == NoteState.PUBLISHED and not by.edits_skip_review
+
+
+def shown(note: Note, viewer: Any) -> list[Attachment]:
+    """Return the attachments ``viewer`` sees: readers not those waiting for review."""
+    if notes.may(viewer, "edit", note) or can(viewer, "moderate"):
+        return list(note.attachments)
+    return [a for a in note.attachments if not a.pending]
 
 
 def _note_changed(note: Note) -> None:

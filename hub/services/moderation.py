@@ -8,13 +8,13 @@ from flask_babel import lazy_gettext as _l
 
 from hub.extensions import db
 from hub.models.base import utcnow
-from hub.models import Flag, Note, note_term, NoteState, Term
+from hub.models import Flag, Note, note_term, NoteState, PendingRevision, ReviewMessage, Notification, Term
 from hub.models.user import User
 from hub.permissions import can
-from hub.services import audit, notes
+from hub.services import audit, discussion, notes
 from hub.services.errors import NotAllowed, ServiceError
 
-RESOLUTIONS = ("dismissed", "comment_removed", "note_unpublished")
+RESOLUTIONS = ("dismissed", "comment_removed", "note_unpublished", "author_asked")
 
 
 def _require_moderator(user: Any) -> None:
@@ -44,14 +44,17 @@ def open_flags(*, reason: str | None = None, page: int = 1, per_page: int = 30):
 
 
 def queue_counts() -> dict[str, int]:
-    """Return how many notes wait for review and how many flags are open."""
+    """Return how many notes, changes to published notes and held comments wait, and how many flags are open."""
     waiting = sa.select(sa.func.count()).select_from(Note).where(Note.state == NoteState.SUBMITTED.value)
+    changes = (sa.select(sa.func.count()).select_from(PendingRevision).join(Note)
+               .where(PendingRevision.submitted_at.is_not(None), Note.state == NoteState.PUBLISHED.value))
     flags = sa.select(sa.func.count()).select_from(Flag).where(Flag.resolved_at.is_(None))
-    return {"submitted": db.session.scalar(waiting) or 0, "flags": db.session.scalar(flags) or 0}
+    return {"submitted": db.session.scalar(waiting) or 0, "changes": db.session.scalar(changes) or 0,
+            "comments": discussion.held_count(), "flags": db.session.scalar(flags) or 0}
 
 
 def resolve_flag(item: Flag, *, by: User, resolution: str, message: str = "") -> None:
-    """Close a flag: dismiss it, remove the flagged comment, or unpublish the flagged note."""
+    """Close a flag: dismiss it, remove the flagged comment, unpublish the note, or ask its author to redact it."""
     _require_moderator(by)
     if item.resolved_at is not None:
         raise ServiceError(_l("This flag has already been handled."))
@@ -61,7 +64,9 @@ def resolve_flag(item: Flag, *, by: User, resolution: str, message: str = "") ->
         if item.comment is None:
             raise ServiceError(_l("This flag is about the note, not a comment."), field="resolution")
         if item.comment.removed_at is None:
-            notes.remove_comment(item.comment, by=by)
+            discussion.remove_comment(item.comment, by=by)
+    if resolution == "author_asked":
+        _ask_author_to_redact(item, by=by, message=message)
     if resolution == "note_unpublished" and item.note.state == NoteState.PUBLISHED:
         notes.unpublish(item.note, by=by, reason=message or str(_l("Removed after a report by a member.")))
     item.resolved_at = utcnow()
@@ -69,3 +74,15 @@ def resolve_flag(item: Flag, *, by: User, resolution: str, message: str = "") ->
     item.resolution = resolution
     audit.record("flag.resolve", actor=by, target=item, resolution=resolution, reason=item.reason)
     db.session.commit()
+
+
+def _ask_author_to_redact(item: Flag, *, by: User, message: str) -> None:
+    """Ask a flagged note's author to take personal data out, in the review thread (they are notified)."""
+    if item.comment is not None or item.note.author_id is None:
+        raise ServiceError(_l("Only a note written here has an author to ask: redact it yourself or take it down."),
+                           field="resolution")
+    if not message.strip():
+        raise ServiceError(_l("Write a message so the author knows what to do."), field="message")
+    note = item.note
+    db.session.add(ReviewMessage(note=note, author=by, kind="redaction_requested", body=message.strip()[:4000]))
+    db.session.add(Notification(user_id=note.author_id, kind="note.redaction_requested", note=note))

@@ -20,11 +20,11 @@ from markupsafe import escape
 from hub import events
 from hub.extensions import db
 from hub.models.base import utcnow
-from hub.models import (LANGUAGES, SECTIONS, Comment, Flag, Mark, Note, NoteRevision, NoteState, Notification,
-                        ReviewMessage, SensitiveWord, Term, Visibility)
+from hub.models import (LANGUAGES, SECTIONS, Comment, CommentState, Flag, Mark, Note, NoteRevision, NoteState,
+                        Notification, PendingRevision, ReviewMessage, Term, Visibility)
 from hub.models.user import User
 from hub.permissions import can
-from hub.services import attachment_files, audit, privacy
+from hub.services import attachment_files, audit, names, privacy, redaction, screening
 from hub.services.errors import NotAllowed, ServiceError
 from hub.services.visibility import can_view
 from hub.text import render_markdown
@@ -35,14 +35,6 @@ SUBMITTABLE = {S.DRAFT, S.CHANGES_REQUESTED, S.REJECTED, S.WITHDRAWN, S.UNPUBLIS
 FLAG_REASONS = ("harmful", "personal_data", "spam", "wrong", "other")
 MARK_KINDS = ("tried", "useful")
 MAX_TAGS = 10
-
-
-class PrivacyCheckRequired(ServiceError):
-    """The text holds what looks like personal data; the author must confirm or edit."""
-
-    def __init__(self, findings: list[privacy.Finding]) -> None:
-        super().__init__(_l("This note may contain personal data. Check each highlighted place."))
-        self.findings = findings
 
 
 @dataclass
@@ -107,7 +99,8 @@ def clean(data: NoteInput) -> NoteInput:
         raise ServiceError(_l("Choose Chinese or English."), field="language")
     if data.visibility not in {v.value for v in Visibility}:
         raise ServiceError(_l("Choose who may read this note."), field="visibility")
-    if len(data.title) > 200:
+    title = names.clean(data.title, field="title")
+    if len(title) > 200:
         raise ServiceError(_l("Keep the title under 200 characters."), field="title")
     if len(data.summary) > 600:
         raise ServiceError(_l("Keep the summary to one or two sentences (600 characters at most)."),
@@ -116,14 +109,14 @@ def clean(data: NoteInput) -> NoteInput:
         raise ServiceError(_l("Give only the city or county, never a street address."), field="place")
     tags = []
     for tag in data.tags:
-        tag = re.sub(r"\s+", " ", tag.strip().lstrip("#"))[:40]
+        tag = re.sub(r"\s+", " ", names.clean(tag, field="tags").lstrip("#"))[:40]
         if tag and tag.lower() not in {t.lower() for t in tags}:
             tags.append(tag)
     if len(tags) > MAX_TAGS:
         # i18n: %(n)d is the largest number of free tags on a note
         raise ServiceError(_l("Use at most %(n)d tags.", n=MAX_TAGS), field="tags")
     sections = {k: (data.sections.get(k) or "").strip() for k in SECTIONS if (data.sections.get(k) or "").strip()}
-    return NoteInput(title=data.title.strip(), summary=data.summary.strip(), body=data.body.strip(),
+    return NoteInput(title=title, summary=data.summary.strip(), body=data.body.strip(),
                      sections=sections, language=data.language, place=data.place.strip()[:100],
                      province=data.province.strip()[:100], visibility=data.visibility,
                      term_ids=list(dict.fromkeys(data.term_ids)), tags=tags)
@@ -175,7 +168,7 @@ def render_body(note: Note) -> str:
 
 def render_text(body: str, sections: dict[str, str], *, language: str) -> str:
     """Render a body and its structured sections, titled in the note's language, into sanitised HTML."""
-    hosts = _local_hosts()
+    hosts = local_hosts()
     parts = [render_markdown(body, local_hosts=hosts)] if body else []
     with force_locale(language):
         for key in SECTIONS:
@@ -183,11 +176,12 @@ def render_text(body: str, sections: dict[str, str], *, language: str) -> str:
             if text:
                 title = escape(str(SECTION_TITLES[key]))
                 parts.append(f'<section class="note-section" data-section="{key}"><h2>{title}</h2>'
-                             f"{render_markdown(text, local_hosts=hosts)}</section>")
+                             f"{render_markdown(text, local_hosts=hosts, top=3)}</section>")
     return "\n".join(parts)
 
 
-def _local_hosts() -> frozenset[str]:
+def local_hosts() -> frozenset[str]:
+    """Return this hub's own hosts, whose links the Markdown renderer keeps as local."""
     from urllib.parse import urlsplit
 
     return frozenset({urlsplit(current_app.config["BASE_URL"]).netloc})
@@ -205,21 +199,48 @@ def create_draft(*, author: User, data: NoteInput) -> Note:
 
 
 def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False) -> Note:
-    """Save the author's edit; a submitted or published note keeps a revision of it.
+    """Save the author's edit.
 
-    Changes to a published note are public at once, so they pass the privacy check first.
+    A draft changes in place; a submitted note also keeps a revision. A published note stays as
+    readers know it: the edit becomes its pending revision, submitted for review, after the
+    privacy check. Only an author an admin let skip review sees an edit without findings go live.
     """
     _require(by, "edit", note)
     cleaned = clean(data)
     state = NoteState(note.state)
     if state == S.PUBLISHED:
         cleaned.visibility = _narrower(cleaned.visibility, note.visibility)
-        _check_privacy(_fields_of(cleaned, note), confirmed=confirm_privacy)
+        findings = screening.require_confirmation(_fields_of(cleaned, note), confirmed=confirm_privacy)
+        if findings or not by.edits_skip_review:
+            _keep_pending(note, by, cleaned, submit=True)
+            audit.record("note.changes_submit", actor=by, target=note, privacy_findings=len(findings))
+            db.session.commit()
+            return note
+        note.pending = None  # an older pending revision is replaced by this edit (delete-orphan)
     _apply(note, cleaned)
     if state in (S.SUBMITTED, S.PUBLISHED):
         _snapshot(note, by)
     if state == S.PUBLISHED:
         events.record("note.updated", subject_type="note", subject_id=note.id)
+    db.session.commit()
+    return note
+
+
+def autosaves(note: Note) -> bool:
+    """Tell whether the editor's autosave may keep the author's text of ``note`` on the server."""
+    return NoteState(note.state) in (S.DRAFT, S.CHANGES_REQUESTED, S.PUBLISHED)
+
+
+def autosave(note: Note, *, by: User, data: NoteInput) -> Note:
+    """Keep the editor's text: a draft changes; a published note's text goes into its pending revision."""
+    if note.state != S.PUBLISHED:
+        if not autosaves(note):
+            raise ServiceError(_l("This note is not a draft: save it with the button."))
+        return save(note, by=by, data=data)
+    _require(by, "edit", note)
+    cleaned = clean(data)
+    cleaned.visibility = _narrower(cleaned.visibility, note.visibility)
+    _keep_pending(note, by, cleaned, submit=False)
     db.session.commit()
     return note
 
@@ -237,12 +258,173 @@ def _snapshot(note: Note, by: User) -> NoteRevision:
     return revision
 
 
+# --- pending revisions of published notes ------------------------------------------------
+
+def _keep_pending(note: Note, by: User, data: NoteInput, *, submit: bool) -> PendingRevision:
+    """Write ``data`` into the note's pending revision (made when missing); ask for review when ``submit``."""
+    pending = note.pending
+    if pending is None:
+        pending = note.pending = PendingRevision(note=note, version=0)
+        db.session.add(pending)
+    pending.title, pending.summary, pending.body = data.title, data.summary, data.body
+    pending.sections, pending.tags, pending.term_ids = data.sections, data.tags, data.term_ids
+    pending.language, pending.place, pending.province = data.language, data.place, data.province
+    pending.visibility = data.visibility
+    pending.editor = by
+    pending.version = (pending.version or 0) + 1
+    pending.updated_at = utcnow()
+    if submit and pending.submitted_at is None:
+        pending.submitted_at = utcnow()
+    return pending
+
+
+def pending_input(pending: PendingRevision) -> NoteInput:
+    """Return a pending revision's text as input (for the editor and for applying it)."""
+    return NoteInput(title=pending.title, summary=pending.summary, body=pending.body,
+                     sections=dict(pending.sections or {}), language=pending.language, place=pending.place,
+                     province=pending.province, visibility=pending.visibility,
+                     term_ids=list(pending.term_ids or []), tags=list(pending.tags or []))
+
+
+def draft_of(note: Note) -> NoteInput:
+    """Return what the author's editor shows: a published note's pending changes, else the note."""
+    return pending_input(note.pending) if note.pending is not None else input_of(note)
+
+
+def waiting_changes(*, page: int = 1, per_page: int = 30):
+    """Return a page of published notes whose authors submitted changes, oldest request first."""
+    query = (sa.select(PendingRevision).join(Note)
+             .where(PendingRevision.submitted_at.is_not(None), Note.state == S.PUBLISHED.value)
+             .order_by(PendingRevision.submitted_at, PendingRevision.id))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def pending_findings(pending: PendingRevision) -> tuple[dict[str, str], list[privacy.Finding]]:
+    """Scan a pending revision; return the scanned fields and the findings in them."""
+    fields = _fields_of(pending_input(pending), pending.note)
+    return fields, screening.screen(fields)
+
+
+def other_changes(note: Note) -> list[str]:
+    """Name what a published note's pending revision changes besides its text (place, tags, readers...)."""
+    pending, current = pending_input(note.pending), input_of(note)
+    changed = [name for name in ("language", "place", "province", "visibility", "tags")
+               if getattr(pending, name) != getattr(current, name)]
+    if sorted(pending.term_ids) != sorted(current.term_ids):
+        changed.append("terms")
+    return changed
+
+
+def _require_pending(by: User, note: Note, version: int | None) -> PendingRevision:
+    if not can(by, "moderate") or note.state != S.PUBLISHED or not can_view(note, by):
+        raise NotAllowed(_l("Only moderators can do this."))
+    pending = note.pending
+    if pending is None or pending.submitted_at is None:
+        raise ServiceError(_l("These changes are no longer waiting for review."))
+    if version is not None and version != pending.version:
+        raise ServiceError(_l("The author changed the text since you opened it. Read it again."))
+    return pending
+
+
+def accept_changes(note: Note, *, by: User, version: int, checked: Iterable[str] = (), redact: Iterable[str] = (),
+                   message: str = "") -> Note:
+    """Publish a published note's pending revision after each finding is ticked or redacted."""
+    pending = _require_pending(by, note, version)
+    data = pending_input(pending)
+    fields, findings = pending_findings(pending)
+    chosen = screening.settle(findings, checked=checked, redact=redact)
+    data = _with_text(data, screening.redact(fields, chosen, language=data.language))
+    data.visibility = _narrower(data.visibility, note.visibility)
+    _apply(note, data)
+    _snapshot(note, pending.editor or by)
+    db.session.delete(pending)
+    note.pending = None
+    for attachment in note.attachments:
+        attachment.pending = False
+    if chosen:
+        _scrub_everywhere(note, redaction.removed_findings(fields, chosen))
+    db.session.add(ReviewMessage(note=note, author=by, kind="changes_accepted", body=message.strip()))
+    audit.record("note.changes_accept", actor=by, target=note, privacy_findings=len(findings),
+                 redacted=len(chosen))
+    _notify_author(note, "note.changes_accepted")
+    events.record("note.updated", subject_type="note", subject_id=note.id)
+    db.session.commit()
+    return note
+
+
+def return_changes(note: Note, *, by: User, message: str) -> Note:
+    """Send a published note's pending revision back to its author with a message; readers keep the text."""
+    pending = _require_pending(by, note, None)
+    _need_message(message)
+    pending.submitted_at = None
+    db.session.add(ReviewMessage(note=note, author=by, kind="changes_returned", body=message.strip()))
+    audit.record("note.changes_return", actor=by, target=note)
+    _notify_author(note, "note.changes_returned")
+    db.session.commit()
+    return note
+
+
+def discard_changes(note: Note, *, by: User) -> Note:
+    """Let the author drop their pending changes to a published note, attachments added since included."""
+    _require(by, "edit", note)
+    added = [a for a in note.attachments if a.pending]
+    if note.pending is None and not added:
+        return note
+    if note.pending is not None:
+        db.session.delete(note.pending)
+        note.pending = None
+    digests = {a.sha256 for a in added}
+    for attachment in added:
+        note.attachments.remove(attachment)
+    audit.record("note.changes_discard", actor=by, target=note, attachments=len(added))
+    db.session.commit()
+    attachment_files.discard_unused(digests)
+    return note
+
+
+def hold_for_review(note: Note, *, by: User) -> None:
+    """Make sure moderators see a published note's changes: its pending revision, submitted for review.
+
+    When the author changed only attachments, the revision holds the published text, so the
+    moderator sees "no changes to the text" beside the new attachments. The caller commits.
+    """
+    pending = note.pending
+    _keep_pending(note, by, pending_input(pending) if pending is not None else input_of(note), submit=True)
+
+
+def _fold_pending(note: Note) -> None:
+    """A note leaving its readers keeps the author's pending changes as its own text (reviewed on resubmission)."""
+    if note.pending is not None:
+        data = pending_input(note.pending)
+        data.visibility = _narrower(data.visibility, note.visibility)
+        _apply(note, data)
+        db.session.delete(note.pending)
+        note.pending = None
+    for attachment in note.attachments:
+        attachment.pending = False
+
+
+def _with_text(data: NoteInput, fields: dict[str, str]) -> NoteInput:
+    """Return ``data`` with its title, summary, body, sections and place taken from ``fields``."""
+    data.title, data.summary, data.body, data.place = fields["title"], fields["summary"], fields["body"], fields["place"]
+    data.sections = {key: fields[f"section:{key}"] for key in SECTIONS if fields.get(f"section:{key}")}
+    return data
+
+
+def _apply_text(note: Note, fields: dict[str, str]) -> None:
+    """Replace a note's text (title, summary, body, sections, place) with ``fields``, rendered again."""
+    redaction.set_text_fields(note, fields)
+    note.place = fields.get("place", note.place)
+    note.body_html = render_body(note)
+    note.updated_at = utcnow()
+
+
+def _notify_author(note: Note, kind: str) -> None:
+    if note.author_id:
+        db.session.add(Notification(user_id=note.author_id, kind=kind, note=note))
+
+
 # --- privacy check ---------------------------------------------------------------------
-
-def sensitive_words() -> list[str]:
-    """Return the words admins listed as personal data."""
-    return list(db.session.scalars(sa.select(SensitiveWord.word)))
-
 
 def _fields_of(data: NoteInput, note: Note | None = None) -> dict[str, str]:
     fields = {"title": data.title, "summary": data.summary, "body": data.body, "place": data.place}
@@ -262,21 +444,65 @@ def input_of(note: Note) -> NoteInput:
 def privacy_findings(note: Note) -> tuple[dict[str, str], list[privacy.Finding]]:
     """Scan the note as it stands; return the scanned fields and the findings in them."""
     fields = _fields_of(input_of(note), note)
-    return fields, privacy.scan(fields, sensitive_words=sensitive_words())
+    return fields, screening.screen(fields)
 
 
 def scan_input(data: NoteInput) -> tuple[dict[str, str], list[privacy.Finding]]:
     """Scan text being edited (for the editor's live check)."""
     fields = _fields_of(data)
-    return fields, privacy.scan(fields, sensitive_words=sensitive_words())
+    return fields, screening.screen(fields)
 
 
-def _check_privacy(fields: dict[str, str], *, confirmed: bool) -> list[privacy.Finding]:
-    """Raise PrivacyCheckRequired for unconfirmed findings; return the findings."""
-    findings = privacy.scan(fields, sensitive_words=sensitive_words())
-    if findings and not confirmed:
-        raise PrivacyCheckRequired(findings)
-    return findings
+def _scrub_everywhere(note: Note, removed: redaction.Removed) -> int:
+    """Cut removed personal data out of the note's revisions, pending changes and translations.
+
+    Return how many revisions were changed. Published translations are re-indexed and sent
+    again to partner hubs through their ``note.updated`` events.
+    """
+    purged = redaction.scrub_revisions(note.revisions, removed, language=note.language)
+    if note.pending is not None:
+        redaction.scrub_item(note.pending, removed, language=note.pending.language)
+    for translation in note.translations:
+        if translation.state == S.DELETED:
+            continue
+        if redaction.scrub_item(translation, removed, language=translation.language):
+            translation.body_html = render_body(translation)
+            if translation.state == S.PUBLISHED:
+                events.record("note.updated", subject_type="note", subject_id=translation.id, redacted=True)
+        purged += redaction.scrub_revisions(translation.revisions, removed, language=translation.language)
+    return purged
+
+
+def redact(note: Note, *, by: User, fields: dict[str, str], reason: str = "") -> int:
+    """Let a moderator cut personal data out of a note's text ("redact now"); return revisions purged.
+
+    ``fields`` is the text the moderator leaves (title, summary, body, ``section:<key>``). What
+    they removed is also cut out of earlier revisions, pending changes and translations; a
+    published note is re-indexed and sent again to partner hubs.
+    """
+    if not can(by, "moderate") or note.state == S.DELETED or not can_view(note, by):
+        raise NotAllowed(_l("Only moderators can do this."))
+    old = redaction.text_fields(note)
+    new = {name: (fields.get(name) or "").strip() for name in old.keys() | fields.keys()
+           if name in ("title", "summary", "body") or name.startswith("section:")}
+    removed = redaction.removed_between(old, new)
+    if not removed:
+        raise ServiceError(_l("Nothing was removed. Delete the personal data from the text, then save."),
+                           field="body")
+    if not new.get("title"):
+        raise ServiceError(_l("Keep a title."), field="title")
+    _apply_text(note, new)
+    purged = _scrub_everywhere(note, removed)
+    if note.state in (S.SUBMITTED, S.PUBLISHED):
+        _snapshot(note, by)
+    db.session.add(ReviewMessage(note=note, author=by, kind="redacted", body=reason.strip()[:4000]))
+    audit.record("note.redact", actor=by, target=note, revisions_purged=purged)
+    close_personal_data_flags(by, Flag.note_id == note.id, Flag.comment_id.is_(None))
+    _notify_author(note, "note.redacted")
+    if note.state == S.PUBLISHED:
+        events.record("note.updated", subject_type="note", subject_id=note.id, redacted=True)
+    db.session.commit()
+    return purged
 
 
 # --- review ------------------------------------------------------------------------------
@@ -288,7 +514,7 @@ def submit(note: Note, *, by: User, confirm_privacy: bool = False) -> Note:
         raise ServiceError(_l("Give the note a title and some text before submitting it."))
     if not note.summary.strip():
         raise ServiceError(_l("Write a summary of one or two sentences before submitting."), field="summary")
-    findings = _check_privacy(_fields_of(input_of(note), note), confirmed=confirm_privacy)
+    findings = screening.require_confirmation(_fields_of(input_of(note), note), confirmed=confirm_privacy)
     note.state = S.SUBMITTED.value
     note.submitted_at = utcnow()
     _snapshot(note, by)
@@ -298,15 +524,26 @@ def submit(note: Note, *, by: User, confirm_privacy: bool = False) -> Note:
 
 
 def approve(note: Note, *, by: User, visibility: str | None = None, featured: bool = False,
-            message: str = "") -> Note:
-    """Publish a submitted note, optionally narrowing who may read it."""
+            message: str = "", checked: Iterable[str] = (), redact: Iterable[str] = ()) -> Note:
+    """Publish a submitted note, optionally narrowing who may read it.
+
+    Every privacy finding must be ticked as checked (``checked``) or chosen for removal
+    (``redact``, cut out of the note and its earlier revisions) by the moderator: a finding
+    nobody looked at is never published.
+    """
     _require(by, "review", note)
+    fields, findings = privacy_findings(note)
+    chosen = screening.settle(findings, checked=checked, redact=redact)
+    if chosen:
+        _apply_text(note, screening.redact(fields, chosen, language=note.language))
+        _scrub_everywhere(note, redaction.removed_findings(fields, chosen))
     if visibility:
         note.visibility = _narrower(visibility, note.visibility)
     note.state = S.PUBLISHED.value
     note.published_at = note.published_at or utcnow()
     note.featured = featured
     _decide(note, by, "approved", message)
+    audit.record("note.privacy_checked", actor=by, target=note, findings=len(findings), redacted=len(chosen))
     events.record("note.published", subject_type="note", subject_id=note.id)
     db.session.commit()
     return note
@@ -337,6 +574,7 @@ def unpublish(note: Note, *, by: User, reason: str) -> Note:
     _need_message(reason)
     note.state = S.UNPUBLISHED.value
     note.featured = False
+    _fold_pending(note)
     _decide(note, by, "unpublished", reason)
     events.record("note.unpublished", subject_type="note", subject_id=note.id)
     _take_down_translations(note)
@@ -363,6 +601,7 @@ def withdraw(note: Note, *, by: User) -> Note:
     was_published = note.state == S.PUBLISHED
     note.state = S.WITHDRAWN.value
     note.featured = False
+    _fold_pending(note)
     audit.record("note.withdraw", actor=by, target=note)
     if was_published:
         events.record("note.unpublished", subject_type="note", subject_id=note.id)
@@ -374,23 +613,33 @@ def withdraw(note: Note, *, by: User) -> Note:
 def delete(note: Note, *, by: User) -> Note:
     """Delete a note, leaving a tombstone (no text) so partners can be told."""
     _require(by, "delete", note)
+    digests = tombstone(note)
+    audit.record("note.delete", actor=by, target=note)
+    db.session.commit()
+    attachment_files.discard_unused(digests)  # deletes that really delete: the files too
+    return note
+
+
+def tombstone(note: Note) -> set[str]:
+    """Wipe a note to a tombstone in the session (the caller commits); return its files' digests.
+
+    Partner hubs that had it are sent a ``Delete``; the caller discards the files after commit.
+    """
     was_public = note.published_at is not None
     note.state = S.DELETED.value
     note.deleted_at = utcnow()
     note.title = note.summary = note.body = note.body_html = note.place = note.province = ""
     note.sections, note.tags, note.terms, note.featured = {}, [], [], False
     note.revisions.clear()
+    note.pending = None
     digests = {a.sha256 for a in note.attachments}
     note.attachments.clear()
     db.session.execute(sa.delete(Comment).where(Comment.note_id == note.id))
     db.session.execute(sa.delete(ReviewMessage).where(ReviewMessage.note_id == note.id))
-    audit.record("note.delete", actor=by, target=note)
     if was_public:
         events.record("note.deleted", subject_type="note", subject_id=note.id)
     _take_down_translations(note)
-    db.session.commit()
-    attachment_files.discard_unused(digests)  # deletes that really delete: the files too
-    return note
+    return digests
 
 
 def _take_down_translations(note: Note) -> None:
@@ -422,11 +671,14 @@ def narrow_visibility(note: Note, *, by: User, visibility: str) -> None:
     db.session.commit()
 
 
-def reply(note: Note, *, by: User, body: str) -> ReviewMessage:
-    """Add a message to the review thread; the other side is notified."""
+def reply(note: Note, *, by: User, body: str, confirm_privacy: bool = False) -> ReviewMessage:
+    """Add a message to the review thread, after the privacy check; the other side is notified."""
     _require(by, "reply", note)
     _need_message(body)
-    message = ReviewMessage(note=note, author=by, kind="reply", body=body.strip()[:4000])
+    body = body.strip()[:4000]
+    screening.require_confirmation({"message": body}, confirmed=confirm_privacy, message=_l(
+        "This message may contain personal data. Check each highlighted place."))
+    message = ReviewMessage(note=note, author=by, kind="reply", body=body)
     db.session.add(message)
     for user_id in _thread_recipients(note, by):
         db.session.add(Notification(user_id=user_id, kind="note.reply", note=note))
@@ -449,41 +701,6 @@ def thread(note: Note) -> list[ReviewMessage]:
 
 
 # --- readers -------------------------------------------------------------------------------
-
-def add_comment(note: Note, *, by: User, body: str) -> Comment:
-    """Comment on a published note."""
-    _require(by, "comment", note)
-    body = body.strip()
-    if not body:
-        raise ServiceError(_l("Write something first."), field="body")
-    if len(body) > 5000:
-        raise ServiceError(_l("Keep comments under 5,000 characters."), field="body")
-    comment = Comment(note=note, author=by, body=body, body_html=render_markdown(body, local_hosts=_local_hosts()))
-    db.session.add(comment)
-    db.session.flush()
-    events.record("comment.added", subject_type="comment", subject_id=comment.id, note_id=note.id)
-    if note.author_id and note.author_id != by.id:
-        db.session.add(Notification(user_id=note.author_id, kind="comment.added", note=note))
-    db.session.commit()
-    return comment
-
-
-def visible_comments(note: Note) -> list[Comment]:
-    """Return the comments readers see (not removed), oldest first."""
-    query = (sa.select(Comment).where(Comment.note_id == note.id, Comment.removed_at.is_(None))
-             .order_by(Comment.id))
-    return list(db.session.scalars(query))
-
-
-def remove_comment(comment: Comment, *, by: User, reason: str = "") -> None:
-    """Hide a comment (moderators)."""
-    if not can(by, "moderate"):
-        raise NotAllowed(_l("Only moderators can remove comments."))
-    comment.removed_at = utcnow()
-    audit.record("comment.remove", actor=by, target=comment, note=comment.note_id)
-    events.record("comment.removed", subject_type="comment", subject_id=comment.id, note_id=comment.note_id)
-    db.session.commit()
-
 
 def toggle_mark(note: Note, *, by: User, kind: str) -> bool:
     """Add or take back a "we tried this too" / "useful" mark; return whether it is now set."""
@@ -515,7 +732,8 @@ def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Commen
     """Report a note or one of its comments to the moderators."""
     if reason not in FLAG_REASONS:
         raise ServiceError(_l("Choose a reason."), field="reason")
-    if comment is not None and (comment.note_id != note.id or comment.removed_at):
+    if comment is not None and (comment.note_id != note.id or comment.removed_at
+                                or comment.state != CommentState.PUBLISHED):
         raise NotAllowed(_l("You may not do this with this note now."))
     if comment is None:
         _require(by, "flag", note)
@@ -525,6 +743,14 @@ def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Commen
     db.session.add(item)
     db.session.commit()
     return item
+
+
+def close_personal_data_flags(by: User, *where: Any) -> None:
+    """Mark open "contains personal data" reports matching ``where`` handled by a redaction (caller commits)."""
+    for item in db.session.scalars(sa.select(Flag).where(Flag.reason == "personal_data", Flag.resolved_at.is_(None),
+                                                         *where)):
+        item.resolved_at, item.resolved_by_id, item.resolution = utcnow(), by.id, "redacted"
+        audit.record("flag.resolve", actor=by, target=item, resolution="redacted", reason=item.reason)
 
 
 def terms(kind: str) -> list[Term]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -10,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from hub.extensions import db
 from hub.models.project import Project
 from hub.models.user import User, UserStatus
-from hub.services import audit
+from hub.services import audit, names
 from hub.services.errors import ServiceError
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
@@ -40,9 +41,15 @@ def all_projects() -> list[Project]:
     return list(db.session.scalars(sa.select(Project).order_by(Project.name_en)))
 
 
-def public_members(project: Project) -> list[User]:
-    """Return the project's active members, whose pseudonyms may be shown."""
-    query = (sa.select(User).where(User.project_id == project.id, User.status == UserStatus.ACTIVE)
+def public_members(project: Project, *, viewer: Any) -> list[User]:
+    """Return the project's active members whose pseudonyms ``viewer`` may see with the project.
+
+    Only signed-in members see them, and only those who allow it (``show_activity``).
+    """
+    if not getattr(viewer, "is_authenticated", False):
+        return []
+    query = (sa.select(User).where(User.project_id == project.id, User.status == UserStatus.ACTIVE,
+                                   User.show_activity.is_(True))
              .order_by(User.pseudonym))
     return list(db.session.scalars(query))
 
@@ -50,7 +57,8 @@ def public_members(project: Project) -> list[User]:
 def save(data: ProjectData, *, by: User | None, project: Project | None = None) -> Project:
     """Create a project, or update ``project``, after checking the fields."""
     data = ProjectData(**{k: v.strip() for k, v in vars(data).items()})
-    data = replace(data, country=data.country.upper())
+    data = replace(data, country=data.country.upper(), name_zh=names.clean(data.name_zh, field="name_zh"),
+                   name_en=names.clean(data.name_en, field="name_en"))
     _check(data, project)
     created = project is None
     project = project or Project()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import Any
 
 from hub.models.note import SECTIONS, Note, NoteRevision
 
@@ -15,7 +16,7 @@ class Change:
     lines: list[tuple[str, str]]  # (op, text) with op in {"+", "-", " "}; only changed areas with context
 
 
-def _text(revision: NoteRevision | None) -> list[str]:
+def _text(revision: Any) -> list[str]:
     if revision is None:
         return []
     parts = [f"# {revision.title}", revision.summary, "", revision.body]
@@ -23,8 +24,8 @@ def _text(revision: NoteRevision | None) -> list[str]:
     return "\n".join(parts).splitlines()
 
 
-def diff(old: NoteRevision | None, new: NoteRevision, *, context: int = 2) -> list[tuple[str, str]]:
-    """Return the changed lines between two revisions, with a little context."""
+def diff(old: Any, new: Any, *, context: int = 2) -> list[tuple[str, str]]:
+    """Return the changed lines between two texts (revisions, a note, a pending revision), with a little context."""
     lines: list[tuple[str, str]] = []
     matcher = difflib.SequenceMatcher(a=_text(old), b=_text(new), autojunk=False)
     for group in matcher.get_grouped_opcodes(context):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -13,7 +14,7 @@ from hub.models.user import User, UserStatus
 
 @dataclass(frozen=True)
 class Activity:
-    """One line of recent activity that anyone may see."""
+    """One line of recent activity a signed-in member may see."""
 
     at: dt.datetime
     kind: str
@@ -30,14 +31,15 @@ def counts() -> dict[str, int]:
     }
 
 
-def recent_activity(limit: int = 8) -> list[Activity]:
-    """Return the newest public happenings: members who joined (by pseudonym)."""
-    query = (sa.select(User).where(User.status == UserStatus.ACTIVE)
+def recent_activity(*, viewer: Any, limit: int = 8) -> list[Activity]:
+    """Return who joined lately, for signed-in members only, of the people who allow it.
+
+    Which pseudonym belongs to which harm-reduction project is itself sensitive: anonymous
+    visitors see none of it, and members see only those who turned ``show_activity`` on.
+    """
+    if not getattr(viewer, "is_authenticated", False):
+        return []
+    query = (sa.select(User).where(User.status == UserStatus.ACTIVE, User.show_activity.is_(True))
              .order_by(User.created_at.desc(), User.id.desc()).limit(limit))
     return [Activity(at=u.created_at, kind="joined", project=u.project, who=u.pseudonym)
             for u in db.session.scalars(query)]
-
-
-def ping() -> None:
-    """Run a trivial query, raising when the database is unreachable."""
-    db.session.execute(sa.text("SELECT 1"))

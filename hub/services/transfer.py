@@ -5,36 +5,46 @@ A line holds exactly these fields (admins write them by hand or export them from
     {"title": "…", "summary": "…", "body": "Markdown …", "language": "zh_Hans" | "en",
      "project": "chengdu-peer-centre", "topics": ["nsp", "outreach"], "tags": ["冬季"],
      "visibility": "members" | "partners" | "public", "published_at": "2024-05-01T08:30:00Z",
-     "author": "小李"}
+     "author": "小李", "source_id": "peoples-daily-1998/0417-03"}
+
+and an export adds ``id`` and ``url`` (the note here), which an import reads only as a source.
 
 - ``title``, ``summary``, ``body`` and ``language`` are required; ``author`` is required unless the
   importer names a default author (it never replaces an author a line names).
-- ``project`` is a project slug; when the key is absent the note goes to its author's project, and
-  ``null`` means no project. ``topics`` are topic slugs; ``tags`` free words.
+- ``project`` is a project's slug or name; when the key is absent the note goes to its author's
+  project, and ``null`` means no project. ``topics`` are topic slugs or names; ``tags`` free words.
+  With ``create_missing``, an unknown project or topic is created with the given name as its title
+  and a short name derived from it (:func:`hub.services.slugs.slug_for`: pinyin for Chinese).
 - ``visibility`` defaults to ``members``, the narrowest audience.
 - ``published_at`` is ISO 8601; without an offset it is read as UTC; absent, it is the import time.
+- ``source_id`` is the partner's own id of the note (at most 200 characters, unique in the hub; a
+  line exported from another hub has none, and its ``url`` serves instead). It is stored and
+  exported, and it makes importing the same file again safe: a line whose source is already in the
+  hub is left as it is and counted, not imported twice. Lines without a source are all imported,
+  even when two share a title and a date (photo captions often do).
 
 Importing checks every line completely before writing anything of it, with the same cleaning as
 the note editor and the same personal-data scan that guards publication. A bad line is reported
 with its number and skipped. Good notes are written in batches, each note together with its first
 revision and its ``note.published`` event in one transaction, so no note ever lacks its event.
-A note already in the hub (same author, title and publication time) is recognised and skipped, so
-running a file again after an interruption imports only what is missing.
+Running a file with sources again after an interruption imports only what is missing.
 
-Exporting writes the same fields back, ordered by note id, so export → import → export gives the
-same lines.
+Exporting writes the same fields back, ordered by note id, with the note's ``id`` and ``url`` here,
+so export → import → export gives the same lines but for those (and the source, which then names
+the first hub's note).
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
 
 from hub import events
@@ -43,25 +53,31 @@ from hub.models.base import utcnow
 from hub.models import LANGUAGES, Note, NoteRevision, NoteState, Term, Visibility, note_term
 from hub.models.project import Project
 from hub.models.user import Role, User
-from hub.services import audit, notes, privacy, projects, vocabulary
+from hub.services import audit, notes, privacy, projects, screening, slugs, vocabulary
 from hub.services.errors import ServiceError
 from hub.services.visibility import published_for
 
 FIELDS = ("title", "summary", "body", "language", "project", "topics", "tags", "visibility",
-          "published_at", "author")
+          "published_at", "author", "source_id")
+EXPORT_ONLY = ("id", "url")  # what an export adds about the note here; an import reads url as a source
+SOURCE_LENGTH = 200
+PROGRESS_EVERY = 100  # lines or notes between two progress reports
 REQUIRED = ("title", "summary", "body", "language")
 VISIBILITIES = tuple(v.value for v in Visibility)
 BATCH_SIZE = 500
-FINDING_NAMES = {"phone": "phone number", "id_number": "ID number", "email": "e-mail address",
-                 "sensitive_word": "listed sensitive word"}
 JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false",
               type(None): "null"}
 
 Source = str | os.PathLike[str] | Iterable[str] | Iterable[bytes]
+Progress = Callable[[int], None]  # told how many lines (import) or notes (export) are done
 
 
 class BadLine(Exception):
     """A line that cannot be imported; the message says what is wrong and what to do."""
+
+
+class AlreadyHere(Exception):
+    """A line whose source is already in the hub: left as it is (importing a file again is safe)."""
 
 
 class ImportInterrupted(Exception):
@@ -71,7 +87,8 @@ class ImportInterrupted(Exception):
         # The driver's own error is short; SQLAlchemy's wrapper would also print the notes' text.
         reason = f"{type(cause).__name__}: {getattr(cause, 'orig', cause)}"
         super().__init__(f"stopped at line {line} ({reason}); the {report.imported} notes before it are "
-                         "imported; run the same file again to import the rest")
+                         "imported; run the same file again to import the rest (lines without source_id "
+                         f"would be imported again: run only lines {line} on)")
         self.report = report
         self.line = line
 
@@ -93,9 +110,11 @@ class ImportReport:
 
     dry_run: bool = False
     imported: int = 0
+    already: int = 0  # lines whose source_id is already in the hub: left as they are
     problems: list[Problem] = field(default_factory=list)
     created_projects: list[str] = field(default_factory=list)
     created_topics: list[str] = field(default_factory=list)
+    titles: dict[str, str] = field(default_factory=dict)  # a created project's or topic's slug -> name
 
     @property
     def skipped(self) -> int:
@@ -131,13 +150,16 @@ class _Row:
     project_slug: str | None
     topic_slugs: list[str]
     published_at: dt.datetime
+    source_id: str | None
 
 
 # --- export -------------------------------------------------------------------------------------
 
-def note_to_record(note: Note) -> dict[str, Any]:
-    """Return the wire form of a published note: exactly the fields of :data:`FIELDS`."""
+def note_to_record(note: Note, *, url: str) -> dict[str, Any]:
+    """Return the wire form of a published note: its ``id`` and ``url`` here, then the fields of :data:`FIELDS`."""
     return {
+        "id": note.id,
+        "url": url,
         "title": note.title,
         "summary": note.summary,
         "body": note.body,
@@ -148,6 +170,7 @@ def note_to_record(note: Note) -> dict[str, Any]:
         "visibility": note.visibility,
         "published_at": _format_time(note.published_at),
         "author": note.author.pseudonym if note.author else None,
+        "source_id": note.source_id,
     }
 
 
@@ -155,21 +178,28 @@ def _format_time(moment: dt.datetime | None) -> str | None:
     return moment.isoformat() + "Z" if moment else None
 
 
-def export_notes(target: str | os.PathLike[str] | IO[str], *, viewer: Any = None) -> int:
+def count_exported(*, viewer: Any = None) -> int:
+    """Return how many notes :func:`export_notes` would write for ``viewer``."""
+    return db.session.scalar(sa.select(sa.func.count(Note.id)).where(published_for(viewer))) or 0
+
+
+def export_notes(target: str | os.PathLike[str] | IO[str], *, viewer: Any = None,
+                 progress: Progress | None = None) -> int:
     """Write every published note ``viewer`` may read to ``target`` as JSON Lines; return how many.
 
     The default viewer is an anonymous visitor (public notes only); pass :data:`HUB_VIEWER` for the
     admin export of every visibility. A path is written through a private (0600) temporary file
-    and renamed at the end, so a failed export never leaves a truncated file behind.
+    and renamed at the end, so a failed export never leaves a truncated file behind. ``progress``
+    is told how many notes are written, every few hundred and at the end.
     """
     if not isinstance(target, (str, os.PathLike)):
-        return _write_records(target, viewer)
+        return _write_records(target, viewer, progress)
     path = Path(target)
     partial = path.with_name(path.name + ".part")
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with open(descriptor, "w", encoding="utf-8", newline="\n") as stream:
-            written = _write_records(stream, viewer)
+            written = _write_records(stream, viewer, progress)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -177,11 +207,17 @@ def export_notes(target: str | os.PathLike[str] | IO[str], *, viewer: Any = None
     return written
 
 
-def _write_records(stream: IO[str], viewer: Any) -> int:
+def _write_records(stream: IO[str], viewer: Any, progress: Progress | None) -> int:
     written = 0
+    base = str(current_app.config["BASE_URL"]).rstrip("/")
     for note in _published_notes(viewer):
-        stream.write(json.dumps(note_to_record(note), ensure_ascii=False) + "\n")
+        record = note_to_record(note, url=f"{base}/notes/{note.id}")  # the route of the note's page
+        stream.write(json.dumps(record, ensure_ascii=False) + "\n")
         written += 1
+        if progress is not None and written % PROGRESS_EVERY == 0:
+            progress(written)
+    if progress is not None:
+        progress(written)
     return written
 
 
@@ -197,16 +233,17 @@ def _published_notes(viewer: Any) -> Iterator[Note]:
 
 def import_notes(source: Source, *, create_missing: bool = False, default_author: str | None = None,
                  allow_personal_data: bool = False, dry_run: bool = False,
-                 batch_size: int = BATCH_SIZE) -> ImportReport:
+                 batch_size: int = BATCH_SIZE, progress: Progress | None = None) -> ImportReport:
     """Import the notes of a JSON Lines file (a path or an iterable of lines) as published notes.
 
-    ``create_missing`` creates unknown projects and topics (named by their slug) instead of
-    skipping their lines; ``dry_run`` checks every line and writes nothing. Raises
-    :class:`ServiceError` for an unknown ``default_author`` and :class:`ImportInterrupted` when
-    writing fails midway.
+    ``create_missing`` creates unknown projects and topics (titled with the given name, under a
+    derived short name) instead of skipping their lines; ``dry_run`` checks every line and writes
+    nothing; ``progress`` is told how many lines are read, every hundred lines and at the end.
+    Raises :class:`ServiceError` for an unknown ``default_author`` and :class:`ImportInterrupted`
+    when writing fails midway.
     """
     importer = _Importer(create_missing=create_missing, allow_personal_data=allow_personal_data,
-                         dry_run=dry_run, batch_size=batch_size)
+                         dry_run=dry_run, batch_size=batch_size, progress=progress)
     importer.use_default_author(default_author)
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as stream:
@@ -218,8 +255,9 @@ class _Importer:
     """The state of one import: what the hub knows, the batch being built, and the report."""
 
     def __init__(self, *, create_missing: bool, allow_personal_data: bool, dry_run: bool,
-                 batch_size: int) -> None:
+                 batch_size: int, progress: Progress | None) -> None:
         self.create_missing, self.allow_personal_data = create_missing, allow_personal_data
+        self.progress = progress
         self.batch_size = max(1, batch_size)
         self.report = ImportReport(dry_run=dry_run)
         self.now = utcnow()
@@ -232,12 +270,15 @@ class _Importer:
             sa.select(Project.slug, Project.id))}
         self.topics: dict[str, int] = {slug: tid for slug, tid in db.session.execute(
             sa.select(Term.slug, Term.id).where(Term.kind == "topic"))}
-        self.sensitive_words = notes.sensitive_words()
-        self.seen: dict[tuple[int, str, dt.datetime], str] = {
-            (author_id, title, when): f"already in the hub as note {note_id}"
-            for note_id, author_id, title, when in db.session.execute(
-                sa.select(Note.id, Note.author_id, Note.title, Note.published_at)
-                .where(Note.published_at.is_not(None), Note.state != NoteState.DELETED.value))}
+        # Names lead to short names too: "People's Daily 1998" finds the project created from it.
+        self.project_names: dict[str, str] = {name: slug for slug, zh, en in db.session.execute(
+            sa.select(Project.slug, Project.name_zh, Project.name_en)) for name in (zh, en)}
+        self.topic_names: dict[str, str] = {name: slug for slug, zh, en in db.session.execute(
+            sa.select(Term.slug, Term.name_zh, Term.name_en).where(Term.kind == "topic")) for name in (zh, en)}
+        self.sensitive_words = screening.sensitive_words()
+        self.sources: dict[str, int] = {source: note_id for source, note_id in db.session.execute(
+            sa.select(Note.source_id, Note.id).where(Note.source_id.is_not(None)))}
+        self.source_lines: dict[str, int] = {}
 
     def use_default_author(self, pseudonym: str | None) -> None:
         """Give lines without an author to ``pseudonym``, which must name an account."""
@@ -247,9 +288,15 @@ class _Importer:
 
     def run(self, lines: Iterable[str] | Iterable[bytes]) -> ImportReport:
         """Check each line, queue the good ones and write them batch by batch."""
+        number = 0
         for number, raw in enumerate(lines, start=1):
+            if self.progress is not None and number % PROGRESS_EVERY == 0:
+                self.progress(number)
             try:
                 row = self._parse(number, raw)
+            except AlreadyHere:
+                self.report.already += 1
+                continue
             except BadLine as problem:
                 self.report.problems.append(Problem(number, str(problem)))
                 continue
@@ -258,6 +305,8 @@ class _Importer:
             if len(self.batch) >= self.batch_size:
                 self._write_batch()
         self._write_batch()
+        if self.progress is not None:
+            self.progress(number)
         return self.report
 
     # --- checking one line ------------------------------------------------------------------
@@ -268,14 +317,29 @@ class _Importer:
             return None  # blank lines (e.g. a trailing newline) carry nothing
         record = _load_object(text)
         _check_shape(record)
+        source_id = self._source(number, record)
         data = _clean(record)
         published_at = _parse_time(record.get("published_at"), default=self.now)
         author_id, author_project = self._author(record.get("author"))
         project_slug = self._project(record["project"] if "project" in record else author_project)
         topic_slugs = self._topics(record.get("topics") or [])
         self._check_privacy(data)
-        self._check_new(number, (author_id, data.title, published_at))
-        return _Row(number, data, author_id, project_slug, topic_slugs, published_at)
+        if source_id is not None:
+            self.source_lines[source_id] = number
+        return _Row(number, data, author_id, project_slug, topic_slugs, published_at, source_id)
+
+    def _source(self, number: int, record: dict[str, Any]) -> str | None:
+        """Return the line's source (its source_id, else the url of the hub it was exported from)."""
+        source = (record.get("source_id") or record.get("url") or "").strip()
+        if not source:
+            return None
+        if len(source) > SOURCE_LENGTH:
+            raise BadLine(f"source_id is longer than {SOURCE_LENGTH} characters")
+        if source in self.sources:
+            raise AlreadyHere(self.sources[source])
+        if source in self.source_lines:
+            raise BadLine(f"repeats the source_id of line {self.source_lines[source]}")
+        return source
 
     def _author(self, name: str | None) -> tuple[int, str | None]:
         name = (name or "").strip() or self.default_author
@@ -285,28 +349,38 @@ class _Importer:
             raise BadLine(f"unknown author {name!r}; create the account first (authors are pseudonyms)")
         return self.authors[name]
 
-    def _project(self, slug: str | None) -> str | None:
-        slug = (slug or "").strip().lower()
-        if not slug:
+    def _project(self, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
             return None
-        if slug in self.projects:
-            return slug
-        if not self.create_missing:
-            raise BadLine(f"unknown project {slug!r}; create it first, or pass --create-missing")
-        if not projects.SLUG_RE.match(slug):
-            raise BadLine(f"project {slug!r} is not a valid short name (3 to 64 of a-z, 0-9 and -)")
-        return slug
+        return self._resolve(value, known=self.projects, names=self.project_names, kind="project",
+                             pattern=projects.SLUG_RE, min_length=3,
+                             missing=f"unknown project {value!r}; create it first, or pass --create-missing")
 
     def _topics(self, values: list[str]) -> list[str]:
-        slugs = list(dict.fromkeys(value.strip().lower() for value in values if value.strip()))
-        for slug in slugs:
-            if slug in self.topics:
-                continue
-            if not self.create_missing:
-                raise BadLine(f"unknown topic {slug!r}; add it to the vocabulary, or pass --create-missing")
-            if not vocabulary.SLUG_RE.match(slug):
-                raise BadLine(f"topic {slug!r} is not a valid short name (2 to 64 of a-z, 0-9 and -)")
-        return slugs
+        names = dict.fromkeys(value.strip() for value in values if value.strip())
+        slugs = [self._resolve(name, known=self.topics, names=self.topic_names, kind="topic",
+                               pattern=vocabulary.SLUG_RE, min_length=2,
+                               missing=f"unknown topic {name!r}; add it to the vocabulary, or pass --create-missing")
+                 for name in names]
+        return list(dict.fromkeys(slugs))
+
+    def _resolve(self, value: str, *, known: dict[str, int], names: dict[str, str], kind: str, pattern: Any,
+                 min_length: int, missing: str) -> str:
+        """Return the slug a line's project or topic names (its slug or its name), deriving one if allowed."""
+        if value.lower() in known:
+            return value.lower()
+        if value in names:
+            return names[value]
+        if not self.create_missing:
+            raise BadLine(missing)
+        lowered = value.lower()
+        taken = {*known, *names.values()}
+        slug = lowered if pattern.match(lowered) and lowered not in taken else slugs.slug_for(
+            value, taken=taken, fallback=kind, min_length=min_length)
+        names[value] = slug
+        self.report.titles[slug] = value
+        return slug
 
     def _check_privacy(self, data: notes.NoteInput) -> None:
         if self.allow_personal_data:
@@ -314,14 +388,9 @@ class _Importer:
         fields = {"title": data.title, "summary": data.summary, "body": data.body}
         findings = privacy.scan(fields, sensitive_words=self.sensitive_words)
         if findings:
-            found = sorted({f"{FINDING_NAMES[f.kind]} in {f.field}" for f in findings})
+            found = sorted({f"{f.label} in {f.field}" for f in findings})
             raise BadLine(f"may contain personal data ({', '.join(found)}); remove it, "
                           "or pass --allow-personal-data once you have checked it")
-
-    def _check_new(self, number: int, key: tuple[int, str, dt.datetime]) -> None:
-        if key in self.seen:
-            raise BadLine(f"{self.seen[key]} (same author, title and published_at)")
-        self.seen[key] = f"repeats line {number}"
 
     # --- writing a batch --------------------------------------------------------------------
 
@@ -362,9 +431,12 @@ class _Importer:
             raise ImportInterrupted(self.report, rows[0].line, error) from error
 
     def _create(self, new_projects: list[str], new_topics: list[str]) -> None:
-        """Add the missing projects and topics, named by their slug until an admin renames them."""
-        created_projects = [Project(slug=slug, name_zh=slug, name_en=slug) for slug in new_projects]
-        created_topics = [Term(kind="topic", slug=slug, name_zh=slug, name_en=slug) for slug in new_topics]
+        """Add the missing projects and topics, titled as the lines named them, until an admin renames them."""
+        titles = self.report.titles
+        created_projects = [Project(slug=slug, name_zh=titles[slug][:200], name_en=titles[slug][:200])
+                            for slug in new_projects]
+        created_topics = [Term(kind="topic", slug=slug, name_zh=titles[slug][:100], name_en=titles[slug][:100])
+                          for slug in new_topics]
         db.session.add_all([*created_projects, *created_topics])
         db.session.flush()
         for project in created_projects:
@@ -394,7 +466,7 @@ class _Importer:
                 "project_id": self.projects[row.project_slug] if row.project_slug is not None else None,
                 "language": data.language, "title": data.title, "summary": data.summary, "body": data.body,
                 "body_html": html, "sections": {}, "tags": data.tags, "revision_number": 1,
-                "created_at": when, "updated_at": when, "published_at": when}
+                "created_at": when, "updated_at": when, "published_at": when, "source_id": row.source_id}
 
 
 def _render(row: _Row) -> str:
@@ -433,10 +505,10 @@ def _load_object(text: str) -> dict[str, Any]:
 
 def _check_shape(record: dict[str, Any]) -> None:
     """Refuse unknown fields (a misspelt field would be lost silently) and wrong types."""
-    unknown = [key for key in record if key not in FIELDS]
+    unknown = [key for key in record if key not in FIELDS and key not in EXPORT_ONLY]
     if unknown:
         raise BadLine(f"unknown field {unknown[0]!r}; a line holds only {', '.join(FIELDS)}")
-    for key in (*REQUIRED, "project", "author", "visibility", "published_at"):
+    for key in (*REQUIRED, "project", "author", "visibility", "published_at", "source_id", "url"):
         if record.get(key) is not None and not isinstance(record[key], str):
             raise BadLine(f"{key} must be a string")
     for key in REQUIRED:

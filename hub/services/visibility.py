@@ -16,7 +16,11 @@ The audiences and what each may see:
 - a hub reading over federation (:meth:`Audience.hub`): published ``public`` originals written
   here, and ``partners`` ones too when the hub is allow-listed and not blocked. Remote notes stay
   with their own hub; translations travel inside their original;
-- the outbox (:data:`OUTBOX`): what may leave this hub at all, for the widest federated audience.
+- the outbox (:data:`OUTBOX`): what may leave this hub at all, for the widest federated audience;
+- a member of an allow-listed partner hub reading here (:data:`PARTNER_MEMBER`: an organisation's
+  API token, a person's feed address): published ``public`` notes, and ``partners`` notes written
+  here (a partner hub's own ``partners`` notes were shared with this hub's members, not with its
+  partners), translations included.
 
 Drafts, submissions and other unpublished notes are seen by their author and moderators only;
 a deleted note (a tombstone) by nobody. Callers may pass a person (a user, the anonymous user or
@@ -40,7 +44,7 @@ FEDERATED = (Visibility.PUBLIC.value, Visibility.PARTNERS.value)
 class Audience:
     """Who is asking to read notes: a person, the anonymous reader, a hub, or the outbox."""
 
-    kind: str  # "anonymous", "person", "hub" or "outbox"
+    kind: str  # "anonymous", "person", "hub", "outbox" or "partner_member"
     person: Any = None
     partner: bool = False  # a hub on the allow-list (and not blocked)
 
@@ -60,12 +64,19 @@ class Audience:
 
     @property
     def public_only(self) -> bool:
-        """Tell whether this audience may see public notes only (what the search index can pre-filter)."""
-        return _rule(self).visibilities == (Visibility.PUBLIC.value,)
+        """Tell whether search must keep to public notes for this audience.
+
+        The index tells public notes from the others, nothing finer: an audience that may not see
+        every visibility (anonymous, a partner-hub member) searches public notes only, so that no
+        count or facet reflects notes it may not read.
+        """
+        visibilities = _rule(self).visibilities
+        return visibilities is not None and set(visibilities) != {v.value for v in Visibility}
 
 
 ANONYMOUS = Audience("anonymous")
 OUTBOX = Audience("outbox", partner=True)
+PARTNER_MEMBER = Audience("partner_member", partner=True)
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,7 @@ class _Rule:
     local_originals: bool = False  # only notes written here, and not translations
     author_id: int | None = None  # this person's own notes count in any state but deleted
     all_but_deleted: bool = False  # moderators
+    local_only: tuple[str, ...] = ()  # visibilities that count only for notes written here
 
 
 def _rule(audience: Audience) -> _Rule:
@@ -83,6 +95,8 @@ def _rule(audience: Audience) -> _Rule:
         if can(audience.person, "moderate"):
             return _Rule(all_but_deleted=True)
         return _Rule(author_id=audience.person.id)
+    if audience.kind == "partner_member":
+        return _Rule(visibilities=FEDERATED, local_only=(Visibility.PARTNERS.value,))
     if audience.kind in ("hub", "outbox"):
         return _Rule(visibilities=FEDERATED if audience.partner else (Visibility.PUBLIC.value,), local_originals=True)
     return _Rule(visibilities=(Visibility.PUBLIC.value,))
@@ -98,6 +112,8 @@ def visible_notes(audience: Audience | Any) -> sa.ColumnElement[bool]:
         condition = sa.and_(condition, Note.visibility.in_(rule.visibilities))
     if rule.local_originals:
         condition = sa.and_(condition, Note.origin_peer_id.is_(None), Note.translation_of_id.is_(None))
+    if rule.local_only:
+        condition = sa.and_(condition, sa.or_(Note.visibility.not_in(rule.local_only), Note.origin_peer_id.is_(None)))
     if rule.author_id is not None:
         condition = sa.or_(condition, sa.and_(Note.author_id == rule.author_id,
                                               Note.state != NoteState.DELETED.value))
@@ -113,7 +129,8 @@ def may_read(note: Note, audience: Audience | Any) -> bool:
         return True
     return (note.state == NoteState.PUBLISHED.value
             and (rule.visibilities is None or note.visibility in rule.visibilities)
-            and not (rule.local_originals and (note.origin_peer_id is not None or note.translation_of_id is not None)))
+            and not (rule.local_originals and (note.origin_peer_id is not None or note.translation_of_id is not None))
+            and not (note.visibility in rule.local_only and note.origin_peer_id is not None))
 
 
 def published_for(audience: Audience | Any) -> sa.ColumnElement[bool]:

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from hub.extensions import db
 from hub.models import GlossaryEntry, SensitiveWord, Term
 from hub.models.user import User
-from hub.services import audit
+from hub.services import audit, names
 from hub.services.errors import ServiceError
 
 KINDS = ("topic", "population")
@@ -74,9 +74,10 @@ def add_term(*, kind: str, slug: str, name_zh: str, name_en: str, by: User | Non
         raise ServiceError(_l("Use 2 to 64 lower-case letters, digits and dashes."), field="slug")
     if by_slug(kind, slug):
         raise ServiceError(_l("This short name is already in the list."), field="slug")
-    if not name_zh.strip() or not name_en.strip():
+    name_zh, name_en = names.clean(name_zh, field="name_zh"), names.clean(name_en, field="name_en")
+    if not name_zh or not name_en:
         raise ServiceError(_l("Give the name in both languages."), field="name_zh")
-    term = Term(kind=kind, slug=slug, name_zh=name_zh.strip()[:100], name_en=name_en.strip()[:100])
+    term = Term(kind=kind, slug=slug, name_zh=name_zh[:100], name_en=name_en[:100])
     db.session.add(term)
     db.session.flush()
     audit.record("term.add", actor=by, target=term, kind=kind, slug=slug)

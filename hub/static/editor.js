@@ -6,7 +6,7 @@
   if (!form) return;
   const status = form.querySelector(".autosave-status");
   const previewBox = form.querySelector(".preview");
-  const privacyBox = form.querySelector(".privacy-live");
+  const privacyCount = form.querySelector(".privacy-count");
   const noteId = form.querySelector("input[name=note_id]");
   const autosave = form.dataset.autosave === "1";
   let storageKey = form.dataset.storageKey;
@@ -76,8 +76,9 @@
     saving = true;
     dirty = false;
     let failed = false;
+    let response = null;
     try {
-      const response = await fetch(form.dataset.autosaveUrl, { method: "POST", body: body(), credentials: "same-origin" });
+      response = await fetch(form.dataset.autosaveUrl, { method: "POST", body: body(), credentials: "same-origin" });
       const result = await response.json();
       if (!response.ok || !result.ok) throw new Error("not saved");
       if (!noteId.value) {
@@ -96,11 +97,18 @@
       dirty = true;
       keepLocally();
       status.textContent = form.dataset.msgOffline;
-      schedule(15000);
+      schedule(retryDelay(response));
     } finally {
       saving = false;
       if (dirty && !failed) save();
     }
+  }
+
+  // A 503 (the hub cannot reach its database for a moment) is handled like a dropped connection:
+  // the device copy stays and the save is tried again, after the wait the hub asks for.
+  function retryDelay(response) {
+    const seconds = Number(response && response.status === 503 && response.headers.get("Retry-After"));
+    return seconds > 0 ? Math.min(seconds, 300) * 1000 : 15000;
   }
 
   function schedule(delay) {
@@ -116,22 +124,59 @@
       previewBox.hidden = false;
       previewBox.innerHTML = result.html;  // sanitised on the server by the one Markdown renderer
     }
-    privacyBox.hidden = false;
-    privacyBox.replaceChildren();
-    const heading = document.createElement("p");
-    heading.textContent = result.findings.length ? form.dataset.msgFindings : form.dataset.msgNofindings;
-    privacyBox.className = "privacy-live " + (result.findings.length ? "flash flash-warning" : "meta");
-    privacyBox.appendChild(heading);
-    if (result.findings.length) {
+    showFindings(result.findings, result.summary);
+  }
+
+  // Each finding is shown under the field it is in (a warning 2,000 px below the text box is not
+  // seen on a phone), with the kind's name and the masked value as the server sends them; the
+  // count sits by the buttons and links to the first place.
+  function showFindings(findings, summary) {
+    for (const old of form.querySelectorAll(".privacy-field")) {
+      const input = form.elements.namedItem(old.dataset.field);
+      if (input) input.setAttribute("aria-describedby", (input.getAttribute("aria-describedby") || "")
+        .split(" ").filter((id) => id && id !== old.id).join(" "));
+      old.remove();
+    }
+    const byField = new Map();
+    for (const finding of findings) {
+      const name = finding.field.replace("section:", "");
+      if (!byField.has(name)) byField.set(name, []);
+      byField.get(name).push(finding);
+    }
+    let first = null;
+    for (const [name, found] of byField) {
+      const input = form.elements.namedItem(name);
+      const box = input && input.closest(".field");
+      if (!box) continue;
+      const note = document.createElement("div");
+      note.className = "privacy-field flash flash-warning";
+      note.id = name + "-privacy";
+      note.dataset.field = name;
+      const heading = document.createElement("p");
+      heading.textContent = form.dataset.msgField;
       const list = document.createElement("ul");
-      for (const finding of result.findings) {
+      for (const finding of found) {
         const item = document.createElement("li");
-        const label = form.querySelector("label[for='" + finding.field.replace("section:", "") + "']");
-        const kind = form.getAttribute("data-kind-" + finding.kind) || finding.kind;
-        item.textContent = (label ? label.textContent : finding.field) + ": " + kind + " " + finding.masked;
+        item.textContent = finding.label + " " + finding.masked;
         list.appendChild(item);
       }
-      privacyBox.appendChild(list);
+      note.append(heading, list);
+      box.appendChild(note);
+      input.setAttribute("aria-describedby", ((input.getAttribute("aria-describedby") || "") + " " + note.id).trim());
+      const section = box.closest("details");
+      if (section) section.open = true;  // a finding inside the optional sections must not stay folded away
+      first = first || note;
+    }
+    privacyCount.hidden = false;
+    privacyCount.replaceChildren();
+    privacyCount.className = "privacy-count " + (findings.length ? "warning" : "meta");
+    if (first) {
+      const link = document.createElement("a");
+      link.href = "#" + first.id;
+      link.textContent = summary;
+      privacyCount.appendChild(link);
+    } else {
+      privacyCount.textContent = findings.length ? summary : form.dataset.msgNofindings;
     }
   }
 
@@ -152,5 +197,9 @@
     check(true).catch(() => {});
   });
   window.addEventListener("online", () => { if (dirty) save(); });
+  // A translation's original stands beside the editor on a wide screen; on a phone it stays folded.
+  for (const details of document.querySelectorAll("details[data-open-wide]")) {
+    if (window.matchMedia("(min-width: 48rem)").matches) details.open = true;
+  }
   offerRestore();
 })();

@@ -107,11 +107,21 @@ def _skip_typing_pause(page: Page) -> None:
 
 
 def _wait_saved(page: Page) -> None:
-    """Wait until the editor's status line says the text is saved (its own 'saved' message)."""
+    """Wait until the server has everything typed so far.
+
+    The status line alone is not enough: it still says "saved" (from an earlier save) while a
+    newer save is on its way. The editor keeps a device copy from every keystroke until a save
+    during which nothing was typed has landed, so no copy left means nothing is left to save.
+    """
     editor = page.locator("#note-editor")
     saved = editor.get_attribute("data-msg-saved")
     expect(editor.locator(".autosave-status")).to_have_text(re.compile("^" + re.escape(saved) + r"\s+\S"),
                                                             timeout=SAVE_WAIT)
+    for _ in range(SAVE_WAIT // 50):  # polled from here: the page's CSP forbids wait_for_function's eval
+        if not page.evaluate("Object.keys(localStorage).some((key) => key.startsWith('hub-note-'))"):
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("the editor still holds text the server does not have")
 
 
 # --- the flow ------------------------------------------------------------------------------
@@ -137,8 +147,8 @@ def test_note_written_on_a_phone_is_reviewed_answered_and_published(open_as, liv
     assert "138 1234 5678" in draft.body
     assert [t.slug for t in draft.topics] == ["overdose-naloxone"]
 
-    # The live privacy check shows the number masked, never in full.
-    live = author.locator(".privacy-live")
+    # The live privacy check shows the number masked, never in full, under the note's text.
+    live = author.locator("#body-privacy")
     expect(live).to_be_visible()
     expect(live.locator("li")).to_have_count(1)
     expect(live.locator("li")).to_contain_text("138****5678")

@@ -178,6 +178,7 @@ def test_bovine_receives_create_update_and_delete(herd_and_hub):
         data = notes.input_of(note)
         data.title = "Naloxone at the drop-in and on outreach"
         notes.save(note, by=hub.user("writer"), data=data, confirm_privacy=True)
+        notes.accept_changes(note, by=hub.user("moder"), version=note.pending.version)  # edits wait for review
     updated = wait_for(lambda: _in_inbox(herd, "Update", object_id), what="the Update in bovine", hubs=[hub])
     assert updated["object"]["name"] == "Naloxone at the drop-in and on outreach"
 

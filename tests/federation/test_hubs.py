@@ -21,6 +21,7 @@ from hub.models.federation import Delivery, InboxItem, PeerHub
 from hub.models.note import Note
 from hub.services import notes
 from tests.federation.hubs import Hub, wait_for
+from tests.helpers import approve_checked
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +126,7 @@ def test_updates_and_deletes_reach_every_hub_that_has_the_note(hubs):
         data = notes.input_of(note)
         data.title = "A note that changed"
         notes.save(note, by=a.user("writer"), data=data, confirm_privacy=True)
+        notes.accept_changes(note, by=a.user("moder"), version=note.pending.version)  # edits wait for review
     for hub in (b, c):
         wait_for(lambda: (_copy(hub, a, note_id) or {}).get("title") == "A note that changed",
                  what=f"the update on {hub.name}", hubs=[a, hub])
@@ -134,6 +136,29 @@ def test_updates_and_deletes_reach_every_hub_that_has_the_note(hubs):
         gone = wait_for(lambda: (_copy(hub, a, note_id) or {}).get("state") == "deleted" and _copy(hub, a, note_id),
                         what=f"the delete on {hub.name}", hubs=[a, hub])
         assert gone["title"] == gone["body"] == gone["html"] == ""
+
+
+def test_personal_data_a_moderator_removes_leaves_the_partner_hubs_copies_too(hubs):
+    a, b, c = hubs["a"], hubs["b"], hubs["c"]
+    number = "138 1234 5678"
+    with a.context():
+        data = notes.NoteInput(title="A note with a number", summary="A number slipped in.", language="en",
+                               body=f"Call Lee on {number} for kits.\n\nKits go out on Mondays.", visibility="public")
+        note = notes.create_draft(author=a.user("writer"), data=data)
+        notes.submit(note, by=a.user("writer"), confirm_privacy=True)
+        approve_checked(note, by=a.user("moder"))
+        note_id = note.id
+    for hub in (b, c):  # C trusts A to publish, but a note with personal data waits there too
+        copy = wait_for(lambda: _copy(hub, a, note_id), what=f"the note on {hub.name}", hubs=[a, hub])
+        assert copy["state"] == "submitted" and number in copy["body"]
+    with a.context():
+        notes.redact(db.session.get(Note, note_id), by=a.user("moder"),
+                     fields={"title": "A note with a number", "summary": "A number slipped in.",
+                             "body": "Ask at the drop-in for kits.\n\nKits go out on Mondays."})
+    for hub in (b, c):
+        copy = wait_for(lambda: "drop-in" in (_copy(hub, a, note_id) or {}).get("body", "") and _copy(hub, a, note_id),
+                        what=f"the redacted note on {hub.name}", hubs=[a, hub])
+        assert "1234" not in copy["body"] and "1234" not in copy["html"]
 
 
 def test_a_partners_note_reaches_only_the_allow_listed_hub(hubs):
@@ -183,6 +208,7 @@ def test_a_partner_down_for_a_while_loses_nothing_and_gets_nothing_twice(hubs):
             data = notes.input_of(note)
             data.title = "Written while B was down (corrected)"
             notes.save(note, by=a.user("writer"), data=data, confirm_privacy=True)
+            notes.accept_changes(note, by=a.user("moder"), version=note.pending.version)
 
         def failing() -> bool:
             with a.context():

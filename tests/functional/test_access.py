@@ -10,9 +10,19 @@ from tests.helpers import post_form
 
 # The only endpoints an anonymous visitor may use. Adding one here is a decision, not a fix.
 PUBLIC_ENDPOINTS = {
-    "static", "main.index", "main.projects", "main.project", "main.healthz",
+    "static", "assets.hashed", "main.index", "main.projects", "main.project",
+    # Operations: liveness and readiness for machines; metrics decide by their own bearer token.
+    "ops.healthz", "ops.readyz", "ops.metrics",
     "auth.login", "auth.logout", "auth.accept_invitation", "auth.register", "auth.forgot", "auth.reset",
     "notes.index", "notes.detail", "notes.attachment", "search.search", "api.search",
+    # The API for partner systems: who reads what is decided by the caller's token (or session), per note.
+    "api.index", "api.notes", "api.note", "api.projects", "api.topics", "api.populations", "api.openapi", "api.docs",
+    # Atom feeds: public notes, or a person's partners-visible feed through the feed token in the URL.
+    "feeds.notes", "feeds.search",
+    # OAI-PMH: harvesters have no session; they read public notes and deleted records only.
+    "oai.endpoint",
+    # Practices at a glance: counts of what the visitor may read.
+    "overview.index",
     # Federation: other servers have no session; who reads what is decided by HTTP Signatures.
     "federation.webfinger", "federation.nodeinfo_links", "federation.nodeinfo", "federation.instance_actor",
     "federation.inbox_post", "federation.outbox_get", "federation.followers", "federation.note_object",

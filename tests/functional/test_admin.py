@@ -106,7 +106,13 @@ def test_duplicate_project_slug_is_explained(client, login_as, admin, project):
     assert "already uses this short name" in html
 
 
-def test_project_page_lists_member_pseudonyms_only(client, member, project):
+def test_project_page_lists_member_pseudonyms_only_to_members_and_only_who_allow_it(client, login_as, member,
+                                                                                   project):
+    assert "Mary P" not in client.get(f"/projects/{project.slug}").get_data(as_text=True)
+    member.show_activity = True
+    db.session.commit()
+    assert "Mary P" not in client.get(f"/projects/{project.slug}").get_data(as_text=True)  # anonymous
+    login_as(member)
     html = client.get(f"/projects/{project.slug}").get_data(as_text=True)
     assert "Mary P" in html
     assert "mary@example.org" not in html and ">mary<" not in html

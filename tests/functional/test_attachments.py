@@ -128,13 +128,39 @@ def test_upload_without_csrf_token_is_refused(client, login_as, contributor, dra
     assert response.status_code == 400 and count(Attachment) == 0
 
 
-def test_request_larger_than_the_limit_gets_413(app, client, login_as, contributor, draft):
+def test_request_larger_than_the_limit_goes_back_to_the_editor_with_the_reason(app, client, login_as, contributor,
+                                                                                draft):
     login_as(contributor)
     token = csrf_token(client, f"/notes/{draft.id}/edit")
     app.config["MAX_CONTENT_LENGTH"] = 10_000
     response = client.post(f"/notes/{draft.id}/attachments", content_type="multipart/form-data",
                            data={"csrf_token": token, "file": (io.BytesIO(b"\0" * 20_000), "big.png")})
-    assert response.status_code == 413 and count(Attachment) == 0
+    assert response.status_code == 302 and response.location.endswith(f"/notes/{draft.id}/edit")
+    assert "The file is larger than 5 MB" in client.get(response.location).get_data(as_text=True)
+    assert count(Attachment) == 0
+
+
+def test_the_upload_script_gets_refusals_and_success_as_json(app, client, login_as, contributor, draft):
+    login_as(contributor)
+    token = csrf_token(client, f"/notes/{draft.id}/edit")
+    app.config["MAX_CONTENT_LENGTH"] = 10_000
+    too_large = client.post(f"/notes/{draft.id}/attachments", content_type="multipart/form-data",
+                            headers={"Accept": "application/json"},
+                            data={"csrf_token": token, "file": (io.BytesIO(b"\0" * 20_000), "big.png")})
+    assert too_large.status_code == 413 and too_large.mimetype == "application/problem+json"
+    assert too_large.get_json()["ok"] is False and "larger than 5 MB" in too_large.get_json()["detail"]
+    app.config["MAX_CONTENT_LENGTH"] = 12 * 1024 * 1024
+    wrong = client.post(f"/notes/{draft.id}/attachments", content_type="multipart/form-data",
+                        headers={"Accept": "application/json"},
+                        data={"csrf_token": token, "file": (io.BytesIO(b"not a photo"), "x.png")})
+    assert wrong.status_code == 422 and wrong.get_json()["ok"] is False and wrong.get_json()["detail"]
+    good = client.post(f"/notes/{draft.id}/attachments", content_type="multipart/form-data",
+                       headers={"Accept": "application/json"},
+                       data={"csrf_token": token, "file": (io.BytesIO(jpeg_with_gps()), "photo.jpg")})
+    answer = good.get_json()
+    assert good.status_code == 200 and answer["ok"] is True and answer["message"] == "Attached photo.jpg."
+    assert answer["html"].lstrip().startswith('<section class="attachments') and "photo.jpg" in answer["html"]
+    assert count(Attachment) == 1
 
 
 def test_member_cannot_upload(client, login_as, member, contributor, moderator):

@@ -48,14 +48,16 @@ def test_preview_renders_sanitised_html_and_masks_findings(editor):
         "what_we_learned": "学到了"}).get_json()
     assert "<strong>粗体</strong>" in result["html"] and "<script" not in result["html"]
     assert 'data-section="what_we_learned"' in result["html"]
-    assert result["findings"] == [{"field": "body", "kind": "id_number", "masked": "110************02X"}]
+    assert result["findings"] == [
+        {"field": "body", "kind": "id_number", "label": "ID number", "masked": "110************02X"}]
+    assert result["summary"] == "1 place to check for personal data"
     assert count(Note) == 0  # a preview saves nothing
 
 
 def test_preview_button_works_without_script(editor):
     response = post_form(editor, "/notes/new", {**NOTE, "body": "## 小标题\n电话13812345678", "preview": "1"})
     html = response.get_data(as_text=True)
-    assert response.status_code == 200 and "<h3>小标题</h3>" in html and "<mark>13812345678</mark>" in html
+    assert response.status_code == 200 and "<h2>小标题</h2>" in html and "<mark>13812345678</mark>" in html
     assert count(Note) == 0
 
 

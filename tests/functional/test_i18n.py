@@ -82,7 +82,10 @@ def test_request_over_the_size_limit_gets_413(client, app):
     assert "太大" in response.get_data(as_text=True) or HAN.search(response.get_data(as_text=True))
 
 
-def test_dates_are_formatted_for_the_locale(client, member):
+def test_dates_are_formatted_for_the_locale(client, login_as, member):
+    member.show_activity = True  # the home page then lists when the member joined, to members
+    db.session.commit()
+    login_as(member)
     html_zh = client.get("/?lang=zh_Hans").get_data(as_text=True)
     html_en = client.get("/?lang=en").get_data(as_text=True)
     year = str(member.created_at.year)

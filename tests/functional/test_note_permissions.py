@@ -23,9 +23,9 @@ from flask.testing import FlaskClient
 from hub.extensions import db
 from hub.models.audit import AuditEntry
 from hub.models.events import Event
-from hub.models import Comment, Flag, Mark, Note, NoteRevision, Notification, ReviewMessage
+from hub.models import Comment, Flag, Mark, Note, NoteRevision, Notification, PendingRevision, ReviewMessage
 from hub.models.user import Role, User
-from hub.services import notes
+from hub.services import discussion, notes
 from tests.helpers import count, csrf_token, login
 
 VIEWERS = ["anonymous", "fred", "member", "other_contributor", "author", "moderator", "admin"]
@@ -93,7 +93,7 @@ def flashes(browser: FlaskClient) -> list[tuple[str, str]]:
         return list(session.pop("_flashes", []))
 
 
-COUNTED = (Note, NoteRevision, Comment, Mark, Flag, ReviewMessage, Notification, Event, AuditEntry)
+COUNTED = (Note, NoteRevision, PendingRevision, Comment, Mark, Flag, ReviewMessage, Notification, Event, AuditEntry)
 
 
 def snapshot(note_id: int) -> dict:
@@ -203,6 +203,13 @@ EDITOR = {"title": EDITED_TITLE, "summary": "One sentence about it.", "body": "W
           "language": "en", "visibility": "members", "place": "", "province": "", "tags": "", "save": "1"}
 EDITABLE = set(STATES) - {"deleted"}
 
+
+def _edited(before: dict, after: dict) -> bool:
+    """A published note keeps its text and gains a pending revision; any other note takes the edit."""
+    if before["note"][0] == "published":
+        return after["note"][3] == before["note"][3] and after["PendingRevision"] == before["PendingRevision"] + 1
+    return after["note"][3] == EDITED_TITLE
+
 ACTIONS = [
     Action("withdraw", "/notes/{id}/withdraw", {},
            lambda v, s: v == "author" and s in {"submitted", *PUBLISHED}, _state_becomes("withdrawn")),
@@ -230,10 +237,9 @@ ACTIONS = [
            lambda v, s: v in MODERATORS and s != "deleted", lambda b, a: a["note"][1] == "members",
            visibility="public"),
     Action("edit", "/notes/{id}/edit", EDITOR,
-           lambda v, s: v == "author" and s in EDITABLE, lambda b, a: a["note"][3] == EDITED_TITLE),
+           lambda v, s: v == "author" and s in EDITABLE, _edited),
     Action("autosave", "/notes/autosave", {**EDITOR, "note_id": "{id}"},
-           lambda v, s: v == "author" and s in {"draft", "changes_requested"},
-           lambda b, a: a["note"][3] == EDITED_TITLE, json=True),
+           lambda v, s: v == "author" and s in {"draft", "changes_requested", *PUBLISHED}, _edited, json=True),
 ]
 
 
@@ -393,7 +399,7 @@ def test_comment_flag_on_someone_elses_note_is_refused(app, people):
     """A comment id from another note must not let Fred flag through a note he may comment on."""
     readable = build("published", people, title="Readable one")
     hidden = build("published", people, title="Other one")
-    comment = notes.add_comment(hidden, by=people["member"], body="A comment.")
+    comment = discussion.add_comment(hidden, by=people["member"], body="A comment.")
     notes.unpublish(hidden, by=people["moderator"], reason="Reported.")
     browser = browser_of(app, people["fred"])
     token = token_of(browser, people["fred"])

@@ -18,7 +18,7 @@ from hub.models.audit import AuditEntry
 from hub.models.events import Event
 from hub.models import Comment, Note, NoteRevision, Notification, ReviewMessage
 from hub.models.user import User
-from hub.services import notes
+from hub.services import discussion, notes, screening
 from tests.helpers import count, login, post_form
 
 TITLE = "Night outreach with naloxone kits"
@@ -357,7 +357,7 @@ def test_deleting_leaves_an_empty_tombstone(app, client, login_as, contributor, 
 
 def test_deleting_a_note_removes_its_comments(client, login_as, contributor, moderator, member):
     note = published(contributor, moderator)
-    notes.add_comment(note, by=member, body="We did the same in Kunming.")
+    discussion.add_comment(note, by=member, body="We did the same in Kunming.")
     login_as(contributor)
     post_form(client, f"/notes/{note.id}/delete", {}, form_url="/notes/mine")
     assert count(Comment, Comment.note_id == note.id) == 0
@@ -365,16 +365,31 @@ def test_deleting_a_note_removes_its_comments(client, login_as, contributor, mod
 
 # --- editing a published note ----------------------------------------------------------------
 
-def test_editing_a_published_note_keeps_a_revision_and_tells_partners(client, login_as, contributor, moderator):
+def test_editing_a_published_note_waits_for_review_then_keeps_a_revision_and_tells_partners(
+        app, client, login_as, contributor, moderator):
     note = published(contributor, moderator)
     login_as(contributor)
     changed = BODY.replace("twice a week", "every evening")
     response = post_form(client, f"/notes/{note.id}/edit", {**editor_form(body=changed), "save": "1"})
     assert response.status_code == 302 and response.headers["Location"] == f"/notes/{note.id}"
     note = reload(note)
-    assert note.state == "published" and note.body == changed
+    assert note.state == "published" and note.body == BODY and note.revision_number == 1
+    assert note.pending.body == changed and note.pending.submitted_at is not None
+    assert events_of(note, "note.updated") == 0
+    assert "every evening" not in client_of(app, moderator).get(f"/notes/{note.id}").get_data(as_text=True)
+
+    reviewer = client_of(app, moderator)
+    page = reviewer.get(f"/moderation/notes/{note.id}/changes").get_data(as_text=True)
+    assert "<del>- We walked the route twice a week.</del>" in page
+    assert "<ins>+ We walked the route every evening.</ins>" in page
+    response = post_form(reviewer, f"/moderation/notes/{note.id}/changes/accept", {"version": note.pending.version},
+                         form_url=f"/moderation/notes/{note.id}/changes")
+    assert response.status_code == 302
+    note = reload(note)
+    assert note.body == changed and note.pending is None
     assert note.revision_number == 2 and count(NoteRevision, NoteRevision.note_id == note.id) == 2
     assert events_of(note, "note.updated") == 1
+    assert notifications_of(contributor, "note.changes_accepted", note) == 1
     assert "every evening" in client.get(f"/notes/{note.id}").get_data(as_text=True)
 
     history = client.get(f"/notes/{note.id}/history").get_data(as_text=True)
@@ -390,18 +405,29 @@ def test_history_of_a_published_note_is_for_author_and_moderators_only(app, cont
     assert client_of(app, member).get(f"/notes/{note.id}/history").status_code == 404
 
 
-def test_adding_a_phone_number_to_a_published_note_needs_confirmation(client, login_as, contributor, moderator):
+def test_adding_a_phone_number_to_a_published_note_needs_confirmation_then_a_moderators_tick(
+        app, client, login_as, contributor, moderator):
     note = published(contributor, moderator)
     login_as(contributor)
     form = editor_form(body=BODY + f"\nCall {PHONE} for kits.")
     response = post_form(client, f"/notes/{note.id}/edit", {**form, "save": "1"})
     assert response.status_code == 422 and f"<mark>{PHONE}</mark>" in response.get_data(as_text=True)
     note = reload(note)
-    assert note.body == BODY and note.revision_number == 1
-    assert events_of(note, "note.updated") == 0
+    assert note.body == BODY and note.pending is None
 
     response = post_form(client, f"/notes/{note.id}/edit", {**form, "save": "1", "confirm_privacy": "y"})
     assert response.status_code == 302
+    note = reload(note)
+    assert PHONE not in note.body and PHONE in note.pending.body and note.revision_number == 1
+    assert events_of(note, "note.updated") == 0
+
+    reviewer = client_of(app, moderator)
+    url = f"/moderation/notes/{note.id}/changes"
+    post_form(reviewer, f"{url}/accept", {"version": note.pending.version}, form_url=url)
+    assert PHONE not in reload(note).body  # not ticked: refused
+    (finding,) = notes.pending_findings(reload(note).pending)[1]
+    post_form(reviewer, f"{url}/accept", {"version": note.pending.version,
+                                          f"finding:{screening.key(finding)}": "keep"}, form_url=url)
     note = reload(note)
     assert PHONE in note.body and note.revision_number == 2
     assert events_of(note, "note.updated") == 1
@@ -512,7 +538,7 @@ def test_a_transition_and_its_records_are_saved_together_or_not_at_all(app, monk
         "approve": lambda: notes.approve(note, by=moderator),
         "unpublish": lambda: notes.unpublish(note, by=moderator, reason="Reported."),
         "withdraw": lambda: notes.withdraw(note, by=contributor),
-        "comment": lambda: notes.add_comment(note, by=member, body="Same here."),
+        "comment": lambda: discussion.add_comment(note, by=member, body="Same here."),
         "delete": lambda: notes.delete(note, by=contributor),
     }[transition]
     with pytest.raises(RuntimeError):

@@ -113,6 +113,21 @@ def test_a_corrupt_index_is_rebuilt_at_start_with_a_warning(file_hub, caplog):
     assert _indexed_ids() == _published_ids()
 
 
+def test_a_damaged_arrays_file_is_rebuilt_at_start_with_a_warning(file_hub, caplog):
+    from hub import worker
+    from search_index.postings import EXT
+
+    app, env = file_hub
+    _publish_many(3)
+    search_index.rebuild()
+    live = Path(env["HUB_INSTANCE_PATH"]) / "index" / "current"
+    for arrays in live.glob(f"*{EXT}"):  # the only copy of the segment's postings
+        arrays.write_bytes(arrays.read_bytes()[:100])
+    worker.run_once(app)
+    assert "search index unavailable" in caplog.text and "rebuilding it from the database" in caplog.text
+    assert _indexed_ids() == _published_ids()
+
+
 def test_an_index_of_an_older_format_is_rebuilt_at_start_with_a_warning(file_hub, caplog):
     from hub import worker
     from search_index import indexer
@@ -126,7 +141,7 @@ def test_an_index_of_an_older_format_is_rebuilt_at_start_with_a_warning(file_hub
         writer.update_document(id=CURSOR_ID, kind="meta", cursor=indexer.read_cursor(index))
     worker.run_once(app)
     assert f"has format 1, this version uses {INDEX_FORMAT}: rebuilding" in caplog.text
-    assert indexer._read_meta(search_index._state().store.open())[1] == INDEX_FORMAT
+    assert indexer.read_meta(search_index._state().store.open()).format == INDEX_FORMAT
     assert _indexed_ids() == _published_ids()
     assert search_index.search("美沙酮", viewer=None).total == 2  # through the concept token of 美沙酮维持治疗
 
@@ -138,7 +153,8 @@ def test_search_while_the_index_is_unavailable_says_so(make_app, tmp_path):
     assert response.status_code == 503
     assert "Search is unavailable right now" in response.get_data(as_text=True)
     api = client.get("/api/v1/search?q=x")
-    assert api.status_code == 503 and api.get_json()["error"] == "search_unavailable"
+    assert api.status_code == 503 and api.mimetype == "application/problem+json"
+    assert api.get_json()["code"] == "search_unavailable"
 
 
 def test_rebuild_swaps_in_a_new_generation_while_searches_keep_working(file_hub):

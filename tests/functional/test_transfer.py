@@ -5,6 +5,8 @@ import datetime as dt
 import io
 import json
 import os
+import re
+import time
 from pathlib import Path
 
 import pytest
@@ -76,7 +78,7 @@ def test_import_publishes_each_note_with_its_revision_and_one_event(runner, tmp_
     assert note.published_at == dt.datetime(2024, 5, 1, 8, 30)  # stored as naive UTC
     assert note.author.pseudonym == "小李" and note.project.slug == "chengdu-peer-centre"
     assert [t.slug for t in note.topics] == ["oat", "peer-education"] and note.tags == ["门诊", "winter"]
-    assert "<h3>背景</h3>" in note.body_html and "<li>热水</li>" in note.body_html
+    assert "<h2>背景</h2>" in note.body_html and "<li>热水</li>" in note.body_html
     assert [(r.number, r.body) for r in note.revisions] == [(1, note.body)]
 
 
@@ -124,11 +126,29 @@ def test_create_missing_creates_the_project_and_topic_once(runner, tmp_path):
     assert count(AuditEntry, AuditEntry.action == "project.create") == 2  # the fixture's and this one
 
 
-def test_create_missing_still_refuses_an_invalid_slug(runner, tmp_path):
+def test_create_missing_derives_a_short_name_from_any_name_and_keeps_the_name_as_title(runner, tmp_path):
+    lines = [line(title="a", project="People's Daily 1998", topics=["图片新闻", "Not a slug!"]),
+             line(title="b", project="人民日报"), line(title="c", project="People's Daily 1998"),
+             line(title="d", project="成都同伴支持服务中心"), line(title="e", project="！！")]
+    result = runner.invoke(args=["hub", "import-notes", "--create-missing", str(write(tmp_path, lines))])
+    assert result.exit_code == 0, result.output
+    assert "created project 'peoples-daily-1998' titled \"People's Daily 1998\"" in result.output
+    daily = projects.by_slug("peoples-daily-1998")
+    assert (daily.name_zh, daily.name_en) == ("People's Daily 1998", "People's Daily 1998")
+    assert count(Note, Note.project_id == daily.id) == 2  # a later line naming it again finds it
+    assert projects.by_slug("ren-min-ri-bao").name_zh == "人民日报"
+    assert projects.by_slug("project").name_en == "！！"  # nothing to transliterate: a plain name
+    assert vocabulary.by_slug("topic", "tu-pian-xin-wen").name_zh == "图片新闻"
+    assert vocabulary.by_slug("topic", "not-a-slug").name_en == "Not a slug!"
+    assert db.session.scalar(sa.select(Note).where(Note.title == "d")).project.slug == "chengdu-peer-centre"
+
+
+def test_a_derived_short_name_never_takes_another_projects(runner, tmp_path):
+    projects.save(projects.ProjectData(slug="ren-min-ri-bao", name_zh="另一个项目", name_en="Another"), by=None)
     result = runner.invoke(args=["hub", "import-notes", "--create-missing",
-                                 str(write(tmp_path, [line(topics=["Not a slug!"])]))])
-    assert "line 1: topic 'not a slug!' is not a valid short name" in result.output
-    assert count(Term, Term.slug == "not a slug!") == 0
+                                 str(write(tmp_path, [line(project="人民日报")]))])
+    assert result.exit_code == 0, result.output
+    assert projects.by_slug("ren-min-ri-bao-2").name_zh == "人民日报"
 
 
 def test_dry_run_checks_everything_and_writes_nothing(runner, tmp_path):
@@ -143,7 +163,7 @@ def test_dry_run_checks_everything_and_writes_nothing(runner, tmp_path):
     assert [count(model) for model in tables] == before
 
 
-def test_round_trip_export_import_export_gives_identical_lines(runner, make_app, make_user, tmp_path):
+def test_round_trip_export_import_export_gives_identical_lines_but_ids(runner, make_app, make_user, tmp_path):
     lines = [line(title="中文笔记"), line(title="English note", language="en", topics=[], tags=[],
                                         visibility="members", published_at="2023-12-31T23:59:59.250000Z"),
              line(title="No project", project=DROP, visibility="partners"),
@@ -161,13 +181,20 @@ def test_round_trip_export_import_export_gives_identical_lines(runner, make_app,
         second = tmp_path / "second.jsonl"
         assert other.test_cli_runner().invoke(args=["hub", "export-notes", str(second)]).exit_code == 0
     exported = first.read_text(encoding="utf-8").splitlines()
-    assert exported == second.read_text(encoding="utf-8").splitlines()
+    again = [json.loads(text) for text in second.read_text(encoding="utf-8").splitlines()]
+    here = ("id", "url", "source_id")
+    assert [{k: v for k, v in json.loads(t).items() if k not in here} for t in exported] == \
+        [{k: v for k, v in record.items() if k not in here} for record in again]
+    # The second hub knows where each note came from: the first hub's page of it.
+    assert [r["source_id"] for r in again] == [json.loads(t)["url"] for t in exported]
     assert len(exported) == 4 and "中文笔记" in exported[0]  # UTF-8 text, not \\u escapes
     by_title = {record["title"]: record for record in map(json.loads, exported)}
+    assert by_title["中文笔记"]["url"] == f"http://hub.test/notes/{by_title['中文笔记']['id']}"
     assert by_title["No project"]["project"] == "chengdu-peer-centre"  # absent: the author's project
     assert by_title["Explicitly none"]["project"] is None
     assert by_title["English note"]["published_at"] == "2023-12-31T23:59:59.250000Z"
-    assert json.loads(lines[0]) == by_title["中文笔记"]
+    assert {k: v for k, v in by_title["中文笔记"].items() if k not in ("id", "url")} == {
+        **json.loads(lines[0]), "source_id": None}
 
 
 def test_drafts_and_submissions_are_never_exported(runner, contributor, tmp_path):
@@ -231,12 +258,22 @@ def test_personal_data_is_skipped_unless_the_admin_allows_it(runner, tmp_path):
     assert result.exit_code == 0 and count(Note) == 1
 
 
-def test_importing_the_same_file_again_adds_nothing(runner, tmp_path):
-    path = write(tmp_path, [line(title="a"), line(title="b")])
+def test_importing_a_file_with_source_ids_again_adds_nothing(runner, tmp_path):
+    path = write(tmp_path, [line(title="a", source_id="pd-1998/1"), line(title="b", source_id="pd-1998/2")])
     runner.invoke(args=["hub", "import-notes", str(path)])
     result = runner.invoke(args=["hub", "import-notes", str(path)])
-    assert "line 1: already in the hub as note" in result.output
+    assert result.exit_code == 0, result.output
+    assert "Imported 0 notes, skipped 0 lines, 2 lines already in the hub (by source_id) left as they are." \
+        in result.output
     assert count(Note) == 2 and len(published_events()) == 2
+    assert sorted(db.session.scalars(sa.select(Note.source_id))) == ["pd-1998/1", "pd-1998/2"]
+
+
+def test_lines_without_source_id_are_all_imported_even_with_the_same_title_and_date(runner, tmp_path):
+    captions = [line(title="图片新闻", body=f"第 {n} 张照片。") for n in range(28)]
+    result = runner.invoke(args=["hub", "import-notes", str(write(tmp_path, captions))])
+    assert result.exit_code == 0 and "Imported 28 notes, skipped 0 lines." in result.output
+    assert count(Note, Note.title == "图片新闻") == 28
 
 
 def test_blank_lines_a_bom_and_windows_line_ends_are_accepted_but_not_broken_utf8(runner, tmp_path):
@@ -260,7 +297,7 @@ def test_a_failing_batch_leaves_no_note_without_its_event(app, tmp_path, monkeyp
         return record(kind, **kwargs)
 
     monkeypatch.setattr(events, "record", failing_record)
-    lines = [line(title=f"n{n}") for n in range(5)]
+    lines = [line(title=f"n{n}", source_id=f"src-{n}") for n in range(5)]
     with pytest.raises(transfer.ImportInterrupted, match="stopped at line 3 .*the 2 notes before it"):
         transfer.import_notes(write(tmp_path, lines), batch_size=2)
     assert sorted(db.session.scalars(sa.select(Note.title))) == ["n0", "n1"]
@@ -268,16 +305,46 @@ def test_a_failing_batch_leaves_no_note_without_its_event(app, tmp_path, monkeyp
                                                                                   .order_by(Note.id)))
     monkeypatch.setattr(events, "record", record)
     report = transfer.import_notes(write(tmp_path, lines), batch_size=2)
-    assert (report.imported, report.skipped) == (3, 2)  # the rerun adds only what was missing
+    assert (report.imported, report.already, report.skipped) == (3, 2, 0)  # the rerun adds only what was missing
 
 
-def test_a_line_repeated_within_the_file_is_imported_once(runner, tmp_path):
-    result = runner.invoke(args=["hub", "import-notes", str(write(tmp_path, [line(), line(tags=["other"])]))])
-    assert "line 2: repeats line 1 (same author, title and published_at)" in result.output
+def test_a_source_id_repeated_within_the_file_is_imported_once(runner, tmp_path):
+    lines = [line(source_id="x-1"), line(tags=["other"], source_id="x-1")]
+    result = runner.invoke(args=["hub", "import-notes", str(write(tmp_path, lines))])
+    assert "line 2: repeats the source_id of line 1" in result.output and result.exit_code == 1
     assert count(Note) == 1
 
 
 def test_export_to_standard_output(runner, tmp_path):
     runner.invoke(args=["hub", "import-notes", str(write(tmp_path, [line(visibility="members")]))])
     result = runner.invoke(args=["hub", "export-notes", "-"])
-    assert result.exit_code == 0 and json.loads(result.output) == json.loads(line(visibility="members"))
+    exported = json.loads(result.output)
+    assert result.exit_code == 0 and exported["url"] == f"http://hub.test/notes/{exported['id']}"
+    assert {k: v for k, v in exported.items() if k not in ("id", "url")} == {
+        **json.loads(line(visibility="members")), "source_id": None}
+
+
+def test_long_jobs_show_count_rate_and_time_left_on_a_terminal_only():
+    from hub.cli_notes import progress_bar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    with progress_bar(3131, label="Importing", unit="lines", stream=screen) as advance:
+        advance(1000)
+        time.sleep(1.1)  # Click estimates the time left from what took at least a second
+        advance(2000)
+        advance(3131)
+    shown = screen.getvalue()
+    assert "Importing" in shown and "2000/3131" in shown and "3131/3131" in shown
+    assert re.search(r"2000/3131\s+\d\d:\d\d:\d\d\s+[\d,]+ lines/s", shown), shown  # count, time left, rate
+    with progress_bar(3131, label="Importing", unit="lines", stream=io.StringIO()) as advance:
+        assert advance is None  # a file or a pipe gets no progress lines
+
+
+def test_the_import_reports_progress_as_it_reads(tmp_path):
+    seen = []
+    transfer.import_notes(write(tmp_path, [line(title=f"n{n}") for n in range(250)]), progress=seen.append)
+    assert seen == [100, 200, 250]

@@ -15,18 +15,22 @@ from tests.processes import FLASK, alive, free_port, hub_env, start, wait_until_
 
 @pytest.fixture(scope="module")
 def initialised(tmp_path_factory) -> Path:
-    """Return a database made once by `flask hub init`, for each test to copy."""
+    """Return an instance folder made once by `flask hub init` and `flask hub reindex`, for each test to copy.
+
+    With its index already built, a worker's first round is short, so a stop signal finds it waiting
+    between rounds even on a loaded machine (a rebuild would make the stop wait for the round).
+    """
     folder = tmp_path_factory.mktemp("template")
-    subprocess.run([*FLASK, "hub", "init"], env=hub_env(folder), check=True, capture_output=True)
-    return folder / "hub.sqlite"
+    for command in (["hub", "init"], ["hub", "reindex"]):
+        subprocess.run([*FLASK, *command], env=hub_env(folder), check=True, capture_output=True)
+    return folder
 
 
 @pytest.fixture
 def instance(tmp_path, initialised) -> Path:
-    """Return a fresh instance folder holding an initialised database."""
+    """Return a fresh instance folder holding an initialised database and its search index."""
     folder = tmp_path / "instance"
-    folder.mkdir()
-    shutil.copy(initialised, folder / "hub.sqlite")
+    shutil.copytree(initialised, folder, symlinks=True)
     return folder
 
 

@@ -327,7 +327,18 @@ def test_published_note_refuses_a_file_name_with_a_phone_number(attach, publishe
     assert error.field == "file" and "personal data" in str(error.message)
 
 
-def test_attaching_to_a_published_note_tells_readers_copies(attach, published):
+def test_a_file_attached_to_a_published_note_waits_for_review_before_readers_copies_hear(attach, published,
+                                                                                        moderator):
     before = count(Event, Event.kind == "note.updated")
-    attach(image_bytes(), "poster.png")
-    assert count(Event, Event.kind == "note.updated") == before + 1
+    item = attach(image_bytes(), "poster.png")
+    assert item.pending and published.pending.submitted_at is not None
+    assert count(Event, Event.kind == "note.updated") == before
+    notes.accept_changes(published, by=moderator, version=published.pending.version)
+    assert not item.pending and count(Event, Event.kind == "note.updated") == before + 1
+
+
+def test_a_trusted_authors_file_reaches_readers_copies_at_once(attach, published, contributor):
+    contributor.edits_skip_review = True
+    before = count(Event, Event.kind == "note.updated")
+    item = attach(image_bytes(), "poster.png")
+    assert not item.pending and count(Event, Event.kind == "note.updated") == before + 1

@@ -42,3 +42,8 @@ def test_fragments_never_repeat_text_nor_cut_a_match():
     assert html.count("<mark>methadone</mark>") == 2
     assert html.count("x") == 150  # the 40 characters before the second match are shown once
     assert " … " not in html and html.endswith("…")  # nothing left out between the two: no ellipsis
+
+
+def test_matches_that_touch_are_one_highlight():
+    assert excerpt_html("我们在美沙酮门诊安排同伴值班。", ["美沙酮", "门诊"]) == "我们在<mark>美沙酮门诊</mark>安排同伴值班。"
+    assert excerpt_html("美沙酮 门诊", ["美沙酮", "门诊"]) == "<mark>美沙酮</mark> <mark>门诊</mark>"

@@ -31,3 +31,22 @@ def test_upgrade_is_repeatable_and_downgrade_empties(any_db_app):
     tables = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
     assert tables == set()
     upgrade()
+
+
+def test_pseudonym_skeletons_are_backfilled_and_old_look_alikes_keep_working(any_db_app):
+    from hub.text_safety import skeleton
+
+    _empty(db.engine)
+    upgrade(revision="0004")
+    user = sa.table("user", *(sa.column(name) for name in (
+        "username", "pseudonym", "password_hash", "role", "status", "bio", "created_at", "password_changed_at")))
+    now = sa.func.current_timestamp()
+    with db.engine.begin() as connection:
+        for username, pseudonym in [("lily", "Lily"), ("fake", "LiIy"), ("lee", "小李")]:
+            connection.execute(user.insert().values(username=username, pseudonym=pseudonym, password_hash="x",
+                                                    role="member", status="active", bio="", created_at=now,
+                                                    password_changed_at=now))
+    upgrade()
+    with db.engine.connect() as connection:
+        rows = dict(connection.execute(sa.text('SELECT username, pseudonym_skeleton FROM "user"')).all())
+    assert rows == {"lily": skeleton("Lily"), "fake": None, "lee": skeleton("小李")}

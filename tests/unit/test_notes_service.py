@@ -8,7 +8,7 @@ from hub.extensions import db
 from hub.models.events import Event
 from hub.models.note import Note, NoteRevision
 from hub.models.user import Role
-from hub.services import accounts, notes, notifications, revisions, vocabulary
+from hub.services import accounts, discussion, notes, notifications, revisions, screening, vocabulary
 from hub.services.errors import NotAllowed, ServiceError
 from hub.services.visibility import can_view, published_for, visible_notes
 
@@ -75,7 +75,7 @@ def test_submitting_personal_data_needs_confirmation(people):
     note = _note(people)
     notes.save(note, by=people["author"], data=notes.NoteInput(
         title="t", summary="s", body="请打电话 +86 138-1234-5678"))
-    with pytest.raises(notes.PrivacyCheckRequired) as error:
+    with pytest.raises(screening.PrivacyCheckRequired) as error:
         notes.submit(note, by=people["author"])
     assert [(f.kind, f.field) for f in error.value.findings] == [("phone", "body")]
     assert note.state == "draft"
@@ -132,8 +132,8 @@ def test_comments_record_an_event_and_notify_the_author(people):
     note = _note(people, visibility="members")
     notes.submit(note, by=people["author"], confirm_privacy=True)
     notes.approve(note, by=people["moderator"])
-    notes.add_comment(note, by=people["member"], body="我们也试过 <script>alert(1)</script>")
-    comment = notes.visible_comments(note)[0]
+    discussion.add_comment(note, by=people["member"], body="我们也试过 <script>alert(1)</script>")
+    comment = discussion.visible_comments(note)[0]
     assert "<script" not in comment.body_html
     assert db.session.scalar(sa.select(Event.kind).order_by(Event.id.desc())) == "comment.added"
     assert notifications.unread_count(people["author"]) == 2  # approved, then the comment

@@ -1,4 +1,5 @@
-"""The segments' arrays files: the same postings as Whoosh's blocks, for new, merged and rebuilt segments."""
+"""The segments' arrays files: the same postings as Whoosh's blocks would hold, for new, merged and rebuilt
+segments, and the only copy of them (Whoosh reads its postings from them too)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -33,6 +34,7 @@ def _doc(number: int) -> dict:
 
 
 def _index(tmp_path, batches: list[range], **commit):
+    tmp_path.mkdir(exist_ok=True)
     index = whoosh_index.create_in(str(tmp_path), build_schema())
     for batch in batches:
         writer = index.writer(codec=HubCodec(), compound=False)
@@ -40,6 +42,17 @@ def _index(tmp_path, batches: list[range], **commit):
             writer.add_document(**_doc(number))
         writer.commit(**commit)
     return index
+
+
+def _reference(tmp_path, numbers):
+    """Return one segment of the documents ``numbers`` written with Whoosh's own codec: its blocks."""
+    folder = tmp_path / "reference"
+    folder.mkdir()
+    index = whoosh_index.create_in(str(folder), build_schema())
+    with index.writer(compound=False) as writer:
+        for number in numbers:
+            writer.add_document(**_doc(number))
+    return index.reader()  # one segment: its reader
 
 
 def test_raw_positions_encode_as_uint32_and_decode_back():
@@ -51,10 +64,11 @@ def test_raw_positions_encode_as_uint32_and_decode_back():
 
 
 def test_every_term_of_a_file_on_disk_matches_whooshs_blocks(tmp_path):
-    index = _index(tmp_path, [range(0, 300)])
+    index = _index(tmp_path / "hub", [range(0, 300)])
     with index.reader() as reader:
         (segment, _offset), = reader.leaf_readers()
-        assert assert_arrays_match_blocks(segment) > 300  # titles hold 300 numbers: many runs of 64 terms
+        assert assert_arrays_match_blocks(segment, _reference(tmp_path, range(0, 300))) > 300  # many runs of 64 terms
+        assert not os.path.getsize(tmp_path / "hub" / (segment._segment.segment_id() + ".pst"))  # the only copy
         arrays = segment_arrays(segment)
         assert arrays.postings("title", b"\x00") is None and arrays.postings("title", b"\xff") is None
         # Read from the file in the folder (the page cache, shared by processes), not held in memory.
@@ -71,7 +85,7 @@ def test_a_merged_segment_gets_its_file_and_the_merged_away_files_are_deleted(tm
     writer.commit(optimize=True)
     with index.reader() as reader:
         (segment, _offset), = reader.leaf_readers()
-        assert assert_arrays_match_blocks(segment) > 50
+        assert assert_arrays_match_blocks(segment, _reference(tmp_path, [n for n in range(0, 120) if n != 5])) > 50
         assert reader.doc_count() == 119
     files = set(index.storage.list())
     assert not {name for name in files if name.endswith(EXT) and name[:-len(EXT)] in old}
@@ -146,38 +160,38 @@ def test_whooshs_own_blocks_are_the_same_with_the_hub_codec(tmp_path):
         assert compared > 100
 
 
-def test_a_damaged_file_is_logged_and_the_segment_read_from_whoosh(tmp_path, caplog):
+def test_a_damaged_file_makes_its_segment_unreadable_with_a_warning(tmp_path, caplog):
+    """The arrays file is the only copy of a segment's postings: cut short, the index cannot be read
+    (the worker then rebuilds it, see tests/functional/test_search_index_recovery.py)."""
     index = _index(tmp_path, [range(0, 30)])
-    with index.reader() as reader:
-        (segment, _offset), = reader.leaf_readers()
-        name = segment._segment.segment_id() + EXT
-        path = tmp_path / name
-        path.write_bytes(path.read_bytes()[:200])  # cut short, as a full disk would leave it
-        assert segment_arrays(segment) is None
-        assert "cannot read" in caplog.text
-        snapshot = Snapshot(reader)
-        docs, _freqs = snapshot.postings("body", "peer")
-        assert docs.tolist() == whoosh_postings(segment, "body", b"peer")[0]
+    (name,) = [path for path in tmp_path.iterdir() if path.name.endswith(EXT)]
+    name.write_bytes(name.read_bytes()[:200])  # cut short, as a full disk would leave it
+    with pytest.raises(OSError, match="missing or damaged"):
+        index.reader()
+    assert "cannot read" in caplog.text
 
 
-def _open_arrays_files() -> list[str]:
+def _open_arrays_files(folder) -> list[str]:
+    """Return the arrays files under ``folder`` that this process holds open (other tests' may be open too)."""
     found = []
     for fd in os.listdir("/proc/self/fd"):
         try:
             target = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:  # the listing's own descriptor, closed by now
             continue
-        if target.endswith(EXT):
+        if target.endswith(EXT) and target.startswith(str(folder)):
             found.append(target)
     return found
 
 
-def test_a_segment_file_stays_open_while_a_snapshot_holds_it_then_is_closed(tmp_path):
+def test_a_segment_file_stays_open_while_a_reader_holds_it_then_is_closed(tmp_path):
     index = _index(tmp_path, [range(0, 10)])
-    with index.reader() as reader:
-        snapshot = Snapshot(reader)
-        assert snapshot.postings("body", "peer")[0].tolist()
-        assert len(_open_arrays_files()) == 1
-        del snapshot
-        gc.collect()
-        assert _open_arrays_files() == []  # a merged-away or rebuilt-away segment's space is given back
+    reader = index.reader()
+    snapshot = Snapshot(reader)
+    assert snapshot.postings("body", "peer")[0].tolist()
+    assert len(_open_arrays_files(tmp_path)) == 1
+    del snapshot
+    reader.close()
+    del reader
+    gc.collect()
+    assert _open_arrays_files(tmp_path) == []  # a merged-away or rebuilt-away segment's space is given back

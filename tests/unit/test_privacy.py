@@ -115,6 +115,7 @@ def test_mobile_offsets_survive_length_changing_normalisation(
         "138\u200b1234\u200b5678",
         "138\u30001234\u30005678",
         "138—1234—5678",
+        "138 12 34 5678",  # any grouping: people split numbers however they read them
     ],
 )
 def test_mobile_is_found_in_example_format(written: str) -> None:
@@ -132,7 +133,6 @@ def test_mobile_is_found_in_example_format(written: str) -> None:
         "10012345678",
         "1381234567",  # only ten digits
         "138 1234 567",
-        "电话：138 12 34 5678",  # not a 3-4-4 grouping
     ],
 )
 def test_mobile_is_not_found_in_other_digit_runs(text: str) -> None:
@@ -172,7 +172,7 @@ def test_id_number_with_wrong_check_digit_is_not_found(number: str, data: st.Dat
 
 def test_id_number_with_impossible_birth_date_is_not_found() -> None:
     assert findings_of("id_number", with_check("11010119900230123")) == []
-    assert findings_of("id_number", with_check("11010118991231123")) == []
+    assert findings_of("id_number", with_check("11010118491231123")) == []
 
 
 def test_id_number_born_in_the_future_is_not_found() -> None:
@@ -413,3 +413,310 @@ def test_highlight_segments_always_rebuild_the_text(
     assert all(segment for segment, _ in segments)
     flags = [flag for _, flag in segments]
     assert all(a != b for a, b in pairwise(flags))  # touching spans are merged
+
+
+# ------------------------------------------------------------------ every written form, one table per kind
+# Each positive case is (text, the part a finding of that kind must cover exactly).
+
+
+def luhn_card(prefix: str, length: int) -> str:
+    """Complete a card number that passes the Luhn check."""
+    body = prefix + "0" * (length - len(prefix) - 1)
+    for check in "0123456789":
+        digits = [int(d) for d in reversed(body + check)]
+        total = sum(d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(digits))
+        if total % 10 == 0:
+            return body + check
+    raise AssertionError("unreachable")
+
+
+ID_18 = with_check("51010419870625201")
+ID_X = next(with_check(f"5101041987062520{n}") for n in range(10) if with_check(f"5101041987062520{n}")[-1] == "X")
+CARD_19 = luhn_card("622202", 19)
+CARD_16 = luhn_card("6228", 16)
+
+PHONE_FORMS = [
+    ("电话13812345678", "13812345678"),
+    ("电话 138 1234 5678", "138 1234 5678"),  # 3-4-4
+    ("电话 138 123 45678", "138 123 45678"),  # 3-3-5
+    ("手机 1 3 8 1 2 3 4 5 6 7 8 谢谢", "1 3 8 1 2 3 4 5 6 7 8"),  # every digit spaced
+    ("138.1234.5678", "138.1234.5678"),
+    ("138/1234/5678", "138/1234/5678"),
+    ("138-1234-5678", "138-1234-5678"),
+    ("+86 138 1234 5678", "+86 138 1234 5678"),
+    ("0086-13812345678", "0086-13812345678"),
+    ("(+86)13812345678", "(+86)13812345678"),
+    ("１３８１２３４５６７８", "１３８１２３４５６７８"),  # full-width
+    ("138\u200b1234\u200d5678", "138\u200b1234\u200d5678"),  # zero-width space and joiner
+    ("1\u20603\u206081234\u00ad5678", "1\u20603\u206081234\u00ad5678"),  # word joiner, soft hyphen
+    ("打一三八一二三四五六七八", "一三八一二三四五六七八"),  # Chinese numerals
+    ("壹叁捌壹贰叁肆伍陆柒捌", "壹叁捌壹贰叁肆伍陆柒捌"),  # financial numerals
+    ("幺三八幺两三四五六拐八", "幺三八幺两三四五六拐八"),  # 幺 for 1, 两 for 2, 拐 for 7
+    ("一三〇〇〇一三八零零零", "一三〇〇〇一三八零零零"),  # 〇 and 零 for 0
+    ("幺三八洞洞幺三八洞洞洞", "幺三八洞洞幺三八洞洞洞"),  # 洞 for 0
+    ("138零零13八000", "138零零13八000"),  # digits and numerals mixed
+    ("幺3捌 零零幺三 8000", "幺3捌 零零幺三 8000"),
+    ("张三13812345678", "13812345678"),  # a name ending in a numeral
+    ("13812345678一直打不通", "13812345678"),  # a word starting with a numeral
+    ("联系人张三幺三八洞洞幺三八洞洞洞", "幺三八洞洞幺三八洞洞洞"),
+    ("微信同号13812345678", "13812345678"),  # reported as the mobile, not as a WeChat ID
+]
+PHONE_NOT = [
+    "2026年12月6日", "2026-12-06", "12/6", "¥13800", "13800元", "13,812,345,678元",
+    "订单号 13812345678", "ISBN 978-7-5086-1380-0", "下午 13:38，到场 123 人",
+    "剂量 60 80 100 120 mg", "2019 2020 2021 2022 年", "第一二三四五组",
+    "三三两两地来了二十几个人", "13812345678901", "1381234567",
+]
+
+
+@pytest.mark.parametrize(("text", "value"), PHONE_FORMS)
+def test_mobile_forms_are_found(text: str, value: str) -> None:
+    assert spans(findings_of("phone", text), text) == [value]
+
+
+@pytest.mark.parametrize("text", PHONE_NOT)
+def test_numbers_that_are_not_mobiles_are_not_flagged(text: str) -> None:
+    assert scan({"body": text}) == []
+
+
+ID_FORMS = [
+    (f"身份证{ID_18}", ID_18),
+    (f"身份证号：{ID_X}", ID_X),
+    (f"id {ID_X.lower()}", ID_X.lower()),
+    (f"{ID_18[:6]} {ID_18[6:14]} {ID_18[14:]}", f"{ID_18[:6]} {ID_18[6:14]} {ID_18[14:]}"),
+    (f"{ID_18[:3]}-{ID_18[3:6]}-{ID_18[6:10]}-{ID_18[10:14]}-{ID_18[14:]}",
+     f"{ID_18[:3]}-{ID_18[3:6]}-{ID_18[6:10]}-{ID_18[10:14]}-{ID_18[14:]}"),
+    (f"证件 {ID_18.translate(FULL_WIDTH)}", ID_18.translate(FULL_WIDTH)),
+    ("老身份证 510104870625201", "510104870625201"),  # 15 digits, born 1987-06-25
+    ("身份证440524188001010014", "440524188001010014"),  # GB 11643's own example, born 1880
+]
+ID_NOT = [
+    f"身份证{ID_18[:-1]}{'0' if ID_18[-1] != '0' else '1'}",  # wrong check digit
+    "老身份证 510104871325201",  # 15 digits, month 13
+    "老身份证 990104870625201",  # 15 digits, no such province
+    "20261206143000123",  # a timestamp, 17 digits
+]
+
+
+@pytest.mark.parametrize(("text", "value"), ID_FORMS)
+def test_id_number_forms_are_found(text: str, value: str) -> None:
+    assert spans(findings_of("id_number", text), text) == [value]
+
+
+@pytest.mark.parametrize("text", ID_NOT)
+def test_id_like_numbers_are_not_flagged(text: str) -> None:
+    assert scan({"body": text}) == []
+
+
+EMAIL_FORMS = [
+    ("邮箱 wang(at)example.org", "wang(at)example.org"),
+    ("wang[at]example.org", "wang[at]example.org"),
+    ("write to wang at qq.com today", "wang at qq.com"),
+    ("王丽 wangli艾特163点com", "wangli艾特163点com"),
+    ("wangli#163.com", "wangli#163.com"),
+    ("wang@example[dot]org", "wang@example[dot]org"),
+    ("wang (at) example (dot) org", "wang (at) example (dot) org"),
+    ("wang at example dot org", "wang at example dot org"),
+    ("ｗａｎｇ＠ｅｘａｍｐｌｅ．ｏｒｇ", "ｗａｎｇ＠ｅｘａｍｐｌｅ．ｏｒｇ"),
+    ("WANG @ 163.COM", "WANG @ 163.COM"),
+    ("联系 ZHANG[AT]GMAIL [DOT] COM。她同意了", "ZHANG[AT]GMAIL [DOT] COM"),
+    ("一二三四五六七八@qq.com", "一二三四五六七八@qq.com"),
+]
+EMAIL_NOT = [
+    "see the guidance at who.int", "available at www.unaids.org", "C# and F# are languages",
+    "价格 5@10元", "user@localhost", "我们在 12点 开会", "wang#example.zz",
+]
+
+
+@pytest.mark.parametrize(("text", "value"), EMAIL_FORMS)
+def test_email_forms_are_found(text: str, value: str) -> None:
+    assert spans(findings_of("email", text), text) == [value]
+
+
+@pytest.mark.parametrize("text", EMAIL_NOT)
+def test_email_like_text_is_not_flagged(text: str) -> None:
+    assert findings_of("email", text) == []
+
+
+WECHAT_FORMS = [
+    ("微信peer_cd85", "peer_cd85"), ("微信号：wangxiaoli", "wangxiaoli"), ("VX: abc12345", "abc12345"),
+    ("加vx wang-2024", "wang-2024"), ("wx：liu_fang", "liu_fang"), ("WeChat: zhangsan", "zhangsan"),
+    ("wechat zhangxiaoli", "zhangxiaoli"),  # a pinyin name needs no colon
+    ("威信 chen1990", "chen1990"), ("V信：Lin_88", "Lin_88"), ("微信ID wxid_8k2j4h6g", "wxid_8k2j4h6g"),
+]
+WECHAT_NOT = [
+    "we use a wechat account for outreach", "用微信 wechat pay 付款", "微信群里有 120 人",
+    "关注微信公众号，每周推送 3 篇", "微信 12000 人关注",
+]
+
+
+@pytest.mark.parametrize(("text", "value"), WECHAT_FORMS)
+def test_wechat_id_forms_are_found(text: str, value: str) -> None:
+    assert spans(findings_of("wechat", text), text) == [value]
+
+
+@pytest.mark.parametrize("text", WECHAT_NOT)
+def test_wechat_words_without_an_id_are_not_flagged(text: str) -> None:
+    assert scan({"body": text}) == []
+
+
+QQ_FORMS = [
+    ("QQ 12345678", "12345678"), ("qq号：987654321", "987654321"), ("Q号 55667788", "55667788"),
+    ("扣扣：幺二三四五六七八", "幺二三四五六七八"), ("加企鹅 10001", "10001"), ("QQ群 123 456 789", "123 456 789"),
+]
+QQ_NOT = ["QQ群里有 200 人", "用 QQ 联系了 3 次", "企鹅馆门票 120 元", "QQ空间 12345 次访问"]
+
+
+@pytest.mark.parametrize(("text", "value"), QQ_FORMS)
+def test_qq_number_forms_are_found(text: str, value: str) -> None:
+    assert spans(findings_of("qq", text), text) == [value]
+
+
+@pytest.mark.parametrize("text", QQ_NOT)
+def test_qq_words_without_a_number_are_not_flagged(text: str) -> None:
+    assert scan({"body": text}) == []
+
+
+LANDLINE_FORMS = [
+    ("座机 010-65528888", "010-65528888"), ("电话028-85551234", "028-85551234"),
+    ("(028)85551234", "(028)85551234"), ("（028） 8555 1234", "（028） 8555 1234"),
+    ("0831-2345678", "0831-2345678"), ("02885551234", "02885551234"),
+    ("+86 28 8555 1234", "+86 28 8555 1234"), ("010-12345678", "010-12345678"),
+    ("028-85551234 转 801", "028-85551234 转 801"), ("028-8555-1234-801", "028-8555-1234-801"),
+    ("0755-88889999 ext. 12", "0755-88889999 ext. 12"), ("办公室电话 8555 1234", "8555 1234"),
+    ("零二八-八五五五一二三四", "零二八-八五五五一二三四"),
+]
+LANDLINE_NOT = [
+    "快递单号 SF867015024655", "The budget was ¥8691164 (15300 RMB)", "全国热线 12320",
+    "400-161-9995", "电话随访 12 次", "0.25 0.5 0.75 mg", "数据：86 24 5 86 24 3 86 24",
+]
+
+
+@pytest.mark.parametrize(("text", "value"), LANDLINE_FORMS)
+def test_landline_forms_are_found(text: str, value: str) -> None:
+    assert spans(findings_of("landline", text), text) == [value]
+
+
+@pytest.mark.parametrize("text", LANDLINE_NOT)
+def test_landline_like_numbers_are_not_flagged(text: str) -> None:
+    assert scan({"body": text}) == []
+
+
+BANK_FORMS = [
+    (f"卡号{CARD_19}", CARD_19),
+    (f"卡号 {' '.join([CARD_19[i:i + 4] for i in range(0, 19, 4)])}", " ".join(CARD_19[i:i + 4] for i in range(0, 19, 4))),
+    (f"{CARD_16[:4]}-{CARD_16[4:8]}-{CARD_16[8:12]}-{CARD_16[12:]}", f"{CARD_16[:4]}-{CARD_16[4:8]}-{CARD_16[8:12]}-{CARD_16[12:]}"),
+    (f"{CARD_19[:6]} {CARD_19[6:]}", f"{CARD_19[:6]} {CARD_19[6:]}"),
+    (f"工资卡 {CARD_16.translate(FULL_WIDTH)}", CARD_16.translate(FULL_WIDTH)),
+]
+BANK_NOT = [
+    f"卡号{CARD_19[:-1]}{(int(CARD_19[-1]) + 1) % 10}",  # fails Luhn
+    "每周剂量 40 60 80 100 120 140 160 毫升",  # a list, whatever its checksum
+    "2019 2020 2021 2022 2023 年",
+    "圆周率取 3.1415926535897932",
+]
+
+
+@pytest.mark.parametrize(("text", "value"), BANK_FORMS)
+def test_bank_card_forms_are_found(text: str, value: str) -> None:
+    assert spans(findings_of("bank_card", text), text) == [value]
+
+
+@pytest.mark.parametrize("text", BANK_NOT)
+def test_card_like_numbers_are_not_flagged(text: str) -> None:
+    assert findings_of("bank_card", text) == []
+
+
+DOCUMENT_FORMS = [
+    ("passport", "护照 E12345678", "E12345678"), ("passport", "护照号EA1234567", "EA1234567"),
+    ("passport", "old passport g12345678", "g12345678"), ("passport", "公务护照 SE1234567", "SE1234567"),
+    ("travel_permit", "港澳通行证 C12345678", "C12345678"), ("travel_permit", "CA1234567", "CA1234567"),
+    ("travel_permit", "回乡证 H12345678", "H12345678"), ("travel_permit", "回乡证H1234567801", "H1234567801"),
+    ("travel_permit", "M12345678", "M12345678"), ("travel_permit", "T12345678", "T12345678"),
+    ("travel_permit", "台胞证 12345678", "12345678"),
+    ("licence_plate", "车牌川A·12345", "川A·12345"), ("licence_plate", "川A12345", "川A12345"),
+    ("licence_plate", "川AD12345", "川AD12345"), ("licence_plate", "粤B12345F", "粤B12345F"),
+    ("licence_plate", "川 a 1234学", "川 a 1234学"), ("licence_plate", "京N·B2X45", "京N·B2X45"),
+]
+DOCUMENT_NOT = [
+    "国药准字H20030564 美沙酮口服溶液", "型号 E12345678", "G1234次列车", "E12345 号房间",
+    "四川A类地区 12345 人", "川AB 人数", "1E12345678",
+]
+
+
+@pytest.mark.parametrize(("kind", "text", "value"), DOCUMENT_FORMS)
+def test_document_and_plate_forms_are_found(kind: str, text: str, value: str) -> None:
+    assert spans(findings_of(kind, text), text) == [value]
+
+
+@pytest.mark.parametrize("text", DOCUMENT_NOT)
+def test_codes_that_are_not_documents_are_not_flagged(text: str) -> None:
+    assert scan({"body": text}) == []
+
+
+# ------------------------------------------------------------------ masks and labels
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "masked"),
+    [
+        ("phone", "幺三八洞洞幺三八洞洞洞", "138****8000"),
+        ("landline", "(028)85551234 转 801", "028-****1234"),
+        ("landline", "办公室电话 8555 1234", "******34"),
+        ("bank_card", f"卡号 {CARD_19[:6]} {CARD_19[6:]}", f"{CARD_19[:4]}****{CARD_19[-4:]}"),
+        ("email", "wangli艾特163点com", "w***@163.com"),
+        ("wechat", "微信号 wangxiaoli", "wa******li"),
+        ("qq", "扣扣：幺二三四五六七八", "12****78"),
+        ("passport", "护照 e12345678", "E1*****78"),
+        ("travel_permit", "通行证 C12345678", "C1*****78"),
+        ("licence_plate", "川A·12345", "川A****5"),
+    ],
+)
+def test_each_kind_is_masked_without_its_middle(kind: str, text: str, masked: str) -> None:
+    (finding,) = findings_of(kind, text)
+    assert finding.masked(text) == masked
+
+
+def test_every_kind_has_a_label_in_both_languages(app) -> None:
+    from flask_babel import force_locale
+
+    from hub.services.privacy import KIND_LABELS, KINDS
+
+    assert set(KIND_LABELS) == KINDS
+    with app.test_request_context():
+        with force_locale("en"):
+            english = {kind: str(label) for kind, label in KIND_LABELS.items()}
+        with force_locale("zh_Hans"):
+            chinese = {kind: str(label) for kind, label in KIND_LABELS.items()}
+    assert english["wechat"] == "WeChat ID" and chinese["wechat"] == "微信号"
+    assert all(english[kind] != chinese[kind] for kind in KINDS)
+    assert all(re.search(r"[\u4e00-\u9fff]", chinese[kind]) for kind in KINDS)
+
+
+def test_scanning_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    scan({"body": f"电话 13812345678 身份证 {ID_18} 微信 wangxiaoli"}, sensitive_words=["张三"])
+    assert caplog.records == []
+
+
+# ------------------------------------------------------------------ mask_for_index()
+
+
+def test_mask_for_index_blanks_every_kind_of_contact_data_and_keeps_the_length() -> None:
+    from hub.services.privacy import mask_for_index
+
+    text = (f"电话幺三八洞洞幺三八洞洞洞，身份证 {ID_18}，卡号 {CARD_19}，座机 028-85551234，"
+            "QQ 12345678，微信 wangxiaoli，邮箱 wang(at)qq.com，护照 E12345678，车牌 川A·12345。美沙酮 60mg")
+    masked = mask_for_index(text)
+    assert len(masked) == len(text)
+    assert scan({"body": masked}) == []
+    assert not re.search(r"\d{5}|幺三八|wangxiaoli|qq\.com|川A", masked)
+    assert "电话" in masked and "美沙酮 60mg" in masked and "护照" in masked
+
+
+def test_mask_for_index_leaves_ordinary_text_and_listed_words_alone() -> None:
+    from hub.services.privacy import mask_for_index
+
+    text = "张医生说 2026年12月6日 有 138 人来，费用 ¥13800，ISBN 978-7-5086-1380-0。"
+    assert mask_for_index(text) == text
+    assert mask_for_index("") == ""

@@ -10,6 +10,7 @@ from hub.extensions import db
 from hub import worker
 from hub.models.user import Role
 from hub.services import notes, vocabulary
+from tests.helpers import approve_checked
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def publish(hub, title, body, *, summary="摘要", language="zh_Hans", visibilit
     note = notes.create_draft(author=hub["author"], data=notes.NoteInput(
         title=title, summary=summary, body=body, language=language, visibility=visibility, term_ids=term_ids))
     notes.submit(note, by=hub["author"], confirm_privacy=True)
-    notes.approve(note, by=hub["moderator"])
+    approve_checked(note, by=hub["moderator"])
     return note
 
 
@@ -312,3 +313,42 @@ def test_an_images_alt_text_is_indexed(hub):
 
     note = Note(body_html='<p>活动现场<img src="/attachments/3" alt="义诊帐篷"></p>', tags=[])
     assert "义诊帐篷" in indexer.body_text(note)
+
+
+# The ID number has a valid check character (it is GB 11643's example).
+CONTACT_NOTE = dict(
+    title="外展记录 13800138000", summary="小王的情况，电话 13800138000",
+    body="今天在门诊遇到小王，他的电话 138 0013 8000，身份证 11010519491231002X，"
+         "微信 wangxiaoli88，邮箱 wang.xl@example.org。他想参加美沙酮维持治疗。")
+
+
+@pytest.mark.parametrize("query", [
+    "13800138000", "138 0013 8000", "138-0013-8000", "1380013", "0013800", "38001380",  # the mobile, whole or any 7+ digits
+    "11010519491231002X", "110105194912", "19491231",  # the ID number and parts of it
+    "wangxiaoli88", "wang.xl@example.org", "wang.xl",
+])
+def test_contact_data_in_a_note_is_never_found_by_search(hub, query):
+    publish(hub, **CONTACT_NOTE)
+    index(hub)
+    assert titles("美沙酮") == [CONTACT_NOTE["title"]]  # the note is indexed, its words are found
+    assert titles("小王") == [CONTACT_NOTE["title"]]
+    assert titles(query) == []
+
+
+def test_ordinary_numbers_stay_searchable_beside_blanked_contact_data(hub):
+    publish(hub, "热线", "全国艾滋病咨询热线 12320，门诊电话 13800138000。")
+    index(hub)
+    assert titles("12320") == ["热线"]
+    assert titles("13800138000") == []
+
+
+def test_search_pages_and_api_do_not_find_a_note_by_its_phone_number(hub, client):
+    publish(hub, **CONTACT_NOTE)
+    index(hub)
+    found = client.get("/search", query_string={"q": "美沙酮"}).get_data(as_text=True)
+    assert "外展记录" in found
+    for query in ("13800138000", "1380013"):
+        page = client.get("/search", query_string={"q": query})
+        assert page.status_code == 200 and "外展记录" not in page.get_data(as_text=True)
+        api = client.get("/api/v1/search", query_string={"q": query}).get_json()
+        assert api["total"] == 0 and api["results"] == []

@@ -169,11 +169,17 @@ def test_table_renders_with_alignment_as_class_not_style() -> None:
 
 
 @pytest.mark.parametrize(
-    ("source", "tag"),
-    [("# 标题", "h2"), ("## 小节", "h3"), ("##### 五", "h6"), ("###### 六", "h6")],
+    ("source", "tags"),
+    [("# 标题\n\n## 小节", ["h2", "h3"]), ("## 背景\n\n## 做法", ["h2", "h2"]),
+     ("## 背景\n\n#### 细节\n\n## 做法", ["h2", "h3", "h2"]), ("##### 五\n\n###### 六", ["h2", "h3"]),
+     ("# 1\n## 2\n### 3\n#### 4\n##### 5\n###### 6", ["h2", "h3", "h4", "h5", "h6", "h6"])],
 )
-def test_headings_are_demoted_below_the_page_title(source: str, tag: str) -> None:
-    assert render_markdown(source).startswith(f"<{tag}>")
+def test_headings_form_an_outline_below_the_page_title(source: str, tags: list[str]) -> None:
+    assert re.findall(r"<(h\d)>", render_markdown(source)) == tags
+
+
+def test_headings_of_a_text_under_a_section_title_start_one_level_lower() -> None:
+    assert re.findall(r"<(h\d)>", render_markdown("## 背景\n\n### 细节", top=3)) == ["h3", "h4"]
 
 
 def test_fenced_code_keeps_language_class_and_escapes_content() -> None:

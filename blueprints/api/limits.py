@@ -1,0 +1,59 @@
+"""Rate limits for machines (the API, feeds, OAI-PMH), with ``RateLimit-*`` and ``Retry-After`` headers.
+
+One Flask-Limiter per app. A request with a working API token counts against that token
+(``API_RATE_LIMIT``); any other counts against its client address (``API_RATE_LIMIT_ANONYMOUS``).
+Counters live in ``RATELIMIT_STORAGE_URI``: ``memory://`` by default, which is per process (with
+gunicorn -w 3 a caller gets up to three times the limit); point it at a shared store (e.g.
+``redis://host:6379``, with the ``redis`` package installed) when several processes serve the hub.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Flask, Response, current_app, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from blueprints.api.access import caller_token
+
+LIMITED_BLUEPRINTS = ("api", "feeds", "oai")
+EXTENSION = "hub.rate_limiter"
+
+
+def _key() -> str:
+    token = caller_token() if request.blueprint == "api" else None
+    return f"token:{token.id}" if token is not None else f"address:{get_remote_address()}"
+
+
+def _limit() -> str:
+    token = caller_token() if request.blueprint == "api" else None
+    return current_app.config["API_RATE_LIMIT" if token is not None else "API_RATE_LIMIT_ANONYMOUS"]
+
+
+def _not_limited() -> bool:
+    return request.blueprint not in LIMITED_BLUEPRINTS
+
+
+def init_app(app: Flask) -> None:
+    """Give ``app`` its own limiter (so apps never share counters), for the machine-facing blueprints."""
+    limiter = Limiter(_key, app=app, default_limits=[_limit], headers_enabled=False,
+                      storage_uri=app.config["RATELIMIT_STORAGE_URI"], key_prefix="hub")
+    limiter.request_filter(_not_limited)
+    app.extensions[EXTENSION] = limiter
+
+
+def add_headers(response: Response) -> Response:
+    """Say how many requests are left (RateLimit-*), and when to come back after a 429 (Retry-After)."""
+    limiter: Limiter | None = current_app.extensions.get(EXTENSION)
+    current = limiter.current_limit if limiter is not None else None
+    if current is None:
+        return response
+    wait = max(0, math.ceil(current.window[0] - time.time()))  # reset_at adds a second of margin
+    response.headers["RateLimit-Limit"] = str(current.limit.amount)
+    response.headers["RateLimit-Remaining"] = str(current.remaining)
+    response.headers["RateLimit-Reset"] = str(wait)
+    response.headers["RateLimit-Policy"] = f"{current.limit.amount};w={current.limit.get_expiry()}"
+    if response.status_code == 429:
+        response.headers["Retry-After"] = str(max(1, wait))
+    return response

@@ -1,0 +1,113 @@
+"""Atom feeds: ``/notes.atom`` (optionally by topic, project or language) and ``/search.atom`` (a saved search).
+
+Anonymous readers get public notes. ``?token=`` with a person's feed token gives that person's
+partners-visible feed (public notes and the partners notes written here, never members-only
+notes: a feed address travels into feed readers); a revoked or unknown token is a 404. Feeds
+carry ETag and Last-Modified, so readers polling an unchanged feed get 304.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import Blueprint, abort, current_app, make_response, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+import search_index
+from blueprints.feeds import atom
+from blueprints.web.access import public
+from blueprints.web.common import public_url
+from blueprints.web.errors import render_error
+from blueprints.web.search_params import SearchParams
+from hub.models import LANGUAGES
+from hub.services import api_tokens, catalogue, vocabulary
+from hub.services import projects as project_service
+
+bp = Blueprint("feeds", __name__)
+FEED_SIZE = 50
+ATOM = "application/atom+xml; charset=utf-8"
+
+
+@bp.app_context_processor
+def _feed_of_page() -> dict:
+    """Let every page name its feed (``<link rel="alternate">``), when it has one."""
+    return {"feed_alternate": atom.alternate}
+
+
+def _reader() -> Any:
+    """Return whom the feed reads as: the feed token's audience, else an anonymous reader."""
+    secret = request.args.get("token")
+    if not secret:
+        return None
+    token = api_tokens.authenticate(secret, kinds=("feed",))
+    if token is None:
+        abort(make_response(render_error(
+            404, _("This feed address no longer works. Make a new one under My account → API tokens."))))
+    return api_tokens.reader_of(token)
+
+
+def _answer(body: bytes, *, personal: bool):
+    response = current_app.response_class(body, mimetype="application/atom+xml")
+    response.content_type = ATOM
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    response.headers["Cache-Control"] = "private, no-cache" if personal else "no-cache"
+    response.vary.update(("Accept-Language", "Cookie"))
+    return response.make_conditional(request)
+
+
+def _feed_title(*parts: str) -> str:
+    return " · ".join([*parts, current_app.config["SITE_NAME"] or _("Practice Exchange Hub")])
+
+
+@bp.get("/notes.atom")
+@public
+def notes():
+    """Feed the newest published notes, optionally of one topic, project or language."""
+    reader = _reader()
+    args = {k: (request.args.get(k) or "")[:64] or None for k in atom.FEED_FILTERS}
+    if args["language"] == "zh":
+        args["language"] = "zh_Hans"
+    if args["language"] not in (None, *LANGUAGES):
+        abort(404)
+    filters = catalogue.NoteFilters(topic=args["topic"], project=args["project"], language=args["language"])
+    page = catalogue.notes_after(reader, filters=filters, limit=FEED_SIZE)
+    title, page_url = _describe(filters)
+    feed_id = public_url("feeds.notes", **{k: v for k, v in args.items() if v})
+    body = atom.render(page.notes, title=title, page_url=page_url, feed_id=feed_id)
+    return _answer(body, personal=reader is not None)
+
+
+def _describe(filters: catalogue.NoteFilters) -> tuple[str, str]:
+    """Return the feed's title and the page it mirrors."""
+    locale = str(get_locale())
+    if filters.topic:
+        term = vocabulary.by_slug("topic", filters.topic) or abort(404)
+        return _feed_title(_("Notes on %(topic)s", topic=term.name(locale))), public_url("notes.index", topic=term.slug)
+    if filters.project:
+        project = project_service.by_slug(filters.project) or abort(404)
+        return (_feed_title(_("Notes from %(project)s", project=project.name(locale))),
+                public_url("main.project", slug=project.slug))
+    if filters.language:
+        name = "中文" if filters.language == "zh_Hans" else "English"
+        return (_feed_title(_("Practice notes in %(language)s", language=name)),
+                public_url("search.search", language=filters.language))
+    return _feed_title(_("Practice notes")), public_url("notes.index")
+
+
+@bp.get("/search.atom")
+@public
+def search():
+    """Feed the newest notes a search finds (a saved search: the search page's parameters)."""
+    reader = _reader()
+    params = SearchParams.from_args(request.args)
+    try:
+        result = search_index.search(params.text, viewer=reader, filters=params.filters, page=1, per_page=FEED_SIZE,
+                                     sort="newest", expand=params.expand)
+    except search_index.SearchUnavailable:
+        return render_error(503, _("Search is unavailable right now; try again later"))
+    kept = params.args(sort=None)
+    title = _feed_title(_("Search: %(query)s", query=params.text) if params.text else _("Search"))
+    body = atom.render(result.notes, title=title, page_url=public_url("search.search", **kept),
+                       feed_id=public_url("feeds.search", **kept))
+    return _answer(body, personal=reader is not None)

@@ -1,0 +1,223 @@
+"""Comments on published notes, screened for personal data like notes are.
+
+A comment in which the privacy check finds nothing appears at once. One with findings is first
+shown to its writer (warn → confirm); confirmed, it is *held*: only its writer and the moderators
+see it until a moderator releases it, after ticking each finding as checked or removing it, or
+declines it. Comments from partner hubs go through :func:`receive_remote_comment`, the same check.
+
+Only published comments are announced (``comment.added`` in the event log, a notification to the
+note's author); a held one is announced when it is released.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from hub import events
+from hub.extensions import db
+from hub.models import Comment, CommentState, Flag, Note, NoteState, Notification
+from hub.models.base import utcnow
+from hub.models.user import User
+from hub.permissions import can
+from hub.services import audit, notes, privacy, screening
+from hub.services.errors import NotAllowed, ServiceError
+from hub.text import render_markdown
+
+MAX_LENGTH = 5000
+FIELD = "comment"
+
+
+def _render(body: str) -> str:
+    return render_markdown(body, local_hosts=notes.local_hosts(), top=3)  # under the note page's "Comments" <h2>
+
+
+def _clean(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ServiceError(_l("Write something first."), field="body")
+    if len(body) > MAX_LENGTH:
+        raise ServiceError(_l("Keep comments under 5,000 characters."), field="body")
+    return body
+
+
+def findings(comment: Comment) -> list[privacy.Finding]:
+    """Return the privacy check's findings in a comment (field name ``comment``)."""
+    return screening.screen({FIELD: comment.body})
+
+
+def add_comment(note: Note, *, by: User, body: str, confirm_privacy: bool = False) -> Comment:
+    """Comment on a published note; a comment with findings, once confirmed, waits for a moderator."""
+    if not notes.may(by, "comment", note):
+        raise NotAllowed(_l("You may not do this with this note now."))
+    body = _clean(body)
+    found = screening.require_confirmation({FIELD: body}, confirmed=confirm_privacy, message=_l(
+        "This comment may contain personal data. Check each highlighted place."))
+    comment = Comment(note=note, author=by, body=body, body_html=_render(body),
+                      state=(CommentState.HELD if found else CommentState.PUBLISHED).value)
+    db.session.add(comment)
+    db.session.flush()
+    if found:
+        audit.record("comment.hold", actor=by, target=comment, note=note.id, privacy_findings=len(found))
+    else:
+        _announce(comment)
+    db.session.commit()
+    return comment
+
+
+def receive_remote_comment(note: Note, *, body: str, trusted: bool, body_html: str | None = None,
+                           **columns: Any) -> Comment:
+    """Store a comment a partner hub sent about ``note``; the caller commits.
+
+    The comment is shown at once only when the hub is ``trusted`` to publish and the privacy
+    check finds nothing; otherwise it is held for a moderator like a local comment with findings.
+    ``body`` is its plain text (what is scanned and searched), ``body_html`` its sanitised HTML
+    (rendered from ``body`` when missing); ``columns`` are further Comment columns (the remote
+    id, the origin hub, the remote writer's name).
+    """
+    body = (body or "").strip()[:MAX_LENGTH]
+    comment = Comment(note=note, author=None, body=body, body_html=body_html or _render(body), **columns)
+    found = screening.screen({FIELD: body})
+    comment.state = (CommentState.PUBLISHED if trusted and not found else CommentState.HELD).value
+    db.session.add(comment)
+    db.session.flush()
+    if comment.state == CommentState.PUBLISHED:
+        _announce(comment)
+    return comment
+
+
+def update_remote_comment(comment: Comment, *, body: str, body_html: str | None = None) -> Comment:
+    """Apply a partner hub's correction of its comment; the caller commits.
+
+    The new text passes the same check: a published comment in which it finds something goes
+    back to the moderators (held, ``comment.removed`` for readers' copies), like a remote note.
+    """
+    was_shown = comment.state == CommentState.PUBLISHED and comment.removed_at is None
+    comment.body = (body or "").strip()[:MAX_LENGTH]
+    comment.body_html = body_html or _render(comment.body)
+    if not was_shown:
+        return comment
+    if findings(comment):
+        comment.state = CommentState.HELD.value
+        events.record("comment.removed", subject_type="comment", subject_id=comment.id, note_id=comment.note_id)
+    else:
+        events.record("comment.updated", subject_type="comment", subject_id=comment.id, note_id=comment.note_id)
+    return comment
+
+
+def _announce(comment: Comment) -> None:
+    """Tell the event log and the note's author about a comment readers can now see."""
+    events.record("comment.added", subject_type="comment", subject_id=comment.id, note_id=comment.note_id)
+    note = comment.note
+    if note.author_id and note.author_id != comment.author_id:
+        db.session.add(Notification(user_id=note.author_id, kind="comment.added", note=note))
+
+
+def visible_comments(note: Note, viewer: Any = None) -> list[Comment]:
+    """Return the comments ``viewer`` sees on ``note``, oldest first: published ones and their own held ones."""
+    shown = Comment.state == CommentState.PUBLISHED.value
+    if getattr(viewer, "is_authenticated", False):
+        shown = sa.or_(shown, Comment.author_id == viewer.id)
+    query = (sa.select(Comment).where(Comment.note_id == note.id, Comment.removed_at.is_(None), shown)
+             .order_by(Comment.id))
+    return list(db.session.scalars(query))
+
+
+def _held_query():
+    return (sa.select(Comment).join(Note, Note.id == Comment.note_id)
+            .where(Comment.state == CommentState.HELD.value, Comment.removed_at.is_(None),
+                   Note.state != NoteState.DELETED.value))
+
+
+def held(*, page: int = 1, per_page: int = 30):
+    """Return a page of held comments, oldest first."""
+    return db.paginate(_held_query().order_by(Comment.id), page=page, per_page=per_page, error_out=False)
+
+
+def held_count() -> int:
+    """Return how many comments wait for a moderator."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(_held_query().subquery())) or 0
+
+
+def _require_moderator(by: User) -> None:
+    if not can(by, "moderate"):
+        raise NotAllowed(_l("Only moderators can do this."))
+
+
+def _require_held(comment: Comment) -> None:
+    if comment.state != CommentState.HELD or comment.removed_at is not None:
+        raise ServiceError(_l("This comment is no longer waiting for a moderator."))
+
+
+def _language(comment: Comment) -> str:
+    return comment.note.language if comment.note else "en"
+
+
+def release(comment: Comment, *, by: User, checked: Iterable[str] = (), redact: Iterable[str] = ()) -> Comment:
+    """Show a held comment to readers, after each finding is ticked as checked or removed."""
+    _require_moderator(by)
+    _require_held(comment)
+    found = findings(comment)
+    chosen = screening.settle(found, checked=checked, redact=redact)
+    if chosen:
+        _set_body(comment, screening.redact({FIELD: comment.body}, chosen, language=_language(comment))[FIELD])
+    comment.state = CommentState.PUBLISHED.value
+    audit.record("comment.release", actor=by, target=comment, note=comment.note_id, findings=len(found),
+                 redacted=len(chosen))
+    _notify_writer(comment, "comment.released")
+    _announce(comment)
+    db.session.commit()
+    return comment
+
+
+def decline(comment: Comment, *, by: User) -> None:
+    """Keep a held comment from readers for good; its writer is told."""
+    _require_moderator(by)
+    _require_held(comment)
+    comment.removed_at = utcnow()
+    audit.record("comment.decline", actor=by, target=comment, note=comment.note_id)
+    _notify_writer(comment, "comment.declined")
+    db.session.commit()
+
+
+def redact(comment: Comment, *, by: User, body: str) -> None:
+    """Let a moderator cut personal data out of a comment ("redact now"); readers' copies follow."""
+    _require_moderator(by)
+    if comment.removed_at is not None:
+        raise ServiceError(_l("This comment was removed."))
+    body = _clean(body)
+    if body == comment.body:
+        raise ServiceError(_l("Nothing was removed. Delete the personal data from the text, then save."),
+                           field="body")
+    _set_body(comment, body)
+    audit.record("comment.redact", actor=by, target=comment, note=comment.note_id)
+    notes.close_personal_data_flags(by, Flag.comment_id == comment.id)
+    _notify_writer(comment, "comment.redacted")
+    if comment.state == CommentState.PUBLISHED:
+        events.record("comment.updated", subject_type="comment", subject_id=comment.id, note_id=comment.note_id,
+                      redacted=True)
+    db.session.commit()
+
+
+def _set_body(comment: Comment, body: str) -> None:
+    comment.body = body
+    comment.body_html = _render(body)
+
+
+def remove_comment(comment: Comment, *, by: User, reason: str = "") -> None:
+    """Hide a comment (moderators)."""
+    _require_moderator(by)
+    was_shown = comment.state == CommentState.PUBLISHED and comment.removed_at is None
+    comment.removed_at = utcnow()
+    audit.record("comment.remove", actor=by, target=comment, note=comment.note_id)
+    if was_shown:
+        events.record("comment.removed", subject_type="comment", subject_id=comment.id, note_id=comment.note_id)
+    db.session.commit()
+
+
+def _notify_writer(comment: Comment, kind: str) -> None:
+    if comment.author_id:
+        db.session.add(Notification(user_id=comment.author_id, kind=kind, note_id=comment.note_id,
+                                    data={"comment": comment.id}))

@@ -1,0 +1,112 @@
+"""What a redaction removed, and cutting it out of every other copy of a note's text.
+
+When a moderator removes personal data from a note, the same data usually sits in the note's
+earlier revisions, in the author's pending changes and in its translations. :class:`Removed`
+describes what went: the exact strings, and the scanner's view of them (kind and masked value),
+so that the same phone number written another way (spaced, with +86, in Chinese numerals) is
+found too. :func:`scrub` replaces every such place with the redaction marker; revisions it
+changes are stamped ``redacted_at`` so the history says where something was removed.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.models.base import utcnow
+from hub.models.note import SECTIONS, NoteRevision
+from hub.services import screening
+
+TEXT_FIELDS = ("title", "summary", "body")
+# A removed run shorter than this (after trimming) is not looked for elsewhere: one character
+# deleted in an edit says nothing about a person.
+MIN_LITERAL = 2
+_TRIM = re.compile(r"^[\s\W_]+|[\s\W_]+$")
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What a redaction took out: exact strings and (kind, masked value) fingerprints."""
+
+    literals: frozenset[str] = field(default_factory=frozenset)
+    fingerprints: frozenset[screening.Fingerprint] = field(default_factory=frozenset)
+
+    def __bool__(self) -> bool:
+        return bool(self.literals or self.fingerprints)
+
+
+def text_fields(item: Any) -> dict[str, str]:
+    """Return the text of a note, revision or pending revision as field name → text."""
+    fields = {name: getattr(item, name) or "" for name in TEXT_FIELDS}
+    fields.update({f"section:{key}": text for key, text in (item.sections or {}).items() if key in SECTIONS})
+    return fields
+
+
+def set_text_fields(item: Any, fields: Mapping[str, str]) -> None:
+    """Write field name → text back into a note, revision or pending revision."""
+    for name in TEXT_FIELDS:
+        setattr(item, name, fields.get(name, ""))
+    item.sections = {key: fields[f"section:{key}"] for key in SECTIONS if fields.get(f"section:{key}")}
+
+
+def removed_between(old: Mapping[str, str], new: Mapping[str, str]) -> Removed:
+    """Return what an edit from ``old`` to ``new`` took out (a moderator's "redact now")."""
+    literals: set[str] = set()
+    for name, before in old.items():
+        after = new.get(name, "")
+        matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+        for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
+            if tag in ("delete", "replace"):
+                literals.update(_literals(before[i1:i2]))
+    gone = screening.fingerprints(old, screening.screen(old)) - screening.fingerprints(new, screening.screen(new))
+    return Removed(literals=frozenset(literals), fingerprints=frozenset(gone))
+
+
+def removed_findings(fields: Mapping[str, str], findings: Iterable[screening.Finding]) -> Removed:
+    """Return the findings a moderator chose to remove, as something to look for elsewhere."""
+    findings = list(findings)
+    literals = {piece for f in findings for piece in _literals(fields[f.field][f.start:f.end])}
+    return Removed(literals=frozenset(literals), fingerprints=frozenset(screening.fingerprints(fields, findings)))
+
+
+def _literals(text: str) -> set[str]:
+    trimmed = _TRIM.sub("", text)
+    return {trimmed} if len(trimmed) >= MIN_LITERAL else set()
+
+
+def scrub(fields: Mapping[str, str], removed: Removed, *, language: str) -> dict[str, str]:
+    """Return ``fields`` with every place holding removed data replaced by the redaction marker."""
+    if not removed:
+        return dict(fields)
+    wanted = [f for f in screening.screen(fields)
+              if (f.kind, f.masked(fields[f.field])) in removed.fingerprints]
+    spans: list[screening.Finding] = list(wanted)
+    for name, text in fields.items():
+        for literal in removed.literals:
+            start = text.find(literal)
+            while start >= 0:
+                spans.append(screening.Finding("sensitive_word", name, start, start + len(literal)))
+                start = text.find(literal, start + len(literal))
+    return screening.redact(fields, spans, language=language)
+
+
+def scrub_item(item: Any, removed: Removed, *, language: str) -> bool:
+    """Scrub a note, revision or pending revision in place; return whether its text changed."""
+    before = text_fields(item)
+    after = scrub(before, removed, language=language)
+    if after == before:
+        return False
+    set_text_fields(item, after)
+    return True
+
+
+def scrub_revisions(revisions: Iterable[NoteRevision], removed: Removed, *, language: str) -> int:
+    """Scrub earlier revisions, stamping each one changed; return how many changed."""
+    changed = 0
+    for revision in revisions:
+        if scrub_item(revision, removed, language=language):
+            revision.redacted_at = utcnow()
+            changed += 1
+    return changed
