@@ -13,13 +13,14 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Add the web side to ``app``: request hooks, template helpers, pages, error pages."""
-    from blueprints.web import access, errors, locale, observability, security, session, templating
+    from blueprints.web import access, errors, fragments, locale, observability, security, session, templating
 
     access.init_app(app)
     session.init_app(app)
     security.init_app(app)
     locale.init_app(app)
     templating.init_app(app)
+    fragments.init_app(app)
     _register_blueprints(app)
     errors.init_app(app)
     observability.init_app(app)  # last: its hooks go first and last around every other

@@ -39,10 +39,11 @@ def _instance_path(config: dict[str, Any] | type | None) -> str | None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to ``app``."""
     import search_index
-    from hub import federation, models  # noqa: F401  (models registers the tables)
+    from hub import content_version, database, federation, models  # noqa: F401  (tables; listeners)
     from hub.services import harvest
 
     db.init_app(app)
+    database.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app)  # the hub's default locale and time zone; the web side chooses per request

@@ -30,6 +30,8 @@ class Config:
     DATABASE_CONNECT_TIMEOUT = 5  # seconds to reach PostgreSQL before a request answers 503
     INDEX_DIR = "index"  # relative to instance/
     SEARCH_CACHE_MB = 128  # per web process: term arrays kept between searches (see search_index/engine.py)
+    FRAGMENT_CACHE_MB = 32  # per web process: rendered parts of pages (see blueprints/web/fragments.py)
+    DATABASE_PING_AFTER_SECONDS = 30  # a pooled connection idle longer is pinged when taken (hub/database.py)
     BASE_URL = "http://127.0.0.1:5000"
     COOKIE_SECURE: bool | None = None  # None: secure when BASE_URL is https
     SITE_NAME = ""  # empty: the translated default name is shown
@@ -164,9 +166,10 @@ def _database_uri(url: str) -> str:
 def _engine_options(cfg: dict[str, Any]) -> dict[str, Any]:
     """Return the engine's options: check pooled connections, keep values out of error messages."""
     # hide_parameters: an error's message (and so the log) names the statement, never the values
-    # bound to it, which may be note text. pool_pre_ping: after a database restart the first request
-    # gets a fresh connection instead of an error.
-    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    # bound to it, which may be note text. No pool_pre_ping: pooled connections are checked when
+    # taken by hub/database.py, mostly without a round trip, so that after a database restart the
+    # first request still gets a fresh connection instead of an error.
+    options: dict[str, Any] = {"hide_parameters": True}
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # An unreachable server (a dropped route, not a refused port) fails fast instead of
         # holding a web worker for the operating system's TCP timeout.

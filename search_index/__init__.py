@@ -175,6 +175,17 @@ def similar(note: Note, *, viewer: Any, limit: int = 5) -> list[Note]:
     return _visible_in_order(ids, viewer)[:limit]
 
 
+def commit() -> tuple[str, int] | None:
+    """Return which index commit this process reads now (None when the index is unavailable).
+
+    Cheap (a link and a directory read): a page that caches what it found in the index keys it by this.
+    """
+    try:
+        return _state().pool.view().key
+    except IndexUnavailable:
+        return None
+
+
 def status() -> dict[str, int | bool]:
     """Return the indexed and published note counts, the indexer's lag behind the event log, and how
     many published notes the index lacks and how many it holds that are not published.

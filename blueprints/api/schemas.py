@@ -229,6 +229,18 @@ class Problem(Schema):
 
 # --- query parameters ---------------------------------------------------------------------------
 
+class Text(fields.String):
+    """A text parameter: any characters but NUL, which the hub refuses in every request (400).
+
+    Saying so in the document (as a ``pattern``) keeps clients and schemathesis from sending one
+    as if it were valid.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.validators.insert(0, validate.Regexp(r"^[^\x00]*$"))
+
+
 class Query(Schema):
     """Query parameters: unknown ones (e.g. ``lang``, which chooses the language) are ignored."""
 
@@ -239,18 +251,18 @@ class Query(Schema):
 class NoteListQuery(Query):
     """Filters, order and paging of the note list."""
 
-    topic = fields.String(validate=validate.Length(max=64), metadata={"description": _l("A topic's slug")})
-    project = fields.String(validate=validate.Length(max=64), metadata={"description": _l("A project's slug")})
-    place = fields.String(validate=validate.Length(max=100),
+    topic = Text(validate=validate.Length(max=64), metadata={"description": _l("A topic's slug")})
+    project = Text(validate=validate.Length(max=64), metadata={"description": _l("A project's slug")})
+    place = Text(validate=validate.Length(max=100),
                           metadata={"description": _l("A province or a city/county, exactly as written on notes")})
-    language = fields.String(validate=validate.OneOf(LANGUAGES))
-    population = fields.String(validate=validate.Length(max=64), metadata={"description": _l("A population's slug")})
+    language = Text(validate=validate.OneOf(LANGUAGES))
+    population = Text(validate=validate.Length(max=64), metadata={"description": _l("A population's slug")})
     updated_since = fields.AwareDateTime(
         default_timezone=dt.timezone.utc,
         metadata={"description": _l("Notes changed at or after this time (ISO 8601; UTC if no offset)")})
-    order = fields.String(validate=validate.OneOf(ORDERS), load_default="published", metadata={
+    order = Text(validate=validate.OneOf(ORDERS), load_default="published", metadata={
         "description": _l("published: newest publication first; updated: oldest change first (for syncing)")})
-    cursor = fields.String(validate=validate.Length(max=200),
+    cursor = Text(validate=validate.Length(max=200),
                            metadata={"description": _l("next_cursor of the previous page")})
     per_page = fields.Integer(validate=validate.Range(min=1), load_default=LIST_PER_PAGE_DEFAULT, metadata={
         "description": _l("Notes per page; values above %(max)d are read as %(max)d", max=LIST_PER_PAGE_MAX)})
@@ -259,18 +271,18 @@ class NoteListQuery(Query):
 class SearchQuery(Query):
     """What search is asked for (the same parameters as the search page)."""
 
-    q = fields.String(load_default="", metadata={
+    q = Text(load_default="", metadata={
         "description": _l("Words, \"quoted phrases\", -exclusions; at most 500 characters are read")})
-    lang = fields.String(metadata={"description": _l("Only notes in this language (zh or en)")})
-    language = fields.String(validate=validate.OneOf(LANGUAGES))
-    topic = fields.String()
-    project = fields.String()
-    province = fields.String()
-    population = fields.String()
-    year = fields.String()
-    origin = fields.String(validate=validate.OneOf(["local", "remote"]))
-    sort = fields.String(validate=validate.OneOf(["relevance", "newest"]))
-    expand = fields.String(validate=validate.OneOf(["0", "1"]),
+    lang = Text(metadata={"description": _l("Only notes in this language (zh or en)")})
+    language = Text(validate=validate.OneOf(LANGUAGES))
+    topic = Text()
+    project = Text()
+    province = Text()
+    population = Text()
+    year = Text()
+    origin = Text(validate=validate.OneOf(["local", "remote"]))
+    sort = Text(validate=validate.OneOf(["relevance", "newest"]))
+    expand = Text(validate=validate.OneOf(["0", "1"]),
                            metadata={"description": _l("0: do not widen the query with glossary terms")})
     page = fields.Integer(validate=validate.Range(min=1), metadata={
         "description": _l("Pages after %(max)d are read as page %(max)d", max=SEARCH_PAGE_MAX)})

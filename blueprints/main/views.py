@@ -6,6 +6,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from blueprints.web.access import public
+from blueprints.web.fragments import deferred, page
 from hub.permissions import can
 from hub.services import accounts
 from hub.services import projects as project_service
@@ -16,17 +17,21 @@ bp = Blueprint("main", __name__, template_folder="templates")
 
 @bp.get("/")
 @public
+@page("home", shared=True)
 def index():
     """Show what the hub is and what happened lately."""
-    featured = listing.newest(viewer=current_user, limit=4, filters=listing.Filters(featured=True))
-    newest = listing.newest(viewer=current_user, limit=6)
-    # A member who may not write is told whom to ask for the contributor role.
-    ask = accounts.administrators() if current_user.is_authenticated and not can(current_user, "write_notes") else []
+    # All deferred: the page's content is a cached fragment, and a cached page asks none of this.
+    projects = deferred(project_service.all_projects)
+    featured = deferred(listing.newest, viewer=current_user, limit=4, filters=listing.Filters(featured=True))
+    newest = deferred(listing.newest, viewer=current_user, limit=6)
+    # A member who may not write is told whom to ask for the contributor role (the same for the whole role).
+    ask = deferred(lambda: accounts.administrators()
+                   if current_user.is_authenticated and not can(current_user, "write_notes") else [])
     return render_template(
-        "main/index.html", projects=project_service.all_projects(), ask=ask,
-        counts={**stats.counts(), "notes": listing.count(viewer=current_user)},
-        featured=featured, newest=newest, recent=stats.recent_activity(viewer=current_user, limit=5),
-        versions=translations.published_versions(featured + newest, locale=str(get_locale()), viewer=current_user))
+        "main/index.html", projects=projects, ask=ask, counts=deferred(stats.counts, viewer=current_user),
+        featured=featured, newest=newest, recent=deferred(stats.recent_activity, viewer=current_user, limit=5),
+        versions=deferred(lambda: translations.published_versions(
+            [*featured, *newest], locale=str(get_locale()), viewer=current_user)))
 
 
 @bp.get("/projects")

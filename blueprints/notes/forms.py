@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from blueprints.web.forms import FLAG_LABELS, VISIBILITY_LABELS
+from blueprints.web.fragments import memo
 from hub.models import SECTIONS
 from hub.services import notes as note_service
 
@@ -68,8 +69,11 @@ class NoteForm(FlaskForm):
 
     def __init__(self, *args, locale: str = "en", **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.topics.choices = [(str(t.id), _isolated(t.name(locale))) for t in note_service.terms("topic")]
-        self.populations.choices = [(str(t.id), _isolated(t.name(locale))) for t in note_service.terms("population")]
+        # The vocabulary changes with the content version: read once per version, not at every autosave.
+        self.topics.choices, self.populations.choices = memo(
+            "term-choices", locale, compute=lambda: tuple(
+                [(str(t.id), _isolated(t.name(locale))) for t in note_service.terms(kind)]
+                for kind in ("topic", "population")))
 
     def to_input(self) -> note_service.NoteInput:
         """Return what the author wrote, as the service takes it."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext as _, ngettext
+from flask_babel import get_locale, get_timezone, gettext as _, ngettext
 from flask_login import current_user
 
 import search_index
@@ -13,9 +13,11 @@ from blueprints.web.access import public, requires, signed_in
 from blueprints.web.common import as_id, id_arg, me, note_for, page_arg, privacy_groups
 from blueprints.web.errors import answers_json
 from blueprints.web.forms import ActionForm
+from blueprints.web.fragments import deferred, memo, page, share_page
 from blueprints.web.refusals import attempt, problem
 from hub.extensions import db
-from hub.models import Comment, CommentState, Note, NoteState
+from hub.models import LANGUAGES, Comment, CommentState, Note, NoteState
+from hub.permissions import can
 from hub.services import attachments, discussion, listing, notes, revisions, translations
 from hub.services.errors import ServiceError
 from hub.services.screening import PrivacyCheckRequired
@@ -30,13 +32,16 @@ def _locale() -> str:
 
 @bp.get("/notes")
 @public
+@page("notes", args=("page", "topic", "project", "featured"), shared=True)
 def index():
     """List published notes, newest first, by topic, project or featured."""
-    filters = listing.Filters.from_args(request.args)
-    page = listing.notes_page(viewer=current_user, filters=filters, page=page_arg())
-    return render_template("notes/index.html", page=page, filters=filters, topics=notes.terms("topic"),
-                           versions=translations.published_versions(page.items, locale=_locale(), viewer=current_user),
-                           topic=filters.topic_term(), project=filters.project_obj())
+    filters, number = listing.Filters.from_args(request.args), page_arg()
+    # Deferred: the list is a cached fragment (blueprints/web/fragments.py), keyed by the filters and page.
+    page = deferred(listing.notes_page, viewer=current_user, filters=filters, page=number)
+    return render_template("notes/index.html", page=page, number=number, filters=filters,
+                           topics=deferred(notes.terms, "topic"), topic=deferred(filters.topic_term),
+                           project=deferred(filters.project_obj), versions=deferred(
+                               lambda: translations.published_versions(page.items, locale=_locale(), viewer=current_user)))
 
 
 @bp.get("/notes/mine")
@@ -165,6 +170,7 @@ def autosave():
     form = NoteForm(locale=_locale())
     if not form.validate():
         return jsonify(ok=False, errors={k: [str(e) for e in v] for k, v in form.errors.items()}), 400
+    get_timezone()  # chosen now, from the signed-in person: after the save's commit their row would be read again
     with attempt(answered_by_caller=(ServiceError,)) as saved:
         if form.note_id.data:
             note_id = as_id(form.note_id.data) or abort(404)
@@ -199,20 +205,41 @@ def preview():
 
 @bp.get("/notes/<int:note_id>")
 @public
+@page("note", args=("version",), vary=search_index.commit)  # the page shows similar notes
 def detail(note_id: int):
-    """Show a note to whoever may see it, in the reader's language when a published translation exists."""
+    """Show a note to whoever may see it, in the reader's language when a published translation exists.
+
+    A published note's page is made of cached fragments (blueprints/web/fragments.py); what only
+    rendering a fragment needs is deferred, so a page served from cache reads the note and little
+    else. The fragments' keys name what differs between readers of the same role: whether they
+    wrote the note, their own marks and comments (held ones too), the state of changes waiting for
+    review (for its author and the moderators), and the search index's commit (similar notes).
+    """
     note = note_for(current_user, note_id)
     if note.original is not None and note.is_published and can_view(note.original, current_user):
         return redirect(url_for("notes.detail", note_id=note.original.id, version=note.language))
-    shown = _version_to_show(note, request.args.get("version"))
+    share_page(note.is_published)  # a draft's page is the author's and the moderators', never kept
+    version = request.args.get("version")
+    version = version if version in ("original", *LANGUAGES) else None  # anything else shows the default
+    versions = deferred(lambda: [] if note.original else translations.published_translations(note, current_user))
+    shown = deferred(_version_to_show, note, version, versions)
+    me_id = current_user.id if current_user.is_authenticated else None
+    is_author = me_id is not None and note.author_id == me_id
+    # Changes waiting for review are not content readers see (hub/content_version.py): in the key instead.
+    changes = _changes_waiting(note) if note.is_published and (is_author or can(current_user, "moderate")) else None
+    commenters = [] if me_id is None else memo("comment-authors", note.id, compute=lambda: discussion.comment_authors(note))
+    mine = [comment_id for comment_id, author_id in commenters if author_id == me_id]
     return render_template(
-        "notes/detail.html", note=note, shown=shown, comments=discussion.visible_comments(note, current_user),
-        attachments=attachments.shown(note, current_user),
-        versions=translations.published_translations(note, current_user) if not note.original else [],
-        outdated=shown is not note and translations.is_outdated(shown),
-        marks=notes.mark_counts(note, current_user), thread=notes.thread(note) if notes.may(current_user, "history", note) else [],
-        comment_form=CommentForm(), flag_form=FlagForm(), message_form=MessageForm(), action_form=ActionForm(),
-        similar=search_index.similar(note, viewer=current_user) if note.is_published else [])
+        "notes/detail.html", note=note, shown=shown, version=version, versions=versions,
+        comments=deferred(discussion.visible_comments, note, current_user), is_author=is_author,
+        my_comments=tuple(mine), changes=changes, index_commit=search_index.commit() if note.is_published else None, attachments=deferred(attachments.shown, note, current_user),
+        outdated=deferred(lambda: shown.value() is not note and translations.is_outdated(shown.value())),
+        marks=deferred(notes.mark_counts, note, current_user),
+        my_marks=memo("marks-by", note.id, me_id, compute=lambda: notes.marks_by(note, current_user)),
+        thread=deferred(notes.thread, note) if notes.may(current_user, "history", note) else [],
+        comment_form=deferred(CommentForm), flag_form=deferred(FlagForm), message_form=deferred(MessageForm),
+        action_form=deferred(ActionForm),
+        similar=deferred(search_index.similar, note, viewer=current_user) if note.is_published else [])
 
 
 @bp.get("/notes/<int:note_id>/history")
@@ -225,14 +252,23 @@ def history(note_id: int):
     return render_template("notes/history.html", note=note, changes=revisions.changes(note))
 
 
-def _version_to_show(note: Note, version: str | None) -> Note:
-    """Pick the text to show: the original, a named language's translation, or the reader's language."""
+def _changes_waiting(note: Note) -> str | None:
+    """Say which changes to a published note wait: none (None), ``saved`` or ``submitted`` for review."""
+    pending = note.pending
+    return None if pending is None else ("submitted" if pending.submitted_at else "saved")
+
+
+def _version_to_show(note: Note, version: str | None, published: list[Note]) -> Note:
+    """Pick the text to show: the original, a named language's translation, or the reader's language.
+
+    ``published`` are the note's published translations the reader may see (the newest last).
+    """
     if version == "original" or note.original is not None:
         return note
-    available = {t.language: t for t in translations.published_translations(note, current_user)}
+    available = {t.language: t for t in published}
     if version in available:
         return available[version]
-    return translations.published_versions([note], locale=_locale(), viewer=current_user)[note.id]
+    return available.get(translations.language_of(_locale()), note)
 
 
 def _act(note_id: int, action, success: str, *, form_class=ActionForm, to: str = "notes.detail"):

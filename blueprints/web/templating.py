@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from blueprints.web import dates
+from blueprints.web.fragments import memo
 from hub.permissions import can
 
 
@@ -117,7 +118,7 @@ def unread_notifications() -> int:
         return 0
     from hub.services.notifications import unread_count
 
-    return unread_count(current_user)
+    return memo("unread", current_user.id, compute=lambda: unread_count(current_user))
 
 
 def moderation_waiting() -> int:

@@ -293,15 +293,17 @@ def session_user(token: str) -> User | None:
     """Return the active user of a log-in session token, or None."""
     if not token:
         return None
-    login_session = db.session.scalar(
-        sa.select(LoginSession).where(LoginSession.token_hash == token_hash(token))
-    )
-    if login_session is None:
+    # One statement for the session and its user: every signed-in request asks this first.
+    row = db.session.execute(
+        sa.select(User, LoginSession.created_at).join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.token_hash == token_hash(token))
+    ).first()
+    if row is None:
         return None
+    user, created_at = row
     max_age = dt.timedelta(days=current_app.config["SESSION_DAYS"])
-    if login_session.created_at + max_age < utcnow():
+    if created_at + max_age < utcnow():
         return None
-    user = login_session.user
     return user if user.is_active else None
 
 

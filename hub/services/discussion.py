@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask_babel import lazy_gettext as _l
 
 from hub import events
@@ -121,8 +122,18 @@ def visible_comments(note: Note, viewer: Any = None) -> list[Comment]:
     if getattr(viewer, "is_authenticated", False):
         shown = sa.or_(shown, Comment.author_id == viewer.id)
     query = (sa.select(Comment).where(Comment.note_id == note.id, Comment.removed_at.is_(None), shown)
-             .order_by(Comment.id))
+             .options(selectinload(Comment.author)).order_by(Comment.id))  # each shows its author's pseudonym
     return list(db.session.scalars(query))
+
+
+def comment_authors(note: Note) -> list[tuple[int, int | None]]:
+    """Return (comment id, author id) of every comment on ``note`` someone may see, held ones too.
+
+    A cached page's key names the reader's own comments among them: those are what the page
+    shows differently to their writer (their held comments, no "report" form on their own).
+    """
+    query = sa.select(Comment.id, Comment.author_id).where(Comment.note_id == note.id, Comment.removed_at.is_(None))
+    return [tuple(row) for row in db.session.execute(query.order_by(Comment.id))]
 
 
 def _held_query():

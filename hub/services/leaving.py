@@ -177,7 +177,9 @@ def _unlink(user: User) -> None:
     names = [user.username, *([user.email] if user.email else [])]
     db.session.execute(sa.delete(LoginFailure).where(LoginFailure.key.in_(
         [accounts.throttle_key("account", name) for name in names])))
-    for model, column in ((NoteRevision, NoteRevision.editor_id), (PendingRevision, PendingRevision.editor_id),
+    # Tombstones keep their row (partner hubs were told of the deletion) but not their author.
+    for model, column in ((Note, Note.author_id), (NoteRevision, NoteRevision.editor_id),
+                          (PendingRevision, PendingRevision.editor_id),
                           (ReviewMessage, ReviewMessage.author_id), (Flag, Flag.reporter_id),
                           (Flag, Flag.resolved_by_id), (Invitation, Invitation.created_by_id),
                           (Invitation, Invitation.used_by_id), (AuditEntry, AuditEntry.actor_id)):

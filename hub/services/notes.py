@@ -26,7 +26,7 @@ from hub.models.user import User
 from hub.permissions import can
 from hub.services import attachment_files, audit, names, privacy, redaction, screening
 from hub.services.errors import NotAllowed, ServiceError
-from hub.services.visibility import can_view
+from hub.services.visibility import can_view, may_read
 from hub.text import render_markdown
 
 S = NoteState
@@ -83,7 +83,8 @@ def may(user: Any, action: str, note: Note) -> bool:
     }
     if action not in rules:
         raise KeyError(f"unknown note action {action!r}")
-    return rules[action] and can_view(note, user)
+    # The visibility rule in memory: a page asks this a dozen times for one loaded note.
+    return rules[action] and may_read(note, user)
 
 
 def _require(user: Any, action: str, note: Note) -> None:
@@ -717,15 +718,23 @@ def toggle_mark(note: Note, *, by: User, kind: str) -> bool:
     return existing is None
 
 
+def marks_by(note: Note, viewer: Any) -> tuple[str, ...]:
+    """Return the kinds of mark ``viewer`` set on ``note`` (none for the anonymous reader, without a query)."""
+    if not getattr(viewer, "is_authenticated", False):
+        return ()
+    return tuple(sorted(db.session.scalars(sa.select(Mark.kind).where(Mark.note_id == note.id,
+                                                                       Mark.user_id == viewer.id))))
+
+
 def mark_counts(note: Note, viewer: Any = None) -> dict[str, dict[str, Any]]:
     """Return for each mark kind its count and whether ``viewer`` set it."""
-    rows = db.session.execute(sa.select(Mark.kind, sa.func.count()).where(Mark.note_id == note.id)
+    viewer_id = viewer.id if getattr(viewer, "is_authenticated", False) else None
+    mine = sa.func.sum(sa.case((Mark.user_id == viewer_id, 1), else_=0))
+    rows = db.session.execute(sa.select(Mark.kind, sa.func.count(), mine).where(Mark.note_id == note.id)
                               .group_by(Mark.kind)).all()
-    counts = dict(rows)
-    mine: set[str] = set()
-    if getattr(viewer, "is_authenticated", False):
-        mine = set(db.session.scalars(sa.select(Mark.kind).where(Mark.note_id == note.id, Mark.user_id == viewer.id)))
-    return {kind: {"count": counts.get(kind, 0), "mine": kind in mine} for kind in MARK_KINDS}
+    found = {kind: (count, bool(own)) for kind, count, own in rows}
+    return {kind: {"count": found.get(kind, (0, False))[0], "mine": found.get(kind, (0, False))[1]}
+            for kind in MARK_KINDS}
 
 
 def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Comment | None = None) -> Flag:

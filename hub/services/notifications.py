@@ -18,6 +18,8 @@ def page_for(user: User, *, page: int = 1, per_page: int = 30):
 
 def mark_read(user: User) -> None:
     """Mark every notification of ``user`` read."""
+    if not unread_count(user):  # nothing to write: cached pages stay valid (hub.content_version)
+        return
     db.session.execute(sa.update(Notification).where(Notification.user_id == user.id,
                                                      Notification.read_at.is_(None)).values(read_at=utcnow()))
     db.session.commit()

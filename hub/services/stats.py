@@ -6,10 +6,13 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from hub.extensions import db
+from hub.models import Note
 from hub.models.project import Project
 from hub.models.user import User, UserStatus
+from hub.services.visibility import published_for
 
 
 @dataclass(frozen=True)
@@ -22,13 +25,14 @@ class Activity:
     who: str
 
 
-def counts() -> dict[str, int]:
-    """Return how many projects and active members the hub has."""
-    return {
-        "projects": db.session.scalar(sa.select(sa.func.count(Project.id))) or 0,
-        "members": db.session.scalar(
-            sa.select(sa.func.count(User.id)).where(User.status == UserStatus.ACTIVE)) or 0,
-    }
+def counts(*, viewer: Any) -> dict[str, int]:
+    """Return how many projects, active members and published notes ``viewer`` may see the hub has."""
+    row = db.session.execute(sa.select(  # one round trip for the three figures
+        sa.select(sa.func.count(Project.id)).scalar_subquery(),
+        sa.select(sa.func.count(User.id)).where(User.status == UserStatus.ACTIVE).scalar_subquery(),
+        sa.select(sa.func.count(Note.id)).where(published_for(viewer), Note.translation_of_id.is_(None))
+        .scalar_subquery())).one()
+    return {"projects": row[0] or 0, "members": row[1] or 0, "notes": row[2] or 0}
 
 
 def recent_activity(*, viewer: Any, limit: int = 8) -> list[Activity]:
@@ -40,6 +44,7 @@ def recent_activity(*, viewer: Any, limit: int = 8) -> list[Activity]:
     if not getattr(viewer, "is_authenticated", False):
         return []
     query = (sa.select(User).where(User.status == UserStatus.ACTIVE, User.show_activity.is_(True))
+             .options(joinedload(User.project))
              .order_by(User.created_at.desc(), User.id.desc()).limit(limit))
     return [Activity(at=u.created_at, kind="joined", project=u.project, who=u.pseudonym)
             for u in db.session.scalars(query)]

@@ -117,8 +117,9 @@ def published_versions(notes: Iterable[Note], *, locale: str, viewer: Any) -> di
 
 
 def published_translations(original: Note, viewer: Any) -> list[Note]:
-    """Return the published translations of ``original`` that ``viewer`` may see."""
-    query = sa.select(Note).where(Note.translation_of_id == original.id, published_for(viewer)).order_by(Note.language)
+    """Return the published translations of ``original`` that ``viewer`` may see, by language, the newest last."""
+    query = (sa.select(Note).where(Note.translation_of_id == original.id, published_for(viewer))
+             .order_by(Note.language, Note.id))
     return list(db.session.scalars(query))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
@@ -95,48 +96,55 @@ def test_only_admins_download_someone_elses_data(app, contributor, admin, member
 
 # --- deleting an account -------------------------------------------------------------------------
 
-def test_deleting_ones_account_keeps_published_notes_as_former_member_and_purges_the_person(
-        app, contributor, moderator, member):
-    kept = published(contributor, moderator)
-    person = contributor.id
-    draft = notes.create_draft(author=contributor, data=note_input(title="Unfinished"))
-    comment = discussion.add_comment(kept, by=contributor, body="A comment of mine.")
-    discussion.add_comment(kept, by=member, body="A comment of someone else.")
-    browser = client_of(app, contributor)
-    accounts.authenticate("lee", "wrong password", client="198.51.100.7")
-    assert count(LoginFailure) == 2
+class TestDeletingAnAccountOnBothDatabases:
+    """PostgreSQL enforces every foreign key at once: a tombstone that kept its author's id broke deletion there."""
 
-    response = post_form(browser, "/account/delete", {"what": "keep", "password": "not it"})
-    assert response.status_code == 200 and db.session.get(User, person) is not None
-    response = post_form(browser, "/account/delete", {"what": "keep", "password": PASSWORD})
-    assert response.status_code == 302
-    db.session.expire_all()
-    assert db.session.scalar(sa.select(User).where(User.username == "lee")) is None
-    assert count(LoginSession) == 0 and count(LoginFailure) == 1  # the client's count stays: it is not theirs
-    kept_note, gone = db.session.get(Note, kept.id), db.session.get(Note, draft.id)
-    assert kept_note.state == "published" and kept_note.author_id is None
-    assert gone.state == "deleted" and gone.title == ""
-    assert db.session.get(Comment, comment.id).author_id is None
-    assert count(Event, Event.kind == "note.updated", Event.subject_id == kept.id) == 1
-    page = app.test_client().get(f"/notes/{kept.id}").get_data(as_text=True)
-    assert "former member" in page and "小李" not in page
-    assert browser.get("/account").status_code == 302  # signed out everywhere
-    entries = db.session.scalars(sa.select(AuditEntry)).all()
-    assert all(e.actor_id != person and not (e.target_type == "user" and e.target_id == person) for e in entries)
-    assert "lee" not in json.dumps([e.details for e in entries], ensure_ascii=False)
+    @pytest.fixture
+    def app(self, any_db_app):
+        return any_db_app
+
+    def test_deleting_ones_account_keeps_published_notes_as_former_member_and_purges_the_person(
+            self, app, contributor, moderator, member):
+        kept = published(contributor, moderator)
+        person = contributor.id
+        draft = notes.create_draft(author=contributor, data=note_input(title="Unfinished"))
+        comment = discussion.add_comment(kept, by=contributor, body="A comment of mine.")
+        discussion.add_comment(kept, by=member, body="A comment of someone else.")
+        browser = client_of(app, contributor)
+        accounts.authenticate("lee", "wrong password", client="198.51.100.7")
+        assert count(LoginFailure) == 2
+
+        response = post_form(browser, "/account/delete", {"what": "keep", "password": "not it"})
+        assert response.status_code == 200 and db.session.get(User, person) is not None
+        response = post_form(browser, "/account/delete", {"what": "keep", "password": PASSWORD})
+        assert response.status_code == 302
+        db.session.expire_all()
+        assert db.session.scalar(sa.select(User).where(User.username == "lee")) is None
+        assert count(LoginSession) == 0 and count(LoginFailure) == 1  # the client's count stays: it is not theirs
+        kept_note, gone = db.session.get(Note, kept.id), db.session.get(Note, draft.id)
+        assert kept_note.state == "published" and kept_note.author_id is None
+        assert gone.state == "deleted" and gone.title == ""
+        assert db.session.get(Comment, comment.id).author_id is None
+        assert count(Event, Event.kind == "note.updated", Event.subject_id == kept.id) == 1
+        page = app.test_client().get(f"/notes/{kept.id}").get_data(as_text=True)
+        assert "former member" in page and "小李" not in page
+        assert browser.get("/account").status_code == 302  # signed out everywhere
+        entries = db.session.scalars(sa.select(AuditEntry)).all()
+        assert all(e.actor_id != person and not (e.target_type == "user" and e.target_id == person) for e in entries)
+        assert "lee" not in json.dumps([e.details for e in entries], ensure_ascii=False)
 
 
-def test_deleting_an_account_with_its_notes_sends_delete_to_partner_hubs(app, contributor, moderator, member):
-    note = published(contributor, moderator)
-    discussion.add_comment(note, by=member, body="Kept? No: the note goes.")
-    notes.reply(note, by=moderator, body="Thanks.")
-    browser = client_of(app, contributor)
-    post_form(browser, "/account/delete", {"what": "remove", "password": PASSWORD})
-    db.session.expire_all()
-    gone = db.session.get(Note, note.id)
-    assert gone.state == "deleted" and gone.body == "" and count(NoteRevision) == 0
-    assert count(Event, Event.kind == "note.deleted", Event.subject_id == note.id) == 1
-    assert count(Comment) == 0 and count(ReviewMessage) == 0
+    def test_deleting_an_account_with_its_notes_sends_delete_to_partner_hubs(self, app, contributor, moderator, member):
+        note = published(contributor, moderator)
+        discussion.add_comment(note, by=member, body="Kept? No: the note goes.")
+        notes.reply(note, by=moderator, body="Thanks.")
+        browser = client_of(app, contributor)
+        post_form(browser, "/account/delete", {"what": "remove", "password": PASSWORD})
+        db.session.expire_all()
+        gone = db.session.get(Note, note.id)
+        assert gone.state == "deleted" and gone.body == "" and count(NoteRevision) == 0
+        assert count(Event, Event.kind == "note.deleted", Event.subject_id == note.id) == 1
+        assert count(Comment) == 0 and count(ReviewMessage) == 0
 
 
 def test_an_admin_deletes_an_account_on_request_and_the_audit_keeps_no_trace_of_the_person(

@@ -1,0 +1,278 @@
+"""Rendered fragments of pages (and small facts behind them), cached in each web process.
+
+A fragment's key is what its template or view names (a note's id, the list page asked for) and,
+always:
+
+- the content version (:mod:`hub.content_version`), read once per request: a change readers may
+  see, made through any process on any node, changes it in the same transaction, so every
+  process stops using older entries at once; nothing is deleted to invalidate an entry;
+- the reader's language and time zone;
+- the audience: ``anonymous``, or the signed-in person's role. Which published notes a reader
+  may see depends on nothing else, so readers who may see different notes never share an entry,
+  and a fragment may show what the role may do. What depends on the person (their own marks,
+  whether they wrote the note) stays outside the fragment or goes into its key.
+
+Only published notes are rendered into shared fragments; a draft is seen by its author and the
+moderators and rendered every time. A fragment holding a form stores a placeholder where the
+request's CSRF token was and is served with the token of the request it is served to.
+
+In a template: ``{% cache "note", note.id %}…{% endcache %}``. In a view: :func:`memo` for data (a
+few ids), :func:`deferred` for what only a miss needs (the queries behind a cached list).
+
+A view whose page is made of such fragments is decorated with :func:`page`: it reads the content
+version before anything else (so everything it shows is as new as the version or newer), reads
+without a transaction on PostgreSQL (no BEGIN and ROLLBACK round trips; it must not write), and
+serves anonymous readers the whole page from the cache when the view said it may be shared.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
+
+from flask import Flask, current_app, g, request, session
+from flask_babel import get_locale, get_timezone
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from jinja2 import nodes
+from jinja2.ext import Extension
+from markupsafe import Markup
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hub import content_version
+from hub.extensions import db
+
+EXTENSION = "hub.fragments"
+CSRF_PLACEHOLDER = "\x00csrf-token\x00"
+READ_ONLY = "hub.fragments.read_only"
+
+
+class FragmentStore:
+    """A bounded map of keys to cached values, least recently used out first; safe across threads."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.version: str | None = None
+        self.entries: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
+        self.lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple) -> Any:
+        """Return the value kept under ``key``, or None."""
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self.entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: tuple, value: Any, size: int) -> None:
+        """Keep ``value`` under ``key``, dropping the least recently used entries beyond the budget."""
+        if size > self.max_bytes:
+            return
+        with self.lock:
+            old = self.entries.pop(key, None)
+            if old is not None:
+                self.size -= old[1]
+            self.entries[key] = (value, size)
+            self.size += size
+            while self.size > self.max_bytes:
+                _key, (_value, dropped) = self.entries.popitem(last=False)
+                self.size -= dropped
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self.lock:
+            self.entries.clear()
+            self.size = 0
+
+    def seen_version(self, version: str) -> None:
+        """Forget every entry when the content version moves on: none of them can be asked for again."""
+        with self.lock:
+            if version != self.version:
+                self.version = version
+                self.entries.clear()
+                self.size = 0
+
+
+def _store() -> FragmentStore:
+    return current_app.extensions[EXTENSION]
+
+
+def audience() -> str:
+    """Return the audience part of every key: ``anonymous``, or the signed-in person's role."""
+    return str(current_user.role) if current_user.is_authenticated else "anonymous"
+
+
+def _context() -> tuple[str, str, str, str]:
+    """Return the parts every key of this request ends with (the content version is read once per request)."""
+    found = g.get("fragment_context")
+    if found is None:
+        version = content_version.current()
+        _store().seen_version(version)
+        found = g.fragment_context = (version, str(get_locale()), str(get_timezone()), audience())
+    return found
+
+
+def _csrf_token() -> str | None:
+    """Return the CSRF token made for this request, if a form asked for one."""
+    return g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+
+
+def fragment(parts: tuple[Hashable, ...], render: Callable[[], str]) -> Markup:
+    """Return the HTML ``render`` makes for ``parts`` in this request's context, rendering it once per key."""
+    key = ("html", *parts, *_context())
+    store = _store()
+    text = store.get(key)
+    if text is None:
+        text = str(render())
+        token = _csrf_token()
+        if token:  # a form inside: the next reader gets their own token, never this one
+            text = text.replace(token, CSRF_PLACEHOLDER)
+        store.put(key, text, len(text))
+    if CSRF_PLACEHOLDER in text:
+        text = text.replace(CSRF_PLACEHOLDER, generate_csrf())
+    return Markup(text)
+
+
+def share_page(shared: bool = True) -> None:
+    """Let a :func:`page` view's page be kept whole for anonymous readers (a note's: only when it is published)."""
+    g.share_page = shared
+
+
+def page(name: str, *, args: Iterable[str] = (), shared: bool = False,
+         vary: Callable[[], Hashable] | None = None) -> Callable:
+    """Decorate a view whose page is made of cached fragments (see the module's docstring).
+
+    ``args``: the query-string arguments the page depends on; a request with others (or with
+    messages waiting to be flashed, or from a signed-in person) is never served a whole page.
+    ``shared``: every page of the view may be kept whole (else the view calls :func:`share_page`).
+    ``vary``: what else a whole page depends on besides the content version (e.g. the search
+    index's commit, which follows the database a moment later).
+    """
+    allowed = frozenset(args) | {"lang"}
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*view_args: Any, **view_kwargs: Any) -> Any:
+            _read_only()
+            context = _context()  # the version first: everything read after it is as new or newer
+            if current_user.is_authenticated or "_flashes" in session or not set(request.args) <= allowed:
+                return view(*view_args, **view_kwargs)
+            key = ("page", name, request.path, tuple(sorted(request.args.items(multi=True))),
+                   vary() if vary else None, *context)
+            store = _store()
+            text = store.get(key)
+            if text is not None:
+                return text
+            g.share_page = shared
+            answer = view(*view_args, **view_kwargs)
+            if isinstance(answer, str) and g.share_page and not _csrf_token():
+                store.put(key, answer, len(answer))
+            return answer
+        return wrapper
+    return decorator
+
+
+def _read_only() -> None:
+    """On PostgreSQL, let this request read without a transaction (each statement sees what is committed)."""
+    db_session = db.session()
+    if db.engine.dialect.name == "postgresql" and not db_session.in_transaction():
+        db_session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        db_session.info[READ_ONLY] = True
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _refuse_writes(db_session: Session, _context: Any, _instances: Any) -> None:
+    """A page that reads without a transaction must not write: it would not be atomic."""
+    if db_session.info.get(READ_ONLY):
+        raise RuntimeError("a page view decorated with fragments.page tried to write")
+
+
+def memo(name: str, *parts: Hashable, compute: Callable[[], Any], size: int = 256) -> Any:
+    """Return ``compute()`` for ``name`` and ``parts`` in this request's context, computing it once per key.
+
+    For small plain data (ids, counts), never ORM objects: they belong to one request's session.
+    """
+    key = ("data", name, *parts, *_context())
+    store = _store()
+    value = store.get(key)
+    if value is None:
+        value = compute()
+        store.put(key, value, size)
+    return value
+
+
+class Deferred:
+    """A value computed on first use, so that what only a cache miss needs costs nothing on a hit."""
+
+    __slots__ = ("_compute", "_value", "_done")
+
+    def __init__(self, compute: Callable[[], Any]) -> None:
+        self._compute, self._value, self._done = compute, None, False
+
+    def value(self) -> Any:
+        """Return the value, computing it on the first call."""
+        if not self._done:
+            self._value, self._done = self._compute(), True
+        return self._value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.value(), name)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.value()[key]
+
+    def __iter__(self):
+        return iter(self.value())
+
+    def __len__(self) -> int:
+        return len(self.value())
+
+    def __bool__(self) -> bool:
+        return bool(self.value())
+
+    def __contains__(self, item: Any) -> bool:
+        return item in self.value()
+
+
+def deferred(compute: Callable[..., Any], *args: Any, **kwargs: Any) -> Deferred:
+    """Return ``compute(*args, **kwargs)`` as a :class:`Deferred`: run only if a template uses it."""
+    return Deferred(lambda: compute(*args, **kwargs))
+
+
+class CacheExtension(Extension):
+    """``{% cache "name", part, … [when condition] %}…{% endcache %}``: the body rendered once per key.
+
+    See :func:`fragment`. With ``when``, the body is cached only when the condition holds (a
+    note's page: only when the note is published), and rendered every time otherwise.
+    """
+
+    tags = {"cache"}
+
+    def parse(self, parser):
+        """Read the key's parts, the condition and the body up to ``endcache``."""
+        lineno = next(parser.stream).lineno
+        parts = [parser.parse_expression()]
+        while parser.stream.skip_if("comma"):
+            parts.append(parser.parse_expression())
+        condition = parser.parse_expression() if parser.stream.skip_if("name:when") else nodes.Const(True)
+        body = parser.parse_statements(("name:endcache",), drop_needle=True)
+        call = self.call_method("_render", [nodes.Tuple(parts, "load"), condition])
+        return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
+
+    def _render(self, parts: tuple, shared: bool, caller: Callable[[], str]) -> Markup:
+        return fragment(parts, caller) if shared else Markup(caller())
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its fragment store (``FRAGMENT_CACHE_MB`` per process) and the ``cache`` tag."""
+    app.extensions[EXTENSION] = FragmentStore(int(float(app.config["FRAGMENT_CACHE_MB"]) * (1 << 20)))
+    app.jinja_env.add_extension(CacheExtension)

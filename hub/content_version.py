@@ -1,0 +1,115 @@
+"""What readers see, as one value that changes in the same transaction as anything they see.
+
+Pages cache rendered fragments keyed by this value (``blueprints/web/fragments.py``). Every web
+process reads it once per request, so a change made through any process, on any node, changes
+every cache key at once; nothing has to be deleted from a cache to invalidate it.
+
+What counts as reader-visible: a note that is published, or was published before this
+transaction (its text, terms, readers, featuring, translations and attachments with it);
+comments and marks; projects; topics and populations; accounts (pseudonyms, roles, who is
+active); partner hubs (their names are shown on their notes). Drafts and submissions do not
+count, nor an author's changes to a published note waiting for review (``pending_revision``):
+autosave, which saves them every few seconds, leaves every cache alone; the note page keys what
+it shows of them to the author and the moderators by their state instead. Held comments count
+(they are comments), though only their writers see them: the page keys them by the reader. Notifications
+count too, so that a person's unread count can be cached with the rest (they are made with
+comments and moderators' decisions, and read in one go). Changes are
+noticed in the ORM's flushes and in bulk statements run through the session (``insert``,
+``update``, ``delete`` on those tables, e.g. an import), and the value is replaced just before
+the transaction commits, with the transaction: a rolled-back change changes nothing, and a
+reader never sees the new value without the change.
+
+The value is random, not a counter, so a restored database never brings back a value that
+stood for other content. On PostgreSQL the replacement takes the event log's lock first
+(``hub.events.LOG_LOCK``): writers that record events and change the value then take the two
+locks in one order, and never wait for each other in a cycle.
+"""
+from __future__ import annotations
+
+import secrets
+from itertools import chain
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from hub.events import LOG_LOCK
+from hub.extensions import db
+from hub.models import Attachment, Comment, Mark, Note, NoteState, Notification, PeerHub, Project, Term, note_term
+from hub.models.base import utcnow
+from hub.models.meta import HubMeta
+from hub.models.user import User
+
+KEY = "content_version"
+_CHANGED = "hub.content_version.changed"
+# Rows of these are shown to readers whatever their state; a note only when it is (or was) published.
+ALWAYS = (Attachment, Comment, Mark, Notification, PeerHub, Project, Term, User)
+TABLES = frozenset(model.__table__.name for model in (*ALWAYS, Note)) | {note_term.name}
+
+
+def current() -> str:
+    """Return the content version: the same text in every process until a reader-visible change commits.
+
+    On PostgreSQL, when the request has no transaction yet (a reader served from cache needs
+    none), it is read without opening one: one round trip instead of three. Whatever the
+    request reads later is as new or newer (read committed), so a fragment cached under this
+    value never shows older content than the value stands for.
+    """
+    query = sa.select(HubMeta.value).where(HubMeta.key == KEY)
+    session = db.session()
+    if session.in_transaction() or db.engine.dialect.name != "postgresql":
+        return session.scalar(query) or "0"
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return connection.scalar(query) or "0"
+
+
+def _reader_visible(obj: Any) -> bool:
+    """Tell whether a changed ORM object is something readers may see."""
+    if isinstance(obj, ALWAYS):
+        return True
+    if not isinstance(obj, Note):
+        return False
+    history = sa.inspect(obj).attrs.state.history
+    states = [*history.added, *history.unchanged, *history.deleted]
+    # Unknown (not loaded): count it; a draft costs at worst one needless refresh of the caches.
+    return not states or NoteState.PUBLISHED.value in states
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _notice_flush(session: Session, _context: Any, _instances: Any) -> None:
+    """Remember that this transaction changes what readers see."""
+    if not session.info.get(_CHANGED) and any(
+            _reader_visible(obj) for obj in chain(session.new, session.dirty, session.deleted)
+            if obj in session.new or obj in session.deleted or session.is_modified(obj)):
+        session.info[_CHANGED] = True
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _notice_statement(state: ORMExecuteState) -> None:
+    """Remember bulk inserts, updates and deletes of reader-visible tables."""
+    if (state.is_insert or state.is_update or state.is_delete) and \
+            getattr(state.statement.table, "name", None) in TABLES:
+        state.session.info[_CHANGED] = True
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _replace_on_commit(session: Session) -> None:
+    """Give the content version a new value inside the committing transaction when readers' content changed."""
+    session.flush()  # so that changes still pending are noticed first
+    if not session.info.pop(_CHANGED, False):
+        return
+    dialect = session.get_bind(HubMeta.__mapper__).dialect.name
+    if dialect == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(LOG_LOCK)))
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(HubMeta)
+    value, now = secrets.token_hex(8), utcnow()
+    session.execute(insert.values(key=KEY, value=value, updated_at=now).on_conflict_do_update(
+        index_elements=[HubMeta.key], set_={"value": value, "updated_at": now}))
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: Any) -> None:
+    """A transaction that ends without committing changed nothing readers see."""
+    if transaction.parent is None:
+        session.info.pop(_CHANGED, None)
