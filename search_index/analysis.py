@@ -32,12 +32,8 @@ Han text
     第一|次; jieba's dictionary tags such words as numerals); a three-character word is split AB|C
     or A|BC by jieba's word probabilities with a prior of three to one for AB|C, the usual shape
     of such words (西南|部, not 西|南部); a longer word follows jieba's most probable path through
-    it without the word itself (加大力度 -> 加大|力度). Where the usual shape of a word of three or
-    four characters (AB|C, AB|CD) is a close call against that best split, the word is cut at the
-    cuts of both (参议员 stays whole, 公交车站 -> 公交|车|站): what one split would index across
-    the other's cut is no term, since its characters may straddle two words (文学 is not in 天文|学).
-    Glossary terms keep their best split (青|少年). A word of two characters, or one whose split
-    has no piece of two or more characters, is a leaf.
+    it without the word itself (加大力度 -> 加大|力度). A word of two characters, or one whose
+    best split has no piece of two or more characters, is a leaf.
 
 Why
     - Precision: a term matches a word, or a piece of a word's own split, never characters that
@@ -291,12 +287,6 @@ def _route(sentence: str) -> list[str]:
 # cost recall and removed no trap: bench/README.md.)
 _USUAL_SHAPE = {3: math.log(3)}
 
-# Natural log odds (e^5: about 150 to one) within which the usual shape of a word of three or four
-# characters (AB|C, AB|CD) is a close call against its best split. bench/README.md: 3 left traps at
-# 10.8 %, 4 at 10.5 % and 5 at 9.4 % on the development set, nothing changes there beyond 5; every
-# step up makes more common words whole (市政府 at 4.4: 政府 no longer finds it).
-_CLOSE_CALL = 5.0
-
 # In _WordTable: a prefix of dictionary words that is no word itself (frequency 0 in jieba).
 _PREFIX_ONLY = math.inf
 
@@ -328,30 +318,23 @@ def _word_terms(word: str) -> tuple[tuple[_WordTerm, ...], tuple[_WordTerm, ...]
     return tuple(units), tuple(terms)
 
 
-def _walk(piece: str, offset: int, units: list[_WordTerm], terms: list[_WordTerm], curated: bool = False) -> None:
-    """Add piece and, recursively, the pieces of its best split; the leaves are its units.
-
-    ``curated``: piece is (inside) a glossary term, whose split is taken as it is.
-    """
+def _walk(piece: str, offset: int, units: list[_WordTerm], terms: list[_WordTerm]) -> None:
+    """Add piece and, recursively, the pieces of its best split; the leaves are its units."""
     terms.append((piece, offset, len(units)))
-    curated = curated or piece in _glossary_words()
-    pieces = _pieces(piece, settled=curated)
+    pieces = _pieces(piece)
     if pieces is None:
         units.append((piece, offset, len(units)))
         return
     for part in pieces:
-        _walk(part, offset, units, terms, curated)
+        _walk(part, offset, units, terms)
         offset += len(part)
 
 
-def _pieces(word: str, *, settled: bool = False) -> list[str] | None:
+def _pieces(word: str) -> list[str] | None:
     """Return the best split of word into shorter dictionary words and characters, or None.
 
     None when the word has fewer than three characters (its characters are found through the
     terms that contain them) or when no piece of the split is a word of two or more characters.
-    Unless ``settled``, a word of three or four characters whose usual shape (AB|C, AB|CD) is a
-    close call against its best split is cut at both splits' cuts: what either split would put
-    across the other's cut is no piece (参议员 stays whole, 公交车站 is 公交|车|站).
     """
     if len(word) < 3:
         return None
@@ -360,9 +343,6 @@ def _pieces(word: str, *, settled: bool = False) -> list[str] | None:
         # A number and what it counts: 三十|分钟, 第一|次, never 三|十分钟 (十分 is "very").
         return [word[:number.end()], word[number.end():]]
     pieces = _best_split(word)
-    if not settled and _close_to_usual_shape(word, pieces):
-        cuts = sorted({2, *itertools.accumulate(len(piece) for piece in pieces[:-1])})
-        pieces = [word[start:end] for start, end in zip([0, *cuts], [*cuts, len(word)])]
     return pieces if any(len(piece) > 1 for piece in pieces) else None
 
 
@@ -396,16 +376,6 @@ def _best_split(word: str) -> list[str]:
                 and _score(usual) + shape > _score(pieces)):
             return usual
     return pieces
-
-
-def _close_to_usual_shape(word: str, best: list[str]) -> bool:
-    """Tell whether a word of three or four characters, whose best split is ``best``, could as well
-    be split after its second character into words: within _CLOSE_CALL of the best split."""
-    if len(word) not in (3, 4):
-        return False
-    usual = [word[:2], word[2:]]
-    return (usual != best and all(len(part) == 1 or _is_word(part) for part in usual)
-            and _score(usual) >= _score(best) - _CLOSE_CALL)
 
 
 def _is_word(text: str) -> bool:
@@ -474,12 +444,6 @@ def _load_segmenter() -> jieba.Tokenizer:
     for term in sorted(glossary.chinese_terms(), key=lambda term: (len(term), term)):
         tokenizer.add_word(term)
     return tokenizer
-
-
-@functools.cache
-def _glossary_words() -> frozenset[str]:
-    """Return the glossary's Chinese terms (words the segmenter's dictionary gained)."""
-    return frozenset(glossary.chinese_terms())
 
 
 @functools.cache

@@ -204,25 +204,6 @@ def test_sub_words_are_the_pieces_of_the_word_s_own_split_not_every_dictionary_w
     assert "分钟" in terms("三十分钟") and "十分" not in terms("三十分钟")
 
 
-def test_a_close_call_between_two_splits_indexes_neither_split_s_word_across_the_other_s_cut():
-    def tokens(text):
-        return [(t.text, t.pos) for t in bilingual_analyzer()(text, positions=True, mode="index")
-                if not t.text.startswith("~")]
-
-    # 参|议员 or 参议|员, 天|文学 or 天文|学: a close call; the word is one unit, no piece of it a term.
-    assert tokens("参议员") == [("参议员", 0)]
-    assert tokens("天文学") == [("天文学", 0)]
-    # 公交车|站 or 公交|车站: cut at both, so 公交 stays and neither 公交车 nor 车站 is a term.
-    assert tokens("公交车站") == [("公交车站", 0), ("公交", 0), ("车", 1), ("站", 2)]
-    # A clear best split keeps its pieces (北京市|委 is far less likely than 北京|市委).
-    assert tokens("北京市委") == [("北京市委", 0), ("北京", 0), ("市委", 1)]
-    # Glossary terms keep their own split: 青|少年, though 青少|年 is a close call.
-    assert tokens("青少年") == [("青少年", 0), ("青", 0), ("少年", 1)]
-    # Index and query share the units: a query of several words is a phrase of the same units.
-    assert query_tokens("参议员选举") == ["参议员", "选举"]
-    assert tokens("参议员选举") == [("参议员", 0), ("选举", 1)]
-
-
 def test_character_offsets_point_into_the_original_text():
     text = "……ＭＭＴ門診 clinics"
     spans = {t.text: text[t.startchar:t.endchar]
