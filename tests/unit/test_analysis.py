@@ -202,6 +202,8 @@ def test_sub_words_are_the_pieces_of_the_word_s_own_split_not_every_dictionary_w
     assert "一次" not in terms("第一次") and "第一" in terms("第一次")
     # A number and what it counts: 三十|分钟; 十分 ("very") is not in it.
     assert "分钟" in terms("三十分钟") and "十分" not in terms("三十分钟")
+    # A true piece stays a term: a reader searching 政府 or 孩子 expects 市政府 and 小孩子.
+    assert "政府" in terms("市政府") and "孩子" in terms("小孩子") and "部分" in terms("大部分")
 
 
 def test_character_offsets_point_into_the_original_text():
