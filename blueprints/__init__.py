@@ -4,7 +4,8 @@
 ``blueprints.web`` (the access guard, the log-in session loader, security headers, the reader's
 language, template helpers, error pages) and mounts the faces: assets, main, auth, notes,
 moderation, search, translations, api, admin, partners, federation, tokens, feeds, oai, overview,
-ops. The core (``hub``, ``search_index``) never imports this package; only ``hub.create_app`` does.
+ops, follows, mail. The core (``hub``, ``search_index``) never imports this package; only
+``hub.create_app`` does.
 """
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ def _register_blueprints(app: Flask) -> None:
     from blueprints.auth import bp as auth_bp
     from blueprints.federation import bp as federation_bp
     from blueprints.feeds import bp as feeds_bp
+    from blueprints.follows import bp as follows_bp
+    from blueprints.mail import bp as mail_bp
     from blueprints.main import bp as main_bp
     from blueprints.moderation import bp as moderation_bp
     from blueprints.notes import bp as notes_bp
@@ -56,6 +59,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(federation_bp)
     app.register_blueprint(partners_bp, url_prefix="/admin/partners")
+    app.register_blueprint(follows_bp)
+    app.register_blueprint(mail_bp)
     app.register_blueprint(tokens_bp)
     app.register_blueprint(feeds_bp)
     app.register_blueprint(oai_bp)

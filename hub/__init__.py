@@ -39,7 +39,7 @@ def _instance_path(config: dict[str, Any] | type | None) -> str | None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to ``app``."""
     import search_index
-    from hub import content_version, database, federation, models  # noqa: F401  (tables; listeners)
+    from hub import content_version, database, federation, mail, models  # noqa: F401  (tables; listeners)
     from hub.services import harvest
 
     db.init_app(app)
@@ -52,6 +52,7 @@ def register_extensions(app: Flask) -> None:
     search_index.init_app(app)
     federation.init_app(app)
     harvest.init_app(app)
+    mail.init_app(app)
 
 
 def register_logging(app: Flask) -> None:
@@ -98,6 +99,7 @@ def register_cli(app: Flask) -> None:
     """Add the ``flask hub ...`` commands."""
     from hub.cli import hub_cli, translate_cli
     import hub.cli_accounts  # noqa: F401
+    import hub.cli_mail  # noqa: F401
     import hub.cli_notes  # noqa: F401
     import hub.cli_setup  # noqa: F401
 

@@ -3,8 +3,8 @@
 ``flask hub`` commands are thin wrappers over the services, federation and search_index:
 init, demo, create-admin, worker, serve, search-status, reindex, and the federation-* commands
 (``hub/cli_notes.py`` adds import-notes and export-notes, ``hub/cli_setup.py`` create-project
-and invite). ``flask translate`` wraps pybabel: extract (with ``# i18n:`` translator comments),
-init, update, compile.
+and invite, ``hub/cli_mail.py`` the mail-* commands). ``flask translate`` wraps pybabel:
+extract (with ``# i18n:`` translator comments), init, update, compile.
 """
 from __future__ import annotations
 

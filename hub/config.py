@@ -54,7 +54,21 @@ class Config:
     WORKER_CLAIM_SECONDS = 60.0  # a claim on shared work (hub.claims) not renewed for this long comes free
     NODE_NAME = ""  # this machine's name among the hub's nodes; empty: host name and instance folder
     PASSWORD_HASH_METHOD = "scrypt"  # Werkzeug's scrypt, n=2**15
-    MAIL_SERVER = ""  # no mail yet: reset links go to the server log and to admins
+    # Mail (README, "Mail"). No server: no mail at all; reset links go to the server log, admins hand out links.
+    MAIL_SERVER = ""
+    MAIL_PORT = 587
+    MAIL_USE_TLS = True  # STARTTLS after connecting (port 587)
+    MAIL_USE_SSL = False  # TLS from the first byte (port 465); not together with MAIL_USE_TLS
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_SENDER = ""  # the From address; empty: hub@ and the host of BASE_URL
+    MAIL_TIMEOUT = 20.0  # seconds for connecting and for each SMTP command
+    MAIL_TRIES = 8  # tries a mail the server refuses for a while (4xx) gets before it is given up
+    MAIL_RETRY_BASE_SECONDS = 60.0  # waits 1, 2, 4 ... minutes between tries (at most 6 hours)
+    MAIL_BATCH = 50  # mails sent per worker round
+    MAIL_DIGEST_HOUR = 7  # daily and weekly digests go out after this hour, in each reader's time zone
+    MAIL_DIGEST_WEEKDAY = 0  # weekly digests on this day: 0 Monday ... 6 Sunday
+    MAIL_KEEP_DAYS = 30  # sent and given-up mails are forgotten after this many days
     TESTING = False
     PROXIES = 0  # proxies in front whose X-Forwarded-For/-Proto are believed: 1 behind nginx (deploy/)
     LOG_FORMAT = "text"  # or "json": one JSON object per line, with the request id
@@ -104,6 +118,8 @@ class TestConfig(Config):
     LOGIN_LIMIT_ACCOUNT = 5
     LOGIN_LIMIT_CLIENT = 20
     FEDERATION_RETRY_BASE_SECONDS = 0.2
+    MAIL_RETRY_BASE_SECONDS = 0.2
+    MAIL_TIMEOUT = 5.0
     API_RATE_LIMIT_ANONYMOUS = "100000 per minute"  # tests of the limits set their own
 
 
@@ -139,6 +155,9 @@ def _derive(app: Flask) -> None:
         raise ConfigError(
             f"HUB_FEDERATION_MODE must be 'allowlist' or 'open', not {cfg['FEDERATION_MODE']!r}."
         )
+    if cfg.get("MAIL_USE_TLS") and cfg.get("MAIL_USE_SSL"):
+        raise ConfigError("HUB_MAIL_USE_TLS (STARTTLS, port 587) and HUB_MAIL_USE_SSL (TLS, port 465) exclude "
+                          "each other: set one of them to false.")
     cfg.setdefault("SQLALCHEMY_DATABASE_URI", _database_uri(cfg["DATABASE_URL"]))
     cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(cfg))
     secure = cfg["COOKIE_SECURE"]

@@ -6,7 +6,8 @@ every cache key at once; nothing has to be deleted from a cache to invalidate it
 
 What counts as reader-visible: a note that is published, or was published before this
 transaction (its text, terms, readers, featuring, translations and attachments with it);
-comments and marks; projects; topics and populations; accounts (pseudonyms, roles, who is
+comments and marks (partner hubs' too: where a comment came from, a hub's marks, the totals
+an origin reports); projects; topics and populations; accounts (pseudonyms, roles, who is
 active); partner hubs (their names are shown on their notes). Drafts and submissions do not
 count, nor an author's changes to a published note waiting for review (``pending_revision``):
 autosave, which saves them every few seconds, leaves every cache alone; the note page keys what
@@ -36,7 +37,8 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from hub.events import LOG_LOCK
 from hub.extensions import db
-from hub.models import Attachment, Comment, Mark, Note, NoteState, Notification, PeerHub, Project, Term, note_term
+from hub.models import (Attachment, Comment, CommentThread, Mark, MarkTotal, Note, NoteState, Notification, PeerHub,
+                        Project, RemoteMark, Term, note_term)
 from hub.models.base import utcnow
 from hub.models.meta import HubMeta
 from hub.models.user import User
@@ -44,7 +46,7 @@ from hub.models.user import User
 KEY = "content_version"
 _CHANGED = "hub.content_version.changed"
 # Rows of these are shown to readers whatever their state; a note only when it is (or was) published.
-ALWAYS = (Attachment, Comment, Mark, Notification, PeerHub, Project, Term, User)
+ALWAYS = (Attachment, Comment, CommentThread, Mark, MarkTotal, Notification, PeerHub, Project, RemoteMark, Term, User)
 TABLES = frozenset(model.__table__.name for model in (*ALWAYS, Note)) | {note_term.name}
 
 

@@ -78,6 +78,17 @@ class DatabaseCursor:
             sa.select(ConsumerCursor.position).where(ConsumerCursor.name == self.name)
         ) or 0
 
+    def skip_to_head(self) -> int:
+        """Move the stored position up to the head of the log and return it (commits).
+
+        For a consumer with nobody to tell about the past: no partner hub yet, no mail server.
+        """
+        position, head = self.get(), events.head()
+        if head > position:
+            self.set(head)
+            db.session.commit()
+        return max(position, head)
+
     def set(self, position: int, *, expected: int | None = None) -> None:
         """Store the position in the current transaction (the caller commits).
 

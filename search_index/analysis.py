@@ -15,27 +15,37 @@ Non-Han words
 
 Han text
     jieba segments each run of Han characters in precise mode, without HMM, with its dictionary
-    plus the glossary's Chinese terms. Each segmented word is then cut into *units*: a word of four
-    or more characters is split the way jieba would split it if the word were not in its dictionary
-    (most probable path of shorter words and single characters), recursively, provided that at
-    least two pieces are words: 美沙酮维持治疗 -> 美沙酮|维持|治疗, while 性工作者 stays whole
-    (性|工作者 would only scatter it). Units take consecutive positions, like English words.
+    plus the glossary's Chinese terms. Each segmented word is then split the way it would be split
+    if it were not in the dictionary, recursively, into a tree: the word, the pieces of its best
+    split, their pieces, and so on (美沙酮维持治疗门诊 -> 美沙酮维持治疗|门诊 -> 美沙酮|维持|治疗).
+    The leaves are the word's *units*: they take consecutive positions, like English words.
 
-    Index mode emits, at each unit's position, the unit; and, at the position of the unit where it
-    starts, every other dictionary word of two or more characters inside the segmented word (艾滋
-    in 艾滋病, 性行为 in 男男性行为者). Query mode emits the units only. Characters inside longer
-    units are not indexed: a one-character query is answered from the terms that contain the
-    character (``search_index.engine``), which finds the same notes without indexing every
-    character again (they were half of all tokens; the rebuild needs a quarter less CPU without them).
+    Index mode emits every node of the tree: the word itself and each piece, at the position of
+    its first unit. Query mode emits the query's one word when it is a single segmented word (a
+    dictionary word is looked up as that word: 针具交换 asks for the term 针具交换), and the units
+    of all its words otherwise, as a phrase (社区外展工作人员 -> 社区 外展 工作 人员). A phrase
+    that stands for one character must find that character as a word of its own there.
+    Characters inside longer units are not indexed: a one-character query is answered from the
+    terms that contain the character (``search_index.engine``).
+
+    How a piece is split: a number and what it counts come apart after the number (三十|分钟,
+    第一|次; jieba's dictionary tags such words as numerals); a three-character word is split AB|C
+    or A|BC by jieba's word probabilities with a prior of three to one for AB|C, the usual shape
+    of such words (西南|部, not 西|南部); a longer word follows jieba's most probable path through
+    it without the word itself (加大力度 -> 加大|力度). A word of two characters, or one whose
+    best split has no piece of two or more characters, is a leaf.
 
 Why
-    - Precision: a term matches only a dictionary word found inside one segmented word, never
-      characters that straddle two words: 和服 does not match 和/服务, 就业 not 成就/业内, 外展 not
-      对外/展示.
-    - Recall: units and sub-words match inside longer words (美沙酮 finds 美沙酮维持治疗, 针具 finds
-      针具交换), and Traditional and Simplified text meet in one form.
-    - Phrases: index and query share the unit grid, so a quoted phrase of consecutive units matches
-      ("美沙酮 维持", "针具交换 项目", "peer education").
+    - Precision: a term matches a word, or a piece of a word's own split, never characters that
+      straddle two words: 和服 does not match 和|服务, 就业 not 成就|业内, and a sub-word that is
+      a dictionary word but no piece of the word's split is not indexed (大力 is not in
+      加大|力度, 南部 not in 西南|部, 十分 "very" not in 三十|分钟). A query that is one word
+      asks for that word, not for a phrase of its parts, so 工作人员 does not match
+      外展工作|人员. Measured on gold-segmented text in ``bench/precision.py``.
+    - Recall: pieces match inside longer words (美沙酮 finds 美沙酮维持治疗, 针具 finds 针具交换),
+      and Traditional and Simplified text meet in one form.
+    - Phrases: index and query share the unit grid, so a quoted phrase of consecutive units
+      matches, also inside one word ("针具 交换" finds 针具交换点, "艾滋 病" finds 艾滋病).
     - No HMM: with it, jieba guesses unknown words from context, so one string can segment one way
       in a note and another way in a short query. Without it, unknown words fall apart into single
       characters (units of their own) on both sides and still match, character by character.
@@ -43,15 +53,11 @@ Why
 Trade-offs
     - A one-character query (药, 针) matches the character alone or inside a word, through every
       indexed term that contains it (the engine reads them from the lexicon, once per segment and
-      character); one-character queries are imprecise by nature, and a one-character word inside a
-      longer query matches that character anywhere (和服务 -> 和 + 服务).
-    - A compound query becomes several units (针具交换 -> 针具, 交换). With the query parser's
-      default AND grouping a note with both words anywhere matches;
-      ``TEXT(multitoken_query="phrase")`` makes compounds exact at the cost of recall on free-text
-      Chinese queries.
-    - Sub-words come from anywhere inside one segmented word, as in jieba's search mode, so 作者
-      matches 工作者 and 华人 matches 中华人民共和国; they never straddle two segmented words. They
-      share a unit's position, so a phrase of pieces of one unit ("艾滋 病" against 艾滋病) fails.
+      character); one-character queries are imprecise by nature.
+    - jieba's own mistakes stay: where it segments 年轻人|才 (the writer meant 年轻|人才), 年轻人
+      matches and 人才 does not. A second opinion was measured (``bench/README.md``).
+    - A query word that segments into several words (和服务, 艾滋病人) is a phrase of their
+      units; words separated by spaces are ANDed (``search_index.query``).
     - Mixed-script terms (HIV检测) become separate tokens (hiv, 检测): they match as a phrase.
     - Segmentation depends on jieba's dictionary and on data/glossary.tsv: editing either needs a
       reindex. Terms that administrators add at run time expand queries but never change
@@ -67,6 +73,7 @@ Pickling
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import math
 import re
@@ -86,14 +93,15 @@ from search_index.folding import HAN_RANGES, normalise, span
 if TYPE_CHECKING:
     import jieba
 
-__all__ = ["BilingualTokenizer", "bilingual_analyzer", "query_tokens", "segment"]
+__all__ = ["BilingualTokenizer", "bilingual_analyzer", "query_tokens", "segment", "word_units"]
 
 # A Han run, or a word of other letters and digits ("e.g", "3.5" stay whole, as Whoosh's default).
 _RUN = re.compile(rf"(?P<han>[{HAN_RANGES}]+)|[^\W_{HAN_RANGES}]+(?:\.[^\W_{HAN_RANGES}]+)*")
+_HAN_WORD = re.compile(f"[{HAN_RANGES}]+")
 # The characters jieba segments with its dictionary (its re_han_default, less Latin and digits).
 _JIEBA_HAN = re.compile("[\u4e00-\u9fd5]+")
-# Only words that can hold two words of two characters are split into units.
-_MIN_SPLIT_LENGTH = 4
+# The number at the start of a numeral word: an ordinal's 第 and the numeral characters after it.
+_NUMBER = re.compile("第?[〇零一二三四五六七八九十百千万亿两几数半]+")
 
 _segmenter_lock = threading.Lock()
 _segmenter_instance: jieba.Tokenizer | None = None
@@ -162,6 +170,14 @@ def query_tokens(text: str) -> list[str]:
     return [token.text for token in _query_analyzer()(text, mode="query")]
 
 
+def word_units(term: str) -> list[str]:
+    """Return the units of an analysed Han word (a query term): the phrase it is searched as where
+    no note holds the word itself (any other term is its own one unit)."""
+    if not _HAN_WORD.fullmatch(term):
+        return [term]
+    return [unit for unit, _offset, _number in _word_terms(term)[0]]
+
+
 def segment(text: str) -> list[str]:
     """Split text into words: jieba precise-mode words for Chinese, other words as written."""
     normalised, _ = normalise(text)
@@ -183,6 +199,11 @@ def _stem_latin(word: str) -> str:
 
 def _words(normalised: str, index: bool, keep_stops: bool) -> Iterator[_Word]:
     """Yield the words of folded text with their terms (index or query terms) and positions."""
+    if not index:
+        whole = _one_han_word(normalised)
+        if whole is not None:
+            yield ((whole.group(), 0, 0),), 0, whole.start(), False
+            return
     pos = 0
     for match in _RUN.finditer(normalised):
         if match.lastgroup != "han":
@@ -198,6 +219,14 @@ def _words(normalised: str, index: bool, keep_stops: bool) -> Iterator[_Word]:
             yield (terms if index else units), pos, offset, False
             pos += len(units)
             offset += len(word)
+
+
+def _one_han_word(normalised: str) -> re.Match | None:
+    """Return the match of the text's only word when that is one segmented Han word, else None."""
+    matches = list(itertools.islice(_RUN.finditer(normalised), 2))
+    if len(matches) == 1 and matches[0].lastgroup == "han" and len(_cut(matches[0].group())) == 1:
+        return matches[0]
+    return None
 
 
 def _cut(run: str) -> list[str]:
@@ -252,6 +281,12 @@ def _route(sentence: str) -> list[str]:
     return words
 
 
+# Log odds of the usual shape of a three-character word, a two-character word first (AB|C), over
+# A|BC. Among the jieba words that the gold segmentation of bench/precision.py splits, AB|C is 3.6
+# times as common. (The like prior for AB|CD among four characters, 20 times as common there,
+# cost recall and removed no trap: bench/README.md.)
+_USUAL_SHAPE = {3: math.log(3)}
+
 # In _WordTable: a prefix of dictionary words that is no word itself (frequency 0 in jieba).
 _PREFIX_ONLY = math.inf
 
@@ -276,28 +311,87 @@ def _word_table() -> _WordTable:
 def _word_terms(word: str) -> tuple[tuple[_WordTerm, ...], tuple[_WordTerm, ...]]:
     """Return a segmented word's units and its index terms, the latter in unit order."""
     units: list[_WordTerm] = []
-    unit_at: list[int] = []  # unit number of each character of word
-    for unit in _units(word):
-        units.append((unit, len(unit_at), len(units)))
-        unit_at.extend([len(units) - 1] * len(unit))
-    unit_spans = {(offset, offset + len(unit)) for unit, offset, _ in units}
-    extras = [(word[start:end], start, unit_at[start])
-              for start, end in _dictionary_spans(word) if (start, end) not in unit_spans]
-    # Whoosh needs each term's positions in ascending order: emit unit by unit.
-    terms = sorted(units + extras, key=lambda term: term[2])
+    terms: list[_WordTerm] = []
+    _walk(word, 0, units, terms)
+    # Whoosh needs each term's positions in ascending order: emit unit by unit (parents first).
+    terms.sort(key=lambda term: term[2])
     return tuple(units), tuple(terms)
 
 
-def _units(word: str) -> list[str]:
-    """Split a compound into the words jieba would find without it, recursively."""
-    if len(word) < _MIN_SPLIT_LENGTH:
-        return [word]
+def _walk(piece: str, offset: int, units: list[_WordTerm], terms: list[_WordTerm]) -> None:
+    """Add piece and, recursively, the pieces of its best split; the leaves are its units."""
+    terms.append((piece, offset, len(units)))
+    pieces = _pieces(piece)
+    if pieces is None:
+        units.append((piece, offset, len(units)))
+        return
+    for part in pieces:
+        _walk(part, offset, units, terms)
+        offset += len(part)
+
+
+def _pieces(word: str) -> list[str] | None:
+    """Return the best split of word into shorter dictionary words and characters, or None.
+
+    None when the word has fewer than three characters (its characters are found through the
+    terms that contain them) or when no piece of the split is a word of two or more characters.
+    """
+    if len(word) < 3:
+        return None
+    number = _NUMBER.match(word) if word in _numeral_words() else None
+    if number and number.end() < len(word):
+        # A number and what it counts: 三十|分钟, 第一|次, never 三|十分钟 (十分 is "very").
+        return [word[:number.end()], word[number.end():]]
+    pieces = _best_split(word)
+    return pieces if any(len(piece) > 1 for piece in pieces) else None
+
+
+@functools.cache
+def _numeral_words() -> frozenset[str]:
+    """Return the dictionary's words of three or more characters tagged as numerals (m, mq)."""
+    words = set()
+    with _segmenter().get_dict_file() as lines:
+        for line in lines:
+            fields = line.split()
+            if len(fields) == 3 and fields[2] in (b"m", b"mq"):
+                word = fields[0].decode("utf-8")
+                if len(word) > 2:
+                    words.add(word)
+    return frozenset(words)
+
+
+def _best_split(word: str) -> list[str]:
+    """Return the likeliest split of word into shorter dictionary words and characters.
+
+    jieba's most probable path through the word without the word itself, except that a word of
+    three characters takes its usual shape, a two-character word and one more (西南|部, 第一|次),
+    unless A|BC is clearly likelier. The plain unigram score knows nothing of word shapes and
+    prefers any split with a common word in it (西|南部, 第|一次).
+    """
     pieces = _route_without(word)
-    # Keep words that split into one word plus single characters (性工作者 -> 性|工作者) whole:
-    # such a split would only scatter a real word into characters.
-    if sum(len(piece) > 1 for piece in pieces) < 2:
-        return [word]
-    return [unit for piece in pieces for unit in _units(piece)]
+    shape = _USUAL_SHAPE.get(len(word))
+    if shape is not None:
+        usual = [word[:2], word[2:]]
+        if (usual != pieces and all(len(piece) == 1 or _is_word(piece) for piece in usual)
+                and _score(usual) + shape > _score(pieces)):
+            return usual
+    return pieces
+
+
+def _is_word(text: str) -> bool:
+    return _word_table().get(text, _PREFIX_ONLY) is not _PREFIX_ONLY
+
+
+def _score(pieces: list[str]) -> float:
+    """Return the log probability of a split into dictionary words and characters, as jieba scores it."""
+    return sum(_char_score(piece) if len(piece) == 1 else _word_table()[piece] for piece in pieces)
+
+
+def _char_score(char: str) -> float:
+    """Return jieba's log probability of a single character."""
+    table = _word_table()
+    score = table.get(char, _PREFIX_ONLY)
+    return table.unknown if score is _PREFIX_ONLY else score
 
 
 def _route_without(word: str) -> list[str]:
@@ -324,18 +418,6 @@ def _route_without(word: str) -> list[str]:
         pieces.append(word[start:end])
         end = start
     return pieces[::-1]
-
-
-def _dictionary_spans(word: str) -> list[tuple[int, int]]:
-    """Return the spans of the dictionary words of 2+ characters inside word, word excluded."""
-    freq = _segmenter().FREQ
-    size = len(word)
-    return [
-        (start, end)
-        for start in range(size)
-        for end in range(start + 2, size + 1)
-        if (start, end) != (0, size) and freq.get(word[start:end], 0) > 0
-    ]
 
 
 def _segmenter() -> jieba.Tokenizer:

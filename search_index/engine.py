@@ -10,8 +10,9 @@ operation over all documents at once:
   alternative one or more :class:`Leaf` terms or phrases that must all occur; excluded units;
 - a leaf in a field gives its documents and frequencies: a term from its postings, a phrase from
   its terms' positions (document and position packed into one int64, shifted by the word's place
-  in the phrase, then intersected); one Han character stands for every indexed term that contains
-  it, found in the segment's lexicon (characters inside longer words are not indexed alone);
+  in the phrase, then intersected); one Han character alone stands for every indexed term that
+  contains it, found in the segment's lexicon (characters inside longer words are not indexed
+  alone), while in a phrase it must be a word of its own there (不应 is not in 不|应该);
 - matching is boolean masks over every document; scoring is BM25F — per field
   ``boost × idf × tf·(k1+1) / (tf + k1·(1 − b + b·length/average length))``, summed over fields and
   leaves, with Whoosh's ``idf = log(N / (df + 1)) + 1`` (a phrase: the sum of its terms' idfs);
@@ -61,9 +62,14 @@ _ONE_HAN = re.compile(f"[{HAN_RANGES}]")
 
 @dataclass(frozen=True)
 class Leaf:
-    """A term (one token) or a phrase (several tokens at consecutive positions)."""
+    """A term (one token) or a phrase (several tokens at consecutive positions).
+
+    ``parts``: a word's units, searched as a phrase instead of the word when no document holds
+    the word in the plan's fields (jieba never segmented it as one word in any note).
+    """
 
     tokens: tuple[str, ...]
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -234,8 +240,8 @@ class Snapshot:
         cached = all(self._cache.get((segment_id, "positions", field_name, text)) is not None
                      for segment_id in self._segment_ids)
         # Most of the word's documents: read all its positions once and keep them for later phrases.
-        if cached or _is_one_han(text) or len(candidates) * 4 >= len(self.term(field_name, text)[0]):
-            keys = self.term_positions(field_name, text)
+        if cached or len(candidates) * 4 >= len(self.postings(field_name, text)[0]):
+            keys = self.positions(field_name, text)
             return keys[in_sorted(keys >> POSITION_BITS, candidates)]
         parts = []
         for segment, offset in self._reader.leaf_readers():
@@ -365,10 +371,10 @@ class Snapshot:
         are mostly candidates has all its positions read and cached for later phrases; a word
         found in many more documents than the candidates has positions read only there.
         """
-        order = sorted(enumerate(tokens), key=lambda item: len(self.term(field_name, item[1])[0]))
+        order = sorted(enumerate(tokens), key=lambda item: len(self.postings(field_name, item[1])[0]))
         candidates = None
         for _place, token in order:
-            docs = self.term(field_name, token)[0]
+            docs = self.postings(field_name, token)[0]
             candidates = docs if candidates is None else _intersect_sorted(candidates, docs)
             if not len(candidates):
                 return _EMPTY_DOCS, _EMPTY_FREQS
@@ -390,6 +396,8 @@ class Snapshot:
             both = np.ones(self.size, dtype=bool) if alternative else np.zeros(self.size, dtype=bool)
             alt_scores = np.zeros(self.size, dtype=np.float32)
             for leaf in alternative:
+                if leaf.parts and not any(len(self.term(name, leaf.tokens[0])[0]) for name in fields):
+                    leaf = Leaf(leaf.parts)
                 leaf_match = np.zeros(self.size, dtype=bool)
                 for name in fields:
                     docs, freqs = self.leaf(name, leaf)
@@ -440,8 +448,9 @@ class Snapshot:
         return Found(total=len(matched), docnums=docnums.tolist(), scores=scores[docnums].tolist(), facets=counted)
 
     def _top(self, candidates: np.ndarray, scores: np.ndarray, limit: int, *, newest: bool) -> np.ndarray:
-        """Return the best ``limit`` of the matching documents ``candidates``: by score (newer first on
-        ties), or newest."""
+        """Return the best ``limit`` of the matching documents ``candidates``: by score, or newest; ties
+        newest first, then by note id (higher first), so every process and every index of the same
+        notes pages alike."""
         if not len(candidates) or limit <= 0:
             return candidates[:0]
         published = self.published[candidates].astype(np.float64)
@@ -456,7 +465,8 @@ class Snapshot:
             threshold = np.partition(primary, len(primary) - limit)[len(primary) - limit]
             keep = primary >= threshold
             candidates, primary, secondary = candidates[keep], primary[keep], secondary[keep]
-        order = np.lexsort((candidates, -secondary, -primary))[:limit]
+        # Document numbers differ between indexes and change as segments merge: note ids do not.
+        order = np.lexsort((-self.ids[candidates], -secondary, -primary))[:limit]
         return candidates[order]
 
 

@@ -145,6 +145,26 @@ def any_db_app(request, make_app) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def smtp_server():
+    """Run a real SMTP server (aiosmtpd) on a free local port for one test; see tests/smtp.py."""
+    from tests.smtp import MailServer
+
+    server = MailServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_app(make_app, smtp_server) -> Iterator[Flask]:
+    """Give the test a fresh hub that sends its mail to the test's SMTP server, inside an app context."""
+    application = make_app(**smtp_server.config())
+    with application.app_context():
+        yield application
+        db.session.remove()
+
+
+@pytest.fixture
 def client(app) -> FlaskClient:
     """Return a test client of the fresh app."""
     return app.test_client()

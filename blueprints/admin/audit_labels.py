@@ -95,6 +95,7 @@ DETAILS = {
     "content_type": _l("file type"), "size": _l("size in bytes"), "peer": _l("partner hub"),
     "by_admin": _l("by an administrator"), "notes_kept": _l("notes kept"), "notes_deleted": _l("notes deleted"),
     "comments_kept": _l("comments kept"), "comments_deleted": _l("comments deleted"),
+    "mailed": _l("link sent by e-mail"),
 }
 TRUST_LABELS = {"publish": _l("publish at once"), "moderate": _l("moderation queue")}
 TERM_KINDS = {"topic": _l("Topics"), "population": _l("Populations")}

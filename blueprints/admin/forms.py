@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms import EmailField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from blueprints.web.forms import within
+from blueprints.web.forms import EMAIL_MESSAGE, within
 from blueprints.web.templating import ROLE_LABELS
 from hub.models import Role
 
@@ -26,6 +26,11 @@ class InvitationForm(FlaskForm):
     note = StringField(_l("For whom (only you and other admins see this)"),
                        validators=[Optional(), Length(max=200)],
                        description=_l("A pseudonym or a hint; avoid real names."))
+    email = EmailField(_l("Send the link to this e-mail address (optional)"),
+                       validators=[Optional(), Email(EMAIL_MESSAGE), Length(max=254)],
+                       description=_l("The hub mails the link and then forgets the address. You can also copy the "
+                                      "link and send it yourself."))
+    language = SelectField(_l("Language of the e-mail"), choices=[], validate_choice=True, validators=[Optional()])
     submit = SubmitField(_l("Create invitation"))
 
 

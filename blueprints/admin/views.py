@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 
 import search_index
@@ -13,6 +13,7 @@ from blueprints.web.access import requires
 from blueprints.web.common import me, page_arg, personal_data_download
 from blueprints.web.forms import ActionForm
 from blueprints.web.refusals import attempt
+from blueprints.web.templating import language_name
 from hub.extensions import db
 from hub.models import Invitation, Project, Role, SensitiveWord, User, UserStatus
 from hub.permissions import may_grant
@@ -169,14 +170,20 @@ def invitations():
     form = InvitationForm()
     form.role.choices = role_choices([r for r in Role if may_grant(me(), r)])
     form.project.choices = _project_choices()
+    form.language.choices = [(code, language_name(code)) for code in current_app.config["LOCALES"]]
+    if request.method == "GET":
+        form.language.data = str(get_locale())
     link = None
     if form.validate_on_submit():
         project = _project_from(form.project.data)
         with attempt(form=form) as created:
             _invitation, token = accounts.create_invitation(
-                by=me(), role=Role(form.role.data), project=project, days=form.days.data, note=form.note.data or "")
+                by=me(), role=Role(form.role.data), project=project, days=form.days.data, note=form.note.data or "",
+                email=form.email.data or None, locale=form.language.data)
         if created:
             link = url_for("auth.accept_invitation", token=token, _external=True)
+            if form.email.data:
+                flash(_("The link is on its way to the address you gave; you can also send it yourself."), "info")
     query = sa.select(Invitation).order_by(Invitation.created_at.desc(), Invitation.id.desc())
     if not may_grant(me(), Role.ADMIN):
         query = query.where(Invitation.created_by_id == me().id)

@@ -10,10 +10,8 @@ from wtforms import (BooleanField, EmailField, PasswordField, RadioField, Select
                      TextAreaField)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
+from blueprints.web.forms import EMAIL_MESSAGE
 from blueprints.web.templating import language_name
-
-# WTForms' own Chinese for this is half English ("无效的 Email 地址。").
-EMAIL_MESSAGE = _l("This is not a valid e-mail address.")
 
 # Offer the zones people of this network live in first, then every other zone.
 COMMON_ZONES = ["Asia/Shanghai", "Asia/Ho_Chi_Minh", "Asia/Bangkok", "Asia/Yangon", "Asia/Kolkata",

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, request
 
 from hub.extensions import csrf
-from hub.federation import actor, inbox, outbox
+from hub.federation import actor, conversation, inbox, outbox, topics
 from hub.federation.signatures import raw_target_from_environ
 from hub.models.federation import PeerHub
 from blueprints.web.access import public
@@ -26,19 +26,25 @@ def _json(document: Any, *, status: int = 200, content_type: str = actor.ACTIVIT
           private: bool = False) -> Response:
     """Answer with a JSON document (Chinese kept readable)."""
     response = Response(json.dumps(document, ensure_ascii=False), status=status, content_type=content_type)
-    response.headers["Vary"] = "Accept, Signature"
+    response.headers["Vary"] = "Accept, Signature, Signature-Input"
     response.headers["Cache-Control"] = "private, no-store" if private else "public, max-age=60"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 
 def _reader() -> PeerHub | None:
-    """Return the partner hub that signed this GET (None: anyone); 403 for a blocked hub."""
+    """Return the partner hub that signed this GET (None: anyone); 403 for a blocked hub.
+
+    A signature that cannot be verified gets 401 with the reason, never the anonymous view.
+    """
     path, query = raw_target_from_environ(request.environ)
     try:
         return outbox.signed_by(method=request.method, path=path, query=query, headers=dict(request.headers))
     except outbox.Forbidden:
         abort(403)
+    except outbox.Unverified as unverified:
+        abort(_json({"error": unverified.reason}, status=unverified.status, content_type="application/json",
+                    private=True))
 
 
 @bp.get("/.well-known/webfinger")
@@ -48,7 +54,7 @@ def webfinger():
     resource = request.args.get("resource", "")
     if not resource:
         return _json({"error": "resource is required"}, status=400, content_type="application/json")
-    document = actor.webfinger_document(resource)
+    document = actor.webfinger_document(resource) or topics.webfinger_document(resource)
     if document is None:
         return _json({"error": "not found"}, status=404, content_type="application/json")
     return _json(document, content_type="application/jrd+json")
@@ -78,10 +84,14 @@ def instance_actor():
 
 @bp.post("/inbox")
 @bp.post("/actor/inbox")
+@bp.post("/topics/<slug>/inbox")
 @public
 @csrf.exempt
-def inbox_post():
-    """Take an activity from another hub: check it, store it, answer 202 (the worker does the rest)."""
+def inbox_post(slug: str | None = None):
+    """Take an activity from another server: check it, store it, answer 202 (the worker does the rest).
+
+    The hub's actor and its topic actors share this one inbox: the activity says whom it is for.
+    """
     try:
         inbox.check_envelope(content_type=request.content_type, content_length=request.content_length)
         body = request.stream.read(int(current_app.config["FEDERATION_MAX_ACTIVITY_BYTES"]) + 1)
@@ -91,8 +101,8 @@ def inbox_post():
         accepted = inbox.receive(method="POST", path=path, query=query, headers=dict(request.headers), body=body)
     except inbox.Refused as refused:
         current_app.logger.info("inbox refused a POST: %s", refused)
-        return _json({"error": refused.reason}, status=refused.status, content_type="application/json",
-                     private=True)
+        document = {"error": refused.reason, **({"detail": refused.detail} if refused.detail else {})}
+        return _json(document, status=refused.status, content_type="application/json", private=True)
     return _json({"status": "duplicate" if accepted.duplicate else "accepted"}, status=202,
                  content_type="application/json", private=True)
 
@@ -138,6 +148,56 @@ def note_activity(note_id: int):
     if document is None:
         return _json({"error": "not found"}, status=404, content_type="application/json")
     return _json(document, private=reader is not None)
+
+
+@bp.get("/ap/comments/<int:comment_id>")
+@public
+def comment_object(comment_id: int):
+    """Show a comment written here as a Note, if this reader may see its note."""
+    document = outbox.comment_object(comment_id, _reader())
+    if document is None:
+        return _json({"error": "not found"}, status=404, content_type="application/json")
+    return _json(document, private=True)
+
+
+def _topic(slug: str):
+    term = topics.by_slug(slug)
+    if term is None:
+        abort(_json({"error": "not found"}, status=404, content_type="application/json"))
+    return term
+
+
+@bp.get("/topics/<slug>/actor")
+@public
+def topic_actor(slug: str):
+    """Show a topic's Group actor (followable for its public notes)."""
+    return _json(topics.actor_document(_topic(slug)))
+
+
+@bp.get("/topics/<slug>/outbox")
+@public
+def topic_outbox(slug: str):
+    """List a topic's latest public notes, as its actor announced them."""
+    return _json(topics.outbox_document(_topic(slug)))
+
+
+@bp.get("/topics/<slug>/followers")
+@public
+def topic_followers(slug: str):
+    """Show how many actors follow a topic."""
+    return _json(topics.followers_document(_topic(slug)))
+
+
+@bp.app_template_global()
+def comment_origin(comment) -> dict[str, Any] | None:
+    """Return a comment's place in the conversation (pseudonym, partner hub, parent), else None."""
+    return conversation.origin_of(comment)
+
+
+@bp.app_template_global()
+def flag_hub(flag) -> str | None:
+    """Return the partner hub a report came from, else None (our members' reports)."""
+    return conversation.flag_origin(flag)
 
 
 @bp.app_template_global()

@@ -315,11 +315,18 @@ def reply(note_id: int):
 @bp.post("/notes/<int:note_id>/comments")
 @requires("comment")
 def comment(note_id: int):
-    """Comment on a published note; a comment with personal data waits for a moderator."""
+    """Comment on a published note, or answer one of its comments (parent=<comment id>).
+
+    A comment with personal data waits for a moderator.
+    """
     posted = []
 
     def run(note, form):
-        posted.append(discussion.add_comment(note, by=me(), body=form.body.data,
+        parent_id = id_arg("parent")
+        parent = db.session.get(Comment, parent_id) if parent_id else None
+        if "parent" in request.args and parent is None:
+            abort(404)
+        posted.append(discussion.add_comment(note, by=me(), body=form.body.data, parent=parent,
                                              confirm_privacy=form.confirm_privacy.data))
     response = _act_checked(note_id, run, None, CommentForm, "body", _(
         "Remove what could identify someone, or confirm that it may stay: a moderator then checks your comment "
@@ -346,7 +353,8 @@ def _act_checked(note_id: int, action, success: str | None, form_class, text_fie
         text = getattr(form, text_field)
         scanned = {done.error.findings[0].field: text.data.strip()}
         return render_template("notes/text_check.html", note=note, form=form, text_field=text,
-                               action=request.path, groups=privacy_groups(scanned, done.error.findings),
+                               action=request.full_path.rstrip("?"),  # keeps ?parent= of an answer
+                               groups=privacy_groups(scanned, done.error.findings),
                                message=done.error.message, explanation=explanation), 422
     if done and success:
         flash(success, "info")

@@ -1,11 +1,14 @@
 """Form pieces more than one face uses: the action button, the labels of visibility, report reasons and
-report decisions (forms and the audit log), a number bound."""
+report decisions (forms and the audit log), a number bound, the message of a wrong e-mail address."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SubmitField
 from wtforms.validators import StopValidation
+
+# WTForms' own Chinese for this is half English ("无效的 Email 地址。").
+EMAIL_MESSAGE = _l("This is not a valid e-mail address.")
 
 VISIBILITY_LABELS = {
     "members": _l("Members of this hub"),

@@ -10,7 +10,9 @@ always:
 - the audience: ``anonymous``, or the signed-in person's role. Which published notes a reader
   may see depends on nothing else, so readers who may see different notes never share an entry,
   and a fragment may show what the role may do. What depends on the person (their own marks,
-  whether they wrote the note) stays outside the fragment or goes into its key.
+  whether they wrote the note) stays outside the fragment or goes into its key;
+- the static files' sizes and modification times: pages name the stylesheet and scripts by their
+  content hash, so a changed file must not leave pages pointing at its old copy.
 
 Only published notes are rendered into shared fragments; a draft is seen by its author and the
 moderators and rendered every time. A fragment holding a form stores a placeholder where the
@@ -25,6 +27,8 @@ without a transaction on PostgreSQL (no BEGIN and ROLLBACK round trips; it must 
 serves anonymous readers the whole page from the cache when the view said it may be shared.
 """
 from __future__ import annotations
+
+import os
 
 import functools
 import threading
@@ -111,13 +115,22 @@ def audience() -> str:
     return str(current_user.role) if current_user.is_authenticated else "anonymous"
 
 
-def _context() -> tuple[str, str, str, str]:
+def _static_files() -> int:
+    """Return a number that changes when a file of the static folder changes (pages name them by content hash)."""
+    folder = current_app.static_folder
+    if not folder or not os.path.isdir(folder):
+        return 0
+    return hash(tuple(sorted((entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
+                             for entry in os.scandir(folder) if entry.is_file())))
+
+
+def _context() -> tuple[str, str, str, str, int]:
     """Return the parts every key of this request ends with (the content version is read once per request)."""
     found = g.get("fragment_context")
     if found is None:
         version = content_version.current()
         _store().seen_version(version)
-        found = g.fragment_context = (version, str(get_locale()), str(get_timezone()), audience())
+        found = g.fragment_context = (version, str(get_locale()), str(get_timezone()), audience(), _static_files())
     return found
 
 

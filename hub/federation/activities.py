@@ -20,10 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
+
+from hub import text
+from hub.extensions import db
 from hub.federation import actor
 from hub.federation.http import request_host
-from hub import text
 from hub.models import LANGUAGES, Note, NoteState, Visibility
+from hub.services import notes
 from hub.services.visibility import OUTBOX, may_read
 
 NS = "https://practice-exchange-hub.example/ns#"
@@ -44,6 +48,14 @@ class NotFederated(Exception):
 
 class InvalidActivity(ValueError):
     """An incoming activity or object is malformed or claims an origin it does not have."""
+
+
+class Unwanted(InvalidActivity):
+    """An incoming activity the hub does not act on: ``reason`` (a code) and ``detail`` (a sentence)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail = reason, detail
 
 
 # --- small helpers -------------------------------------------------------------------------
@@ -159,6 +171,11 @@ def _hashtag(slug: str, label: str) -> dict[str, str]:
     return {"type": "Hashtag", "name": "#" + label.replace(" ", "_"), "href": f"{actor.base_url()}/notes?topic={slug}"}
 
 
+def mark_totals(note: Note) -> dict[str, int]:
+    """Return a note's marks as every hub sees them: our members' plus one per partner hub."""
+    return {kind: total["count"] for kind, total in notes.mark_totals(note).items()}
+
+
 def note_to_article(note: Note, *, recipients: list[str] | None = None) -> dict[str, Any]:
     """Map a local published note (and its translations) to an ActivityStreams Article."""
     check_federated(note)
@@ -187,6 +204,7 @@ def note_to_article(note: Note, *, recipients: list[str] | None = None) -> dict[
         "peh:place": note.place,
         "peh:province": note.province,
         "peh:authorPseudonym": note.author.pseudonym if note.author else "",
+        "peh:marks": mark_totals(note),
     }
     if note.project is not None:
         article["peh:project"] = {"peh:slug": note.project.slug,

@@ -61,6 +61,18 @@ def key_id() -> str:
     return actor_id() + "#main-key"
 
 
+def signing_key_id(activity: dict[str, Any]) -> str:
+    """Return the key to sign ``activity`` with: its actor's when that is one of ours (a topic), else the hub's.
+
+    Every actor of this hub publishes the hub's key as ``<actor>#main-key``, so receivers that
+    insist on the signer being the activity's actor are satisfied.
+    """
+    sender = activity.get("actor")
+    if isinstance(sender, str) and sender.startswith(base_url() + "/topics/") and sender.endswith("/actor"):
+        return sender + "#main-key"
+    return key_id()
+
+
 def followers_url() -> str:
     """Return the followers collection's id."""
     return base_url() + "/followers"

@@ -139,7 +139,8 @@ def apply_event(event: Event) -> None:
     if note.translation_of_id is not None:
         # A translation travels as a language version of its original: send the original again.
         original = note.original
-        if original is not None and original.state == NoteState.PUBLISHED.value:
+        # A translation of a partner's note is offered to its origin instead (hub.federation.conversation).
+        if original is not None and original.origin_peer_id is None and original.state == NoteState.PUBLISHED.value:
             _publish(original, "Update", event)
         return
     if event.kind in ("note.unpublished", "note.deleted") or note.state != NoteState.PUBLISHED.value:
@@ -175,6 +176,7 @@ class FederationConsumer:
 
     name = CONSUMER_NAME
     shared = True
+    apply_event = staticmethod(apply_event)  # what one event becomes (the conversation's consumer has its own)
 
     def __init__(self) -> None:
         self.cursor = DatabaseCursor(CONSUMER_NAME)
@@ -199,7 +201,7 @@ class FederationConsumer:
     def apply(self, batch: Sequence[Event]) -> None:
         """Create the deliveries of ``batch`` and move the cursor, in one transaction."""
         for event in batch:
-            apply_event(event)
+            self.apply_event(event)
         self.cursor.set(batch[-1].id, expected=self.read_at)
         db.session.commit()
         self.read_at = batch[-1].id
@@ -216,12 +218,14 @@ class Outcome:
     retryable: bool = False
     error: str = ""  # for the log, in English
     problem: dict[str, Any] | None = None  # for people (hub.federation.problems)
+    scheme: str = ""  # the signature scheme the inbox accepted
 
 
 @dataclass(frozen=True)
 class _Job:
     delivery_id: int
     body: bytes
+    key_id: str = ""  # the key of the activity's actor when it is not the hub's (a topic actor)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -230,12 +234,18 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(dt.timedelta(seconds=base * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-def _send_inbox(http: SafeHttpClient, inbox: str, jobs: list[_Job], key_id: str, pem: bytes) -> list[Outcome]:
-    """POST the jobs of one inbox in order, stopping at the first failure (runs in a thread)."""
+def _send_inbox(http: SafeHttpClient, inbox: str, jobs: list[_Job], key_id: str, pem: bytes,
+                scheme: str = "") -> list[Outcome]:
+    """POST the jobs of one inbox in order, stopping at the first failure (runs in a thread).
+
+    ``scheme`` is the signature scheme the inbox is known to accept ("" when unknown); once
+    one job got through, the others use the scheme that worked.
+    """
     outcomes: list[Outcome] = []
     for job in jobs:
         try:
-            client.signed_post(http, inbox, job.body, key_id=key_id, private_pem=pem)
+            scheme = client.signed_post(http, inbox, job.body, key_id=job.key_id or key_id, private_pem=pem,
+                                        scheme=scheme)
         except FetchError as error:
             outcomes.append(Outcome(job.delivery_id, False, error.retryable, str(error)[:500], problem_of(error)))
             break
@@ -244,7 +254,7 @@ def _send_inbox(http: SafeHttpClient, inbox: str, jobs: list[_Job], key_id: str,
             outcomes.append(Outcome(job.delivery_id, False, True, f"unexpected error: {error!r}"[:500],
                                     {"code": "unexpected"}))
             break
-        outcomes.append(Outcome(job.delivery_id, True))
+        outcomes.append(Outcome(job.delivery_id, True, scheme=scheme))
     return outcomes
 
 
@@ -293,6 +303,8 @@ def record_outcomes(outcomes: Iterable[Outcome]) -> int:
         count += 1
         if outcome.ok:
             delivery.state, delivery.sent_at, delivery.last_error, delivery.last_problem = "sent", now, "", None
+            if delivery.peer is not None and outcome.scheme:
+                delivery.peer.signature_scheme = outcome.scheme  # what to sign with next time
         elif outcome.retryable and delivery.attempts < tries:
             delivery.last_error, delivery.last_problem = outcome.error, outcome.problem
             delivery.next_attempt_at = now + backoff(delivery.attempts)
@@ -348,9 +360,10 @@ def send_due(app: Flask, *, wait: bool = False) -> int:
         http = client.http_client()
         with pool.lock:
             for inbox, deliveries in batches.items():
-                jobs = [_Job(d.id, client.dumps(d.activity)) for d in deliveries]
+                jobs = [_Job(d.id, client.dumps(d.activity), actor.signing_key_id(d.activity)) for d in deliveries]
+                peer = deliveries[0].peer
                 pool.in_flight[inbox] = pool.executor.submit(_send_inbox, http, inbox, jobs, actor.key_id(),
-                                                             keys.private_pem)
+                                                             keys.private_pem, peer.signature_scheme if peer else "")
     db.session.rollback()  # nothing was changed; end the read transaction so SQLite stays unlocked
     if wait:
         pool.wait(timeout=float(app.config["FEDERATION_TOTAL_TIMEOUT"]) * 2)

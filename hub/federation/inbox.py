@@ -8,9 +8,14 @@ write until every check has passed:
    missing from the allow-list — before any cryptography or key fetching;
 3. the body is a JSON activity whose actor owns the signing key (keyId ``actor#...``) and whose
    id is on the actor's host;
-4. the HTTP Signature verifies (digest, date window, Host), with the key we know for that hub or
-   one fetched from its actor document by a signed GET;
-5. the signature was not seen before (replay) and the activity id is new (duplicate).
+4. the HTTP Signature verifies (draft-cavage or RFC 9421: digest, date window, Host), with the
+   key we know for that hub or one fetched from its actor document by a signed GET (an actor may
+   publish several keys; the one named by the signature is used);
+5. the signature was not seen before (replay) and the activity id is new (duplicate);
+6. the activity is one the hub understands (:data:`DOOR_CHECKS`): anything else is refused with
+   400 and a reason the sender can read, rather than taken and silently dropped (400, not 422:
+   fediverse test suites such as fediverse-pasture read a 400 to a signed POST as "signature fine,
+   content not wanted").
 
 Only then is the raw activity stored and 202 returned. The worker (:func:`process_pending`)
 does the rest: follows, accepts, notes, deletes.
@@ -20,16 +25,17 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, current_app
 
 from hub.extensions import db
-from hub.federation import activities, actor, client, delivery, remote_notes
-from hub.federation.activities import InvalidActivity, id_of, same_host
+from hub.federation import activities, actor, client, conversation, delivery, remote_notes, topics
+from hub.federation.activities import InvalidActivity, Unwanted, id_of, same_host
 from hub.federation.http import FetchError
 from hub.federation.signatures import (BadSignatureError, KeyUnavailableError, ReplayCache, SignatureError,
                                        VerifiedSignature, actor_id_from_key_id, key_id_host, signature_key_id,
@@ -45,10 +51,11 @@ MAX_ID = 500
 
 @dataclass
 class Refused(Exception):
-    """The inbox refuses a POST: HTTP ``status`` and a short machine-readable ``reason``."""
+    """The inbox refuses a POST: HTTP ``status``, a short machine-readable ``reason`` and a sentence."""
 
     status: int
     reason: str
+    detail: str = ""
 
     def __str__(self) -> str:
         return f"{self.status} {self.reason}"
@@ -64,15 +71,9 @@ class Accepted:
 
 # --- who may talk to us ------------------------------------------------------------------------
 
-def peers_on(host: str) -> list[PeerHub]:
-    """Return the known hubs (actors) on ``host`` (host[:port], lower-case)."""
-    query = sa.select(PeerHub).where(PeerHub.base_url.in_([f"https://{host}", f"http://{host}"]))
-    return list(db.session.scalars(query))
-
-
 def host_admitted(host: str) -> bool:
     """Tell whether a host may send us anything: not blocked, and allow-listed in allow-list mode."""
-    peers = peers_on(host)
+    peers = client.peers_on(host)
     if any(p.blocked for p in peers):
         return False
     if current_app.config["FEDERATION_MODE"] == "open":
@@ -101,9 +102,8 @@ def check_envelope(*, content_type: str | None, content_length: int | None) -> N
 
 def signing_key_id(headers: Mapping[str, str]) -> str:
     """Return the keyId of the Signature header (no crypto yet), refusing a missing or odd one."""
-    lowered = {k.lower(): v for k, v in headers.items()}
     try:
-        key_id = signature_key_id(lowered.get("signature"))
+        key_id = signature_key_id(headers)
         actor_id_from_key_id(key_id)
     except SignatureError as error:
         raise Refused(401, error.reason_code) from None
@@ -137,26 +137,26 @@ class _KeyFetcher:
 
     def __call__(self, key_id: str) -> str | None:
         if not self.refresh:
-            known = db.session.scalar(sa.select(PeerHub.public_key_pem).where(PeerHub.key_id == key_id))
+            peer = db.session.scalar(sa.select(PeerHub).where(PeerHub.actor_id == actor_id_from_key_id(key_id)))
+            known = peer.public_key_for(key_id) if peer is not None else None
             if known:
                 self.from_cache = True
                 return known
         try:
             self.fetched = client.fetch_actor(key_id, client=client.http_client(total_timeout=10))
-        except client.DiscoveryError as error:
+        except (client.DiscoveryError, ValueError) as error:
             raise KeyUnavailableError(detail=str(error)) from None
-        except ValueError as error:
-            raise KeyUnavailableError(detail=str(error)) from None
-        if self.fetched.key_id != key_id:
+        pem = self.fetched.public_key_for(key_id)
+        if pem is None:
             raise KeyUnavailableError(detail="the actor does not publish this key")
-        return self.fetched.public_key_pem
+        return pem
 
 
 def verify_signature(method: str, path: str, query: str, headers: Mapping[str, str], body: bytes,
                      key_id: str) -> tuple[VerifiedSignature, client.RemoteActor | None]:
     """Verify the signature, fetching the key again once if the stored one fails (key rotation)."""
     kwargs = dict(method=method, path=path, query=query, headers=headers, body=body,
-                  expected_host=actor.host())
+                  expected_host=actor.host(), scheme=urlsplit(actor.base_url()).scheme)
     fetcher = _KeyFetcher(key_id)
     try:
         return verify_request(fetch_public_key=fetcher, **kwargs), fetcher.fetched
@@ -192,6 +192,7 @@ def receive(*, method: str, path: str, query: str, headers: Mapping[str, str], b
         raise Refused(401, "signature_replayed")
     if db.session.scalar(sa.select(InboxItem.id).where(InboxItem.activity_id == activity["id"])):
         return Accepted(activity["id"], duplicate=True)
+    check_understood(activity, actor_ref)
     return _store(activity, actor_ref, host, fetched, body)
 
 
@@ -222,7 +223,7 @@ def _store(activity: dict[str, Any], actor_ref: str, host: str, fetched: client.
 
 def _new_peer(found: client.RemoteActor, host: str) -> PeerHub:
     """Record a hub met for the first time; it inherits allow-listing and trust from its host."""
-    siblings = [p for p in peers_on(host) if p.partner]
+    siblings = [p for p in client.peers_on(host) if p.partner]
     peer = PeerHub(actor_id=found.id, base_url=found.base_url, partner=bool(siblings),
                    trust=siblings[0].trust if siblings else "moderate")
     _refresh_peer(peer, found)
@@ -231,10 +232,69 @@ def _new_peer(found: client.RemoteActor, host: str) -> PeerHub:
 
 
 def _refresh_peer(peer: PeerHub, found: client.RemoteActor) -> None:
-    """Copy a fetched actor document's endpoints and key onto the hub's row."""
+    """Copy a fetched actor document's endpoints and keys onto the hub's row."""
     peer.name = peer.name or found.name
-    peer.inbox_url, peer.shared_inbox_url, peer.outbox_url = found.inbox, found.shared_inbox, found.outbox
-    peer.key_id, peer.public_key_pem = found.key_id, found.public_key_pem
+    client.copy_actor(peer, found)
+
+
+# --- what the hub understands ------------------------------------------------------------------
+
+DoorCheck = Callable[[dict[str, Any], PeerHub], None]
+
+
+def _check_create(activity: dict[str, Any], peer: PeerHub) -> None:
+    """Refuse a Create or Update of anything but a practice note (Article) or a comment (Note)."""
+    obj = activity.get("object")
+    if isinstance(obj, str):
+        if not same_host(obj, peer.actor_id):
+            raise Unwanted("origin_mismatch", "an object sent by reference must be on the sender's host")
+        return  # the worker fetches it from its origin
+    if not isinstance(obj, dict):
+        raise Unwanted("missing_object", "the activity carries no object")
+    if obj.get("type") == "Note":
+        conversation.check_create(activity, peer)
+    elif obj.get("type") != "Article":
+        raise Unwanted("unsupported_object", f"{str(obj.get('type'))[:40]!r} objects are not accepted here: only "
+                                             "Articles (practice notes) and Notes replying to them")
+
+
+def _check_undo(activity: dict[str, Any], peer: PeerHub) -> None:
+    """Refuse an Undo of anything but a Follow or a Like (given inline, or by the id of one we hold)."""
+    obj = activity.get("object")
+    if isinstance(obj, dict) and obj.get("type") in ("Follow", "Like"):
+        return
+    if isinstance(obj, str) and obj:
+        return  # the id of an earlier activity: the worker looks it up
+    raise Unwanted("unsupported_undo", "only an Undo of a Follow or a Like is understood here")
+
+
+def _accept(activity: dict[str, Any], peer: PeerHub) -> None:
+    """Take the activity as it is; the worker checks the rest."""
+
+
+# Activity type -> the check it must pass at the door. A type not listed is refused with 400.
+DOOR_CHECKS: dict[str, DoorCheck] = {
+    "Follow": topics.check_follow, "Accept": _accept, "Reject": _accept, "Delete": _accept,
+    "Undo": _check_undo, "Create": _check_create, "Update": _check_create,
+    "Announce": conversation.check_announce, "Like": conversation.check_like, "Flag": conversation.check_flag,
+    "Offer": conversation.check_offer,
+}
+
+
+def check_understood(activity: dict[str, Any], actor_ref: str) -> None:
+    """Raise :class:`Refused` (400 with a reason) unless the worker would act on ``activity``."""
+    check = DOOR_CHECKS.get(activity["type"])
+    if check is None:
+        raise Refused(400, "unsupported_activity", f"{activity['type'][:40]!r} activities are not accepted here")
+    # A hub met for the first time is checked as what it is: known for nothing, allow-listed for nothing.
+    peer = db.session.scalar(sa.select(PeerHub).where(PeerHub.actor_id == actor_ref)) or \
+        PeerHub(actor_id=actor_ref, partner=False, blocked=False, trust="moderate")
+    try:
+        check(activity, peer)
+    except Unwanted as unwanted:
+        raise Refused(400, unwanted.reason, unwanted.detail) from None
+    except InvalidActivity as invalid:  # e.g. an offered Article that claims another origin
+        raise Refused(400, "invalid_object", str(invalid)[:200]) from None
 
 
 # --- in the worker -----------------------------------------------------------------------------
@@ -287,6 +347,8 @@ def handle(item: InboxItem) -> str | None:
 
 
 def _on_follow(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str | None:
+    if topics.on_follow(peer, activity):
+        return None
     if id_of(activity.get("object")) != actor.actor_id():
         raise InvalidActivity("only the hub itself can be followed")
     policy = current_app.config["FEDERATION_OPEN_FOLLOWS"]
@@ -337,6 +399,8 @@ def _on_reject(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str 
 
 def _on_undo(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str | None:
     obj = activity.get("object")
+    if conversation.undo_like(peer, obj) or topics.on_undo_follow(peer, obj):
+        return None
     if isinstance(obj, dict) and obj.get("type") == "Follow":
         peer.they_follow = False
         return None
@@ -347,7 +411,7 @@ def _on_undo(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str | 
         if held.state == "held":
             held.state = "done"
         return None
-    raise InvalidActivity("only Undo of a Follow is understood")
+    raise InvalidActivity("only Undo of a Follow or a Like is understood")
 
 
 def _article_of(peer: PeerHub, activity: dict[str, Any]) -> dict[str, Any]:
@@ -361,10 +425,14 @@ def _article_of(peer: PeerHub, activity: dict[str, Any]) -> dict[str, Any]:
 
 def _on_create_or_update(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str | None:
     obj = _article_of(peer, activity)
+    if obj.get("type") == "Note":
+        return conversation.on_comment(peer, {**activity, "object": obj}, item)
     if obj.get("type") != "Article":
         raise InvalidActivity(f"{obj.get('type')!r} objects are not practice notes")
-    remote_notes.receive(peer, activities.parse_article(obj, actor_id=peer.actor_id),
-                         at=activities.parse_time(activity.get("published")))
+    at = activities.parse_time(activity.get("published"))
+    note = remote_notes.receive(peer, activities.parse_article(obj, actor_id=peer.actor_id), at=at)
+    if note is not None or (note := remote_notes.by_remote_id(str(obj.get("id")))) is not None:
+        conversation.store_totals(note, obj, at=at)
     return None
 
 
@@ -373,6 +441,8 @@ def _on_delete(peer: PeerHub, activity: dict[str, Any], item: InboxItem) -> str 
     object_id = id_of(obj)
     if not object_id or object_id == peer.actor_id:
         return None  # a deleted account or a malformed Delete: nothing of ours to remove
+    if conversation.delete_comment(peer, object_id):
+        return None
     if not same_host(object_id, peer.actor_id):
         raise InvalidActivity("a hub can only delete its own objects")
     former = obj.get("formerType") if isinstance(obj, dict) else None
@@ -391,4 +461,8 @@ HANDLERS = {
     "Create": _on_create_or_update,
     "Update": _on_create_or_update,
     "Delete": _on_delete,
+    "Announce": conversation.on_announce,
+    "Like": conversation.on_like,
+    "Flag": conversation.on_flag,
+    "Offer": conversation.on_offer,
 }

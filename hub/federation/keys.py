@@ -1,10 +1,11 @@
-"""RSA key pairs for actors and the instance actor.
+"""RSA key pairs for actors and the instance actor; the public keys other servers publish.
 
-Fediverse software (Mastodon, bovine, GoToSocial) verifies draft-cavage HTTP
-Signatures with RSA keys published as SubjectPublicKeyInfo PEM under
-``publicKey.publicKeyPem``, so that is the one format this module produces.
-The instance key lives in a file that must never be readable by other users
-and must never be half-written, hence the 0600 mode and the atomic create.
+Fediverse software (Mastodon, bovine, GoToSocial) verifies HTTP Signatures with RSA keys
+published as SubjectPublicKeyInfo PEM under ``publicKey.publicKeyPem``, so that is the one
+format this module produces. Other servers may also publish Ed25519 or RSA keys as FEP-521a
+``Multikey`` entries (``publicKeyMultibase``); :func:`multikey_to_pem` turns those into PEM so
+the rest of the hub handles one format. The instance key lives in a file that must never be
+readable by other users and must never be half-written, hence the 0600 mode and the atomic create.
 """
 from __future__ import annotations
 
@@ -13,12 +14,19 @@ import os
 import pathlib
 import tempfile
 
+import based58
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 KEY_SIZE = 2048
 PUBLIC_EXPONENT = 65537
 PRIVATE_KEY_MODE = 0o600
+# Multicodec prefixes (varint-encoded) of the public key types FEP-521a Multikeys carry.
+MULTICODEC_ED25519 = b"\xed\x01"
+MULTICODEC_RSA = b"\x85\x24"
+MAX_MULTIBASE = 4096
+VerificationKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 
 
 def generate_private_key() -> rsa.RSAPrivateKey:
@@ -59,6 +67,39 @@ def load_public_key(pem: bytes | str) -> rsa.RSAPublicKey:
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError("public key is not an RSA key")
     return key
+
+
+def load_verification_key(pem: bytes | str) -> VerificationKey:
+    """Load a PEM public key another server published: RSA or Ed25519, nothing else."""
+    data = pem.encode("ascii") if isinstance(pem, str) else pem
+    key = serialization.load_pem_public_key(data)
+    if not isinstance(key, (rsa.RSAPublicKey, ed25519.Ed25519PublicKey)):
+        raise ValueError("public key is neither RSA nor Ed25519")
+    return key
+
+
+def multikey_to_pem(multibase: str) -> str:
+    """Return the PEM of a FEP-521a ``publicKeyMultibase`` value (Ed25519 or RSA, base58btc)."""
+    if not isinstance(multibase, str) or not multibase.startswith("z") or len(multibase) > MAX_MULTIBASE:
+        raise ValueError("only base58btc multibase keys (z...) are understood")
+    try:
+        raw = based58.b58decode(multibase[1:].encode("ascii"))
+    except (ValueError, UnicodeError):
+        raise ValueError("the multibase key is not valid base58") from None
+    if raw.startswith(MULTICODEC_ED25519) and len(raw) == 34:
+        key: VerificationKey = ed25519.Ed25519PublicKey.from_public_bytes(raw[2:])
+    elif raw.startswith(MULTICODEC_RSA):
+        # FEP-521a says PKCS#1, some servers (bovine) put SubjectPublicKeyInfo: both load here.
+        try:
+            loaded = serialization.load_der_public_key(raw[2:])
+        except UnsupportedAlgorithm:
+            raise ValueError("the multikey is not an RSA key") from None
+        if not isinstance(loaded, rsa.RSAPublicKey):
+            raise ValueError("the multikey is not an RSA key")
+        key = loaded
+    else:
+        raise ValueError("the multikey is neither Ed25519 nor RSA")
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 def public_pem_from_private_pem(private_pem: bytes | str) -> bytes:

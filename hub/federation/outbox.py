@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from hub.extensions import db
-from hub.federation import activities, actor, inbox
+from hub.federation import activities, actor, client, conversation, inbox
 from hub.federation.http import FetchError
-from hub.federation.signatures import SignatureError, key_id_host
+from hub.federation.signatures import SignatureError, key_id_host, signature_scheme
 from hub.models.federation import PeerHub
-from hub.models import Note
+from hub.models import Comment, Note, NoteState, Visibility
 from hub.services.visibility import Audience, visible_notes
 
 PAGE_SIZE = 20
@@ -29,28 +29,42 @@ class Forbidden(Exception):
     """A GET signed by a blocked hub."""
 
 
+class Unverified(Exception):
+    """A signed GET whose signature cannot be read or verified: ``status`` (401, or 503) and ``reason``."""
+
+    def __init__(self, reason: str, status: int = 401) -> None:
+        super().__init__(reason)
+        self.reason, self.status = reason, status
+
+
 def signed_by(*, method: str, path: str, query: str, headers: Mapping[str, str]) -> PeerHub | None:
     """Return the allow-listed partner hub that signed this GET, or None for anyone else.
 
-    A GET signed by a blocked hub raises :class:`Forbidden`. A bad signature is treated as
-    no signature: the caller then sees only public notes.
+    A GET signed by a blocked hub raises :class:`Forbidden`. A signature that cannot be read,
+    or an allow-listed hub's signature that does not verify, raises :class:`Unverified` (the
+    reader is told, rather than shown less than it asked for). A hub that is not allow-listed
+    could read no more than anyone, so its signature is not checked (no key fetching for it).
     """
-    if not any(k.lower() == "signature" for k in headers):
+    if signature_scheme(headers) is None:
         return None
     try:
         key_id = inbox.signing_key_id(headers)
         host = key_id_host(key_id)
-    except (inbox.Refused, SignatureError):
-        return None
-    peers = inbox.peers_on(host)
+    except inbox.Refused as refused:
+        raise Unverified(refused.reason) from None
+    except SignatureError as error:
+        raise Unverified(error.reason_code) from None
+    peers = client.peers_on(host)
     if any(p.blocked for p in peers):
         raise Forbidden(host)
     if not any(p.partner for p in peers):
         return None  # strangers see public notes; no key fetching for them
     try:
         inbox.verify_signature(method, path, query, headers, b"", key_id)
-    except (SignatureError, FetchError):
-        return None
+    except SignatureError as error:
+        raise Unverified(error.reason_code) from None
+    except FetchError as error:
+        raise Unverified("key_fetch_failed", 503 if error.retryable else 401) from None
     owner = key_id.split("#")[0]
     peer = db.session.scalar(sa.select(PeerHub).where(PeerHub.actor_id == owner))
     return peer if peer is not None and peer.partner and not peer.blocked else None
@@ -111,6 +125,21 @@ def note_activity(note_id: int, peer: PeerHub | None) -> dict[str, Any] | None:
     """Return the Create activity of one note, or None when ``peer`` may not read it."""
     note = db.session.scalar(sa.select(Note).where(Note.id == note_id, audience_condition(peer)))
     return create_of(note, peer) if note is not None else None
+
+
+def comment_object(comment_id: int, peer: PeerHub | None) -> dict[str, Any] | None:
+    """Return a comment written here as a Note, or None when ``peer`` may not read its note."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.author_id is None or comment.removed_at is not None or comment.note is None:
+        return None
+    note = comment.note
+    if note.origin_peer_id is None:
+        visible = db.session.scalar(sa.select(Note.id).where(Note.id == note.id, audience_condition(peer)))
+    else:  # our member's comment on a partner's note: as public as that note
+        visible = note.state == NoteState.PUBLISHED.value and note.visibility == Visibility.PUBLIC.value
+    if not visible:
+        return None
+    return {"@context": activities.CONTEXT, **conversation.comment_to_note(comment, recipients=_recipients(peer))}
 
 
 def followers(peer: PeerHub | None) -> dict[str, Any]:

@@ -117,8 +117,7 @@ def upsert(found: client.RemoteActor) -> PeerHub:
         peer = PeerHub(actor_id=found.id, base_url=found.base_url)
         db.session.add(peer)
     peer.base_url, peer.name = found.base_url, found.name
-    peer.inbox_url, peer.shared_inbox_url, peer.outbox_url = found.inbox, found.shared_inbox, found.outbox
-    peer.key_id, peer.public_key_pem = found.key_id, found.public_key_pem
+    client.copy_actor(peer, found)
     return peer
 
 

@@ -50,7 +50,8 @@ def _terms(article: RemoteArticle) -> list[Term]:
     return list(db.session.scalars(query))
 
 
-def _fill(note: Note, article: RemoteArticle) -> None:
+def fill(note: Note, article: RemoteArticle) -> None:
+    """Copy an incoming Article's fields onto the note that stores it."""
     note.title, note.summary = article.title, article.summary
     note.body, note.body_html, note.sections = article.text, article.content_html, {}
     note.language = article.language
@@ -110,7 +111,12 @@ def _sync_translations(peer: PeerHub, original: Note, article: RemoteArticle) ->
     """Keep one translation note per language version the origin sent; drop versions it no longer sends."""
     db.session.flush()
     wanted = set()
+    # A language we translated ourselves (and offered to the origin) keeps our translation.
+    ours = set(db.session.scalars(sa.select(Note.language).where(
+        Note.translation_of_id == original.id, Note.origin_peer_id.is_(None), Note.state != S.DELETED.value)))
     for version in article.versions:
+        if version.language in ours:
+            continue
         part = _version_article(article, version)
         wanted.add(part.object_id)
         translation = by_remote_id(part.object_id)
@@ -129,7 +135,7 @@ def _sync_translations(peer: PeerHub, original: Note, article: RemoteArticle) ->
 def _create(peer: PeerHub, article: RemoteArticle, *, note: Note | None = None) -> Note:
     note = note or Note(origin_peer_id=peer.id, remote_id=article.object_id, author_id=None, project_id=None)
     note.deleted_at = None
-    _fill(note, article)
+    fill(note, article)
     db.session.add(note)
     if peer.trust == "publish" and not findings(article):
         note.state = S.PUBLISHED.value
@@ -144,7 +150,7 @@ def _create(peer: PeerHub, article: RemoteArticle, *, note: Note | None = None) 
 
 
 def _update(note: Note, article: RemoteArticle) -> None:
-    _fill(note, article)
+    fill(note, article)
     if note.state != S.PUBLISHED.value:
         return  # waiting for review, rejected or taken down here: the new text waits there too
     if findings(article):

@@ -1,16 +1,27 @@
-"""HTTP Signatures (draft-cavage-http-signatures-12, rsa-sha256) for ActivityPub.
+"""HTTP Signatures for ActivityPub: draft-cavage-http-signatures-12 and RFC 9421.
 
-This is the scheme Mastodon, bovine and most of the fediverse use to prove
-which actor sent a request: the sender signs a few request headers with the
-actor's RSA key and names the key in ``keyId``; the receiver fetches that key
-and checks. Everything here is a plain function over method, path, headers and
-body, so the inbox view, the delivery worker and the tests all share one
-implementation and no web framework is needed to exercise it.
+This is how Mastodon, bovine and most of the fediverse prove which actor sent
+a request: the sender signs parts of the request with the actor's key and
+names the key (``keyId`` / ``keyid``); the receiver fetches that key and checks.
+Two schemes are in use:
+
+- draft-cavage (``Signature: keyId=...,headers=...,signature=...``), rsa-sha256,
+  what nearly every server sends and accepts today;
+- RFC 9421 HTTP Message Signatures (``Signature-Input`` + ``Signature``), which
+  newer servers (Mastodon 4.4+) try first. Serialisation and cryptography are
+  done by the maintained ``http-message-signatures`` library; this module adds
+  the fediverse's policy: which components must be covered, the date window,
+  the Host, the digest of any body.
+
+Everything here is a plain function over method, path, headers and body, so the
+inbox view, the delivery worker and the tests all share one implementation and
+no web framework is needed to exercise it. :func:`verify_request` reads either
+scheme; :func:`sign_request` writes the one asked for.
 
 Verification is deliberately lenient where peers differ in harmless ways
-(``hs2019`` for RSA keys, ``(request-target)`` without the query string, an
-hour of clock skew) and strict where it matters (the request target, host and
-date must be signed, and so must the digest of any body).
+(``hs2019`` for RSA or Ed25519 keys, a target without the query string, an hour
+of clock skew) and strict where it matters (the request target, host and date
+must be signed, and so must the digest of any body).
 """
 from __future__ import annotations
 
@@ -26,16 +37,25 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlsplit
 
+import http_sf
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from http_message_signatures import (HTTPMessageSignaturesException, HTTPMessageSigner, HTTPMessageVerifier,
+                                     MappingKeyResolver, algorithms)
+from http_message_signatures import InvalidSignature as InvalidMessageSignature
+from http_message_signatures.digests import ContentDigest
 
 from hub.federation.http import request_host
-from hub.federation.keys import load_private_key, load_public_key
+from hub.federation.keys import VerificationKey, load_private_key, load_verification_key
 
+CAVAGE = "cavage"
+RFC9421 = "rfc9421"
+SCHEMES = (RFC9421, CAVAGE)
 SUPPORTED_ALGORITHMS = frozenset({"rsa-sha256", "hs2019"})
 GET_SIGNED_HEADERS = ("(request-target)", "host", "date")
 BODY_SIGNED_HEADERS = ("(request-target)", "host", "date", "digest")
@@ -134,10 +154,11 @@ class BadSignatureError(SignatureError):
 
 @dataclass(frozen=True)
 class VerifiedSignature:
-    """Who signed a request: the key id and the host that key lives on."""
+    """Who signed a request: the key id, the host that key lives on, and the scheme used."""
 
     key_id: str
     actor_host: str
+    scheme: str = CAVAGE
 
 
 @dataclass(frozen=True)
@@ -188,16 +209,25 @@ def sign_request(
     key_id: str,
     private_key_pem: bytes,
     now: datetime | None = None,
+    scheme: str = CAVAGE,
 ) -> dict[str, str]:
-    """Return the Host, Date, Digest (with a body) and Signature headers to add to a request.
+    """Return the headers to add to a request so that it is signed with ``scheme``.
 
-    ``headers`` are the request's other headers; they are only consulted to
+    Both schemes add Host and Date. draft-cavage adds Digest (with a body) and Signature;
+    RFC 9421 adds Content-Digest (with a body), Signature-Input and Signature, covering
+    ``@method``, ``@target-uri`` and ``content-digest`` with rsa-v1_5-sha256 (what Mastodon
+    4.4+ accepts). ``headers`` are the request's other headers; they are only consulted to
     refuse a conflicting Host, which would make the signature fail remotely.
     """
     actor_id_from_key_id(key_id)  # peers (Mastodon among them) insist on actor#fragment
     host = request_host(url)
     _refuse_conflicting_host(headers, host)
     added = {"Host": host, "Date": _http_date(now)}
+    if scheme == RFC9421:
+        added.update(_sign_rfc9421(method, url, body, key_id, bytes(private_key_pem), now))
+        return added
+    if scheme != CAVAGE:
+        raise ValueError(f"unknown signature scheme {scheme!r}")
     signed = _headers_to_sign(method, body)
     if "digest" in signed:
         added["Digest"] = digest_header(body or b"")
@@ -220,8 +250,9 @@ def verify_request(
     now: datetime | None = None,
     max_skew: timedelta = DEFAULT_MAX_SKEW,
     expected_host: str | None = None,
+    scheme: str = "https",
 ) -> VerifiedSignature:
-    """Verify a request's HTTP Signature, raising a SignatureError subclass if it fails.
+    """Verify a request's HTTP Signature (either scheme), raising a SignatureError subclass if it fails.
 
     ``path`` and ``query`` must be the raw, still percent-encoded request
     target as sent (see ``raw_target_from_environ``); ``query`` is without "?".
@@ -229,9 +260,14 @@ def verify_request(
     (e.g. a retryable FetchError) propagate unchanged so the caller can tell
     "peer unreachable" from "forged". ``expected_host``, if given, must equal
     the Host header (case-insensitively), so a request signed for another hub
-    cannot be replayed here.
+    cannot be replayed here. ``scheme`` is the URL scheme the sender addressed
+    (RFC 9421 signs the whole target URI, ``https://host/path``).
     """
     lowered = {name.lower(): value for name, value in headers.items()}
+    if "signature-input" in lowered:
+        return _verify_rfc9421(method=method, path=path, query=query, headers=lowered, body=body,
+                               fetch_public_key=fetch_public_key, now=now, max_skew=max_skew,
+                               expected_host=expected_host, scheme=scheme)
     parsed = _parse_signature_header(lowered.get("signature"))
     needs_digest = bool(body) or method.upper() in BODY_METHODS
     _require_signed(parsed.headers, BODY_SIGNED_HEADERS if needs_digest else GET_SIGNED_HEADERS)
@@ -241,12 +277,30 @@ def verify_request(
     if needs_digest or "digest" in lowered:
         _check_digest(lowered.get("digest"), body or b"")
     actor_host = key_id_host(parsed.key_id)
-    public_key = _load_verification_key(fetch_public_key(parsed.key_id), parsed.algorithm)
+    public_key = _load_verification_key(fetch_public_key(parsed.key_id))
+    if parsed.algorithm == "rsa-sha256" and not isinstance(public_key, rsa.RSAPublicKey):
+        raise UnsupportedAlgorithmError(detail="rsa-sha256 with a non-RSA key")
     for target in _target_candidates(path, query):
         message = _signing_string(parsed, lowered, method, target)
-        if _rsa_verifies(public_key, parsed.signature, message):
-            return VerifiedSignature(key_id=parsed.key_id, actor_host=actor_host)
+        if _cavage_verifies(public_key, parsed.signature, message):
+            return VerifiedSignature(key_id=parsed.key_id, actor_host=actor_host, scheme=CAVAGE)
     raise BadSignatureError()
+
+
+def signature_scheme(headers: Mapping[str, str]) -> str | None:
+    """Return which scheme signed a request (RFC9421, CAVAGE), or None when it is unsigned."""
+    names = {name.lower() for name in headers}
+    if "signature-input" in names:
+        return RFC9421
+    return CAVAGE if "signature" in names else None
+
+
+def signature_key_id(headers: Mapping[str, str]) -> str:
+    """Return the key id a request claims to be signed with (no cryptography), or raise SignatureError."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    if "signature-input" in lowered:
+        return _signature_input(lowered).key_id
+    return _parse_signature_header(lowered.get("signature")).key_id
 
 
 def raw_target_from_environ(environ: Mapping[str, object]) -> tuple[str, str]:
@@ -359,11 +413,6 @@ def _format_signature(key_id: str, signed: Iterable[str], signature: bytes) -> s
     """Assemble the Signature header value."""
     encoded = base64.b64encode(signature).decode("ascii")
     return f'keyId="{key_id}",algorithm="rsa-sha256",headers="{" ".join(signed)}",signature="{encoded}"'
-
-
-def signature_key_id(value: str | None) -> str:
-    """Return the keyId of a Signature header value (no crypto); raise SignatureError when it is malformed."""
-    return _parse_signature_header(value).key_id
 
 
 def _parse_signature_header(value: str | None) -> _ParsedSignature:
@@ -488,15 +537,15 @@ def _check_digest(value: str | None, body: bytes) -> None:
         raise DigestMismatchError("digest_unsupported", detail="no SHA-256 or SHA-512 entry in Digest")
 
 
-def _load_verification_key(pem: str | bytes | None, algorithm: str) -> rsa.RSAPublicKey:
-    """Load the fetched PEM, which must be RSA for both rsa-sha256 and hs2019."""
+def _load_verification_key(pem: str | bytes | None) -> VerificationKey:
+    """Load the fetched PEM: an RSA or Ed25519 public key."""
     if not pem:
         raise KeyUnavailableError()
     try:
-        return load_public_key(pem)
+        return load_verification_key(pem)
     except ValueError as exc:
-        if "not an RSA key" in str(exc):
-            raise UnsupportedAlgorithmError(detail=f"{algorithm} with a non-RSA key") from None
+        if "neither RSA nor Ed25519" in str(exc):
+            raise UnsupportedAlgorithmError(detail="public key type not supported") from None
         raise KeyUnavailableError("key_invalid", detail="public key PEM cannot be loaded") from None
     except UnsupportedAlgorithm:
         raise UnsupportedAlgorithmError(detail="public key type not supported") from None
@@ -538,10 +587,177 @@ def _signed_value(name: str, parsed: _ParsedSignature, headers: Mapping[str, str
     return value.strip()
 
 
-def _rsa_verifies(public_key: rsa.RSAPublicKey, signature: bytes, message: bytes) -> bool:
-    """Return whether ``signature`` is a valid RSA PKCS#1 v1.5 SHA-256 signature of ``message``."""
+def _cavage_verifies(public_key: VerificationKey, signature: bytes, message: bytes) -> bool:
+    """Return whether ``signature`` signs ``message``: RSA PKCS#1 v1.5 SHA-256, or Ed25519 (hs2019)."""
     try:
-        public_key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+        if isinstance(public_key, rsa.RSAPublicKey):
+            public_key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            public_key.verify(signature, message)
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+# --- RFC 9421 HTTP Message Signatures ----------------------------------------------------------
+
+RFC9421_LABEL = "sig1"
+RFC9421_GET_COMPONENTS = ("@method", "@target-uri")
+RFC9421_BODY_COMPONENTS = ("@method", "@target-uri", "content-digest")
+# The ``alg`` values verified, with the key type each needs. Without ``alg`` the key decides.
+_RFC9421_ALGORITHMS: dict[str, tuple[type, type]] = {
+    "rsa-v1_5-sha256": (algorithms.RSA_V1_5_SHA256, rsa.RSAPublicKey),
+    "rsa-pss-sha512": (algorithms.RSA_PSS_SHA512, rsa.RSAPublicKey),
+    "ed25519": (algorithms.ED25519, ed25519.Ed25519PublicKey),
+}
+
+
+@dataclass
+class _Message:
+    """A request as http-message-signatures reads it: method, absolute URL and headers."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _SignatureInput:
+    """The one signature of a request that is verified: its label, parameters and covered components."""
+
+    label: str
+    key_id: str
+    params: dict[str, Any]
+    components: frozenset[str]  # the covered components without parameters
+    header: str  # Signature-Input reduced to this signature
+
+
+class _Verifier(HTTPMessageVerifier):
+    """The library's verifier; ``created`` and ``expires`` are checked by :func:`_check_created`."""
+
+    def validate_created_and_expires(self, sig_input: Any, max_age: Any = None) -> None:
+        """Leave the time window to the hub's own check, which takes the clock as an argument."""
+
+
+def _sign_rfc9421(method: str, url: str, body: bytes | None, key_id: str, private_pem: bytes,
+                  now: datetime | None) -> dict[str, str]:
+    """Return Content-Digest (with a body), Signature-Input and Signature for an RFC 9421 signature."""
+    message = _Message(method.upper(), url, {})
+    with_digest = body is not None or method.upper() in BODY_METHODS
+    resolver = MappingKeyResolver(public_keys={}, private_keys={key_id: _private_key(private_pem)})
+    HTTPMessageSigner(signature_algorithm=algorithms.RSA_V1_5_SHA256, key_resolver=resolver).sign(
+        message, key_id=key_id, created=_utc(now), label=RFC9421_LABEL,
+        covered_component_ids=RFC9421_BODY_COMPONENTS if with_digest else RFC9421_GET_COMPONENTS,
+        body=(body or b"") if with_digest else None)
+    return message.headers
+
+
+def _parse_dictionary(name: str, value: str | None) -> dict[str, Any]:
+    """Parse a Structured Field Dictionary header (Signature-Input, Signature)."""
+    if value is None or not value.strip():
+        raise MissingSignatureError(detail=f"no {name} header")
+    if len(value) > MAX_SIGNATURE_HEADER:
+        raise MalformedSignatureError(detail=f"{name} header too long")
+    try:
+        parsed = http_sf.parse(value.encode("latin-1"), tltype="dictionary")
+    except (ValueError, TypeError, UnicodeError, IndexError, KeyError):
+        raise MalformedSignatureError(detail=f"{name} is not a structured dictionary") from None
+    if not isinstance(parsed, dict) or not parsed:
+        raise MalformedSignatureError(detail=f"{name} is empty")
+    return parsed
+
+
+def _signature_input(headers: Mapping[str, str]) -> _SignatureInput:
+    """Pick the signature to verify: the first one whose keyid is an http(s) URL."""
+    inputs = _parse_dictionary("Signature-Input", headers.get("signature-input"))
+    for label, member in inputs.items():
+        covered, params = member
+        key_id = params.get("keyid")
+        if not isinstance(covered, list) or not isinstance(key_id, str):
+            continue
+        if not key_id.lower().startswith(("https://", "http://")):
+            continue
+        components = frozenset(name for name, item_params in covered if isinstance(name, str) and not item_params)
+        return _SignatureInput(label, key_id, dict(params), components, http_sf.ser({label: member}))
+    raise MalformedSignatureError(detail="no signature with an http(s) keyid")
+
+
+def _signature_value(headers: Mapping[str, str], label: str) -> str:
+    """Return the Signature header reduced to the member ``label``."""
+    member = _parse_dictionary("Signature", headers.get("signature")).get(label)
+    if member is None or not isinstance(member[0], bytes) or not member[0]:
+        raise MalformedSignatureError(detail=f"no signature bytes for {label}")
+    return http_sf.ser({label: member})
+
+
+def _require_rfc9421_coverage(chosen: _SignatureInput, needs_digest: bool) -> None:
+    """Require the method, the target (whole URI, or authority and path) and any body's digest to be signed."""
+    covered = chosen.components
+    if "@method" not in covered:
+        raise HeaderNotSignedError(detail="@method is not signed")
+    if "@target-uri" not in covered and not ("@authority" in covered and covered & {"@path", "@request-target"}):
+        raise HeaderNotSignedError(detail="@target-uri is not signed")
+    if needs_digest and "content-digest" not in covered:
+        raise HeaderNotSignedError(detail="content-digest is not signed")
+
+
+def _check_created(params: Mapping[str, Any], now: datetime | None, max_skew: timedelta) -> None:
+    """Require ``created`` within ``max_skew`` of now, and an ``expires`` (if any) not passed."""
+    created, expires = params.get("created"), params.get("expires")
+    if type(created) is not int:
+        raise DateMissingError("created_missing", detail="the signature has no created time")
+    moment = _utc(now).timestamp()
+    if abs(moment - created) > max_skew.total_seconds():
+        raise DateOutOfWindowError(detail="created is too far from now")
+    if expires is not None and (type(expires) is not int or expires < moment):
+        raise DateOutOfWindowError("signature_expired")
+
+
+def _check_content_digest(value: str | None, body: bytes) -> None:
+    """Require a Content-Digest (RFC 9530, SHA-256 or SHA-512) matching ``body``."""
+    if not value:
+        raise DigestMissingError()
+    try:
+        ContentDigest.verify(value, body)
+    except HTTPMessageSignaturesException as error:
+        reason = "digest_mismatch" if "does not match" in str(error) else "digest_unsupported"
+        raise DigestMismatchError(reason, detail="Content-Digest does not match the body") from None
+
+
+def _rfc9421_algorithm(params: Mapping[str, Any], key: VerificationKey) -> type:
+    """Return the library's algorithm for the signature's ``alg`` (or, without one, the key's type)."""
+    alg = params.get("alg")
+    if alg is None:
+        alg = "ed25519" if isinstance(key, ed25519.Ed25519PublicKey) else "rsa-v1_5-sha256"
+    entry = _RFC9421_ALGORITHMS.get(alg) if isinstance(alg, str) else None
+    if entry is None or not isinstance(key, entry[1]):
+        raise UnsupportedAlgorithmError(detail=f"alg {alg!r} with this key")
+    return entry[0]
+
+
+def _verify_rfc9421(*, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes | None,
+                    fetch_public_key: Callable[[str], str | None], now: datetime | None, max_skew: timedelta,
+                    expected_host: str | None, scheme: str) -> VerifiedSignature:
+    """Verify an RFC 9421 signature; ``headers`` have lower-case names."""
+    chosen = _signature_input(headers)
+    signature_header = _signature_value(headers, chosen.label)
+    needs_digest = bool(body) or method.upper() in BODY_METHODS
+    _require_rfc9421_coverage(chosen, needs_digest)
+    host = headers.get("host")
+    _check_host(host, expected_host)
+    _check_created(chosen.params, now, max_skew)
+    if needs_digest or "content-digest" in headers:
+        _check_content_digest(headers.get("content-digest"), body or b"")
+    actor_host = key_id_host(chosen.key_id)
+    key = _load_verification_key(fetch_public_key(chosen.key_id))
+    verifier = _Verifier(signature_algorithm=_rfc9421_algorithm(chosen.params, key),
+                         key_resolver=MappingKeyResolver(public_keys={chosen.key_id: key}, private_keys={}))
+    only_this = {**headers, "signature-input": chosen.header, "signature": signature_header}
+    for target in _target_candidates(path, query):
+        message = _Message(method.upper(), f"{scheme}://{(host or '').strip().lower()}{target}", only_this)
+        try:
+            verifier.verify(message, max_age=None, body=(body or b"") if needs_digest else None)
+        except HTTPMessageSignaturesException:
+            continue
+        return VerifiedSignature(key_id=chosen.key_id, actor_host=actor_host, scheme=RFC9421)
+    raise BadSignatureError()

@@ -39,6 +39,10 @@ class Comment(db.Model):
 
     author: Mapped[User | None] = relationship()
     note: Mapped[Note] = relationship()
+    # Where a partner's comment came from and what a reply answers (hub.models.conversation);
+    # named by string, so that this module need not import the one that extends it.
+    thread: Mapped[CommentThread | None] = relationship(
+        "CommentThread", primaryjoin="Comment.id == foreign(CommentThread.comment_id)", viewonly=True, uselist=False)
 
 
 class Mark(db.Model):

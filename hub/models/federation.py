@@ -25,6 +25,10 @@ class PeerHub(db.Model):
     outbox_url: Mapped[str] = mapped_column(sa.String(500), default="")
     key_id: Mapped[str] = mapped_column(sa.String(500), default="")
     public_key_pem: Mapped[str] = mapped_column(sa.Text, default="")
+    # The actor's other keys (several publicKey entries, FEP-521a assertionMethod): key id -> PEM.
+    other_keys: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    # The HTTP Signature scheme it accepted from us: "" (not known yet), "rfc9421" or "cavage".
+    signature_scheme: Mapped[str] = mapped_column(sa.String(20), default="")
     # Our follow of them: "none", "pending", "accepted" or "rejected"; and theirs of us.
     we_follow: Mapped[str] = mapped_column(sa.String(20), default="none")
     follow_activity_id: Mapped[str] = mapped_column(sa.String(500), default="")
@@ -37,6 +41,12 @@ class PeerHub(db.Model):
     last_backfill_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def public_key_for(self, key_id: str) -> str | None:
+        """Return the PEM of the actor's key ``key_id``, if this hub knows it."""
+        if key_id == self.key_id and self.public_key_pem:
+            return self.public_key_pem
+        return (self.other_keys or {}).get(key_id)
 
 
 class Delivery(db.Model):

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.extensions import db
+from hub.mail import outbox
 from hub.models.base import utcnow
 from hub.models.project import Project
 from hub.models.user import (
@@ -38,6 +39,7 @@ from hub.services import audit, names, screening
 from hub.services.errors import NotAllowed, ServiceError
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,40}$")
+EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+", re.ASCII)
 MIN_PASSWORD = 10
 
 
@@ -169,14 +171,24 @@ def check_password_strength(password: str, *, field: str = "password") -> None:
 # --- invitations ---------------------------------------------------------------------------
 
 def create_invitation(
-    *, by: User, role: Role, project: Project | None = None, days: int | None = None, note: str = ""
+    *, by: User, role: Role, project: Project | None = None, days: int | None = None, note: str = "",
+    email: str | None = None, locale: str | None = None,
 ) -> tuple[Invitation, str]:
-    """Create an invitation and return it with its token (shown once, then only hashed)."""
+    """Create an invitation and return it with its token (shown once, then only hashed).
+
+    With ``email`` the worker also mails the link, in ``locale``; the address is kept only until then.
+    """
     if not may_grant(by, role):
         raise NotAllowed(_l("You may not invite people with this role."), field="role")
     days = days or current_app.config["INVITATION_DAYS"]
     if not 1 <= days <= 90:
         raise ServiceError(_l("An invitation is valid for 1 to 90 days."), field="days")
+    email = (email or "").strip().lower() or None
+    if email and not outbox.enabled():
+        raise ServiceError(_l("This hub sends no e-mail. Leave the address empty and send the link yourself."),
+                           field="email")
+    if email and (len(email) > 254 or not EMAIL_RE.fullmatch(email)):
+        raise ServiceError(_l("This does not look like an e-mail address."), field="email")
     token = secrets.token_urlsafe(24)
     invitation = Invitation(
         token_hash=token_hash(token),
@@ -188,7 +200,11 @@ def create_invitation(
     )
     db.session.add(invitation)
     db.session.flush()
-    audit.record("invitation.create", actor=by, target=invitation, role=role.value)
+    audit.record("invitation.create", actor=by, target=invitation, role=role.value, mailed=bool(email))
+    if email:
+        locale = locale if locale in current_app.config["LOCALES"] else None
+        outbox.queue(f"invitation:{invitation.id}", kind="invitation", address=email, locale=locale,
+                     payload={"invitation_id": invitation.id}, secret=token)
     db.session.commit()
     return invitation, token
 
@@ -345,22 +361,37 @@ def set_password(user: User, password: str) -> None:
 
 
 def request_password_reset(login: str) -> str | None:
-    """Create a reset token for the account named ``login``; None when there is no such account.
+    """Start a password reset for the account named ``login``.
 
-    Callers must answer the person the same way in both cases (no account enumeration).
+    With a mail server, the worker mails the link to the account's address (none without one) and
+    this returns None; without a mail server it returns the token, for the caller to log the link.
+    Callers must answer the person the same way in every case (no account enumeration).
     """
     user = find_by_login(login)
     if user is None or user.status == UserStatus.DISABLED:
         return None
-    return _new_reset_token(user)
+    if not outbox.enabled():
+        return _new_reset_token(user)
+    if user.email:
+        token = secrets.token_urlsafe(32)
+        reset = _add_reset(user, token)
+        outbox.queue(f"reset:{reset.id}", kind="reset", user_id=user.id, payload={"reset_id": reset.id},
+                     secret=token)
+        db.session.commit()
+    return None
+
+
+def _add_reset(user: User, token: str) -> PasswordReset:
+    minutes = current_app.config["RESET_TOKEN_MINUTES"]
+    reset = PasswordReset(user=user, token_hash=token_hash(token), expires_at=utcnow() + dt.timedelta(minutes=minutes))
+    db.session.add(reset)
+    db.session.flush()
+    return reset
 
 
 def _new_reset_token(user: User) -> str:
     token = secrets.token_urlsafe(32)
-    minutes = current_app.config["RESET_TOKEN_MINUTES"]
-    db.session.add(PasswordReset(
-        user=user, token_hash=token_hash(token), expires_at=utcnow() + dt.timedelta(minutes=minutes)
-    ))
+    _add_reset(user, token)
     db.session.commit()
     return token
 

@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from flask_babel import lazy_gettext as _l
 
 from hub import events
 from hub.extensions import db
-from hub.models import Comment, CommentState, Flag, Note, NoteState, Notification
+from hub.models import Comment, CommentState, CommentThread, Flag, Note, NoteState, Notification
 from hub.models.base import utcnow
 from hub.models.user import User
 from hub.permissions import can
@@ -49,9 +49,16 @@ def findings(comment: Comment) -> list[privacy.Finding]:
     return screening.screen({FIELD: comment.body})
 
 
-def add_comment(note: Note, *, by: User, body: str, confirm_privacy: bool = False) -> Comment:
-    """Comment on a published note; a comment with findings, once confirmed, waits for a moderator."""
+def add_comment(note: Note, *, by: User, body: str, confirm_privacy: bool = False,
+                parent: Comment | None = None) -> Comment:
+    """Comment on a published note, or answer one of its comments (``parent``).
+
+    A comment with findings, once confirmed, waits for a moderator.
+    """
     if not notes.may(by, "comment", note):
+        raise NotAllowed(_l("You may not do this with this note now."))
+    if parent is not None and (parent.note_id != note.id or parent.state != CommentState.PUBLISHED
+                               or parent.removed_at is not None):
         raise NotAllowed(_l("You may not do this with this note now."))
     body = _clean(body)
     found = screening.require_confirmation({FIELD: body}, confirmed=confirm_privacy, message=_l(
@@ -60,6 +67,8 @@ def add_comment(note: Note, *, by: User, body: str, confirm_privacy: bool = Fals
                       state=(CommentState.HELD if found else CommentState.PUBLISHED).value)
     db.session.add(comment)
     db.session.flush()
+    if parent is not None:  # the thread it answers travels with it (hub.federation.conversation)
+        db.session.add(CommentThread(comment_id=comment.id, parent_id=parent.id))
     if found:
         audit.record("comment.hold", actor=by, target=comment, note=note.id, privacy_findings=len(found))
     else:
@@ -78,9 +87,23 @@ def receive_remote_comment(note: Note, *, body: str, trusted: bool, body_html: s
     (rendered from ``body`` when missing); ``columns`` are further Comment columns (the remote
     id, the origin hub, the remote writer's name).
     """
-    body = (body or "").strip()[:MAX_LENGTH]
-    comment = Comment(note=note, author=None, body=body, body_html=body_html or _render(body), **columns)
-    found = screening.screen({FIELD: body})
+    comment = Comment(note=note, author=None, **columns)
+    return _screen_remote(comment, body=body, body_html=body_html, trusted=trusted)
+
+
+def restore_remote_comment(comment: Comment, *, body: str, trusted: bool, body_html: str | None = None) -> Comment:
+    """Show again, as a new version, a partner's comment that a partner hub had withdrawn; the caller commits.
+
+    It passes the same check as a new one (:func:`receive_remote_comment`).
+    """
+    comment.removed_at = None
+    return _screen_remote(comment, body=body, body_html=body_html, trusted=trusted)
+
+
+def _screen_remote(comment: Comment, *, body: str, body_html: str | None, trusted: bool) -> Comment:
+    comment.body = (body or "").strip()[:MAX_LENGTH]
+    comment.body_html = body_html or _render(comment.body)
+    found = screening.screen({FIELD: comment.body})
     comment.state = (CommentState.PUBLISHED if trusted and not found else CommentState.HELD).value
     db.session.add(comment)
     db.session.flush()
@@ -122,8 +145,32 @@ def visible_comments(note: Note, viewer: Any = None) -> list[Comment]:
     if getattr(viewer, "is_authenticated", False):
         shown = sa.or_(shown, Comment.author_id == viewer.id)
     query = (sa.select(Comment).where(Comment.note_id == note.id, Comment.removed_at.is_(None), shown)
-             .options(selectinload(Comment.author)).order_by(Comment.id))  # each shows its author's pseudonym
-    return list(db.session.scalars(query))
+             .options(selectinload(Comment.author), joinedload(Comment.thread))  # each shows its writer and origin
+             .order_by(Comment.id))
+    return _in_thread_order(list(db.session.scalars(query)))
+
+
+def _in_thread_order(comments: list[Comment]) -> list[Comment]:
+    """Put each reply right after the comment it answers (and that comment's earlier replies).
+
+    A reply whose parent is not shown keeps its place among the comments it came with.
+    """
+    ids = {c.id for c in comments}
+    parents = {c.id: c.thread.parent_id for c in comments if c.thread is not None and c.thread.parent_id is not None}
+    replies: dict[int, list[Comment]] = {}
+    for comment in comments:
+        if parents.get(comment.id) in ids:
+            replies.setdefault(parents[comment.id], []).append(comment)
+    ordered: list[Comment] = []
+
+    def add(comment: Comment) -> None:
+        ordered.append(comment)
+        for reply in replies.get(comment.id, []):
+            add(reply)
+    for comment in comments:
+        if parents.get(comment.id) not in ids:
+            add(comment)
+    return ordered
 
 
 def comment_authors(note: Note) -> list[tuple[int, int | None]]:

@@ -26,9 +26,9 @@ ORIGINS = {"local": _l("This hub"), "remote": _l("A partner hub")}
 LANGUAGES = {"zh_Hans": "中文", "en": "English"}
 
 
-def labels(facets: dict[str, list[tuple[str, int]]]) -> dict[str, dict[str, str]]:
-    """Return display names for every value appearing in ``facets``, in the reader's language."""
-    locale = str(get_locale())
+def labels(facets: dict[str, list[tuple[str, int]]], *, locale: str | None = None) -> dict[str, dict[str, str]]:
+    """Return display names for every value appearing in ``facets``, in ``locale`` (the reader's language)."""
+    locale = locale or str(get_locale())
     wanted = {name: [value for value, _count in values] for name, values in facets.items()}
     names: dict[str, dict[str, str]] = {name: {v: v for v in values} for name, values in wanted.items()}
     for kind in ("topic", "population"):

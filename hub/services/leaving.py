@@ -1,12 +1,13 @@
 """Leaving the hub: a person's own data as JSON, and deleting their account.
 
 Deleting an account purges the person: their login, e-mail and pseudonym (the user row),
-sessions, reset tokens, notifications, marks and translation requests, and the log-in failures
-counted under their login names. What they wrote goes or stays as they choose: published notes
-(and comments) stay credited to "former member", or go; everything unpublished goes. Deleted
-notes become tombstones whose ``note.deleted`` events send ``Delete`` to partner hubs; notes
-that stay are sent again (``note.updated``) so partners drop the pseudonym too. Audit entries
-keep what happened but nothing of the person: their id is cut from every entry.
+sessions, reset tokens, notifications, marks, translation requests, follows, mail choices and
+every mail queued or kept for them, and the log-in failures counted under their login names.
+What they wrote goes or stays as they choose: published notes (and comments) stay credited to
+"former member", or go; everything unpublished goes. Deleted notes become tombstones whose
+``note.deleted`` events send ``Delete`` to partner hubs; notes that stay are sent again
+(``note.updated``) so partners drop the pseudonym too. Audit entries keep what happened but
+nothing of the person: their id is cut from every entry.
 """
 from __future__ import annotations
 
@@ -15,18 +16,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash
 
 from hub import events
 from hub.extensions import db
-from hub.models import (AuditEntry, Comment, CommentState, Flag, Invitation, LoginFailure, LoginSession, Mark, Note,
-                        NoteRevision, NoteState, Notification, PasswordReset, PendingRevision, ReviewMessage,
-                        TranslationRequest)
+from hub.models import (AuditEntry, Comment, CommentState, Flag, Follow, Invitation, LoginFailure, LoginSession,
+                        MailSetting, Mark, Note, NoteRevision, NoteState, Notification, OutgoingMail, PasswordReset,
+                        PendingRevision, ReviewMessage, TranslationRequest)
 from hub.models.base import utcnow
 from hub.models.user import Role, User, UserStatus
 from hub.permissions import can
-from hub.services import accounts, attachment_files, audit, notes
+from hub.services import accounts, attachment_files, audit, follows, mail_settings, notes
 from hub.services.errors import NotAllowed, ServiceError
 
 FORMAT = "practice-exchange-hub/personal-data"
@@ -66,6 +68,7 @@ def export(user: User, *, by: User) -> dict[str, Any]:
     mine = lambda model, column: list(db.session.scalars(sa.select(model).where(column == user.id)  # noqa: E731
                                                          .order_by(model.id)))
     own_notes = [n for n in mine(Note, Note.author_id) if n.state != NoteState.DELETED]
+    locale = user.locale or current_app.config["DEFAULT_LOCALE"]
     return {
         "format": FORMAT, "version": 1, "exported_at": _when(utcnow()),
         "account": {
@@ -89,6 +92,11 @@ def export(user: User, *, by: User) -> dict[str, Any]:
                      "created_at": _when(f.created_at)} for f in mine(Flag, Flag.reporter_id)],
         "translation_requests": [{"note": r.note_id, "language": r.language, "created_at": _when(r.created_at)}
                                  for r in mine(TranslationRequest, TranslationRequest.user_id)],
+        "follows": [{"kind": f.kind, "about": follows.describe(f, locale=locale), "query": f.query,
+                     "filters": dict(f.filters or {}), "frequency": f.frequency, "created_at": _when(f.created_at)}
+                    for f in follows.of(user)],
+        "mail_choices": {**mail_settings.choices(user).kinds,
+                         "topic_in_subject": mail_settings.choices(user).topic_subjects},
     }
 
 
@@ -172,7 +180,8 @@ def _unlink(user: User) -> None:
     uid = user.id
     for model, column in ((LoginSession, LoginSession.user_id), (PasswordReset, PasswordReset.user_id),
                           (Notification, Notification.user_id), (Mark, Mark.user_id),
-                          (TranslationRequest, TranslationRequest.user_id)):
+                          (TranslationRequest, TranslationRequest.user_id), (Follow, Follow.user_id),
+                          (MailSetting, MailSetting.user_id), (OutgoingMail, OutgoingMail.user_id)):
         db.session.execute(sa.delete(model).where(column == uid))
     names = [user.username, *([user.email] if user.email else [])]
     db.session.execute(sa.delete(LoginFailure).where(LoginFailure.key.in_(

@@ -20,8 +20,8 @@ from markupsafe import escape
 from hub import events
 from hub.extensions import db
 from hub.models.base import utcnow
-from hub.models import (LANGUAGES, SECTIONS, Comment, CommentState, Flag, Mark, Note, NoteRevision, NoteState,
-                        Notification, PendingRevision, ReviewMessage, Term, Visibility)
+from hub.models import (LANGUAGES, SECTIONS, Comment, CommentState, Flag, Mark, MarkTotal, Note, NoteRevision,
+                        NoteState, Notification, PendingRevision, RemoteMark, ReviewMessage, Term, Visibility)
 from hub.models.user import User
 from hub.permissions import can
 from hub.services import attachment_files, audit, names, privacy, redaction, screening
@@ -344,10 +344,12 @@ def accept_changes(note: Note, *, by: User, version: int, checked: Iterable[str]
         attachment.pending = False
     if chosen:
         _scrub_everywhere(note, redaction.removed_findings(fields, chosen))
-    db.session.add(ReviewMessage(note=note, author=by, kind="changes_accepted", body=message.strip()))
+    decision = ReviewMessage(note=note, author=by, kind="changes_accepted", body=message.strip())
+    db.session.add(decision)
     audit.record("note.changes_accept", actor=by, target=note, privacy_findings=len(findings),
                  redacted=len(chosen))
     _notify_author(note, "note.changes_accepted")
+    _record_review_message(decision, {note.author_id} - {by.id, None})
     events.record("note.updated", subject_type="note", subject_id=note.id)
     db.session.commit()
     return note
@@ -358,9 +360,11 @@ def return_changes(note: Note, *, by: User, message: str) -> Note:
     pending = _require_pending(by, note, None)
     _need_message(message)
     pending.submitted_at = None
-    db.session.add(ReviewMessage(note=note, author=by, kind="changes_returned", body=message.strip()))
+    decision = ReviewMessage(note=note, author=by, kind="changes_returned", body=message.strip())
+    db.session.add(decision)
     audit.record("note.changes_return", actor=by, target=note)
     _notify_author(note, "note.changes_returned")
+    _record_review_message(decision, {note.author_id} - {by.id, None})
     db.session.commit()
     return note
 
@@ -589,11 +593,22 @@ def _need_message(message: str) -> None:
 
 
 def _decide(note: Note, by: User, kind: str, message: str) -> None:
-    """Record a moderator's decision: thread message, audit entry, notification to the author."""
-    db.session.add(ReviewMessage(note=note, author=by, kind=kind, body=message.strip()))
+    """Record a moderator's decision: thread message, audit entry, notification and mail to the author."""
+    decision = ReviewMessage(note=note, author=by, kind=kind, body=message.strip())
+    db.session.add(decision)
     audit.record(f"note.{kind}", actor=by, target=note)
     if note.author_id:
         db.session.add(Notification(user_id=note.author_id, kind=f"note.{kind}", note=note))
+    _record_review_message(decision, {note.author_id} - {by.id, None})
+
+
+def _record_review_message(message: ReviewMessage, recipients: set[int]) -> None:
+    """Record a review-thread message in the event log, naming who hears of it (mail: hub.mail.consumer)."""
+    if not recipients:
+        return  # a partner's note has no author here
+    db.session.flush()
+    events.record("review.message", subject_type="review_message", subject_id=message.id, note_id=message.note_id,
+                  to=sorted(recipients))
 
 
 def withdraw(note: Note, *, by: User) -> Note:
@@ -681,8 +696,10 @@ def reply(note: Note, *, by: User, body: str, confirm_privacy: bool = False) -> 
         "This message may contain personal data. Check each highlighted place."))
     message = ReviewMessage(note=note, author=by, kind="reply", body=body)
     db.session.add(message)
-    for user_id in _thread_recipients(note, by):
+    recipients = _thread_recipients(note, by)
+    for user_id in recipients:
         db.session.add(Notification(user_id=user_id, kind="note.reply", note=note))
+    _record_review_message(message, recipients)
     db.session.commit()
     return message
 
@@ -714,6 +731,8 @@ def toggle_mark(note: Note, *, by: User, kind: str) -> bool:
         db.session.delete(existing)
     else:
         db.session.add(Mark(note_id=note.id, user_id=by.id, kind=kind))
+    # Federation tells the note's origin (a partner's note) or the hubs that have it (ours).
+    events.record("mark.changed", subject_type="note", subject_id=note.id, mark=kind)
     db.session.commit()
     return existing is None
 
@@ -726,15 +745,43 @@ def marks_by(note: Note, viewer: Any) -> tuple[str, ...]:
                                                                        Mark.user_id == viewer.id))))
 
 
-def mark_counts(note: Note, viewer: Any = None) -> dict[str, dict[str, Any]]:
-    """Return for each mark kind its count and whether ``viewer`` set it."""
+def _marks(note: Note, viewer: Any = None) -> dict[str, dict[str, Any]]:
+    """Count ``note``'s marks per kind in one statement: our members', partner hubs' and ``viewer``'s own."""
     viewer_id = viewer.id if getattr(viewer, "is_authenticated", False) else None
-    mine = sa.func.sum(sa.case((Mark.user_id == viewer_id, 1), else_=0))
-    rows = db.session.execute(sa.select(Mark.kind, sa.func.count(), mine).where(Mark.note_id == note.id)
-                              .group_by(Mark.kind)).all()
-    found = {kind: (count, bool(own)) for kind, count, own in rows}
-    return {kind: {"count": found.get(kind, (0, False))[0], "mine": found.get(kind, (0, False))[1]}
-            for kind in MARK_KINDS}
+    local = (sa.select(Mark.kind, sa.func.count(), sa.literal(0),
+                       sa.func.sum(sa.case((Mark.user_id == viewer_id, 1), else_=0)))
+             .where(Mark.note_id == note.id).group_by(Mark.kind))
+    hubs = (sa.select(RemoteMark.kind, sa.func.count(), sa.func.count(), sa.literal(0))
+            .where(RemoteMark.note_id == note.id).group_by(RemoteMark.kind))
+    found = {kind: {"count": 0, "hubs": 0, "mine": False} for kind in MARK_KINDS}
+    for kind, count, from_hubs, own in db.session.execute(sa.union_all(local, hubs)).all():
+        if kind in found:
+            found[kind]["count"] += count
+            found[kind]["hubs"] += from_hubs
+            found[kind]["mine"] = found[kind]["mine"] or bool(own)
+    return found
+
+
+def mark_totals(note: Note) -> dict[str, dict[str, int]]:
+    """Return for each mark kind of one of our notes its total and how many partner hubs it includes.
+
+    Our members count one each, a partner hub once (hub.federation.conversation keeps one
+    RemoteMark per hub and kind, however many of its members marked the note).
+    """
+    return {kind: {"count": c["count"], "hubs": c["hubs"]} for kind, c in _marks(note).items()}
+
+
+def mark_counts(note: Note, viewer: Any = None) -> dict[str, dict[str, Any]]:
+    """Return for each mark kind its count, the partner hubs in it, and whether ``viewer`` set it."""
+    counts = _marks(note, viewer)
+    if note.origin_peer_id is not None:
+        # A partner's note shows the totals its origin reported (every hub's marks, ours included).
+        reported = dict(db.session.execute(sa.select(MarkTotal.kind, MarkTotal.count)
+                                           .where(MarkTotal.note_id == note.id)).all())
+        if reported:
+            counts = {kind: {"count": reported.get(kind, 0), "hubs": 0, "mine": c["mine"]}
+                      for kind, c in counts.items()}
+    return counts
 
 
 def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Comment | None = None) -> Flag:
@@ -750,6 +797,10 @@ def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Commen
         raise NotAllowed(_l("You may not do this with this note now."))
     item = Flag(note=note, comment=comment, reporter=by, reason=reason, detail=detail.strip()[:1000])
     db.session.add(item)
+    db.session.flush()
+    # A flag on a partner's note also reaches its origin's moderators (the reason only, never who);
+    # our moderators hear of it by mail (hub.mail.consumer).
+    events.record("flag.added", subject_type="flag", subject_id=item.id)
     db.session.commit()
     return item
 

@@ -19,6 +19,8 @@ from playwright.sync_api import Page
 
 from hub import demo, worker
 from hub.extensions import db
+from hub.federation import conversation
+from hub.models import RemoteMark
 from hub.models.federation import Delivery, PeerHub
 from hub.models.note import Note
 from hub.services import accounts, discussion, notes, translations
@@ -56,12 +58,24 @@ def hub_with_everything(live_hub):
                        name="Hub B", inbox_url="https://hub-b.example.org/inbox", partner=True)
     db.session.add(peer_hub)
     db.session.flush()
+    # The conversation across hubs: Hub B's comment (shown), a reply to ours, one held, and its mark.
+    ours = discussion.visible_comments(chinese)[0]
+    for number, text, parent in ((1, "<p>We tried it <strong>too</strong>.</p>", None),
+                                 (2, "<p>How did you pay for the van?</p>", ours),
+                                 (3, "<p>Call Wang on 13812345678.</p>", None)):
+        comment = conversation.store_comment(peer_hub, {
+            "id": f"https://hub-b.example.org/ap/comments/{number}", "content": text,
+            "peh:authorPseudonym": "Partner P", "published": "2026-12-01T10:00:00Z"}, chinese, parent)
+        if number < 3:
+            comment.state = "published"
+    db.session.add(RemoteMark(note_id=chinese.id, peer_id=peer_hub.id, kind="tried"))
     db.session.add(Delivery(peer_id=peer_hub.id, inbox_url=peer_hub.inbox_url, activity_id="urn:x:1",
                             activity={"type": "Create"}, state="dead", attempts=10,
                             last_error="HTTP 503 from https://hub-b.example.org/inbox",
                             last_problem={"code": "http_status", "status": 503}))
     db.session.commit()
     worker.run_once(live_hub.app)
+    live_hub.start = [f"/notes/{chinese.id}", *START]  # the note with the conversation is the note page checked
     return live_hub
 
 
@@ -110,10 +124,10 @@ def _check(page: Page, language: str) -> list[str]:
     return problems
 
 
-def _crawl(page: Page, base: str, language: str) -> tuple[dict[str, list[str]], int]:
+def _crawl(page: Page, base: str, language: str, start: list[str]) -> tuple[dict[str, list[str]], int]:
     """Visit one page of each kind reachable from the start pages; return the problems and pages seen."""
     problems: dict[str, list[str]] = {}
-    queue, kinds = list(START), set()
+    queue, kinds = list(start), set()
     while queue:
         url = queue.pop(0)
         if _kind(url) in kinds:
@@ -139,7 +153,7 @@ def test_every_page_fits_a_phone_is_in_the_readers_language_and_passes_axe(brows
             page = context.new_page()
             if username:
                 _sign_in(page, username)
-            found, seen[role, language] = _crawl(page, base, language)
+            found, seen[role, language] = _crawl(page, base, language, hub_with_everything.start)
             problems.update({f"{role} {language} {url}": p for url, p in found.items()})
             context.close()
     print(f"crawled {sum(seen.values())} pages in {time.monotonic() - started:.0f} s: {seen}")

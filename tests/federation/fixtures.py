@@ -66,12 +66,13 @@ class FakePeer:
         return article
 
     def signed(self, activity: dict[str, Any] | bytes, *, url: str = INBOX_URL,
-               content_type: str = "application/activity+json", now: Any = None) -> tuple[bytes, dict[str, str]]:
+               content_type: str = "application/activity+json", now: Any = None,
+               scheme: str = "cavage") -> tuple[bytes, dict[str, str]]:
         """Return (body, headers) of a correctly signed POST of ``activity`` to ``url``."""
         body = activity if isinstance(activity, bytes) else json.dumps(activity).encode()
         headers = {"Content-Type": content_type}
         headers.update(sign_request(method="POST", url=url, headers=headers, body=body, key_id=self.key_id,
-                                    private_key_pem=self.private_pem, now=now))
+                                    private_key_pem=self.private_pem, now=now, scheme=scheme))
         return body, headers
 
     def post(self, client, activity: dict[str, Any] | bytes, **kwargs: Any):
@@ -139,7 +140,10 @@ class DocumentServer:
         documents: dict[str, Any] = {}
         gets: list[str] = []
         posts: list[tuple[str, dict[str, str], bytes]] = []
-        status: dict[str, Any] = {"post": 202, "delay": 0.0}
+        # "refuse_rfc9421": answer 401 to RFC 9421 signatures, as servers that only read draft-cavage do.
+        status: dict[str, Any] = {"post": 202, "delay": 0.0, "refuse_rfc9421": False}
+        # path -> threading.Event: the next GET of that path waits until the test sets the event.
+        held: dict[str, Any] = {}
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: object) -> None:
@@ -148,6 +152,8 @@ class DocumentServer:
             def do_GET(self) -> None:
                 """Serve a stored document, or 404."""
                 gets.append(self.path)
+                if self.path in held:
+                    held.pop(self.path).wait(timeout=60)
                 document = documents.get(self.path)
                 body = json.dumps(document).encode() if document is not None else b"{}"
                 self.send_response(200 if document is not None else 404)
@@ -163,12 +169,14 @@ class DocumentServer:
                     import time
 
                     time.sleep(status["delay"])
-                posts.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(status["post"])
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                posts.append((self.path, headers, body))
+                refused = status["refuse_rfc9421"] and "signature-input" in headers
+                self.send_response(401 if refused else status["post"])
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.documents, self.gets, self.posts, self.status = documents, gets, posts, status
+        self.documents, self.gets, self.posts, self.status, self.held = documents, gets, posts, status, held
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"

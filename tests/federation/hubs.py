@@ -144,3 +144,45 @@ def wait_for(check: Callable[[], Any], *, timeout: float = 20, what: str = "cond
         time.sleep(0.2)
     logs = "\n".join(f"--- {h.name} ---\n{h.log.read_text()[-4000:]}" for h in hubs if h.log.exists())
     raise AssertionError(f"timed out waiting for {what}\n{logs}")
+
+
+def we_follow(hub: Hub, other: Hub) -> str | None:
+    """Return the state of ``hub``'s follow of ``other``."""
+    import sqlalchemy as sa
+
+    from hub.models.federation import PeerHub
+
+    with hub.context():
+        return db.session.scalar(sa.select(PeerHub.we_follow).where(PeerHub.base_url == other.base))
+
+
+def publish(hub: Hub, title: str, visibility: str = "public", body: str = "同伴外展的经验。",
+            topics: tuple[str, ...] = ()) -> int:
+    """Write, submit and approve a note on ``hub`` (in English); return its id."""
+    import sqlalchemy as sa
+
+    from hub.models.note import Term
+    from hub.services import notes
+
+    with hub.context():
+        term_ids = list(db.session.scalars(sa.select(Term.id).where(Term.slug.in_(topics)))) if topics else []
+        data = notes.NoteInput(title=title, summary="Summary of " + title, body=body, language="en",
+                               visibility=visibility, place="Kunming", term_ids=term_ids)
+        note = notes.create_draft(author=hub.user("writer"), data=data)
+        notes.submit(note, by=hub.user("writer"), confirm_privacy=True)
+        notes.approve(note, by=hub.user("moder"))
+        return note.id
+
+
+def copy_of(hub: Hub, origin: Hub, note_id: int) -> dict | None:
+    """Return what ``hub`` holds of ``origin``'s note, or None."""
+    import sqlalchemy as sa
+
+    from hub.models.note import Note
+
+    with hub.context():
+        note = db.session.scalar(sa.select(Note).where(Note.remote_id == f"{origin.base}/ap/notes/{note_id}"))
+        if note is None:
+            return None
+        return {"id": note.id, "state": note.state, "title": note.title, "visibility": note.visibility,
+                "body": note.body, "html": note.body_html, "author": note.author_id}

@@ -194,5 +194,38 @@ def test_bovine_signed_our_hub_into_its_follower_list(herd_and_hub):
     with hub.context():
         peer = db.session.scalar(sa.select(PeerHub).where(PeerHub.actor_id == herd.actor_id))
         assert peer.key_id.endswith("#serverKey") and peer.partner and peer.they_follow
+        # bovine-herd cannot read our RFC 9421 signature (it fails on @target-uri): the Accept
+        # was sent again with draft-cavage, and the hub remembers to use that for bovine.
+        assert peer.signature_scheme == "cavage"
     with urllib.request.urlopen(hub.base + "/followers", timeout=5) as response:
         assert json.loads(response.read())["totalItems"] == 1
+
+
+def test_a_follower_of_a_topic_actor_receives_its_public_notes_only(herd_and_hub):
+    from hub.models.conversation import TopicFollower
+    from hub.models.federation import Delivery
+    from tests.federation.hubs import publish
+
+    herd, hub = herd_and_hub
+    host = hub.base.removeprefix("http://")
+    with urllib.request.urlopen(f"{hub.base}/.well-known/webfinger?resource=acct:topic-outreach@{host}",
+                                timeout=5) as response:
+        [link] = [x for x in json.loads(response.read())["links"] if x["rel"] == "self"]
+    topic = hub.base + "/topics/outreach/actor"
+    assert link["href"] == topic
+    herd.follow(topic)
+
+    def followers() -> int:
+        with hub.context():
+            return db.session.scalar(sa.select(sa.func.count()).select_from(TopicFollower))
+    wait_for(followers, what="alice to follow the topic", hubs=[hub])
+    partners_id = publish(hub, "Outreach notes for partners", visibility="partners", topics=("outreach",))
+    public_id = publish(hub, "Outreach at the night market", topics=("outreach",))
+    announced = wait_for(lambda: _in_inbox(herd, "Announce", f"{hub.base}/ap/notes/{public_id}"),
+                         what="the topic's Announce in bovine", hubs=[hub])
+    actor = announced["actor"]
+    assert (actor if isinstance(actor, str) else actor["id"]) == topic
+    assert _in_inbox(herd, "Announce", f"{hub.base}/ap/notes/{partners_id}") is None
+    with hub.context():
+        announces = db.session.scalars(sa.select(Delivery.activity_id).where(Delivery.activity_id.contains("#announce-")))
+        assert [a for a in announces if f"#announce-{partners_id}-" in a] == []

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import sqlalchemy as sa
 
 from hub.extensions import db
@@ -94,14 +96,32 @@ def test_a_hub_off_the_allow_list_reads_only_public_notes(client, publish, make_
     assert _outbox_titles(_signed_get(client, stranger, "/outbox?page=1")) == ["public"]
 
 
-def test_a_forged_signature_reads_only_public_notes(client, publish, make_peer):
+def test_a_forged_signature_is_refused_not_answered_as_anonymous(client, publish, make_peer):
     publish("public", title="public")
     publish("partners", title="for partners")
     partner = make_peer()
     from tests.federation.fixtures import keypair
 
     partner.private_pem = keypair(6)[0]
-    assert _outbox_titles(_signed_get(client, partner, "/outbox?page=1")) == ["public"]
+    for path in ("/outbox?page=1", "/outbox", "/followers", "/ap/notes/1"):
+        response = _signed_get(client, partner, path)
+        assert response.status_code == 401, path
+        # The stored key fails, so the hub fetches the key again (rotation); here that fetch fails too.
+        assert response.get_json()["error"] in ("signature_mismatch", "key_fetch_failed")
+
+
+@pytest.mark.parametrize("signature", ['keyId="nonsense"', "sig1=:AAAA:", 'keyId="https://x.example/a#k",headers="date"'])
+def test_an_unreadable_signature_on_a_get_gets_401(client, publish, signature):
+    publish("public", title="public")
+    response = client.get("/outbox?page=1", headers={"Signature": signature}, base_url="http://hub.test")
+    assert response.status_code == 401 and response.get_json()["error"].startswith(("key_id", "signature"))
+
+
+def test_a_strangers_signature_is_not_checked_and_reads_public_notes(client, publish, make_peer):
+    publish("public", title="public")
+    publish("partners", title="for partners")
+    stranger = make_peer("stranger.example", register=False)
+    assert _outbox_titles(_signed_get(client, stranger, "/outbox?page=1")) == ["public"]
 
 
 def test_a_blocked_hub_reads_nothing(client, publish, make_peer):

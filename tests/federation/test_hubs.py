@@ -1,4 +1,4 @@
-"""Three hubs in separate processes federate over HTTP on 127.0.0.1.
+"""Three hubs in separate processes federate over HTTP on 127.0.0.1 (the ``hubs`` fixture, conftest.py).
 
 Hub A runs in open mode (any hub may follow it) and has allow-listed B only; B and C run in
 the default allow-list mode and follow A; A follows B back. C trusts A to publish directly; B
@@ -20,80 +20,20 @@ from hub.federation import peers
 from hub.models.federation import Delivery, InboxItem, PeerHub
 from hub.models.note import Note
 from hub.services import notes
-from tests.federation.hubs import Hub, wait_for
+from tests.federation.hubs import copy_of as _copy, publish as _publish, wait_for
 from tests.helpers import approve_checked
-
-
-@pytest.fixture(scope="module")
-def hubs(tmp_path_factory):
-    """Start hubs A, B and C, make them follow each other, and stop them at the end."""
-    root = tmp_path_factory.mktemp("hubs")
-    a = Hub(root, "a", FEDERATION_MODE="open")
-    b = Hub(root, "b")
-    c = Hub(root, "c")
-    everyone = [a, b, c]
-    try:
-        inits = [h.init_command() for h in everyone]
-        for hub, process in zip(everyone, inits):
-            _out, err = process.communicate(timeout=120)
-            assert process.returncode == 0, err.decode()[-2000:]
-        for hub in everyone:
-            hub.seed_people()
-            hub.start()
-        early = _publish(a, "Published before C followed")
-        with a.context():
-            peers.allow(b.base, by=a.user("admin"))
-        with b.context():
-            peers.follow(a.base, by=b.user("admin"))
-        with c.context():
-            peer = peers.follow(a.base, by=c.user("admin"))
-            peers.set_trust(peer, "publish", by=c.user("admin"))
-        wait_for(lambda: _we_follow(b, a) == "accepted" and _we_follow(c, a) == "accepted",
-                 what="A to accept B and C", hubs=everyone)
-        with a.context():
-            peers.follow(b.base, by=a.user("admin"))
-        wait_for(lambda: _we_follow(a, b) == "accepted", what="B to accept A", hubs=everyone)
-        yield {"a": a, "b": b, "c": c, "early": early}
-    finally:
-        for hub in everyone:
-            hub.stop()
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
-def _we_follow(hub: Hub, other: Hub) -> str | None:
-    with hub.context():
-        return db.session.scalar(sa.select(PeerHub.we_follow).where(PeerHub.base_url == other.base))
-
-
-def _publish(hub: Hub, title: str, visibility: str = "public", body: str = "同伴外展的经验。") -> int:
-    with hub.context():
-        data = notes.NoteInput(title=title, summary="Summary of " + title, body=body, language="en",
-                               visibility=visibility, place="Kunming")
-        note = notes.create_draft(author=hub.user("writer"), data=data)
-        notes.submit(note, by=hub.user("writer"), confirm_privacy=True)
-        notes.approve(note, by=hub.user("moder"))
-        return note.id
-
-
-def _copy(hub: Hub, origin: Hub, note_id: int) -> dict | None:
-    """Return what ``hub`` holds of ``origin``'s note, or None."""
-    with hub.context():
-        note = db.session.scalar(sa.select(Note).where(Note.remote_id == f"{origin.base}/ap/notes/{note_id}"))
-        if note is None:
-            return None
-        return {"id": note.id, "state": note.state, "title": note.title, "visibility": note.visibility,
-                "body": note.body, "html": note.body_html, "author": note.author_id}
-
-
-def _search(hub: Hub, word: str) -> list[dict]:
+def _search(hub, word: str) -> list[dict]:
     url = f"{hub.base}/api/v1/search?" + urllib.parse.urlencode({"q": word})
     # The first search of a process loads the Chinese dictionary and opens the index: be patient.
     with urllib.request.urlopen(url, timeout=60) as response:
         return json.loads(response.read())["results"]
 
 
-def _deliveries_about(hub: Hub, note_id: int) -> list[Delivery]:
+def _deliveries_about(hub, note_id: int) -> list[Delivery]:
     with hub.context():
         object_id = f"{hub.base}/ap/notes/{note_id}"
         rows = db.session.scalars(sa.select(Delivery).where(Delivery.activity_id.like(object_id + "#%")))
@@ -115,6 +55,10 @@ def test_public_note_reaches_the_queue_or_the_readers_per_trust(hubs):
         note = db.session.get(Note, on_b["id"])
         notes.approve(note, by=b.user("moder"))
     assert wait_for(lambda: _search(b, word), what="the approved note in B's search", hubs=[b])
+    # Hubs of this software read RFC 9421 signatures: A learnt to sign for B and C with them.
+    with a.context():
+        schemes = db.session.execute(sa.select(PeerHub.base_url, PeerHub.signature_scheme)).all()
+    assert dict(schemes) == {b.base: "rfc9421", c.base: "rfc9421"}
 
 
 def test_updates_and_deletes_reach_every_hub_that_has_the_note(hubs):

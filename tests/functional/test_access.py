@@ -26,7 +26,12 @@ PUBLIC_ENDPOINTS = {
     # Federation: other servers have no session; who reads what is decided by HTTP Signatures.
     "federation.webfinger", "federation.nodeinfo_links", "federation.nodeinfo", "federation.instance_actor",
     "federation.inbox_post", "federation.outbox_get", "federation.followers", "federation.note_object",
-    "federation.note_activity",
+    "federation.note_activity", "federation.comment_object",
+    # Topic actors: followable Groups of public notes (issue 15).
+    "federation.topic_actor", "federation.topic_outbox", "federation.topic_followers",
+    # Mail: one-click unsubscribing needs no sign-in (RFC 8058, a signed token); a note's link in a mail
+    # leads to the note or, signed out, to the log-in page first.
+    "mail.unsubscribe", "mail.open_note",
 }
 
 

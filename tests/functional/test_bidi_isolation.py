@@ -99,6 +99,16 @@ def test_the_authors_own_pages_isolate_their_pseudonym_and_topic_names(client, l
         assert unisolated(page(client, url)) == [], url
 
 
+def test_the_following_page_isolates_followed_names(client, login_as, member, old_data):
+    from hub.services import follows
+    follows.follow(member, follows.target("topic", value="oat"))
+    follows.follow(member, follows.target("project", value="chengdu-peer-centre"))
+    login_as(member)
+    html = page(client, "/following")
+    assert unisolated(html) == []
+    assert html.count(f'<bdi class="user-text">{RLO}') >= 2
+
+
 def test_the_check_finds_text_left_bare(client, old_data):
     html = page(client, f"/notes/{old_data['published'].id}")
     bare = html.replace('<bdi class="user-text">', "<span>").replace("</bdi>", "</span>")

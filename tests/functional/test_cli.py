@@ -120,7 +120,8 @@ def test_worker_heartbeat_and_status(app):
         stop.set()
         thread.join(timeout=10)
     assert status["running"] and status["node"] == worker.node_name(app) and status["age_seconds"] < 5
-    assert status["lag"] == {"search": 0, "federation": 0, "oai-harvest": 0} and status["workers"][0]["node"] == status["node"]
+    assert status["lag"] == {"search": 0, "federation": 0, "federation-conversation": 0, "oai-harvest": 0, "mail": 0}
+    assert status["workers"][0]["node"] == status["node"]
     db.session.rollback()
     stopped = worker.worker_status()
     assert stopped["running"] is False and stopped["stopped_at"] is not None

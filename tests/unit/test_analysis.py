@@ -40,6 +40,8 @@ NOTES = {
     "split_peer": "Peer support groups and health education leaflets.",
     "unknown": "有人反映使用咪达唑仑后出现过量。",
     "plhiv": "为艾滋病病毒感染者提供关怀。",
+    "should": "他们不应该这样对待服药人员。",
+    "youth": "年轻人更愿意在网上咨询。",
 }
 
 
@@ -82,13 +84,22 @@ def test_characters_inside_longer_words_are_not_indexed_on_their_own(index):
     # pinned in tests/unit/test_search.py): indexing each character again doubled the index.
     assert hits(index, "针") == set()
     words = [t.text for t in bilingual_analyzer()("针具交换", positions=True, mode="index") if not t.text.startswith("~")]
-    assert words == ["针具", "交换"]
+    assert words == ["针具交换", "针具", "交换"]
 
 
 def test_word_does_not_match_its_characters_across_a_word_boundary(index):
     assert hits(index, "和服") == {"kimono"}
     assert hits(index, "就业") == {"jobs"}
     assert hits(index, "外展") == {"nsp", "traditional"}
+    assert hits(index, "年轻人") == {"youth"}
+
+
+def test_phrase_of_single_characters_does_not_match_them_inside_longer_words(index):
+    # 不应 is no dictionary word: a phrase of 不 and 应, which must be words of their own there
+    # (不|应该 in "should not" is no place of 不应).
+    assert query_tokens("不应") == ["不", "应"]
+    assert hits(index, '"不应"') == set()
+    assert hits(index, '"咪达唑仑"') == {"unknown"}
 
 
 def test_unknown_words_still_match_character_by_character(index):
@@ -161,15 +172,38 @@ def test_prefix_query_is_folded_like_words(index):
     assert hits(index, "ＤＩＳＣＲＩＭ*") == {"english"}
 
 
-def test_query_tokens_split_compounds_into_units():
-    assert query_tokens("美沙酮维持治疗") == ["美沙酮", "维持", "治疗"]
+def test_a_query_that_is_one_word_is_that_word_and_longer_queries_are_phrases_of_units():
+    assert query_tokens("美沙酮维持治疗") == ["美沙酮维持治疗"]
     assert query_tokens("和服") == ["和服"]
+    assert query_tokens("社区外展工作人员") == ["社区", "外展", "工作", "人员"]
+    assert query_tokens("针具 交换") == ["针具", "交换"]
 
 
-def test_index_mode_adds_sub_words_at_the_unit_position():
+def test_index_mode_gives_the_word_and_its_pieces_at_the_position_of_their_first_unit():
     tokens = [(t.text, t.pos) for t in bilingual_analyzer()("艾滋病人", positions=True, mode="index")]
-    assert ("艾滋病", 0) in tokens and ("艾滋", 0) in tokens and ("滋", 0) not in tokens
-    assert ("人", 1) in tokens
+    assert tokens[:4] == [("艾滋病", 0), ("艾滋", 0), ("病", 1), ("人", 2)]
+    assert ("滋", 0) not in tokens and ("滋病", 1) not in tokens
+    tokens = [(t.text, t.pos) for t in bilingual_analyzer()("美沙酮维持治疗门诊", positions=True, mode="index")]
+    assert [(text, pos) for text, pos in tokens if not text.startswith("~")] == [
+        ("美沙酮维持治疗门诊", 0), ("美沙酮维持治疗", 0), ("美沙酮", 0), ("维持", 1), ("治疗", 2), ("门诊", 3)]
+
+
+def test_sub_words_are_the_pieces_of_the_word_s_own_split_not_every_dictionary_word_inside_it():
+    def terms(text):
+        return {t.text for t in bilingual_analyzer()(text, mode="index")}
+
+    # The examples: 加大|力度, 各种|类型, 金融|业务, 北京|市委.
+    assert {"加大", "力度"} <= terms("加大力度") and "大力" not in terms("加大力度")
+    assert {"各种", "类型"} <= terms("各种类型") and "种类" not in terms("各种类型")
+    assert {"金融", "业务"} <= terms("金融业务") and "金融业" not in terms("金融业务")
+    assert {"北京", "市委"} <= terms("北京市委") and "北京市" not in terms("北京市委")
+    # Three characters: two plus one unless the other split is clearly likelier (西南|部, 第一|次).
+    assert "西南" in terms("西南部") and "南部" not in terms("西南部")
+    assert "一次" not in terms("第一次") and "第一" in terms("第一次")
+    # A number and what it counts: 三十|分钟; 十分 ("very") is not in it.
+    assert "分钟" in terms("三十分钟") and "十分" not in terms("三十分钟")
+    # A true piece stays a term: a reader searching 政府 or 孩子 expects 市政府 and 小孩子.
+    assert "政府" in terms("市政府") and "孩子" in terms("小孩子") and "部分" in terms("大部分")
 
 
 def test_character_offsets_point_into_the_original_text():
@@ -216,5 +250,5 @@ def test_import_is_cheap_and_first_use_logs_nothing():
             " print(a.query_tokens('针具交换'))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
                             text=True, timeout=120, check=True)
-    assert result.stdout.strip() == "['针具', '交换']"
+    assert result.stdout.strip() == "['针具交换']"
     assert result.stderr == ""

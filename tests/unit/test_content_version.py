@@ -82,6 +82,25 @@ def test_comments_marks_accounts_and_projects_change_it(people, project):
                                          by=None))
 
 
+def test_partner_hubs_marks_totals_and_comment_threads_change_it(people):
+    from hub.models import CommentThread, MarkTotal, PeerHub, RemoteMark
+
+    note = published(people["author"], people["moderator"])
+    peer = PeerHub(actor_id="https://b.example.org/actor", base_url="https://b.example.org", name="B",
+                   inbox_url="https://b.example.org/inbox", partner=True)
+    db.session.add(peer)
+    db.session.commit()
+
+    def add(row) -> None:
+        db.session.add(row)
+        db.session.commit()
+    assert changes(lambda: add(RemoteMark(note_id=note.id, peer_id=peer.id, kind="useful")))
+    assert changes(lambda: add(MarkTotal(note_id=note.id, kind="useful", count=3)))
+    comment = discussion.add_comment(note, by=people["member"], body="We tried this too.")
+    assert changes(lambda: add(CommentThread(comment_id=comment.id, peer_id=peer.id, origin_host="b.example.org",
+                                             author_pseudonym="Lan")))
+
+
 def test_the_privacy_paths_change_it(people):
     """Held comments released or declined, redactions, accepted changes, notifications read, accounts deleted."""
     from hub.services import leaving, notifications, screening

@@ -1,9 +1,12 @@
 """Search through the search_index door: words, glossary, scripts, precision, facets, visibility."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 import search_index
+from hub.extensions import db
 from hub import worker
 from hub.models.user import Role
 from hub.services import notes, vocabulary
@@ -73,6 +76,55 @@ def test_a_word_does_not_match_characters_across_a_word_boundary(hub):
     assert titles("和服", expand=False) == ["衣服"]
 
 
+def test_a_query_that_is_one_word_is_not_found_where_its_parts_belong_to_other_words(hub):
+    publish(hub, "门诊", "门诊工作人员每天都在。")
+    publish(hub, "外展", "社区外展工作人员都来了。")  # 外展工作|人员: 工作人员 straddles two words
+    publish(hub, "不应", "我们不应做这件事。")
+    publish(hub, "应该", "他们不应该这样。")  # 不|应该
+    index(hub)
+    assert titles("工作人员", expand=False) == ["门诊"]
+    assert titles("不应", expand=False) == ["不应"]
+
+
+def test_a_word_that_no_note_holds_is_searched_as_a_phrase_of_its_units(hub):
+    publish(hub, "分开写", "他们把针具 交换写成了两个词。")
+    publish(hub, "别的", "交换意见，针具另说。")
+    index(hub)
+    assert titles("针具交换", expand=False) == ["分开写"]
+    publish(hub, "一个词", "城中村的针具交换服务。")
+    index(hub)
+    assert titles("针具交换", expand=False) == ["一个词"]
+
+
+def test_a_phrase_of_a_word_s_pieces_matches_wherever_the_word_is(hub):
+    publish(hub, "交换点", "针具交换点每周开放。")
+    publish(hub, "交换", "城中村的针具交换服务。")
+    index(hub)
+    for query in ("针具交换", '"针具 交换"', '"针具交换"', "針具交換"):
+        assert set(titles(query, expand=False)) == {"交换点", "交换"}, query
+
+
+def test_equal_scores_are_ordered_newest_first_then_by_note_id_on_every_page(hub):
+    drafts = []
+    for _ in range(4):
+        note = notes.create_draft(author=hub["author"], data=notes.NoteInput(
+            title="同一标题", summary="摘要", body="同伴教育的内容。", language="zh_Hans", visibility="public",
+            term_ids=[]))
+        drafts.append(notes.submit(note, by=hub["author"], confirm_privacy=True))
+    a, b, c, d = drafts
+    for note in (b, d, a, c):  # indexed in this order: document numbers follow neither ids nor dates
+        notes.approve(note, by=hub["moderator"])
+    same_time = a.published_at
+    for note in (a, b, d):
+        note.published_at = same_time
+    c.published_at = same_time + dt.timedelta(days=1)
+    db.session.commit()
+    index(hub)
+    pages = [search_index.search("同伴教育", viewer=Anonymous(), expand=False, per_page=2, page=number)
+             for number in (1, 2)]
+    assert [n.id for page in pages for n in page.notes] == [c.id, d.id, b.id, a.id]
+
+
 def test_traditional_characters_find_simplified_text_and_back(hub):
     publish(hub, "交换", "针具交换服务在成都开展。")
     publish(hub, "繁體", "這是關於愛滋病檢測的筆記。")
@@ -90,6 +142,17 @@ def test_glossary_expansion_finds_the_other_language_and_can_be_switched_off(hub
     assert {n.title for n in page.notes} == {"美沙酮门诊", "Methadone clinic"}
     assert "美沙酮" in page.expansions
     assert titles("methadone", expand=False) == ["Methadone clinic"]
+
+
+def test_glossary_expansion_never_widens_a_chinese_word_to_the_word_it_holds_with_one_character_less(hub):
+    publish(hub, "讲座", "这是一次为广大学生举办的讲座。")  # 广大|学生: 大学生 straddles two words
+    publish(hub, "志愿者", "有几个大学生来做志愿者。")
+    publish(hub, "Volunteers", "Two university students volunteered.", language="en")
+    index(hub)
+    page = search_index.search("大学生", viewer=Anonymous())
+    assert {n.title for n in page.notes} == {"志愿者", "Volunteers"}
+    assert "学生" not in page.expansions and "university students" in page.expansions
+    assert {n.title for n in search_index.search("学生", viewer=Anonymous()).notes} == {"讲座", "志愿者", "Volunteers"}
 
 
 def test_english_words_are_stemmed_and_mixed_text_works(hub):

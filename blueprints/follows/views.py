@@ -1,0 +1,100 @@
+"""Views of the Following page and the follow buttons: form -> hub.services.follows -> redirect."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext as _
+from flask_login import current_user
+
+from blueprints.follows.forms import FREQUENCY_LABELS, KIND_LABELS, FollowForm, FrequencyForm
+from blueprints.web.access import signed_in
+from blueprints.web.common import me
+from blueprints.web.forms import ActionForm
+from blueprints.web.refusals import attempt
+from blueprints.web.security import safe_next
+from hub.models import Follow
+from hub.services import follows, notes, projects
+
+bp = Blueprint("follows", __name__, template_folder="templates")
+FILTER_PREFIX = "filter-"
+
+
+def _search_filters(values: Any) -> dict[str, str]:
+    """Return the saved search's filters a button sent as ``filter-<name>`` fields."""
+    return {k[len(FILTER_PREFIX):]: v for k, v in values.items() if k.startswith(FILTER_PREFIX)}
+
+
+def _target_of(form: FollowForm) -> follows.Target:
+    return follows.target(form.kind.data or "", value=form.value.data or "", query=form.q.data or "",
+                          filters=_search_filters(request.form))
+
+
+@bp.get("/following")
+@signed_in
+def index():
+    """List what the person follows, with how often each is mailed, and ways to follow more."""
+    user = me()
+    locale = str(get_locale())
+    items = follows.of(user)
+    forms = {item.id: FrequencyForm(frequency=item.frequency, prefix=f"f{item.id}") for item in items}
+    return render_template("follows/index.html", items=items, forms=forms, add_form=FollowForm(),
+                           action_form=ActionForm(), kinds=KIND_LABELS, frequencies=FREQUENCY_LABELS,
+                           describe=lambda item: follows.describe(item, locale=locale),
+                           topics=notes.terms("topic"), populations=notes.terms("population"),
+                           projects=projects.all_projects(), hubs=follows.followable_hubs(),
+                           mail_on=bool(current_app.config["MAIL_SERVER"]), has_email=bool(user.email))
+
+
+@bp.post("/following")
+@signed_in
+def add():
+    """Follow what a button or the Following page names; go back where the person was."""
+    form = FollowForm()
+    back = safe_next(form.next.data, url_for("follows.index"))
+    if not form.validate_on_submit():
+        flash(_("The form was sent incompletely. Please try again."), "error")
+        return redirect(back)
+    with attempt() as done:
+        item = follows.follow(me(), _target_of(form), frequency=form.frequency.data or None)
+    if done:
+        flash(_("You follow %(what)s. New notes come %(how)s by e-mail; change it under Following.",
+                what=follows.describe(item, locale=str(get_locale())),
+                how=str(FREQUENCY_LABELS[item.frequency]).lower()), "info")
+    return redirect(back)
+
+
+@bp.post("/following/<int:follow_id>")
+@signed_in
+def frequency(follow_id: int):
+    """Change how often one follow is mailed."""
+    form = FrequencyForm(prefix=f"f{follow_id}")
+    if form.validate_on_submit():
+        with attempt() as saved:
+            follows.set_frequency(me(), follow_id, frequency=form.frequency.data)
+        if saved:
+            flash(_("Saved."), "info")
+    else:
+        flash(_("Choose how often to hear about it."), "error")
+    return redirect(url_for("follows.index"))
+
+
+@bp.post("/following/<int:follow_id>/remove")
+@signed_in
+def remove(follow_id: int):
+    """Stop following one thing."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    with attempt() as removed:
+        follows.unfollow(me(), follow_id)
+    if removed:
+        flash(_("You no longer follow it."), "info")
+    return redirect(safe_next(request.form.get("next"), url_for("follows.index")))
+
+
+@bp.app_template_global()
+def follow_of(kind: str, value: str = "", query: str = "", filters: dict[str, str] | None = None) -> Follow | None:
+    """Return the signed-in person's follow of this thing, for a follow button (None when not following)."""
+    if not current_user.is_authenticated:
+        return None
+    return follows.following(me(), kind, value=value, query=query, filters=filters)

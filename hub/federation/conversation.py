@@ -1,0 +1,670 @@
+"""The conversation across hubs: comments, marks, flags and proposed translations travel.
+
+The note's origin hub keeps the conversation, as threaded fediverse software does (FEP-1b12,
+Lemmy, NodeBB, Discourse): a hub whose members comment on, mark or flag a partner's note tells
+the origin, and the origin redistributes what it shows to every hub that has the note.
+
+- A comment on a partner's note goes to its origin as ``Create(Note)`` with ``inReplyTo`` the
+  Article (or the comment it answers) and ``attributedTo`` the sending hub (authors are not
+  actors: the commenter's pseudonym travels in ``peh:authorPseudonym``, as for notes). The
+  origin stores it as a comment from that hub, sanitised and privacy-checked; it waits for a
+  moderator unless the admin trusts that hub to publish, and always when the check finds
+  something. Once shown, the origin sends it to every other hub that has the note as an
+  ``Announce`` of the Note; an edit is announced again, a removal as ``Delete``.
+- "We tried this too" and "useful" go to the origin as ``Like`` with ``peh:kind``: the origin
+  counts one per hub and kind (the first member to mark sends it, the last to take it back
+  sends the ``Undo``) and publishes its totals in the Article (``peh:marks``), re-sending the
+  Article when they change, so every hub shows the origin's totals.
+- A flag goes to the origin's moderators as ``Flag`` with the reason and the reporting hub as
+  actor, never anything about the person who reported it (not even their words).
+- A translation made here of a partner's note is offered to the origin (``Offer`` of the
+  translated Article); the origin's moderators review it like a note, and once accepted it
+  travels inside the original's ``contentMap`` like the origin's own translations.
+
+Visibility rules stay those of the note: a hub that may not read a note may not comment on
+it, mark it or hear about its comments.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from hub import events
+from hub.extensions import db
+from hub.federation import activities, actor, delivery, remote_notes, topics
+from hub.federation.activities import InvalidActivity, Unwanted, id_of, same_host
+from hub.federation.http import request_host
+from hub.models.base import utcnow
+from hub.models.events import Event
+from hub.models.federation import Delivery, PeerHub
+from hub.models import (LANGUAGES, Comment, CommentState, CommentThread, Flag, FlagOrigin, Mark, MarkTotal, Note, NoteState, RemoteMark,
+                        Visibility)
+from hub.services import discussion, notes
+from hub.services.visibility import Audience, may_read
+from hub.text import html_text
+from hub.text_safety import UnsafeName, clean_name
+from hub.worker import DatabaseCursor
+
+CONSUMER_NAME = "federation-conversation"
+MARK_KINDS = notes.MARK_KINDS
+MAX_COMMENT_HTML = 20_000
+FLAG_REASONS = notes.FLAG_REASONS
+
+S = NoteState
+
+
+# --- ids ---------------------------------------------------------------------------------------
+
+def comment_object_id(comment_id: int) -> str:
+    """Return the ActivityPub id of a comment written on this hub."""
+    return f"{actor.base_url()}/ap/comments/{comment_id}"
+
+
+def thread_of(comment: Comment) -> CommentThread | None:
+    """Return the comment's place in the conversation (None: a local comment answering nobody)."""
+    return comment.thread
+
+
+def comment_ap_id(comment: Comment) -> str:
+    """Return a comment's ActivityPub id: ours, or the one of the hub where it was written."""
+    thread = thread_of(comment)
+    return thread.remote_id if thread is not None and thread.remote_id else comment_object_id(comment.id)
+
+
+def note_ap_id(note: Note) -> str:
+    """Return a note's ActivityPub id: ours, or its origin's."""
+    return note.remote_id if note.origin_peer_id is not None and note.remote_id else actor.note_object_id(note.id)
+
+
+def _fresh(kind: str) -> str:
+    return f"{actor.actor_id()}#{kind}/{secrets.token_hex(12)}"
+
+
+# --- comments as Notes -------------------------------------------------------------------------
+
+def _addressing(note: Note, recipients: Sequence[str]) -> dict[str, list[str]]:
+    """Address a comment like its note: the public, or only the named hubs."""
+    if note.visibility == Visibility.PUBLIC.value:
+        return {"to": [actor.PUBLIC], "cc": sorted(set(recipients))}
+    return {"to": sorted(set(recipients)), "cc": []}
+
+
+def comment_to_note(comment: Comment, *, recipients: Sequence[str],
+                    changed_at: dt.datetime | None = None) -> dict[str, Any]:
+    """Map a shown comment (written here or relayed) to an ActivityStreams Note.
+
+    ``changed_at`` is when it was edited here (a moderator's redaction, a partner's relayed edit):
+    receivers keep the newest version by ``updated``, so an edit must be later than what they hold.
+    """
+    thread = thread_of(comment)
+    parent = thread.parent if thread is not None else None
+    remote = thread is not None and thread.peer_id is not None
+    pseudonym = thread.author_pseudonym if remote else (comment.author.pseudonym if comment.author else "")
+    version = thread.remote_updated_at if remote and thread.remote_updated_at else comment.created_at
+    if changed_at is not None:
+        version = max(changed_at, version + dt.timedelta(milliseconds=1))
+    return {
+        "id": comment_ap_id(comment),
+        "type": "Note",
+        "attributedTo": thread.peer.actor_id if remote else actor.actor_id(),
+        "inReplyTo": comment_ap_id(parent) if parent is not None else note_ap_id(comment.note),
+        "context": note_ap_id(comment.note),
+        **_addressing(comment.note, recipients),
+        "content": comment.body_html,
+        "mediaType": "text/html",
+        "published": activities.iso(comment.created_at),
+        "updated": activities.iso(version, precise=changed_at is not None),
+        "peh:authorPseudonym": pseudonym,
+    }
+
+
+def _activity(kind: str, obj: Any, *, to: list[str], cc: list[str] | None = None,
+              activity_id: str | None = None, **extra: Any) -> dict[str, Any]:
+    activity = {"@context": activities.CONTEXT, "id": activity_id or _fresh(kind.lower()), "type": kind,
+                "actor": actor.actor_id(), "to": to, "cc": cc or [], "object": obj,
+                "published": activities.iso(utcnow(), precise=True)}
+    activity.update(extra)
+    return activity
+
+
+# --- what the hub sends (a consumer of the event log) ------------------------------------------
+
+def _origin(note: Note) -> PeerHub | None:
+    """Return the origin hub of a partner's note, if it may still hear from us."""
+    peer = db.session.get(PeerHub, note.origin_peer_id) if note.origin_peer_id else None
+    return peer if peer is not None and not peer.blocked else None
+
+
+def _to_origin(note: Note, activity: dict[str, Any], *, event_id: int) -> None:
+    peer = _origin(note)
+    if peer is not None:
+        delivery.enqueue(peer, delivery.inbox_of(peer), activity, event_id=event_id)
+
+
+def _thread_audience(note: Note, *, exclude: PeerHub | None = None) -> list[PeerHub]:
+    """Return the hubs that have one of our notes and may still read it, but ``exclude``."""
+    wanted = {p.id for p in delivery.audience(note)}
+    return [p for p in delivery.receipts(note) if p.id in wanted and (exclude is None or p.id != exclude.id)]
+
+
+def _to_thread(note: Note, build, *, event_id: int, exclude: PeerHub | None = None) -> None:
+    """Queue ``build(recipients)`` to every hub that has ``note`` (one copy per shared inbox)."""
+    for inbox, group in delivery.by_inbox(_thread_audience(note, exclude=exclude)).items():
+        delivery.enqueue(group[0], inbox, build([p.actor_id for p in group]), event_id=event_id)
+
+
+def _published_federated(note: Note | None) -> bool:
+    return (note is not None and note.state == S.PUBLISHED.value
+            and note.visibility in (Visibility.PUBLIC.value, Visibility.PARTNERS.value))
+
+
+def _on_comment_shown(event: Event) -> None:
+    comment = db.session.get(Comment, event.subject_id)
+    if comment is None or comment.removed_at is not None or not _published_federated(comment.note):
+        return
+    if comment.state != CommentState.PUBLISHED:
+        return
+    thread = thread_of(comment)
+    note = comment.note
+    changed_at = event.at if event.kind == "comment.updated" else None
+    if note.origin_peer_id is not None:
+        if comment.author_id is not None:  # our member's comment on a partner's note: tell its origin
+            origin = _origin(note)
+            if origin is not None:
+                obj = comment_to_note(comment, recipients=[origin.actor_id], changed_at=changed_at)
+                verb = "Update" if event.kind == "comment.updated" else "Create"
+                _to_origin(note, _activity(verb, obj, to=obj["to"], cc=obj["cc"],
+                                           activity_id=f"{obj['id']}#{verb.lower()}-{event.id}"), event_id=event.id)
+        return
+    if note.translation_of_id is None:  # one of our notes: the origin relays to every hub that has it
+        source = thread.peer if thread is not None else None
+        _to_thread(note, lambda to: _activity(
+            "Announce", comment_to_note(comment, recipients=to, changed_at=changed_at),
+            to=_addressing(note, to)["to"], cc=_addressing(note, to)["cc"],
+            activity_id=f"{comment_object_id(comment.id)}#announce-{event.id}"),
+            event_id=event.id, exclude=source)
+
+
+def _on_comment_removed(event: Event) -> None:
+    comment = db.session.get(Comment, event.subject_id)
+    if comment is None or comment.note is None:
+        return
+    note = comment.note
+    deletion = {"id": comment_ap_id(comment), "type": "Tombstone", "formerType": "Note"}
+    activity_id = f"{comment_object_id(comment.id)}#delete-{event.id}"
+    if note.origin_peer_id is not None:
+        if comment.author_id is not None:
+            _to_origin(note, _activity("Delete", deletion, to=[], activity_id=activity_id), event_id=event.id)
+    elif note.translation_of_id is None:
+        # A comment held again (a partner's edit the privacy check flags) is withdrawn from the other
+        # hubs while a moderator looks, but not from the hub that wrote it: there it is its member's
+        # comment, and a Delete would remove it for good. A removed comment goes everywhere (FEP-1b12).
+        thread = thread_of(comment)
+        held_again = comment.removed_at is None and thread is not None
+        _to_thread(note, lambda to: _activity("Delete", deletion, to=to, activity_id=activity_id),
+                   event_id=event.id, exclude=thread.peer if held_again else None)
+
+
+def _like_prefix(note: Note, kind: str) -> str:
+    return f"{actor.base_url()}/ap/marks/{note.id}/{kind}#"
+
+
+def _last_sent(prefix: str) -> Delivery | None:
+    query = sa.select(Delivery).where(Delivery.activity_id.startswith(prefix)).order_by(Delivery.id.desc())
+    return db.session.scalars(query.limit(1)).first()
+
+
+def _on_mark_changed(event: Event) -> None:
+    note = db.session.get(Note, event.subject_id)
+    kind = event.payload.get("mark")
+    if not _published_federated(note) or kind not in MARK_KINDS:
+        return
+    if note.origin_peer_id is None:
+        if note.translation_of_id is None:  # our totals changed: every hub shows them
+            delivery.queue_article(note, "Update", activity_id=f"{actor.note_object_id(note.id)}#marks-{event.id}",
+                                   peers=delivery.audience(note), event_id=event.id, at=event.at)
+        return
+    marked = db.session.scalar(sa.select(sa.func.count()).select_from(Mark).where(
+        Mark.note_id == note.id, Mark.kind == kind)) or 0
+    prefix = _like_prefix(note, kind)
+    last = _last_sent(prefix)
+    told = last is not None and last.activity.get("type") == "Like"
+    target = note_ap_id(note)
+    if marked and not told:
+        _to_origin(note, _activity("Like", target, to=[_origin_actor(note)], **{"peh:kind": kind},
+                                   activity_id=f"{prefix}like-{event.id}"), event_id=event.id)
+    elif not marked and told:
+        _to_origin(note, _activity("Undo", last.activity, to=last.activity.get("to", []),
+                                   activity_id=f"{prefix}undo-{event.id}"), event_id=event.id)
+
+
+def _origin_actor(note: Note) -> str:
+    peer = db.session.get(PeerHub, note.origin_peer_id)
+    return peer.actor_id if peer else ""
+
+
+def _on_flag(event: Event) -> None:
+    flag = db.session.get(Flag, event.subject_id)
+    if flag is None or flag.note is None or flag.note.origin_peer_id is None:
+        return
+    if db.session.get(FlagOrigin, flag.id) is not None:
+        return  # a flag that came from a partner is not sent on
+    note = flag.note
+    target = [note_ap_id(note)] + ([comment_ap_id(flag.comment)] if flag.comment is not None else [])
+    # Only the reason and the hub: the person who reported, and their own words, stay here.
+    activity = _activity("Flag", target, to=[_origin_actor(note)], activity_id=f"{actor.base_url()}/ap/flags/"
+                         f"{secrets.token_hex(12)}", content=flag.reason, **{"peh:reason": flag.reason})
+    _to_origin(note, activity, event_id=event.id)
+
+
+def _on_note_event(event: Event) -> None:
+    note = db.session.get(Note, event.subject_id)
+    if note is None or note.translation_of_id is None or note.original is None:
+        return
+    original = note.original
+    if note.origin_peer_id is None and original.origin_peer_id is not None:
+        # Our translation of a partner's note: offer it to the origin (once per revision published).
+        if event.kind in ("note.published", "note.updated") and note.state == S.PUBLISHED.value:
+            _offer_translation(note, original, event)
+    elif note.origin_peer_id is not None and original.origin_peer_id is None and _published_federated(original):
+        # A partner's translation of our note, accepted or taken down here: the original travels again.
+        delivery.queue_article(original, "Update",
+                               activity_id=f"{actor.note_object_id(original.id)}#translation-{event.id}",
+                               peers=delivery.audience(original), event_id=event.id, at=event.at)
+
+
+def _offer_translation(translation: Note, original: Note, event: Event) -> None:
+    origin = _origin(original)
+    if origin is None or not _published_federated(original):
+        return
+    article = {
+        "id": actor.note_object_id(translation.id), "type": "Article", "attributedTo": actor.actor_id(),
+        **_addressing(original, [origin.actor_id]),
+        "name": translation.title, "summary": translation.summary, "content": translation.body_html,
+        "contentMap": {activities.language_tag(translation.language): translation.body_html},
+        "nameMap": {activities.language_tag(translation.language): translation.title},
+        "mediaType": "text/html", "url": actor.note_page_url(translation.id),
+        "published": activities.iso(translation.published_at), "updated": activities.iso(translation.updated_at),
+        "peh:translationOf": original.remote_id,
+        "peh:authorPseudonym": translation.author.pseudonym if translation.author else "",
+    }
+    _to_origin(original, _activity("Offer", article, to=[origin.actor_id], target=original.remote_id,
+                                   activity_id=f"{article['id']}#offer-{event.id}"), event_id=event.id)
+
+
+HANDLED_EVENTS = {
+    "comment.added": _on_comment_shown,
+    "comment.updated": _on_comment_shown,  # an edit, or personal data a moderator removed
+    "comment.removed": _on_comment_removed,
+    "mark.changed": _on_mark_changed,
+    "flag.added": _on_flag,
+    "note.published": _on_note_event,
+    "note.updated": _on_note_event,
+    "note.unpublished": _on_note_event,
+    "note.deleted": _on_note_event,
+}
+
+
+def apply_event(event: Event) -> None:
+    """Turn one event into the activities the conversation needs (nothing for other events)."""
+    handler = HANDLED_EVENTS.get(event.kind)
+    if handler is not None:
+        handler(event)
+    topics.apply_event(event)
+
+
+class ConversationConsumer(delivery.FederationConsumer):
+    """The event-log consumer of the conversation, with a cursor of its own (and the same claims)."""
+
+    name = CONSUMER_NAME
+    apply_event = staticmethod(apply_event)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cursor = DatabaseCursor(CONSUMER_NAME)
+
+
+# --- what the hub receives ----------------------------------------------------------------------
+
+def _local_note_from_id(ref: str | None) -> Note | None:
+    """Return our note (an original) for its ActivityPub id or page URL."""
+    base = actor.base_url()
+    for prefix in (base + "/ap/notes/", base + "/notes/"):
+        if isinstance(ref, str) and ref.startswith(prefix) and ref[len(prefix):].isdigit():
+            return db.session.get(Note, int(ref[len(prefix):]))
+    return None
+
+
+def _comment_from_id(ref: str | None) -> Comment | None:
+    """Return a comment known here by its ActivityPub id (ours, or one received)."""
+    if not isinstance(ref, str) or not ref:
+        return None
+    prefix = actor.base_url() + "/ap/comments/"
+    if ref.startswith(prefix) and ref[len(prefix):].isdigit():
+        return db.session.get(Comment, int(ref[len(prefix):]))
+    thread = db.session.scalar(sa.select(CommentThread).where(CommentThread.remote_id == ref))
+    return thread.comment if thread is not None else None
+
+
+def _may_read(peer: PeerHub, note: Note) -> bool:
+    """Tell whether ``peer`` may read one of our notes (the one audience rule, as for the outbox)."""
+    return may_read(note, Audience.hub(peer))
+
+
+def _reply_target(in_reply_to: Any) -> tuple[Note, Comment | None]:
+    """Return the note a reply belongs to and the comment it answers (None: the note itself)."""
+    ref = id_of(in_reply_to)
+    comment = _comment_from_id(ref)
+    if comment is not None and comment.removed_at is None:
+        return comment.note, comment
+    note = _local_note_from_id(ref) or (remote_notes.by_remote_id(ref) if ref else None)
+    if note is None:
+        raise Unwanted("not_a_reply_to_our_note", "only replies to practice notes of this hub (or their "
+                                                  "comments) are accepted")
+    return note, None
+
+
+def _check_comment_object(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None]:
+    """Check a comment sent directly by the hub where it was written; return its note and parent."""
+    if not isinstance(obj, dict) or obj.get("type") != "Note":
+        raise Unwanted("unsupported_object", "only Notes replying to a practice note are accepted")
+    if not isinstance(obj.get("id"), str) or len(obj["id"]) > 480 or not same_host(obj["id"], peer.actor_id):
+        raise Unwanted("origin_mismatch", "the Note's id must be on the sending hub's host")
+    attributed = id_of(obj.get("attributedTo"))
+    if attributed is not None and not same_host(attributed, peer.actor_id):
+        raise Unwanted("origin_mismatch", "the Note is attributed to another hub")
+    note, parent = _reply_target(obj.get("inReplyTo"))
+    if note.origin_peer_id is not None or not _may_read(peer, note):
+        raise Unwanted("not_a_reply_to_our_note", "this hub does not hold that note for you")
+    return note, parent
+
+
+def _check_relayed(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None]:
+    """Check a comment the origin of a note relays (Announce); return the note and the parent."""
+    if not isinstance(obj, dict) or obj.get("type") != "Note" or not isinstance(obj.get("id"), str) \
+            or len(obj["id"]) > 480 or not same_host(obj["id"]):
+        raise Unwanted("unsupported_object", "only Notes in a note's conversation are announced here")
+    note, parent = _reply_target(obj.get("inReplyTo"))
+    if note.origin_peer_id != peer.id:
+        raise Unwanted("not_the_origin", "only the hub a note comes from relays its conversation")
+    return note, parent
+
+
+def check_create(activity: dict[str, Any], peer: PeerHub) -> None:
+    """Door check of a Create or Update of a Note (a comment)."""
+    _check_comment_object(peer, activity.get("object"))
+
+
+def check_announce(activity: dict[str, Any], peer: PeerHub) -> None:
+    """Door check of an Announce: a comment, or its removal, relayed by the note's origin."""
+    obj = activity.get("object")
+    if isinstance(obj, dict) and obj.get("type") == "Delete":
+        _relayed_deletion_target(peer, obj)
+    else:
+        _check_relayed(peer, obj)
+
+
+def _relayed_deletion_target(peer: PeerHub, obj: dict[str, Any]) -> Comment | None:
+    comment = _comment_from_id(id_of(obj.get("object")))
+    if comment is not None and comment.note is not None and comment.note.origin_peer_id != peer.id:
+        raise Unwanted("not_the_origin", "only the hub a note comes from relays its conversation")
+    return comment
+
+
+def _sanitized(obj: dict[str, Any]) -> tuple[str, str]:
+    content = obj.get("content") if isinstance(obj.get("content"), str) else ""
+    html = activities.sanitize_html(content[:MAX_COMMENT_HTML])
+    return html, html_text(html)[:5000]
+
+
+def _pseudonym(value: Any) -> str:
+    """Return a partner's pseudonym as safe to show as our members' names, else "" (shown as "someone")."""
+    try:
+        return clean_name(value)[:60] if isinstance(value, str) else ""
+    except UnsafeName:
+        return ""  # invisible or direction-changing characters: never shown
+
+
+def store_comment(peer: PeerHub, obj: dict[str, Any], note: Note, parent: Comment | None) -> Comment | None:
+    """Create or update a comment from ``peer`` (its writer, or the note's origin relaying it).
+
+    The comment goes through the same check as our members' (hub.services.discussion): shown at
+    once only when ``peer`` is trusted to publish and the privacy check finds nothing.
+    """
+    html, text = _sanitized(obj)
+    if not text.strip():
+        raise InvalidActivity("the comment is empty")
+    updated = min(activities.parse_time(obj.get("updated")) or activities.parse_time(obj.get("published"))
+                  or utcnow(), utcnow())
+    thread = db.session.scalar(sa.select(CommentThread).where(CommentThread.remote_id == obj["id"]))
+    if thread is not None:
+        if thread.peer_id != peer.id:
+            raise InvalidActivity("this comment came from another hub")
+        if thread.remote_updated_at and updated <= thread.remote_updated_at:
+            return None  # an older or the same version
+        if thread.comment.removed_at is not None:
+            if not thread.withdrawn:
+                return None  # our moderators removed it: a partner's version does not bring it back
+            thread.withdrawn = False
+            comment = discussion.restore_remote_comment(thread.comment, body=text, body_html=html,
+                                                        trusted=peer.trust == "publish")
+        else:
+            comment = discussion.update_remote_comment(thread.comment, body=text, body_html=html)
+    else:
+        written = min(activities.parse_time(obj.get("published")) or utcnow(), utcnow())
+        comment = discussion.receive_remote_comment(note, body=text, body_html=html, trusted=peer.trust == "publish",
+                                                    created_at=written)
+        thread = CommentThread(comment_id=comment.id, peer_id=peer.id, remote_id=obj["id"],
+                               parent_id=parent.id if parent is not None else None,
+                               origin_host=request_host(obj["id"]))
+        db.session.add(thread)
+    thread.author_pseudonym = _pseudonym(obj.get("peh:authorPseudonym"))
+    thread.remote_updated_at = updated
+    return comment
+
+
+def on_comment(peer: PeerHub, activity: dict[str, Any], item: Any) -> str | None:
+    """Handle Create/Update of a Note: a comment on one of our notes, from the hub where it was written."""
+    obj = activity.get("object")
+    note, parent = _check_comment_object(peer, obj)
+    store_comment(peer, obj, note, parent)
+    return None
+
+
+def on_announce(peer: PeerHub, activity: dict[str, Any], item: Any) -> str | None:
+    """Handle an Announce from a note's origin: a comment in its conversation, or its removal."""
+    obj = activity.get("object")
+    if isinstance(obj, dict) and obj.get("type") == "Delete":
+        comment = _relayed_deletion_target(peer, obj)
+        if comment is not None:
+            _remove(comment)
+        return None
+    note, parent = _check_relayed(peer, obj)
+    store_comment(peer, obj, note, parent)
+    return None
+
+
+def _remove(comment: Comment) -> None:
+    """Remove a comment a partner hub withdrew (see CommentThread.withdrawn)."""
+    if comment.removed_at is None:
+        comment.removed_at = utcnow()
+        thread = thread_of(comment)
+        if thread is not None:
+            thread.withdrawn = True
+        if comment.state == CommentState.PUBLISHED:  # a held one was never shown: nobody else has it
+            events.record("comment.removed", subject_type="comment", subject_id=comment.id,
+                          note_id=comment.note_id, origin="remote")
+
+
+def delete_comment(peer: PeerHub, object_id: str) -> bool:
+    """Apply a Delete of a comment by the hub it came from or the note's origin; tell whether it was one."""
+    comment = _comment_from_id(object_id)
+    if comment is None:
+        return False
+    thread = thread_of(comment)
+    from_writer = thread is not None and thread.peer_id == peer.id
+    from_origin = comment.note is not None and comment.note.origin_peer_id == peer.id
+    if not (from_writer or from_origin):
+        raise InvalidActivity("a hub can only delete its own comments, or those under its own notes")
+    _remove(comment)
+    return True
+
+
+# --- marks, flags, proposed translations --------------------------------------------------------
+
+def _our_note(peer: PeerHub, ref: Any) -> Note:
+    note = _local_note_from_id(id_of(ref))
+    if note is None or not _may_read(peer, note):
+        raise Unwanted("not_our_note", "the object is not a practice note of this hub that you may read")
+    return note
+
+
+def check_like(activity: dict[str, Any], peer: PeerHub) -> None:
+    """Door check of a Like: one of our notes, with a known ``peh:kind``."""
+    _our_note(peer, activity.get("object"))
+    if activity.get("peh:kind", "useful") not in MARK_KINDS:
+        raise Unwanted("unsupported_kind", "peh:kind must be 'tried' or 'useful'")
+
+
+def on_like(peer: PeerHub, activity: dict[str, Any], item: Any) -> str | None:
+    """Count a hub's mark once per hub and kind."""
+    check_like(activity, peer)
+    note = _our_note(peer, activity.get("object"))
+    kind = activity.get("peh:kind", "useful")
+    mark = db.session.scalar(sa.select(RemoteMark).where(RemoteMark.note_id == note.id, RemoteMark.peer_id == peer.id,
+                                                         RemoteMark.kind == kind))
+    if mark is None:
+        db.session.add(RemoteMark(note_id=note.id, peer_id=peer.id, kind=kind, activity_id=activity["id"]))
+        events.record("mark.changed", subject_type="note", subject_id=note.id, mark=kind, origin="remote")
+    else:
+        mark.activity_id = activity["id"]
+    return None
+
+
+def undo_like(peer: PeerHub, obj: Any) -> bool:
+    """Withdraw a hub's mark named by its Like (inline or by id); tell whether there was one."""
+    ref = id_of(obj)
+    mark = db.session.scalar(sa.select(RemoteMark).where(RemoteMark.peer_id == peer.id,
+                                                         RemoteMark.activity_id == ref)) if ref else None
+    if mark is None and isinstance(obj, dict) and obj.get("type") == "Like":
+        note = _local_note_from_id(id_of(obj.get("object")))
+        mark = db.session.scalar(sa.select(RemoteMark).where(
+            RemoteMark.peer_id == peer.id, RemoteMark.note_id == (note.id if note else -1),
+            RemoteMark.kind == obj.get("peh:kind", "useful")))
+    if mark is None:
+        return False
+    events.record("mark.changed", subject_type="note", subject_id=mark.note_id, mark=mark.kind, origin="remote")
+    db.session.delete(mark)
+    return True
+
+
+def store_totals(note: Note, obj: dict[str, Any], *, at: dt.datetime | None) -> None:
+    """Keep the mark totals a partner's Article reports, unless newer ones arrived already."""
+    totals = obj.get("peh:marks")
+    if not isinstance(totals, dict):
+        return
+    at = min(at or utcnow(), utcnow())
+    for kind in MARK_KINDS:
+        count = totals.get(kind)
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count < 10**9:
+            continue
+        row = db.session.get(MarkTotal, (note.id, kind))
+        if row is None:
+            db.session.add(MarkTotal(note_id=note.id, kind=kind, count=count, reported_at=at))
+        elif at >= row.reported_at:
+            row.count, row.reported_at = count, at
+
+
+def _flag_target(peer: PeerHub, activity: dict[str, Any]) -> tuple[Note, Comment | None]:
+    refs = activity.get("object")
+    refs = refs if isinstance(refs, list) else [refs]
+    note, comment = None, None
+    for ref in refs[:5]:
+        note = note or _local_note_from_id(id_of(ref))
+        found = _comment_from_id(id_of(ref))
+        comment = comment or found
+    if note is None and comment is not None:
+        note = comment.note
+    if note is None or not _may_read(peer, note) or (comment is not None and comment.note_id != note.id):
+        raise Unwanted("not_our_note", "the flag names no practice note of this hub that you may read")
+    return note, comment
+
+
+def check_flag(activity: dict[str, Any], peer: PeerHub) -> None:
+    """Door check of a Flag: one of our notes (and maybe one of its comments)."""
+    _flag_target(peer, activity)
+
+
+def on_flag(peer: PeerHub, activity: dict[str, Any], item: Any) -> str | None:
+    """Put a partner hub's report in our moderators' queue, under the hub's name only."""
+    note, comment = _flag_target(peer, activity)
+    if db.session.scalar(sa.select(FlagOrigin.flag_id).where(FlagOrigin.activity_id == activity["id"])):
+        return None
+    reason = activity.get("peh:reason")
+    flag = Flag(note=note, comment=comment, reporter=None, reason=reason if reason in FLAG_REASONS else "other",
+                detail="")
+    db.session.add(flag)
+    db.session.flush()
+    db.session.add(FlagOrigin(flag_id=flag.id, peer_id=peer.id, activity_id=activity["id"]))
+    return None
+
+
+def _offered(peer: PeerHub, activity: dict[str, Any]) -> tuple[Note, activities.RemoteArticle]:
+    original = _our_note(peer, activity.get("target"))
+    obj = activity.get("object")
+    if not isinstance(obj, dict) or obj.get("type") != "Article":
+        raise Unwanted("unsupported_object", "only a translated Article can be offered")
+    article = activities.parse_article({**obj, "to": [], "cc": []}, actor_id=peer.actor_id)
+    if article.language == original.language or article.language not in LANGUAGES:
+        raise Unwanted("unsupported_language", "a translation must be in the hub's other language")
+    return original, article
+
+
+def check_offer(activity: dict[str, Any], peer: PeerHub) -> None:
+    """Door check of an Offer: a translation of one of our notes."""
+    _offered(peer, activity)
+
+
+def on_offer(peer: PeerHub, activity: dict[str, Any], item: Any) -> str | None:
+    """Put a partner's translation of one of our notes in the moderation queue (never published at once)."""
+    original, article = _offered(peer, activity)
+    translation = remote_notes.by_remote_id(article.object_id)
+    if translation is not None and (translation.origin_peer_id != peer.id or translation.translation_of_id != original.id):
+        raise InvalidActivity("this translation belongs elsewhere")
+    if translation is not None and translation.state not in (S.SUBMITTED.value, S.REJECTED.value,
+                                                            S.CHANGES_REQUESTED.value):
+        return None  # accepted (or taken down) here: the moderators decide on changes by hand
+    translation = translation or Note(origin_peer_id=peer.id, remote_id=article.object_id, author_id=None,
+                                      project_id=None, translation_of_id=original.id)
+    remote_notes.fill(translation, article)
+    translation.visibility, translation.terms = original.visibility, list(original.terms)
+    translation.place, translation.province = original.place, original.province
+    translation.source_revision = original.revision_number
+    translation.state, translation.submitted_at = S.SUBMITTED.value, utcnow()
+    db.session.add(translation)
+    return None
+
+
+# --- for pages ----------------------------------------------------------------------------------
+
+def origin_of(comment: Comment) -> dict[str, Any] | None:
+    """Return where a comment came from (pseudonym, hub name) and what it answers, for pages."""
+    thread = thread_of(comment)
+    if thread is None:
+        return None
+    found: dict[str, Any] = {"parent_id": thread.parent_id, "pseudonym": thread.author_pseudonym}
+    if thread.peer_id is not None:
+        writer = db.session.scalar(sa.select(PeerHub).where(
+            PeerHub.base_url.in_([f"https://{thread.origin_host}", f"http://{thread.origin_host}"])).limit(1))
+        found["hub"] = (writer.name or writer.base_url) if writer else thread.origin_host
+    return found
+
+
+def flag_origin(flag: Flag) -> str | None:
+    """Return the name of the partner hub a flag came from, or None for our members' flags."""
+    origin = db.session.get(FlagOrigin, flag.id)
+    return (origin.peer.name or origin.peer.base_url) if origin is not None else None

@@ -1,0 +1,370 @@
+"""The conversation's activities at one hub: what the inbox takes, refuses (with a reason), stores and sends."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from hub.extensions import db
+from hub.federation import activities, conversation, delivery, inbox
+from hub.models.events import Event
+from hub.models.federation import Delivery, InboxItem, PeerHub
+from hub.models import Comment, CommentThread, Flag, FlagOrigin, Note, RemoteMark
+from hub.services import discussion, notes
+from tests.helpers import count
+
+OURS = "http://hub.test/ap/notes/{}"
+
+
+def _rows():
+    return count(InboxItem), count(PeerHub), count(Note), count(Event), count(Comment), count(Flag), count(RemoteMark)
+
+
+def _comment(peer, note_id, *, number=1, content="<p>We tried it <strong>too</strong>.<script>x()</script></p>", **extra):
+    return {"id": f"{peer.base}/ap/comments/{number}", "type": "Note", "attributedTo": peer.actor_id,
+            "inReplyTo": OURS.format(note_id), "content": content, "peh:authorPseudonym": "Partner P",
+            "published": "2026-01-02T03:04:05Z", **extra}
+
+
+def _consume(app) -> None:
+    from hub import events
+
+    for consumer in (delivery.FederationConsumer(), conversation.ConversationConsumer()):
+        batch = events.after(consumer.position())
+        if batch:
+            consumer.apply(batch)
+
+
+# --- taken ------------------------------------------------------------------------------------
+
+def test_a_comment_on_our_note_is_sanitised_and_waits_for_a_moderator(app, client, make_peer, publish, people):
+    note = publish("public")
+    peer = make_peer(trust="moderate")
+    assert peer.post(client, peer.activity("Create", _comment(peer, note.id))).status_code == 202
+    inbox.process_pending(app)
+    comment = db.session.scalar(sa.select(Comment))
+    thread = db.session.get(CommentThread, comment.id)
+    assert comment.author_id is None and comment.body_html == "<p>We tried it <strong>too</strong>.</p>"
+    assert comment.state == "held" and thread.author_pseudonym == "Partner P" and thread.peer_id == peer.row.id
+    assert comment not in discussion.visible_comments(note)
+    assert [c.id for c in discussion.held().items] == [comment.id]
+    discussion.release(comment, by=people["moderator"])
+    assert comment in discussion.visible_comments(note)
+
+
+def test_partners_comments_keep_their_time_and_replies_follow_what_they_answer(app, client, make_peer, publish,
+                                                                                people):
+    note = publish("public")
+    peer = make_peer(trust="publish")
+    peer.post(client, peer.activity("Create", _comment(peer, note.id, content="<p>First.</p>")))
+    inbox.process_pending(app)
+    ours = discussion.add_comment(note, by=people["moderator"], body="Ours, later.")
+    first = db.session.scalar(sa.select(CommentThread).where(CommentThread.remote_id == f"{peer.base}/ap/comments/1"))
+    reply = _comment(peer, note.id, number=2, content="<p>A reply to the first.</p>",
+                     inReplyTo=f"{peer.base}/ap/comments/1", published="2026-01-05T06:07:08Z")
+    peer.post(client, peer.activity("Create", reply))
+    inbox.process_pending(app)
+    shown = discussion.visible_comments(note)
+    assert [c.body for c in shown] == ["First.", "A reply to the first.", "Ours, later."]
+    assert shown[0].id == first.comment_id and shown[2].id == ours.id
+    assert [c.created_at.isoformat() for c in shown[:2]] == ["2026-01-02T03:04:05", "2026-01-05T06:07:08"]
+    page = client.get(f"/notes/{note.id}?lang=en").get_data(as_text=True)
+    assert page.index("A reply to the first.") < page.index("Ours, later.")
+
+
+def test_a_trusted_hubs_comment_is_shown_and_relayed_to_the_other_hubs(app, client, make_peer, publish):
+    note = publish("public")
+    writer = make_peer(trust="publish", they_follow=True)
+    other = make_peer("other.example", they_follow=True)
+    _consume(app)  # the note goes to both
+    writer.post(client, writer.activity("Create", _comment(writer, note.id)))
+    inbox.process_pending(app)
+    _consume(app)
+    [announce] = [d for d in db.session.scalars(sa.select(Delivery)) if d.activity["type"] == "Announce"]
+    assert announce.inbox_url == other.base + "/inbox"  # not back to the hub that wrote it
+    assert announce.activity["object"]["id"] == f"{writer.base}/ap/comments/1"
+    assert announce.activity["object"]["attributedTo"] == writer.actor_id
+    assert announce.activity["actor"] == "http://hub.test/actor" and announce.activity["id"].startswith("http://hub.test/")
+
+
+def test_a_partners_edit_of_its_comment_is_relayed_older_ones_are_ignored_and_personal_data_waits_again(
+        app, client, make_peer, publish):
+    note = publish("public")
+    writer = make_peer(trust="publish", they_follow=True)
+    other = make_peer("other.example", they_follow=True)
+    _consume(app)
+    writer.post(client, writer.activity("Create", _comment(writer, note.id)))
+    inbox.process_pending(app)
+    _consume(app)
+    comment = db.session.scalar(sa.select(Comment))
+    assert comment in discussion.visible_comments(note)
+
+    def edit(content, updated):
+        response = writer.post(client, writer.activity("Update", _comment(writer, note.id, content=content,
+                                                                          updated=updated)))
+        assert response.status_code == 202, response.get_json()
+        inbox.process_pending(app)
+        _consume(app)
+        db.session.refresh(comment)
+
+    edit("<p>We tried it twice.</p>", "2026-01-03T00:00:00Z")
+    assert comment.body == "We tried it twice." and comment in discussion.visible_comments(note)
+    relayed = [d.activity["object"] for d in db.session.scalars(sa.select(Delivery).order_by(Delivery.id))
+               if d.activity["type"] == "Announce"]
+    assert [o["content"] for o in relayed] == ["<p>We tried it <strong>too</strong>.</p>", "<p>We tried it twice.</p>"]
+    edit("<p>An older version.</p>", "2026-01-02T12:00:00Z")  # arrives late: the newer text stays
+    assert comment.body == "We tried it twice."
+    edit("<p>Call Wang on 138 1234 5678 for the kits.</p>", "2026-01-04T00:00:00Z")
+    assert comment.state == "held" and comment not in discussion.visible_comments(note)
+    [withdrawn] = [d for d in db.session.scalars(sa.select(Delivery)) if d.activity["type"] == "Delete"]
+    assert withdrawn.inbox_url == other.base + "/inbox"  # the other hub's copy goes while a moderator looks
+    assert withdrawn.activity["object"]["id"] == f"{writer.base}/ap/comments/1"
+    before = _rows()  # another hub may not edit the writer's comment
+    response = other.post(client, other.activity("Update", {**_comment(writer, note.id), "updated": "2026-02-01T00:00:00Z",
+                                                            "attributedTo": other.actor_id}))
+    assert response.status_code == 400 and response.get_json()["error"] == "origin_mismatch"
+    assert _rows() == before and comment.body.startswith("Call Wang")
+
+
+def test_likes_count_once_per_hub_and_undo_withdraws(app, client, make_peer, publish):
+    note = publish("public")
+    peer = make_peer()
+    first = peer.activity("Like", OURS.format(note.id), **{"peh:kind": "tried"})
+    peer.post(client, first)
+    peer.post(client, peer.activity("Like", OURS.format(note.id), **{"peh:kind": "tried"}))
+    inbox.process_pending(app)
+    assert activities.mark_totals(note) == {"tried": 1, "useful": 0}
+    peer.post(client, peer.activity("Undo", first))
+    inbox.process_pending(app)
+    assert activities.mark_totals(note) == {"tried": 0, "useful": 0}
+
+
+def test_the_origins_note_page_counts_its_members_and_each_partner_hub_once(app, client, make_peer, publish, people):
+    note = publish("public")
+    notes.toggle_mark(note, by=people["moderator"], kind="tried")
+    for host in ("b.example", "c.example"):
+        peer = make_peer(host)
+        for _member in range(2):  # two members of the hub: one Like
+            peer.post(client, peer.activity("Like", OURS.format(note.id), **{"peh:kind": "tried"}))
+    inbox.process_pending(app)
+    assert activities.mark_totals(note) == {"tried": 3, "useful": 0}  # what the Article tells every hub
+    page = client.get(f"/notes/{note.id}?lang=en").get_data(as_text=True)
+    assert "We tried this too · 3" in page and "Useful · 0" in page
+    assert "We tried this too: 2 of them from partner hubs (each hub counts once)" in page
+    assert "Useful:" not in page
+    page = client.get(f"/notes/{note.id}?lang=zh_Hans").get_data(as_text=True)
+    assert "其中 2 个来自合作平台（每个平台只计一次）" in page
+
+
+def test_a_flag_is_queued_under_the_hubs_name_only(app, client, make_peer, publish):
+    note = publish("public")
+    peer = make_peer()
+    peer.post(client, peer.activity("Flag", [OURS.format(note.id)], **{"peh:reason": "spam"}))
+    inbox.process_pending(app)
+    flag = db.session.scalar(sa.select(Flag))
+    assert (flag.note_id, flag.reporter_id, flag.reason) == (note.id, None, "spam")
+    assert db.session.get(FlagOrigin, flag.id).peer_id == peer.row.id
+
+
+# --- refused at the door, with a reason and no write --------------------------------------------
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda p, n: p.activity("Create", {**_comment(p, n), "inReplyTo": "https://elsewhere.example/notes/1"}),
+     "not_a_reply_to_our_note"),
+    (lambda p, n: p.activity("Create", {**_comment(p, n), "id": "https://elsewhere.example/c/1"}), "origin_mismatch"),
+    (lambda p, n: p.activity("Like", "https://elsewhere.example/notes/1"), "not_our_note"),
+    (lambda p, n: p.activity("Like", OURS.format(n), **{"peh:kind": "love"}), "unsupported_kind"),
+    (lambda p, n: p.activity("Announce", _comment(p, n)), "not_the_origin"),
+    (lambda p, n: p.activity("Flag", ["https://elsewhere.example/notes/1"]), "not_our_note"),
+    (lambda p, n: p.activity("Offer", {"id": p.base + "/ap/notes/9", "type": "Article", "content": "x",
+                                       "contentMap": {"zh-Hans": "x"}}, target=OURS.format(n)), "unsupported_language"),
+    (lambda p, n: p.activity("Follow", "http://hub.test/users/someone"), "unknown_actor"),
+])
+def test_what_is_not_part_of_our_conversation_is_refused(app, client, make_peer, publish, make, reason):
+    note = publish("public", language="zh_Hans")
+    peer = make_peer()
+    before = _rows()
+    response = peer.post(client, make(peer, note.id))
+    assert response.status_code == 400 and response.get_json()["error"] == reason, response.get_json()
+    assert _rows() == before
+
+
+def test_a_hub_off_the_allow_list_may_not_comment_on_a_partners_note(app, client, make_peer, publish):
+    app.config["FEDERATION_MODE"] = "open"
+    note = publish("partners")
+    stranger = make_peer("stranger.example", partner=False)
+    before = _rows()
+    response = stranger.post(client, stranger.activity("Create", _comment(stranger, note.id)))
+    assert response.status_code == 400 and response.get_json()["error"] == "not_a_reply_to_our_note"
+    assert _rows() == before
+
+
+# --- sent ---------------------------------------------------------------------------------------
+
+def _remote_note(app, client, peer) -> Note:
+    peer.post(client, peer.activity("Create", peer.article()))
+    inbox.process_pending(app)
+    return db.session.scalar(sa.select(Note).where(Note.origin_peer_id == peer.row.id))
+
+
+def _sent(kind: str) -> list[dict]:
+    return [d.activity for d in db.session.scalars(sa.select(Delivery)) if d.activity["type"] == kind]
+
+
+def test_comments_marks_and_flags_on_a_partners_note_go_to_its_origin(app, client, make_peer, people):
+    peer = make_peer(trust="publish")
+    note = _remote_note(app, client, peer)
+    author, moderator = people["author"], people["moderator"]
+    comment = discussion.add_comment(note, by=author, body="We did this **too**.")
+    notes.toggle_mark(note, by=author, kind="useful")
+    notes.toggle_mark(note, by=moderator, kind="useful")  # a second member: still one Like
+    notes.flag(note, by=moderator, reason="wrong", detail="I am 山风 and this is my phone 13812345678")
+    _consume(app)
+    [create] = _sent("Create")
+    assert create["object"]["inReplyTo"] == note.remote_id and create["object"]["attributedTo"] == "http://hub.test/actor"
+    assert create["object"]["peh:authorPseudonym"] == author.pseudonym
+    assert create["object"]["id"] == f"http://hub.test/ap/comments/{comment.id}"
+    [like] = _sent("Like")
+    assert like["object"] == note.remote_id and like["peh:kind"] == "useful"
+    [flag] = _sent("Flag")
+    raw = json.dumps(flag, ensure_ascii=False)
+    assert flag["object"] == [note.remote_id] and flag["peh:reason"] == "wrong" and flag["actor"] == "http://hub.test/actor"
+    assert [s for s in (moderator.username, moderator.pseudonym, "13812345678", "/users/") if s in raw] == []
+    for user in (author, moderator):
+        notes.toggle_mark(note, by=user, kind="useful")
+    _consume(app)
+    [undo] = _sent("Undo")
+    assert undo["object"]["id"] == like["id"]
+    assert {d.inbox_url for d in db.session.scalars(sa.select(Delivery))} == {peer.base + "/inbox"}
+
+
+def test_a_moderators_redaction_travels_as_a_newer_version_both_ways(app, client, make_peer, publish, people):
+    """A partner keeps the newest version of a comment it holds: a redaction must say it is newer."""
+    author, moderator = people["author"], people["moderator"]
+    origin = make_peer(trust="publish")
+    theirs = _remote_note(app, client, origin)
+    ours = publish("public")
+    reader = make_peer("reader.example", they_follow=True)
+    _consume(app)
+    on_theirs = discussion.add_comment(theirs, by=author, body="Ask Wang Fang at the clinic.")
+    on_ours = discussion.add_comment(ours, by=author, body="Ask Wang Fang at the clinic.")
+    _consume(app)
+    for comment in (on_theirs, on_ours):
+        discussion.redact(comment, by=moderator, body="Ask the clinic.")
+    _consume(app)
+
+    def versions(kind: str, comment) -> list[tuple[str, str]]:
+        return [(activities.parse_time(a["object"]["updated"]), a["object"]["content"]) for a in _sent(kind)
+                if a["object"]["id"] == f"http://hub.test/ap/comments/{comment.id}"]
+    [(created, first)] = versions("Create", on_theirs)
+    [(updated, redacted)] = versions("Update", on_theirs)  # to the note's origin
+    assert updated > created and "Wang" in first and "Wang" not in redacted
+    [(shown, first), (updated, redacted)] = versions("Announce", on_ours)  # to the hubs that have our note
+    assert updated > shown and "Wang" in first and "Wang" not in redacted
+    assert {d.inbox_url for d in db.session.scalars(sa.select(Delivery)) if d.activity["type"] == "Announce"} == {
+        reader.base + "/inbox"}
+
+
+def test_a_comment_object_is_readable_where_its_note_is(app, client, publish, people):
+    note = publish("public")
+    comment = discussion.add_comment(note, by=people["moderator"], body="Useful, thank you.")
+    document = client.get(f"/ap/comments/{comment.id}", base_url="http://hub.test").get_json()
+    assert document["type"] == "Note" and document["inReplyTo"] == OURS.format(note.id)
+    members = publish("members")
+    hidden = discussion.add_comment(members, by=people["moderator"], body="Members only.")
+    assert client.get(f"/ap/comments/{hidden.id}", base_url="http://hub.test").status_code == 404
+
+
+def test_a_comment_the_origin_withdrew_comes_back_with_a_newer_version_but_not_one_our_moderators_removed(
+        app, client, make_peer, people):
+    origin = make_peer(trust="publish")
+    note = _remote_note(app, client, origin)
+    writer = "https://writer.example/ap/comments/{}"
+
+    def relay(number, updated, content="<p>We tried it too.</p>"):
+        obj = {"id": writer.format(number), "type": "Note", "attributedTo": "https://writer.example/actor",
+               "inReplyTo": note.remote_id, "content": content, "peh:authorPseudonym": "Partner P",
+               "published": "2026-01-02T03:04:05Z", "updated": updated}
+        assert origin.post(client, origin.activity("Announce", obj)).status_code == 202
+        inbox.process_pending(app)
+
+    def comment(number):
+        thread = db.session.scalar(sa.select(CommentThread).where(CommentThread.remote_id == writer.format(number)))
+        db.session.refresh(thread.comment)
+        return thread.comment
+
+    relay(1, "2026-01-02T03:04:05Z")
+    relay(2, "2026-01-02T03:04:05Z")
+    assert discussion.visible_comments(note) == [comment(1), comment(2)]
+    # The origin withdraws the first while its moderators look at an edit, then shows the edit.
+    tombstone = {"id": writer.format(1), "type": "Tombstone", "formerType": "Note"}
+    assert origin.post(client, origin.activity("Delete", tombstone)).status_code == 202
+    inbox.process_pending(app)
+    assert discussion.visible_comments(note) == [comment(2)]
+    relay(1, "2026-01-03T00:00:00Z", content="<p>We tried it too, twice.</p>")
+    assert discussion.visible_comments(note) == [comment(1), comment(2)] and comment(1).body == "We tried it too, twice."
+    # What our moderators removed stays removed, whatever the origin sends later.
+    discussion.remove_comment(comment(2), by=people["moderator"])
+    relay(2, "2026-01-04T00:00:00Z", content="<p>Changed.</p>")
+    assert comment(2).removed_at is not None and comment(2).body == "We tried it too."
+    assert discussion.visible_comments(note) == [comment(1)]
+
+
+def test_our_translation_of_a_partners_note_is_offered_to_its_origin(app, client, make_peer, people):
+    from hub.services import translations
+
+    peer = make_peer(trust="publish")
+    note = _remote_note(app, client, peer)
+    draft = translations.start(note, by=people["author"], language="zh_Hans")
+    data = notes.input_of(draft)
+    data.title, data.summary, data.body = "伙伴笔记", "摘要。", "我们去找人。"
+    notes.save(draft, by=people["author"], data=data)
+    notes.submit(draft, by=people["author"], confirm_privacy=True)
+    notes.approve(draft, by=people["moderator"])
+    _consume(app)  # the consumers get through (a translation of a partner's note is not ours to send)
+    [offer] = _sent("Offer")
+    assert offer["target"] == note.remote_id and offer["object"]["contentMap"] == {"zh-Hans": draft.body_html}
+    assert offer["object"]["peh:translationOf"] == note.remote_id
+    assert _sent("Update") == []
+
+
+def test_an_offered_article_from_another_origin_is_refused_not_a_500(app, client, make_peer, publish):
+    note = publish("public")
+    peer = make_peer()
+    before = _rows()
+    article = {"id": "https://elsewhere.example/ap/notes/9", "type": "Article", "contentMap": {"en": "x"}}
+    response = peer.post(client, peer.activity("Offer", article, target=OURS.format(note.id)))
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_object"
+    assert _rows() == before
+
+
+def test_moderators_see_a_partners_held_comment_with_its_hub_and_findings_and_publish_it(
+        app, client, make_peer, publish, people, login_as):
+    from hub.services import screening
+    from tests.helpers import post_form
+
+    note = publish("public")
+    peer = make_peer(trust="publish")
+    peer.post(client, peer.activity("Create", _comment(peer, note.id, content="<p>Call Wang on 138 1234 5678.</p>")))
+    inbox.process_pending(app)
+    comment = db.session.scalar(sa.select(Comment))
+    assert comment.state == "held"  # a trusted hub's comment with personal data waits all the same
+    login_as(people["moderator"])
+    page = client.get("/moderation/comments", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "来自合作平台" in page and "peer.example" in page and "Partner P" in page
+    keys = [screening.key(finding) for finding in discussion.findings(comment)]
+    response = post_form(client, f"/moderation/comments/{comment.id}/release",
+                         {f"finding:{key}": "keep" for key in keys}, form_url="/moderation/comments")
+    assert response.status_code == 302
+    shown = client.get(f"/notes/{note.id}").get_data(as_text=True)
+    assert "Call Wang" in shown and "from partner hub <bdi class=\"user-text\">peer.example</bdi>" in shown
+
+
+def test_a_partners_pseudonym_with_direction_overrides_is_not_shown(app, client, make_peer, publish):
+    note = publish("public")
+    peer = make_peer(trust="publish")
+    peer.post(client, peer.activity("Create", {**_comment(peer, note.id), "peh:authorPseudonym": "Bob\u202egnp.exe"}))
+    inbox.process_pending(app)
+    thread = db.session.scalar(sa.select(CommentThread))
+    assert thread.author_pseudonym == "" and thread.comment.state == "published"
