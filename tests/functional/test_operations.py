@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 import search_index
-from hub import events
+from hub import events, worker
 from hub.extensions import db
 from hub.logs import JsonFormatter
 from hub.models import WorkerHeartbeat
@@ -124,6 +124,16 @@ def test_the_system_page_warns_when_the_worker_is_not_running_in_the_readers_lan
     member_client = app.test_client()
     login(member_client, member.username)
     assert member_client.get("/admin/system").status_code == 403
+
+
+def test_the_system_page_names_every_task_in_the_readers_language(app, client, admin):
+    login(client, admin.username)
+    worker_beats(app)
+    names = [consumer.name for consumer in worker.consumers(app)]
+    assert len(names) >= 4
+    for lang in ("zh_Hans", "en"):
+        page = client.get(f"/admin/system?lang={lang}").get_data(as_text=True)
+        assert all(f"<td>{name}</td>" not in page for name in names), lang  # a raw task name: no label
 
 
 # --- logs ----------------------------------------------------------------------------------------
