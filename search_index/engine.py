@@ -188,6 +188,13 @@ class Snapshot:
         self._cache = cache if cache is not None else ArrayCache(64 << 20)
         self._local = threading.local()
         self.bind(reader)
+        # Whoosh opens a segment's columns when they are first read, by name: read the ones every
+        # search may rank by now, while this commit's files exist (a merge may delete them before
+        # the first search, and a column that is gone reads as zeros). Cached per segment, so a
+        # new snapshot reads only its new segments.
+        self.published  # noqa: B018
+        for field_name in TEXT_FIELDS:
+            self.lengths(field_name)
 
     # --- reading -------------------------------------------------------------------------------
 

@@ -87,6 +87,14 @@ def test_a_view_keeps_reading_its_commit_after_a_merge_deletes_its_files(store):
     assert _ids(pool.view()) == [1, 3, 4]  # and the next search reads the new commit
 
 
+def test_a_view_keeps_its_dates_and_lengths_when_a_merge_deletes_its_files_before_it_reads_them(store):
+    view = searcher.SearcherPool(store).view()
+    _commit(store, _doc(4), delete=(2,), optimize=True)  # before any search read the view's columns
+    newest = searcher.run(view, "美沙酮", **{**ANYONE, "sort": "newest"})
+    assert [hit.note_id for hit in newest.hits] == [3, 2, 1]  # by date, as the commit holds them
+    assert all(view.snapshot.published[1:]) and all(view.snapshot.lengths("body")[1:])
+
+
 def test_a_deletion_in_a_kept_segment_is_seen_by_the_next_view(store):
     pool = searcher.SearcherPool(store)
     assert _ids(pool.view()) == [1, 2, 3]
