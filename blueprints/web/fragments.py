@@ -28,9 +28,8 @@ serves anonymous readers the whole page from the cache when the view said it may
 """
 from __future__ import annotations
 
-import os
-
 import functools
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
