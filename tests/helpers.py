@@ -32,6 +32,15 @@ def login(client: FlaskClient, username: str, password: str = PASSWORD):
     return post_form(client, "/login", {"login": username, "password": password})
 
 
+def sign_in(page, username: str, password: str = PASSWORD) -> None:
+    """Sign ``username`` in through the log-in page in a Playwright ``page``, as a person would."""
+    page.goto("/login")
+    page.locator("#login").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("form.stack [type=submit]").click()
+    page.locator("form[action$='/logout']").wait_for(state="attached")
+
+
 def approve_checked(note, *, by, **options):
     """Publish a submitted note as a moderator who ticked every privacy finding as checked."""
     from hub.services import notes, screening

@@ -24,6 +24,7 @@ from hub.models import RemoteMark
 from hub.models.federation import Delivery, PeerHub
 from hub.models.note import Note
 from hub.services import accounts, discussion, notes, translations
+from tests.helpers import sign_in
 from tests.page_text import english_in
 
 PHONE = {"width": 390, "height": 844}
@@ -89,14 +90,6 @@ def _kind(url: str) -> str:
     return re.sub(r"\d+", "N", parts.path) + ("?" if parts.query else "")
 
 
-def _sign_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.locator("#login").fill(username)
-    page.locator("#password").fill(demo.PASSWORD)
-    page.locator("form.stack [type=submit]").click()
-    page.locator("form[action$='/logout']").wait_for(state="attached")
-
-
 def _links(page: Page, base: str) -> list[str]:
     hrefs = page.eval_on_selector_all("a[href]", "links => links.map((a) => a.getAttribute('href'))")
     found = []
@@ -152,7 +145,7 @@ def test_every_page_fits_a_phone_is_in_the_readers_language_and_passes_axe(brows
             context.add_init_script(script=AXE_SCRIPT)  # sent once per context, not again for every page
             page = context.new_page()
             if username:
-                _sign_in(page, username)
+                sign_in(page, username, demo.PASSWORD)
             found, seen[role, language] = _crawl(page, base, language, hub_with_everything.start)
             problems.update({f"{role} {language} {url}": p for url, p in found.items()})
             context.close()

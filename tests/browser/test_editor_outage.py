@@ -15,7 +15,7 @@ from hub.extensions import db
 from hub.models import Note
 from hub.models.user import Role
 from hub.services import accounts, vocabulary
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, sign_in
 from tests.pg import start_server
 
 pytestmark = pytest.mark.postgres
@@ -48,11 +48,7 @@ def test_autosave_keeps_the_device_copy_while_the_database_is_down_and_saves_it_
     db.session.commit()
     context = browser.new_context(locale="zh-CN", base_url=url)
     page = context.new_page()
-    page.goto("/login")
-    page.locator("#login").fill("lin")
-    page.locator("#password").fill(PASSWORD)
-    page.locator("form.stack [type=submit]").click()
-    expect(page.locator("form[action$='/logout']")).to_be_attached()
+    sign_in(page, "lin")
     page.clock.install()
     page.goto("/notes/new")
     page.clock.pause_at(page.evaluate("Date.now()") + 1_000)  # the page's time moves only when the test says

@@ -12,7 +12,7 @@ from hub import demo, worker
 from hub.extensions import db
 from hub.models.note import Note
 from hub.services import accounts, discussion, notes, translations
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, sign_in
 
 PHONE = {"width": 390, "height": 844}
 
@@ -30,11 +30,7 @@ def open_as(browser: Browser, live_hub) -> Iterator[Callable[..., Page]]:
         contexts.append(context)
         page = context.new_page()
         if username:
-            page.goto("/login")
-            page.locator("#login").fill(username)
-            page.locator("#password").fill(password)
-            page.locator("form.stack [type=submit]").click()
-            page.locator("form[action$='/logout']").wait_for(state="attached")
+            sign_in(page, username, password)
         return page
 
     yield open_page

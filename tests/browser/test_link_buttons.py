@@ -7,7 +7,8 @@ from hub import demo
 from hub.extensions import db
 from hub.models.note import Note
 from hub.services import accounts, discussion
-from tests.browser.test_crawl import PHONE, _sign_in
+from tests.browser.test_crawl import PHONE
+from tests.helpers import sign_in
 
 WHITE = "rgb(255, 255, 255)"
 
@@ -18,7 +19,7 @@ def test_a_moderators_remove_comment_is_not_white_on_white(browser, live_hub):
     discussion.add_comment(note, by=accounts.find_by_login("partner"), body="We tried this too, thank you.")
     context = browser.new_context(viewport=PHONE, locale="zh-CN", base_url=live_hub.url)
     page = context.new_page()
-    _sign_in(page, "moderator")
+    sign_in(page, "moderator", demo.PASSWORD)
     page.goto(f"/notes/{note.id}")
     remove = page.locator("section.comments button.link")
     assert remove.inner_text() == "删除评论"

@@ -18,7 +18,7 @@ from hub.extensions import db
 from hub.models import Comment, Flag, Mark, Note, Notification, ReviewMessage, Visibility
 from hub.models.user import Role
 from hub.services import accounts, notes, vocabulary
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, sign_in
 
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
@@ -64,11 +64,7 @@ def open_as(browser: Browser, live_hub) -> Iterator[Callable[..., Page]]:
         page = context.new_page()
         page.on("dialog", lambda dialog: (dialogs.append(f"{dialog.type}: {dialog.message}"), dialog.dismiss()))
         if username:
-            page.goto("/login")
-            page.locator("#login").fill(username)
-            page.locator("#password").fill(PASSWORD)
-            page.locator("form.stack [type=submit]").click()
-            expect(page.locator("form[action$='/logout']")).to_be_attached()
+            sign_in(page, username)
         return page
 
     open_page.dialogs = dialogs

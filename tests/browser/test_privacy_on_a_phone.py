@@ -20,7 +20,7 @@ from hub.extensions import db
 from hub.models import Comment, Note, SensitiveWord
 from hub.models.user import Role
 from hub.services import accounts, notes
-from tests.helpers import PASSWORD, approve_checked
+from tests.helpers import PASSWORD, approve_checked, sign_in
 
 PHONE_VIEWPORT = {"width": 390, "height": 844}
 NUMBER = "138 1234 5678"
@@ -40,11 +40,7 @@ def open_as(browser: Browser, live_hub) -> Iterator[Callable[..., Page]]:
         page = context.new_page()
         page.on("dialog", lambda dialog: dialog.accept())
         if username:
-            page.goto("/login")
-            page.locator("#login").fill(username)
-            page.locator("#password").fill(PASSWORD)
-            page.locator("form.stack [type=submit]").click()
-            expect(page.locator("form[action$='/logout']")).to_be_attached()
+            sign_in(page, username)
         return page
 
     yield open_page
