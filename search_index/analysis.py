@@ -20,13 +20,6 @@ Han text
     split, their pieces, and so on (美沙酮维持治疗门诊 -> 美沙酮维持治疗|门诊 -> 美沙酮|维持|治疗).
     The leaves are the word's *units*: they take consecutive positions, like English words.
 
-    A second opinion where jieba's dictionary is ambiguous: where a dictionary word crosses a
-    boundary of jieba's path (人才 across 年轻人|才), Baidu's LAC model (``search_index.lac``)
-    segments the run too, and the span is cut wherever either segmenter cuts (沿海|岸 and
-    沿|海岸 give 沿|海|岸): a word is a word where both agree, so neither one's mistake makes a
-    term of characters that straddle two words. A glossary term that jieba found stays whole.
-    Queries go through the same step, so a phrase query meets the same units.
-
     Index mode emits every node of the tree: the word itself and each piece, at the position of
     its first unit. Query mode emits the query's one word when it is a single segmented word (a
     dictionary word is looked up as that word: 针具交换 asks for the term 针具交换), and the units
@@ -61,10 +54,8 @@ Trade-offs
     - A one-character query (药, 针) matches the character alone or inside a word, through every
       indexed term that contains it (the engine reads them from the lexicon, once per segment and
       character); one-character queries are imprecise by nature.
-    - Where jieba and LAC disagree, neither's word is indexed (乡镇企业|家 and 乡镇|企业家 leave
-      乡镇, 企业, 家): traps fall, and a word that one of them had right is lost there too. Where
-      both make the same mistake it stays. LAC costs ten times jieba per character and about 90 MB
-      per process; it runs on about a third of Chinese text (``bench/README.md``).
+    - jieba's own mistakes stay: where it segments 年轻人|才 (the writer meant 年轻|人才), 年轻人
+      matches and 人才 does not. A second opinion was measured (``bench/README.md``).
     - A query word that segments into several words (和服务, 艾滋病人) is a phrase of their
       units; words separated by spaces are ANDed (``search_index.query``).
     - Mixed-script terms (HIV检测) become separate tokens (hiv, 检测): they match as a phrase.
@@ -81,7 +72,6 @@ Pickling
 """
 from __future__ import annotations
 
-import bisect
 import functools
 import itertools
 import logging
@@ -99,7 +89,6 @@ from whoosh.lang.porter2 import stem as _porter2
 from search_index import glossary
 from search_index.concepts import ConceptFilter
 from search_index.folding import HAN_RANGES, normalise, span
-from search_index.lac import lac_boundaries
 
 if TYPE_CHECKING:
     import jieba
@@ -216,9 +205,7 @@ def _words(normalised: str, index: bool, keep_stops: bool) -> Iterator[_Word]:
             yield ((whole.group(), 0, 0),), 0, whole.start(), False
             return
     pos = 0
-    matches = list(_RUN.finditer(normalised))
-    segmented = iter(_segment_runs([match.group() for match in matches if match.lastgroup == "han"]))
-    for match in matches:
+    for match in _RUN.finditer(normalised):
         if match.lastgroup != "han":
             word = match.group().lower()
             stopped = word in STOP_WORDS
@@ -227,7 +214,7 @@ def _words(normalised: str, index: bool, keep_stops: bool) -> Iterator[_Word]:
             pos += not stopped  # stop words leave no gap, so phrases around them still match
             continue
         offset = match.start()
-        for word in next(segmented):
+        for word in _cut(match.group()):
             units, terms = _word_terms(word)
             yield (terms if index else units), pos, offset, False
             pos += len(units)
@@ -240,91 +227,6 @@ def _one_han_word(normalised: str) -> re.Match | None:
     if len(matches) == 1 and matches[0].lastgroup == "han" and len(_cut(matches[0].group())) == 1:
         return matches[0]
     return None
-
-
-def _segment_runs(runs: list[str]) -> list[list[str]]:
-    """Return the words of each Han run: jieba's, cut also where LAC cuts in jieba's ambiguous spans.
-
-    An ambiguous span is where a dictionary word crosses a boundary of jieba's path (年轻人|才
-    beside the word 人才), widened to the nearest places where jieba and LAC both cut. There the
-    words are cut at both segmenters' boundaries (年轻人|才 and 年轻|人才 give 年轻|人|才): a
-    word is indexed where the two agree that it is one, so neither segmenter's mistake makes a
-    term of characters that straddle two words. A glossary term that jieba found stays whole.
-    Runs that are cut the same way again come from a cache (LAC costs ten times jieba).
-    """
-    words = [_cut(run) for run in runs]
-    found: dict[str, list[str] | None] = {}  # run -> its words where LAC changed jieba's, else None
-    missing = []
-    for number, run in enumerate(runs):
-        if len(words[number]) > 1 and run not in found:
-            found[run] = _cache.get(run, _NOT_CACHED)
-            if found[run] is _NOT_CACHED:
-                missing.append(number)
-                found[run] = None
-    spans = {number: _ambiguous_spans(runs[number], words[number]) for number in missing}
-    asked = [number for number in missing if spans[number]]
-    if asked:
-        for number, lac_cuts in zip(asked, lac_boundaries().cuts([runs[number] for number in asked])):
-            found[runs[number]] = _cut_also(runs[number], words[number], spans[number], lac_cuts)
-    if len(_cache) + len(missing) > _CACHE_SIZE:
-        _cache.clear()
-    _cache.update((runs[number], found[runs[number]]) for number in missing)
-    return [found.get(run) or cut for run, cut in zip(runs, words)]
-
-
-# Han run -> its words where LAC changed jieba's, None where it did not; cleared when full.
-_cache: dict[str, list[str] | None] = {}
-_CACHE_SIZE = 10_000
-_NOT_CACHED: Any = object()
-
-
-def _ambiguous_spans(run: str, words: list[str]) -> list[tuple[int, int]]:
-    """Return the (start, end) of every dictionary word of run that crosses a cut of jieba's words."""
-    cuts = set(itertools.accumulate(map(len, words)))
-    table = _word_table()
-    get, prefix = table.get, _PREFIX_ONLY
-    size = len(run)
-    spans = []
-    for start in range(size - 1):
-        end = start + 2
-        entry = get(run[start:end])
-        while entry is not None:
-            if entry is not prefix and not (start in cuts and end in cuts) and any(
-                    cut in cuts for cut in range(start + 1, end)):
-                spans.append((start, end))
-            if end == size:
-                break
-            end += 1
-            entry = get(run[start:end])
-    return spans
-
-
-def _cut_also(run: str, words: list[str], spans: list[tuple[int, int]], lac_cuts: set[int]) -> list[str] | None:
-    """Return jieba's words cut also at LAC's cuts inside the spans (each widened to where both
-    cut), except inside a glossary term; None when that changes nothing."""
-    ends = list(itertools.accumulate(map(len, words)))
-    cuts = {0, *ends}
-    both = sorted(cuts & (lac_cuts | {0, len(run)}))
-    kept = set()
-    start = 0
-    for word, end in zip(words, ends):
-        if word in _glossary_terms():
-            kept.update(range(start + 1, end))
-        start = end
-    added = set()
-    for first, last in spans:
-        left = both[bisect.bisect_right(both, first) - 1]
-        right = both[bisect.bisect_left(both, last)]
-        added.update(cut for cut in lac_cuts if left < cut < right and cut not in cuts and cut not in kept)
-    if not added:
-        return None
-    bounds = sorted(cuts | added)
-    return [run[start:end] for start, end in zip(bounds, bounds[1:])]
-
-
-@functools.cache
-def _glossary_terms() -> frozenset[str]:
-    return frozenset(glossary.chinese_terms())
 
 
 def _cut(run: str) -> list[str]:

