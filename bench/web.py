@@ -264,7 +264,15 @@ def _signed_in(app, username: str) -> tuple[str, str]:
         session["sid"] = token
         csrf = generate_csrf()
         value = app.session_interface.get_signing_serializer(app).dumps(dict(session))
-    return f"{app.config['SESSION_COOKIE_NAME']}={value}", csrf
+    # As a browser does: keep the cookie the first page sends back (Flask-Login marks the session
+    # there), so that the load does not re-sign a changed session on every request.
+    name = app.config["SESSION_COOKIE_NAME"]
+    client = app.test_client()
+    client.set_cookie(name, value, domain="localhost")
+    with app.app_context():  # its own database session, closed with it
+        client.get("/")
+    kept = client.get_cookie(name, domain="localhost")
+    return f"{name}={kept.value if kept else value}", csrf
 
 
 # --- servers ---------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ locks in one order, and never wait for each other in a cycle.
 """
 from __future__ import annotations
 
+import functools
 import secrets
 from itertools import chain
 from typing import Any
@@ -64,6 +65,12 @@ def current() -> str:
         return session.scalar(query) or "0"
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         return connection.scalar(query) or "0"
+
+
+@functools.cache
+def column() -> sa.ScalarSelect:
+    """Return the content version as a column, to read beside another statement's (one round trip for both)."""
+    return sa.select(HubMeta.value).where(HubMeta.key == KEY).scalar_subquery()
 
 
 def _reader_visible(obj: Any) -> bool:
