@@ -264,7 +264,42 @@ def _signed_in(app, username: str) -> tuple[str, str]:
         session["sid"] = token
         csrf = generate_csrf()
         value = app.session_interface.get_signing_serializer(app).dumps(dict(session))
-    return f"{app.config['SESSION_COOKIE_NAME']}={value}", csrf
+    # As a browser does: keep the cookie the first page sends back (Flask-Login marks the session
+    # there), so that the load does not re-sign a changed session on every request.
+    name = app.config["SESSION_COOKIE_NAME"]
+    client = app.test_client()
+    client.set_cookie(name, value, domain="localhost")
+    with app.app_context():  # its own database session, closed with it
+        client.get("/")
+    kept = client.get_cookie(name, domain="localhost")
+    return f"{name}={kept.value if kept else value}", csrf
+
+
+def cpu_seconds(*roots: int) -> float:
+    """Return the CPU time (user and system) used so far by processes ``roots`` and all below them."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)  # fields[1]: the parent (stat's 4th field)
+        times[pid] = int(fields[11]) + int(fields[12])  # utime, stime (stat's 14th and 15th)
+    total, todo = 0, list(roots)
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0)
+        todo.extend(children.get(pid, ()))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postmaster_pid(server) -> int:
+    """Return the PostgreSQL server's main process (its backends are below it)."""
+    return int(Path(server.directory, "data", "postmaster.pid").read_text().split()[0])
 
 
 # --- servers ---------------------------------------------------------------------------------------
@@ -457,7 +492,7 @@ def main() -> None:
         bare.wait("/")
         wanted = targets(data, args.pages, args.audiences)
         check_pages(hub, data, wanted)
-        rows = measure(hub, bare, wanted, args, workdir)
+        rows = measure(hub, bare, wanted, args, workdir, postmaster_pid(server))
         report(rows, args, hub)
         if args.json:
             args.json.write_text(json.dumps(rows, indent=1, ensure_ascii=False))
@@ -468,8 +503,15 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def measure(hub: Gunicorn, bare: Gunicorn, wanted: list[Target], args: argparse.Namespace, workdir: Path) -> list[dict]:
-    """Warm every target up, then load each at every connection count; return one row per point."""
+def measure(hub: Gunicorn, bare: Gunicorn, wanted: list[Target], args: argparse.Namespace, workdir: Path,
+            database: int) -> list[dict]:
+    """Warm every target up, then load each at every connection count; return one row per point.
+
+    Besides requests per second, each point counts the CPU time the server used per request: the
+    bare app's gunicorn, or the hub's gunicorn and PostgreSQL (``database``: the postmaster's
+    pid). Unlike requests per second, it does not move with what else the machine runs (wrk, the
+    other engineers' work), so its ratio is the steadier measure of what a page costs.
+    """
     log(f"warming up (load average {loadavg()})")
     run_wrk(bare.url(), None, 8, args.warmup, workdir)
     for target in wanted:
@@ -477,13 +519,19 @@ def measure(hub: Gunicorn, bare: Gunicorn, wanted: list[Target], args: argparse.
         run_wrk(hub.url(), target, 8, max(args.warmup, min(90.0, 0.3 * len(target.paths))), workdir)
     rows = []
     for connections in args.connections:
+        before = cpu_seconds(bare.process.pid)
         baseline = run_wrk(bare.url(), None, connections, args.seconds, workdir)
-        rows.append({"page": "bare Flask", "audience": "-", "connections": connections, **baseline, "ratio": 1.0})
+        baseline["cpu_ms"] = 1000 * (cpu_seconds(bare.process.pid) - before) / max(1, baseline["requests"])
+        rows.append({"page": "bare Flask", "audience": "-", "connections": connections, **baseline, "ratio": 1.0,
+                     "cpu_ratio": 1.0})
         log(f"bare Flask c={connections}: {baseline['rps']:.0f} req/s")
         for target in wanted:
+            before = cpu_seconds(hub.process.pid, database)
             figures = run_wrk(hub.url(), target, connections, args.seconds, workdir)
+            figures["cpu_ms"] = 1000 * (cpu_seconds(hub.process.pid, database) - before) / max(1, figures["requests"])
             rows.append({"page": target.page, "audience": target.audience, "connections": connections, **figures,
-                         "ratio": figures["rps"] / baseline["rps"]})
+                         "ratio": figures["rps"] / baseline["rps"],
+                         "cpu_ratio": baseline["cpu_ms"] / figures["cpu_ms"] if figures["cpu_ms"] else 0.0})
             log(f"{target.page} ({target.audience}) c={connections}: {figures['rps']:.0f} req/s, "
                 f"p95 {figures['p95'] / 1000:.0f} ms")
     return rows
@@ -494,11 +542,13 @@ def report(rows: list[dict], args: argparse.Namespace, hub: Gunicorn) -> None:
     print(f"\n{dt.date.today()}, Python {platform.python_version()}, {os.cpu_count()} CPUs, PostgreSQL "
           f"({'fsync off' if args.fast_db else 'durable'}), {args.notes} published notes, "
           f"`{hub.command}` (hub) beside a bare Flask app, wrk {args.seconds:g} s per point\n")
-    print("| page | reader | conn. | req/s | % of bare | p50 ms | p95 ms | p99 ms | errors | load average |")
-    print("|---|---|--:|--:|--:|--:|--:|--:|--:|---|")
+    print("| page | reader | conn. | req/s | % of bare | CPU ms per request | % of bare's CPU cost | p50 ms | p95 ms "
+          "| p99 ms | errors | load average |")
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
     for r in rows:
         errors = r["connect"] + r["read"] + r["write"] + r["timeout"] + r["status"]
         print(f"| {r['page']} | {r['audience']} | {r['connections']} | {r['rps']:.0f} | {100 * r['ratio']:.1f} | "
+              f"{r['cpu_ms']:.2f} | {100 * r['cpu_ratio']:.1f} | "
               f"{r['p50'] / 1000:.0f} | {r['p95'] / 1000:.0f} | {r['p99'] / 1000:.0f} | {errors} | {r['load']} |")
 
 

@@ -52,6 +52,7 @@ from hub.extensions import db
 EXTENSION = "hub.fragments"
 CSRF_PLACEHOLDER = "\x00csrf-token\x00"
 READ_ONLY = "hub.fragments.read_only"
+BESIDE_USER = "hub_version_beside_user"
 
 
 class FragmentStore:
@@ -127,10 +128,23 @@ def _context() -> tuple[str, str, str, str, int]:
     """Return the parts every key of this request ends with (the content version is read once per request)."""
     found = g.get("fragment_context")
     if found is None:
-        version = content_version.current()
+        who = audience()  # first: a page's signed-in reader may read the version beside their log-in session
+        version = g.pop(BESIDE_USER, None)
+        version = version if isinstance(version, str) else content_version.current()
         _store().seen_version(version)
-        found = g.fragment_context = (version, str(get_locale()), str(get_timezone()), audience(), _static_files())
+        found = g.fragment_context = (version, str(get_locale()), str(get_timezone()), who, _static_files())
     return found
+
+
+def columns_beside_user() -> tuple:
+    """Return what the log-in lookup should read in its statement: the content version, when a page asked for it."""
+    return (content_version.column(),) if g.get(BESIDE_USER) is True else ()
+
+
+def read_beside_user(values: tuple) -> None:
+    """Keep what the log-in lookup read beside the user for :func:`_context`."""
+    if values and g.get(BESIDE_USER) is True:
+        setattr(g, BESIDE_USER, values[0] or "0")
 
 
 def _csrf_token() -> str | None:
@@ -174,7 +188,12 @@ def page(name: str, *, args: Iterable[str] = (), shared: bool = False,
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*view_args: Any, **view_kwargs: Any) -> Any:
+            first = not db.session().in_transaction()  # nothing has been read in this request yet
             _read_only()
+            if first and "sid" in session and "_login_user" not in g:
+                # The signed-in reader's log-in lookup is the request's first statement: it reads the
+                # content version too, so that everything read after it is as new or newer.
+                setattr(g, BESIDE_USER, True)
             context = _context()  # the version first: everything read after it is as new or newer
             if current_user.is_authenticated or "_flashes" in session or not set(request.args) <= allowed:
                 return view(*view_args, **view_kwargs)

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from flask import Flask, session
 
+from blueprints.web import fragments
 from hub.extensions import login_manager
 from hub.services import accounts
 
 
 def load_session_user(_request):
-    """Load the user of the log-in session named in the signed cookie."""
-    return accounts.session_user(session.get("sid", ""))
+    """Load the user of the log-in session named in the signed cookie (with what a page asked to read beside it)."""
+    user, values = accounts.session_user_with(session.get("sid", ""), *fragments.columns_beside_user())
+    fragments.read_beside_user(values)
+    return user
 
 
 def init_app(app: Flask) -> None:

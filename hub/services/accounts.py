@@ -307,20 +307,33 @@ def start_session(user: User) -> str:
 
 def session_user(token: str) -> User | None:
     """Return the active user of a log-in session token, or None."""
+    return session_user_with(token)[0]
+
+
+def session_user_with(token: str, *columns: sa.ColumnElement) -> tuple[User | None, tuple]:
+    """Return the active user of a log-in session token (or None) and ``columns`` read in the same statement.
+
+    Every signed-in request asks for its user first; a page that needs another small fact
+    before anything else (the content version) reads it here, in the same round trip. The
+    columns' values come back whenever the token names a log-in session, active or not.
+    """
     if not token:
-        return None
-    # One statement for the session and its user: every signed-in request asks this first.
-    row = db.session.execute(
-        sa.select(User, LoginSession.created_at).join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.token_hash == token_hash(token))
-    ).first()
+        return None, ()
+    row = db.session.execute(_session_statement(columns), {"token_hash": token_hash(token)}).first()
     if row is None:
-        return None
-    user, created_at = row
+        return None, ()
+    user, created_at, *values = row
     max_age = dt.timedelta(days=current_app.config["SESSION_DAYS"])
-    if created_at + max_age < utcnow():
-        return None
-    return user if user.is_active else None
+    if created_at + max_age < utcnow() or not user.is_active:
+        return None, tuple(values)
+    return user, tuple(values)
+
+
+@functools.lru_cache(maxsize=8)
+def _session_statement(columns: tuple[sa.ColumnElement, ...]) -> sa.Select:
+    """Build the log-in lookup once per set of extra columns (SQLAlchemy then reuses its compiled form as is)."""
+    return (sa.select(User, LoginSession.created_at, *columns).join(LoginSession, LoginSession.user_id == User.id)
+            .where(LoginSession.token_hash == sa.bindparam("token_hash")))
 
 
 def end_session(token: str) -> None:
