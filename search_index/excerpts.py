@@ -26,6 +26,7 @@ FRAGMENT_CHARS = 160  # at most this many characters per fragment
 CONTEXT_CHARS = 40  # characters shown before a fragment's first match
 FRAGMENTS = 2
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
+_MARKS_ONLY = nh3.Cleaner(tags={"mark"}, attributes={})  # built once: nh3.clean() builds one per call
 
 
 def html_text(source: str) -> str:
@@ -68,7 +69,7 @@ def excerpt_html(text: str, terms: list[str]) -> str:
         end = window[1]
     joined += "…" if end < len(text) else ""
     # Belt and braces: every piece of text was escaped, and nothing but <mark> survives this.
-    return nh3.clean(joined, tags={"mark"}, attributes={})
+    return _MARKS_ONLY.clean(joined)
 
 
 def _fragments(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int, list[tuple[int, int]]]]:
