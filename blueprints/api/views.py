@@ -30,7 +30,7 @@ def search():
         params.filters["language"] = "zh_Hans" if lang.startswith("zh") else lang[:10]
     try:
         result = search_index.search(params.text, viewer=reader(), filters=params.filters, page=params.page,
-                                     per_page=params.per_page, sort=params.sort, expand=params.expand)
+                                     per_page=params.per_page, sort=params.sort, expand=params.expand, load="hits")
     except search_index.SearchUnavailable:
         fail(503, code="search_unavailable")
     payload = {

@@ -10,11 +10,12 @@ import enum
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from hub.extensions import db
 from hub.models.base import utcnow
 from hub.models.vocabulary import Term, note_term
+from hub.text import html_line
 
 if TYPE_CHECKING:
     from hub.models.project import Project
@@ -67,6 +68,9 @@ class Note(db.Model):
     body: Mapped[str] = mapped_column(sa.Text, default="")
     sections: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
     body_html: Mapped[str] = mapped_column(sa.Text, default="")  # rendered once, on save
+    # body_html's readable text on one line, kept with it: search excerpts read it on every request. None:
+    # not computed (a row written without the ORM); readers then take it from body_html.
+    body_text: Mapped[str | None] = mapped_column(sa.Text)
     place: Mapped[str] = mapped_column(sa.String(100), default="")  # city or county, never an address
     province: Mapped[str] = mapped_column(sa.String(100), default="")
     tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
@@ -99,6 +103,12 @@ class Note(db.Model):
         back_populates="note", order_by="Attachment.id", cascade="all, delete-orphan")
     original: Mapped[Note | None] = relationship(remote_side="Note.id", back_populates="translations")
     translations: Mapped[list[Note]] = relationship(back_populates="original", order_by="Note.id")
+
+    @validates("body_html")
+    def _keep_body_text(self, _key: str, body_html: str) -> str:
+        """Keep ``body_text`` the text of ``body_html`` whenever it is set (every path that renders it sets it)."""
+        self.body_text = html_line(body_html or "")
+        return body_html
 
     @property
     def is_remote(self) -> bool:
