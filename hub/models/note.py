@@ -10,12 +10,11 @@ import enum
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.extensions import db
 from hub.models.base import utcnow
 from hub.models.vocabulary import Term, note_term
-from hub.text import html_line
 
 if TYPE_CHECKING:
     from hub.models.project import Project
@@ -68,8 +67,8 @@ class Note(db.Model):
     body: Mapped[str] = mapped_column(sa.Text, default="")
     sections: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
     body_html: Mapped[str] = mapped_column(sa.Text, default="")  # rendered once, on save
-    # body_html's readable text on one line, kept with it: search excerpts read it on every request. None:
-    # not computed (a row written without the ORM); readers then take it from body_html.
+    # body_html's readable text on one line, kept with it by hub.services.notes whenever body_html is set:
+    # search excerpts read it on every request. None: a row written without the ORM (read from body_html).
     body_text: Mapped[str | None] = mapped_column(sa.Text)
     place: Mapped[str] = mapped_column(sa.String(100), default="")  # city or county, never an address
     province: Mapped[str] = mapped_column(sa.String(100), default="")
@@ -103,12 +102,6 @@ class Note(db.Model):
         back_populates="note", order_by="Attachment.id", cascade="all, delete-orphan")
     original: Mapped[Note | None] = relationship(remote_side="Note.id", back_populates="translations")
     translations: Mapped[list[Note]] = relationship(back_populates="original", order_by="Note.id")
-
-    @validates("body_html")
-    def _keep_body_text(self, _key: str, body_html: str) -> str:
-        """Keep ``body_text`` the text of ``body_html`` whenever it is set (every path that renders it sets it)."""
-        self.body_text = html_line(body_html or "")
-        return body_html
 
     @property
     def is_remote(self) -> bool:

@@ -128,3 +128,13 @@ def test_a_note_written_without_its_body_text_is_excerpted_from_its_html(hub, cl
     assert _api(client, "外展") == before
     assert search_index.search("外展", viewer=Anonymous()).excerpts[note.id] == before[0]["excerpt_html"]
     assert "<mark>外展</mark>" in before[0]["excerpt_html"]
+
+
+def test_body_text_follows_body_html_however_it_is_set(hub):
+    note = Note(body_html="<p>同伴<strong>外展</strong></p><p>a &amp; b</p>")  # as a partner hub's note is made
+    assert note.body_text == "同伴外展 a & b"
+    note.body_html = "<ul><li>一</li><li>二</li></ul>"
+    assert note.body_text == "一 二"
+    published = _publish(hub, "外展", "第一段。\n\n第二段 **外展**。")
+    notes.delete(published, by=hub["author"])  # a tombstone keeps no text
+    assert (published.body_html, published.body_text) == ("", "")
