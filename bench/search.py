@@ -929,8 +929,9 @@ def request_layers(app, state, mix, viewer, clear_cache) -> dict[str, Any]:
     glossary = search_index._glossary()
 
     def forget_notes() -> None:
-        excerpts._text_of_html.cache_clear()
-        excerpts._folded.cache_clear()
+        for name in ("_text_of_html", "_body_text", "_folded"):  # _body_text: before note.body_text was kept
+            if hasattr(getattr(excerpts, name, None), "cache_clear"):
+                getattr(excerpts, name).cache_clear()
 
     def engine(text: str, filters: dict[str, str], facets: bool) -> None:
         plan = build(parse(text), glossary=glossary, mode="and").plan
@@ -956,6 +957,34 @@ def request_layers(app, state, mix, viewer, clear_cache) -> dict[str, Any]:
         found[label] = {"cpu_p50": round(percentile(cpu, 50), 2), "cpu_p95": round(percentile(cpu, 95), 2),
                         "p50": round(percentile(wall, 50), 2), "p95": round(percentile(wall, 95), 2)}
     return found
+
+
+def phase_layers(instance: Path, count: int, seed: int) -> dict[str, Any]:
+    """Time only what a search request adds to the engine (``--layers-only``: no FTS5 baseline needed)."""
+    import search_index
+
+    app = make_app(instance)
+    viewer = anonymous()
+    mix = query_mix(seed, count)
+    with app.app_context():
+        state = app.extensions["search_index"]
+
+        def clear_cache() -> None:
+            with state.cache._lock:
+                state.cache._items.clear()
+
+        client = app.test_client()
+        distinct = list({(t, tuple(sorted(f.items()))): (t, f) for _k, t, f in mix}.values())
+        for text, filters in distinct[:WARM_QUERIES]:  # index, caches, jieba, OS page cache
+            clear_cache()
+            search_index.search(text, viewer=viewer, filters=filters)
+            client.get("/api/v1/search?" + urllib.parse.urlencode({"q": text, **filters}))
+        result = {"queries": count, "load_before": loadavg(),
+                  "measured_at": dt.datetime.now().strftime("%Y-%m-%d %H:%M")}
+        result["layers"] = request_layers(app, state, mix, viewer, clear_cache)
+        result["api_scenarios"] = api_scenarios(app, clear_cache)
+        result["load_after"] = loadavg()
+    return result
 
 
 # Requests a partner system sends besides page 1 of a found word: what made the API slower than the page.
@@ -1371,6 +1400,55 @@ def write_results(sizes: dict[int, dict[str, Any]], command: str) -> None:
     RESULTS_MD.write_text("\n".join(head) + "\n".join(sections[s] for s in sorted(sections)))
 
 
+def run_layers_only(size: int, args: argparse.Namespace, command: str) -> None:
+    """Time the request layers on a corpus and index built before; print them and put them in its section."""
+    instance = instance_dir(args.workdir, size, args.seed)
+    if not (instance / "READY").exists() or not (instance / "index" / "current").exists():
+        raise SystemExit(f"{instance} has no corpus or no index: run the bench without --layers-only first")
+    log(f"{size}: request layers")
+    found = {**run_child("layers", instance, args, size), "command": command}
+    (args.workdir / f"layers-{size}.json").write_text(json.dumps(found, ensure_ascii=False, indent=1))
+    print(f"\n=== {size:,} notes: what a search request adds to the engine (load {found['load_before']} → "
+          f"{found['load_after']}) ===")
+    for line in render_layers(found["layers"]):
+        print(line)
+    if not args.no_write:
+        write_layers(size, found)
+        print(f"\nwrote {RESULTS_MD.relative_to(ROOT)}")
+
+
+def render_layers(layers: dict[str, dict[str, float]]) -> list[str]:
+    """Return the table of request layers, with the API's p95 over the engine's (CPU)."""
+    out = ["| layer | CPU p50 | CPU p95 | p50 | p95 |", "|---|---:|---:|---:|---:|"]
+    out += [f"| {label} | {row['cpu_p50']} | {row['cpu_p95']} | {row['p50']} | {row['p95']} |"
+            for label, row in layers.items()]
+    engine, api = layers[LAYERS[0]], layers[LAYERS[3]]
+    ratio = api["cpu_p95"] / engine["cpu_p95"] if engine["cpu_p95"] else float("inf")
+    out += ["", f"API p95 ÷ engine p95 (CPU): {ratio:.2f}× (goal ≤ {TARGETS['api_over_engine_p95']:.0f}×: "
+                f"{verdict(ratio <= TARGETS['api_over_engine_p95'])})"]
+    return out
+
+
+def write_layers(size: int, found: dict[str, Any]) -> None:
+    """Put a --layers-only run in its size's section of bench/search_results.md, replacing the one before."""
+    block = "\n".join([
+        "<!-- layers -->", f"### Request layers, measured alone ({found['measured_at']})", "",
+        f"Command: `{found['command']}`. Query mix of {found['queries']} queries, one pass per layer, result cache "
+        f"and note-text caches cleared before each query; load average {found['load_before']} → "
+        f"{found['load_after']}.", "", *render_layers(found["layers"]), "",
+        "The JSON API beyond page 1 of a found word (median CPU ms of 10, result cache cleared): "
+        + "; ".join(f"{label} {ms}" for label, ms in found["api_scenarios"].items()) + ".", "<!-- /layers -->", ""])
+    text = RESULTS_MD.read_text() if RESULTS_MD.exists() else ""
+    section = re.search(rf"<!-- size:{size} -->.*?<!-- /size:{size} -->\n?", text, re.S)
+    if section is None:
+        text += f"<!-- size:{size} -->\n## {size:,} notes\n\n{block}<!-- /size:{size} -->\n"
+    else:
+        body = re.sub(r"<!-- layers -->.*?<!-- /layers -->\n", "", section.group(0), flags=re.S)
+        body = body.replace(f"<!-- /size:{size} -->", block + f"<!-- /size:{size} -->")
+        text = text[:section.start()] + body + text[section.end():]
+    RESULTS_MD.write_text(text)
+
+
 def print_summary(size: int, r: dict[str, Any]) -> None:
     print(f"\n=== {size:,} notes (load at start {r['load_start']}, at end {r['load_end']}) ===")
     rows = summary_rows(size, r)
@@ -1416,6 +1494,8 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="do not write bench/search_results.md")
     parser.add_argument("--report-only", action="store_true", help="rewrite bench/search_results.md from the "
                                                                     "results saved in --workdir, measure nothing")
+    parser.add_argument("--layers-only", action="store_true", help="only time what a search request adds to the "
+                                                                    "engine, on a corpus and index built before")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--instance", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -1427,6 +1507,7 @@ def main() -> None:
                   "build-fts": lambda: phase_build_fts(args.instance, args.procs),
                   "rebuild": lambda: phase_rebuild(args.instance, args.procs),
                   "queries": lambda: phase_queries(args.instance, args.queries, args.seed),
+                  "layers": lambda: phase_layers(args.instance, args.queries, args.seed),
                   "freshness": lambda: phase_freshness(args.instance, args.seed)}
         emit(phases[args.phase]())
         return
@@ -1437,6 +1518,10 @@ def main() -> None:
             saved = json.loads((args.workdir / f"result-{size}.json").read_text())
             print_summary(size, saved)
             write_results({size: saved}, command)
+        return
+    if args.layers_only:
+        for size in parse_sizes(args.notes):
+            run_layers_only(size, args, command)
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
     results: dict[int, dict[str, Any]] = {}
