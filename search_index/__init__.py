@@ -33,8 +33,8 @@ from search_index import indexer, searcher
 from search_index.excerpts import body_text_of, note_excerpt
 from search_index.store import IndexStore, IndexUnavailable
 
-__all__ = ["Hit", "SearchPage", "SearchUnavailable", "check_glossary_row", "glossary_concept", "health", "init_app", "rebuild",
-           "search", "similar", "status"]
+__all__ = ["Hit", "SearchPage", "SearchUnavailable", "check_glossary_row", "glossary_concept", "health", "init_app",
+           "rebuild", "search", "similar", "status"]
 log = logging.getLogger("hub.search")
 EXTENSION = "search_index"
 
