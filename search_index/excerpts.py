@@ -9,8 +9,8 @@ stem at the start of a word and the rest of that word with it (``discrimin`` mar
 wrote, in whichever script, with the matches in ``<mark>``.
 
 The text is the note's ``body_text``: its sanitised ``body_html`` with the tags taken out, kept
-with the note when it is saved (``hub.models.Note``), so a request neither converts Markdown
-again nor takes HTML apart. Everything but ``<mark>`` is escaped.
+with the note whenever ``body_html`` is set (``hub.services.notes``), so a request neither
+converts Markdown again nor takes HTML apart. Everything but ``<mark>`` is escaped.
 """
 from __future__ import annotations
 
