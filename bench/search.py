@@ -437,6 +437,29 @@ def phase_fill_html(instance: Path) -> dict[str, Any]:
     return {"rendered": count, "seconds": round(time.perf_counter() - started, 1)}
 
 
+def phase_migrate(instance: Path) -> dict[str, Any]:
+    """Bring a database built by an older bench up to the models (e.g. fill note.body_text); none if it is."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from flask_migrate import upgrade
+
+    from hub.extensions import db
+
+    app = make_app(instance)
+    started = time.perf_counter()
+    with app.app_context():
+        migrate = app.extensions["migrate"]
+        known = {script.revision for script in
+                 ScriptDirectory.from_config(migrate.migrate.get_config(migrate.directory)).walk_revisions()}
+        with db.engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+        if current <= known:
+            upgrade(directory=migrate.directory)
+        else:  # a database newer than the code (an older tree on PYTHONPATH): left as it is
+            log(f"  database at {sorted(current)}, which this code does not know: left as it is")
+    return {"seconds": round(time.perf_counter() - started, 1)}
+
+
 def phase_build_db(instance: Path, notes: int, seed: int) -> dict[str, Any]:
     """Create a fresh hub with ``notes`` published notes (bulk inserts, no events)."""
     import sqlalchemy as sa
@@ -1411,6 +1434,7 @@ def run_layers_only(size: int, args: argparse.Namespace, command: str) -> None:
     instance = instance_dir(args.workdir, size, args.seed)
     if not (instance / "READY").exists() or not (instance / "index" / "current").exists():
         raise SystemExit(f"{instance} has no corpus or no index: run the bench without --layers-only first")
+    run_child("migrate", instance, args, size)
     log(f"{size}: request layers")
     found = {**run_child("layers", instance, args, size), "command": command}
     (args.workdir / f"layers-{size}.json").write_text(json.dumps(found, ensure_ascii=False, indent=1))
@@ -1510,6 +1534,7 @@ def main() -> None:
         notes = parse_sizes(args.notes)[0]
         phases = {"build-db": lambda: phase_build_db(args.instance, notes, args.seed),
                   "fill-html": lambda: phase_fill_html(args.instance),
+                  "migrate": lambda: phase_migrate(args.instance),
                   "build-fts": lambda: phase_build_fts(args.instance, args.procs),
                   "rebuild": lambda: phase_rebuild(args.instance, args.procs),
                   "queries": lambda: phase_queries(args.instance, args.queries, args.seed),
@@ -1545,6 +1570,7 @@ def main() -> None:
         else:
             r["db"] = json.loads(ready.read_text())
             log(f"{size}: reusing the hub database in {instance}")
+            run_child("migrate", instance, args, size)  # built by an older hub: its schema brought up to date
             if not r["db"].get("body_html"):  # built by an older bench, with a placeholder instead of HTML
                 run_child("fill-html", instance, args, size)
                 r["db"]["body_html"] = True
