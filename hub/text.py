@@ -31,7 +31,7 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-__all__ = ["ALLOWED_TAGS", "excerpt", "html_text", "is_local_image_url", "plain_text", "render_markdown"]
+__all__ = ["ALLOWED_TAGS", "excerpt", "html_line", "html_text", "is_local_image_url", "plain_text", "render_markdown"]
 
 ELLIPSIS = "…"
 
@@ -229,6 +229,11 @@ def html_text(source: str) -> str:
     marked = _BLOCK_END.sub(lambda m: m.group(0) + "\n\n", _IMAGE.sub(r" \1 ", source or ""))
     plain = html.unescape(nh3.clean(marked, tags=set()))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(line.strip() for line in plain.splitlines())).strip()
+
+
+def html_line(source: str) -> str:
+    """Return the readable text of sanitised HTML on one line, spaces collapsed (not HTML: escape it)."""
+    return " ".join(html_text(source).split())
 
 
 _IMAGE = re.compile(r'<img\b[^>]*?\balt="([^"]*)"[^>]*>', re.IGNORECASE)  # as the sanitiser writes it

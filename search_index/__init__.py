@@ -14,10 +14,11 @@ nothing outside this package.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -29,11 +30,11 @@ from hub.models.note import Note
 from hub.services.visibility import Audience, published_for
 from search_index import glossary as glossary_module
 from search_index import indexer, searcher
-from search_index.excerpts import note_excerpt
+from search_index.excerpts import body_text_of, note_excerpt
 from search_index.store import IndexStore, IndexUnavailable
 
-__all__ = ["SearchPage", "SearchUnavailable", "check_glossary_row", "glossary_concept", "health", "init_app", "rebuild",
-           "search", "similar", "status"]
+__all__ = ["Hit", "SearchPage", "SearchUnavailable", "check_glossary_row", "glossary_concept", "health", "init_app",
+           "rebuild", "search", "similar", "status"]
 log = logging.getLogger("hub.search")
 EXTENSION = "search_index"
 
@@ -42,11 +43,23 @@ class SearchUnavailable(RuntimeError):
     """The index cannot be read right now; the page must say so."""
 
 
+@dataclass(frozen=True)
+class Hit:
+    """A note found, as a list of results shows it (``search(load="hits")``: the JSON API's results)."""
+
+    id: int
+    title: str
+    summary: str
+    language: str
+    published_at: dt.datetime | None
+    updated_at: dt.datetime
+
+
 @dataclass
 class SearchPage:
     """One page of results, already re-checked against the database."""
 
-    notes: list[Note]
+    notes: list[Note] | list[Hit]
     excerpts: dict[int, str]
     total: int
     page: int
@@ -93,8 +106,13 @@ def _scope(viewer: Any) -> str:
 
 
 def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, page: int = 1, per_page: int = 10,
-           sort: str = "relevance", expand: bool = True) -> SearchPage:
-    """Search the notes ``viewer`` may see; raise :class:`SearchUnavailable` when the index is down."""
+           sort: str = "relevance", expand: bool = True, load: Literal["notes", "hits"] = "notes") -> SearchPage:
+    """Search the notes ``viewer`` may see; raise :class:`SearchUnavailable` when the index is down.
+
+    ``load="notes"`` returns the notes with their projects (pages, feeds); ``load="hits"`` only what a
+    list of results shows, as :class:`Hit`, read in one statement without the ORM (the JSON API).
+    Either way the notes are re-read from the database by the one visibility rule.
+    """
     state = _state()
     page, per_page = max(1, page), min(max(1, per_page), 50)
     chosen = {k: v for k, v in (filters or {}).items() if v}
@@ -112,8 +130,12 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
         log.warning("search unavailable: %s", error)
         raise SearchUnavailable(str(error)) from error
     ids = [hit.note_id for hit in outcome.hits]
-    notes = _visible_in_order(ids, viewer)
-    marked = {n.id: note_excerpt(n.body_html, n.summary, outcome.terms) for n in notes}
+    if load == "hits":
+        notes, texts = _visible_hits(ids, viewer)
+    else:
+        notes = _visible_in_order(ids, viewer)
+        texts = {n.id: body_text_of(n.body_text, n.body_html) for n in notes}
+    marked = {n.id: note_excerpt(texts[n.id], n.summary, outcome.terms) for n in notes}
     return SearchPage(notes=notes, excerpts={i: html for i, (html, _) in marked.items()}, total=outcome.total,
                       page=page, per_page=per_page, facets=outcome.facets, expansions=outcome.expansions,
                       fell_back_to_or=outcome.fell_back_to_or, suggestion=outcome.suggestion,
@@ -128,6 +150,22 @@ def _visible_in_order(ids: list[int], viewer: Any) -> list[Note]:
                               .options(joinedload(Note.project)))  # result lists name each note's project
     by_id = {note.id: note for note in rows}
     return [by_id[i] for i in ids if i in by_id]
+
+
+_HIT_COLUMNS = (Note.id, Note.title, Note.summary, Note.language, Note.published_at, Note.updated_at)
+
+
+def _visible_hits(ids: list[int], viewer: Any) -> tuple[list[Hit], dict[int, str]]:
+    """Re-read the hits ``viewer`` may see in one statement, in rank order, with each one's text for excerpts."""
+    if not ids:
+        return [], {}
+    # body_html only where body_text is missing (a row written without the ORM): it is read only then.
+    query = (sa.select(*_HIT_COLUMNS, Note.body_text, sa.case((Note.body_text.is_(None), Note.body_html)))
+             .where(Note.id.in_(ids), published_for(viewer)))
+    found = {row[0]: row for row in db.session.connection().execute(query)}
+    rows = [found[i] for i in ids if i in found]
+    return ([Hit(*row[:len(_HIT_COLUMNS)]) for row in rows],
+            {row[0]: body_text_of(row[-2], row[-1]) for row in rows})
 
 
 def _glossary() -> glossary_module.Glossary:

@@ -8,8 +8,9 @@ stem at the start of a word and the rest of that word with it (``discrimin`` mar
 "discrimination"). Offsets map back to the original text, so the excerpt shows what the author
 wrote, in whichever script, with the matches in ``<mark>``.
 
-The text comes from the note's sanitised ``body_html`` (rendered once, on save) with the tags
-taken out, rather than from converting its Markdown again. Everything but ``<mark>`` is escaped.
+The text is the note's ``body_text``: its sanitised ``body_html`` with the tags taken out, kept
+with the note whenever ``body_html`` is set (``hub.services.notes``), so a request neither
+converts Markdown again nor takes HTML apart. Everything but ``<mark>`` is escaped.
 """
 from __future__ import annotations
 
@@ -26,29 +27,33 @@ FRAGMENT_CHARS = 160  # at most this many characters per fragment
 CONTEXT_CHARS = 40  # characters shown before a fragment's first match
 FRAGMENTS = 2
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
+_MARKS_ONLY = nh3.Cleaner(tags={"mark"}, attributes={})  # built once: nh3.clean() builds one per call
 
 
-def html_text(source: str) -> str:
-    """Return the readable text of sanitised HTML on one line (``hub.text.html_text``, spaces collapsed)."""
-    return " ".join(hub_text.html_text(source).split())
+html_text = hub_text.html_line  # the text of sanitised HTML on one line: what ``body_text`` holds
 
 
-def note_excerpt(body_html: str, summary: str, terms: list[str]) -> tuple[str, bool]:
-    """Return a note's excerpt: the query's words marked in its body; in the summary only when the body has none.
-
-    The second value tells whether the excerpt is the summary's: the result page then shows it in
-    the summary's place rather than the same sentence twice. The text of a body and its folded
-    form are kept for the last notes shown (keyed by the text itself, so an edited note is never
-    shown from an old copy): a note found again, by another query or another page, costs only
-    the marking.
-    """
-    body = excerpt_html(_body_text(body_html), terms)
-    return (body, False) if body else (excerpt_html(summary, terms), True)
+def body_text_of(body_text: str | None, body_html: str) -> str:
+    """Return a note's text for excerpts: the ``body_text`` kept with it, else (a row written without the
+    ORM) the text of its ``body_html``."""
+    return body_text if body_text is not None else _text_of_html(body_html)
 
 
 @functools.lru_cache(maxsize=1024)
-def _body_text(body_html: str) -> str:
+def _text_of_html(body_html: str) -> str:
     return html_text(body_html)
+
+
+def note_excerpt(body_text: str, summary: str, terms: list[str]) -> tuple[str, bool]:
+    """Return a note's excerpt: the query's words marked in its body text; in the summary only when the body has none.
+
+    The second value tells whether the excerpt is the summary's: the result page then shows it in
+    the summary's place rather than the same sentence twice. The folded form of a text is kept for
+    the last notes shown (keyed by the text itself, so an edited note is never shown from an old
+    copy): a note found again, by another query or another page, costs only the marking.
+    """
+    body = excerpt_html(body_text, terms)
+    return (body, False) if body else (excerpt_html(summary, terms), True)
 
 
 def excerpt_html(text: str, terms: list[str]) -> str:
@@ -68,7 +73,7 @@ def excerpt_html(text: str, terms: list[str]) -> str:
         end = window[1]
     joined += "…" if end < len(text) else ""
     # Belt and braces: every piece of text was escaped, and nothing but <mark> survives this.
-    return nh3.clean(joined, tags={"mark"}, attributes={})
+    return _MARKS_ONLY.clean(joined)
 
 
 def _fragments(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int, list[tuple[int, int]]]]:

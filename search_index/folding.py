@@ -22,7 +22,7 @@ HAN_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 
 def normalise(text: str) -> tuple[str, list[tuple[int, int]] | None]:
     """Return NFKC- and Simplified-folded text, with each character's source span if they moved."""
-    folded = unicodedata.normalize("NFKC", text)
+    folded = _nfkc(text)
     bounds = None
     # Width folding (ＭＭＴ, full-width punctuation) keeps one character per character; only
     # expansions (…, ㎎) and compositions change the length, so map offsets just for those texts.
@@ -35,6 +35,33 @@ def normalise(text: str) -> tuple[str, list[tuple[int, int]] | None]:
         if len(simplified) != len(folded):
             simplified = folded
     return simplified, bounds
+
+
+class _OneForOne(dict):
+    """Code point -> its NFKC form where that is one character (else itself), filled as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        folded = unicodedata.normalize("NFKC", char)
+        self[code] = folded if len(folded) == 1 else char
+        return self[code]
+
+
+_ONE_FOR_ONE = _OneForOne()
+
+
+def _nfkc(text: str) -> str:
+    """Return the NFKC form of text, as ``unicodedata.normalize`` does, in a fraction of its time.
+
+    Chinese text is seldom in NFKC (full-width commas and colons fold), and normalising it
+    decomposes and recomposes every character. Swapping each character for its NFKC form where
+    that is one character leaves the text's NFKD form as it was; so when the result is in NFKC,
+    it is the text's NFKC form. Otherwise (expansions such as …, combining marks) normalise it.
+    """
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    swapped = text.translate(_ONE_FOR_ONE)
+    return swapped if unicodedata.is_normalized("NFKC", swapped) else unicodedata.normalize("NFKC", text)
 
 
 def _nfkc_with_bounds(text: str) -> tuple[str, list[tuple[int, int]]]:

@@ -5,9 +5,11 @@ Every link is built from ``BASE_URL`` (:func:`blueprints.web.common.public_url`)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from blueprints.web.common import public_url, utc
+from search_index import Hit
 from hub.models import SECTIONS, Note
 from hub.models import Project as ProjectModel
 from hub.models import Term as TermModel
@@ -77,14 +79,14 @@ def note_detail(note: Note, *, translations: list[Note]) -> dict[str, Any]:
     }
 
 
-def search_hit(note: Note, excerpt_html: str) -> dict[str, Any]:
+def search_hit(note: Note | Hit, excerpt_html: str) -> dict[str, Any]:
     """Return one search result."""
     return {"id": note.id, "title": note.title, "summary": note.summary, "language": note.language,
             "url": public_url("notes.detail", note_id=note.id), "api_url": public_url("api.note", note_id=note.id),
             "excerpt_html": excerpt_html, "published_at": utc(note.published_at)}
 
 
-def changed_at(notes: list[Note]) -> dt.datetime | None:
+def changed_at(notes: Sequence[Note | Hit]) -> dt.datetime | None:
     """Return when the newest of ``notes`` last changed (its publication or its last edit)."""
     moments = [m for n in notes for m in (n.updated_at, n.published_at) if m is not None]
     return max(moments) if moments else None

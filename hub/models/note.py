@@ -67,6 +67,9 @@ class Note(db.Model):
     body: Mapped[str] = mapped_column(sa.Text, default="")
     sections: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
     body_html: Mapped[str] = mapped_column(sa.Text, default="")  # rendered once, on save
+    # body_html's readable text on one line, kept with it by hub.services.notes whenever body_html is set:
+    # search excerpts read it on every request. None: a row written without the ORM (read from body_html).
+    body_text: Mapped[str | None] = mapped_column(sa.Text)
     place: Mapped[str] = mapped_column(sa.String(100), default="")  # city or county, never an address
     province: Mapped[str] = mapped_column(sa.String(100), default="")
     tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)

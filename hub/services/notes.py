@@ -27,7 +27,7 @@ from hub.permissions import can
 from hub.services import attachment_files, audit, names, privacy, redaction, screening
 from hub.services.errors import NotAllowed, ServiceError
 from hub.services.visibility import can_view, may_read
-from hub.text import render_markdown
+from hub.text import html_line, render_markdown
 
 S = NoteState
 EDITABLE = {S.DRAFT, S.CHANGES_REQUESTED, S.SUBMITTED, S.PUBLISHED, S.REJECTED, S.WITHDRAWN, S.UNPUBLISHED}
@@ -164,6 +164,16 @@ SECTION_TITLES = {
     "what_we_learned": _l("What we learned"),
     "do_differently": _l("What we would do differently"),
 }
+
+
+@sa.event.listens_for(Note.body_html, "set")
+def _keep_body_text(note: Note, body_html: str, _old: Any, _initiator: Any) -> None:
+    """Keep ``note.body_text`` the text of ``body_html`` whenever any code sets it (search excerpts read it).
+
+    An attribute event rather than a step of each service: notes of partner hubs, translations,
+    redactions and tombstones set ``body_html`` in their own modules, and none may leave the text behind.
+    """
+    note.body_text = html_line(body_html or "")
 
 
 def render_body(note: Note) -> str:

@@ -56,6 +56,7 @@ from hub.models.user import Role, User
 from hub.services import audit, notes, privacy, projects, screening, slugs, vocabulary
 from hub.services.errors import ServiceError
 from hub.services.visibility import published_for
+from hub.text import html_line
 
 FIELDS = ("title", "summary", "body", "language", "project", "topics", "tags", "visibility",
           "published_at", "author", "source_id")
@@ -448,7 +449,8 @@ class _Importer:
 
     def _insert(self, rows: list[_Row], pages: list[str]) -> list[int]:
         """Insert the notes, their first revisions and topic links; return the note ids in row order."""
-        # Bulk INSERTs: the ORM's bookkeeping per object would cost as much as rendering the notes.
+        # Bulk INSERTs: the ORM's bookkeeping per object would cost as much as rendering the notes (so the
+        # values set body_text as Note's validator would).
         query = sa.insert(Note).returning(Note.id, sort_by_parameter_order=True)
         values = [self._note_values(row, html) for row, html in zip(rows, pages, strict=True)]
         note_ids = list(db.session.scalars(query, values))
@@ -465,7 +467,7 @@ class _Importer:
         return {"author_id": row.author_id, "state": NoteState.PUBLISHED.value, "visibility": data.visibility,
                 "project_id": self.projects[row.project_slug] if row.project_slug is not None else None,
                 "language": data.language, "title": data.title, "summary": data.summary, "body": data.body,
-                "body_html": html, "sections": {}, "tags": data.tags, "revision_number": 1,
+                "body_html": html, "body_text": html_line(html), "sections": {}, "tags": data.tags, "revision_number": 1,
                 "created_at": when, "updated_at": when, "published_at": when, "source_id": row.source_id}
 
 

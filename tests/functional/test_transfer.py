@@ -20,6 +20,7 @@ from hub.models import Note, NoteRevision, Term
 from hub.models.project import Project
 from hub.models.user import Role
 from hub.services import notes, projects, transfer, vocabulary
+from hub.text import html_line
 from tests.helpers import count
 
 GOOD = {
@@ -79,6 +80,7 @@ def test_import_publishes_each_note_with_its_revision_and_one_event(runner, tmp_
     assert note.author.pseudonym == "小李" and note.project.slug == "chengdu-peer-centre"
     assert [t.slug for t in note.topics] == ["oat", "peer-education"] and note.tags == ["门诊", "winter"]
     assert "<h2>背景</h2>" in note.body_html and "<li>热水</li>" in note.body_html
+    assert note.body_text == html_line(note.body_html)  # written in bulk, kept as the model keeps it
     assert [(r.number, r.body) for r in note.revisions] == [(1, note.body)]
 
 

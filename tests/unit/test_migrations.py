@@ -50,3 +50,23 @@ def test_pseudonym_skeletons_are_backfilled_and_old_look_alikes_keep_working(any
     with db.engine.connect() as connection:
         rows = dict(connection.execute(sa.text('SELECT username, pseudonym_skeleton FROM "user"')).all())
     assert rows == {"lily": skeleton("Lily"), "fake": None, "lee": skeleton("小李")}
+
+
+def test_notes_written_before_body_text_get_the_text_of_their_html(any_db_app):
+    from hub.text import html_line
+
+    _empty(db.engine)
+    upgrade(revision="0009_federation")
+    columns = {"state": "published", "visibility": "public", "language": "zh_Hans", "title": "外展", "summary": "",
+               "body": "", "sections": "{}", "place": "", "province": "", "tags": "[]", "featured": False,
+               "revision_number": 1}
+    note = sa.table("note", *(sa.column(name) for name in [*columns, "body_html", "created_at", "updated_at"]))
+    pages = ["<p>同伴在社区<strong>外展</strong>。</p><p>a &amp; b</p>", ""]
+    now = sa.func.current_timestamp()
+    with db.engine.begin() as connection:
+        for page in pages:
+            connection.execute(note.insert().values(**columns, body_html=page, created_at=now, updated_at=now))
+    upgrade()
+    with db.engine.connect() as connection:
+        texts = list(connection.execute(sa.text("SELECT body_text FROM note ORDER BY id")).scalars())
+    assert texts == ["同伴在社区外展。 a & b", ""] == [html_line(page) for page in pages]

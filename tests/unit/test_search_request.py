@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 import search_index
 from hub import worker
+from hub.extensions import db
+from hub.models import Note
 from hub.models.user import Role
 from hub.services import notes, vocabulary
 
@@ -63,3 +66,75 @@ def test_did_you_mean_keeps_the_first_letter(hub):
     worker.run_once(hub["app"])
     assert search_index.search("outraech", viewer=Anonymous(), expand=False).suggestion == "outreach"
     assert search_index.search("xutreach", viewer=Anonymous(), expand=False).suggestion is None
+
+
+def _api(client, text: str) -> list[dict]:
+    answer = client.get("/api/v1/search", query_string={"q": text})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return answer.get_json()["results"]
+
+
+def test_the_api_s_hits_are_the_page_s_notes_with_the_same_excerpts(hub):
+    for number in range(3):
+        _publish(hub, f"外展 {number}", f"第{number}次：同伴在社区外展，" + "再做一次外展。" * number)
+    _publish(hub, "外展总结", "这里没有那个词。")  # found by its title: the excerpt is the marked summary
+    worker.run_once(hub["app"])
+    page = search_index.search("外展", viewer=Anonymous())
+    hits = search_index.search("外展", viewer=Anonymous(), load="hits")
+    assert [n.id for n in hits.notes] == [n.id for n in page.notes] and len(page.notes) == 4
+    assert (hits.excerpts, hits.in_summary, hits.total, hits.facets) == (page.excerpts, page.in_summary, page.total,
+                                                                         page.facets)
+    assert all(isinstance(hit, search_index.Hit) for hit in hits.notes)
+    assert [(h.title, h.summary, h.language, h.published_at, h.updated_at) for h in hits.notes] == [
+        (n.title, n.summary, n.language, n.published_at, n.updated_at) for n in page.notes]
+
+
+def test_a_note_edited_after_indexing_is_excerpted_from_its_new_text_before_the_index_catches_up(hub, client):
+    note = _publish(hub, "外展", "第一版：同伴在社区外展。")
+    worker.run_once(hub["app"])
+    assert "第一版" in _api(client, "外展")[0]["excerpt_html"]
+    notes.save(note, by=hub["author"], confirm_privacy=True, data=notes.NoteInput(
+        title="外展", summary="摘要", body="第二版：同伴在社区外展。", language="zh_Hans", visibility="public"))
+    notes.accept_changes(note, by=hub["moderator"], version=note.pending.version)
+    # The worker has not run: the index still holds the first text, the excerpt is the note's own.
+    assert note.body_text == "第二版：同伴在社区外展。"
+    [hit] = _api(client, "外展")
+    assert "第二版" in hit["excerpt_html"] and "第一版" not in hit["excerpt_html"]
+
+
+@pytest.mark.parametrize("take_down", ["unpublish", "delete"])
+def test_a_note_taken_down_after_indexing_leaves_the_api_s_results_at_once(hub, client, take_down):
+    kept, gone = _publish(hub, "外展 留下", "同伴外展。"), _publish(hub, "外展 撤下", "同伴外展。")
+    draft = notes.create_draft(author=hub["author"], data=notes.NoteInput(
+        title="外展 草稿", summary="摘要", body="同伴外展。", language="zh_Hans", visibility="public"))
+    worker.run_once(hub["app"])
+    assert {hit["id"] for hit in _api(client, "外展")} == {kept.id, gone.id}
+    if take_down == "unpublish":
+        notes.unpublish(gone, by=hub["moderator"], reason="写了真名")
+    else:
+        notes.delete(gone, by=hub["author"])
+    # Before the worker applies it, the database re-check already leaves the note out (and the draft never shows).
+    assert [hit["id"] for hit in _api(client, "外展")] == [kept.id]
+    assert draft.id not in {n.id for n in search_index.search("外展", viewer=hub["author"], load="hits").notes}
+
+
+def test_a_note_written_without_its_body_text_is_excerpted_from_its_html(hub, client):
+    note = _publish(hub, "外展", "同伴在社区**外展**。")
+    worker.run_once(hub["app"])
+    before = _api(client, "外展")
+    db.session.execute(sa.update(Note.__table__).where(Note.id == note.id).values(body_text=None))  # as a bulk write
+    db.session.commit()
+    db.session.expire_all()
+    assert _api(client, "外展") == before
+    assert search_index.search("外展", viewer=Anonymous()).excerpts[note.id] == before[0]["excerpt_html"]
+    assert "<mark>外展</mark>" in before[0]["excerpt_html"]
+
+
+def test_body_text_follows_body_html_however_it_is_set(hub):
+    note = Note(body_html="<p>同伴<strong>外展</strong></p><p>a &amp; b</p>")  # as a partner hub's note is made
+    assert note.body_text == "同伴外展 a & b"
+    note.body_html = "<ul><li>一</li><li>二</li></ul>"
+    assert note.body_text == "一 二"
+    published = _publish(hub, "外展", "第一段。\n\n第二段 **外展**。")
+    notes.delete(published, by=hub["author"])  # a tombstone keeps no text
+    assert (published.body_html, published.body_text) == ("", "")
