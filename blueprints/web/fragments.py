@@ -52,7 +52,8 @@ from hub.extensions import db
 EXTENSION = "hub.fragments"
 CSRF_PLACEHOLDER = "\x00csrf-token\x00"
 READ_ONLY = "hub.fragments.read_only"
-BESIDE_USER = "hub_version_beside_user"
+VERSION_WANTED = "hub_version_wanted"  # a page asked the log-in lookup to read the content version too
+VERSION_READ = "hub_version_read"  # what it read
 
 
 class FragmentStore:
@@ -129,8 +130,7 @@ def _context() -> tuple[str, str, str, str, int]:
     found = g.get("fragment_context")
     if found is None:
         who = audience()  # first: a page's signed-in reader may read the version beside their log-in session
-        version = g.pop(BESIDE_USER, None)
-        version = version if isinstance(version, str) else content_version.current()
+        version = g.pop(VERSION_READ, None) or content_version.current()
         _store().seen_version(version)
         found = g.fragment_context = (version, str(get_locale()), str(get_timezone()), who, _static_files())
     return found
@@ -138,13 +138,13 @@ def _context() -> tuple[str, str, str, str, int]:
 
 def columns_beside_user() -> tuple:
     """Return what the log-in lookup should read in its statement: the content version, when a page asked for it."""
-    return (content_version.column(),) if g.get(BESIDE_USER) is True else ()
+    return (content_version.column(),) if g.get(VERSION_WANTED) else ()
 
 
 def read_beside_user(values: tuple) -> None:
     """Keep what the log-in lookup read beside the user for :func:`_context`."""
-    if values and g.get(BESIDE_USER) is True:
-        setattr(g, BESIDE_USER, values[0] or "0")
+    if values and g.get(VERSION_WANTED):
+        setattr(g, VERSION_READ, values[0] or "0")
 
 
 def _csrf_token() -> str | None:
@@ -193,7 +193,7 @@ def page(name: str, *, args: Iterable[str] = (), shared: bool = False,
             if first and "sid" in session and "_login_user" not in g:
                 # The signed-in reader's log-in lookup is the request's first statement: it reads the
                 # content version too, so that everything read after it is as new or newer.
-                setattr(g, BESIDE_USER, True)
+                setattr(g, VERSION_WANTED, True)
             context = _context()  # the version first: everything read after it is as new or newer
             if current_user.is_authenticated or "_flashes" in session or not set(request.args) <= allowed:
                 return view(*view_args, **view_kwargs)
