@@ -36,8 +36,6 @@ def _locale() -> str:
 def index():
     """List published notes, newest first, by topic, project or featured."""
     filters, number = listing.Filters.from_args(request.args), page_arg()
-    # A topic's or project's list shows a member their own follow button: not one page for the whole role.
-    share_page(members="topic" not in request.args and "project" not in request.args)
     # Deferred: the list is a cached fragment (blueprints/web/fragments.py), keyed by the filters and page.
     page = deferred(listing.notes_page, viewer=current_user, filters=filters, page=number)
     return render_template("notes/index.html", page=page, number=number, filters=filters,

@@ -57,7 +57,7 @@ VERSION_WANTED = "hub_version_wanted"  # a page asked the log-in lookup to read 
 VERSION_READ = "hub_version_read"  # what it read
 STATIC_CHECK_SECONDS = 1.0
 MEMBERS_PAGE = "hub_members_page"  # a page being rendered to be kept for every member of a role
-PERSONAL_PARTS: dict[str, Callable[[], Markup]] = {}  # the layout's parts that are each reader's own
+PERSONAL_PARTS: dict[str, Callable[..., Markup]] = {}  # the parts of pages that are each reader's own
 
 
 class FragmentStore:
@@ -171,7 +171,11 @@ def fragment(parts: tuple[Hashable, ...], render: Callable[[], str]) -> Markup:
     store = _store()
     text = store.get(key)
     if text is None:
-        text = str(render())
+        g.hub_fragment_depth = g.get("hub_fragment_depth", 0) + 1
+        try:
+            text = str(render())
+        finally:
+            g.hub_fragment_depth -= 1
         token = _csrf_token()
         if token:  # a form inside: the next reader gets their own token, never this one
             text = text.replace(token, CSRF_PLACEHOLDER)
@@ -193,32 +197,35 @@ def share_page(shared: bool = True, *, members: bool | None = None) -> None:
         g.share_members = members
 
 
-def personal_part(name: str, render: Callable[[], Markup]) -> None:
-    """Name a part of the layout that is each reader's own (the menu): see :func:`personal`."""
+def personal_part(name: str, render: Callable[..., Markup]) -> None:
+    """Name a part of pages that is each reader's own (the menu, a follow button): see :func:`personal`."""
     PERSONAL_PARTS[name] = render
 
 
-def _hole(name: str) -> str:
-    return f"\x00part:{name}\x00"
+def _hole(number: int) -> str:
+    return f"\x00part:{number}\x00"
 
 
-def personal(name: str) -> Markup:
-    """Return the reader's own ``name`` part; in a page kept for every member of a role, the hole it fills.
+def personal(name: str, *args: Hashable) -> Markup:
+    """Return the reader's own ``name`` part (``render(*args)``); in a page kept for a role, a hole it fills.
 
-    NUL never reaches a page from content (requests holding it are refused, PostgreSQL cannot
-    store it), so a hole cannot be forged by what readers write.
+    The page keeps, beside its text, which part and arguments fill each hole. NUL never reaches
+    a page from content (requests holding it are refused, PostgreSQL cannot store it), so a hole
+    cannot be forged by what readers write.
     """
-    if g.get(MEMBERS_PAGE):
-        return Markup(_hole(name))
-    return PERSONAL_PARTS[name]()
+    if g.get("hub_fragment_depth"):
+        raise RuntimeError(f"the reader's own part {name!r} inside a cached fragment would be shown to others")
+    parts = g.get(MEMBERS_PAGE)
+    if parts is not None:
+        parts.append((name, args))
+        return Markup(_hole(len(parts) - 1))
+    return PERSONAL_PARTS[name](*args)
 
 
-def _served(text: str) -> str:
-    """Return a kept page for this request: its holes filled with the reader's own parts and form token."""
-    for name, render in PERSONAL_PARTS.items():
-        hole = _hole(name)
-        if hole in text:
-            text = text.replace(hole, str(render()))
+def _served(text: str, parts: tuple = ()) -> str:
+    """Return a kept page for this request: its holes filled with the reader's own parts, and their form token."""
+    for number, (name, args) in enumerate(parts):
+        text = text.replace(_hole(number), str(PERSONAL_PARTS[name](*args)))
     if CSRF_PLACEHOLDER in text:
         text = text.replace(CSRF_PLACEHOLDER, generate_csrf())
     return text
@@ -262,7 +269,7 @@ def page(name: str, *, args: Iterable[str] = (), shared: bool = False, members: 
             text = store.get(key)
             if text is not None:
                 # A member's page gets their own parts; an anonymous reader's is whole (and used no session).
-                return _served(text) if signed_in else text
+                return _served(*text) if signed_in else text
             _read_only()
             if signed_in:
                 return _members_page(key, view, view_args, view_kwargs)
@@ -278,20 +285,21 @@ def page(name: str, *, args: Iterable[str] = (), shared: bool = False, members: 
 def _members_page(key: tuple, view: Callable, view_args: tuple, view_kwargs: dict) -> Any:
     """Render a page for every member of the reader's role (keeping it unless the view said no); serve it to this one."""
     g.share_members = True
-    setattr(g, MEMBERS_PAGE, True)
+    parts: list[tuple[str, tuple]] = []
+    setattr(g, MEMBERS_PAGE, parts)
     try:
         answer = view(*view_args, **view_kwargs)
     finally:
-        setattr(g, MEMBERS_PAGE, False)
+        setattr(g, MEMBERS_PAGE, None)
     if isinstance(answer, str):
         token = _csrf_token()
         kept = answer.replace(token, CSRF_PLACEHOLDER) if token else answer
         if g.share_members:
-            _store().put(key, kept, len(kept))
-        return _served(kept)
+            _store().put(key, (kept, tuple(parts)), len(kept))
+        return _served(kept, tuple(parts))
     response = current_app.make_response(answer)  # not a page to keep; holes, if any, are filled all the same
     if response.mimetype == "text/html" and not response.direct_passthrough:
-        response.set_data(_served(response.get_data(as_text=True)))
+        response.set_data(_served(response.get_data(as_text=True), tuple(parts)))
     return response
 
 
