@@ -88,7 +88,13 @@ def _read_without_transaction(engine: sa.Engine) -> str:
     and a connection the server dropped is thrown out of the pool.
     """
     sql, params = _driver_statement(engine.dialect)
-    pooled = engine.raw_connection()
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    try:
+        pooled = engine.raw_connection()
+    except dbapi_error as error:  # no connection to be had (the server is down): as Engine.connect raises it
+        raise sa.exc.DBAPIError.instance(None, None, error, dbapi_error, dialect=engine.dialect,
+                                         connection_invalidated=engine.dialect.is_disconnect(error, None, None)
+                                         ) from error
     try:
         driver = pooled.driver_connection
         try:
@@ -97,11 +103,11 @@ def _read_without_transaction(engine: sa.Engine) -> str:
                 row = driver.execute(sql, params, prepare=True).fetchone()
             finally:
                 driver.autocommit = False  # back to what the pool and the sessions expect
-        except engine.dialect.loaded_dbapi.Error as error:
+        except dbapi_error as error:
             gone = engine.dialect.is_disconnect(error, pooled, None)
             if gone or driver.closed or driver.autocommit:  # not a connection the sessions may get again
                 pooled.invalidate(error)
-            raise sa.exc.DBAPIError.instance(sql, params, error, engine.dialect.loaded_dbapi.Error,
+            raise sa.exc.DBAPIError.instance(sql, params, error, dbapi_error,
                                              connection_invalidated=gone, dialect=engine.dialect) from error
     finally:
         pooled.close()

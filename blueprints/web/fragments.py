@@ -25,6 +25,12 @@ A view whose page is made of such fragments is decorated with :func:`page`: it r
 version before anything else (so everything it shows is as new as the version or newer), reads
 without a transaction on PostgreSQL (no BEGIN and ROLLBACK round trips; it must not write), and
 serves anonymous readers the whole page from the cache when the view said it may be shared.
+
+Signed-in readers get whole pages too, kept for their role, where the view says so
+(``members=``): the parts of such a page that are each reader's own (their menu, a follow
+button) are left as holes, named in the template with ``{{ personal("menu") }}``, and filled
+for each reader when the page is served (each part cached per person where it can be); what
+else of their own a page shows (their comments and marks on a note) joins the page's key.
 """
 from __future__ import annotations
 
@@ -189,8 +195,7 @@ def share_page(shared: bool = True, *, members: bool | None = None) -> None:
     """Let a :func:`page` view's page be kept whole for anonymous readers (a note's: only when it is published).
 
     ``members``: whether this page may be kept whole for every member of the reader's role (a
-    view declared with ``members=True`` says False for a page with a part of the reader's own
-    outside the menu, e.g. a follow button).
+    note's: only when it is published; a draft's page is its author's and the moderators').
     """
     g.share_page = shared
     if members is not None:
@@ -231,7 +236,8 @@ def _served(text: str, parts: tuple = ()) -> str:
     return text
 
 
-def page(name: str, *, args: Iterable[str] = (), shared: bool = False, members: bool = False,
+def page(name: str, *, args: Iterable[str] = (), shared: bool = False,
+         members: bool | Callable[[], Hashable | None] = False,
          vary: Callable[[], Hashable] | None = None) -> Callable:
     """Decorate a view whose page is made of cached fragments (see the module's docstring).
 
@@ -241,7 +247,9 @@ def page(name: str, *, args: Iterable[str] = (), shared: bool = False, members: 
     ``members``: a signed-in reader's page, apart from the parts that are their own (the menu, see
     :func:`personal`) and form tokens, is the same for every member of their role: it is kept
     whole for the role, and each reader gets it with their own parts (the view may say otherwise
-    for one page with :func:`share_page`).
+    for one page with :func:`share_page`). A function instead of True returns what else of the
+    reader's own the page shows (it joins the key), or None when the page is theirs alone and is
+    never kept; it runs before the view, so it reads only what :func:`memo` keeps.
     ``vary``: what else a whole page depends on besides the content version (e.g. the search
     index's commit, which follows the database a moment later).
     """
@@ -260,11 +268,14 @@ def page(name: str, *, args: Iterable[str] = (), shared: bool = False, members: 
                     setattr(g, VERSION_WANTED, True)
             context = _context()  # the version first: everything read after it is as new or newer
             signed_in = current_user.is_authenticated
-            if (signed_in and not members) or "_flashes" in session or not set(request.args) <= allowed:
+            own = None  # what of a signed-in reader's own the page shows, when it may be kept for their role
+            if signed_in and "_flashes" not in session and members:
+                own = members() if callable(members) else ()
+            if (signed_in and own is None) or "_flashes" in session or not set(request.args) <= allowed:
                 _read_only()
                 return view(*view_args, **view_kwargs)
             key = ("page", name, request.path, tuple(sorted(request.args.items(multi=True))),
-                   vary() if vary else None, *context)  # the context holds the audience: the role, or anonymous
+                   vary() if vary else None, *context, own)  # the context holds the audience: role or anonymous
             store = _store()
             text = store.get(key)
             if text is not None:
