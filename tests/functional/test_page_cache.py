@@ -218,6 +218,19 @@ def test_a_members_page_is_kept_for_their_role_and_each_gets_their_own_menu_and_
     html, names = rendered.of(writing, "/")  # another role: another page
     assert "main/index.html" in names and "Write a note" in html and "Write a note" not in page(first, "/")
 
+    # A note's page too, for members of a role who have not commented on it or marked it.
+    note = published(contributor, moderator, title="Night outreach, second round")
+    html, names = rendered.of(first, f"/notes/{note.id}")
+    assert "notes/detail.html" in names and "Useful" in html
+    html, names = rendered.of(second, f"/notes/{note.id}")  # her menu anew: a new note, a new content version
+    assert names == ["_menu.html"] and "Second Reader</bdi>)" in html and member.pseudonym not in html
+    notes.toggle_mark(note, by=other, kind="useful")  # her mark: her page is her own
+    html, names = rendered.of(second, f"/notes/{note.id}")
+    assert "notes/detail.html" in names and 'aria-pressed="true"' in html
+    assert 'aria-pressed="true"' not in page(first, f"/notes/{note.id}")
+    html, names = rendered.of(writing, f"/notes/{note.id}")  # the author: rendered for her
+    assert "notes/detail.html" in names
+
     # Each reader's sign-out form carries their own token, and it works.
     tokens = {who: CSRF_RE.findall(page(client, "/")) for who, client in (("first", first), ("second", second))}
     assert len(tokens["first"]) == len(tokens["second"]) == 1 and tokens["first"] != tokens["second"]
