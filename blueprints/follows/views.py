@@ -9,8 +9,8 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from blueprints.follows.forms import FREQUENCY_LABELS, KIND_LABELS, FollowForm, FrequencyForm
-from blueprints.web.access import signed_in
 from blueprints.web import fragments
+from blueprints.web.access import signed_in
 from blueprints.web.common import me
 from blueprints.web.fragments import memo
 from blueprints.web.forms import ActionForm

@@ -147,15 +147,6 @@ def target_key(kind: str, *, value: str = "", query: str = "", filters: Mapping[
         return ""
 
 
-def following(user: User, kind: str, *, value: str = "", query: str = "",
-              filters: Mapping[str, Any] | None = None) -> Follow | None:
-    """Return ``user``'s follow of what ``kind`` and ``value`` (or the search) name; None if none or no such thing."""
-    try:
-        return find(user, target(kind, value=value, query=query, filters=filters))
-    except ServiceError:
-        return None
-
-
 def follow(user: User, chosen: Target, *, frequency: str | None = None) -> Follow:
     """Follow ``chosen`` (weekly unless said otherwise); following it again changes only the frequency."""
     _require_person(user)
