@@ -33,6 +33,11 @@ queries) and ``autosave`` (POST /notes/autosave of one of 32 drafts, signed in a
 only for the signed-in audience). Every request asks for Chinese or English at random
 (Accept-Language), as the hub's readers do.
 
+``--before CHECKOUT`` serves the same database from another checkout too (a ``git worktree`` of
+the commit before a change, with its own ``.venv``), warmed the same way and loaded right after
+this one at every point: its rows say "(before)". Both share the machine's moment, which the
+bare app's figures alone do not capture.
+
 ``--profile N`` measures nothing under load: it sends each page N times through Flask's test
 client in this process (the same hub, database and sessions) and prints where a request's time
 goes: SQL statements and their time, template rendering, the log-in session lookup, CSRF, Babel,
@@ -321,9 +326,9 @@ class Gunicorn:
     """A gunicorn serving ``target`` on a free port with the production settings."""
 
     def __init__(self, target: str, env: dict[str, str], cwd: Path, config: str, workers: int, extra: list[str],
-                 logs: Path) -> None:
+                 logs: Path, root: Path = ROOT) -> None:
         self.port = free_port()
-        command = [str(ROOT / ".venv/bin/gunicorn"), *(["-c", config] if config else []), "-w", str(workers),
+        command = [str(root / ".venv/bin/gunicorn"), *(["-c", config] if config else []), "-w", str(workers),
                    "-b", f"127.0.0.1:{self.port}", "--no-control-socket", *extra, target]
         self.command = " ".join(["gunicorn", *command[1:]])
         self.log = open(logs / f"gunicorn-{self.port}.log", "wb")
@@ -479,6 +484,9 @@ def main() -> None:
     parser.add_argument("--fast-db", action="store_true", help="PostgreSQL without fsync (as the test suite)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--profile", type=int, metavar="N", help="profile N requests per page in-process instead of loading")
+    parser.add_argument("--before", type=Path, metavar="CHECKOUT",
+                        help="also serve the same database from another checkout of the hub (with its own .venv), "
+                             "loaded right after this one at every point: the figures before and after a change")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
@@ -501,11 +509,17 @@ def main() -> None:
         hub = Gunicorn("wsgi:app", env, ROOT, args.config, args.workers, extra, workdir)
         bare = Gunicorn("bare_flask:app", {**os.environ}, bare_dir, args.config, args.workers, extra, workdir)
         servers += [hub, bare]
+        before = None
+        if args.before:
+            before = Gunicorn("wsgi:app", env, args.before.resolve(), args.config, args.workers, extra, workdir,
+                              root=args.before.resolve())
+            servers.append(before)
+            before.wait("/healthz")
         hub.wait("/healthz")
         bare.wait("/")
         wanted = targets(data, args.pages, args.audiences)
         check_pages(hub, data, wanted)
-        rows = measure(hub, bare, wanted, args, workdir, postmaster_pid(server))
+        rows = measure(hub, bare, wanted, args, workdir, postmaster_pid(server), before)
         report(rows, args, hub)
         if args.json:
             args.json.write_text(json.dumps(rows, indent=1, ensure_ascii=False))
@@ -517,7 +531,7 @@ def main() -> None:
 
 
 def measure(hub: Gunicorn, bare: Gunicorn, wanted: list[Target], args: argparse.Namespace, workdir: Path,
-            database: int) -> list[dict]:
+            database: int, before: Gunicorn | None = None) -> list[dict]:
     """Warm every target up, then load each at every connection count; return one row per point.
 
     Besides requests per second, each point counts the CPU time the server used per request: the
@@ -527,32 +541,36 @@ def measure(hub: Gunicorn, bare: Gunicorn, wanted: list[Target], args: argparse.
     """
     log(f"warming up (load average {loadavg()})")
     run_wrk(bare.url(), None, 8, args.warmup, workdir)
+    hubs = [(hub, "")] + ([(before, " (before)")] if before else [])
     for target in wanted:
-        # Long enough for each worker to have met most of the target's pages in both languages...
-        before = run_wrk(hub.url(), target, 8, max(args.warmup, min(90.0, 0.3 * len(target.paths))), workdir)["rps"]
-        for _ in range(WARMUP_ROUNDS):  # ...and then until the rate stops rising: each process fills its own caches
-            now = run_wrk(hub.url(), target, 8, WARMUP_ROUND_SECONDS, workdir)["rps"]
-            if now < 1.05 * before:
-                break
-            before = now
-        log(f"warm: {target.page} ({target.audience}) at {before:.0f} req/s")
+        for server, label in hubs:
+            # Long enough for each worker to have met most of the target's pages in both languages...
+            rate = run_wrk(server.url(), target, 8, max(args.warmup, min(90.0, 0.3 * len(target.paths))), workdir)["rps"]
+            for _ in range(WARMUP_ROUNDS):  # ...and then until the rate stops rising: each process fills its own caches
+                now = run_wrk(server.url(), target, 8, WARMUP_ROUND_SECONDS, workdir)["rps"]
+                if now < 1.05 * rate:
+                    break
+                rate = now
+            log(f"warm: {target.page} ({target.audience}){label} at {rate:.0f} req/s")
     rows = []
     for connections in args.connections:
-        before = cpu_seconds(bare.process.pid)
+        started = cpu_seconds(bare.process.pid)
         baseline = run_wrk(bare.url(), None, connections, args.seconds, workdir)
-        baseline["cpu_ms"] = 1000 * (cpu_seconds(bare.process.pid) - before) / max(1, baseline["requests"])
+        baseline["cpu_ms"] = 1000 * (cpu_seconds(bare.process.pid) - started) / max(1, baseline["requests"])
         rows.append({"page": "bare Flask", "audience": "-", "connections": connections, **baseline, "ratio": 1.0,
                      "cpu_ratio": 1.0})
         log(f"bare Flask c={connections}: {baseline['rps']:.0f} req/s")
         for target in wanted:
-            before = cpu_seconds(hub.process.pid, database)
-            figures = run_wrk(hub.url(), target, connections, args.seconds, workdir)
-            figures["cpu_ms"] = 1000 * (cpu_seconds(hub.process.pid, database) - before) / max(1, figures["requests"])
-            rows.append({"page": target.page, "audience": target.audience, "connections": connections, **figures,
-                         "ratio": figures["rps"] / baseline["rps"],
-                         "cpu_ratio": baseline["cpu_ms"] / figures["cpu_ms"] if figures["cpu_ms"] else 0.0})
-            log(f"{target.page} ({target.audience}) c={connections}: {figures['rps']:.0f} req/s, "
-                f"p95 {figures['p95'] / 1000:.0f} ms")
+            for server, label in hubs:
+                started = cpu_seconds(server.process.pid, database)
+                figures = run_wrk(server.url(), target, connections, args.seconds, workdir)
+                figures["cpu_ms"] = (1000 * (cpu_seconds(server.process.pid, database) - started)
+                                     / max(1, figures["requests"]))
+                rows.append({"page": target.page, "audience": target.audience + label, "connections": connections,
+                             **figures, "ratio": figures["rps"] / baseline["rps"],
+                             "cpu_ratio": baseline["cpu_ms"] / figures["cpu_ms"] if figures["cpu_ms"] else 0.0})
+                log(f"{target.page} ({target.audience}){label} c={connections}: {figures['rps']:.0f} req/s, "
+                    f"p95 {figures['p95'] / 1000:.0f} ms")
     return rows
 
 

@@ -6,10 +6,13 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from blueprints.follows.forms import FREQUENCY_LABELS, KIND_LABELS, FollowForm, FrequencyForm
+from blueprints.web import fragments
 from blueprints.web.access import signed_in
 from blueprints.web.common import me
+from blueprints.web.fragments import memo
 from blueprints.web.forms import ActionForm
 from blueprints.web.refusals import attempt
 from blueprints.web.security import safe_next
@@ -92,9 +95,28 @@ def remove(follow_id: int):
     return redirect(safe_next(request.form.get("next"), url_for("follows.index")))
 
 
+# Kinds whose key comes from a row (a term's, a project's, a hub's id): rows readers see, so the
+# content version keys them (blueprints/web/fragments.py, memo); the others' keys need no statement.
+KEYS_FROM_ROWS = ("topic", "population", "project", "hub")
+
+
 @bp.app_template_global()
 def follow_of(kind: str, value: str = "", query: str = "", filters: dict[str, str] | None = None) -> Follow | None:
     """Return the signed-in person's follow of this thing, for a follow button (None when not following)."""
     if not current_user.is_authenticated:
         return None
-    return follows.following(me(), kind, value=value, query=query, filters=filters)
+    if kind in KEYS_FROM_ROWS:
+        key = memo("follow-key", kind, value, compute=lambda: follows.target_key(kind, value=value))
+    else:
+        key = follows.target_key(kind, value=value, query=query, filters=filters)
+    return follows.find_key(me(), key) if key else None
+
+
+def follow_button(kind: str, value: str) -> Markup:
+    """Return the reader's follow button of a topic or project (a part of pages of its own: their follows, their token)."""
+    return Markup(render_template("follows/_button_part.html", kind=kind, value=value))
+
+
+@bp.record_once
+def _register_part(_state: Any) -> None:
+    fragments.personal_part("follow", follow_button)

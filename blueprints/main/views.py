@@ -17,7 +17,7 @@ bp = Blueprint("main", __name__, template_folder="templates")
 
 @bp.get("/")
 @public
-@page("home", shared=True)
+@page("home", shared=True, members=True)
 def index():
     """Show what the hub is and what happened lately."""
     # All deferred: the page's content is a cached fragment, and a cached page asks none of this.

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale, get_timezone, gettext as _, ngettext
 from flask_login import current_user
 
@@ -32,7 +32,7 @@ def _locale() -> str:
 
 @bp.get("/notes")
 @public
-@page("notes", args=("page", "topic", "project", "featured"), shared=True)
+@page("notes", args=("page", "topic", "project", "featured"), shared=True, members=True)
 def index():
     """List published notes, newest first, by topic, project or featured."""
     filters, number = listing.Filters.from_args(request.args), page_arg()
@@ -203,9 +203,42 @@ def preview():
                                           "%(num)s places to check for personal data", len(found)))
 
 
+def _readers_own() -> tuple | None:
+    """What a member's page of a published note shows of their own: their comments and marks.
+
+    None (the page is not kept for the role) for the note's author, a moderator, a draft, a
+    translation (redirected to its original) or a note that does not exist. Read from what
+    :func:`memo` keeps per content version, so that a kept page is served without a statement.
+    """
+    note_id = request.view_args["note_id"]
+    loaded: list[Note | None] = []
+
+    def note() -> Note | None:  # read once, on a miss only
+        if not loaded:
+            loaded.append(db.session.get(Note, note_id))
+            g.hub_note_read = loaded[0]  # held for the view, whose own lookup then finds it in the session
+        return loaded[0]
+
+    facts = memo("note-facts", note_id, compute=lambda: _note_facts(note()))
+    if not facts:
+        return None
+    author_id, published, translation = facts
+    if not published or translation or author_id == current_user.id or can(current_user, "moderate"):
+        return None
+    commenters = memo("comment-authors", note_id, compute=lambda: discussion.comment_authors(note()))
+    mine = tuple(comment_id for comment_id, author_id in commenters if author_id == current_user.id)
+    marks = memo("marks-by", note_id, current_user.id, compute=lambda: notes.marks_by(note(), current_user))
+    return mine, marks
+
+
+def _note_facts(note: Note | None) -> tuple | str:
+    """Return a note's author, whether it is published and whether it is a translation ("" for no note)."""
+    return "" if note is None else (note.author_id, note.is_published, note.translation_of_id is not None)
+
+
 @bp.get("/notes/<int:note_id>")
 @public
-@page("note", args=("version",), vary=search_index.commit)  # the page shows similar notes
+@page("note", args=("version",), vary=search_index.commit, members=_readers_own)  # the page shows similar notes
 def detail(note_id: int):
     """Show a note to whoever may see it, in the reader's language when a published translation exists.
 
@@ -218,7 +251,7 @@ def detail(note_id: int):
     note = note_for(current_user, note_id)
     if note.original is not None and note.is_published and can_view(note.original, current_user):
         return redirect(url_for("notes.detail", note_id=note.original.id, version=note.language))
-    share_page(note.is_published)  # a draft's page is the author's and the moderators', never kept
+    share_page(note.is_published, members=note.is_published)  # a draft's page is its author's and the moderators'
     version = request.args.get("version")
     version = version if version in ("original", *LANGUAGES) else None  # anything else shows the default
     versions = deferred(lambda: [] if note.original else translations.published_translations(note, current_user))

@@ -25,12 +25,19 @@ A view whose page is made of such fragments is decorated with :func:`page`: it r
 version before anything else (so everything it shows is as new as the version or newer), reads
 without a transaction on PostgreSQL (no BEGIN and ROLLBACK round trips; it must not write), and
 serves anonymous readers the whole page from the cache when the view said it may be shared.
+
+Signed-in readers get whole pages too, kept for their role, where the view says so
+(``members=``): the parts of such a page that are each reader's own (their menu, a follow
+button) are left as holes, named in the template with ``{{ personal("menu") }}``, and filled
+for each reader when the page is served (each part cached per person where it can be); what
+else of their own a page shows (their comments and marks on a note) joins the page's key.
 """
 from __future__ import annotations
 
 import functools
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
@@ -54,6 +61,9 @@ CSRF_PLACEHOLDER = "\x00csrf-token\x00"
 READ_ONLY = "hub.fragments.read_only"
 VERSION_WANTED = "hub_version_wanted"  # a page asked the log-in lookup to read the content version too
 VERSION_READ = "hub_version_read"  # what it read
+STATIC_CHECK_SECONDS = 1.0
+MEMBERS_PAGE = "hub_members_page"  # a page being rendered to be kept for every member of a role
+PERSONAL_PARTS: dict[str, Callable[..., Markup]] = {}  # the parts of pages that are each reader's own
 
 
 class FragmentStore:
@@ -66,6 +76,7 @@ class FragmentStore:
         self.entries: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
         self.lock = threading.Lock()
         self.hits = self.misses = 0
+        self.static_files, self.static_checked = 0, -STATIC_CHECK_SECONDS  # see _static_files
 
     def get(self, key: tuple) -> Any:
         """Return the value kept under ``key``, or None."""
@@ -117,12 +128,20 @@ def audience() -> str:
 
 
 def _static_files() -> int:
-    """Return a number that changes when a file of the static folder changes (pages name them by content hash)."""
-    folder = current_app.static_folder
-    if not folder or not os.path.isdir(folder):
-        return 0
-    return hash(tuple(sorted((entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
-                             for entry in os.scandir(folder) if entry.is_file())))
+    """Return a number that changes when a file of the static folder changes (pages name them by content hash).
+
+    The folder is looked at once a second at most (a dozen system calls each time): files
+    change when the hub is deployed or a developer edits one, not between two requests.
+    """
+    store = _store()
+    now = time.monotonic()
+    if now - store.static_checked > STATIC_CHECK_SECONDS:
+        folder = current_app.static_folder
+        store.static_files = 0 if not folder or not os.path.isdir(folder) else hash(tuple(sorted(
+            (entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
+            for entry in os.scandir(folder) if entry.is_file())))
+        store.static_checked = now
+    return store.static_files
 
 
 def _context() -> tuple[str, str, str, str, int]:
@@ -158,7 +177,11 @@ def fragment(parts: tuple[Hashable, ...], render: Callable[[], str]) -> Markup:
     store = _store()
     text = store.get(key)
     if text is None:
-        text = str(render())
+        g.hub_fragment_depth = g.get("hub_fragment_depth", 0) + 1
+        try:
+            text = str(render())
+        finally:
+            g.hub_fragment_depth -= 1
         token = _csrf_token()
         if token:  # a form inside: the next reader gets their own token, never this one
             text = text.replace(token, CSRF_PLACEHOLDER)
@@ -168,18 +191,65 @@ def fragment(parts: tuple[Hashable, ...], render: Callable[[], str]) -> Markup:
     return Markup(text)
 
 
-def share_page(shared: bool = True) -> None:
-    """Let a :func:`page` view's page be kept whole for anonymous readers (a note's: only when it is published)."""
+def share_page(shared: bool = True, *, members: bool | None = None) -> None:
+    """Let a :func:`page` view's page be kept whole for anonymous readers (a note's: only when it is published).
+
+    ``members``: whether this page may be kept whole for every member of the reader's role (a
+    note's: only when it is published; a draft's page is its author's and the moderators').
+    """
     g.share_page = shared
+    if members is not None:
+        g.share_members = members
+
+
+def personal_part(name: str, render: Callable[..., Markup]) -> None:
+    """Name a part of pages that is each reader's own (the menu, a follow button): see :func:`personal`."""
+    PERSONAL_PARTS[name] = render
+
+
+def _hole(number: int) -> str:
+    return f"\x00part:{number}\x00"
+
+
+def personal(name: str, *args: Hashable) -> Markup:
+    """Return the reader's own ``name`` part (``render(*args)``); in a page kept for a role, a hole it fills.
+
+    The page keeps, beside its text, which part and arguments fill each hole. NUL never reaches
+    a page from content (requests holding it are refused, PostgreSQL cannot store it), so a hole
+    cannot be forged by what readers write.
+    """
+    if g.get("hub_fragment_depth"):
+        raise RuntimeError(f"the reader's own part {name!r} inside a cached fragment would be shown to others")
+    parts = g.get(MEMBERS_PAGE)
+    if parts is not None:
+        parts.append((name, args))
+        return Markup(_hole(len(parts) - 1))
+    return PERSONAL_PARTS[name](*args)
+
+
+def _served(text: str, parts: tuple = ()) -> str:
+    """Return a kept page for this request: its holes filled with the reader's own parts, and their form token."""
+    for number, (name, args) in enumerate(parts):
+        text = text.replace(_hole(number), str(PERSONAL_PARTS[name](*args)))
+    if CSRF_PLACEHOLDER in text:
+        text = text.replace(CSRF_PLACEHOLDER, generate_csrf())
+    return text
 
 
 def page(name: str, *, args: Iterable[str] = (), shared: bool = False,
+         members: bool | Callable[[], Hashable | None] = False,
          vary: Callable[[], Hashable] | None = None) -> Callable:
     """Decorate a view whose page is made of cached fragments (see the module's docstring).
 
     ``args``: the query-string arguments the page depends on; a request with others (or with
     messages waiting to be flashed, or from a signed-in person) is never served a whole page.
     ``shared``: every page of the view may be kept whole (else the view calls :func:`share_page`).
+    ``members``: a signed-in reader's page, apart from the parts that are their own (the menu, see
+    :func:`personal`) and form tokens, is the same for every member of their role: it is kept
+    whole for the role, and each reader gets it with their own parts (the view may say otherwise
+    for one page with :func:`share_page`). A function instead of True returns what else of the
+    reader's own the page shows (it joins the key), or None when the page is theirs alone and is
+    never kept; it runs before the view, so it reads only what :func:`memo` keeps.
     ``vary``: what else a whole page depends on besides the content version (e.g. the search
     index's commit, which follows the database a moment later).
     """
@@ -189,20 +259,31 @@ def page(name: str, *, args: Iterable[str] = (), shared: bool = False,
         @functools.wraps(view)
         def wrapper(*view_args: Any, **view_kwargs: Any) -> Any:
             first = not db.session().in_transaction()  # nothing has been read in this request yet
-            _read_only()
-            if first and "sid" in session and "_login_user" not in g:
-                # The signed-in reader's log-in lookup is the request's first statement: it reads the
-                # content version too, so that everything read after it is as new or newer.
-                setattr(g, VERSION_WANTED, True)
+            member = "sid" in session  # only a log-in session signs a page's reader in
+            if member:
+                _read_only()
+                if first and "_login_user" not in g:
+                    # The signed-in reader's log-in lookup is the request's first statement: it reads the
+                    # content version too, so that everything read after it is as new or newer.
+                    setattr(g, VERSION_WANTED, True)
             context = _context()  # the version first: everything read after it is as new or newer
-            if current_user.is_authenticated or "_flashes" in session or not set(request.args) <= allowed:
+            signed_in = current_user.is_authenticated
+            own = None  # what of a signed-in reader's own the page shows, when it may be kept for their role
+            if signed_in and "_flashes" not in session and members:
+                own = members() if callable(members) else ()
+            if (signed_in and own is None) or "_flashes" in session or not set(request.args) <= allowed:
+                _read_only()
                 return view(*view_args, **view_kwargs)
             key = ("page", name, request.path, tuple(sorted(request.args.items(multi=True))),
-                   vary() if vary else None, *context)
+                   vary() if vary else None, *context, own)  # the context holds the audience: role or anonymous
             store = _store()
             text = store.get(key)
             if text is not None:
-                return text
+                # A member's page gets their own parts; an anonymous reader's is whole (and used no session).
+                return _served(*text) if signed_in else text
+            _read_only()
+            if signed_in:
+                return _members_page(key, view, view_args, view_kwargs)
             g.share_page = shared
             answer = view(*view_args, **view_kwargs)
             if isinstance(answer, str) and g.share_page and not _csrf_token():
@@ -210,6 +291,27 @@ def page(name: str, *, args: Iterable[str] = (), shared: bool = False,
             return answer
         return wrapper
     return decorator
+
+
+def _members_page(key: tuple, view: Callable, view_args: tuple, view_kwargs: dict) -> Any:
+    """Render a page for every member of the reader's role (keeping it unless the view said no); serve it to this one."""
+    g.share_members = True
+    parts: list[tuple[str, tuple]] = []
+    setattr(g, MEMBERS_PAGE, parts)
+    try:
+        answer = view(*view_args, **view_kwargs)
+    finally:
+        setattr(g, MEMBERS_PAGE, None)
+    if isinstance(answer, str):
+        token = _csrf_token()
+        kept = answer.replace(token, CSRF_PLACEHOLDER) if token else answer
+        if g.share_members:
+            _store().put(key, (kept, tuple(parts)), len(kept))
+        return _served(kept, tuple(parts))
+    response = current_app.make_response(answer)  # not a page to keep; holes, if any, are filled all the same
+    if response.mimetype == "text/html" and not response.direct_passthrough:
+        response.set_data(_served(response.get_data(as_text=True), tuple(parts)))
+    return response
 
 
 def _read_only() -> None:
@@ -307,3 +409,4 @@ def init_app(app: Flask) -> None:
     """Give the app its fragment store (``FRAGMENT_CACHE_MB`` per process) and the ``cache`` tag."""
     app.extensions[EXTENSION] = FragmentStore(int(float(app.config["FRAGMENT_CACHE_MB"]) * (1 << 20)))
     app.jinja_env.add_extension(CacheExtension)
+    app.jinja_env.globals["personal"] = personal

@@ -5,12 +5,14 @@ import functools
 
 from babel import Locale
 from babel import numbers as babel_numbers
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, render_template, request, url_for
 from flask_babel import format_decimal, get_locale, gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 
 from blueprints.web import dates
+from blueprints.web import fragments
 from blueprints.web.fragments import memo
 from hub.permissions import can
 
@@ -130,8 +132,22 @@ def moderation_waiting() -> int:
     return sum(queue_counts().values())
 
 
+def site_menu() -> Markup:
+    """Return the reader's menu: a signed-in reader's cached per person and moderation queue.
+
+    Their pseudonym, role and unread count change the content version, which every fragment's
+    key holds; the sign-out form's token is the request's own (:func:`fragments.fragment`).
+    """
+    if not current_user.is_authenticated:
+        return Markup(render_template("_menu.html", waiting=0))
+    waiting = moderation_waiting()
+    return fragments.fragment(("menu", current_user.id, waiting),
+                              lambda: render_template("_menu.html", waiting=waiting))
+
+
 def init_app(app: Flask) -> None:
     """Register the helpers as Jinja globals and filters."""
+    fragments.personal_part("menu", site_menu)
     app.jinja_env.globals.update(
         site_name=site_name, language_links=language_links, can=user_can,
         role_label=role_label, status_label=status_label, note_may=note_may,

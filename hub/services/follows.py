@@ -131,16 +131,20 @@ def _require_person(user: Any) -> None:
 
 def find(user: User, chosen: Target) -> Follow | None:
     """Return ``user``'s follow of ``chosen``, if any."""
-    return db.session.scalar(sa.select(Follow).where(Follow.user_id == user.id, Follow.key == chosen.key))
+    return find_key(user, chosen.key)
 
 
-def following(user: User, kind: str, *, value: str = "", query: str = "",
-              filters: Mapping[str, Any] | None = None) -> Follow | None:
-    """Return ``user``'s follow of what ``kind`` and ``value`` (or the search) name; None if none or no such thing."""
+def find_key(user: User, key: str) -> Follow | None:
+    """Return ``user``'s follow of the target whose key is ``key`` (:attr:`Target.key`), if any."""
+    return db.session.scalar(sa.select(Follow).where(Follow.user_id == user.id, Follow.key == key))
+
+
+def target_key(kind: str, *, value: str = "", query: str = "", filters: Mapping[str, Any] | None = None) -> str:
+    """Return the key of what ``kind`` and ``value`` (or the search) name; "" when there is no such thing."""
     try:
-        return find(user, target(kind, value=value, query=query, filters=filters))
+        return target(kind, value=value, query=query, filters=filters).key
     except ServiceError:
-        return None
+        return ""
 
 
 def follow(user: User, chosen: Target, *, frequency: str | None = None) -> Follow:

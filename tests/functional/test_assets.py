@@ -4,9 +4,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
+
+from blueprints.web import fragments
 
 HASHED = re.compile(r'(?:href|src)="(/assets/([0-9a-f]{10})/([^"]+))"')
 
@@ -52,6 +55,7 @@ def test_a_changed_file_gets_a_new_url_and_an_old_url_is_not_kept_for_long(app, 
     css.write_text(css.read_text() + "\n.new-rule { color: red; }\n")
     stat = css.stat()
     os.utime(css, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    time.sleep(fragments.STATIC_CHECK_SECONDS)  # pages look at the folder once a second at most
     after = _asset_urls(client)["hub.css"]
 
     assert after != before

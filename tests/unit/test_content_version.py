@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from hub import content_version
 from hub.extensions import db
-from hub.models import Note
+from hub.models import Note, Project
 from hub.services import accounts, discussion, notes, projects, transfer
 from tests.helpers import PASSWORD
 
@@ -197,3 +197,45 @@ def test_writers_with_and_without_events_never_wait_for_each_other_in_a_cycle(ma
     with app.app_context():
         assert content_version.current() != "0"
         db.engine.dispose()
+
+
+# --- the read outside a transaction (PostgreSQL: through the driver, on a pooled connection) ----
+
+@pytest.mark.postgres
+def test_the_read_outside_a_transaction_sees_each_commit_and_leaves_the_pool_as_sessions_expect(postgres_app):
+    projects.save(projects.ProjectData(slug="kept", name_zh="留下", name_en="Kept"), by=None)
+    db.session.commit()  # a change readers see: the version has a value
+    db.session.remove()
+    before = content_version.current()  # no transaction: read on a pooled connection in autocommit
+    assert not db.session().in_transaction()
+    with db.engine.begin() as other:  # a commit through another connection shows on the next read
+        other.execute(sa.update(content_version.HubMeta).where(content_version.HubMeta.key == content_version.KEY)
+                      .values(value="elsewhere"))
+    assert before != "elsewhere" and content_version.current() == "elsewhere"
+
+    # The connection went back to the pool out of autocommit: a session's work on it is still a
+    # transaction that a rollback undoes.
+    db.session.add(Project(slug="never-kept", name_zh="不留", name_en="Never kept"))
+    db.session.flush()
+    db.session.rollback()
+    assert projects.by_slug("never-kept") is None
+
+
+@pytest.mark.postgres
+def test_a_failed_read_outside_a_transaction_is_sqlalchemy_s_error_and_spoils_no_pooled_connection(postgres_app):
+    db.session.commit()
+    db.session.remove()
+    content_version.current()
+    with db.engine.begin() as other:
+        other.exec_driver_sql("ALTER TABLE hub_meta RENAME TO hub_meta_away")
+    try:
+        with pytest.raises(sa.exc.ProgrammingError) as raised:  # what the pages' error handlers know
+            content_version.current()
+        assert not raised.value.connection_invalidated  # the server is fine: not a 503
+    finally:
+        with db.engine.begin() as other:
+            other.exec_driver_sql("ALTER TABLE hub_meta_away RENAME TO hub_meta")
+    assert content_version.current()  # the next read, on a connection that never failed
+    db.session.execute(sa.text("SELECT 1"))
+    assert db.session().in_transaction()  # sessions still get transactions
+    db.session.rollback()
