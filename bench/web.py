@@ -595,7 +595,7 @@ def report(rows: list[dict], args: argparse.Namespace, hub: Gunicorn) -> None:
 
 # (label, module path ending, function name): cumulative time of these, per request.
 PARTS = [
-    ("log-in lookup", "hub/services/accounts.py", "session_user"),
+    ("log-in lookup", "hub/services/accounts.py", "session_user_with"),
     ("CSRF", "flask_wtf/csrf.py", "protect"),
     ("locale", "blueprints/web/locale.py", "select_locale"),
     ("view", "flask/app.py", "dispatch_request"),
