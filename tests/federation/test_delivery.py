@@ -1,6 +1,7 @@
 """Outbound federation: events become deliveries; deliveries are signed, sent, retried, dead-lettered."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 
@@ -200,12 +201,12 @@ def test_an_unreachable_hub_is_retried(app, make_peer, publish):
     assert row.state == "pending" and row.attempts == 1 and row.last_error
 
 
-def test_a_delete_never_overtakes_the_create_it_deletes(app, make_peer, peer_server, publish, people):
+def test_a_delete_never_overtakes_the_create_it_deletes(app, make_peer, peer_server, publish, people, monkeypatch):
     # Its signature scheme known, a failing hub is asked once per try (an unknown one twice: see client).
     _follower(make_peer, peer_server).row.signature_scheme = "rfc9421"
     note = publish("public")
     _consume(app)
-    app.config["FEDERATION_RETRY_BASE_SECONDS"] = 0.3
+    app.config["FEDERATION_RETRY_BASE_SECONDS"] = 60  # longer than the steps below take on a busy machine
     peer_server.status["post"] = 503
     delivery.send_due(app, wait=True)
     notes.unpublish(note, by=people["moderator"], reason="wrong")
@@ -213,7 +214,8 @@ def test_a_delete_never_overtakes_the_create_it_deletes(app, make_peer, peer_ser
     peer_server.status["post"] = 202
     delivery.send_due(app, wait=True)  # the Create waits out its backoff, so the Delete waits too
     assert [a["type"] for a in peer_server.activities()] == ["Create"]
-    time.sleep(0.35)
+    later = delivery.utcnow() + dt.timedelta(seconds=61)
+    monkeypatch.setattr(delivery, "utcnow", lambda: later)  # the backoff is over
     delivery.send_due(app, wait=True)
     assert [a["type"] for a in peer_server.activities()] == ["Create", "Create", "Delete"]
     assert all(d.state == "sent" for d in _deliveries())
