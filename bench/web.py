@@ -486,6 +486,7 @@ def main() -> None:
     parser.add_argument("--fast-db", action="store_true", help="PostgreSQL without fsync (as the test suite)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--profile", type=int, metavar="N", help="profile N requests per page in-process instead of loading")
+    parser.add_argument("--profile-dump", metavar="DIR", help="with --profile, also write each page's pstats file here")
     parser.add_argument("--before", type=Path, metavar="CHECKOUT",
                         help="also serve the same database from another checkout of the hub (with its own .venv), "
                              "loaded right after this one at every point: the figures before and after a change")
@@ -502,7 +503,7 @@ def main() -> None:
         env = hub_env(url, workdir / "instance")
         data = prepare(env, args.notes, args.hot, args.seed, workdir)
         if args.profile:
-            profile(data, targets(data, args.pages, args.audiences), args.profile)
+            profile(data, targets(data, args.pages, args.audiences), args.profile, args.profile_dump)
             return
         bare_dir = workdir / "bare"
         bare_dir.mkdir()
@@ -564,15 +565,17 @@ def measure(hub: Gunicorn, bare: Gunicorn, wanted: list[Target], args: argparse.
         log(f"bare Flask c={connections}: {baseline['rps']:.0f} req/s")
         for target in wanted:
             for server, label in hubs:
-                started = cpu_seconds(server.process.pid, database)
+                started, database_started = cpu_seconds(server.process.pid, database), cpu_seconds(database)
                 figures = run_wrk(server.url(), target, connections, args.seconds, workdir)
                 figures["cpu_ms"] = (1000 * (cpu_seconds(server.process.pid, database) - started)
                                      / max(1, figures["requests"]))
+                figures["database_cpu_ms"] = 1000 * (cpu_seconds(database) - database_started) / max(1, figures["requests"])
                 rows.append({"page": target.page, "audience": target.audience + label, "connections": connections,
                              **figures, "ratio": figures["rps"] / baseline["rps"],
                              "cpu_ratio": baseline["cpu_ms"] / figures["cpu_ms"] if figures["cpu_ms"] else 0.0})
                 log(f"{target.page} ({target.audience}){label} c={connections}: {figures['rps']:.0f} req/s, "
-                    f"p95 {figures['p95'] / 1000:.0f} ms")
+                    f"p95 {figures['p95'] / 1000:.0f} ms, CPU {figures['cpu_ms']:.2f} ms a request "
+                    f"(PostgreSQL {figures['database_cpu_ms']:.2f})")
     return rows
 
 
@@ -581,14 +584,14 @@ def report(rows: list[dict], args: argparse.Namespace, hub: Gunicorn) -> None:
     print(f"\n{dt.date.today()}, Python {platform.python_version()}, {os.cpu_count()} CPUs, PostgreSQL "
           f"({'fsync off' if args.fast_db else 'durable'}), {args.notes} published notes, "
           f"`{hub.command}` (hub) beside a bare Flask app, wrk {args.seconds:g} s per point\n")
-    print("| page | reader | conn. | req/s | % of bare | CPU ms per request | % of bare's CPU cost | p50 ms | p95 ms "
-          "| p99 ms | errors | load average |")
-    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+    print("| page | reader | conn. | req/s | % of bare | CPU ms per request | of which PostgreSQL | % of bare's CPU cost "
+          "| p50 ms | p95 ms | p99 ms | errors | load average |")
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
     for r in rows:
         errors = r["connect"] + r["read"] + r["write"] + r["timeout"] + r["status"]
         print(f"| {r['page']} | {r['audience']} | {r['connections']} | {r['rps']:.0f} | {100 * r['ratio']:.1f} | "
-              f"{r['cpu_ms']:.2f} | {100 * r['cpu_ratio']:.1f} | "
-              f"{r['p50'] / 1000:.0f} | {r['p95'] / 1000:.0f} | {r['p99'] / 1000:.0f} | {errors} | {r['load']} |")
+              f"{r['cpu_ms']:.2f} | {r.get('database_cpu_ms', 0.0):.2f} | "
+              f"{100 * r['cpu_ratio']:.1f} | {r['p50'] / 1000:.0f} | {r['p95'] / 1000:.0f} | {r['p99'] / 1000:.0f} | {errors} | {r['load']} |")
 
 
 # --- where a request's time goes ----------------------------------------------------------------------
@@ -610,7 +613,7 @@ PARTS = [
 ]
 
 
-def profile(data: Prepared, wanted: list[Target], count: int) -> None:
+def profile(data: Prepared, wanted: list[Target], count: int, dump: str | None = None) -> None:
     """Send each target ``count`` times in-process; print SQL counts and where the time goes."""
     import cProfile
     import pstats
@@ -682,6 +685,9 @@ def profile(data: Prepared, wanted: list[Target], count: int) -> None:
         print(f"| {target.page} | {target.audience} | {1000 * min(cpu):.2f} | {1000 * elapsed:.1f} | "
               f"{statements[0] / count:.1f} | {cells} |")
         hot[(target.page, target.audience)] = stats
+        if dump:
+            Path(dump).mkdir(parents=True, exist_ok=True)
+            stats.dump_stats(str(Path(dump) / f"{target.page}-{target.audience}.pstats"))
     for (page, audience), stats in hot.items():
         print(f"\n### {page} ({audience}): the functions with most time of their own")
         stats.sort_stats("tottime").print_stats(12)
