@@ -642,11 +642,20 @@ def profile(data: Prepared, wanted: list[Target], count: int, dump: str | None =
     statements = [0]
     execute = psycopg.Cursor.execute
 
-    def counted(cursor, *args, **kwargs):  # at the driver: the content version's read skips SQLAlchemy
+    def counted(cursor, *args, **kwargs):  # at the driver: the content version's read skips SQLAlchemy (and cursors)
         statements[0] += 1
         return execute(cursor, *args, **kwargs)
 
     psycopg.Cursor.execute = counted
+    from hub import content_version
+
+    exec_prepared = content_version._exec_prepared
+
+    def counted_libpq(pgconn):  # the content version's read outside a transaction goes to libpq directly
+        statements[0] += 1
+        return exec_prepared(pgconn)
+
+    content_version._exec_prepared = counted_libpq
     print(f"\n{count} requests per page in-process (Flask test client), PostgreSQL, load average {loadavg()}\n")
     print("| page | reader | CPU ms/request | ms/request profiled | SQL statements | "
           + " | ".join(dict.fromkeys(p[0] for p in PARTS)) + " |")
