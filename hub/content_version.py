@@ -96,6 +96,9 @@ def _read_without_transaction(engine: sa.Engine) -> str:
                                          connection_invalidated=engine.dialect.is_disconnect(error, None, None)
                                          ) from error
     try:
+        value = _read_through_libpq(pooled, engine.dialect)
+        if value is not _UNREAD:
+            return value or "0"
         driver = pooled.driver_connection
         try:
             driver.autocommit = True  # the pool hands connections out idle; setting this sends nothing
@@ -112,6 +115,47 @@ def _read_without_transaction(engine: sa.Engine) -> str:
     finally:
         pooled.close()
     return (row[0] if row else None) or "0"
+
+
+_UNREAD = object()
+_PREPARED = b"hub_content_version"  # psycopg names its own prepared statements _pg3_N
+
+
+@functools.cache
+def _literal_statement(dialect: sa.Dialect) -> bytes:
+    """Return :data:`_READ` with its one parameter written in, for libpq (compiled once)."""
+    return str(_READ.compile(dialect=dialect, compile_kwargs={"literal_binds": True})).encode()
+
+
+def _read_through_libpq(pooled: Any, dialect: sa.Dialect) -> str | None | object:
+    """Read the content version with psycopg's libpq calls alone; ``_UNREAD`` when that did not work.
+
+    psycopg's ``execute`` wraps the same two libpq calls in a cursor, its prepared-statement
+    bookkeeping and its waiting machinery: about two thirds of this read's client CPU. A
+    connection the pool hands out is idle, and one statement outside a transaction leaves it
+    idle, as psycopg expects it. Anything unusual (the connection not idle, an error from the
+    server, a connection that broke) returns ``_UNREAD``, and the caller reads through psycopg,
+    which raises the error as usual.
+    """
+    from psycopg import pq
+
+    pgconn = pooled.driver_connection.pgconn
+    if pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        return _UNREAD
+    if not pooled.info.get(_PREPARED):  # once per connection: the statement lives as long as the connection
+        if pgconn.prepare(_PREPARED, _literal_statement(dialect)).status != pq.ExecStatus.COMMAND_OK:
+            return _UNREAD
+        pooled.info[_PREPARED] = True
+    result = _exec_prepared(pgconn)
+    if result.status != pq.ExecStatus.TUPLES_OK or pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        return _UNREAD
+    value = result.get_value(0, 0) if result.ntuples else None
+    return None if value is None else value.decode()
+
+
+def _exec_prepared(pgconn: Any) -> Any:
+    """Run the prepared read on ``pgconn`` (the one statement this module sends past psycopg's cursors)."""
+    return pgconn.exec_prepared(_PREPARED, None)
 
 
 @functools.cache

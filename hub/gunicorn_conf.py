@@ -28,7 +28,8 @@ accesslog = None  # the hub writes its own access log, without paths' ids, query
 # Each process keeps its own metrics in files here; the scrape adds them up (prometheus_client's multiprocess mode).
 # Without a folder from the environment (systemd's RuntimeDirectory), a temporary one, removed at exit.
 _TEMPORARY = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="hub-metrics-"))
+if _TEMPORARY:  # only then: a folder made anyway would be left behind in /tmp at every start
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hub-metrics-")
 if os.environ.get("HUB_LOG_FORMAT") == "json":
     logconfig_dict = {
         "version": 1,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -82,6 +83,7 @@ class _State:
     pool: searcher.SearcherPool
     cache: searcher.ResultCache
     glossary: tuple[tuple, glossary_module.Glossary] | None = None
+    commit_seen: tuple[tuple[str, int] | None, float] | None = None  # see commit(): (commit, when it was looked at)
 
 
 def init_app(app: Flask) -> None:
@@ -213,15 +215,24 @@ def similar(note: Note, *, viewer: Any, limit: int = 5) -> list[Note]:
     return _visible_in_order(ids, viewer)[:limit]
 
 
-def commit() -> tuple[str, int] | None:
+def commit(max_age: float = 0.0) -> tuple[str, int] | None:
     """Return which index commit this process reads now (None when the index is unavailable).
 
     Cheap (a link and a directory read): a page that caches what it found in the index keys it by this.
+    ``max_age``: seconds for which the commit this process saw last may be returned without looking
+    (a page keyed by it may then show what the index found a moment ago, never what a reader may not see).
     """
+    state = _state()
+    now = time.monotonic()
+    seen = state.commit_seen
+    if max_age and seen is not None and now - seen[1] <= max_age:
+        return seen[0]
     try:
-        return _state().pool.view().key
+        key = state.pool.view().key
     except IndexUnavailable:
-        return None
+        key = None
+    state.commit_seen = (key, now)
+    return key
 
 
 def status() -> dict[str, int | bool]:

@@ -25,5 +25,5 @@ def _refuse_bad_tokens():
 
 @bp.after_request
 def _headers(response):
-    """Mark every API answer as depending on its caller and language, and say how many requests are left."""
-    return limits.add_headers(add_cache_headers(response, personal=is_personal()))
+    """Mark every API answer as depending on its caller and language (the rate limit's headers: limits.py)."""
+    return add_cache_headers(response, personal=is_personal())

@@ -24,6 +24,9 @@ from hub.services.screening import PrivacyCheckRequired
 from hub.services.visibility import can_view
 
 bp = Blueprint("notes", __name__, template_folder="templates")
+# A note page's similar notes come from the search index: a kept page is keyed by the index commit,
+# looked at once a second at most (the content version, read on every request, keeps what it shows visible).
+INDEX_CHECK_SECONDS = 1.0
 
 
 def _locale() -> str:
@@ -238,7 +241,7 @@ def _note_facts(note: Note | None) -> tuple | str:
 
 @bp.get("/notes/<int:note_id>")
 @public
-@page("note", args=("version",), vary=search_index.commit, members=_readers_own)  # the page shows similar notes
+@page("note", args=("version",), vary=lambda: search_index.commit(max_age=INDEX_CHECK_SECONDS), members=_readers_own)
 def detail(note_id: int):
     """Show a note to whoever may see it, in the reader's language when a published translation exists.
 

@@ -12,6 +12,8 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 COOKIE = "hub_lang"
+EXTENSION = "hub.accept_language"
+ACCEPT_LANGUAGE_MEMO = 1024
 
 
 def normalise(tag: str | None) -> str | None:
@@ -36,11 +38,16 @@ def normalise(tag: str | None) -> str | None:
 
 
 def _from_accept_language() -> str | None:
-    for tag, _quality in request.accept_languages:
-        locale = normalise(tag)
-        if locale:
-            return locale
-    return None
+    """Return the hub's locale for the browser's Accept-Language (worked out once per distinct header)."""
+    header = request.headers.get("Accept-Language", "")
+    if not header:
+        return None
+    chosen = current_app.extensions[EXTENSION]
+    if header not in chosen:
+        if len(chosen) >= ACCEPT_LANGUAGE_MEMO:  # browsers send a few dozen distinct headers; anything may come
+            chosen.clear()
+        chosen[header] = next(filter(None, (normalise(tag) for tag, _quality in request.accept_languages)), None)
+    return chosen[header]
 
 
 def select_locale() -> str:
@@ -84,5 +91,6 @@ def init_app(app: Flask) -> None:
     babel_config = app.extensions["babel"]
     babel_config.locale_selector = select_locale
     babel_config.timezone_selector = select_timezone
+    app.extensions[EXTENSION] = {}  # Accept-Language header -> locale (or None), per app: apps differ in LOCALES
     app.after_request(remember_choice)
     app.jinja_env.globals.update(html_lang=html_lang, current_locale=lambda: str(get_locale()))

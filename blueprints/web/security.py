@@ -5,6 +5,8 @@ from itertools import chain
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, request
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 
 # Everything is served by the hub itself: no CDN, no inline script.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -12,20 +14,46 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "frame-ancestors 'none'")
 
 
+HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "geolocation=(), camera=(), microphone=()"),
+)
+HTTPS_HEADERS = (("Strict-Transport-Security", "max-age=31536000"),)
+# Pages may hold drafts or members-only text: never keep them in shared caches.
+PAGE_HEADERS = (("Cache-Control", "private, no-store"),)
+
+
 def set_headers(response):
-    """Add the security headers to a response."""
+    """Add the security headers to a response (those a view set itself stay as it set them)."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
+    present = {name.lower() for name in headers.keys()}  # one pass, not one per header
+    wanted = HEADERS
     if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        wanted += HTTPS_HEADERS
     if response.mimetype == "text/html":
-        # Pages may hold drafts or members-only text: never keep them in shared caches.
-        headers.setdefault("Cache-Control", "private, no-store")
+        wanted += PAGE_HEADERS
+    for name, value in wanted:
+        if name.lower() not in present:
+            headers.add(name, value)
     return response
+
+
+class SessionCookie(SecureCookieSessionInterface):
+    """Flask's signed session cookie, its signing serializer built once per set of keys, not per request."""
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple, URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)
+            self._serializers = {keys: serializer}  # a changed key replaces the old one
+        return serializer
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -59,6 +87,7 @@ def client_key() -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Register the header hook and, before the access guard reads anything, the NUL check."""
+    """Register the header hook, the session cookie and, before the access guard reads anything, the NUL check."""
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_nul_bytes)
     app.after_request(set_headers)
+    app.session_interface = SessionCookie()

@@ -103,3 +103,37 @@ def test_pages_reference_no_external_assets(client):
     for url in re.findall(r'(?:src|href)="([^"]+)"', html):
         assert not re.match(r"^(https?:)?//", url), url
     assert "default-src 'self'" in client.get("/").headers["Content-Security-Policy"]
+
+
+def test_every_answer_gets_each_security_header_once(client):
+    page = client.get("/")
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy",
+                 "Permissions-Policy"):
+        assert len(page.headers.getlist(name)) == 1, name
+    assert page.headers["Cache-Control"] == "private, no-store"  # a page: never in a shared cache
+    assert "Strict-Transport-Security" not in page.headers  # plain http: a browser would ignore it
+    secure = client.get("/", base_url="https://localhost")
+    assert secure.headers.getlist("Strict-Transport-Security") == ["max-age=31536000"]
+    asset = client.get("/static/hub.css")
+    assert asset.headers["X-Content-Type-Options"] == "nosniff" and "no-store" not in asset.headers.get("Cache-Control", "")
+
+
+def test_the_session_cookie_follows_a_new_secret_key_and_its_fallbacks(app, client, make_user):
+    from tests.helpers import login
+
+    make_user("rotating")
+    login(client, "rotating")
+    name = app.config["SESSION_COOKIE_NAME"]
+    signed_with_the_old_key = client.get_cookie(name, domain="localhost").value
+
+    def account_with_that_cookie() -> int:
+        other = app.test_client()
+        other.set_cookie(name, signed_with_the_old_key, domain="localhost")
+        return other.get("/account").status_code
+
+    assert account_with_that_cookie() == 200
+    old = app.secret_key
+    app.secret_key = "a-new-secret-key-of-enough-length-for-the-hub-0123456789"
+    assert account_with_that_cookie() in (302, 401)  # a new key: the old cookie no longer signs anyone in
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert account_with_that_cookie() == 200  # unless the old key is kept as a fallback

@@ -192,6 +192,17 @@ def test_pages_are_not_rate_limited(limited):
     app, _secret = limited
     client = app.test_client()
     assert {client.get("/").status_code for _ in range(5)} == {200}
+    assert {client.get("/notes").status_code for _ in range(5)} == {200}
+
+
+@pytest.mark.parametrize("path", ["/notes.atom", "/oai?verb=Identify"])
+def test_feeds_and_oai_pmh_are_rate_limited_too(limited, path):
+    app, _secret = limited
+    client = app.test_client()
+    answers = [client.get(path) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert 1 <= int(answers[3].headers["Retry-After"]) <= 60
+    assert client.get("/").status_code == 200  # a person's page is never counted, even once a machine is refused
 
 
 def test_the_account_page_names_tokens_in_both_languages(client, hub):

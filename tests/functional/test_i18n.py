@@ -35,6 +35,18 @@ def test_accept_language_picks_the_locale(client, header, expected):
     assert lang_of(client.get("/", headers={"Accept-Language": header})) == expected
 
 
+def test_each_accept_language_header_is_worked_out_once_and_the_memory_of_them_is_bounded(client, monkeypatch):
+    from blueprints.web import locale
+
+    monkeypatch.setattr(locale, "ACCEPT_LANGUAGE_MEMO", 4)
+    headers = ["en-US", "zh-CN", "fr-FR,zh;q=0.5", "de", "en-GB", "zh-TW"]
+    for _round in range(2):  # the second time each is remembered (or forgotten again, the memory being full)
+        for header in headers:
+            assert lang_of(client.get("/", headers={"Accept-Language": header})) == (
+                "zh-Hans" if "zh" in header else "en")
+    assert len(client.application.extensions[locale.EXTENSION]) <= 4
+
+
 def test_lang_parameter_wins_and_is_remembered(client):
     response = client.get("/?lang=zh_Hans", headers={"Accept-Language": "en"})
     assert lang_of(response) == "zh-Hans"

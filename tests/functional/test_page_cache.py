@@ -9,6 +9,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from hub import content_version
 from hub.extensions import db
 from hub.models import Note
 from hub.models.user import Role
@@ -279,8 +280,9 @@ def test_the_version_read_beside_the_log_in_session_is_never_older_than_what_the
 class Statements:
     """Count the SQL statements an app runs.
 
-    On PostgreSQL they are counted where they reach the driver (psycopg's cursors), so that a
-    statement sent past SQLAlchemy (the content version's read outside a transaction) counts too.
+    On PostgreSQL they are counted where they reach the driver (psycopg's cursors, and the
+    content version's read outside a transaction, which goes past both SQLAlchemy and psycopg's
+    cursors to libpq), so that every statement sent counts.
     """
 
     def __init__(self, app, monkeypatch) -> None:
@@ -295,6 +297,13 @@ class Statements:
                 return execute(cursor, query, *args, **kwargs)
 
             monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+            exec_prepared = content_version._exec_prepared
+
+            def counted_libpq(pgconn):
+                self._seen(None, None, "EXECUTE " + content_version._PREPARED.decode())
+                return exec_prepared(pgconn)
+
+            monkeypatch.setattr(content_version, "_exec_prepared", counted_libpq)
         else:
             sa.event.listen(self.engine, "before_cursor_execute", self._seen)
 

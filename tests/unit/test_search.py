@@ -291,6 +291,24 @@ def test_the_note_page_shows_similar_notes(hub, client):
     assert "Similar notes" in html and "纳洛酮培训二" in html.split("Similar notes", 1)[1]
 
 
+def test_the_index_commit_a_page_is_keyed_by_may_be_a_moment_old_and_no_older(hub, monkeypatch):
+    publish(hub, "纳洛酮培训一", "我们为外展员做纳洛酮培训。")
+    index(hub)
+    first = search_index.commit(max_age=1.0)
+    assert first is not None
+    publish(hub, "纳洛酮培训二", "纳洛酮培训的经验。")
+    index(hub)
+    newest = search_index.commit()  # without max_age: looked at now
+    assert newest != first
+    assert search_index.commit(max_age=1.0) == newest  # what this process saw last, not what it saw first
+    publish(hub, "纳洛酮培训三", "更多纳洛酮的经验。")
+    index(hub)
+    assert search_index.commit(max_age=1.0) == newest  # within the second: what this process saw last
+    clock = search_index.time.monotonic() + 1.5
+    monkeypatch.setattr(search_index.time, "monotonic", lambda: clock)
+    assert search_index.commit(max_age=1.0) not in (first, newest)  # past it: looked at again
+
+
 def test_body_sections_and_tags_are_indexed_from_the_rendered_html_without_section_titles(hub):
     from search_index import indexer
 
