@@ -74,6 +74,18 @@ def test_serve_stops_its_worker_on_a_stop_signal(instance, sig):
     assert wait_until_gone(worker), "the worker outlived flask hub serve"
 
 
+def test_serve_stops_on_sigint_even_when_started_with_sigint_ignored(instance):
+    # What a shell without job control does to a command it starts in the background (`make run &`
+    # in a script, a CI step): Python then never turns SIGINT into KeyboardInterrupt by itself.
+    serve = start(["hub", "serve", "--port", str(free_port())], hub_env(instance),
+                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    worker = worker_pid(instance)
+    serve.send_signal(signal.SIGINT)
+    output, _ = serve.communicate(timeout=40)
+    assert "Hub and worker stopped." in output
+    assert wait_until_gone(worker), "the worker outlived flask hub serve"
+
+
 def test_the_worker_stops_when_serve_is_killed(instance):
     serve = start(["hub", "serve", "--port", str(free_port())], hub_env(instance))
     worker = worker_pid(instance)
