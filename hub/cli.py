@@ -173,13 +173,16 @@ def serve_command(host: str, port: int) -> None:
     """Serve the hub with the development server and the worker beside it; Ctrl-C stops both.
 
     SIGTERM and SIGHUP stop both too, and the worker stops by itself if this process dies
-    without a word (it is asked to on Linux: an orphaned worker must not write on).
+    without a word (it is asked to on Linux: an orphaned worker must not write on). SIGINT is
+    handled here as well, not left to Python: a shell that starts a command in the background
+    without job control (a script's ``make run &``) makes it ignore SIGINT, and Python then
+    never turns it into Ctrl-C's KeyboardInterrupt.
     """
     from werkzeug.serving import run_simple
 
     worker = subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker"], env=os.environ.copy(),
                               preexec_fn=_stop_when_parent_dies)
-    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         run_simple(host, port, current_app._get_current_object(), threaded=True,
                    request_handler=quiet_request_handler())

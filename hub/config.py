@@ -75,6 +75,7 @@ class Config:
     LOG_CLIENT_IP = False  # the access log names no client address unless an operator opts in
     METRICS_TOKEN = ""  # empty: /metrics answers 404; else Prometheus sends it as a bearer token
     READY_MAX_LAG = 1000  # /readyz fails while this node's worker is more events behind the log
+    WTF_CSRF_SSL_STRICT = False  # over https, blueprints/web/security.py checks Origin, else Referer
     WTF_CSRF_TIME_LIMIT = None  # a form opened on a slow phone must still submit hours later
     # Federation (ActivityPub). "allowlist": only allow-listed partner hubs may talk to this hub;
     # "open": any hub that is not blocked may follow it and send notes (they still go to moderation).

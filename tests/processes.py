@@ -26,9 +26,10 @@ def hub_env(instance: Path) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1"}
 
 
-def start(args: list[str], env: dict[str, str], *, until: str = "worker started") -> subprocess.Popen:
-    """Start ``flask <args>`` and wait for a line containing ``until``."""
-    process = subprocess.Popen([*FLASK, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def start(args: list[str], env: dict[str, str], *, until: str = "worker started", **popen) -> subprocess.Popen:
+    """Start ``flask <args>`` (more ``subprocess.Popen`` options in ``popen``) and wait for a line containing ``until``."""
+    process = subprocess.Popen([*FLASK, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               **popen)
     seen = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

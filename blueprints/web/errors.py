@@ -19,6 +19,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from blueprints.web.security import NO_SOURCE
 from hub.extensions import db, login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,6 +39,10 @@ MESSAGES = {
                                           "changed. Try again in a minute: what you wrote is still in the form.")),
 }
 CSRF_MESSAGE = _l("This form was open too long or was sent twice. Your text is below: send it again.")
+# i18n: the browser sent a form over https without the Origin and Referer headers (a privacy setting or add-on)
+NO_SOURCE_MESSAGE = _l("Your browser did not say which page this form came from, so the hub cannot tell that it "
+                       "was one of its own. Let your browser send the referrer to this site (in its privacy "
+                       "settings or add-ons), then send the form again.")
 RETRY_AFTER_SECONDS = 10  # what a 503 asks clients (and the editor's autosave) to wait before trying again
 JSON_ATTR = "_hub_answers_json"
 JSON_TYPES = ("application/json", "application/problem+json")
@@ -133,8 +138,8 @@ def _http_error(error: HTTPException):
     return response
 
 
-def _csrf_error(_error: CSRFError):
-    return render_error(400, str(CSRF_MESSAGE))
+def _csrf_error(error: CSRFError):
+    return render_error(400, str(NO_SOURCE_MESSAGE if error.description == NO_SOURCE else CSRF_MESSAGE))
 
 
 def _server_error(error: InternalServerError):

@@ -4,8 +4,9 @@ from __future__ import annotations
 from itertools import chain
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, request
+from flask import Flask, abort, g, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError, same_origin
 from itsdangerous import URLSafeTimedSerializer
 
 # Everything is served by the hub itself: no CDN, no inline script.
@@ -81,6 +82,28 @@ def refuse_nul_bytes() -> None:
         abort(400)
 
 
+NO_SOURCE = "The request says neither its Origin nor its Referer."
+
+
+def check_same_origin() -> None:
+    """Refuse a form sent over https from another site's page (after Flask-WTF's token check).
+
+    Flask-WTF's own check (``WTF_CSRF_SSL_STRICT``, off in the hub's settings) reads the Referer
+    header alone, and refuses every form without one: browsers set to send no referrer, and
+    privacy tools that strip it, could then send no form at all. Browsers send the Origin header
+    with every form they post, and it cannot be left out by a page; it is read first, and the
+    Referer only when it is absent (or "null", as from a privacy-sensitive context).
+    """
+    if not g.get("csrf_valid") or not request.is_secure:  # no form checked here, or plain http
+        return
+    origin = request.headers.get("Origin")
+    source = origin if origin and origin != "null" else request.referrer
+    if not source:
+        raise CSRFError(NO_SOURCE)
+    if not same_origin(source, f"https://{request.host}/"):
+        raise CSRFError("The origin does not match the host.")
+
+
 def client_key() -> str:
     """Return what identifies the client for throttling (the remote address)."""
     return request.remote_addr or "unknown"
@@ -90,4 +113,5 @@ def init_app(app: Flask) -> None:
     """Register the header hook, the session cookie and, before the access guard reads anything, the NUL check."""
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_nul_bytes)
     app.after_request(set_headers)
+    app.before_request(check_same_origin)  # after Flask-WTF's csrf_protect, registered with the extensions
     app.session_interface = SessionCookie()

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from blueprints.web.access import PUBLIC, access_of
-from tests.helpers import post_form
+from tests.helpers import PASSWORD, post_form
 
 # The only endpoints an anonymous visitor may use. Adding one here is a decision, not a fix.
 PUBLIC_ENDPOINTS = {
@@ -137,3 +137,56 @@ def test_the_session_cookie_follows_a_new_secret_key_and_its_fallbacks(app, clie
     assert account_with_that_cookie() in (302, 401)  # a new key: the old cookie no longer signs anyone in
     app.config["SECRET_KEY_FALLBACKS"] = [old]
     assert account_with_that_cookie() == 200  # unless the old key is kept as a fallback
+
+
+# --- forms over https: Origin, else Referer, must be this hub's ---------------------------------
+
+HTTPS = "https://localhost"
+
+
+def _sign_in_over_https(client, make_user, **headers):
+    make_user("secure")
+    token = csrf_token_over_https(client)
+    return client.post("/login", base_url=HTTPS, headers=headers,
+                       data={"csrf_token": token, "login": "secure", "password": PASSWORD})
+
+
+def csrf_token_over_https(client) -> str:
+    html = client.get("/login", base_url=HTTPS).get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": HTTPS},  # what browsers send with every form they post
+    {"Referer": f"{HTTPS}/login"},  # a browser that sends no Origin
+    {"Origin": "null", "Referer": f"{HTTPS}/login"},  # a privacy-sensitive context: the Referer decides
+])
+def test_a_form_from_this_hub_is_taken_over_https(client, make_user, headers):
+    answer = _sign_in_over_https(client, make_user, **headers)
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "https://evil.example"},
+    {"Origin": "https://evil.example", "Referer": f"{HTTPS}/login"},  # the Origin cannot be left out by a page
+    {"Referer": "https://evil.example/form"},
+    {"Origin": "http://localhost"},  # the same host over plain http is another origin
+])
+def test_a_form_from_another_site_is_refused_over_https(client, make_user, headers):
+    answer = _sign_in_over_https(client, make_user, **headers)
+    assert answer.status_code == 400
+    assert "secure" not in answer.get_data(as_text=True)  # not signed in
+
+
+@pytest.mark.parametrize(("language", "says"), [("zh-CN", "浏览器没有说明"), ("en", "Your browser did not say")])
+def test_a_form_without_origin_or_referer_gets_a_message_that_says_what_to_change(client, make_user, language, says):
+    make_user("secure")
+    token = csrf_token_over_https(client)
+    answer = client.post("/login", base_url=HTTPS, headers={"Accept-Language": language},
+                         data={"csrf_token": token, "login": "secure", "password": PASSWORD})
+    assert answer.status_code == 400 and says in answer.get_data(as_text=True)
+
+
+def test_forms_over_plain_http_need_no_origin_nor_referer(client, make_user):
+    make_user("plain")
+    assert post_form(client, "/login", {"login": "plain", "password": PASSWORD}).status_code == 302

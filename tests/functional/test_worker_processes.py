@@ -1,6 +1,7 @@
 """The worker as a real process: one per instance, and `flask hub serve` never leaves it behind."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -63,14 +64,37 @@ def test_a_second_worker_on_the_same_instance_refuses_to_start(instance):
     assert again.wait(timeout=20) == 0
 
 
+@contextlib.contextmanager
+def serving(instance, **popen):
+    """Run ``flask hub serve`` on a free port; kill it if a test leaves it running (its worker then stops too)."""
+    serve = start(["hub", "serve", "--port", str(free_port())], hub_env(instance), **popen)
+    try:
+        yield serve
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.communicate()
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_serve_stops_its_worker_on_a_stop_signal(instance, sig):
-    serve = start(["hub", "serve", "--port", str(free_port())], hub_env(instance))
-    worker = worker_pid(instance)
-    assert alive(worker) and worker != serve.pid
-    serve.send_signal(sig)
-    output, _ = serve.communicate(timeout=40)
+    with serving(instance) as serve:
+        worker = worker_pid(instance)
+        assert alive(worker) and worker != serve.pid
+        serve.send_signal(sig)
+        output, _ = serve.communicate(timeout=40)
     assert "Hub and worker stopped." in output and "worker stopped" in output
+    assert wait_until_gone(worker), "the worker outlived flask hub serve"
+
+
+def test_serve_stops_on_sigint_even_when_started_with_sigint_ignored(instance):
+    # What a shell without job control does to a command it starts in the background (`make run &`
+    # in a script, a CI step): Python then never turns SIGINT into KeyboardInterrupt by itself.
+    with serving(instance, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) as serve:
+        worker = worker_pid(instance)
+        serve.send_signal(signal.SIGINT)
+        output, _ = serve.communicate(timeout=40)
+    assert "Hub and worker stopped." in output
     assert wait_until_gone(worker), "the worker outlived flask hub serve"
 
 
