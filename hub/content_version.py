@@ -70,10 +70,9 @@ def current() -> str:
 
 
 @functools.cache
-def _driver_statement(dialect: sa.Dialect) -> tuple[str, dict[str, Any]]:
-    """Return :data:`_READ` as the driver's SQL text and parameters, compiled once."""
-    compiled = _READ.compile(dialect=dialect)
-    return str(compiled), dict(compiled.params)
+def _driver_statement(dialect: sa.Dialect) -> str:
+    """Return :data:`_READ` as SQL text with its one parameter written in, compiled once (for psycopg and libpq)."""
+    return str(_READ.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
 def _read_without_transaction(engine: sa.Engine) -> str:
@@ -87,7 +86,7 @@ def _read_without_transaction(engine: sa.Engine) -> str:
     unreachable), so the pages' error handling, the 503 while the database is down, is the same,
     and a connection the server dropped is thrown out of the pool.
     """
-    sql, params = _driver_statement(engine.dialect)
+    sql = _driver_statement(engine.dialect)
     dbapi_error = engine.dialect.loaded_dbapi.Error
     try:
         pooled = engine.raw_connection()
@@ -96,21 +95,21 @@ def _read_without_transaction(engine: sa.Engine) -> str:
                                          connection_invalidated=engine.dialect.is_disconnect(error, None, None)
                                          ) from error
     try:
-        value = _read_through_libpq(pooled, engine.dialect)
+        value = _read_through_libpq(pooled, sql)
         if value is not _UNREAD:
             return value or "0"
         driver = pooled.driver_connection
         try:
             driver.autocommit = True  # the pool hands connections out idle; setting this sends nothing
             try:
-                row = driver.execute(sql, params, prepare=True).fetchone()
+                row = driver.execute(sql, prepare=True).fetchone()
             finally:
                 driver.autocommit = False  # back to what the pool and the sessions expect
         except dbapi_error as error:
             gone = engine.dialect.is_disconnect(error, pooled, None)
             if gone or driver.closed or driver.autocommit:  # not a connection the sessions may get again
                 pooled.invalidate(error)
-            raise sa.exc.DBAPIError.instance(sql, params, error, dbapi_error,
+            raise sa.exc.DBAPIError.instance(sql, None, error, dbapi_error,
                                              connection_invalidated=gone, dialect=engine.dialect) from error
     finally:
         pooled.close()
@@ -121,13 +120,7 @@ _UNREAD = object()
 _PREPARED = b"hub_content_version"  # psycopg names its own prepared statements _pg3_N
 
 
-@functools.cache
-def _literal_statement(dialect: sa.Dialect) -> bytes:
-    """Return :data:`_READ` with its one parameter written in, for libpq (compiled once)."""
-    return str(_READ.compile(dialect=dialect, compile_kwargs={"literal_binds": True})).encode()
-
-
-def _read_through_libpq(pooled: Any, dialect: sa.Dialect) -> str | None | object:
+def _read_through_libpq(pooled: Any, sql: str) -> str | None | object:
     """Read the content version with psycopg's libpq calls alone; ``_UNREAD`` when that did not work.
 
     psycopg's ``execute`` wraps the same two libpq calls in a cursor, its prepared-statement
@@ -143,7 +136,7 @@ def _read_through_libpq(pooled: Any, dialect: sa.Dialect) -> str | None | object
     if pgconn.transaction_status != pq.TransactionStatus.IDLE:
         return _UNREAD
     if not pooled.info.get(_PREPARED):  # once per connection: the statement lives as long as the connection
-        if pgconn.prepare(_PREPARED, _literal_statement(dialect)).status != pq.ExecStatus.COMMAND_OK:
+        if pgconn.prepare(_PREPARED, sql.encode()).status != pq.ExecStatus.COMMAND_OK:
             return _UNREAD
         pooled.info[_PREPARED] = True
     result = _exec_prepared(pgconn)

@@ -45,15 +45,14 @@ def set_headers(response):
 class SessionCookie(SecureCookieSessionInterface):
     """Flask's signed session cookie, its signing serializer built once per set of keys, not per request."""
 
-    def __init__(self) -> None:
-        self._serializers: dict[tuple, URLSafeTimedSerializer | None] = {}
+    _built: tuple[tuple, URLSafeTimedSerializer | None] = ((), None)  # (the keys, their serializer)
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        serializer = self._serializers.get(keys)
-        if serializer is None:
+        built_for, serializer = self._built
+        if built_for != keys or serializer is None:  # a new key or fallback replaces the old serializer
             serializer = super().get_signing_serializer(app)
-            self._serializers = {keys: serializer}  # a changed key replaces the old one
+            self._built = (keys, serializer)
         return serializer
 
 
