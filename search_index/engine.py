@@ -135,6 +135,28 @@ class _Facet:
         return (self.by_doc == self.values.index(value)).any(axis=1)
 
 
+# At most this many combinations of values in one column of the facet table (its counts are summed back per facet).
+_GROUP_BINS = 4096
+
+
+@dataclass
+class _FacetTable:
+    """Facet value numbers per document (see :meth:`Snapshot._facet_table`) and how to read counts back."""
+
+    columns: np.ndarray
+    reads: dict[str, tuple[int, tuple[int, ...], int | None]]  # facet: start, dims, axis in its group
+    bins: int
+
+    def counts_of(self, name: str, counts: np.ndarray) -> np.ndarray:
+        """Return one facet's counts by value number from the counts of every bin."""
+        start, dims, axis = self.reads[name]
+        part = counts[start:start + math.prod(dims)]
+        if axis is None:
+            return part[:-1]
+        others = tuple(i for i in range(len(dims)) if i != axis)
+        return part.reshape(dims).sum(axis=others)[1:]
+
+
 class ArrayCache:
     """An LRU of arrays bounded by their total size in bytes, safe to share between threads."""
 
@@ -303,24 +325,84 @@ class Snapshot:
         return facets[name]
 
     @cached_property
-    def _facet_table(self) -> tuple[np.ndarray, dict[str, int], int]:
-        """Return every facet's value numbers of every document side by side, numbered across facets
-        (0: no value), with where each facet's numbers start and how many there are in all."""
-        columns, starts, start = [], {}, 1
+    def _facet_table(self) -> _FacetTable:
+        """Return every document's facet values as a few columns of numbers, to count with one ``bincount``.
+
+        Facets with one value per document (project, province, language, year, origin) share a
+        column: a document's numbers in a group combine into one (mixed radix, 0 for no value), as
+        long as a group has at most ``_GROUP_BINS`` combinations. A facet that may hold several
+        values (topics, populations) keeps a column per value it may hold. Numbers are offset so
+        that the columns count into one array.
+        """
+        columns, reads, start = [], {}, 0
+        group: list[str] = []
+
+        def close_group() -> None:
+            nonlocal start
+            if not group:
+                return
+            dims = [len(self.facet(name).values) + 1 for name in group]
+            code = np.zeros(self.size, dtype=np.int32)
+            for name, dim in zip(group, dims):
+                code = code * dim + (self.facet(name).by_doc[:, 0] + 1)
+            columns.append(code + start)
+            for axis, name in enumerate(group):
+                reads[name] = (start, tuple(dims), axis)
+            start += math.prod(dims)
+            group.clear()
+
         for name in FACETS:
             facet = self.facet(name)
-            starts[name] = start
-            columns.append(np.where(facet.by_doc >= 0, facet.by_doc + start, 0).astype(np.int32))
-            start += len(facet.values)
-        return np.concatenate(columns, axis=1), starts, start
+            if facet.by_doc.shape[1] > 1:
+                columns.extend(np.where(slot >= 0, slot + start, start + len(facet.values)).astype(np.int32)
+                               for slot in facet.by_doc.T)  # no value: a bin of its own, never read
+                reads[name] = (start, (len(facet.values) + 1,), None)
+                start += len(facet.values) + 1
+                continue
+            if group and math.prod(len(self.facet(g).values) + 1 for g in group) * (len(facet.values) + 1) > _GROUP_BINS:
+                close_group()
+            group.append(name)
+        close_group()
+        return _FacetTable(np.stack(columns, axis=1) if columns else np.zeros((self.size, 0), dtype=np.int32),
+                           reads, start)
 
-    def facet_counts(self, matched: np.ndarray, limit: int) -> dict[str, list[tuple[str, int]]]:
+    def facet_counts(self, matched: np.ndarray, limit: int, *,
+                     among: bool | None = None) -> dict[str, list[tuple[str, int]]]:
         """Return each facet's ``limit`` most frequent values among the ``matched`` documents (their
-        numbers), with counts: one gather of their rows and one ``bincount`` for all facets."""
-        table, starts, size = self._facet_table
-        counts = np.bincount(table[matched].ravel(), minlength=size)
-        return {name: self.facet(name).top(counts[starts[name]:starts[name] + len(self.facet(name).values)], limit)
-                for name in FACETS}
+        numbers), with counts: one gather of their rows and one ``bincount`` for all facets.
+
+        ``among``: ``matched`` were chosen from an audience's documents (:meth:`audience`, this
+        value its ``public_only``) with no other filter. When more than half of those match, the
+        others are counted and taken from the audience's counts, kept per snapshot: less to count.
+        """
+        if among is not None:
+            kept = self.__dict__.setdefault("_facet_totals", {})
+            if among not in kept:
+                docs = np.flatnonzero(self.audience(among))
+                kept[among] = (len(docs), self._bincount(docs))
+            size, totals = kept[among]
+            if 2 * len(matched) > size:
+                rest = self.audience(among).copy()
+                rest[matched] = False
+                counts = totals - self._bincount(np.flatnonzero(rest))
+            else:
+                counts = self._bincount(matched)
+        else:
+            counts = self._bincount(matched)
+        return {name: self.facet(name).top(self._facet_table.counts_of(name, counts), limit) for name in FACETS}
+
+    def audience(self, public_only: bool) -> np.ndarray:
+        """Return the live documents an audience may find (public ones only, or all): read-only."""
+        masks = self.__dict__.setdefault("_audiences", {})
+        if public_only not in masks:
+            mask = self.live & self.public if public_only else self.live.copy()
+            mask.flags.writeable = False
+            masks[public_only] = mask
+        return masks[public_only]
+
+    def _bincount(self, docs: np.ndarray) -> np.ndarray:
+        table = self._facet_table
+        return np.bincount(table.columns[docs].ravel(), minlength=table.bins)
 
     def lengths(self, field_name: str) -> np.ndarray:
         """Return every document's length of a text field, in tokens (as Whoosh encodes it)."""
@@ -426,9 +508,7 @@ class Snapshot:
             offset: int = 0, facets: bool = True, facet_limit: int = 12) -> Found:
         """Match, count, facet and rank ``plan`` for an audience; return the top ``limit`` documents
         from ``offset`` on (a page's)."""
-        match = self.live.copy()
-        if public_only:
-            match &= self.public
+        match = self.audience(public_only).copy()
         for name, value in sorted(filters.items()):
             if name in FACETS:
                 match &= self.facet(name).mask(value)
@@ -450,7 +530,8 @@ class Snapshot:
         for unit in plan.excluded:
             match &= ~self.unit(unit, plan.fields)[0]
         matched = np.flatnonzero(match)
-        counted = self.facet_counts(matched, facet_limit) if facets else {}
+        among = None if any(name in FACETS for name in filters) else public_only
+        counted = self.facet_counts(matched, facet_limit, among=among) if facets else {}
         docnums = self._top(matched, scores, limit, newest=newest or not plan.units)[offset:]
         return Found(total=len(matched), docnums=docnums.tolist(), scores=scores[docnums].tolist(), facets=counted)
 
