@@ -178,7 +178,7 @@ def _visible_hits(ids: list[int], viewer: Any) -> tuple[list[Hit], dict[int, str
     """Re-read the hits ``viewer`` may see in one statement, in rank order, with each one's text for excerpts."""
     if not ids:
         return [], {}
-    found = {row[0]: row for row in db.session.connection().execute(_hits_query(viewer), {"ids": ids})}
+    found = {row[0]: row for row in db.session.connection().execute(_hits_query(viewer), {"ids": ids}).all()}
     rows = [found[i] for i in ids if i in found]
     return ([Hit(*row[:len(_HIT_COLUMNS)]) for row in rows],
             {row[0]: body_text_of(row[-2], row[-1]) for row in rows})

@@ -157,10 +157,19 @@ def test_facet_counts_agree_with_counting_document_by_document(snapshot, monkeyp
                 expected = _counted_one_by_one(snap, chosen)
                 assert snap.facet_counts(matched, 50, among=public_only) == expected
                 assert snap.facet_counts(matched, 50) == expected
-    columns = snap._facet_table.columns.shape[1]
-    # topic's two slots, then the other facets in one column, or in four (project and province;
-    # language and population, which has no value; year; origin)
-    assert columns == (6 if bins == 6 else 3)
+    table = snap._facet_table
+    assert [name for group in table.groups for name in group] == list(FACETS)
+    # One column for all facets, or five when a group may hold six combinations: topics (three
+    # sets: none, oat, oat and nsp), project and province, language and population (which has no
+    # value), year, origin.
+    assert len(table.columns) == (5 if bins == 6 else 1)
+
+
+@pytest.mark.parametrize("values", [3, 1 << 31])  # rows read as one number, or too wide for that
+def test_distinct_rows_number_every_row(values):
+    rows = np.array([[0, 2], [-1, -1], [0, 2], [1, -1], [values - 1, 0], [1, -1]], dtype=np.int64)
+    found, inverse = engine._distinct_rows(rows, values)
+    assert len(found) == 4 and (found[inverse] == rows).all()
 
 
 def test_newest_first_and_relevance_order(snapshot):
