@@ -3,12 +3,13 @@ privacy findings grouped for a template and a moderator's checklist of them, abs
 and UTC times for machines."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import datetime as dt
 import json
 
-from flask import Response, abort, current_app, has_request_context, request, url_for
+from flask import Response, abort, current_app, request, url_for
 from flask_login import current_user
 
 from hub.extensions import db
@@ -99,24 +100,19 @@ def public_url(endpoint: str, **values: Any) -> str:
     return str(current_app.config["BASE_URL"]).rstrip("/") + url_for(endpoint, **values)
 
 
-_ID_MARK = 918_273_645_546_372_819  # stands for the id while a link's pattern is built: no route holds it
+_ID_MARK = "918273645546372819"  # stands for the id while a link's pattern is built: no route holds it
 
 
-def public_id_url(endpoint: str, name: str, value: int) -> str:
-    """Return ``public_url(endpoint, **{name: value})`` for an integer id, from a pattern built once.
+def public_id_urls(endpoint: str, name: str) -> Callable[[int], str]:
+    """Return a function giving ``public_url(endpoint, **{name: id})`` for integer ids, from one link built now.
 
-    Result lists link every hit twice: building each link through the URL map costs more than the
-    rest of a hit. The pattern is kept per endpoint, address and script root.
+    Result lists link every hit twice: building each link through the URL map (and the request's
+    context-local proxies) costs more than the rest of a hit.
     """
-    root = request.script_root if has_request_context() else ""
-    key = (endpoint, name, str(current_app.config["BASE_URL"]), root)
-    patterns = current_app.extensions.setdefault("hub.id_urls", {})
-    pattern = patterns.get(key)
-    if pattern is None:
-        pattern = patterns[key] = tuple(public_url(endpoint, **{name: _ID_MARK}).split(str(_ID_MARK)))
-    if len(pattern) != 2:  # the mark appeared twice, or not at all: build this link in full
-        return public_url(endpoint, **{name: value})
-    return f"{pattern[0]}{int(value)}{pattern[1]}"
+    prefix, mark, suffix = public_url(endpoint, **{name: int(_ID_MARK)}).partition(_ID_MARK)
+    if not mark or _ID_MARK in suffix:  # not a plain pattern: build each link in full
+        return lambda value: public_url(endpoint, **{name: value})
+    return lambda value: f"{prefix}{int(value)}{suffix}"
 
 
 def utc(moment: dt.datetime | None) -> dt.datetime | None:

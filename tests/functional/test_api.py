@@ -209,7 +209,7 @@ def test_the_search_answer_is_what_its_schema_dumps(app, client, hub, query):
 
 
 def test_result_links_follow_the_script_root_of_each_request(app, client, hub):
-    """Links to hits are built from a pattern kept per script root: a hub mounted under /hub and at / alike."""
+    """Links to hits are built from one link per request: a hub mounted under /hub and at / alike."""
     worker.run_once(app)
     under = client.get("/api/v1/search?q=同伴", base_url="http://hub.test/hub/").get_json()["results"]
     at_root = client.get("/api/v1/search?q=同伴").get_json()["results"]
