@@ -1365,7 +1365,7 @@ def render_size(size: int, r: dict[str, Any]) -> str:
         for label in labels + ["TOTAL"]:
             out.append(f"| {label} | " + " | ".join(f"{phases[k].get(label, 0):.1f}" for k in KINDS) + " |")
         if q.get("layers"):
-            out += ["", "What a search request adds to the engine (same mix, one pass per layer, result cache "
+            out += ["", "What a search request adds to the engine (same mix, five rounds of a pass per layer (medians), result cache "
                         "cleared before each query; CPU and wall-clock ms):", "",
                     "| layer | CPU p50 | CPU p95 | p50 | p95 |", "|---|---:|---:|---:|---:|"]
             for label, row in q["layers"].items():
@@ -1468,7 +1468,7 @@ def write_layers(size: int, found: dict[str, Any]) -> None:
     """Put a --layers-only run in its size's section of bench/search_results.md, replacing the one before."""
     block = "\n".join([
         "<!-- layers -->", f"### Request layers, measured alone ({found['measured_at']})", "",
-        f"Command: `{found['command']}`. Query mix of {found['queries']} queries, one pass per layer, result cache "
+        f"Command: `{found['command']}`. Query mix of {found['queries']} queries, five rounds of a pass per layer (medians), result cache "
         f"and note-text caches cleared before each query; load average {found['load_before']} → "
         f"{found['load_after']}.", "", *render_layers(found["layers"]), "",
         "The JSON API beyond page 1 of a found word (median CPU ms of 10, result cache cleared): "
