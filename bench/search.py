@@ -50,6 +50,7 @@ import resource
 import shutil
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import threading
@@ -938,14 +939,16 @@ LAYERS = (ENGINE_LAYER, "engine + facet counts", "search(): + DB re-check + exce
           "GET /api/v1/search, notes shown before")
 
 
-def request_layers(app, state, mix, viewer, clear_cache) -> dict[str, Any]:
+def request_layers(app, state, mix, viewer, clear_cache, rounds: int = 5) -> dict[str, Any]:
     """Time what a search request adds to the engine, layer by layer, over the query mix.
 
-    One pass per layer, result cache cleared before each query: the engine alone (the query's plan,
+    A pass per layer, result cache cleared before each query: the engine alone (the query's plan,
     top 10 and the exact count), with facet counts, ``search_index.search`` (the database re-check
     and the excerpts, their caches of note text cleared too), the JSON API through Flask's test
     client (the same), and the API again with the note-text caches kept (notes found before).
-    CPU time of this thread, and wall-clock time.
+    CPU time of this thread, and wall-clock time. ``rounds`` rounds of one pass per layer, in turn;
+    each figure is the median of its rounds' (this shared machine's speed drifts by a quarter
+    within a minute, which one pass per layer read as a difference between layers).
     """
     import search_index
     from search_index import excerpts
@@ -973,19 +976,21 @@ def request_layers(app, state, mix, viewer, clear_cache) -> dict[str, Any]:
              API_LAYER: lambda t, f: (forget_notes(), api(t, f)), LAYERS[5]: api}
     if "load" not in inspect.signature(search_index.search).parameters:  # older code on PYTHONPATH
         del steps[HITS_LAYER]
-    found: dict[str, Any] = {}
-    for label, step in steps.items():
-        cpu, wall = [], []
-        for _kind, text, filters in mix:
-            clear_cache()
-            c0, t0 = time.thread_time(), time.perf_counter()
-            step(text, filters)
-            t1, c1 = time.perf_counter(), time.thread_time()
-            cpu.append((c1 - c0) * 1000)
-            wall.append((t1 - t0) * 1000)
-        found[label] = {"cpu_p50": round(percentile(cpu, 50), 2), "cpu_p95": round(percentile(cpu, 95), 2),
-                        "p50": round(percentile(wall, 50), 2), "p95": round(percentile(wall, 95), 2)}
-    return found
+    per_round: dict[str, list[dict[str, float]]] = {label: [] for label in steps}
+    for _round in range(rounds):
+        for label, step in steps.items():
+            cpu, wall = [], []
+            for _kind, text, filters in mix:
+                clear_cache()
+                c0, t0 = time.thread_time(), time.perf_counter()
+                step(text, filters)
+                t1, c1 = time.perf_counter(), time.thread_time()
+                cpu.append((c1 - c0) * 1000)
+                wall.append((t1 - t0) * 1000)
+            per_round[label].append({"cpu_p50": percentile(cpu, 50), "cpu_p95": percentile(cpu, 95),
+                                     "p50": percentile(wall, 50), "p95": percentile(wall, 95)})
+    return {label: {figure: round(statistics.median(r[figure] for r in found), 2) for figure in found[0]}
+            for label, found in per_round.items()}
 
 
 def phase_layers(instance: Path, count: int, seed: int) -> dict[str, Any]:
@@ -1360,7 +1365,7 @@ def render_size(size: int, r: dict[str, Any]) -> str:
         for label in labels + ["TOTAL"]:
             out.append(f"| {label} | " + " | ".join(f"{phases[k].get(label, 0):.1f}" for k in KINDS) + " |")
         if q.get("layers"):
-            out += ["", "What a search request adds to the engine (same mix, one pass per layer, result cache "
+            out += ["", "What a search request adds to the engine (same mix, five rounds of a pass per layer (medians), result cache "
                         "cleared before each query; CPU and wall-clock ms):", "",
                     "| layer | CPU p50 | CPU p95 | p50 | p95 |", "|---|---:|---:|---:|---:|"]
             for label, row in q["layers"].items():
@@ -1463,7 +1468,7 @@ def write_layers(size: int, found: dict[str, Any]) -> None:
     """Put a --layers-only run in its size's section of bench/search_results.md, replacing the one before."""
     block = "\n".join([
         "<!-- layers -->", f"### Request layers, measured alone ({found['measured_at']})", "",
-        f"Command: `{found['command']}`. Query mix of {found['queries']} queries, one pass per layer, result cache "
+        f"Command: `{found['command']}`. Query mix of {found['queries']} queries, five rounds of a pass per layer (medians), result cache "
         f"and note-text caches cleared before each query; load average {found['load_before']} → "
         f"{found['load_after']}.", "", *render_layers(found["layers"]), "",
         "The JSON API beyond page 1 of a found word (median CPU ms of 10, result cache cleared): "

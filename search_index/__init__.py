@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 import os
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -28,7 +29,7 @@ from sqlalchemy.orm import joinedload
 from hub import events
 from hub.extensions import db
 from hub.models.note import Note
-from hub.services.visibility import Audience, published_for
+from hub.services.visibility import Audience, published_for, rule_key
 from search_index import glossary as glossary_module
 from search_index import indexer, searcher
 from search_index.excerpts import body_text_of, note_excerpt
@@ -155,16 +156,29 @@ def _visible_in_order(ids: list[int], viewer: Any) -> list[Note]:
 
 
 _HIT_COLUMNS = (Note.id, Note.title, Note.summary, Note.language, Note.published_at, Note.updated_at)
+_HIT_QUERIES: dict[Hashable, sa.Select] = {}  # by visibility rule: built once, so SQLAlchemy's cache key is kept
+_GLOSSARY_VERSION: sa.Select | None = None
+
+
+def _hits_query(viewer: Any) -> sa.Select:
+    """Return the statement that re-reads a page of hits for ``viewer`` (the ids in the parameter "ids")."""
+    key = rule_key(viewer)
+    query = _HIT_QUERIES.get(key)
+    if query is None:
+        # body_html only where body_text is missing (a row written without the ORM): it is read only then.
+        query = (sa.select(*_HIT_COLUMNS, Note.body_text, sa.case((Note.body_text.is_(None), Note.body_html)))
+                 .where(Note.id.in_(sa.bindparam("ids", expanding=True)), published_for(viewer)))
+        if len(_HIT_QUERIES) >= 256:  # a rule per member (their own drafts): keep the map bounded
+            _HIT_QUERIES.clear()
+        _HIT_QUERIES[key] = query
+    return query
 
 
 def _visible_hits(ids: list[int], viewer: Any) -> tuple[list[Hit], dict[int, str]]:
     """Re-read the hits ``viewer`` may see in one statement, in rank order, with each one's text for excerpts."""
     if not ids:
         return [], {}
-    # body_html only where body_text is missing (a row written without the ORM): it is read only then.
-    query = (sa.select(*_HIT_COLUMNS, Note.body_text, sa.case((Note.body_text.is_(None), Note.body_html)))
-             .where(Note.id.in_(ids), published_for(viewer)))
-    found = {row[0]: row for row in db.session.connection().execute(query)}
+    found = {row[0]: row for row in db.session.connection().execute(_hits_query(viewer), {"ids": ids}).all()}
     rows = [found[i] for i in ids if i in found]
     return ([Hit(*row[:len(_HIT_COLUMNS)]) for row in rows],
             {row[0]: body_text_of(row[-2], row[-1]) for row in rows})
@@ -174,10 +188,12 @@ def _glossary() -> glossary_module.Glossary:
     """Return the shipped glossary merged with administrators' rows (rebuilt only when they change)."""
     from hub.models import GlossaryEntry
 
+    global _GLOSSARY_VERSION
+    if _GLOSSARY_VERSION is None:
+        _GLOSSARY_VERSION = sa.select(sa.func.count(GlossaryEntry.id), sa.func.max(GlossaryEntry.id))
     state = _state()
     # Asked on every search: through the session's connection, without the ORM's statement handling.
-    version = tuple(db.session.connection().execute(sa.select(sa.func.count(GlossaryEntry.id),
-                                                              sa.func.max(GlossaryEntry.id))).one())
+    version = tuple(db.session.connection().execute(_GLOSSARY_VERSION).one())
     if state.glossary is None or state.glossary[0] != version:
         rows = [(e.concept, e.terms_zh, e.terms_en) for e in db.session.scalars(sa.select(GlossaryEntry))]
         state.glossary = (version, glossary_module.default_glossary().with_rows(rows))

@@ -135,6 +135,51 @@ class _Facet:
         return (self.by_doc == self.values.index(value)).any(axis=1)
 
 
+# At most this many combinations in one column of the facet table (its counts are summed back per facet).
+_GROUP_BINS = 4096
+
+
+@dataclass
+class _FacetCodes:
+    """One facet's number per document: for a facet of one value per document, the value's number
+    plus one (0: none); for one that may hold several, the number of the document's set of values
+    among the sets that occur (``sets``: each set's value numbers, -1 padding)."""
+
+    size: int
+    sets: np.ndarray | None
+
+    def value_counts(self, code_counts: np.ndarray, values: int) -> np.ndarray:
+        """Return the counts by value number from the counts by code."""
+        if self.sets is None:
+            return code_counts[1:]
+        held = self.sets >= 0
+        weights = np.broadcast_to(code_counts[:, None], self.sets.shape)[held]
+        return np.bincount(self.sets[held], weights=weights, minlength=values).astype(np.int64)
+
+
+@dataclass
+class _FacetTable:
+    """Facets' codes per document, combined into a few columns (see :meth:`Snapshot._facet_table`)."""
+
+    columns: list[np.ndarray]  # one per group of facets: each document's combined code
+    groups: list[tuple[str, ...]]
+    codes: dict[str, _FacetCodes]
+
+    def count(self, docs: np.ndarray) -> list[np.ndarray]:
+        """Return each group's counts by combined code among ``docs``."""
+        return [np.bincount(column[docs], minlength=math.prod(self.codes[name].size for name in group))
+                for column, group in zip(self.columns, self.groups)]
+
+    def code_counts(self, counted: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """Return each facet's counts by code from its group's counts."""
+        found = {}
+        for counts, group in zip(counted, self.groups):
+            shaped = counts.reshape([self.codes[name].size for name in group])
+            for axis, name in enumerate(group):
+                found[name] = shaped.sum(axis=tuple(i for i in range(len(group)) if i != axis))
+        return found
+
+
 class ArrayCache:
     """An LRU of arrays bounded by their total size in bytes, safe to share between threads."""
 
@@ -303,24 +348,74 @@ class Snapshot:
         return facets[name]
 
     @cached_property
-    def _facet_table(self) -> tuple[np.ndarray, dict[str, int], int]:
-        """Return every facet's value numbers of every document side by side, numbered across facets
-        (0: no value), with where each facet's numbers start and how many there are in all."""
-        columns, starts, start = [], {}, 1
-        for name in FACETS:
-            facet = self.facet(name)
-            starts[name] = start
-            columns.append(np.where(facet.by_doc >= 0, facet.by_doc + start, 0).astype(np.int32))
-            start += len(facet.values)
-        return np.concatenate(columns, axis=1), starts, start
+    def _facet_table(self) -> _FacetTable:
+        """Return every document's facets as a few columns of numbers, each counted with one ``bincount``.
 
-    def facet_counts(self, matched: np.ndarray, limit: int) -> dict[str, list[tuple[str, int]]]:
+        Each facet gives a document a code (:class:`_FacetCodes`): topics a document holds are one
+        code for the set, as only some hundreds of sets occur. Codes of facets next to each other
+        combine into one number per document (mixed radix) as long as a group has at most
+        ``_GROUP_BINS`` combinations: a column per group, not a column per facet and value slot,
+        which made counting several times slower.
+        """
+        codes: dict[str, _FacetCodes] = {}
+        per_doc: dict[str, np.ndarray] = {}
+        for name in FACETS:
+            by_doc = self.facet(name).by_doc
+            if by_doc.shape[1] == 1:
+                codes[name], per_doc[name] = _FacetCodes(len(self.facet(name).values) + 1, None), by_doc[:, 0] + 1
+            else:
+                sets, inverse = _distinct_rows(by_doc, len(self.facet(name).values))
+                codes[name], per_doc[name] = _FacetCodes(len(sets), sets), inverse
+        groups: list[tuple[str, ...]] = []
+        for name in FACETS:
+            if groups and math.prod(codes[g].size for g in groups[-1]) * codes[name].size <= _GROUP_BINS:
+                groups[-1] += (name,)
+            else:
+                groups.append((name,))
+        columns = []
+        for group in groups:
+            column = np.zeros(self.size, dtype=np.intp)
+            for name in group:
+                column = column * codes[name].size + per_doc[name]
+            columns.append(column)
+        return _FacetTable(columns, groups, codes)
+
+    def facet_counts(self, matched: np.ndarray, limit: int, *,
+                     among: bool | None = None) -> dict[str, list[tuple[str, int]]]:
         """Return each facet's ``limit`` most frequent values among the ``matched`` documents (their
-        numbers), with counts: one gather of their rows and one ``bincount`` for all facets."""
-        table, starts, size = self._facet_table
-        counts = np.bincount(table[matched].ravel(), minlength=size)
-        return {name: self.facet(name).top(counts[starts[name]:starts[name] + len(self.facet(name).values)], limit)
-                for name in FACETS}
+        numbers), with counts: a gather and a ``bincount`` per column of :meth:`_facet_table`.
+
+        ``among``: ``matched`` were chosen from an audience's documents (:meth:`audience`, this
+        value its ``public_only``) with no other filter. When more than half of those match, the
+        others are counted and taken from the audience's counts, kept per snapshot: less to count.
+        """
+        table = self._facet_table
+        if among is not None:
+            kept = self.__dict__.setdefault("_facet_totals", {})
+            if among not in kept:
+                docs = np.flatnonzero(self.audience(among))
+                kept[among] = (len(docs), table.count(docs))
+            size, totals = kept[among]
+            if 2 * len(matched) > size:
+                rest = self.audience(among).copy()
+                rest[matched] = False
+                counted = [total - part for total, part in zip(totals, table.count(np.flatnonzero(rest)))]
+            else:
+                counted = table.count(matched)
+        else:
+            counted = table.count(matched)
+        by_code = table.code_counts(counted)
+        return {name: self.facet(name).top(table.codes[name].value_counts(by_code[name], len(self.facet(name).values)),
+                                           limit) for name in FACETS}
+
+    def audience(self, public_only: bool) -> np.ndarray:
+        """Return the live documents an audience may find (public ones only, or all): read-only."""
+        masks = self.__dict__.setdefault("_audiences", {})
+        if public_only not in masks:
+            mask = self.live & self.public if public_only else self.live.copy()
+            mask.flags.writeable = False
+            masks[public_only] = mask
+        return masks[public_only]
 
     def lengths(self, field_name: str) -> np.ndarray:
         """Return every document's length of a text field, in tokens (as Whoosh encodes it)."""
@@ -426,9 +521,7 @@ class Snapshot:
             offset: int = 0, facets: bool = True, facet_limit: int = 12) -> Found:
         """Match, count, facet and rank ``plan`` for an audience; return the top ``limit`` documents
         from ``offset`` on (a page's)."""
-        match = self.live.copy()
-        if public_only:
-            match &= self.public
+        match = self.audience(public_only).copy()
         for name, value in sorted(filters.items()):
             if name in FACETS:
                 match &= self.facet(name).mask(value)
@@ -450,7 +543,8 @@ class Snapshot:
         for unit in plan.excluded:
             match &= ~self.unit(unit, plan.fields)[0]
         matched = np.flatnonzero(match)
-        counted = self.facet_counts(matched, facet_limit) if facets else {}
+        among = None if any(name in FACETS for name in filters) else public_only
+        counted = self.facet_counts(matched, facet_limit, among=among) if facets else {}
         docnums = self._top(matched, scores, limit, newest=newest or not plan.units)[offset:]
         return Found(total=len(matched), docnums=docnums.tolist(), scores=scores[docnums].tolist(), facets=counted)
 
@@ -660,3 +754,20 @@ def _number_bytes(segment, name: str) -> bytes | None:
     if not hasattr(reader, "_fixedlen"):
         return None
     return reader._dbfile.get(reader._basepos, reader._count * reader._fixedlen)
+
+
+def _distinct_rows(rows: np.ndarray, values: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct rows of a facet's value numbers (-1: none) and each row's number among them.
+
+    Each row is read as one number (mixed radix over the values plus none), sorted by ``np.unique``
+    in one dimension; rows too wide for that go through ``np.unique`` by rows.
+    """
+    width = rows.shape[1]
+    if (values + 1) ** width >= 1 << 62:
+        found, inverse = np.unique(rows, axis=0, return_inverse=True)
+        return found, inverse.reshape(-1)
+    keys = np.zeros(len(rows), dtype=np.int64)
+    for slot in range(width):
+        keys = keys * (values + 1) + (rows[:, slot].astype(np.int64) + 1)
+    distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return rows[first], inverse.reshape(-1)

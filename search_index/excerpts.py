@@ -27,6 +27,7 @@ FRAGMENT_CHARS = 160  # at most this many characters per fragment
 CONTEXT_CHARS = 40  # characters shown before a fragment's first match
 FRAGMENTS = 2
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _MARKS_ONLY = nh3.Cleaner(tags={"mark"}, attributes={})  # built once: nh3.clean() builds one per call
 
 
@@ -153,7 +154,9 @@ def _matches(lowered: str, terms: list[str]) -> list[tuple[int, int]]:
     found = []
     for term in terms:
         if term and term in lowered:
-            found += [match.span() for match in _term_pattern(term).finditer(lowered) if match.end() > match.start()]
+            pattern, from_word_start = _term_pattern(term)
+            found += [match.span() for match in pattern.finditer(lowered) if match.end() > match.start()
+                      and not (from_word_start and match.start() and lowered[match.start() - 1] in _WORD_CHARS)]
     found.sort(key=lambda found_span: (found_span[0], -found_span[1]))
     spans: list[tuple[int, int]] = []
     for start, end in found:
@@ -163,8 +166,15 @@ def _matches(lowered: str, terms: list[str]) -> list[tuple[int, int]]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _term_pattern(term: str) -> re.Pattern[str]:
-    """Return a regular expression that finds a term in folded, lower-case text."""
-    if _ASCII_WORD.fullmatch(term):  # an English stem or a number: from a word start, the whole word
-        return re.compile(rf"(?<![a-z0-9]){re.escape(term)}[a-z0-9]*")
-    return re.compile(re.escape(term))
+def _term_pattern(term: str) -> tuple[re.Pattern[str], bool]:
+    """Return a regular expression that finds a term in folded, lower-case text, and whether a match
+    counts only at a word's start (not after a letter or digit).
+
+    An English stem or a number is marked from a word's start with the rest of the word. The start
+    is checked on each match rather than with a look-behind, which would keep ``re`` from looking
+    for the term's letters first (seven times slower). A match skipped inside a word takes the rest
+    of that word with it, where no word starts: so the matches kept are the look-behind's.
+    """
+    if _ASCII_WORD.fullmatch(term):
+        return re.compile(rf"{re.escape(term)}[a-z0-9]*"), True
+    return re.compile(re.escape(term)), False

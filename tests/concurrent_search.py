@@ -124,7 +124,9 @@ def run(app: Flask, env: dict[str, str], *, seconds: float, merges: int = 0, web
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
-        server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: the clients are gone
+        # Graceful (SIGTERM): each worker ends its loop. A quick shutdown (SIGINT) raises SystemExit in each
+        # worker wherever it is: once in seven runs a worker printed it as a traceback, counted as an error.
+        server.send_signal(signal.SIGTERM)
         worker.terminate()
         for process in (server, worker):
             try:

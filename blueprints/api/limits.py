@@ -5,6 +5,7 @@ One Flask-Limiter per app. A request with a working API token counts against tha
 Counters live in ``RATELIMIT_STORAGE_URI``: ``memory://`` by default, which is per process (with
 gunicorn -w 3 a caller gets up to three times the limit); point it at a shared store (e.g.
 ``redis://host:6379``, with the ``redis`` package installed) when several processes serve the hub.
+``memory://`` is served by :class:`SweptMemoryStorage`: limits' own, without a thread per request.
 """
 from __future__ import annotations
 
@@ -14,11 +15,42 @@ import time
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits.storage import MemoryStorage
 
 from blueprints.api.access import caller_token
 
 LIMITED_BLUEPRINTS = ("api", "feeds", "oai")
 EXTENSION = "hub.rate_limiter"
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """limits' in-process storage, its expired counters swept while counting rather than by a timer thread.
+
+    ``MemoryStorage`` starts a ``threading.Timer`` whenever the last one has run (10 ms after it
+    started): a new thread for most requests of a caller who asks every few milliseconds or more
+    seldom, about a tenth of a small API request's CPU. Counts never wait for the sweep (reading a
+    counter checks its expiry); the sweep only frees memory, so here a request runs it at most
+    once a second. It overrides the private method every counting method calls (limits is pinned;
+    ``tests/functional/test_api_tokens.py`` checks that no thread starts).
+    """
+
+    STORAGE_SCHEME = ["hub-memory"]
+    SWEEP_SECONDS = 1.0
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: str) -> None:
+        self._swept = time.monotonic()
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 (the name Python gives the private method)
+        now = time.monotonic()
+        if now - self._swept >= self.SWEEP_SECONDS:
+            self._swept = now
+            self._MemoryStorage__expire_events()
+
+
+def _storage_uri(configured: str) -> str:
+    """Return the limiter's storage: :class:`SweptMemoryStorage` for ``memory://``, else as configured."""
+    return "hub-memory://" + configured.removeprefix("memory://") if configured.startswith("memory://") else configured
 
 
 def _key() -> str:
@@ -46,7 +78,7 @@ def init_app(app: Flask) -> None:
     hooks = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
     before = [list(functions.get(None, ())) for functions in hooks]
     limiter = Limiter(_key, app=app, default_limits=[_limit], headers_enabled=False,
-                      storage_uri=app.config["RATELIMIT_STORAGE_URI"], key_prefix="hub")
+                      storage_uri=_storage_uri(app.config["RATELIMIT_STORAGE_URI"]), key_prefix="hub")
     limiter.request_filter(_not_limited)
     for functions, existing in zip(hooks, before):
         added = [function for function in functions.get(None, ()) if function not in existing]

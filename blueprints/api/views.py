@@ -8,13 +8,15 @@ import search_index
 from blueprints.api import schemas, wire
 from blueprints.api.blueprint import bp
 from blueprints.api.access import reader
-from blueprints.api.http import fail, load_query, respond
+from blueprints.api.http import fail, load_query, respond_document
 from blueprints.api.openapi import operation
 from blueprints.web.search_params import SearchParams
 from blueprints.web.access import public
 
 # Built once: making a schema instance copies its declared fields, which cost as much as the dump itself.
-SEARCH_QUERY, SEARCH_RESULT = schemas.SearchQuery(), schemas.SearchResult()
+SEARCH_QUERY = schemas.SearchQuery()
+SEARCH_LIMITS = {"per_page_default": schemas.SEARCH_PER_PAGE_DEFAULT, "per_page_max": schemas.SEARCH_PER_PAGE_MAX,
+                 "page_max": schemas.SEARCH_PAGE_MAX}
 
 
 @bp.get("/api/v1/search")
@@ -33,12 +35,12 @@ def search():
                                      per_page=params.per_page, sort=params.sort, expand=params.expand, load="hits")
     except search_index.SearchUnavailable:
         fail(503, code="search_unavailable")
-    payload = {
+    # Built as it goes out, not dumped through schemas.SearchResult: marshmallow visits every facet
+    # value and hit field one by one, a tenth of the request. Tests hold the two to the same answer.
+    document = {
         "total": result.total, "page": result.page, "per_page": result.per_page,
-        "results": [wire.search_hit(note, result.excerpts.get(note.id, "")) for note in result.notes],
+        "results": wire.search_hits(result.notes, result.excerpts),
         "facets": {name: [{"value": v, "count": n} for v, n in values] for name, values in result.facets.items()},
-        "expansions": result.expansions,
-        "limits": {"per_page_default": schemas.SEARCH_PER_PAGE_DEFAULT, "per_page_max": schemas.SEARCH_PER_PAGE_MAX,
-                   "page_max": schemas.SEARCH_PAGE_MAX},
+        "expansions": list(result.expansions), "limits": SEARCH_LIMITS,
     }
-    return respond(SEARCH_RESULT, payload, last_modified=wire.changed_at(result.notes))
+    return respond_document(document, last_modified=wire.changed_at(result.notes))

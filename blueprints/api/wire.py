@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from blueprints.web.common import public_url, utc
+from blueprints.web.common import public_id_urls, public_url, utc
 from search_index import Hit
 from hub.models import SECTIONS, Note
 from hub.models import Project as ProjectModel
@@ -79,11 +79,16 @@ def note_detail(note: Note, *, translations: list[Note]) -> dict[str, Any]:
     }
 
 
-def search_hit(note: Note | Hit, excerpt_html: str) -> dict[str, Any]:
-    """Return one search result."""
-    return {"id": note.id, "title": note.title, "summary": note.summary, "language": note.language,
-            "url": public_url("notes.detail", note_id=note.id), "api_url": public_url("api.note", note_id=note.id),
-            "excerpt_html": excerpt_html, "published_at": utc(note.published_at)}
+def search_hits(notes: Sequence[Note | Hit], excerpts: dict[int, str]) -> list[dict[str, Any]]:
+    """Return search results as their JSON goes out (what ``schemas.SearchHit`` would dump of each)."""
+    page_url, api_url = public_id_urls("notes.detail", "note_id"), public_id_urls("api.note", "note_id")
+    hits = []
+    for note in notes:
+        published = utc(note.published_at)
+        hits.append({"id": note.id, "title": note.title, "summary": note.summary, "language": note.language,
+                     "url": page_url(note.id), "api_url": api_url(note.id), "excerpt_html": excerpts.get(note.id, ""),
+                     "published_at": published.isoformat() if published else None})
+    return hits
 
 
 def changed_at(notes: Sequence[Note | Hit]) -> dt.datetime | None:

@@ -28,6 +28,7 @@ None) where an audience is expected: :meth:`Audience.of` turns it into one.
 """
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,6 +132,12 @@ def may_read(note: Note, audience: Audience | Any) -> bool:
             and (rule.visibilities is None or note.visibility in rule.visibilities)
             and not (rule.local_originals and (note.origin_peer_id is not None or note.translation_of_id is not None))
             and not (note.visibility in rule.local_only and note.origin_peer_id is not None))
+
+
+def rule_key(audience: Audience | Any) -> Hashable:
+    """Return a hashable key of what ``audience`` may see: audiences with equal keys see the same notes,
+    so a statement built with :func:`published_for` for one serves the others."""
+    return _rule(Audience.of(audience))
 
 
 def published_for(audience: Audience | Any) -> sa.ColumnElement[bool]:

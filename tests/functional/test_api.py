@@ -188,3 +188,31 @@ def test_search_answers_in_the_documented_shape(app, client, hub):
     assert [hit["title"] for hit in body["results"]] == ["HIV检测外展"]
     assert body["results"][0]["api_url"] == f"http://hub.test/api/v1/notes/{hub.public[-1].id}"
     assert client.get("/api/v1/search?sort=sideways").status_code == 400
+
+
+@pytest.mark.parametrize("query", ["同伴", "外展&expand=0", "outreach&lang=en", "&sort=newest", "nothing-like-this"])
+def test_the_search_answer_is_what_its_schema_dumps(app, client, hub, query):
+    """The view builds the answer as it goes out; the schema the OpenAPI document shows must make the same of it."""
+    from blueprints.api import schemas
+
+    worker.run_once(app)
+    body = client.get(f"/api/v1/search?q={query}").get_json()
+    assert set(body) == set(schemas.SearchResult().fields)
+    assert all(set(hit) == set(schemas.SearchHit().fields) for hit in body["results"])
+    parsed = {**body, "results": [{**hit, "published_at": dt.datetime.fromisoformat(hit["published_at"])}
+                                  for hit in body["results"]]}
+    assert schemas.SearchResult().dump(parsed) == body
+    assert body["results"] or query == "nothing-like-this"
+    assert any(body["facets"].values()) or query == "nothing-like-this"
+    links = [hit["url"] for hit in body["results"]]
+    assert links == [f"http://hub.test/notes/{hit['id']}" for hit in body["results"]]
+
+
+def test_result_links_follow_the_script_root_of_each_request(app, client, hub):
+    """Links to hits are built from one link per request: a hub mounted under /hub and at / alike."""
+    worker.run_once(app)
+    under = client.get("/api/v1/search?q=同伴", base_url="http://hub.test/hub/").get_json()["results"]
+    at_root = client.get("/api/v1/search?q=同伴").get_json()["results"]
+    assert under and [hit["id"] for hit in under] == [hit["id"] for hit in at_root]
+    assert [hit["api_url"] for hit in under] == [f"http://hub.test/hub/api/v1/notes/{hit['id']}" for hit in under]
+    assert [hit["url"] for hit in at_root] == [f"http://hub.test/notes/{hit['id']}" for hit in at_root]

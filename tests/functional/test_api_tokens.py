@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -175,6 +177,31 @@ def test_requests_are_limited_per_client_address_with_ratelimit_headers(limited)
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     other_address = client.get("/api/v1/topics", environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert other_address.status_code == 200
+
+
+def test_a_steady_caller_starts_no_thread_and_counts_still_expire(make_app, monkeypatch):
+    """limits' memory storage started a timer thread for most requests; the hub's sweeps while counting."""
+    from blueprints.api import limits
+
+    app = make_app(API_RATE_LIMIT_ANONYMOUS="3 per 1 second")
+    started = []
+    monkeypatch.setattr(threading.Timer, "start", lambda timer: started.append(timer))
+    monkeypatch.setattr(limits.SweptMemoryStorage, "SWEEP_SECONDS", 0.5)
+    with app.app_context():
+        assert isinstance(app.extensions[limits.EXTENSION].storage, limits.SweptMemoryStorage)
+        client = app.test_client()
+        first = []
+        for _ in range(4):
+            first.append(client.get("/api/v1/topics").status_code)
+            time.sleep(0.02)  # longer than the timer's 10 ms: each request found it done
+        time.sleep(1.1)
+        elsewhere = client.get("/api/v1/topics", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code
+        storage = app.extensions[limits.EXTENSION].storage
+        assert len(storage.storage) == 1  # the first address's counter, not read since, was swept
+        again = client.get("/api/v1/topics").status_code
+        db.session.remove()
+    assert first == [200, 200, 200, 429] and elsewhere == 200 and again == 200
+    assert started == []
 
 
 def test_a_token_has_its_own_bucket(limited):

@@ -1,7 +1,10 @@
 """Highlighted excerpts: the analysed query terms marked in the text as the author wrote it."""
 from __future__ import annotations
 
-from search_index.excerpts import excerpt_html, html_text
+import random
+import re
+
+from search_index.excerpts import _matches, excerpt_html, html_text
 
 
 def test_simplified_terms_mark_traditional_text_as_written():
@@ -47,3 +50,22 @@ def test_fragments_never_repeat_text_nor_cut_a_match():
 def test_matches_that_touch_are_one_highlight():
     assert excerpt_html("我们在美沙酮门诊安排同伴值班。", ["美沙酮", "门诊"]) == "我们在<mark>美沙酮门诊</mark>安排同伴值班。"
     assert excerpt_html("美沙酮 门诊", ["美沙酮", "门诊"]) == "<mark>美沙酮</mark> <mark>门诊</mark>"
+
+
+def test_stems_are_found_where_a_look_behind_finds_them():
+    """Words checked for their start after each match give what the look-behind pattern gave."""
+    def by_look_behind(lowered, terms):
+        found = sorted((m.span() for t in terms for m in re.finditer(rf"(?<![a-z0-9]){re.escape(t)}[a-z0-9]*", lowered)),
+                       key=lambda span: (span[0], -span[1]))
+        kept = []
+        for start, end in found:
+            if not kept or start >= kept[-1][1]:
+                kept.append((start, end))
+        return kept
+
+    rng = random.Random(3)
+    pieces = ["peer", "peers", "compeer", "pe", "er", "2", "24", "peer2peer", " ", " ", "-", "é", "，", "同伴"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        terms = rng.sample(["peer", "pe", "er", "2", "24"], rng.randint(1, 3))
+        assert _matches(text, terms) == by_look_behind(text, terms), (text, terms)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 import unicodedata
 
-from search_index.folding import _nfkc, normalise
+from search_index.folding import _ONE_FOR_ONE, _nfkc, _swapped, normalise
 
 
 def test_the_quick_nfkc_of_every_character_is_unicodedata_s():
@@ -21,6 +21,15 @@ def test_the_quick_nfkc_of_mixed_text_is_unicodedata_s():
     texts = ["".join(rng.choice(pool) for _ in range(rng.randint(1, 12))) for _ in range(5000)]
     texts += ["美沙酮维持治疗，同伴（ＭＭＴ）：每日１次。", "Ａ\u0301", "e\u0301\u0323", "\u1100\u1161\u11a8"]
     assert [text for text in texts if _nfkc(text) != unicodedata.normalize("NFKC", text)] == []
+
+
+def test_the_table_swap_is_the_dict_swap_in_and_beyond_the_bmp():
+    # Through the BMP table, and through the dict when a character lies beyond it (𠀀, 丽) or is a lone surrogate.
+    pool = list("，：ＭＭＴ１…㎎ﬁ美沙酮針具abc \ud800\udfff") + ["\U00020000", "\U0002f800", "\U0001f600"]
+    rng = random.Random(5)
+    texts = [""] + ["".join(rng.choice(pool) for _ in range(rng.randint(1, 20))) for _ in range(3000)]
+    assert [text for text in texts if _swapped(text) != text.translate(_ONE_FOR_ONE)] == []
+    assert _swapped("同伴，ＭＭＴ") == "同伴,MMT"
 
 
 def test_normalise_keeps_offsets_where_the_length_changes():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 
 import numpy as np
@@ -9,13 +10,13 @@ import pytest
 from whoosh import query as q
 from whoosh.filedb.filestore import RamStorage
 
-from search_index import concepts
+from search_index import concepts, engine
 from search_index.analysis import bilingual_analyzer, query_tokens
 from search_index.engine import Leaf, Plan, Snapshot, Unit
 from search_index.glossary import default_glossary
 from search_index.postings import HubCodec, segment_arrays
 from search_index.query import build, parse
-from search_index.schema import build_schema
+from search_index.schema import FACETS, build_schema
 
 BODIES = [
     "我们的美沙酮维持治疗门诊每天早上开门，服务对象排队喝药。",
@@ -129,6 +130,46 @@ def test_facets_count_exactly_and_filters_narrow(snapshot):
     assert narrowed.total == 3 and dict(narrowed.facets["topic"]) == {"nsp": 3, "oat": 3}
     public = snap.run(Plan(everything=True), public_only=True, filters={}, limit=10, newest=True)
     assert sorted(searcher.stored_fields(d)["id"] for d in public.docnums) == ["1", "4", "5"]
+
+
+def _counted_one_by_one(snap, matched):
+    """Each facet's values among ``matched``, counted document by document from the facet's own rows."""
+    found = {}
+    for name in FACETS:
+        facet = snap.facet(name)
+        counts = Counter(facet.values[code] for doc in matched for code in facet.by_doc[doc] if code >= 0)
+        found[name] = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return found
+
+
+@pytest.mark.parametrize("bins", [engine._GROUP_BINS, 6])
+def test_facet_counts_agree_with_counting_document_by_document(snapshot, monkeypatch, bins):
+    """Every set of matching documents: single-valued facets combined in one column or several, and
+    the audience's counts minus the others' when more than half of the audience matches."""
+    monkeypatch.setattr(engine, "_GROUP_BINS", bins)
+    _searcher, snap = snapshot
+    for public_only in (False, True):
+        audience = np.flatnonzero(snap.audience(public_only))
+        assert len(audience) == (3 if public_only else 5)
+        for size in range(len(audience) + 1):  # sizes past half the audience take the subtracting path
+            for chosen in itertools.combinations(audience.tolist(), size):
+                matched = np.asarray(chosen, dtype=np.int64)
+                expected = _counted_one_by_one(snap, chosen)
+                assert snap.facet_counts(matched, 50, among=public_only) == expected
+                assert snap.facet_counts(matched, 50) == expected
+    table = snap._facet_table
+    assert [name for group in table.groups for name in group] == list(FACETS)
+    # One column for all facets, or five when a group may hold six combinations: topics (three
+    # sets: none, oat, oat and nsp), project and province, language and population (which has no
+    # value), year, origin.
+    assert len(table.columns) == (5 if bins == 6 else 1)
+
+
+@pytest.mark.parametrize("values", [3, 1 << 31])  # rows read as one number, or too wide for that
+def test_distinct_rows_number_every_row(values):
+    rows = np.array([[0, 2], [-1, -1], [0, 2], [1, -1], [values - 1, 0], [1, -1]], dtype=np.int64)
+    found, inverse = engine._distinct_rows(rows, values)
+    assert len(found) == 4 and (found[inverse] == rows).all()
 
 
 def test_newest_first_and_relevance_order(snapshot):
