@@ -11,7 +11,6 @@ import json
 
 from flask import Response, abort, current_app, request, url_for
 from flask_login import current_user
-from werkzeug.routing import BuildError
 
 from hub.extensions import db
 from hub.models import Note, NoteState
@@ -110,10 +109,7 @@ def public_id_urls(endpoint: str, name: str) -> Callable[[int], str]:
     Result lists link every hit twice: building each link through the URL map (and the request's
     context-local proxies) costs more than the rest of a hit.
     """
-    try:
-        prefix, mark, suffix = public_url(endpoint, **{name: int(_ID_MARK)}).partition(_ID_MARK)
-    except BuildError:  # the route takes no id that large
-        mark = ""
+    prefix, mark, suffix = public_url(endpoint, **{name: int(_ID_MARK)}).partition(_ID_MARK)
     if not mark or _ID_MARK in suffix:  # not a plain pattern: build each link in full
         return lambda value: public_url(endpoint, **{name: value})
     return lambda value: f"{prefix}{int(value)}{suffix}"

@@ -216,14 +216,3 @@ def test_result_links_follow_the_script_root_of_each_request(app, client, hub):
     assert under and [hit["id"] for hit in under] == [hit["id"] for hit in at_root]
     assert [hit["api_url"] for hit in under] == [f"http://hub.test/hub/api/v1/notes/{hit['id']}" for hit in under]
     assert [hit["url"] for hit in at_root] == [f"http://hub.test/notes/{hit['id']}" for hit in at_root]
-
-
-def test_links_to_a_route_that_takes_no_large_id_are_built_one_by_one(make_app):
-    """The pattern is built with a large stand-in id; a route whose converter refuses it gets each link in full."""
-    from blueprints.web.common import public_id_urls
-
-    app = make_app()
-    app.add_url_rule("/small/<int(max=999):number>", "small", lambda number: "")
-    with app.test_request_context("/"):
-        assert public_id_urls("small", "number")(7) == "http://hub.test/small/7"
-        assert public_id_urls("notes.detail", "note_id")(7) == "http://hub.test/notes/7"
