@@ -769,5 +769,5 @@ def _distinct_rows(rows: np.ndarray, values: int) -> tuple[np.ndarray, np.ndarra
     keys = np.zeros(len(rows), dtype=np.int64)
     for slot in range(width):
         keys = keys * (values + 1) + (rows[:, slot].astype(np.int64) + 1)
-    distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    _keys, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     return rows[first], inverse.reshape(-1)
