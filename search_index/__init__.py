@@ -28,6 +28,7 @@ from sqlalchemy.orm import joinedload
 
 from hub import events
 from hub.extensions import db
+from hub.models import GlossaryEntry
 from hub.models.note import Note
 from hub.services.visibility import Audience, published_for, rule_key
 from search_index import glossary as glossary_module
@@ -157,7 +158,8 @@ def _visible_in_order(ids: list[int], viewer: Any) -> list[Note]:
 
 _HIT_COLUMNS = (Note.id, Note.title, Note.summary, Note.language, Note.published_at, Note.updated_at)
 _HIT_QUERIES: dict[Hashable, sa.Select] = {}  # by visibility rule: built once, so SQLAlchemy's cache key is kept
-_GLOSSARY_VERSION: sa.Select | None = None
+# Asked on every search (whether administrators changed the glossary), built once like the above.
+_GLOSSARY_VERSION = sa.select(sa.func.count(GlossaryEntry.id), sa.func.max(GlossaryEntry.id))
 
 
 def _hits_query(viewer: Any) -> sa.Select:
@@ -186,11 +188,6 @@ def _visible_hits(ids: list[int], viewer: Any) -> tuple[list[Hit], dict[int, str
 
 def _glossary() -> glossary_module.Glossary:
     """Return the shipped glossary merged with administrators' rows (rebuilt only when they change)."""
-    from hub.models import GlossaryEntry
-
-    global _GLOSSARY_VERSION
-    if _GLOSSARY_VERSION is None:
-        _GLOSSARY_VERSION = sa.select(sa.func.count(GlossaryEntry.id), sa.func.max(GlossaryEntry.id))
     state = _state()
     # Asked on every search: through the session's connection, without the ORM's statement handling.
     version = tuple(db.session.connection().execute(_GLOSSARY_VERSION).one())
