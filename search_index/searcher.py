@@ -23,7 +23,7 @@ from whoosh.searching import Searcher
 from search_index.concepts import is_concept_token
 from search_index.engine import ArrayCache, Leaf, Plan, Snapshot, Unit
 from search_index.query import build, parse
-from search_index.store import IndexStore, open_reader
+from search_index.store import IndexStore, has_newer_commit, open_reader
 
 FACET_LIMIT = 12
 
@@ -84,7 +84,7 @@ class SearcherPool:
                 local.searcher = None
             index, target = self.store.open_current()
             searcher = Searcher(open_reader(index), fromindex=index)
-        elif local.index.latest_generation() != searcher.ixreader.generation():
+        elif has_newer_commit(local.index, searcher.ixreader.generation()):
             index = local.index
             searcher = Searcher(open_reader(index, previous=searcher.ixreader), fromindex=index)
         else:
