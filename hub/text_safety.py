@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["UnsafeName", "clean_name", "isolated", "skeleton"]
+__all__ = ["UnsafeName", "clean_name", "isolated", "skeleton", "without_unsafe"]
 
 CONFUSABLES = Path(__file__).with_name("data") / "confusables.txt"
 CONFUSABLES_SHA256 = "ec88ecebcf89f63f813d460842b0cf8322744b40a0b2c06f88a2cea48c0351ea"
@@ -82,6 +82,19 @@ def isolated(text: str) -> str:
     """Return text between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE, for labels that take
     no markup (<option>, checkbox labels built by forms): an override inside cannot leak out."""
     return f"\u2068{text}\u2069"
+
+
+def without_unsafe(text: str) -> str:
+    """Return text NFC-normalised with what :func:`clean_name` refuses taken out (line breaks and tabs
+    become spaces): for names another system sent, which cannot be sent back for correction."""
+    text = unicodedata.normalize("NFC", text)
+    kept = []
+    for index, ch in enumerate(text):
+        if _allowed(text, index):
+            kept.append(ch)
+        elif ch in "\t\n\r\u2028\u2029":
+            kept.append(" ")
+    return "".join(kept)
 
 
 def clean_name(text: str) -> str:

@@ -29,6 +29,7 @@ from hub.federation.http import request_host
 from hub.models import LANGUAGES, Note, NoteState, Visibility
 from hub.services import notes
 from hub.services.visibility import OUTBOX, may_read
+from hub.text_safety import without_unsafe
 
 NS = "https://practice-exchange-hub.example/ns#"
 CONTEXT: list[Any] = [
@@ -88,10 +89,10 @@ def parse_time(value: Any) -> dt.datetime | None:
         return None
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # OverflowError: an offset that moves it past year 1 or 9999
         return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return moment
 
 
@@ -323,7 +324,9 @@ class RemoteArticle:
 
 
 def _string(value: Any, limit: int) -> str:
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    """Return a text field of a partner's object, without the characters our own forms refuse in names
+    (controls, bidi overrides, invisible ones: see hub.text_safety), stripped and cut to ``limit``."""
+    return without_unsafe(value).strip()[:limit] if isinstance(value, str) else ""
 
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -356,7 +359,7 @@ def _slugs(value: Any) -> list[str]:
 
 def _tags(value: Any) -> list[str]:
     items = value if isinstance(value, list) else []
-    tags = [re.sub(r"\s+", " ", t.strip().lstrip("#"))[:40] for t in items[:MAX_TERMS] if isinstance(t, str)]
+    tags = [re.sub(r"\s+", " ", _string(t, 200).lstrip("#"))[:40] for t in items[:MAX_TERMS] if isinstance(t, str)]
     return [t for t in dict.fromkeys(tags) if t][:10]
 
 

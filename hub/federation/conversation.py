@@ -43,7 +43,7 @@ from hub.models.events import Event
 from hub.models.federation import Delivery, PeerHub
 from hub.models import (LANGUAGES, Comment, CommentState, CommentThread, Flag, FlagOrigin, Mark, MarkTotal, Note, NoteState, RemoteMark,
                         Visibility)
-from hub.services import discussion, notes
+from hub.services import discussion, notes, screening
 from hub.services.visibility import Audience, may_read
 from hub.text import html_text
 from hub.text_safety import UnsafeName, clean_name
@@ -424,9 +424,11 @@ def _sanitized(obj: dict[str, Any]) -> tuple[str, str]:
 def _pseudonym(value: Any) -> str:
     """Return a partner's pseudonym as safe to show as our members' names, else "" (shown as "someone")."""
     try:
-        return clean_name(value)[:60] if isinstance(value, str) else ""
+        name = clean_name(value)[:60] if isinstance(value, str) else ""
     except UnsafeName:
         return ""  # invisible or direction-changing characters: never shown
+    # A name with a phone number or an ID number in it is no pseudonym: nobody checked it before it showed.
+    return "" if screening.screen({"pseudonym": name}) else name
 
 
 def store_comment(peer: PeerHub, obj: dict[str, Any], note: Note, parent: Comment | None) -> Comment | None:

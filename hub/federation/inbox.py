@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -117,6 +118,8 @@ def _parse_activity(body: bytes) -> dict[str, Any]:
         raise Refused(400, "malformed_json") from None
     if not isinstance(activity, dict):
         raise Refused(400, "not_an_activity")
+    if not _storable(activity):
+        raise Refused(400, "invalid_characters")
     for name in ("id", "type"):
         if not isinstance(activity.get(name), str) or not activity[name] or len(activity[name]) > MAX_ID:
             raise Refused(400, f"missing_{name}")
@@ -124,6 +127,27 @@ def _parse_activity(body: bytes) -> dict[str, Any]:
     if not actor_ref or len(actor_ref) > MAX_ID:
         raise Refused(400, "missing_actor")
     return activity
+
+
+def _storable(document: Any) -> bool:
+    """Tell whether every string in a parsed JSON document (keys too) can be stored and shown: no NUL,
+    which PostgreSQL's text and XML refuse, and no lone surrogate (a "\\ud800" escape), which is no
+    character and cannot be encoded. Walked without recursion: the nesting is the sender's."""
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value or _SURROGATE.search(value):
+                return False
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return True
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _KeyFetcher:

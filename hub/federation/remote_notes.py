@@ -38,7 +38,8 @@ def by_remote_id(remote_id: str) -> Note | None:
 
 def findings(article: RemoteArticle) -> list[privacy.Finding]:
     """Run the privacy check over an incoming note's text (the same check as for local text)."""
-    fields = {"title": article.title, "summary": article.summary, "body": article.text, "place": article.place}
+    fields = {"title": article.title, "summary": article.summary, "body": article.text, "place": article.place,
+              "province": article.province, "tags": "\n".join(article.tags)}
     return screening.screen(fields)
 
 

@@ -371,3 +371,13 @@ def test_a_partners_pseudonym_with_direction_overrides_is_not_shown(app, client,
     inbox.process_pending(app)
     thread = db.session.scalar(sa.select(CommentThread))
     assert thread.author_pseudonym == "" and thread.comment.state == "published"
+
+
+def test_a_partners_pseudonym_with_a_phone_number_is_not_shown(app, client, make_peer, publish):
+    note = publish("public")
+    peer = make_peer(trust="publish")
+    peer.post(client, peer.activity("Create", {**_comment(peer, note.id),
+                                                "peh:authorPseudonym": "Zhang Wei 13812345678"}))
+    inbox.process_pending(app)
+    thread = db.session.scalar(sa.select(CommentThread))
+    assert thread.author_pseudonym == "" and "13812345678" not in client.get(f"/notes/{note.id}").get_data(as_text=True)

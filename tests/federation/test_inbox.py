@@ -409,3 +409,58 @@ def _article_fields() -> dict:
     return {"object_id": "http://127.0.0.9:1/ap/notes/7", "url": "http://127.0.0.9:1/notes/7", "language": "en",
             "title": "Night outreach", "summary": "What we learned.", "content_html": "<p>We walked.</p>",
             "visibility": "public"}
+
+
+# --- what cannot be stored or shown ---------------------------------------------------------
+
+@pytest.mark.parametrize("where", ["id", "content", "key"])
+@pytest.mark.parametrize("bad", ["\\ud800", "\\u0000"])
+def test_a_nul_or_a_lone_surrogate_anywhere_is_refused_with_a_reason(app, client, make_peer, where, bad):
+    """A lone surrogate is valid JSON but no character (a 500 and a failed worker item before); a NUL is
+    refused by PostgreSQL's text and by XML (the Atom feed)."""
+    peer = make_peer(trust="publish")
+    activity = peer.activity("Create", peer.article())
+    marker = "BADCHAR"
+    if where == "id":
+        activity["id"] += marker
+    elif where == "content":
+        activity["object"]["content"] = f"<p>text {marker}</p>"
+    else:
+        activity["object"][f"peh:{marker}"] = "x"
+    body = json.dumps(activity).replace(marker, bad).encode()
+    before = _rows()
+    response = peer.post(client, body)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_characters"
+    assert _rows() == before
+
+
+def test_a_date_an_offset_moves_out_of_range_is_no_date_and_the_note_still_comes(app, client, make_peer):
+    peer = make_peer(trust="publish")
+    article = peer.article(published="9999-12-31T23:59:59-05:00", updated="0001-01-01T00:00:00+05:00")
+    assert peer.post(client, peer.activity("Create", article)).status_code == 202
+    _process(app)
+    item = db.session.scalar(sa.select(InboxItem))
+    note = db.session.scalar(sa.select(Note).where(Note.origin_peer_id == peer.row.id))
+    assert item.state == "done" and note is not None and note.state == "published"
+
+
+def test_invisible_and_direction_changing_characters_are_taken_out_of_a_partners_names(app, client, make_peer):
+    peer = make_peer(trust="publish")
+    article = peer.article(name="Out\u202eREACH\u200b notes", **{"peh:tags": ["night\u2066 work", "\u200b"],
+                                                                 "peh:province": "Sichuan\u0007"})
+    assert peer.post(client, peer.activity("Create", article)).status_code == 202
+    _process(app)
+    note = db.session.scalar(sa.select(Note).where(Note.origin_peer_id == peer.row.id))
+    assert (note.title, note.tags, note.province) == ("OutREACH notes", ["night work"], "Sichuan")
+
+
+@pytest.mark.parametrize("fields", [{"peh:tags": ["night", "张伟身份证110101199003071233"]},
+                                    {"peh:province": "Call 13812345678"}])
+def test_a_trusted_partners_note_with_personal_data_in_its_tags_or_province_waits_for_review(
+        app, client, make_peer, fields):
+    peer = make_peer(trust="publish")
+    assert peer.post(client, peer.activity("Create", peer.article(**fields))).status_code == 202
+    _process(app)
+    note = db.session.scalar(sa.select(Note).where(Note.origin_peer_id == peer.row.id))
+    assert note.state == "submitted"
+    assert client.get(f"/notes/{note.id}").status_code == 404
