@@ -424,18 +424,29 @@ def _fold_pending(note: Note) -> None:
 
 
 def _with_text(data: NoteInput, fields: dict[str, str]) -> NoteInput:
-    """Return ``data`` with its title, summary, body, sections and place taken from ``fields``."""
+    """Return ``data`` with its title, summary, body, sections, place, province and tags taken from ``fields``."""
     data.title, data.summary, data.body, data.place = fields["title"], fields["summary"], fields["body"], fields["place"]
     data.sections = {key: fields[f"section:{key}"] for key in SECTIONS if fields.get(f"section:{key}")}
+    data.province = fields.get("province", data.province)
+    data.tags = _tags_of(fields, data.tags)
     return data
 
 
 def _apply_text(note: Note, fields: dict[str, str]) -> None:
-    """Replace a note's text (title, summary, body, sections, place) with ``fields``, rendered again."""
+    """Replace a note's text (title, summary, body, sections, place, province, tags) with ``fields``, rendered again."""
     redaction.set_text_fields(note, fields)
     note.place = fields.get("place", note.place)
+    note.province = fields.get("province", note.province)
+    note.tags = _tags_of(fields, note.tags)
     note.body_html = render_body(note)
     note.updated_at = utcnow()
+
+
+def _tags_of(fields: dict[str, str], tags: list[str] | None) -> list[str]:
+    """Return the tags of scanned ``fields`` (one a line, see :func:`_fields_of`), else ``tags``."""
+    if "tags" not in fields:
+        return list(tags or [])
+    return [tag for tag in fields["tags"].split("\n") if tag.strip()]
 
 
 def _notify_author(note: Note, kind: str) -> None:
@@ -446,7 +457,9 @@ def _notify_author(note: Note, kind: str) -> None:
 # --- privacy check ---------------------------------------------------------------------
 
 def _fields_of(data: NoteInput, note: Note | None = None) -> dict[str, str]:
-    fields = {"title": data.title, "summary": data.summary, "body": data.body, "place": data.place}
+    # Province and tags are free text shown to every reader (and as search facets): checked like the place.
+    fields = {"title": data.title, "summary": data.summary, "body": data.body, "place": data.place,
+              "province": data.province or "", "tags": "\n".join(data.tags or [])}
     fields.update({f"section:{k}": v for k, v in data.sections.items()})
     for attachment in (note.attachments if note is not None else []):
         fields[f"attachment:{attachment.id}"] = attachment.filename
