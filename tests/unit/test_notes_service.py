@@ -167,3 +167,14 @@ def test_seeded_vocabulary_is_bilingual_and_complete(people):
     topics = notes.terms("topic")
     assert len(topics) == 15 and all(t.name_zh and t.name_en for t in topics)
     assert vocabulary.seed() == 0
+
+
+def test_a_comment_that_spells_a_number_in_character_references_is_checked_like_a_plain_one(people):
+    note = _note(people)
+    notes.submit(note, by=people["author"], confirm_privacy=True)
+    notes.approve(note, by=people["moderator"])
+    body = "call &#49;&#51;&#56;&#49;&#50;&#51;&#52;&#53;&#54;&#55;&#56; or 138\\-1234\\-5678"
+    with pytest.raises(screening.PrivacyCheckRequired) as error:
+        discussion.add_comment(note, by=people["member"], body=body)
+    assert [f.kind for f in error.value.findings] == ["phone", "phone"]
+    assert discussion.add_comment(note, by=people["member"], body=body, confirm_privacy=True).state == "held"
