@@ -507,13 +507,25 @@ def delete_comment(peer: PeerHub, object_id: str) -> bool:
     comment = _comment_from_id(object_id)
     if comment is None:
         return False
-    thread = thread_of(comment)
-    from_writer = thread is not None and thread.peer_id == peer.id
-    from_origin = comment.note is not None and comment.note.origin_peer_id == peer.id
-    if not (from_writer or from_origin):
+    if not _may_withdraw(peer, comment):
         raise InvalidActivity("a hub can only delete its own comments, or those under its own notes")
     _remove(comment)
     return True
+
+
+def may_delete_comment(peer: PeerHub, object_id: str) -> bool:
+    """Tell whether ``object_id`` is a comment ``peer`` may withdraw (the inbox's check at the door)."""
+    comment = _comment_from_id(object_id)
+    return comment is not None and _may_withdraw(peer, comment)
+
+
+def _may_withdraw(peer: PeerHub, comment: Comment) -> bool:
+    """Tell whether ``peer`` wrote the comment or is the origin of the note it is under."""
+    if peer.id is None:
+        return False
+    thread = thread_of(comment)
+    from_writer = thread is not None and thread.peer_id == peer.id
+    return from_writer or (comment.note is not None and comment.note.origin_peer_id == peer.id)
 
 
 # --- marks, flags, proposed translations --------------------------------------------------------
