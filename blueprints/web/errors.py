@@ -45,7 +45,9 @@ NO_SOURCE_MESSAGE = _l("Your browser did not say which page this form came from,
                        "settings or add-ons), then send the form again.")
 RETRY_AFTER_SECONDS = 10  # what a 503 asks clients (and the editor's autosave) to wait before trying again
 JSON_ATTR = "_hub_answers_json"
-JSON_TYPES = ("application/json", "application/problem+json")
+JSON_TYPES = ("application/json", "application/problem+json", "application/activity+json", "application/ld+json")
+# Addresses only machines read (the API, ActivityPub objects): errors are problem documents whatever they accept.
+MACHINE_PATHS = ("/api/", "/ap/")
 # Errors that mean "the database cannot be reached or is overloaded", not "this request is wrong".
 UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
@@ -59,7 +61,7 @@ def answers_json(view: F) -> F:
 def wants_json() -> bool:
     """Tell whether this request's caller reads JSON (the API, a JSON view, an Accept header)."""
     view = current_app.view_functions.get(request.endpoint or "")
-    return (request.path.startswith("/api/") or getattr(view, JSON_ATTR, False)
+    return (request.path.startswith(MACHINE_PATHS) or getattr(view, JSON_ATTR, False)
             or request.accept_mimetypes.best in JSON_TYPES)
 
 

@@ -396,7 +396,8 @@ def parse_article(obj: Any, *, actor_id: str) -> RemoteArticle:
     visibility = Visibility.PUBLIC.value if addressed(obj) & PUBLIC_ALIASES else Visibility.PARTNERS.value
     return RemoteArticle(
         object_id=object_id,
-        url=url if url and _is_http(url) and len(url) <= 500 else object_id,
+        # The "original page" link readers follow: on the sender's own host, or the object's id.
+        url=url if url and len(url) <= 500 and same_host(url, actor_id) else object_id,
         language=language,
         title=_string(_mapped(obj, "name", key), MAX_TITLE),
         summary=_summary(_mapped(obj, "summary", key)),

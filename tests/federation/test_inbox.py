@@ -531,3 +531,13 @@ def test_a_note_sent_by_reference_that_its_origin_does_not_have_fails_without_a_
     _process(app)
     item = db.session.scalar(sa.select(InboxItem))
     assert item.state == "failed" and item.error.startswith("fetch failed:") and "Traceback" not in caplog.text
+
+
+def test_the_original_page_link_of_a_partners_note_stays_on_the_partners_host(app, client, make_peer):
+    peer = make_peer(trust="publish")
+    for number, url in ((1, "https://evil.example/login"), (2, "https://peer.example/notes/2")):
+        assert peer.post(client, peer.activity("Create", peer.article(number, url=url))).status_code == 202
+    _process(app)
+    urls = dict(db.session.execute(sa.select(Note.remote_id, Note.remote_url)).all())
+    assert urls == {peer.base + "/ap/notes/1": peer.base + "/ap/notes/1",
+                    peer.base + "/ap/notes/2": "https://peer.example/notes/2"}
