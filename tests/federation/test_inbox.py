@@ -61,6 +61,27 @@ def test_a_moderated_partners_note_waits_in_the_moderation_queue(app, client, ma
     assert db.session.scalar(sa.select(Event.kind).where(Event.subject_id == note.id)) == "note.published"
 
 
+@pytest.mark.parametrize(("trust", "state_after_new_text"), [("moderate", "submitted"), ("publish", "published")])
+def test_a_new_text_of_an_approved_note_is_screened_again_unless_its_hub_is_trusted_to_publish(
+        app, client, make_peer, people, trust, state_after_new_text):
+    peer = make_peer(trust=trust)
+    peer.post(client, peer.activity("Create", peer.article()))
+    _process(app)
+    note = db.session.scalar(sa.select(Note))
+    if note.state == "submitted":
+        notes.approve(note, by=people["moderator"])
+    same = peer.article(updated="2026-01-03T00:00:00Z")  # sent again, nothing readers see changed
+    peer.post(client, peer.activity("Update", same))
+    _process(app)
+    assert note.state == "published"
+    text = "<p>BUY CHEAP PILLS at http://spam.example</p>"
+    spam = peer.article(content=text, contentMap={"en": text}, updated="2026-01-04T00:00:00Z")
+    peer.post(client, peer.activity("Update", spam))
+    _process(app)
+    assert note.state == state_after_new_text
+    assert ("BUY CHEAP" in client.get(f"/notes/{note.id}").get_data(as_text=True)) == (trust == "publish")
+
+
 def test_a_trusted_partners_note_is_published_at_once(app, client, make_peer):
     peer = make_peer(trust="publish")
     peer.post(client, peer.activity("Create", peer.article()))
