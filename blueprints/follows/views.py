@@ -61,9 +61,16 @@ def add():
     with attempt() as done:
         item = follows.follow(me(), _target_of(form), frequency=form.frequency.data or None)
     if done:
-        flash(_("You follow %(what)s. New notes come %(how)s by e-mail; change it under Following.",
-                what=follows.describe(item, locale=str(get_locale())),
-                how=str(FREQUENCY_LABELS[item.frequency]).lower()), "info")
+        what = follows.describe(item, locale=str(get_locale()))
+        if not current_app.config["MAIL_SERVER"]:  # say what the Following page says, not a promise
+            flash(_("You follow %(what)s. This hub does not send e-mail yet: mails start once the administrator "
+                    "sets up a mail server.", what=what), "info")
+        elif not me().email:
+            flash(_("You follow %(what)s. Your account has no e-mail address, so nothing can be mailed to you: "
+                    "add one on your account page.", what=what), "info")
+        else:
+            flash(_("You follow %(what)s. New notes come %(how)s by e-mail; change it under Following.",
+                    what=what, how=str(FREQUENCY_LABELS[item.frequency]).lower()), "info")
     return redirect(back)
 
 
