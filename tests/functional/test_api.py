@@ -216,3 +216,13 @@ def test_result_links_follow_the_script_root_of_each_request(app, client, hub):
     assert under and [hit["id"] for hit in under] == [hit["id"] for hit in at_root]
     assert [hit["api_url"] for hit in under] == [f"http://hub.test/hub/api/v1/notes/{hit['id']}" for hit in under]
     assert [hit["url"] for hit in at_root] == [f"http://hub.test/notes/{hit['id']}" for hit in at_root]
+
+
+def test_a_repeated_word_lists_each_expansion_once_in_first_seen_order(app, client, hub):
+    worker.run_once(app)
+    once = client.get("/api/v1/search", query_string={"q": "美沙酮"}).get_json()["expansions"]
+    assert once and len(once) == len(set(once))
+    repeated = client.get("/api/v1/search", query_string={"q": " ".join(["美沙酮"] * 700)}).get_json()["expansions"]
+    assert repeated == once
+    both = client.get("/api/v1/search", query_string={"q": "美沙酮 针具交换 美沙酮"}).get_json()["expansions"]
+    assert both[:len(once)] == once and len(both) == len(set(both)) > len(once)
