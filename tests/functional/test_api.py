@@ -102,6 +102,29 @@ def test_a_bad_parameter_is_a_problem_document_in_the_callers_language(client, h
     assert english["detail"] == "Check the parameter per_page: expected a whole number, at least 1."
 
 
+@pytest.mark.parametrize("url, parameter, shown", [
+    ("/api/v1/search?q=%00", "q", "q"), ("/api/v1/search?q=a%00b&page=2", "q", "q"),
+    ("/api/v1/notes?topic=nsp%00", "topic", "topic"), ("/api/v1/notes?per_page=1%00", "per_page", "per_page"),
+    ("/api/v1/projects?x%00y=1", "x\x00y", "x\\0y"),  # a NUL in the name: shown as \0 in the detail
+])
+def test_a_nul_byte_in_a_parameter_is_a_bad_parameter_naming_it(client, hub, url, parameter, shown):
+    response = client.get(url, headers={"Accept-Language": "en"})
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["code"] == "bad_parameter" and [e["parameter"] for e in problem["errors"]] == [parameter]
+    assert problem["detail"] == problem["errors"][0]["detail"] == (
+        f"Check the parameter {shown}: it holds a NUL character, which the hub never accepts.")
+    assert "Accept-Language" in response.headers["Vary"]  # an API answer like the others
+    chinese = client.get(url, headers={"Accept-Language": "zh-CN"}).get_json()
+    assert chinese["code"] == "bad_parameter" and re.search(r"[\u4e00-\u9fff]", chinese["detail"])
+
+
+def test_a_nul_byte_in_an_api_path_is_a_bad_request_problem(client, hub):
+    response = client.get("/api/v1/notes/%00")
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert "code" not in response.get_json()  # no parameter to name
+
+
 def test_unknown_addresses_and_invisible_notes_are_404_problems(client, hub):
     for url in ("/api/v1/nothing-here", f"/api/v1/notes/{hub.members.id}", f"/api/v1/notes/{hub.draft.id}",
                 "/api/v1/notes/99999999"):
