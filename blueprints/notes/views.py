@@ -154,11 +154,23 @@ def _submit(note: Note, form: NoteForm):
 
 
 def _privacy_page(form: NoteForm, note: Note | None, error: PrivacyCheckRequired):
+    _mark_unticked(form)
     fields, _findings = notes.scan_input(form.to_input())
     if note is not None:
         fields.update({f"attachment:{a.id}": a.filename for a in note.attachments})
     return render_template("notes/privacy_check.html", form=form, note=note,
                            groups=privacy_groups(fields, error.findings))
+
+
+def _mark_unticked(form) -> None:
+    """Mark the confirmation box when its check page was sent without the tick (not on the page's first showing).
+
+    The check pages send ``privacy_check=1``: a form from the editor or the note page does not, and
+    the writer has not seen the highlighted places yet.
+    """
+    if request.form.get("privacy_check") == "1" and not form.confirm_privacy.data:
+        form.confirm_privacy.errors = [*form.confirm_privacy.errors,
+                                       _("Tick this box to confirm that you checked each highlighted place.")]
 
 
 @bp.post("/notes/autosave")
@@ -386,6 +398,7 @@ def _act_checked(note_id: int, action, success: str | None, form_class, text_fie
     with attempt(answered_by_caller=(PrivacyCheckRequired,)) as done:
         action(note, form)
     if isinstance(done.error, PrivacyCheckRequired):
+        _mark_unticked(form)
         text = getattr(form, text_field)
         scanned = {done.error.findings[0].field: text.data.strip()}
         return render_template("notes/text_check.html", note=note, form=form, text_field=text,

@@ -15,6 +15,7 @@ Who receives what (addressing) is decided here too, in one place:
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -177,6 +178,15 @@ def mark_totals(note: Note) -> dict[str, int]:
     return {kind: total["count"] for kind, total in notes.mark_totals(note).items()}
 
 
+def summary_html(summary: str) -> str:
+    """Return a note's plain-text summary as the HTML that ActivityStreams' ``summary`` holds.
+
+    Sent raw, "a<b and c>d" or "<b>" would be read as markup by other servers and by our own
+    inbound ``_summary()``, and their text lost; escaped, every reader gets the text back exactly.
+    """
+    return html.escape(summary, quote=False)
+
+
 def note_to_article(note: Note, *, recipients: list[str] | None = None) -> dict[str, Any]:
     """Map a local published note (and its translations) to an ActivityStreams Article."""
     check_federated(note)
@@ -189,8 +199,8 @@ def note_to_article(note: Note, *, recipients: list[str] | None = None) -> dict[
         **addressing(note, recipients=recipients),
         "name": note.title,
         "nameMap": {language_tag(v.language): v.title for v in versions},
-        "summary": note.summary,
-        "summaryMap": {language_tag(v.language): v.summary for v in versions},
+        "summary": summary_html(note.summary),
+        "summaryMap": {language_tag(v.language): summary_html(v.summary) for v in versions},
         "content": note.body_html,
         "contentMap": {language_tag(v.language): v.body_html for v in versions},
         "mediaType": "text/html",

@@ -284,7 +284,8 @@ def _offer_translation(translation: Note, original: Note, event: Event) -> None:
     article = {
         "id": actor.note_object_id(translation.id), "type": "Article", "attributedTo": actor.actor_id(),
         **_addressing(original, [origin.actor_id]),
-        "name": translation.title, "summary": translation.summary, "content": translation.body_html,
+        "name": translation.title, "summary": activities.summary_html(translation.summary),
+        "content": translation.body_html,
         "contentMap": {activities.language_tag(translation.language): translation.body_html},
         "nameMap": {activities.language_tag(translation.language): translation.title},
         "mediaType": "text/html", "url": actor.note_page_url(translation.id),

@@ -223,6 +223,8 @@ def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False
     _require(by, "edit", note)
     cleaned = clean(data)
     state = NoteState(note.state)
+    if state in (S.SUBMITTED, S.PUBLISHED):  # readers (or a moderator deciding) get this text: it must be whole
+        _require_complete(cleaned)
     if state == S.PUBLISHED:
         cleaned.visibility = _narrower(cleaned.visibility, note.visibility)
         findings = screening.require_confirmation(_fields_of(cleaned, note), confirmed=confirm_privacy)
@@ -346,6 +348,9 @@ def accept_changes(note: Note, *, by: User, version: int, checked: Iterable[str]
     """Publish a published note's pending revision after each finding is ticked or redacted."""
     pending = _require_pending(by, note, version)
     data = pending_input(pending)
+    if _missing_part(data):  # kept by the editor's autosave, or submitted before changes had to be whole
+        raise ServiceError(_l("These changes leave the note without a title, a summary or any text. "
+                              "Send them back to the author with a message."))
     fields, findings = pending_findings(pending)
     chosen = screening.settle(findings, checked=checked, redact=redact)
     data = _with_text(data, screening.redact(fields, chosen, language=data.language))
@@ -542,10 +547,7 @@ def redact(note: Note, *, by: User, fields: dict[str, str], reason: str = "") ->
 def submit(note: Note, *, by: User, confirm_privacy: bool = False) -> Note:
     """Send a note to the moderators, after the privacy check."""
     _require(by, "submit", note)
-    if not note.title.strip() or not (note.body.strip() or any((note.sections or {}).values())):
-        raise ServiceError(_l("Give the note a title and some text before submitting it."))
-    if not note.summary.strip():
-        raise ServiceError(_l("Write a summary of one or two sentences before submitting."), field="summary")
+    _require_complete(input_of(note))
     findings = screening.require_confirmation(_fields_of(input_of(note), note), confirmed=confirm_privacy)
     note.state = S.SUBMITTED.value
     note.submitted_at = utcnow()
@@ -553,6 +555,29 @@ def submit(note: Note, *, by: User, confirm_privacy: bool = False) -> Note:
     audit.record("note.submit", actor=by, target=note, privacy_findings=len(findings))
     db.session.commit()
     return note
+
+
+INCOMPLETE = {
+    "title": _l("Give the note a title before submitting it."),
+    "body": _l("Write the note's text, or one of its sections, before submitting it."),
+    "summary": _l("Write a summary of one or two sentences before submitting."),
+}
+
+
+def _missing_part(data: NoteInput) -> str | None:
+    """Name the first part a note readers may get lacks: its title, its text (body or a section), its summary."""
+    if not data.title.strip():
+        return "title"
+    if not (data.body.strip() or any(text.strip() for text in data.sections.values())):
+        return "body"
+    return "summary" if not data.summary.strip() else None
+
+
+def _require_complete(data: NoteInput) -> None:
+    """Refuse text that goes to review or to readers without its title, text or summary, on that field."""
+    missing = _missing_part(data)
+    if missing:
+        raise ServiceError(INCOMPLETE[missing], field=missing)
 
 
 def approve(note: Note, *, by: User, visibility: str | None = None, featured: bool = False,
