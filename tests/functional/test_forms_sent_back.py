@@ -21,6 +21,7 @@ from hub.extensions import db
 from hub.models import Comment, Flag, Follow, GlossaryEntry, Note, ReviewMessage
 from hub.models.user import Role, User
 from hub.services import accounts, discussion, notes
+from hub.services.errors import ServiceError
 from tests.functional.test_form_fuzz import note_input, published_note as published, submitted_note as submitted
 from tests.helpers import count, login, post_form
 
@@ -175,7 +176,7 @@ def test_comment_of_zero_width_spaces_is_refused_as_empty(app, contributor, mode
 @pytest.mark.parametrize("text", ["\u200b\u200b", "\u2060\ufeff \u200d", "\u3164", "\u2800\u2800"])
 def test_text_that_shows_nothing_is_not_a_comment(app, contributor, moderator, member, text):
     note = published(contributor, moderator)
-    with pytest.raises(Exception, match="Write something first"):
+    with pytest.raises(ServiceError, match="Write something first"):
         discussion.add_comment(note, by=member, body=text)
 
 
