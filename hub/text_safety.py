@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["UnsafeName", "clean_name", "isolated", "skeleton", "without_unsafe"]
+__all__ = ["UnsafeName", "clean_name", "isolated", "shows_nothing", "skeleton", "without_unsafe"]
 
 CONFUSABLES = Path(__file__).with_name("data") / "confusables.txt"
 CONFUSABLES_SHA256 = "ec88ecebcf89f63f813d460842b0cf8322744b40a0b2c06f88a2cea48c0351ea"
@@ -97,12 +97,19 @@ def without_unsafe(text: str) -> str:
     return "".join(kept)
 
 
+def shows_nothing(text: str) -> bool:
+    """Return True if ``text`` draws nothing: only spaces, blanks, marks without a base, invisible,
+    format or control characters (a comment of zero-width spaces is an empty comment)."""
+    return all(ch.isspace() or ch in _BLANK or ch in _INVISIBLE or ch in _VARIATION_SELECTORS
+               or unicodedata.combining(ch) or unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
+
+
 def clean_name(text: str) -> str:
     """Return the name NFC-normalised and stripped; raise UnsafeName if it cannot be shown safely."""
     name = unicodedata.normalize("NFC", text).strip()
     if not all(_allowed(name, index) for index in range(len(name))):
         raise UnsafeName("invisible")
-    if name and all(ch.isspace() or ch in _BLANK or unicodedata.combining(ch) for ch in name):
+    if name and shows_nothing(name):
         raise UnsafeName("empty")
     return name
 

@@ -12,14 +12,14 @@ from blueprints.web import dates
 from blueprints.web.access import public, requires, signed_in
 from blueprints.web.common import as_id, id_arg, me, note_for, page_arg, privacy_groups
 from blueprints.web.errors import answers_json
-from blueprints.web.forms import ActionForm
+from blueprints.web.forms import NOTHING_SENT_BACK, ActionForm, SentBack, flash_unseen_errors, refusal
 from blueprints.web.fragments import deferred, memo, page, share_page
-from blueprints.web.refusals import attempt, problem
+from blueprints.web.refusals import attempt, problem, submitted
 from hub.extensions import db
 from hub.models import LANGUAGES, Comment, CommentState, Note, NoteState
 from hub.permissions import can
 from hub.services import attachments, discussion, listing, notes, revisions, translations
-from hub.services.errors import ServiceError
+from hub.services.errors import NotAllowed, ServiceError
 from hub.services.screening import PrivacyCheckRequired
 from hub.services.visibility import can_view
 
@@ -268,7 +268,11 @@ def detail(note_id: int):
         return redirect(url_for("notes.detail", note_id=note.original.id, version=note.language))
     share_page(note.is_published, members=note.is_published)  # a draft's page is its author's and the moderators'
     version = request.args.get("version")
-    version = version if version in ("original", *LANGUAGES) else None  # anything else shows the default
+    return _note_page(note, version=version if version in ("original", *LANGUAGES) else None)  # else the default
+
+
+def _note_page(note: Note, *, version: str | None = None, sent_back: SentBack = NOTHING_SENT_BACK) -> str:
+    """Render a note's page (see :func:`detail`); ``sent_back`` is one of its forms, refused, shown as it was posted."""
     versions = deferred(lambda: [] if note.original else translations.published_translations(note, current_user))
     shown = deferred(_version_to_show, note, version, versions)
     me_id = current_user.id if current_user.is_authenticated else None
@@ -285,8 +289,9 @@ def detail(note_id: int):
         marks=deferred(notes.mark_counts, note, current_user),
         my_marks=memo("marks-by", note.id, me_id, compute=lambda: notes.marks_by(note, current_user)),
         thread=deferred(notes.thread, note) if notes.may(current_user, "history", note) else [],
-        comment_form=deferred(CommentForm), flag_form=deferred(FlagForm), message_form=deferred(MessageForm),
-        action_form=deferred(ActionForm),
+        # Empty forms, also on a page that answers a post (a form would read what was posted).
+        comment_form=deferred(CommentForm, formdata=None), flag_form=deferred(FlagForm, formdata=None),
+        message_form=deferred(MessageForm, formdata=None), action_form=deferred(ActionForm), sent_back=sent_back,
         similar=deferred(search_index.similar, note, viewer=current_user) if note.is_published else [])
 
 
@@ -319,20 +324,41 @@ def _version_to_show(note: Note, version: str | None, published: list[Note]) -> 
     return available.get(translations.language_of(_locale()), note)
 
 
-def _act(note_id: int, action, success: str, *, form_class=ActionForm, to: str = "notes.detail"):
-    """Run ``action(note, form)`` for a posted form; flash the outcome and go back to the note."""
+def _act(note_id: int, action, success: str, *, form_class=ActionForm, to: str = "notes.detail",
+         sent_back_as: str | None = None):
+    """Run ``action(note, form)`` for a posted form; flash the outcome and go back to the note.
+
+    A form in which the person wrote something is named by ``sent_back_as`` on the note page:
+    see :func:`_send_back`.
+    """
     note = note_for(me(), note_id)
     form = form_class()
-    if not form.validate_on_submit():
-        flash(_("Please fill in the form completely."), "error")
-        return redirect(url_for(to, note_id=note.id))
-    with attempt() as done:
-        action(note, form)
+    done = submitted(form, lambda: action(note, form))
     if done:
         flash(success, "info")
+        return _back_from(note, to)
+    return _send_back(note, form, sent_back_as, done.error) or _back_from(note, to)
+
+
+def _back_from(note: Note, to: str):
+    """Go back to the note after an action (to the list of one's notes, or all notes, when it is gone from view)."""
     if note.state == NoteState.DELETED:
         return redirect(url_for("notes.mine"))
     return redirect(url_for(to, note_id=note.id) if can_view(note, me()) else url_for("notes.index"))
+
+
+def _send_back(note: Note, form, sent_back_as: str | None, error: ServiceError | None = None) -> str | None:
+    """Return the note page with a refused form filled in as it was posted, the errors beside its fields.
+
+    None for a button, or when the person may not do this at all (``error`` is NotAllowed): what is
+    wrong is then flashed, and the view goes back to the note as after any action.
+    """
+    if sent_back_as is None or isinstance(error, NotAllowed):
+        flash(refusal(form), "error")
+        return None
+    flash_unseen_errors(form)
+    about = id_arg("parent") if sent_back_as == "reply" else id_arg("comment") if sent_back_as == "flag" else None
+    return _note_page(note, sent_back=SentBack(form, sent_back_as, about))
 
 
 @bp.post("/notes/<int:note_id>/withdraw")
@@ -355,7 +381,7 @@ def reply(note_id: int):
     """Answer in the review thread, after the privacy check."""
     def run(note, form):
         notes.reply(note, by=me(), body=form.message.data, confirm_privacy=form.confirm_privacy.data)
-    return _act_checked(note_id, run, _("Message sent."), MessageForm, "message", _(
+    return _act_checked(note_id, run, _("Message sent."), MessageForm, "message", "message", _(
         "Only the note's author and the moderators read this thread. Still, leave out what could identify "
         "someone, or confirm that it may stay."))
 
@@ -376,7 +402,8 @@ def comment(note_id: int):
             abort(404)
         posted.append(discussion.add_comment(note, by=me(), body=form.body.data, parent=parent,
                                              confirm_privacy=form.confirm_privacy.data))
-    response = _act_checked(note_id, run, None, CommentForm, "body", _(
+    sent_back_as = "reply" if "parent" in request.args else "comment"
+    response = _act_checked(note_id, run, None, CommentForm, "body", sent_back_as, _(
         "Remove what could identify someone, or confirm that it may stay: a moderator then checks your comment "
         "before readers see it."))
     if posted and posted[0].state == CommentState.HELD:
@@ -388,15 +415,12 @@ def comment(note_id: int):
     return response
 
 
-def _act_checked(note_id: int, action, success: str | None, form_class, text_field: str, explanation: str):
+def _act_checked(note_id: int, action, success: str | None, form_class, text_field: str, sent_back_as: str,
+                 explanation: str):
     """Like :func:`_act`, but text with personal data first comes back for the writer to confirm or edit."""
     note = note_for(me(), note_id)
     form = form_class()
-    if not form.validate_on_submit():
-        flash(_("Please fill in the form completely."), "error")
-        return redirect(url_for("notes.detail", note_id=note.id))
-    with attempt(answered_by_caller=(PrivacyCheckRequired,)) as done:
-        action(note, form)
+    done = submitted(form, lambda: action(note, form), answered_by_caller=(PrivacyCheckRequired,))
     if isinstance(done.error, PrivacyCheckRequired):
         _mark_unticked(form)
         text = getattr(form, text_field)
@@ -407,6 +431,8 @@ def _act_checked(note_id: int, action, success: str | None, form_class, text_fie
                                message=done.error.message, explanation=explanation), 422
     if done and success:
         flash(success, "info")
+    elif not done and (page := _send_back(note, form, sent_back_as, done.error)) is not None:
+        return page
     return redirect(url_for("notes.detail", note_id=note.id))
 
 
@@ -428,7 +454,7 @@ def flag(note_id: int):
         if "comment" in request.args and target is None:
             abort(404)
         notes.flag(note, by=me(), reason=form.reason.data, detail=form.detail.data or "", comment=target)
-    return _act(note_id, run, _("Thank you. A moderator will look at it."), form_class=FlagForm)
+    return _act(note_id, run, _("Thank you. A moderator will look at it."), form_class=FlagForm, sent_back_as="flag")
 
 
 @bp.post("/notes/<int:note_id>/feature")

@@ -525,11 +525,9 @@ def search_users(text: str = "", *, role: str | None = None, status: str | None 
     """Return a page of users matching ``text`` in username, e-mail or pseudonym."""
     query = sa.select(User).order_by(User.created_at.desc(), User.id.desc())
     text = text.strip().lower()
-    if text:
-        like = f"%{text}%"
-        query = query.where(sa.or_(
-            User.username.like(like), User.email.like(like), sa.func.lower(User.pseudonym).like(like)
-        ))
+    if text:  # the text as written: % and _ in it are characters to find, not LIKE wildcards
+        query = query.where(sa.or_(*(column.contains(text, autoescape=True) for column in (
+            User.username, User.email, sa.func.lower(User.pseudonym)))))
     if role:
         query = query.where(User.role == role)
     if status:

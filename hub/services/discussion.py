@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 from flask_babel import lazy_gettext as _l
 
-from hub import events
+from hub import events, text_safety
 from hub.extensions import db
 from hub.models import Comment, CommentState, CommentThread, Flag, Note, NoteState, Notification
 from hub.models.base import utcnow
@@ -37,7 +37,7 @@ def _render(body: str) -> str:
 
 def _clean(body: str) -> str:
     body = (body or "").strip()
-    if not body:
+    if text_safety.shows_nothing(body):
         raise ServiceError(_l("Write something first."), field="body")
     if len(body) > MAX_LENGTH:
         raise ServiceError(_l("Keep comments under 5,000 characters."), field="body")

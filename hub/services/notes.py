@@ -17,7 +17,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 
-from hub import events
+from hub import events, text_safety
 from hub.extensions import db
 from hub.models.base import utcnow
 from hub.models import (LANGUAGES, SECTIONS, Comment, CommentState, Flag, Mark, MarkTotal, Note, NoteRevision,
@@ -640,7 +640,7 @@ def unpublish(note: Note, *, by: User, reason: str) -> Note:
 
 
 def _need_message(message: str) -> None:
-    if not message.strip():
+    if text_safety.shows_nothing(message):
         raise ServiceError(_l("Write a message so the author knows what to do."), field="message")
 
 
