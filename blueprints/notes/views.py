@@ -439,9 +439,10 @@ def _act_checked(note_id: int, action, success: str | None, form_class, text_fie
 @bp.post("/notes/<int:note_id>/marks/<any(tried, useful):kind>")
 @requires("comment")
 def mark(note_id: int, kind: str):
-    """Set or take back a mark."""
+    """Set or take back a mark, as the button said (``on``: 1 or 0; a page from before it: switch it)."""
+    on = {"1": True, "0": False}.get(request.form.get("on", ""))
     # i18n: flash after a reader marks a note "we tried this too" or "useful"
-    return _act(note_id, lambda note, _f: notes.toggle_mark(note, by=me(), kind=kind), _("Thank you."))
+    return _act(note_id, lambda note, _f: notes.set_mark(note, by=me(), kind=kind, on=on), _("Thank you."))
 
 
 @bp.post("/notes/<int:note_id>/flag")

@@ -774,11 +774,20 @@ def thread(note: Note) -> list[ReviewMessage]:
 
 def toggle_mark(note: Note, *, by: User, kind: str) -> bool:
     """Add or take back a "we tried this too" / "useful" mark; return whether it is now set."""
+    return set_mark(note, by=by, kind=kind, on=None)
+
+
+def set_mark(note: Note, *, by: User, kind: str, on: bool | None) -> bool:
+    """Set (``on``) or take back a "we tried this too" / "useful" mark, or switch it (None); return
+    whether it is now set. Asking for the state it is in changes nothing: a button pressed on a page
+    that was sent twice, or shown in two tabs, does what it said."""
     if kind not in MARK_KINDS:
         raise ServiceError(_l("Unknown mark."))
     _require(by, "mark", note)
     existing = db.session.scalar(sa.select(Mark).where(Mark.note_id == note.id, Mark.user_id == by.id,
                                                        Mark.kind == kind))
+    if on is not None and on == (existing is not None):
+        return on
     if existing:
         db.session.delete(existing)
     else:
