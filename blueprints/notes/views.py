@@ -1,6 +1,8 @@
 """Views of the note pages: thin wrappers that check forms and call hub.services.notes."""
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale, get_timezone, gettext as _, ngettext
@@ -11,7 +13,7 @@ from blueprints.notes.forms import CommentForm, FlagForm, MessageForm, NoteForm
 from blueprints.web import dates
 from blueprints.web.access import public, requires, signed_in
 from blueprints.web.common import as_id, id_arg, me, note_for, page_arg, privacy_groups
-from blueprints.web.errors import answers_json
+from blueprints.web.errors import answers_json, problem_response
 from blueprints.web.forms import NOTHING_SENT_BACK, ActionForm, SentBack, flash_unseen_errors, refusal
 from blueprints.web.fragments import deferred, memo, page, share_page
 from blueprints.web.refusals import attempt, problem, submitted
@@ -24,6 +26,10 @@ from hub.services.screening import PrivacyCheckRequired
 from hub.services.visibility import can_view
 
 bp = Blueprint("notes", __name__, template_folder="templates")
+# The flash category that tells the next page "the hub has this note's text from the editor": hub.js then
+# drops the device copy it kept while the form was on its way (base.html turns it into a <meta>).
+EDITOR_SAVED = "editor-saved"
+DEVICE_COPY_MARK = re.compile(r"[0-9a-z]{4,40}")
 # A note page's similar notes come from the search index: a kept page is keyed by the index commit,
 # looked at once a second at most (the content version, read on every request, keeps what it shows visible).
 INDEX_CHECK_SECONDS = 1.0
@@ -73,6 +79,7 @@ def new():
         note = notes.create_draft(author=me(), data=form.to_input())
     if not created:
         return render_template("notes/edit.html", form=form, note=None)
+    _confirm_saved()
     if form.submit_note.data:
         return _submit(note, form)
     flash(_("Draft saved. Only you and the moderators can see it."), "info")
@@ -112,11 +119,19 @@ def edit(note_id: int):
         if isinstance(saved.error, PrivacyCheckRequired):
             return _privacy_page(form, note, saved.error), 422
         if saved:
+            _confirm_saved()
             if form.submit_note.data and note.state != NoteState.PUBLISHED:
                 return _submit(note, form)
             return _after_save(note)
     return render_template("notes/edit.html", form=form, note=note, thread=notes.thread(note),
                            original_changes=translations.original_changes(note) if note.original else [])
+
+
+def _confirm_saved() -> None:
+    """Tell the next page that the hub has the text the editor sent, by the mark it sent it with (EDITOR_SAVED)."""
+    mark = request.form.get("device_copy", "")
+    if DEVICE_COPY_MARK.fullmatch(mark):  # the editor script's own mark, nothing else, goes into the page
+        flash(mark, EDITOR_SAVED)
 
 
 def _after_save(note: Note):
@@ -191,7 +206,10 @@ def autosave():
             note_id = as_id(form.note_id.data) or abort(404)
             note = note_for(me(), note_id)
             if not notes.autosaves(note):
-                return jsonify(ok=False, reason="not_a_draft"), 409
+                # i18n: the editor's autosave, after the note was submitted or withdrawn (in another tab)
+                return problem_response(409, _("This note is no longer a draft (it was submitted or withdrawn "
+                                               "meanwhile), so the hub does not save it automatically."),
+                                        ok=False, reason="not_a_draft")
             notes.autosave(note, by=me(), data=form.to_input())
         else:
             note = notes.create_draft(author=me(), data=form.to_input())

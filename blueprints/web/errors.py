@@ -71,21 +71,24 @@ def database_unavailable(error: BaseException | None) -> bool:
         isinstance(error, sa_exc.DBAPIError) and bool(error.connection_invalidated))
 
 
-def render_error(code: int, detail: str | None = None, *, without_database: bool = False) -> Response:
-    """Answer with the error page for HTTP status ``code`` (a problem document for JSON callers)."""
+def render_error(code: int, detail: str | None = None, *, without_database: bool = False,
+                 **extensions: Any) -> Response:
+    """Answer with the error page for HTTP status ``code`` (a problem document for JSON callers,
+    with ``extensions`` as its further members)."""
     _recover_session()
     if without_database:
         _forget_user()
     title, message = MESSAGES.get(code, MESSAGES[500 if code >= 500 else 400])
     if wants_json():
-        return problem_response(code, detail)
+        return problem_response(code, detail, **extensions)
     return make_response(_page(code, title, detail or message), code)
 
 
-def problem_response(status: int, detail: str | None = None, **extensions: Any) -> Response:
+def problem_response(status: int, detail: str | None = None, *, title: str | None = None,
+                     **extensions: Any) -> Response:
     """Answer a machine with an RFC 9457 problem document (application/problem+json) in its language."""
-    title, message = MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
-    response = jsonify({"type": "about:blank", "title": str(title), "status": status,
+    usual_title, message = MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
+    response = jsonify({"type": "about:blank", "title": str(title or usual_title), "status": status,
                         "detail": str(detail or message), **extensions})
     response.status_code = status
     response.mimetype = "application/problem+json"
@@ -141,7 +144,9 @@ def _http_error(error: HTTPException):
 
 
 def _csrf_error(error: CSRFError):
-    return render_error(400, str(NO_SOURCE_MESSAGE if error.description == NO_SOURCE else CSRF_MESSAGE))
+    # "reason" lets a script (the editor's autosave) fetch its page's new token and send again.
+    return render_error(400, str(NO_SOURCE_MESSAGE if error.description == NO_SOURCE else CSRF_MESSAGE),
+                        reason="csrf")
 
 
 def _server_error(error: InternalServerError):
