@@ -485,7 +485,12 @@ def privacy_findings(note: Note) -> tuple[dict[str, str], list[privacy.Finding]]
 
 
 def scan_input(data: NoteInput) -> tuple[dict[str, str], list[privacy.Finding]]:
-    """Scan text being edited (for the editor's live check)."""
+    """Scan text being edited (the editor's live check, the privacy-check page), normalised as saving
+    normalises it when it can be (so highlights fall where saving's findings are: " 138…" in a tag)."""
+    try:
+        data = clean(data)
+    except ServiceError:
+        pass  # text still being written: check it as it stands
     fields = _fields_of(data)
     return fields, screening.screen(fields)
 
