@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import Babel
+from flask_babel import speaklater
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+from markupsafe import escape
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints let Alembic alter tables the same way on SQLite and PostgreSQL.
@@ -30,3 +32,9 @@ migrate = Migrate()
 login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
+
+
+# Flask-Babel 4.0's lazy strings call themselves HTML (``LazyString.__html__`` returns the text as it
+# is), so Jinja printed a lazily translated message unescaped, placeholders and all: a field error or
+# a partner hub's problem with "<" in it. Our messages hold no markup: escape them like any string.
+speaklater.LazyString.__html__ = lambda self: escape(str(self))

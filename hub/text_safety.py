@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["UnsafeName", "clean_name", "isolated", "skeleton"]
+__all__ = ["UnsafeName", "clean_name", "isolated", "shows_nothing", "skeleton", "without_unsafe"]
 
 CONFUSABLES = Path(__file__).with_name("data") / "confusables.txt"
 CONFUSABLES_SHA256 = "ec88ecebcf89f63f813d460842b0cf8322744b40a0b2c06f88a2cea48c0351ea"
@@ -84,12 +84,32 @@ def isolated(text: str) -> str:
     return f"\u2068{text}\u2069"
 
 
+def without_unsafe(text: str) -> str:
+    """Return text NFC-normalised with what :func:`clean_name` refuses taken out (line breaks and tabs
+    become spaces): for names another system sent, which cannot be sent back for correction."""
+    text = unicodedata.normalize("NFC", text)
+    kept = []
+    for index, ch in enumerate(text):
+        if _allowed(text, index):
+            kept.append(ch)
+        elif ch in "\t\n\r\u2028\u2029":
+            kept.append(" ")
+    return "".join(kept)
+
+
+def shows_nothing(text: str) -> bool:
+    """Return True if ``text`` draws nothing: only spaces, blanks, marks without a base, invisible,
+    format or control characters (a comment of zero-width spaces is an empty comment)."""
+    return all(ch.isspace() or ch in _BLANK or ch in _INVISIBLE or ch in _VARIATION_SELECTORS
+               or unicodedata.combining(ch) or unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
+
+
 def clean_name(text: str) -> str:
     """Return the name NFC-normalised and stripped; raise UnsafeName if it cannot be shown safely."""
     name = unicodedata.normalize("NFC", text).strip()
     if not all(_allowed(name, index) for index in range(len(name))):
         raise UnsafeName("invisible")
-    if name and all(ch.isspace() or ch in _BLANK or unicodedata.combining(ch) for ch in name):
+    if name and shows_nothing(name):
         raise UnsafeName("empty")
     return name
 

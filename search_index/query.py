@@ -107,7 +107,8 @@ def build(parsed: Parsed, *, glossary: Glossary | None, mode: str = "and") -> Bu
     # Nothing asked for lists everything; words that analyse to nothing (only stop words) find nothing.
     plan = Plan(units=tuple(units), mode=mode, excluded=excluded, everything=parsed.empty)
     highlight = [t for text in [*parsed.words, *parsed.phrases, *expansions] for t in _tokens(text)]
-    return Built(plan=plan, expansions=expansions, highlight=list(dict.fromkeys(highlight)))
+    # A word given twice spells its glossary term twice: list each expansion once, as first seen.
+    return Built(plan=plan, expansions=list(dict.fromkeys(expansions)), highlight=list(dict.fromkeys(highlight)))
 
 
 def _concept_unit(span: Span, words: list[str], glossary: Glossary) -> Unit:

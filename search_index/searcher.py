@@ -23,7 +23,7 @@ from whoosh.searching import Searcher
 from search_index.concepts import is_concept_token
 from search_index.engine import ArrayCache, Leaf, Plan, Snapshot, Unit
 from search_index.query import build, parse
-from search_index.store import IndexStore, open_reader
+from search_index.store import IndexStore, has_newer_commit, open_reader
 
 FACET_LIMIT = 12
 
@@ -84,7 +84,7 @@ class SearcherPool:
                 local.searcher = None
             index, target = self.store.open_current()
             searcher = Searcher(open_reader(index), fromindex=index)
-        elif local.index.latest_generation() != searcher.ixreader.generation():
+        elif has_newer_commit(local.index, searcher.ixreader.generation()):
             index = local.index
             searcher = Searcher(open_reader(index, previous=searcher.ixreader), fromindex=index)
         else:
@@ -154,7 +154,7 @@ def run(view: View, text: str, *, audience: str, filters: dict[str, str], glossa
             for note_id, score in zip(view.snapshot.note_ids(found.docnums), found.scores)]
     return Outcome(hits=hits, total=found.total, facets=found.facets, expansions=built.expansions,
                    fell_back_to_or=fell_back,
-                   suggestion=_suggest(view.searcher, parsed.words) if not found.total else None,
+                   suggestion=_suggest(view, parsed.words, public_only=audience == "public") if not found.total else None,
                    terms=built.highlight)
 
 
@@ -170,21 +170,32 @@ def similar(view: View, text: str, *, audience: str, leave_out: int, limit: int)
     return [note_id for note_id in view.snapshot.note_ids(found.docnums) if note_id != leave_out]
 
 
-def _suggest(searcher: Searcher, words: list[str]) -> str | None:
-    """Return a corrected query for misspelled English words ("did you mean"), or None."""
+def _suggest(view: View, words: list[str], *, public_only: bool) -> str | None:
+    """Return a corrected query for misspelled English words ("did you mean"), or None.
+
+    Only words of notes the audience may find are suggested: the index's lexicon also holds the
+    words of members-only notes, and "did you mean" would otherwise spell them out to anyone.
+    """
     # Suggestions share the word's first letter: Whoosh then walks only the terms that start with it,
     # not the whole English lexicon (tens of ms at 20k notes; under 2 ms so), and misspellings
     # seldom touch the first letter.
-    corrector = searcher.corrector("body")
+    corrector = view.searcher.corrector("body")
     changed = False
     fixed = []
     for word in words:
         if word.isascii() and word.isalpha() and len(word) > 3:
-            suggestions = [s for s in corrector.suggest(word.lower(), limit=3, prefix=1)
-                           if not is_concept_token(s)][:1]
-            if suggestions and suggestions[0] != word.lower():
+            suggestions = [s for s in corrector.suggest(word.lower(), limit=5, prefix=1)
+                           if not is_concept_token(s) and s != word.lower()
+                           and _found_by(view, s, public_only=public_only)][:1]
+            if suggestions:
                 fixed.append(suggestions[0])
                 changed = True
                 continue
         fixed.append(word)
     return " ".join(fixed) if changed else None
+
+
+def _found_by(view: View, term: str, *, public_only: bool) -> bool:
+    """Tell whether a note of the audience holds the body term ``term``."""
+    plan = Plan(units=(Unit(((Leaf((term,)),),)),), fields=("body",))
+    return view.snapshot.run(plan, public_only=public_only, filters={}, limit=1, newest=False, facets=False).total > 0

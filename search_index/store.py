@@ -179,6 +179,20 @@ def open_reader(index: Index, previous: IndexReader | None = None) -> IndexReade
                            "kept changing while it was being opened")
 
 
+def has_newer_commit(index: Index, generation: int) -> bool:
+    """Tell whether the index has a commit newer than ``generation``, without listing its folder.
+
+    Whoosh's ``latest_generation()`` lists the folder (a hundred files and more at scale) on every
+    search. Two look-ups do: a commit writes the table of contents of the generation after the one
+    it read (``_MAIN_<n+1>.toc``, renamed into place whole), and once written it deletes every other
+    TOC (``whoosh.index.clean_files``). So if a newer commit exists, either the next TOC is there or,
+    when a later commit has deleted it, this one's is gone too (by the end of that commit's clean-up).
+    """
+    storage, name = index.storage, index.indexname
+    return storage.file_exists(TOC._filename(name, generation + 1)) or not storage.file_exists(
+        TOC._filename(name, generation))
+
+
 def _segments_remain(index: Index, toc: TOC) -> bool:
     """Tell whether every segment of ``toc`` is still in the latest commit, so none of their files
     was deleted before they were opened (a commit writes its TOC first, then deletes files)."""

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import EmailField, IntegerField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from blueprints.web.forms import EMAIL_MESSAGE, within
+from blueprints.web.forms import EMAIL_MESSAGE, TextAreaField, within
 from blueprints.web.templating import ROLE_LABELS
 from hub.models import Role
 

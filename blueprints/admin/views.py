@@ -11,8 +11,8 @@ from blueprints.admin.forms import (DeleteUserForm, GlossaryForm, InvitationForm
                                     RoleForm, SensitiveWordForm, TermForm, role_choices)
 from blueprints.web.access import requires
 from blueprints.web.common import me, page_arg, personal_data_download
-from blueprints.web.forms import ActionForm
-from blueprints.web.refusals import attempt
+from blueprints.web.forms import ActionForm, flash_unseen_errors
+from blueprints.web.refusals import attempt, submitted
 from blueprints.web.templating import language_name
 from hub.extensions import db
 from hub.models import Invitation, Project, Role, SensitiveWord, User, UserStatus
@@ -54,11 +54,18 @@ def users():
 @requires("manage_users")
 def user(user_id: int):
     """Show one account with the actions an admin may take."""
-    target = _user_or_404(user_id)
-    role_form = RoleForm(role=target.role)
-    role_form.role.choices = role_choices()
-    project_form = ProjectAssignForm(project=str(target.project_id or ""))
-    project_form.project.choices = _project_choices()
+    return _user_page(_user_or_404(user_id))
+
+
+def _user_page(target: User, *, role_form: RoleForm | None = None,
+               project_form: ProjectAssignForm | None = None) -> str:
+    """Render a person's page; a form given is one sent back with its errors, the others show the account."""
+    if role_form is None:
+        role_form = RoleForm(formdata=None, role=target.role)
+        role_form.role.choices = role_choices()
+    if project_form is None:
+        project_form = ProjectAssignForm(formdata=None, project=str(target.project_id or ""))
+        project_form.project.choices = _project_choices()
     return render_template("admin/user.html", target=target, role_form=role_form,
                            project_form=project_form, action_form=ActionForm(), delete_form=DeleteUserForm())
 
@@ -70,14 +77,8 @@ def user_role(user_id: int):
     target = _user_or_404(user_id)
     form = RoleForm()
     form.role.choices = role_choices()
-    if not form.validate_on_submit():
-        flash(_("Choose one of the offered roles."), "error")
-        return redirect(url_for("admin.user", user_id=user_id))
-    with attempt() as changed:
-        accounts.set_role(target, Role(form.role.data), by=me())
-    if changed:
-        flash(_("Role changed."), "info")
-    return redirect(url_for("admin.user", user_id=user_id))
+    return _change_user(target, form, lambda: accounts.set_role(target, Role(form.role.data), by=me()),
+                        _("Role changed."), "role_form")
 
 
 @bp.post("/users/<int:user_id>/status/<any(active, disabled):status>")
@@ -100,12 +101,17 @@ def user_project(user_id: int):
     target = _user_or_404(user_id)
     form = ProjectAssignForm()
     form.project.choices = _project_choices()
-    if form.validate_on_submit():
-        with attempt() as saved:
-            accounts.set_project(target, _project_from(form.project.data), by=me())
-        if saved:
-            flash(_("Project saved."), "info")
-    return redirect(url_for("admin.user", user_id=user_id))
+    return _change_user(target, form, lambda: accounts.set_project(target, _project_from(form.project.data), by=me()),
+                        _("Project saved."), "project_form")
+
+
+def _change_user(target: User, form, change, success: str, name: str):
+    """Apply one form of a person's page; refused, the page comes back with it (as ``name``) and what is wrong."""
+    if submitted(form, change):
+        flash(success, "info")
+        return redirect(url_for("admin.user", user_id=target.id))
+    flash_unseen_errors(form)
+    return _user_page(target, **{name: form})
 
 
 @bp.post("/users/<int:user_id>/review/<any(skip, require):choice>")
@@ -257,26 +263,28 @@ def vocabulary_page():
             # i18n: flash after an admin adds a term, glossary synonyms or a sensitive word
             flash(_("Added."), "info")
             return redirect(url_for("admin.vocabulary_page"))
-    return render_template("admin/vocabulary.html", form=form, topics=note_service.terms("topic"),
-                           populations=note_service.terms("population"), glossary_form=GlossaryForm(),
+    return _vocabulary(form=form)
+
+
+def _vocabulary(*, form: TermForm | None = None, glossary_form: GlossaryForm | None = None) -> str:
+    """Render the vocabulary page with its two forms (empty unless one is sent back with its errors)."""
+    return render_template("admin/vocabulary.html", form=form or TermForm(formdata=None),
+                           topics=note_service.terms("topic"), populations=note_service.terms("population"),
+                           glossary_form=glossary_form or GlossaryForm(formdata=None),
                            glossary=vocabulary.glossary_entries())
 
 
 @bp.post("/glossary")
 @requires("manage_projects")
 def glossary_add():
-    """Add synonyms to the search glossary."""
+    """Add synonyms to the search glossary; a refused entry comes back with what is wrong."""
     form = GlossaryForm()
-    if not form.validate_on_submit():
-        flash(_("Give a short name and at least one term."), "error")
-        return redirect(url_for("admin.vocabulary_page"))
-    with attempt() as added:
-        vocabulary.add_glossary_entry(concept=form.concept.data, terms_zh=form.terms_zh.data or "",
-                                      terms_en=form.terms_en.data or "", by=me())
-    if added:
+    if submitted(form, lambda: vocabulary.add_glossary_entry(
+            concept=form.concept.data, terms_zh=form.terms_zh.data or "", terms_en=form.terms_en.data or "", by=me())):
         # i18n: flash after an admin adds a term, glossary synonyms or a sensitive word
         flash(_("Added."), "info")
-    return redirect(url_for("admin.vocabulary_page"))
+        return redirect(url_for("admin.vocabulary_page"))
+    return _vocabulary(glossary_form=form)
 
 
 @bp.route("/sensitive-words", methods=["GET", "POST"])

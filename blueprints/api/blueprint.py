@@ -5,9 +5,11 @@ from flask import Blueprint
 
 from blueprints.api import limits
 from blueprints.api.access import is_personal, refused_token
-from blueprints.api.http import add_cache_headers, fail
+from blueprints.api.http import add_cache_headers, fail, nul_parameter
+from blueprints.web.security import NulByte
 
 bp = Blueprint("api", __name__, template_folder="templates")
+bp.register_error_handler(NulByte, nul_parameter)  # raised by the hub-wide NUL check, before any API code runs
 
 
 @bp.record_once

@@ -16,7 +16,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError
 
-from blueprints.web.errors import problem_response
+from blueprints.web.errors import problem_response, render_error
+from blueprints.web.security import NulByte
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 # i18n: what a query parameter must hold; shown after "Check the parameter …: expected …".
@@ -66,6 +67,16 @@ def load_query(schema: Schema) -> dict[str, Any]:
         names = sorted(error.messages) if isinstance(error.messages, dict) else []
         errors = [{"parameter": name, "detail": parameter_detail(name)} for name in names]
         fail(400, errors[0]["detail"] if errors else None, code="bad_parameter", errors=errors)
+
+
+def nul_parameter(error: NulByte) -> Response:
+    """Answer a NUL byte in a query parameter as a bad parameter; one in the path or a form as any bad request."""
+    if error.parameter is None:
+        return render_error(400)
+    # i18n: a query parameter holds the character U+0000 (NUL); %(name)s is the parameter's name
+    detail = _("Check the parameter %(name)s: it holds a NUL character, which the hub never accepts.",
+               name=error.parameter.replace("\x00", "\\0"))
+    return problem(400, detail, code="bad_parameter", errors=[{"parameter": error.parameter, "detail": detail}])
 
 
 def respond(schema: Schema, payload: Any, *, last_modified: dt.datetime | None) -> Response:

@@ -6,11 +6,10 @@ import zoneinfo
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField, SubmitField,
-                     TextAreaField)
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from blueprints.web.forms import EMAIL_MESSAGE
+from blueprints.web.forms import EMAIL_MESSAGE, TextAreaField
 from blueprints.web.templating import language_name
 
 # Offer the zones people of this network live in first, then every other zone.

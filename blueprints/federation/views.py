@@ -16,6 +16,7 @@ from hub.federation import actor, conversation, inbox, outbox, topics
 from hub.federation.signatures import raw_target_from_environ
 from hub.models.federation import PeerHub
 from blueprints.web.access import public
+from blueprints.web.errors import answers_json
 
 bp = Blueprint("federation", __name__)
 
@@ -109,6 +110,7 @@ def inbox_post(slug: str | None = None):
 
 @bp.get("/outbox")
 @public
+@answers_json
 def outbox_get():
     """List the notes this reader may see, as pages of Create activities, newest first."""
     reader = _reader()

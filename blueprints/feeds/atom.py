@@ -45,7 +45,7 @@ def render(notes: list[Note], *, title: str, page_url: str, feed_id: str) -> byt
         entry = feed.add_entry(order="append")
         url = public_url("notes.detail", note_id=note.id)
         entry.id(url)
-        entry.title(note.title)
+        entry.title(note.title or _("(untitled)"))  # feedgen refuses an entry without one
         entry.link(href=url, rel="alternate", type="text/html", hreflang=note.language.replace("_", "-"))
         entry.updated(_entry_time(note))
         entry.published(utc(note.published_at))

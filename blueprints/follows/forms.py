@@ -36,7 +36,9 @@ class FollowForm(FlaskForm):
     """Follow one thing: a button (kind and value hidden) or a choice on the Following page."""
 
     kind = HiddenField()
-    value = StringField(validators=[Optional(), Length(max=200)])
+    # A bound only: what each kind takes (a place's 100 characters) the service says, in its own words.
+    # i18n: the label of a field holding the topic, project, place or partner hub to follow (named in error messages)
+    value = StringField(_l("What to follow"), validators=[Optional(), Length(max=1000)])
     q = HiddenField(validators=[Optional(), Length(max=500)])
     frequency = SelectField(_l("How often"), choices=[], validate_choice=False, validators=[Optional()])
     next = HiddenField()

@@ -13,7 +13,7 @@ from blueprints.web import fragments
 from blueprints.web.access import signed_in
 from blueprints.web.common import me
 from blueprints.web.fragments import memo
-from blueprints.web.forms import ActionForm
+from blueprints.web.forms import NOTHING_SENT_BACK, ActionForm, SentBack, flash_unseen_errors, refusal
 from blueprints.web.refusals import attempt
 from blueprints.web.security import safe_next
 from hub.models import Follow
@@ -37,11 +37,16 @@ def _target_of(form: FollowForm) -> follows.Target:
 @signed_in
 def index():
     """List what the person follows, with how often each is mailed, and ways to follow more."""
+    return _following_page()
+
+
+def _following_page(sent_back: SentBack = NOTHING_SENT_BACK) -> str:
+    """Render the Following page; ``sent_back`` is one of its "follow more" forms, refused, as it was posted."""
     user = me()
     locale = str(get_locale())
     items = follows.of(user)
-    forms = {item.id: FrequencyForm(frequency=item.frequency, prefix=f"f{item.id}") for item in items}
-    return render_template("follows/index.html", items=items, forms=forms, add_form=FollowForm(),
+    forms = {item.id: FrequencyForm(formdata=None, frequency=item.frequency, prefix=f"f{item.id}") for item in items}
+    return render_template("follows/index.html", items=items, forms=forms, sent_back=sent_back,
                            action_form=ActionForm(), kinds=KIND_LABELS, frequencies=FREQUENCY_LABELS,
                            describe=lambda item: follows.describe(item, locale=locale),
                            topics=notes.terms("topic"), populations=notes.terms("population"),
@@ -52,19 +57,36 @@ def index():
 @bp.post("/following")
 @signed_in
 def add():
-    """Follow what a button or the Following page names; go back where the person was."""
+    """Follow what a button or the Following page names; go back where the person was.
+
+    Refused, a place the person wrote comes back on the Following page, with what is wrong;
+    any other refusal (a choice, a button) is flashed on the page they were on.
+    """
     form = FollowForm()
-    back = safe_next(form.next.data, url_for("follows.index"))
-    if not form.validate_on_submit():
-        flash(_("The form was sent incompletely. Please try again."), "error")
-        return redirect(back)
-    with attempt() as done:
-        item = follows.follow(me(), _target_of(form), frequency=form.frequency.data or None)
-    if done:
-        flash(_("You follow %(what)s. New notes come %(how)s by e-mail; change it under Following.",
-                what=follows.describe(item, locale=str(get_locale())),
-                how=str(FREQUENCY_LABELS[item.frequency]).lower()), "info")
-    return redirect(back)
+    if form.validate_on_submit():
+        with attempt(form=form) as done:
+            item = follows.follow(me(), _target_of(form), frequency=form.frequency.data or None)
+        if done:
+            flash(_followed_message(item), "info")
+            return redirect(safe_next(form.next.data, url_for("follows.index")))
+    if form.kind.data != "place" or form.next.data:
+        flash(refusal(form), "error")
+        return redirect(safe_next(form.next.data, url_for("follows.index")))
+    flash_unseen_errors(form)
+    return _following_page(SentBack(form, "place"))
+
+
+def _followed_message(item: Follow) -> str:
+    """Say what following ``item`` will bring: what the Following page says, never a promise of mail."""
+    what = follows.describe(item, locale=str(get_locale()))
+    if not current_app.config["MAIL_SERVER"]:
+        return _("You follow %(what)s. This hub does not send e-mail yet: mails start once the administrator "
+                 "sets up a mail server.", what=what)
+    if not me().email:
+        return _("You follow %(what)s. Your account has no e-mail address, so nothing can be mailed to you: "
+                 "add one on your account page.", what=what)
+    return _("You follow %(what)s. New notes come %(how)s by e-mail; change it under Following.",
+             what=what, how=str(FREQUENCY_LABELS[item.frequency]).lower())
 
 
 @bp.post("/following/<int:follow_id>")

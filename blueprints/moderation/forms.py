@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, IntegerField, RadioField, SelectField, StringField, SubmitField,
-                     TextAreaField)
+from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
-from blueprints.web.forms import RESOLUTION_LABELS, VISIBILITY_LABELS
+from blueprints.web.forms import RESOLUTION_LABELS, VISIBILITY_LABELS, TextAreaField
 from hub.services.notes import SECTION_TITLES
 
 
@@ -49,7 +49,8 @@ class VisibilityForm(FlaskForm):
 class AcceptChangesForm(FlaskForm):
     """Publish the changes an author made to a published note."""
 
-    version = IntegerField(validators=[InputRequired()])
+    # i18n: a hidden field: which version of an author's changes the moderator read (named only if it is wrong)
+    version = IntegerField(_l("Version of the changes"), validators=[InputRequired()], widget=HiddenInput())
     message = TextAreaField(_l("Message to the author (optional)"), validators=[Optional(), Length(max=4000)])
     # i18n: button: a moderator publishes an author's changes to a published note
     submit = SubmitField(_l("Publish the changes"))

@@ -8,11 +8,12 @@ from blueprints.moderation.forms import (AcceptChangesForm, ApproveForm, Decisio
                                          ResolveForm, VisibilityForm)
 from blueprints.web.access import requires
 from blueprints.web.common import finding_choices, finding_rows, me, page_arg, privacy_groups
-from blueprints.web.forms import ActionForm
-from blueprints.web.refusals import attempt
+from blueprints.web.forms import NOTHING_SENT_BACK, ActionForm, SentBack, flash_unseen_errors, refusal
+from blueprints.web.refusals import attempt, submitted
 from hub.extensions import db
 from hub.models import SECTIONS, Comment, Flag, Note, NoteState
 from hub.services import discussion, moderation, notes, revisions
+from hub.services.errors import NotAllowed
 from hub.services import projects as project_service
 
 bp = Blueprint("moderation", __name__, template_folder="templates")
@@ -44,29 +45,51 @@ def queue():
 @requires("moderate")
 def review(note_id: int):
     """Show a note with its privacy findings, thread and the decisions a moderator can take."""
-    note = _note(note_id)
+    return _review_page(_note(note_id))
+
+
+def _review_page(note: Note, sent_back: SentBack = NOTHING_SENT_BACK) -> str:
+    """Render the review page; ``sent_back`` is one of its forms, refused, shown as it was posted."""
     fields, findings = notes.privacy_findings(note)
-    approve_form = ApproveForm(visibility=note.visibility)
+    # Empty forms, also on a page that answers a post (a form would read what was posted).
     return render_template("moderation/review.html", note=note, groups=privacy_groups(fields, findings),
-                           findings=finding_rows(fields, findings),
-                           thread=notes.thread(note), approve_form=approve_form, decision_form=DecisionForm(),
-                           visibility_form=VisibilityForm(visibility=note.visibility),
+                           findings=finding_rows(fields, findings), thread=notes.thread(note),
+                           approve_form=ApproveForm(formdata=None, visibility=note.visibility),
+                           decision_form=DecisionForm(formdata=None),
+                           visibility_form=VisibilityForm(formdata=None, visibility=note.visibility),
+                           sent_back=sent_back, ticks=_ticks(sent_back),
                            flags=db.session.scalars(db.select(Flag).where(Flag.note_id == note.id,
                                                                           Flag.resolved_at.is_(None))).all())
 
 
+def _ticks(sent_back: SentBack) -> dict[str, str]:
+    """Return the findings a sent-back decision had ticked (``keep`` or ``redact`` by key), to tick them again."""
+    if not sent_back:
+        return {}
+    checked, redact = finding_choices()
+    return {**dict.fromkeys(checked, "keep"), **dict.fromkeys(redact, "redact")}
+
+
 def _decide(note_id: int, form, action, success: str, *, back: str = "moderation.review",
-            done: str = "moderation.queue"):
+            done: str = "moderation.queue", sends_back: bool = True):
+    """Run a moderator's decision; refused, it comes back on its page (``back``) with the message written.
+
+    The form is sent back as the decision's endpoint name (``approve``, ``reject``…), which the
+    page's template looks for. When the decision may not be taken at all (NotAllowed: another
+    moderator took one first) or the form holds nothing written (``sends_back`` false), what is
+    wrong is flashed above the page.
+    """
     note = _note(note_id)
-    if not form.validate_on_submit():
-        flash(_("Write a message so the author knows what to do."), "error")
+    decided = submitted(form, lambda: action(note, form))
+    if decided:
+        flash(success, "info")
+        return redirect(url_for(done))
+    if not sends_back or isinstance(decided.error, NotAllowed):
+        flash(refusal(form), "error")
         return redirect(url_for(back, note_id=note_id))
-    with attempt() as decided:
-        action(note, form)
-    if not decided:
-        return redirect(url_for(back, note_id=note_id))
-    flash(success, "info")
-    return redirect(url_for(done))
+    flash_unseen_errors(form)
+    page = _changes_page if back == "moderation.changes" else _review_page
+    return page(note, SentBack(form, request.endpoint.rpartition(".")[2]))
 
 
 @bp.post("/moderation/notes/<int:note_id>/approve")
@@ -109,7 +132,7 @@ def visibility(note_id: int):
     """Narrow who may read a note."""
     return _decide(note_id, VisibilityForm(),
                    lambda note, f: notes.narrow_visibility(note, by=me(), visibility=f.visibility.data),
-                   _("Visibility narrowed."))
+                   _("Visibility narrowed."), sends_back=False)
 
 
 @bp.post("/moderation/comments/<int:comment_id>/remove")
@@ -137,7 +160,11 @@ def changes_queue():
 @requires("moderate")
 def changes(note_id: int):
     """Show an author's changes to a published note: what changed, the privacy findings, the decisions."""
-    note = _note(note_id)
+    return _changes_page(_note(note_id))
+
+
+def _changes_page(note: Note, sent_back: SentBack = NOTHING_SENT_BACK):
+    """Render the page of a published note's changes (see :func:`changes`); ``sent_back`` as for the review page."""
     if note.pending is None or note.pending.submitted_at is None or not note.is_published:
         flash(_("These changes are no longer waiting for review."), "info")
         return redirect(url_for("moderation.changes_queue"))
@@ -145,8 +172,9 @@ def changes(note_id: int):
     return render_template("moderation/changes.html", note=note, pending=note.pending,
                            lines=revisions.diff(note, note.pending), other=notes.other_changes(note),
                            groups=privacy_groups(fields, findings), findings=finding_rows(fields, findings),
-                           accept_form=AcceptChangesForm(version=note.pending.version),
-                           decision_form=DecisionForm(), thread=notes.thread(note))
+                           accept_form=AcceptChangesForm(formdata=None, version=note.pending.version),
+                           decision_form=DecisionForm(formdata=None), thread=notes.thread(note),
+                           sent_back=sent_back, ticks=_ticks(sent_back))
 
 
 @bp.post("/moderation/notes/<int:note_id>/changes/accept")
@@ -265,23 +293,28 @@ def redact_comment(comment_id: int):
 @requires("moderate")
 def flags():
     """List open flags; the reporter's pseudonym is shown to moderators only."""
+    return _flags_page()
+
+
+def _flags_page(sent_back: SentBack = NOTHING_SENT_BACK) -> str:
+    """Render the open flags; ``sent_back`` is one flag's form, refused, shown as it was posted."""
     reason = request.args.get("reason") if request.args.get("reason") in notes.FLAG_REASONS else None
     page = moderation.open_flags(reason=reason, page=page_arg())
+    if sent_back and sent_back.about not in {item.id for item in page.items}:
+        flash(refusal(sent_back.form), "error")  # its flag is on another page of the list: say it here
     return render_template("moderation/flags.html", page=page, reason=reason, counts=moderation.queue_counts(),
-                           form=ResolveForm())
+                           form=ResolveForm(formdata=None), sent_back=sent_back)
 
 
 @bp.post("/moderation/flags/<int:flag_id>/resolve")
 @requires("moderate")
 def resolve(flag_id: int):
-    """Handle a flag."""
+    """Handle a flag; a refused decision comes back on the list with the message written."""
     item = db.session.get(Flag, flag_id) or abort(404)
     form = ResolveForm()
-    if not form.validate_on_submit():
-        flash(_("Choose what to do with this flag."), "error")
-        return redirect(url_for("moderation.flags"))
-    with attempt() as resolved:
-        moderation.resolve_flag(item, by=me(), resolution=form.resolution.data, message=form.message.data or "")
-    if resolved:
+    if submitted(form, lambda: moderation.resolve_flag(item, by=me(), resolution=form.resolution.data,
+                                                       message=form.message.data or "")):
         flash(_("Report handled."), "info")
-    return redirect(url_for("moderation.flags"))
+        return redirect(url_for("moderation.flags"))
+    flash_unseen_errors(form)
+    return _flags_page(SentBack(form, "resolve", flag_id))

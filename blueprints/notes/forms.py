@@ -5,11 +5,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import (BooleanField, HiddenField, RadioField, SelectField, SelectMultipleField, StringField,
-                     SubmitField, TextAreaField)
+                     SubmitField)
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from blueprints.web.forms import FLAG_LABELS, VISIBILITY_LABELS
+from blueprints.web.forms import FLAG_LABELS, VISIBILITY_LABELS, TextAreaField
 from blueprints.web.fragments import memo
 from hub.models import SECTIONS
 from hub.services import notes as note_service

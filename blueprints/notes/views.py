@@ -1,6 +1,8 @@
 """Views of the note pages: thin wrappers that check forms and call hub.services.notes."""
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale, get_timezone, gettext as _, ngettext
@@ -11,19 +13,23 @@ from blueprints.notes.forms import CommentForm, FlagForm, MessageForm, NoteForm
 from blueprints.web import dates
 from blueprints.web.access import public, requires, signed_in
 from blueprints.web.common import as_id, id_arg, me, note_for, page_arg, privacy_groups
-from blueprints.web.errors import answers_json
-from blueprints.web.forms import ActionForm
+from blueprints.web.errors import answers_json, problem_response
+from blueprints.web.forms import NOTHING_SENT_BACK, ActionForm, SentBack, flash_unseen_errors, refusal
 from blueprints.web.fragments import deferred, memo, page, share_page
-from blueprints.web.refusals import attempt, problem
+from blueprints.web.refusals import attempt, problem, submitted
 from hub.extensions import db
 from hub.models import LANGUAGES, Comment, CommentState, Note, NoteState
 from hub.permissions import can
 from hub.services import attachments, discussion, listing, notes, revisions, translations
-from hub.services.errors import ServiceError
+from hub.services.errors import NotAllowed, ServiceError
 from hub.services.screening import PrivacyCheckRequired
 from hub.services.visibility import can_view
 
 bp = Blueprint("notes", __name__, template_folder="templates")
+# The flash category that tells the next page "the hub has this note's text from the editor": hub.js then
+# drops the device copy it kept while the form was on its way (base.html turns it into a <meta>).
+EDITOR_SAVED = "editor-saved"
+DEVICE_COPY_MARK = re.compile(r"[0-9a-z]{4,40}")
 # A note page's similar notes come from the search index: a kept page is keyed by the index commit,
 # looked at once a second at most (the content version, read on every request, keeps what it shows visible).
 INDEX_CHECK_SECONDS = 1.0
@@ -73,6 +79,7 @@ def new():
         note = notes.create_draft(author=me(), data=form.to_input())
     if not created:
         return render_template("notes/edit.html", form=form, note=None)
+    _confirm_saved()
     if form.submit_note.data:
         return _submit(note, form)
     flash(_("Draft saved. Only you and the moderators can see it."), "info")
@@ -112,11 +119,19 @@ def edit(note_id: int):
         if isinstance(saved.error, PrivacyCheckRequired):
             return _privacy_page(form, note, saved.error), 422
         if saved:
+            _confirm_saved()
             if form.submit_note.data and note.state != NoteState.PUBLISHED:
                 return _submit(note, form)
             return _after_save(note)
     return render_template("notes/edit.html", form=form, note=note, thread=notes.thread(note),
                            original_changes=translations.original_changes(note) if note.original else [])
+
+
+def _confirm_saved() -> None:
+    """Tell the next page that the hub has the text the editor sent, by the mark it sent it with (EDITOR_SAVED)."""
+    mark = request.form.get("device_copy", "")
+    if DEVICE_COPY_MARK.fullmatch(mark):  # the editor script's own mark, nothing else, goes into the page
+        flash(mark, EDITOR_SAVED)
 
 
 def _after_save(note: Note):
@@ -154,11 +169,23 @@ def _submit(note: Note, form: NoteForm):
 
 
 def _privacy_page(form: NoteForm, note: Note | None, error: PrivacyCheckRequired):
+    _mark_unticked(form)
     fields, _findings = notes.scan_input(form.to_input())
     if note is not None:
         fields.update({f"attachment:{a.id}": a.filename for a in note.attachments})
     return render_template("notes/privacy_check.html", form=form, note=note,
                            groups=privacy_groups(fields, error.findings))
+
+
+def _mark_unticked(form) -> None:
+    """Mark the confirmation box when its check page was sent without the tick (not on the page's first showing).
+
+    The check pages send ``privacy_check=1``: a form from the editor or the note page does not, and
+    the writer has not seen the highlighted places yet.
+    """
+    if request.form.get("privacy_check") == "1" and not form.confirm_privacy.data:
+        form.confirm_privacy.errors = [*form.confirm_privacy.errors,
+                                       _("Tick this box to confirm that you checked each highlighted place.")]
 
 
 @bp.post("/notes/autosave")
@@ -179,7 +206,10 @@ def autosave():
             note_id = as_id(form.note_id.data) or abort(404)
             note = note_for(me(), note_id)
             if not notes.autosaves(note):
-                return jsonify(ok=False, reason="not_a_draft"), 409
+                # i18n: the editor's autosave, after the note was submitted or withdrawn (in another tab)
+                return problem_response(409, _("This note is no longer a draft (it was submitted or withdrawn "
+                                               "meanwhile), so the hub does not save it automatically."),
+                                        ok=False, reason="not_a_draft")
             notes.autosave(note, by=me(), data=form.to_input())
         else:
             note = notes.create_draft(author=me(), data=form.to_input())
@@ -256,7 +286,11 @@ def detail(note_id: int):
         return redirect(url_for("notes.detail", note_id=note.original.id, version=note.language))
     share_page(note.is_published, members=note.is_published)  # a draft's page is its author's and the moderators'
     version = request.args.get("version")
-    version = version if version in ("original", *LANGUAGES) else None  # anything else shows the default
+    return _note_page(note, version=version if version in ("original", *LANGUAGES) else None)  # else the default
+
+
+def _note_page(note: Note, *, version: str | None = None, sent_back: SentBack = NOTHING_SENT_BACK) -> str:
+    """Render a note's page (see :func:`detail`); ``sent_back`` is one of its forms, refused, shown as it was posted."""
     versions = deferred(lambda: [] if note.original else translations.published_translations(note, current_user))
     shown = deferred(_version_to_show, note, version, versions)
     me_id = current_user.id if current_user.is_authenticated else None
@@ -273,8 +307,9 @@ def detail(note_id: int):
         marks=deferred(notes.mark_counts, note, current_user),
         my_marks=memo("marks-by", note.id, me_id, compute=lambda: notes.marks_by(note, current_user)),
         thread=deferred(notes.thread, note) if notes.may(current_user, "history", note) else [],
-        comment_form=deferred(CommentForm), flag_form=deferred(FlagForm), message_form=deferred(MessageForm),
-        action_form=deferred(ActionForm),
+        # Empty forms, also on a page that answers a post (a form would read what was posted).
+        comment_form=deferred(CommentForm, formdata=None), flag_form=deferred(FlagForm, formdata=None),
+        message_form=deferred(MessageForm, formdata=None), action_form=deferred(ActionForm), sent_back=sent_back,
         similar=deferred(search_index.similar, note, viewer=current_user) if note.is_published else [])
 
 
@@ -307,20 +342,41 @@ def _version_to_show(note: Note, version: str | None, published: list[Note]) -> 
     return available.get(translations.language_of(_locale()), note)
 
 
-def _act(note_id: int, action, success: str, *, form_class=ActionForm, to: str = "notes.detail"):
-    """Run ``action(note, form)`` for a posted form; flash the outcome and go back to the note."""
+def _act(note_id: int, action, success: str, *, form_class=ActionForm, to: str = "notes.detail",
+         sent_back_as: str | None = None):
+    """Run ``action(note, form)`` for a posted form; flash the outcome and go back to the note.
+
+    A form in which the person wrote something is named by ``sent_back_as`` on the note page:
+    see :func:`_send_back`.
+    """
     note = note_for(me(), note_id)
     form = form_class()
-    if not form.validate_on_submit():
-        flash(_("Please fill in the form completely."), "error")
-        return redirect(url_for(to, note_id=note.id))
-    with attempt() as done:
-        action(note, form)
+    done = submitted(form, lambda: action(note, form))
     if done:
         flash(success, "info")
+        return _back_from(note, to)
+    return _send_back(note, form, sent_back_as, done.error) or _back_from(note, to)
+
+
+def _back_from(note: Note, to: str):
+    """Go back to the note after an action (to the list of one's notes, or all notes, when it is gone from view)."""
     if note.state == NoteState.DELETED:
         return redirect(url_for("notes.mine"))
     return redirect(url_for(to, note_id=note.id) if can_view(note, me()) else url_for("notes.index"))
+
+
+def _send_back(note: Note, form, sent_back_as: str | None, error: ServiceError | None = None) -> str | None:
+    """Return the note page with a refused form filled in as it was posted, the errors beside its fields.
+
+    None for a button, or when the person may not do this at all (``error`` is NotAllowed): what is
+    wrong is then flashed, and the view goes back to the note as after any action.
+    """
+    if sent_back_as is None or isinstance(error, NotAllowed):
+        flash(refusal(form), "error")
+        return None
+    flash_unseen_errors(form)
+    about = id_arg("parent") if sent_back_as == "reply" else id_arg("comment") if sent_back_as == "flag" else None
+    return _note_page(note, sent_back=SentBack(form, sent_back_as, about))
 
 
 @bp.post("/notes/<int:note_id>/withdraw")
@@ -343,7 +399,7 @@ def reply(note_id: int):
     """Answer in the review thread, after the privacy check."""
     def run(note, form):
         notes.reply(note, by=me(), body=form.message.data, confirm_privacy=form.confirm_privacy.data)
-    return _act_checked(note_id, run, _("Message sent."), MessageForm, "message", _(
+    return _act_checked(note_id, run, _("Message sent."), MessageForm, "message", "message", _(
         "Only the note's author and the moderators read this thread. Still, leave out what could identify "
         "someone, or confirm that it may stay."))
 
@@ -364,7 +420,8 @@ def comment(note_id: int):
             abort(404)
         posted.append(discussion.add_comment(note, by=me(), body=form.body.data, parent=parent,
                                              confirm_privacy=form.confirm_privacy.data))
-    response = _act_checked(note_id, run, None, CommentForm, "body", _(
+    sent_back_as = "reply" if "parent" in request.args else "comment"
+    response = _act_checked(note_id, run, None, CommentForm, "body", sent_back_as, _(
         "Remove what could identify someone, or confirm that it may stay: a moderator then checks your comment "
         "before readers see it."))
     if posted and posted[0].state == CommentState.HELD:
@@ -376,16 +433,14 @@ def comment(note_id: int):
     return response
 
 
-def _act_checked(note_id: int, action, success: str | None, form_class, text_field: str, explanation: str):
+def _act_checked(note_id: int, action, success: str | None, form_class, text_field: str, sent_back_as: str,
+                 explanation: str):
     """Like :func:`_act`, but text with personal data first comes back for the writer to confirm or edit."""
     note = note_for(me(), note_id)
     form = form_class()
-    if not form.validate_on_submit():
-        flash(_("Please fill in the form completely."), "error")
-        return redirect(url_for("notes.detail", note_id=note.id))
-    with attempt(answered_by_caller=(PrivacyCheckRequired,)) as done:
-        action(note, form)
+    done = submitted(form, lambda: action(note, form), answered_by_caller=(PrivacyCheckRequired,))
     if isinstance(done.error, PrivacyCheckRequired):
+        _mark_unticked(form)
         text = getattr(form, text_field)
         scanned = {done.error.findings[0].field: text.data.strip()}
         return render_template("notes/text_check.html", note=note, form=form, text_field=text,
@@ -394,15 +449,18 @@ def _act_checked(note_id: int, action, success: str | None, form_class, text_fie
                                message=done.error.message, explanation=explanation), 422
     if done and success:
         flash(success, "info")
+    elif not done and (page := _send_back(note, form, sent_back_as, done.error)) is not None:
+        return page
     return redirect(url_for("notes.detail", note_id=note.id))
 
 
 @bp.post("/notes/<int:note_id>/marks/<any(tried, useful):kind>")
 @requires("comment")
 def mark(note_id: int, kind: str):
-    """Set or take back a mark."""
+    """Set or take back a mark, as the button said (``on``: 1 or 0; a page from before it: switch it)."""
+    on = {"1": True, "0": False}.get(request.form.get("on", ""))
     # i18n: flash after a reader marks a note "we tried this too" or "useful"
-    return _act(note_id, lambda note, _f: notes.toggle_mark(note, by=me(), kind=kind), _("Thank you."))
+    return _act(note_id, lambda note, _f: notes.set_mark(note, by=me(), kind=kind, on=on), _("Thank you."))
 
 
 @bp.post("/notes/<int:note_id>/flag")
@@ -415,7 +473,7 @@ def flag(note_id: int):
         if "comment" in request.args and target is None:
             abort(404)
         notes.flag(note, by=me(), reason=form.reason.data, detail=form.detail.data or "", comment=target)
-    return _act(note_id, run, _("Thank you. A moderator will look at it."), form_class=FlagForm)
+    return _act(note_id, run, _("Thank you. A moderator will look at it."), form_class=FlagForm, sent_back_as="flag")
 
 
 @bp.post("/notes/<int:note_id>/feature")

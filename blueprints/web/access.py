@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, redirect, request, url_for
+from flask import Flask, abort, current_app, flash, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import same_origin
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
+from blueprints.web.errors import problem_response, wants_json
 from hub.permissions import PERMISSIONS, can
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -20,6 +26,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 ACCESS_ATTR = "_hub_access"
 PUBLIC = "public"
 SIGNED_IN = "signed_in"
+# i18n: title and text of the answer to the editor's autosave (and other scripts) when the session has ended
+SIGNED_OUT = (_l("Signed out"), _l("You are signed out. Sign in again, then try once more."))
+# i18n: on the sign-in page, after a form was sent from a browser whose session had ended (signed out elsewhere)
+FORM_NOT_SENT = _l("You were signed out, so what you sent was not saved. Sign in again to return to the page "
+                   "you were on, then send it again.")
 
 
 def _declare(access: str) -> Callable[[F], F]:
@@ -68,10 +79,41 @@ def guard() -> Any:
         current_app.logger.error("endpoint %s declares no access; refused", request.endpoint)
         abort(403)
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return _signed_out()
     if access != SIGNED_IN and not can(current_user, access):
         abort(403)
     return None
+
+
+def _signed_out() -> Any:
+    """Answer a signed-out caller: a script gets 401, a person the log-in page that leads back."""
+    if wants_json():  # a script cannot follow a redirect to a form; it tells the person itself
+        title, detail = SIGNED_OUT
+        return problem_response(401, str(detail), title=str(title))
+    if request.method in ("GET", "HEAD"):
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    flash(str(FORM_NOT_SENT), "warning")
+    return redirect(url_for("auth.login", next=_page_sent_from()))
+
+
+def _page_sent_from() -> str:
+    """Return the page a form was sent from (its Referer on this hub, if it opens with GET), else home.
+
+    The form's own address may take only POST (a comment, a mark): after signing in, the browser
+    follows ``next`` with GET, and must land on a page, not on 405.
+    """
+    source = urlsplit(request.referrer or "")
+    if not request.referrer or not same_origin(request.referrer, request.host_url):
+        return url_for("main.index")
+    root = request.script_root
+    path = source.path[len(root):] if root and source.path.startswith(root + "/") else source.path
+    try:
+        current_app.create_url_adapter(request).match(path, method="GET")
+    except RequestRedirect:
+        pass  # the same page under its canonical address (a missing slash): Flask redirects there
+    except HTTPException:  # no such page, or POST only
+        return url_for("main.index")
+    return source.path + (f"?{source.query}" if source.query else "")
 
 
 def init_app(app: Flask) -> None:

@@ -45,7 +45,9 @@ NO_SOURCE_MESSAGE = _l("Your browser did not say which page this form came from,
                        "settings or add-ons), then send the form again.")
 RETRY_AFTER_SECONDS = 10  # what a 503 asks clients (and the editor's autosave) to wait before trying again
 JSON_ATTR = "_hub_answers_json"
-JSON_TYPES = ("application/json", "application/problem+json")
+JSON_TYPES = ("application/json", "application/problem+json", "application/activity+json", "application/ld+json")
+# Addresses only machines read (the API, ActivityPub objects): errors are problem documents whatever they accept.
+MACHINE_PATHS = ("/api/", "/ap/")
 # Errors that mean "the database cannot be reached or is overloaded", not "this request is wrong".
 UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
@@ -59,7 +61,7 @@ def answers_json(view: F) -> F:
 def wants_json() -> bool:
     """Tell whether this request's caller reads JSON (the API, a JSON view, an Accept header)."""
     view = current_app.view_functions.get(request.endpoint or "")
-    return (request.path.startswith("/api/") or getattr(view, JSON_ATTR, False)
+    return (request.path.startswith(MACHINE_PATHS) or getattr(view, JSON_ATTR, False)
             or request.accept_mimetypes.best in JSON_TYPES)
 
 
@@ -69,21 +71,24 @@ def database_unavailable(error: BaseException | None) -> bool:
         isinstance(error, sa_exc.DBAPIError) and bool(error.connection_invalidated))
 
 
-def render_error(code: int, detail: str | None = None, *, without_database: bool = False) -> Response:
-    """Answer with the error page for HTTP status ``code`` (a problem document for JSON callers)."""
+def render_error(code: int, detail: str | None = None, *, without_database: bool = False,
+                 **extensions: Any) -> Response:
+    """Answer with the error page for HTTP status ``code`` (a problem document for JSON callers,
+    with ``extensions`` as its further members)."""
     _recover_session()
     if without_database:
         _forget_user()
     title, message = MESSAGES.get(code, MESSAGES[500 if code >= 500 else 400])
     if wants_json():
-        return problem_response(code, detail)
+        return problem_response(code, detail, **extensions)
     return make_response(_page(code, title, detail or message), code)
 
 
-def problem_response(status: int, detail: str | None = None, **extensions: Any) -> Response:
+def problem_response(status: int, detail: str | None = None, *, title: str | None = None,
+                     **extensions: Any) -> Response:
     """Answer a machine with an RFC 9457 problem document (application/problem+json) in its language."""
-    title, message = MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
-    response = jsonify({"type": "about:blank", "title": str(title), "status": status,
+    usual_title, message = MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
+    response = jsonify({"type": "about:blank", "title": str(title or usual_title), "status": status,
                         "detail": str(detail or message), **extensions})
     response.status_code = status
     response.mimetype = "application/problem+json"
@@ -139,7 +144,9 @@ def _http_error(error: HTTPException):
 
 
 def _csrf_error(error: CSRFError):
-    return render_error(400, str(NO_SOURCE_MESSAGE if error.description == NO_SOURCE else CSRF_MESSAGE))
+    # "reason" lets a script (the editor's autosave) fetch its page's new token and send again.
+    return render_error(400, str(NO_SOURCE_MESSAGE if error.description == NO_SOURCE else CSRF_MESSAGE),
+                        reason="csrf")
 
 
 def _server_error(error: InternalServerError):

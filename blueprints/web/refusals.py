@@ -11,11 +11,12 @@ A view runs its service calls inside ``with attempt(...) as outcome:``. When a s
   :func:`problem`.
 
 Afterwards ``outcome`` is true when every call went through, and ``outcome.error`` holds the
-refusal. No view catches ``ServiceError`` itself.
+refusal. No view catches ``ServiceError`` itself. :func:`submitted` does the same for a posted
+form: its validators first, then the service calls, every refusal shown on the form.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -30,12 +31,17 @@ from hub.services.errors import ServiceError
 
 @dataclass
 class Outcome:
-    """What came of the service calls inside :func:`attempt`: true unless a service refused."""
+    """What came of the service calls inside :func:`attempt`: true unless a service refused.
+
+    From :func:`submitted`, also false when the form's own validators refused it (``valid``
+    false, no ``error``).
+    """
 
     error: ServiceError | None = None
+    valid: bool = True
 
     def __bool__(self) -> bool:
-        return self.error is None
+        return self.valid and self.error is None
 
 
 @contextmanager
@@ -54,6 +60,16 @@ def attempt(*, form: FlaskForm | None = None,
             _show_on_form(form, error)
         else:
             flash(str(error.message), "error")
+
+
+def submitted(form: FlaskForm, action: Callable[[], Any], *,
+              answered_by_caller: tuple[type[ServiceError], ...] = ()) -> Outcome:
+    """Validate a posted ``form``; when it is valid, run ``action()`` as ``attempt(form=form)`` would."""
+    if not form.validate_on_submit():
+        return Outcome(valid=False)
+    with attempt(form=form, answered_by_caller=answered_by_caller) as outcome:
+        action()
+    return outcome
 
 
 def _show_on_form(form: FlaskForm, error: ServiceError) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 from itertools import chain
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, g, request
+from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, same_origin
 from itsdangerous import URLSafeTimedSerializer
+from werkzeug.exceptions import BadRequest
 
 # Everything is served by the hub itself: no CDN, no inline script.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -67,18 +68,33 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
+class NulByte(BadRequest):
+    """A NUL byte in the request; ``parameter`` names the query parameter that holds it (else None).
+
+    Pages answer it as any 400; the API answers a parameter's as its other bad parameters.
+    """
+
+    def __init__(self, parameter: str | None = None) -> None:
+        super().__init__()
+        self.parameter = parameter
+
+
 def refuse_nul_bytes() -> None:
     """Answer 400 to text holding a NUL byte, in the path, the query string or a form.
 
     No person types one, and PostgreSQL can neither store nor compare it (a query with it fails),
     so it is refused here once instead of by every view.
     """
-    texts = [request.path, *chain.from_iterable(request.args.items(multi=True))]
+    if "\x00" in request.path:
+        raise NulByte()
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            raise NulByte(parameter=name)
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        texts += chain.from_iterable(request.form.items(multi=True))
-        texts += [upload.filename or "" for _name, upload in request.files.items(multi=True)]
-    if any("\x00" in text for text in texts):
-        abort(400)
+        texts = [*chain.from_iterable(request.form.items(multi=True)),
+                 *(upload.filename or "" for _name, upload in request.files.items(multi=True))]
+        if any("\x00" in text for text in texts):
+            raise NulByte()
 
 
 NO_SOURCE = "The request says neither its Origin nor its Referer."

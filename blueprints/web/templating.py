@@ -49,6 +49,13 @@ def _plain_digits(locale: str) -> bool:
     return all(babel_numbers.format_decimal(n, locale=locale) == str(n) for n in (0, 7, 42, 999))
 
 
+def country_name(code: str) -> str:
+    """Return a country's name in the reader's language from its ISO 3166 code (CN: 中国 / China)."""
+    if not code:
+        return ""
+    return Locale.parse(str(get_locale())).territories.get(code.upper(), code)
+
+
 def role_label(role: str) -> str:
     """Return the translated name of a role."""
     return str(ROLE_LABELS.get(str(role), role))
@@ -152,7 +159,7 @@ def init_app(app: Flask) -> None:
         site_name=site_name, language_links=language_links, can=user_can,
         role_label=role_label, status_label=status_label, note_may=note_may,
         unread_notifications=unread_notifications, moderation_waiting=moderation_waiting,
-        language_label=language_label,
+        language_label=language_label, country_name=country_name,
     )
     # One format per language for days and moments (blueprints/web/dates.py).
     app.jinja_env.filters.update(number=number, date=dates.day, datetime=dates.moment)

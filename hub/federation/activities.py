@@ -15,6 +15,7 @@ Who receives what (addressing) is decided here too, in one place:
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ from hub.federation.http import request_host
 from hub.models import LANGUAGES, Note, NoteState, Visibility
 from hub.services import notes
 from hub.services.visibility import OUTBOX, may_read
+from hub.text_safety import without_unsafe
 
 NS = "https://practice-exchange-hub.example/ns#"
 CONTEXT: list[Any] = [
@@ -88,10 +90,10 @@ def parse_time(value: Any) -> dt.datetime | None:
         return None
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # OverflowError: an offset that moves it past year 1 or 9999
         return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return moment
 
 
@@ -176,6 +178,15 @@ def mark_totals(note: Note) -> dict[str, int]:
     return {kind: total["count"] for kind, total in notes.mark_totals(note).items()}
 
 
+def summary_html(summary: str) -> str:
+    """Return a note's plain-text summary as the HTML that ActivityStreams' ``summary`` holds.
+
+    Sent raw, "a<b and c>d" or "<b>" would be read as markup by other servers and by our own
+    inbound ``_summary()``, and their text lost; escaped, every reader gets the text back exactly.
+    """
+    return html.escape(summary, quote=False)
+
+
 def note_to_article(note: Note, *, recipients: list[str] | None = None) -> dict[str, Any]:
     """Map a local published note (and its translations) to an ActivityStreams Article."""
     check_federated(note)
@@ -188,8 +199,8 @@ def note_to_article(note: Note, *, recipients: list[str] | None = None) -> dict[
         **addressing(note, recipients=recipients),
         "name": note.title,
         "nameMap": {language_tag(v.language): v.title for v in versions},
-        "summary": note.summary,
-        "summaryMap": {language_tag(v.language): v.summary for v in versions},
+        "summary": summary_html(note.summary),
+        "summaryMap": {language_tag(v.language): summary_html(v.summary) for v in versions},
         "content": note.body_html,
         "contentMap": {language_tag(v.language): v.body_html for v in versions},
         "mediaType": "text/html",
@@ -323,7 +334,9 @@ class RemoteArticle:
 
 
 def _string(value: Any, limit: int) -> str:
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    """Return a text field of a partner's object, without the characters our own forms refuse in names
+    (controls, bidi overrides, invisible ones: see hub.text_safety), stripped and cut to ``limit``."""
+    return without_unsafe(value).strip()[:limit] if isinstance(value, str) else ""
 
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -356,7 +369,7 @@ def _slugs(value: Any) -> list[str]:
 
 def _tags(value: Any) -> list[str]:
     items = value if isinstance(value, list) else []
-    tags = [re.sub(r"\s+", " ", t.strip().lstrip("#"))[:40] for t in items[:MAX_TERMS] if isinstance(t, str)]
+    tags = [re.sub(r"\s+", " ", _string(t, 200).lstrip("#"))[:40] for t in items[:MAX_TERMS] if isinstance(t, str)]
     return [t for t in dict.fromkeys(tags) if t][:10]
 
 
@@ -393,7 +406,8 @@ def parse_article(obj: Any, *, actor_id: str) -> RemoteArticle:
     visibility = Visibility.PUBLIC.value if addressed(obj) & PUBLIC_ALIASES else Visibility.PARTNERS.value
     return RemoteArticle(
         object_id=object_id,
-        url=url if url and _is_http(url) and len(url) <= 500 else object_id,
+        # The "original page" link readers follow: on the sender's own host, or the object's id.
+        url=url if url and len(url) <= 500 and same_host(url, actor_id) else object_id,
         language=language,
         title=_string(_mapped(obj, "name", key), MAX_TITLE),
         summary=_summary(_mapped(obj, "summary", key)),

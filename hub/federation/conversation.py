@@ -43,7 +43,7 @@ from hub.models.events import Event
 from hub.models.federation import Delivery, PeerHub
 from hub.models import (LANGUAGES, Comment, CommentState, CommentThread, Flag, FlagOrigin, Mark, MarkTotal, Note, NoteState, RemoteMark,
                         Visibility)
-from hub.services import discussion, notes
+from hub.services import discussion, notes, screening
 from hub.services.visibility import Audience, may_read
 from hub.text import html_text
 from hub.text_safety import UnsafeName, clean_name
@@ -284,7 +284,8 @@ def _offer_translation(translation: Note, original: Note, event: Event) -> None:
     article = {
         "id": actor.note_object_id(translation.id), "type": "Article", "attributedTo": actor.actor_id(),
         **_addressing(original, [origin.actor_id]),
-        "name": translation.title, "summary": translation.summary, "content": translation.body_html,
+        "name": translation.title, "summary": activities.summary_html(translation.summary),
+        "content": translation.body_html,
         "contentMap": {activities.language_tag(translation.language): translation.body_html},
         "nameMap": {activities.language_tag(translation.language): translation.title},
         "mediaType": "text/html", "url": actor.note_page_url(translation.id),
@@ -424,9 +425,11 @@ def _sanitized(obj: dict[str, Any]) -> tuple[str, str]:
 def _pseudonym(value: Any) -> str:
     """Return a partner's pseudonym as safe to show as our members' names, else "" (shown as "someone")."""
     try:
-        return clean_name(value)[:60] if isinstance(value, str) else ""
+        name = clean_name(value)[:60] if isinstance(value, str) else ""
     except UnsafeName:
         return ""  # invisible or direction-changing characters: never shown
+    # A name with a phone number or an ID number in it is no pseudonym: nobody checked it before it showed.
+    return "" if screening.screen({"pseudonym": name}) else name
 
 
 def store_comment(peer: PeerHub, obj: dict[str, Any], note: Note, parent: Comment | None) -> Comment | None:
@@ -505,13 +508,25 @@ def delete_comment(peer: PeerHub, object_id: str) -> bool:
     comment = _comment_from_id(object_id)
     if comment is None:
         return False
-    thread = thread_of(comment)
-    from_writer = thread is not None and thread.peer_id == peer.id
-    from_origin = comment.note is not None and comment.note.origin_peer_id == peer.id
-    if not (from_writer or from_origin):
+    if not _may_withdraw(peer, comment):
         raise InvalidActivity("a hub can only delete its own comments, or those under its own notes")
     _remove(comment)
     return True
+
+
+def may_delete_comment(peer: PeerHub, object_id: str) -> bool:
+    """Tell whether ``object_id`` is a comment ``peer`` may withdraw (the inbox's check at the door)."""
+    comment = _comment_from_id(object_id)
+    return comment is not None and _may_withdraw(peer, comment)
+
+
+def _may_withdraw(peer: PeerHub, comment: Comment) -> bool:
+    """Tell whether ``peer`` wrote the comment or is the origin of the note it is under."""
+    if peer.id is None:
+        return False
+    thread = thread_of(comment)
+    from_writer = thread is not None and thread.peer_id == peer.id
+    return from_writer or (comment.note is not None and comment.note.origin_peer_id == peer.id)
 
 
 # --- marks, flags, proposed translations --------------------------------------------------------

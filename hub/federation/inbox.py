@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -117,6 +118,8 @@ def _parse_activity(body: bytes) -> dict[str, Any]:
         raise Refused(400, "malformed_json") from None
     if not isinstance(activity, dict):
         raise Refused(400, "not_an_activity")
+    if not _storable(activity):
+        raise Refused(400, "invalid_characters")
     for name in ("id", "type"):
         if not isinstance(activity.get(name), str) or not activity[name] or len(activity[name]) > MAX_ID:
             raise Refused(400, f"missing_{name}")
@@ -124,6 +127,27 @@ def _parse_activity(body: bytes) -> dict[str, Any]:
     if not actor_ref or len(actor_ref) > MAX_ID:
         raise Refused(400, "missing_actor")
     return activity
+
+
+def _storable(document: Any) -> bool:
+    """Tell whether every string in a parsed JSON document (keys too) can be stored and shown: no NUL,
+    which PostgreSQL's text and XML refuse, and no lone surrogate (a "\\ud800" escape), which is no
+    character and cannot be encoded. Walked without recursion: the nesting is the sender's."""
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value or _SURROGATE.search(value):
+                return False
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return True
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _KeyFetcher:
@@ -253,7 +277,9 @@ def _check_create(activity: dict[str, Any], peer: PeerHub) -> None:
         raise Unwanted("missing_object", "the activity carries no object")
     if obj.get("type") == "Note":
         conversation.check_create(activity, peer)
-    elif obj.get("type") != "Article":
+    elif obj.get("type") == "Article":
+        activities.parse_article(obj, actor_id=peer.actor_id)  # InvalidActivity: another hub's id, no text, ...
+    else:
         raise Unwanted("unsupported_object", f"{str(obj.get('type'))[:40]!r} objects are not accepted here: only "
                                              "Articles (practice notes) and Notes replying to them")
 
@@ -263,18 +289,33 @@ def _check_undo(activity: dict[str, Any], peer: PeerHub) -> None:
     obj = activity.get("object")
     if isinstance(obj, dict) and obj.get("type") in ("Follow", "Like"):
         return
-    if isinstance(obj, str) and obj:
-        return  # the id of an earlier activity: the worker looks it up
-    raise Unwanted("unsupported_undo", "only an Undo of a Follow or a Like is understood here")
+    if isinstance(obj, str) and obj and peer.id is not None and db.session.scalar(
+            sa.select(InboxItem.id).where(InboxItem.activity_id == obj, InboxItem.peer_id == peer.id)):
+        return  # the id of an earlier activity of this hub: the worker looks at what it was
+    raise Unwanted("unsupported_undo", "only an Undo of a Follow or a Like (inline, or by the id of one this hub "
+                                       "sent here) is understood here")
 
 
-def _accept(activity: dict[str, Any], peer: PeerHub) -> None:
-    """Take the activity as it is; the worker checks the rest."""
+def _check_answer(activity: dict[str, Any], peer: PeerHub) -> None:
+    """Refuse an Accept or Reject that answers no Follow of ours."""
+    if not _our_follow(peer, activity):
+        raise Unwanted("not_our_follow", "this answers no Follow of this hub")
+
+
+def _check_delete(activity: dict[str, Any], peer: PeerHub) -> None:
+    """Refuse a Delete of what the sender does not own: its own objects, or comments it may withdraw."""
+    object_id = id_of(activity.get("object"))
+    if not object_id:
+        raise Unwanted("missing_object", "the activity carries no object")
+    if object_id == peer.actor_id or same_host(object_id, peer.actor_id):
+        return
+    if not conversation.may_delete_comment(peer, object_id):
+        raise Unwanted("origin_mismatch", "a hub can only delete its own objects, or comments under its own notes")
 
 
 # Activity type -> the check it must pass at the door. A type not listed is refused with 400.
 DOOR_CHECKS: dict[str, DoorCheck] = {
-    "Follow": topics.check_follow, "Accept": _accept, "Reject": _accept, "Delete": _accept,
+    "Follow": topics.check_follow, "Accept": _check_answer, "Reject": _check_answer, "Delete": _check_delete,
     "Undo": _check_undo, "Create": _check_create, "Update": _check_create,
     "Announce": conversation.check_announce, "Like": conversation.check_like, "Flag": conversation.check_flag,
     "Offer": conversation.check_offer,
@@ -302,7 +343,8 @@ def check_understood(activity: dict[str, Any], actor_ref: str) -> None:
 def process_pending(app: Flask) -> int:
     """Process stored activities, oldest first, each in its own transaction; return how many."""
     limit = int(app.config["FEDERATION_INBOX_BATCH"])
-    ids = list(db.session.scalars(sa.select(InboxItem.id).where(InboxItem.state == "pending")
+    due = sa.or_(InboxItem.next_attempt_at.is_(None), InboxItem.next_attempt_at <= utcnow())
+    ids = list(db.session.scalars(sa.select(InboxItem.id).where(InboxItem.state == "pending", due)
                                   .order_by(InboxItem.id).limit(limit)))
     for item_id in ids:
         item = db.session.get(InboxItem, item_id)
@@ -315,6 +357,9 @@ def process_pending(app: Flask) -> int:
         except InvalidActivity as error:
             db.session.rollback()
             _finish(item_id, "failed", str(error))
+        except FetchError as error:  # an object sent by reference that its origin did not give
+            db.session.rollback()
+            _fetch_failed(app, item_id, error)
         except Exception as error:
             db.session.rollback()
             log.exception("inbox item %s could not be processed", item_id)
@@ -323,6 +368,21 @@ def process_pending(app: Flask) -> int:
             _finish(item_id, outcome or "done", "")
     db.session.rollback()
     return len(ids)
+
+
+def _fetch_failed(app: Flask, item_id: int, error: FetchError) -> None:
+    """Try the item again later, with the deliveries' backoff and number of tries, when waiting may help
+    (a timeout, a 5xx: the origin is away for a while); else, or after the last try, it failed."""
+    item = db.session.get(InboxItem, item_id)
+    item.attempts += 1
+    if error.retryable and item.attempts < int(app.config["FEDERATION_DELIVERY_TRIES"]):
+        item.next_attempt_at = utcnow() + delivery.backoff(item.attempts)
+        item.error = f"fetch failed, will try again: {error}"[:500]
+        db.session.commit()
+        log.info("inbox item %s: its object could not be fetched (try %d), trying again later", item_id, item.attempts)
+        return
+    log.warning("inbox item %s failed: its object could not be fetched: %s", item_id, error)
+    _finish(item_id, "failed", f"fetch failed: {error}")
 
 
 def _finish(item_id: int, state: str, error: str) -> None:

@@ -19,7 +19,7 @@ from hub.federation import activities, actor, client, conversation, inbox
 from hub.federation.http import FetchError
 from hub.federation.signatures import SignatureError, key_id_host, signature_scheme
 from hub.models.federation import PeerHub
-from hub.models import Comment, Note, NoteState, Visibility
+from hub.models import Comment, CommentState, Note, NoteState, Visibility
 from hub.services.visibility import Audience, visible_notes
 
 PAGE_SIZE = 20
@@ -130,7 +130,8 @@ def note_activity(note_id: int, peer: PeerHub | None) -> dict[str, Any] | None:
 def comment_object(comment_id: int, peer: PeerHub | None) -> dict[str, Any] | None:
     """Return a comment written here as a Note, or None when ``peer`` may not read its note."""
     comment = db.session.get(Comment, comment_id)
-    if comment is None or comment.author_id is None or comment.removed_at is not None or comment.note is None:
+    if (comment is None or comment.author_id is None or comment.removed_at is not None or comment.note is None
+            or comment.state != CommentState.PUBLISHED):  # held for its personal data: nobody reads it yet
         return None
     note = comment.note
     if note.origin_peer_id is None:

@@ -38,7 +38,8 @@ def by_remote_id(remote_id: str) -> Note | None:
 
 def findings(article: RemoteArticle) -> list[privacy.Finding]:
     """Run the privacy check over an incoming note's text (the same check as for local text)."""
-    fields = {"title": article.title, "summary": article.summary, "body": article.text, "place": article.place}
+    fields = {"title": article.title, "summary": article.summary, "body": article.text, "place": article.place,
+              "province": article.province, "tags": "\n".join(article.tags)}
     return screening.screen(fields)
 
 
@@ -95,7 +96,7 @@ def receive(peer: PeerHub, article: RemoteArticle, *, at: dt.datetime | None = N
     elif article.updated and note.updated_at and article.updated < note.updated_at:
         return None  # an older version arriving late
     else:
-        _update(note, article)
+        _update(note, article, trusted=peer.trust == "publish")
     _sync_translations(peer, note, article)
     return note
 
@@ -123,7 +124,7 @@ def _sync_translations(peer: PeerHub, original: Note, article: RemoteArticle) ->
         if translation is None or translation.state == S.DELETED.value:
             translation = _create(peer, part, note=translation)
         else:
-            _update(translation, part)
+            _update(translation, part, trusted=peer.trust == "publish")
         translation.translation_of_id = original.id
     stale = sa.select(Note).where(Note.translation_of_id == original.id, Note.origin_peer_id == peer.id,
                                   Note.state != S.DELETED.value)
@@ -149,11 +150,18 @@ def _create(peer: PeerHub, article: RemoteArticle, *, note: Note | None = None) 
     return note
 
 
-def _update(note: Note, article: RemoteArticle) -> None:
+def _shown(note: Note) -> tuple:
+    """Return what readers see of a note (its text and the short fields beside it)."""
+    return (note.title, note.summary, note.body, note.language, note.place, note.province, list(note.tags or []))
+
+
+def _update(note: Note, article: RemoteArticle, *, trusted: bool) -> None:
+    """Apply the origin's new version; a changed text from a hub not trusted to publish is screened again."""
+    before = _shown(note)
     fill(note, article)
     if note.state != S.PUBLISHED.value:
         return  # waiting for review, rejected or taken down here: the new text waits there too
-    if findings(article):
+    if findings(article) or (not trusted and _shown(note) != before):
         note.state, note.submitted_at, note.featured = S.SUBMITTED.value, utcnow(), False
         events.record("note.unpublished", subject_type="note", subject_id=note.id, origin="remote")
     else:

@@ -509,7 +509,7 @@ def _check_expires(expires: str | None, now: datetime | None) -> None:
     """Reject a signature whose own ``expires`` parameter has passed."""
     if expires is None:
         return
-    if not expires.isdigit():
+    if not (expires.isascii() and expires.isdigit()):  # str.isdigit() also takes "¹", which int() refuses
         raise MalformedSignatureError(detail="expires is not a number")
     if int(expires) < _utc(now).timestamp():
         raise DateOutOfWindowError("signature_expired")

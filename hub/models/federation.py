@@ -87,6 +87,9 @@ class InboxItem(db.Model):
     error: Mapped[str] = mapped_column(sa.String(500), default="")
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[dt.datetime | None]
+    # A note sent by reference whose origin did not answer is fetched again later (None: at once).
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None]
 
 
 class NoteReceipt(db.Model):

@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import zoneinfo
@@ -37,6 +38,8 @@ from hub import text_safety
 from hub.permissions import can, may_grant
 from hub.services import audit, names, screening
 from hub.services.errors import NotAllowed, ServiceError
+
+log = logging.getLogger("hub.accounts")
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,40}$")
 EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+", re.ASCII)
@@ -373,25 +376,28 @@ def set_password(user: User, password: str) -> None:
     db.session.commit()
 
 
-def request_password_reset(login: str) -> str | None:
+def request_password_reset(login: str) -> None:
     """Start a password reset for the account named ``login``.
 
-    With a mail server, the worker mails the link to the account's address (none without one) and
-    this returns None; without a mail server it returns the token, for the caller to log the link.
-    Callers must answer the person the same way in every case (no account enumeration).
+    With a mail server, the worker mails the link to the account's address (none without one).
+    Without one no link is made: a working link in a log line would let whoever reads the logs
+    take the account over. The log says which account asked (by number), so an administrator can
+    make a one-time link on the person's page and hand it over. Callers must answer the person the
+    same way in every case (no account enumeration).
     """
     user = find_by_login(login)
     if user is None or user.status == UserStatus.DISABLED:
-        return None
+        return
     if not outbox.enabled():
-        return _new_reset_token(user)
+        log.warning("password reset asked for account %d; no mail server, so an administrator must make "
+                    "a one-time link on the person's page", user.id, extra={"user_id": user.id})
+        return
     if user.email:
         token = secrets.token_urlsafe(32)
         reset = _add_reset(user, token)
         outbox.queue(f"reset:{reset.id}", kind="reset", user_id=user.id, payload={"reset_id": reset.id},
                      secret=token)
         db.session.commit()
-    return None
 
 
 def _add_reset(user: User, token: str) -> PasswordReset:
@@ -519,11 +525,9 @@ def search_users(text: str = "", *, role: str | None = None, status: str | None 
     """Return a page of users matching ``text`` in username, e-mail or pseudonym."""
     query = sa.select(User).order_by(User.created_at.desc(), User.id.desc())
     text = text.strip().lower()
-    if text:
-        like = f"%{text}%"
-        query = query.where(sa.or_(
-            User.username.like(like), User.email.like(like), sa.func.lower(User.pseudonym).like(like)
-        ))
+    if text:  # the text as written: % and _ in it are characters to find, not LIKE wildcards
+        query = query.where(sa.or_(*(column.contains(text, autoescape=True) for column in (
+            User.username, User.email, sa.func.lower(User.pseudonym)))))
     if role:
         query = query.where(User.role == role)
     if status:

@@ -8,10 +8,20 @@ What comes in is never trusted by its name or its declared content type:
   orientation is applied first so photos stay upright; pixels are converted to sRGB when a colour
   profile is dropped; animated GIF and WebP keep their first frame only; images above
   :data:`MAX_PIXELS` are refused before they are decoded (decompression bombs);
-- PDFs are stored as they are, but refused when they hold active or hidden content: the names
-  ``/JavaScript``, ``/JS``, ``/Launch``, ``/EmbeddedFile(s)`` or ``/RichMedia`` (also when spelled
-  with ``#xx`` escapes or packed inside compressed object streams), or object streams this module
-  cannot unpack to check (other filters, predictors, passwords);
+- PDFs are refused when they hold active or hidden content: the names ``/JavaScript``, ``/JS``,
+  ``/Launch``, ``/EmbeddedFile(s)`` or ``/RichMedia`` (also when spelled with ``#xx`` escapes or
+  packed inside compressed object streams), or object streams this module cannot unpack to check
+  (other filters, predictors, passwords). What passes is rewritten by pypdf from its catalogue
+  down, in a process of its own limited in CPU time and memory (:mod:`hub.services.pdf_rewrite`),
+  without its document metadata: the trailer's ``/Info`` dictionary (author, company, title,
+  creating application, dates), every XMP ``/Metadata`` stream (the catalogue's, a page's or any
+  other object's), the creating application's private ``/PieceInfo`` data and ``/LastModified``
+  times, the file identifier ``/ID``, and objects nothing refers to. Pages, fonts, images, links
+  and bookmarks stay. A PDF that needs an owner password only to be changed is stored decrypted;
+  one that needs a password to be opened, that pypdf cannot read or write, or that needs more
+  than those limits, is refused, never stored as it came. The rewritten file is checked for
+  active content again: pypdf writes every object it keeps in plain view, so nothing the first
+  scan could not attribute stays hidden;
 - file names are reduced to a safe base name whose extension matches the detected type.
 
 Bytes live under ``instance/attachments/<sha256[:2]>/<sha256>`` (:mod:`hub.services.attachment_files`,
@@ -25,6 +35,9 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import signal
+import subprocess
+import sys
 import unicodedata
 import warnings
 import zlib
@@ -39,7 +52,7 @@ from hub import events
 from hub.extensions import db
 from hub.models import Attachment, Note, NoteState, User
 from hub.permissions import can
-from hub.services import audit, notes, screening
+from hub.services import audit, notes, pdf_rewrite, screening
 # path_of and open_bytes belong to this module's face too: views and tests read attachments through it.
 from hub.services.attachment_files import discard_unused, open_bytes, path_of, store  # noqa: F401
 from hub.services.errors import NotAllowed, ServiceError
@@ -89,7 +102,7 @@ def add(note: Note, *, by: User, filename: str, stream: IO[bytes]) -> Attachment
         raise _refuse(_l("A note can have at most %(n)d attachments. Remove one first.", n=MAX_PER_NOTE))
     raw = _read_capped(stream)
     kind = sniff(raw)
-    data = clean_image(raw, kind) if kind.is_image else check_pdf(raw)
+    data = clean_image(raw, kind) if kind.is_image else clean_pdf(raw)
     name = clean_filename(filename, kind)
     _check_name_privacy(note, name)
     digest = hashlib.sha256(data).hexdigest()
@@ -347,3 +360,43 @@ def _object_stream(data: bytes, start: int, stop: int, names: set[bytes], budget
 def _unreadable_pdf() -> ServiceError:
     return _refuse(_l("This PDF could not be checked for scripts (it may be protected by a password). "
                       "Print it to a new PDF and attach that."))
+
+
+# --- PDF metadata ----------------------------------------------------------------------------
+
+# A 5 MB office export takes well under a second; 5 MB of 31,500 small objects about 7 s of CPU and 300 MB.
+DEFAULT_PDF_SECONDS = 15  # of CPU time (ATTACHMENT_PDF_SECONDS); five more of waiting
+PDF_MEMORY = 512 * 1024 * 1024  # address space, the interpreter's own (about 60 MB) included
+_REWRITE_PROGRAM = pdf_rewrite.__file__
+
+
+def clean_pdf(data: bytes) -> bytes:
+    """Return the PDF rewritten without its document metadata, once it is known to hold no active content."""
+    check_pdf(data)  # before pypdf parses anything, and with the refusals authors already know
+    return check_pdf(_rewrite_pdf(data))
+
+
+def _rewrite_pdf(data: bytes) -> bytes:
+    """Have :mod:`hub.services.pdf_rewrite` rewrite ``data`` in its own limited process; refuse what it cannot."""
+    seconds = int(current_app.config.get("ATTACHMENT_PDF_SECONDS", DEFAULT_PDF_SECONDS))
+    try:
+        # -I: none of the environment's Python settings, nor the program's folder on the import path.
+        done = subprocess.run([sys.executable, "-I", _REWRITE_PROGRAM, str(seconds), str(PDF_MEMORY)],
+                              input=data, capture_output=True, timeout=seconds + 5, check=False)
+    except subprocess.TimeoutExpired as error:  # waiting, not computing: the CPU limit did not apply
+        raise _too_complex_pdf() from error
+    if done.returncode == 0:
+        return done.stdout
+    if done.returncode == pdf_rewrite.PASSWORD:
+        raise _refuse(_l("This PDF is protected by a password. Open it, print it to a new PDF without a "
+                         "password and attach that."))
+    if done.returncode in (-signal.SIGXCPU, pdf_rewrite.TOO_LARGE):
+        raise _too_complex_pdf()
+    # pypdf's complaint (on standard error) stays out of the log: it may quote the file.
+    raise _refuse(_l("The hub could not read this PDF to remove its author's name and other hidden details "
+                     "(it may be damaged). Print it to a new PDF and attach that."))
+
+
+def _too_complex_pdf() -> ServiceError:
+    return _refuse(_l("This PDF is too complex for the hub to remove its author's name and other hidden details "
+                      "in time. Print it to a new PDF, or split it, and attach that."))

@@ -10,6 +10,7 @@ note's author); a held one is announced when it is released.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 from flask_babel import lazy_gettext as _l
 
-from hub import events
+from hub import events, text_safety
 from hub.extensions import db
 from hub.models import Comment, CommentState, CommentThread, Flag, Note, NoteState, Notification
 from hub.models.base import utcnow
@@ -29,6 +30,8 @@ from hub.text import render_markdown
 
 MAX_LENGTH = 5000
 FIELD = "comment"
+# The same text from the same member on the same note within this time is the same comment sent twice.
+RESENT_WITHIN_SECONDS = 600
 
 
 def _render(body: str) -> str:
@@ -37,7 +40,7 @@ def _render(body: str) -> str:
 
 def _clean(body: str) -> str:
     body = (body or "").strip()
-    if not body:
+    if text_safety.shows_nothing(body):
         raise ServiceError(_l("Write something first."), field="body")
     if len(body) > MAX_LENGTH:
         raise ServiceError(_l("Keep comments under 5,000 characters."), field="body")
@@ -63,6 +66,9 @@ def add_comment(note: Note, *, by: User, body: str, confirm_privacy: bool = Fals
     body = _clean(body)
     found = screening.require_confirmation({FIELD: body}, confirmed=confirm_privacy, message=_l(
         "This comment may contain personal data. Check each highlighted place."))
+    again = _same_comment_just_sent(note, by=by, body=body, parent=parent)
+    if again is not None:
+        return again  # the same form sent twice (a double tap, a resent page): one comment
     comment = Comment(note=note, author=by, body=body, body_html=_render(body),
                       state=(CommentState.HELD if found else CommentState.PUBLISHED).value)
     db.session.add(comment)
@@ -75,6 +81,18 @@ def add_comment(note: Note, *, by: User, body: str, confirm_privacy: bool = Fals
         _announce(comment)
     db.session.commit()
     return comment
+
+
+def _same_comment_just_sent(note: Note, *, by: User, body: str, parent: Comment | None) -> Comment | None:
+    """Return ``by``'s comment with this very text on ``note`` (under ``parent``) from the last few
+    minutes, if there is one: a form sent again, not a second comment."""
+    since = utcnow() - dt.timedelta(seconds=RESENT_WITHIN_SECONDS)
+    query = (sa.select(Comment).where(Comment.note_id == note.id, Comment.author_id == by.id, Comment.body == body,
+                                      Comment.removed_at.is_(None), Comment.created_at >= since)
+             .outerjoin(CommentThread, CommentThread.comment_id == Comment.id)
+             .where(CommentThread.parent_id == parent.id if parent is not None else CommentThread.parent_id.is_(None))
+             .order_by(Comment.id.desc()).limit(1))
+    return db.session.scalar(query)
 
 
 def receive_remote_comment(note: Note, *, body: str, trusted: bool, body_html: str | None = None,

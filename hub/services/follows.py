@@ -32,6 +32,7 @@ from hub.services.visibility import Audience, published_for
 
 MAX_FOLLOWS = 200
 MAX_FILTERS = 10
+PLACE_LENGTH = 100  # as the Following page's field takes it
 FILTER_NAME = re.compile(r"[a-z][a-z_]{0,19}")
 SEARCH_PAGES = 4  # pages of 50 newest results read when looking for a saved search's new notes
 
@@ -104,6 +105,8 @@ def target(kind: str, *, value: str = "", query: str = "", filters: Mapping[str,
         folded = fold_place(value)
         if not folded:
             raise ServiceError(_l("Write the name of a city, county or province."), field="value")
+        if len(value) > PLACE_LENGTH:  # never cut short without a word: it would follow another place
+            raise ServiceError(_l("Write the place in at most %(n)d characters.", n=PLACE_LENGTH), field="value")
         return Target(chosen, "place:" + folded[:90], place=folded, label=value[:100])
     words, kept = clean_search(query, filters)
     return Target(chosen, _search_key(words, kept), query=words, filters=tuple(kept.items()))

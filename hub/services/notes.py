@@ -17,7 +17,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 
-from hub import events
+from hub import events, text_safety
 from hub.extensions import db
 from hub.models.base import utcnow
 from hub.models import (LANGUAGES, SECTIONS, Comment, CommentState, Flag, Mark, MarkTotal, Note, NoteRevision,
@@ -223,6 +223,8 @@ def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False
     _require(by, "edit", note)
     cleaned = clean(data)
     state = NoteState(note.state)
+    if state in (S.SUBMITTED, S.PUBLISHED):  # readers (or a moderator deciding) get this text: it must be whole
+        _require_complete(cleaned)
     if state == S.PUBLISHED:
         cleaned.visibility = _narrower(cleaned.visibility, note.visibility)
         findings = screening.require_confirmation(_fields_of(cleaned, note), confirmed=confirm_privacy)
@@ -346,6 +348,9 @@ def accept_changes(note: Note, *, by: User, version: int, checked: Iterable[str]
     """Publish a published note's pending revision after each finding is ticked or redacted."""
     pending = _require_pending(by, note, version)
     data = pending_input(pending)
+    if _missing_part(data):  # kept by the editor's autosave, or submitted before changes had to be whole
+        raise ServiceError(_l("These changes leave the note without a title, a summary or any text. "
+                              "Send them back to the author with a message."))
     fields, findings = pending_findings(pending)
     chosen = screening.settle(findings, checked=checked, redact=redact)
     data = _with_text(data, screening.redact(fields, chosen, language=data.language))
@@ -424,18 +429,29 @@ def _fold_pending(note: Note) -> None:
 
 
 def _with_text(data: NoteInput, fields: dict[str, str]) -> NoteInput:
-    """Return ``data`` with its title, summary, body, sections and place taken from ``fields``."""
+    """Return ``data`` with its title, summary, body, sections, place, province and tags taken from ``fields``."""
     data.title, data.summary, data.body, data.place = fields["title"], fields["summary"], fields["body"], fields["place"]
     data.sections = {key: fields[f"section:{key}"] for key in SECTIONS if fields.get(f"section:{key}")}
+    data.province = fields.get("province", data.province)
+    data.tags = _tags_of(fields, data.tags)
     return data
 
 
 def _apply_text(note: Note, fields: dict[str, str]) -> None:
-    """Replace a note's text (title, summary, body, sections, place) with ``fields``, rendered again."""
+    """Replace a note's text (title, summary, body, sections, place, province, tags) with ``fields``, rendered again."""
     redaction.set_text_fields(note, fields)
     note.place = fields.get("place", note.place)
+    note.province = fields.get("province", note.province)
+    note.tags = _tags_of(fields, note.tags)
     note.body_html = render_body(note)
     note.updated_at = utcnow()
+
+
+def _tags_of(fields: dict[str, str], tags: list[str] | None) -> list[str]:
+    """Return the tags of scanned ``fields`` (one a line, see :func:`_fields_of`), else ``tags``."""
+    if "tags" not in fields:
+        return list(tags or [])
+    return [tag for tag in fields["tags"].split("\n") if tag.strip()]
 
 
 def _notify_author(note: Note, kind: str) -> None:
@@ -446,7 +462,9 @@ def _notify_author(note: Note, kind: str) -> None:
 # --- privacy check ---------------------------------------------------------------------
 
 def _fields_of(data: NoteInput, note: Note | None = None) -> dict[str, str]:
-    fields = {"title": data.title, "summary": data.summary, "body": data.body, "place": data.place}
+    # Province and tags are free text shown to every reader (and as search facets): checked like the place.
+    fields = {"title": data.title, "summary": data.summary, "body": data.body, "place": data.place,
+              "province": data.province or "", "tags": "\n".join(data.tags or [])}
     fields.update({f"section:{k}": v for k, v in data.sections.items()})
     for attachment in (note.attachments if note is not None else []):
         fields[f"attachment:{attachment.id}"] = attachment.filename
@@ -467,7 +485,12 @@ def privacy_findings(note: Note) -> tuple[dict[str, str], list[privacy.Finding]]
 
 
 def scan_input(data: NoteInput) -> tuple[dict[str, str], list[privacy.Finding]]:
-    """Scan text being edited (for the editor's live check)."""
+    """Scan text being edited (the editor's live check, the privacy-check page), normalised as saving
+    normalises it when it can be (so highlights fall where saving's findings are: " 138…" in a tag)."""
+    try:
+        data = clean(data)
+    except ServiceError:
+        pass  # text still being written: check it as it stands
     fields = _fields_of(data)
     return fields, screening.screen(fields)
 
@@ -529,10 +552,7 @@ def redact(note: Note, *, by: User, fields: dict[str, str], reason: str = "") ->
 def submit(note: Note, *, by: User, confirm_privacy: bool = False) -> Note:
     """Send a note to the moderators, after the privacy check."""
     _require(by, "submit", note)
-    if not note.title.strip() or not (note.body.strip() or any((note.sections or {}).values())):
-        raise ServiceError(_l("Give the note a title and some text before submitting it."))
-    if not note.summary.strip():
-        raise ServiceError(_l("Write a summary of one or two sentences before submitting."), field="summary")
+    _require_complete(input_of(note))
     findings = screening.require_confirmation(_fields_of(input_of(note), note), confirmed=confirm_privacy)
     note.state = S.SUBMITTED.value
     note.submitted_at = utcnow()
@@ -540,6 +560,29 @@ def submit(note: Note, *, by: User, confirm_privacy: bool = False) -> Note:
     audit.record("note.submit", actor=by, target=note, privacy_findings=len(findings))
     db.session.commit()
     return note
+
+
+INCOMPLETE = {
+    "title": _l("Give the note a title before submitting it."),
+    "body": _l("Write the note's text, or one of its sections, before submitting it."),
+    "summary": _l("Write a summary of one or two sentences before submitting."),
+}
+
+
+def _missing_part(data: NoteInput) -> str | None:
+    """Name the first part a note readers may get lacks: its title, its text (body or a section), its summary."""
+    if not data.title.strip():
+        return "title"
+    if not (data.body.strip() or any(text.strip() for text in data.sections.values())):
+        return "body"
+    return "summary" if not data.summary.strip() else None
+
+
+def _require_complete(data: NoteInput) -> None:
+    """Refuse text that goes to review or to readers without its title, text or summary, on that field."""
+    missing = _missing_part(data)
+    if missing:
+        raise ServiceError(INCOMPLETE[missing], field=missing)
 
 
 def approve(note: Note, *, by: User, visibility: str | None = None, featured: bool = False,
@@ -602,7 +645,7 @@ def unpublish(note: Note, *, by: User, reason: str) -> Note:
 
 
 def _need_message(message: str) -> None:
-    if not message.strip():
+    if text_safety.shows_nothing(message):
         raise ServiceError(_l("Write a message so the author knows what to do."), field="message")
 
 
@@ -736,11 +779,20 @@ def thread(note: Note) -> list[ReviewMessage]:
 
 def toggle_mark(note: Note, *, by: User, kind: str) -> bool:
     """Add or take back a "we tried this too" / "useful" mark; return whether it is now set."""
+    return set_mark(note, by=by, kind=kind, on=None)
+
+
+def set_mark(note: Note, *, by: User, kind: str, on: bool | None) -> bool:
+    """Set (``on``) or take back a "we tried this too" / "useful" mark, or switch it (None); return
+    whether it is now set. Asking for the state it is in changes nothing: a button pressed on a page
+    that was sent twice, or shown in two tabs, does what it said."""
     if kind not in MARK_KINDS:
         raise ServiceError(_l("Unknown mark."))
     _require(by, "mark", note)
     existing = db.session.scalar(sa.select(Mark).where(Mark.note_id == note.id, Mark.user_id == by.id,
                                                        Mark.kind == kind))
+    if on is not None and on == (existing is not None):
+        return on
     if existing:
         db.session.delete(existing)
     else:

@@ -10,6 +10,9 @@ People write contact details in many ways to get past filters or simply by habit
 (幺三八洞洞…, 壹叁捌…), "wang(at)qq点com", "微信 peer_cd85", "扣扣 12345678". Scanning is
 therefore three steps:
 
+0. **Markup**: the text is Markdown, and readers see it rendered, so HTML character references
+   (``&#49;&#51;&#56;`` shows 138), backslash escapes (``138\\-1234``) and emphasis marks between
+   digits (``138**1234**5678``) are read as what they show, each mapped to its source span.
 1. **Folding** (per character cluster, with an index map back to the original offsets): NFKC,
    case-folding, invisible format characters and marks stuck on ASCII characters removed, digits of
    any script made ASCII, invisible "blank" letters (Hangul fillers) made spaces.
@@ -26,6 +29,7 @@ app or request is needed: labels are lazy strings, translated when shown.
 """
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from bisect import bisect_left
@@ -168,7 +172,54 @@ _SIMPLE = re.compile(
 _WIDE_TO_ASCII = {0x3000: " ", **{code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}}
 
 
+# What Markdown shows as something else: character references, backslash escapes, and emphasis or
+# code marks between two digits (elsewhere they may be arithmetic or a name, and numbers are the point).
+_MARKUP = re.compile(r"&#[0-9]{1,7};|&#[xX][0-9a-fA-F]{1,6};|&[A-Za-z][A-Za-z0-9]{1,31};|\\[!-/:-@\[-`{-~]"
+                     r"|(?<=[0-9])[*_~`]+(?=[0-9])")
+
+
 def _fold(text: str) -> _Folded:
+    """Fold a text as readers see it rendered, for matching, with a map back to original offsets."""
+    shown = _as_shown(text)
+    if shown is None:
+        return _fold_plain(text)
+    shown_text, shown_starts, shown_ends = shown
+    folded = _fold_plain(shown_text)
+    return _Folded(folded.text, [shown_starts[i] for i in folded.starts], [shown_ends[i - 1] for i in folded.ends])
+
+
+def _as_shown(text: str) -> tuple[str, list[int], list[int]] | None:
+    """Return the text with its markup read (see ``_MARKUP``) and each character's source span, or None
+    when it has none."""
+    parts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    position = 0
+    for match in _MARKUP.finditer(text):
+        start, end = match.span()
+        piece = match.group()
+        if piece[0] == "&":
+            shown = html.unescape(piece)
+            if shown == piece or not shown:
+                continue  # not a reference HTML knows: shown as written
+        else:
+            shown = piece[1] if piece[0] == "\\" else ""
+        parts.append(text[position:start])
+        starts.extend(range(position, start))
+        ends.extend(range(position + 1, start + 1))
+        parts.append(shown)
+        starts.extend([start] * len(shown))
+        ends.extend([end] * len(shown))
+        position = end
+    if not position:
+        return None
+    parts.append(text[position:])
+    starts.extend(range(position, len(text)))
+    ends.extend(range(position + 1, len(text) + 1))
+    return "".join(parts), starts, ends
+
+
+def _fold_plain(text: str) -> _Folded:
     """Fold a text for matching while keeping a map back to original offsets."""
     if text.isascii():  # common case: lower() is 1:1, so the map is the identity
         return _Folded(text.lower(), range(len(text)), range(1, len(text) + 1))

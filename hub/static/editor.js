@@ -18,10 +18,12 @@
   let saving = false;
   let checkTimer = null;
 
+  const MACHINERY = ["csrf_token", "device_copy"];  // the form's own fields, not what the author wrote
+
   function fields() {
     const data = {};
     for (const el of form.elements) {
-      if (!el.name || el.type === "submit" || el.name === "csrf_token") continue;
+      if (!el.name || el.type === "submit" || MACHINERY.includes(el.name)) continue;
       if (el.type === "checkbox" || el.type === "radio") {
         if (el.checked) (data[el.name] = data[el.name] || []).push(el.value);
       } else {
@@ -39,7 +41,7 @@
 
   function restore(saved) {
     for (const el of form.elements) {
-      if (!el.name || !(el.name in saved.fields) || el.name === "csrf_token" || el.name === "note_id") continue;
+      if (!el.name || !(el.name in saved.fields) || MACHINERY.includes(el.name) || el.name === "note_id") continue;
       const value = saved.fields[el.name];
       if (el.type === "checkbox" || el.type === "radio") el.checked = [].concat(value).includes(el.value);
       else if (el.type !== "submit") el.value = value;
@@ -69,45 +71,154 @@
     return data;
   }
 
+  // Send the form to the autosave address; resolve to [response, answer] ([null, null]: no connection).
+  async function send() {
+    let response = null;
+    try {
+      response = await fetch(form.dataset.autosaveUrl, { method: "POST", body: body(), credentials: "same-origin" });
+    } catch (e) {
+      return [null, null];
+    }
+    try { return [response, await response.json()]; } catch (e) { return [response, null]; }
+  }
+
   async function save() {
     timer = null;
     if (saving) return;
     if (!dirty || !autosave) return;
     saving = true;
     dirty = false;
-    let failed = false;
-    let response = null;
+    let kept = false;
     try {
-      response = await fetch(form.dataset.autosaveUrl, { method: "POST", body: body(), credentials: "same-origin" });
-      const result = await response.json();
-      if (!response.ok || !result.ok) throw new Error("not saved");
-      if (!noteId.value) {
-        noteId.value = result.id;
-        const oldKey = storageKey;
-        storageKey = "hub-note-" + result.id;
-        localStorage.removeItem(oldKey);
-        form.action = result.edit_url;
-        window.history.replaceState(null, "", result.edit_url);
+      let [response, answer] = await send();
+      if (response && response.status === 400 && answer && answer.reason === "csrf" && await renewToken()) {
+        [response, answer] = await send();
       }
-      // Text typed meanwhile keeps its device copy (under the note's own key once it has an id).
-      if (dirty) keepLocally(); else localStorage.removeItem(storageKey);
-      status.textContent = form.dataset.msgSaved + " " + result.saved_at;
-    } catch (e) {
-      failed = true;
-      dirty = true;
-      keepLocally();
-      status.textContent = form.dataset.msgOffline;
-      schedule(retryDelay(response));
+      if (response && response.ok && answer && answer.ok) {
+        saved(answer);
+      } else {
+        kept = true;
+        dirty = true;
+        keepLocally();
+        refused(response, answer);
+      }
     } finally {
       saving = false;
-      if (dirty && !failed) save();
+      if (dirty && !kept) save();
     }
   }
 
-  // A 503 (the hub cannot reach its database for a moment) is handled like a dropped connection:
-  // the device copy stays and the save is tried again, after the wait the hub asks for.
+  function saved(result) {
+    if (!noteId.value) {
+      noteId.value = result.id;
+      const oldKey = storageKey;
+      storageKey = "hub-note-" + result.id;
+      localStorage.removeItem(oldKey);
+      form.action = result.edit_url;
+      window.history.replaceState(null, "", result.edit_url);
+    }
+    // Text typed meanwhile keeps its device copy (under the note's own key once it has an id).
+    if (dirty) keepLocally(); else localStorage.removeItem(storageKey);
+    clearErrors();
+    say(form.dataset.msgSaved + " " + result.saved_at);
+  }
+
+  // Say why the hub did not save, and try again only where a later try may go through: no
+  // connection, a restart, the database away for a moment. An answer that trying again cannot
+  // change (signed out, a field refused, the note gone) waits for the author: the next keystroke
+  // sends again. The device copy stays in every case.
+  function refused(response, answer) {
+    const code = response ? response.status : 0;
+    if (code === 401) {
+      say(form.dataset.msgSignedOut, signInLink());
+    } else if (code === 400 && answer && answer.errors) {
+      showErrors(answer.errors);
+    } else if (code === 404) {
+      say(form.dataset.msgGone);
+    } else if (code >= 400 && code < 500 && code !== 408 && code !== 429) {
+      say(((answer && answer.detail) || form.dataset.msgRefused) + " " + form.dataset.msgKept);
+    } else {
+      say(form.dataset.msgOffline);
+      schedule(retryDelay(response));
+    }
+  }
+
+  function say(text, link) {
+    status.replaceChildren(text);
+    if (link) status.append(" ", link);
+  }
+
+  // After signing in, the log-in page leads back here, and the editor offers the device copy.
+  function signInLink() {
+    const link = document.createElement("a");
+    link.href = form.dataset.loginUrl + "?next=" + encodeURIComponent(location.pathname + location.search);
+    link.textContent = form.dataset.msgSignIn;
+    return link;
+  }
+
+  // The session's form token changed (signed out and in again in another tab): read this page again
+  // for the current token, so the text is saved without reloading the editor.
+  async function renewToken() {
+    try {
+      const response = await fetch(location.href, { credentials: "same-origin" });
+      if (!response.ok) return false;
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const fresh = page.querySelector("#note-editor input[name=csrf_token]");
+      if (!fresh) return false;
+      for (const input of document.querySelectorAll("input[name=csrf_token]")) input.value = fresh.value;
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  // A field the hub refused (too long, invisible characters…) gets its message beside it, as the
+  // page shows it after sending the form; what belongs to no field goes into the status line.
+  function showErrors(errors) {
+    clearErrors();
+    const general = [];
+    for (const [name, messages] of Object.entries(errors)) {
+      const text = [].concat(messages).join(" ");
+      const found = form.elements.namedItem(name);
+      const input = found instanceof RadioNodeList ? found[0] : found;
+      const box = input && input.type !== "hidden" && input.closest(".field");
+      if (!box) {
+        general.push(text);
+        continue;
+      }
+      const error = box.querySelector("#" + CSS.escape(name + "-error")) || document.createElement("p");
+      error.className = "error";
+      error.id = name + "-error";
+      error.dataset.autosaveError = "";
+      error.textContent = text;
+      box.appendChild(error);
+      box.classList.add("has-error");
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", ((input.getAttribute("aria-describedby") || "").split(" ")
+        .filter((id) => id && id !== error.id).concat(error.id)).join(" "));
+      const section = box.closest("details");
+      if (section) section.open = true;
+    }
+    say([form.dataset.msgInvalid].concat(general).join(" "));
+  }
+
+  function clearErrors() {
+    for (const error of form.querySelectorAll("[data-autosave-error]")) {
+      const box = error.closest(".field");
+      box.classList.remove("has-error");
+      for (const input of box.querySelectorAll("[aria-invalid]")) {
+        input.removeAttribute("aria-invalid");
+        input.setAttribute("aria-describedby", (input.getAttribute("aria-describedby") || "").split(" ")
+          .filter((id) => id && id !== error.id).join(" "));
+      }
+      error.remove();
+    }
+  }
+
+  // A 503 (the hub cannot reach its database for a moment) or 429 is handled like a dropped
+  // connection: the device copy stays and the save is tried again, after the wait the hub asks for.
   function retryDelay(response) {
-    const seconds = Number(response && response.status === 503 && response.headers.get("Retry-After"));
+    const seconds = Number(response && [429, 503].includes(response.status) && response.headers.get("Retry-After"));
     return seconds > 0 ? Math.min(seconds, 300) * 1000 : 15000;
   }
 
@@ -118,6 +229,7 @@
 
   async function check(showPreview) {
     const response = await fetch(form.dataset.previewUrl, { method: "POST", body: body(), credentials: "same-origin" });
+    if (response.status === 401) say(form.dataset.msgSignedOut, signInLink());
     if (!response.ok) return;
     const result = await response.json();
     if (showPreview) {
@@ -188,9 +300,15 @@
     checkTimer = setTimeout(() => check(false).catch(() => {}), 1500);
   });
   form.addEventListener("submit", () => {
-    // Keep a copy in case the request fails; the next page from the hub clears it (hub.js).
+    // Keep a copy in case the text does not reach the hub (signed out, an error page, no connection).
+    // The form carries a mark of this sending; the page after a save repeats it, and only then does
+    // hub.js drop the copy.
     keepLocally();
-    try { sessionStorage.setItem("hub-pending-save", storageKey); } catch (e) { /* private mode */ }
+    const mark = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+    form.elements.namedItem("device_copy").value = mark;
+    try {
+      sessionStorage.setItem("hub-pending-save", JSON.stringify({ key: storageKey, mark: mark }));
+    } catch (e) { /* private mode */ }
   });
   form.querySelector("[data-action=preview]").addEventListener("click", (event) => {
     event.preventDefault();  // the script shows the preview in place; without it the server does

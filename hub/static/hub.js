@@ -6,14 +6,57 @@ document.addEventListener("submit", (event) => {
   }
 });
 
-// A note form was sent from the editor: the hub answered with this page, so the server has the
-// text (or shows the form again with it). Drop the device copy so it is never offered twice.
+// A note form was sent from the editor, which kept a copy of the text on this device. Drop that copy
+// only when the hub says it has the text: the page after a save names the sending's mark
+// (<meta name="hub-editor-saved">). Any other page (the sign-in page after the session ended, an
+// error page, the form shown again) leaves the copy for the editor to offer again.
 (function () {
-  let key = null;
-  try { key = sessionStorage.getItem("hub-pending-save"); } catch (e) { return; }
-  if (!key) return;
-  sessionStorage.removeItem("hub-pending-save");
-  if (!document.querySelector("#note-editor .form-errors")) {
-    localStorage.removeItem(key);
+  let pending = null;
+  try { pending = JSON.parse(sessionStorage.getItem("hub-pending-save") || "null"); } catch (e) { return; }
+  if (!pending || !pending.key || !pending.mark) return;
+  for (const saved of document.querySelectorAll("meta[name=hub-editor-saved]")) {
+    if (saved.content === pending.mark) {
+      localStorage.removeItem(pending.key);
+      sessionStorage.removeItem("hub-pending-save");
+    }
   }
+})();
+
+// A form sent after the session ended (signed out in another tab) is not saved: the hub shows the
+// sign-in page, which leads back to the page the form was sent from. What was written in the form's
+// text boxes is kept in this tab until then and put back; any other page forgets it.
+(function () {
+  const KEY = "hub-sent-form";
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (event.defaultPrevented || form.method !== "post" || form.id === "note-editor") return;  // the editor keeps its own copy
+    const texts = {};
+    for (const box of form.querySelectorAll("textarea[name]")) {
+      if (box.value.trim()) texts[box.name] = box.value;
+    }
+    if (!Object.keys(texts).length) return;
+    const sent = { page: location.pathname + location.search, action: form.action, texts: texts, signIn: false };
+    try { sessionStorage.setItem(KEY, JSON.stringify(sent)); } catch (e) { /* private mode */ }
+  });
+  let sent = null;
+  try { sent = JSON.parse(sessionStorage.getItem(KEY) || "null"); } catch (e) { return; }
+  if (!sent) return;
+  if (document.querySelector("form[data-sign-in]")) {  // the sign-in page, maybe shown again after a typo
+    sent.signIn = true;
+    sessionStorage.setItem(KEY, JSON.stringify(sent));
+    return;
+  }
+  sessionStorage.removeItem(KEY);
+  if (!sent.signIn || location.pathname + location.search !== sent.page) return;
+  const form = Array.from(document.forms).find((candidate) => candidate.action === sent.action);
+  if (!form) return;
+  let first = null;
+  for (const [name, text] of Object.entries(sent.texts)) {
+    const box = form.elements.namedItem(name);
+    if (box && box.tagName === "TEXTAREA" && !box.value.trim()) {
+      box.value = text;
+      first = first || box;
+    }
+  }
+  if (first) first.focus();
 })();

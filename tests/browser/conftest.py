@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -15,6 +15,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from hub.extensions import db
+from tests.helpers import sign_in
 
 CHROMIUM = os.environ.get("HUB_TEST_CHROMIUM", "/usr/lib/chromium/chromium")
 
@@ -83,3 +84,29 @@ def desktop(browser, live_hub):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def open_as(browser, live_hub) -> Iterator[Callable[..., object]]:
+    """Return ``open_as(username, locale=..., viewport=...)``: a page in a browser context of its own,
+    signed in unless ``username`` is None (a 360-px phone asking for Chinese unless told otherwise).
+
+    Questions a page asks (``confirm``) are answered "yes" and listed in ``open_as.dialogs``.
+    A test file may define its own ``open_as`` instead.
+    """
+    contexts, dialogs = [], []
+
+    def open_page(username: str | None, *, locale: str = "zh-CN", viewport: dict | None = None):
+        context = browser.new_context(viewport=viewport or {"width": 360, "height": 740}, locale=locale,
+                                      base_url=live_hub.url)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+        if username:
+            sign_in(page, username)
+        return page
+
+    open_page.dialogs = dialogs
+    yield open_page
+    for context in contexts:
+        context.close()

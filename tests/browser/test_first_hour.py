@@ -13,6 +13,7 @@ from hub.extensions import db
 from hub.models.note import Note
 from hub.services import accounts, discussion, notes, translations
 from tests.helpers import PASSWORD, sign_in
+from tests.pdfs import pdf_bytes
 
 PHONE = {"width": 390, "height": 844}
 
@@ -411,7 +412,7 @@ def test_the_upload_shows_its_progress(editing):
     page, _note = editing
     page.route("**/attachments", lambda route: (page.wait_for_timeout(300), route.continue_()))
     page.locator("#attachment-file").set_input_files({"name": "a.pdf", "mimeType": "application/pdf",
-                                                      "buffer": b"%PDF-1.4\n%%EOF\n"})
+                                                      "buffer": pdf_bytes()})
     page.locator("form.upload [type=submit]").click()
     expect(page.locator("form.upload .upload-progress")).to_be_visible()
     expect(page.locator("section.attachments .attachment-list a")).to_have_text("a.pdf")

@@ -8,19 +8,16 @@ that a translator may still change.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 
-import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from hub.extensions import db
 from hub.models import Comment, Flag, Mark, Note, Notification, ReviewMessage, Visibility
 from hub.models.user import Role
 from hub.services import accounts, notes, vocabulary
-from tests.helpers import PASSWORD, sign_in
+from tests.helpers import PASSWORD
 
-PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
 AUTOSAVE_DELAY = 4_000  # editor.js saves 4 s after the last keystroke (and checks privacy after 1.5 s)
 SAVE_WAIT = 12_000
@@ -45,32 +42,6 @@ def _people() -> dict[str, str]:
     accounts.create_user(accounts.NewAccount("mary", "Mary P", PASSWORD), role=Role.MEMBER)
     db.session.commit()
     return {"lin": "小林", "wang": "审核员王", "mary": "Mary P"}
-
-
-@pytest.fixture
-def open_as(browser: Browser, live_hub) -> Iterator[Callable[..., Page]]:
-    """Return ``open_as(username, viewport=..., locale=...)``: a signed-in page in its own browser context.
-
-    ``username=None`` gives an anonymous visitor. Every context is closed after the test.
-    Questions a page asks (``confirm``) are declined and listed in ``open_as.dialogs``: the flow
-    expects none, e.g. no offer to restore a device copy that is not newer than the server's.
-    """
-    contexts = []
-    dialogs: list[str] = []
-
-    def open_page(username: str | None, *, viewport=PHONE, locale: str = "zh-CN") -> Page:
-        context = browser.new_context(viewport=viewport, locale=locale, base_url=live_hub.url)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("dialog", lambda dialog: (dialogs.append(f"{dialog.type}: {dialog.message}"), dialog.dismiss()))
-        if username:
-            sign_in(page, username)
-        return page
-
-    open_page.dialogs = dialogs
-    yield open_page
-    for context in contexts:
-        context.close()
 
 
 def _fresh(model, ident):

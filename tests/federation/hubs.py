@@ -157,7 +157,7 @@ def we_follow(hub: Hub, other: Hub) -> str | None:
 
 
 def publish(hub: Hub, title: str, visibility: str = "public", body: str = "同伴外展的经验。",
-            topics: tuple[str, ...] = ()) -> int:
+            topics: tuple[str, ...] = (), summary: str | None = None) -> int:
     """Write, submit and approve a note on ``hub`` (in English); return its id."""
     import sqlalchemy as sa
 
@@ -166,7 +166,7 @@ def publish(hub: Hub, title: str, visibility: str = "public", body: str = "同�
 
     with hub.context():
         term_ids = list(db.session.scalars(sa.select(Term.id).where(Term.slug.in_(topics)))) if topics else []
-        data = notes.NoteInput(title=title, summary="Summary of " + title, body=body, language="en",
+        data = notes.NoteInput(title=title, summary=summary or "Summary of " + title, body=body, language="en",
                                visibility=visibility, place="Kunming", term_ids=term_ids)
         note = notes.create_draft(author=hub.user("writer"), data=data)
         notes.submit(note, by=hub.user("writer"), confirm_privacy=True)
@@ -185,4 +185,4 @@ def copy_of(hub: Hub, origin: Hub, note_id: int) -> dict | None:
         if note is None:
             return None
         return {"id": note.id, "state": note.state, "title": note.title, "visibility": note.visibility,
-                "body": note.body, "html": note.body_html, "author": note.author_id}
+                "summary": note.summary, "body": note.body, "html": note.body_html, "author": note.author_id}

@@ -199,7 +199,7 @@ def test_a_translation_offered_by_a_partner_and_accepted_on_the_origin_reaches_t
         translator = b.user("writer")
         draft = translations.start(db.session.get(Note, on_b), by=translator, language="zh_Hans")
         data = notes.input_of(draft)
-        data.title, data.summary, data.body = "流动针具交换", "流动针具交换的经验。", "我们用一辆车开展针具交换。"
+        data.title, data.summary, data.body = "流动针具交换", "流动针具交换的经验：a<b & c>d。", "我们用一辆车开展针具交换。"
         notes.save(draft, by=translator, data=data)
         notes.submit(draft, by=translator, confirm_privacy=True)
         notes.approve(draft, by=b.user("moder"))
@@ -208,10 +208,10 @@ def test_a_translation_offered_by_a_partner_and_accepted_on_the_origin_reaches_t
         with a.context():
             note = db.session.scalar(sa.select(Note).where(Note.translation_of_id == note_id))
             return note and {"id": note.id, "state": note.state, "title": note.title, "language": note.language,
-                             "remote": note.origin_peer_id is not None}
+                             "summary": note.summary, "remote": note.origin_peer_id is not None}
     offered = wait_for(proposal, what="B's translation proposed on A", hubs=[a, b])
     assert offered == {"id": offered["id"], "state": "submitted", "title": "流动针具交换", "language": "zh_Hans",
-                       "remote": True}
+                       "summary": "流动针具交换的经验：a<b & c>d。", "remote": True}  # the Offer's summary: escaped HTML
     with a.context():
         notes.approve(db.session.get(Note, offered["id"]), by=a.user("moder"))
 

@@ -10,7 +10,7 @@ from hub.extensions import db
 from hub.federation import activities, conversation, delivery, inbox
 from hub.models.events import Event
 from hub.models.federation import Delivery, InboxItem, PeerHub
-from hub.models import Comment, CommentThread, Flag, FlagOrigin, Note, RemoteMark
+from hub.models import Comment, CommentState, CommentThread, Flag, FlagOrigin, Note, RemoteMark
 from hub.services import discussion, notes
 from tests.helpers import count
 
@@ -274,6 +274,9 @@ def test_a_comment_object_is_readable_where_its_note_is(app, client, publish, pe
     members = publish("members")
     hidden = discussion.add_comment(members, by=people["moderator"], body="Members only.")
     assert client.get(f"/ap/comments/{hidden.id}", base_url="http://hub.test").status_code == 404
+    held = discussion.add_comment(note, by=people["moderator"], body="Call Li Ming on 13912345678.", confirm_privacy=True)
+    assert held.state == CommentState.HELD
+    assert client.get(f"/ap/comments/{held.id}", base_url="http://hub.test").status_code == 404
 
 
 def test_a_comment_the_origin_withdrew_comes_back_with_a_newer_version_but_not_one_our_moderators_removed(
@@ -368,3 +371,13 @@ def test_a_partners_pseudonym_with_direction_overrides_is_not_shown(app, client,
     inbox.process_pending(app)
     thread = db.session.scalar(sa.select(CommentThread))
     assert thread.author_pseudonym == "" and thread.comment.state == "published"
+
+
+def test_a_partners_pseudonym_with_a_phone_number_is_not_shown(app, client, make_peer, publish):
+    note = publish("public")
+    peer = make_peer(trust="publish")
+    peer.post(client, peer.activity("Create", {**_comment(peer, note.id),
+                                                "peh:authorPseudonym": "Zhang Wei 13812345678"}))
+    inbox.process_pending(app)
+    thread = db.session.scalar(sa.select(CommentThread))
+    assert thread.author_pseudonym == "" and "13812345678" not in client.get(f"/notes/{note.id}").get_data(as_text=True)

@@ -181,3 +181,11 @@ def test_templates_can_say_where_a_remote_note_came_from(app, make_peer, publish
     origin = app.jinja_env.globals["note_origin"]
     assert origin(remote) == {"name": "peer.example", "base_url": peer.base, "url": peer.base + "/notes/1"}
     assert origin(publish("public")) is None
+
+
+@pytest.mark.parametrize("url", ["/outbox?page=0", "/outbox?page=-1", "/outbox?page=10001",
+                                 "/ap/notes/99999999999999999999999", "/ap/nothing"])
+def test_federation_addresses_answer_errors_as_json_documents(client, url):
+    response = client.get(url, base_url="http://hub.test")
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 404

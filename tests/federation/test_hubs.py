@@ -61,6 +61,15 @@ def test_public_note_reaches_the_queue_or_the_readers_per_trust(hubs):
     assert dict(schemes) == {b.base: "rfc9421", c.base: "rfc9421"}
 
 
+def test_a_summary_with_markup_characters_reaches_the_partner_exactly(hubs):
+    """ActivityStreams reads ``summary`` as HTML: sent escaped, the partner gets the author's text back."""
+    a, c = hubs["a"], hubs["c"]
+    summary = "Kits & tips: a<b and c>d, <b>not bold</b> <script>x</script>"
+    note_id = _publish(a, "Summary with markup characters", summary=summary)
+    copy = wait_for(lambda: _copy(c, a, note_id), what="the note on C", hubs=[a, c])
+    assert copy["state"] == "published" and copy["summary"] == summary
+
+
 def test_updates_and_deletes_reach_every_hub_that_has_the_note(hubs):
     a, b, c = hubs["a"], hubs["b"], hubs["c"]
     note_id = _publish(a, "A note that will change")

@@ -61,6 +61,27 @@ def test_a_moderated_partners_note_waits_in_the_moderation_queue(app, client, ma
     assert db.session.scalar(sa.select(Event.kind).where(Event.subject_id == note.id)) == "note.published"
 
 
+@pytest.mark.parametrize(("trust", "state_after_new_text"), [("moderate", "submitted"), ("publish", "published")])
+def test_a_new_text_of_an_approved_note_is_screened_again_unless_its_hub_is_trusted_to_publish(
+        app, client, make_peer, people, trust, state_after_new_text):
+    peer = make_peer(trust=trust)
+    peer.post(client, peer.activity("Create", peer.article()))
+    _process(app)
+    note = db.session.scalar(sa.select(Note))
+    if note.state == "submitted":
+        notes.approve(note, by=people["moderator"])
+    same = peer.article(updated="2026-01-03T00:00:00Z")  # sent again, nothing readers see changed
+    peer.post(client, peer.activity("Update", same))
+    _process(app)
+    assert note.state == "published"
+    text = "<p>BUY CHEAP PILLS at http://spam.example</p>"
+    spam = peer.article(content=text, contentMap={"en": text}, updated="2026-01-04T00:00:00Z")
+    peer.post(client, peer.activity("Update", spam))
+    _process(app)
+    assert note.state == state_after_new_text
+    assert ("BUY CHEAP" in client.get(f"/notes/{note.id}").get_data(as_text=True)) == (trust == "publish")
+
+
 def test_a_trusted_partners_note_is_published_at_once(app, client, make_peer):
     peer = make_peer(trust="publish")
     peer.post(client, peer.activity("Create", peer.article()))
@@ -137,10 +158,11 @@ def test_a_hub_cannot_touch_another_hubs_notes(app, client, make_peer):
     alice.post(client, alice.activity("Create", alice.article()))
     _process(app)
     forged = mallory.activity("Delete", alice.base + "/ap/notes/1")
-    mallory.post(client, forged)
+    response = mallory.post(client, forged)
+    assert response.status_code == 400 and response.get_json()["error"] == "origin_mismatch"  # refused at the door
     _process(app)
     assert db.session.scalar(sa.select(Note.state)) == "published"
-    assert db.session.scalar(sa.select(InboxItem.state).where(InboxItem.activity_id == forged["id"])) == "failed"
+    assert db.session.scalar(sa.select(InboxItem.state).where(InboxItem.activity_id == forged["id"])) is None
 
 
 def test_a_follow_from_an_allow_listed_hub_is_accepted(app, client, make_peer):
@@ -175,13 +197,34 @@ def test_an_accept_of_our_follow_makes_us_followers_and_asks_for_backfill(app, c
     assert peer.row.we_follow == "accepted" and peer.row.last_backfill_at is None
 
 
-def test_an_accept_of_nothing_we_asked_is_ignored(app, client, make_peer):
+def test_an_accept_of_nothing_we_asked_is_refused_at_the_door(app, client, make_peer):
     peer = make_peer(we_follow="none")
-    peer.post(client, peer.activity("Accept", "http://hub.test/actor#follows/unknown"))
+    response = peer.post(client, peer.activity("Accept", "http://hub.test/actor#follows/unknown"))
+    assert response.status_code == 400 and response.get_json()["error"] == "not_our_follow"
     _process(app)
     db.session.refresh(peer.row)
     assert peer.row.we_follow == "none"
-    assert db.session.scalar(sa.select(InboxItem.state)) == "failed"
+    assert db.session.scalar(sa.select(InboxItem.state)) is None
+
+
+@pytest.mark.parametrize("make_activity", [
+    lambda peer: peer.activity("Update", peer.article(id="http://hub.test/ap/notes/1")),  # our own note
+    lambda peer: peer.activity("Create", peer.article(id="https://third.example/ap/notes/1")),
+    lambda peer: peer.activity("Delete", "http://hub.test/ap/comments/1"),
+    lambda peer: peer.activity("Delete", "https://third.example/ap/notes/1"),
+    lambda peer: peer.activity("Undo", peer.base + "/activities/never-sent"),
+    lambda peer: peer.activity("Reject", {"type": "Follow", "actor": "https://third.example/actor",
+                                          "object": peer.base + "/actor"}),
+], ids=["update-our-note", "create-elsewhere", "delete-our-comment", "delete-elsewhere", "undo-unknown",
+        "reject-another-follow"])
+def test_what_the_worker_would_refuse_is_refused_at_the_door_and_nothing_is_written(app, client, make_peer,
+                                                                                  make_activity):
+    """The README's promise: refused with 400 and a reason, rather than taken (202) and dropped."""
+    peer = make_peer(trust="publish")
+    before = _rows()
+    response = peer.post(client, make_activity(peer))
+    assert response.status_code == 400 and response.get_json()["error"], response.get_data(as_text=True)
+    assert _rows() == before
 
 
 def test_open_mode_fetches_an_unknown_hubs_key_and_holds_its_follow(app, client, make_peer, peer_server):
@@ -409,3 +452,113 @@ def _article_fields() -> dict:
     return {"object_id": "http://127.0.0.9:1/ap/notes/7", "url": "http://127.0.0.9:1/notes/7", "language": "en",
             "title": "Night outreach", "summary": "What we learned.", "content_html": "<p>We walked.</p>",
             "visibility": "public"}
+
+
+# --- what cannot be stored or shown ---------------------------------------------------------
+
+@pytest.mark.parametrize("where", ["id", "content", "key"])
+@pytest.mark.parametrize("bad", ["\\ud800", "\\u0000"])
+def test_a_nul_or_a_lone_surrogate_anywhere_is_refused_with_a_reason(app, client, make_peer, where, bad):
+    """A lone surrogate is valid JSON but no character (a 500 and a failed worker item before); a NUL is
+    refused by PostgreSQL's text and by XML (the Atom feed)."""
+    peer = make_peer(trust="publish")
+    activity = peer.activity("Create", peer.article())
+    marker = "BADCHAR"
+    if where == "id":
+        activity["id"] += marker
+    elif where == "content":
+        activity["object"]["content"] = f"<p>text {marker}</p>"
+    else:
+        activity["object"][f"peh:{marker}"] = "x"
+    body = json.dumps(activity).replace(marker, bad).encode()
+    before = _rows()
+    response = peer.post(client, body)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_characters"
+    assert _rows() == before
+
+
+def test_a_date_an_offset_moves_out_of_range_is_no_date_and_the_note_still_comes(app, client, make_peer):
+    peer = make_peer(trust="publish")
+    article = peer.article(published="9999-12-31T23:59:59-05:00", updated="0001-01-01T00:00:00+05:00")
+    assert peer.post(client, peer.activity("Create", article)).status_code == 202
+    _process(app)
+    item = db.session.scalar(sa.select(InboxItem))
+    note = db.session.scalar(sa.select(Note).where(Note.origin_peer_id == peer.row.id))
+    assert item.state == "done" and note is not None and note.state == "published"
+
+
+def test_invisible_and_direction_changing_characters_are_taken_out_of_a_partners_names(app, client, make_peer):
+    peer = make_peer(trust="publish")
+    article = peer.article(name="Out\u202eREACH\u200b notes", **{"peh:tags": ["night\u2066 work", "\u200b"],
+                                                                 "peh:province": "Sichuan\u0007"})
+    assert peer.post(client, peer.activity("Create", article)).status_code == 202
+    _process(app)
+    note = db.session.scalar(sa.select(Note).where(Note.origin_peer_id == peer.row.id))
+    assert (note.title, note.tags, note.province) == ("OutREACH notes", ["night work"], "Sichuan")
+
+
+@pytest.mark.parametrize("fields", [{"peh:tags": ["night", "张伟身份证110101199003071233"]},
+                                    {"peh:province": "Call 13812345678"}])
+def test_a_trusted_partners_note_with_personal_data_in_its_tags_or_province_waits_for_review(
+        app, client, make_peer, fields):
+    peer = make_peer(trust="publish")
+    assert peer.post(client, peer.activity("Create", peer.article(**fields))).status_code == 202
+    _process(app)
+    note = db.session.scalar(sa.select(Note).where(Note.origin_peer_id == peer.row.id))
+    assert note.state == "submitted"
+    assert client.get(f"/notes/{note.id}").status_code == 404
+
+
+def test_a_note_sent_by_reference_is_fetched_again_while_its_origin_is_away(app, client, make_peer, monkeypatch):
+    """A partner's outage must not lose its note: a timeout or a 5xx is tried again with backoff."""
+    from hub.federation import client as federation_client
+    from hub.federation.http import FetchError
+    peer = make_peer(trust="publish")
+    article = peer.article()
+    answers = [FetchError("timed out", retryable=True), FetchError("503", retryable=True), article]
+
+    def fetch(url, **_kwargs):
+        assert url == article["id"]
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+    monkeypatch.setattr(federation_client, "signed_get_json", fetch)
+    assert peer.post(client, peer.activity("Create", article["id"])).status_code == 202
+    _process(app)
+    item = db.session.scalar(sa.select(InboxItem))
+    assert (item.state, item.attempts) == ("pending", 1) and item.next_attempt_at is not None
+    _process(app)  # before its time: not tried
+    assert (item.state, item.attempts, len(answers)) == ("pending", 1, 2)
+    for attempts in (2, 3):
+        item.next_attempt_at = dt.datetime(2000, 1, 1)
+        db.session.commit()
+        _process(app)
+        db.session.refresh(item)
+    assert (item.state, item.attempts, answers) == ("done", 2, [])
+    assert db.session.scalar(sa.select(Note).where(Note.remote_id == article["id"])).state == "published"
+
+
+def test_a_note_sent_by_reference_that_its_origin_does_not_have_fails_without_a_traceback(
+        app, client, make_peer, monkeypatch, caplog):
+    from hub.federation import client as federation_client
+    from hub.federation.http import FetchError
+    peer = make_peer(trust="publish")
+
+    def fetch(url, **_kwargs):
+        raise FetchError(f"{url} answered 404", retryable=False, url=url)
+    monkeypatch.setattr(federation_client, "signed_get_json", fetch)
+    assert peer.post(client, peer.activity("Create", peer.base + "/ap/notes/9")).status_code == 202
+    _process(app)
+    item = db.session.scalar(sa.select(InboxItem))
+    assert item.state == "failed" and item.error.startswith("fetch failed:") and "Traceback" not in caplog.text
+
+
+def test_the_original_page_link_of_a_partners_note_stays_on_the_partners_host(app, client, make_peer):
+    peer = make_peer(trust="publish")
+    for number, url in ((1, "https://evil.example/login"), (2, "https://peer.example/notes/2")):
+        assert peer.post(client, peer.activity("Create", peer.article(number, url=url))).status_code == 202
+    _process(app)
+    urls = dict(db.session.execute(sa.select(Note.remote_id, Note.remote_url)).all())
+    assert urls == {peer.base + "/ap/notes/1": peer.base + "/ap/notes/1",
+                    peer.base + "/ap/notes/2": "https://peer.example/notes/2"}

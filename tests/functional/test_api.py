@@ -102,6 +102,29 @@ def test_a_bad_parameter_is_a_problem_document_in_the_callers_language(client, h
     assert english["detail"] == "Check the parameter per_page: expected a whole number, at least 1."
 
 
+@pytest.mark.parametrize("url, parameter, shown", [
+    ("/api/v1/search?q=%00", "q", "q"), ("/api/v1/search?q=a%00b&page=2", "q", "q"),
+    ("/api/v1/notes?topic=nsp%00", "topic", "topic"), ("/api/v1/notes?per_page=1%00", "per_page", "per_page"),
+    ("/api/v1/projects?x%00y=1", "x\x00y", "x\\0y"),  # a NUL in the name: shown as \0 in the detail
+])
+def test_a_nul_byte_in_a_parameter_is_a_bad_parameter_naming_it(client, hub, url, parameter, shown):
+    response = client.get(url, headers={"Accept-Language": "en"})
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["code"] == "bad_parameter" and [e["parameter"] for e in problem["errors"]] == [parameter]
+    assert problem["detail"] == problem["errors"][0]["detail"] == (
+        f"Check the parameter {shown}: it holds a NUL character, which the hub never accepts.")
+    assert "Accept-Language" in response.headers["Vary"]  # an API answer like the others
+    chinese = client.get(url, headers={"Accept-Language": "zh-CN"}).get_json()
+    assert chinese["code"] == "bad_parameter" and re.search(r"[\u4e00-\u9fff]", chinese["detail"])
+
+
+def test_a_nul_byte_in_an_api_path_is_a_bad_request_problem(client, hub):
+    response = client.get("/api/v1/notes/%00")
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert "code" not in response.get_json()  # no parameter to name
+
+
 def test_unknown_addresses_and_invisible_notes_are_404_problems(client, hub):
     for url in ("/api/v1/nothing-here", f"/api/v1/notes/{hub.members.id}", f"/api/v1/notes/{hub.draft.id}",
                 "/api/v1/notes/99999999"):
@@ -216,3 +239,13 @@ def test_result_links_follow_the_script_root_of_each_request(app, client, hub):
     assert under and [hit["id"] for hit in under] == [hit["id"] for hit in at_root]
     assert [hit["api_url"] for hit in under] == [f"http://hub.test/hub/api/v1/notes/{hit['id']}" for hit in under]
     assert [hit["url"] for hit in at_root] == [f"http://hub.test/notes/{hit['id']}" for hit in at_root]
+
+
+def test_a_repeated_word_lists_each_expansion_once_in_first_seen_order(app, client, hub):
+    worker.run_once(app)
+    once = client.get("/api/v1/search", query_string={"q": "美沙酮"}).get_json()["expansions"]
+    assert once and len(once) == len(set(once))
+    repeated = client.get("/api/v1/search", query_string={"q": " ".join(["美沙酮"] * 700)}).get_json()["expansions"]
+    assert repeated == once
+    both = client.get("/api/v1/search", query_string={"q": "美沙酮 针具交换 美沙酮"}).get_json()["expansions"]
+    assert both[:len(once)] == once and len(both) == len(set(both)) > len(once)

@@ -243,3 +243,19 @@ def test_moderators_role_does_not_matter_for_admin_tokens(client, hub, partner_h
     db.session.commit()
     login(client, hub.member.username)
     assert client.get(f"/admin/partners/{partner_hub.id}/tokens").status_code == 403
+
+
+def test_a_token_not_used_yet_and_a_partner_not_read_yet_are_said_apart_in_chinese(client, hub, partner_hub, admin):
+    """"not yet" means "never used" beside a token and "not read yet" beside a partner's outbox."""
+    api_tokens.create_personal(admin, name="script", days=None)
+    api_tokens.create_organisation(partner_hub, name="their website", days=None, by=admin)
+    login(client, admin.username)
+    client.get("/?lang=zh_Hans")
+    for page in (client.get("/account/tokens"), client.get(f"/admin/partners/{partner_hub.id}/tokens")):
+        row = re.search(r"<tr><th scope=\"row\">.*?</tr>", page.get_data(as_text=True), re.S).group(0)
+        assert "尚未使用" in row and "尚未补取" not in row
+    detail = client.get(f"/admin/partners/{partner_hub.id}").get_data(as_text=True)
+    assert re.search(r"<dt>上次补取时间</dt><dd>尚未补取</dd>", detail)
+    client.get("/?lang=en")
+    assert "<td>not yet</td>" in client.get("/account/tokens").get_data(as_text=True)
+    assert "<dd>not yet</dd>" in client.get(f"/admin/partners/{partner_hub.id}").get_data(as_text=True)

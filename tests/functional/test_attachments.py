@@ -3,17 +3,22 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from flask import render_template
 from PIL import Image
+from pypdf import PdfReader
+from pypdf.generic import StreamObject
 
 from hub.extensions import db
 from hub.models.audit import AuditEntry
 from hub.models.note import Attachment, Note
 from hub.services import attachments, notes
+from tests import pdfs
 from tests.helpers import count, csrf_token
+from tests.pdfs import pdf_bytes
 
 SAFE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -30,12 +35,6 @@ def jpeg_with_gps() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (32, 24), "green").save(out, "JPEG", exif=exif)
     return out.getvalue()
-
-
-def simple_pdf() -> bytes:
-    """Return a tiny PDF (no cross-reference table needed for the hub's checks)."""
-    return (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
-            b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
 
 
 def new_note(author, *, visibility: str = "members") -> Note:
@@ -90,10 +89,11 @@ def test_author_uploads_a_photo_and_gets_it_back_without_gps(client, login_as, c
 
 
 def test_pdf_is_served_as_a_download(client, login_as, contributor, draft):
-    item = attach(draft, contributor, simple_pdf(), "会议纪要.pdf")
+    item = attach(draft, contributor, pdf_bytes(), "会议纪要.pdf")
     login_as(contributor)
     served = client.get(url_of(item))
-    assert served.status_code == 200 and served.mimetype == "application/pdf" and served.data == simple_pdf()
+    assert served.status_code == 200 and served.mimetype == "application/pdf"
+    assert served.data == attachments.open_bytes(item) and len(PdfReader(io.BytesIO(served.data)).pages) == 1
     assert served.headers["Content-Disposition"].startswith("attachment;")
     assert "filename*=UTF-8''%E4%BC%9A%E8%AE%AE%E7%BA%AA%E8%A6%81.pdf" in served.headers["Content-Disposition"]
     assert served.headers["Content-Security-Policy"] == SAFE_HEADERS["Content-Security-Policy"]
@@ -111,6 +111,78 @@ def test_refused_upload_says_why_and_stores_nothing(client, login_as, contributo
     login_as(contributor)
     response = upload(client, draft, b"<html><script>alert(1)</script></html>", "photo.png", follow_redirects=True)
     assert "PNG, JPEG, GIF or WebP" in response.get_data(as_text=True)
+    assert count(Attachment) == 0
+
+
+def everything_in(pdf: bytes) -> bytes:
+    """Return the file's bytes followed by the decoded data of each of its streams, as pypdf reads them."""
+    reader = PdfReader(io.BytesIO(pdf))  # not strict: the numbers of dropped objects are free, not missing
+    streams = [reader.get_object(number) for number in range(1, int(reader.trailer["/Size"]))]
+    return pdf + b"".join(stream.get_data() for stream in streams if isinstance(stream, StreamObject))
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["plain", "object-streams"])
+def test_pdf_comes_back_without_its_author_title_or_xmp_but_with_its_page(client, login_as, contributor, draft,
+                                                                           packed):
+    sent = pdfs.word_export(packed=packed)
+    before = PdfReader(io.BytesIO(sent))
+    assert before.metadata.author == pdfs.AUTHOR and before.xmp_metadata is not None  # what Word/WPS leave in
+    assert (b"ZebraPdfAuthor" in sent) is not packed  # packed: only a reader that unpacks finds the author
+    login_as(contributor)
+    response = upload(client, draft, sent, "外展名单.pdf", follow_redirects=True)
+    assert "Attached 外展名单.pdf." in response.get_data(as_text=True)
+    item = db.session.scalars(db.select(Attachment).where(Attachment.note_id == draft.id)).one()
+    served = client.get(url_of(item))
+    assert served.status_code == 200 and served.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(served.data), strict=True)
+    assert reader.metadata is None and reader.xmp_metadata is None and "/ID" not in reader.trailer
+    everything = everything_in(served.data)
+    for marker in (*pdfs.METADATA_MARKERS, b"<a1b2>"):
+        assert marker not in everything, marker
+    page = reader.pages[0]
+    assert pdfs.PAGE_TEXT in page.extract_text() and len(page.images) == 1
+    assert page["/Annots"][0].get_object()["/A"]["/URI"] == pdfs.LINK
+
+
+HIDDEN_SCRIPT = pdfs.write_pdf(
+    [b"<< /Type /Catalog /Pages 2 0 R /OpenAction 5 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+     b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>", pdfs.pdf_stream(b"BT ET"),
+     b"<< /S /JavaScript /JS (app.alert(1)) >>"], packed={5}, packed_extra=b"/Note (an obj) ")
+
+
+@pytest.mark.parametrize("sent, reason", [
+    (pdf_bytes(catalog_extra=b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>"), "contains scripts"),
+    (pdf_bytes(catalog_extra=b"/OpenAction << /S /Launch /F (calc.exe) >>"), "contains scripts"),
+    (pdf_bytes(pdfs.pdf_stream(b"MZ payload", b"/Type /EmbeddedFile")), "contains scripts"),
+    (pdfs.write_pdf([b"<< /Type /Catalog /Pages 2 0 R /AA << /O << /S /JavaScript /JS (1) >> >> >>",
+                     b"<< /Type /Pages /Kids [] /Count 0 >>", pdfs.INFO], packed={1, 2, 3}), "contains scripts"),
+    (HIDDEN_SCRIPT, "contains scripts"),
+    (pdf_bytes(pdfs.object_stream(b"<< >>", extra=b"/Filter /LZWDecode")), "could not be checked for scripts"),
+    (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n%%EOF\n", "could not read this PDF"),
+], ids=["script", "launch", "embedded-file", "script-in-object-stream", "script-hidden-from-the-first-scan",
+        "unreadable-object-stream", "damaged"])
+def test_refused_pdf_says_why_and_stores_nothing(app, client, login_as, contributor, draft, sent, reason):
+    login_as(contributor)
+    response = upload(client, draft, sent, "x.pdf", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.request.path == f"/notes/{draft.id}/edit" and reason in page and "Print it to a new PDF" in page
+    assert count(Attachment) == 0
+    assert not [path for path in (Path(app.instance_path) / "attachments").rglob("*") if path.is_file()]
+
+
+def test_password_protected_pdf_is_refused_in_the_authors_language(client, login_as, contributor, draft):
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=io.BytesIO(pdfs.word_export()))
+    writer.encrypt(user_password="secret", owner_password="owner-secret", algorithm="AES-256")
+    sent = io.BytesIO()
+    writer.write(sent)
+    login_as(contributor)
+    token = csrf_token(client, f"/notes/{draft.id}/edit")
+    answer = client.post(f"/notes/{draft.id}/attachments", content_type="multipart/form-data",
+                         headers={"Accept": "application/json", "Accept-Language": "zh-CN,zh;q=0.9"},
+                         data={"csrf_token": token, "file": (io.BytesIO(sent.getvalue()), "x.pdf")})
+    assert answer.status_code == 422 and "密码" in answer.get_json()["detail"]
     assert count(Attachment) == 0
 
 

@@ -74,6 +74,15 @@ def test_submit_with_personal_data_shows_each_finding_highlighted(editor):
     assert note.state == "submitted"
 
 
+def test_a_number_in_the_tags_or_the_province_is_highlighted_where_it_is(editor):
+    """The page shows the fields as saving normalises them: a tag typed after ", " has no space before it."""
+    response = post_form(editor, "/notes/new", {**NOTE, "tags": "夜间, 13812345678", "province": " 四川 电话13912345678",
+                                                "submit_note": "1"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "<mark>13812345678</mark>" in page and "<mark>13912345678</mark>" in page
+
+
 def test_going_back_from_the_privacy_page_keeps_the_text_unsaved(editor):
     response = post_form(editor, "/notes/new", {**NOTE, "body": "电话 13812345678", "submit_note": "1"})
     note = db.session.scalar(db.select(Note))

@@ -108,3 +108,21 @@ def test_a_persons_feed_address_adds_partners_notes_never_members_notes(client, 
     post_form(client, "/account/feed-token", {}, form_url="/account/tokens")
     gone = reader.get(feed_url.removeprefix("http://hub.test"))
     assert gone.status_code == 404 and "This feed address no longer works" in gone.get_data(as_text=True)
+
+
+def _lose_title(app, note) -> None:
+    """Empty a published note's title, as changes published before titles were required (or a partner hub) left it."""
+    from hub import events
+    from hub.extensions import db
+
+    note.title = ""
+    events.record("note.updated", subject_type="note", subject_id=note.id)
+    db.session.commit()
+    worker.run_once(app)
+
+
+@pytest.mark.parametrize("url", ["/notes.atom", "/notes.atom?project=yunnan-outreach", "/search.atom?q=outreach"])
+def test_a_note_without_a_title_stays_in_every_feed_as_untitled(app, client, hub, url):
+    _lose_title(app, hub.public[2])  # "Outreach in Kunming", of the Yunnan project
+    assert "(untitled)" in _titles(client, url)
+    assert "（无标题）" in _titles(client, url + ("&" if "?" in url else "?") + "lang=zh_Hans")

@@ -156,3 +156,18 @@ def test_a_saved_search_brings_what_the_search_page_finds(app, member, contribut
         by=moderator)
     worker.run_once(app)  # the index reads the log
     assert set(follows.matches(member, [item], note_ids=[found.id, other.id])) == {found.id}
+
+
+@pytest.mark.parametrize(("mail_server", "email", "said"), [
+    ("", "mary@example.org", "This hub does not send e-mail yet"),
+    ("smtp.example.org", "", "Your account has no e-mail address"),
+    ("smtp.example.org", "mary@example.org", "New notes come weekly by e-mail"),
+])
+def test_following_says_what_will_really_be_mailed(app, client, member, project, mail_server, email, said):
+    app.config["MAIL_SERVER"] = mail_server
+    member.email = email
+    db.session.commit()
+    login(client, member.username)
+    fields = follow_form(client.get(f"/projects/{project.slug}").get_data(as_text=True))
+    page = client.post("/following", data=fields, follow_redirects=True).get_data(as_text=True)
+    assert said in page

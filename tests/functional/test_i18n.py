@@ -187,3 +187,10 @@ def test_an_unusable_host_header_gets_the_400_page_in_the_readers_language(clien
     assert response.status_code == 400
     assert response.mimetype == "text/html" and "<main" in response.get_data(as_text=True)
     assert ("请求" if lang.startswith("zh") else "Bad request") in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("lang", "country"), [("zh_Hans", "中国"), ("en", "China")])
+def test_a_projects_country_is_named_in_the_readers_language(client, project, lang, country):
+    for url in ("/projects", f"/projects/{project.slug}"):
+        page = client.get(f"{url}?lang={lang}").get_data(as_text=True)
+        assert f"四川 · {country}" in page and "· CN" not in page, url

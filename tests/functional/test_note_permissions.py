@@ -246,8 +246,9 @@ ACTIONS = [
 def refusal_problem(response, flash_list: list, viewer: str, action: Action) -> str | None:
     """Return what is wrong with a refusal's answer, or None when it is a proper refusal."""
     status, location = response.status_code, response.headers.get("Location", "")
-    if viewer == "anonymous":
-        return None if status == 302 and location.startswith("/login") else f"answered {status} {location}"
+    if viewer == "anonymous":  # a page leads to the log-in page; a script hears 401
+        signed_out = status == 401 if action.json else status == 302 and location.startswith("/login")
+        return None if signed_out else f"answered {status} {location}"
     if status in (403, 404, 410) or (action.json and status in (400, 409)):
         return None
     if status == 302 and any(category == "error" for category, _text in flash_list):

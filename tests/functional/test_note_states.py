@@ -7,6 +7,7 @@ transition under test goes through the page a person would use.
 """
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -204,8 +205,8 @@ def test_requesting_changes_needs_a_message(client, login_as, contributor, moder
     login_as(moderator)
     response = post_form(client, f"/moderation/notes/{note.id}/request-changes", {"message": "   "},
                          form_url=f"/moderation/notes/{note.id}")
-    assert response.status_code == 302
-    assert ("error" in {category for category, _text in flashes(client)})
+    assert response.status_code == 200  # the review page again, the reason beside the message
+    assert 'id="changes-message-error"' in response.get_data(as_text=True)
     assert reload(note).state == "submitted"
     assert count(ReviewMessage) == 0 and count(Notification) == 0
 
@@ -438,6 +439,83 @@ def test_editing_a_published_note_cannot_widen_who_reads_it(client, login_as, co
     login_as(contributor)
     post_form(client, f"/notes/{note.id}/edit", {**editor_form(visibility="public"), "save": "1"})
     assert reload(note).visibility == "members"
+
+
+@pytest.mark.parametrize("emptied, message", [
+    ({"title": ""}, "Give the note a title before submitting it."),
+    ({"summary": "  "}, "Write a summary of one or two sentences before submitting."),
+    ({"body": ""}, "Write the note's text, or one of its sections, before submitting it."),
+])
+def test_changes_that_empty_a_published_note_are_refused_on_the_field(client, login_as, contributor, moderator,
+                                                                     emptied, message):
+    note = published(contributor, moderator)
+    login_as(contributor)
+    response = post_form(client, f"/notes/{note.id}/edit", {**editor_form(**emptied), "save": "1"})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    (name,) = emptied
+    field = re.search(rf'<div class="field has-error">\s*<label for="{name}".*?</div>', page, re.S)
+    assert field and message in html.unescape(field.group(0))
+    note = reload(note)
+    assert note.pending is None and note.title == TITLE and note.body == BODY
+
+
+def test_changes_without_a_title_are_refused_in_chinese_too(client, login_as, contributor, moderator):
+    note = published(contributor, moderator)
+    login_as(contributor)
+    response = post_form(client, f"/notes/{note.id}/edit?lang=zh_Hans", {**editor_form(title=""), "save": "1"},
+                         form_url=f"/notes/{note.id}/edit")
+    assert "提交前请给笔记写一个标题。" in response.get_data(as_text=True)
+
+
+def test_a_body_in_sections_alone_is_enough_for_changes(client, login_as, contributor, moderator):
+    note = published(contributor, moderator)
+    login_as(contributor)
+    response = post_form(client, f"/notes/{note.id}/edit",
+                         {**editor_form(body="", what_we_did="We walked the route."), "save": "1"})
+    assert response.status_code == 302 and reload(note).pending.body == ""
+
+
+def test_a_submitted_note_cannot_be_saved_without_its_title(client, login_as, contributor):
+    note = submitted(contributor)
+    login_as(contributor)
+    response = post_form(client, f"/notes/{note.id}/edit", {**editor_form(title=" "), "save": "1"})
+    assert "Give the note a title before submitting it." in response.get_data(as_text=True)
+    assert reload(note).title == TITLE
+
+
+def test_a_moderator_cannot_publish_changes_that_lost_the_title(app, client, login_as, contributor, moderator):
+    """Changes kept before the rule (or by the editor's autosave) are refused when accepted, not published."""
+    note = published(contributor, moderator)
+    notes.autosave(note, by=contributor, data=note_input(title=""))
+    note.pending.submitted_at = note.pending.updated_at  # submitted before changes had to be complete
+    db.session.commit()
+    reviewer = client_of(app, moderator)
+    url = f"/moderation/notes/{note.id}/changes"
+    response = post_form(reviewer, f"{url}/accept", {"version": note.pending.version}, form_url=url)
+    # The changes page comes back with the reason (refused forms are shown again, not redirected).
+    assert response.status_code == 200
+    assert ("These changes leave the note without a title, a summary or any text. "
+            "Send them back to the author with a message.") in response.get_data(as_text=True)
+    note = reload(note)
+    assert note.title == TITLE and note.pending is not None and note.revision_number == 1
+
+
+def test_a_published_note_without_a_title_is_shown_untitled_and_linked(app, client, login_as, contributor, moderator):
+    """A note left untitled (changes published before the rule, a partner hub's note) is still found and read."""
+    from hub import events, worker
+
+    note = published(contributor, moderator, visibility="public")
+    note.title = ""
+    events.record("note.updated", subject_type="note", subject_id=note.id)
+    db.session.commit()
+    worker.run_once(app)
+    link = f'<a href="/notes/{note.id}"><bdi class="user-text">%s</bdi></a>'
+    assert link % "(untitled)" in client.get("/search?q=naloxone").get_data(as_text=True)
+    assert link % "（无标题）" in client.get("/search?q=naloxone&lang=zh_Hans").get_data(as_text=True)
+    login_as(contributor)
+    history = client.get(f"/notes/{note.id}/history?lang=en").get_data(as_text=True)
+    assert "<title>\u2068History · (untitled)\u2069" in history and "“<bdi class=\"user-text\">(untitled)</bdi>”" in history
 
 
 def test_editing_a_submitted_note_keeps_a_revision_but_tells_nobody(client, login_as, contributor):

@@ -26,6 +26,7 @@ from hub.models.events import Event
 from hub.models.user import Role, User
 from hub.services import accounts, attachments, discussion, notes, screening, transfer, translations
 from hub.services.errors import ServiceError
+from tests.forms import form_fields
 from tests.helpers import count, csrf_token, login, post_form
 
 PHONE = "13812345678"
@@ -217,6 +218,56 @@ def test_a_partner_hubs_correction_with_a_phone_number_takes_its_comment_back_to
 
 
 # --- review thread, profile, translations, attachments ------------------------------------------
+
+UNTICKED = {"en": "Tick this box to confirm that you checked each highlighted place.",
+            "zh_Hans": "请勾选此框，确认你已逐一检查了标出的内容。"}
+
+
+def confirmation_box(page: str) -> str:
+    """Return the confirmation box's field on a privacy-check page, its error included."""
+    start = page.index('id="confirm_privacy"')
+    return page[page.rindex('<div class="field', 0, start):page.index("</div>", start)]
+
+
+@pytest.mark.parametrize("language", ["en", "zh_Hans"])
+def test_pressing_the_comment_checks_button_without_the_tick_says_to_tick_it(app, contributor, moderator, member,
+                                                                            language):
+    note = published(contributor, moderator)
+    writer = client_of(app, member)
+    writer.get(f"/?lang={language}")
+    url = f"/notes/{note.id}/comments"
+    check = post_form(writer, url, {"body": f"Call me on {PHONE} for kits."}, form_url=f"/notes/{note.id}")
+    assert check.status_code == 422 and UNTICKED[language] not in check.get_data(as_text=True)
+
+    again = writer.post(url, data=dict(form_fields(check.get_data(as_text=True), url)))  # the button, no tick
+    assert again.status_code == 422 and count(Comment) == 0
+    box = confirmation_box(again.get_data(as_text=True))
+    assert "has-error" in box and 'aria-invalid="true"' in box and UNTICKED[language] in box
+
+    ticked = writer.post(url, data={**dict(form_fields(again.get_data(as_text=True), url)), "confirm_privacy": "y"})
+    assert ticked.status_code == 302 and count(Comment) == 1
+
+
+@pytest.mark.parametrize("language", ["en", "zh_Hans"])
+def test_pressing_the_note_checks_submit_button_without_the_tick_says_to_tick_it(app, contributor, language):
+    note = notes.create_draft(author=contributor, data=note_input(body=f"Call {PHONE} for kits."))
+    author = client_of(app, contributor)
+    author.get(f"/?lang={language}")
+    url = f"/notes/{note.id}/edit"
+    check = post_form(author, url, {**editor_form(body=f"Call {PHONE} for kits."), "submit_note": "1"})
+    assert check.status_code == 422 and UNTICKED[language] not in check.get_data(as_text=True)
+
+    again = author.post(url, data={**dict(form_fields(check.get_data(as_text=True), url)), "submit_note": "1"})
+    assert again.status_code == 422 and reload(Note, note.id).state == "draft"
+    box = confirmation_box(again.get_data(as_text=True))
+    assert "has-error" in box and UNTICKED[language] in box
+
+    going_back = author.post(url, data={**dict(form_fields(again.get_data(as_text=True), url)), "edit_again": "1"})
+    assert going_back.status_code == 200 and UNTICKED[language] not in going_back.get_data(as_text=True)
+    ticked = author.post(url, data={**dict(form_fields(again.get_data(as_text=True), url)), "submit_note": "1",
+                                    "confirm_privacy": "y"})
+    assert ticked.status_code == 302 and reload(Note, note.id).state == "submitted"
+
 
 def test_a_reply_in_the_review_thread_with_personal_data_needs_confirmation(app, contributor, moderator):
     note = submitted(contributor)

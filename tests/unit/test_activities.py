@@ -1,6 +1,8 @@
 """Notes as ActivityPub Articles, addressing, and parsing what partner hubs send."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from hub import text
@@ -30,6 +32,27 @@ def test_public_note_maps_to_an_article_with_every_field(publish):
     assert article["peh:authorPseudonym"] == "小李" and article["peh:visibility"] == "public"
     assert article["peh:project"]["peh:slug"] == "chengdu-peer-centre"
     assert {"peh": activities.NS, "Hashtag": "as:Hashtag"} in article["@context"]
+
+
+SUMMARY_WITH_MARKUP = "Summary <b>bold</b> <script>alert(1)</script> & a<b and c>d"
+
+
+def test_the_summary_goes_out_escaped_as_activitystreams_reads_it_as_html(app, client, publish):
+    note = publish("public")
+    note.summary = SUMMARY_WITH_MARKUP
+    db.session.commit()
+    article = client.get(f"/ap/notes/{note.id}", headers={"Accept": "application/activity+json"}).get_json()
+    escaped = "Summary &lt;b&gt;bold&lt;/b&gt; &lt;script&gt;alert(1)&lt;/script&gt; &amp; a&lt;b and c&gt;d"
+    assert article["summary"] == escaped and article["summaryMap"] == {"zh-Hans": escaped}
+    assert "<script>" not in json.dumps(article, ensure_ascii=False)
+
+
+def test_the_summary_read_back_from_our_own_article_is_the_authors_text(publish):
+    note = publish("public")
+    note.summary = SUMMARY_WITH_MARKUP
+    db.session.commit()
+    parsed = activities.parse_article(activities.note_to_article(note), actor_id=actor.actor_id())
+    assert parsed.summary == SUMMARY_WITH_MARKUP
 
 
 def test_the_author_is_never_an_actor_and_no_account_data_leaks(publish, people):

@@ -1,20 +1,27 @@
 """Attachments: types decided by content, photo metadata removed, PDFs with active content refused."""
 from __future__ import annotations
 
+import hashlib
 import io
+import logging
 import os
 import struct
+import time
 import zlib
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image, ImageCms, PngImagePlugin
+from pypdf import PdfReader, PdfWriter
 
 from hub.models.audit import AuditEntry
+from hub.models.note import Attachment
 from hub.models.events import Event
 from hub.services import attachments, notes
 from hub.services.errors import NotAllowed, ServiceError
 from tests.helpers import count
+from tests.pdfs import (PAGE_TEXT, many_pages, missing_objects, object_stream, pdf_bytes, pdf_stream,
+                        word_export, write_pdf)
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
@@ -56,35 +63,6 @@ def png_header_only(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\0" * 64))
             + png_chunk(b"IEND", b""))
-
-
-def pdf_stream(data: bytes, extra: bytes = b"") -> bytes:
-    """Return a stream object's body: its dictionary and its data."""
-    return b"<< /Length %d %s>>\nstream\n%s\nendstream" % (len(data), extra, data)
-
-
-def pdf_bytes(*extra_objects: bytes, catalog_extra: bytes = b"", content: bytes = b"BT (Hello) Tj ET") -> bytes:
-    """Write a one-page PDF by hand, with a correct cross-reference table, plus ``extra_objects``."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R %s>>" % catalog_extra,
-               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
-               pdf_stream(content), *extra_objects]
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
-def object_stream(objects: bytes, extra: bytes = b"/Filter /FlateDecode", packed: bytes | None = None) -> bytes:
-    """Return an object stream holding object 9 (``objects``), compressed unless ``packed`` is given."""
-    data = zlib.compress(b"9 0 " + objects) if packed is None else packed
-    return pdf_stream(data, b"/Type /ObjStm /N 1 /First 4 " + extra + b" ")
 
 
 # --- fixtures ---------------------------------------------------------------------------------
@@ -195,11 +173,13 @@ def test_pillows_own_bomb_guard_is_answered_as_too_many_pixels(attach):
 
 # --- PDFs -------------------------------------------------------------------------------------
 
-def test_simple_pdf_is_stored_exactly_as_sent(attach):
+def test_pdf_is_stored_as_rewritten_and_named_by_the_rewritten_bytes(attach):
     data = pdf_bytes()
     item = attach(data, "会议纪要.pdf")
-    assert attachments.open_bytes(item) == data
-    assert (item.content_type, item.filename, item.size) == ("application/pdf", "会议纪要.pdf", len(data))
+    stored = attachments.open_bytes(item)
+    assert stored != data and len(PdfReader(io.BytesIO(stored)).pages) == 1
+    assert (item.content_type, item.filename, item.size) == ("application/pdf", "会议纪要.pdf", len(stored))
+    assert item.sha256 == hashlib.sha256(stored).hexdigest()
 
 
 def test_pdf_with_a_name_like_js_inside_page_data_is_accepted(attach):
@@ -231,6 +211,94 @@ def test_pdf_with_active_content_is_refused(attach, extra_objects, catalog_extra
 ], ids=["other-filter", "predictor", "damaged", "compression-bomb"])
 def test_pdf_whose_object_streams_cannot_be_checked_is_refused(attach, stream):
     assert "could not be checked" in str(refusal(attach, pdf_bytes(stream), "x.pdf").message)
+
+
+def test_script_the_first_scan_cannot_place_is_refused_once_rewritten(attach):
+    # "(an obj)" in the object stream's dictionary misleads the byte scan about where that dictionary starts,
+    # so it does not unpack the stream; pypdf reads it, and the rewritten file shows the script in plain view.
+    objects = [b"<< /Type /Catalog /Pages 2 0 R /OpenAction 5 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>", pdf_stream(b"BT ET"),
+               b"<< /S /JavaScript /JS (app.alert(1)) >>"]
+    data = write_pdf(objects, packed={5}, packed_extra=b"/Note (an obj) ")
+    assert attachments.check_pdf(data) == data  # the first scan alone lets it through
+    assert "scripts" in str(refusal(attach, data, "x.pdf").message)
+    assert count(Attachment) == 0
+
+
+def encrypted(data: bytes, *, user_password: str) -> bytes:
+    """Return ``data`` encrypted with AES-256, an owner password and ``user_password`` to open it."""
+    writer = PdfWriter(clone_from=io.BytesIO(data))
+    writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_pdf_that_only_restricts_changes_is_stored_decrypted_without_its_metadata(attach):
+    data = encrypted(word_export(), user_password="")
+    assert PdfReader(io.BytesIO(data)).decrypt("") and b"/Encrypt" in data
+    stored = attachments.open_bytes(attach(data, "policy.pdf"))
+    reader = PdfReader(io.BytesIO(stored))
+    assert not reader.is_encrypted and reader.metadata is None and reader.xmp_metadata is None
+    assert PAGE_TEXT in reader.pages[0].extract_text()
+
+
+def test_pdf_that_needs_a_password_to_open_is_refused_with_what_to_do(attach):
+    error = refusal(attach, encrypted(word_export(), user_password="secret"), "x.pdf")
+    assert error.field == "file" and "password" in str(error.message) and "print it to a new PDF" in str(error.message)
+    assert count(Attachment) == 0
+
+
+@pytest.mark.parametrize("data", [
+    b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n%%EOF\n",
+    b"%PDF-1.7\n" + bytes(range(256)) * 20 + b"\nstartxref\n9\n%%EOF\n",
+    write_pdf([b"<< /Type /Catalog >>"]),
+], ids=["no-cross-reference", "garbage", "no-page-tree"])
+def test_pdf_the_library_cannot_read_is_refused_with_what_to_do(attach, data):
+    error = refusal(attach, data, "x.pdf")
+    assert error.field == "file" and "could not read this PDF" in str(error.message)
+    assert "Print it to a new PDF" in str(error.message) and count(Attachment) == 0
+
+
+def test_pdf_with_a_wrong_cross_reference_table_is_repaired_and_nothing_of_it_reaches_the_log(attach, caplog):
+    data = pdf_bytes(content=b"BT /F1 9 Tf (ZebraLogged) Tj ET").replace(b"0000000015 00000 n", b"0000000099 00000 n")
+    with caplog.at_level(logging.DEBUG):
+        stored = attachments.open_bytes(attach(data, "x.pdf"))
+    assert len(PdfReader(io.BytesIO(stored)).pages) == 1
+    assert not [record for record in caplog.records if record.name.startswith("pypdf")]
+
+
+def test_pdf_that_keeps_the_library_busy_is_refused_once_its_time_is_up(app, attach):
+    app.config["ATTACHMENT_PDF_SECONDS"] = 1
+    started = time.monotonic()
+    error = refusal(attach, missing_objects(1000), "x.pdf")  # about 10 s of searching
+    assert "too complex" in str(error.message) and "split it" in str(error.message)
+    assert time.monotonic() - started < 6 and count(Attachment) == 0
+
+
+def test_pdf_that_needs_more_memory_than_allowed_is_refused(attach, monkeypatch):
+    data = many_pages(2000)
+    assert attach(data, "big.pdf").size > 0  # within the default limits
+    monkeypatch.setattr(attachments, "PDF_MEMORY", 80 * 1024 * 1024)
+    error = refusal(attach, data + b"\n", "x.pdf")  # other bytes: not the file already stored
+    assert "too complex" in str(error.message) or "could not read" in str(error.message)
+    assert count(Attachment) == 1
+
+
+# The app is only read (its configuration): sharing it between examples is harmless.
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from([word_export(), word_export(packed=True)]),
+       st.lists(st.tuples(st.floats(0, 1), st.binary(min_size=1, max_size=3)), min_size=1, max_size=4))
+def test_a_damaged_pdf_is_refused_or_cleaned_never_an_error(app, data, damage):
+    for where, junk in damage:
+        at = int(where * (len(data) - 20))  # the end stays, so the file still looks like a whole PDF
+        data = data[:at] + junk + data[at + len(junk):]
+    try:
+        cleaned = attachments.clean_pdf(data)
+    except ServiceError as error:
+        assert error.field == "file"
+    else:
+        assert PdfReader(io.BytesIO(cleaned)).metadata is None
 
 
 # --- names ------------------------------------------------------------------------------------

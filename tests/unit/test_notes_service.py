@@ -83,6 +83,20 @@ def test_submitting_personal_data_needs_confirmation(people):
     assert note.state == "submitted"
 
 
+def test_personal_data_in_tags_or_the_province_is_found_and_can_be_redacted_there(people):
+    """Tags and the province are shown to every reader and as search facets: checked like the place."""
+    note = _note(people, province="四川 电话13912345678", tags=["夜间", "阿强 13812345678"])
+    with pytest.raises(screening.PrivacyCheckRequired) as error:
+        notes.submit(note, by=people["author"])
+    assert sorted((f.kind, f.field) for f in error.value.findings) == [("phone", "province"), ("phone", "tags")]
+    notes.submit(note, by=people["author"], confirm_privacy=True)
+    fields, findings = notes.privacy_findings(note)
+    notes.approve(note, by=people["moderator"], redact=[screening.key(f) for f in findings])
+    assert "13912345678" not in note.province and note.province.startswith("四川")
+    assert note.tags[0] == "夜间" and len(note.tags) == 2 and "13812345678" not in note.tags[1]
+    assert notes.privacy_findings(note)[1] == []
+
+
 def test_listed_sensitive_words_are_found(people):
     vocabulary.add_sensitive_word("王医生", by=people["moderator"])
     note = _note(people)
@@ -153,3 +167,14 @@ def test_seeded_vocabulary_is_bilingual_and_complete(people):
     topics = notes.terms("topic")
     assert len(topics) == 15 and all(t.name_zh and t.name_en for t in topics)
     assert vocabulary.seed() == 0
+
+
+def test_a_comment_that_spells_a_number_in_character_references_is_checked_like_a_plain_one(people):
+    note = _note(people)
+    notes.submit(note, by=people["author"], confirm_privacy=True)
+    notes.approve(note, by=people["moderator"])
+    body = "call &#49;&#51;&#56;&#49;&#50;&#51;&#52;&#53;&#54;&#55;&#56; or 138\\-1234\\-5678"
+    with pytest.raises(screening.PrivacyCheckRequired) as error:
+        discussion.add_comment(note, by=people["member"], body=body)
+    assert [f.kind for f in error.value.findings] == ["phone", "phone"]
+    assert discussion.add_comment(note, by=people["member"], body=body, confirm_privacy=True).state == "held"

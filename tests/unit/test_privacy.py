@@ -720,3 +720,27 @@ def test_mask_for_index_leaves_ordinary_text_and_listed_words_alone() -> None:
     text = "张医生说 2026年12月6日 有 138 人来，费用 ¥13800，ISBN 978-7-5086-1380-0。"
     assert mask_for_index(text) == text
     assert mask_for_index("") == ""
+
+
+@pytest.mark.parametrize(("written", "kind"), [
+    ("call &#49;&#51;&#56;&#49;&#50;&#51;&#52;&#53;&#54;&#55;&#56; today", "phone"),
+    ("call &#x31;&#x33;&#x38;12345678 today", "phone"),
+    (r"or 138\-1234\-5678", "phone"),
+    ("138**1234**5678", "phone"),
+    ("138`1234`5678", "phone"),
+    ("138&#8203;1234&#8203;5678", "phone"),
+    ("wangxm&#64;example.com", "email"),
+    ("51010219900307123&#52;", "id_number"),
+])
+def test_data_hidden_in_markdown_or_character_references_is_found_where_it_is_written(written: str, kind: str) -> None:
+    """Readers see Markdown rendered: 138&#56;… shows 1388…, so the check reads what is shown and
+    points at the source that shows it (for highlighting and redaction)."""
+    [finding] = scan({"body": written})
+    assert finding.kind == kind
+    found = written[finding.start:finding.end]
+    assert found.startswith(("&#", "138", "wangxm", "5101")) and found.endswith(("8", ";", "com"))
+
+
+@pytest.mark.parametrize("text", ["2 * 3 = 6 and a_b", "我们 &amp; 你们", "&#0;&#99999999; &bogus; \\", "3*4*5 = 60"])
+def test_markup_that_shows_no_number_finds_nothing(text: str) -> None:
+    assert scan({"body": text}) == []

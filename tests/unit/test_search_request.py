@@ -24,9 +24,9 @@ def hub(app, make_user, project):
             "moderator": make_user("moder", role=Role.MODERATOR), "app": app}
 
 
-def _publish(hub, title: str, body: str, language: str = "zh_Hans"):
+def _publish(hub, title: str, body: str, language: str = "zh_Hans", visibility: str = "public"):
     note = notes.create_draft(author=hub["author"], data=notes.NoteInput(
-        title=title, summary="摘要", body=body, language=language, visibility="public"))
+        title=title, summary="摘要", body=body, language=language, visibility=visibility))
     notes.submit(note, by=hub["author"], confirm_privacy=True)
     notes.approve(note, by=hub["moderator"])
     return note
@@ -138,3 +138,12 @@ def test_body_text_follows_body_html_however_it_is_set(hub):
     published = _publish(hub, "外展", "第一段。\n\n第二段 **外展**。")
     notes.delete(published, by=hub["author"])  # a tombstone keeps no text
     assert (published.body_html, published.body_text) == ("", "")
+
+
+def test_did_you_mean_never_spells_out_a_word_only_notes_the_reader_may_not_see_hold(hub):
+    _publish(hub, "Clinics", "We met at the platypus clinic near the river.", language="en", visibility="members")
+    _publish(hub, "Outreach", "Outreach workers met at the plaza.", language="en")
+    worker.run_once(hub["app"])
+    assert search_index.search("platypos", viewer=Anonymous(), expand=False).suggestion is None
+    assert search_index.search("platypos", viewer=hub["author"], expand=False).suggestion == "platypus"
+    assert search_index.search("plazza", viewer=Anonymous(), expand=False).suggestion == "plaza"

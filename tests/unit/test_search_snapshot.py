@@ -73,6 +73,20 @@ def test_a_view_reads_exactly_the_segments_of_the_latest_commit_after_merges(sto
     assert len(toc.segments) < number  # merges did happen
 
 
+def test_a_view_sees_a_commit_made_after_the_last_one_it_saw_and_keeps_its_reader_until_then(store):
+    pool = searcher.SearcherPool(store)
+    first = pool.view()
+    assert pool.view().searcher is first.searcher  # no commit: the same reader, no folder listing
+    _commit(store, _doc(4), merge=False)
+    _commit(store, _doc(5), merge=False)  # the TOC of the commit in between is deleted by this one
+    folder = store.path / "current"
+    assert not (folder / f"_MAIN_{first.key[1] + 1}.toc").exists()
+    view = pool.view()
+    assert view.key[1] == first.key[1] + 2 == store.open().latest_generation()
+    assert _ids(view) == [1, 2, 3, 4, 5]
+    assert pool.view().searcher is view.searcher
+
+
 def test_a_view_keeps_reading_its_commit_after_a_merge_deletes_its_files(store):
     pool = searcher.SearcherPool(store)
     view = pool.view()

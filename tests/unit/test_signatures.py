@@ -591,6 +591,16 @@ def test_fuzz_one_parameter_of_a_valid_signature(keypair, name, value, method):
     _fuzz_verify(keypair, headers, BODY if method == "POST" else None, method=method)
 
 
+@pytest.mark.parametrize("expires", ["\u00b9", "\u0663", "12\uff13"])
+def test_an_expires_of_other_digits_is_a_malformed_signature_not_an_error(keypair, expires):
+    """str.isdigit() takes superscripts and other scripts' digits, which int() refuses (a 500 before)."""
+    headers = _sign(keypair)
+    headers["Signature"] += f',expires="{expires}"'
+    with pytest.raises(sig.MalformedSignatureError):
+        sig.verify_request(method="POST", path="/inbox", query="a=1", headers=headers, body=BODY,
+                           fetch_public_key=lambda _key_id: keypair[1].decode(), now=NOW)
+
+
 def test_a_mistyped_parameter_is_refused_not_ignored():
     with pytest.raises(sig.MalformedSignatureError):
         sig._parse_signature_header('keyId="https://a.example/actor#k",a0gorithm="x",headers="date",signature="AAAA"')

@@ -1,0 +1,122 @@
+"""Time what removing a PDF's metadata costs an upload: pypdf's rewrite beside the existing scan for scripts.
+
+Usage: .venv/bin/python bench/pdf_metadata.py [--repeat N]
+
+Writes two PDFs of just under the 5 MB upload limit with the tests' hand-made writer
+(tests/pdfs.py), both with an author in /Info and an XMP packet:
+
+- **office export**: 40 pages of text and 8 photos of 600 KB each (incompressible data), the
+  dictionaries packed in a compressed object stream, as Word or WPS export a report with pictures;
+- **many objects**: 4,500 pages, each with its own content stream and five link annotations,
+  31,500 objects written out plainly: about the most work per byte pypdf can be given.
+
+For each: the scan alone (``check_pdf``, what an upload cost before), then the whole
+``clean_pdf`` (scan, rewrite by pypdf in its own process, scan of the result), the median of
+``--repeat`` runs in wall-clock seconds and CPU seconds (this process and the rewriting one), and
+the peak resident memory of the rewriting process (run once more on its own, under the hub's
+memory limit).
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pypdf import PdfReader  # noqa: E402
+
+from hub import create_app  # noqa: E402
+from hub.config import TestConfig  # noqa: E402
+from hub.services import attachments, pdf_rewrite  # noqa: E402
+from tests.pdfs import INFO, PAGE_RESOURCES, XMP, many_pages, pdf_stream, write_pdf  # noqa: E402
+
+LIMIT = 5 * 1024 * 1024
+
+
+def office_export() -> bytes:
+    """Return 40 pages of text with 8 photos, the dictionaries in a compressed object stream."""
+    objects: list[bytes] = [b"", b"", INFO, pdf_stream(XMP, b"/Type /Metadata /Subtype /XML ")]
+    page_numbers, packed = [], {1, 2, 3}
+    for index in range(40):
+        text = b" ".join(b"BT /F1 10 Tf 40 %d Td (Line %d of page %d, about outreach and clinics.) Tj ET"
+                         % (800 - 14 * line, line, index) for line in range(50))
+        xobjects = b""
+        if index < 8:
+            objects.append(pdf_stream(os.urandom(600_000), b"/Type /XObject /Subtype /Image /Width 800 /Height 600 "
+                                      b"/ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode "))
+            xobjects = b"/XObject << /Im1 %d 0 R >> " % len(objects)
+            text += b" q 400 0 0 300 100 100 cm /Im1 Do Q"
+        objects.append(pdf_stream(zlib.compress(text), b"/Filter /FlateDecode "))
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R %s >>"
+                       % (len(objects), PAGE_RESOURCES % xobjects))
+        page_numbers.append(len(objects))
+        packed.add(len(objects))
+    objects[0] = b"<< /Type /Catalog /Pages 2 0 R /Metadata 4 0 R >>"
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % n for n in page_numbers),
+                                                            len(page_numbers))
+    return write_pdf(objects, trailer=b"/Info 3 0 R ", packed=packed)
+
+
+def timed(work: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Return the median wall-clock and CPU seconds (children included) of ``repeat`` runs of ``work``."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        wall, cpu = time.perf_counter(), _cpu()
+        work()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(_cpu() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def _cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def child_peak_mb(data: bytes) -> float:
+    """Run the rewriting process on ``data`` as the hub does and return its peak resident memory in MB."""
+    child = subprocess.Popen([sys.executable, "-I", pdf_rewrite.__file__, str(attachments.DEFAULT_PDF_SECONDS),
+                              str(attachments.PDF_MEMORY)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    assert child.stdin is not None
+    child.stdin.write(data)
+    child.stdin.close()
+    _pid, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    assert child.returncode == 0, child.returncode
+    return usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    """Print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    repeat = parser.parse_args().repeat
+    app = create_app(TestConfig)
+    print(f"load average {os.getloadavg()[0]:.1f}, median of {repeat} runs; seconds wall-clock (CPU)")
+    print("| PDF | size MB | objects | scan only | clean_pdf | rewriting process peak RSS MB | stored MB |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    with app.app_context():
+        for name, data in (("office export", office_export()), ("many objects", many_pages(4500))):
+            assert len(data) <= LIMIT, f"{name}: {len(data)} bytes, over the upload limit"
+            stored = attachments.clean_pdf(data)
+            assert PdfReader(io.BytesIO(stored)).metadata is None and b"xmpmeta" not in stored
+            scan = timed(lambda: attachments.check_pdf(data), repeat)
+            clean = timed(lambda: attachments.clean_pdf(data), repeat)
+            count = int(PdfReader(io.BytesIO(data)).trailer["/Size"]) - 1
+            print(f"| {name} | {len(data) / 1024 / 1024:.2f} | {count} | {scan[0]:.2f} ({scan[1]:.2f}) "
+                  f"| {clean[0]:.2f} ({clean[1]:.2f}) | {child_peak_mb(data):.0f} | {len(stored) / 1024 / 1024:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

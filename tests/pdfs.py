@@ -1,0 +1,137 @@
+"""PDFs written byte by byte for the attachment tests, so that each test knows exactly what a file holds.
+
+:func:`write_pdf` numbers the objects it is given from 1 and ends the file with a classic
+cross-reference table or, given ``packed``, puts those objects into one compressed object stream
+behind a cross-reference stream, as Word, WPS and most PDF writers since PDF 1.5 do (then the
+strings of those objects appear nowhere in the file's bytes). :func:`word_export` is a one-page
+document carrying what an office suite writes about its author.
+"""
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Collection
+
+# What Word/WPS put into an exported PDF; none of it may be stored.
+AUTHOR = "ZebraPdfAuthor Wang Xiaoming 13812345678"
+INFO = (b"<< /Author (%s) /Creator (ZebraCreator Microsoft Word) /Title (ZebraTitle outreach list) "
+        b"/Company (ZebraCompany) /Producer (ZebraProducer) /CreationDate (D:20240301101500+08'00') >>"
+        % AUTHOR.encode())
+XMP = (b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+       b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+       b'<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator><rdf:Seq>'
+       b'<rdf:li>ZebraXmpAuthor</rdf:li></rdf:Seq></dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>\n'
+       b'<?xpacket end="w"?>')
+METADATA_MARKERS = (b"ZebraPdfAuthor", b"13812345678", b"ZebraCreator", b"ZebraTitle", b"ZebraCompany",
+                    b"ZebraProducer", b"ZebraXmp", b"xmpmeta", b"xpacket", b"/Author", b"/Metadata",
+                    b"/PieceInfo", b"/LastModified", b"/CreationDate")
+
+PAGE_TEXT = "ZebraPageText stays"
+LINK = "https://example.org/practice"
+# A page that draws text in a standard font, shows a 1x1 image and links to LINK.
+PAGE_RESOURCES = b"/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> %s>>"
+
+
+def pdf_stream(data: bytes, extra: bytes = b"") -> bytes:
+    """Return a stream object's body: its dictionary and its data."""
+    return b"<< /Length %d %s>>\nstream\n%s\nendstream" % (len(data), extra, data)
+
+
+def write_pdf(objects: list[bytes], *, trailer: bytes = b"", packed: Collection[int] = (),
+              packed_extra: bytes = b"") -> bytes:
+    """Write ``objects`` (object 1 is the catalogue) as a PDF, the numbers in ``packed`` in an object stream
+    whose dictionary ends with ``packed_extra``."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    rows: dict[int, tuple[int, int, int]] = {0: (0, 0, 65535)}  # cross-reference rows: type, field 2, field 3
+    for number, body in enumerate(objects, 1):
+        if number not in packed:
+            rows[number] = (1, len(out), 0)
+            out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    if not packed:
+        start = len(out)
+        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+        out += b"".join(b"%010d 00000 n \n" % rows[number][1] for number in range(1, len(objects) + 1))
+        out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer, start)
+        return bytes(out)
+    stream_number, header, body = len(objects) + 1, [], b""
+    for index, number in enumerate(sorted(packed)):
+        header.append(b"%d %d" % (number, len(body)))
+        body += objects[number - 1] + b"\n"
+        rows[number] = (2, stream_number, index)
+    first = b" ".join(header) + b"\n"
+    rows[stream_number] = (1, len(out), 0)
+    out += b"%d 0 obj\n%s\nendobj\n" % (stream_number, pdf_stream(
+        zlib.compress(first + body), b"/Type /ObjStm /N %d /First %d /Filter /FlateDecode %s" % (len(packed), len(first), packed_extra)))
+    xref_number = stream_number + 1
+    rows[xref_number] = start = (1, len(out), 0)
+    table = b"".join(struct.pack(">BIH", *rows.get(number, (0, 0, 0))) for number in range(xref_number + 1))
+    out += b"%d 0 obj\n%s\nendobj\n" % (xref_number, pdf_stream(
+        zlib.compress(table), b"/Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Filter /FlateDecode %s"
+        % (xref_number + 1, trailer)))
+    out += b"startxref\n%d\n%%%%EOF\n" % start[1]
+    return bytes(out)
+
+
+def pdf_bytes(*extra_objects: bytes, catalog_extra: bytes = b"", content: bytes = b"BT (Hello) Tj ET") -> bytes:
+    """Write a one-page PDF (objects 1 to 4) with a classic cross-reference table, plus ``extra_objects``."""
+    return write_pdf([b"<< /Type /Catalog /Pages 2 0 R %s>>" % catalog_extra,
+                      b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                      b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
+                      pdf_stream(content), *extra_objects])
+
+
+def object_stream(objects: bytes, extra: bytes = b"/Filter /FlateDecode", packed: bytes | None = None) -> bytes:
+    """Return an object stream holding object 9 (``objects``), compressed unless ``packed`` is given."""
+    data = zlib.compress(b"9 0 " + objects) if packed is None else packed
+    return pdf_stream(data, b"/Type /ObjStm /N 1 /First 4 " + extra + b" ")
+
+
+def word_export(*, packed: bool = False) -> bytes:
+    """Return a one-page PDF as an office suite exports it: text, an image and a link on the page, and
+    the author in the trailer's /Info, in XMP packets (the catalogue's and the page's, one compressed),
+    in application data and edit times; ``packed`` hides the dictionaries in a compressed object stream."""
+    xmp = zlib.compress(XMP) if packed else XMP
+    flate = b"/Filter /FlateDecode " if packed else b""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R /Metadata 5 0 R /Lang (zh-CN) >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R /Metadata 8 0 R "
+        + PAGE_RESOURCES % b"/XObject << /Im1 7 0 R >> "
+        + b"/Annots [<< /Type /Annot /Subtype /Link /Rect [20 90 200 110] /A << /S /URI /URI (%s) >> >>] " % LINK.encode()
+        + b"/PieceInfo << /Word << /LastModified (D:20240301101500+08'00') /Private (ZebraCompany) >> >> "
+        + b"/LastModified (D:20240301101500+08'00') >>",
+        pdf_stream(b"BT /F1 12 Tf 20 100 Td (%s) Tj ET q 10 0 0 10 20 20 cm /Im1 Do Q" % PAGE_TEXT.encode()),
+        pdf_stream(xmp, b"/Type /Metadata /Subtype /XML " + flate),
+        INFO,
+        pdf_stream(b"\xff\x00\x00", b"/Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceRGB "
+                                    b"/BitsPerComponent 8 /Metadata 8 0 R "),
+        pdf_stream(XMP, b"/Type /Metadata /Subtype /XML "),
+    ]
+    return write_pdf(objects, trailer=b"/Info 6 0 R /ID [<a1b2> <a1b2>] ", packed={1, 2, 3, 6} if packed else ())
+
+
+def many_pages(count: int, links: int = 5) -> bytes:
+    """Return ``count`` pages, each with its own content stream and ``links`` link annotations, every object
+    written plainly: much work for pypdf per byte (4,500 pages are about 4.8 MB and 31,500 objects)."""
+    objects: list[bytes] = [b"", b""]
+    kids = []
+    for index in range(count):
+        objects.append(pdf_stream(b"BT /F1 10 Tf 40 800 Td (Page %d) Tj ET" % index))
+        first = len(objects) + 1
+        objects.extend(b"<< /Type /Annot /Subtype /Link /Rect [40 %d 200 %d] /A << /S /URI /URI "
+                       b"(https://example.org/%d/%d) >> >>" % (700 - 20 * n, 715 - 20 * n, index, n)
+                       for n in range(links))
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R /Annots [%s] %s >>"
+                       % (first - 1, b" ".join(b"%d 0 R" % n for n in range(first, first + links)),
+                          PAGE_RESOURCES % b""))
+        kids.append(len(objects))
+    objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % n for n in kids), count)
+    return write_pdf(objects)
+
+
+def missing_objects(count: int) -> bytes:
+    """Return a 4 MB one-page PDF that refers to ``count`` objects it does not hold: pypdf searches the whole
+    file for each of them (about 10 ms apiece here), the cheapest way to keep it busy."""
+    refs = b" ".join(b"%d 0 R" % (100_000 + n) for n in range(count))
+    return pdf_bytes(pdf_stream(b"x" * 4_000_000), catalog_extra=b"/Padding 5 0 R /Missing [%s] " % refs)
