@@ -23,7 +23,7 @@ class InvitationForm(FlaskForm):
     project = SelectField(_l("Project"), choices=[], validate_choice=True)
     days = IntegerField(_l("Valid for (days)"), default=14,
                         validators=[DataRequired(), within(10_000), NumberRange(1, 90)])
-    note = StringField(_l("For whom (only you and other admins see this)"),
+    note = StringField(_l("For whom (only you and the hub's administrators see this)"),
                        validators=[Optional(), Length(max=200)],
                        description=_l("A pseudonym or a hint; avoid real names."))
     email = EmailField(_l("Send the link to this e-mail address (optional)"),
