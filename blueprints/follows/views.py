@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -16,6 +16,7 @@ from blueprints.web.fragments import memo
 from blueprints.web.forms import NOTHING_SENT_BACK, ActionForm, SentBack, flash_unseen_errors, refusal
 from blueprints.web.refusals import attempt
 from blueprints.web.security import safe_next
+from hub.mail import outbox
 from hub.models import Follow
 from hub.services import follows, notes, projects
 
@@ -51,7 +52,7 @@ def _following_page(sent_back: SentBack = NOTHING_SENT_BACK) -> str:
                            describe=lambda item: follows.describe(item, locale=locale),
                            topics=notes.terms("topic"), populations=notes.terms("population"),
                            projects=projects.all_projects(), hubs=follows.followable_hubs(),
-                           mail_on=bool(current_app.config["MAIL_SERVER"]), has_email=bool(user.email))
+                           mail_on=outbox.enabled(), has_email=bool(user.email))
 
 
 @bp.post("/following")
@@ -79,7 +80,7 @@ def add():
 def _followed_message(item: Follow) -> str:
     """Say what following ``item`` will bring: what the Following page says, never a promise of mail."""
     what = follows.describe(item, locale=str(get_locale()))
-    if not current_app.config["MAIL_SERVER"]:
+    if not outbox.enabled():
         return _("You follow %(what)s. This hub does not send e-mail yet: mails start once the administrator "
                  "sets up a mail server.", what=what)
     if not me().email:

@@ -1,7 +1,7 @@
 """Views of the mail pages: choosing what is mailed, unsubscribing in one click, opening a mailed link."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,6 +10,7 @@ from blueprints.web.access import public, signed_in
 from blueprints.web.common import me
 from blueprints.web.refusals import attempt
 from hub.extensions import csrf
+from hub.mail import outbox
 from hub.services import mail_settings
 from hub.services.errors import ServiceError
 
@@ -34,7 +35,7 @@ def settings():
         flash(_("Your e-mail choices are saved."), "info")
         return redirect(url_for("mail.settings"))
     return render_template("mail/settings.html", form=form, kinds=kinds, user=user,
-                           mail_on=bool(current_app.config["MAIL_SERVER"]))
+                           mail_on=outbox.enabled())
 
 
 @bp.route("/mail/unsubscribe/<token>", methods=["GET", "POST"])

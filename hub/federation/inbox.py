@@ -307,7 +307,7 @@ def _check_delete(activity: dict[str, Any], peer: PeerHub) -> None:
     object_id = id_of(activity.get("object"))
     if not object_id:
         raise Unwanted("missing_object", "the activity carries no object")
-    if object_id == peer.actor_id or same_host(object_id, peer.actor_id):
+    if same_host(object_id, peer.actor_id):  # its own objects, its actor included
         return
     if not conversation.may_delete_comment(peer, object_id):
         raise Unwanted("origin_mismatch", "a hub can only delete its own objects, or comments under its own notes")
