@@ -104,3 +104,17 @@ def test_admin_extends_the_vocabulary_and_lists_sensitive_words(client, login_as
     from hub.models.audit import AuditEntry
     entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "sensitive_word.add"))
     assert "张护士" not in str(entry.details)
+
+
+@pytest.mark.parametrize("lang, refused", [("zh", "请只从列出的选项中选择。"), ("en", "Choose only from the offered options.")])
+def test_a_topic_that_is_not_offered_is_named_beside_the_topics(editor, lang, refused):
+    """A changed page (or an old one, after a topic was removed) sends a choice the form does not offer:
+    the page says which field is wrong, not only that something is, and keeps what was written."""
+    token = csrf_token(editor, "/notes/new")
+    page = editor.post(f"/notes/new?lang={lang}", data={"csrf_token": token, **NOTE, "topics": "nsp",
+                                                        "action": "save"})
+    assert page.status_code == 200 and count(Note) == 0
+    text = page.get_data(as_text=True)
+    topics = text[text.index('<fieldset class="field checks has-error"'):]
+    assert refused in topics[:topics.index("</fieldset>")]
+    assert "外展记录" in text
