@@ -36,7 +36,7 @@ from alembic.script import ScriptDirectory
 from flask import current_app
 from flask_migrate import upgrade
 
-from hub import worker
+from hub import events, worker
 from hub.extensions import db
 from hub.instance_identity import database_identity, new_identity
 from hub.models.note import Note
@@ -62,6 +62,8 @@ class Summary:
     keys: list[str]
     created_at: str
     identity: str
+    # Mails a restore did not send: queued in the backup, or owed for its events not yet mailed.
+    mail_held: int = 0
 
 
 # --- where things are --------------------------------------------------------------------------
@@ -205,15 +207,20 @@ def read_manifest(archive_path: Path) -> dict:
     return manifest
 
 
-def restore(archive_path: Path) -> Summary:
-    """Replace this hub's database, attachments and keys with a backup's; return what was restored."""
+def restore(archive_path: Path, *, send_queued_mail: bool = False) -> Summary:
+    """Replace this hub's database, attachments and keys with a backup's; return what was restored.
+
+    Mail the backup had queued, and mail owed for its events that the mail consumer had not reached,
+    is not sent unless ``send_queued_mail``: the hub the backup came from most likely sent it after
+    the backup was made, and a restore onto a test machine must not mail real people.
+    """
     manifest = read_manifest(archive_path)
     app = current_app._get_current_object()
     with worker.instance_lock(app, "flask hub restore"), \
             tempfile.TemporaryDirectory(prefix=".hub-restore-", dir=_instance()) as work:
         work_dir = Path(work)
         with tarfile.open(archive_path) as archive:
-            archive.extractall(work_dir, filter="data")
+            _extract(archive, work_dir)
         db.session.remove()
         db.engine.dispose()  # no pooled connection may hold on to the old database
         _load_database(work_dir)
@@ -223,11 +230,54 @@ def restore(archive_path: Path) -> Summary:
             upgrade(directory=current_app.extensions["migrate"].directory)
         identity = new_identity(restored_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                                 restored_from=f"{archive_path.name} ({manifest['created_at']})")
+        held = 0 if send_queued_mail else _hold_mail()
         db.session.commit()
         _remove_search_index()
     notes = db.session.scalar(sa.select(sa.func.count()).select_from(Note)) or 0
     db.session.rollback()
-    return Summary(archive_path, manifest["database"], notes, restored_files, keys, manifest["created_at"], identity)
+    return Summary(archive_path, manifest["database"], notes, restored_files, keys, manifest["created_at"], identity,
+                   mail_held=held)
+
+
+def _hold_mail() -> int:
+    """Drop the restored database's queued mail and move the mail consumer past its events; return
+    how many mails and events that leaves unsent."""
+    from hub.mail import outbox
+    from hub.mail.consumer import CONSUMER_NAME
+    from hub.models.events import Event
+
+    dropped = outbox.drop_queued("restored from a backup: not sent")
+    cursor = worker.DatabaseCursor(CONSUMER_NAME)
+    position = cursor.get()
+    skipped = db.session.scalar(sa.select(sa.func.count()).select_from(Event).where(Event.id > position)) or 0
+    cursor.set(max(position, events.head()))
+    return dropped + skipped
+
+
+def _extract(archive: tarfile.TarFile, work_dir: Path) -> None:
+    """Unpack a backup into ``work_dir``, refusing any member that would land outside it.
+
+    Python's ``data`` filter does this from 3.11.4 (and 3.12); Debian 12's Python is 3.11.2, where
+    ``extractall`` has no ``filter``. There the members are checked here the same way for what a
+    backup holds: plain files and folders, with relative names that stay inside ``work_dir``.
+    """
+    if hasattr(tarfile, "data_filter"):
+        try:
+            archive.extractall(work_dir, filter="data")
+        except tarfile.FilterError as error:
+            raise BackupError(f"The backup holds {error.tarinfo.name!r}, which is not a file inside the backup: "
+                              "it was not made by `flask hub backup`.") from None
+        return
+    root = work_dir.resolve()
+    members = archive.getmembers()
+    for member in members:
+        target = (root / member.name).resolve()
+        if not (member.isfile() or member.isdir()) or Path(member.name).is_absolute() \
+                or not target.is_relative_to(root):
+            raise BackupError(f"The backup holds {member.name!r}, which is not a file inside the backup: "
+                              "it was not made by `flask hub backup`.")
+        member.mode = (member.mode or 0) & 0o755 | (0o700 if member.isdir() else 0o600)
+    archive.extractall(work_dir, members=members)  # noqa: S202 - every member was checked above
 
 
 def _load_database(work_dir: Path) -> None:

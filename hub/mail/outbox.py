@@ -100,6 +100,15 @@ def finish(mail: OutgoingMail, state: str, *, error: str = "") -> None:
         mail.sent_at = utcnow()
 
 
+def drop_queued(reason: str) -> int:
+    """Drop every mail not yet sent (waiting or being sent); return how many. For a restored backup:
+    what it had queued was most likely sent by the hub it came from after the backup was made."""
+    queued = list(db.session.scalars(sa.select(OutgoingMail).where(OutgoingMail.state.in_(("pending", "sending")))))
+    for mail in queued:
+        finish(mail, "dropped", error=reason)
+    return len(queued)
+
+
 # --- sending -----------------------------------------------------------------------------------
 
 def backoff(attempts: int) -> dt.timedelta:

@@ -103,3 +103,77 @@ def test_backup_says_clearly_when_pg_dump_is_missing(make_app, postgres_database
         db.engine.dispose()
     assert result.exit_code == 1 and "pg_dump was not found" in result.output and "postgresql-client" in result.output
     assert list(tmp_path.glob("*.tar")) == []
+
+
+@pytest.fixture
+def archive(app, tmp_path):
+    (tmp_path / "backups").mkdir()
+    result = app.test_cli_runner().invoke(args=["hub", "backup", str(tmp_path / "backups" / "b.tar")])
+    assert result.exit_code == 0, result.output
+    return tmp_path / "backups" / "b.tar"
+
+
+@pytest.fixture(params=["data filter", "before Python 3.11.4"])
+def extraction(request, monkeypatch):
+    """Restore with Python's tar ``data`` filter, and as on Debian 12's Python 3.11.2, which has none."""
+    if request.param != "data filter":
+        monkeypatch.delattr(backup.tarfile, "data_filter")
+        real = backup.tarfile.TarFile.extractall
+
+        def without_filter(self, path=".", members=None, *, numeric_owner=False, **kwargs):
+            assert not kwargs, "Python 3.11.2's extractall takes no filter"
+            return real(self, path, members, numeric_owner=numeric_owner, filter="fully_trusted")
+
+        monkeypatch.setattr(backup.tarfile.TarFile, "extractall", without_filter)
+    return request.param
+
+
+def test_a_restore_works_without_the_tar_data_filter(app, people, publish, archive, extraction):
+    publish("public", title="备份之后的笔记")
+    db.session.remove()
+    result = app.test_cli_runner().invoke(args=["hub", "restore", str(archive), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Note)) == 0
+
+
+@pytest.mark.parametrize("member", ["../outside.txt", "absolute", "link"])
+def test_a_restore_never_writes_outside_its_folder(app, archive, extraction, member, tmp_path):
+    """A member that climbs out or links out is refused; an absolute name is refused (or, by Python's
+    data filter, unpacked inside the restore's folder): nothing lands where the name points."""
+    import tarfile
+
+    outside = tmp_path / "absolute.txt"
+    info = tarfile.TarInfo(str(outside) if member == "absolute" else member)
+    if member == "link":
+        info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    with tarfile.open(archive, "a") as tar:
+        tar.addfile(info, io.BytesIO(b""))
+    result = app.test_cli_runner().invoke(args=["hub", "restore", str(archive), "--yes"])
+    refused = result.exit_code == 1 and "not a file inside the backup" in result.output
+    assert refused or (member == "absolute" and extraction == "data filter" and result.exit_code == 0), result.output
+    assert not outside.exists() and not (tmp_path / "outside.txt").exists()
+
+
+def test_a_restore_does_not_send_the_mail_the_backup_had_queued(app, archive, tmp_path):
+    from hub.mail.consumer import CONSUMER_NAME
+    from hub.models import OutgoingMail
+
+    db.session.add(OutgoingMail(key="comment:1:user:1", kind="comment", address=None, payload={}))
+    events.record("note.updated", subject_type="note", subject_id=1)  # not yet turned into mail
+    worker.DatabaseCursor(CONSUMER_NAME).set(0)
+    db.session.commit()
+    (tmp_path / "queued").mkdir()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["hub", "backup", str(tmp_path / "queued" / "q.tar")]).exit_code == 0
+    db.session.remove()
+
+    result = runner.invoke(args=["hub", "restore", str(tmp_path / "queued" / "q.tar"), "--yes"])
+    assert result.exit_code == 0 and "2 mails queued or owed" in result.output, result.output
+    assert db.session.scalar(sa.select(OutgoingMail.state)) == "dropped"
+    assert worker.DatabaseCursor(CONSUMER_NAME).get() == events.head()
+    db.session.remove()
+
+    result = runner.invoke(args=["hub", "restore", str(tmp_path / "queued" / "q.tar"), "--yes", "--send-queued-mail"])
+    assert result.exit_code == 0 and "mails queued" not in result.output, result.output
+    assert db.session.scalar(sa.select(OutgoingMail.state)) == "pending"
+    assert worker.DatabaseCursor(CONSUMER_NAME).get() == 0
