@@ -131,8 +131,11 @@ def backup_command(target: Path) -> None:
 @hub_cli.command("restore")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--send-queued-mail", is_flag=True,
+              help="Send the mail the backup had queued (by default it is not sent: the hub it came from most "
+                   "likely sent it already).")
 @with_appcontext
-def restore_command(archive: Path, yes: bool) -> None:
+def restore_command(archive: Path, yes: bool, send_queued_mail: bool) -> None:
     """Replace this hub's database, attachments and keys with a backup's (stop the web and worker first)."""
     from hub import backup, worker
 
@@ -141,13 +144,16 @@ def restore_command(archive: Path, yes: bool) -> None:
         if not yes:
             click.confirm(f"Replace this hub's database, attachments and keys with the backup of "
                           f"{manifest['created_at']} (everything written since is lost)?", abort=True)
-        summary = backup.restore(archive)
+        summary = backup.restore(archive, send_queued_mail=send_queued_mail)
     except (backup.BackupError, worker.AlreadyRunning) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Restored the backup of {summary.created_at}: {summary.notes} notes, {summary.attachments} "
                f"attachments, keys: {', '.join(summary.keys) or 'none'}.")
     click.echo("The search index was removed here: the worker rebuilds it when it starts (or run flask hub "
                "reindex). On other nodes, run flask hub reindex before starting their workers.")
+    if summary.mail_held:
+        click.echo(f"{summary.mail_held} mails queued or owed at the time of the backup will not be sent (the hub "
+                   "it came from most likely sent them). To send them, restore again with --send-queued-mail.")
 
 
 @hub_cli.command("worker")
@@ -157,11 +163,13 @@ def worker_command() -> None:
     import logging
 
     from hub import worker
+    from hub.schema_check import OutdatedSchema, require_current_schema
 
     logging.getLogger("hub").setLevel(logging.INFO)  # Flask's handler on the "hub" logger prints it
     try:
+        require_current_schema()  # else every round fails on a table or column that is not there
         worker.run(current_app._get_current_object())
-    except worker.AlreadyRunning as error:
+    except (worker.AlreadyRunning, OutdatedSchema) as error:
         raise click.ClickException(f"The worker does not start: {error}") from None
 
 
@@ -180,6 +188,12 @@ def serve_command(host: str, port: int) -> None:
     """
     from werkzeug.serving import run_simple
 
+    from hub.schema_check import OutdatedSchema, require_current_schema
+
+    try:
+        require_current_schema()
+    except OutdatedSchema as error:
+        raise click.ClickException(f"The hub does not start: {error}") from None
     worker = subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker"], env=os.environ.copy(),
                               preexec_fn=_stop_when_parent_dies)
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
@@ -240,6 +254,11 @@ TRANSLATIONS = os.path.join(ROOT, "translations")
 
 def _pybabel(*args: str) -> None:
     """Run pybabel from the project root, failing loudly."""
+    if not os.path.exists(os.path.join(ROOT, "babel.cfg")):
+        raise click.ClickException(
+            "Interface strings are extracted and translated in a checkout of the hub's source (where babel.cfg "
+            "is), not in an installed hub. Run this command there, then install the hub again from it "
+            "(pip install .), which carries the compiled catalogues.")
     command = [sys.executable, "-m", "babel.messages.frontend", *args]
     if subprocess.call(command, cwd=ROOT) != 0:
         raise click.ClickException("pybabel " + " ".join(args) + " failed")
@@ -289,10 +308,16 @@ def _copy_source_strings(path: str) -> None:
 @translate_cli.command("compile")
 def compile_command() -> None:
     """Compile the catalogues into the .mo files the hub reads (fuzzy entries are left out)."""
-    from hub.i18n import compile_catalogues
+    from hub.i18n import TRANSLATIONS as catalogues, compile_catalogues
 
-    for path in compile_catalogues():
+    if not any(catalogues.glob("*/LC_MESSAGES/messages.po")):
+        raise click.ClickException(f"No catalogue to compile under {catalogues}: an installed hub carries its "
+                                   "catalogues compiled; they are edited and compiled in a checkout.")
+    compiled = compile_catalogues(catalogues)
+    for path in compiled:
         click.echo(f"compiled {os.path.relpath(path, ROOT)}")
+    if not compiled:
+        click.echo("Every catalogue is compiled already.")
 
 
 # --- federation ------------------------------------------------------------------------------

@@ -16,6 +16,10 @@ from flask import Flask
 from hub.i18n import catalogue_dir
 
 
+# A production secret key's least length and number of different characters (see _derive).
+MIN_SECRET_KEY_LENGTH, MIN_SECRET_KEY_CHARACTERS = 32, 5
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message says which and how to fix it."""
 
@@ -150,6 +154,16 @@ def _derive(app: Flask) -> None:
                 "export HUB_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))'), "
                 "or set HUB_ENV=development on a machine used only for trying the hub."
             )
+    key = cfg["SECRET_KEY"]
+    if cfg["ENV"] not in ("development", "testing") and (len(str(key)) < MIN_SECRET_KEY_LENGTH
+                                                         or len(set(str(key))) < MIN_SECRET_KEY_CHARACTERS):
+        # Sessions, CSRF tokens, unsubscribe links and the sealed tokens of queued mail are only as
+        # safe as this key; "changeme" or "x" would let anyone sign them (Django's check: 50 and 5).
+        raise ConfigError(
+            f"HUB_SECRET_KEY is too weak: it needs at least {MIN_SECRET_KEY_LENGTH} characters, at least "
+            f"{MIN_SECRET_KEY_CHARACTERS} of them different. Generate one with "
+            "python -c 'import secrets; print(secrets.token_hex(32))'."
+        )
     if cfg["LOG_FORMAT"] not in ("text", "json"):
         raise ConfigError(f"HUB_LOG_FORMAT must be 'text' or 'json', not {cfg['LOG_FORMAT']!r}.")
     if cfg.get("FEDERATION_MODE", "allowlist") not in ("allowlist", "open"):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import sys
 import tempfile
 
 bind = "127.0.0.1:8000"
@@ -60,3 +61,19 @@ def child_exit(_server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker) -> None:
+    """Refuse to serve a database whose schema is not this code's (empty, or not migrated after an
+    upgrade): the process exits with gunicorn's boot-error code, so gunicorn stops and logs why."""
+    from hub.schema_check import OutdatedSchema, require_current_schema
+
+    app = worker.wsgi
+    if not hasattr(app, "app_context"):  # not the hub's Flask app (a wrapper): nothing to check here
+        return
+    with app.app_context():
+        try:
+            require_current_schema()
+        except OutdatedSchema as problem:
+            worker.log.error("The hub does not start: %s.", problem)
+            sys.exit(3)  # gunicorn's WORKER_BOOT_ERROR: the arbiter halts instead of restarting the process

@@ -65,7 +65,7 @@ class Report:
 def environment(instance: Path, database_url: str) -> dict[str, str]:
     """Return the environment of the hub's processes: a file index in ``instance``, ``database_url``."""
     return {**os.environ, "HUB_ENV": "development", "HUB_INSTANCE_PATH": str(instance),
-            "HUB_DATABASE_URL": database_url, "HUB_INDEX_DIR": "index", "HUB_SECRET_KEY": "soak-" * 8,
+            "HUB_DATABASE_URL": database_url, "HUB_INDEX_DIR": "index", "HUB_SECRET_KEY": "soak-secret-" + "0123456789" * 3,
             "HUB_WORKER_POLL_SECONDS": "0.05", "HUB_PASSWORD_HASH_METHOD": "scrypt:1024:8:1", "FLASK_APP": "wsgi"}
 
 

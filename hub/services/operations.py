@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from hub import events
+from hub import events, schema_check
 from hub.extensions import db
 from hub.models import Delivery
 from hub.worker import worker_status
@@ -33,6 +33,7 @@ class Figures:
     """The hub's operational figures at one moment (None where the database could not be asked)."""
 
     database: bool
+    schema_problem: str | None = None  # what is wrong with the database's schema (hub.schema_check)
     event_head: int | None = None
     worker: dict[str, Any] = field(default_factory=dict)  # this node's, as worker_status() describes it
     workers: list[dict[str, Any]] = field(default_factory=list)  # every node's
@@ -42,6 +43,9 @@ class Figures:
 def figures() -> Figures:
     """Read the figures; a database that cannot be reached gives ``Figures(database=False)``."""
     try:
+        problem = schema_check.schema_state().problem()
+        if problem:  # the figures below would read tables or columns that are not there
+            return Figures(database=True, schema_problem=problem)
         status = worker_status()
         counts = dict(db.session.execute(sa.select(Delivery.state, sa.func.count()).where(
             Delivery.state.in_(("pending", "dead"))).group_by(Delivery.state)).all())
@@ -60,12 +64,16 @@ def worker_lag(worker: dict[str, Any]) -> int | None:
 
 
 def readiness(found: Figures, *, index_available: bool, max_lag: int) -> list[Check]:
-    """Return the readiness checks: database, search index, this node's worker, its lag."""
+    """Return the readiness checks: database, its schema, search index, this node's worker, its lag."""
+    index = Check("index", index_available, "readable" if index_available else "not readable")
     if not found.database:
-        return [Check("database", False, "cannot reach the database"),
-                Check("index", index_available, "readable" if index_available else "not readable"),
+        return [Check("database", False, "cannot reach the database"), index,
                 Check("worker", False, "not checked: needs the database"),
                 Check("lag", False, "not checked: needs the database")]
+    if found.schema_problem:
+        return [Check("database", True, "reachable"), Check("schema", False, found.schema_problem), index,
+                Check("worker", False, "not checked: needs the schema"),
+                Check("lag", False, "not checked: needs the schema")]
     worker = found.worker
     if worker["running"]:
         worker_check = Check("worker", True, f"heartbeat {worker['age_seconds']:.0f} s ago")
@@ -77,6 +85,4 @@ def readiness(found: Figures, *, index_available: bool, max_lag: int) -> list[Ch
     lag_ok = worker["running"] and lag is not None and lag <= max_lag
     lag_check = Check("lag", lag_ok, f"{lag} events behind (at most {max_lag})" if lag is not None
                       else "unknown: no heartbeat")
-    return [Check("database", True, "reachable"),
-            Check("index", index_available, "readable" if index_available else "not readable"),
-            worker_check, lag_check]
+    return [Check("database", True, "reachable"), Check("schema", True, "up to date"), index, worker_check, lag_check]

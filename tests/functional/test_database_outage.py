@@ -52,7 +52,7 @@ def test_while_postgresql_is_down_requests_answer_503_and_recover_when_it_is_bac
     url = own_postgres.create_database("hub")
     env = production_env(tmp_path / "instance", url)
     flask(env, "hub", "init")
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x" * 40, "INSTANCE_PATH": str(tmp_path / "instance")})
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "a-test-secret-of-sufficient-length-0123456789", "INSTANCE_PATH": str(tmp_path / "instance")})
     with app.app_context():
         accounts.create_user(accounts.NewAccount(username="lin", pseudonym="小林", password=PASSWORD,
                                                  email="lin@example.org", locale="zh_Hans"), role=Role.CONTRIBUTOR)

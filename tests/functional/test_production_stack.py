@@ -33,7 +33,7 @@ def stack(postgres_server, tmp_path_factory):
     url = postgres_server.create_database("production_stack")
     env = production_env(root / "instance", url, HUB_LOG_FORMAT="json", HUB_METRICS_TOKEN=TOKEN, HUB_PROXIES="1")
     flask(env, "hub", "init")
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x" * 40, "INSTANCE_PATH": str(root / "instance")})
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": env["HUB_SECRET_KEY"], "INSTANCE_PATH": str(root / "instance")})
     with app.app_context():
         accounts.create_user(accounts.NewAccount("lin", "小林", PASSWORD), role=Role.CONTRIBUTOR)
         db.session.commit()

@@ -37,6 +37,22 @@ def test_production_without_secret_key_fails_with_a_clear_message(tmp_path, monk
         create_app({"INSTANCE_PATH": str(tmp_path)})
 
 
+@pytest.mark.parametrize("key", ["x", "changeme", "x" * 64, "abcd" * 16, "0123456789abcdef0123456789abcde"])
+def test_production_refuses_a_weak_secret_key(tmp_path, monkeypatch, key):
+    monkeypatch.delenv("HUB_ENV", raising=False)
+    monkeypatch.setenv("HUB_SECRET_KEY", key)
+    with pytest.raises(ConfigError, match="HUB_SECRET_KEY is too weak: it needs at least 32 characters"):
+        create_app({"INSTANCE_PATH": str(tmp_path)})
+
+
+def test_production_takes_a_generated_secret_key(tmp_path, monkeypatch):
+    import secrets
+
+    monkeypatch.delenv("HUB_ENV", raising=False)
+    monkeypatch.setenv("HUB_SECRET_KEY", secrets.token_hex(32))
+    assert create_app({"INSTANCE_PATH": str(tmp_path)}).config["ENV"] == "production"
+
+
 def test_development_generates_and_keeps_a_secret(tmp_path, monkeypatch):
     monkeypatch.setenv("HUB_ENV", "development")
     monkeypatch.delenv("HUB_SECRET_KEY", raising=False)

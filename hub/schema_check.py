@@ -1,0 +1,76 @@
+"""Whether the database's schema is the one this code was written for.
+
+A hub started on an empty database, or on one an upgrade has not migrated yet, answers pages with
+500s and its worker fails every round on a missing table or column. So the processes that serve
+(gunicorn, the worker) look first and refuse to start with what to run, and ``/readyz`` says the
+same: ``flask hub init`` creates the schema or brings it up to date.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import current_app
+
+from hub.extensions import db
+
+FIX = "run `flask hub init` (it creates the schema or applies the migrations)"
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """The schema revisions the database holds and the ones the code needs."""
+
+    current: frozenset[str]
+    needed: frozenset[str]
+    known: frozenset[str]  # every revision the code's migrations know
+
+    @property
+    def ok(self) -> bool:
+        return self.current == self.needed
+
+    def problem(self) -> str | None:
+        """Return what is wrong, for operators (English, like the other operational messages), or None."""
+        if self.ok:
+            return None
+        if not self.current:
+            return f"the database has no hub schema: {FIX}"
+        if not self.current <= self.known:
+            return (f"the database's schema ({', '.join(sorted(self.current))}) is newer than this version of the hub "
+                    "knows: run the newer version, or restore a backup made by this one")
+        return (f"the database's schema is at {', '.join(sorted(self.current))} and this hub needs "
+                f"{', '.join(sorted(self.needed))}: {FIX}")
+
+
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+
+
+def schema_state() -> SchemaState:
+    """Read the database's schema revision (raises SQLAlchemy's errors when it cannot be reached)."""
+    scripts = _scripts()
+    needed = frozenset(scripts.get_heads())
+    with db.engine.connect() as connection:
+        current = frozenset(MigrationContext.configure(connection).get_current_heads())
+        # A database made from the models directly (db.create_all: the tests, the benches) has every
+        # table and no revision: it is the code's schema.
+        if not current and set(db.metadata.tables) <= set(sa.inspect(connection).get_table_names()):
+            current = needed
+    return SchemaState(current=current, needed=needed,
+                       known=frozenset(revision.revision for revision in scripts.walk_revisions()))
+
+
+def require_current_schema() -> None:
+    """Raise :class:`OutdatedSchema` if the database is not at the code's schema."""
+    try:
+        problem = schema_state().problem()
+    except sa.exc.SQLAlchemyError as error:
+        raise OutdatedSchema(f"cannot reach the database ({type(error).__name__})") from None
+    if problem:
+        raise OutdatedSchema(problem)
+
+
+class OutdatedSchema(RuntimeError):
+    """The database cannot be used by this version of the hub as it is."""
