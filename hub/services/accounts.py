@@ -102,18 +102,23 @@ def create_user(
     role: Role = Role.MEMBER,
     status: UserStatus = UserStatus.ACTIVE,
     project: Project | None = None,
+    own_choice: bool = False,
 ) -> User:
-    """Validate and add a user to the session (the caller commits)."""
-    user = _new_user(account, role=role, status=status, project=project)
+    """Validate and add a user to the session (the caller commits).
+
+    ``own_choice``: the person chose the pseudonym (signing up), so the names kept for the roles
+    and for people who left are refused; the operator may call a first administrator 管理员.
+    """
+    user = _new_user(account, role=role, status=status, project=project, own_choice=own_choice)
     db.session.add(user)
     db.session.flush()
     return user
 
 
 def _new_user(account: NewAccount, *, role: Role, status: UserStatus = UserStatus.ACTIVE,
-              project: Project | None = None) -> User:
+              project: Project | None = None, own_choice: bool) -> User:
     """Validate a sign-up and return its user, not yet added: the slow password hash is done before any write."""
-    pseudonym, skeleton = _check_new_account(account)
+    pseudonym, skeleton = _check_new_account(account, own_choice=own_choice)
     return User(
         username=account.username.strip().lower(),
         email=(account.email or "").strip().lower() or None,
@@ -127,7 +132,7 @@ def _new_user(account: NewAccount, *, role: Role, status: UserStatus = UserStatu
     )
 
 
-def _check_new_account(account: NewAccount) -> tuple[str, str]:
+def _check_new_account(account: NewAccount, *, own_choice: bool) -> tuple[str, str]:
     """Check a sign-up; return the pseudonym to store and its skeleton."""
     username = account.username.strip().lower()
     if not USERNAME_RE.fullmatch(username):
@@ -137,13 +142,13 @@ def _check_new_account(account: NewAccount) -> tuple[str, str]:
         )
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise ServiceError(_l("This username is taken. Please choose another."), field="username")
-    checked = _check_pseudonym(account.pseudonym)
+    checked = _check_pseudonym(account.pseudonym, own_choice=own_choice)
     _check_email(account.email)
     check_password_strength(account.password, field="password")
     return checked
 
 
-def _check_pseudonym(pseudonym: str, *, user: User | None = None) -> tuple[str, str]:
+def _check_pseudonym(pseudonym: str, *, own_choice: bool, user: User | None = None) -> tuple[str, str]:
     """Return the pseudonym to store and its skeleton; refuse one that is taken or looks taken."""
     pseudonym = names.clean(pseudonym, field="pseudonym")
     if not 2 <= len(pseudonym) <= 60:
@@ -152,7 +157,7 @@ def _check_pseudonym(pseudonym: str, *, user: User | None = None) -> tuple[str, 
         raise ServiceError(_l("A pseudonym must not hold a phone number, an ID number or other contact details."),
                            field="pseudonym")
     skeleton = text_safety.skeleton(pseudonym)
-    if not _reserved_skeletons().isdisjoint((skeleton, text_safety.skeleton(pseudonym.lower()))):  # ADMIN too
+    if own_choice and not _reserved_skeletons().isdisjoint((skeleton, text_safety.skeleton(pseudonym.lower()))):
         raise ServiceError(_l("This pseudonym is kept for the hub's roles and for people who left, so it could "
                               "mislead readers. Please choose another."), field="pseudonym")
     others = sa.select(User.id).where(User.id != user.id) if user is not None else sa.select(User.id)
@@ -265,7 +270,7 @@ def accept_invitation(token: str, account: NewAccount) -> User:
     then find the invitation used and write nothing.
     """
     invitation = open_invitation(token)
-    user = _new_user(account, role=Role(invitation.role), project=invitation.project)
+    user = _new_user(account, role=Role(invitation.role), project=invitation.project, own_choice=True)
     now = utcnow()
     claimed = db.session.execute(
         sa.update(Invitation)
@@ -315,7 +320,7 @@ def register_open(account: NewAccount) -> User:
     """Sign up on an open hub: a member account waiting for approval."""
     if current_app.config["REGISTRATION"] != "open":
         raise NotAllowed(_l("This hub accepts new members by invitation only."))
-    user = create_user(account, status=UserStatus.PENDING)
+    user = create_user(account, status=UserStatus.PENDING, own_choice=True)
     audit.record("user.register", actor=user, target=user)
     db.session.commit()
     return user
@@ -555,7 +560,8 @@ def update_profile(
     bio passes the privacy check (confirm to keep what it finds). ``show_activity`` (None: as
     it is) lets signed-in members see that the person joined and their project.
     """
-    pseudonym, skeleton = _check_pseudonym(pseudonym, user=user)
+    # A name kept for the roles is refused when chosen, not when an administrator's stays as the operator set it.
+    pseudonym, skeleton = _check_pseudonym(pseudonym, user=user, own_choice=pseudonym.strip() != user.pseudonym)
     screening.require_confirmation({"bio": bio.strip()}, confirmed=confirm_privacy, message=_l(
         "Your profile may contain personal data. Check each highlighted place."))
     _check_email(email, user=user)

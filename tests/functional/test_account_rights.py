@@ -171,6 +171,16 @@ def test_the_reserved_pseudonym_refusal_is_explained_in_chinese(app, admin, memb
     assert db.session.get(User, member.id).pseudonym == "Mary P"
 
 
+def test_an_administrator_the_operator_named_after_the_role_keeps_the_name(app, make_user):
+    boss = make_user("boss", role=Role.ADMIN, pseudonym="管理员")  # as `flask hub create-admin` may
+    browser = _browser(app, "boss")
+    saved = post_form(browser, "/account", {"pseudonym": "管理员", "email": "", "locale": "", "timezone": "",
+                                            "bio": "Ask me for an invitation."})
+    assert saved.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, boss.id).bio == "Ask me for an invitation."
+
+
 def _signup(app, admin, pseudonym: str, *, lang: str = "en"):
     token = accounts.create_invitation(by=admin, role=Role.MEMBER)[1]
     return post_form(app.test_client(), f"/invite/{token}?lang={lang}",
