@@ -10,7 +10,10 @@ joiner inside an emoji sequence (👩‍⚕️) — or nothing visible at all.
 Two pseudonyms that look alike (``Lily`` and ``LiIy`` with a capital I, ``paypal`` and ``pаypal``
 with a Cyrillic а, full-width ``Ｌｉｌｙ``) have the same *skeleton* as defined by Unicode
 Technical Standard #39, computed here from Unicode's own ``confusables.txt`` (``hub/data/``,
-Version 17.0.0, with its licence note) after NFKC, and then case-folded.
+Version 17.0.0, with its licence note) after NFKC, and then case-folded. Beyond UTS #39, names
+that read as the same name are given one skeleton too: Traditional Chinese is folded to Simplified
+(管理員 and 管理员) with OpenCC's ``t2s``, as search folds it (``search_index.folding``, which this
+leaf may not import), and spaces inside a name are dropped (山 风 and 山风).
 
 No Flask, no database: services turn :class:`UnsafeName` into their own errors.
 """
@@ -20,7 +23,10 @@ import hashlib
 import unicodedata
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import opencc
 
 __all__ = ["UnsafeName", "clean_name", "isolated", "shows_nothing", "skeleton", "without_unsafe"]
 
@@ -143,8 +149,24 @@ def skeleton(text: str) -> str:
     """Return the case-folded confusable skeleton: equal for names that look alike.
 
     NFKC comes first: confusables.txt leaves some width variants to normalisation (full-width ｒ
-    has no entry). Case-folding comes after the skeleton (capital I looks like l, and would not
-    once folded to i) and the skeleton is taken again after it, for letters whose lower case has
-    a prototype. Compare case variants (LILY, lily) separately: they do not look alike.
+    has no entry); Traditional characters are folded to Simplified next. Case-folding comes after
+    the skeleton (capital I looks like l, and would not once folded to i) and the skeleton is taken
+    again after it, for letters whose lower case has a prototype; spaces go last (a prototype may
+    be one). Compare case variants (LILY, lily) separately: they do not look alike.
     """
-    return _tr39_skeleton(_tr39_skeleton(unicodedata.normalize("NFKC", text)).casefold())
+    folded = _to_simplified(unicodedata.normalize("NFKC", text))
+    shape = _tr39_skeleton(_tr39_skeleton(folded).casefold())
+    return "".join(ch for ch in shape if not ch.isspace() and ch not in _BLANK)
+
+
+def _to_simplified(text: str) -> str:
+    """Return text with Traditional Chinese characters folded to Simplified (ASCII as it is)."""
+    return text if text.isascii() else _t2s().convert(text)
+
+
+@cache
+def _t2s() -> opencc.OpenCC:
+    """Return this process's Traditional-to-Simplified converter."""
+    import opencc
+
+    return opencc.OpenCC("t2s")

@@ -49,6 +49,7 @@ ACTIONS = {
     "flag.resolve": _l("Report handled"),
     "invitation.create": _l("Invitation created"),
     "invitation.revoke": _l("Invitation withdrawn"),
+    "invitation.lapse": _l("Invitation withdrawn: the person who made it may no longer give its role"),
     "user.signup": _l("Joined by invitation"),
     "user.register": _l("Signed up"),
     "user.password_change": _l("Password changed"),
@@ -104,6 +105,9 @@ TOKEN_KINDS = {"personal": _l("personal API token"), "organisation": _l("organis
 # A moderator who removes the personal data a report named closes the report this way (hub.services.notes).
 RESOLUTIONS = {**RESOLUTION_LABELS, "redacted": _l("Personal data removed")}
 YES_NO = {True: _l("yes"), False: _l("no")}
+# What an empty detail means where it means something ("moved out of any project"); elsewhere it is
+# left out (a personal token has no partner hub).
+EMPTY = {"project": _l("No project")}
 
 
 @dataclass
@@ -127,7 +131,7 @@ def describe(entry: AuditEntry, *, viewer: Any, locale: str) -> AuditRow:
     """Return an audit entry in words: its action, its target (linked where the viewer may open it), details."""
     target, href = _target(entry, viewer, locale)
     details = [(str(DETAILS.get(key, key)), _value(entry.action, key, value))
-               for key, value in (entry.details or {}).items()]
+               for key, value in (entry.details or {}).items() if value is not None or key in EMPTY]
     note = _row("note", entry.target_id) if entry.target_type == "note" and href else None
     return AuditRow(entry=entry, action=action_label(entry.action), target=target, target_href=href, details=details,
                     target_lang=note.language.replace("_", "-") if note else None)
@@ -167,6 +171,8 @@ def _row(kind: str, ident: int) -> Any:
 
 def _value(action: str, key: str, value: Any) -> str:
     """Translate a detail's value where it is one of the hub's codes; numbers and addresses stay as they are."""
+    if value is None:
+        return str(EMPTY[key])
     if isinstance(value, bool):
         return str(YES_NO[value])
     text = str(value)

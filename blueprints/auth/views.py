@@ -75,8 +75,10 @@ def accept_invitation(token: str):
         return render_template("auth/invitation_invalid.html", message=opened.error.message), 410
     form = SignupForm()
     if form.validate_on_submit():
-        with attempt(form=form) as accepted:
+        with attempt(form=form, answered_by_caller=(accounts.LinkClosed,)) as accepted:
             user = accounts.accept_invitation(token, _new_account(form))
+        if isinstance(accepted.error, accounts.LinkClosed):  # used or withdrawn while the form was filled in
+            return render_template("auth/invitation_invalid.html", message=accepted.error.message), 410
         if accepted:
             _sign_in(user)
             flash(_("Welcome! Your account is ready."), "info")
@@ -123,8 +125,10 @@ def reset(token: str):
         return render_template("auth/reset_invalid.html", message=opened.error.message), 410
     form = ResetForm()
     if form.validate_on_submit():
-        with attempt(form=form) as reset_done:
+        with attempt(form=form, answered_by_caller=(accounts.LinkClosed,)) as reset_done:
             accounts.reset_password(token, form.password.data)
+        if isinstance(reset_done.error, accounts.LinkClosed):  # used by another request meanwhile
+            return render_template("auth/reset_invalid.html", message=reset_done.error.message), 410
         if reset_done:
             session.clear()
             flash(_("Your password is changed. Sign in with the new one."), "info")

@@ -41,6 +41,9 @@ class User(db.Model):
     """A person with a login (private) and a pseudonym (the only name ever shown)."""
 
     __tablename__ = "user"
+    # SQLite would otherwise give the next account the id of a deleted newest one, and with it
+    # whatever still names that id (a token, a cached menu, an event about to be mailed).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(40), unique=True)  # stored lower-case

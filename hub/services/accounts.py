@@ -44,10 +44,18 @@ log = logging.getLogger("hub.accounts")
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,40}$")
 EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+", re.ASCII)
 MIN_PASSWORD = 10
+# Pseudonyms that would pass for the hub's staff or for a deleted author, in both languages: the
+# roles' names, and what pages show for someone who left. Compared by skeleton (Moderat0r, 管理員).
+RESERVED_PSEUDONYMS = ("member", "contributor", "moderator", "administrator", "admin", "成员", "撰稿人", "审核员",
+                       "管理员", "版主", "former member", "已离开的成员")
 
 
 class LoginThrottled(ServiceError):
     """Too many failed log-ins for this account or client; try again later."""
+
+
+class LinkClosed(ServiceError):
+    """An invitation or password-reset link cannot be used (unknown, used, withdrawn, expired or superseded)."""
 
 
 @dataclass(frozen=True)
@@ -94,10 +102,24 @@ def create_user(
     role: Role = Role.MEMBER,
     status: UserStatus = UserStatus.ACTIVE,
     project: Project | None = None,
+    own_choice: bool = False,
 ) -> User:
-    """Validate and add a user to the session (the caller commits)."""
-    pseudonym, skeleton = _check_new_account(account)
-    user = User(
+    """Validate and add a user to the session (the caller commits).
+
+    ``own_choice``: the person chose the pseudonym (signing up), so the names kept for the roles
+    and for people who left are refused; the operator may call a first administrator 管理员.
+    """
+    user = _new_user(account, role=role, status=status, project=project, own_choice=own_choice)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def _new_user(account: NewAccount, *, role: Role, status: UserStatus = UserStatus.ACTIVE,
+              project: Project | None = None, own_choice: bool) -> User:
+    """Validate a sign-up and return its user, not yet added: the slow password hash is done before any write."""
+    pseudonym, skeleton = _check_new_account(account, own_choice=own_choice)
+    return User(
         username=account.username.strip().lower(),
         email=(account.email or "").strip().lower() or None,
         pseudonym=pseudonym,
@@ -106,14 +128,11 @@ def create_user(
         role=role.value,
         status=status.value,
         locale=account.locale,
-        project=project,
+        project_id=project.id if project is not None else None,
     )
-    db.session.add(user)
-    db.session.flush()
-    return user
 
 
-def _check_new_account(account: NewAccount) -> tuple[str, str]:
+def _check_new_account(account: NewAccount, *, own_choice: bool) -> tuple[str, str]:
     """Check a sign-up; return the pseudonym to store and its skeleton."""
     username = account.username.strip().lower()
     if not USERNAME_RE.fullmatch(username):
@@ -123,13 +142,13 @@ def _check_new_account(account: NewAccount) -> tuple[str, str]:
         )
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise ServiceError(_l("This username is taken. Please choose another."), field="username")
-    checked = _check_pseudonym(account.pseudonym)
+    checked = _check_pseudonym(account.pseudonym, own_choice=own_choice)
     _check_email(account.email)
     check_password_strength(account.password, field="password")
     return checked
 
 
-def _check_pseudonym(pseudonym: str, *, user: User | None = None) -> tuple[str, str]:
+def _check_pseudonym(pseudonym: str, *, own_choice: bool, user: User | None = None) -> tuple[str, str]:
     """Return the pseudonym to store and its skeleton; refuse one that is taken or looks taken."""
     pseudonym = names.clean(pseudonym, field="pseudonym")
     if not 2 <= len(pseudonym) <= 60:
@@ -138,6 +157,9 @@ def _check_pseudonym(pseudonym: str, *, user: User | None = None) -> tuple[str, 
         raise ServiceError(_l("A pseudonym must not hold a phone number, an ID number or other contact details."),
                            field="pseudonym")
     skeleton = text_safety.skeleton(pseudonym)
+    if own_choice and not _reserved_skeletons().isdisjoint((skeleton, text_safety.skeleton(pseudonym.lower()))):
+        raise ServiceError(_l("This pseudonym is kept for the hub's roles and for people who left, so it could "
+                              "mislead readers. Please choose another."), field="pseudonym")
     others = sa.select(User.id).where(User.id != user.id) if user is not None else sa.select(User.id)
     if db.session.scalar(others.where(sa.func.lower(User.pseudonym) == pseudonym.lower())):
         raise ServiceError(_l("This pseudonym is taken. Please choose another."), field="pseudonym")
@@ -145,6 +167,11 @@ def _check_pseudonym(pseudonym: str, *, user: User | None = None) -> tuple[str, 
         raise ServiceError(_l("This pseudonym looks the same as one that is taken. Please choose another."),
                            field="pseudonym")
     return pseudonym, skeleton
+
+
+@functools.cache
+def _reserved_skeletons() -> frozenset[str]:
+    return frozenset(map(text_safety.skeleton, RESERVED_PSEUDONYMS))
 
 
 def _check_email(email: str | None, *, user: User | None = None) -> None:
@@ -213,28 +240,50 @@ def create_invitation(
 
 
 def open_invitation(token: str) -> Invitation:
-    """Return the open invitation for ``token`` or explain why it cannot be used."""
+    """Return the open invitation for ``token`` or explain why it cannot be used.
+
+    An invitation is only as good as its maker's rights: one whose maker left, was disabled or
+    may no longer give its role reads as withdrawn.
+    """
     invitation = db.session.scalar(
         sa.select(Invitation).where(Invitation.token_hash == token_hash(token))
     )
     if invitation is None:
-        raise ServiceError(_l("This invitation link is not valid. Check that you copied all of it."))
+        raise LinkClosed(_l("This invitation link is not valid. Check that you copied all of it."))
     state = invitation.state
     if state == "used":
-        raise ServiceError(_l("This invitation has already been used. If it was you, sign in."))
-    if state == "revoked":
-        raise ServiceError(_l("This invitation was withdrawn. Ask for a new one."))
+        raise LinkClosed(_l("This invitation has already been used. If it was you, sign in."))
+    if state == "revoked" or invitation.created_by is None or not may_grant(invitation.created_by,
+                                                                            Role(invitation.role)):
+        raise LinkClosed(_l("This invitation was withdrawn. Ask for a new one."))
     if state == "expired":
-        raise ServiceError(_l("This invitation has expired. Ask the person who invited you for a new one."))
+        raise LinkClosed(_l("This invitation has expired. Ask the person who invited you for a new one."))
     return invitation
 
 
 def accept_invitation(token: str, account: NewAccount) -> User:
-    """Create the account an invitation offers, and mark the invitation used."""
+    """Create the account an invitation offers, and mark the invitation used.
+
+    The invitation is claimed by one conditional UPDATE in the account's own transaction, after
+    the sign-up is checked and before the account is written: of sign-ups sent at the same moment,
+    the others wait for the first one's lock (the row's on PostgreSQL, the database's on SQLite),
+    then find the invitation used and write nothing.
+    """
     invitation = open_invitation(token)
-    user = create_user(account, role=Role(invitation.role), project=invitation.project)
-    invitation.used_by = user
-    invitation.used_at = utcnow()
+    user = _new_user(account, role=Role(invitation.role), project=invitation.project, own_choice=True)
+    now = utcnow()
+    claimed = db.session.execute(
+        sa.update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None), Invitation.revoked_at.is_(None),
+               Invitation.expires_at > now)
+        .values(used_at=now).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        open_invitation(token)  # says why: used, withdrawn or expired meanwhile
+        raise LinkClosed(_l("This invitation has already been used. If it was you, sign in."))
+    db.session.add(user)
+    db.session.flush()
+    invitation.used_by_id, invitation.used_at = user.id, now
     audit.record("user.signup", actor=user, target=user, invitation=invitation.id)
     db.session.commit()
     return user
@@ -249,11 +298,29 @@ def revoke_invitation(invitation: Invitation, *, by: User) -> None:
     db.session.commit()
 
 
+def withdraw_invitations(user: User, *, by: User | None, everything: bool = False) -> int:
+    """Withdraw ``user``'s open invitations of roles they may no longer give (``everything``: all of them).
+
+    Called when a person's role or status changes and when their account is deleted: a link they
+    made must not outlive their right to make it. Each is audited; the caller commits.
+    """
+    now = utcnow()
+    query = sa.select(Invitation).where(Invitation.created_by_id == user.id, Invitation.used_at.is_(None),
+                                        Invitation.revoked_at.is_(None), Invitation.expires_at > now)
+    withdrawn = 0
+    for invitation in db.session.scalars(query):
+        if everything or not may_grant(user, Role(invitation.role)):
+            invitation.revoked_at = now
+            audit.record("invitation.lapse", actor=by, target=invitation, role=invitation.role)
+            withdrawn += 1
+    return withdrawn
+
+
 def register_open(account: NewAccount) -> User:
     """Sign up on an open hub: a member account waiting for approval."""
     if current_app.config["REGISTRATION"] != "open":
         raise NotAllowed(_l("This hub accepts new members by invitation only."))
-    user = create_user(account, status=UserStatus.PENDING)
+    user = create_user(account, status=UserStatus.PENDING, own_choice=True)
     audit.record("user.register", actor=user, target=user)
     db.session.commit()
     return user
@@ -262,7 +329,11 @@ def register_open(account: NewAccount) -> User:
 # --- signing in and out ----------------------------------------------------------------------
 
 def throttle_key(kind: str, value: str) -> str:
-    """Return the keyed hash log-in failures are counted under ("account" or "client", and its value)."""
+    """Return the keyed hash log-in failures are counted under.
+
+    ``kind`` is "user" (an account, by its id, however its login was typed), "account" (a login
+    name no account has) or "client", and ``value`` its id, name or client key.
+    """
     secret = current_app.config["SECRET_KEY"].encode()
     return hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
@@ -276,11 +347,14 @@ def _failures(key: str) -> int:
 def authenticate(login: str, password: str, *, client: str) -> User | None:
     """Return the active user for these credentials, None when they are wrong.
 
-    Raises :class:`LoginThrottled` when the account or the client failed too often lately.
-    The answer is the same whether the account exists or not.
+    Raises :class:`LoginThrottled` when the account or the client failed too often lately. An
+    account's failures count together whether its username or e-mail address was typed; a name no
+    account has gets a limit of its own, so the answer is the same whether the account exists or not.
     """
     cfg = current_app.config
-    account_key = throttle_key("account", login.strip().lower())
+    user = find_by_login(login)
+    account_key = (throttle_key("user", str(user.id)) if user is not None
+                   else throttle_key("account", login.strip().lower()))
     client_key = throttle_key("client", client)
     if (_failures(account_key) >= cfg["LOGIN_LIMIT_ACCOUNT"]
             or _failures(client_key) >= cfg["LOGIN_LIMIT_CLIENT"]):
@@ -289,7 +363,6 @@ def authenticate(login: str, password: str, *, client: str) -> User | None:
             _l("Too many failed attempts. Wait %(m)d minutes and try again, or reset your password.",
                m=cfg["LOGIN_WINDOW_SECONDS"] // 60)
         )
-    user = find_by_login(login)
     stored = user.password_hash if user else _dummy_hash(cfg["PASSWORD_HASH_METHOD"])
     ok = check_password_hash(stored, password)
     if not ok or user is None or not user.is_active:
@@ -367,6 +440,15 @@ def _set_password(user: User, password: str, *, field: str) -> None:
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     end_all_sessions(user)
+    _end_reset_links(user, user.password_changed_at)
+
+
+def _end_reset_links(user: User, now: dt.datetime) -> None:
+    """Expire ``user``'s open reset links: one made before a password change must not undo it
+    (:func:`open_reset` also refuses a link older than the password)."""
+    db.session.execute(sa.update(PasswordReset).where(
+        PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None), PasswordReset.expires_at > now)
+        .values(expires_at=now).execution_options(synchronize_session=False))
 
 
 def set_password(user: User, password: str) -> None:
@@ -425,22 +507,45 @@ def open_reset(token: str) -> PasswordReset:
     """Return the usable reset for ``token`` or explain why it cannot be used."""
     reset = db.session.scalar(sa.select(PasswordReset).where(PasswordReset.token_hash == token_hash(token)))
     if reset is None:
-        raise ServiceError(_l("This reset link is not valid. Ask for a new one."))
+        raise LinkClosed(_l("This reset link is not valid. Ask for a new one."))
     if reset.used_at is not None:
-        raise ServiceError(_l("This reset link has already been used. Ask for a new one if you need it."))
+        raise LinkClosed(_l("This reset link has already been used. Ask for a new one if you need it."))
+    if reset.created_at < reset.user.password_changed_at:
+        raise LinkClosed(_l("This reset link no longer works: the password was changed after it was made. "
+                            "Ask for a new one if you need it."))
     if reset.expires_at <= utcnow():
-        raise ServiceError(_l("This reset link has expired. Ask for a new one."))
+        raise LinkClosed(_l("This reset link has expired. Ask for a new one."))
     return reset
 
 
 def reset_password(token: str, new_password: str) -> User:
-    """Set a new password through a one-time reset token, signing out every browser."""
+    """Set a new password through a one-time reset token, signing out every browser.
+
+    The password is changed by one conditional UPDATE of the person's row, which holds only while
+    the password is older than the link: of two resets sent at the same moment (the same link
+    twice, or two links), the second waits for the first one's lock, then finds the password
+    newer than its link and changes nothing.
+    """
     reset = open_reset(token)
-    _set_password(reset.user, new_password, field="password")
-    reset.used_at = utcnow()
-    audit.record("user.password_reset", actor=reset.user, target=reset.user)
+    user = reset.user
+    check_password_strength(new_password, field="password")
+    password_hash = hash_password(new_password)
+    now = utcnow()
+    changed = db.session.execute(
+        sa.update(User).where(User.id == user.id, User.password_changed_at <= reset.created_at)
+        .values(password_hash=password_hash, password_changed_at=now).execution_options(synchronize_session=False))
+    if changed.rowcount != 1:
+        db.session.rollback()
+        open_reset(token)  # says why
+        raise LinkClosed(_l("This reset link has already been used. Ask for a new one if you need it."))
+    db.session.refresh(user)
+    end_all_sessions(user)
+    reset.used_at = now
+    db.session.flush()
+    _end_reset_links(user, now)
+    audit.record("user.password_reset", actor=user, target=user)
     db.session.commit()
-    return reset.user
+    return user
 
 
 # --- profile and administration ------------------------------------------------------------
@@ -455,7 +560,8 @@ def update_profile(
     bio passes the privacy check (confirm to keep what it finds). ``show_activity`` (None: as
     it is) lets signed-in members see that the person joined and their project.
     """
-    pseudonym, skeleton = _check_pseudonym(pseudonym, user=user)
+    # A name kept for the roles is refused when chosen, not when an administrator's stays as the operator set it.
+    pseudonym, skeleton = _check_pseudonym(pseudonym, user=user, own_choice=pseudonym.strip() != user.pseudonym)
     screening.require_confirmation({"bio": bio.strip()}, confirmed=confirm_privacy, message=_l(
         "Your profile may contain personal data. Check each highlighted place."))
     _check_email(email, user=user)
@@ -491,6 +597,7 @@ def set_role(user: User, role: Role, *, by: User) -> None:
     old = user.role
     user.role = role.value
     audit.record("user.role", actor=by, target=user, old=old, new=role.value)
+    withdraw_invitations(user, by=by)
     db.session.commit()
 
 
@@ -503,6 +610,7 @@ def set_status(user: User, status: UserStatus, *, by: User) -> None:
     if status == UserStatus.DISABLED:
         end_all_sessions(user)
     audit.record("user.status", actor=by, target=user, old=old, new=status.value)
+    withdraw_invitations(user, by=by)
     db.session.commit()
 
 

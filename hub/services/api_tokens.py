@@ -5,7 +5,7 @@ of the hub, :func:`hub.services.accounts.token_hash`), so a copy of the database
 Each token reads as one audience of the visibility rule (:func:`reader_of`):
 
 - a **personal** token reads as its person (an account that is disabled reads nothing more than an
-  anonymous caller); it is read-only: the API has no writes;
+  anonymous caller, and one whose account is deleted is refused); it is read-only: the API has no writes;
 - an **organisation** token is made by an administrator for an allow-listed partner hub, and reads
   as a member of that hub would (:data:`~hub.services.visibility.PARTNER_MEMBER`): public notes
   and the ``partners`` notes written here. When the hub is blocked or taken off the allow-list,
@@ -139,6 +139,8 @@ def authenticate(secret: str, *, kinds: tuple[str, ...]) -> ApiToken | None:
     now = utcnow()
     if token is None or token.kind not in kinds or token.state(now) != "active":
         return None
+    if token.kind != TokenKind.ORGANISATION.value and token.user is None:
+        return None  # its person's account is gone: refused, never read as an anonymous caller
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
         token.last_used_at = now
         db.session.commit()

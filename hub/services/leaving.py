@@ -1,8 +1,10 @@
 """Leaving the hub: a person's own data as JSON, and deleting their account.
 
 Deleting an account purges the person: their login, e-mail and pseudonym (the user row),
-sessions, reset tokens, notifications, marks, translation requests, follows, mail choices and
-every mail queued or kept for them, and the log-in failures counted under their login names.
+sessions, reset tokens, API and feed tokens, notifications, marks, translation requests, follows,
+mail choices and every mail queued or kept for them, the log-in failures counted under their
+account and login names, and the note on the invitation they joined by. Their open invitations
+are withdrawn.
 What they wrote goes or stays as they choose: published notes (and comments) stay credited to
 "former member", or go; everything unpublished goes. Deleted notes become tombstones whose
 ``note.deleted`` events send ``Delete`` to partner hubs; notes that stay are sent again
@@ -22,7 +24,7 @@ from werkzeug.security import check_password_hash
 
 from hub import events
 from hub.extensions import db
-from hub.models import (AuditEntry, Comment, CommentState, Flag, Follow, Invitation, LoginFailure, LoginSession,
+from hub.models import (ApiToken, AuditEntry, Comment, CommentState, Flag, Follow, Invitation, LoginFailure, LoginSession,
                         MailSetting, Mark, Note, NoteRevision, NoteState, Notification, OutgoingMail, PasswordReset,
                         PendingRevision, ReviewMessage, TranslationRequest)
 from hub.models.base import utcnow
@@ -143,6 +145,7 @@ def delete_account(user: User, *, by: User, keep_published: bool, password: str 
             notes_deleted += 1
     db.session.flush()
     comments_kept, comments_deleted = _comments(user, keep_published)
+    accounts.withdraw_invitations(user, by=None if by.id == user.id else by, everything=True)
     _unlink(user)
     audit.record("user.delete", actor=None if by.id == user.id else by, by_admin=by.id != user.id,
                  notes_kept=notes_kept, notes_deleted=notes_deleted, comments_kept=comments_kept,
@@ -176,22 +179,30 @@ def _comments(user: User, keep_published: bool) -> tuple[int, int]:
 
 
 def _unlink(user: User) -> None:
-    """Delete the rows that are only the person's, and cut their id out of every other row."""
+    """Delete the rows that are only the person's, and cut their id out of every other row.
+
+    Explicitly, not by the foreign keys' ON DELETE: SQLite enforces none of them unless asked
+    (``PRAGMA foreign_keys``), and a token left behind would keep reading, as whoever gets the id next.
+    """
     uid = user.id
     for model, column in ((LoginSession, LoginSession.user_id), (PasswordReset, PasswordReset.user_id),
                           (Notification, Notification.user_id), (Mark, Mark.user_id),
                           (TranslationRequest, TranslationRequest.user_id), (Follow, Follow.user_id),
-                          (MailSetting, MailSetting.user_id), (OutgoingMail, OutgoingMail.user_id)):
+                          (MailSetting, MailSetting.user_id), (OutgoingMail, OutgoingMail.user_id),
+                          (ApiToken, ApiToken.user_id)):
         db.session.execute(sa.delete(model).where(column == uid))
     names = [user.username, *([user.email] if user.email else [])]
     db.session.execute(sa.delete(LoginFailure).where(LoginFailure.key.in_(
-        [accounts.throttle_key("account", name) for name in names])))
+        [accounts.throttle_key("user", str(uid)), *(accounts.throttle_key("account", name) for name in names)])))
+    # The note on the invitation the person joined by says whom it was for: it goes with them.
+    db.session.execute(sa.update(Invitation).where(Invitation.used_by_id == uid).values(note=""))
     # Tombstones keep their row (partner hubs were told of the deletion) but not their author.
     for model, column in ((Note, Note.author_id), (NoteRevision, NoteRevision.editor_id),
                           (PendingRevision, PendingRevision.editor_id),
                           (ReviewMessage, ReviewMessage.author_id), (Flag, Flag.reporter_id),
                           (Flag, Flag.resolved_by_id), (Invitation, Invitation.created_by_id),
-                          (Invitation, Invitation.used_by_id), (AuditEntry, AuditEntry.actor_id)):
+                          (Invitation, Invitation.used_by_id), (AuditEntry, AuditEntry.actor_id),
+                          (ApiToken, ApiToken.created_by_id)):
         db.session.execute(sa.update(model).where(column == uid).values({column.key: None}))
     db.session.execute(sa.update(AuditEntry).where(AuditEntry.target_type == "user", AuditEntry.target_id == uid)
                        .values(target_id=None))
