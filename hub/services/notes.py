@@ -299,9 +299,8 @@ def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False
     _require(by, "edit", note)
     cleaned = clean(data)
     state = NoteState(note.state)
-    if state in (S.SUBMITTED, S.PUBLISHED):  # never onto a note a moderator decided on meanwhile
-        _take_for_author(note)
     if state in (S.SUBMITTED, S.PUBLISHED):  # readers (or a moderator deciding) get this text: it must be whole
+        _take_for_author(note)  # and never land on a note a moderator decided on meanwhile
         _require_complete(cleaned)
     if state == S.PUBLISHED:
         cleaned.visibility = _narrower(cleaned.visibility, note.visibility)
