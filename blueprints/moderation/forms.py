@@ -11,9 +11,20 @@ from blueprints.web.forms import RESOLUTION_LABELS, VISIBILITY_LABELS, TextAreaF
 from hub.services.notes import SECTION_TITLES
 
 
+def seen_version():
+    """Return the hidden field naming the version of a submitted note the moderator read (notes.review_version).
+
+    Optional: a decision posted without it (a script, a page from before it) is still refused when
+    another moderator decided first, only not for a changed text.
+    """
+    # i18n: a hidden field: which version of a note the moderator read (named only if it is wrong)
+    return StringField(_l("Version of the note"), validators=[Optional(), Length(max=64)], widget=HiddenInput())
+
+
 class ApproveForm(FlaskForm):
     """Publish a submitted note, possibly narrowing its audience."""
 
+    version = seen_version()
     visibility = SelectField(_l("Who may read it"), choices=list(VISIBILITY_LABELS.items()))
     featured = BooleanField(_l("Feature on the home page"))
     message = TextAreaField(_l("Message to the author (optional)"), validators=[Optional(), Length(max=4000)])
@@ -27,6 +38,12 @@ class DecisionForm(FlaskForm):
     message = TextAreaField(_l("Message to the author"), validators=[DataRequired(), Length(max=4000)])
     # i18n: button: send the note back to its author with the message
     submit = SubmitField(_l("Send"))
+
+
+class ReviewDecisionForm(DecisionForm):
+    """Request changes to a submitted note or reject it, naming the version the moderator read."""
+
+    version = seen_version()
 
 
 class ResolveForm(FlaskForm):

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _, ngettext
 
 from blueprints.moderation.forms import (AcceptChangesForm, ApproveForm, DecisionForm, RedactCommentForm, RedactNoteForm,
-                                         ResolveForm, VisibilityForm)
+                                         ResolveForm, ReviewDecisionForm, VisibilityForm)
 from blueprints.web.access import requires
 from blueprints.web.common import finding_choices, finding_rows, me, page_arg, privacy_groups
 from blueprints.web.forms import NOTHING_SENT_BACK, ActionForm, SentBack, flash_unseen_errors, refusal
@@ -55,6 +55,7 @@ def _review_page(note: Note, sent_back: SentBack = NOTHING_SENT_BACK) -> str:
     return render_template("moderation/review.html", note=note, groups=privacy_groups(fields, findings),
                            findings=finding_rows(fields, findings), thread=notes.thread(note),
                            approve_form=ApproveForm(formdata=None, visibility=note.visibility),
+                           version=notes.review_version(note),
                            decision_form=DecisionForm(formdata=None),
                            visibility_form=VisibilityForm(formdata=None, visibility=note.visibility),
                            sent_back=sent_back, ticks=_ticks(sent_back),
@@ -75,21 +76,27 @@ def _decide(note_id: int, form, action, success: str, *, back: str = "moderation
     """Run a moderator's decision; refused, it comes back on its page (``back``) with the message written.
 
     The form is sent back as the decision's endpoint name (``approve``, ``reject``…), which the
-    page's template looks for. When the decision may not be taken at all (NotAllowed: another
-    moderator took one first) or the form holds nothing written (``sends_back`` false), what is
-    wrong is flashed above the page.
+    page's template looks for. A refusal that names no field (another moderator decided first,
+    the author changed the text) is flashed above the page, which shows the note as it is now;
+    where the page no longer offers that decision, it shows what the moderator wrote for them to
+    copy. When the form holds nothing written (``sends_back`` false), the refusal is flashed
+    above the page it goes back to.
     """
     note = _note(note_id)
     decided = submitted(form, lambda: action(note, form))
     if decided:
         flash(success, "info")
         return redirect(url_for(done))
-    if not sends_back or isinstance(decided.error, NotAllowed):
+    if not sends_back:
         flash(refusal(form), "error")
         return redirect(url_for(back, note_id=note_id))
     flash_unseen_errors(form)
+    if note.state == NoteState.DELETED:
+        abort(410)  # deleted meanwhile: the error page shows what the moderator wrote
     page = _changes_page if back == "moderation.changes" else _review_page
-    return page(note, SentBack(form, request.endpoint.rpartition(".")[2]))
+    # 409: the decision met a note that is no longer as the page showed it (decided, changed, taken back).
+    status = 409 if isinstance(decided.error, (NotAllowed, notes.ChangedMeanwhile)) else 200
+    return page(note, SentBack(form, request.endpoint.rpartition(".")[2])), status
 
 
 @bp.post("/moderation/notes/<int:note_id>/approve")
@@ -99,23 +106,23 @@ def approve(note_id: int):
     checked, redact = finding_choices()
     return _decide(note_id, ApproveForm(), lambda note, f: notes.approve(
         note, by=me(), visibility=f.visibility.data, featured=f.featured.data, message=f.message.data or "",
-        checked=checked, redact=redact), _("Published. The author is notified."))
+        checked=checked, redact=redact, version=f.version.data or None), _("Published. The author is notified."))
 
 
 @bp.post("/moderation/notes/<int:note_id>/request-changes")
 @requires("moderate")
 def request_changes(note_id: int):
     """Send a note back to its author."""
-    return _decide(note_id, DecisionForm(), lambda note, f: notes.request_changes(note, by=me(), message=f.message.data),
-                   _("Sent back to the author with your message."))
+    return _decide(note_id, ReviewDecisionForm(), lambda note, f: notes.request_changes(
+        note, by=me(), message=f.message.data, version=f.version.data or None), _("Sent back to the author with your message."))
 
 
 @bp.post("/moderation/notes/<int:note_id>/reject")
 @requires("moderate")
 def reject(note_id: int):
     """Refuse a note, with a reason."""
-    return _decide(note_id, DecisionForm(), lambda note, f: notes.reject(note, by=me(), reason=f.message.data),
-                   _("Rejected. The author is notified."))
+    return _decide(note_id, ReviewDecisionForm(), lambda note, f: notes.reject(
+        note, by=me(), reason=f.message.data, version=f.version.data or None), _("Rejected. The author is notified."))
 
 
 @bp.post("/moderation/notes/<int:note_id>/unpublish")
@@ -166,6 +173,8 @@ def changes(note_id: int):
 def _changes_page(note: Note, sent_back: SentBack = NOTHING_SENT_BACK):
     """Render the page of a published note's changes (see :func:`changes`); ``sent_back`` as for the review page."""
     if note.pending is None or note.pending.submitted_at is None or not note.is_published:
+        if sent_back:  # decided meanwhile (the refusal is flashed): the note as it is now, with what was written
+            return _review_page(note, sent_back)
         flash(_("These changes are no longer waiting for review."), "info")
         return redirect(url_for("moderation.changes_queue"))
     fields, findings = notes.pending_findings(note.pending)

@@ -18,7 +18,7 @@ from flask_wtf.csrf import same_origin
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from blueprints.web.errors import problem_response, wants_json
+from blueprints.web.errors import problem_response, render_error, wants_json
 from hub.permissions import PERMISSIONS, can
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,6 +29,17 @@ SIGNED_IN = "signed_in"
 # i18n: title and text of the answer to the editor's autosave (and other scripts) when the session has ended
 SIGNED_OUT = (_l("Signed out"), _l("You are signed out. Sign in again, then try once more."))
 # i18n: on the sign-in page, after a form was sent from a browser whose session had ended (signed out elsewhere)
+# A form refused for the role it needs was on a page its sender could open: their role changed since.
+# i18n: a moderator was made an ordinary member (or contributor) while a moderation page was open
+ROLE_CHANGED = {
+    "moderate": _l("Your role has changed since you opened this page: you are no longer a moderator, so you may "
+                   "no longer decide on notes, comments or reports. Nothing was changed."),
+    "invite": _l("Your role has changed since you opened this page: you are no longer a moderator, so you may "
+                 "no longer invite people. Nothing was changed."),
+}
+# i18n: someone's role was lowered (by an administrator) while a page of theirs was open
+ROLE_CHANGED_OTHERWISE = _l("Your role has changed since you opened this page, and your account may no longer do "
+                            "this. Nothing was changed.")
 FORM_NOT_SENT = _l("You were signed out, so what you sent was not saved. Sign in again to return to the page "
                    "you were on, then send it again.")
 
@@ -81,6 +92,8 @@ def guard() -> Any:
     if not current_user.is_authenticated:
         return _signed_out()
     if access != SIGNED_IN and not can(current_user, access):
+        if request.method == "POST":  # what was written comes back on the page (blueprints/web/errors.py)
+            return render_error(403, str(ROLE_CHANGED.get(access, ROLE_CHANGED_OTHERWISE)))
         abort(403)
     return None
 

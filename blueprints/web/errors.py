@@ -8,6 +8,7 @@ reader, without the database. While the database is unreachable every request ge
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
 from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, same_origin
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -31,6 +32,9 @@ MESSAGES = {
     403: (_l("Not allowed"), _l("Your account may not open this page. If you think it should, ask a moderator.")),
     404: (_l("Page not found"), _l("This page does not exist, or you may not see it.")),
     405: (_l("Not allowed"), _l("This address does not accept this kind of request.")),
+    # i18n: the page of a note its author or a moderator deleted (only an empty tombstone remains)
+    410: (_l("This note was deleted"), _l("Its author or a moderator deleted it, and the hub no longer keeps its "
+                                          "text. Partner hubs that had it were told to delete it too.")),
     413: (_l("Too large"), _l("What you sent is larger than the hub accepts. Make it smaller and try again.")),
     429: (_l("Too many requests"), _l("Slow down a little and try again in a few minutes.")),
     500: (_l("Something went wrong"), _l("The hub had a problem. Nothing you wrote was published. Try again in a moment.")),
@@ -39,6 +43,11 @@ MESSAGES = {
                                           "changed. Try again in a minute: what you wrote is still in the form.")),
 }
 CSRF_MESSAGE = _l("This form was open too long or was sent twice. Your text is below: send it again.")
+# i18n: a comment, report or message was sent about a note deleted while the person was writing it
+DELETED_WHILE_WRITING = _l("This note was deleted while you were writing, so what you wrote was not posted.")
+# Error pages that answer a person's form show what they wrote in it (error.html, kept_text): the form is
+# gone (the note deleted, their role changed) or must be sent again (its token expired).
+KEEPS_TEXT = (400, 403, 410)
 # i18n: the browser sent a form over https without the Origin and Referer headers (a privacy setting or add-on)
 NO_SOURCE_MESSAGE = _l("Your browser did not say which page this form came from, so the hub cannot tell that it "
                        "was one of its own. Let your browser send the referrer to this site (in its privacy "
@@ -81,6 +90,8 @@ def render_error(code: int, detail: str | None = None, *, without_database: bool
     title, message = MESSAGES.get(code, MESSAGES[500 if code >= 500 else 400])
     if wants_json():
         return problem_response(code, detail, **extensions)
+    if code == 410 and detail is None and written():
+        detail = str(DELETED_WHILE_WRITING)
     return make_response(_page(code, title, detail or message), code)
 
 
@@ -96,13 +107,48 @@ def problem_response(status: int, detail: str | None = None, *, title: str | Non
 
 
 def _page(code: int, title: Any, message: Any) -> str:
+    kept = written() if code in KEEPS_TEXT else []
     try:
-        return render_template("errors/error.html", code=code, title=title, message=message)
+        return render_template("errors/error.html", code=code, title=title, message=message, kept=kept)
     except sa_exc.SQLAlchemyError:
         # The menu's own queries failed as well: show the page as to a signed-out reader.
         _recover_session()
         _forget_user()
-        return render_template("errors/error.html", code=code, title=title, message=message)
+        return render_template("errors/error.html", code=code, title=title, message=message, kept=kept)
+
+
+def written() -> list[str]:
+    """Return what the person wrote in the text boxes of the form this request posted, in the form's order.
+
+    Text boxes are the hub's forms' multi-line fields (what hub.js keeps too); nothing else a form
+    holds (a password, a hidden id, a choice) is ever shown back.
+    """
+    if request.method != "POST" or request.mimetype not in ("application/x-www-form-urlencoded",
+                                                            "multipart/form-data"):
+        return []
+    origin = request.headers.get("Origin")
+    source = origin if origin and origin != "null" else request.referrer
+    if source and not same_origin(source, request.host_url):
+        return []  # another site's form: its text is not the hub's to show
+    boxes = _text_box_names()
+    return [value for name, value in request.form.items(multi=True) if name in boxes and value.strip()]
+
+
+@functools.cache
+def _text_box_names() -> frozenset[str]:
+    """Return the names of the hub's forms' multi-line fields, less any name another form uses for other input."""
+    from flask_wtf import FlaskForm
+    from wtforms import TextAreaField
+    from wtforms.fields.core import UnboundField
+
+    boxes, others, forms = set(), set(), [FlaskForm]
+    while forms:
+        form = forms.pop()
+        forms.extend(form.__subclasses__())
+        for name, value in vars(form).items():
+            if isinstance(value, UnboundField):
+                (boxes if issubclass(value.field_class, TextAreaField) else others).add(name)
+    return frozenset(boxes - others)
 
 
 def _recover_session() -> None:

@@ -26,7 +26,7 @@ from hub.federation.activities import InvalidActivity, LanguageVersion, RemoteAr
 from hub.models.base import utcnow
 from hub.models.federation import PeerHub
 from hub.models import Comment, Note, NoteState, ReviewMessage, Term, Visibility
-from hub.services import privacy, screening
+from hub.services import notes, privacy, screening
 
 S = NoteState
 
@@ -157,6 +157,7 @@ def _shown(note: Note) -> tuple:
 
 def _update(note: Note, article: RemoteArticle, *, trusted: bool) -> None:
     """Apply the origin's new version; a changed text from a hub not trusted to publish is screened again."""
+    notes.hold(note)  # a moderator publishing it meanwhile: the new text then goes back to review, never out unread
     before = _shown(note)
     fill(note, article)
     if note.state != S.PUBLISHED.value:

@@ -6,6 +6,8 @@ notifications and its event-log row, so nothing is ever half-saved.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -94,6 +96,80 @@ def may(user: Any, action: str, note: Note) -> bool:
 def _require(user: Any, action: str, note: Note) -> None:
     if not may(user, action, note):
         raise NotAllowed(_l("You may not do this with this note now."))
+
+
+# --- one decision at a time ------------------------------------------------------------------
+
+class ChangedMeanwhile(ServiceError):
+    """Someone else changed the note between the page and the decision (another moderator, its author,
+    its partner hub): nothing of this decision is saved."""
+
+
+# i18n: a moderator's decision was refused because the note left review while they were reading it
+DECIDED_MEANWHILE = _l("Another moderator decided on this note first, so your decision was not applied. "
+                       "The page shows the note as it is now.")
+MEANWHILE = {
+    S.DELETED: _l("This note was deleted while you were reading it. Nothing was changed."),
+    S.WITHDRAWN: _l("The author took this note back while you were reading it. Nothing was changed."),
+    S.DRAFT: _l("The author took this note back while you were reading it. Nothing was changed."),
+}
+TEXT_CHANGED = _l("The author changed the text since you opened it. Read it again.")
+# i18n: an author's save or button was refused because a moderator decided on the note meanwhile
+DECIDED_WHILE_EDITING = _l("A moderator decided on this note while you had it open, so nothing was changed. "
+                           "Look at the note again: what you wrote is still in the form.")
+
+
+def hold(note: Note) -> bool:
+    """Lock ``note``'s row until the transaction ends and read everything again; tell whether its state
+    is still the one read before.
+
+    A write that decides by a note's state must take it here first: read by two requests at once,
+    the state would otherwise let both decide (two moderators publishing and rejecting the same
+    note), or let a change land on a note decided meanwhile. The statement changes nothing:
+    PostgreSQL locks the row (the second request waits, then reads the first one's outcome),
+    SQLite takes its one write lock. It runs on the connection, not through the ORM, as it
+    changes nothing readers see (hub/content_version.py would count an ORM update of a note).
+    """
+    seen = note.state
+    db.session.flush()  # what the caller changed is kept: the objects are read again, not thrown away
+    table = Note.__table__
+    db.session.connection().execute(sa.update(table).where(table.c.id == note.id).values(state=table.c.state))
+    db.session.expire_all()
+    return note.state == seen
+
+
+def review_version(note: Note) -> str:
+    """Name what a moderator reads of a submitted note (a digest of its text, files, readers and terms).
+
+    The review page's decisions carry it, and are refused when the note changed since, by its
+    author or, for a partner's note, by its origin.
+    """
+    shown = {**_fields_of(input_of(note), note), "visibility": note.visibility, "language": note.language,
+             "terms": sorted(term.id for term in note.terms)}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _still(note: Note, state: NoteState) -> None:
+    """Refuse a moderator's decision on ``note`` unless it is (still) in ``state``, saying what happened."""
+    if note.state != state:
+        raise ChangedMeanwhile(MEANWHILE.get(NoteState(note.state), DECIDED_MEANWHILE))
+
+
+def _take_for_decision(note: Note, by: User, action: str, state: NoteState, version: str | None = None) -> None:
+    """Make ``note`` this moderator's to decide until commit: still in ``state``, ``action`` allowed, its
+    row held, and (given ``version``) the very text they read."""
+    _still(note, state)
+    _require(by, action, note)
+    if not hold(note):
+        _still(note, state)
+    if version is not None and version != review_version(note):
+        raise ChangedMeanwhile(TEXT_CHANGED)
+
+
+def _take_for_author(note: Note) -> None:
+    """Hold ``note`` for its author's change; refuse when a moderator decided on it since it was read."""
+    if not hold(note):
+        raise ChangedMeanwhile(DECIDED_WHILE_EDITING)
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -224,6 +300,7 @@ def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False
     cleaned = clean(data)
     state = NoteState(note.state)
     if state in (S.SUBMITTED, S.PUBLISHED):  # readers (or a moderator deciding) get this text: it must be whole
+        _take_for_author(note)  # and never land on a note a moderator decided on meanwhile
         _require_complete(cleaned)
     if state == S.PUBLISHED:
         cleaned.visibility = _narrower(cleaned.visibility, note.visibility)
@@ -255,6 +332,7 @@ def autosave(note: Note, *, by: User, data: NoteInput) -> Note:
             raise ServiceError(_l("This note is not a draft: save it with the button."))
         return save(note, by=by, data=data)
     _require(by, "edit", note)
+    _take_for_author(note)
     cleaned = clean(data)
     cleaned.visibility = _narrower(cleaned.visibility, note.visibility)
     _keep_pending(note, by, cleaned, submit=False)
@@ -333,14 +411,24 @@ def other_changes(note: Note) -> list[str]:
 
 
 def _require_pending(by: User, note: Note, version: int | None) -> PendingRevision:
-    if not can(by, "moderate") or note.state != S.PUBLISHED or not can_view(note, by):
+    """Return the changes a moderator decides on, held until commit (see :func:`hold`): still waiting,
+    and (given ``version``) the very ones they read."""
+    if not can(by, "moderate") or not can_view(note, by):
         raise NotAllowed(_l("Only moderators can do this."))
+    _still(note, S.PUBLISHED)
+    if not hold(note):
+        _still(note, S.PUBLISHED)
     pending = note.pending
     if pending is None or pending.submitted_at is None:
-        raise ServiceError(_l("These changes are no longer waiting for review."))
+        raise ChangedMeanwhile(CHANGES_GONE)
     if version is not None and version != pending.version:
-        raise ServiceError(_l("The author changed the text since you opened it. Read it again."))
+        raise ChangedMeanwhile(TEXT_CHANGED)
     return pending
+
+
+# i18n: changes to a published note were decided on by another moderator, or taken back by their author
+CHANGES_GONE = _l("These changes are no longer waiting for review: another moderator decided on them first, "
+                  "or the author took them back.")
 
 
 def accept_changes(note: Note, *, by: User, version: int, checked: Iterable[str] = (), redact: Iterable[str] = (),
@@ -586,14 +674,16 @@ def _require_complete(data: NoteInput) -> None:
 
 
 def approve(note: Note, *, by: User, visibility: str | None = None, featured: bool = False,
-            message: str = "", checked: Iterable[str] = (), redact: Iterable[str] = ()) -> Note:
+            message: str = "", checked: Iterable[str] = (), redact: Iterable[str] = (),
+            version: str | None = None) -> Note:
     """Publish a submitted note, optionally narrowing who may read it.
 
     Every privacy finding must be ticked as checked (``checked``) or chosen for removal
     (``redact``, cut out of the note and its earlier revisions) by the moderator: a finding
-    nobody looked at is never published.
+    nobody looked at is never published. ``version`` is the :func:`review_version` the moderator
+    read: the note changed since, nothing is published.
     """
-    _require(by, "review", note)
+    _take_for_decision(note, by, "review", S.SUBMITTED, version)
     fields, findings = privacy_findings(note)
     chosen = screening.settle(findings, checked=checked, redact=redact)
     if chosen:
@@ -611,18 +701,18 @@ def approve(note: Note, *, by: User, visibility: str | None = None, featured: bo
     return note
 
 
-def request_changes(note: Note, *, by: User, message: str) -> Note:
-    """Send a submitted note back to its author with a message."""
-    return _send_back(note, by=by, state=S.CHANGES_REQUESTED, message=message)
+def request_changes(note: Note, *, by: User, message: str, version: str | None = None) -> Note:
+    """Send a submitted note back to its author with a message (``version``: as for :func:`approve`)."""
+    return _send_back(note, by=by, state=S.CHANGES_REQUESTED, message=message, version=version)
 
 
-def reject(note: Note, *, by: User, reason: str) -> Note:
-    """Refuse a submitted note, with a reason the author sees."""
-    return _send_back(note, by=by, state=S.REJECTED, message=reason)
+def reject(note: Note, *, by: User, reason: str, version: str | None = None) -> Note:
+    """Refuse a submitted note, with a reason the author sees (``version``: as for :func:`approve`)."""
+    return _send_back(note, by=by, state=S.REJECTED, message=reason, version=version)
 
 
-def _send_back(note: Note, *, by: User, state: NoteState, message: str) -> Note:
-    _require(by, "review", note)
+def _send_back(note: Note, *, by: User, state: NoteState, message: str, version: str | None) -> Note:
+    _take_for_decision(note, by, "review", S.SUBMITTED, version)
     _need_message(message)
     note.state = state.value
     _decide(note, by, state.value, message)
@@ -632,7 +722,7 @@ def _send_back(note: Note, *, by: User, state: NoteState, message: str) -> Note:
 
 def unpublish(note: Note, *, by: User, reason: str) -> Note:
     """Take a published note down (moderators), with a reason the author sees."""
-    _require(by, "unpublish", note)
+    _take_for_decision(note, by, "unpublish", S.PUBLISHED)
     _need_message(reason)
     note.state = S.UNPUBLISHED.value
     note.featured = False
@@ -671,6 +761,7 @@ def _record_review_message(message: ReviewMessage, recipients: set[int]) -> None
 def withdraw(note: Note, *, by: User) -> Note:
     """Take one's own note back from review or from readers."""
     _require(by, "withdraw", note)
+    _take_for_author(note)
     was_published = note.state == S.PUBLISHED
     note.state = S.WITHDRAWN.value
     note.featured = False
@@ -686,6 +777,7 @@ def withdraw(note: Note, *, by: User) -> Note:
 def delete(note: Note, *, by: User) -> Note:
     """Delete a note, leaving a tombstone (no text) so partners can be told."""
     _require(by, "delete", note)
+    _take_for_author(note)  # whether partners must be told depends on a state a moderator may be changing
     digests = tombstone(note)
     audit.record("note.delete", actor=by, target=note)
     db.session.commit()
@@ -864,11 +956,31 @@ def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Commen
     item = Flag(note=note, comment=comment, reporter=by, reason=reason, detail=detail.strip()[:1000])
     db.session.add(item)
     db.session.flush()
+    _refuse_second_report(item)
     # A flag on a partner's note also reaches its origin's moderators (the reason only, never who);
     # our moderators hear of it by mail (hub.mail.consumer).
     events.record("flag.added", subject_type="flag", subject_id=item.id)
     db.session.commit()
     return item
+
+
+class AlreadyReported(ServiceError):
+    """The reporter's earlier report on the same note or comment is still open."""
+
+
+def _refuse_second_report(item: Flag) -> None:
+    """Refuse a report while the same person's report on the same note or comment is open (each one mails
+    every moderator).
+
+    Checked after the new row is written, with the note held (:func:`hold`): of two reports sent
+    at once, the second waits for the first to commit and then sees it.
+    """
+    hold(item.note)
+    same_target = Flag.comment_id.is_(None) if item.comment_id is None else Flag.comment_id == item.comment_id
+    same = sa.select(Flag.id).where(Flag.id != item.id, Flag.note_id == item.note_id, same_target,
+                                    Flag.reporter_id == item.reporter_id, Flag.resolved_at.is_(None))
+    if db.session.scalar(same.limit(1)) is not None:
+        raise AlreadyReported(_l("You already reported this; the moderators will look at it."))
 
 
 def close_personal_data_flags(by: User, *where: Any) -> None:

@@ -8,7 +8,8 @@ here as a failing cell.
 
 Notes are put into their state through the services (fast); each refused action must leave
 the database exactly as it was and answer with a redirect carrying an error message, 403,
-404 or 410 — never 200 with a change, never 500.
+404, 409 (a moderator's decision on a note no longer as their page showed it: the page again,
+saying why) or 410 — never 200 with a change, never 500.
 """
 from __future__ import annotations
 
@@ -249,7 +250,7 @@ def refusal_problem(response, flash_list: list, viewer: str, action: Action) -> 
     if viewer == "anonymous":  # a page leads to the log-in page; a script hears 401
         signed_out = status == 401 if action.json else status == 302 and location.startswith("/login")
         return None if signed_out else f"answered {status} {location}"
-    if status in (403, 404, 410) or (action.json and status in (400, 409)):
+    if status in (403, 404, 409, 410) or (action.json and status == 400):
         return None
     if status == 302 and any(category == "error" for category, _text in flash_list):
         return None

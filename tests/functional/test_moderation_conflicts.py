@@ -1,0 +1,392 @@
+"""Moderators' decisions meet a note that changed while the page was open, or another decision.
+
+Each decision goes through the review page as a browser sends it (its form read from the page,
+hidden version included). Races run for real: two browsers post at the same moment from two
+threads, on a database file of SQLite and on the suite's PostgreSQL; a barrier lets both
+requests read the note before either decides, so the race is met on every run, not by luck.
+"""
+from __future__ import annotations
+
+import html
+import re
+import threading
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from hub.extensions import db
+from hub.models import Flag, Note, Notification, ReviewMessage
+from hub.models.audit import AuditEntry
+from hub.models.events import Event
+from hub.models.user import Role, User
+from hub.services import accounts, notes
+from tests.forms import form_fields
+from tests.helpers import PASSWORD, count, login
+
+TITLE = "Night outreach with naloxone kits"
+SUMMARY = "What we learned handing out naloxone at night."
+BODY = "We walked the route twice a week."
+CHANGED_BODY = "REPLACED text the moderator never saw."
+CHANGED = {"en": "The author changed the text since you opened it. Read it again.",
+           "zh_Hans": "你打开之后作者又修改了内容。请重新阅读。"}
+DECIDED_FIRST = {"en": "Another moderator decided on this note first",
+                 "zh_Hans": "另一位审核员已经先处理了这篇笔记"}
+DECISIONS = {"approve": "approved", "request-changes": "changes_requested", "reject": "rejected"}
+
+
+# --- people, notes, browsers ------------------------------------------------------------------
+
+def person(username: str, role: Role) -> User:
+    user = accounts.create_user(accounts.NewAccount(username=username, pseudonym=f"{username.title()} P",
+                                                    password=PASSWORD, email=f"{username}@example.org"), role=role)
+    db.session.commit()
+    return user
+
+
+def cast() -> dict[str, User]:
+    """Make an author, two moderators, an administrator and a member on the current hub."""
+    return {"author": person("lee", Role.CONTRIBUTOR), "moderator": person("moder", Role.MODERATOR),
+            "second": person("second", Role.MODERATOR), "admin": person("ada", Role.ADMIN),
+            "member": person("mary", Role.MEMBER)}
+
+
+@pytest.fixture
+def people(app) -> dict[str, User]:
+    """The cast on the test's hub (in memory)."""
+    return cast()
+
+
+def submitted(author: User, **fields) -> Note:
+    data = notes.NoteInput(**{"title": TITLE, "summary": SUMMARY, "body": BODY, "language": "en", **fields})
+    return notes.submit(notes.create_draft(author=author, data=data), by=author)
+
+
+def published(author: User, moderator: User, **fields) -> Note:
+    return notes.approve(submitted(author, **fields), by=moderator)
+
+
+def browser(app: Flask, user: User) -> FlaskClient:
+    client = app.test_client()
+    assert login(client, user.username).status_code == 302
+    return client
+
+
+def decision_form(page: str, action: str, message: str) -> dict[str, str]:
+    """Return the decision form ``action`` of a page as the browser sends it, with ``message`` written."""
+    fields = dict(form_fields(page, action))
+    assert fields, f"no form for {action}"
+    return {**fields, "message": message}
+
+
+def page_text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def kept(page: str) -> list[str]:
+    """Return the texts a page keeps for copying (what was written and not sent)."""
+    section = re.search(r'<section class="kept-text".*?</section>', page, re.S)
+    return [html.unescape(t).strip() for t in re.findall(r"<textarea readonly[^>]*>(.*?)</textarea>",
+                                                         section.group(0), re.S)] if section else []
+
+
+def decided(note_id: int) -> dict[str, int]:
+    """Count what every decision on a note writes: thread message, audit entry, notification, events."""
+    return {"messages": count(ReviewMessage, ReviewMessage.note_id == note_id),
+            "audits": count(AuditEntry, AuditEntry.target_type == "note", AuditEntry.target_id == note_id,
+                            AuditEntry.action.in_([f"note.{kind}" for kind in (*DECISIONS.values(), "unpublished")]
+                                                  + ["note.changes_accept", "note.changes_return"])),
+            "notifications": count(Notification, Notification.note_id == note_id),
+            "published": count(Event, Event.kind == "note.published", Event.subject_id == note_id),
+            "unpublished": count(Event, Event.kind == "note.unpublished", Event.subject_id == note_id),
+            "updated": count(Event, Event.kind == "note.updated", Event.subject_id == note_id),
+            "mailed": count(Event, Event.kind == "review.message", Event.payload["note_id"].as_integer() == note_id)}
+
+
+def reload(note_id: int) -> Note:
+    db.session.expire_all()
+    return db.session.get(Note, note_id)
+
+
+# --- 1. the text a moderator read, and no other, is decided on ----------------------------------
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans"])
+@pytest.mark.parametrize("route", list(DECISIONS))
+def test_a_decision_on_a_text_the_author_changed_since_the_page_opened_is_refused(app, people, route, lang):
+    note = submitted(people["author"])
+    moderator, author = browser(app, people["moderator"]), browser(app, people["author"])
+    review = moderator.get(f"/moderation/notes/{note.id}?lang={lang}").get_data(as_text=True)
+    form = decision_form(review, f"/{route}", "Thanks — 我读过了。")
+    edit = dict(form_fields(author.get(f"/notes/{note.id}/edit").get_data(as_text=True), ""))  # posts to its page
+    assert author.post(f"/notes/{note.id}/edit", data={**edit, "body": CHANGED_BODY, "save": "1"}).status_code == 302
+    before = decided(note.id)
+
+    response = moderator.post(f"/moderation/notes/{note.id}/{route}?lang={lang}", data=form)
+
+    page = page_text(response)
+    assert response.status_code == 409
+    assert CHANGED[lang] in page
+    assert CHANGED_BODY in page  # the page shows the text as it is now...
+    assert dict(form_fields(response.get_data(as_text=True), f"/{route}"))["message"].strip() == "Thanks — 我读过了。"  # ...and
+    # what they wrote
+    note = reload(note.id)
+    assert note.state == "submitted" and note.published_at is None
+    assert decided(note.id) == before
+    # Read again, the same decision goes through: the page carries the version it now shows.
+    again = moderator.post(f"/moderation/notes/{note.id}/{route}", data=decision_form(
+        response.get_data(as_text=True), f"/{route}", "Thanks — 我读过了。"))
+    assert again.status_code == 302
+    assert reload(note.id).state == {"approve": "published"}.get(route, DECISIONS[route])
+
+
+def test_a_partners_note_its_origin_changed_during_review_is_not_published_unread(app, people, monkeypatch):
+    """The origin's update changes a submitted partner note without the author's editor: the version sees it too."""
+    note = submitted(people["author"])
+    moderator = browser(app, people["moderator"])
+    form = decision_form(moderator.get(f"/moderation/notes/{note.id}").get_data(as_text=True), "/approve", "")
+    note.body, note.body_html = CHANGED_BODY, f"<p>{CHANGED_BODY}</p>"  # as hub.federation.remote_notes.fill does
+    db.session.commit()
+
+    response = moderator.post(f"/moderation/notes/{note.id}/approve", data=form)
+
+    assert response.status_code == 409 and CHANGED["en"] in page_text(response)
+    assert reload(note.id).state == "submitted"
+
+
+# --- 2. one decision at a time ----------------------------------------------------------------
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def shared_app(request, make_app, tmp_path):
+    """A hub whose database every thread reaches on connections of its own: a SQLite file, or PostgreSQL."""
+    if request.param == "sqlite":
+        application = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'hub.sqlite'}")
+    else:
+        application = make_app(DATABASE_URL=request.getfixturevalue("postgres_database"))
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def racers(shared_app, monkeypatch) -> Callable[..., list]:
+    """Return a function posting each (browser, url, form) from a thread of its own, all at one moment.
+
+    Every request waits, when its decision is about to begin (the note read, its permission to
+    be checked), until all of them got there: none has decided anything yet.
+    """
+    def run(*posts: tuple[FlaskClient, str, dict]) -> list:
+        barrier = threading.Barrier(len(posts), timeout=20)
+        racing = threading.local()
+
+        def at_the_start(original):
+            def wait_then(*args, **kwargs):
+                if getattr(racing, "waiting", False):
+                    racing.waiting = False
+                    barrier.wait()
+                return original(*args, **kwargs)
+            return wait_then
+
+        monkeypatch.setattr(notes, "_require", at_the_start(notes._require))
+        monkeypatch.setattr(notes, "_require_pending", at_the_start(notes._require_pending))
+        answers: list = [None] * len(posts)
+
+        def post(index: int, client: FlaskClient, url: str, data: dict) -> None:
+            racing.waiting = True
+            answers[index] = client.post(url, data=data)
+
+        threads = [threading.Thread(target=post, args=(i, *p)) for i, p in enumerate(posts)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert not barrier.broken, "the requests did not meet"
+        monkeypatch.undo()
+        return answers
+
+    return run
+
+
+@pytest.fixture
+def shared_people(shared_app) -> dict[str, User]:
+    """The cast on a hub the threads share."""
+    return cast()
+
+
+def outcomes(answers: list) -> tuple[list, list]:
+    """Split answers into the decisions taken (redirects) and those refused (the page again)."""
+    return ([a for a in answers if a.status_code == 302], [a for a in answers if a.status_code != 302])
+
+
+def test_two_moderators_deciding_at_once_one_wins_and_nothing_of_the_other_is_written(shared_app, shared_people,
+                                                                                      racers):
+    note = submitted(shared_people["author"])
+    first, second = browser(shared_app, shared_people["moderator"]), browser(shared_app, shared_people["second"])
+    approve = decision_form(first.get(f"/moderation/notes/{note.id}").get_data(as_text=True), "/approve",
+                            "Approved by the first.")
+    reject = decision_form(second.get(f"/moderation/notes/{note.id}").get_data(as_text=True), "/reject",
+                           "Rejected by the second.")
+
+    answers = racers((first, f"/moderation/notes/{note.id}/approve", approve),
+                     (second, f"/moderation/notes/{note.id}/reject", reject))
+
+    taken, refused = outcomes(answers)
+    assert len(taken) == 1 and len(refused) == 1, [a.status_code for a in answers]
+    assert refused[0].status_code == 409 and DECIDED_FIRST["en"] in page_text(refused[0])
+    loser = "Rejected by the second." if answers[0] is taken[0] else "Approved by the first."
+    assert kept(page_text(refused[0])) == [loser]  # the form is gone from the page; the text is not
+    note = reload(note.id)
+    records = decided(note.id)
+    assert records["messages"] == records["audits"] == records["notifications"] == records["mailed"] == 1
+    if note.state == "published":
+        assert note.published_at is not None and records["published"] == 1
+    else:
+        assert note.state == "rejected" and note.published_at is None and records["published"] == 0
+
+
+def test_two_moderators_unpublishing_at_once_take_it_down_once(shared_app, shared_people, racers):
+    note = published(shared_people["author"], shared_people["moderator"])
+    first, second = browser(shared_app, shared_people["moderator"]), browser(shared_app, shared_people["second"])
+    forms = [decision_form(b.get(f"/moderation/notes/{note.id}").get_data(as_text=True), "/unpublish", text)
+             for b, text in ((first, "Reported twice."), (second, "Personal data."))]
+    before = decided(note.id)
+
+    answers = racers((first, f"/moderation/notes/{note.id}/unpublish", forms[0]),
+                     (second, f"/moderation/notes/{note.id}/unpublish", forms[1]))
+
+    taken, refused = outcomes(answers)
+    assert len(taken) == 1 and refused[0].status_code == 409
+    after = decided(note.id)
+    assert after["unpublished"] - before["unpublished"] == 1 and after["messages"] - before["messages"] == 1
+    assert after["audits"] - before["audits"] == 1
+
+
+def test_accepting_and_returning_the_same_changes_at_once_applies_one(shared_app, shared_people, racers):
+    note = published(shared_people["author"], shared_people["moderator"])
+    notes.save(note, by=shared_people["author"], data=notes.NoteInput(
+        title=TITLE, summary=SUMMARY, body="What we did, every evening.", language="en"))
+    first, second = browser(shared_app, shared_people["moderator"]), browser(shared_app, shared_people["second"])
+    url = f"/moderation/notes/{note.id}/changes"
+    accept = decision_form(first.get(url).get_data(as_text=True), "/changes/accept", "Good.")
+    give_back = decision_form(second.get(url).get_data(as_text=True), "/changes/return", "Say where.")
+    before = decided(note.id)
+
+    answers = racers((first, f"{url}/accept", accept), (second, f"{url}/return", give_back))
+
+    taken, refused = outcomes(answers)
+    assert len(taken) == 1 and refused[0].status_code == 409, [a.status_code for a in answers]
+    after = decided(note.id)
+    assert after["messages"] - before["messages"] == 1 and after["audits"] - before["audits"] == 1
+    assert after["updated"] - before["updated"] == (1 if answers[0] is taken[0] else 0)
+
+
+def test_a_decision_sent_after_another_moderators_is_refused_and_keeps_its_message(app, people):
+    note = submitted(people["author"])
+    late = browser(app, people["second"])
+    form = decision_form(late.get(f"/moderation/notes/{note.id}?lang=zh_Hans").get_data(as_text=True), "/reject",
+                         "写得不清楚。")
+    notes.approve(note, by=people["moderator"])
+    before = decided(note.id)
+
+    response = late.post(f"/moderation/notes/{note.id}/reject?lang=zh_Hans", data=form)
+
+    page = page_text(response)
+    assert response.status_code == 409 and DECIDED_FIRST["zh_Hans"] in page
+    assert kept(page) == ["写得不清楚。"]
+    assert decided(note.id) == before and reload(note.id).state == "published"
+
+
+# --- 3. one open report per person and note ----------------------------------------------------
+
+ALREADY = {"en": "You already reported this; the moderators will look at it.", "zh_Hans": "你已经举报过了，审核员会查看的。"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans"])
+def test_reporting_the_same_note_again_is_answered_without_a_second_report(app, people, lang):
+    note = published(people["author"], people["moderator"])
+    member = browser(app, people["member"])
+    page = member.get(f"/notes/{note.id}?lang={lang}").get_data(as_text=True)
+    form = {**dict(form_fields(page, f"/notes/{note.id}/flag")), "reason": "spam", "detail": "An advert."}
+    assert member.post(f"/notes/{note.id}/flag?lang={lang}", data=form).status_code == 302
+
+    again = member.post(f"/notes/{note.id}/flag?lang={lang}", data={**form, "detail": "Still an advert."})
+
+    assert ALREADY[lang] in page_text(again)
+    assert dict(form_fields(again.get_data(as_text=True), f"/notes/{note.id}/flag"))["detail"].strip() == "Still an advert."
+    assert count(Flag, Flag.note_id == note.id) == 1
+    assert count(Event, Event.kind == "flag.added") == 1  # the moderators are mailed once (hub.mail.consumer)
+    # Another member's report, and the same member's once the first is handled, are reports of their own.
+    other = browser(app, people["admin"])
+    form_of_other = dict(form_fields(other.get(f"/notes/{note.id}").get_data(as_text=True), f"/notes/{note.id}/flag"))
+    assert other.post(f"/notes/{note.id}/flag", data={**form_of_other, "reason": "spam"}).status_code == 302
+    from hub.services import moderation
+    moderation.resolve_flag(db.session.scalars(sa.select(Flag).where(Flag.reporter_id == people["member"].id)).one(),
+                            by=people["moderator"], resolution="dismissed")
+    assert member.post(f"/notes/{note.id}/flag", data=form).status_code == 302
+    assert count(Flag, Flag.note_id == note.id) == 3
+
+
+def test_the_same_report_sent_twice_at_once_is_kept_once(shared_app, shared_people, racers):
+    note = published(shared_people["author"], shared_people["moderator"])
+    tabs = [browser(shared_app, shared_people["member"]) for _ in range(2)]
+    forms = [{**dict(form_fields(tab.get(f"/notes/{note.id}").get_data(as_text=True), f"/notes/{note.id}/flag")),
+              "reason": "spam", "detail": "An advert."} for tab in tabs]
+
+    answers = racers(*((tab, f"/notes/{note.id}/flag", form) for tab, form in zip(tabs, forms)))
+
+    assert sorted(a.status_code for a in answers) == [200, 302]
+    assert count(Flag, Flag.note_id == note.id) == 1 and count(Event, Event.kind == "flag.added") == 1
+
+
+# --- 4. a deleted note ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang, title", [("en", "This note was deleted"), ("zh_Hans", "这篇笔记已被删除")])
+def test_a_deleted_notes_page_says_it_was_deleted(app, people, lang, title):
+    note = published(people["author"], people["moderator"])
+    notes.delete(note, by=people["author"])
+    response = browser(app, people["member"]).get(f"/notes/{note.id}?lang={lang}")
+    page = page_text(response)
+    assert response.status_code == 410
+    assert title in page and "Bad request" not in page and "无法理解" not in page
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans"])
+@pytest.mark.parametrize("action, field, text", [("comments", "body", "We tried this in Mianyang too."),
+                                                 ("flag", "detail", "The dose in step 2 is wrong.")])
+def test_writing_to_a_note_deleted_meanwhile_keeps_the_text_to_copy(app, people, lang, action, field, text):
+    note = published(people["author"], people["moderator"])
+    member = browser(app, people["member"])
+    form = dict(form_fields(member.get(f"/notes/{note.id}").get_data(as_text=True), f"/notes/{note.id}/{action}"))
+    notes.delete(note, by=people["author"])
+
+    response = member.post(f"/notes/{note.id}/{action}?lang={lang}", data={**form, "reason": "wrong", field: text})
+
+    page = page_text(response)
+    assert response.status_code == 410
+    assert {"en": "was deleted while you were writing", "zh_Hans": "这篇笔记被删除了"}[lang] in page
+    assert kept(page) == [text]
+
+
+# --- 5. a moderator whose role changed while the page was open --------------------------------------
+
+@pytest.mark.parametrize("lang, says", [("en", "you are no longer a moderator"), ("zh_Hans", "你不再是审核员")])
+def test_a_moderator_demoted_meanwhile_is_told_and_keeps_the_message(app, people, lang, says):
+    note = submitted(people["author"])
+    moderator = browser(app, people["moderator"])
+    form = decision_form(moderator.get(f"/moderation/notes/{note.id}").get_data(as_text=True), "/reject",
+                         "A long, careful reason 很长的理由.")
+    admin = browser(app, people["admin"])
+    role_form = dict(form_fields(admin.get(f"/admin/users/{people['moderator'].id}").get_data(as_text=True),
+                                 f"/admin/users/{people['moderator'].id}/role"))
+    assert admin.post(f"/admin/users/{people['moderator'].id}/role",
+                      data={**role_form, "role": "contributor"}).status_code == 302
+
+    response = moderator.post(f"/moderation/notes/{note.id}/reject?lang={lang}", data=form)
+
+    page = page_text(response)
+    assert response.status_code == 403
+    assert says in page and "ask a moderator" not in page.lower()
+    assert kept(page) == ["A long, careful reason 很长的理由."]
+    assert reload(note.id).state == "submitted" and decided(note.id)["messages"] == 0
