@@ -249,3 +249,20 @@ def test_a_repeated_word_lists_each_expansion_once_in_first_seen_order(app, clie
     assert repeated == once
     both = client.get("/api/v1/search", query_string={"q": "美沙酮 针具交换 美沙酮"}).get_json()["expansions"]
     assert both[:len(once)] == once and len(both) == len(set(both)) > len(once)
+
+
+def test_a_note_approved_after_a_sync_is_in_the_next_one(client, app, contributor, moderator):
+    """A partner syncs with updated_since = its last sync: a note written before and published after
+    must be in the next sync, with a date that is not before it."""
+    from hub.services import notes
+
+    note = notes.create_draft(author=contributor, data=notes.NoteInput(
+        title="同步之前写的", summary="s", body="b", language="zh_Hans", visibility="public"))
+    notes.submit(note, by=contributor)
+    db.session.commit()
+    last_sync = dt.datetime.now(dt.timezone.utc).isoformat()
+    assert _titles(client.get("/api/v1/notes", query_string={"updated_since": last_sync})) == []
+    notes.approve(note, by=moderator)
+    answer = client.get("/api/v1/notes", query_string={"updated_since": last_sync, "order": "updated"})
+    assert _titles(answer) == ["同步之前写的"]
+    assert answer.get_json()["items"][0]["updated_at"] >= last_sync[:19]
