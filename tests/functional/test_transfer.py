@@ -350,3 +350,13 @@ def test_the_import_reports_progress_as_it_reads(tmp_path):
     seen = []
     transfer.import_notes(write(tmp_path, [line(title=f"n{n}") for n in range(250)]), progress=seen.append)
     assert seen == [100, 200, 250]
+
+
+def test_an_over_long_tag_is_a_bad_line_never_a_cut_tag(runner, tmp_path):
+    whole = "冬" * notes.TAG_LENGTH
+    lines = [line(title="tag too long", tags=["门诊", "冬" * (notes.TAG_LENGTH + 1)]), line(title="tag at the limit", tags=[whole])]
+    result = runner.invoke(args=["hub", "import-notes", str(write(tmp_path, lines))])
+    assert "line 1: tags: A tag has at most 40 characters" in result.output
+    assert "Imported 1 note, skipped 1 line." in result.output
+    db.session.expire_all()
+    assert list(db.session.execute(sa.select(Note.title, Note.tags))) == [("tag at the limit", [whole])]
