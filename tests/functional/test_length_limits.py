@@ -227,3 +227,29 @@ def test_two_long_places_alike_in_their_first_90_characters_are_two_follows(app)
     assert len(keys) == 2 and all(len(key) <= 100 for key in keys)
     assert follows.target("place", value="成都").key == "place:成都"  # as keys of short places always were
     assert follows.target("place", value=first).label == first
+
+
+# --- the search page reads 500 characters: it says so instead of searching for less -----------------
+
+@pytest.mark.parametrize("lang", ["zh_Hans", "en"])
+def test_a_search_one_character_too_long_comes_back_in_the_box_with_the_limit(app, client, lang):
+    typed = text_of(501)
+    response = client.get("/search", query_string={"q": typed, "lang": lang})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert input_value(page, "q") == typed and 'maxlength="500"' in page
+    error = error_of(page, "q")
+    assert "500" in error and bool(HAN.search(error)) == (lang == "zh_Hans")
+    assert 'class="results"' not in page and "aria-invalid" in page
+
+
+def test_a_search_at_the_limit_is_searched_and_kept_whole(app, client, monkeypatch):
+    import search_index
+
+    asked = []
+    real = search_index.search
+    monkeypatch.setattr(search_index, "search", lambda text, **kw: asked.append(text) or real(text, **kw))
+    typed = text_of(500)
+    page = client.get("/search", query_string={"q": typed}).get_data(as_text=True)
+    assert asked == [typed] and input_value(page, "q") == typed
+    assert 'id="q-error"' not in page
