@@ -253,3 +253,16 @@ def test_a_search_at_the_limit_is_searched_and_kept_whole(app, client, monkeypat
     page = client.get("/search", query_string={"q": typed}).get_data(as_text=True)
     assert asked == [typed] and input_value(page, "q") == typed
     assert 'id="q-error"' not in page
+
+
+def test_vocabulary_names_and_glossary_terms_are_refused_not_cut(app, admin):
+    from hub.services import vocabulary
+
+    _refused(lambda: vocabulary.add_term(kind="topic", slug="long-one", name_zh=text_of(vocabulary.NAME_LENGTH + 1),
+                                         name_en="Long one", by=admin), "name_zh")
+    term = vocabulary.add_term(kind="topic", slug="long-one", name_zh=text_of(vocabulary.NAME_LENGTH),
+                               name_en="Long one", by=admin)
+    assert term.name_zh == text_of(vocabulary.NAME_LENGTH)
+    terms = "|".join(["美沙酮维持治疗"] * 70)  # 559 characters
+    _refused(lambda: vocabulary.add_glossary_entry(concept="mmt_local", terms_zh=terms, terms_en="methadone", by=admin),
+             "terms_zh")
