@@ -266,3 +266,14 @@ def test_vocabulary_names_and_glossary_terms_are_refused_not_cut(app, admin):
     terms = "|".join(["美沙酮维持治疗"] * 70)  # 559 characters
     _refused(lambda: vocabulary.add_glossary_entry(concept="mmt_local", terms_zh=terms, terms_en="methadone", by=admin),
              "terms_zh")
+
+
+def test_the_user_search_searches_the_whole_text(app, admin, make_user):
+    address = "a" * 64 + "@" + "b" * 40 + ".org"  # 109 characters
+    make_user("longmail", email=address)
+    browser = browser_of(app, admin)
+    found = browser.get("/admin/users", query_string={"q": address}).get_data(as_text=True)
+    assert "Longmail P" in found
+    asked = address + "-not-this-one"
+    page = browser.get("/admin/users", query_string={"q": asked}).get_data(as_text=True)
+    assert "Longmail P" not in page and input_value(page, "q") == asked
