@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     import opencc
 
-__all__ = ["UnsafeName", "clean_name", "isolated", "shows_nothing", "skeleton", "without_unsafe"]
+__all__ = ["UnsafeName", "clean_name", "cut", "isolated", "shows_nothing", "skeleton", "without_unsafe"]
 
 CONFUSABLES = Path(__file__).with_name("data") / "confusables.txt"
 CONFUSABLES_SHA256 = "ec88ecebcf89f63f813d460842b0cf8322744b40a0b2c06f88a2cea48c0351ea"
@@ -67,6 +67,29 @@ def _base_before(text: str, index: int) -> str:
         if text[index] not in _VARIATION_SELECTORS and text[index] not in _EMOJI_MODIFIERS:
             return text[index]
     return ""
+
+
+def _continues(text: str, index: int) -> bool:
+    """Return True if the character at ``index`` belongs to the one before it (same grapheme cluster)."""
+    ch = text[index]
+    return (unicodedata.category(ch) in ("Mn", "Mc", "Me") or ch == _ZWJ or text[index - 1] == _ZWJ
+            or ch in _VARIATION_SELECTORS or ch in _EMOJI_MODIFIERS or 0xE0020 <= ord(ch) <= 0xE007F)
+
+
+def cut(text: str, limit: int) -> str:
+    """Return at most ``limit`` characters of ``text``, ending before a character cluster it would split.
+
+    Only for text that is not a person's input here (a partner hub's, a diagnostic): what people
+    write is refused when too long, never cut. A letter keeps its accents, an emoji its skin tone,
+    selector and joined parts (👩‍⚕️), or they go together. (Python counts code points, so a
+    surrogate pair is one character and is never split.)
+    """
+    if len(text) <= limit:
+        return text
+    end = limit
+    while end > 0 and _continues(text, end):
+        end -= 1
+    return text[:end]
 
 
 def _allowed(text: str, index: int) -> bool:

@@ -61,7 +61,9 @@ class NoteForm(FlaskForm):
     topics = MultiCheckboxField(_l("Topics"), choices=[], coerce=str, validate_choice=True)
     populations = MultiCheckboxField(_l("Populations"), choices=[], coerce=str, validate_choice=True)
     tags = StringField(_l("Tags"), validators=[Optional(), Length(max=400)],
-                       description=_l("Separate tags with commas."))
+                       # i18n: %(n)d is the most characters one tag may have
+                       description=_l("Separate tags with commas; a tag has at most %(n)d characters.",
+                                      n=note_service.TAG_LENGTH))
     confirm_privacy = BooleanField(CONFIRM_LABEL)
     save = SubmitField(_l("Save draft"))
     preview = SubmitField(_l("Preview"))

@@ -198,8 +198,9 @@ def autosave():
     published text.
     """
     form = NoteForm(locale=_locale())
-    if not form.validate():
-        return jsonify(ok=False, errors={k: [str(e) for e in v] for k, v in form.errors.items()}), 400
+    if not form.validate():  # a problem document like any other refusal, each field's errors named
+        return problem_response(400, refusal(form), ok=False,
+                                errors={k: [str(e) for e in v] for k, v in form.errors.items()})
     get_timezone()  # chosen now, from the signed-in person: after the save's commit their row would be read again
     with attempt(answered_by_caller=(ServiceError,)) as saved:
         if form.note_id.data:

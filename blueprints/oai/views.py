@@ -14,7 +14,8 @@ import binascii
 import datetime as dt
 import json
 import re
-from urllib.parse import urlsplit
+from itertools import chain
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
@@ -22,6 +23,7 @@ from lxml import etree
 
 from blueprints.web.access import public
 from blueprints.web.common import public_url
+from blueprints.web.security import NulByte
 from hub.extensions import csrf
 from hub.models import HarvestRecord, Note
 from hub.services import harvest
@@ -44,6 +46,9 @@ VERBS = {  # verb: (required arguments, optional arguments, exclusive argument)
 }
 DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SECOND_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+# No legal argument holds what XML 1.0 cannot carry (control characters, surrogates, U+FFFE/U+FFFF);
+# echoing one in <request> would fail.
+ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class OaiError(Exception):
@@ -82,10 +87,7 @@ def _note_id(identifier: str) -> int | None:
 def endpoint():
     """Answer one OAI-PMH request."""
     args = request.form if request.method == "POST" else request.args
-    root = etree.Element(f"{{{OAI}}}OAI-PMH", nsmap={None: OAI, "xsi": XSI})
-    root.set(f"{{{XSI}}}schemaLocation", f"{OAI} {OAI_SCHEMA}")
-    _element(root, f"{{{OAI}}}responseDate", _stamp(dt.datetime.now(dt.timezone.utc)))
-    request_node = _element(root, f"{{{OAI}}}request", public_url("oai.endpoint"))
+    root, request_node = _document()
     try:
         verb, values = _check_arguments(args)
         for name, value in values.items():
@@ -95,15 +97,65 @@ def endpoint():
     except OaiError as error:
         for child in root.findall(f"{{{OAI}}}" + "*")[2:]:
             root.remove(child)
-        if error.code in ("badVerb", "badArgument"):
-            request_node.attrib.clear()  # the protocol: only the base URL for these two
-        _element(root, f"{{{OAI}}}error", error.message, code=error.code)
+        _add_error(root, request_node, error)
+    return _answer(root)
+
+
+def _document():
+    """Return a new answer's root and its ``<request>`` element (the base URL, no arguments yet)."""
+    root = etree.Element(f"{{{OAI}}}OAI-PMH", nsmap={None: OAI, "xsi": XSI})
+    root.set(f"{{{XSI}}}schemaLocation", f"{OAI} {OAI_SCHEMA}")
+    _element(root, f"{{{OAI}}}responseDate", _stamp(dt.datetime.now(dt.timezone.utc)))
+    return root, _element(root, f"{{{OAI}}}request", public_url("oai.endpoint"))
+
+
+def _add_error(root, request_node, error: OaiError) -> None:
+    if error.code in ("badVerb", "badArgument"):
+        request_node.attrib.clear()  # the protocol: only the base URL for these two
+    _element(root, f"{{{OAI}}}error", error.message, code=error.code)
+
+
+def _answer(root):
     body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     return current_app.response_class(body, content_type="text/xml; charset=utf-8")
 
 
+def _illegal_characters_answer(_error: NulByte):
+    """Answer a NUL in an argument (refused hub-wide before any view runs) as the protocol's ``badArgument``."""
+    root, request_node = _document()
+    _add_error(root, request_node, _illegal_characters())
+    return _answer(root)
+
+
+def _illegal_characters() -> OaiError:
+    # i18n: an OAI-PMH argument holds a character XML cannot carry (NUL, a control character, a lone surrogate)
+    return OaiError("badArgument", _("An argument holds a character that is not allowed (a control character "
+                                     "or bytes that are not UTF-8, such as an unpaired surrogate)."))
+
+
+bp.register_error_handler(NulByte, _illegal_characters_answer)
+
+
+def _illegal(text: str) -> bool:
+    """Tell whether an argument's name or value holds a character no legal argument holds.
+
+    Werkzeug keeps bytes that are not UTF-8 (a lone surrogate sent as %ED%A0%80, a stray %FF)
+    percent-quoted as they came: such a sequence counts too. Identifiers, set specs, prefixes,
+    dates and tokens never hold one as text.
+    """
+    if ILLEGAL.search(text):
+        return True
+    try:
+        unquote_to_bytes(text).decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def _check_arguments(args) -> tuple[str, dict[str, str]]:
-    """Return the verb and its arguments, refusing repeats, strangers and missing ones."""
+    """Return the verb and its arguments, refusing illegal characters, repeats, strangers and missing ones."""
+    if any(_illegal(text) for text in chain.from_iterable(args.items(multi=True))):
+        raise _illegal_characters()
     verbs = args.getlist("verb")
     if len(verbs) != 1 or verbs[0] not in VERBS:
         raise OaiError("badVerb", _("The verb is missing, repeated or not one of the six OAI-PMH verbs."))

@@ -1,12 +1,14 @@
 """The search page: results with highlights, facets and active filters."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
 
 import search_index
-from blueprints.web.search_params import SearchParams
+from blueprints.web.search_params import QUERY_LENGTH, SearchParams
 from blueprints.web.access import public
 from hub.services import facets as facet_labels
 from hub.services import translations
@@ -19,6 +21,10 @@ bp = Blueprint("search", __name__, template_folder="templates")
 def search():
     """Search notes in both languages; say so when the index is unavailable."""
     params = SearchParams.from_args(request.args)
+    typed = str(request.args.get("q", ""))
+    if len(typed) > QUERY_LENGTH:  # never search for less than was asked: give the words back with the limit
+        return render_template("search/search.html", params=replace(params, text=typed), result=None,
+                               unavailable=False, too_long=True)
     if not params.text and not params.filters:
         return render_template("search/search.html", params=params, result=None, unavailable=False)
     try:

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 from urllib.parse import urlencode
 
 FACET_PARAMS = ("topic", "project", "province", "language", "population", "year", "origin")
+QUERY_LENGTH = 500  # characters of a search that are read (the search page refuses more; the API documents it)
 
 
 @dataclass
@@ -18,6 +20,7 @@ class SearchParams:
     per_page: int = 10
     sort: str = "relevance"
     expand: bool = True
+    max_text: ClassVar[int] = QUERY_LENGTH  # for the search box's maxlength
 
     @classmethod
     def from_args(cls, args: Mapping[str, str], *, per_page_default: int = 10) -> SearchParams:
@@ -30,7 +33,7 @@ class SearchParams:
         filters = {name: str(args.get(name))[:64] for name in FACET_PARAMS if args.get(name)}
         if filters.get("language") == "zh":
             filters["language"] = "zh_Hans"
-        return cls(text=str(args.get("q", ""))[:500], filters=filters, page=number("page", 1, 1000),
+        return cls(text=str(args.get("q", ""))[:QUERY_LENGTH], filters=filters, page=number("page", 1, 1000),
                    per_page=number("per_page", per_page_default, 50),
                    sort="newest" if args.get("sort") == "newest" else "relevance",
                    expand=args.get("expand", "1") != "0")

@@ -30,7 +30,7 @@ from hub.federation.http import request_host
 from hub.models import LANGUAGES, Note, NoteState, Visibility
 from hub.services import notes
 from hub.services.visibility import OUTBOX, may_read
-from hub.text_safety import without_unsafe
+from hub.text_safety import cut, without_unsafe
 
 NS = "https://practice-exchange-hub.example/ns#"
 CONTEXT: list[Any] = [
@@ -38,7 +38,11 @@ CONTEXT: list[Any] = [
     {"peh": NS, "Hashtag": "as:Hashtag"},
 ]
 PUBLIC_ALIASES = frozenset({actor.PUBLIC, "as:Public", "Public"})
+# A partner's text is bounded to what our columns and pages hold, where a local author would be refused: the
+# sender cannot be asked to shorten it, and refusing the whole note would lose more. The full text stays at
+# its origin (the note links there); cuts never split a character cluster (hub.text_safety.cut).
 MAX_TITLE, MAX_SUMMARY, MAX_PLACE, MAX_HTML = 200, 600, 100, 200_000
+TAG_LENGTH = 40  # as a local note's tag (hub.services.notes.TAG_LENGTH)
 MAX_TERMS = 20
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -136,7 +140,7 @@ def sanitize_html(source: str) -> str:
 
     A partner's image would tell its server which of our readers read what (see hub.text).
     """
-    return text.sanitize_html(source[:MAX_HTML], images=False)
+    return text.sanitize_html(cut(source, MAX_HTML), images=False)  # a broken tag at the end is dropped
 
 
 # --- notes to Articles -----------------------------------------------------------------
@@ -336,7 +340,7 @@ class RemoteArticle:
 def _string(value: Any, limit: int) -> str:
     """Return a text field of a partner's object, without the characters our own forms refuse in names
     (controls, bidi overrides, invisible ones: see hub.text_safety), stripped and cut to ``limit``."""
-    return without_unsafe(value).strip()[:limit] if isinstance(value, str) else ""
+    return cut(without_unsafe(value).strip(), limit) if isinstance(value, str) else ""
 
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -369,7 +373,8 @@ def _slugs(value: Any) -> list[str]:
 
 def _tags(value: Any) -> list[str]:
     items = value if isinstance(value, list) else []
-    tags = [re.sub(r"\s+", " ", _string(t, 200).lstrip("#"))[:40] for t in items[:MAX_TERMS] if isinstance(t, str)]
+    tags = [cut(re.sub(r"\s+", " ", _string(t, 200).lstrip("#")), TAG_LENGTH) for t in items[:MAX_TERMS]
+            if isinstance(t, str)]
     return [t for t in dict.fromkeys(tags) if t][:10]
 
 

@@ -26,6 +26,7 @@ from hub.federation.activities import same_host
 from hub.federation.http import FetchError, HTTPStatusError, SafeHttpClient, UnsafeURLError, request_host
 from hub.federation.signatures import CAVAGE, RFC9421, sign_request
 from hub.models.federation import PeerHub
+from hub.text_safety import cut
 
 ACCEPT = f'{actor.ACTIVITY_JSON}, {actor.LD_JSON}'
 ACTIVITY_TYPES = ("application/activity+json", "application/ld+json")
@@ -202,8 +203,8 @@ def parse_actor(doc: Any, *, expected_id: str | None = None) -> RemoteActor:
     if any(len(url) > MAX_URL for url in (actor_id, inbox, shared, outbox)):
         raise DiscoveryError("the actor document has addresses too long to keep", code="too_long")
     (key_id, pem), *others = found.items()
-    name = doc.get("name") or doc.get("preferredUsername") or host
-    return RemoteActor(id=actor_id, base_url=base_of(actor_id), name=str(name)[:200], inbox=inbox,
+    name = doc.get("name") or doc.get("preferredUsername") or host  # bounded to PeerHub.name (the actor names itself)
+    return RemoteActor(id=actor_id, base_url=base_of(actor_id), name=cut(str(name), 200), inbox=inbox,
                        shared_inbox=shared, outbox=outbox, key_id=key_id, public_key_pem=pem,
                        other_keys=dict(others))
 

@@ -46,7 +46,7 @@ from hub.models import (LANGUAGES, Comment, CommentState, CommentThread, Flag, F
 from hub.services import discussion, notes, screening
 from hub.services.visibility import Audience, may_read
 from hub.text import html_text
-from hub.text_safety import UnsafeName, clean_name
+from hub.text_safety import UnsafeName, clean_name, cut
 from hub.worker import DatabaseCursor
 
 CONSUMER_NAME = "federation-conversation"
@@ -418,14 +418,15 @@ def _relayed_deletion_target(peer: PeerHub, obj: dict[str, Any]) -> Comment | No
 
 def _sanitized(obj: dict[str, Any]) -> tuple[str, str]:
     content = obj.get("content") if isinstance(obj.get("content"), str) else ""
-    html = activities.sanitize_html(content[:MAX_COMMENT_HTML])
-    return html, html_text(html)[:5000]
+    # Bounded as a partner's note is (hub.federation.activities): its writer's full text stays at its origin.
+    html = activities.sanitize_html(cut(content, MAX_COMMENT_HTML))
+    return html, cut(html_text(html), discussion.MAX_LENGTH)
 
 
 def _pseudonym(value: Any) -> str:
     """Return a partner's pseudonym as safe to show as our members' names, else "" (shown as "someone")."""
     try:
-        name = clean_name(value)[:60] if isinstance(value, str) else ""
+        name = cut(clean_name(value), 60) if isinstance(value, str) else ""  # a name, not a paragraph
     except UnsafeName:
         return ""  # invisible or direction-changing characters: never shown
     # A name with a phone number or an ID number in it is no pseudonym: nobody checked it before it showed.

@@ -37,7 +37,7 @@ from hub.models.user import (
 from hub import text_safety
 from hub.permissions import can, may_grant
 from hub.services import audit, names, screening
-from hub.services.errors import NotAllowed, ServiceError
+from hub.services.errors import NotAllowed, ServiceError, at_most
 
 log = logging.getLogger("hub.accounts")
 
@@ -48,6 +48,7 @@ MIN_PASSWORD = 10
 # roles' names, and what pages show for someone who left. Compared by skeleton (Moderat0r, 管理員).
 RESERVED_PSEUDONYMS = ("member", "contributor", "moderator", "administrator", "admin", "成员", "撰稿人", "审核员",
                        "管理员", "版主", "former member", "已离开的成员")
+INVITATION_NOTE_LENGTH = 200  # as Invitation.note holds it
 
 
 class LoginThrottled(ServiceError):
@@ -219,12 +220,13 @@ def create_invitation(
                            field="email")
     if email and (len(email) > 254 or not EMAIL_RE.fullmatch(email)):
         raise ServiceError(_l("This does not look like an e-mail address."), field="email")
+    note = at_most((note or "").strip(), INVITATION_NOTE_LENGTH, field="note")
     token = secrets.token_urlsafe(24)
     invitation = Invitation(
         token_hash=token_hash(token),
         role=role.value,
         project=project,
-        note=note.strip()[:200],
+        note=note,
         created_by=by,
         expires_at=utcnow() + dt.timedelta(days=days),
     )

@@ -118,8 +118,14 @@ def restore_remote_comment(comment: Comment, *, body: str, trusted: bool, body_h
     return _screen_remote(comment, body=body, body_html=body_html, trusted=trusted)
 
 
+def _remote_body(body: str | None) -> str:
+    """Bound a partner's comment as a local one is (its writer cannot be asked to shorten it; the whole
+    stays at its origin), never splitting a character cluster."""
+    return text_safety.cut((body or "").strip(), MAX_LENGTH)
+
+
 def _screen_remote(comment: Comment, *, body: str, body_html: str | None, trusted: bool) -> Comment:
-    comment.body = (body or "").strip()[:MAX_LENGTH]
+    comment.body = _remote_body(body)
     comment.body_html = body_html or _render(comment.body)
     found = screening.screen({FIELD: comment.body})
     comment.state = (CommentState.PUBLISHED if trusted and not found else CommentState.HELD).value
@@ -137,7 +143,7 @@ def update_remote_comment(comment: Comment, *, body: str, body_html: str | None 
     back to the moderators (held, ``comment.removed`` for readers' copies), like a remote note.
     """
     was_shown = comment.state == CommentState.PUBLISHED and comment.removed_at is None
-    comment.body = (body or "").strip()[:MAX_LENGTH]
+    comment.body = _remote_body(body)
     comment.body_html = body_html or _render(comment.body)
     if not was_shown:
         return comment

@@ -33,6 +33,9 @@ from hub.services.visibility import Audience, published_for
 MAX_FOLLOWS = 200
 MAX_FILTERS = 10
 PLACE_LENGTH = 100  # as the Following page's field takes it
+QUERY_LENGTH = 500  # as the search page reads a search (and Follow.query holds it)
+FILTER_LENGTH = 64  # as the search page reads a filter's value
+PLACE_KEY_LENGTH = 90  # of a place's folded form in Follow.key (100 characters with "place:")
 FILTER_NAME = re.compile(r"[a-z][a-z_]{0,19}")
 SEARCH_PAGES = 4  # pages of 50 newest results read when looking for a saved search's new notes
 
@@ -40,16 +43,29 @@ SEARCH_PAGES = 4  # pages of 50 newest results read when looking for a saved sea
 # --- targets ----------------------------------------------------------------------------------
 
 def fold_place(text: str) -> str:
-    """Return the form places are compared in: NFKC, case-folded, single spaces."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).strip().casefold()[:100]
+    """Return the form places are compared in: NFKC, case-folded, single spaces (at most 100 characters).
+
+    The cut only bounds a comparison form (NFKC can lengthen a text: ㍻ becomes 平成) to the column
+    that holds it; notes' places and followed places are cut alike, so they still meet, and what the
+    person wrote is kept whole in the follow's ``label``.
+    """
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).strip().casefold()[:PLACE_LENGTH]
 
 
 def clean_search(query: str, filters: Mapping[str, Any] | None) -> tuple[str, dict[str, str]]:
     """Return a saved search's words and filters as they are stored (bounded, filter names checked)."""
-    query = re.sub(r"\s+", " ", (query or "").strip())[:500]
+    query = re.sub(r"\s+", " ", (query or "").strip())
+    if len(query) > QUERY_LENGTH:  # never follow a shorter search than the person asked for
+        # i18n: following a saved search whose words are too long; %(n)d is the most characters it may have
+        raise ServiceError(_l("Shorten the search to at most %(n)d characters to follow it.", n=QUERY_LENGTH),
+                           field="q")
     kept: dict[str, str] = {}
     for name, value in sorted((filters or {}).items()):
-        value = str(value or "").strip()[:64]
+        value = str(value or "").strip()
+        if len(value) > FILTER_LENGTH:
+            # i18n: following a saved search one of whose filters (a topic, a project…) is too long
+            raise ServiceError(_l("A filter of this search is longer than %(n)d characters: this search "
+                                  "cannot be followed.", n=FILTER_LENGTH))
         if value and FILTER_NAME.fullmatch(str(name)):
             kept[str(name)] = value
     if len(kept) > MAX_FILTERS:
@@ -87,12 +103,12 @@ def target(kind: str, *, value: str = "", query: str = "", filters: Mapping[str,
         raise ServiceError(_l("Choose what to follow.")) from None
     value = (value or "").strip()
     if chosen in (FollowKind.TOPIC, FollowKind.POPULATION):
-        term = db.session.scalar(sa.select(Term).where(Term.kind == chosen.value, Term.slug == value[:64]))
+        term = db.session.scalar(sa.select(Term).where(Term.kind == chosen.value, Term.slug == value))
         if term is None:
             raise ServiceError(_l("This topic or population does not exist."), field="value")
         return Target(chosen, f"term:{term.id}", term=term)
     if chosen == FollowKind.PROJECT:
-        project = db.session.scalar(sa.select(Project).where(Project.slug == value[:64]))
+        project = db.session.scalar(sa.select(Project).where(Project.slug == value))
         if project is None:
             raise ServiceError(_l("This project does not exist."), field="value")
         return Target(chosen, f"project:{project.id}", project=project)
@@ -107,9 +123,17 @@ def target(kind: str, *, value: str = "", query: str = "", filters: Mapping[str,
             raise ServiceError(_l("Write the name of a city, county or province."), field="value")
         if len(value) > PLACE_LENGTH:  # never cut short without a word: it would follow another place
             raise ServiceError(_l("Write the place in at most %(n)d characters.", n=PLACE_LENGTH), field="value")
-        return Target(chosen, "place:" + folded[:90], place=folded, label=value[:100])
+        return Target(chosen, _place_key(folded), place=folded, label=value)
     words, kept = clean_search(query, filters)
     return Target(chosen, _search_key(words, kept), query=words, filters=tuple(kept.items()))
+
+
+def _place_key(folded: str) -> str:
+    """Return a place's key: its folded form, or for a longer one a part of it and a digest of the whole
+    (two places alike in their first 90 characters stay two follows)."""
+    if len(folded) <= PLACE_KEY_LENGTH:
+        return "place:" + folded
+    return "place:" + folded[:PLACE_KEY_LENGTH - 33] + "#" + hashlib.sha256(folded.encode()).hexdigest()[:32]
 
 
 def followable_hubs() -> list[PeerHub]:

@@ -12,7 +12,7 @@ from hub.models import Flag, Note, note_term, NoteState, PendingRevision, Review
 from hub.models.user import User
 from hub.permissions import can
 from hub.services import audit, discussion, notes
-from hub.services.errors import NotAllowed, ServiceError
+from hub.services.errors import NotAllowed, ServiceError, at_most
 
 RESOLUTIONS = ("dismissed", "comment_removed", "note_unpublished", "author_asked")
 
@@ -83,6 +83,7 @@ def _ask_author_to_redact(item: Flag, *, by: User, message: str) -> None:
                            field="resolution")
     if not message.strip():
         raise ServiceError(_l("Write a message so the author knows what to do."), field="message")
+    message = at_most(message.strip(), notes.MESSAGE_LENGTH, field="message")
     note = item.note
-    db.session.add(ReviewMessage(note=note, author=by, kind="redaction_requested", body=message.strip()[:4000]))
+    db.session.add(ReviewMessage(note=note, author=by, kind="redaction_requested", body=message))
     db.session.add(Notification(user_id=note.author_id, kind="note.redaction_requested", note=note))

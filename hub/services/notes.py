@@ -27,7 +27,7 @@ from hub.models import (LANGUAGES, SECTIONS, Comment, CommentState, Flag, Mark, 
 from hub.models.user import User
 from hub.permissions import can
 from hub.services import attachment_files, audit, names, privacy, redaction, screening
-from hub.services.errors import NotAllowed, ServiceError
+from hub.services.errors import NotAllowed, ServiceError, at_most
 from hub.services.visibility import can_view, may_read
 from hub.text import html_line, render_markdown
 
@@ -37,6 +37,10 @@ SUBMITTABLE = {S.DRAFT, S.CHANGES_REQUESTED, S.REJECTED, S.WITHDRAWN, S.UNPUBLIS
 FLAG_REASONS = ("harmful", "personal_data", "spam", "wrong", "other")
 MARK_KINDS = ("tried", "useful")
 MAX_TAGS = 10
+TAG_LENGTH = 40
+PLACE_LENGTH = 100  # city or county, and province: each
+MESSAGE_LENGTH = 4000  # a message in a review thread, a moderator's reason
+FLAG_DETAIL_LENGTH = 1000
 
 
 @dataclass
@@ -190,7 +194,11 @@ def clean(data: NoteInput) -> NoteInput:
         raise ServiceError(_l("Give only the city or county, never a street address."), field="place")
     tags = []
     for tag in data.tags:
-        tag = re.sub(r"\s+", " ", names.clean(tag, field="tags").lstrip("#"))[:40]
+        tag = re.sub(r"\s+", " ", names.clean(tag, field="tags").lstrip("#"))
+        if len(tag) > TAG_LENGTH:
+            # i18n: %(n)d is the most characters a free tag may have; %(tag)s the tag that has more
+            raise ServiceError(_l("A tag has at most %(n)d characters: shorten “%(tag)s”.", n=TAG_LENGTH, tag=tag),
+                               field="tags")
         if tag and tag.lower() not in {t.lower() for t in tags}:
             tags.append(tag)
     if len(tags) > MAX_TAGS:
@@ -198,8 +206,9 @@ def clean(data: NoteInput) -> NoteInput:
         raise ServiceError(_l("Use at most %(n)d tags.", n=MAX_TAGS), field="tags")
     sections = {k: (data.sections.get(k) or "").strip() for k in SECTIONS if (data.sections.get(k) or "").strip()}
     return NoteInput(title=title, summary=data.summary.strip(), body=data.body.strip(),
-                     sections=sections, language=data.language, place=data.place.strip()[:100],
-                     province=data.province.strip()[:100], visibility=data.visibility,
+                     sections=sections, language=data.language,
+                     place=at_most(data.place.strip(), PLACE_LENGTH, field="place"),
+                     province=at_most(data.province.strip(), PLACE_LENGTH, field="province"), visibility=data.visibility,
                      term_ids=list(dict.fromkeys(data.term_ids)), tags=tags)
 
 
@@ -612,6 +621,7 @@ def redact(note: Note, *, by: User, fields: dict[str, str], reason: str = "") ->
     """
     if not can(by, "moderate") or note.state == S.DELETED or not can_view(note, by):
         raise NotAllowed(_l("Only moderators can do this."))
+    reason = at_most((reason or "").strip(), MESSAGE_LENGTH, field="reason")
     old = redaction.text_fields(note)
     new = {name: (fields.get(name) or "").strip() for name in old.keys() | fields.keys()
            if name in ("title", "summary", "body") or name.startswith("section:")}
@@ -625,7 +635,7 @@ def redact(note: Note, *, by: User, fields: dict[str, str], reason: str = "") ->
     purged = _scrub_everywhere(note, removed)
     if note.state in (S.SUBMITTED, S.PUBLISHED):
         _snapshot(note, by)
-    db.session.add(ReviewMessage(note=note, author=by, kind="redacted", body=reason.strip()[:4000]))
+    db.session.add(ReviewMessage(note=note, author=by, kind="redacted", body=reason))
     audit.record("note.redact", actor=by, target=note, revisions_purged=purged)
     close_personal_data_flags(by, Flag.note_id == note.id, Flag.comment_id.is_(None))
     _notify_author(note, "note.redacted")
@@ -843,7 +853,7 @@ def reply(note: Note, *, by: User, body: str, confirm_privacy: bool = False) -> 
     """Add a message to the review thread, after the privacy check; the other side is notified."""
     _require(by, "reply", note)
     _need_message(body)
-    body = body.strip()[:4000]
+    body = at_most(body.strip(), MESSAGE_LENGTH, field="message")
     screening.require_confirmation({"message": body}, confirmed=confirm_privacy, message=_l(
         "This message may contain personal data. Check each highlighted place."))
     message = ReviewMessage(note=note, author=by, kind="reply", body=body)
@@ -956,7 +966,8 @@ def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Commen
         _require(by, "flag", note)
     elif not (may(by, "comment", note) and comment.author_id != by.id):
         raise NotAllowed(_l("You may not do this with this note now."))
-    item = Flag(note=note, comment=comment, reporter=by, reason=reason, detail=detail.strip()[:1000])
+    detail = at_most((detail or "").strip(), FLAG_DETAIL_LENGTH, field="detail")
+    item = Flag(note=note, comment=comment, reporter=by, reason=reason, detail=detail)
     db.session.add(item)
     db.session.flush()
     _refuse_second_report(item)

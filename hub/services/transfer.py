@@ -62,6 +62,8 @@ FIELDS = ("title", "summary", "body", "language", "project", "topics", "tags", "
           "published_at", "author", "source_id")
 EXPORT_ONLY = ("id", "url")  # what an export adds about the note here; an import reads url as a source
 SOURCE_LENGTH = 200
+PROJECT_NAME_LENGTH = 200  # as Project.name_zh and name_en hold a name; a created project takes the line's
+TERM_NAME_LENGTH = vocabulary.NAME_LENGTH
 PROGRESS_EVERY = 100  # lines or notes between two progress reports
 REQUIRED = ("title", "summary", "body", "language")
 VISIBILITIES = tuple(v.value for v in Visibility)
@@ -355,19 +357,19 @@ class _Importer:
         if not value:
             return None
         return self._resolve(value, known=self.projects, names=self.project_names, kind="project",
-                             pattern=projects.SLUG_RE, min_length=3,
+                             pattern=projects.SLUG_RE, min_length=3, longest=PROJECT_NAME_LENGTH,
                              missing=f"unknown project {value!r}; create it first, or pass --create-missing")
 
     def _topics(self, values: list[str]) -> list[str]:
         names = dict.fromkeys(value.strip() for value in values if value.strip())
         slugs = [self._resolve(name, known=self.topics, names=self.topic_names, kind="topic",
-                               pattern=vocabulary.SLUG_RE, min_length=2,
+                               pattern=vocabulary.SLUG_RE, min_length=2, longest=TERM_NAME_LENGTH,
                                missing=f"unknown topic {name!r}; add it to the vocabulary, or pass --create-missing")
                  for name in names]
         return list(dict.fromkeys(slugs))
 
     def _resolve(self, value: str, *, known: dict[str, int], names: dict[str, str], kind: str, pattern: Any,
-                 min_length: int, missing: str) -> str:
+                 min_length: int, longest: int, missing: str) -> str:
         """Return the slug a line's project or topic names (its slug or its name), deriving one if allowed."""
         if value.lower() in known:
             return value.lower()
@@ -375,6 +377,8 @@ class _Importer:
             return names[value]
         if not self.create_missing:
             raise BadLine(missing)
+        if len(value) > longest:  # it would be the new project's or topic's name: never a cut one
+            raise BadLine(f"{kind} name {value!r} is longer than {longest} characters, the most a {kind} name has")
         lowered = value.lower()
         taken = {*known, *names.values()}
         slug = lowered if pattern.match(lowered) and lowered not in taken else slugs.slug_for(
@@ -434,9 +438,9 @@ class _Importer:
     def _create(self, new_projects: list[str], new_topics: list[str]) -> None:
         """Add the missing projects and topics, titled as the lines named them, until an admin renames them."""
         titles = self.report.titles
-        created_projects = [Project(slug=slug, name_zh=titles[slug][:200], name_en=titles[slug][:200])
+        created_projects = [Project(slug=slug, name_zh=titles[slug], name_en=titles[slug])
                             for slug in new_projects]
-        created_topics = [Term(kind="topic", slug=slug, name_zh=titles[slug][:100], name_en=titles[slug][:100])
+        created_topics = [Term(kind="topic", slug=slug, name_zh=titles[slug], name_en=titles[slug])
                           for slug in new_topics]
         db.session.add_all([*created_projects, *created_topics])
         db.session.flush()

@@ -10,7 +10,7 @@ from hub.extensions import db
 from hub.models import GlossaryEntry, SensitiveWord, Term
 from hub.models.user import User
 from hub.services import audit, names
-from hub.services.errors import ServiceError
+from hub.services.errors import ServiceError, at_most
 
 KINDS = ("topic", "population")
 
@@ -45,6 +45,8 @@ POPULATIONS = [
     ("ethnic-minorities", "少数民族社区", "Ethnic minority communities"),
 ]
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
+NAME_LENGTH = 100  # of a topic's or population's name in each language (Term.name_zh, name_en)
+GLOSSARY_TERMS_LENGTH = 500  # of a glossary entry's terms in each language
 
 
 def seed() -> int:
@@ -77,7 +79,8 @@ def add_term(*, kind: str, slug: str, name_zh: str, name_en: str, by: User | Non
     name_zh, name_en = names.clean(name_zh, field="name_zh"), names.clean(name_en, field="name_en")
     if not name_zh or not name_en:
         raise ServiceError(_l("Give the name in both languages."), field="name_zh")
-    term = Term(kind=kind, slug=slug, name_zh=name_zh[:100], name_en=name_en[:100])
+    term = Term(kind=kind, slug=slug, name_zh=at_most(name_zh, NAME_LENGTH, field="name_zh"),
+                name_en=at_most(name_en, NAME_LENGTH, field="name_en"))
     db.session.add(term)
     db.session.flush()
     audit.record("term.add", actor=by, target=term, kind=kind, slug=slug)
@@ -126,7 +129,8 @@ def add_glossary_entry(*, concept: str, terms_zh: str, terms_en: str, by: User) 
     except ValueError:
         raise ServiceError(_l("Give a short name (a-z, 0-9, _) and at least one term; separate terms with |."),
                            field="concept") from None
-    entry = GlossaryEntry(concept=row[0], terms_zh=row[1][:500], terms_en=row[2][:500])
+    entry = GlossaryEntry(concept=row[0], terms_zh=at_most(row[1], GLOSSARY_TERMS_LENGTH, field="terms_zh"),
+                          terms_en=at_most(row[2], GLOSSARY_TERMS_LENGTH, field="terms_en"))
     db.session.add(entry)
     db.session.flush()
     audit.record("glossary.add", actor=by, target=entry, concept=row[0])

@@ -116,11 +116,26 @@
       localStorage.removeItem(oldKey);
       form.action = result.edit_url;
       window.history.replaceState(null, "", result.edit_url);
+      headAsSaved();
     }
     // Text typed meanwhile keeps its device copy (under the note's own key once it has an id).
     if (dirty) keepLocally(); else localStorage.removeItem(storageKey);
     clearErrors();
     say(form.dataset.msgSaved + " " + result.saved_at);
+  }
+
+  // A new note is a draft once first saved: head the page (and the tab) as the draft's own page is headed.
+  function headAsSaved() {
+    const heading = document.getElementById("editor-heading");
+    const text = form.dataset.headingSaved;
+    if (!heading || !text) return;
+    const badge = document.createElement("span");  // as the state_label macro writes it
+    badge.className = "badge state-draft";
+    badge.textContent = form.dataset.badgeSaved;
+    heading.replaceChildren(text + " ", badge);
+    // The tab's title is "⁨heading⁩ · hub" (FSI … PDI around the heading): change only the heading.
+    document.title = document.title.replace(/^\u2068[^\u2069]*\u2069/, "\u2068" + text + "\u2069");
+    delete form.dataset.headingSaved;
   }
 
   // Say why the hub did not save, and try again only where a later try may go through: no

@@ -177,3 +177,36 @@ def test_resumption_tokens_carry_the_list_size_and_cursor(client, make_app):
         second = _answer(reader, f"?verb=ListIdentifiers&resumptionToken={token.text}").find(f"{OAI}ListIdentifiers")
         assert second.find(f"{OAI}resumptionToken").get("cursor") == "2"
         db.session.remove()
+
+
+ILLEGAL_ARGUMENTS = {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2024-01-01", "until": "2024-02-01",
+                     "set": "topic:nsp", "identifier": "oai:hub.test:note/1", "resumptionToken": "bm9wZQ"}
+
+
+@pytest.mark.parametrize("character", ["%00", "%ED%A0%80", "%ED%B0%80", "%01", "%EF%BF%BE"],
+                         ids=["nul", "lone-high-surrogate", "lone-low-surrogate", "control", "non-character"])
+@pytest.mark.parametrize("name", sorted(ILLEGAL_ARGUMENTS))
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("lang", ["zh_Hans", "en"])
+def test_an_argument_with_a_character_xml_cannot_carry_is_a_bad_argument(client, app, name, character, method,
+                                                                          lang):
+    verb = {"identifier": "GetRecord", "resumptionToken": "ListRecords"}.get(name, "ListRecords")
+    arguments = {"verb": verb, **({"metadataPrefix": "oai_dc"} if name != "resumptionToken" else {})}
+    query = "&".join(f"{k}={v}" for k, v in arguments.items() if k != name)
+    query += f"&{name}={ILLEGAL_ARGUMENTS[name][:3]}{character}{ILLEGAL_ARGUMENTS[name][3:]}"
+    headers = {"Accept-Language": "zh-CN" if lang == "zh_Hans" else "en"}
+    if method == "GET":
+        response = client.get(f"/oai?{query}", headers=headers)
+    else:
+        response = client.post("/oai", data=query, content_type="application/x-www-form-urlencoded", headers=headers)
+    assert response.status_code == 200 and response.content_type == "text/xml; charset=utf-8"
+    root = etree.fromstring(response.data)
+    error = root.find(f"{OAI}error")
+    assert error.get("code") == "badArgument"
+    assert ("字符" in error.text) if lang == "zh_Hans" else ("character" in error.text)
+    assert dict(root.find(f"{OAI}request").attrib) == {}  # nothing of the argument is echoed
+
+
+def test_an_argument_name_with_a_nul_is_a_bad_argument(client, app):
+    root = _answer(client, "?verb=Identify&x%00y=1")
+    assert root.find(f"{OAI}error").get("code") == "badArgument"

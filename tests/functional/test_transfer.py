@@ -350,3 +350,28 @@ def test_the_import_reports_progress_as_it_reads(tmp_path):
     seen = []
     transfer.import_notes(write(tmp_path, [line(title=f"n{n}") for n in range(250)]), progress=seen.append)
     assert seen == [100, 200, 250]
+
+
+def test_an_over_long_tag_is_a_bad_line_never_a_cut_tag(runner, tmp_path):
+    whole = "冬" * notes.TAG_LENGTH
+    lines = [line(title="tag too long", tags=["门诊", "冬" * (notes.TAG_LENGTH + 1)]), line(title="tag at the limit", tags=[whole])]
+    result = runner.invoke(args=["hub", "import-notes", str(write(tmp_path, lines))])
+    assert "line 1: tags: A tag has at most 40 characters" in result.output
+    assert "Imported 1 note, skipped 1 line." in result.output
+    db.session.expire_all()
+    assert list(db.session.execute(sa.select(Note.title, Note.tags))) == [("tag at the limit", [whole])]
+
+
+def test_a_new_project_or_topic_name_too_long_to_keep_is_a_bad_line(runner, tmp_path):
+    lines = [line(title="long project", project="新" * (transfer.PROJECT_NAME_LENGTH + 1)),
+             line(title="long topic", topics=["题" * (transfer.TERM_NAME_LENGTH + 1)]),
+             line(title="at the limits", project="新" * transfer.PROJECT_NAME_LENGTH,
+                  topics=["题" * transfer.TERM_NAME_LENGTH])]
+    result = runner.invoke(args=["hub", "import-notes", "--create-missing", str(write(tmp_path, lines))])
+    assert "line 1: project name" in result.output and "line 2: topic name" in result.output
+    assert "Imported 1 note, skipped 2 lines." in result.output
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Project.name_zh).where(Project.name_zh.startswith("新"))) == \
+        "新" * transfer.PROJECT_NAME_LENGTH
+    assert db.session.scalar(sa.select(Term.name_en).where(Term.name_en.startswith("题"))) == \
+        "题" * transfer.TERM_NAME_LENGTH

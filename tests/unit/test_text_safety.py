@@ -93,3 +93,18 @@ def test_skeleton_uses_unicodes_own_data(tmp_path, monkeypatch) -> None:
         monkeypatch.undo()
         text_safety._prototypes.cache_clear()
     assert len(text_safety._prototypes()) > 6000
+
+
+@pytest.mark.parametrize("text, limit, kept", [
+    ("abc", 5, "abc"),
+    ("abcdef", 3, "abc"),
+    ("abq\u0301c", 3, "ab"),  # q and its accent go together
+    ("abq\u0301c", 4, "abq\u0301"),
+    ("ab\U0001f469\u200d\u2695\ufe0f", 3, "ab"),  # 👩‍⚕️ whole or not at all
+    ("ab\U0001f469\u200d\u2695\ufe0fz", 6, "ab\U0001f469\u200d\u2695\ufe0f"),
+    ("x\U0001f44d\U0001f3fd", 2, "x"),  # a thumb keeps its skin tone
+    ("\u845b\U000e0100\u845b", 1, ""),  # an ideographic variation selector stays with its character
+    ("评\U0001f600", 2, "评\U0001f600"),  # one code point: Python never splits a surrogate pair
+])
+def test_cut_never_splits_a_character_cluster(text, limit, kept):
+    assert text_safety.cut(text, limit) == kept
