@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     import opencc
 
-__all__ = ["UnsafeName", "clean_name", "cut", "isolated", "shows_nothing", "skeleton", "without_unsafe"]
+__all__ = ["UnsafeName", "clean_name", "cut", "isolated", "shows_nothing", "skeleton", "without_controls",
+           "without_unsafe"]
 
 CONFUSABLES = Path(__file__).with_name("data") / "confusables.txt"
 CONFUSABLES_SHA256 = "ec88ecebcf89f63f813d460842b0cf8322744b40a0b2c06f88a2cea48c0351ea"
@@ -124,6 +125,23 @@ def without_unsafe(text: str) -> str:
         elif ch in "\t\n\r\u2028\u2029":
             kept.append(" ")
     return "".join(kept)
+
+
+def _is_control(ch: str) -> bool:
+    code = ord(ch)
+    return ((code < 0x20 and ch not in "\t\n") or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF
+            or 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE)
+
+
+def without_controls(text: str) -> str:
+    """Return running text (a summary, a note, a comment) without the characters no reader can see
+    and no document format may carry: control characters but tab and line feed (a CR is a line
+    break, made LF by the forms), lone surrogates and Unicode's noncharacters (U+FFFE, U+FFFF…).
+    Pasted from a PDF or a chat, they are invisible on the page, but one of them in a summary made
+    every Atom feed and OAI-PMH answer fail (XML 1.0 cannot hold them)."""
+    if all(" " <= ch < "\x7f" or ch == "\n" for ch in text):  # the common case, in one pass
+        return text
+    return "".join(ch for ch in text if not _is_control(ch))
 
 
 def shows_nothing(text: str) -> bool:

@@ -11,6 +11,8 @@ from flask_wtf import FlaskForm
 from wtforms import SubmitField, TextAreaField as PlainTextAreaField
 from wtforms.validators import StopValidation
 
+from hub.text_safety import without_controls
+
 # WTForms' own Chinese for this is half English ("无效的 Email 地址。").
 EMAIL_MESSAGE = _l("This is not a valid e-mail address.")
 
@@ -36,8 +38,11 @@ RESOLUTION_LABELS = {
 
 
 def lf_line_breaks(text: str | None) -> str | None:
-    """Return ``text`` with each CRLF or CR line break made one LF."""
-    return text.replace("\r\n", "\n").replace("\r", "\n") if isinstance(text, str) else text
+    """Return ``text`` with each CRLF or CR line break made one LF, and without control characters
+    no reader sees (:func:`hub.text_safety.without_controls`)."""
+    if not isinstance(text, str):
+        return text
+    return without_controls(text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 class TextAreaField(PlainTextAreaField):

@@ -39,7 +39,7 @@ def _render(body: str) -> str:
 
 
 def _clean(body: str) -> str:
-    body = (body or "").strip()
+    body = text_safety.without_controls(body or "").strip()
     if text_safety.shows_nothing(body):
         raise ServiceError(_l("Write something first."), field="body")
     if len(body) > MAX_LENGTH:

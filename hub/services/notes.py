@@ -204,8 +204,10 @@ def clean(data: NoteInput) -> NoteInput:
     if len(tags) > MAX_TAGS:
         # i18n: %(n)d is the largest number of free tags on a note
         raise ServiceError(_l("Use at most %(n)d tags.", n=MAX_TAGS), field="tags")
-    sections = {k: (data.sections.get(k) or "").strip() for k in SECTIONS if (data.sections.get(k) or "").strip()}
-    return NoteInput(title=title, summary=data.summary.strip(), body=data.body.strip(),
+    running = text_safety.without_controls
+    sections = {k: running(data.sections.get(k) or "").strip() for k in SECTIONS
+                if running(data.sections.get(k) or "").strip()}
+    return NoteInput(title=title, summary=running(data.summary).strip(), body=running(data.body).strip(),
                      sections=sections, language=data.language,
                      place=at_most(data.place.strip(), PLACE_LENGTH, field="place"),
                      province=at_most(data.province.strip(), PLACE_LENGTH, field="province"), visibility=data.visibility,
