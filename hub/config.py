@@ -35,6 +35,7 @@ class Config:
     INDEX_DIR = "index"  # relative to instance/
     SEARCH_CACHE_MB = 128  # per web process: term arrays kept between searches (see search_index/engine.py)
     FRAGMENT_CACHE_MB = 32  # per web process: rendered parts of pages (see blueprints/web/fragments.py)
+    DATABASE_BUSY_TIMEOUT = 15  # SQLite: seconds a write waits for another process's (hub/database.py)
     DATABASE_PING_AFTER_SECONDS = 30  # a pooled connection idle longer is pinged when taken (hub/database.py)
     BASE_URL = "http://127.0.0.1:5000"
     COOKIE_SECURE: bool | None = None  # None: secure when BASE_URL is https

@@ -1,4 +1,26 @@
-"""Database connections handed out alive, without a round trip to PostgreSQL for most requests.
+"""Database connections: SQLite set up for several processes, PostgreSQL's handed out alive.
+
+SQLite (the embedded default) is written by several processes at once: the web processes and
+the worker. Each new SQLite connection is set up by :func:`configure_sqlite`:
+
+- ``journal_mode=WAL``: readers never block the writer nor the writer them, so a long read (an
+  export, a backup, a search rebuild) no longer holds every comment and autosave until it ends
+  (in the default rollback journal a writer waits for all readers to finish before it commits,
+  and fails with "database is locked" after the busy timeout). WAL is a property of the file,
+  kept across connections; an in-memory database (the tests') stays as it is.
+- ``busy_timeout``: a writer waits up to ``DATABASE_BUSY_TIMEOUT`` seconds for another's commit.
+- ``foreign_keys=ON``: SQLite leaves foreign keys unchecked unless asked, and so ignored the
+  ``ON DELETE CASCADE`` the models declare; PostgreSQL always applies them.
+
+The driver's own transaction handling is kept: pysqlite begins a transaction just before the
+first INSERT, UPDATE or DELETE, so a transaction's first statement that touches the database
+for writing waits for the write lock rather than failing. (A transaction that read first and
+then writes would fail at once with SQLITE_BUSY when another process writes meanwhile: SQLite
+cannot upgrade a read snapshot that has gone stale.) Reads before that first write see the
+latest commit, not a snapshot; a service that must read and then write consistently takes the
+lock first with :func:`lock_for_update`, on either database.
+
+PostgreSQL connections taken from the pool are checked without a round trip for most requests.
 
 SQLAlchemy's ``pool_pre_ping`` sends a query on every checkout of a pooled connection: one
 round trip more per request, about a sixth of a cached page's time. Instead, when a connection
@@ -27,6 +49,33 @@ from flask import Flask
 from hub.extensions import db
 
 LAST_USED = "hub.last_used"
+
+
+def configure_sqlite(engine: sa.Engine, *, busy_timeout: float) -> None:
+    """Set up each new connection of a SQLite ``engine`` for several processes, as the module says."""
+    @sa.event.listens_for(engine, "connect")
+    def _settings(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        dbapi_connection.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            dbapi_connection.execute("PRAGMA journal_mode = WAL")
+
+
+def lock_for_update(row: Any) -> None:
+    """Make whoever else locks ``row`` wait until this transaction ends, and read what they committed.
+
+    PostgreSQL locks the row (``SELECT … FOR UPDATE``). SQLite has no row locks: the transaction
+    takes the database's write lock now (``BEGIN IMMEDIATE``), unless it holds it already because
+    it wrote. Call it before the reads that decide what to write.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        if not connection.connection.driver_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    mapper = sa.inspect(row).mapper
+    keys = [column == value for column, value in zip(mapper.primary_key, mapper.primary_key_from_instance(row))]
+    db.session.execute(sa.select(*mapper.primary_key).where(*keys).with_for_update())
 
 
 def _socket_says_gone(dbapi_connection: Any) -> bool:
@@ -65,10 +114,10 @@ def watch(engine: sa.Engine, *, ping_after: float) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Watch the app's PostgreSQL connections unless its engine options ask for ``pool_pre_ping``."""
-    if app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
-        return
+    """Set up the app's SQLite connections, or watch its PostgreSQL ones (unless asked for ``pool_pre_ping``)."""
     with app.app_context():
         engine = db.engine
-    if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "sqlite":
+        configure_sqlite(engine, busy_timeout=float(app.config["DATABASE_BUSY_TIMEOUT"]))
+    elif engine.dialect.name == "postgresql" and not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
         watch(engine, ping_after=float(app.config["DATABASE_PING_AFTER_SECONDS"]))

@@ -1,3 +1,4 @@
+import contextlib
 import logging
 from logging.config import fileConfig
 
@@ -92,7 +93,7 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    with connectable.connect() as connection, foreign_keys_off(connection):
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -101,6 +102,27 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+
+
+@contextlib.contextmanager
+def foreign_keys_off(connection):
+    """Leave SQLite's foreign keys unchecked while migrations run, as SQLite's ALTER TABLE procedure says.
+
+    Batch operations copy a table and drop the original: with foreign keys on, the drop would
+    delete the rows that refer to it (ON DELETE CASCADE), a note's comments with the note table.
+    The pragma applies outside transactions only, hence before the migration's transaction.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+    connection.commit()  # else Alembic would take this for the caller's transaction and leave it uncommitted
+    try:
+        yield
+    finally:
+        connection.rollback()
+        connection.exec_driver_sql("PRAGMA foreign_keys = ON")  # the pooled connection as hub.database set it
+        connection.commit()
 
 
 if context.is_offline_mode():

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from flask_babel import lazy_gettext as _l
 
 from hub import events, text_safety
+from hub.database import lock_for_update
 from hub.extensions import db
 from hub.models import Comment, CommentState, CommentThread, Flag, Note, NoteState, Notification
 from hub.models.base import utcnow
@@ -66,9 +67,13 @@ def add_comment(note: Note, *, by: User, body: str, confirm_privacy: bool = Fals
     body = _clean(body)
     found = screening.require_confirmation({FIELD: body}, confirmed=confirm_privacy, message=_l(
         "This comment may contain personal data. Check each highlighted place."))
+    # Two copies of one form at the same moment (a double tap, two web processes) would both find
+    # nothing below and both be saved: the second waits here until the first has committed.
+    lock_for_update(note)
     again = _same_comment_just_sent(note, by=by, body=body, parent=parent)
-    if again is not None:
-        return again  # the same form sent twice (a double tap, a resent page): one comment
+    if again is not None:  # the same form sent twice (a double tap, a resent page): one comment
+        db.session.commit()  # nothing to save: let the next writer go
+        return again
     comment = Comment(note=note, author=by, body=body, body_html=_render(body),
                       state=(CommentState.HELD if found else CommentState.PUBLISHED).value)
     db.session.add(comment)
