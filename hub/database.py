@@ -64,7 +64,7 @@ def configure_sqlite(engine: sa.Engine, *, busy_timeout: float) -> None:
 def lock_for_update(row: Any) -> None:
     """Make whoever else locks ``row`` wait until this transaction ends, and read what they committed.
 
-    PostgreSQL locks the row (``SELECT … FOR UPDATE``). SQLite has no row locks: the transaction
+    PostgreSQL locks the row (``SELECT … FOR NO KEY UPDATE``). SQLite has no row locks: the transaction
     takes the database's write lock now (``BEGIN IMMEDIATE``), unless it holds it already because
     it wrote. Call it before the reads that decide what to write.
     """
@@ -75,7 +75,10 @@ def lock_for_update(row: Any) -> None:
         return
     mapper = sa.inspect(row).mapper
     keys = [column == value for column, value in zip(mapper.primary_key, mapper.primary_key_from_instance(row))]
-    db.session.execute(sa.select(*mapper.primary_key).where(*keys).with_for_update())
+    # FOR NO KEY UPDATE, the lock an UPDATE of the row takes: not FOR UPDATE, which also waits for the
+    # KEY SHARE lock that inserting a row referring to it takes (a report, a comment), so two
+    # transactions that each inserted one and then locked the note would deadlock.
+    db.session.execute(sa.select(*mapper.primary_key).where(*keys).with_for_update(key_share=True))
 
 
 def _socket_says_gone(dbapi_connection: Any) -> bool:

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 
 from hub import events, text_safety
+from hub.database import lock_for_update
 from hub.extensions import db
 from hub.models.base import utcnow
 from hub.models import (LANGUAGES, SECTIONS, Comment, CommentState, Flag, Mark, MarkTotal, Note, NoteRevision,
@@ -129,15 +130,14 @@ def hold(note: Note) -> bool:
 
     A write that decides by a note's state must take it here first: read by two requests at once,
     the state would otherwise let both decide (two moderators publishing and rejecting the same
-    note), or let a change land on a note decided meanwhile. The statement changes nothing:
-    PostgreSQL locks the row (the second request waits, then reads the first one's outcome),
-    SQLite takes its one write lock. It runs on the connection, not through the ORM, as it
-    changes nothing readers see (hub/content_version.py would count an ORM update of a note).
+    note), or let a change land on a note decided meanwhile. PostgreSQL locks the row (the second
+    request waits, then reads the first one's outcome), SQLite takes its one write lock
+    (:func:`hub.database.lock_for_update`); nothing is written, so readers' caches stay
+    (hub/content_version.py counts an ORM update of a note).
     """
     seen = note.state
     db.session.flush()  # what the caller changed is kept: the objects are read again, not thrown away
-    table = Note.__table__
-    db.session.connection().execute(sa.update(table).where(table.c.id == note.id).values(state=table.c.state))
+    lock_for_update(note)
     db.session.expire_all()
     return note.state == seen
 
