@@ -22,6 +22,7 @@ from lxml import etree
 
 from blueprints.web.access import public
 from blueprints.web.common import public_url
+from blueprints.web.xmltext import xml_text
 from hub.extensions import csrf
 from hub.models import HarvestRecord, Note
 from hub.services import harvest
@@ -60,9 +61,10 @@ def _stamp(moment: dt.datetime) -> str:
 
 
 def _element(parent, tag: str, text: str | None = None, **attributes: str):
-    node = etree.SubElement(parent, tag, attributes)
+    """Add an element; every text and attribute value of the answer passes here, through :func:`xml_text`."""
+    node = etree.SubElement(parent, tag, {name: xml_text(value) for name, value in attributes.items()})
     if text is not None:
-        node.text = text
+        node.text = xml_text(text)
     return node
 
 
@@ -89,7 +91,7 @@ def endpoint():
     try:
         verb, values = _check_arguments(args)
         for name, value in values.items():
-            request_node.set(name, value)
+            request_node.set(name, xml_text(value))
         request_node.set("verb", verb)
         HANDLERS[verb](_element(root, f"{{{OAI}}}{verb}"), values)
     except OaiError as error:
