@@ -3,7 +3,8 @@
 Anonymous readers get public notes. ``?token=`` with a person's feed token gives that person's
 partners-visible feed (public notes and the partners notes written here, never members-only
 notes: a feed address travels into feed readers); a revoked or unknown token is a 404. Feeds
-carry ETag and Last-Modified, so readers polling an unchanged feed get 304.
+carry an ETag (a hash of the feed), so readers polling an unchanged feed get 304; no
+Last-Modified, which would go backwards when the newest note is taken down (``blueprints/api/http.py``).
 """
 from __future__ import annotations
 
