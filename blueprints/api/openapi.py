@@ -84,8 +84,9 @@ def _description() -> str:
            "down included); send it as If-None-Match to get 304 Not Modified when nothing changed. There is no "
            "Last-Modified. Errors are RFC 9457 problem documents "
            "(application/problem+json) in the language of Accept-Language."),
-        _l("Requests are limited per token, or per client address without one; RateLimit-* headers say how "
-           "many are left, and a 429 answer says when to try again (Retry-After)."),
+        _l("Requests are limited per token, or per client address without one, in one budget for every "
+           "address (the feeds and OAI-PMH count against the client address's budget too); RateLimit-* headers "
+           "say how many are left, and a 429 answer says when to try again (Retry-After)."),
     ))
 
 
