@@ -74,7 +74,6 @@ class Audience:
         visibilities = _rule(self).visibilities
         return visibilities is not None and set(visibilities) != {v.value for v in Visibility}
 
-
     @property
     def public_alone(self) -> bool:
         """Tell whether this audience may read public notes and nothing else."""
