@@ -76,7 +76,13 @@ def register_proxies(app: Flask) -> None:
 
 
 class IdConverter(IntegerConverter):
-    """``<int:…>`` in every route: numbers a database id can hold, so /notes/2147483648 is a 404, not a crash."""
+    """``<int:…>`` in every route: ids as the hub writes them, numbers a database id can hold.
+
+    /notes/2147483648 is a 404, not a crash; so are /notes/01 and /notes/１ (Werkzeug's ``\\d+``
+    takes any Unicode digit, and ``int`` reads "01" and "１" as 1): a note has one address.
+    """
+
+    regex = r"[1-9][0-9]*"
 
     def __init__(self, url_map, *args, **kwargs) -> None:
         kwargs.setdefault("max", LARGEST_ID)

@@ -104,18 +104,30 @@ def _state() -> _State:
     return current_app.extensions[EXTENSION]
 
 
-def _scope(viewer: Any) -> str:
-    """Return the searcher's pre-filter for ``viewer``: "public" or "members" (visibility is re-checked after)."""
-    return "public" if Audience.of(viewer).public_only else "members"
+def _scope(viewer: Any, *, counted: bool = True) -> str:
+    """Return the searcher's pre-filter for ``viewer``: "public" or "members" (visibility is re-checked after).
+
+    Uncounted (a caller that shows the notes only), an audience that may read more than public
+    notes searches them all: the database's re-check keeps what it may read, and no count, facet
+    or suggestion tells of the others.
+    """
+    audience = Audience.of(viewer)
+    if not audience.public_only or (not counted and not audience.public_alone):
+        return "members"
+    return "public"
 
 
 def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, page: int = 1, per_page: int = 10,
-           sort: str = "relevance", expand: bool = True, load: Literal["notes", "hits"] = "notes") -> SearchPage:
+           sort: str = "relevance", expand: bool = True, load: Literal["notes", "hits"] = "notes",
+           counted: bool = True) -> SearchPage:
     """Search the notes ``viewer`` may see; raise :class:`SearchUnavailable` when the index is down.
 
     ``load="notes"`` returns the notes with their projects (pages, feeds); ``load="hits"`` only what a
     list of results shows, as :class:`Hit`, read in one statement without the ORM (the JSON API).
-    Either way the notes are re-read from the database by the one visibility rule.
+    Either way the notes are re-read from the database by the one visibility rule. ``counted=False``
+    is for callers that show the notes and nothing else (feeds): an audience such as a partner
+    hub's member then finds the partners notes it may read too, but the total, facets and
+    suggestion are of notes it may not all read, and a page may hold fewer than ``per_page``.
     """
     state = _state()
     page, per_page = max(1, page), min(max(1, per_page), 50)
@@ -123,11 +135,12 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
     glossary = _glossary() if expand else None
     try:
         view = state.pool.view()
-        key = (view.key, text.strip(), _scope(viewer), tuple(sorted(chosen.items())), sort, page, per_page,
+        scope = _scope(viewer, counted=counted)
+        key = (view.key, text.strip(), scope, tuple(sorted(chosen.items())), sort, page, per_page,
                state.glossary[0] if expand else None)
         outcome = state.cache.get(key)
         if outcome is None:
-            outcome = searcher.run(view, text, audience=_scope(viewer), filters=chosen, glossary=glossary,
+            outcome = searcher.run(view, text, audience=scope, filters=chosen, glossary=glossary,
                                    sort=sort, limit=page * per_page, offset=(page - 1) * per_page)
             state.cache.put(key, outcome)
     except IndexUnavailable as error:

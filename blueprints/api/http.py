@@ -1,12 +1,17 @@
-"""HTTP for machines: problem documents, query parameters, validators (ETag, Last-Modified) and caching.
+"""HTTP for machines: problem documents, query parameters, the validator (ETag) and caching.
 
-Every API answer goes through :func:`respond` (a 200 with ``ETag`` and ``Last-Modified``, or a 304
-when the caller already holds it) or :func:`fail` (an RFC 9457 problem document in the caller's
-language, the same kind the hub's error handler gives every other API error).
+Every API answer goes through :func:`respond` (a 200 with ``ETag``, or a 304 when the caller
+already holds it) or :func:`fail` (an RFC 9457 problem document in the caller's language, the
+same kind the hub's error handler gives every other API error).
+
+The ETag is a hash of the answer itself, so it changes with anything the answer shows: a note
+taken down, a translation withdrawn, a pseudonym or project renamed. No ``Last-Modified`` is
+sent: a date taken from what a list still holds goes backwards when its newest note is taken
+down, and a client asking ``If-Modified-Since`` would then keep that note; without it, such a
+request is simply answered in full.
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from typing import Any, NoReturn
@@ -19,7 +24,6 @@ from marshmallow import Schema, ValidationError
 from blueprints.web.errors import problem_response, render_error
 from blueprints.web.security import NulByte
 
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 # i18n: what a query parameter must hold; shown after "Check the parameter …: expected …".
 EXPECTED = {
     "per_page": _l("a whole number, at least 1"),
@@ -35,6 +39,7 @@ EXPECTED = {
     "project": _l("a short name of at most 64 characters"),
     "population": _l("a short name of at most 64 characters"),
     "place": _l("a place name of at most 100 characters"),
+    "year": _l("a year of four digits, e.g. 2024"),
 }
 
 
@@ -79,18 +84,16 @@ def nul_parameter(error: NulByte) -> Response:
     return problem(400, detail, code="bad_parameter", errors=[{"parameter": error.parameter, "detail": detail}])
 
 
-def respond(schema: Schema, payload: Any, *, last_modified: dt.datetime | None) -> Response:
+def respond(schema: Schema, payload: Any) -> Response:
     """Answer ``payload`` dumped through ``schema``, or 304 when the caller's copy is current."""
-    return respond_document(schema.dump(payload), last_modified=last_modified)
+    return respond_document(schema.dump(payload))
 
 
-def respond_document(document: Any, *, last_modified: dt.datetime | None) -> Response:
-    """Answer a JSON document with ``ETag`` and ``Last-Modified`` (naive UTC; None: unknown, the epoch)."""
+def respond_document(document: Any) -> Response:
+    """Answer a JSON document with its ``ETag`` (a hash of the body), or 304 when the caller holds that body."""
     body = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)
     response = current_app.response_class(body, mimetype="application/json")
     response.set_etag(hashlib.sha256(body.encode()).hexdigest()[:32])
-    moment = last_modified.replace(tzinfo=dt.timezone.utc) if last_modified else EPOCH
-    response.last_modified = moment.replace(microsecond=0)
     return response.make_conditional(request)
 
 

@@ -1,7 +1,12 @@
 """Rate limits for machines (the API, feeds, OAI-PMH), with ``RateLimit-*`` and ``Retry-After`` headers.
 
-One Flask-Limiter per app. A request with a working API token counts against that token
-(``API_RATE_LIMIT``); any other counts against its client address (``API_RATE_LIMIT_ANONYMOUS``).
+One Flask-Limiter per app, and one budget per caller across all three faces, whichever address
+it asks (an application-wide limit, not Flask-Limiter's default of a counter per route, which
+let a caller make the limit's worth of requests to every endpoint). A request to the API with a
+working API token counts against that token (``API_RATE_LIMIT``); any other request (the API
+without a token, a feed, OAI-PMH) counts against its client address
+(``API_RATE_LIMIT_ANONYMOUS``): a harvester, a feed reader and a script on one address share
+that address's budget, since their load on the hub is the same whichever face they read.
 Counters live in ``RATELIMIT_STORAGE_URI``: ``memory://`` by default, which is per process (with
 gunicorn -w 3 a caller gets up to three times the limit); point it at a shared store (e.g.
 ``redis://host:6379``, with the ``redis`` package installed) when several processes serve the hub.
@@ -77,7 +82,7 @@ def init_app(app: Flask) -> None:
     """
     hooks = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
     before = [list(functions.get(None, ())) for functions in hooks]
-    limiter = Limiter(_key, app=app, default_limits=[_limit], headers_enabled=False,
+    limiter = Limiter(_key, app=app, application_limits=[_limit], headers_enabled=False,
                       storage_uri=_storage_uri(app.config["RATELIMIT_STORAGE_URI"]), key_prefix="hub")
     limiter.request_filter(_not_limited)
     for functions, existing in zip(hooks, before):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 from apispec import APISpec
@@ -31,7 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 DOC_ATTR = "_api_operation"
 API_VERSION = "1.0"
 PROBLEM_TITLES = {
-    304: _l("Not modified: the copy named in If-None-Match (or If-Modified-Since) is current"),
+    304: _l("Not modified: the copy named in If-None-Match is current"),
     400: _l("A query parameter is not valid (problem document naming it)"),
     401: _l("The bearer token is unknown, expired or revoked"),
     404: _l("No such resource, or the caller may not see it"),
@@ -81,11 +80,13 @@ def _description() -> str:
            "stable, so no note is repeated or skipped while others are published. per_page is at most 50 "
            "(larger values are read as 50); search reads page numbers above 1000 as 1000. Each answer "
            "states these limits under limits."),
-        _l("Every answer carries ETag and Last-Modified; send If-None-Match (or If-Modified-Since) to get "
-           "304 Not Modified when nothing changed. Errors are RFC 9457 problem documents "
+        _l("Every answer carries an ETag, which changes whenever anything in the answer changes (a note taken "
+           "down included); send it as If-None-Match to get 304 Not Modified when nothing changed. There is no "
+           "Last-Modified. Errors are RFC 9457 problem documents "
            "(application/problem+json) in the language of Accept-Language."),
-        _l("Requests are limited per token, or per client address without one; RateLimit-* headers say how "
-           "many are left, and a 429 answer says when to try again (Retry-After)."),
+        _l("Requests are limited per token, or per client address without one, in one budget for every "
+           "address (the feeds and OAI-PMH count against the client address's budget too); RateLimit-* headers "
+           "say how many are left, and a 429 answer says when to try again (Retry-After)."),
     ))
 
 
@@ -97,7 +98,7 @@ def _path_of(rule: str) -> str:
 def _path_parameters(rule: str) -> list[dict[str, Any]]:
     parameters = []
     for converter, name in re.findall(r"<(?:([^>:]+):)?([^>]+)>", rule):
-        schema = ({"type": "integer", "minimum": 0, "maximum": schemas.MAX_ID} if converter == "int"
+        schema = ({"type": "integer", "minimum": 1, "maximum": schemas.MAX_ID} if converter == "int"
                   else {"type": "string"})
         parameters.append({"in": "path", "name": name, "required": True, "schema": schema})
     return parameters
@@ -105,9 +106,7 @@ def _path_parameters(rule: str) -> list[dict[str, Any]]:
 
 def _responses(doc: Operation) -> dict[str, Any]:
     rate = {name: {"description": str(text), "schema": {"type": "integer"}} for name, text in RATE_HEADERS.items()}
-    validators = {"ETag": {"description": str(_l("Changes whenever the answer changes")), "schema": {"type": "string"}},
-                  "Last-Modified": {"description": str(_l("When the newest item last changed")),
-                                    "schema": {"type": "string"}}}
+    validators = {"ETag": {"description": str(_l("Changes whenever the answer changes")), "schema": {"type": "string"}}}
     problem = {"application/problem+json": {"schema": "Problem"}}
     responses: dict[str, Any] = {
         "200": {"description": str(_l("OK")), "headers": {**validators, **rate},
@@ -145,19 +144,11 @@ def build_spec(app: Flask) -> dict[str, Any]:
     return spec.to_dict()
 
 
-def _source_time():
-    """Return when the API's code last changed (the document's Last-Modified)."""
-    import datetime as dt
-
-    newest = max(path.stat().st_mtime for path in Path(__file__).parent.glob("*.py"))
-    return dt.datetime.fromtimestamp(int(newest), dt.timezone.utc).replace(tzinfo=None)
-
-
 @bp.get("/api/v1/openapi.json")
 @public
 def openapi():
     """Serve the OpenAPI 3.1 document, in the caller's language."""
-    return respond_document(build_spec(current_app), last_modified=_source_time())
+    return respond_document(build_spec(current_app))
 
 
 @bp.get("/api/v1/docs")

@@ -1,14 +1,13 @@
 """The API's resources: notes (list and detail), projects, topics and populations.
 
 Every read asks :func:`blueprints.api.access.reader` who is asking and hands that to the catalogue,
-which applies the one visibility rule. Answers carry ``ETag`` and ``Last-Modified`` and come back
-304 when the caller's copy is current.
+which applies the one visibility rule. Answers carry ``ETag`` and come back 304 when the caller's
+copy is current (:mod:`blueprints.api.http` says why there is no ``Last-Modified``).
 """
 from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
 from flask import abort
 from flask_babel import lazy_gettext as _l
 
@@ -17,13 +16,8 @@ from blueprints.api.blueprint import bp
 from blueprints.api.access import reader
 from blueprints.api.openapi import operation
 from blueprints.api.http import fail, load_query, parameter_detail, respond
-from hub.extensions import db
-from hub.models import AuditEntry
 from blueprints.web.access import public
 from hub.services import catalogue
-
-PROJECT_ACTIONS = ("project.create", "project.update")
-TERM_ACTIONS = ("term.add",)
 
 
 @bp.get("/api/v1/")
@@ -33,7 +27,7 @@ def index():
     """List where the API's resources are."""
     links = {name: wire.public_url(f"api.{name}") for name in ("notes", "projects", "topics", "populations", "search")}
     links.update(openapi=wire.public_url("api.openapi"), docs=wire.public_url("api.docs"))
-    return respond(schemas.ApiIndex(), links, last_modified=None)
+    return respond(schemas.ApiIndex(), links)
 
 
 @bp.get("/api/v1/notes")
@@ -64,7 +58,7 @@ def notes():
                "next_cursor": page.next_cursor.encode() if page.next_cursor else None, "next": following,
                "limits": {"per_page_default": schemas.LIST_PER_PAGE_DEFAULT,
                           "per_page_max": schemas.LIST_PER_PAGE_MAX}}
-    return respond(schemas.NoteList(), payload, last_modified=wire.changed_at(page.notes))
+    return respond(schemas.NoteList(), payload)
 
 
 @bp.get("/api/v1/notes/<int:note_id>")
@@ -77,8 +71,7 @@ def note(note_id: int):
     if found is None:
         abort(404)
     translations = [] if found.translation_of_id else catalogue.translations_of(reader(), found)
-    return respond(schemas.NoteDetail(), wire.note_detail(found, translations=translations),
-                   last_modified=wire.changed_at([found, *translations]))
+    return respond(schemas.NoteDetail(), wire.note_detail(found, translations=translations))
 
 
 @bp.get("/api/v1/projects")
@@ -86,9 +79,7 @@ def note(note_id: int):
 @operation(_l("Every project, in both languages"), response=schemas.ProjectList, tag="vocabulary")
 def projects():
     """List every project, in both languages."""
-    items = catalogue.projects()
-    changed = max(filter(None, [*(p.created_at for p in items), _last_audit(PROJECT_ACTIONS)]), default=None)
-    return respond(schemas.ProjectList(), {"items": [wire.project(p) for p in items]}, last_modified=changed)
+    return respond(schemas.ProjectList(), {"items": [wire.project(p) for p in catalogue.projects()]})
 
 
 @bp.get("/api/v1/topics")
@@ -110,10 +101,5 @@ def populations():
 
 def _terms(kind: str):
     items = [wire.term(t) for t in catalogue.terms(kind)]
-    return respond(schemas.TermList(), {"items": items}, last_modified=_last_audit(TERM_ACTIONS))
-
-
-def _last_audit(actions: tuple[str, ...]) -> dt.datetime | None:
-    """Return when an admin last changed what ``actions`` name (the vocabulary has no timestamps of its own)."""
-    return db.session.scalar(sa.select(sa.func.max(AuditEntry.at)).where(AuditEntry.action.in_(actions)))
+    return respond(schemas.TermList(), {"items": items})
 

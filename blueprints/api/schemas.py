@@ -273,13 +273,14 @@ class SearchQuery(Query):
 
     q = Text(load_default="", metadata={
         "description": _l("Words, \"quoted phrases\", -exclusions; at most 500 characters are read")})
-    lang = Text(metadata={"description": _l("Only notes in this language (zh or en)")})
-    language = Text(validate=validate.OneOf(LANGUAGES))
+    language = Text(validate=validate.OneOf(LANGUAGES), metadata={
+        "description": _l("Only notes in this language (lang= chooses the language of messages, as everywhere)")})
     topic = Text()
     project = Text()
     province = Text()
     population = Text()
-    year = Text()
+    year = fields.String(validate=validate.Regexp(r"^([1-9][0-9]{3})?$"),  # empty: no filter, as on the search page
+                metadata={"description": _l("Only notes published in this year, e.g. 2024")})
     origin = Text(validate=validate.OneOf(["local", "remote"]))
     sort = Text(validate=validate.OneOf(["relevance", "newest"]))
     expand = Text(validate=validate.OneOf(["0", "1"]),

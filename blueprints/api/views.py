@@ -27,9 +27,6 @@ def search():
     """Search notes: {total, page, per_page, results: [...], facets, expansions, limits}."""
     load_query(SEARCH_QUERY)  # refuse what the lenient page reading below would quietly mend
     params = SearchParams.from_args(request.args, per_page_default=schemas.SEARCH_PER_PAGE_DEFAULT)
-    if "lang" in request.args and "language" not in params.filters:
-        lang = request.args["lang"]
-        params.filters["language"] = "zh_Hans" if lang.startswith("zh") else lang[:10]
     try:
         result = search_index.search(params.text, viewer=reader(), filters=params.filters, page=params.page,
                                      per_page=params.per_page, sort=params.sort, expand=params.expand, load="hits")
@@ -43,4 +40,4 @@ def search():
         "facets": {name: [{"value": v, "count": n} for v, n in values] for name, values in result.facets.items()},
         "expansions": list(result.expansions), "limits": SEARCH_LIMITS,
     }
-    return respond_document(document, last_modified=wire.changed_at(result.notes))
+    return respond_document(document)

@@ -4,7 +4,6 @@ Every link is built from ``BASE_URL`` (:func:`blueprints.web.common.public_url`)
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -90,8 +89,3 @@ def search_hits(notes: Sequence[Note | Hit], excerpts: dict[int, str]) -> list[d
                      "published_at": published.isoformat() if published else None})
     return hits
 
-
-def changed_at(notes: Sequence[Note | Hit]) -> dt.datetime | None:
-    """Return when the newest of ``notes`` last changed (its publication or its last edit)."""
-    moments = [m for n in notes for m in (n.updated_at, n.published_at) if m is not None]
-    return max(moments) if moments else None

@@ -14,6 +14,7 @@ from flask import current_app, request, url_for
 from flask_babel import gettext as _
 
 from blueprints.web.common import public_url, utc
+from blueprints.web.xmltext import xml_text
 from hub.models import Note
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -33,11 +34,11 @@ def _entry_time(note: Note) -> dt.datetime:
 
 
 def render(notes: list[Note], *, title: str, page_url: str, feed_id: str) -> bytes:
-    """Return the Atom document of ``notes`` (newest first) as UTF-8 bytes."""
+    """Return the Atom document of ``notes`` (newest first) as UTF-8 bytes; text XML cannot carry is left out."""
     feed = FeedGenerator()
     feed.id(feed_id)
-    feed.title(title)
-    feed.author({"name": current_app.config["SITE_NAME"] or _("Practice Exchange Hub")})
+    feed.title(xml_text(title))
+    feed.author({"name": xml_text(current_app.config["SITE_NAME"] or _("Practice Exchange Hub"))})
     feed.link(href=page_url, rel="alternate", type="text/html")
     feed.link(href=feed_id, rel="self", type="application/atom+xml")
     feed.updated(max((_entry_time(n) for n in notes), default=EPOCH))
@@ -45,16 +46,16 @@ def render(notes: list[Note], *, title: str, page_url: str, feed_id: str) -> byt
         entry = feed.add_entry(order="append")
         url = public_url("notes.detail", note_id=note.id)
         entry.id(url)
-        entry.title(note.title or _("(untitled)"))  # feedgen refuses an entry without one
+        entry.title(xml_text(note.title or "") or _("(untitled)"))  # feedgen refuses an entry without one
         entry.link(href=url, rel="alternate", type="text/html", hreflang=note.language.replace("_", "-"))
         entry.updated(_entry_time(note))
         entry.published(utc(note.published_at))
-        entry.summary(note.summary)
-        entry.content(note.body_html, type="html")
+        entry.summary(xml_text(note.summary or ""))
+        entry.content(xml_text(note.body_html or ""), type="html")
         if note.author is not None:
-            entry.author({"name": note.author.pseudonym})
+            entry.author({"name": xml_text(note.author.pseudonym)})
         for term in note.topics:
-            entry.category(term=term.slug, label=f"{term.name_zh} / {term.name_en}")
+            entry.category(term=xml_text(term.slug), label=xml_text(f"{term.name_zh} / {term.name_en}"))
     return feed.atom_str(pretty=False)
 
 

@@ -3,7 +3,8 @@
 Anonymous readers get public notes. ``?token=`` with a person's feed token gives that person's
 partners-visible feed (public notes and the partners notes written here, never members-only
 notes: a feed address travels into feed readers); a revoked or unknown token is a 404. Feeds
-carry ETag and Last-Modified, so readers polling an unchanged feed get 304.
+carry an ETag (a hash of the feed), so readers polling an unchanged feed get 304; no
+Last-Modified, which would go backwards when the newest note is taken down (``blueprints/api/http.py``).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from hub.services import projects as project_service
 
 bp = Blueprint("feeds", __name__)
 FEED_SIZE = 50
+SEARCH_PAGES = 4  # of FEED_SIZE matches each, read at most for a search feed
 ATOM = "application/atom+xml; charset=utf-8"
 
 
@@ -102,12 +104,28 @@ def search():
     reader = _reader()
     params = SearchParams.from_args(request.args)
     try:
-        result = search_index.search(params.text, viewer=reader, filters=params.filters, page=1, per_page=FEED_SIZE,
-                                     sort="newest", expand=params.expand)
+        found = _newest_matches(params, reader)
     except search_index.SearchUnavailable:
         return render_error(503, _("Search is unavailable right now; try again later"))
     kept = params.args(sort=None)
     title = _feed_title(_("Search: %(query)s", query=params.text) if params.text else _("Search"))
-    body = atom.render(result.notes, title=title, page_url=public_url("search.search", **kept),
+    body = atom.render(found, title=title, page_url=public_url("search.search", **kept),
                        feed_id=public_url("feeds.search", **kept))
     return _answer(body, personal=reader is not None)
+
+
+def _newest_matches(params: SearchParams, reader: Any) -> list:
+    """Return the newest :data:`FEED_SIZE` matches ``reader`` may read, partners notes included for a feed address.
+
+    A feed shows notes and nothing else (no count, no facets), so it searches uncounted: the
+    index holds no finer mark than public or not, and the database keeps what the reader may read.
+    Pages of matches the reader may not read are skipped, a few at most.
+    """
+    found: list = []
+    for page in range(1, SEARCH_PAGES + 1):
+        result = search_index.search(params.text, viewer=reader, filters=params.filters, page=page,
+                                     per_page=FEED_SIZE, sort="newest", expand=params.expand, counted=False)
+        found += result.notes
+        if len(found) >= FEED_SIZE or page * FEED_SIZE >= result.total:
+            break
+    return found[:FEED_SIZE]

@@ -22,10 +22,12 @@ from flask_babel import gettext as _
 from lxml import etree
 
 from blueprints.web.access import public
-from blueprints.web.common import public_url
+from blueprints.web.common import as_id, public_url
 from blueprints.web.security import NulByte
+from blueprints.web.xmltext import xml_text
 from hub.extensions import csrf
 from hub.models import HarvestRecord, Note
+from hub.models.base import LARGEST_ID, is_row_id
 from hub.services import harvest
 
 bp = Blueprint("oai", __name__)
@@ -65,9 +67,10 @@ def _stamp(moment: dt.datetime) -> str:
 
 
 def _element(parent, tag: str, text: str | None = None, **attributes: str):
-    node = etree.SubElement(parent, tag, attributes)
+    """Add an element; every text and attribute value of the answer passes here, through :func:`xml_text`."""
+    node = etree.SubElement(parent, tag, {name: xml_text(value) for name, value in attributes.items()})
     if text is not None:
-        node.text = text
+        node.text = xml_text(text)
     return node
 
 
@@ -76,9 +79,9 @@ def _identifier(note_id: int) -> str:
 
 
 def _note_id(identifier: str) -> int | None:
+    """Return the note id of an identifier written as :func:`_identifier` writes it (no "01", no full-width digits)."""
     prefix = _identifier(0)[:-1]
-    tail = identifier[len(prefix):] if identifier.startswith(prefix) else ""
-    return int(tail) if tail.isdigit() and len(tail) < 19 else None
+    return as_id(identifier.removeprefix(prefix)) if identifier.startswith(prefix) else None
 
 
 @bp.route("/oai", methods=["GET", "POST"])
@@ -91,7 +94,7 @@ def endpoint():
     try:
         verb, values = _check_arguments(args)
         for name, value in values.items():
-            request_node.set(name, value)
+            request_node.set(name, xml_text(value))
         request_node.set("verb", verb)
         HANDLERS[verb](_element(root, f"{{{OAI}}}{verb}"), values)
     except OaiError as error:
@@ -256,7 +259,12 @@ def _list(node, values: dict[str, str], *, with_metadata: bool) -> None:
         _check_prefix(values["metadataPrefix"])
         state = {"from": values.get("from"), "until": values.get("until"), "set": values.get("set"),
                  "after": None, "cursor": 0}
-    selection = _selection(state)
+    try:
+        selection = _selection(state)
+    except OaiError as error:  # dates this repository never wrote into a token
+        if error.code != "badArgument" or "resumptionToken" not in values:
+            raise
+        raise _bad_token() from None
     after = (dt.datetime.fromisoformat(state["after"][0]), state["after"][1]) if state["after"] else None
     size = int(current_app.config["OAI_PAGE_SIZE"])
     found, total = harvest.records(selection, after=after, limit=size)
@@ -307,20 +315,27 @@ def _write_token(state: dict) -> str:
 
 
 def _read_token(token: str) -> dict:
+    """Read a token :func:`_write_token` wrote; anything else is a badResumptionToken."""
     try:
         state = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         if not isinstance(state, dict) or set(state) != {"from", "until", "set", "after", "cursor"}:
             raise ValueError("not a token")
         if state["after"] is not None:
-            dt.datetime.fromisoformat(state["after"][0])
-            state["after"][1] = int(state["after"][1])
-        state["cursor"] = int(state["cursor"])
+            moment, note_id = state["after"]  # a list of two, or the unpacking raises
+            if dt.datetime.fromisoformat(moment).tzinfo is not None or not is_row_id(note_id):
+                raise ValueError("not a token")  # datestamps are naive UTC, ids those of rows
+        if type(state["cursor"]) is not int or not 0 <= state["cursor"] <= LARGEST_ID:
+            raise ValueError("not a token")  # how many records came before: never negative, never 1e308
         for key in ("from", "until", "set"):
             if state[key] is not None and not isinstance(state[key], str):
                 raise ValueError("not a token")
         return state
-    except (ValueError, TypeError, IndexError, KeyError, binascii.Error, UnicodeDecodeError):
-        raise OaiError("badResumptionToken", _("This resumptionToken is not one this repository gave.")) from None
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
+        raise _bad_token() from None
+
+
+def _bad_token() -> OaiError:
+    return OaiError("badResumptionToken", _("This resumptionToken is not one this repository gave."))
 
 
 def _write_record(parent, item: HarvestRecord, note: Note | None, *, with_metadata: bool) -> None:

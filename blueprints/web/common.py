@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from hub.extensions import db
 from hub.models import Note, NoteState
-from hub.models.base import LARGEST_ID
+from hub.models.base import is_row_id
 from hub.services import privacy, screening
 from hub.services.visibility import may_read
 
@@ -79,11 +79,15 @@ def page_arg() -> int:
 
 
 def as_id(text: str | None) -> int | None:
-    """Return ``text`` as a row id, or None when it could not be one (not digits, 0, beyond the column)."""
-    if not text or not text.isascii() or not text.isdigit():
+    """Return ``text`` as a row id, or None when it is not one written as the hub writes it.
+
+    Only ASCII digits without a leading zero: "01" and a full-width "１" name no row (Python's
+    ``int`` would read both as 1), nor do 0 and numbers beyond the column.
+    """
+    if not text or not text.isascii() or not text.isdigit() or text[0] == "0":
         return None
     value = int(text)
-    return value if 0 < value <= LARGEST_ID else None
+    return value if is_row_id(value) else None
 
 
 def id_arg(name: str) -> int | None:

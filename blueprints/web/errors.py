@@ -42,6 +42,12 @@ MESSAGES = {
     503: (_l("Try again in a moment"), _l("The hub cannot reach its database just now, so nothing was saved or "
                                           "changed. Try again in a minute: what you wrote is still in the form.")),
 }
+# What a reader who only asked for something (GET, HEAD) is told: nothing of theirs was at stake.
+READ_MESSAGES = {
+    500: _l("The hub had a problem answering this request. Try again in a moment."),
+    # i18n: shown while the hub's database cannot be reached, to someone who only opened a page or read the API
+    503: _l("The hub cannot reach its database just now. Try again in a minute."),
+}
 CSRF_MESSAGE = _l("This form was open too long or was sent twice. Your text is below: send it again.")
 # i18n: a comment, report or message was sent about a note deleted while the person was writing it
 DELETED_WHILE_WRITING = _l("This note was deleted while you were writing, so what you wrote was not posted.")
@@ -87,7 +93,7 @@ def render_error(code: int, detail: str | None = None, *, without_database: bool
     _recover_session()
     if without_database:
         _forget_user()
-    title, message = MESSAGES.get(code, MESSAGES[500 if code >= 500 else 400])
+    title, message = _title_and_message(code)
     if wants_json():
         return problem_response(code, detail, **extensions)
     if code == 410 and detail is None and written():
@@ -98,12 +104,21 @@ def render_error(code: int, detail: str | None = None, *, without_database: bool
 def problem_response(status: int, detail: str | None = None, *, title: str | None = None,
                      **extensions: Any) -> Response:
     """Answer a machine with an RFC 9457 problem document (application/problem+json) in its language."""
-    usual_title, message = MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
+    usual_title, message = _title_and_message(status)
     response = jsonify({"type": "about:blank", "title": str(title or usual_title), "status": status,
                         "detail": str(detail or message), **extensions})
     response.status_code = status
     response.mimetype = "application/problem+json"
     return response
+
+
+def _title_and_message(code: int) -> tuple[Any, Any]:
+    """Return the title and message of status ``code``, the message fit for the request's method."""
+    known = code if code in MESSAGES else 500 if code >= 500 else 400
+    title, message = MESSAGES[known]
+    if known in READ_MESSAGES and request.method in ("GET", "HEAD", "OPTIONS"):
+        message = READ_MESSAGES[known]
+    return title, message
 
 
 def _page(code: int, title: Any, message: Any) -> str:

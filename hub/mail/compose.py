@@ -24,7 +24,7 @@ from typing import Any
 import babel.dates
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale, gettext as _, pgettext
 
 from hub import text_safety
 from hub.extensions import db
@@ -96,10 +96,19 @@ class Reader:
     locale: str
     timezone: zoneinfo.ZoneInfo
 
-    def when(self, moment: dt.datetime, fmt: str = "medium") -> str:
-        """Format a stored (naive UTC) time in the reader's time zone and language."""
-        return babel.dates.format_datetime(moment.replace(tzinfo=dt.timezone.utc), fmt, tzinfo=self.timezone,
-                                           locale=self.locale)
+    def when(self, moment: dt.datetime) -> str:
+        """Format a stored (naive UTC) time in the reader's time zone and language, naming the zone.
+
+        Every time a mail gives is written this one way: a mail is read anywhere, and a bare
+        "23:57" leaves the reader guessing whose 23:57 it is.
+        """
+        local = moment.replace(tzinfo=dt.timezone.utc).astimezone(self.timezone)
+        with force_locale(self.locale):
+            # i18n: a time in a mail: the day, the time of day, then the time zone's name, e.g.
+            # "December 20, 2026, 10:57 PM (China Standard Time)"
+            return _("%(date)s, %(time)s (%(zone)s)", date=babel.dates.format_date(local, "long", locale=self.locale),
+                     time=babel.dates.format_time(local, "short", locale=self.locale),
+                     zone=babel.dates.get_timezone_name(local, "long", locale=self.locale))
 
     def day(self, moment: dt.datetime) -> str:
         """Format the reader's calendar day of a stored time."""
@@ -194,7 +203,7 @@ def _invitation(mail: OutgoingMail, reader: Reader) -> Content:
         lead=[_("You are invited to join %(site)s, where projects share what they learned in practice.",
                 site=site_name()),
               _("The link works once, until %(time)s.", time=reader.when(invitation.expires_at))],
-        action=(_("Create your account"), links.url("auth.accept_invitation", token=token)),
+        action=(pgettext("mail", "Create your account"), links.url("auth.accept_invitation", token=token)),
         after=[_("If you did not expect this invitation, ignore this e-mail.")],
         reason=_("You receive this e-mail because someone at %(site)s invited this address.", site=site_name()))
 
@@ -207,7 +216,7 @@ def _reset(mail: OutgoingMail, reader: Reader) -> Content:
     return Content(
         subject=_("%(site)s: reset your password", site=site_name(for_subject=True)),
         lead=[_("Someone asked to reset the password of your account on %(site)s.", site=site_name()),
-              _("The link works once, until %(time)s.", time=reader.when(reset.expires_at, "short"))],
+              _("The link works once, until %(time)s.", time=reader.when(reset.expires_at))],
         action=(_("Choose a new password"), links.url("auth.reset", token=token)),
         after=[_("If it was not you, ignore this e-mail: your password stays as it is.")],
         reason=_("You receive this e-mail because a password reset was asked for your account."))

@@ -8,6 +8,11 @@ import datetime as dt
 LARGEST_ID = 2**31 - 1
 
 
+def is_row_id(value: object) -> bool:
+    """Tell whether ``value`` (e.g. read from JSON) is an int a row's id can be: 1 to :data:`LARGEST_ID`."""
+    return type(value) is int and 0 < value <= LARGEST_ID
+
+
 def utcnow() -> dt.datetime:
     """Return the current UTC time as a naive datetime (how every timestamp is stored)."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

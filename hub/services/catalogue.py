@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 
 from hub.extensions import db
 from hub.models import Note, Project, Term, note_term
+from hub.models.base import is_row_id
 from hub.services.errors import ServiceError
 from hub.services.visibility import published_for
 
@@ -63,9 +64,11 @@ class Cursor:
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
             written_order, value, note_id = json.loads(raw)
-            cursor = cls(str(written_order), dt.datetime.fromisoformat(value), int(note_id))
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+            cursor = cls(str(written_order), dt.datetime.fromisoformat(value), note_id)
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
             raise BadCursor("not a cursor of this hub", field="cursor") from None
+        if not is_row_id(note_id):  # JSON numbers: 1e308, 10**30, -1 or true were never a note's id
+            raise BadCursor("not a cursor of this hub", field="cursor")
         if cursor.order != order or cursor.value.tzinfo is not None:
             raise BadCursor("the cursor belongs to another order", field="cursor")
         return cursor

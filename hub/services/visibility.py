@@ -74,6 +74,11 @@ class Audience:
         visibilities = _rule(self).visibilities
         return visibilities is not None and set(visibilities) != {v.value for v in Visibility}
 
+    @property
+    def public_alone(self) -> bool:
+        """Tell whether this audience may read public notes and nothing else."""
+        return _rule(self).visibilities == (Visibility.PUBLIC.value,)
+
 
 ANONYMOUS = Audience("anonymous")
 OUTBOX = Audience("outbox", partner=True)

@@ -184,24 +184,20 @@ def test_every_get_has_validators_and_answers_304_when_nothing_changed(app, clie
     worker.run_once(app)
     url = url.format(id=hub.public[0].id)
     first = client.get(url)
-    assert first.status_code == 200 and first.headers["ETag"] and first.headers["Last-Modified"]
+    assert first.status_code == 200 and first.headers["ETag"] and "Last-Modified" not in first.headers
     assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
     assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
     assert "Accept-Language" in first.headers["Vary"] and "Authorization" in first.headers["Vary"]
 
 
-def test_an_edit_changes_the_etag_and_last_modified(client, hub):
+def test_an_edit_changes_the_etag(client, hub):
     note = hub.public[-1]
     first = client.get(f"/api/v1/notes/{note.id}")
-    assert first.last_modified == note.published_at.replace(microsecond=0, tzinfo=dt.timezone.utc)
     note.summary = "改过的摘要。"
     note.updated_at = note.published_at + dt.timedelta(days=1)
     db.session.commit()
     second = client.get(f"/api/v1/notes/{note.id}", headers={"If-None-Match": first.headers["ETag"]})
     assert second.status_code == 200 and second.get_json()["summary"] == "改过的摘要。"
-    assert second.last_modified > first.last_modified
-    stale = client.get(f"/api/v1/notes/{note.id}", headers={"If-Modified-Since": first.headers["Last-Modified"]})
-    assert stale.status_code == 200
 
 
 def test_search_answers_in_the_documented_shape(app, client, hub):

@@ -259,3 +259,16 @@ def test_a_token_not_used_yet_and_a_partner_not_read_yet_are_said_apart_in_chine
     client.get("/?lang=en")
     assert "<td>not yet</td>" in client.get("/account/tokens").get_data(as_text=True)
     assert "<dd>not yet</dd>" in client.get(f"/admin/partners/{partner_hub.id}").get_data(as_text=True)
+
+
+def test_a_caller_has_one_budget_across_every_endpoint_feeds_and_oai(limited):
+    app, secret = limited
+    client = app.test_client()
+    answers = [client.get(path) for path in ("/api/v1/topics", "/api/v1/notes", "/notes.atom", "/oai?verb=Identify")]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [a.headers["RateLimit-Remaining"] for a in answers[:3]] == ["2", "1", "0"]
+    assert client.get("/api/v1/projects").status_code == 429  # an endpoint not asked yet: the same budget
+    with_token = [client.get(path, headers=_bearer(secret))
+                  for path in ("/api/v1/topics", "/api/v1/notes", "/api/v1/projects", "/api/v1/populations",
+                               "/api/v1/openapi.json", "/api/v1/")]
+    assert [a.status_code for a in with_token] == [200] * 5 + [429]  # the token's own budget, shared the same way

@@ -114,7 +114,7 @@ def test_a_password_reset_is_mailed_not_logged_and_its_link_works(app, client, m
     [message] = smtp_server.to(member.email)
     assert message["Subject"] == "经验交流平台：重设密码"
     expires = db.session.scalar(sa.select(PasswordReset.expires_at)) + dt.timedelta(hours=8)
-    assert f"有效期至{expires:%Y/%-m/%-d %H:%M}" in text_of(message)  # the reader's time zone
+    assert f"有效期至{expires:%Y年%-m月%-d日 %H:%M}（中国标准时间）。" in text_of(message)  # the reader's time zone
     [reset] = [u for u in links_in(message) if "/reset/" in u]
     assert post_form(client, path_of(reset), {"password": "a new long password", "confirm": "a new long password"}
                      ).status_code == 302

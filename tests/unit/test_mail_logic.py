@@ -32,7 +32,10 @@ def test_digest_periods_turn_at_seven_in_the_readers_time_zone(app, utc, frequen
 
 def test_dates_in_a_mail_are_in_the_readers_time_zone_and_language(app):
     reader = compose.Reader(None, "x@example.org", "zh_Hans", SHANGHAI)
-    assert reader.when(dt.datetime(2026, 12, 7, 23, 30), "short") == "2026/12/8 07:30"
+    assert reader.when(dt.datetime(2026, 12, 7, 23, 30)) == "2026年12月8日 07:30（中国标准时间）"
+    berlin = compose.Reader(None, "x@example.org", "en", zoneinfo.ZoneInfo("Europe/Berlin"))
+    assert berlin.when(dt.datetime(2026, 7, 7, 23, 30)).replace("\u202f", " ") == \
+        "July 8, 2026, 1:30 AM (Central European Summer Time)"
     assert compose.Reader(None, "x@example.org", "en", zoneinfo.ZoneInfo("UTC")).day(
         dt.datetime(2026, 12, 7, 23, 30)) == "Dec 7, 2026"
 
