@@ -26,6 +26,8 @@ def test_accounts_migration_recomputes_skeletons_and_drops_tokens_of_gone_accoun
         "kind", "name", "token_hash", "prefix", "scope", "user_id", "created_at")))
     then, now = dt.datetime(2026, 1, 1), dt.datetime(2026, 6, 1)
     with db.engine.begin() as connection:
+        if connection.dialect.name == "sqlite":  # as a database written before foreign keys were enforced
+            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
         for user_id, username, pseudonym in [(1, "amei", "管理员阿梅"), (2, "fake", "管理員阿梅"), (3, "wind", "山 风"),
                                              (4, "wind2", "山风")]:
             connection.execute(user.insert().values(
@@ -37,6 +39,9 @@ def test_accounts_migration_recomputes_skeletons_and_drops_tokens_of_gone_accoun
         for user_id, made, name in left:
             connection.execute(token.insert().values(kind="personal", name=name, token_hash=name, prefix="peh_p_",
                                                      scope="read", user_id=user_id, created_at=made))
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA foreign_keys = ON")
     upgrade()
     with db.engine.connect() as connection:
         skeletons = dict(connection.execute(sa.text('SELECT username, pseudonym_skeleton FROM "user"')).all())
