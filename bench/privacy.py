@@ -13,6 +13,12 @@ times, ISBNs, hotline numbers, ID-like numbers with a wrong check digit), runs
     .venv/bin/python bench/privacy.py                    # 200 samples per kind and form family
     .venv/bin/python bench/privacy.py --per-form 50 --seed 7 --show 10
     .venv/bin/python bench/privacy.py --scanner git:a298b0b   # the scanner as it was at a commit
+    .venv/bin/python bench/privacy.py --corpora                # also whole notes nobody wrote for this bench
+
+``--corpora`` scans, field by field, text written without personal data in mind: the demo notes
+(``hub/demo.py``), notes from ``bench/import_notes.py`` and ``bench/search.py``'s generators, the
+hand-segmented sentences of ``bench/data/practice_notes.txt`` and every translated interface string
+(``translations/*/LC_MESSAGES/messages.po``); every finding there is a false positive.
 
 The generator knows nothing of the scanner's internals; change its vocabularies freely.
 """
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import subprocess
 import sys
 import time
@@ -172,7 +179,10 @@ def phone(rng: random.Random) -> tuple[str, dict[str, str]]:
     grouping = rng.choice(["none", "3-4-4", "3-3-5", "4-3-4", "every_digit", "3-8", "7-4"])
     sizes = {"none": [11], "3-4-4": [3, 4, 4], "3-3-5": [3, 3, 5], "4-3-4": [4, 3, 4], "every_digit": [1] * 11,
              "3-8": [3, 8], "7-4": [7, 4]}[grouping]
-    separator = rng.choice([" ", "-", ".", "/", " - ", "\u3000", "—", "－"]) if grouping != "none" else ""
+    separators = [" ", "-", ".", "/", " - ", "\u3000", "—", "－"]
+    if len(sizes) <= 3:  # nobody writes a list of eleven one-digit numbers for a phone number
+        separators += ["，", "、", ", ", "；"]
+    separator = rng.choice(separators) if grouping != "none" else ""
     prefix = rng.choice(["none", "+86", "+86 ", "0086", "0086-", "(+86)", "(+86) ", "86 ", "+86-", "（+86）"])
     style = rng.choice(["ascii", "ascii", "full_width", "chinese", "chinese_circle", "financial", "spoken", "mixed"])
     invisible = rng.choice(["none", "none", *INVISIBLES])
@@ -218,8 +228,10 @@ def email(rng: random.Random) -> tuple[str, dict[str, str]]:
         rng.choice(GIVEN) + "_" + rng.choice(SURNAMES),
     ])
     domain = rng.choice(MAIL_DOMAINS)
-    at = rng.choice(["@", "(at)", "[at]", " at ", "艾特", "#", "＠", " (at) ", " [at] ", "{at}", " @ ", " AT "])
-    dot = rng.choice([".", ".", "[dot]", "(dot)", " dot ", "点", "．", " [dot] "])
+    at = rng.choice(["@", "(at)", "[at]", " at ", "艾特", "#", "＠", " (at) ", " [at] ", "{at}", " @ ", " AT ",
+                     "小老鼠", "圈a"])
+    dot = rng.choice([".", ".", "[dot]", "(dot)", " dot ", "点", "．", " [dot] "]
+                     + ([" . "] if at.strip() not in ("at", "AT", "#") else []))
     written = local + at + domain.replace(".", dot)
     if rng.random() < 0.2:
         written = written.upper() if rng.random() < 0.5 else written.capitalize()
@@ -487,6 +499,55 @@ def found(scan: Scan, sample: Sample) -> bool:
     return any(f.kind == sample.kind and f.start <= first and f.end > last for f in scan({"body": sample.text}))
 
 
+def corpora(notes: int, seed: int) -> dict[str, list[dict[str, str]]]:
+    """Return texts written without personal data, by source, as the fields the hub scans."""
+    from babel.messages.pofile import read_po
+
+    from bench import import_notes, search
+    from hub import demo
+    from hub.services import vocabulary
+
+    rng = random.Random(seed)
+    generator = search.CorpusGenerator(seed, [slug for slug, *_ in vocabulary.TOPICS],
+                                       [slug for slug, *_ in vocabulary.POPULATIONS])
+    fields = ("title", "summary", "body")
+    lines = (ROOT / "bench" / "data" / "practice_notes.txt").read_text(encoding="utf-8").splitlines()
+    interface = []
+    for language in ("zh_Hans", "en"):
+        with (ROOT / "translations" / language / "LC_MESSAGES" / "messages.po").open("rb") as stream:
+            for message in read_po(stream):
+                for text in message.string if isinstance(message.string, tuple) else (message.string,):
+                    interface.append({"body": text})
+    return {
+        "demo notes": [dict(zip(fields, note[1:4])) for note in demo.NOTES],
+        "import_notes.py": [{f: import_notes.make_record(rng, n)[f] for f in fields} for n in range(notes)],
+        "search.py": [{f: generator.note(n)[f] for f in fields} for n in range(notes)],
+        "practice_notes.txt": [{"body": re.sub(r"(?<=[^\x00-\x7f]) | (?=[^\x00-\x7f])", "", line)}
+                               for line in lines if line and not line.startswith("#")],
+        "interface strings": interface,
+    }
+
+
+def scan_corpora(scan: Scan, notes: int, seed: int, show: int) -> None:
+    """Print how many texts of each corpus the scanner flags, by kind, with a few examples."""
+    print(f"\nWhole texts written without personal data ({notes} generated notes per generator):")
+    print(f"  {'corpus':<20} {'texts':>6} {'flagged':>8}  kinds")
+    examples: list[str] = []
+    for name, texts in corpora(notes, seed).items():
+        kinds: dict[str, int] = defaultdict(int)
+        flagged = 0
+        for fields in texts:
+            findings = scan(fields)
+            flagged += bool(findings)
+            for finding in findings:
+                kinds[finding.kind] += 1
+                examples.append(f"  {name}: {finding.kind} "
+                                f"{fields[finding.field][max(0, finding.start - 12):finding.end + 12]!r}")
+        print(f"  {name:<20} {len(texts):>6} {flagged:>8}  {dict(kinds) or ''}")
+    for example in examples[:show * 2]:
+        print(example)
+
+
 def main() -> None:
     """Generate, scan, and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -495,6 +556,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--show", type=int, default=5, help="misses and false positives to print per kind")
     parser.add_argument("--scanner", default="current", help='"current" (default) or "git:REV" for a baseline')
+    parser.add_argument("--corpora", action="store_true", help="also scan demo notes, generated notes and UI text")
+    parser.add_argument("--corpus-notes", type=int, default=2000, help="notes per generator (default 2000)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     scan = load_scanner(args.scanner)
@@ -542,6 +605,8 @@ def main() -> None:
     seconds = positive_seconds + negative_seconds
     print(f"\nSpeed: {len(samples) + len(sentences)} texts, {characters} characters in {seconds:.2f} s "
           f"({characters / seconds / 1000:.0f} k characters/s)")
+    if args.corpora:
+        scan_corpora(scan, args.corpus_notes, args.seed, args.show)
 
 
 if __name__ == "__main__":

@@ -460,12 +460,21 @@ PHONE_FORMS = [
     ("13812345678一直打不通", "13812345678"),  # a word starting with a numeral
     ("联系人张三幺三八洞洞幺三八洞洞洞", "幺三八洞洞幺三八洞洞洞"),
     ("微信同号13812345678", "13812345678"),  # reported as the mobile, not as a WeChat ID
+    ("手机：138，1234，5678。", "138，1234，5678"),  # commas, enumeration commas, semicolons, bars
+    ("打一三八、一二三四、五六七八", "一三八、一二三四、五六七八"),
+    ("call 138, 1234, 5678 after six", "138, 1234, 5678"),
+    ("138；1234；5678", "138；1234；5678"),
+    ("138丨1234丨5678", "138丨1234丨5678"),
+    ("电话 (+86) 138，1234，5678", "(+86) 138，1234，5678"),
+    ("+八六幺三八，幺二三四，五六七八", "+八六幺三八，幺二三四，五六七八"),  # the country code glued on
 ]
 PHONE_NOT = [
     "2026年12月6日", "2026-12-06", "12/6", "¥13800", "13800元", "13,812,345,678元",
     "订单号 13812345678", "ISBN 978-7-5086-1380-0", "下午 13:38，到场 123 人",
     "剂量 60 80 100 120 mg", "2019 2020 2021 2022 年", "第一二三四五组",
     "三三两两地来了二十几个人", "13812345678901", "1381234567",
+    "三个月分别发放了138，1234，5678支针具", "分别为 138、1234、5678 个", "138，1234；5678",
+    "1,381,234,567元", "238，1234，5678", "共 1339，656，7308 三组", "999，138，1234，5678，42",
 ]
 
 
@@ -521,10 +530,18 @@ EMAIL_FORMS = [
     ("WANG @ 163.COM", "WANG @ 163.COM"),
     ("联系 ZHANG[AT]GMAIL [DOT] COM。她同意了", "ZHANG[AT]GMAIL [DOT] COM"),
     ("一二三四五六七八@qq.com", "一二三四五六七八@qq.com"),
+    ("联系 wang @ example . org 谢谢", "wang @ example . org"),  # dots written apart
+    ("wang@example . org", "wang@example . org"),
+    ("wang (at) clinic . org . cn", "wang (at) clinic . org . cn"),
+    ("邮箱 wang 艾特 163 。com", "wang 艾特 163 。com"),
+    ("wang小老鼠qq点com", "wang小老鼠qq点com"),  # 小老鼠 and 圈a are what @ is called in Chinese
+    ("wang圈aqq.com", "wang圈aqq.com"),
+    ("write to wang @ example.org. Me too", "wang @ example.org"),  # a full stop is no dot of the address
 ]
 EMAIL_NOT = [
     "see the guidance at who.int", "available at www.unaids.org", "C# and F# are languages",
     "价格 5@10元", "user@localhost", "我们在 12点 开会", "wang#example.zz",
+    "we stayed at home . me and two peers", "room #3 . com", "x@y . Then we left",
 ]
 
 
@@ -664,7 +681,9 @@ def test_codes_that_are_not_documents_are_not_flagged(text: str) -> None:
         ("landline", "(028)85551234 转 801", "028-****1234"),
         ("landline", "办公室电话 8555 1234", "******34"),
         ("bank_card", f"卡号 {CARD_19[:6]} {CARD_19[6:]}", f"{CARD_19[:4]}****{CARD_19[-4:]}"),
+        ("phone", "一三八、一二三四、五六七八", "138****5678"),
         ("email", "wangli艾特163点com", "w***@163.com"),
+        ("email", "wang @ example . org", "w***@example.org"),
         ("wechat", "微信号 wangxiaoli", "wa******li"),
         ("qq", "扣扣：幺二三四五六七八", "12****78"),
         ("passport", "护照 e12345678", "E1*****78"),
