@@ -342,9 +342,39 @@ def licence_plate(rng: random.Random) -> tuple[str, dict[str, str]]:
                                                                            "separator": repr(separator)}
 
 
+CN_SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何",
+               "林", "罗", "高", "郑", "梁", "谢", "宋", "唐", "韩", "冯", "邓", "曹", "彭", "欧阳", "司马", "诸葛"]
+CN_GIVEN = ["小明", "红", "丽", "伟", "芳", "娜", "秀英", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
+            "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建华", "志强", "海燕", "文"]
+EN_GIVEN = ["John", "Mary", "David", "Anna", "Minh", "Lan", "Peter", "Sarah", "Tom", "Linh"]
+EN_FAMILY = ["Smith", "Nguyen", "Brown", "Tran", "Wilson", "Lee", "Taylor", "Pham"]
+
+
+def name(rng: random.Random) -> tuple[str, dict[str, str]]:
+    """Write a full name introduced as a name: after a label, or with a form of address."""
+    if rng.random() < 0.75:
+        person = rng.choice(CN_SURNAMES) + rng.choice(CN_GIVEN)
+        form = rng.choice(["姓名：", "姓名: ", "真名叫", "真实姓名是", "我叫", "他叫", "她叫", "名叫", "联系人：",
+                           "先生", "女士", "小姐", "English label"])
+        if form == "English label":
+            written = rng.choice(["Name: ", "my name is "]) + " ".join(reversed(_pinyin_like(rng, person)))
+            return written, {"form": form, "_name": written.split(": ", 1)[-1].removeprefix("my name is ")}
+        written = person + form if form in ("先生", "女士", "小姐") else form + person
+        return written, {"form": form, "_name": person}
+    person = f"{rng.choice(EN_GIVEN)} {rng.choice(EN_FAMILY)}"
+    form = rng.choice(["Name: ", "Full name: ", "My name is ", "my name is ", "Mr ", "Ms ", "Mrs. ", "Miss "])
+    return form + person, {"form": form.strip(), "_name": person}
+
+
+def _pinyin_like(rng: random.Random, person: str) -> list[str]:
+    """Return a made-up romanisation: surname and given name as two capitalised words."""
+    return [rng.choice(["Xiaoming", "Hong", "Li", "Wei", "Fang"]), rng.choice(["Wang", "Li", "Zhang", "Chen"])]
+
+
 GENERATORS: dict[str, Callable[[random.Random], tuple[str, dict[str, str]]]] = {
     "phone": phone, "id_number": id_number, "email": email, "wechat": wechat, "qq": qq, "landline": landline,
     "bank_card": bank_card, "passport": passport, "travel_permit": travel_permit, "licence_plate": licence_plate,
+    "name": name,
 }
 # Where the value sits inside what the generator wrote: keyword-led kinds include their keyword.
 KEYWORD_LED = {"wechat", "qq", "bank_card", "passport", "travel_permit", "licence_plate"}
@@ -356,8 +386,11 @@ def positives(rng: random.Random, per_kind: int) -> list[Sample]:
     for kind, generate in GENERATORS.items():
         for _ in range(per_kind):
             written, form = generate(rng)
-            context = rng.choice(CONTEXTS)
+            context = rng.choice(CONTEXTS if kind != "name" else ["bare", "note"])
             text, start, end = surround(rng, written, context)
+            if "_name" in form:  # the label or title around a name need not be inside the finding
+                start += written.index(form["_name"])
+                end = start + len(form.pop("_name"))
             samples.append(Sample(kind, text, start, end, {**form, "context": context}))
     return samples
 
@@ -422,7 +455,17 @@ NEGATIVE_TEMPLATES = [
     "年龄 {n} 岁，美沙酮维持 {small} 年，每日 {dose} 毫升。",
     "坐第 {n} 路公交，{small} 站后下车，票价 {small}.{n} 元。",
     "{y}年{m}月至{y2}年{m2}月，共随访 {big} 人次，失访率 {pct}%。",
+    "{sur}医生说剂量可以减到 {dose} 毫升，{sur2}老师也来了。",
+    "谢谢{sur}先生和{sur2}女士的支持，{n} 位同伴参加。",
+    "我们和{sur}先生谈了 {n} 分钟，他叫了车送大家回去。",
+    "实名制登记 {n} 人，名字不重要，联系人员有 {small} 位。",
+    "{sur}姐和{sur2}哥在门诊值班，小{sur}负责登记 {n} 人。",
+    "老{sur}和{sur2}阿姨带了 {n} 份早餐，向{sur2}先生借了桌子。",
+    "Mr {en} and Ms {en2} from the CDC joined {n} peers; the project name: Harm Reduction Hub.",
+    "The drug is called Suboxone; {n} clients asked Dr {en} about it.",
+    "{sur}女士说，高兴的是今年有 {n} 人坚持服药。",
 ]
+NEGATIVE_SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "周", "高", "马", "林", "谢", "向", "金", "文"]
 CN_DIGITS = "零一二三四五六七八九"
 
 
@@ -464,6 +507,8 @@ def negatives(rng: random.Random, count: int) -> list[str]:
             "bp2": rng.randrange(60, 100), "mcn": rng.choice(["一", "二", "三", "十", "十二"]),
             "cn_count": rng.choice(["五", "十二", "二十三", "一百"]), "cn_small": rng.choice("二三四五六七八九"),
             "std": rng.randrange(1000, 30000), "std2": rng.randrange(100, 999),
+            "sur": rng.choice(NEGATIVE_SURNAMES), "sur2": rng.choice(NEGATIVE_SURNAMES),
+            "en": rng.choice(EN_FAMILY), "en2": rng.choice(EN_FAMILY),
         }
         template = rng.choice(NEGATIVE_TEMPLATES)
         sentence = template.format(**values)

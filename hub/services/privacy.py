@@ -24,7 +24,8 @@ therefore three steps:
    separated by commas, semicolons or bars are read only when grouped as mobiles are (3-4-4…);
    keyword-led recognisers find QQ numbers, WeChat IDs and local landline numbers; patterns find
    e-mail addresses (obfuscated too: "(at)", 艾特, 小老鼠, "[dot]", 点, "wang @ qq . com"),
-   passports, travel permits and licence plates.
+   passports, travel permits and licence plates; :mod:`hub.services.real_names` finds full names
+   the text introduces as names (姓名：…, 我叫…, …先生, my name is …).
 
 Every finding carries offsets into the ORIGINAL text, so the editor can highlight it. No Flask
 app or request is needed: labels are lazy strings, translated when shown.
@@ -43,10 +44,12 @@ from typing import Literal, get_args
 
 from flask_babel import lazy_gettext as _l
 
+from hub.services import real_names
+
 __all__ = ["KINDS", "KIND_LABELS", "Finding", "Kind", "highlight", "label", "mask_for_index", "scan"]
 
 Kind = Literal["phone", "landline", "id_number", "bank_card", "email", "wechat", "qq", "passport",
-               "travel_permit", "licence_plate", "sensitive_word"]
+               "travel_permit", "licence_plate", "name", "sensitive_word"]
 KINDS: frozenset[str] = frozenset(get_args(Kind))
 # i18n: names of the kinds of personal data the privacy check finds, shown beside each finding.
 KIND_LABELS = {
@@ -60,10 +63,11 @@ KIND_LABELS = {
     "passport": _l("passport number"),
     "travel_permit": _l("travel permit number"),
     "licence_plate": _l("licence plate"),
+    "name": _l("real name"),
     "sensitive_word": _l("listed name or word"),
 }
-# Contact data: what search must never index (listed words are names, handled by moderators).
-CONTACT_KINDS: frozenset[str] = KINDS - {"sensitive_word"}
+# Contact data: what search must never index (names, listed or introduced as names, are handled by moderators).
+CONTACT_KINDS: frozenset[str] = KINDS - {"name", "sensitive_word"}
 
 
 def label(kind: str) -> str:
@@ -608,6 +612,7 @@ _LISTED_MOBILE = re.compile(
     r"(?![ \t]*(?:个|人|名|位|次|例|元|块|支|份|件|盒|袋|条|组|户|岁|天|%|mg|ml|kg))"  # counts: "发放了138，1234，5678支"
 )
 _LISTED_GROUPINGS = frozenset({(3, 4, 4), (3, 3, 5), (3, 8), (7, 4)})
+_LISTED_HINT = re.compile(rf"{_DIGIT_OR_NUMERAL}{{3,8}}{_LIST_SEP}")  # cheap: most texts have no such group
 _LIST_BEFORE = re.compile(rf"{_DIGIT_OR_NUMERAL}{_LIST_SEP}$")
 _CODE_BEFORE = re.compile(r"(?<![0-9])(?:\+|\(\+?)?(?:0086|86)\)?[ \t-]{0,2}$")  # +86, (+86), 0086-
 
@@ -615,6 +620,8 @@ _CODE_BEFORE = re.compile(r"(?<![0-9])(?:\+|\(\+?)?(?:0086|86)\)?[ \t-]{0,2}$") 
 def _listed_mobiles(prepared: _Text) -> Iterator[tuple[Kind, int, int]]:
     """Yield mobile numbers whose groups are separated by commas, semicolons or bars."""
     text = prepared.folded.text
+    if not _LISTED_HINT.search(text):
+        return
     for match in _LISTED_MOBILE.finditer(text):
         groups = re.findall(_DIGIT_OR_NUMERAL + "+", match.group())
         sizes = list(map(len, groups))
@@ -928,6 +935,7 @@ def _scan_field(field: str, text: str, words: re.Pattern[str] | None) -> list[Fi
     if words is not None:
         spans += [("sensitive_word", *match.span()) for match in words.finditer(prepared.folded.text)]
     found = [Finding(kind, field, *prepared.folded.original_span(start, end)) for kind, start, end in spans]
+    found += [Finding("name", field, start, end) for start, end in real_names.find(text)]  # original offsets
     return sorted(found, key=lambda f: (f.start, f.end, f.kind))
 
 
@@ -1070,5 +1078,6 @@ _MASKERS: dict[str, Callable[[str], str]] = {
     "passport": _mask_document,
     "travel_permit": _mask_document,
     "licence_plate": _mask_plate,
+    "name": _mask_word,
     "sensitive_word": _mask_word,
 }
