@@ -626,8 +626,9 @@ def _listed_mobiles(prepared: _Text) -> Iterator[tuple[Kind, int, int]]:
         groups = re.findall(_DIGIT_OR_NUMERAL + "+", match.group())
         sizes = list(map(len, groups))
         digits = "".join(groups).translate(_TO_DIGITS)
-        for code in ("0086", "86"):  # a country code glued to the first group: +86138，1234，5678
-            if digits.startswith(code) and len(digits) == 11 + len(code):
+        glued_plus = text[match.start() - 1:match.start()] == "+"
+        for code in ("0086", "86"):  # a country code glued on after a "+": +86138，1234，5678 (86191 is a count)
+            if glued_plus and digits.startswith(code) and len(digits) == 11 + len(code):
                 sizes[0] -= len(code)
         if (len(set(re.findall(r"[,;|、丨]", match.group()))) == 1 and tuple(sizes) in _LISTED_GROUPINGS
                 and not _LIST_BEFORE.search(text, max(0, match.start() - 4), match.start())
