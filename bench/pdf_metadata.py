@@ -5,7 +5,8 @@ Usage: .venv/bin/python bench/pdf_metadata.py [--repeat N]
 Writes two PDFs of just under the 5 MB upload limit with the tests' hand-made writer
 (tests/pdfs.py), both with an author in /Info and an XMP packet:
 
-- **office export**: 40 pages of text and 8 photos of 600 KB each (incompressible data), the
+- **office export**: 40 pages of text and 8 camera photos of about 570 KB each (JPEGs of noise with
+  EXIF, which the rewrite walks segment by segment and strips), the
   dictionaries packed in a compressed object stream, as Word or WPS export a report with pictures;
 - **many objects**: 4,500 pages, each with its own content stream and five link annotations,
   31,500 objects written out plainly: about the most work per byte pypdf can be given.
@@ -43,6 +44,18 @@ from tests.pdfs import INFO, PAGE_RESOURCES, XMP, many_pages, pdf_stream, write_
 LIMIT = 5 * 1024 * 1024
 
 
+def photo() -> bytes:
+    """Return an 800x600 JPEG of noise (about 570 KB: little for the walk to skip) as a camera writes it,
+    EXIF with a GPS position included, so that the rewrite walks and strips each one."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({1: "N", 2: (30.0, 39.0, 12.5), 3: "E", 4: (104.0, 4.0, 1.0)})
+    out = io.BytesIO()
+    Image.frombytes("RGB", (800, 600), os.urandom(800 * 600 * 3)).save(out, "JPEG", quality=95, exif=exif)
+    return out.getvalue()
+
+
 def office_export() -> bytes:
     """Return 40 pages of text with 8 photos, the dictionaries in a compressed object stream."""
     objects: list[bytes] = [b"", b"", INFO, pdf_stream(XMP, b"/Type /Metadata /Subtype /XML ")]
@@ -52,7 +65,7 @@ def office_export() -> bytes:
                          % (800 - 14 * line, line, index) for line in range(50))
         xobjects = b""
         if index < 8:
-            objects.append(pdf_stream(os.urandom(600_000), b"/Type /XObject /Subtype /Image /Width 800 /Height 600 "
+            objects.append(pdf_stream(photo(), b"/Type /XObject /Subtype /Image /Width 800 /Height 600 "
                                       b"/ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode "))
             xobjects = b"/XObject << /Im1 %d 0 R >> " % len(objects)
             text += b" q 400 0 0 300 100 100 cm /Im1 Do Q"

@@ -8,6 +8,8 @@ document carrying what an office suite writes about its author.
 """
 from __future__ import annotations
 
+import io
+import random
 import struct
 import zlib
 from collections.abc import Collection
@@ -135,3 +137,40 @@ def missing_objects(count: int) -> bytes:
     file for each of them (about 10 ms apiece here), the cheapest way to keep it busy."""
     refs = b" ".join(b"%d 0 R" % (100_000 + n) for n in range(count))
     return pdf_bytes(pdf_stream(b"x" * 4_000_000), catalog_extra=b"/Padding 5 0 R /Missing [%s] " % refs)
+
+
+# What a phone camera writes into a photo besides its pixels; none of it may be stored.
+PHOTO_MARKERS = (b"Exif", b"ZebraCamSerial", b"ZebraXmpPhotographer", b"Photoshop 3.0", b"ZebraIptcCaption",
+                 b"ZebraJpegComment", b"ZebraAfterTheEnd")
+
+
+def camera_jpeg(*, progressive: bool = False, mode: str = "RGB", **save) -> bytes:
+    """Return a JPEG photo as a phone writes it: EXIF with a GPS position and the camera's serial number,
+    an XMP packet, an IPTC caption (APP13), a comment, and data appended after the end of the image."""
+    from PIL import Image  # only the tests that build photos need Pillow
+
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({1: "N", 2: (30.0, 39.0, 12.5), 3: "E", 4: (104.0, 4.0, 1.0)})
+    exif[0xA431] = "ZebraCamSerial"  # BodySerialNumber
+    out = io.BytesIO()
+    noise = random.Random(48).randbytes(48 * 32 * 3)  # the same photo every time: hypothesis replays tests
+    Image.frombytes("RGB", (48, 32), noise).convert(mode).save(
+        out, "JPEG", exif=exif, xmp=b"<x:xmpmeta>ZebraXmpPhotographer</x:xmpmeta>", comment=b"ZebraJpegComment",
+        progressive=progressive, **save)
+    iptc = b"Photoshop 3.0\x008BIM\x04\x04\x00\x00\x00\x00\x00\x14\x1c\x02\x78\x00\x10ZebraIptcCaption"
+    data = out.getvalue()
+    return data[:2] + b"\xff\xed" + struct.pack(">H", len(iptc) + 2) + iptc + data[2:] + b"ZebraAfterTheEnd"
+
+
+def photo_pdf(jpeg: bytes, *, flate: bool = False) -> bytes:
+    """Return a one-page PDF showing ``jpeg`` as an image XObject (compressed once more with ``flate``)."""
+    data, filters = (zlib.compress(jpeg), b"[/FlateDecode /DCTDecode]") if flate else (jpeg, b"/DCTDecode")
+    return write_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R "
+        b"/Resources << /XObject << /Im1 5 0 R >> >> >>",
+        pdf_stream(b"q 48 0 0 32 20 20 cm /Im1 Do Q"),
+        pdf_stream(data, b"/Type /XObject /Subtype /Image /Width 48 /Height 32 /ColorSpace /DeviceRGB "
+                         b"/BitsPerComponent 8 /Filter %s " % filters),
+    ])

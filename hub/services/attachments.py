@@ -16,8 +16,8 @@ What comes in is never trusted by its name or its declared content type:
   without its document metadata: the trailer's ``/Info`` dictionary (author, company, title,
   creating application, dates), every XMP ``/Metadata`` stream (the catalogue's, a page's or any
   other object's), the creating application's private ``/PieceInfo`` data and ``/LastModified``
-  times, the file identifier ``/ID``, and objects nothing refers to. Pages, fonts, images, links
-  and bookmarks stay. A PDF that needs an owner password only to be changed is stored decrypted;
+  times, the file identifier ``/ID``, objects nothing refers to, and the EXIF, XMP, IPTC and
+  comment segments of the JPEG photos inside. Pages, fonts, images, links and bookmarks stay. A PDF that needs an owner password only to be changed is stored decrypted;
   one that needs a password to be opened, that pypdf cannot read or write, or that needs more
   than those limits, is refused, never stored as it came. The rewritten file is checked for
   active content again: pypdf writes every object it keeps in plain view, so nothing the first

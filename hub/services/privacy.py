@@ -20,9 +20,12 @@ therefore three steps:
    digits, one character for one, so offsets stay valid (一 in 一个 is left alone).
 3. **Recognisers** per kind: digit runs are split into groups at separators and at changes of
    writing style; each combination of whole groups is classified (resident ID with its check
-   digit, mobile, bank card with Luhn, landline with area code); keyword-led recognisers find QQ
-   numbers, WeChat IDs and local landline numbers; patterns find e-mail addresses (obfuscated
-   too), passports, travel permits and licence plates.
+   digit, mobile, bank card with Luhn, landline with area code); mobiles whose groups are
+   separated by commas, semicolons or bars are read only when grouped as mobiles are (3-4-4…);
+   keyword-led recognisers find QQ numbers, WeChat IDs and local landline numbers; patterns find
+   e-mail addresses (obfuscated too: "(at)", 艾特, 小老鼠, "[dot]", 点, "wang @ qq . com"),
+   passports, travel permits and licence plates; :mod:`hub.services.real_names` finds full names
+   the text introduces as names (姓名：…, 我叫…, …先生, my name is …).
 
 Every finding carries offsets into the ORIGINAL text, so the editor can highlight it. No Flask
 app or request is needed: labels are lazy strings, translated when shown.
@@ -41,10 +44,12 @@ from typing import Literal, get_args
 
 from flask_babel import lazy_gettext as _l
 
+from hub.services import real_names
+
 __all__ = ["KINDS", "KIND_LABELS", "Finding", "Kind", "highlight", "label", "mask_for_index", "scan"]
 
 Kind = Literal["phone", "landline", "id_number", "bank_card", "email", "wechat", "qq", "passport",
-               "travel_permit", "licence_plate", "sensitive_word"]
+               "travel_permit", "licence_plate", "name", "sensitive_word"]
 KINDS: frozenset[str] = frozenset(get_args(Kind))
 # i18n: names of the kinds of personal data the privacy check finds, shown beside each finding.
 KIND_LABELS = {
@@ -58,10 +63,11 @@ KIND_LABELS = {
     "passport": _l("passport number"),
     "travel_permit": _l("travel permit number"),
     "licence_plate": _l("licence plate"),
+    "name": _l("real name"),
     "sensitive_word": _l("listed name or word"),
 }
-# Contact data: what search must never index (listed words are names, handled by moderators).
-CONTACT_KINDS: frozenset[str] = KINDS - {"sensitive_word"}
+# Contact data: what search must never index (names, listed or introduced as names, are handled by moderators).
+CONTACT_KINDS: frozenset[str] = KINDS - {"name", "sensitive_word"}
 
 
 def label(kind: str) -> str:
@@ -594,6 +600,44 @@ def _find_numbers(prepared: _Text) -> Iterator[tuple[Kind, int, int]]:
                 yield number.kind, start, _with_extension(text, number.end, number.kind)
 
 
+# A mobile number whose groups are separated by commas, semicolons or bars ("138，1234，5678",
+# "一三八、一二三四、五六七八"). Those separators belong to amounts and lists everywhere else, so
+# the number must stand alone (not one item of a longer list, no unit after it) and be grouped
+# as people group mobile numbers (3-4-4 above all), never by threes as amounts are.
+_DIGIT_OR_NUMERAL = "[0-9" + "".join(_NUMERALS) + "]"
+_LIST_SEP = r"[ \t]*[,;|、丨][ \t]*"
+_LISTED_MOBILE = re.compile(
+    rf"(?<!{_DIGIT_OR_NUMERAL}){_DIGIT_OR_NUMERAL}{{3,8}}(?:{_LIST_SEP}{_DIGIT_OR_NUMERAL}{{3,8}}){{1,2}}"
+    rf"(?!{_DIGIT_OR_NUMERAL}|{_LIST_SEP}{_DIGIT_OR_NUMERAL})"
+    r"(?![ \t]*(?:个|人|名|位|次|例|元|块|支|份|件|盒|袋|条|组|户|岁|天|%|mg|ml|kg))"  # counts: "发放了138，1234，5678支"
+)
+_LISTED_GROUPINGS = frozenset({(3, 4, 4), (3, 3, 5), (3, 8), (7, 4)})
+_LISTED_HINT = re.compile(rf"{_DIGIT_OR_NUMERAL}{{3,8}}{_LIST_SEP}")  # cheap: most texts have no such group
+_LIST_BEFORE = re.compile(rf"{_DIGIT_OR_NUMERAL}{_LIST_SEP}$")
+_CODE_BEFORE = re.compile(r"(?<![0-9])(?:\+|\(\+?)?(?:0086|86)\)?[ \t-]{0,2}$")  # +86, (+86), 0086-
+
+
+def _listed_mobiles(prepared: _Text) -> Iterator[tuple[Kind, int, int]]:
+    """Yield mobile numbers whose groups are separated by commas, semicolons or bars."""
+    text = prepared.folded.text
+    if not _LISTED_HINT.search(text):
+        return
+    for match in _LISTED_MOBILE.finditer(text):
+        groups = re.findall(_DIGIT_OR_NUMERAL + "+", match.group())
+        sizes = list(map(len, groups))
+        digits = "".join(groups).translate(_TO_DIGITS)
+        glued_plus = text[match.start() - 1:match.start()] == "+"
+        for code in ("0086", "86"):  # a country code glued on after a "+": +86138，1234，5678 (86191 is a count)
+            if glued_plus and digits.startswith(code) and len(digits) == 11 + len(code):
+                sizes[0] -= len(code)
+        if (len(set(re.findall(r"[,;|、丨]", match.group()))) == 1 and tuple(sizes) in _LISTED_GROUPINGS
+                and not _LIST_BEFORE.search(text, max(0, match.start() - 4), match.start())
+                and _is_mobile(digits)):
+            before = text[max(0, match.start() - 10):match.start()].translate(_TO_DIGITS)
+            code = _CODE_BEFORE.search(before) or re.search(r"\+?$", before)
+            yield "phone", match.start() - (len(before) - code.start()), match.end()
+
+
 _ALL_NUMBERS = frozenset(kind for kind, _test in _DIGIT_KINDS)
 _ID_ONLY = frozenset({"id_number"})  # a valid ID number is personal data whatever comes before it
 _CODE_LIKE = frozenset({"id_number", "phone"})
@@ -734,10 +778,13 @@ def _documents(prepared: _Text) -> Iterator[tuple[Kind, int, int]]:
 
 # --------------------------------------------------------------------------- e-mail
 
-_AT_WORD = r"[(\[{<][ \t]*(?:at|@)[ \t]*[)\]}>]|艾特|#"
+# 小老鼠 ("little mouse") and 圈a ("a in a circle") are what @ is called in Chinese.
+_AT_WORD = r"[(\[{<][ \t]*(?:at|@)[ \t]*[)\]}>]|艾特|小老鼠|圈a|#"
 _DOT_WORD = r"[(\[{<][ \t]*(?:dot|\.)[ \t]*[)\]}>]|点|。"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_DOT = rf"(?:\.|[ \t]*(?:{_DOT_WORD})[ \t]*|[ \t]+dot[ \t]+)"
+_DOT = rf"(?:[ \t]*\.[ \t]*|[ \t]*(?:{_DOT_WORD})[ \t]*|[ \t]+dot[ \t]+)"
+_SPACED_DOT = re.compile(r"[ \t]\.|\.[ \t]")
+_PLAIN_DOT = re.compile(r"(?<![ \t])\.(?![ \t])")
 _EMAIL = re.compile(
     # The look-behind makes matches start only at the beginning of a run, which keeps long runs
     # of letters linear instead of quadratic.
@@ -778,17 +825,30 @@ _TLD = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
 def _is_email(at: str, local: str, domain: str) -> bool:
     """Accept an address written plainly, or obfuscated in a way that cannot be ordinary text."""
     plain = _PLAIN_DOMAIN.fullmatch(domain) is not None
+    labels = re.split(_DOT, domain)
+    if len(labels) < 2:  # what is left once a full stop after the address is cut off: "x@y . Then"
+        return False
     if at == "@" and plain:
         return True
-    labels = re.split(_DOT, domain)
-    if len(labels) < 2 or not _TLD.fullmatch(labels[-1]):
+    if not _TLD.fullmatch(labels[-1]):
         return False
     if (at.strip() == "#" or not plain) and labels[-1] not in _COMMON_TLDS:
+        return False
+    if _SPACED_DOT.search(domain) and not _spaced_dots_belong(at, domain):
         return False
     if at.strip() == "at":  # "available at who.int" is English; "wang at qq dot com" is not
         return labels[-1] in _COMMON_TLDS and (not plain or _plain_domain(domain) in _MAIL_DOMAINS or bool(re.search(r"[0-9._]", local))
                 or (local not in _WORDS_BEFORE_AT and not domain.startswith("www.")))
     return True
+
+
+def _spaced_dots_belong(at: str, domain: str) -> bool:
+    """Accept "wang @ example . com" but not a sentence's full stop ("…@example.com. Me too", "at home. Me").
+
+    Spaces around a dot are a way of writing an address only after an @ (not the English word
+    "at" or a "#"), and when no dot of the domain is written plainly.
+    """
+    return at.strip() not in ("at", "#") and not _PLAIN_DOT.search(domain)
 
 
 def _find_emails(prepared: _Text) -> Iterator[tuple[Kind, int, int]]:
@@ -855,8 +915,8 @@ _PRECEDENCE: tuple[Kind, ...] = ("email", "id_number", "phone", "bank_card", "la
 
 def _contact_spans(prepared: _Text) -> list[tuple[Kind, int, int]]:
     """Return the non-overlapping contact-data spans of a prepared text (folded offsets)."""
-    candidates = [*_find_emails(prepared), *_find_numbers(prepared), *_keyword_led(prepared),
-                  *_documents(prepared)]
+    candidates = [*_find_emails(prepared), *_find_numbers(prepared), *_listed_mobiles(prepared),
+                  *_keyword_led(prepared), *_documents(prepared)]
     candidates.sort(key=lambda c: (_PRECEDENCE.index(c[0]), c[1]))
     taken: list[tuple[int, int]] = []  # sorted, disjoint
     kept: list[tuple[Kind, int, int]] = []
@@ -876,6 +936,7 @@ def _scan_field(field: str, text: str, words: re.Pattern[str] | None) -> list[Fi
     if words is not None:
         spans += [("sensitive_word", *match.span()) for match in words.finditer(prepared.folded.text)]
     found = [Finding(kind, field, *prepared.folded.original_span(start, end)) for kind, start, end in spans]
+    found += [Finding("name", field, start, end) for start, end in real_names.find(text)]  # original offsets
     return sorted(found, key=lambda f: (f.start, f.end, f.kind))
 
 
@@ -1018,5 +1079,6 @@ _MASKERS: dict[str, Callable[[str], str]] = {
     "passport": _mask_document,
     "travel_permit": _mask_document,
     "licence_plate": _mask_plate,
+    "name": _mask_word,
     "sensitive_word": _mask_word,
 }

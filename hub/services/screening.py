@@ -23,7 +23,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from hub.extensions import db
-from hub.models import SensitiveWord
+from hub.models import CommentThread, SensitiveWord, User
 from hub.services import privacy
 from hub.services.errors import ServiceError
 
@@ -58,7 +58,27 @@ def screen(fields: Mapping[str, str]) -> list[Finding]:
     """Return the personal-data findings in ``fields`` (field name → text), listed words included."""
     if not any(fields.values()):
         return []
-    return privacy.scan(fields, sensitive_words=sensitive_words())
+    return _without_pseudonyms(fields, privacy.scan(fields, sensitive_words=sensitive_words()))
+
+
+def _without_pseudonyms(fields: Mapping[str, str], findings: list[Finding]) -> list[Finding]:
+    """Drop the names that are pseudonyms the hub shows anyway: a member's, or a partner hub's commenter's.
+
+    "我叫小雨" by the member whose pseudonym is 小雨 reveals nothing; nor does a pseudonym being
+    chosen ("pseudonym" field: it is the name the hub will show). Only the names found are looked
+    up, so a text without names costs no query.
+    """
+    findings = [f for f in findings if not (f.kind == "name" and f.field == "pseudonym")]
+    names = {finding: " ".join(fields[finding.field][finding.start:finding.end].split()).lower()
+             for finding in findings if finding.kind == "name"}
+    if not names:
+        return findings
+    wanted = set(names.values())
+    shown = set(db.session.scalars(sa.select(sa.func.lower(User.pseudonym))
+                                   .where(sa.func.lower(User.pseudonym).in_(wanted))))
+    shown |= set(db.session.scalars(sa.select(sa.func.lower(CommentThread.author_pseudonym))
+                                    .where(sa.func.lower(CommentThread.author_pseudonym).in_(wanted))))
+    return [finding for finding in findings if names.get(finding) not in shown]
 
 
 def require_confirmation(fields: Mapping[str, str], *, confirmed: bool, message: Any = None) -> list[Finding]:

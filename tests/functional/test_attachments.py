@@ -144,6 +144,21 @@ def test_pdf_comes_back_without_its_author_title_or_xmp_but_with_its_page(client
     assert page["/Annots"][0].get_object()["/A"]["/URI"] == pdfs.LINK
 
 
+def test_photo_inside_a_pdf_comes_back_without_its_gps_position_or_camera_serial(client, login_as, contributor,
+                                                                                 draft):
+    photo = pdfs.camera_jpeg(progressive=True)
+    login_as(contributor)
+    response = upload(client, draft, pdfs.photo_pdf(photo), "外展照片.pdf", follow_redirects=True)
+    assert "Attached 外展照片.pdf." in response.get_data(as_text=True)
+    item = db.session.scalars(db.select(Attachment).where(Attachment.note_id == draft.id)).one()
+    served = client.get(url_of(item)).data
+    for marker in pdfs.PHOTO_MARKERS:
+        assert marker not in served, marker
+    stored = PdfReader(io.BytesIO(served)).pages[0]["/Resources"]["/XObject"]["/Im1"].get_object().get_data()
+    shown = Image.open(io.BytesIO(stored))
+    assert not shown.getexif() and shown.tobytes() == Image.open(io.BytesIO(photo)).tobytes()
+
+
 HIDDEN_SCRIPT = pdfs.write_pdf(
     [b"<< /Type /Catalog /Pages 2 0 R /OpenAction 5 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
      b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>", pdfs.pdf_stream(b"BT ET"),
@@ -159,8 +174,9 @@ HIDDEN_SCRIPT = pdfs.write_pdf(
     (HIDDEN_SCRIPT, "contains scripts"),
     (pdf_bytes(pdfs.object_stream(b"<< >>", extra=b"/Filter /LZWDecode")), "could not be checked for scripts"),
     (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n%%EOF\n", "could not read this PDF"),
+    (pdfs.photo_pdf(pdfs.camera_jpeg()[2:]), "could not read this PDF"),
 ], ids=["script", "launch", "embedded-file", "script-in-object-stream", "script-hidden-from-the-first-scan",
-        "unreadable-object-stream", "damaged"])
+        "unreadable-object-stream", "damaged", "photo-without-start-of-image"])
 def test_refused_pdf_says_why_and_stores_nothing(app, client, login_as, contributor, draft, sent, reason):
     login_as(contributor)
     response = upload(client, draft, sent, "x.pdf", follow_redirects=True)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.services.privacy import Finding, highlight, scan
+from hub.services.privacy import Finding, highlight, mask_for_index, scan
 
 COUNTRY_PREFIXES = ["", "+86", "+86 ", "0086", "0086-", "86", "86 ", "(+86)", "(+86) ", "(86)"]
 FULL_WIDTH = str.maketrans("0123456789+-.() xX@", "０１２３４５６７８９＋－．（）　ｘＸ＠")
@@ -460,12 +460,21 @@ PHONE_FORMS = [
     ("13812345678一直打不通", "13812345678"),  # a word starting with a numeral
     ("联系人张三幺三八洞洞幺三八洞洞洞", "幺三八洞洞幺三八洞洞洞"),
     ("微信同号13812345678", "13812345678"),  # reported as the mobile, not as a WeChat ID
+    ("手机：138，1234，5678。", "138，1234，5678"),  # commas, enumeration commas, semicolons, bars
+    ("打一三八、一二三四、五六七八", "一三八、一二三四、五六七八"),
+    ("call 138, 1234, 5678 after six", "138, 1234, 5678"),
+    ("138；1234；5678", "138；1234；5678"),
+    ("138丨1234丨5678", "138丨1234丨5678"),
+    ("电话 (+86) 138，1234，5678", "(+86) 138，1234，5678"),
+    ("+八六幺三八，幺二三四，五六七八", "+八六幺三八，幺二三四，五六七八"),  # the country code glued on
 ]
 PHONE_NOT = [
     "2026年12月6日", "2026-12-06", "12/6", "¥13800", "13800元", "13,812,345,678元",
     "订单号 13812345678", "ISBN 978-7-5086-1380-0", "下午 13:38，到场 123 人",
     "剂量 60 80 100 120 mg", "2019 2020 2021 2022 年", "第一二三四五组",
     "三三两两地来了二十几个人", "13812345678901", "1381234567",
+    "三个月分别发放了138，1234，5678支针具", "分别为 138、1234、5678 个", "138，1234；5678",
+    "1,381,234,567元", "238，1234，5678", "共 1339，656，7308 三组", "共 86191，8797，7564 三组", "999，138，1234，5678，42",
 ]
 
 
@@ -521,10 +530,18 @@ EMAIL_FORMS = [
     ("WANG @ 163.COM", "WANG @ 163.COM"),
     ("联系 ZHANG[AT]GMAIL [DOT] COM。她同意了", "ZHANG[AT]GMAIL [DOT] COM"),
     ("一二三四五六七八@qq.com", "一二三四五六七八@qq.com"),
+    ("联系 wang @ example . org 谢谢", "wang @ example . org"),  # dots written apart
+    ("wang@example . org", "wang@example . org"),
+    ("wang (at) clinic . org . cn", "wang (at) clinic . org . cn"),
+    ("邮箱 wang 艾特 163 。com", "wang 艾特 163 。com"),
+    ("wang小老鼠qq点com", "wang小老鼠qq点com"),  # 小老鼠 and 圈a are what @ is called in Chinese
+    ("wang圈aqq.com", "wang圈aqq.com"),
+    ("write to wang @ example.org. Me too", "wang @ example.org"),  # a full stop is no dot of the address
 ]
 EMAIL_NOT = [
     "see the guidance at who.int", "available at www.unaids.org", "C# and F# are languages",
     "价格 5@10元", "user@localhost", "我们在 12点 开会", "wang#example.zz",
+    "we stayed at home . me and two peers", "room #3 . com", "x@y . Then we left",
 ]
 
 
@@ -654,6 +671,63 @@ def test_codes_that_are_not_documents_are_not_flagged(text: str) -> None:
     assert scan({"body": text}) == []
 
 
+NAME_FORMS = [
+    ("姓名：王小明，男，35岁", "王小明"),  # after a label
+    ("姓名: 李红", "李红"),
+    ("**姓名**：王小明", "王小明"),
+    ("姓名：**王小明**", "王小明"),
+    ("他的真名叫张伟，大家叫他阿伟", "张伟"),
+    ("真实姓名是陈秀英。", "陈秀英"),
+    ("她说：我叫王五，今年30岁", "王五"),
+    ("他叫李红今年三十岁", "李红"),  # 今 ends the given name
+    ("一个名叫刘洋的年轻人", "刘洋"),
+    ("联系人：赵敏 随时联系", "赵敏"),
+    ("姓名：欧阳娜娜", "欧阳娜娜"),  # a compound surname
+    ("王小明先生来门诊领药", "王小明"),  # before a form of address
+    ("感谢李红女士的支持", "李红"),
+    ("感谢王明先生", "王明"),  # 谢 is a surname too, but 王 starts the name
+    ("按摩店的陈丽小姐说", "陈丽"),
+    ("诸葛亮先生", "诸葛亮"),
+    ("姓名：Wang Xiaoming", "Wang Xiaoming"),
+    ("Name: John Smith", "John Smith"),
+    ("Full name: Anna Lee-Wilson", "Anna Lee-Wilson"),
+    ("my name is Minh Tran and I came", "Minh Tran"),
+    ("他说My name is Sarah Brown。", "Sarah Brown"),  # glued to Chinese
+    ("Her case worker, Ms Anna Wilson, came too", "Anna Wilson"),
+    ("Mr. John Smith", "John Smith"),
+    ("外展时遇到了Mrs Lan Nguyen", "Lan Nguyen"),
+]
+NAME_NOT = [
+    "王先生来了", "李女士说", "谢谢王先生", "我们向王先生借了桌子", "向高先生借了桌子", "上周高女士来过",
+    "每周五王先生值班", "关于王先生的事", "谢谢文先生", "老王先生", "小王先生", "这位陈先生",
+    "王医生说剂量可以减", "李老师也来了", "他叫了车", "我叫张医生过来", "我叫他别去", "实名制登记", "名字不重要",
+    "联系人员有三位", "名字叫什么都行", "王姐和李哥在值班",
+    "Mr Smith came", "Ms Wang said", "Dr John Smith", "My name is John", "my name is not important",
+    "Project name: Harm Reduction Network", "The drug is called Suboxone", "name: wang li",
+]
+
+
+@pytest.mark.parametrize(("text", "value"), NAME_FORMS)
+def test_a_full_name_introduced_as_a_name_is_found(text: str, value: str) -> None:
+    assert spans(findings_of("name", text), text) == [value]
+
+
+@pytest.mark.parametrize("text", NAME_NOT)
+def test_surnames_titles_and_name_words_alone_are_not_flagged(text: str) -> None:
+    assert scan({"body": text}) == []
+
+
+def test_a_name_is_found_where_it_stands_in_the_original_text() -> None:
+    text = "\u200b１３８ 同伴&#20320;说：我叫王小明。"  # characters before it fold to other lengths
+    (finding,) = findings_of("name", text)
+    assert text[finding.start:finding.end] == "王小明" and highlight(text, [finding])[1] == ("王小明", True)
+
+
+def test_names_are_not_blanked_out_of_the_search_index() -> None:
+    # Names are like the admins' listed words: an author or moderator kept them on purpose.
+    assert mask_for_index("我叫王小明，电话 13812345678") == "我叫王小明，电话 " + " " * 11
+
+
 # ------------------------------------------------------------------ masks and labels
 
 
@@ -664,7 +738,11 @@ def test_codes_that_are_not_documents_are_not_flagged(text: str) -> None:
         ("landline", "(028)85551234 转 801", "028-****1234"),
         ("landline", "办公室电话 8555 1234", "******34"),
         ("bank_card", f"卡号 {CARD_19[:6]} {CARD_19[6:]}", f"{CARD_19[:4]}****{CARD_19[-4:]}"),
+        ("phone", "一三八、一二三四、五六七八", "138****5678"),
         ("email", "wangli艾特163点com", "w***@163.com"),
+        ("email", "wang @ example . org", "w***@example.org"),
+        ("name", "姓名：欧阳娜娜", "欧***"),
+        ("name", "Mr John Smith", "J*********"),
         ("wechat", "微信号 wangxiaoli", "wa******li"),
         ("qq", "扣扣：幺二三四五六七八", "12****78"),
         ("passport", "护照 e12345678", "E1*****78"),
