@@ -32,11 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
 from flask import current_app
 from flask_migrate import upgrade
 
-from hub import events, worker
+from hub import events, schema_check, worker
 from hub.extensions import db
 from hub.instance_identity import database_identity, new_identity
 from hub.models.note import Note
@@ -109,10 +108,6 @@ def _run(command: list[str], env: dict[str, str], what: str) -> None:
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
         raise BackupError(f"{what} failed: {' '.join(detail)}")
-
-
-def _revisions() -> ScriptDirectory:
-    return ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
 
 
 def _schema_revision() -> str | None:
@@ -200,7 +195,7 @@ def read_manifest(archive_path: Path) -> dict:
     revision = manifest.get("revision")
     if revision:
         try:
-            _revisions().get_revision(revision)
+            schema_check.scripts().get_revision(revision)
         except Exception:
             raise BackupError("This backup was made by a newer version of the hub (schema revision "
                               f"{revision}): upgrade the hub first.") from None

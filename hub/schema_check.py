@@ -44,14 +44,15 @@ class SchemaState:
                 f"{', '.join(sorted(self.needed))}: {FIX}")
 
 
-def _scripts() -> ScriptDirectory:
+def scripts() -> ScriptDirectory:
+    """Return the hub's migrations (``hub/migrations``) as Alembic reads them."""
     return ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
 
 
 def schema_state() -> SchemaState:
     """Read the database's schema revision (raises SQLAlchemy's errors when it cannot be reached)."""
-    scripts = _scripts()
-    needed = frozenset(scripts.get_heads())
+    migrations = scripts()
+    needed = frozenset(migrations.get_heads())
     with db.engine.connect() as connection:
         current = frozenset(MigrationContext.configure(connection).get_current_heads())
         # A database made from the models directly (db.create_all: the tests, the benches) has every
@@ -59,7 +60,7 @@ def schema_state() -> SchemaState:
         if not current and set(db.metadata.tables) <= set(sa.inspect(connection).get_table_names()):
             current = needed
     return SchemaState(current=current, needed=needed,
-                       known=frozenset(revision.revision for revision in scripts.walk_revisions()))
+                       known=frozenset(revision.revision for revision in migrations.walk_revisions()))
 
 
 def require_current_schema() -> None:

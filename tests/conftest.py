@@ -9,12 +9,13 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub import create_app
+from hub import create_app, worker
 from hub.config import TestConfig
 from hub.extensions import db
 from hub.models.user import Role, User, UserStatus
 from hub.services import accounts, projects
 
+from tests import catalogue
 from tests.helpers import PASSWORD, login
 
 
@@ -115,14 +116,34 @@ def postgres_database(postgres_server, request) -> Iterator[str]:
     postgres_server.drop_database(name)
 
 
-@pytest.fixture
-def postgres_app(make_app, postgres_database) -> Iterator[Flask]:
-    """Give the test a fresh hub on a database of its own on the session's PostgreSQL server."""
-    application = make_app(DATABASE_URL=postgres_database)
+def _app_on(make_app: Callable[..., Flask], url: str) -> Iterator[Flask]:
+    """Yield a fresh hub on the database at ``url``, inside its app context, and let its connections go after."""
+    application = make_app(DATABASE_URL=url)
     with application.app_context():
         yield application
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def postgres_app(make_app, postgres_database) -> Iterator[Flask]:
+    """Give the test a fresh hub on a database of its own on the session's PostgreSQL server."""
+    yield from _app_on(make_app, postgres_database)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_database_url(request, tmp_path) -> str:
+    """Return the URL of an empty database that several connections, threads and processes share:
+    a SQLite file (not an in-memory one), or a database of its own on the session's PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hub.sqlite'}"
+    return request.getfixturevalue("postgres_database")
+
+
+@pytest.fixture
+def shared_app(make_app, shared_database_url) -> Iterator[Flask]:
+    """Give the test a fresh hub on that shared database, once on SQLite and once on PostgreSQL."""
+    yield from _app_on(make_app, shared_database_url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -162,6 +183,14 @@ def mail_app(make_app, smtp_server) -> Iterator[Flask]:
     with application.app_context():
         yield application
         db.session.remove()
+
+
+@pytest.fixture
+def hub(app):
+    """The small hub of ``tests/catalogue.py``, indexed as the worker indexes it (search finds its notes)."""
+    made = catalogue.build()
+    worker.run_once(app)
+    return made
 
 
 @pytest.fixture

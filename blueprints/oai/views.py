@@ -24,7 +24,7 @@ from lxml import etree
 from blueprints.web.access import public
 from blueprints.web.common import as_id, public_url
 from blueprints.web.security import NulByte
-from blueprints.web.xmltext import xml_text
+from blueprints.web.xmltext import holds_non_xml, xml_text
 from hub.extensions import csrf
 from hub.models import HarvestRecord, Note
 from hub.models.base import LARGEST_ID, is_row_id
@@ -48,9 +48,6 @@ VERBS = {  # verb: (required arguments, optional arguments, exclusive argument)
 }
 DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SECOND_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-# No legal argument holds what XML 1.0 cannot carry (control characters, surrogates, U+FFFE/U+FFFF);
-# echoing one in <request> would fail.
-ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class OaiError(Exception):
@@ -146,7 +143,7 @@ def _illegal(text: str) -> bool:
     percent-quoted as they came: such a sequence counts too. Identifiers, set specs, prefixes,
     dates and tokens never hold one as text.
     """
-    if ILLEGAL.search(text):
+    if holds_non_xml(text):  # control characters, surrogates, U+FFFE/U+FFFF: echoed in <request>, they would fail
         return True
     try:
         unquote_to_bytes(text).decode("utf-8")

@@ -18,3 +18,8 @@ _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 def xml_text(text: str) -> str:
     """Return ``text`` without the characters XML 1.0 cannot carry."""
     return _NOT_XML.sub("", text)
+
+
+def holds_non_xml(text: str) -> bool:
+    """Tell whether ``text`` holds a character XML 1.0 cannot carry."""
+    return _NOT_XML.search(text) is not None

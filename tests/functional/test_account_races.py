@@ -20,20 +20,6 @@ pytestmark = pytest.mark.postgres
 TRIES = 4
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def shared_app(request, make_app, tmp_path):
-    """A hub whose database every thread reaches through its own connection (not an in-memory SQLite)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'hub.sqlite'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-    app = make_app(DATABASE_URL=url)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-
-
 @pytest.fixture
 def ada(shared_app):
     user = accounts.create_user(accounts.NewAccount(username="ada", pseudonym="Ada P", password=PASSWORD),

@@ -3,15 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from hub import worker
-from tests import catalogue
-
-
-@pytest.fixture
-def hub(app):
-    made = catalogue.build()
-    worker.run_once(app)
-    return made
 
 
 def _ids(client, query: str) -> list[int]:

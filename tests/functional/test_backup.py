@@ -20,14 +20,10 @@ from tests.federation.fixtures import people, publish  # noqa: F401
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def app(request, make_app, tmp_path):
+@pytest.fixture
+def app(make_app, shared_database_url):
     """A hub whose schema was made by the migrations, on a SQLite file or a PostgreSQL database of its own."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'hub.sqlite'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-    application = make_app(DATABASE_URL=url, INDEX_DIR="index")
+    application = make_app(DATABASE_URL=shared_database_url, INDEX_DIR="index")
     with application.app_context():
         db.drop_all()
         upgrade()

@@ -9,22 +9,13 @@ import pytest
 from lxml import etree
 
 from blueprints.web.access import public
-from hub import worker
 from hub.extensions import csrf
-from tests import catalogue
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 
 
 def _b64(raw: str) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-@pytest.fixture
-def hub(app):
-    made = catalogue.build()
-    worker.run_once(app)
-    return made
 
 
 @pytest.mark.parametrize("raw", [

@@ -52,27 +52,15 @@ with create_app().app_context():
 """
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path) -> str:
-    """Return the URL of an empty database on a SQLite file or on the suite's PostgreSQL server."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'hub.sqlite'}"
-    return request.getfixturevalue("postgres_database")
-
-
 @pytest.fixture
-def app(make_app, database_url):
-    """Give the test a hub on that database (the role fixtures use it), inside an app context."""
-    application = make_app(DATABASE_URL=database_url)
-    with application.app_context():
-        yield application
-        db.session.remove()
-        db.engine.dispose()
+def app(shared_app):
+    """The hub of the test on its shared database (the role fixtures use it)."""
+    return shared_app
 
 
-def process_env(app, database_url: str) -> dict[str, str]:
+def process_env(app, shared_database_url: str) -> dict[str, str]:
     """Return the environment of a hub process on the test's database."""
-    return {**hub_env(Path(app.instance_path)), "HUB_DATABASE_URL": database_url}
+    return {**hub_env(Path(app.instance_path)), "HUB_DATABASE_URL": shared_database_url}
 
 
 def start_writer(script: str, env: dict[str, str], *args: object) -> subprocess.Popen:
@@ -91,10 +79,10 @@ def finish(process: subprocess.Popen) -> str:
     return output.strip().splitlines()[-1]
 
 
-def test_the_same_comment_sent_twice_at_the_same_moment_is_one_comment(app, database_url, tmp_path, contributor,
+def test_the_same_comment_sent_twice_at_the_same_moment_is_one_comment(app, shared_database_url, tmp_path, contributor,
                                                                        moderator, member):
     note = published_note(contributor, moderator)
-    env = process_env(app, database_url)
+    env = process_env(app, shared_database_url)
     go = tmp_path / "go"
     writers = [start_writer(COMMENT, env, note.id, member.id, go, "We tried this at our centre too.")
                for _ in range(2)]
@@ -106,10 +94,10 @@ def test_the_same_comment_sent_twice_at_the_same_moment_is_one_comment(app, data
     assert len(ids) == 1  # both copies were answered with the one comment
 
 
-def test_different_comments_sent_at_the_same_moment_are_all_saved(app, database_url, tmp_path, contributor,
+def test_different_comments_sent_at_the_same_moment_are_all_saved(app, shared_database_url, tmp_path, contributor,
                                                                   moderator, member):
     note = published_note(contributor, moderator)
-    env = process_env(app, database_url)
+    env = process_env(app, shared_database_url)
     go = tmp_path / "go"
     writers = [start_writer(COMMENT, env, note.id, member.id, go, f"Thought number {n}.") for n in range(3)]
     go.touch()
@@ -136,12 +124,12 @@ print("done", flush=True)
 """
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_comment_is_saved_at_once_while_another_process_holds_a_long_read(app, database_url, tmp_path,
+@pytest.mark.parametrize("shared_database_url", ["sqlite"], indirect=True)
+def test_a_comment_is_saved_at_once_while_another_process_holds_a_long_read(app, shared_database_url, tmp_path,
                                                                            contributor, moderator, member):
     note = published_note(contributor, moderator)
-    env = process_env(app, database_url)
-    database, go, read_done = sa.make_url(database_url).database, tmp_path / "go", tmp_path / "read-done"
+    env = process_env(app, shared_database_url)
+    database, go, read_done = sa.make_url(shared_database_url).database, tmp_path / "go", tmp_path / "read-done"
     reader = start_writer(LONG_READ, env, database, read_done)
     try:
         writer = start_writer(COMMENT, env, note.id, member.id, go, "Written during an export.")
@@ -156,7 +144,7 @@ def test_a_comment_is_saved_at_once_while_another_process_holds_a_long_read(app,
     assert db.session.scalars(sa.select(Comment.body)).all() == ["Written during an export."]
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("shared_database_url", ["sqlite"], indirect=True)
 def test_a_sqlite_file_is_shared_in_wal_mode_with_foreign_keys_and_a_busy_timeout(app):
     with db.engine.connect() as connection:
         settings = [connection.exec_driver_sql(f"PRAGMA {name}").scalar()
@@ -178,7 +166,7 @@ def test_deleting_a_note_deletes_its_comments_as_the_schema_says(app, contributo
     assert db.session.scalars(sa.select(Comment)).all() == []
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("shared_database_url", ["sqlite"], indirect=True)
 def test_a_migration_that_copies_the_note_table_keeps_its_comments(app, make_user):
     db.drop_all()
     upgrade()
@@ -192,14 +180,14 @@ def test_a_migration_that_copies_the_note_table_keeps_its_comments(app, make_use
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_backup_holds_what_another_process_wrote_into_the_wal_and_restores_it(app, database_url, tmp_path,
+@pytest.mark.parametrize("shared_database_url", ["sqlite"], indirect=True)
+def test_a_backup_holds_what_another_process_wrote_into_the_wal_and_restores_it(app, shared_database_url, tmp_path,
                                                                                 contributor, moderator, member):
     note = published_note(contributor, moderator)
     go = tmp_path / "go"
     go.touch()
-    finish(start_writer(COMMENT, process_env(app, database_url), note.id, member.id, go, "Written before the backup."))
-    database = Path(sa.make_url(database_url).database)
+    finish(start_writer(COMMENT, process_env(app, shared_database_url), note.id, member.id, go, "Written before the backup."))
+    database = Path(sa.make_url(shared_database_url).database)
     assert Path(f"{database}-wal").stat().st_size > 0  # not yet in the database file: this process keeps it open
     runner = app.test_cli_runner()
     result = runner.invoke(args=["hub", "backup", str(tmp_path / "hub.tar")])

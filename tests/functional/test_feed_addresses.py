@@ -2,19 +2,9 @@
 from __future__ import annotations
 
 import feedparser
-import pytest
 
-from hub import worker
-from tests import catalogue
 from tests.helpers import login, post_form
 from tests.functional.test_feeds import FEED_URL_RE
-
-
-@pytest.fixture
-def hub(app):
-    made = catalogue.build()
-    worker.run_once(app)
-    return made
 
 
 def _titles(client, url: str) -> list[str]:

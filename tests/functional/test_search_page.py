@@ -5,15 +5,6 @@ import re
 
 import pytest
 
-from hub import worker
-from tests import catalogue
-
-
-@pytest.fixture
-def hub(app):
-    made = catalogue.build()
-    worker.run_once(app)
-    return made
 
 
 def also_searched(page: str) -> list[str]:

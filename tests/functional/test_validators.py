@@ -6,14 +6,6 @@ from werkzeug.http import http_date
 
 from hub import worker
 from hub.services import notes
-from tests import catalogue
-
-
-@pytest.fixture
-def hub(app):
-    made = catalogue.build()
-    worker.run_once(app)
-    return made
 
 
 def _held(client, url: str) -> dict[str, str]:

@@ -7,17 +7,12 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from hub.extensions import db
+from tests.helpers import empty_database
 from hub.text_safety import skeleton
 
 
-def _empty(engine) -> None:
-    db.drop_all()
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-
-
 def test_accounts_migration_recomputes_skeletons_and_drops_tokens_of_gone_accounts(any_db_app):
-    _empty(db.engine)
+    empty_database()
     upgrade(revision="0011_inbox_retry")
     user = sa.table("user", *(sa.column(name) for name in (
         "id", "username", "pseudonym", "password_hash", "role", "status", "bio", "show_activity", "edits_skip_review",

@@ -7,16 +7,11 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from hub.extensions import db
-
-
-def _empty(engine) -> None:
-    db.drop_all()
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+from tests.helpers import empty_database
 
 
 def test_upgrade_from_empty_matches_the_models(any_db_app):
-    _empty(db.engine)
+    empty_database()
     upgrade()
     with db.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), db.metadata)
@@ -24,7 +19,7 @@ def test_upgrade_from_empty_matches_the_models(any_db_app):
 
 
 def test_upgrade_is_repeatable_and_downgrade_empties(any_db_app):
-    _empty(db.engine)
+    empty_database()
     upgrade()
     upgrade()  # a second `flask hub init` changes nothing
     downgrade(revision="base")
@@ -36,7 +31,7 @@ def test_upgrade_is_repeatable_and_downgrade_empties(any_db_app):
 def test_pseudonym_skeletons_are_backfilled_and_old_look_alikes_keep_working(any_db_app):
     from hub.text_safety import skeleton
 
-    _empty(db.engine)
+    empty_database()
     upgrade(revision="0004")
     user = sa.table("user", *(sa.column(name) for name in (
         "username", "pseudonym", "password_hash", "role", "status", "bio", "created_at", "password_changed_at")))
@@ -55,7 +50,7 @@ def test_pseudonym_skeletons_are_backfilled_and_old_look_alikes_keep_working(any
 def test_notes_written_before_body_text_get_the_text_of_their_html(any_db_app):
     from hub.text import html_line
 
-    _empty(db.engine)
+    empty_database()
     upgrade(revision="0009_federation")
     columns = {"state": "published", "visibility": "public", "language": "zh_Hans", "title": "外展", "summary": "",
                "body": "", "sections": "{}", "place": "", "province": "", "tags": "[]", "featured": False,
