@@ -154,8 +154,13 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
         notes = _visible_in_order(ids, viewer)
         texts = {n.id: body_text_of(n.body_text, n.body_html) for n in notes}
     marked = {n.id: note_excerpt(texts[n.id], n.summary, outcome.terms) for n in notes}
-    return SearchPage(notes=notes, excerpts={i: html for i, (html, _) in marked.items()}, total=outcome.total,
-                      page=page, per_page=per_page, facets=outcome.facets, expansions=outcome.expansions,
+    # A hit the database no longer shows this viewer left the index's commit since (unpublished,
+    # narrowed, deleted; the worker takes it out within a second). The count leaves out those of
+    # this page, and with none left the facets go too: no page describes a note it cannot show.
+    total = max(0, outcome.total - (len(ids) - len(notes)))
+    facets = outcome.facets if total else {}
+    return SearchPage(notes=notes, excerpts={i: html for i, (html, _) in marked.items()}, total=total,
+                      page=page, per_page=per_page, facets=facets, expansions=outcome.expansions,
                       fell_back_to_or=outcome.fell_back_to_or, suggestion=_spelled_out(outcome.suggestion, viewer),
                       in_summary={i for i, (html, summary) in marked.items() if html and summary})
 

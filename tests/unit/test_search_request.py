@@ -170,3 +170,13 @@ def test_did_you_mean_never_spells_out_a_word_only_notes_the_reader_may_not_see_
     assert search_index.search("platypos", viewer=Anonymous(), expand=False).suggestion is None
     assert search_index.search("platypos", viewer=hub["author"], expand=False).suggestion == "platypus"
     assert search_index.search("plazza", viewer=Anonymous(), expand=False).suggestion == "plaza"
+
+
+def test_a_note_that_left_since_the_index_commit_is_neither_counted_nor_described(hub):
+    note = _publish(hub, "Zebraphone", "Zebraphone outreach at night.", language="en")
+    worker.run_once(hub["app"])
+    notes.unpublish(note, by=hub["moderator"], reason="r")  # the worker has not taken it out yet
+    page = search_index.search("zebraphone", viewer=Anonymous(), expand=False)
+    assert (page.notes, page.total, page.facets) == ([], 0, {})
+    worker.run_once(hub["app"])
+    assert search_index.search("zebraphone", viewer=Anonymous(), expand=False).total == 0
