@@ -33,11 +33,12 @@ from hub.models.note import Note
 from hub.services.visibility import Audience, published_for, rule_key
 from search_index import glossary as glossary_module
 from search_index import indexer, searcher
-from search_index.excerpts import body_text_of, note_excerpt
+from search_index.excerpts import body_text_of, note_excerpt, spelled_word
+from search_index.query import parse as parse_query
 from search_index.store import IndexStore, IndexUnavailable
 
-__all__ = ["Hit", "SearchPage", "SearchUnavailable", "check_glossary_row", "glossary_concept", "health", "init_app",
-           "rebuild", "search", "similar", "status"]
+__all__ = ["Hit", "SearchPage", "SearchUnavailable", "asks_nothing", "check_glossary_row", "glossary_concept",
+           "health", "init_app", "rebuild", "search", "similar", "status"]
 log = logging.getLogger("hub.search")
 EXTENSION = "search_index"
 
@@ -153,10 +154,44 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
         notes = _visible_in_order(ids, viewer)
         texts = {n.id: body_text_of(n.body_text, n.body_html) for n in notes}
     marked = {n.id: note_excerpt(texts[n.id], n.summary, outcome.terms) for n in notes}
-    return SearchPage(notes=notes, excerpts={i: html for i, (html, _) in marked.items()}, total=outcome.total,
-                      page=page, per_page=per_page, facets=outcome.facets, expansions=outcome.expansions,
-                      fell_back_to_or=outcome.fell_back_to_or, suggestion=outcome.suggestion,
+    # A hit the database no longer shows this viewer left the index's commit since (unpublished,
+    # narrowed, deleted; the worker takes it out within a second). The count leaves out those of
+    # this page, and with none left the facets go too: no page describes a note it cannot show.
+    total = max(0, outcome.total - (len(ids) - len(notes)))
+    facets = outcome.facets if total else {}
+    return SearchPage(notes=notes, excerpts={i: html for i, (html, _) in marked.items()}, total=total,
+                      page=page, per_page=per_page, facets=facets, expansions=outcome.expansions,
+                      fell_back_to_or=outcome.fell_back_to_or, suggestion=_spelled_out(outcome.suggestion, viewer),
                       in_summary={i for i, (html, summary) in marked.items() if html and summary})
+
+
+def _spelled_out(suggestion: tuple[tuple[str, str | None, int | None], ...] | None, viewer: Any) -> str | None:
+    """Return "did you mean" as words that notes ``viewer`` may read spell them, or None.
+
+    The corrector knows the index's terms, which are stems ("hospit", "servic"); a person reads
+    words. Each stem is read back from the note that holds it, as its word there nearest to what was
+    typed ("hospital"). Where that note is no longer visible, nothing is suggested rather than a stem.
+    """
+    if not suggestion:
+        return None
+    ids = [note_id for _, _, note_id in suggestion if note_id is not None]
+    rows = db.session.execute(sa.select(Note.id, Note.title, Note.summary, Note.body_text, Note.body_html)
+                              .where(Note.id.in_(ids), published_for(viewer)))
+    texts = {row.id: " ".join((row.title, row.summary or "", body_text_of(row.body_text, row.body_html)))
+             for row in rows}
+    words = []
+    for typed, stem, note_id in suggestion:
+        word = typed if stem is None else spelled_word(stem, texts.get(note_id, ""), typed=typed)
+        if word is None:
+            return None
+        words.append(word)
+    return " ".join(words)
+
+
+def asks_nothing(text: str) -> bool:
+    """Tell whether ``text`` holds no word, phrase or exclusion to search for (spaces, a lone quote or dash)."""
+    parsed = parse_query(text)
+    return not (parsed.words or parsed.phrases or parsed.excluded)
 
 
 def _visible_in_order(ids: list[int], viewer: Any) -> list[Note]:

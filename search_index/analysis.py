@@ -197,6 +197,9 @@ def _stem_latin(word: str) -> str:
     return _porter2(word)
 
 
+stem_latin = _stem_latin  # the name for other modules; pickled indexes refer to _stem_latin
+
+
 def _words(normalised: str, index: bool, keep_stops: bool) -> Iterator[_Word]:
     """Yield the words of folded text with their terms (index or query terms) and positions."""
     if not index:

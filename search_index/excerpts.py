@@ -21,6 +21,7 @@ import re
 import nh3
 
 from hub import text as hub_text
+from search_index.analysis import stem_latin
 from search_index.folding import normalise, span  # the index's folding, with offsets
 
 FRAGMENT_CHARS = 160  # at most this many characters per fragment
@@ -55,6 +56,21 @@ def note_excerpt(body_text: str, summary: str, terms: list[str]) -> tuple[str, b
     """
     body = excerpt_html(body_text, terms)
     return (body, False) if body else (excerpt_html(summary, terms), True)
+
+
+def spelled_word(stem: str, text: str, *, typed: str) -> str | None:
+    """Return the word of ``text`` that the English stem ``stem`` stands for, nearest in length to
+    ``typed`` and then the most frequent (referal: referral before referrals), or None.
+
+    Porter2's stems are the start of their words, but for a final y made i ("studi": study, studies).
+    """
+    lowered, _ = _folded(text)
+    start = stem[:-1] if stem.endswith("i") else stem
+    counts: dict[str, int] = {}
+    for match in re.finditer(rf"(?<![a-z0-9]){re.escape(start)}[a-z]*(?![a-z0-9])", lowered):
+        if stem_latin(word := match.group()) == stem:
+            counts[word] = counts.get(word, 0) + 1
+    return min(counts, key=lambda word: (abs(len(word) - len(typed)), -counts[word], word)) if counts else None
 
 
 def excerpt_html(text: str, terms: list[str]) -> str:

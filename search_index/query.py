@@ -46,7 +46,7 @@ def parse(text: str) -> Parsed:
     if text.count('"') % 2:
         text = text.replace('"', " ")  # an unbalanced quote: read it all as plain words
     for negated, phrase, word in _TOKEN.findall(text[:500]):
-        if phrase:
+        if phrase.strip():  # "" and " " ask for nothing
             (parsed.excluded if negated else parsed.phrases).append(phrase)
         elif word.startswith("-") and len(word) > 1:
             parsed.excluded.append(word[1:])

@@ -45,7 +45,9 @@ class Outcome:
     facets: dict[str, list[tuple[str, int]]]
     expansions: list[str]
     fell_back_to_or: bool
-    suggestion: str | None
+    # "Did you mean": per word of the query, the word as typed and, where corrected, the index's term (a
+    # stem, "hospit") and a note of the audience that holds it, to read the word back from (search_index.search).
+    suggestion: tuple[tuple[str, str | None, int | None], ...] | None
     terms: list[str]  # analysed terms to mark in excerpts
 
 
@@ -170,32 +172,38 @@ def similar(view: View, text: str, *, audience: str, leave_out: int, limit: int)
     return [note_id for note_id in view.snapshot.note_ids(found.docnums) if note_id != leave_out]
 
 
-def _suggest(view: View, words: list[str], *, public_only: bool) -> str | None:
+def _suggest(view: View, words: list[str], *, public_only: bool) -> tuple[tuple[str, str | None, int | None], ...] | None:
     """Return a corrected query for misspelled English words ("did you mean"), or None.
 
-    Only words of notes the audience may find are suggested: the index's lexicon also holds the
-    words of members-only notes, and "did you mean" would otherwise spell them out to anyone.
+    Each word comes as typed, with the index's term that corrects it (a stem: "hospit") and the id of
+    a note of the audience that holds the term, or None and None. Only words of notes the audience
+    may find are suggested: the index's lexicon also holds the words of members-only notes, and
+    "did you mean" would otherwise spell them out to anyone.
     """
     # Suggestions share the word's first letter: Whoosh then walks only the terms that start with it,
     # not the whole English lexicon (tens of ms at 20k notes; under 2 ms so), and misspellings
     # seldom touch the first letter.
     corrector = view.searcher.corrector("body")
     changed = False
-    fixed = []
+    fixed: list[tuple[str, str | None, int | None]] = []
     for word in words:
         if word.isascii() and word.isalpha() and len(word) > 3:
-            suggestions = [s for s in corrector.suggest(word.lower(), limit=5, prefix=1)
-                           if not is_concept_token(s) and s != word.lower()
-                           and _found_by(view, s, public_only=public_only)][:1]
-            if suggestions:
-                fixed.append(suggestions[0])
-                changed = True
-                continue
-        fixed.append(word)
-    return " ".join(fixed) if changed else None
+            for candidate in corrector.suggest(word.lower(), limit=5, prefix=1):
+                if is_concept_token(candidate) or candidate == word.lower():
+                    continue
+                if (holder := _found_in(view, candidate, public_only=public_only)) is not None:
+                    fixed.append((word, candidate, holder))
+                    changed = True
+                    break
+            else:
+                fixed.append((word, None, None))
+            continue
+        fixed.append((word, None, None))
+    return tuple(fixed) if changed else None
 
 
-def _found_by(view: View, term: str, *, public_only: bool) -> bool:
-    """Tell whether a note of the audience holds the body term ``term``."""
+def _found_in(view: View, term: str, *, public_only: bool) -> int | None:
+    """Return the id of a note of the audience that holds the body term ``term``, or None."""
     plan = Plan(units=(Unit(((Leaf((term,)),),)),), fields=("body",))
-    return view.snapshot.run(plan, public_only=public_only, filters={}, limit=1, newest=False, facets=False).total > 0
+    found = view.snapshot.run(plan, public_only=public_only, filters={}, limit=1, newest=False, facets=False)
+    return next(iter(view.snapshot.note_ids(found.docnums)), None) if found.total else None

@@ -39,7 +39,7 @@ class FollowForm(FlaskForm):
     # A bound only: what each kind takes (a place's 100 characters) the service says, in its own words.
     # i18n: the label of a field holding the topic, project, place or partner hub to follow (named in error messages)
     value = StringField(_l("What to follow"), validators=[Optional(), Length(max=1000)])
-    q = HiddenField(validators=[Optional(), Length(max=500)])
+    q = HiddenField()  # its bound (500 characters, as the search page reads a search) the service says in its words
     frequency = SelectField(_l("How often"), choices=[], validate_choice=False, validators=[Optional()])
     next = HiddenField()
     # i18n: button: start following a topic, project, place or search

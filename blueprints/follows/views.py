@@ -68,8 +68,9 @@ def add():
         with attempt(form=form) as done:
             item = follows.follow(me(), _target_of(form), frequency=form.frequency.data or None)
         if done:
-            flash(_followed_message(item), "info")
-            return redirect(safe_next(form.next.data, url_for("follows.index")))
+            back = safe_next(form.next.data, url_for("follows.index"))
+            flash(_followed_message(item, on_following_page=back == url_for("follows.index")), "info")
+            return redirect(back)
     if form.kind.data != "place" or form.next.data:
         flash(refusal(form), "error")
         return redirect(safe_next(form.next.data, url_for("follows.index")))
@@ -77,9 +78,16 @@ def add():
     return _following_page(SentBack(form, "place"))
 
 
-def _followed_message(item: Follow) -> str:
-    """Say what following ``item`` will bring: what the Following page says, never a promise of mail."""
+def _followed_message(item: Follow, *, on_following_page: bool) -> str:
+    """Say what following ``item`` will bring: what the Following page says, never a promise of mail.
+
+    The Following page says itself why no mail can come (none sent yet, no address): there the
+    message does not say it again.
+    """
     what = follows.describe(item, locale=str(get_locale()))
+    if on_following_page and not (outbox.enabled() and me().email):
+        # i18n: flashed on the Following page (which says itself why no mail can come yet) after following something
+        return _("You follow %(what)s.", what=what)
     if not outbox.enabled():
         return _("You follow %(what)s. This hub does not send e-mail yet: mails start once the administrator "
                  "sets up a mail server.", what=what)

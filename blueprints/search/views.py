@@ -25,7 +25,7 @@ def search():
     if len(typed) > QUERY_LENGTH:  # never search for less than was asked: give the words back with the limit
         return render_template("search/search.html", params=replace(params, text=typed), result=None,
                                unavailable=False, too_long=True)
-    if not params.text and not params.filters:
+    if not params.filters and search_index.asks_nothing(params.text):  # spaces or a lone quote: the blank form
         return render_template("search/search.html", params=params, result=None, unavailable=False)
     try:
         result = search_index.search(params.text, viewer=current_user, filters=params.filters, page=params.page,

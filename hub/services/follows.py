@@ -29,6 +29,7 @@ from hub.models.user import User
 from hub.services import facets
 from hub.services.errors import NotAllowed, ServiceError
 from hub.services.visibility import Audience, published_for
+from hub.text_safety import UnsafeName, clean_name, without_controls
 
 MAX_FOLLOWS = 200
 MAX_FILTERS = 10
@@ -36,7 +37,6 @@ PLACE_LENGTH = 100  # as the Following page's field takes it
 QUERY_LENGTH = 500  # as the search page reads a search (and Follow.query holds it)
 FILTER_LENGTH = 64  # as the search page reads a filter's value
 PLACE_KEY_LENGTH = 90  # of a place's folded form in Follow.key (100 characters with "place:")
-FILTER_NAME = re.compile(r"[a-z][a-z_]{0,19}")
 SEARCH_PAGES = 4  # pages of 50 newest results read when looking for a saved search's new notes
 
 
@@ -54,7 +54,7 @@ def fold_place(text: str) -> str:
 
 def clean_search(query: str, filters: Mapping[str, Any] | None) -> tuple[str, dict[str, str]]:
     """Return a saved search's words and filters as they are stored (bounded, filter names checked)."""
-    query = re.sub(r"\s+", " ", (query or "").strip())
+    query = re.sub(r"\s+", " ", without_controls(query or "").strip())
     if len(query) > QUERY_LENGTH:  # never follow a shorter search than the person asked for
         # i18n: following a saved search whose words are too long; %(n)d is the most characters it may have
         raise ServiceError(_l("Shorten the search to at most %(n)d characters to follow it.", n=QUERY_LENGTH),
@@ -66,8 +66,8 @@ def clean_search(query: str, filters: Mapping[str, Any] | None) -> tuple[str, di
             # i18n: following a saved search one of whose filters (a topic, a project…) is too long
             raise ServiceError(_l("A filter of this search is longer than %(n)d characters: this search "
                                   "cannot be followed.", n=FILTER_LENGTH))
-        if value and FILTER_NAME.fullmatch(str(name)):
-            kept[str(name)] = value
+        if value and name in facets.FACET_TITLES:  # the search page's filters; it reads no other name
+            kept[str(name)] = without_controls(value)
     if len(kept) > MAX_FILTERS:
         raise ServiceError(_l("This search has too many filters to follow."))
     if not query and not kept:
@@ -118,6 +118,11 @@ def target(kind: str, *, value: str = "", query: str = "", filters: Mapping[str,
             raise ServiceError(_l("Choose one of the partner hubs whose notes reach this hub."), field="value")
         return Target(chosen, f"hub:{peer.id}", peer=peer)
     if chosen == FollowKind.PLACE:
+        try:
+            value = clean_name(value)  # as titles and pseudonyms: nothing invisible in a name shown back
+        except UnsafeName:
+            # i18n: following a place whose name holds invisible or control characters (pasted from a chat)
+            raise ServiceError(_l("Write the place without invisible characters."), field="value") from None
         folded = fold_place(value)
         if not folded:
             raise ServiceError(_l("Write the name of a city, county or province."), field="value")

@@ -6,8 +6,8 @@ narrow, precise part: a name the text introduces as a name, and only full names 
 王先生, identifies nobody):
 
 - after a label or "is called": 姓名：王小明, 真名叫王小明, 我叫王小明, 联系人 李红, Name: John Smith,
-  my name is John Smith (in Chinese a common surname, single or compound, and one or two more
-  characters; in English two or three capitalised words);
+  my name is John Smith, Name: 王小明 (in Chinese a common surname, single or compound, and one or two
+  more characters; in Latin letters two or three capitalised words), whichever language the label is in;
 - before or after a form of address: 王小明先生, 李红女士, 陈丽小姐, Mr John Smith, Ms Wang Li.
 
 :func:`find` returns offsets of the name alone (never the label or title) into the text as given.
@@ -56,11 +56,10 @@ _LATIN_NAME = r"[A-Z][a-z]+(?:['’-][A-Za-z][a-z]+)?(?: [A-Z][a-z]+(?:['’-][A
 _EN_LABEL = re.compile(
     r"(?i:(?:(?<![a-z'])(?:my|his|her|their|real|full|legal|client's|patient's) name(?: is|'s)"
     r"|(?:^|(?<=[\n(|;,，。；：:（\u4e00-\u9fff]))[ \t]*(?:(?:full|real|legal) )?name[ \t]*[:：])"
-    r"|(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Mx)\.?)[ \t]*(?:\*\*|__)?"
-    r"(?P<name>" + _LATIN_NAME + ")",
+    r"|(?<![A-Za-z])(?:Mrs|Mr|Ms|Miss|Mx)(?![A-Za-z])\.?)[ \t]*(?:\*\*|__)?",
     re.MULTILINE,
 )
-_LATIN_AFTER_CN_LABEL = re.compile(_LATIN_NAME)
+_LATIN_AFTER_LABEL = re.compile(_LATIN_NAME)
 
 
 def find(text: str) -> Iterator[tuple[int, int]]:
@@ -76,8 +75,11 @@ def find(text: str) -> Iterator[tuple[int, int]]:
             if span := _chinese_name_before(text, title.start()):
                 yield span
     if "ame" in text or "AME" in text or "M" in text:  # name, NAME, Mr, Ms, Mrs, Miss, Mx
-        for match in _EN_LABEL.finditer(text):
-            yield match.span("name")
+        # English notes about Chinese clients write "Name: 王小明" as often as "Name: Wang Xiaoming".
+        for label in _EN_LABEL.finditer(text):
+            span = _latin_name_at(text, label.end()) or _chinese_name_at(text, label.end())
+            if span:
+                yield span
 
 
 def _given_name(text: str, start: int, most: int) -> int:
@@ -124,5 +126,5 @@ def _word_then_surname(given: str) -> bool:
 
 def _latin_name_at(text: str, start: int) -> tuple[int, int] | None:
     """Return the span of two or three capitalised words starting at ``start`` (姓名：Wang Li), or None."""
-    match = _LATIN_AFTER_CN_LABEL.match(text, start)
+    match = _LATIN_AFTER_LABEL.match(text, start)
     return match.span() if match else None

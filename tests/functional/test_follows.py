@@ -171,3 +171,37 @@ def test_following_says_what_will_really_be_mailed(app, client, member, project,
     fields = follow_form(client.get(f"/projects/{project.slug}").get_data(as_text=True))
     page = client.post("/following", data=fields, follow_redirects=True).get_data(as_text=True)
     assert said in page
+
+
+def test_a_saved_search_keeps_only_the_search_pages_filters_and_no_control_characters(client, member, topic):
+    login(client, member.username)
+    post_form(client, "/following", {"kind": "search", "q": "a\x01b\x7f", "filter-topic": "methadone",
+                                     "filter-bogus": "1", "filter-language": "en\x02"}, form_url="/following")
+    item = db.session.scalar(sa.select(Follow))
+    assert (item.query, item.filters) == ("ab", {"language": "en", "topic": "methadone"})
+
+
+def test_a_place_with_invisible_characters_is_sent_back_with_a_reason(client, member):
+    login(client, member.username)
+    page = post_form(client, "/following?lang=zh_Hans", {"kind": "place", "value": "成都\u200b"},
+                     form_url="/following?lang=zh_Hans").get_data(as_text=True)
+    assert count(Follow) == 0 and "地点名称里不能有看不见的字符" in page and 'value="成都\u200b"' in page
+
+
+def test_a_saved_search_too_long_is_refused_in_the_services_own_words(client, member):
+    login(client, member.username)
+    response = post_form(client, "/following", {"kind": "search", "q": "美" * 501, "next": "/search"},
+                         form_url="/following")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert count(Follow) == 0 and "Shorten the search to at most 500 characters to follow it." in page
+
+
+def test_following_from_the_following_page_says_once_that_no_mail_is_sent_yet(client, member, topic):
+    login(client, member.username)
+    response = post_form(client, "/following", {"kind": "population", "value": "pwid"}, form_url="/following")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert page.count("does not send e-mail yet") == 1 and "You follow " in page
+    # Back on the page the button was on, which says nothing of mail, the message says it.
+    page = client.get(client.post("/following", data=follow_form(client.get("/notes?topic=methadone")
+                                                                  .get_data(as_text=True))).headers["Location"])
+    assert "You follow " in page.get_data(as_text=True) and "does not send e-mail yet" in page.get_data(as_text=True)

@@ -83,3 +83,17 @@ def test_a_pseudonym_that_reads_like_a_name_with_a_title_may_be_chosen(app, memb
     assert post_form(browser, "/account", form).status_code == 302
     db.session.expire_all()
     assert db.session.get(User, member.id).pseudonym == "Ms Mary Pine"
+
+
+def test_a_chinese_name_after_an_english_label_is_highlighted_in_an_english_note(app, contributor):
+    # Peer educators writing in English about Chinese clients label the name in English.
+    note = notes.create_draft(author=contributor, data=notes.NoteInput(title="Referral", summary="s", body="b",
+                                                                       language="en", visibility="public"))
+    author = client_of(app, contributor)
+    author.get("/?lang=en")
+    check = post_form(author, f"/notes/{note.id}/edit", {**EDITOR, "title": "Referral", "language": "en",
+                                                          "body": "Name: 王小明. Came for testing.",
+                                                          "submit_note": "1"})
+    page = check.get_data(as_text=True)
+    assert check.status_code == 422 and "Name: <mark>王小明</mark>. Came" in page and "real name" in page
+    assert db_state(note) == "draft"

@@ -40,3 +40,18 @@ def test_a_page_past_the_last_says_so_in_chinese(client, hub):
 def test_a_search_that_finds_nothing_still_says_to_try_other_words(client, hub):
     page = client.get("/search?q=nothing-like-this&page=3").get_data(as_text=True)
     assert "No notes found. Try fewer or other words." in page and "No more results here" not in page
+
+
+@pytest.mark.parametrize("typed", ["   ", "\t", "\u3000", '"', "-", '" "'])
+def test_a_query_of_spaces_or_a_lone_quote_is_the_blank_search_form_not_every_note(client, hub, typed):
+    page = client.get("/search", query_string={"q": typed}).get_data(as_text=True)
+    assert "notes found" not in page and "Outreach in Kunming" not in page and "Follow this search" not in page
+    # With a filter chosen, the same query browses what the filter holds.
+    assert re.search(r"\d+ notes? found", client.get("/search", query_string={"q": typed, "language": "en"}).get_data(as_text=True))
+
+
+def test_did_you_mean_offers_a_word_as_the_notes_spell_it(client, hub):
+    page = client.get("/search?q=markett").get_data(as_text=True)  # the index holds the stem "market"
+    assert 'Did you mean: <a href="/search?q=market">market</a>' in page
+    page = client.get("/search?q=walkz&lang=zh_Hans").get_data(as_text=True)  # the index holds "walk"
+    assert '你是不是要找： <a href="/search?q=walk">walk</a>' in page

@@ -697,6 +697,12 @@ NAME_FORMS = [
     ("Her case worker, Ms Anna Wilson, came too", "Anna Wilson"),
     ("Mr. John Smith", "John Smith"),
     ("外展时遇到了Mrs Lan Nguyen", "Lan Nguyen"),
+    ("Name: 王小明.", "王小明"),  # an English label, a name in Chinese characters
+    ("name:王小明", "王小明"),
+    ("Name：欧阳娜娜，35", "欧阳娜娜"),
+    ("Real name: 李红", "李红"),
+    ("The client's name is 陈秀英 and she", "陈秀英"),
+    ("Ms 李红 came", "李红"),
 ]
 NAME_NOT = [
     "王先生来了", "李女士说", "谢谢王先生", "我们向王先生借了桌子", "向高先生借了桌子", "上周高女士来过",
@@ -705,6 +711,7 @@ NAME_NOT = [
     "联系人员有三位", "名字叫什么都行", "王姐和李哥在值班",
     "Mr Smith came", "Ms Wang said", "Dr John Smith", "My name is John", "my name is not important",
     "Project name: Harm Reduction Network", "The drug is called Suboxone", "name: wang li",
+    "Name: 王先生", "Name: 王医生", "Project name: 美沙酮门诊", "Mr 王 came", "Mission: 王小明",
 ]
 
 
