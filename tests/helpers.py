@@ -3,6 +3,9 @@ comparing a search index segment's arrays file with Whoosh's own postings, publi
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from flask.testing import FlaskClient
@@ -130,3 +133,24 @@ def empty_database() -> None:
     db.drop_all()
     with db.engine.begin() as connection:
         connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def all_at_once(sends: list[Callable[[], Any]]) -> list:
+    """Call each of ``sends`` in a thread of its own, all released at the same moment; return their answers.
+
+    Each should use a test client of its own (with its own database connection): one client is not
+    meant to be shared by threads.
+    """
+    start = threading.Barrier(len(sends))
+    answers: list = [None] * len(sends)
+
+    def run(index: int) -> None:
+        start.wait(10)
+        answers[index] = sends[index]()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(sends))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return answers

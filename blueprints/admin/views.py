@@ -194,7 +194,8 @@ def invitations():
     if not may_grant(me(), Role.ADMIN):
         query = query.where(Invitation.created_by_id == me().id)
     page = db.paginate(query, page=page_arg(), per_page=30, error_out=False)
-    return render_template("admin/invitations.html", form=form, link=link, page=page, action_form=ActionForm())
+    return render_template("admin/invitations.html", form=form, link=link, page=page, action_form=ActionForm(),
+                           states={inv.id: accounts.invitation_state(inv) for inv in page.items})
 
 
 @bp.post("/invitations/<int:invitation_id>/revoke")

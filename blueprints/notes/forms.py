@@ -42,6 +42,9 @@ class NoteForm(FlaskForm):
     """The editor."""
 
     note_id = HiddenField()
+    # The idempotency key of a new note's editor (Note.draft_key): its form and autosaves send it, and
+    # the first to arrive makes the note; the hub checks its form (a key it cannot use is not used).
+    draft_key = HiddenField()
     title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=600)],
                             description=_l("One or two sentences: what this note is about."))

@@ -16,7 +16,7 @@ from blueprints.web.common import as_id, id_arg, me, note_for, page_arg, privacy
 from blueprints.web.errors import answers_json, problem_response
 from blueprints.web.forms import NOTHING_SENT_BACK, ActionForm, SentBack, flash_unseen_errors, refusal
 from blueprints.web.fragments import deferred, memo, page, share_page
-from blueprints.web.refusals import attempt, problem, submitted
+from blueprints.web.refusals import Outcome, attempt, problem, submitted
 from hub.extensions import db
 from hub.models import LANGUAGES, Comment, CommentState, Note, NoteState
 from hub.permissions import can
@@ -66,24 +66,66 @@ def mine():
 @bp.route("/notes/new", methods=["GET", "POST"])
 @requires("write_notes")
 def new():
-    """Open the editor for a new note; the first save makes it a draft."""
+    """Open the editor for a new note; the first save makes it a draft, or submits it in one go.
+
+    The form carries an idempotency key (``draft_key``): a post or autosave sent again with it
+    reaches the note the first one made (:func:`_again`) instead of making another.
+    """
     form = NoteForm(locale=_locale())
-    if request.method == "GET" and me().project:
-        form.place.data = me().project.city
-        form.province.data = me().project.province
+    if request.method == "GET":
+        form.draft_key.data = notes.new_draft_key()
+        if me().project:
+            form.place.data = me().project.city
+            form.province.data = me().project.province
     if _editing_again() or not form.validate_on_submit():
         return render_template("notes/edit.html", form=form, note=None)
     if form.preview.data:
         return _preview_page(form, None)
-    with attempt(form=form) as created:
-        note = notes.create_draft(author=me(), data=form.to_input())
+    if form.submit_note.data:
+        return _submit_new(form)
+    with attempt(form=form, answered_by_caller=(notes.SameKey,)) as created:
+        note = notes.create_draft(author=me(), data=form.to_input(), key=form.draft_key.data)
+    if isinstance(created.error, notes.SameKey):
+        return _again(created.error.note, form)
     if not created:
         return render_template("notes/edit.html", form=form, note=None)
     _confirm_saved()
-    if form.submit_note.data:
-        return _submit(note, form)
     flash(_("Draft saved. Only you and the moderators can see it."), "info")
     return redirect(url_for("notes.edit", note_id=note.id))
+
+
+def _submit_new(form: NoteForm):
+    """Write and submit a new note in one transaction; refused, the text comes back as it was sent."""
+    with attempt(form=form, answered_by_caller=(PrivacyCheckRequired, notes.SameKey)) as done:
+        note = notes.submit_new(author=me(), data=form.to_input(), key=form.draft_key.data,
+                                confirm_privacy=form.confirm_privacy.data)
+    if isinstance(done.error, PrivacyCheckRequired):
+        return _privacy_page(form, None, done.error), 422
+    if isinstance(done.error, notes.SameKey):
+        return _again(done.error.note, form)
+    if not done:  # nothing saved: the editor again, with the text and what to change
+        return render_template("notes/edit.html", form=form, note=None), 422
+    _confirm_saved()
+    return _submitted(note)
+
+
+def _again(note: Note, form: NoteForm):
+    """Answer a new note's form sent again (its key made ``note`` already).
+
+    A draft, or new text for a note its author may still change, is saved into that note as the
+    editor of the note would save it; the same text sent again changes nothing, and the answer is the
+    one the first sending got.
+    """
+    if note.state in (NoteState.DRAFT, NoteState.CHANGES_REQUESTED) or (
+            notes.may(me(), "edit", note) and not notes.same_text(note, form.to_input())):
+        return _save_edit(note, form) or render_template("notes/edit.html", form=form, note=note,
+                                                         thread=notes.thread(note))
+    _confirm_saved()
+    if note.state == NoteState.SUBMITTED:
+        return _submitted(note)
+    # i18n: a new note's form arrived twice (a double tap, a retry): the second changed nothing
+    flash(_("This note was already saved; it is shown as the hub has it."), "info")
+    return redirect(url_for("notes.detail", note_id=note.id))
 
 
 def _preview_page(form: NoteForm, note: Note | None):
@@ -113,18 +155,24 @@ def edit(note_id: int):
         form.fill_from(note)
     elif form.preview.data and form.validate_on_submit():
         return _preview_page(form, note)
-    elif not _editing_again() and form.validate_on_submit():
-        with attempt(form=form, answered_by_caller=(PrivacyCheckRequired,)) as saved:
-            notes.save(note, by=me(), data=form.to_input(), confirm_privacy=form.confirm_privacy.data)
-        if isinstance(saved.error, PrivacyCheckRequired):
-            return _privacy_page(form, note, saved.error), 422
-        if saved:
-            _confirm_saved()
-            if form.submit_note.data and note.state != NoteState.PUBLISHED:
-                return _submit(note, form)
-            return _after_save(note)
+    elif not _editing_again() and form.validate_on_submit() and (answer := _save_edit(note, form)):
+        return answer
     return render_template("notes/edit.html", form=form, note=note, thread=notes.thread(note),
                            original_changes=translations.original_changes(note) if note.original else [])
+
+
+def _save_edit(note: Note, form: NoteForm):
+    """Save a posted editor into ``note`` (and submit it when asked); None: show the editor again, refused."""
+    with attempt(form=form, answered_by_caller=(PrivacyCheckRequired,)) as saved:
+        notes.save(note, by=me(), data=form.to_input(), confirm_privacy=form.confirm_privacy.data)
+    if isinstance(saved.error, PrivacyCheckRequired):
+        return _privacy_page(form, note, saved.error), 422
+    if not saved:
+        return None
+    _confirm_saved()
+    if form.submit_note.data and note.state not in (NoteState.PUBLISHED, NoteState.SUBMITTED):
+        return _submit(note, form)
+    return _after_save(note)
 
 
 def _confirm_saved() -> None:
@@ -164,6 +212,11 @@ def _submit(note: Note, form: NoteForm):
         return _privacy_page(form, note, submitted.error), 422
     if not submitted:
         return redirect(url_for("notes.edit", note_id=note.id))
+    return _submitted(note)
+
+
+def _submitted(note: Note):
+    """Say that ``note`` went to the moderators, and show it."""
     flash(_("Submitted. A moderator will review your note; you will be notified."), "info")
     return redirect(url_for("notes.detail", note_id=note.id))
 
@@ -202,18 +255,22 @@ def autosave():
         return problem_response(400, refusal(form), ok=False,
                                 errors={k: [str(e) for e in v] for k, v in form.errors.items()})
     get_timezone()  # chosen now, from the signed-in person: after the save's commit their row would be read again
+    made = False
     with attempt(answered_by_caller=(ServiceError,)) as saved:
         if form.note_id.data:
-            note_id = as_id(form.note_id.data) or abort(404)
-            note = note_for(me(), note_id)
-            if not notes.autosaves(note):
-                # i18n: the editor's autosave, after the note was submitted or withdrawn (in another tab)
-                return problem_response(409, _("This note is no longer a draft (it was submitted or withdrawn "
-                                               "meanwhile), so the hub does not save it automatically."),
-                                        ok=False, reason="not_a_draft")
-            notes.autosave(note, by=me(), data=form.to_input())
+            note = note_for(me(), as_id(form.note_id.data) or abort(404))
         else:
-            note = notes.create_draft(author=me(), data=form.to_input())
+            note, made = notes.create_draft(author=me(), data=form.to_input(), key=form.draft_key.data), True
+    if isinstance(saved.error, notes.SameKey):  # sent again (a retry, two tabs): the note its key made
+        note, saved = saved.error.note, Outcome()
+    if saved and not made:
+        if not notes.autosaves(note):
+            # i18n: the editor's autosave, after the note was submitted or withdrawn (in another tab)
+            return problem_response(409, _("This note is no longer a draft (it was submitted or withdrawn "
+                                           "meanwhile), so the hub does not save it automatically."),
+                                    ok=False, reason="not_a_draft")
+        with attempt(answered_by_caller=(ServiceError,)) as saved:
+            notes.autosave(note, by=me(), data=form.to_input())
     if not saved:  # the editor script reads "ok" and keeps the device copy
         return problem(saved.error, 400, ok=False, errors={saved.error.field or "form": [str(saved.error.message)]})
     saved_at = note.pending.updated_at if note.pending is not None else note.updated_at

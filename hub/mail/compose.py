@@ -33,7 +33,7 @@ from hub.models import (Comment, CommentState, Flag, Follow, Invitation, Note, O
                         ReviewMessage, Term)
 from hub.models.base import utcnow
 from hub.models.user import User
-from hub.services import mail_settings, translations
+from hub.services import accounts, mail_settings, translations
 from hub.services.visibility import Audience, published_for, visible_notes
 
 MAX_BYTES = 100_000  # a whole digest, both parts and headers, stays under this
@@ -195,7 +195,7 @@ def _title(note: Note) -> str:
 
 def _invitation(mail: OutgoingMail, reader: Reader) -> Content:
     invitation = db.session.get(Invitation, mail.payload.get("invitation_id"))
-    if invitation is None or invitation.state != "open":
+    if invitation is None or accounts.invitation_state(invitation) != "open":
         raise Dropped("the invitation is no longer open")
     token = _token(mail)
     return Content(

@@ -55,6 +55,7 @@ class Note(db.Model):
     """A practice note: what we tried, what happened, what we learned."""
 
     __tablename__ = "note"
+    __table_args__ = (sa.UniqueConstraint("author_id", "draft_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
@@ -90,6 +91,10 @@ class Note(db.Model):
     # An imported note's id in the partner's own archive (or its page on the hub it was exported from):
     # importing the same file again recognises it. Unique; NULL for notes written here.
     source_id: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    # The editor's idempotency key: a random key in the new-note form, sent with its posts and autosaves.
+    # The first of them that carries it makes the note; any later one (a double tap, a retry, another web
+    # process) reaches this note instead of making another. Unique per author; NULL for notes made otherwise.
+    draft_key: Mapped[str | None] = mapped_column(sa.String(64))
 
     author: Mapped[User | None] = relationship()
     project: Mapped[Project | None] = relationship()

@@ -241,6 +241,19 @@ def create_invitation(
     return invitation, token
 
 
+def invitation_state(invitation: Invitation) -> str:
+    """Return "used", "revoked", "expired", "lapsed" or "open": the one answer to whether a link still works.
+
+    "lapsed": unused and unexpired, but its maker left, was disabled or may no longer give its role (an
+    invitation made before rights were withdrawn with the role, or whose maker changed some other way).
+    """
+    state = invitation.state
+    if state == "open" and (invitation.created_by is None or not may_grant(invitation.created_by,
+                                                                           Role(invitation.role))):
+        return "lapsed"
+    return state
+
+
 def open_invitation(token: str) -> Invitation:
     """Return the open invitation for ``token`` or explain why it cannot be used.
 
@@ -252,11 +265,10 @@ def open_invitation(token: str) -> Invitation:
     )
     if invitation is None:
         raise LinkClosed(_l("This invitation link is not valid. Check that you copied all of it."))
-    state = invitation.state
+    state = invitation_state(invitation)
     if state == "used":
         raise LinkClosed(_l("This invitation has already been used. If it was you, sign in."))
-    if state == "revoked" or invitation.created_by is None or not may_grant(invitation.created_by,
-                                                                            Role(invitation.role)):
+    if state in ("revoked", "lapsed"):
         raise LinkClosed(_l("This invitation was withdrawn. Ask for a new one."))
     if state == "expired":
         raise LinkClosed(_l("This invitation has expired. Ask the person who invited you for a new one."))
@@ -292,8 +304,8 @@ def accept_invitation(token: str, account: NewAccount) -> User:
 
 
 def revoke_invitation(invitation: Invitation, *, by: User) -> None:
-    """Withdraw an unused invitation."""
-    if invitation.state != "open":
+    """Withdraw an unused invitation (a lapsed one too, so that it stays closed if its maker gets the right back)."""
+    if invitation_state(invitation) not in ("open", "lapsed"):
         raise ServiceError(_l("Only an open invitation can be withdrawn."))
     invitation.revoked_at = utcnow()
     audit.record("invitation.revoke", actor=by, target=invitation)

@@ -185,10 +185,7 @@ def follow(user: User, chosen: Target, *, frequency: str | None = None) -> Follo
     how = _frequency(frequency)
     existing = find(user, chosen)
     if existing is not None:
-        if frequency:
-            existing.frequency = how.value
-            db.session.commit()
-        return existing
+        return _again(existing, how if frequency else None)
     if len(of(user)) >= MAX_FOLLOWS:
         # i18n: %(n)d is the largest number of things one person may follow
         raise ServiceError(_l("You follow %(n)d things already; stop following some first.", n=MAX_FOLLOWS))
@@ -196,8 +193,25 @@ def follow(user: User, chosen: Target, *, frequency: str | None = None) -> Follo
                   peer=chosen.peer, place=chosen.place, label=chosen.label, query=chosen.query,
                   filters=dict(chosen.filters), frequency=how.value)
     db.session.add(item)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        # The same follow sent twice at once (a double tap, two tabs): the unique (user, key) lets one
+        # row in; this request takes that row as its own, as if it had come second.
+        db.session.rollback()
+        existing = find(user, chosen)
+        if existing is None:
+            raise
+        return _again(existing, how if frequency else None)
     return item
+
+
+def _again(existing: Follow, frequency: Frequency | None) -> Follow:
+    """Answer a follow of what ``existing`` already follows: change only its frequency, when one was chosen."""
+    if frequency:
+        existing.frequency = frequency.value
+        db.session.commit()
+    return existing
 
 
 def _own(user: User, follow_id: int) -> Follow:

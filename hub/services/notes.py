@@ -6,9 +6,11 @@ notifications and its event-log row, so nothing is ever half-saved.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -289,15 +291,69 @@ def local_hosts() -> frozenset[str]:
     return frozenset({urlsplit(current_app.config["BASE_URL"]).netloc})
 
 
-def create_draft(*, author: User, data: NoteInput) -> Note:
-    """Start a note as a draft of ``author`` in their project."""
+# The editor's key (Note.draft_key) as new_draft_key() makes it; anything else sent as one is not used.
+DRAFT_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def new_draft_key() -> str:
+    """Return a fresh idempotency key for a new note's editor (see :attr:`Note.draft_key`)."""
+    return secrets.token_urlsafe(24)
+
+
+class SameKey(ServiceError):
+    """The editor's key already names a note of this author: the form or autosave was sent again
+    (a double tap, a retry, another web process). Nothing new is saved; ``note`` is the one it made."""
+
+    def __init__(self, note: Note) -> None:
+        super().__init__(_l("This note was already saved."))
+        self.note = note
+
+
+def keyed(author: User, key: str | None) -> Note | None:
+    """Return ``author``'s note made by the editor whose key is ``key``, if any."""
+    if not key or not DRAFT_KEY.fullmatch(key):
+        return None
+    return db.session.scalar(sa.select(Note).where(Note.author_id == author.id, Note.draft_key == key))
+
+
+def _new_draft(author: User, data: NoteInput, key: str | None) -> Note:
+    """Add a draft of ``author`` in their project to the session, or raise :class:`SameKey` for a repeat.
+
+    The unique (author, key) decides between requests sent at the same moment, not a look-up before
+    the insert: on PostgreSQL the second insert waits for the first transaction, then conflicts (or
+    goes through, when the first was rolled back).
+    """
     if not can(author, "write_notes"):
         raise NotAllowed(_l("Only contributors can write notes."))
-    note = Note(author=author, project=author.project, state=S.DRAFT.value)
+    note = Note(author=author, project=author.project, state=S.DRAFT.value,
+                draft_key=key if key and DRAFT_KEY.fullmatch(key) else None)
     _apply(note, clean(data))
     db.session.add(note)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        db.session.rollback()  # the insert is the transaction's first write: nothing else is lost
+        existing = keyed(author, key)
+        if existing is None:
+            raise
+        raise SameKey(existing) from None
+    return note
+
+
+def create_draft(*, author: User, data: NoteInput, key: str | None = None) -> Note:
+    """Start a note as a draft of ``author`` in their project (:class:`SameKey` when ``key`` made one already)."""
+    note = _new_draft(author, data, key)
     db.session.commit()
     return note
+
+
+def submit_new(*, author: User, data: NoteInput, key: str | None = None, confirm_privacy: bool = False) -> Note:
+    """Write a new note and send it to the moderators in one transaction.
+
+    Either the note exists submitted, or nothing is saved (a refusal, the privacy check, a crash):
+    never a draft left behind that a second try would duplicate.
+    """
+    return submit(_new_draft(author, data, key), by=author, confirm_privacy=confirm_privacy)
 
 
 def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False) -> Note:
@@ -395,6 +451,17 @@ def pending_input(pending: PendingRevision) -> NoteInput:
 def draft_of(note: Note) -> NoteInput:
     """Return what the author's editor shows: a published note's pending changes, else the note."""
     return pending_input(note.pending) if note.pending is not None else input_of(note)
+
+
+def same_text(note: Note, data: NoteInput) -> bool:
+    """Tell whether saving ``data`` would leave what the author edits of ``note`` as it is (a form sent again)."""
+    try:
+        cleaned = clean(data)
+    except ServiceError:
+        return False
+    current = draft_of(note)
+    return (dataclasses.replace(cleaned, term_ids=sorted(cleaned.term_ids))
+            == dataclasses.replace(current, term_ids=sorted(current.term_ids)))
 
 
 def waiting_changes(*, page: int = 1, per_page: int = 30):

@@ -18,7 +18,10 @@
   let saving = false;
   let checkTimer = null;
 
-  const MACHINERY = ["csrf_token", "device_copy"];  // the form's own fields, not what the author wrote
+  // The form's own fields, not what the author wrote. The idempotency key (draft_key) is sent with every
+  // autosave and with the form, but never restored from a device copy: a copy kept on an earlier page
+  // must not bring that page's key (and so its note) into this one.
+  const MACHINERY = ["csrf_token", "device_copy", "draft_key"];
 
   function fields() {
     const data = {};

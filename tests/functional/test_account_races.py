@@ -5,8 +5,6 @@ against a file SQLite database and against the suite's PostgreSQL server.
 """
 from __future__ import annotations
 
-import threading
-
 import pytest
 import sqlalchemy as sa
 
@@ -14,7 +12,7 @@ from hub.extensions import db
 from hub.models import AuditEntry
 from hub.models.user import Invitation, PasswordReset, Role, User
 from hub.services import accounts
-from tests.helpers import PASSWORD, count, csrf_token, login
+from tests.helpers import PASSWORD, all_at_once, count, csrf_token, login
 
 pytestmark = pytest.mark.postgres
 TRIES = 4
@@ -32,20 +30,8 @@ def _all_at_once(app, sent: list[tuple[str, dict]]) -> list:
     """Open each (url, form)'s page in a browser of its own, then send every form at the same moment."""
     browsers = [app.test_client() for _ in sent]
     tokens = [csrf_token(browser, url) for browser, (url, _form) in zip(browsers, sent)]
-    start = threading.Barrier(len(sent))
-    answers: list = [None] * len(sent)
-
-    def send(index: int) -> None:
-        url, form = sent[index]
-        start.wait(10)
-        answers[index] = browsers[index].post(url, data={"csrf_token": tokens[index], **form})
-
-    threads = [threading.Thread(target=send, args=(index,)) for index in range(len(sent))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return answers
+    return all_at_once([lambda browser=browser, url=url, form=form, token=token: browser.post(
+        url, data={"csrf_token": token, **form}) for browser, (url, form), token in zip(browsers, sent, tokens)])
 
 
 def test_an_invitation_sent_from_several_browsers_at_once_makes_one_account(shared_app, ada):

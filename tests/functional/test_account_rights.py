@@ -89,6 +89,29 @@ def test_an_invitation_whose_maker_lost_the_right_some_other_way_is_refused(app,
     assert response.status_code == 410 and accounts.find_by_login("planted") is None
 
 
+def test_the_invitations_list_shows_an_invitation_whose_maker_lost_the_right_as_lapsed(app, moderator, admin):
+    """Made before rights were withdrawn with the role: the list must not call a link that does not work open."""
+    _invite(_browser(app, moderator.username), "contributor")
+    moderator.status = "disabled"  # changed the way accounts were changed before the last fix
+    db.session.commit()
+    boss = _browser(app, admin.username)
+    for lang, lapsed in (("en", "lapsed: its maker may no longer give this role; the link does not work"),
+                         ("zh_Hans", "已失效：创建者已无权授予该角色，链接不能再用")):
+        assert _state_cell(boss.get(f"/admin/invitations?lang={lang}")) == lapsed
+    assert "Withdraw" in _visible(boss.get("/admin/invitations?lang=en").get_data(as_text=True))
+    invitation = db.session.scalar(sa.select(Invitation))
+    post_form(boss, f"/admin/invitations/{invitation.id}/revoke", {}, form_url="/admin/invitations")
+    db.session.expire_all()
+    assert invitation.revoked_at is not None  # closed for good, even if its maker is enabled again
+    assert _state_cell(boss.get("/admin/invitations?lang=en")) == "withdrawn"
+
+
+def _state_cell(page) -> str:
+    """Return the State column of the first invitation in the list, as a reader sees it."""
+    cells = re.findall(r"<td data-label[^>]*>(.*?)</td>", page.get_data(as_text=True), re.S)
+    return _visible(cells[3]).strip()
+
+
 # --- a reset link ends with the password it was made for ----------------------------------------------------
 
 def test_using_one_reset_link_ends_the_others(app, member, admin):

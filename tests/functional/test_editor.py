@@ -1,10 +1,12 @@
 """The note editor's endpoints: autosave, preview with the live privacy check, the no-script preview."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from hub.extensions import db
-from hub.models.note import Note
+from hub.models.note import Note, NoteRevision
 from hub.services import vocabulary
 from tests.helpers import count, csrf_token, post_form
 
@@ -64,14 +66,15 @@ def test_preview_button_works_without_script(editor):
 def test_submit_with_personal_data_shows_each_finding_highlighted(editor):
     response = post_form(editor, "/notes/new", {**NOTE, "body": "邮箱 lee@example.org", "submit_note": "1"})
     assert response.status_code == 422
-    assert "<mark>lee@example.org</mark>" in response.get_data(as_text=True)
-    note = db.session.scalar(db.select(Note))
-    assert note.state == "draft"  # the text is kept as a draft, nothing lost
-    response = post_form(editor, f"/notes/{note.id}/edit",
-                         {**NOTE, "body": "邮箱 lee@example.org", "submit_note": "1", "confirm_privacy": "y"})
+    page = response.get_data(as_text=True)
+    assert "<mark>lee@example.org</mark>" in page
+    assert count(Note) == 0  # nothing saved until the writer decides: the text rides in the check page's form
+    assert 'action="/notes/new"' in page
+    response = post_form(editor, "/notes/new", {**NOTE, "body": "邮箱 lee@example.org", "submit_note": "1",
+                                                "confirm_privacy": "y", "privacy_check": "1"})
     assert response.status_code == 302
-    db.session.refresh(note)
-    assert note.state == "submitted"
+    (note,) = db.session.scalars(db.select(Note)).all()
+    assert note.state == "submitted" and note.body == "邮箱 lee@example.org"
 
 
 def test_a_number_in_the_tags_or_the_province_is_highlighted_where_it_is(editor):
@@ -84,12 +87,10 @@ def test_a_number_in_the_tags_or_the_province_is_highlighted_where_it_is(editor)
 
 
 def test_going_back_from_the_privacy_page_keeps_the_text_unsaved(editor):
-    response = post_form(editor, "/notes/new", {**NOTE, "body": "电话 13812345678", "submit_note": "1"})
-    note = db.session.scalar(db.select(Note))
-    response = post_form(editor, f"/notes/{note.id}/edit", {**NOTE, "body": "电话 13812345678", "edit_again": "1"})
+    post_form(editor, "/notes/new", {**NOTE, "body": "电话 13812345678", "submit_note": "1"})
+    response = post_form(editor, "/notes/new", {**NOTE, "body": "电话 13812345678", "edit_again": "1"})
     assert response.status_code == 200 and "电话 13812345678" in response.get_data(as_text=True)
-    db.session.refresh(note)
-    assert note.state == "draft"
+    assert count(Note) == 0
 
 
 def test_admin_extends_the_vocabulary_and_lists_sensitive_words(client, login_as, admin):
@@ -118,3 +119,73 @@ def test_a_topic_that_is_not_offered_is_named_beside_the_topics(editor, lang, re
     topics = text[text.index('<fieldset class="field checks has-error"'):]
     assert refused in topics[:topics.index("</fieldset>")]
     assert "外展记录" in text
+
+
+# --- a new note's form: one transaction, and one note per editor page (its idempotency key) ------------------
+
+def _key(editor) -> str:
+    """Open the editor for a new note; return the idempotency key its form carries."""
+    page = editor.get("/notes/new").get_data(as_text=True)
+    return re.search(r'name="draft_key" type="hidden" value="([\w-]{16,64})"', page).group(1)
+
+
+def test_a_new_note_refused_on_submit_saves_nothing_and_shows_the_text_again(editor):
+    response = post_form(editor, "/notes/new", {**NOTE, "summary": "", "body": "夜里十点的外展", "submit_note": "1",
+                                                "draft_key": _key(editor)})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and count(Note) == 0
+    assert "夜里十点的外展" in page and "Write a summary of one or two sentences before submitting." in page
+
+
+def test_save_draft_sent_again_after_the_first_answer_is_lost_saves_into_the_same_draft(editor):
+    key = _key(editor)
+    first = post_form(editor, "/notes/new", {**NOTE, "save": "1", "draft_key": key})
+    again = post_form(editor, "/notes/new", {**NOTE, "body": "多写了一句", "save": "1", "draft_key": key})
+    (note,) = db.session.scalars(db.select(Note)).all()
+    assert first.headers["Location"] == again.headers["Location"] == f"/notes/{note.id}/edit"
+    assert note.body == "多写了一句" and note.state == "draft"
+
+
+def test_submit_sent_again_gets_the_first_answer_and_submits_once(editor):
+    key = _key(editor)
+    answers = [post_form(editor, "/notes/new", {**NOTE, "submit_note": "1", "draft_key": key}) for _ in range(2)]
+    (note,) = db.session.scalars(db.select(Note)).all()
+    assert [a.headers["Location"] for a in answers] == [f"/notes/{note.id}"] * 2
+    assert note.state == "submitted" and count(NoteRevision) == 1
+    assert "Submitted. A moderator will review your note" in editor.get(f"/notes/{note.id}").get_data(as_text=True)
+    changed = post_form(editor, "/notes/new", {**NOTE, "body": "提交后又改了", "submit_note": "1", "draft_key": key})
+    db.session.refresh(note)  # new text under the same key is kept, as an edit of the submitted note
+    assert changed.status_code == 302 and note.body == "提交后又改了" and count(Note) == 1
+
+
+def test_the_form_after_an_autosave_whose_answer_was_lost_submits_that_draft(editor):
+    key = _key(editor)
+    token = csrf_token(editor, "/notes/new")
+    made = editor.post("/notes/autosave", data={"csrf_token": token, **NOTE, "draft_key": key}).get_json()
+    response = post_form(editor, "/notes/new", {**NOTE, "submit_note": "1", "draft_key": key})
+    assert response.headers["Location"] == f"/notes/{made['id']}"
+    (note,) = db.session.scalars(db.select(Note)).all()
+    assert note.state == "submitted"
+
+
+def test_a_key_reaches_only_its_own_authors_note_and_a_bad_key_is_not_used(editor, app, make_user):
+    from hub.models.user import Role
+    from tests.helpers import login
+
+    key = _key(editor)
+    post_form(editor, "/notes/new", {**NOTE, "save": "1", "draft_key": key})
+    other = app.test_client()
+    make_user("other", role=Role.CONTRIBUTOR)
+    login(other, "other")
+    post_form(other, "/notes/new", {**NOTE, "title": "别人的", "save": "1", "draft_key": key})
+    for bad in ("short", "x" * 500, "键" * 20):
+        assert post_form(editor, "/notes/new", {**NOTE, "save": "1", "draft_key": bad}).status_code == 302
+    titles = sorted(n.title for n in db.session.scalars(db.select(Note)))
+    assert titles == ["别人的"] + [NOTE["title"]] * 4
+
+
+def test_the_editor_works_without_a_key(editor):
+    """A page from before the key, or a client that leaves it out: each post makes its note."""
+    for _ in range(2):
+        assert post_form(editor, "/notes/new", {**NOTE, "save": "1"}).status_code == 302
+    assert count(Note) == 2
