@@ -226,22 +226,31 @@ def jpeg2000_pdf(jp2: bytes) -> bytes:
 
 def inline_photo_pdf(jpeg: bytes, *, filters: bytes = b"/DCT", where: str = "page") -> bytes:
     """Return a one-page PDF drawing ``jpeg`` as an inline image (BI … ID … EI), in the page's content stream,
-    in a form XObject the page draws (``form``) or in a link annotation's appearance (``appearance``).
+    in a form XObject the page draws (``form``), a link annotation's appearance (``appearance``), a tiling
+    pattern the page fills with (``pattern``) or the glyph of a Type 3 font (``glyph``).
     ``filters`` beginning with [/A85 encode the data in ASCII85 first."""
     import base64
 
     data = base64.a85encode(jpeg) + b"~>" if filters.startswith(b"[/A85") else jpeg
     image = b"q 48 0 0 32 20 20 cm BI /W 48 /H 32 /CS /RGB /BPC 8 /F %s ID %s EI Q" % (filters, data)
     page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R %s>>"
-    draw, extra = image, b""
-    if where == "form":
-        draw, extra = b"/Fm1 Do", b"/Resources << /XObject << /Fm1 5 0 R >> >> "
-    elif where == "appearance":
-        draw, extra = b"BT ET", b"/Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] /AP << /N 5 0 R >> >>] "
+    # How the page reaches the stream holding the image (object 5), and what that stream's dictionary says.
+    draw, extra, kind = {
+        "page": (image, b"", b""),
+        "form": (b"/Fm1 Do", b"/Resources << /XObject << /Fm1 5 0 R >> >> ", b"/Type /XObject /Subtype /Form "),
+        "appearance": (b"BT ET", b"/Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] /AP << /N 5 0 R >> >>] ",
+                       b""),
+        "pattern": (b"/Pattern cs /P1 scn 0 0 300 200 re f", b"/Resources << /Pattern << /P1 5 0 R >> >> ",
+                    b"/PatternType 1 /PaintType 1 /TilingType 1 /XStep 300 /YStep 200 /Resources << >> "),
+        "glyph": (b"BT /T3 1 Tf (a) Tj ET",
+                  b"/Resources << /Font << /T3 << /Type /Font /Subtype /Type3 /FontBBox [0 0 300 200] "
+                  b"/FontMatrix [1 0 0 1 0 0] /CharProcs << /a 5 0 R >> /Encoding << /Differences [97 /a] >> "
+                  b"/FirstChar 97 /LastChar 97 /Widths [300] >> >> >> ", b""),
+    }[where]
     return write_pdf([
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         page % extra,
         pdf_stream(draw),
-        pdf_stream(image, (b"/Type /XObject /Subtype /Form " if where == "form" else b"") + b"/BBox [0 0 300 200] "),
+        pdf_stream(image, kind + b"/BBox [0 0 300 200] "),
     ])

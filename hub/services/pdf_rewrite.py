@@ -127,8 +127,8 @@ def content_streams(item: DictionaryObject) -> Iterator[StreamObject]:
         for key in ("/N", "/R", "/D"):
             look = appearances.get(key)
             look = look.get_object() if look is not None else None
-            states = look.values() if isinstance(look, DictionaryObject) and not isinstance(look, StreamObject) else [look]
-            for state in states:
+            is_states = isinstance(look, DictionaryObject) and not isinstance(look, StreamObject)
+            for state in look.values() if is_states else [look]:
                 yield from _streams(state)
 
 

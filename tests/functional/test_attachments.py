@@ -185,13 +185,14 @@ def test_inline_photo_inside_a_pdf_comes_back_without_its_gps_position_or_camera
     for marker in pdfs.PHOTO_MARKERS:
         assert marker not in everything_in(served), marker
     reader = PdfReader(io.BytesIO(served))
-    (image,) = [operands["data"] for operands, operator in ContentStream(reader.pages[0].get_contents(), reader).operations
-                if operator == b"INLINE IMAGE"]
+    operations = ContentStream(reader.pages[0].get_contents(), reader).operations
+    (image,) = [operands["data"] for operands, operator in operations if operator == b"INLINE IMAGE"]
     shown = Image.open(io.BytesIO(image))
     assert not shown.getexif() and shown.tobytes() == Image.open(io.BytesIO(photo)).tobytes()
 
 
-@pytest.mark.parametrize("language, expected", [("en", "cannot remove safely"), ("zh-CN,zh;q=0.9", "无法安全地去除")])
+@pytest.mark.parametrize("language, expected", [("en", "cannot remove safely"),
+                                                ("zh-CN,zh;q=0.9", "无法安全地去除")])
 def test_pdf_with_a_photo_that_cannot_be_cleaned_is_refused_in_the_authors_language(client, login_as, contributor,
                                                                                      draft, language, expected):
     # The codestream in a fragment table (JPX) lies where the hub does not rewrite: refused, not stored as it came.

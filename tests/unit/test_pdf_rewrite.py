@@ -200,20 +200,19 @@ def test_a_jpeg2000_photos_metadata_boxes_and_comments_go_and_its_pixels_stay(co
 def test_comments_in_tile_part_headers_go_and_the_tile_lengths_follow():
     photo = camera_jpeg2000(codestream=True, tile_size=(16, 16))
     comment = b"\xff\x64" + struct.pack(">HH", 2 + 2 + 13, 1) + b"ZebraTileNote"
-    parts, position = [], photo.index(b"\xff\x90\x00\x0a")
-    tiles = [photo[:position]]
-    while photo[position:position + 2] == b"\xff\x90":  # put a comment into every tile-part's header
-        length = struct.unpack(">I", photo[position + 6:position + 10])[0]
-        sot = photo[position:position + 6] + struct.pack(">I", length + len(comment)) + photo[position + 10:position + 12]
-        tiles.append(sot + comment + photo[position + 12:position + length])
-        parts.append(length)
-        position += length
+    main_end = position = photo.index(b"\xff\x90\x00\x0a")
+    tiles, lengths = [], []
+    while photo[position:position + 2] == b"\xff\x90":  # a comment after each tile-part's SOT, whose Psot grows
+        length = struct.unpack(">I", photo[position + 6:position + 10])[0] + len(comment)
+        tiles.append(photo[position:position + 6] + struct.pack(">I", length) + photo[position + 10:position + 12]
+                     + comment + photo[position + 12:position + length - len(comment)])
+        lengths.append(length)
+        position += length - len(comment)
     # A TLM segment in the main header lists the tile-part lengths; they change, so it must go.
-    tlm = b"\xff\x55" + struct.pack(">HBB", 4 + 4 * len(parts), 0, 0x40) + b"".join(
-        struct.pack(">I", length + len(comment)) for length in parts)
-    main_end = photo.index(b"\xff\x90\x00\x0a")
-    commented = photo[:main_end] + tlm + b"".join(tiles[1:]) + photo[position:]
-    assert len(parts) == 6 and pixels(commented) == pixels(photo)
+    tlm = b"\xff\x55" + struct.pack(">HBB", 4 + 4 * len(lengths), 0, 0x40) + b"".join(
+        struct.pack(">I", length) for length in lengths)
+    commented = photo[:main_end] + tlm + b"".join(tiles) + photo[position:]
+    assert len(tiles) == 6 and pixels(commented) == pixels(photo)
     stripped = strip_jpeg2000(commented)
     assert b"ZebraTile" not in stripped and b"ZebraJ2k" not in stripped and b"\xff\x55" not in stripped
     assert pixels(stripped) == pixels(photo)
@@ -240,7 +239,8 @@ def fragmented(jp2: bytes) -> bytes:
     fragmented,
     lambda jp2: jp2 + jp2_box(b"jp2c", b"\xff\x4f\xff\x51"),  # a second codestream
     lambda jp2: jp2.replace(b"\xff\x4f\xff\x51", b"\xff\x4f\x00\x51"),  # a codestream header without markers
-    lambda jp2: jp2[:jp2.index(b"\xff\x90")] + b"\xff\x90\x00\x0a\x00\x00\x7f\xff\xff\xff\x00\x01",  # a tile past the end
+    # a tile-part longer than the file
+    lambda jp2: jp2[:jp2.index(b"\xff\x90")] + b"\xff\x90\x00\x0a\x00\x00\x7f\xff\xff\xff\x00\x01",
 ], ids=["empty", "no-codestream", "truncated-box", "fragment-table", "two-codestreams", "broken-header",
         "tile-past-the-end"])
 def test_a_jpeg2000_image_whose_structure_cannot_be_walked_is_refused(damage):
@@ -266,9 +266,12 @@ def inline_images(written: bytes, where: str) -> list[dict]:
     """Return pypdf's reading of the inline images drawn on the written PDF's page, in a form or an appearance."""
     reader = PdfReader(io.BytesIO(written))
     page = reader.pages[0]
+    resources = page.get("/Resources", {})
     stream = {"page": lambda: page.get_contents(),
-              "form": lambda: page["/Resources"]["/XObject"]["/Fm1"].get_object(),
-              "appearance": lambda: page["/Annots"][0].get_object()["/AP"]["/N"].get_object()}[where]()
+              "form": lambda: resources["/XObject"]["/Fm1"].get_object(),
+              "appearance": lambda: page["/Annots"][0].get_object()["/AP"]["/N"].get_object(),
+              "pattern": lambda: resources["/Pattern"]["/P1"].get_object(),
+              "glyph": lambda: resources["/Font"]["/T3"]["/CharProcs"]["/a"].get_object()}[where]()
     return [operands for operands, operator in ContentStream(stream, reader).operations if operator == b"INLINE IMAGE"]
 
 
@@ -280,7 +283,7 @@ def decoded_streams(written: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("filters", [b"/DCT", b"/DCTDecode", b"[/A85 /DCT]"], ids=["dct", "full-name", "ascii85-dct"])
-@pytest.mark.parametrize("where", ["page", "form", "appearance"])
+@pytest.mark.parametrize("where", ["page", "form", "appearance", "pattern", "glyph"])
 def test_inline_jpeg_images_lose_their_metadata_and_keep_their_pixels(where, filters):
     photo = camera_jpeg(appended=False)
     written = rewrite(inline_photo_pdf(photo, filters=filters, where=where))
