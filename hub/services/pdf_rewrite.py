@@ -288,7 +288,32 @@ def _keep_segment(marker: int, payload: bytes) -> bool:
     if 0xE0 <= marker <= 0xEF:
         prefix = _KEPT_APPLICATION_SEGMENTS.get(marker)
         return prefix is not None and payload.startswith(prefix)
+    if marker in _DRAWING and not _well_formed(marker, payload):
+        # A damaged marker byte can put a camera's segment (EXIF, XMP) under a drawing marker.
+        raise BadJpeg("a segment whose contents do not fit its marker")
     return marker in _DRAWING
+
+
+def _well_formed(marker: int, payload: bytes) -> bool:
+    """Tell whether a drawing segment's length fits what its own fields say it holds."""
+    size = len(payload)
+    if marker == 0xDA:  # start of scan: Ns components of 2 bytes, then 3 bytes
+        return size >= 1 and size == 4 + 2 * payload[0]
+    if marker == 0xC4 or marker == 0xDB:  # Huffman or quantisation tables, one after another
+        position = 0
+        while position < size:
+            if marker == 0xC4:
+                position += 17 + sum(payload[position + 1:position + 17])
+            else:
+                position += 1 + 64 * (1 + (payload[position] >> 4))
+        return position == size
+    if marker in (0xDD, 0xDC):  # restart interval, number of lines
+        return size == 2
+    if marker == 0xDF:  # expand reference components
+        return size == 1
+    if marker == 0xCC:  # arithmetic conditioning: at most 8 pairs, each naming a table class 0-1 and number 0-3
+        return size % 2 == 0 and size <= 16 and all(byte >> 4 <= 1 and byte & 15 <= 3 for byte in payload[::2])
+    return size >= 6 and size == 6 + 3 * payload[5]  # a frame header (SOFn, DHP): Nf components of 3 bytes
 
 
 def _end_of_scan(data: bytes, position: int) -> int:

@@ -115,8 +115,11 @@ def test_a_segment_under_a_reserved_marker_goes():
     lambda jpeg: jpeg[:2] + b"Exif GPS" + jpeg[2:],  # bytes where a marker should be
     lambda jpeg: jpeg[:2] + b"\xff\xd8" + jpeg[2:],  # a second start of image
     lambda jpeg: jpeg[:2] + b"\xff\xff\xff",  # fill bytes, then nothing
+    # A damaged marker byte puts the EXIF segment under a frame header's or arithmetic tables' marker.
+    lambda jpeg: jpeg.replace(b"\xff\xe1", b"\xff\xc0", 1),
+    lambda jpeg: jpeg.replace(b"\xff\xe1", b"\xff\xcc", 1),
 ], ids=["empty", "no-soi", "png-header", "soi-only", "truncated-segment", "cut-length", "short-length",
-        "garbage-between-segments", "second-soi", "fill-to-the-end"])
+        "garbage-between-segments", "second-soi", "fill-to-the-end", "exif-as-frame", "exif-as-tables"])
 def test_a_jpeg_whose_segments_cannot_be_walked_is_refused(damage):
     with pytest.raises(BadJpeg):
         strip_jpeg(damage(camera_jpeg()))
