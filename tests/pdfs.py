@@ -144,9 +144,10 @@ PHOTO_MARKERS = (b"Exif", b"ZebraCamSerial", b"ZebraXmpPhotographer", b"Photosho
                  b"ZebraJpegComment", b"ZebraAfterTheEnd")
 
 
-def camera_jpeg(*, progressive: bool = False, mode: str = "RGB", **save) -> bytes:
+def camera_jpeg(*, progressive: bool = False, mode: str = "RGB", appended: bool = True, **save) -> bytes:
     """Return a JPEG photo as a phone writes it: EXIF with a GPS position and the camera's serial number,
-    an XMP packet, an IPTC caption (APP13), a comment, and data appended after the end of the image."""
+    an XMP packet, an IPTC caption (APP13), a comment, and (unless not ``appended``) data after the end of
+    the image."""
     from PIL import Image  # only the tests that build photos need Pillow
 
     exif = Image.Exif()
@@ -159,12 +160,13 @@ def camera_jpeg(*, progressive: bool = False, mode: str = "RGB", **save) -> byte
         progressive=progressive, **save)
     iptc = b"Photoshop 3.0\x008BIM\x04\x04\x00\x00\x00\x00\x00\x14\x1c\x02\x78\x00\x10ZebraIptcCaption"
     data = out.getvalue()
-    return data[:2] + b"\xff\xed" + struct.pack(">H", len(iptc) + 2) + iptc + data[2:] + b"ZebraAfterTheEnd"
+    return (data[:2] + b"\xff\xed" + struct.pack(">H", len(iptc) + 2) + iptc + data[2:]
+            + (b"ZebraAfterTheEnd" if appended else b""))
 
 
-def photo_pdf(jpeg: bytes, *, flate: bool = False) -> bytes:
+def photo_pdf(jpeg: bytes, *, flate: bool = False, image_filter: bytes = b"/DCTDecode") -> bytes:
     """Return a one-page PDF showing ``jpeg`` as an image XObject (compressed once more with ``flate``)."""
-    data, filters = (zlib.compress(jpeg), b"[/FlateDecode /DCTDecode]") if flate else (jpeg, b"/DCTDecode")
+    data, filters = (zlib.compress(jpeg), b"[/FlateDecode %s]" % image_filter) if flate else (jpeg, image_filter)
     return write_pdf([
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -173,4 +175,82 @@ def photo_pdf(jpeg: bytes, *, flate: bool = False) -> bytes:
         pdf_stream(b"q 48 0 0 32 20 20 cm /Im1 Do Q"),
         pdf_stream(data, b"/Type /XObject /Subtype /Image /Width 48 /Height 32 /ColorSpace /DeviceRGB "
                          b"/BitsPerComponent 8 /Filter %s " % filters),
+    ])
+
+
+# What a camera or an editor writes into a JPEG 2000 photo besides its pixels; none of it may be stored.
+JP2_MARKERS = (b"ZebraJp2Xmp", b"exif:GPSLatitude", b"JpgTiffExif", b"ZebraCamSerial", b"ZebraIptcCaption",
+               b"ZebraJ2kComment", b"ZebraJp2Url", b"ZebraJp2Free", b"ZebraJp2Rights")
+_EXIF_UUID = b"JpgTiffExif->JP2"
+_IPTC_UUID = bytes.fromhex("33c7a4d2b81d4723a0baf1a3e097ad38")
+
+
+def jp2_box(kind: bytes, payload: bytes) -> bytes:
+    """Return a JPEG 2000 box."""
+    return struct.pack(">I", len(payload) + 8) + kind + payload
+
+
+def camera_jpeg2000(*, codestream: bool = False, **save) -> bytes:
+    """Return a JPEG 2000 photo with a comment in its codestream and, as a JP2 file, the boxes cameras and
+    editors add before the codestream: XMP with a GPS position (``xml ``), EXIF with a GPS position and
+    the camera's serial and IPTC (``uuid``), a URL list (``uinf``), rights (``jp2i``) and free space;
+    ``codestream`` gives the bare codestream instead."""
+    from PIL import Image
+
+    noise = random.Random(2000).randbytes(48 * 32 * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (48, 32), noise).save(out, "JPEG2000", no_jp2=codestream, comment=b"ZebraJ2kComment",
+                                                 **save)
+    data = out.getvalue()
+    if codestream:
+        return data
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({1: "N", 2: (30.0, 39.0, 12.5), 3: "E", 4: (104.0, 4.0, 1.0)})
+    exif[0xA431] = "ZebraCamSerial"
+    metadata = (
+        jp2_box(b"xml ", b'<x:xmpmeta><rdf:Description exif:GPSLatitude="30,39.2N">ZebraJp2Xmp'
+                         b"</rdf:Description></x:xmpmeta>")
+        + jp2_box(b"uuid", _EXIF_UUID + exif.tobytes()[6:])  # the TIFF structure, without JPEG's "Exif\0\0"
+        + jp2_box(b"uuid", _IPTC_UUID + b"\x1c\x02\x78\x00\x10ZebraIptcCaption")
+        + jp2_box(b"uinf", jp2_box(b"ulst", b"\x00\x01" + _EXIF_UUID)
+                  + jp2_box(b"url ", b"\x00\x00\x00\x00https://example.org/ZebraJp2Url\x00"))
+        + jp2_box(b"jp2i", b"ZebraJp2Rights") + jp2_box(b"free", b"ZebraJp2Free"))
+    codestream_at = data.index(b"jp2c") - 4
+    return data[:codestream_at] + metadata + data[codestream_at:]
+
+
+def jpeg2000_pdf(jp2: bytes) -> bytes:
+    """Return a one-page PDF showing ``jp2`` as a JPEG 2000 image XObject."""
+    return photo_pdf(jp2, image_filter=b"/JPXDecode")
+
+
+def inline_photo_pdf(jpeg: bytes, *, filters: bytes = b"/DCT", where: str = "page") -> bytes:
+    """Return a one-page PDF drawing ``jpeg`` as an inline image (BI … ID … EI), in the page's content stream,
+    in a form XObject the page draws (``form``), a link annotation's appearance (``appearance``), a tiling
+    pattern the page fills with (``pattern``) or the glyph of a Type 3 font (``glyph``).
+    ``filters`` beginning with [/A85 encode the data in ASCII85 first."""
+    import base64
+
+    data = base64.a85encode(jpeg) + b"~>" if filters.startswith(b"[/A85") else jpeg
+    image = b"q 48 0 0 32 20 20 cm BI /W 48 /H 32 /CS /RGB /BPC 8 /F %s ID %s EI Q" % (filters, data)
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R %s>>"
+    # How the page reaches the stream holding the image (object 5), and what that stream's dictionary says.
+    draw, extra, kind = {
+        "page": (image, b"", b""),
+        "form": (b"/Fm1 Do", b"/Resources << /XObject << /Fm1 5 0 R >> >> ", b"/Type /XObject /Subtype /Form "),
+        "appearance": (b"BT ET", b"/Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] /AP << /N 5 0 R >> >>] ",
+                       b""),
+        "pattern": (b"/Pattern cs /P1 scn 0 0 300 200 re f", b"/Resources << /Pattern << /P1 5 0 R >> >> ",
+                    b"/PatternType 1 /PaintType 1 /TilingType 1 /XStep 300 /YStep 200 /Resources << >> "),
+        "glyph": (b"BT /T3 1 Tf (a) Tj ET",
+                  b"/Resources << /Font << /T3 << /Type /Font /Subtype /Type3 /FontBBox [0 0 300 200] "
+                  b"/FontMatrix [1 0 0 1 0 0] /CharProcs << /a 5 0 R >> /Encoding << /Differences [97 /a] >> "
+                  b"/FirstChar 97 /LastChar 97 /Widths [300] >> >> >> ", b""),
+    }[where]
+    return write_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        page % extra,
+        pdf_stream(draw),
+        pdf_stream(image, kind + b"/BBox [0 0 300 200] "),
     ])

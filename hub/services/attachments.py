@@ -16,10 +16,12 @@ What comes in is never trusted by its name or its declared content type:
   without its document metadata: the trailer's ``/Info`` dictionary (author, company, title,
   creating application, dates), every XMP ``/Metadata`` stream (the catalogue's, a page's or any
   other object's), the creating application's private ``/PieceInfo`` data and ``/LastModified``
-  times, the file identifier ``/ID``, objects nothing refers to, and the EXIF, XMP, IPTC and
-  comment segments of the JPEG photos inside. Pages, fonts, images, links and bookmarks stay. A PDF that needs an owner password only to be changed is stored decrypted;
-  one that needs a password to be opened, that pypdf cannot read or write, or that needs more
-  than those limits, is refused, never stored as it came. The rewritten file is checked for
+  times, the file identifier ``/ID``, objects nothing refers to, and the metadata of the photos
+  inside, JPEG and JPEG 2000, placed as images or inline in content streams (EXIF, XMP, IPTC,
+  comments, JPEG 2000's metadata boxes). Pages, fonts, images, links and bookmarks stay. A PDF
+  that needs an owner password only to be changed is stored decrypted; one that needs a password
+  to be opened, that pypdf cannot read or write, that needs more than those limits, or with a
+  photo whose metadata cannot be removed safely, is refused, never stored as it came. The rewritten file is checked for
   active content again: pypdf writes every object it keeps in plain view, so nothing the first
   scan could not attribute stays hidden;
 - file names are reduced to a safe base name whose extension matches the detected type.
@@ -392,6 +394,10 @@ def _rewrite_pdf(data: bytes) -> bytes:
                          "password and attach that."))
     if done.returncode in (-signal.SIGXCPU, pdf_rewrite.TOO_LARGE):
         raise _too_complex_pdf()
+    if done.returncode == pdf_rewrite.IMAGE:
+        raise _refuse(_l("This PDF contains a picture whose hidden details (such as where a photo was taken) the "
+                         "hub cannot remove safely. Print it to a new PDF and attach that, or attach the pictures "
+                         "as photos."))
     # pypdf's complaint (on standard error) stays out of the log: it may quote the file.
     raise _refuse(_l("The hub could not read this PDF to remove its author's name and other hidden details "
                      "(it may be damaged). Print it to a new PDF and attach that."))

@@ -524,6 +524,10 @@ def _best_number(groups: list[_Group], first: int, tail: list[int], *, plus: boo
     sizes: list[int] = []
     for last in range(first, len(groups)):
         group = groups[last]
+        if last > first and "+" in group.separator:
+            # A "+" opens a country code: the number after it starts there, so none reaches across
+            # it (一一+8613000110000 is two numerals and a phone, not a 15-digit ID number).
+            break
         digits += group.digits
         if len(digits) > _MAX_DIGITS + 1:
             break

@@ -99,6 +99,26 @@ def test_mobile_offsets_survive_length_changing_normalisation(
     assert spans(findings_of("phone", text), text) == [written]
 
 
+def test_numerals_before_a_plus_86_mobile_are_not_read_as_an_id_number() -> None:
+    # Found by the test above: 11 + 8613000110000 also reads as a 15-digit ID number (Beijing, 1900-01-10).
+    text = "一一+8613000110000"
+    assert [(f.kind, text[f.start : f.end]) for f in scan({"body": text})] == [("phone", "+8613000110000")]
+
+
+@given(
+    st.text(alphabet="0123456789一二三四五六七八九〇零幺两", min_size=1, max_size=6),
+    st.sampled_from(["+86", "+86 ", "+ 86", "+0086", "(+86)"]),
+    mobile_numbers(),
+)
+def test_digits_or_numerals_never_join_a_number_across_a_country_codes_plus(
+    before: str, code: str, number: str
+) -> None:
+    text = before + code + number
+    findings = scan({"body": text})
+    assert [f.kind for f in findings] == ["phone"]
+    assert text[findings[0].start : findings[0].end].endswith(number) and findings[0].start >= len(before) - 1
+
+
 @pytest.mark.parametrize(
     "written",
     [
