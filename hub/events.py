@@ -40,7 +40,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.extensions import db
+from hub.models.base import utcnow
 from hub.models.events import Event
+from hub.models.note import Note, NoteState, Visibility
 
 # Any 64-bit number no other part of the hub uses as an advisory lock key ("hub event log").
 LOG_LOCK = 0x6875625F6C6F67
@@ -82,13 +84,46 @@ def fingerprint(position: int) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+# Events that change what readers and partners' systems get of a note: each stamps Note.changed_at.
+NOTE_CHANGES = frozenset({"note.published", "note.updated", "note.unpublished", "note.deleted"})
+_WIDEST = sa.case(*((sa.or_(Note.reach == v, Note.visibility == v), v) for v in (Visibility.PUBLIC.value,
+                                                                                  Visibility.PARTNERS.value)),
+                  else_=Visibility.MEMBERS.value)
+
+
 @sa.event.listens_for(Session, "before_commit")
 def _write_recorded_events(session: Session) -> None:
     """Insert the transaction's events last: flush everything else first, then the events."""
     pending = session.info.pop(_PENDING, None)
     if pending:
         session.flush()
+        _stamp_changed_notes(session, {e.subject_id for e in pending
+                                       if e.subject_type == "note" and e.kind in NOTE_CHANGES})
         session.add_all(pending)  # the commit's own flush inserts them (and takes the lock)
+
+
+def _stamp_changed_notes(session: Session, note_ids: set[int]) -> None:
+    """Set ``changed_at`` of the notes (and of a translation's original) to now, and widen ``reach``
+    of those published.
+
+    Stamped under the event log's lock, right before the commit: stamps then follow commit order,
+    so a partner syncing by (changed_at, id) after a stamp it saw never misses a note committed
+    later with an earlier stamp. On PostgreSQL the database's clock stamps (one clock for every
+    node); SQLite has one writer at a time on one machine.
+    """
+    if not note_ids:
+        return
+    bind = session.get_bind(Event.__mapper__)
+    if bind.dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(LOG_LOCK)))
+        now: Any = sa.func.timezone("UTC", sa.func.clock_timestamp())
+    else:
+        now = utcnow()
+    originals = sa.select(Note.translation_of_id).where(Note.id.in_(note_ids), Note.translation_of_id.is_not(None))
+    session.execute(sa.update(Note).where(sa.or_(Note.id.in_(note_ids), Note.id.in_(originals.scalar_subquery())))
+                    .values(changed_at=now).execution_options(synchronize_session=False))
+    session.execute(sa.update(Note).where(Note.id.in_(note_ids), Note.state == NoteState.PUBLISHED.value)
+                    .values(reach=_WIDEST).execution_options(synchronize_session=False))
 
 
 @sa.event.listens_for(Session, "before_flush")

@@ -32,7 +32,7 @@ def publish(author: User, moderator: User, title: str, *, visibility: str = "pub
     notes.submit(note, by=author, confirm_privacy=True)
     notes.approve(note, by=moderator)
     if published_at is not None:
-        note.published_at = note.updated_at = published_at
+        note.published_at = note.updated_at = note.changed_at = published_at
         db.session.commit()
     return note
 

@@ -31,6 +31,7 @@ EXPECTED = {
     "language": _l("zh_Hans or en"),
     "order": _l("published or updated"),
     "updated_since": _l("a date and time in ISO 8601, e.g. 2024-05-01T08:30:00Z"),
+    "since": _l("a date and time in ISO 8601, e.g. 2024-05-01T08:30:00Z"),
     "sort": _l("relevance or newest"),
     "expand": _l("0 or 1"),
     "origin": _l("local or remote"),

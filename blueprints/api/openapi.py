@@ -34,6 +34,7 @@ PROBLEM_TITLES = {
     400: _l("A query parameter is not valid (problem document naming it)"),
     401: _l("The bearer token is unknown, expired or revoked"),
     404: _l("No such resource, or the caller may not see it"),
+    410: _l("The caller could read this note and may no longer (it is listed under removed notes)"),
     429: _l("Too many requests: wait for Retry-After seconds"),
     503: _l("Search is unavailable right now; try again later"),
 }
@@ -80,6 +81,10 @@ def _description() -> str:
            "stable, so no note is repeated or skipped while others are published. per_page is at most 50 "
            "(larger values are read as 50); search reads page numbers above 1000 as 1000. Each answer "
            "states these limits under limits."),
+        _l("Mirrors: list notes with order=updated (oldest change here first), keep the changed_at of the last "
+           "note read and pass it as updated_since next time (that note comes again); read /api/v1/notes/removed "
+           "with since in the same way to learn which notes to drop (their ids and when they went, nothing else). "
+           "A note removed for the caller answers 410 Gone."),
         _l("Every answer carries an ETag, which changes whenever anything in the answer changes (a note taken "
            "down included); send it as If-None-Match to get 304 Not Modified when nothing changed. There is no "
            "Last-Modified. Errors are RFC 9457 problem documents "

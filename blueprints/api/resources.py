@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort
+from flask import abort, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from blueprints.api import schemas, wire
@@ -25,7 +26,8 @@ from hub.services import catalogue
 @operation(_l("Where the API's resources are"), response=schemas.ApiIndex, tag="index")
 def index():
     """List where the API's resources are."""
-    links = {name: wire.public_url(f"api.{name}") for name in ("notes", "projects", "topics", "populations", "search")}
+    links = {name: wire.public_url(f"api.{name}") for name in ("notes", "projects", "topics", "populations", "search",
+                                                                "removed_notes")}
     links.update(openapi=wire.public_url("api.openapi"), docs=wire.public_url("api.docs"))
     return respond(schemas.ApiIndex(), links)
 
@@ -43,32 +45,64 @@ def notes():
         population=args.get("population"),
         updated_since=since.astimezone(dt.timezone.utc).replace(tzinfo=None) if since else None)
     per_page = min(args["per_page"], schemas.LIST_PER_PAGE_MAX)
+    cursor = _cursor(args, order=args["order"])
+    page = catalogue.notes_after(reader(), filters=filters, order=args["order"], cursor=cursor, limit=per_page)
+    return respond(schemas.NoteList(), _list(page, [wire.note_summary(n) for n in page.notes], args,
+                                             per_page=per_page, since="updated_since"))
+
+
+@bp.get("/api/v1/notes/removed")
+@public
+@operation(_l("Notes the caller could read and may no longer (ids and times only), for mirrors to drop"),
+           response=schemas.RemovedList, query=schemas.RemovedQuery, problems=(400,))
+def removed_notes():
+    """List notes gone for the caller since a time, the longest gone first (cursor paging, stable order).
+
+    Like OAI-PMH's deleted records and ActivityPub's Delete: a mirror learns which ids to drop, and
+    nothing else of them (no title, text or author), however they went.
+    """
+    args = load_query(schemas.RemovedQuery())
+    since = args.get("since")
+    per_page = min(args["per_page"], schemas.LIST_PER_PAGE_MAX)
+    page = catalogue.removed_after(reader(), since=since.astimezone(dt.timezone.utc).replace(tzinfo=None) if since
+                                   else None, cursor=_cursor(args, order=catalogue.REMOVED), limit=per_page)
+    return respond(schemas.RemovedList(), _list(page, [wire.removed_note(n) for n in page.notes], args,
+                                                per_page=per_page, since="since"))
+
+
+def _cursor(args: dict, *, order: str) -> catalogue.Cursor | None:
+    """Read the ``cursor`` parameter of a list in ``order``; a cursor this hub did not write is a 400."""
     try:
-        cursor = catalogue.Cursor.decode(args["cursor"], order=args["order"]) if args.get("cursor") else None
+        return catalogue.Cursor.decode(args["cursor"], order=order) if args.get("cursor") else None
     except catalogue.BadCursor:
         fail(400, parameter_detail("cursor"), code="bad_cursor")
-    page = catalogue.notes_after(reader(), filters=filters, order=args["order"], cursor=cursor, limit=per_page)
+
+
+def _list(page: catalogue.NotePage, items: list, args: dict, *, per_page: int, since: str) -> dict:
+    """Return a page of a list with the address of the next one (the same parameters, its cursor)."""
     following = None
     if page.next_cursor is not None:
-        query = {k: v for k, v in args.items() if k not in ("cursor", "updated_since", "per_page")}
-        if since is not None:
-            query["updated_since"] = since.isoformat()
-        following = wire.public_url("api.notes", **query, per_page=per_page, cursor=page.next_cursor.encode())
-    payload = {"items": [wire.note_summary(n) for n in page.notes], "per_page": per_page,
-               "next_cursor": page.next_cursor.encode() if page.next_cursor else None, "next": following,
-               "limits": {"per_page_default": schemas.LIST_PER_PAGE_DEFAULT,
-                          "per_page_max": schemas.LIST_PER_PAGE_MAX}}
-    return respond(schemas.NoteList(), payload)
+        query = {k: v for k, v in args.items() if k not in ("cursor", since, "per_page")}
+        if args.get(since) is not None:
+            query[since] = args[since].isoformat()
+        following = wire.public_url(request.endpoint, **query, per_page=per_page, cursor=page.next_cursor.encode())
+    return {"items": items, "per_page": per_page,
+            "next_cursor": page.next_cursor.encode() if page.next_cursor else None, "next": following,
+            "limits": {"per_page_default": schemas.LIST_PER_PAGE_DEFAULT, "per_page_max": schemas.LIST_PER_PAGE_MAX}}
 
 
 @bp.get("/api/v1/notes/<int:note_id>")
 @public
 @operation(_l("One published note with sections, topics, translations and attachments"),
-           response=schemas.NoteDetail, problems=(404,))
+           response=schemas.NoteDetail, problems=(404, 410))
 def note(note_id: int):
-    """Show a published note with its sections, topics, translations and attachments."""
+    """Show a published note with its sections, topics, translations and attachments (410: gone for the caller)."""
     found = catalogue.note(reader(), note_id)
     if found is None:
+        if catalogue.removed(reader(), note_id):
+            # i18n: an API answer for a note the caller could read once and may no longer (deleted or taken down)
+            fail(410, _("You could read this note before and may no longer: drop your copy of it."),
+                 code="note_removed", title=_("This note was removed"))
         abort(404)
     translations = [] if found.translation_of_id else catalogue.translations_of(reader(), found)
     return respond(schemas.NoteDetail(), wire.note_detail(found, translations=translations))

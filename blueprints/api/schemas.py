@@ -82,7 +82,11 @@ class NoteSummary(Schema):
     translation_of = fields.Integer(required=True, allow_none=True,
                                     metadata={"description": _l("The original's id when this note is a translation")})
     published_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True, metadata={
+        "description": _l("When the text was last edited (for a partner hub's note: on that hub)")})
+    changed_at = fields.DateTime(required=True, metadata={
+        "description": _l("When this hub last changed what it shows of the note (published, edited, approved "
+                          "again, a translation added or withdrawn): what order=updated and updated_since read")})
 
 
 class Section(Schema):
@@ -133,14 +137,34 @@ class ListLimits(Schema):
     per_page_max = fields.Integer(required=True, metadata={"description": _l("Larger per_page values are read as this")})
 
 
-class NoteList(Schema):
-    """One page of notes; follow ``next`` (or pass ``next_cursor`` as ``cursor``) for the next."""
+class Page(Schema):
+    """What every page of a list says beside its items: its size, the next page, the limits."""
 
-    items = fields.List(fields.Nested(NoteSummary), required=True)
     per_page = fields.Integer(required=True, metadata={"description": _l("The page size used")})
     next_cursor = fields.String(required=True, allow_none=True)
     next = fields.Url(required=True, allow_none=True)
     limits = fields.Nested(ListLimits, required=True)
+
+
+class NoteList(Page):
+    """One page of notes; follow ``next`` (or pass ``next_cursor`` as ``cursor``) for the next."""
+
+    items = fields.List(fields.Nested(NoteSummary), required=True)
+
+
+class RemovedNote(Schema):
+    """A note the caller could read and may no longer: its id and when it went, nothing else."""
+
+    id = fields.Integer(required=True)
+    removed_at = fields.DateTime(required=True, metadata={
+        "description": _l("When it stopped being readable for the caller (unpublished, withdrawn, deleted "
+                          "or narrowed to fewer readers)")})
+
+
+class RemovedList(Page):
+    """One page of removed notes, the longest gone first; paged like the note list."""
+
+    items = fields.List(fields.Nested(RemovedNote), required=True)
 
 
 class ProjectList(Schema):
@@ -202,6 +226,7 @@ class ApiIndex(Schema):
     topics = fields.Url(required=True)
     populations = fields.Url(required=True)
     search = fields.Url(required=True)
+    removed_notes = fields.Url(required=True)
     openapi = fields.Url(required=True)
     docs = fields.Url(required=True)
 
@@ -248,7 +273,15 @@ class Query(Schema):
         unknown = EXCLUDE
 
 
-class NoteListQuery(Query):
+class PageQuery(Query):
+    """Paging of a list: where the previous page ended, and how many per page."""
+
+    cursor = Text(validate=validate.Length(max=200), metadata={"description": _l("next_cursor of the previous page")})
+    per_page = fields.Integer(validate=validate.Range(min=1), load_default=LIST_PER_PAGE_DEFAULT, metadata={
+        "description": _l("Notes per page; values above %(max)d are read as %(max)d", max=LIST_PER_PAGE_MAX)})
+
+
+class NoteListQuery(PageQuery):
     """Filters, order and paging of the note list."""
 
     topic = Text(validate=validate.Length(max=64), metadata={"description": _l("A topic's slug")})
@@ -259,13 +292,17 @@ class NoteListQuery(Query):
     population = Text(validate=validate.Length(max=64), metadata={"description": _l("A population's slug")})
     updated_since = fields.AwareDateTime(
         default_timezone=dt.timezone.utc,
-        metadata={"description": _l("Notes changed at or after this time (ISO 8601; UTC if no offset)")})
+        metadata={"description": _l("Notes this hub changed at or after this time (changed_at; ISO 8601, UTC "
+                                    "if no offset)")})
     order = Text(validate=validate.OneOf(ORDERS), load_default="published", metadata={
         "description": _l("published: newest publication first; updated: oldest change first (for syncing)")})
-    cursor = Text(validate=validate.Length(max=200),
-                           metadata={"description": _l("next_cursor of the previous page")})
-    per_page = fields.Integer(validate=validate.Range(min=1), load_default=LIST_PER_PAGE_DEFAULT, metadata={
-        "description": _l("Notes per page; values above %(max)d are read as %(max)d", max=LIST_PER_PAGE_MAX)})
+
+
+class RemovedQuery(PageQuery):
+    """Since when, and paging, of the removed notes."""
+
+    since = fields.AwareDateTime(default_timezone=dt.timezone.utc, metadata={
+        "description": _l("Notes removed at or after this time (ISO 8601; UTC if no offset)")})
 
 
 class SearchQuery(Query):

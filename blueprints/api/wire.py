@@ -59,7 +59,13 @@ def note_summary(note: Note) -> dict[str, Any]:
         "author": note.author.pseudonym if note.author else None,
         "origin": "remote" if note.is_remote else "local", "translation_of": note.translation_of_id,
         "published_at": utc(note.published_at), "updated_at": utc(note.updated_at),
+        "changed_at": utc(note.changed_at),
     }
+
+
+def removed_note(note: Note) -> dict[str, Any]:
+    """Return a note gone for the caller as the removed list shows it: its id and when it went, nothing else."""
+    return {"id": note.id, "removed_at": utc(note.changed_at)}
 
 
 def note_detail(note: Note, *, translations: list[Note]) -> dict[str, Any]:

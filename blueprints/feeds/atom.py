@@ -30,7 +30,9 @@ class Alternate:
 
 
 def _entry_time(note: Note) -> dt.datetime:
-    return utc(max(m for m in (note.updated_at, note.published_at) if m is not None))
+    # When this hub last changed the entry (changed_at), not the text's own time: a partner hub's
+    # note approved here today, with its origin's older time, must look new to a reader that has it.
+    return utc(note.changed_at)
 
 
 def render(notes: list[Note], *, title: str, page_url: str, feed_id: str) -> bytes:

@@ -1,5 +1,8 @@
 """Atom feeds: ``/notes.atom`` (optionally by topic, project or language) and ``/search.atom`` (a saved search).
 
+``/notes.atom`` holds the notes this hub changed last (published, published again, edited here),
+newest change first; each entry's ``updated`` is that change, ``published`` the note's publication.
+
 Anonymous readers get public notes. ``?token=`` with a person's feed token gives that person's
 partners-visible feed (public notes and the partners notes written here, never members-only
 notes: a feed address travels into feed readers); a revoked or unknown token is a 404. Feeds
@@ -65,7 +68,7 @@ def _feed_title(*parts: str) -> str:
 @bp.get("/notes.atom")
 @public
 def notes():
-    """Feed the newest published notes, optionally of one topic, project or language."""
+    """Feed the notes changed here last, newest change first, optionally of one topic, project or language."""
     reader = _reader()
     args = {k: (request.args.get(k) or "")[:64] or None for k in atom.FEED_FILTERS}
     if args["language"] == "zh":
@@ -73,7 +76,10 @@ def notes():
     if args["language"] not in (None, *LANGUAGES):
         abort(404)
     filters = catalogue.NoteFilters(topic=args["topic"], project=args["project"], language=args["language"])
-    page = catalogue.notes_after(reader, filters=filters, limit=FEED_SIZE)
+    # Newest change here first (catalogue.CHANGED), not newest publication: readers only look at the
+    # top of a feed, so a note published here today must be there, though its origin published it
+    # last month (a partner hub's note approved now, a backfill) or it was published again.
+    page = catalogue.notes_after(reader, filters=filters, order=catalogue.CHANGED, limit=FEED_SIZE)
     title, page_url = _describe(filters)
     feed_id = public_url("feeds.notes", **{k: v for k, v in args.items() if v})
     body = atom.render(page.notes, title=title, page_url=page_url, feed_id=feed_id)
@@ -116,6 +122,10 @@ def search():
 
 def _newest_matches(params: SearchParams, reader: Any) -> list:
     """Return the newest :data:`FEED_SIZE` matches ``reader`` may read, partners notes included for a feed address.
+
+    Newest by publication, the order the index keeps: a saved search asks what was published on a
+    subject. A match published before the reader's last poll still shows as an entry they lack
+    (readers take entries by id), and its ``updated`` is when this hub last changed it.
 
     A feed shows notes and nothing else (no count, no facets), so it searches uncounted: the
     index holds no finer mark than public or not, and the database keeps what the reader may read.

@@ -185,6 +185,9 @@ def delete(peer: PeerHub, object_id: str, *, make_tombstone: bool, at: dt.dateti
         db.session.add(note)
         db.session.flush()
         return note
+    # A moderator deciding on the note meanwhile: whether partners and the index must hear of the
+    # deletion depends on the state that decision leaves, so wait for it and read that state.
+    notes.hold(note)
     if note.state == S.DELETED.value:
         return note
     for translation in db.session.scalars(sa.select(Note).where(Note.translation_of_id == note.id,

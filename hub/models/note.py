@@ -81,6 +81,15 @@ class Note(db.Model):
     submitted_at: Mapped[dt.datetime | None]
     published_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     deleted_at: Mapped[dt.datetime | None]
+    # When this hub last changed what readers and partners' systems get of the note: published,
+    # edited, redacted, narrowed, taken down, deleted, a partner's Update accepted (or a translation
+    # of it). hub.events stamps it when it writes the event that says so, in commit order; the
+    # harvesting interfaces (the API's sync order, feeds, removed notes) read it. updated_at stays
+    # the text's own time: the origin's, for a partner hub's note, which federation compares.
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    # The widest audience the note was ever published to here (None: never published): who must
+    # hear that it is gone (GET /api/v1/notes/removed), and nobody else.
+    reach: Mapped[str | None] = mapped_column(sa.String(20))
     # A translation is a note of its own, linked to its original, made from one of its revisions.
     translation_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)
     source_revision: Mapped[int | None]

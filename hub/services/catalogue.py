@@ -24,9 +24,13 @@ from hub.extensions import db
 from hub.models import Note, Project, Term, note_term
 from hub.models.base import is_row_id
 from hub.services.errors import ServiceError
-from hub.services.visibility import published_for
+from hub.services.visibility import gone_for, published_for
 
 ORDERS = ("published", "updated")  # newest publication first; oldest change first (for syncing)
+# Newest change first: the feeds, whose readers look at the top only (see blueprints/feeds).
+CHANGED = "changed"
+# Notes gone for a reader, oldest first, for mirrors syncing deletions (GET /api/v1/notes/removed).
+REMOVED = "removed"
 
 
 class BadCursor(ServiceError):
@@ -42,7 +46,7 @@ class NoteFilters:
     place: str | None = None  # a province or a city/county, as written on the note
     language: str | None = None
     population: str | None = None
-    updated_since: dt.datetime | None = None  # naive UTC, inclusive
+    updated_since: dt.datetime | None = None  # naive UTC, inclusive; of changed_at (changes here)
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,9 @@ class NotePage:
 
 
 def _sort_column(order: str) -> Any:
-    return Note.published_at if order == "published" else Note.updated_at
+    # Syncing reads changes made here (changed_at), not the text's own time (updated_at): a partner
+    # hub's note approved today keeps its origin's older time, and a sync since yesterday must see it.
+    return Note.published_at if order == "published" else Note.changed_at
 
 
 def select_notes(audience: Any, filters: NoteFilters = NoteFilters()) -> sa.Select:
@@ -101,19 +107,24 @@ def select_notes(audience: Any, filters: NoteFilters = NoteFilters()) -> sa.Sele
     if filters.language:
         query = query.where(Note.language == filters.language)
     if filters.updated_since is not None:
-        query = query.where(Note.updated_at >= filters.updated_since)
+        query = query.where(Note.changed_at >= filters.updated_since)
     return query
 
 
 def notes_after(audience: Any, *, filters: NoteFilters = NoteFilters(), order: str = "published",
                 cursor: Cursor | None = None, limit: int = 20) -> NotePage:
     """Return up to ``limit`` notes after ``cursor`` in ``order``, with the cursor of the next page."""
-    if order not in ORDERS:
+    if order not in (*ORDERS, CHANGED):
         raise ValueError(f"unknown order {order!r}")
-    column = _sort_column(order)
     query = select_notes(audience, filters).options(
         selectinload(Note.terms), selectinload(Note.project), selectinload(Note.author))
-    if order == "published":
+    return _page(query, order=order, newest_first=order != "updated", cursor=cursor, limit=limit)
+
+
+def _page(query: sa.Select, *, order: str, newest_first: bool, cursor: Cursor | None, limit: int) -> NotePage:
+    """Return up to ``limit`` rows of ``query`` after ``cursor`` by (sort value, id), and the next cursor."""
+    column = _sort_column(order)
+    if newest_first:
         query = query.order_by(column.desc(), Note.id.desc())
         if cursor is not None:
             query = query.where(sa.tuple_(column, Note.id) < sa.tuple_(cursor.value, cursor.note_id))
@@ -126,6 +137,24 @@ def notes_after(audience: Any, *, filters: NoteFilters = NoteFilters(), order: s
     notes = notes[:limit]
     following = Cursor(order, getattr(notes[-1], column.key), notes[-1].id) if more else None
     return NotePage(notes=notes, next_cursor=following)
+
+
+def removed_after(audience: Any, *, since: dt.datetime | None = None, cursor: Cursor | None = None,
+                  limit: int = 20) -> NotePage:
+    """Return up to ``limit`` originals gone for ``audience`` (:func:`visibility.gone_for`), the
+    longest gone first, changed at or after ``since``; their ``changed_at`` is when they went.
+
+    Only ids and times may leave: the caller shows nothing else of these notes.
+    """
+    query = sa.select(Note).where(gone_for(audience), Note.translation_of_id.is_(None))
+    if since is not None:
+        query = query.where(Note.changed_at >= since)
+    return _page(query, order=REMOVED, newest_first=False, cursor=cursor, limit=limit)
+
+
+def removed(audience: Any, note_id: int) -> bool:
+    """Tell whether the note ``note_id`` (an original or a translation) is gone for ``audience``."""
+    return db.session.scalar(sa.select(Note.id).where(Note.id == note_id, gone_for(audience))) is not None
 
 
 def note(audience: Any, note_id: int) -> Note | None:

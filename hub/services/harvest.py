@@ -8,6 +8,11 @@ a note that was harvestable and no longer is (unpublished, withdrawn, deleted, n
 partners or members) keeps its record, marked deleted, for good: the repository declares
 ``deletedRecord=persistent``. Each change stamps the record with the time it was applied, so an
 incremental harvest (``from`` its last response date) never misses one.
+
+Datestamps are not ``Note.changed_at`` (the time a change was made here, which the JSON API and
+the feeds sync by): they are the time the worker applied the change to the records, after it
+was committed, which is what ``from`` must compare with. Records are notes written here only, so
+a partner hub's note approved here is no record (it stays with its own hub's repository).
 """
 from __future__ import annotations
 

@@ -134,7 +134,13 @@ def delete_account(user: User, *, by: User, keep_published: bool, password: str 
         raise NotAllowed(_l("The hub needs an administrator: make someone else an administrator first."))
     digests: set[str] = set()
     notes_kept = notes_deleted = 0
-    for note in db.session.scalars(sa.select(Note).where(Note.author_id == user.id, Note.state != NoteState.DELETED.value)):
+    for note in list(db.session.scalars(sa.select(Note).where(Note.author_id == user.id,
+                                                              Note.state != NoteState.DELETED.value))):
+        # A moderator publishing or taking the note down meanwhile: decide on the state their decision
+        # leaves (a note published meanwhile must be kept or told deleted to partners, never lost between).
+        notes.hold(note)
+        if note.state == NoteState.DELETED:
+            continue
         if keep_published and note.state == NoteState.PUBLISHED:
             note.author = None
             note.pending = None  # the changes were never reviewed: they leave with the person

@@ -772,11 +772,8 @@ def approve(note: Note, *, by: User, visibility: str | None = None, featured: bo
         note.visibility = _narrower(visibility, note.visibility)
     note.state = S.PUBLISHED.value
     note.published_at = note.published_at or utcnow()
-    # Becoming readable is a change partners' systems must hear of: they sync by updated_since, and a
-    # note written before their last sync (or published again, with its first date) would be missed.
-    # A partner hub's note keeps its origin's time: it orders that hub's updates (remote_notes).
-    if note.origin_peer_id is None:
-        note.updated_at = utcnow()
+    # updated_at stays the text's time (a partner hub's note: its origin's, which orders that hub's
+    # Updates); partners' systems hear of the publication by changed_at, which the event stamps.
     note.featured = featured
     _decide(note, by, "approved", message)
     audit.record("note.privacy_checked", actor=by, target=note, findings=len(findings), redacted=len(chosen))

@@ -6,6 +6,8 @@ counts, search, the JSON API, exports, the federation outbox, NodeInfo and deliv
 :func:`published_for` narrows the condition to published notes (what lists and counts show),
 :func:`can_view` runs it for one note, and :func:`may_read` applies the same rule to a note in
 memory (delivery asks it once per follower, the Article mapping before a note leaves).
+:func:`gone_for` applies it to the widest readers a note was ever published to (``Note.reach``):
+the notes an audience could read and may no longer (the API's removed notes).
 
 The audiences and what each may see:
 
@@ -108,22 +110,40 @@ def _rule(audience: Audience) -> _Rule:
     return _Rule(visibilities=(Visibility.PUBLIC.value,))
 
 
+def _readers_may(rule: _Rule, visibility: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """Return the condition that a published note set to ``visibility`` is for ``rule``'s audience."""
+    condition: sa.ColumnElement[bool] = sa.true()
+    if rule.visibilities is not None:
+        condition = visibility.in_(rule.visibilities)
+    if rule.local_originals:
+        condition = sa.and_(condition, Note.origin_peer_id.is_(None), Note.translation_of_id.is_(None))
+    if rule.local_only:
+        condition = sa.and_(condition, sa.or_(visibility.not_in(rule.local_only), Note.origin_peer_id.is_(None)))
+    return condition
+
+
 def visible_notes(audience: Audience | Any) -> sa.ColumnElement[bool]:
     """Return the SQL condition selecting the notes ``audience`` may see."""
     rule = _rule(Audience.of(audience))
     if rule.all_but_deleted:
         return Note.state != NoteState.DELETED.value
-    condition = Note.state == NoteState.PUBLISHED.value
-    if rule.visibilities is not None:
-        condition = sa.and_(condition, Note.visibility.in_(rule.visibilities))
-    if rule.local_originals:
-        condition = sa.and_(condition, Note.origin_peer_id.is_(None), Note.translation_of_id.is_(None))
-    if rule.local_only:
-        condition = sa.and_(condition, sa.or_(Note.visibility.not_in(rule.local_only), Note.origin_peer_id.is_(None)))
+    condition = sa.and_(Note.state == NoteState.PUBLISHED.value, _readers_may(rule, Note.visibility))
     if rule.author_id is not None:
         condition = sa.or_(condition, sa.and_(Note.author_id == rule.author_id,
                                               Note.state != NoteState.DELETED.value))
     return condition
+
+
+def gone_for(audience: Audience | Any) -> sa.ColumnElement[bool]:
+    """Return the condition of notes ``audience`` could read once, published here, and may read no more.
+
+    Whether it could is :func:`visible_notes`' rule applied to the widest audience the note was
+    ever published to (``Note.reach``): unpublished, withdrawn, deleted or narrowed since, a note
+    is gone for those who read it, and never named to anyone else.
+    """
+    rule = _rule(Audience.of(audience))
+    once = sa.and_(Note.reach.is_not(None), _readers_may(rule, Note.reach))
+    return sa.and_(once, sa.not_(published_for(audience)))
 
 
 def may_read(note: Note, audience: Audience | Any) -> bool:

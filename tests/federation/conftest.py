@@ -2,17 +2,8 @@
 import pytest
 
 from hub.federation import peers
-from tests.federation.fixtures import keypair, make_peer, peer_server, people, publish  # noqa: F401
+from tests.federation.fixtures import instance_key, keypair, make_peer, peer_server, people, publish  # noqa: F401
 from tests.federation.hubs import Hub, publish as publish_on, wait_for, we_follow
-
-
-@pytest.fixture(autouse=True)
-def instance_key(tmp_path):
-    """Give each test hub a ready instance key: making an RSA key for every test is slow."""
-    path = tmp_path / "instance" / "federation_key.pem"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(keypair(0)[0])
-    path.chmod(0o600)
 
 
 @pytest.fixture(scope="package")

@@ -81,6 +81,15 @@ class FakePeer:
         return client.post("/inbox", data=body, headers=headers, base_url="http://hub.test")
 
 
+@pytest.fixture(autouse=True)
+def instance_key(tmp_path):
+    """Give each test hub a ready instance key: making an RSA key for every test is slow."""
+    path = tmp_path / "instance" / "federation_key.pem"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(keypair(0)[0])
+    path.chmod(0o600)
+
+
 @pytest.fixture
 def make_peer(app) -> Callable[..., FakePeer]:
     """Return a factory of fake peers, registered as PeerHub rows with their keys."""

@@ -17,7 +17,8 @@ PUBLIC_ENDPOINTS = {
     "auth.login", "auth.logout", "auth.accept_invitation", "auth.register", "auth.forgot", "auth.reset",
     "notes.index", "notes.detail", "notes.attachment", "search.search", "api.search",
     # The API for partner systems: who reads what is decided by the caller's token (or session), per note.
-    "api.index", "api.notes", "api.note", "api.projects", "api.topics", "api.populations", "api.openapi", "api.docs",
+    "api.index", "api.notes", "api.removed_notes", "api.note", "api.projects", "api.topics", "api.populations",
+    "api.openapi", "api.docs",
     # Atom feeds: public notes, or a person's partners-visible feed through the feed token in the URL.
     "feeds.notes", "feeds.search",
     # OAI-PMH: harvesters have no session; they read public notes and deleted records only.

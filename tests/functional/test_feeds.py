@@ -31,12 +31,13 @@ def _titles(client, url: str) -> list[str]:
     return [entry.title for entry in _read(client, url).entries]
 
 
-def test_the_feed_of_all_notes_holds_public_originals_newest_first(client, hub):
+def test_the_feed_of_all_notes_holds_public_originals_newest_change_first(client, hub):
     parsed = _read(client, "/notes.atom")
-    assert [e.title for e in parsed.entries] == [n.title for n in reversed(hub.public)]
+    # 同伴值班 was published first, but its English translation was published last: it changed last.
+    assert [e.title for e in parsed.entries] == [hub.public[0].title, *(n.title for n in reversed(hub.public[1:]))]
     assert parsed.feed.title == "Practice notes · Practice Exchange Hub"
     assert parsed.feed.link == "http://hub.test/notes"
-    first = parsed.entries[-1]
+    first = parsed.entries[0]
     assert first.link == f"http://hub.test/notes/{hub.public[0].id}" and first.id == first.link
     assert first.author == "小李" and "同伴值班：摘要。" == first.summary
     assert "我们每周二在门诊安排同伴值班。" in first.content[0].value
@@ -46,10 +47,10 @@ def test_the_feed_of_all_notes_holds_public_originals_newest_first(client, hub):
 
 
 @pytest.mark.parametrize("query, expected", [
-    ("topic=peer-education", ["纳洛酮培训", "同伴值班"]),
+    ("topic=peer-education", ["同伴值班", "纳洛酮培训"]),  # newest change first: 同伴值班's translation
     ("project=yunnan-outreach", ["纳洛酮培训", "Outreach in Kunming"]),
     ("language=en", ["Outreach in Kunming"]),
-    ("language=zh", ["HIV检测外展", "纳洛酮培训", "针具交换点的夜间服务", "同伴值班"]),
+    ("language=zh", ["同伴值班", "HIV检测外展", "纳洛酮培训", "针具交换点的夜间服务"]),
 ])
 def test_feeds_per_topic_project_and_language(client, hub, query, expected):
     assert _titles(client, f"/notes.atom?{query}") == expected

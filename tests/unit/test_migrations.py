@@ -65,3 +65,43 @@ def test_notes_written_before_body_text_get_the_text_of_their_html(any_db_app):
     with db.engine.connect() as connection:
         texts = list(connection.execute(sa.text("SELECT body_text FROM note ORDER BY id")).scalars())
     assert texts == ["同伴在社区外展。 a & b", ""] == [html_line(page) for page in pages]
+
+
+def test_notes_get_the_time_of_their_last_change_here_and_the_widest_readers_they_had(any_db_app):
+    """changed_at is read back from the event log (else the note's own times); reach from what it was shown to."""
+    import datetime as dt
+
+    empty_database()
+    upgrade(revision="0013_s7_accounts")
+    day = dt.datetime(2026, 3, 1, 8, 0)
+    columns = {"language": "en", "title": "", "summary": "", "body": "", "sections": "{}", "body_html": "",
+               "place": "", "province": "", "tags": "[]", "featured": False, "revision_number": 1, "created_at": day,
+               "updated_at": day}
+    rows = [  # id, state, visibility, published_at, deleted_at, the last change event (days after day), translation of
+        (1, "published", "public", day, None, 30, None),  # a partner's note approved here a month after its edit
+        (2, "published", "partners", day, None, None, None),
+        (3, "deleted", "members", day, day + dt.timedelta(days=2), 2, None),  # was public: harvesters had it
+        (4, "draft", "members", None, None, None, None),
+        (5, "published", "public", day, None, 40, 2),  # a translation of 2, published later
+    ]
+    note = sa.table("note", *(sa.column(name) for name in [*columns, "id", "state", "visibility", "published_at",
+                                                             "deleted_at", "translation_of_id"]))
+    event = sa.table("event", *(sa.column(name) for name in ("at", "kind", "subject_type", "subject_id", "payload")))
+    with db.engine.begin() as connection:
+        for note_id, state, visibility, published, deleted, changed, original in rows:
+            connection.execute(note.insert().values(**columns, id=note_id, state=state, visibility=visibility,
+                                                    published_at=published, deleted_at=deleted,
+                                                    translation_of_id=original))
+            if changed is not None:
+                connection.execute(event.insert().values(at=day + dt.timedelta(days=changed), kind="note.published",
+                                                         subject_type="note", subject_id=note_id, payload="{}"))
+        connection.execute(event.insert().values(at=day + dt.timedelta(days=90), kind="comment.added",
+                                                 subject_type="note", subject_id=1, payload="{}"))
+        connection.execute(sa.text("INSERT INTO harvest_record (note_id, datestamp, deleted, sets) "
+                                   "VALUES (3, :day, :yes, '[]')"), {"day": day, "yes": True})
+    upgrade()
+    with db.engine.connect() as connection:
+        after = sa.table("note", sa.column("id"), sa.column("changed_at", sa.DateTime), sa.column("reach"))
+        found = {row.id: (row.changed_at, row.reach) for row in connection.execute(sa.select(after))}
+    assert found == {1: (day + dt.timedelta(days=30), "public"), 2: (day + dt.timedelta(days=40), "partners"),
+                     3: (day + dt.timedelta(days=2), "public"), 4: (day, None), 5: (day + dt.timedelta(days=40), "public")}
