@@ -75,6 +75,12 @@ def comment_ap_id(comment: Comment) -> str:
     return thread.remote_id if thread is not None and thread.remote_id else comment_object_id(comment.id)
 
 
+def written_here(comment: Comment) -> bool:
+    """Tell whether a comment was written on this hub (its author may since have left)."""
+    thread = thread_of(comment)
+    return thread is None or thread.peer_id is None
+
+
 def note_ap_id(note: Note) -> str:
     """Return a note's ActivityPub id: ours, or its origin's."""
     return note.remote_id if note.origin_peer_id is not None and note.remote_id else actor.note_object_id(note.id)
@@ -172,7 +178,7 @@ def _on_comment_shown(event: Event) -> None:
     note = comment.note
     changed_at = event.at if event.kind == "comment.updated" else None
     if note.origin_peer_id is not None:
-        if comment.author_id is not None:  # our member's comment on a partner's note: tell its origin
+        if written_here(comment):  # our member's comment on a partner's note: tell its origin
             origin = _origin(note)
             if origin is not None:
                 obj = comment_to_note(comment, recipients=[origin.actor_id], changed_at=changed_at)
@@ -191,22 +197,36 @@ def _on_comment_shown(event: Event) -> None:
 
 def _on_comment_removed(event: Event) -> None:
     comment = db.session.get(Comment, event.subject_id)
-    if comment is None or comment.note is None:
-        return
-    note = comment.note
-    deletion = {"id": comment_ap_id(comment), "type": "Tombstone", "formerType": "Note"}
-    activity_id = f"{comment_object_id(comment.id)}#delete-{event.id}"
-    if note.origin_peer_id is not None:
-        if comment.author_id is not None:
-            _to_origin(note, _activity("Delete", deletion, to=[], activity_id=activity_id), event_id=event.id)
-    elif note.translation_of_id is None:
+    if comment is None:
+        # Deleted with its writer's account (hub.services.leaving) in the transaction that recorded
+        # the event: only a comment written here is deleted so, and its id is ours.
+        if not event.payload.get("written_here"):
+            return
+        note, ours, thread, held_again = db.session.get(Note, event.payload.get("note_id") or -1), True, None, False
+        object_id = comment_object_id(event.subject_id)
+    else:
+        note, ours, thread = comment.note, written_here(comment), thread_of(comment)
+        object_id = comment_ap_id(comment)
         # A comment held again (a partner's edit the privacy check flags) is withdrawn from the other
         # hubs while a moderator looks, but not from the hub that wrote it: there it is its member's
         # comment, and a Delete would remove it for good. A removed comment goes everywhere (FEP-1b12).
-        thread = thread_of(comment)
-        held_again = comment.removed_at is None and thread is not None
-        _to_thread(note, lambda to: _activity("Delete", deletion, to=to, activity_id=activity_id),
-                   event_id=event.id, exclude=thread.peer if held_again else None)
+        held_again = comment.removed_at is None and thread is not None and thread.peer_id is not None
+    if note is None:
+        return
+    deletion = {"id": object_id, "type": "Tombstone", "formerType": "Note"}
+    activity_id = f"{comment_object_id(event.subject_id)}#delete-{event.id}"
+    if note.origin_peer_id is not None:
+        origin = db.session.get(PeerHub, note.origin_peer_id)
+        if ours and origin is not None:  # a removal only removes: it goes to a blocked origin too
+            delivery.enqueue(origin, delivery.inbox_of(origin), _activity("Delete", deletion, to=[],
+                             activity_id=activity_id), event_id=event.id)
+    elif note.translation_of_id is None:
+        exclude = thread.peer if held_again else None
+        # Every hub that has the note has the comment, whether it still follows or is blocked since.
+        hubs = [p for p in delivery.receipts(note) if exclude is None or p.id != exclude.id]
+        for inbox, group in delivery.by_inbox(hubs).items():
+            delivery.enqueue(group[0], inbox, _activity("Delete", deletion, to=[p.actor_id for p in group],
+                                                        activity_id=activity_id), event_id=event.id)
 
 
 def _like_prefix(note: Note, kind: str) -> str:
