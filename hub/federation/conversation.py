@@ -401,7 +401,16 @@ def _check_comment_object(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None
     note, parent = _reply_target(obj.get("inReplyTo"))
     if note.origin_peer_id is not None or not _may_read(peer, note):
         raise Unwanted("not_a_reply_to_our_note", "this hub does not hold that note for you")
+    _check_same_thread(obj["id"], note)
     return note, parent
+
+
+def _check_same_thread(object_id: str, note: Note) -> None:
+    """Refuse a comment whose id is known here under another note (its writer's hub reused the id)."""
+    thread = db.session.scalar(sa.select(CommentThread).where(CommentThread.remote_id == object_id))
+    if thread is not None and (thread.comment is None or thread.comment.note_id != note.id):
+        raise Unwanted("comment_of_another_note", "a comment with this id is known here under another note: "
+                                                  "give a new comment a new id")
 
 
 def _check_relayed(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None]:
@@ -412,6 +421,7 @@ def _check_relayed(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None]:
     note, parent = _reply_target(obj.get("inReplyTo"))
     if note.origin_peer_id != peer.id:
         raise Unwanted("not_the_origin", "only the hub a note comes from relays its conversation")
+    _check_same_thread(obj["id"], note)
     return note, parent
 
 
@@ -468,6 +478,10 @@ def store_comment(peer: PeerHub, obj: dict[str, Any], note: Note, parent: Commen
     if thread is not None:
         if thread.peer_id != peer.id:
             raise InvalidActivity("this comment came from another hub")
+        if thread.comment is None or thread.comment.note_id != note.id:
+            # Never move a comment (or bring a withdrawn one back) under another note: a hub that reused
+            # an id would put its new words where other readers, and no moderator here, see them.
+            raise InvalidActivity("a comment with this id is known here under another note")
         if thread.remote_updated_at and updated <= thread.remote_updated_at:
             return None  # an older or the same version
         if thread.comment.removed_at is not None:

@@ -55,6 +55,8 @@ class Note(db.Model):
     """A practice note: what we tried, what happened, what we learned."""
 
     __tablename__ = "note"
+    # Its id names it on partner hubs (/ap/notes/<id>): never given again, even if a row ever goes.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)

@@ -5,11 +5,12 @@ this hub queued for them, as the worker's consumers leave it.
 """
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from hub.extensions import db
-from hub.federation import inbox, peers
-from hub.federation.activities import parse_time
+from hub.federation import conversation, inbox, peers
+from hub.federation.activities import InvalidActivity, parse_time
 from hub.models.federation import Delivery
 from hub.models import Comment, CommentThread
 from hub.services import discussion, leaving
@@ -92,3 +93,49 @@ def test_a_moderators_removal_reaches_hubs_that_were_blocked_or_stopped_followin
     sent = {d.inbox_url: d.state for d in db.session.scalars(sa.select(Delivery))
             if d.activity["type"] == "Delete" and d.activity["object"]["id"] == object_id}
     assert sent == {blocked.base + "/inbox": "pending", gone.base + "/inbox": "pending"}
+
+
+# --- ids are never reused, and a known id never moves to another note ------------------------------
+
+def test_a_new_comment_never_gets_the_id_of_a_deleted_one(app, publish, people):
+    note = publish("public")
+    newest = discussion.add_comment(note, by=people["moderator"], body="We tried it in Deyang.")
+    gone_id = newest.id
+    leaving.delete_account(people["moderator"], by=people["admin"], keep_published=False)
+    assert discussion.add_comment(note, by=people["author"], body="We tried it in Leshan.").id > gone_id
+
+
+def test_a_comment_id_known_under_one_note_is_refused_under_another(app, client, make_peer, publish, people):
+    public, partners = publish("public"), publish("partners", title="给伙伴的笔记")
+    peer = make_peer(trust="publish")
+    assert peer.post(client, peer.activity("Create", _comment(peer, partners.id, content="<p>Partners only.</p>"))
+                     ).status_code == 202
+    inbox.process_pending(app)
+    [comment] = db.session.scalars(sa.select(Comment))
+    # The writer's hub gives the same id to a comment on another note (it reused a deleted row's id).
+    again = peer.activity("Create", _comment(peer, public.id, content="<p>Something else.</p>",
+                                             published="2026-02-01T00:00:00Z"))
+    response = peer.post(client, again)
+    assert response.status_code == 400 and response.get_json()["error"] == "comment_of_another_note"
+    db.session.refresh(comment)
+    assert comment.note_id == partners.id and comment.body == "Partners only."
+    assert discussion.visible_comments(public) == []
+
+
+def test_the_worker_never_moves_or_brings_back_a_comment_under_another_note(app, client, make_peer, publish, people):
+    public, partners = publish("public"), publish("partners", title="给伙伴的笔记")
+    peer = make_peer(trust="publish")
+    peer.post(client, peer.activity("Create", _comment(peer, partners.id, content="<p>Partners only.</p>")))
+    inbox.process_pending(app)
+    [comment] = db.session.scalars(sa.select(Comment))
+    peer.post(client, peer.activity("Delete", {"id": _comment(peer, partners.id)["id"], "type": "Tombstone"}))
+    inbox.process_pending(app)
+    db.session.refresh(comment)
+    assert comment.removed_at is not None and db.session.get(CommentThread, comment.id).withdrawn
+    # Checked again where it is stored (the door's check and the worker's may be apart in time).
+    newer = _comment(peer, public.id, content="<p>Something else.</p>", updated="2026-02-01T00:00:00Z")
+    with pytest.raises(InvalidActivity):
+        conversation.store_comment(peer.row, newer, public, None)
+    db.session.rollback()
+    db.session.refresh(comment)
+    assert comment.removed_at is not None and comment.note_id == partners.id
