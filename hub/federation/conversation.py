@@ -27,6 +27,7 @@ it, mark it or hear about its comments.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -187,7 +188,9 @@ def _on_comment_shown(event: Event) -> None:
                                            activity_id=f"{obj['id']}#{verb.lower()}-{event.id}"), event_id=event.id)
         return
     if note.translation_of_id is None:  # one of our notes: the origin relays to every hub that has it
-        source = thread.peer if thread is not None else None
+        # The hub that wrote it has its text already, unless our moderator cut personal data out of it:
+        # then it hears too, and takes the change if it only replaced spans by the marker (see _redaction).
+        source = thread.peer if thread is not None and not event.payload.get("redacted") else None
         _to_thread(note, lambda to: _activity(
             "Announce", comment_to_note(comment, recipients=to, changed_at=changed_at),
             to=_addressing(note, to)["to"], cc=_addressing(note, to)["cc"],
@@ -405,6 +408,23 @@ def _check_comment_object(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None
     return note, parent
 
 
+def _own_comment_id(ref: str) -> int | None:
+    """Return the number of a comment id of this hub (``…/ap/comments/<n>``), else None."""
+    prefix = actor.base_url() + "/ap/comments/"
+    return int(ref[len(prefix):]) if ref.startswith(prefix) and ref[len(prefix):].isdigit() else None
+
+
+def _check_own_relayed(object_id: str, note: Note) -> Comment | None:
+    """Return our member's comment the note's origin relays back (a redaction), or None for another hub's."""
+    number = _own_comment_id(object_id)
+    if number is None:
+        return None
+    comment = db.session.get(Comment, number)
+    if comment is None or comment.note_id != note.id or not written_here(comment):
+        raise Unwanted("comment_of_another_note", "no comment of this hub with this id is under that note")
+    return comment
+
+
 def _check_same_thread(object_id: str, note: Note) -> None:
     """Refuse a comment whose id is known here under another note (its writer's hub reused the id)."""
     thread = db.session.scalar(sa.select(CommentThread).where(CommentThread.remote_id == object_id))
@@ -421,6 +441,7 @@ def _check_relayed(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None]:
     note, parent = _reply_target(obj.get("inReplyTo"))
     if note.origin_peer_id != peer.id:
         raise Unwanted("not_the_origin", "only the hub a note comes from relays its conversation")
+    _check_own_relayed(obj["id"], note)
     _check_same_thread(obj["id"], note)
     return note, parent
 
@@ -522,8 +543,48 @@ def on_announce(peer: PeerHub, activity: dict[str, Any], item: Any) -> str | Non
             _remove(comment)
         return None
     note, parent = _check_relayed(peer, obj)
-    store_comment(peer, obj, note, parent)
+    own = _check_own_relayed(obj["id"], note)
+    if own is not None:
+        _take_redaction(own, obj)
+    else:
+        store_comment(peer, obj, note, parent)
     return None
+
+
+def _squeezed(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _redaction(before: str, after: str) -> bool:
+    """Tell whether ``after`` is ``before`` with one or more spans replaced by the redaction marker.
+
+    The note's origin may cut personal data out of our member's comment (its moderators hold the
+    note's conversation), but never put other words in our member's mouth: anything else it sends
+    about the comment is refused. Whitespace does not count (each hub renders the text again).
+    """
+    markers = sorted({screening.marker(language) for language in LANGUAGES}, key=len, reverse=True)
+    pieces = re.split("|".join(re.escape(m) for m in markers), _squeezed(after))
+    before = _squeezed(before)
+    if len(pieces) < 2 or not before.startswith(pieces[0]):
+        return False
+    position = len(pieces[0])
+    for piece in pieces[1:-1]:  # each marker stands for at least one character cut out
+        found = before.find(piece, position + 1)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    tail = len(before) - len(pieces[-1])
+    return before.endswith(pieces[-1]) and tail >= position + 1
+
+
+def _take_redaction(comment: Comment, obj: dict[str, Any]) -> None:
+    """Apply the origin's redaction of our member's comment on its note, or refuse anything else."""
+    html, text = _sanitized(obj)
+    if comment.removed_at is not None or _squeezed(text) == _squeezed(html_text(comment.body_html)):
+        return  # removed here, or the text we sent: nothing to take
+    if not _redaction(html_text(comment.body_html), text):
+        raise InvalidActivity("the note's origin may only cut personal data out of our member's comment")
+    discussion.apply_redaction_from_origin(comment, body=text, body_html=html)
 
 
 def _remove(comment: Comment) -> None:

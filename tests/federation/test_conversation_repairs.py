@@ -13,7 +13,7 @@ from hub.federation import conversation, inbox, peers
 from hub.federation.activities import InvalidActivity, parse_time
 from hub.models.federation import Delivery
 from hub.models import Comment, CommentThread
-from hub.services import discussion, leaving
+from hub.services import discussion, leaving, screening
 from tests.federation.test_conversation_inbox import _comment, _consume, _remote_note, _sent
 
 
@@ -139,3 +139,57 @@ def test_the_worker_never_moves_or_brings_back_a_comment_under_another_note(app,
     db.session.rollback()
     db.session.refresh(comment)
     assert comment.removed_at is not None and comment.note_id == partners.id
+
+
+# --- a redaction on the note's origin reaches the hub that wrote the comment -------------------------
+
+def test_a_redaction_when_releasing_a_partners_comment_goes_back_to_the_hub_that_wrote_it(app, client, make_peer,
+                                                                                          publish, people):
+    note = publish("public")
+    writer = make_peer(trust="publish", they_follow=True)
+    reader = make_peer("reader.example", they_follow=True)
+    _consume(app)
+    writer.post(client, writer.activity("Create", _comment(writer, note.id,
+                                                           content="<p>Call Wang on 138 1234 5678 for kits.</p>")))
+    inbox.process_pending(app)
+    comment = db.session.scalar(sa.select(Comment))
+    assert comment.state == "held"
+    keys = [screening.key(finding) for finding in discussion.findings(comment)]
+    discussion.release(comment, by=people["moderator"], redact=keys)
+    _consume(app)
+    sent = {d.inbox_url: d.activity["object"]["content"] for d in db.session.scalars(sa.select(Delivery))
+            if d.activity["type"] == "Announce"}
+    assert set(sent) == {writer.base + "/inbox", reader.base + "/inbox"}
+    assert all("1234" not in content and "已删除个人信息" in content for content in sent.values())  # a zh_Hans note
+
+
+def _relayed_back(origin, note, comment, content: str) -> dict:
+    return {"id": f"http://hub.test/ap/comments/{comment.id}", "type": "Note", "attributedTo": "http://hub.test/actor",
+            "inReplyTo": note.remote_id, "content": content, "peh:authorPseudonym": "小李",
+            "published": "2026-01-02T03:04:05Z", "updated": "2030-01-01T00:00:00Z"}
+
+
+def test_the_writers_hub_takes_the_origins_redaction_of_its_members_comment_but_no_other_change(
+        app, client, make_peer, people):
+    from hub.models import InboxItem, Notification
+
+    origin = make_peer(trust="publish")
+    note = _remote_note(app, client, origin)
+    comment = discussion.add_comment(note, by=people["author"], confirm_privacy=True,
+                                     body="We tried it. Call **Wang** on 138 1234 5678 for kits.")
+    discussion.release(comment, by=people["moderator"], checked=[screening.key(f) for f in discussion.findings(comment)])
+    rewritten = _relayed_back(origin, note, comment, "<p>We never tried it. Call Wang for kits.</p>")
+    assert origin.post(client, origin.activity("Announce", rewritten)).status_code == 202
+    inbox.process_pending(app)
+    db.session.refresh(comment)
+    assert "138 1234 5678" in comment.body  # a partner never puts other words in our member's mouth
+    assert db.session.scalars(sa.select(InboxItem).order_by(InboxItem.id.desc())).first().state == "failed"
+    redacted = _relayed_back(origin, note, comment,
+                             "<p>We tried it. Call Wang on [personal data removed] for kits.</p>")
+    assert origin.post(client, origin.activity("Announce", redacted)).status_code == 202
+    inbox.process_pending(app)
+    db.session.refresh(comment)
+    assert comment.body == "We tried it. Call Wang on [personal data removed] for kits."
+    assert "1234" not in client.get(f"/notes/{note.id}").get_data(as_text=True)
+    assert db.session.scalar(sa.select(Notification).where(Notification.kind == "comment.redacted"))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Comment)) == 1  # not stored as a partner's copy
