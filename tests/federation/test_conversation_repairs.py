@@ -193,3 +193,21 @@ def test_the_writers_hub_takes_the_origins_redaction_of_its_members_comment_but_
     assert "1234" not in client.get(f"/notes/{note.id}").get_data(as_text=True)
     assert db.session.scalar(sa.select(Notification).where(Notification.kind == "comment.redacted"))
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Comment)) == 1  # not stored as a partner's copy
+
+
+# --- moderators read what they publish -----------------------------------------------------------------
+
+def test_a_partners_comment_held_only_for_its_hubs_trust_shows_its_text_to_the_moderator(
+        app, client, make_peer, publish, people, login_as):
+    note = publish("public")
+    peer = make_peer(trust="moderate")
+    peer.post(client, peer.activity("Create", _comment(peer, note.id, content="<p>Buy kits at <em>Li's</em> "
+                                                                              "&lt;b&gt;shop&lt;/b&gt;.</p>")))
+    inbox.process_pending(app)
+    assert db.session.scalar(sa.select(Comment)).state == "held"
+    login_as(people["moderator"])
+    page = client.get("/moderation/comments?lang=en").get_data(as_text=True)
+    assert "Buy kits at Li&#39;s &lt;b&gt;shop&lt;/b&gt;." in page  # the text, escaped
+    assert "Read it before you publish it" in page
+    page = client.get("/moderation/comments?lang=zh_Hans").get_data(as_text=True)
+    assert "Buy kits at Li&#39;s" in page and "发布前请先读一遍" in page
