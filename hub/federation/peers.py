@@ -198,10 +198,16 @@ def set_trust(peer: PeerHub, trust: str, *, by: Any) -> None:
 
 
 def block(peer: PeerHub, *, by: Any) -> int:
-    """Block a hub: nothing more to or from it, and its notes leave lists and search; return how many."""
+    """Block a hub: nothing more to or from it, and its notes leave lists and search; return how many.
+
+    Follows end both ways and the hub is told (a Reject of its Follow, an Undo of ours), as
+    Mastodon does when a domain is blocked, so that both hubs show the same. Unblocking does
+    not follow again: that is the admin's choice, and the other hub's for its follow.
+    """
     _require(by)
-    peer.blocked, peer.they_follow, peer.we_follow = True, False, "none"
     delivery.cancel_pending(peer, reason="hub blocked", problem={"code": "hub_blocked"})
+    _end_follows(peer)
+    peer.blocked = True
     for item in db.session.scalars(sa.select(InboxItem).where(InboxItem.peer_id == peer.id,
                                                                InboxItem.state.in_(["pending", "held"]))):
         item.state, item.error = "failed", "hub blocked"
@@ -209,6 +215,26 @@ def block(peer: PeerHub, *, by: Any) -> int:
     audit.record("partner.block", actor=by, target=peer, hub=peer.base_url, notes_hidden=hidden)
     db.session.commit()
     return hidden
+
+
+def _end_follows(peer: PeerHub) -> None:
+    """End the follows between this hub and ``peer``, telling it (caller commits)."""
+    if peer.they_follow:
+        inbox.answer_follow(peer, _their_follow(peer), accept=False)
+    if peer.we_follow in ("pending", "accepted") and peer.follow_activity_id:
+        delivery.enqueue(peer, peer.inbox_url, activities.undo_follow(
+            peer.actor_id, follow_id=peer.follow_activity_id, activity_id=f"{actor.actor_id()}#undo/{_token()}"))
+    peer.they_follow, peer.we_follow = False, "none"
+
+
+def _their_follow(peer: PeerHub) -> dict[str, Any]:
+    """Return the hub's latest Follow of this hub as it sent it (or its essentials, when none is kept)."""
+    for item in db.session.scalars(sa.select(InboxItem).where(InboxItem.peer_id == peer.id)
+                                   .order_by(InboxItem.id.desc()).limit(200)):
+        activity = json.loads(item.raw)
+        if activity.get("type") == "Follow" and id_of(activity.get("object")) == actor.actor_id():
+            return activity
+    return {"type": "Follow", "actor": peer.actor_id, "object": actor.actor_id()}
 
 
 def unblock(peer: PeerHub, *, by: Any) -> int:

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub.extensions import db
-from hub.federation import conversation, inbox, peers
+from hub.federation import conversation, delivery, inbox, peers
 from hub.federation.activities import InvalidActivity, parse_time
 from hub.models.federation import Delivery
 from hub.models import Comment, CommentThread
@@ -211,3 +211,36 @@ def test_a_partners_comment_held_only_for_its_hubs_trust_shows_its_text_to_the_m
     assert "Read it before you publish it" in page
     page = client.get("/moderation/comments?lang=zh_Hans").get_data(as_text=True)
     assert "Buy kits at Li&#39;s" in page and "发布前请先读一遍" in page
+
+
+# --- blocking ends follows both ways, and says so ---------------------------------------------------------
+
+def test_blocking_a_hub_tells_it_that_follows_ended_and_unblocking_says_how_to_follow_again(
+        app, client, make_peer, people, login_as):
+    from tests.helpers import post_form
+
+    peer = make_peer(we_follow="accepted")
+    peer.row.follow_activity_id = "http://hub.test/actor#follows/1"
+    db.session.commit()
+    follow = peer.activity("Follow", "http://hub.test/actor")
+    assert peer.post(client, follow).status_code == 202
+    inbox.process_pending(app)
+    db.session.refresh(peer.row)
+    assert peer.row.they_follow
+    login_as(people["admin"])
+    page = f"/admin/partners/{peer.row.id}"
+    response = post_form(client, f"{page}/block", {}, form_url=page, follow_redirects=True)
+    assert "it is told that the follows between the two hubs have ended" in response.get_data(as_text=True)
+    goodbyes = {d.activity["type"]: d for d in db.session.scalars(sa.select(Delivery))}
+    assert goodbyes["Reject"].activity["object"]["id"] == follow["id"]
+    assert goodbyes["Undo"].activity["object"] == {"id": "http://hub.test/actor#follows/1", "type": "Follow",
+                                                   "actor": "http://hub.test/actor", "object": peer.actor_id}
+    assert goodbyes["Reject"].state == goodbyes["Undo"].state == "pending"
+    due = [d.activity["type"] for batch in delivery.due_batches().values() for d in batch]
+    assert sorted(due) == ["Reject", "Undo"]  # sent to the blocked hub, and nothing else
+    db.session.refresh(peer.row)
+    assert (peer.row.they_follow, peer.row.we_follow) == (False, "none")
+    response = post_form(client, f"{page}/unblock", {}, form_url=page, follow_redirects=True,
+                         headers={"Accept-Language": "en"})
+    text = response.get_data(as_text=True)
+    assert "The follows the block ended stay ended" in text and "press Follow" in text
