@@ -213,7 +213,8 @@ def _on_comment_removed(event: Event) -> None:
         # A comment held again (a partner's edit the privacy check flags) is withdrawn from the other
         # hubs while a moderator looks, but not from the hub that wrote it: there it is its member's
         # comment, and a Delete would remove it for good. A removed comment goes everywhere (FEP-1b12).
-        held_again = comment.removed_at is None and thread is not None and thread.peer_id is not None
+        held_again = thread is not None and thread.peer_id is not None and (
+            comment.removed_at is None or bool(event.payload.get("keep_writer")))
     if note is None:
         return
     deletion = {"id": object_id, "type": "Tombstone", "formerType": "Note"}
@@ -623,6 +624,47 @@ def _may_withdraw(peer: PeerHub, comment: Comment) -> bool:
     thread = thread_of(comment)
     from_writer = thread is not None and thread.peer_id == peer.id
     return from_writer or (comment.note is not None and comment.note.origin_peer_id == peer.id)
+
+
+def _from_hub(peer: PeerHub):
+    """Select the threads of comments received from ``peer`` or written on it (relayed by another origin)."""
+    return sa.select(CommentThread).where(sa.or_(CommentThread.peer_id == peer.id,
+                                                 CommentThread.origin_host == request_host(peer.base_url)))
+
+
+def hide_comments_from(peer: PeerHub) -> int:
+    """Take down the comments of a hub being blocked, shown or held (so none can be released); return how many.
+
+    The other hubs that have our notes are told (``comment.removed``); the blocked hub is not
+    sent the removal of its own members' comments: a block is no moderator's judgement of them.
+    """
+    count = 0
+    for thread in db.session.scalars(_from_hub(peer)):
+        comment = thread.comment
+        if comment is None or comment.removed_at is not None:
+            continue
+        comment.removed_at, thread.hidden_by_block = utcnow(), True
+        if comment.state == CommentState.PUBLISHED:
+            events.record("comment.removed", subject_type="comment", subject_id=comment.id, note_id=comment.note_id,
+                          origin="remote", keep_writer=True)
+        count += 1
+    return count
+
+
+def unhide_comments_from(peer: PeerHub) -> int:
+    """Bring back the comments a block took down (published ones are shown and relayed again); return how many."""
+    count = 0
+    for thread in db.session.scalars(_from_hub(peer).where(CommentThread.hidden_by_block.is_(True))):
+        comment = thread.comment
+        thread.hidden_by_block = False
+        if comment is None or comment.note is None or comment.note.state == S.DELETED.value:
+            continue
+        comment.removed_at = None
+        if comment.state == CommentState.PUBLISHED:
+            events.record("comment.added", subject_type="comment", subject_id=comment.id, note_id=comment.note_id,
+                          origin="remote")
+        count += 1
+    return count
 
 
 # --- marks, flags, proposed translations --------------------------------------------------------

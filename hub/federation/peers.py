@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 
 from hub import claims
 from hub.extensions import db
-from hub.federation import activities, actor, client, delivery, inbox, problems, remote_notes
+from hub.federation import activities, actor, client, conversation, delivery, inbox, problems, remote_notes
 from hub.federation.activities import InvalidActivity, id_of, same_host
 from hub.federation.http import FetchError
 from hub.models.base import utcnow
@@ -212,7 +212,9 @@ def block(peer: PeerHub, *, by: Any) -> int:
                                                                InboxItem.state.in_(["pending", "held"]))):
         item.state, item.error = "failed", "hub blocked"
     hidden = remote_notes.hide_from(peer)
-    audit.record("partner.block", actor=by, target=peer, hub=peer.base_url, notes_hidden=hidden)
+    comments = conversation.hide_comments_from(peer)
+    audit.record("partner.block", actor=by, target=peer, hub=peer.base_url, notes_hidden=hidden,
+                 comments_hidden=comments)
     db.session.commit()
     return hidden
 
@@ -242,7 +244,9 @@ def unblock(peer: PeerHub, *, by: Any) -> int:
     _require(by)
     peer.blocked = False
     shown = remote_notes.unhide_from(peer)
-    audit.record("partner.unblock", actor=by, target=peer, hub=peer.base_url, notes_shown=shown)
+    comments = conversation.unhide_comments_from(peer)
+    audit.record("partner.unblock", actor=by, target=peer, hub=peer.base_url, notes_shown=shown,
+                 comments_shown=comments)
     db.session.commit()
     return shown
 

@@ -14,6 +14,7 @@ from hub.federation.activities import InvalidActivity, parse_time
 from hub.models.federation import Delivery
 from hub.models import Comment, CommentThread
 from hub.services import discussion, leaving, screening
+from hub.services.errors import ServiceError
 from tests.federation.test_conversation_inbox import _comment, _consume, _remote_note, _sent
 
 
@@ -244,3 +245,32 @@ def test_blocking_a_hub_tells_it_that_follows_ended_and_unblocking_says_how_to_f
                          headers={"Accept-Language": "en"})
     text = response.get_data(as_text=True)
     assert "The follows the block ended stay ended" in text and "press Follow" in text
+
+
+def test_a_blocked_hubs_comments_are_taken_down_and_come_back_when_it_is_unblocked(app, client, make_peer, publish,
+                                                                                   people):
+    note = publish("public")
+    blocked = make_peer(trust="publish", they_follow=True)
+    reader = make_peer("reader.example", they_follow=True)
+    _consume(app)
+    blocked.post(client, blocked.activity("Create", _comment(blocked, note.id, content="<p>Shown.</p>")))
+    blocked.post(client, blocked.activity("Create", _comment(blocked, note.id, number=2,
+                                                             content="<p>Call 138 1234 5678.</p>")))
+    inbox.process_pending(app)
+    _consume(app)
+    shown, held = db.session.scalars(sa.select(Comment).order_by(Comment.id)).all()
+    assert held.state == "held" and discussion.visible_comments(note) == [shown]
+    peers.block(blocked.row, by=people["admin"])
+    _consume(app)
+    assert discussion.visible_comments(note) == [] and discussion.held().items == []
+    assert "Shown." not in client.get(f"/notes/{note.id}").get_data(as_text=True)
+    with pytest.raises(ServiceError):
+        discussion.release(held, by=people["moderator"], checked=[screening.key(f) for f in discussion.findings(held)])
+    db.session.rollback()
+    withdrawn = [d.inbox_url for d in db.session.scalars(sa.select(Delivery)) if d.activity["type"] == "Delete"]
+    assert withdrawn == [reader.base + "/inbox"]  # the others drop it; its own hub is not told to remove its member's words
+    peers.unblock(blocked.row, by=people["admin"])
+    _consume(app)
+    assert discussion.visible_comments(note) == [shown] and discussion.held().items == [held]
+    announced = [d for d in db.session.scalars(sa.select(Delivery).order_by(Delivery.id)) if d.activity["type"] == "Announce"]
+    assert len(announced) == 2 and announced[-1].inbox_url == reader.base + "/inbox"

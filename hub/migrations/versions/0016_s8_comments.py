@@ -1,4 +1,5 @@
-"""conversation: comment and note ids never reused on SQLite (they name comments and notes on partner hubs)
+"""conversation: comment and note ids never reused on SQLite (they name comments and notes on partner hubs);
+comments a block took down
 
 Revision ID: 0016_s8_comments
 Revises: 0013_s7_accounts
@@ -6,6 +7,7 @@ Create Date: 2026-12-07 02:20:00
 
 """
 from alembic import op
+import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
@@ -26,9 +28,13 @@ def upgrade():
             with op.batch_alter_table(table, schema=None, recreate='always',
                                       table_kwargs={'sqlite_autoincrement': True}):
                 pass
+    with op.batch_alter_table('comment_thread', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('hidden_by_block', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade():
+    with op.batch_alter_table('comment_thread', schema=None) as batch_op:
+        batch_op.drop_column('hidden_by_block')
     if op.get_bind().dialect.name == 'sqlite':
         for table in TABLES:
             with op.batch_alter_table(table, schema=None, recreate='always',
