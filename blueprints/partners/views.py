@@ -69,7 +69,8 @@ def detail(peer_id: int):
     peer = _peer(peer_id)
     summary = next(s for s in peers.overview() if s.peer.id == peer.id)
     return render_template("partners/detail.html", hub=summary, peer=peer, trust_form=TrustForm(trust=peer.trust),
-                           deliveries=peers.recent_deliveries(peer), action_form=ActionForm())
+                           deliveries=peers.recent_deliveries(peer), failed=peers.failed_activities(peer),
+                           action_form=ActionForm())
 
 
 @bp.post("/<int:peer_id>/trust")

@@ -450,6 +450,13 @@ def _check_relayed(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None]:
 def check_create(activity: dict[str, Any], peer: PeerHub) -> None:
     """Door check of a Create or Update of a Note (a comment)."""
     _check_comment_object(peer, activity.get("object"))
+    _require_text(activity["object"])
+
+
+def _require_text(obj: dict[str, Any]) -> None:
+    """Refuse a comment with nothing to read once sanitised (as an Article with no text is refused)."""
+    if not _sanitized(obj)[1].strip():
+        raise Unwanted("empty_comment", "the Note's content (an HTML string) has no text once sanitised")
 
 
 def check_announce(activity: dict[str, Any], peer: PeerHub) -> None:
@@ -459,6 +466,7 @@ def check_announce(activity: dict[str, Any], peer: PeerHub) -> None:
         _relayed_deletion_target(peer, obj)
     else:
         _check_relayed(peer, obj)
+        _require_text(obj)
 
 
 def _relayed_deletion_target(peer: PeerHub, obj: dict[str, Any]) -> Comment | None:

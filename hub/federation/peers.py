@@ -94,6 +94,31 @@ def recent_deliveries(peer: PeerHub, *, limit: int = 30) -> list[Delivery]:
     return list(db.session.scalars(query))
 
 
+@dataclass(frozen=True)
+class FailedActivity:
+    """An incoming activity the worker could not apply, as the admin page lists it (no content)."""
+
+    received_at: dt.datetime
+    kind: str
+    activity_id: str
+    reason: str
+
+
+def failed_activities(peer: PeerHub, *, limit: int = 30) -> list[FailedActivity]:
+    """Return the hub's latest incoming activities that failed in the worker, newest first."""
+    query = sa.select(InboxItem).where(InboxItem.peer_id == peer.id, InboxItem.state == "failed") \
+        .order_by(InboxItem.id.desc()).limit(limit)
+    found = []
+    for item in db.session.scalars(query):
+        try:
+            kind = json.loads(item.raw).get("type")
+        except (ValueError, AttributeError):
+            kind = None
+        found.append(FailedActivity(item.received_at, kind if isinstance(kind, str) else "?", item.activity_id,
+                                    item.error))
+    return found
+
+
 # --- following and allow-listing ---------------------------------------------------------
 
 def _discover(address: str) -> client.RemoteActor:

@@ -12,7 +12,7 @@ from hub.extensions import db
 from hub.federation import conversation, delivery, inbox, peers
 from hub.federation.activities import InvalidActivity, parse_time
 from hub.models.federation import Delivery
-from hub.models import Comment, CommentThread
+from hub.models import Comment, CommentThread, InboxItem
 from hub.services import discussion, leaving, screening
 from hub.services.errors import ServiceError
 from tests.federation.test_conversation_inbox import _comment, _consume, _remote_note, _sent
@@ -274,3 +274,34 @@ def test_a_blocked_hubs_comments_are_taken_down_and_come_back_when_it_is_unblock
     assert discussion.visible_comments(note) == [shown] and discussion.held().items == [held]
     announced = [d for d in db.session.scalars(sa.select(Delivery).order_by(Delivery.id)) if d.activity["type"] == "Announce"]
     assert len(announced) == 2 and announced[-1].inbox_url == reader.base + "/inbox"
+
+
+# --- what fails is refused at the door when it can be, and otherwise seen ---------------------------------
+
+@pytest.mark.parametrize("content", ["", "   ", [], ["<p>a list</p>"], {"en": "a map"}, None, "<script>x()</script>"])
+def test_a_comment_with_nothing_to_read_is_refused_at_the_door(app, client, make_peer, publish, content):
+    note = publish("public")
+    peer = make_peer(trust="publish")
+    response = peer.post(client, peer.activity("Create", _comment(peer, note.id, content=content)))
+    assert response.status_code == 400 and response.get_json()["error"] == "empty_comment"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(InboxItem)) == 0
+
+
+def test_an_incoming_activity_that_fails_in_the_worker_is_logged_without_content_and_listed_for_the_admin(
+        app, client, make_peer, publish, people, login_as, caplog):
+    from hub.services import notes
+
+    note = publish("public")
+    peer = make_peer(trust="publish")
+    activity = peer.activity("Create", _comment(peer, note.id, content="<p>Secret words of Wang.</p>"))
+    assert peer.post(client, activity).status_code == 202
+    notes.delete(note, by=people["author"])  # gone before the worker reads the comment
+    with caplog.at_level("WARNING", logger="hub.federation"):
+        inbox.process_pending(app)
+    [line] = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert activity["id"] in line and "not_a_reply_to_our_note" in line and "Wang" not in line
+    login_as(people["admin"])
+    for language, heading in (("en", "Incoming activities that failed"), ("zh_Hans", "处理失败的传入活动")):
+        page = client.get(f"/admin/partners/{peer.row.id}?lang={language}").get_data(as_text=True)
+        assert heading in page and activity["id"] in page and "not_a_reply_to_our_note" in page
+        assert "Wang" not in page
