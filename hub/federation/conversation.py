@@ -44,7 +44,7 @@ from hub.models.events import Event
 from hub.models.federation import Delivery, PeerHub
 from hub.models import (LANGUAGES, Comment, CommentState, CommentThread, Flag, FlagOrigin, Mark, MarkTotal, Note, NoteState, RemoteMark,
                         Visibility)
-from hub.services import discussion, notes, screening
+from hub.services import accounts, discussion, notes, screening
 from hub.services.visibility import Audience, may_read
 from hub.text import html_text
 from hub.text_safety import UnsafeName, clean_name, cut
@@ -380,6 +380,13 @@ def _may_read(peer: PeerHub, note: Note) -> bool:
     return may_read(note, Audience.hub(peer))
 
 
+def _not_ours() -> Unwanted:
+    # One answer whether the note does not exist, is a draft, is for members only, was deleted or is
+    # another hub's: a partner must not learn which of our note ids exist.
+    return Unwanted("not_a_reply_to_our_note", "only replies to practice notes of this hub that you may read "
+                                               "(or to their comments) are accepted")
+
+
 def _reply_target(in_reply_to: Any) -> tuple[Note, Comment | None]:
     """Return the note a reply belongs to and the comment it answers (None: the note itself)."""
     ref = id_of(in_reply_to)
@@ -388,9 +395,16 @@ def _reply_target(in_reply_to: Any) -> tuple[Note, Comment | None]:
         return comment.note, comment
     note = _local_note_from_id(ref) or (remote_notes.by_remote_id(ref) if ref else None)
     if note is None:
-        raise Unwanted("not_a_reply_to_our_note", "only replies to practice notes of this hub (or their "
-                                                  "comments) are accepted")
+        raise _not_ours()
     return note, None
+
+
+def _shown_to(peer: PeerHub, comment: Comment) -> bool:
+    """Tell whether ``peer`` may answer or flag a comment: shown here, or its own hub's (it shows it there)."""
+    if comment.removed_at is not None:
+        return False
+    thread = thread_of(comment)
+    return comment.state == CommentState.PUBLISHED or (thread is not None and thread.peer_id == peer.id)
 
 
 def _check_comment_object(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None]:
@@ -403,8 +417,9 @@ def _check_comment_object(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None
     if attributed is not None and not same_host(attributed, peer.actor_id):
         raise Unwanted("origin_mismatch", "the Note is attributed to another hub")
     note, parent = _reply_target(obj.get("inReplyTo"))
-    if note.origin_peer_id is not None or not _may_read(peer, note):
-        raise Unwanted("not_a_reply_to_our_note", "this hub does not hold that note for you")
+    if note.origin_peer_id is not None or not _may_read(peer, note) or (
+            parent is not None and not _shown_to(peer, parent)):
+        raise _not_ours()
     _check_same_thread(obj["id"], note)
     return note, parent
 
@@ -441,6 +456,8 @@ def _check_relayed(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None]:
         raise Unwanted("unsupported_object", "only Notes in a note's conversation are announced here")
     note, parent = _reply_target(obj.get("inReplyTo"))
     if note.origin_peer_id != peer.id:
+        if note.origin_peer_id is None and not _may_read(peer, note):
+            raise _not_ours()  # of our notes, only those it may read are known to it
         raise Unwanted("not_the_origin", "only the hub a note comes from relays its conversation")
     _check_own_relayed(obj["id"], note)
     _check_same_thread(obj["id"], note)
@@ -490,7 +507,8 @@ def _pseudonym(value: Any) -> str:
     except UnsafeName:
         return ""  # invisible or direction-changing characters: never shown
     # A name with a phone number or an ID number in it is no pseudonym: nobody checked it before it showed.
-    return "" if screening.screen({"pseudonym": name}) else name
+    # Nor may a partner's member pass for our staff or for someone who left ("管理员", "Moderat0r").
+    return "" if screening.screen({"pseudonym": name}) or accounts.is_reserved_pseudonym(name) else name
 
 
 def store_comment(peer: PeerHub, obj: dict[str, Any], note: Note, parent: Comment | None) -> Comment | None:
@@ -750,7 +768,8 @@ def _flag_target(peer: PeerHub, activity: dict[str, Any]) -> tuple[Note, Comment
         comment = comment or found
     if note is None and comment is not None:
         note = comment.note
-    if note is None or not _may_read(peer, note) or (comment is not None and comment.note_id != note.id):
+    if note is None or not _may_read(peer, note) or (comment is not None and (
+            comment.note_id != note.id or not _shown_to(peer, comment))):
         raise Unwanted("not_our_note", "the flag names no practice note of this hub that you may read")
     return note, comment
 

@@ -5,6 +5,8 @@ this hub queued for them, as the worker's consumers leave it.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 
@@ -305,3 +307,51 @@ def test_an_incoming_activity_that_fails_in_the_worker_is_logged_without_content
         page = client.get(f"/admin/partners/{peer.row.id}?lang={language}").get_data(as_text=True)
         assert heading in page and activity["id"] in page and "not_a_reply_to_our_note" in page
         assert "Wang" not in page
+
+
+# --- the door answers the same for what a partner may not know ----------------------------------------------
+
+def test_a_reply_to_a_note_a_partner_may_not_read_is_answered_as_one_that_does_not_exist(app, client, make_peer,
+                                                                                         publish, people):
+    from hub.services import notes
+
+    peer = make_peer()
+    draft = notes.create_draft(author=people["author"], data=notes.NoteInput(
+        title="草稿", summary="摘要。", body="正文。", language="zh_Hans", visibility="public"))
+    submitted = notes.create_draft(author=people["author"], data=notes.NoteInput(
+        title="待审", summary="摘要。", body="正文。", language="zh_Hans", visibility="public"))
+    notes.submit(submitted, by=people["author"], confirm_privacy=True)
+    members, deleted = publish("members"), publish("public", title="已删除")
+    notes.delete(deleted, by=people["author"])
+    answers = set()
+    for note_id in (draft.id, submitted.id, members.id, deleted.id, 999_999):
+        for kind in ("Create", "Announce"):
+            response = peer.post(client, peer.activity(kind, _comment(peer, note_id)))
+            assert response.status_code == 400
+            answers.add(json.dumps(response.get_json(), sort_keys=True))
+    assert len(answers) == 1, answers
+
+
+def test_a_partner_may_neither_answer_nor_flag_a_comment_held_here(app, client, make_peer, publish, people):
+    note = publish("public")
+    held = discussion.add_comment(note, by=people["moderator"], body="Call Li Ming on 13912345678.",
+                                  confirm_privacy=True)
+    assert held.state == "held"
+    peer = make_peer()
+    ref = f"http://hub.test/ap/comments/{held.id}"
+    reply = peer.post(client, peer.activity("Create", _comment(peer, note.id, inReplyTo=ref)))
+    flag = peer.post(client, peer.activity("Flag", [f"http://hub.test/ap/notes/{note.id}", ref]))
+    assert (reply.status_code, reply.get_json()["error"]) == (400, "not_a_reply_to_our_note")
+    assert (flag.status_code, flag.get_json()["error"]) == (400, "not_our_note")
+    discussion.release(held, by=people["moderator"], checked=[screening.key(f) for f in discussion.findings(held)])
+    assert peer.post(client, peer.activity("Flag", [f"http://hub.test/ap/notes/{note.id}", ref])).status_code == 202
+
+
+@pytest.mark.parametrize("name", ["管理员", "管理員", "Moderat0r", "ADMIN", "former member", "已离开的成员"])
+def test_a_partners_pseudonym_that_passes_for_our_staff_or_a_former_member_is_not_shown(app, client, make_peer,
+                                                                                        publish, name):
+    note = publish("public")
+    peer = make_peer(trust="publish")
+    peer.post(client, peer.activity("Create", {**_comment(peer, note.id), "peh:authorPseudonym": name}))
+    inbox.process_pending(app)
+    assert db.session.scalar(sa.select(CommentThread)).author_pseudonym == ""
