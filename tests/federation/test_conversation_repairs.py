@@ -355,3 +355,29 @@ def test_a_partners_pseudonym_that_passes_for_our_staff_or_a_former_member_is_no
     peer.post(client, peer.activity("Create", {**_comment(peer, note.id), "peh:authorPseudonym": name}))
     inbox.process_pending(app)
     assert db.session.scalar(sa.select(CommentThread)).author_pseudonym == ""
+
+
+# --- moderators are told what happened, no more ---------------------------------------------------------------
+
+def test_moderating_a_partners_note_and_comment_never_claims_someone_is_notified(app, client, make_peer, publish,
+                                                                                 people, login_as):
+    from tests.helpers import post_form
+
+    peer = make_peer(trust="moderate")
+    note = _remote_note(app, client, peer)
+    assert note.state == "submitted"
+    ours = publish("public")
+    peer.post(client, peer.activity("Create", _comment(peer, ours.id)))
+    inbox.process_pending(app)
+    comment = db.session.scalar(sa.select(Comment))
+    login_as(people["moderator"])
+    queue = client.get("/moderation?lang=en").get_data(as_text=True)
+    assert "From partner hub" in queue and " ·  · " not in queue  # no empty project between the dots
+    response = post_form(client, f"/moderation/notes/{note.id}/approve", {"visibility": "public"},
+                         form_url=f"/moderation/notes/{note.id}", follow_redirects=True)
+    text = response.get_data(as_text=True)
+    assert "Published." in text and "The author is notified" not in text
+    response = post_form(client, f"/moderation/comments/{comment.id}/release", {}, form_url="/moderation/comments",
+                         follow_redirects=True)
+    text = response.get_data(as_text=True)
+    assert "The comment is published." in text and "Its writer is notified" not in text
