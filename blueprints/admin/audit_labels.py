@@ -88,6 +88,7 @@ DETAILS = {
     "privacy_findings": _l("privacy check findings"), "old": _l("before"), "new": _l("after"),
     "role": _l("role"), "reason": _l("reason"), "resolution": _l("decision"), "hub": _l("hub"),
     "notes_hidden": _l("notes hidden"), "notes_shown": _l("notes shown again"), "deliveries": _l("deliveries"),
+    "comments_hidden": _l("comments hidden"), "comments_shown": _l("comments shown again"),
     "project": _l("project"), "invitation": _l("invitation"), "attachment": _l("attachment"), "note": _l("note"),
     "original": _l("original"), "language": _l("language"), "kind": _l("list"), "slug": _l("short name"),
     "concept": _l("concept"), "source": _l("source"), "notes": _l("notes"), "first_line": _l("first line"),

@@ -71,6 +71,18 @@ def _ticks(sent_back: SentBack) -> dict[str, str]:
     return {**dict.fromkeys(checked, "keep"), **dict.fromkeys(redact, "redact")}
 
 
+def _told(note_id: int, notified: str, alone: str) -> str:
+    """Say the author is notified only when there is one here: a partner's note, or a note whose author left, has none."""
+    note = db.session.get(Note, note_id)
+    return notified if note is not None and note.author_id is not None else alone
+
+
+def _told_writer(comment_id: int, notified: str, alone: str) -> str:
+    """Say the writer is notified only for a member's comment (not a partner hub's, nor one whose writer left)."""
+    comment = db.session.get(Comment, comment_id)
+    return notified if comment is not None and comment.author_id is not None else alone
+
+
 def _decide(note_id: int, form, action, success: str, *, back: str = "moderation.review",
             done: str = "moderation.queue", sends_back: bool = True):
     """Run a moderator's decision; refused, it comes back on its page (``back``) with the message written.
@@ -106,7 +118,8 @@ def approve(note_id: int):
     checked, redact = finding_choices()
     return _decide(note_id, ApproveForm(), lambda note, f: notes.approve(
         note, by=me(), visibility=f.visibility.data, featured=f.featured.data, message=f.message.data or "",
-        checked=checked, redact=redact, version=f.version.data or None), _("Published. The author is notified."))
+        checked=checked, redact=redact, version=f.version.data or None),
+        _told(note_id, _("Published. The author is notified."), _("Published.")))
 
 
 @bp.post("/moderation/notes/<int:note_id>/request-changes")
@@ -122,7 +135,8 @@ def request_changes(note_id: int):
 def reject(note_id: int):
     """Refuse a note, with a reason."""
     return _decide(note_id, ReviewDecisionForm(), lambda note, f: notes.reject(
-        note, by=me(), reason=f.message.data, version=f.version.data or None), _("Rejected. The author is notified."))
+        note, by=me(), reason=f.message.data, version=f.version.data or None),
+        _told(note_id, _("Rejected. The author is notified."), _("Rejected.")))
 
 
 @bp.post("/moderation/notes/<int:note_id>/unpublish")
@@ -130,7 +144,7 @@ def reject(note_id: int):
 def unpublish(note_id: int):
     """Take a published note down."""
     return _decide(note_id, DecisionForm(), lambda note, f: notes.unpublish(note, by=me(), reason=f.message.data),
-                   _("Unpublished. The author is notified."))
+                   _told(note_id, _("Unpublished. The author is notified."), _("Unpublished.")))
 
 
 @bp.post("/moderation/notes/<int:note_id>/visibility")
@@ -193,7 +207,8 @@ def accept_changes(note_id: int):
     checked, redact = finding_choices()
     return _decide(note_id, AcceptChangesForm(), lambda note, f: notes.accept_changes(
         note, by=me(), version=f.version.data, checked=checked, redact=redact, message=f.message.data or ""),
-        _("The changes are published. The author is notified."), back="moderation.changes",
+        _told(note_id, _("The changes are published. The author is notified."), _("The changes are published.")),
+        back="moderation.changes",
         done="moderation.changes_queue")
 
 
@@ -239,7 +254,8 @@ def release_comment(comment_id: int):
     """Show a held comment to readers, after ticking or removing each finding."""
     checked, redact = finding_choices()
     return _held(comment_id, lambda c: discussion.release(c, by=me(), checked=checked, redact=redact),
-                 _("The comment is published. Its writer is notified."))
+                 _told_writer(comment_id, _("The comment is published. Its writer is notified."),
+                              _("The comment is published.")))
 
 
 @bp.post("/moderation/comments/<int:comment_id>/decline")
@@ -247,7 +263,8 @@ def release_comment(comment_id: int):
 def decline_comment(comment_id: int):
     """Keep a held comment from readers."""
     return _held(comment_id, lambda c: discussion.decline(c, by=me()),
-                 _("The comment will not be published. Its writer is notified."))
+                 _told_writer(comment_id, _("The comment will not be published. Its writer is notified."),
+                              _("The comment will not be published.")))
 
 
 # --- redact now --------------------------------------------------------------------------------

@@ -69,7 +69,8 @@ def detail(peer_id: int):
     peer = _peer(peer_id)
     summary = next(s for s in peers.overview() if s.peer.id == peer.id)
     return render_template("partners/detail.html", hub=summary, peer=peer, trust_form=TrustForm(trust=peer.trust),
-                           deliveries=peers.recent_deliveries(peer), action_form=ActionForm())
+                           deliveries=peers.recent_deliveries(peer), failed=peers.failed_activities(peer),
+                           action_form=ActionForm())
 
 
 @bp.post("/<int:peer_id>/trust")
@@ -120,7 +121,8 @@ def block(peer_id: int):
     """Block the hub and hide its notes."""
     peer = _peer(peer_id)
     return _act(peer_id, lambda: peers.block(peer, by=me()),
-                _("The hub is blocked. Its notes no longer appear here."))
+                _("The hub is blocked. Its notes no longer appear here, and it is told that the follows between "
+                  "the two hubs have ended."))
 
 
 @bp.post("/<int:peer_id>/unblock")
@@ -128,7 +130,10 @@ def block(peer_id: int):
 def unblock(peer_id: int):
     """Lift the block."""
     peer = _peer(peer_id)
-    return _act(peer_id, lambda: peers.unblock(peer, by=me()), _("The block is lifted."))
+    # i18n: after an admin unblocks a partner hub; "Follow" is the name of the button on this page
+    return _act(peer_id, lambda: peers.unblock(peer, by=me()), _(
+        "The block is lifted. The follows the block ended stay ended: to receive this hub's notes again, "
+        "press Follow; for it to receive ours, its administrator must follow this hub again."))
 
 
 @bp.post("/<int:peer_id>/follow-requests/<any(accept, reject):answer>")

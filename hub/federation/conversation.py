@@ -27,6 +27,7 @@ it, mark it or hear about its comments.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -43,7 +44,7 @@ from hub.models.events import Event
 from hub.models.federation import Delivery, PeerHub
 from hub.models import (LANGUAGES, Comment, CommentState, CommentThread, Flag, FlagOrigin, Mark, MarkTotal, Note, NoteState, RemoteMark,
                         Visibility)
-from hub.services import discussion, notes, screening
+from hub.services import accounts, discussion, notes, screening
 from hub.services.visibility import Audience, may_read
 from hub.text import html_text
 from hub.text_safety import UnsafeName, clean_name, cut
@@ -73,6 +74,12 @@ def comment_ap_id(comment: Comment) -> str:
     """Return a comment's ActivityPub id: ours, or the one of the hub where it was written."""
     thread = thread_of(comment)
     return thread.remote_id if thread is not None and thread.remote_id else comment_object_id(comment.id)
+
+
+def written_here(comment: Comment) -> bool:
+    """Tell whether a comment was written on this hub (its author may since have left)."""
+    thread = thread_of(comment)
+    return thread is None or thread.peer_id is None
 
 
 def note_ap_id(note: Note) -> str:
@@ -172,7 +179,7 @@ def _on_comment_shown(event: Event) -> None:
     note = comment.note
     changed_at = event.at if event.kind == "comment.updated" else None
     if note.origin_peer_id is not None:
-        if comment.author_id is not None:  # our member's comment on a partner's note: tell its origin
+        if written_here(comment):  # our member's comment on a partner's note: tell its origin
             origin = _origin(note)
             if origin is not None:
                 obj = comment_to_note(comment, recipients=[origin.actor_id], changed_at=changed_at)
@@ -181,7 +188,9 @@ def _on_comment_shown(event: Event) -> None:
                                            activity_id=f"{obj['id']}#{verb.lower()}-{event.id}"), event_id=event.id)
         return
     if note.translation_of_id is None:  # one of our notes: the origin relays to every hub that has it
-        source = thread.peer if thread is not None else None
+        # The hub that wrote it has its text already, unless our moderator cut personal data out of it:
+        # then it hears too, and takes the change if it only replaced spans by the marker (see _redaction).
+        source = thread.peer if thread is not None and not event.payload.get("redacted") else None
         _to_thread(note, lambda to: _activity(
             "Announce", comment_to_note(comment, recipients=to, changed_at=changed_at),
             to=_addressing(note, to)["to"], cc=_addressing(note, to)["cc"],
@@ -191,22 +200,37 @@ def _on_comment_shown(event: Event) -> None:
 
 def _on_comment_removed(event: Event) -> None:
     comment = db.session.get(Comment, event.subject_id)
-    if comment is None or comment.note is None:
-        return
-    note = comment.note
-    deletion = {"id": comment_ap_id(comment), "type": "Tombstone", "formerType": "Note"}
-    activity_id = f"{comment_object_id(comment.id)}#delete-{event.id}"
-    if note.origin_peer_id is not None:
-        if comment.author_id is not None:
-            _to_origin(note, _activity("Delete", deletion, to=[], activity_id=activity_id), event_id=event.id)
-    elif note.translation_of_id is None:
+    if comment is None:
+        # Deleted with its writer's account (hub.services.leaving) in the transaction that recorded
+        # the event: only a comment written here is deleted so, and its id is ours.
+        if not event.payload.get("written_here"):
+            return
+        note, ours, thread, held_again = db.session.get(Note, event.payload.get("note_id") or -1), True, None, False
+        object_id = comment_object_id(event.subject_id)
+    else:
+        note, ours, thread = comment.note, written_here(comment), thread_of(comment)
+        object_id = comment_ap_id(comment)
         # A comment held again (a partner's edit the privacy check flags) is withdrawn from the other
         # hubs while a moderator looks, but not from the hub that wrote it: there it is its member's
         # comment, and a Delete would remove it for good. A removed comment goes everywhere (FEP-1b12).
-        thread = thread_of(comment)
-        held_again = comment.removed_at is None and thread is not None
-        _to_thread(note, lambda to: _activity("Delete", deletion, to=to, activity_id=activity_id),
-                   event_id=event.id, exclude=thread.peer if held_again else None)
+        held_again = thread is not None and thread.peer_id is not None and (
+            comment.removed_at is None or bool(event.payload.get("keep_writer")))
+    if note is None:
+        return
+    deletion = {"id": object_id, "type": "Tombstone", "formerType": "Note"}
+    activity_id = f"{comment_object_id(event.subject_id)}#delete-{event.id}"
+    if note.origin_peer_id is not None:
+        origin = db.session.get(PeerHub, note.origin_peer_id)
+        if ours and origin is not None:  # a removal only removes: it goes to a blocked origin too
+            delivery.enqueue(origin, delivery.inbox_of(origin), _activity("Delete", deletion, to=[],
+                             activity_id=activity_id), event_id=event.id)
+    elif note.translation_of_id is None:
+        exclude = thread.peer if held_again else None
+        # Every hub that has the note has the comment, whether it still follows or is blocked since.
+        hubs = [p for p in delivery.receipts(note) if exclude is None or p.id != exclude.id]
+        for inbox, group in delivery.by_inbox(hubs).items():
+            delivery.enqueue(group[0], inbox, _activity("Delete", deletion, to=[p.actor_id for p in group],
+                                                        activity_id=activity_id), event_id=event.id)
 
 
 def _like_prefix(note: Note, kind: str) -> str:
@@ -356,6 +380,13 @@ def _may_read(peer: PeerHub, note: Note) -> bool:
     return may_read(note, Audience.hub(peer))
 
 
+def _not_ours() -> Unwanted:
+    # One answer whether the note does not exist, is a draft, is for members only, was deleted or is
+    # another hub's: a partner must not learn which of our note ids exist.
+    return Unwanted("not_a_reply_to_our_note", "only replies to practice notes of this hub that you may read "
+                                               "(or to their comments) are accepted")
+
+
 def _reply_target(in_reply_to: Any) -> tuple[Note, Comment | None]:
     """Return the note a reply belongs to and the comment it answers (None: the note itself)."""
     ref = id_of(in_reply_to)
@@ -364,9 +395,16 @@ def _reply_target(in_reply_to: Any) -> tuple[Note, Comment | None]:
         return comment.note, comment
     note = _local_note_from_id(ref) or (remote_notes.by_remote_id(ref) if ref else None)
     if note is None:
-        raise Unwanted("not_a_reply_to_our_note", "only replies to practice notes of this hub (or their "
-                                                  "comments) are accepted")
+        raise _not_ours()
     return note, None
+
+
+def _shown_to(peer: PeerHub, comment: Comment) -> bool:
+    """Tell whether ``peer`` may answer or flag a comment: shown here, or its own hub's (it shows it there)."""
+    if comment.removed_at is not None:
+        return False
+    thread = thread_of(comment)
+    return comment.state == CommentState.PUBLISHED or (thread is not None and thread.peer_id == peer.id)
 
 
 def _check_comment_object(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None]:
@@ -379,9 +417,36 @@ def _check_comment_object(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None
     if attributed is not None and not same_host(attributed, peer.actor_id):
         raise Unwanted("origin_mismatch", "the Note is attributed to another hub")
     note, parent = _reply_target(obj.get("inReplyTo"))
-    if note.origin_peer_id is not None or not _may_read(peer, note):
-        raise Unwanted("not_a_reply_to_our_note", "this hub does not hold that note for you")
+    if note.origin_peer_id is not None or not _may_read(peer, note) or (
+            parent is not None and not _shown_to(peer, parent)):
+        raise _not_ours()
+    _check_same_thread(obj["id"], note)
     return note, parent
+
+
+def _own_comment_id(ref: str) -> int | None:
+    """Return the number of a comment id of this hub (``…/ap/comments/<n>``), else None."""
+    prefix = actor.base_url() + "/ap/comments/"
+    return int(ref[len(prefix):]) if ref.startswith(prefix) and ref[len(prefix):].isdigit() else None
+
+
+def _check_own_relayed(object_id: str, note: Note) -> Comment | None:
+    """Return our member's comment the note's origin relays back (a redaction), or None for another hub's."""
+    number = _own_comment_id(object_id)
+    if number is None:
+        return None
+    comment = db.session.get(Comment, number)
+    if comment is None or comment.note_id != note.id or not written_here(comment):
+        raise Unwanted("comment_of_another_note", "no comment of this hub with this id is under that note")
+    return comment
+
+
+def _check_same_thread(object_id: str, note: Note) -> None:
+    """Refuse a comment whose id is known here under another note (its writer's hub reused the id)."""
+    thread = db.session.scalar(sa.select(CommentThread).where(CommentThread.remote_id == object_id))
+    if thread is not None and (thread.comment is None or thread.comment.note_id != note.id):
+        raise Unwanted("comment_of_another_note", "a comment with this id is known here under another note: "
+                                                  "give a new comment a new id")
 
 
 def _check_relayed(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None]:
@@ -391,13 +456,24 @@ def _check_relayed(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None]:
         raise Unwanted("unsupported_object", "only Notes in a note's conversation are announced here")
     note, parent = _reply_target(obj.get("inReplyTo"))
     if note.origin_peer_id != peer.id:
+        if note.origin_peer_id is None and not _may_read(peer, note):
+            raise _not_ours()  # of our notes, only those it may read are known to it
         raise Unwanted("not_the_origin", "only the hub a note comes from relays its conversation")
+    _check_own_relayed(obj["id"], note)
+    _check_same_thread(obj["id"], note)
     return note, parent
 
 
 def check_create(activity: dict[str, Any], peer: PeerHub) -> None:
     """Door check of a Create or Update of a Note (a comment)."""
     _check_comment_object(peer, activity.get("object"))
+    _require_text(activity["object"])
+
+
+def _require_text(obj: dict[str, Any]) -> None:
+    """Refuse a comment with nothing to read once sanitised (as an Article with no text is refused)."""
+    if not _sanitized(obj)[1].strip():
+        raise Unwanted("empty_comment", "the Note's content (an HTML string) has no text once sanitised")
 
 
 def check_announce(activity: dict[str, Any], peer: PeerHub) -> None:
@@ -407,6 +483,7 @@ def check_announce(activity: dict[str, Any], peer: PeerHub) -> None:
         _relayed_deletion_target(peer, obj)
     else:
         _check_relayed(peer, obj)
+        _require_text(obj)
 
 
 def _relayed_deletion_target(peer: PeerHub, obj: dict[str, Any]) -> Comment | None:
@@ -430,7 +507,8 @@ def _pseudonym(value: Any) -> str:
     except UnsafeName:
         return ""  # invisible or direction-changing characters: never shown
     # A name with a phone number or an ID number in it is no pseudonym: nobody checked it before it showed.
-    return "" if screening.screen({"pseudonym": name}) else name
+    # Nor may a partner's member pass for our staff or for someone who left ("管理员", "Moderat0r").
+    return "" if screening.screen({"pseudonym": name}) or accounts.is_reserved_pseudonym(name) else name
 
 
 def store_comment(peer: PeerHub, obj: dict[str, Any], note: Note, parent: Comment | None) -> Comment | None:
@@ -448,6 +526,10 @@ def store_comment(peer: PeerHub, obj: dict[str, Any], note: Note, parent: Commen
     if thread is not None:
         if thread.peer_id != peer.id:
             raise InvalidActivity("this comment came from another hub")
+        if thread.comment is None or thread.comment.note_id != note.id:
+            # Never move a comment (or bring a withdrawn one back) under another note: a hub that reused
+            # an id would put its new words where other readers, and no moderator here, see them.
+            raise InvalidActivity("a comment with this id is known here under another note")
         if thread.remote_updated_at and updated <= thread.remote_updated_at:
             return None  # an older or the same version
         if thread.comment.removed_at is not None:
@@ -488,8 +570,48 @@ def on_announce(peer: PeerHub, activity: dict[str, Any], item: Any) -> str | Non
             _remove(comment)
         return None
     note, parent = _check_relayed(peer, obj)
-    store_comment(peer, obj, note, parent)
+    own = _check_own_relayed(obj["id"], note)
+    if own is not None:
+        _take_redaction(own, obj)
+    else:
+        store_comment(peer, obj, note, parent)
     return None
+
+
+def _squeezed(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _redaction(before: str, after: str) -> bool:
+    """Tell whether ``after`` is ``before`` with one or more spans replaced by the redaction marker.
+
+    The note's origin may cut personal data out of our member's comment (its moderators hold the
+    note's conversation), but never put other words in our member's mouth: anything else it sends
+    about the comment is refused. Whitespace does not count (each hub renders the text again).
+    """
+    markers = sorted({screening.marker(language) for language in LANGUAGES}, key=len, reverse=True)
+    pieces = re.split("|".join(re.escape(m) for m in markers), _squeezed(after))
+    before = _squeezed(before)
+    if len(pieces) < 2 or not before.startswith(pieces[0]):
+        return False
+    position = len(pieces[0])
+    for piece in pieces[1:-1]:  # each marker stands for at least one character cut out
+        found = before.find(piece, position + 1)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    tail = len(before) - len(pieces[-1])
+    return before.endswith(pieces[-1]) and tail >= position + 1
+
+
+def _take_redaction(comment: Comment, obj: dict[str, Any]) -> None:
+    """Apply the origin's redaction of our member's comment on its note, or refuse anything else."""
+    html, text = _sanitized(obj)
+    if comment.removed_at is not None or _squeezed(text) == _squeezed(html_text(comment.body_html)):
+        return  # removed here, or the text we sent: nothing to take
+    if not _redaction(html_text(comment.body_html), text):
+        raise InvalidActivity("the note's origin may only cut personal data out of our member's comment")
+    discussion.apply_redaction_from_origin(comment, body=text, body_html=html)
 
 
 def _remove(comment: Comment) -> None:
@@ -528,6 +650,47 @@ def _may_withdraw(peer: PeerHub, comment: Comment) -> bool:
     thread = thread_of(comment)
     from_writer = thread is not None and thread.peer_id == peer.id
     return from_writer or (comment.note is not None and comment.note.origin_peer_id == peer.id)
+
+
+def _from_hub(peer: PeerHub):
+    """Select the threads of comments received from ``peer`` or written on it (relayed by another origin)."""
+    return sa.select(CommentThread).where(sa.or_(CommentThread.peer_id == peer.id,
+                                                 CommentThread.origin_host == request_host(peer.base_url)))
+
+
+def hide_comments_from(peer: PeerHub) -> int:
+    """Take down the comments of a hub being blocked, shown or held (so none can be released); return how many.
+
+    The other hubs that have our notes are told (``comment.removed``); the blocked hub is not
+    sent the removal of its own members' comments: a block is no moderator's judgement of them.
+    """
+    count = 0
+    for thread in db.session.scalars(_from_hub(peer)):
+        comment = thread.comment
+        if comment is None or comment.removed_at is not None:
+            continue
+        comment.removed_at, thread.hidden_by_block = utcnow(), True
+        if comment.state == CommentState.PUBLISHED:
+            events.record("comment.removed", subject_type="comment", subject_id=comment.id, note_id=comment.note_id,
+                          origin="remote", keep_writer=True)
+        count += 1
+    return count
+
+
+def unhide_comments_from(peer: PeerHub) -> int:
+    """Bring back the comments a block took down (published ones are shown and relayed again); return how many."""
+    count = 0
+    for thread in db.session.scalars(_from_hub(peer).where(CommentThread.hidden_by_block.is_(True))):
+        comment = thread.comment
+        thread.hidden_by_block = False
+        if comment is None or comment.note is None or comment.note.state == S.DELETED.value:
+            continue
+        comment.removed_at = None
+        if comment.state == CommentState.PUBLISHED:
+            events.record("comment.added", subject_type="comment", subject_id=comment.id, note_id=comment.note_id,
+                          origin="remote")
+        count += 1
+    return count
 
 
 # --- marks, flags, proposed translations --------------------------------------------------------
@@ -605,7 +768,8 @@ def _flag_target(peer: PeerHub, activity: dict[str, Any]) -> tuple[Note, Comment
         comment = comment or found
     if note is None and comment is not None:
         note = comment.note
-    if note is None or not _may_read(peer, note) or (comment is not None and comment.note_id != note.id):
+    if note is None or not _may_read(peer, note) or (comment is not None and (
+            comment.note_id != note.id or not _shown_to(peer, comment))):
         raise Unwanted("not_our_note", "the flag names no practice note of this hub that you may read")
     return note, comment
 

@@ -341,10 +341,20 @@ def due_batches(*, skip: Iterable[str] = ()) -> dict[str, list[Delivery]]:
     return batches
 
 
+def only_withdraws(activity: dict[str, Any]) -> bool:
+    """Tell whether an activity only takes something back: a Delete, or the end of a follow (Reject, Undo).
+
+    Those still go to a blocked hub, so that it drops what it had of ours and both sides agree
+    that follows ended (as Mastodon tells a domain it blocks).
+    """
+    kind, inner = activity.get("type"), activity.get("object")
+    return kind == "Delete" or (kind in ("Reject", "Undo") and isinstance(inner, dict) and inner.get("type") == "Follow")
+
+
 def _held_back(delivery: Delivery) -> bool:
-    """Tell whether a delivery must wait: a blocked hub gets nothing but Deletes."""
+    """Tell whether a delivery must wait: a blocked hub gets nothing but withdrawals."""
     peer = delivery.peer
-    return peer is not None and peer.blocked and delivery.activity.get("type") != "Delete"
+    return peer is not None and peer.blocked and not only_withdraws(delivery.activity)
 
 
 def send_due(app: Flask, *, wait: bool = False) -> int:
@@ -386,7 +396,7 @@ def retry_dead(*, peer: PeerHub | None = None) -> int:
         query = query.where(Delivery.peer_id == peer.id)
     count = 0
     for delivery in db.session.scalars(query):
-        if delivery.peer is not None and delivery.peer.blocked and delivery.activity.get("type") != "Delete":
+        if _held_back(delivery):
             continue
         delivery.state, delivery.attempts, delivery.next_attempt_at = "pending", 0, utcnow()
         count += 1
@@ -394,11 +404,11 @@ def retry_dead(*, peer: PeerHub | None = None) -> int:
 
 
 def cancel_pending(peer: PeerHub, *, reason: str, problem: dict[str, Any] | None = None) -> int:
-    """Dead-letter a hub's pending deliveries other than Deletes (when it is blocked)."""
+    """Dead-letter a hub's pending deliveries other than withdrawals (when it is blocked)."""
     count = 0
     for delivery in db.session.scalars(sa.select(Delivery).where(Delivery.peer_id == peer.id,
                                                                   Delivery.state == "pending")):
-        if delivery.activity.get("type") != "Delete":
+        if not only_withdraws(delivery.activity):
             delivery.state, delivery.last_error, delivery.last_problem = "dead", reason, problem
             count += 1
     return count

@@ -357,6 +357,8 @@ def process_pending(app: Flask) -> int:
         except InvalidActivity as error:
             db.session.rollback()
             _finish(item_id, "failed", str(error))
+            # The id and our reason only: never the activity's content (it may hold personal data).
+            log.warning("inbox item %s (%s) failed: %s", item_id, item.activity_id[:200], str(error)[:200])
         except FetchError as error:  # an object sent by reference that its origin did not give
             db.session.rollback()
             _fetch_failed(app, item_id, error)

@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 
 from hub import claims
 from hub.extensions import db
-from hub.federation import activities, actor, client, delivery, inbox, problems, remote_notes
+from hub.federation import activities, actor, client, conversation, delivery, inbox, problems, remote_notes
 from hub.federation.activities import InvalidActivity, id_of, same_host
 from hub.federation.http import FetchError
 from hub.models.base import utcnow
@@ -92,6 +92,31 @@ def recent_deliveries(peer: PeerHub, *, limit: int = 30) -> list[Delivery]:
     """Return the hub's latest deliveries, newest first."""
     query = sa.select(Delivery).where(Delivery.peer_id == peer.id).order_by(Delivery.id.desc()).limit(limit)
     return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class FailedActivity:
+    """An incoming activity the worker could not apply, as the admin page lists it (no content)."""
+
+    received_at: dt.datetime
+    kind: str
+    activity_id: str
+    reason: str
+
+
+def failed_activities(peer: PeerHub, *, limit: int = 30) -> list[FailedActivity]:
+    """Return the hub's latest incoming activities that failed in the worker, newest first."""
+    query = sa.select(InboxItem).where(InboxItem.peer_id == peer.id, InboxItem.state == "failed") \
+        .order_by(InboxItem.id.desc()).limit(limit)
+    found = []
+    for item in db.session.scalars(query):
+        try:
+            kind = json.loads(item.raw).get("type")
+        except (ValueError, AttributeError):
+            kind = None
+        found.append(FailedActivity(item.received_at, kind if isinstance(kind, str) else "?", item.activity_id,
+                                    item.error))
+    return found
 
 
 # --- following and allow-listing ---------------------------------------------------------
@@ -198,17 +223,45 @@ def set_trust(peer: PeerHub, trust: str, *, by: Any) -> None:
 
 
 def block(peer: PeerHub, *, by: Any) -> int:
-    """Block a hub: nothing more to or from it, and its notes leave lists and search; return how many."""
+    """Block a hub: nothing more to or from it, and its notes leave lists and search; return how many.
+
+    Follows end both ways and the hub is told (a Reject of its Follow, an Undo of ours), as
+    Mastodon does when a domain is blocked, so that both hubs show the same. Unblocking does
+    not follow again: that is the admin's choice, and the other hub's for its follow.
+    """
     _require(by)
-    peer.blocked, peer.they_follow, peer.we_follow = True, False, "none"
     delivery.cancel_pending(peer, reason="hub blocked", problem={"code": "hub_blocked"})
+    _end_follows(peer)
+    peer.blocked = True
     for item in db.session.scalars(sa.select(InboxItem).where(InboxItem.peer_id == peer.id,
                                                                InboxItem.state.in_(["pending", "held"]))):
         item.state, item.error = "failed", "hub blocked"
     hidden = remote_notes.hide_from(peer)
-    audit.record("partner.block", actor=by, target=peer, hub=peer.base_url, notes_hidden=hidden)
+    comments = conversation.hide_comments_from(peer)
+    audit.record("partner.block", actor=by, target=peer, hub=peer.base_url, notes_hidden=hidden,
+                 comments_hidden=comments)
     db.session.commit()
     return hidden
+
+
+def _end_follows(peer: PeerHub) -> None:
+    """End the follows between this hub and ``peer``, telling it (caller commits)."""
+    if peer.they_follow:
+        inbox.answer_follow(peer, _their_follow(peer), accept=False)
+    if peer.we_follow in ("pending", "accepted") and peer.follow_activity_id:
+        delivery.enqueue(peer, peer.inbox_url, activities.undo_follow(
+            peer.actor_id, follow_id=peer.follow_activity_id, activity_id=f"{actor.actor_id()}#undo/{_token()}"))
+    peer.they_follow, peer.we_follow = False, "none"
+
+
+def _their_follow(peer: PeerHub) -> dict[str, Any]:
+    """Return the hub's latest Follow of this hub as it sent it (or its essentials, when none is kept)."""
+    for item in db.session.scalars(sa.select(InboxItem).where(InboxItem.peer_id == peer.id)
+                                   .order_by(InboxItem.id.desc()).limit(200)):
+        activity = json.loads(item.raw)
+        if activity.get("type") == "Follow" and id_of(activity.get("object")) == actor.actor_id():
+            return activity
+    return {"type": "Follow", "actor": peer.actor_id, "object": actor.actor_id()}
 
 
 def unblock(peer: PeerHub, *, by: Any) -> int:
@@ -216,7 +269,9 @@ def unblock(peer: PeerHub, *, by: Any) -> int:
     _require(by)
     peer.blocked = False
     shown = remote_notes.unhide_from(peer)
-    audit.record("partner.unblock", actor=by, target=peer, hub=peer.base_url, notes_shown=shown)
+    comments = conversation.unhide_comments_from(peer)
+    audit.record("partner.unblock", actor=by, target=peer, hub=peer.base_url, notes_shown=shown,
+                 comments_shown=comments)
     db.session.commit()
     return shown
 

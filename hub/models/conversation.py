@@ -38,6 +38,8 @@ class CommentThread(db.Model):
     # Removed because a partner hub withdrew it (its writer's hub, or the note's origin while its
     # moderators look at an edit), not by ours: a newer version from that hub shows it again.
     withdrawn: Mapped[bool] = mapped_column(default=False)
+    # Removed because an admin blocked the hub it came from or was written on: unblocking shows it again.
+    hidden_by_block: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     comment: Mapped[Comment] = relationship(foreign_keys=[comment_id])
     parent: Mapped[Comment | None] = relationship(foreign_keys=[parent_id])

@@ -27,6 +27,8 @@ class Comment(db.Model):
     """A member's comment on a published note."""
 
     __tablename__ = "comment"
+    # Its id names it on partner hubs (/ap/comments/<id>): never given again to a newer comment.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)

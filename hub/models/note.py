@@ -55,7 +55,8 @@ class Note(db.Model):
     """A practice note: what we tried, what happened, what we learned."""
 
     __tablename__ = "note"
-    __table_args__ = (sa.UniqueConstraint("author_id", "draft_key"),)
+    # Its id names it on partner hubs (/ap/notes/<id>): never given again, even if a row ever goes.
+    __table_args__ = (sa.UniqueConstraint("author_id", "draft_key"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)

@@ -158,7 +158,7 @@ def _check_pseudonym(pseudonym: str, *, own_choice: bool, user: User | None = No
         raise ServiceError(_l("A pseudonym must not hold a phone number, an ID number or other contact details."),
                            field="pseudonym")
     skeleton = text_safety.skeleton(pseudonym)
-    if own_choice and not _reserved_skeletons().isdisjoint((skeleton, text_safety.skeleton(pseudonym.lower()))):
+    if own_choice and is_reserved_pseudonym(pseudonym):
         raise ServiceError(_l("This pseudonym is kept for the hub's roles and for people who left, so it could "
                               "mislead readers. Please choose another."), field="pseudonym")
     others = sa.select(User.id).where(User.id != user.id) if user is not None else sa.select(User.id)
@@ -168,6 +168,12 @@ def _check_pseudonym(pseudonym: str, *, own_choice: bool, user: User | None = No
         raise ServiceError(_l("This pseudonym looks the same as one that is taken. Please choose another."),
                            field="pseudonym")
     return pseudonym, skeleton
+
+
+def is_reserved_pseudonym(pseudonym: str) -> bool:
+    """Tell whether a name is, or looks like, one kept for the hub's roles and for people who left."""
+    return not _reserved_skeletons().isdisjoint((text_safety.skeleton(pseudonym),
+                                                  text_safety.skeleton(pseudonym.lower())))
 
 
 @functools.cache

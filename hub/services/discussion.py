@@ -160,9 +160,13 @@ def update_remote_comment(comment: Comment, *, body: str, body_html: str | None 
     return comment
 
 
-def _announce(comment: Comment) -> None:
-    """Tell the event log and the note's author about a comment readers can now see."""
-    events.record("comment.added", subject_type="comment", subject_id=comment.id, note_id=comment.note_id)
+def _announce(comment: Comment, *, redacted: bool = False) -> None:
+    """Tell the event log and the note's author about a comment readers can now see.
+
+    ``redacted``: a moderator here cut personal data out of it, so the hub that wrote it hears too.
+    """
+    extra = {"redacted": True} if redacted else {}
+    events.record("comment.added", subject_type="comment", subject_id=comment.id, note_id=comment.note_id, **extra)
     note = comment.note
     if note.author_id and note.author_id != comment.author_id:
         db.session.add(Notification(user_id=note.author_id, kind="comment.added", note=note))
@@ -254,7 +258,7 @@ def release(comment: Comment, *, by: User, checked: Iterable[str] = (), redact: 
     audit.record("comment.release", actor=by, target=comment, note=comment.note_id, findings=len(found),
                  redacted=len(chosen))
     _notify_writer(comment, "comment.released")
-    _announce(comment)
+    _announce(comment, redacted=bool(chosen))
     db.session.commit()
     return comment
 
@@ -302,6 +306,15 @@ def remove_comment(comment: Comment, *, by: User, reason: str = "") -> None:
     if was_shown:
         events.record("comment.removed", subject_type="comment", subject_id=comment.id, note_id=comment.note_id)
     db.session.commit()
+
+
+def apply_redaction_from_origin(comment: Comment, *, body: str, body_html: str) -> None:
+    """Take the text the note's origin hub redacted of our member's comment (checked by the caller); the caller commits.
+
+    Readers here then see what they see on every other hub; the writer is told, as of a redaction here.
+    """
+    comment.body, comment.body_html = body, body_html
+    _notify_writer(comment, "comment.redacted")
 
 
 def _notify_writer(comment: Comment, kind: str) -> None:

@@ -175,10 +175,15 @@ def _comments(user: User, keep_published: bool) -> tuple[int, int]:
         shown = comment.state == CommentState.PUBLISHED and comment.removed_at is None
         if keep_published and shown:
             comment.author = None
+            # Partner hubs that have it drop the pseudonym too (sent again without it).
+            events.record("comment.updated", subject_type="comment", subject_id=comment.id, note_id=comment.note_id)
             kept += 1
             continue
         if shown:
-            events.record("comment.removed", subject_type="comment", subject_id=comment.id, note_id=comment.note_id)
+            # The row goes in this transaction: the event says all the worker needs to tell the hubs
+            # that have it (hub.federation.conversation), as the comment is no longer there to read.
+            events.record("comment.removed", subject_type="comment", subject_id=comment.id, note_id=comment.note_id,
+                          written_here=True)
         db.session.delete(comment)
         deleted += 1
     return kept, deleted
