@@ -945,7 +945,7 @@ def request_layers(app, state, mix, viewer, clear_cache, rounds: int = 5) -> dic
     A pass per layer, result cache cleared before each query: the engine alone (the query's plan,
     top 10 and the exact count), with facet counts, ``search_index.search`` (the database re-check
     and the excerpts, their caches of note text cleared too), the JSON API through Flask's test
-    client (the same), and the API again with the note-text caches kept (notes found before).
+    client (the same; each request in its own app context, as in production), and the API again with the note-text caches kept (notes found before).
     CPU time of this thread, and wall-clock time. ``rounds`` rounds of one pass per layer, in turn;
     each figure is the median of its rounds' (this shared machine's speed drifts by a quarter
     within a minute, which one pass per layer read as a difference between layers).
@@ -967,7 +967,11 @@ def request_layers(app, state, mix, viewer, clear_cache, rounds: int = 5) -> dic
         state.pool.view().snapshot.run(plan, public_only=True, filters=filters, limit=10, newest=False, facets=facets)
 
     def api(text: str, filters: dict[str, str]) -> None:
-        answer = client.get("/api/v1/search?" + urllib.parse.urlencode({"q": text, **filters}))
+        # Each request in its own app context, as under gunicorn (and the tests' client): inside the
+        # bench's one context, g (the user Flask-Login loaded, the API token looked up) and the
+        # database session would carry over from request to request, and their work go uncounted.
+        with app.app_context():
+            answer = client.get("/api/v1/search?" + urllib.parse.urlencode({"q": text, **filters}))
         assert answer.status_code == 200, answer.status_code
 
     steps = {LAYERS[0]: lambda t, f: engine(t, f, False), LAYERS[1]: lambda t, f: engine(t, f, True),
@@ -1039,7 +1043,8 @@ def api_scenarios(app, clear_cache, repeats: int = 10) -> dict[str, Any]:
         for _ in range(repeats):
             clear_cache()
             c0 = time.thread_time()
-            answer = client.get(url)
+            with app.app_context():  # as in request_layers: each request its own g and database session
+                answer = client.get(url)
             cpu.append((time.thread_time() - c0) * 1000)
             assert answer.status_code == 200, answer.status_code
         found[label] = round(percentile(cpu, 50), 2)

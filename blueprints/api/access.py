@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, request
-from flask_login import current_user
 
+from blueprints.web.session import person
 from hub.models import ApiToken
 from hub.services import api_tokens
 
@@ -47,9 +47,9 @@ def reader() -> Any:
     token = caller_token()
     if token is not None:
         return api_tokens.reader_of(token)
-    return current_user._get_current_object()
+    return person()
 
 
 def is_personal() -> bool:
     """Tell whether the answer depends on who is asking (a token or a signed-in person)."""
-    return bearer_secret() is not None or bool(current_user.is_authenticated)
+    return bearer_secret() is not None or bool(person().is_authenticated)

@@ -92,9 +92,9 @@ def respond(schema: Schema, payload: Any) -> Response:
 
 def respond_document(document: Any) -> Response:
     """Answer a JSON document with its ``ETag`` (a hash of the body), or 304 when the caller holds that body."""
-    body = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)
-    response = current_app.response_class(body, mimetype="application/json")
-    response.set_etag(hashlib.sha256(body.encode()).hexdigest()[:32])
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str).encode()
+    response = current_app.response_class(body, mimetype="application/json")  # bytes: encoded once, for both
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
     return response.make_conditional(request)
 
 
