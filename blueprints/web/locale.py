@@ -71,10 +71,15 @@ def select_timezone() -> str:
     return current_app.config["DEFAULT_TIMEZONE"]
 
 
+# Answers to machines (partner systems, feed readers, harvesters) set no cookie: ?lang= there
+# chooses the language of that one answer's messages, and the next request says it again.
+STATELESS_BLUEPRINTS = ("api", "feeds", "oai")
+
+
 def remember_choice(response):
-    """Keep a ``?lang=`` choice in a cookie for a year."""
+    """Keep a ``?lang=`` choice in a cookie for a year (on pages for people)."""
     choice = g.get("lang_choice")
-    if choice:
+    if choice and request.blueprint not in STATELESS_BLUEPRINTS:
         response.set_cookie(COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax",
                             secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True)
     return response

@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 
 from hub import claims
 from hub.extensions import db
-from hub.federation import activities, actor, client, conversation, delivery, inbox, problems, remote_notes
+from hub.federation import activities, actor, client, conversation, delivery, inbox, problems, remote_notes, topics
 from hub.federation.activities import InvalidActivity, id_of, same_host
 from hub.federation.http import FetchError
 from hub.models.base import utcnow
@@ -245,12 +245,13 @@ def block(peer: PeerHub, *, by: Any) -> int:
 
 
 def _end_follows(peer: PeerHub) -> None:
-    """End the follows between this hub and ``peer``, telling it (caller commits)."""
+    """End the follows between this hub and ``peer`` (its follows of our topics too), telling it (caller commits)."""
     if peer.they_follow:
         inbox.answer_follow(peer, _their_follow(peer), accept=False)
     if peer.we_follow in ("pending", "accepted") and peer.follow_activity_id:
         delivery.enqueue(peer, peer.inbox_url, activities.undo_follow(
             peer.actor_id, follow_id=peer.follow_activity_id, activity_id=f"{actor.actor_id()}#undo/{_token()}"))
+    topics.end_follows(peer)
     peer.they_follow, peer.we_follow = False, "none"
 
 

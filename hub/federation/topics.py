@@ -148,6 +148,23 @@ def on_undo_follow(peer: PeerHub, follow: Any) -> bool:
     return bool(followers)
 
 
+def end_follows(peer: PeerHub) -> int:
+    """End ``peer``'s follows of topics, telling it with a Reject from each topic (a block; caller commits).
+
+    As with the hub's own follow, both sides must agree that the follow ended: unblocking does not
+    resume it, the other hub follows again if it wants the topic's notes.
+    """
+    followers = list(db.session.scalars(sa.select(TopicFollower).where(TopicFollower.peer_id == peer.id)))
+    for follower in followers:
+        topic = actor_id(db.session.get(Term, follower.term_id).slug)
+        follow = {"id": follower.follow_activity_id, "type": "Follow", "actor": peer.actor_id, "object": topic}
+        reject = activities.reject(follow, activity_id=f"{topic}#rejects/{secrets.token_hex(12)}")
+        reject["actor"] = topic
+        delivery.enqueue(peer, peer.inbox_url or delivery.inbox_of(peer), reject)
+        db.session.delete(follower)
+    return len(followers)
+
+
 # --- announcing public notes --------------------------------------------------------------------
 
 def _announce(term: Term, note_id: int, *, activity_id: str) -> dict[str, Any]:

@@ -249,6 +249,27 @@ def test_blocking_a_hub_tells_it_that_follows_ended_and_unblocking_says_how_to_f
     assert "The follows the block ended stay ended" in text and "press Follow" in text
 
 
+def test_blocking_a_hub_ends_its_follows_of_our_topics_and_tells_it_from_each_topic(app, make_peer, people):
+    from hub.federation import topics
+    from hub.models import Term, TopicFollower
+
+    peer = make_peer(they_follow=True)
+    term = db.session.scalar(sa.select(Term).where(Term.kind == "topic").order_by(Term.id).limit(1))  # seeded
+    follow = {"id": "http://hub.test/actor#follows/topic-1", "type": "Follow", "actor": peer.actor_id,
+              "object": topics.actor_id(term.slug)}
+    assert topics.on_follow(peer.row, follow)
+    db.session.commit()
+    peers.block(peer.row, by=people["admin"])
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(TopicFollower)) == 0
+    rejects = [d.activity for d in db.session.scalars(sa.select(Delivery))
+               if d.activity["type"] == "Reject" and d.activity["actor"] == topics.actor_id(term.slug)]
+    assert [r["object"]["id"] for r in rejects] == [follow["id"]]
+    due = [d.activity for batch in delivery.due_batches().values() for d in batch]
+    assert rejects[0] in due  # it reaches the blocked hub: it only ends a follow
+    peers.unblock(peer.row, by=people["admin"])
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(TopicFollower)) == 0  # not resumed
+
+
 def test_a_blocked_hubs_comments_are_taken_down_and_come_back_when_it_is_unblocked(app, client, make_peer, publish,
                                                                                    people):
     note = publish("public")

@@ -35,7 +35,7 @@ API_AFTER = (  # in the order they run (Flask runs after-request hooks last-regi
     "blueprints.api.blueprint._headers",  # Vary and Cache-Control: answers depend on caller and language
     "blueprints.api.limits.add_headers",  # RateLimit-* and Retry-After
     "blueprints.assets.views._plain_static_cache",  # a no-op but for /static/ (a test of the endpoint)
-    "blueprints.web.locale.remember_choice",  # a no-op unless ?lang= chose the language of an error answer
+    "blueprints.web.locale.remember_choice",  # a no-op for the API: ?lang= sets no cookie on a machine's answer
     "blueprints.web.security.set_headers",  # security headers on every answer
     "flask_login.login_manager.LoginManager._update_remember_cookie",  # Flask-Login's; a no-op in this hub
     "blueprints.web.observability.finish_request",  # X-Request-Id, the latency metric, the access log line
@@ -112,3 +112,16 @@ def test_a_bad_token_and_a_bad_parameter_are_refused_in_the_callers_language(cli
     assert bad.status_code == 400 and "参数" in bad.get_json()["detail"]
     nul = client.get("/api/v1/search", query_string={"q": "a\x00b"})
     assert nul.status_code == 400 and nul.get_json()["errors"][0]["parameter"] == "q"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/search?q=x&page=abc", "/api/v1/notes", "/notes.atom", "/oai?verb=Identify"])
+def test_lang_chooses_a_machines_answer_language_without_setting_a_cookie(client, hub, path):
+    answer = client.get(path + ("&" if "?" in path else "?") + "lang=zh_Hans")
+    assert "Set-Cookie" not in answer.headers
+    page = client.get("/?lang=zh_Hans")  # a page for a person keeps the choice
+    assert "hub_lang=zh_Hans" in page.headers.get("Set-Cookie", "")
+
+
+def test_an_api_error_answers_in_the_language_lang_chose(client, hub):
+    bad = client.get("/api/v1/search", query_string={"q": "x", "page": "abc", "lang": "zh_Hans"})
+    assert bad.status_code == 400 and "参数" in bad.get_json()["detail"] and "Set-Cookie" not in bad.headers
