@@ -28,12 +28,12 @@ from sqlalchemy.orm import joinedload
 
 from hub import events
 from hub.extensions import db
-from hub.models import GlossaryEntry
+from hub.models import Event, GlossaryEntry
 from hub.models.note import Note
 from hub.services.visibility import Audience, published_for, rule_key
 from search_index import glossary as glossary_module
 from search_index import indexer, searcher
-from search_index.excerpts import body_text_of, note_excerpt, spelled_word
+from search_index.excerpts import body_text_of, holds_any, note_excerpt, spelled_word
 from search_index.query import parse as parse_query
 from search_index.store import IndexStore, IndexUnavailable
 
@@ -87,6 +87,7 @@ class _State:
     cache: searcher.ResultCache
     glossary: tuple[tuple, glossary_module.Glossary] | None = None
     commit_seen: tuple[tuple[str, int] | None, float] | None = None  # see commit(): (commit, when it was looked at)
+    cursors: dict[tuple[str, int], int] = field(default_factory=dict)  # per index commit: the last event it applied
 
 
 def init_app(app: Flask) -> None:
@@ -144,6 +145,7 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
             outcome = searcher.run(view, text, audience=scope, filters=chosen, glossary=glossary,
                                    sort=sort, limit=page * per_page, offset=(page - 1) * per_page)
             state.cache.put(key, outcome)
+        cursor = _cursor(state, view)
     except IndexUnavailable as error:
         log.warning("search unavailable: %s", error)
         raise SearchUnavailable(str(error)) from error
@@ -153,10 +155,12 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
     else:
         notes = _visible_in_order(ids, viewer)
         texts = {n.id: body_text_of(n.body_text, n.body_html) for n in notes}
+    notes = _still_matching(notes, texts, outcome.terms, changed=_changed_since(cursor, ids))
     marked = {n.id: note_excerpt(texts[n.id], n.summary, outcome.terms) for n in notes}
-    # A hit the database no longer shows this viewer left the index's commit since (unpublished,
-    # narrowed, deleted; the worker takes it out within a second). The count leaves out those of
-    # this page, and with none left the facets go too: no page describes a note it cannot show.
+    # A hit the database no longer shows this viewer, or whose words changed, left the index's
+    # commit since (unpublished, narrowed, deleted, redacted; the worker takes it out within a
+    # second, or as soon as it runs again). The count leaves out those of this page, and with none
+    # left the facets go too: no page describes a note it cannot show.
     total = max(0, outcome.total - (len(ids) - len(notes)))
     facets = outcome.facets if total else {}
     return SearchPage(notes=notes, excerpts={i: html for i, (html, _) in marked.items()}, total=total,
@@ -186,6 +190,42 @@ def _spelled_out(suggestion: tuple[tuple[str, str | None, int | None], ...] | No
             return None
         words.append(word)
     return " ".join(words)
+
+
+def _cursor(state: _State, view: searcher.View) -> int:
+    """Return the last event the view's index commit applied (read once per commit)."""
+    cursor = state.cursors.get(view.key)
+    if cursor is None:
+        if len(state.cursors) >= 64:
+            state.cursors.clear()
+        cursor = state.cursors[view.key] = indexer.meta_of(view.searcher).cursor
+    return cursor
+
+
+# The notes of a page that changed after the index's commit: events it has not applied yet.
+_CHANGED = (sa.select(Event.subject_id).distinct()
+            .where(Event.id > sa.bindparam("cursor"), Event.subject_type == "note",
+                   Event.subject_id.in_(sa.bindparam("ids", expanding=True))))
+
+
+def _changed_since(cursor: int, ids: list[int]) -> set[int]:
+    """Return which of the notes ``ids`` changed after the event ``cursor`` (none, when the worker keeps up)."""
+    if not ids:
+        return set()
+    return set(db.session.connection().execute(_CHANGED, {"cursor": cursor, "ids": ids}).scalars())
+
+
+def _still_matching(notes: list, texts: dict[int, str], terms: list[str], *, changed: set[int]) -> list:
+    """Leave out the notes that changed since the index's commit and no longer hold any of ``terms``.
+
+    The index matched their text as it was: a name a moderator removed everywhere must not still
+    find the note (nor count it) until the worker has indexed the new text. Notes unchanged since
+    the commit are kept as the index found them.
+    """
+    if not changed or not terms:
+        return notes
+    return [n for n in notes if n.id not in changed
+            or holds_any("\n".join((n.title, n.summary or "", texts[n.id])), terms)]
 
 
 def asks_nothing(text: str) -> bool:

@@ -58,6 +58,12 @@ def note_excerpt(body_text: str, summary: str, terms: list[str]) -> tuple[str, b
     return (body, False) if body else (excerpt_html(summary, terms), True)
 
 
+def holds_any(text: str, terms: list[str]) -> bool:
+    """Tell whether ``text`` holds one of the analysed query ``terms``, where an excerpt would mark it."""
+    lowered, _ = _folded(text)
+    return bool(_matches(lowered, terms))
+
+
 def spelled_word(stem: str, text: str, *, typed: str) -> str | None:
     """Return the word of ``text`` that the English stem ``stem`` stands for, nearest in length to
     ``typed`` and then the most frequent (referal: referral before referrals), or None.

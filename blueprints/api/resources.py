@@ -43,7 +43,7 @@ def notes():
     filters = catalogue.NoteFilters(
         topic=args.get("topic"), project=args.get("project"), place=args.get("place"), language=args.get("language"),
         population=args.get("population"),
-        updated_since=since.astimezone(dt.timezone.utc).replace(tzinfo=None) if since else None)
+        updated_since=since)
     per_page = min(args["per_page"], schemas.LIST_PER_PAGE_MAX)
     cursor = _cursor(args, order=args["order"])
     page = catalogue.notes_after(reader(), filters=filters, order=args["order"], cursor=cursor, limit=per_page)
@@ -64,8 +64,8 @@ def removed_notes():
     args = load_query(schemas.RemovedQuery())
     since = args.get("since")
     per_page = min(args["per_page"], schemas.LIST_PER_PAGE_MAX)
-    page = catalogue.removed_after(reader(), since=since.astimezone(dt.timezone.utc).replace(tzinfo=None) if since
-                                   else None, cursor=_cursor(args, order=catalogue.REMOVED), limit=per_page)
+    page = catalogue.removed_after(reader(), since=since, cursor=_cursor(args, order=catalogue.REMOVED),
+                                   limit=per_page)
     return respond(schemas.RemovedList(), _list(page, [wire.removed_note(n) for n in page.notes], args,
                                                 per_page=per_page, since="since"))
 
@@ -84,7 +84,7 @@ def _list(page: catalogue.NotePage, items: list, args: dict, *, per_page: int, s
     if page.next_cursor is not None:
         query = {k: v for k, v in args.items() if k not in ("cursor", since, "per_page")}
         if args.get(since) is not None:
-            query[since] = args[since].isoformat()
+            query[since] = args[since].replace(tzinfo=dt.timezone.utc).isoformat()  # read as naive UTC
         following = wire.public_url(request.endpoint, **query, per_page=per_page, cursor=page.next_cursor.encode())
     return {"items": items, "per_page": per_page,
             "next_cursor": page.next_cursor.encode() if page.next_cursor else None, "next": following,

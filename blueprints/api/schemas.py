@@ -281,6 +281,24 @@ class PageQuery(Query):
         "description": _l("Notes per page; values above %(max)d are read as %(max)d", max=LIST_PER_PAGE_MAX)})
 
 
+class UtcTime(fields.AwareDateTime):
+    """An ISO 8601 time (UTC if it names no offset), read as the database holds times: naive UTC.
+
+    A time whose offset takes it outside the years 1–9999 in UTC (0001-01-01T00:00+00:01) is the
+    earliest or the latest time, not an error of the hub's.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(default_timezone=dt.timezone.utc, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> dt.datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        except OverflowError:
+            return dt.datetime.min if moment.year == dt.MINYEAR else dt.datetime.max
+
+
 class NoteListQuery(PageQuery):
     """Filters, order and paging of the note list."""
 
@@ -290,8 +308,7 @@ class NoteListQuery(PageQuery):
                           metadata={"description": _l("A province or a city/county, exactly as written on notes")})
     language = Text(validate=validate.OneOf(LANGUAGES))
     population = Text(validate=validate.Length(max=64), metadata={"description": _l("A population's slug")})
-    updated_since = fields.AwareDateTime(
-        default_timezone=dt.timezone.utc,
+    updated_since = UtcTime(
         metadata={"description": _l("Notes this hub changed at or after this time (changed_at; ISO 8601, UTC "
                                     "if no offset)")})
     order = Text(validate=validate.OneOf(ORDERS), load_default="published", metadata={
@@ -301,7 +318,7 @@ class NoteListQuery(PageQuery):
 class RemovedQuery(PageQuery):
     """Since when, and paging, of the removed notes."""
 
-    since = fields.AwareDateTime(default_timezone=dt.timezone.utc, metadata={
+    since = UtcTime(metadata={
         "description": _l("Notes removed at or after this time (ISO 8601; UTC if no offset)")})
 
 

@@ -176,3 +176,12 @@ def test_removed_notes_refuse_bad_parameters_with_a_problem(client):
     for query in ("since=yesterday", "cursor=xyz", "per_page=0"):
         answer = client.get(f"/api/v1/notes/removed?{query}")
         assert answer.status_code == 400 and answer.mimetype == "application/problem+json", query
+
+
+@pytest.mark.parametrize("path", ["/api/v1/notes/removed?since=", "/api/v1/notes?order=updated&updated_since="])
+@pytest.mark.parametrize(("moment", "kept"), [("0001-01-01T00:00:00+00:01", True), ("9999-12-31T23:59:59-00:01", False)])
+def test_a_time_whose_offset_leaves_the_calendar_is_the_earliest_or_latest_time(client, path, moment, kept):
+    from urllib.parse import quote
+
+    answer = client.get(path + quote(moment))
+    assert answer.status_code == 200 and answer.get_json()["items"] == []
