@@ -66,6 +66,8 @@ def test_a_translation_submitted_before_its_original_was_withdrawn_is_never_publ
         app, client, contributor, moderator, translator, published):
     original = published
     translation = submitted_translation(app, original, translator)
+    review = browser(app, moderator).get(f"/moderation/notes/{translation.id}?lang=en").get_data(as_text=True)
+    assert "This is a translation of" in review and "which is published" in review
     peer = browser(app, contributor)
     assert post(peer, f"/notes/{original.id}/withdraw", f"/notes/{original.id}").status_code == 302
     db.session.expire_all()
