@@ -120,6 +120,9 @@ MEANWHILE = {
     S.WITHDRAWN: _l("The author took this note back while you were reading it. Nothing was changed."),
     S.DRAFT: _l("The author took this note back while you were reading it. Nothing was changed."),
 }
+# i18n: a translation was refused for review or publication because the note it translates left its readers
+ORIGINAL_NOT_PUBLISHED = _l("The original of this translation is no longer published (taken back, taken down or "
+                            "deleted), so the translation can be neither submitted nor published.")
 TEXT_CHANGED = _l("The author changed the text since you opened it. Read it again.")
 # i18n: an author's save or button was refused because a moderator decided on the note meanwhile
 DECIDED_WHILE_EDITING = _l("A moderator decided on this note while you had it open, so nothing was changed. "
@@ -163,13 +166,28 @@ def _still(note: Note, state: NoteState) -> None:
 
 def _take_for_decision(note: Note, by: User, action: str, state: NoteState, version: str | None = None) -> None:
     """Make ``note`` this moderator's to decide until commit: still in ``state``, ``action`` allowed, its
-    row held, and (given ``version``) the very text they read."""
+    row held, and (given ``version``) the very text they read. A translation is reviewed only while its
+    original is published."""
+    _require_original_published(note, action)
     _still(note, state)
     _require(by, action, note)
     if not hold(note):
+        _require_original_published(note, action)
         _still(note, state)
     if version is not None and version != review_version(note):
         raise ChangedMeanwhile(TEXT_CHANGED)
+
+
+def original_published(note: Note) -> bool:
+    """Tell whether ``note`` may go to review and to readers as far as its original goes (not a translation,
+    or one whose original is published)."""
+    return note.original is None or note.original.state == S.PUBLISHED
+
+
+def _require_original_published(note: Note, action: str = "review") -> None:
+    """Refuse to review or submit a translation whose original is not published (it would be read alone)."""
+    if action in ("review", "submit") and not original_published(note):
+        raise ChangedMeanwhile(ORIGINAL_NOT_PUBLISHED)
 
 
 def _take_for_author(note: Note) -> None:
@@ -719,6 +737,7 @@ def redact(note: Note, *, by: User, fields: dict[str, str], reason: str = "") ->
 def submit(note: Note, *, by: User, confirm_privacy: bool = False) -> Note:
     """Send a note to the moderators, after the privacy check."""
     _require(by, "submit", note)
+    _require_original_published(note, "submit")
     _require_complete(input_of(note))
     findings = screening.require_confirmation(_fields_of(input_of(note), note), confirmed=confirm_privacy)
     note.state = S.SUBMITTED.value
@@ -888,12 +907,24 @@ def tombstone(note: Note) -> set[str]:
     return digests
 
 
+# A translation's states in which its translator is still at work on it, or readers or moderators have it.
+_TRANSLATION_IN_USE = {S.DRAFT, S.CHANGES_REQUESTED, S.SUBMITTED, S.PUBLISHED}
+
+
 def _take_down_translations(note: Note) -> None:
-    """A translation is never read without its original: take published ones down with it."""
+    """A translation is never read without its original: take its translations from readers (published
+    ones) and from the moderators' queue (submitted ones), and tell each translator still at work."""
     for translation in note.translations:
-        if translation.state == S.PUBLISHED:
+        state = S(translation.state)
+        if state == S.PUBLISHED:
             translation.state = S.UNPUBLISHED.value
+            translation.featured = False
+            _fold_pending(translation)
             events.record("note.unpublished", subject_type="note", subject_id=translation.id)
+        elif state == S.SUBMITTED:
+            translation.state = S.WITHDRAWN.value
+        if state in _TRANSLATION_IN_USE and translation.author_id:
+            db.session.add(Notification(user_id=translation.author_id, kind="note.original_gone", note=translation))
 
 
 def set_featured(note: Note, *, by: User, featured: bool) -> None:

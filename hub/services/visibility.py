@@ -24,6 +24,8 @@ The audiences and what each may see:
   here (a partner hub's own ``partners`` notes were shared with this hub's members, not with its
   partners), translations included.
 
+A translation is never read without its original: published, it counts for an audience only while
+its original is published to that audience too (its translator and the moderators still see it).
 Drafts, submissions and other unpublished notes are seen by their author and moderators only;
 a deleted note (a tombstone) by nobody. Callers may pass a person (a user, the anonymous user or
 None) where an audience is expected: :meth:`Audience.of` turns it into one.
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from hub.extensions import db
 from hub.models import Note, NoteState, Visibility
@@ -110,16 +113,31 @@ def _rule(audience: Audience) -> _Rule:
     return _Rule(visibilities=(Visibility.PUBLIC.value,))
 
 
-def _readers_may(rule: _Rule, visibility: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
-    """Return the condition that a published note set to ``visibility`` is for ``rule``'s audience."""
+def _readers_may(rule: _Rule, visibility: sa.ColumnElement[str], note: Any = Note) -> sa.ColumnElement[bool]:
+    """Return the condition that a published ``note`` (a table, or an alias of it) set to ``visibility`` is
+    for ``rule``'s audience."""
     condition: sa.ColumnElement[bool] = sa.true()
     if rule.visibilities is not None:
         condition = visibility.in_(rule.visibilities)
     if rule.local_originals:
-        condition = sa.and_(condition, Note.origin_peer_id.is_(None), Note.translation_of_id.is_(None))
+        condition = sa.and_(condition, note.origin_peer_id.is_(None), note.translation_of_id.is_(None))
     if rule.local_only:
-        condition = sa.and_(condition, sa.or_(visibility.not_in(rule.local_only), Note.origin_peer_id.is_(None)))
+        condition = sa.and_(condition, sa.or_(visibility.not_in(rule.local_only), note.origin_peer_id.is_(None)))
     return condition
+
+
+def _published_for_rule(rule: _Rule) -> sa.ColumnElement[bool]:
+    """Return the condition of published notes ``rule``'s audience may read (not by authorship).
+
+    A translation is never read without its original: it counts only while its original is
+    published to the same readers (a withdrawn, unpublished or deleted original hides it).
+    """
+    original = aliased(Note)
+    original_readable = sa.exists().where(original.id == Note.translation_of_id,
+                                          original.state == NoteState.PUBLISHED.value,
+                                          _readers_may(rule, original.visibility, original))
+    return sa.and_(Note.state == NoteState.PUBLISHED.value, _readers_may(rule, Note.visibility),
+                   sa.or_(Note.translation_of_id.is_(None), original_readable))
 
 
 def visible_notes(audience: Audience | Any) -> sa.ColumnElement[bool]:
@@ -127,7 +145,7 @@ def visible_notes(audience: Audience | Any) -> sa.ColumnElement[bool]:
     rule = _rule(Audience.of(audience))
     if rule.all_but_deleted:
         return Note.state != NoteState.DELETED.value
-    condition = sa.and_(Note.state == NoteState.PUBLISHED.value, _readers_may(rule, Note.visibility))
+    condition = _published_for_rule(rule)
     if rule.author_id is not None:
         condition = sa.or_(condition, sa.and_(Note.author_id == rule.author_id,
                                               Note.state != NoteState.DELETED.value))
@@ -153,6 +171,12 @@ def may_read(note: Note, audience: Audience | Any) -> bool:
         return False
     if rule.all_but_deleted or (rule.author_id is not None and note.author_id == rule.author_id):
         return True
+    return _published_in_memory(note, rule) and (note.translation_of_id is None or (
+        note.original is not None and _published_in_memory(note.original, rule)))
+
+
+def _published_in_memory(note: Note, rule: _Rule) -> bool:
+    """Tell whether ``note`` is published and, by itself, for ``rule``'s audience (:func:`_readers_may`)."""
     return (note.state == NoteState.PUBLISHED.value
             and (rule.visibilities is None or note.visibility in rule.visibilities)
             and not (rule.local_originals and (note.origin_peer_id is not None or note.translation_of_id is not None))
