@@ -127,5 +127,6 @@ class FlagForm(FlaskForm):
     reason = RadioField(_l("Why should a moderator look at this?"), choices=list(FLAG_LABELS.items()),
                         validators=[DataRequired()])
     detail = TextAreaField(_l("Details (optional)"), validators=[Optional(), Length(max=1000)])
+    confirm_privacy = BooleanField(CONFIRM_LABEL)
     submit = SubmitField(_l("Send report"))
 

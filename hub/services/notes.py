@@ -1023,8 +1023,9 @@ def mark_counts(note: Note, viewer: Any = None) -> dict[str, dict[str, Any]]:
     return counts
 
 
-def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Comment | None = None) -> Flag:
-    """Report a note or one of its comments to the moderators."""
+def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Comment | None = None,
+         confirm_privacy: bool = False) -> Flag:
+    """Report a note or one of its comments to the moderators, after the privacy check of its explanation."""
     if reason not in FLAG_REASONS:
         raise ServiceError(_l("Choose a reason."), field="reason")
     if comment is not None and (comment.note_id != note.id or comment.removed_at
@@ -1035,6 +1036,8 @@ def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Commen
     elif not (may(by, "comment", note) and comment.author_id != by.id):
         raise NotAllowed(_l("You may not do this with this note now."))
     detail = at_most((detail or "").strip(), FLAG_DETAIL_LENGTH, field="detail")
+    screening.require_confirmation({"detail": detail}, confirmed=confirm_privacy, message=_l(
+        "This report may contain personal data. Check each highlighted place."))
     item = Flag(note=note, comment=comment, reporter=by, reason=reason, detail=detail)
     db.session.add(item)
     db.session.flush()

@@ -59,3 +59,43 @@ def test_a_notification_about_a_note_taken_down_names_neither_its_title_nor_link
     author_page = client_of(app, contributor, language).get("/account/notifications").get_data(as_text=True)
     assert TITLE in author_page and f'href="/notes/{note.id}"' in author_page  # the author still reads it
 
+
+# --- 2. a report's explanation goes through the privacy check ---------------------------------------
+
+UNTICKED_REPORT = {"en": "This report may contain personal data", "zh_Hans": "这条举报可能含有个人信息"}
+
+
+@pytest.mark.parametrize("language", ["en", "zh_Hans"])
+@pytest.mark.parametrize("on_comment", [False, True])
+def test_a_report_with_a_phone_number_comes_back_to_be_ticked(app, contributor, moderator, member, make_user,
+                                                              language, on_comment):
+    note = published(contributor, moderator)
+    url = f"/notes/{note.id}/flag"
+    if on_comment:
+        comment = discussion.add_comment(note, by=make_user("olga"), body="We tried this in Kunming.")
+        url += f"?comment={comment.id}"
+    reporter = client_of(app, member, language)
+    detail = f"她的电话是 {PHONE}"
+    check = post_form(reporter, url, {"reason": "harmful", "detail": detail}, form_url=f"/notes/{note.id}")
+    assert check.status_code == 422 and count(Flag) == 0
+    page = check.get_data(as_text=True)
+    assert UNTICKED_REPORT[language] in page and f"<mark>{PHONE}</mark>" in page
+    assert 'name="confirm_privacy"' in page and f"{detail}</textarea>" in page
+    assert '<input checked id="reason-0" name="reason" required type="radio" value="harmful">' in page
+
+    unticked = post_form(reporter, url, {"reason": "harmful", "detail": detail, "privacy_check": "1"},
+                         form_url=f"/notes/{note.id}")
+    assert unticked.status_code == 422 and count(Flag) == 0
+
+    sent = post_form(reporter, url, {"reason": "harmful", "detail": detail, "privacy_check": "1",
+                                     "confirm_privacy": "y"}, form_url=f"/notes/{note.id}")
+    assert sent.status_code == 302
+    item = db.session.scalars(sa.select(Flag)).one()
+    assert item.detail == detail and item.reason == "harmful" and (item.comment_id is not None) == on_comment
+
+
+def test_a_report_without_personal_data_is_sent_at_once(app, contributor, moderator, member):
+    note = published(contributor, moderator)
+    sent = post_form(client_of(app, member), f"/notes/{note.id}/flag",
+                     {"reason": "wrong", "detail": "The dose in step 2 is wrong."}, form_url=f"/notes/{note.id}")
+    assert sent.status_code == 302 and count(Flag) == 1
