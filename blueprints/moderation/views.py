@@ -326,10 +326,16 @@ def _flags_page(sent_back: SentBack = NOTHING_SENT_BACK) -> str:
     """Render the open flags; ``sent_back`` is one flag's form, refused, shown as it was posted."""
     reason = request.args.get("reason") if request.args.get("reason") in notes.FLAG_REASONS else None
     page = moderation.open_flags(reason=reason, page=page_arg())
-    if sent_back and sent_back.about not in {item.id for item in page.items}:
-        flash(refusal(sent_back.form), "error")  # its flag is on another page of the list: say it here
+    kept = []
+    if sent_back and sent_back.about in {item.id for item in page.items}:
+        flash_unseen_errors(sent_back.form)  # the rest is shown beside the form's fields
+    elif sent_back:
+        # Its form is not on this page (handled meanwhile, or on another page of the list): say
+        # everything here, once, and keep what was written to copy.
+        flash(refusal(sent_back.form), "error")
+        kept = [sent_back.form.message.data] if (sent_back.form.message.data or "").strip() else []
     return render_template("moderation/flags.html", page=page, reason=reason, counts=moderation.queue_counts(),
-                           form=ResolveForm(formdata=None), sent_back=sent_back)
+                           form=ResolveForm(formdata=None), sent_back=sent_back, kept=kept)
 
 
 @bp.post("/moderation/flags/<int:flag_id>/resolve")
@@ -342,5 +348,4 @@ def resolve(flag_id: int):
                                                        message=form.message.data or "")):
         flash(_("Report handled."), "info")
         return redirect(url_for("moderation.flags"))
-    flash_unseen_errors(form)
     return _flags_page(SentBack(form, "resolve", flag_id))

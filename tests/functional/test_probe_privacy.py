@@ -99,3 +99,25 @@ def test_a_report_without_personal_data_is_sent_at_once(app, contributor, modera
     sent = post_form(client_of(app, member), f"/notes/{note.id}/flag",
                      {"reason": "wrong", "detail": "The dose in step 2 is wrong."}, form_url=f"/notes/{note.id}")
     assert sent.status_code == 302 and count(Flag) == 1
+
+
+# --- 3. a report handled meanwhile keeps what the second moderator wrote --------------------------
+
+HANDLED = {"en": "This flag has already been handled.", "zh_Hans": "这条举报已经处理过了。"}
+
+
+@pytest.mark.parametrize("language", ["en", "zh_Hans"])
+def test_a_report_handled_by_another_moderator_says_so_once_and_keeps_the_text(
+        app, contributor, moderator, member, make_user, language):
+    from hub.models.user import Role
+    note = published(contributor, moderator)
+    item = notes.flag(note, by=member, reason="wrong", detail="The dose is wrong.")
+    first, second = client_of(app, moderator), client_of(app, make_user("mod2", role=Role.MODERATOR), language)
+    url = f"/moderation/flags/{item.id}/resolve"
+    post_form(first, url, {"resolution": "dismissed"}, form_url="/moderation/flags")
+    late = post_form(second, url, {"resolution": "dismissed", "message": "keep this text"},
+                     form_url="/moderation/flags")
+    assert late.status_code in (200, 409)
+    page = late.get_data(as_text=True)
+    assert page.count(HANDLED[language]) == 1
+    assert "keep this text</textarea>" in page and 'class="kept-text"' in page
