@@ -14,6 +14,7 @@ from hub.extensions import db
 from hub.models import SECTIONS, Comment, Flag, Note, NoteState
 from hub.services import discussion, moderation, notes, revisions
 from hub.services.errors import NotAllowed
+from hub.services.screening import PrivacyCheckRequired
 from hub.services import projects as project_service
 
 bp = Blueprint("moderation", __name__, template_folder="templates")
@@ -344,8 +345,18 @@ def resolve(flag_id: int):
     """Handle a flag; a refused decision comes back on the list with the message written."""
     item = db.session.get(Flag, flag_id) or abort(404)
     form = ResolveForm()
-    if submitted(form, lambda: moderation.resolve_flag(item, by=me(), resolution=form.resolution.data,
-                                                       message=form.message.data or "")):
+    done = submitted(form, lambda: moderation.resolve_flag(item, by=me(), resolution=form.resolution.data,
+                                                           message=form.message.data or "",
+                                                           confirm_privacy=form.confirm_privacy.data),
+                     answered_by_caller=(PrivacyCheckRequired,))
+    if done:
         flash(_("Report handled."), "info")
         return redirect(url_for("moderation.flags"))
+    if isinstance(done.error, PrivacyCheckRequired):  # the message to the author, as a reply in the thread
+        return render_template("notes/text_check.html", note=item.note, form=form, text_field=form.message,
+                               other_fields=[form.resolution], action=request.path,
+                               groups=privacy_groups({"message": form.message.data.strip()}, done.error.findings),
+                               message=done.error.message, explanation=_(
+            "Only the note's author and the moderators read this thread. Still, leave out what could identify "
+            "someone, or confirm that it may stay.")), 422
     return _flags_page(SentBack(form, "resolve", flag_id))

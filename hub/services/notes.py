@@ -922,8 +922,7 @@ def reply(note: Note, *, by: User, body: str, confirm_privacy: bool = False) -> 
     _require(by, "reply", note)
     _need_message(body)
     body = at_most(body.strip(), MESSAGE_LENGTH, field="message")
-    screening.require_confirmation({"message": body}, confirmed=confirm_privacy, message=_l(
-        "This message may contain personal data. Check each highlighted place."))
+    screen_thread_message(body, confirmed=confirm_privacy)
     message = ReviewMessage(note=note, author=by, kind="reply", body=body)
     db.session.add(message)
     recipients = _thread_recipients(note, by)
@@ -932,6 +931,12 @@ def reply(note: Note, *, by: User, body: str, confirm_privacy: bool = False) -> 
     _record_review_message(message, recipients)
     db.session.commit()
     return message
+
+
+def screen_thread_message(body: str, *, confirmed: bool) -> None:
+    """Refuse a review-thread message with a possible piece of personal data until its writer confirms it."""
+    screening.require_confirmation({"message": body}, confirmed=confirmed, message=_l(
+        "This message may contain personal data. Check each highlighted place."))
 
 
 def _thread_recipients(note: Note, sender: User) -> set[int]:

@@ -121,3 +121,22 @@ def test_a_report_handled_by_another_moderator_says_so_once_and_keeps_the_text(
     page = late.get_data(as_text=True)
     assert page.count(HANDLED[language]) == 1
     assert "keep this text</textarea>" in page and 'class="kept-text"' in page
+
+
+def test_asking_the_author_to_remove_personal_data_screens_the_message_as_a_reply_is(
+        app, contributor, moderator, member):
+    from hub.models import ReviewMessage
+    note = published(contributor, moderator)
+    item = notes.flag(note, by=member, reason="personal_data")
+    reviewer = client_of(app, moderator)
+    url = f"/moderation/flags/{item.id}/resolve"
+    text = f"Please remove the number {PHONE}."
+    check = post_form(reviewer, url, {"resolution": "author_asked", "message": text}, form_url="/moderation/flags")
+    assert check.status_code == 422 and count(ReviewMessage, ReviewMessage.kind == "redaction_requested") == 0
+    page = check.get_data(as_text=True)
+    assert f"<mark>{PHONE}</mark>" in page and 'name="confirm_privacy"' in page and f"{text}</textarea>" in page
+    sent = post_form(reviewer, url, {"resolution": "author_asked", "message": text, "confirm_privacy": "y"},
+                     form_url="/moderation/flags")
+    assert sent.status_code == 302 and count(ReviewMessage, ReviewMessage.kind == "redaction_requested") == 1
+    db.session.expire_all()
+    assert db.session.get(Flag, item.id).resolution == "author_asked"
