@@ -7,8 +7,7 @@ from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringF
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
-from blueprints.notes.forms import CONFIRM_LABEL
-from blueprints.web.forms import RESOLUTION_LABELS, VISIBILITY_LABELS, TextAreaField
+from blueprints.web.forms import CONFIRM_LABEL, RESOLUTION_LABELS, VISIBILITY_LABELS, TextAreaField
 from hub.services.notes import SECTION_TITLES
 
 
