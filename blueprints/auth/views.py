@@ -188,8 +188,9 @@ def notifications():
     user = me()
     page = notification_service.page_for(user, page=page_arg())
     items = list(page.items)
+    readable = notification_service.readable_notes(user, items)
     notification_service.mark_read(user)
-    return render_template("auth/notifications.html", page=page, items=items)
+    return render_template("auth/notifications.html", page=page, items=items, readable=readable)
 
 
 @bp.get("/account/data.json")

@@ -7,7 +7,7 @@ from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringF
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
-from blueprints.web.forms import RESOLUTION_LABELS, VISIBILITY_LABELS, TextAreaField
+from blueprints.web.forms import CONFIRM_LABEL, RESOLUTION_LABELS, VISIBILITY_LABELS, TextAreaField
 from hub.services.notes import SECTION_TITLES
 
 
@@ -53,6 +53,7 @@ class ResolveForm(FlaskForm):
     resolution = RadioField(_l("Decision"), choices=list(RESOLUTION_LABELS.items()), validators=[DataRequired()])
     message = TextAreaField(_l("Reason (shown to the author when a note is unpublished)"),
                             validators=[Optional(), Length(max=4000)])
+    confirm_privacy = BooleanField(CONFIRM_LABEL)
     submit = SubmitField(_l("Handle report"))
 
 

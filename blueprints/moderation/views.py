@@ -14,6 +14,7 @@ from hub.extensions import db
 from hub.models import SECTIONS, Comment, Flag, Note, NoteState
 from hub.services import discussion, moderation, notes, revisions
 from hub.services.errors import NotAllowed
+from hub.services.screening import PrivacyCheckRequired
 from hub.services import projects as project_service
 
 bp = Blueprint("moderation", __name__, template_folder="templates")
@@ -326,10 +327,16 @@ def _flags_page(sent_back: SentBack = NOTHING_SENT_BACK) -> str:
     """Render the open flags; ``sent_back`` is one flag's form, refused, shown as it was posted."""
     reason = request.args.get("reason") if request.args.get("reason") in notes.FLAG_REASONS else None
     page = moderation.open_flags(reason=reason, page=page_arg())
-    if sent_back and sent_back.about not in {item.id for item in page.items}:
-        flash(refusal(sent_back.form), "error")  # its flag is on another page of the list: say it here
+    kept = []
+    if sent_back and sent_back.about in {item.id for item in page.items}:
+        flash_unseen_errors(sent_back.form)  # the rest is shown beside the form's fields
+    elif sent_back:
+        # Its form is not on this page (handled meanwhile, or on another page of the list): say
+        # everything here, once, and keep what was written to copy.
+        flash(refusal(sent_back.form), "error")
+        kept = [sent_back.form.message.data] if (sent_back.form.message.data or "").strip() else []
     return render_template("moderation/flags.html", page=page, reason=reason, counts=moderation.queue_counts(),
-                           form=ResolveForm(formdata=None), sent_back=sent_back)
+                           form=ResolveForm(formdata=None), sent_back=sent_back, kept=kept)
 
 
 @bp.post("/moderation/flags/<int:flag_id>/resolve")
@@ -338,9 +345,18 @@ def resolve(flag_id: int):
     """Handle a flag; a refused decision comes back on the list with the message written."""
     item = db.session.get(Flag, flag_id) or abort(404)
     form = ResolveForm()
-    if submitted(form, lambda: moderation.resolve_flag(item, by=me(), resolution=form.resolution.data,
-                                                       message=form.message.data or "")):
+    done = submitted(form, lambda: moderation.resolve_flag(item, by=me(), resolution=form.resolution.data,
+                                                           message=form.message.data or "",
+                                                           confirm_privacy=form.confirm_privacy.data),
+                     answered_by_caller=(PrivacyCheckRequired,))
+    if done:
         flash(_("Report handled."), "info")
         return redirect(url_for("moderation.flags"))
-    flash_unseen_errors(form)
+    if isinstance(done.error, PrivacyCheckRequired):  # the message to the author, as a reply in the thread
+        return render_template("notes/text_check.html", note=item.note, form=form, text_field=form.message,
+                               other_fields=[form.resolution], action=request.path,
+                               groups=privacy_groups({"message": form.message.data.strip()}, done.error.findings),
+                               message=done.error.message, explanation=_(
+            "Only the note's author and the moderators read this thread. Still, leave out what could identify "
+            "someone, or confirm that it may stay.")), 422
     return _flags_page(SentBack(form, "resolve", flag_id))

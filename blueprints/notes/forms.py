@@ -9,7 +9,7 @@ from wtforms import (BooleanField, HiddenField, RadioField, SelectField, SelectM
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from blueprints.web.forms import FLAG_LABELS, VISIBILITY_LABELS, TextAreaField
+from blueprints.web.forms import CONFIRM_LABEL, FLAG_LABELS, VISIBILITY_LABELS, TextAreaField
 from blueprints.web.fragments import memo
 from hub.models import SECTIONS
 from hub.services import notes as note_service
@@ -22,8 +22,6 @@ def _isolated(name: str) -> Markup:
     (markup, not FSI/PDI, so that the label's accessible name stays the plain name)."""
     return Markup('<bdi class="user-text">{}</bdi>').format(name)
 
-
-CONFIRM_LABEL = _l("I checked the highlighted places: they are not personal data, or the person agreed.")
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -127,5 +125,6 @@ class FlagForm(FlaskForm):
     reason = RadioField(_l("Why should a moderator look at this?"), choices=list(FLAG_LABELS.items()),
                         validators=[DataRequired()])
     detail = TextAreaField(_l("Details (optional)"), validators=[Optional(), Length(max=1000)])
+    confirm_privacy = BooleanField(CONFIRM_LABEL)
     submit = SubmitField(_l("Send report"))
 

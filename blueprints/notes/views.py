@@ -492,8 +492,11 @@ def comment(note_id: int):
 
 
 def _act_checked(note_id: int, action, success: str | None, form_class, text_field: str, sent_back_as: str,
-                 explanation: str):
-    """Like :func:`_act`, but text with personal data first comes back for the writer to confirm or edit."""
+                 explanation: str, *, also: tuple[str, ...] = ()):
+    """Like :func:`_act`, but text with personal data first comes back for the writer to confirm or edit.
+
+    ``also`` names the form's other fields the check page shows again (a report's reason).
+    """
     note = note_for(me(), note_id)
     form = form_class()
     done = submitted(form, lambda: action(note, form), answered_by_caller=(PrivacyCheckRequired,))
@@ -502,6 +505,7 @@ def _act_checked(note_id: int, action, success: str | None, form_class, text_fie
         text = getattr(form, text_field)
         scanned = {done.error.findings[0].field: text.data.strip()}
         return render_template("notes/text_check.html", note=note, form=form, text_field=text,
+                               other_fields=[getattr(form, name) for name in also],
                                action=request.full_path.rstrip("?"),  # keeps ?parent= of an answer
                                groups=privacy_groups(scanned, done.error.findings),
                                message=done.error.message, explanation=explanation), 422
@@ -530,8 +534,11 @@ def flag(note_id: int):
         target = db.session.get(Comment, comment_id) if comment_id else None
         if "comment" in request.args and target is None:
             abort(404)
-        notes.flag(note, by=me(), reason=form.reason.data, detail=form.detail.data or "", comment=target)
-    return _act(note_id, run, _("Thank you. A moderator will look at it."), form_class=FlagForm, sent_back_as="flag")
+        notes.flag(note, by=me(), reason=form.reason.data, detail=form.detail.data or "", comment=target,
+                   confirm_privacy=form.confirm_privacy.data)
+    return _act_checked(note_id, run, _("Thank you. A moderator will look at it."), FlagForm, "detail", "flag", _(
+        "Only the moderators read a report. Still, leave out what could identify someone, or confirm that it "
+        "may stay."), also=("reason",))
 
 
 @bp.post("/notes/<int:note_id>/feature")

@@ -29,6 +29,10 @@ FLAG_LABELS = {
     "wrong": _l("Wrong or misleading"),
     "other": _l("Something else"),
 }
+
+# The tick box under text in which the privacy check found something (every form that screens text).
+CONFIRM_LABEL = _l("I checked the highlighted places: they are not personal data, or the person agreed.")
+
 RESOLUTION_LABELS = {
     "dismissed": _l("Nothing to do: dismiss the report"),
     "comment_removed": _l("Remove the comment"),

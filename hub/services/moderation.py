@@ -53,7 +53,7 @@ def queue_counts() -> dict[str, int]:
             "comments": discussion.held_count(), "flags": db.session.scalar(flags) or 0}
 
 
-def resolve_flag(item: Flag, *, by: User, resolution: str, message: str = "") -> None:
+def resolve_flag(item: Flag, *, by: User, resolution: str, message: str = "", confirm_privacy: bool = False) -> None:
     """Close a flag: dismiss it, remove the flagged comment, unpublish the note, or ask its author to redact it."""
     _require_moderator(by)
     if item.resolved_at is not None:
@@ -66,7 +66,7 @@ def resolve_flag(item: Flag, *, by: User, resolution: str, message: str = "") ->
         if item.comment.removed_at is None:
             discussion.remove_comment(item.comment, by=by)
     if resolution == "author_asked":
-        _ask_author_to_redact(item, by=by, message=message)
+        _ask_author_to_redact(item, by=by, message=message, confirm_privacy=confirm_privacy)
     if resolution == "note_unpublished" and item.note.state == NoteState.PUBLISHED:
         notes.unpublish(item.note, by=by, reason=message or str(_l("Removed after a report by a member.")))
     item.resolved_at = utcnow()
@@ -76,14 +76,16 @@ def resolve_flag(item: Flag, *, by: User, resolution: str, message: str = "") ->
     db.session.commit()
 
 
-def _ask_author_to_redact(item: Flag, *, by: User, message: str) -> None:
-    """Ask a flagged note's author to take personal data out, in the review thread (they are notified)."""
+def _ask_author_to_redact(item: Flag, *, by: User, message: str, confirm_privacy: bool) -> None:
+    """Ask a flagged note's author to take personal data out, in the review thread (they are notified),
+    after the privacy check every message in that thread passes."""
     if item.comment is not None or item.note.author_id is None:
         raise ServiceError(_l("Only a note written here has an author to ask: redact it yourself or take it down."),
                            field="resolution")
     if not message.strip():
         raise ServiceError(_l("Write a message so the author knows what to do."), field="message")
     message = at_most(message.strip(), notes.MESSAGE_LENGTH, field="message")
+    notes.screen_thread_message(message, confirmed=confirm_privacy)
     note = item.note
     db.session.add(ReviewMessage(note=note, author=by, kind="redaction_requested", body=message))
     db.session.add(Notification(user_id=note.author_id, kind="note.redaction_requested", note=note))

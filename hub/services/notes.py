@@ -953,8 +953,7 @@ def reply(note: Note, *, by: User, body: str, confirm_privacy: bool = False) -> 
     _require(by, "reply", note)
     _need_message(body)
     body = at_most(body.strip(), MESSAGE_LENGTH, field="message")
-    screening.require_confirmation({"message": body}, confirmed=confirm_privacy, message=_l(
-        "This message may contain personal data. Check each highlighted place."))
+    screen_thread_message(body, confirmed=confirm_privacy)
     message = ReviewMessage(note=note, author=by, kind="reply", body=body)
     db.session.add(message)
     recipients = _thread_recipients(note, by)
@@ -963,6 +962,12 @@ def reply(note: Note, *, by: User, body: str, confirm_privacy: bool = False) -> 
     _record_review_message(message, recipients)
     db.session.commit()
     return message
+
+
+def screen_thread_message(body: str, *, confirmed: bool) -> None:
+    """Refuse a review-thread message with a possible piece of personal data until its writer confirms it."""
+    screening.require_confirmation({"message": body}, confirmed=confirmed, message=_l(
+        "This message may contain personal data. Check each highlighted place."))
 
 
 def _thread_recipients(note: Note, sender: User) -> set[int]:
@@ -1054,8 +1059,9 @@ def mark_counts(note: Note, viewer: Any = None) -> dict[str, dict[str, Any]]:
     return counts
 
 
-def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Comment | None = None) -> Flag:
-    """Report a note or one of its comments to the moderators."""
+def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Comment | None = None,
+         confirm_privacy: bool = False) -> Flag:
+    """Report a note or one of its comments to the moderators, after the privacy check of its explanation."""
     if reason not in FLAG_REASONS:
         raise ServiceError(_l("Choose a reason."), field="reason")
     if comment is not None and (comment.note_id != note.id or comment.removed_at
@@ -1066,6 +1072,8 @@ def flag(note: Note, *, by: User, reason: str, detail: str = "", comment: Commen
     elif not (may(by, "comment", note) and comment.author_id != by.id):
         raise NotAllowed(_l("You may not do this with this note now."))
     detail = at_most((detail or "").strip(), FLAG_DETAIL_LENGTH, field="detail")
+    screening.require_confirmation({"detail": detail}, confirmed=confirm_privacy, message=_l(
+        "This report may contain personal data. Check each highlighted place."))
     item = Flag(note=note, comment=comment, reporter=by, reason=reason, detail=detail)
     db.session.add(item)
     db.session.flush()

@@ -1,12 +1,15 @@
 """In-app notifications: what happened to one's notes."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 
 from hub.extensions import db
 from hub.models.base import utcnow
 from hub.models import Notification
 from hub.models.user import User
+from hub.services import visibility
 
 
 def page_for(user: User, *, page: int = 1, per_page: int = 30):
@@ -14,6 +17,15 @@ def page_for(user: User, *, page: int = 1, per_page: int = 30):
     query = (sa.select(Notification).where(Notification.user_id == user.id)
              .order_by(Notification.id.desc()))
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def readable_notes(user: User, items: Iterable[Notification]) -> set[int]:
+    """Return the ids of the notes named in ``items`` that ``user`` may still read.
+
+    A notification outlives the note's visibility: a note unpublished, narrowed or deleted since is
+    shown by neither title nor link (the one rule, :func:`visibility.may_read`).
+    """
+    return {n.note_id for n in items if n.note is not None and visibility.may_read(n.note, user)}
 
 
 def mark_read(user: User) -> None:

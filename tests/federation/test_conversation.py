@@ -177,7 +177,7 @@ def test_a_flag_reaches_the_origins_moderators_without_the_reporters_identity(hu
         reporter = c.user("writer")
         secrets_of_reporter = [reporter.username, reporter.pseudonym, f"/users/{reporter.id}", "13912345678"]
         notes.flag(db.session.get(Note, on_c), by=reporter, reason="personal_data",
-                   detail="I am the reporter, call me on 13912345678")
+                   detail="I am the reporter, call me on 13912345678", confirm_privacy=True)
     flag = wait_for(lambda: _received(a, "Flag"), what="the Flag on A", hubs=[a, c])[0]
     raw = json.dumps(flag, ensure_ascii=False)
     assert flag["actor"] == c.base + "/actor" and flag["peh:reason"] == "personal_data"

@@ -219,7 +219,8 @@ def test_comments_marks_and_flags_on_a_partners_note_go_to_its_origin(app, clien
     comment = discussion.add_comment(note, by=author, body="We did this **too**.")
     notes.toggle_mark(note, by=author, kind="useful")
     notes.toggle_mark(note, by=moderator, kind="useful")  # a second member: still one Like
-    notes.flag(note, by=moderator, reason="wrong", detail="I am 山风 and this is my phone 13812345678")
+    notes.flag(note, by=moderator, reason="wrong", detail="I am 山风 and this is my phone 13812345678",
+               confirm_privacy=True)
     _consume(app)
     [create] = _sent("Create")
     assert create["object"]["inReplyTo"] == note.remote_id and create["object"]["attributedTo"] == "http://hub.test/actor"

@@ -383,7 +383,7 @@ def test_no_mail_holds_a_note_body_a_comment_or_another_persons_address(app, cli
     note = publish(contributor, moderator, term_ids=[topic.id], sections={"what_we_did": BODY_MARK})
     held = discussion.add_comment(note, by=member, body=COMMENT_MARK, confirm_privacy=True)
     discussion.release(held, by=moderator, checked=[screening.key(f) for f in discussion.findings(held)])
-    notes.flag(note, by=member, reason="other", detail=COMMENT_MARK)
+    notes.flag(note, by=member, reason="other", detail=COMMENT_MARK, confirm_privacy=True)
     notes.reply(note, by=contributor, body=MESSAGE_MARK)
     accounts_reset = post_form(client, "/forgot", {"login": member.username})
     assert accounts_reset.status_code == 302
