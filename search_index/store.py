@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import STORED_COLUMN
 from whoosh.filedb.filestore import RamStorage
 from whoosh.index import TOC, Index
 from whoosh.reading import IndexReader, MultiReader, SegmentReader
@@ -128,6 +129,10 @@ class _HeldSegmentReader(SegmentReader):
         for name in names:
             if name not in perdoc._colfiles and perdoc.has_column(name):
                 perdoc._colfiles[name] = perdoc._get_column_file(name)
+        # stored_fields() asks has_column() before it reads, and that looks for the file on disk, which a
+        # merge may have deleted since: its reader is made here, from the file held open.
+        if "_stored" in perdoc._colfiles:
+            perdoc._readers["_stored"] = perdoc.column_reader("_stored", STORED_COLUMN)
 
     def same_segment(self, segment) -> bool:
         """Tell whether this reader reads ``segment`` as it is now: same segment, same deletions."""

@@ -109,6 +109,15 @@ def test_a_view_keeps_its_dates_and_lengths_when_a_merge_deletes_its_files_befor
     assert all(view.snapshot.published[1:]) and all(view.snapshot.lengths("body")[1:])
 
 
+def test_a_view_reads_its_commits_cursor_after_a_merge_deletes_its_files(store):
+    """What search reads of a view's commit besides the arrays: the cursor document's stored fields."""
+    from search_index.indexer import meta_of
+
+    view = searcher.SearcherPool(store).view()
+    _commit(store, _doc(4), delete=(2,), optimize=True)  # before anything read the view's stored fields
+    assert meta_of(view.searcher).cursor == 0  # once a TypeError in a web process, a 500 on the search page
+
+
 def test_a_deletion_in_a_kept_segment_is_seen_by_the_next_view(store):
     pool = searcher.SearcherPool(store)
     assert _ids(pool.view()) == [1, 2, 3]
