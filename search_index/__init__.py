@@ -178,11 +178,8 @@ def _spelled_out(suggestion: tuple[tuple[str, str | None, int | None], ...] | No
     """
     if not suggestion:
         return None
-    ids = [note_id for _, _, note_id in suggestion if note_id is not None]
-    rows = db.session.execute(sa.select(Note.id, Note.title, Note.summary, Note.body_text, Note.body_html)
-                              .where(Note.id.in_(ids), published_for(viewer)))
-    texts = {row.id: " ".join((row.title, row.summary or "", body_text_of(row.body_text, row.body_html)))
-             for row in rows}
+    hits, bodies = _visible_hits([note_id for _, _, note_id in suggestion if note_id is not None], viewer)
+    texts = {hit.id: " ".join((hit.title, hit.summary or "", bodies[hit.id])) for hit in hits}
     words = []
     for typed, stem, note_id in suggestion:
         word = typed if stem is None else spelled_word(stem, texts.get(note_id, ""), typed=typed)

@@ -8,7 +8,8 @@ from blueprints.moderation.forms import (AcceptChangesForm, ApproveForm, Decisio
                                          ResolveForm, ReviewDecisionForm, VisibilityForm)
 from blueprints.web.access import requires
 from blueprints.web.common import finding_choices, finding_rows, me, page_arg, privacy_groups
-from blueprints.web.forms import NOTHING_SENT_BACK, ActionForm, SentBack, flash_unseen_errors, refusal
+from blueprints.web.forms import (NOTHING_SENT_BACK, THREAD_CHECK_EXPLANATION, ActionForm, SentBack,
+                                  flash_unseen_errors, refusal)
 from blueprints.web.refusals import attempt, submitted
 from hub.extensions import db
 from hub.models import SECTIONS, Comment, Flag, Note, NoteState
@@ -356,7 +357,5 @@ def resolve(flag_id: int):
         return render_template("notes/text_check.html", note=item.note, form=form, text_field=form.message,
                                other_fields=[form.resolution], action=request.path,
                                groups=privacy_groups({"message": form.message.data.strip()}, done.error.findings),
-                               message=done.error.message, explanation=_(
-            "Only the note's author and the moderators read this thread. Still, leave out what could identify "
-            "someone, or confirm that it may stay.")), 422
+                               message=done.error.message, explanation=str(THREAD_CHECK_EXPLANATION)), 422
     return _flags_page(SentBack(form, "resolve", flag_id))

@@ -14,7 +14,8 @@ from blueprints.web import dates
 from blueprints.web.access import public, requires, signed_in
 from blueprints.web.common import as_id, id_arg, me, note_for, page_arg, privacy_groups
 from blueprints.web.errors import answers_json, problem_response
-from blueprints.web.forms import NOTHING_SENT_BACK, ActionForm, SentBack, flash_unseen_errors, refusal
+from blueprints.web.forms import (NOTHING_SENT_BACK, THREAD_CHECK_EXPLANATION, ActionForm, SentBack,
+                                  flash_unseen_errors, refusal)
 from blueprints.web.fragments import deferred, memo, page, share_page
 from blueprints.web.refusals import Outcome, attempt, problem, submitted
 from hub.extensions import db
@@ -457,9 +458,8 @@ def reply(note_id: int):
     """Answer in the review thread, after the privacy check."""
     def run(note, form):
         notes.reply(note, by=me(), body=form.message.data, confirm_privacy=form.confirm_privacy.data)
-    return _act_checked(note_id, run, _("Message sent."), MessageForm, "message", "message", _(
-        "Only the note's author and the moderators read this thread. Still, leave out what could identify "
-        "someone, or confirm that it may stay."))
+    return _act_checked(note_id, run, _("Message sent."), MessageForm, "message", "message",
+                        str(THREAD_CHECK_EXPLANATION))
 
 
 @bp.post("/notes/<int:note_id>/comments")

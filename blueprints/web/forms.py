@@ -32,6 +32,9 @@ FLAG_LABELS = {
 
 # The tick box under text in which the privacy check found something (every form that screens text).
 CONFIRM_LABEL = _l("I checked the highlighted places: they are not personal data, or the person agreed.")
+# Above a review-thread message the privacy check stopped (a reply, a moderator's request to the author).
+THREAD_CHECK_EXPLANATION = _l("Only the note's author and the moderators read this thread. Still, leave out what "
+                              "could identify someone, or confirm that it may stay.")
 
 RESOLUTION_LABELS = {
     "dismissed": _l("Nothing to do: dismiss the report"),

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 from urllib.parse import urlencode
 
-FACET_PARAMS = ("topic", "project", "province", "language", "population", "year", "origin")
+from hub.services.facets import FACET_TITLES
+
+FACET_PARAMS = tuple(FACET_TITLES)  # topic, project, province, language, population, year, origin
 QUERY_LENGTH = 500  # characters of a search that are read (the search page refuses more; the API documents it)
 
 
