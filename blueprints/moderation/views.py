@@ -57,7 +57,7 @@ def _review_page(note: Note, sent_back: SentBack = NOTHING_SENT_BACK) -> str:
     return render_template("moderation/review.html", note=note, groups=privacy_groups(fields, findings),
                            findings=finding_rows(fields, findings), thread=notes.thread(note),
                            approve_form=ApproveForm(formdata=None, visibility=note.visibility),
-                           version=notes.review_version(note),
+                           version=notes.review_version(note), publishable=notes.original_published(note),
                            decision_form=DecisionForm(formdata=None),
                            visibility_form=VisibilityForm(formdata=None, visibility=note.visibility),
                            sent_back=sent_back, ticks=_ticks(sent_back),
