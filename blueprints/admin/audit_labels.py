@@ -39,6 +39,8 @@ ACTIONS = {
     "note.changes_return": _l("Changes to a published note sent back"),
     "note.changes_discard": _l("Changes to a published note dropped by its author"),
     "translation.start": _l("Translation started"),
+    # i18n: audit log: a translation was taken from readers or from review because its original left its readers
+    "translation.original_gone": _l("Translation taken down with its original"),
     "attachment.add": _l("Attachment added"),
     "attachment.remove": _l("Attachment removed"),
     "comment.remove": _l("Comment removed"),
@@ -47,6 +49,7 @@ ACTIONS = {
     "comment.decline": _l("Held comment declined"),
     "comment.redact": _l("Personal data removed from a comment"),
     "flag.resolve": _l("Report handled"),
+    "flag.redact": _l("Personal data removed from a report's explanation"),
     "invitation.create": _l("Invitation created"),
     "invitation.revoke": _l("Invitation withdrawn"),
     "invitation.lapse": _l("Invitation withdrawn: the person who made it may no longer give its role"),
@@ -98,7 +101,11 @@ DETAILS = {
     "by_admin": _l("by an administrator"), "notes_kept": _l("notes kept"), "notes_deleted": _l("notes deleted"),
     "comments_kept": _l("comments kept"), "comments_deleted": _l("comments deleted"),
     "mailed": _l("link sent by e-mail"),
+    "why": _l("what happened to the original"),
 }
+# What happened to a translation's original (hub.services.notes, _take_down_translations).
+ORIGINAL_LEFT = {"withdrawn": _l("taken back by its author"), "unpublished": _l("taken down by a moderator"),
+                 "deleted": _l("deleted")}
 TRUST_LABELS = {"publish": _l("publish at once"), "moderate": _l("moderation queue")}
 TERM_KINDS = {"topic": _l("Topics"), "population": _l("Populations")}
 TOKEN_KINDS = {"personal": _l("personal API token"), "organisation": _l("organisation token"),
@@ -187,6 +194,8 @@ def _value(action: str, key: str, value: Any) -> str:
         return str(TRUST_LABELS.get(text, text))
     if key == "reason":
         return str(FLAG_LABELS.get(text, text))
+    if key == "why":
+        return str(ORIGINAL_LEFT.get(text, text))
     if key == "resolution":
         return str(RESOLUTIONS.get(text, text))
     if key == "kind" and action.startswith("token."):

@@ -7,9 +7,9 @@ from flask_babel import gettext as _, ngettext
 from blueprints.moderation.forms import (AcceptChangesForm, ApproveForm, DecisionForm, RedactCommentForm, RedactNoteForm,
                                          ResolveForm, ReviewDecisionForm, VisibilityForm)
 from blueprints.web.access import requires
-from blueprints.web.common import finding_choices, finding_rows, me, page_arg, privacy_groups
-from blueprints.web.forms import (NOTHING_SENT_BACK, THREAD_CHECK_EXPLANATION, ActionForm, SentBack,
-                                  flash_unseen_errors, refusal)
+from blueprints.web.common import finding_choices, finding_rows, masked_groups, me, page_arg, privacy_groups
+from blueprints.web.forms import (NOTHING_SENT_BACK, RESOLUTION_LABELS, THREAD_CHECK_EXPLANATION, ActionForm,
+                                  SentBack, flash_unseen_errors, refusal)
 from blueprints.web.refusals import attempt, submitted
 from hub.extensions import db
 from hub.models import SECTIONS, Comment, Flag, Note, NoteState
@@ -57,7 +57,7 @@ def _review_page(note: Note, sent_back: SentBack = NOTHING_SENT_BACK) -> str:
     return render_template("moderation/review.html", note=note, groups=privacy_groups(fields, findings),
                            findings=finding_rows(fields, findings), thread=notes.thread(note),
                            approve_form=ApproveForm(formdata=None, visibility=note.visibility),
-                           version=notes.review_version(note),
+                           version=notes.review_version(note), publishable=notes.original_published(note),
                            decision_form=DecisionForm(formdata=None),
                            visibility_form=VisibilityForm(formdata=None, visibility=note.visibility),
                            sent_back=sent_back, ticks=_ticks(sent_back),
@@ -336,8 +336,13 @@ def _flags_page(sent_back: SentBack = NOTHING_SENT_BACK) -> str:
         # everything here, once, and keep what was written to copy.
         flash(refusal(sent_back.form), "error")
         kept = [sent_back.form.message.data] if (sent_back.form.message.data or "").strip() else []
+    # A reporter may send an explanation with personal data in it anyway: the list says what and where,
+    # masked, and offers to remove it (never mailed: hub.mail.compose names no explanation).
+    explained = {item.id: masked_groups({moderation.EXPLANATION: item.detail}, moderation.explanation_findings(item))
+                 for item in page.items if item.detail}
     return render_template("moderation/flags.html", page=page, reason=reason, counts=moderation.queue_counts(),
-                           form=ResolveForm(formdata=None), sent_back=sent_back, kept=kept)
+                           form=ResolveForm(formdata=None), sent_back=sent_back, kept=kept, explained=explained,
+                           action_form=ActionForm())
 
 
 @bp.post("/moderation/flags/<int:flag_id>/resolve")
@@ -354,8 +359,25 @@ def resolve(flag_id: int):
         flash(_("Report handled."), "info")
         return redirect(url_for("moderation.flags"))
     if isinstance(done.error, PrivacyCheckRequired):  # the message to the author, as a reply in the thread
+        # Only asking the author sends a message through the check: the decision stays, shown in words.
         return render_template("notes/text_check.html", note=item.note, form=form, text_field=form.message,
-                               other_fields=[form.resolution], action=request.path,
+                               text_label=_("Message to the author"), hidden_fields=[form.resolution],
+                               decision=RESOLUTION_LABELS.get(form.resolution.data), action=request.path,
+                               back=(url_for("moderation.flags"), _("Back to the reports")),
                                groups=privacy_groups({"message": form.message.data.strip()}, done.error.findings),
                                message=done.error.message, explanation=str(THREAD_CHECK_EXPLANATION)), 422
     return _flags_page(SentBack(form, "resolve", flag_id))
+
+
+@bp.post("/moderation/flags/<int:flag_id>/redact")
+@requires("moderate")
+def redact_explanation(flag_id: int):
+    """Remove the personal data the privacy check finds from a report's explanation."""
+    item = db.session.get(Flag, flag_id) or abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    with attempt() as redacted:
+        moderation.redact_explanation(item, by=me())
+    if redacted:
+        flash(_("The personal data was removed from the report's explanation."), "info")
+    return redirect(url_for("moderation.flags"))

@@ -50,6 +50,23 @@ def privacy_groups(fields: dict[str, str], findings: list) -> list[dict]:
     return groups
 
 
+def masked_groups(fields: dict[str, str], findings: list) -> list[dict]:
+    """Like :func:`privacy_groups`, each finding shown with its middle hidden: for lists that need to say
+    what was found, never to show it whole (a report's explanation on the list of reports)."""
+    groups = privacy_groups(fields, findings)
+    for group in groups:
+        text, position, segments = fields[group["field"]], 0, []
+        for part, found in group["segments"]:
+            end = position + len(part)
+            if found:
+                whole = [f for f in findings if f.field == group["field"] and (f.start, f.end) == (position, end)]
+                part = whole[0].masked(text) if whole else "•••"
+            segments.append((part, found))
+            position = end
+        group["segments"] = segments
+    return groups
+
+
 def finding_rows(fields: dict[str, str], findings: list) -> list[dict]:
     """List findings for a moderator's checklist: key, field, kind's name and masked value (never the value)."""
     return [{"key": screening.key(f), "field": f.field, "label": f.label, "masked": f.masked(fields[f.field])}

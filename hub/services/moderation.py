@@ -11,10 +11,11 @@ from hub.models.base import utcnow
 from hub.models import Flag, Note, note_term, NoteState, PendingRevision, ReviewMessage, Notification, Term
 from hub.models.user import User
 from hub.permissions import can
-from hub.services import audit, discussion, notes
+from hub.services import audit, discussion, notes, screening
 from hub.services.errors import NotAllowed, ServiceError, at_most
 
 RESOLUTIONS = ("dismissed", "comment_removed", "note_unpublished", "author_asked")
+EXPLANATION = "detail"  # the field a report's explanation is screened as (hub.services.notes.flag)
 
 
 def _require_moderator(user: Any) -> None:
@@ -89,3 +90,20 @@ def _ask_author_to_redact(item: Flag, *, by: User, message: str, confirm_privacy
     note = item.note
     db.session.add(ReviewMessage(note=note, author=by, kind="redaction_requested", body=message))
     db.session.add(Notification(user_id=note.author_id, kind="note.redaction_requested", note=note))
+
+
+def explanation_findings(item: Flag) -> list[screening.Finding]:
+    """Return what the privacy check finds in a report's explanation (a reporter may have sent it anyway)."""
+    return screening.screen({EXPLANATION: item.detail}) if item.detail else []
+
+
+def redact_explanation(item: Flag, *, by: User) -> int:
+    """Cut what the privacy check finds out of a report's explanation, for good; return how many places."""
+    _require_moderator(by)
+    found = explanation_findings(item)
+    if not found:
+        raise ServiceError(_l("The privacy check finds nothing to remove in this report's explanation."))
+    item.detail = screening.redact({EXPLANATION: item.detail}, found, language=item.note.language)[EXPLANATION]
+    audit.record("flag.redact", actor=by, target=item, findings=len(found))
+    db.session.commit()
+    return len(found)

@@ -123,6 +123,19 @@ MEANWHILE = {
 # i18n: a translation was refused for review or publication because the note it translates left its readers
 ORIGINAL_NOT_PUBLISHED = _l("The original of this translation is no longer published (taken back, taken down or "
                             "deleted), so the translation can be neither submitted nor published.")
+# What happened to a translation's original when the translation left readers or review (the code is kept in the
+# audit entry and the translator's notification; ``why`` in :func:`_take_down_translations`).
+ORIGINAL_LEFT_MEANWHILE = {
+    # i18n: a moderator's decision on a translation was refused: its original left readers while they read
+    "withdrawn": _l("While you were reading, the author of the original took it back, so this translation left "
+                    "review and its readers. Nothing was changed."),
+    # i18n: as above, when a moderator took the original down
+    "unpublished": _l("While you were reading, a moderator took the original down, so this translation left review "
+                      "and its readers. Nothing was changed."),
+    # i18n: as above, when the original was deleted
+    "deleted": _l("While you were reading, the original was deleted, so this translation left review and its "
+                  "readers. Nothing was changed."),
+}
 TEXT_CHANGED = _l("The author changed the text since you opened it. Read it again.")
 # i18n: an author's save or button was refused because a moderator decided on the note meanwhile
 DECIDED_WHILE_EDITING = _l("A moderator decided on this note while you had it open, so nothing was changed. "
@@ -161,19 +174,30 @@ def review_version(note: Note) -> str:
 def _still(note: Note, state: NoteState) -> None:
     """Refuse a moderator's decision on ``note`` unless it is (still) in ``state``, saying what happened."""
     if note.state != state:
-        raise ChangedMeanwhile(MEANWHILE.get(NoteState(note.state), DECIDED_MEANWHILE))
+        raise ChangedMeanwhile(_what_happened(note))
 
 
-def _take_for_decision(note: Note, by: User, action: str, state: NoteState, version: str | None = None) -> None:
+def _what_happened(note: Note) -> Any:
+    """Say why ``note`` left the state a moderator read it in: a translation whose original left says so."""
+    state = NoteState(note.state)
+    if note.original is not None and state in (S.WITHDRAWN, S.UNPUBLISHED):
+        last = audit.last_entry(note, actions=("note.withdraw", "note.unpublished", "translation.original_gone"))
+        if last is not None and last.action == "translation.original_gone":
+            return ORIGINAL_LEFT_MEANWHILE.get((last.details or {}).get("why"), ORIGINAL_NOT_PUBLISHED)
+    return MEANWHILE.get(state, DECIDED_MEANWHILE)
+
+
+def _take_for_decision(note: Note, by: User, action: str, state: NoteState, version: str | None = None, *,
+                       publishes: bool = False) -> None:
     """Make ``note`` this moderator's to decide until commit: still in ``state``, ``action`` allowed, its
-    row held, and (given ``version``) the very text they read. A translation is reviewed only while its
-    original is published."""
-    _require_original_published(note, action)
+    row held, and (given ``version``) the very text they read. A translation is published (``publishes``)
+    only while its original is published; it may be sent back or rejected meanwhile."""
     _still(note, state)
     _require(by, action, note)
     if not hold(note):
-        _require_original_published(note, action)
         _still(note, state)
+    if publishes:
+        _require_original_published(note)  # read after the hold: the original's state as it is now
     if version is not None and version != review_version(note):
         raise ChangedMeanwhile(TEXT_CHANGED)
 
@@ -184,9 +208,9 @@ def original_published(note: Note) -> bool:
     return note.original is None or note.original.state == S.PUBLISHED
 
 
-def _require_original_published(note: Note, action: str = "review") -> None:
-    """Refuse to review or submit a translation whose original is not published (it would be read alone)."""
-    if action in ("review", "submit") and not original_published(note):
+def _require_original_published(note: Note) -> None:
+    """Refuse to publish or submit a translation whose original is not published (it would be read alone)."""
+    if not original_published(note):
         raise ChangedMeanwhile(ORIGINAL_NOT_PUBLISHED)
 
 
@@ -737,7 +761,7 @@ def redact(note: Note, *, by: User, fields: dict[str, str], reason: str = "") ->
 def submit(note: Note, *, by: User, confirm_privacy: bool = False) -> Note:
     """Send a note to the moderators, after the privacy check."""
     _require(by, "submit", note)
-    _require_original_published(note, "submit")
+    _require_original_published(note)
     _require_complete(input_of(note))
     findings = screening.require_confirmation(_fields_of(input_of(note), note), confirmed=confirm_privacy)
     note.state = S.SUBMITTED.value
@@ -781,7 +805,7 @@ def approve(note: Note, *, by: User, visibility: str | None = None, featured: bo
     nobody looked at is never published. ``version`` is the :func:`review_version` the moderator
     read: the note changed since, nothing is published.
     """
-    _take_for_decision(note, by, "review", S.SUBMITTED, version)
+    _take_for_decision(note, by, "review", S.SUBMITTED, version, publishes=True)
     fields, findings = privacy_findings(note)
     chosen = screening.settle(findings, checked=checked, redact=redact)
     if chosen:
@@ -829,7 +853,7 @@ def unpublish(note: Note, *, by: User, reason: str) -> Note:
     _fold_pending(note)
     _decide(note, by, "unpublished", reason)
     events.record("note.unpublished", subject_type="note", subject_id=note.id)
-    _take_down_translations(note)
+    _take_down_translations(note, by=by, was_published=True)
     db.session.commit()
     return note
 
@@ -869,7 +893,7 @@ def withdraw(note: Note, *, by: User) -> Note:
     audit.record("note.withdraw", actor=by, target=note)
     if was_published:
         events.record("note.unpublished", subject_type="note", subject_id=note.id)
-    _take_down_translations(note)
+    _take_down_translations(note, by=by, was_published=was_published)
     db.session.commit()
     return note
 
@@ -878,19 +902,21 @@ def delete(note: Note, *, by: User) -> Note:
     """Delete a note, leaving a tombstone (no text) so partners can be told."""
     _require(by, "delete", note)
     _take_for_author(note)  # whether partners must be told depends on a state a moderator may be changing
-    digests = tombstone(note)
+    digests = tombstone(note, by=by)
     audit.record("note.delete", actor=by, target=note)
     db.session.commit()
     attachment_files.discard_unused(digests)  # deletes that really delete: the files too
     return note
 
 
-def tombstone(note: Note) -> set[str]:
+def tombstone(note: Note, *, by: User | None = None) -> set[str]:
     """Wipe a note to a tombstone in the session (the caller commits); return its files' digests.
 
     Partner hubs that had it are sent a ``Delete``; the caller discards the files after commit.
+    ``by`` is who deletes it (for the audit entries of its translations).
     """
     was_public = note.published_at is not None
+    was_published = note.state == S.PUBLISHED
     note.state = S.DELETED.value
     note.deleted_at = utcnow()
     note.title = note.summary = note.body = note.body_html = note.place = note.province = ""
@@ -903,28 +929,39 @@ def tombstone(note: Note) -> set[str]:
     db.session.execute(sa.delete(ReviewMessage).where(ReviewMessage.note_id == note.id))
     if was_public:
         events.record("note.deleted", subject_type="note", subject_id=note.id)
-    _take_down_translations(note)
+    _take_down_translations(note, by=by, was_published=was_published)
     return digests
 
 
 # A translation's states in which its translator is still at work on it, or readers or moderators have it.
 _TRANSLATION_IN_USE = {S.DRAFT, S.CHANGES_REQUESTED, S.SUBMITTED, S.PUBLISHED}
+# What becomes of a translation when its original leaves: readers lose it, or the moderators' queue does.
+_TAKEN_FROM = {S.PUBLISHED: S.UNPUBLISHED, S.SUBMITTED: S.WITHDRAWN}
 
 
-def _take_down_translations(note: Note) -> None:
+def _take_down_translations(note: Note, *, by: User | None, was_published: bool) -> None:
     """A translation is never read without its original: take its translations from readers (published
-    ones) and from the moderators' queue (submitted ones), and tell each translator still at work."""
+    ones) and from the moderators' queue (submitted ones).
+
+    Each translator is told once per thing that happened to their translation: when it was taken
+    down or out of review, or (a translation still being written) when its original left its
+    readers. An original taken back and then deleted tells them once, not twice. The notification
+    and the audit entry say what happened to the original (``why``).
+    """
+    why = {S.DELETED: "deleted", S.UNPUBLISHED: "unpublished"}.get(S(note.state), "withdrawn")
     for translation in note.translations:
         state = S(translation.state)
-        if state == S.PUBLISHED:
-            translation.state = S.UNPUBLISHED.value
-            translation.featured = False
-            _fold_pending(translation)
-            events.record("note.unpublished", subject_type="note", subject_id=translation.id)
-        elif state == S.SUBMITTED:
-            translation.state = S.WITHDRAWN.value
-        if state in _TRANSLATION_IN_USE and translation.author_id:
-            db.session.add(Notification(user_id=translation.author_id, kind="note.original_gone", note=translation))
+        taken = _TAKEN_FROM.get(state)
+        if taken is not None:
+            translation.state = taken.value
+            if state == S.PUBLISHED:
+                translation.featured = False
+                _fold_pending(translation)
+                events.record("note.unpublished", subject_type="note", subject_id=translation.id)
+            audit.record("translation.original_gone", actor=by, target=translation, original=note.id, why=why)
+        if (taken is not None or (was_published and state in _TRANSLATION_IN_USE)) and translation.author_id:
+            db.session.add(Notification(user_id=translation.author_id, kind="note.original_gone", note=translation,
+                                        data={"original": why, "translation": state.value}))
 
 
 def set_featured(note: Note, *, by: User, featured: bool) -> None:

@@ -42,11 +42,11 @@ def submitted_translation(app: Flask, original: Note, translator: User) -> Note:
 
 
 def approve_through_review_page(app: Flask, moderator: User, note_id: int) -> tuple[str, int, str]:
-    """Open the review page and press Publish; return the page, the answer's status and its text."""
+    """Press Publish on a review page opened before the translation's original left (a stale page, or a
+    script); return the page as it is now, the answer's status and its text."""
     reviewer = browser(app, moderator)
     page = reviewer.get(f"/moderation/notes/{note_id}").get_data(as_text=True)
-    fields = dict(form_fields(page, "/approve"))
-    assert fields, "no approve form on the review page"
+    fields = {"csrf_token": csrf_token(reviewer, f"/moderation/notes/{note_id}"), "visibility": "public"}
     answer = reviewer.post(f"/moderation/notes/{note_id}/approve", data=fields, follow_redirects=True)
     return page, answer.status_code, answer.get_data(as_text=True)
 
@@ -76,8 +76,9 @@ def test_a_translation_submitted_before_its_original_was_withdrawn_is_never_publ
                                                            Notification.kind == "note.original_gone"))
     assert told is not None and told.note_id == translation.id
     tina = browser(app, translator)
-    assert "is no longer published" in tina.get("/account/notifications?lang=en").get_data(as_text=True)
-    assert "已不再公开" in tina.get("/account/notifications?lang=zh_Hans").get_data(as_text=True)
+    told = tina.get("/account/notifications?lang=en").get_data(as_text=True)
+    assert "was taken back by its author" in told and "left the moderation queue" in told
+    assert "已被作者撤回" in tina.get("/account/notifications?lang=zh_Hans").get_data(as_text=True)
 
     # Submitted again by its translator: refused, saying why.
     with pytest.raises(notes.ChangedMeanwhile, match="original of this translation"):
@@ -133,3 +134,116 @@ def test_the_one_rule_hides_a_published_translation_whose_original_readers_may_n
     # Its translator and the moderators still see it.
     assert notes.may_read(translation, translator) and notes.can_view(translation, moderator)
     assert not notes.may_read(translation, fred) and not notes.can_view(translation, fred)
+
+
+# --- what the moderators and the translator are shown once the original left ------------------------
+
+WAITS = {"en": "It can wait here until the original is published again",
+         "zh_Hans": "它可以在这里等到原文重新公开"}
+
+
+def leave_in_review(translation: Note, original: Note) -> None:
+    """Leave a submitted translation in the queue with its original taken back (as a stale queue, or a
+    partner hub's original taken down at its origin, leaves it)."""
+    original.state = "withdrawn"
+    translation.state = "submitted"
+    db.session.commit()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans"])
+def test_the_review_page_offers_no_publish_button_for_a_translation_whose_original_left(
+        app, moderator, translator, published, lang):
+    translation = submitted_translation(app, published, translator)
+    leave_in_review(translation, published)
+    reviewer = browser(app, moderator)
+    page = reviewer.get(f"/moderation/notes/{translation.id}?lang={lang}").get_data(as_text=True)
+    assert not form_fields(page, "/approve")  # no Publish button that could only be refused
+    assert WAITS[lang] in page
+    # What it offers instead works: sent back to the translator with a reason.
+    fields = dict(form_fields(page, "/request-changes"))
+    fields["message"] = "Please wait for the original to come back, then check the dates."
+    answer = reviewer.post(f"/moderation/notes/{translation.id}/request-changes", data=fields)
+    assert answer.status_code == 302
+    db.session.expire_all()
+    assert translation.state == "changes_requested"
+    assert db.session.scalar(db.select(Notification).where(Notification.user_id == translator.id,
+                                                           Notification.kind == "note.changes_requested"))
+
+
+def original_gone_notices(user: User) -> list[Notification]:
+    return list(db.session.scalars(db.select(Notification).where(Notification.user_id == user.id,
+                                                                 Notification.kind == "note.original_gone")))
+
+
+TOLD = {"en": ("was taken back by its author", "You can submit your translation once the original is published again"),
+        "zh_Hans": ("已被作者撤回", "原文重新公开后，你可以提交译文")}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans"])
+def test_a_translator_is_told_once_when_the_original_is_taken_back_and_then_deleted(
+        app, contributor, translator, published, lang):
+    original = published
+    tina = browser(app, translator)
+    post(tina, f"/notes/{original.id}/translate?language=en", f"/notes/{original.id}")
+    peer = browser(app, contributor)
+    assert post(peer, f"/notes/{original.id}/withdraw", f"/notes/{original.id}").status_code == 302
+    assert post(peer, f"/notes/{original.id}/delete", f"/notes/{original.id}/edit").status_code == 302
+    db.session.expire_all()
+    assert original.state == "deleted"
+    [told] = original_gone_notices(translator)  # one event chain, one notification
+    page = tina.get(f"/account/notifications?lang={lang}").get_data(as_text=True)
+    for words in TOLD[lang]:
+        assert words in page
+
+
+def test_a_translator_whose_original_is_deleted_is_told_it_can_no_longer_be_published(
+        app, contributor, moderator, translator, published):
+    translation = submitted_translation(app, published, translator)
+    notes.approve(translation, by=moderator)
+    peer = browser(app, contributor)
+    assert post(peer, f"/notes/{published.id}/delete", f"/notes/{published.id}/edit").status_code == 302
+    [told] = original_gone_notices(translator)
+    page = browser(app, translator).get("/account/notifications?lang=en").get_data(as_text=True)
+    assert "was deleted" in page and "Your translation can no longer be published." in page
+
+
+MEANWHILE_TOLD = {"en": "the author of the original took it back", "zh_Hans": "原文的作者撤回了原文"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans"])
+def test_a_decision_on_a_translation_whose_original_left_meanwhile_says_what_happened(
+        app, contributor, moderator, translator, published, lang):
+    original = published
+    translation = submitted_translation(app, original, translator)
+    reviewer = browser(app, moderator)
+    page = reviewer.get(f"/moderation/notes/{translation.id}?lang={lang}").get_data(as_text=True)
+    fields = dict(form_fields(page, "/approve"))
+    # Meanwhile the original is taken back (its translation leaves review), then published again.
+    peer = browser(app, contributor)
+    assert post(peer, f"/notes/{original.id}/withdraw", f"/notes/{original.id}").status_code == 302
+    db.session.expire_all()
+    notes.submit(original, by=contributor, confirm_privacy=True)
+    notes.approve(original, by=moderator)
+    answer = reviewer.post(f"/moderation/notes/{translation.id}/approve?lang={lang}", data=fields,
+                           follow_redirects=True)
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and MEANWHILE_TOLD[lang] in text
+    assert str(notes.MEANWHILE[notes.S.WITHDRAWN]) not in text and "作者撤回了这篇笔记" not in text
+    db.session.expire_all()
+    assert translation.state == "withdrawn"
+
+
+def test_unpublishing_a_translation_taken_down_with_its_original_meanwhile_says_so(
+        app, contributor, moderator, translator, published):
+    translation = submitted_translation(app, published, translator)
+    notes.approve(translation, by=moderator)
+    reviewer = browser(app, moderator)
+    page = reviewer.get(f"/moderation/notes/{translation.id}?lang=en").get_data(as_text=True)
+    fields = dict(form_fields(page, "/unpublish"))
+    fields["message"] = "Outdated."
+    notes.unpublish(published, by=moderator, reason="Wrong dose.")
+    answer = reviewer.post(f"/moderation/notes/{translation.id}/unpublish?lang=en", data=fields,
+                           follow_redirects=True)
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and "a moderator took the original down" in text
+    assert "Another moderator decided on this note first" not in text
