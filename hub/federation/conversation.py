@@ -507,8 +507,10 @@ def _pseudonym(value: Any) -> str:
     except UnsafeName:
         return ""  # invisible or direction-changing characters: never shown
     # A name with a phone number or an ID number in it is no pseudonym: nobody checked it before it showed.
-    # Nor may a partner's member pass for our staff or for someone who left ("管理员", "Moderat0r").
-    return "" if screening.screen({"pseudonym": name}) or accounts.is_reserved_pseudonym(name) else name
+    # Nor may a partner's member pass for our staff or for someone who left ("管理员", "Moderat0r"), nor for
+    # one of our members ("peer" or "pеer", Cyrillic е, beside our "peer"): such a name is shown as no name.
+    return "" if screening.screen({"pseudonym": name}) or accounts.is_reserved_pseudonym(name) \
+        or accounts.looks_like_a_member(name) else name
 
 
 def store_comment(peer: PeerHub, obj: dict[str, Any], note: Note, parent: Comment | None) -> Comment | None:
@@ -838,6 +840,8 @@ def origin_of(comment: Comment) -> dict[str, Any] | None:
         return None
     found: dict[str, Any] = {"parent_id": thread.parent_id, "pseudonym": thread.author_pseudonym}
     if thread.peer_id is not None:
+        if found["pseudonym"] and accounts.looks_like_a_member(found["pseudonym"]):
+            found["pseudonym"] = ""  # one of our members took a look-alike name since it arrived
         writer = db.session.scalar(sa.select(PeerHub).where(
             PeerHub.base_url.in_([f"https://{thread.origin_host}", f"http://{thread.origin_host}"])).limit(1))
         found["hub"] = (writer.name or writer.base_url) if writer else thread.origin_host
