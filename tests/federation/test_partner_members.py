@@ -11,9 +11,11 @@ import sqlalchemy as sa
 
 from hub.extensions import db
 from hub.federation import inbox
-from hub.models import Comment, CommentThread
-from hub.services import discussion
-from tests.federation.test_conversation_inbox import _comment
+from hub.models import Comment, CommentThread, Delivery
+from hub.services import discussion, redaction, screening
+from hub.text import html_text
+from tests.federation.test_conversation_inbox import _comment, _consume
+from tests.helpers import post_form
 
 CYRILLIC_E = "\u0435"  # е, drawn like the Latin e
 
@@ -62,3 +64,70 @@ def test_a_partners_pseudonym_is_no_longer_shown_once_one_of_our_members_takes_a
         assert '<bdi class="user-text">Lily</bdi>' not in page and f"<strong>{someone}</strong>" in page
         redact = client.get(f"/moderation/comments/{comment.id}/redact?lang={language}").get_data(as_text=True)
         assert '<bdi class="user-text">Lily</bdi>' not in redact and someone in redact
+
+
+# --- a moderator's edit of a partner member's comment -------------------------------------------------------
+
+WRITTEN = "We tried it. Call Wang on 138 1234 5678 for kits."
+
+
+@pytest.fixture
+def partner_comment(app, client, make_peer, publish, people, login_as):
+    """A partner member's comment shown on our note, another partner that has the note, a moderator signed in."""
+    note = publish("public")
+    writer = make_peer("hub-b.example", trust="publish", they_follow=True)
+    make_peer("reader.example", they_follow=True)
+    _consume(app)
+    _receive(app, client, writer, note, pseudonym="Lily", content=f"<p>{WRITTEN}</p>")
+    comment = db.session.scalar(sa.select(Comment))
+    assert comment.state == "held"  # the phone number
+    discussion.release(comment, by=people["moderator"],
+                       checked=[screening.key(finding) for finding in discussion.findings(comment)])
+    _consume(app)
+    db.session.execute(sa.delete(Delivery))
+    db.session.commit()
+    login_as(people["moderator"])
+    return comment
+
+
+def _redact(client, comment, body: str, language: str = "en") -> str:
+    url = f"/moderation/comments/{comment.id}/redact?lang={language}"
+    return post_form(client, url, {"body": body}, follow_redirects=True).get_data(as_text=True)
+
+
+def _announced(app) -> dict[str, str]:
+    """Return inbox -> the comment's text in the Announces queued since."""
+    _consume(app)
+    return {d.inbox_url: d.activity["object"]["content"] for d in db.session.scalars(sa.select(Delivery))
+            if d.activity["type"] == "Announce"}
+
+
+def test_the_moderator_is_told_before_saving_what_the_writers_hub_takes(client, partner_comment):
+    # The marker is the one of the note's language (zh_Hans), which the deletions are marked with.
+    for language, words in (("en", ("written on partner hub", "［已删除个人信息］", "keeps the original")),
+                            ("zh_Hans", ("写于合作平台", "［已删除个人信息］", "保留原文"))):
+        page = client.get(f"/moderation/comments/{partner_comment.id}/redact?lang={language}").get_data(as_text=True)
+        assert 'id="writer-hub"' in page and all(word in page for word in words), (language, page)
+
+
+def test_deleting_personal_data_from_a_partners_comment_reaches_its_hub_as_marked_cuts(app, client, partner_comment):
+    page = _redact(client, partner_comment, "We tried it. Call Wang on  for kits.")
+    assert "Each deletion is marked" in page
+    sent = _announced(app)
+    assert set(sent) == {"https://hub-b.example/inbox", "https://reader.example/inbox"}
+    for content in sent.values():
+        assert "1234" not in content and "已删除个人信息" in content  # a zh_Hans note: its marker
+        assert redaction.only_cuts(WRITTEN, html_text(content))  # what hub-b checks
+
+
+def test_rewording_a_partners_comment_stays_off_its_hub_and_the_moderator_is_told(app, client, partner_comment):
+    page = _redact(client, partner_comment, "We tried it. Ask the outreach team for kits.")
+    assert "Saved on this hub. The partner hub the comment was written on keeps its original" in page
+    sent = _announced(app)
+    assert set(sent) == {"https://reader.example/inbox"}  # no activity hub-b would refuse
+    # Later cuts do not go to hub-b either: its text is no longer the one the change starts from.
+    page = _redact(client, partner_comment, "We tried it. Ask the outreach team.", language="zh_Hans")
+    assert "已保存在本平台" in page
+    assert set(_announced(app)) == {"https://reader.example/inbox"}
+    page = client.get(f"/moderation/comments/{partner_comment.id}/redact?lang=en").get_data(as_text=True)
+    assert "Your change does not reach that hub" in page
