@@ -255,7 +255,8 @@ def release(comment: Comment, *, by: User, checked: Iterable[str] = (), redact: 
     found = findings(comment)
     chosen = screening.settle(found, checked=checked, redact=redact)
     if chosen:
-        _set_body(comment, screening.redact({FIELD: comment.body}, chosen, language=comment_language(comment))[FIELD])
+        redacted = screening.redact({FIELD: comment.body}, chosen, language=comment_language(comment))
+        _set_body(comment, redacted[FIELD])
     comment.state = CommentState.PUBLISHED.value
     audit.record("comment.release", actor=by, target=comment, note=comment.note_id, findings=len(found),
                  redacted=len(chosen))
@@ -301,8 +302,7 @@ def redact(comment: Comment, *, by: User, body: str) -> Reach:
         body, reach = _for_the_writers_hub(comment, body)
         comment.thread.edited_here = reach is Reach.NOT_WRITER
     _set_body(comment, body)
-    audit.record("comment.redact", actor=by, target=comment, note=comment.note_id,
-                 **({"writer_keeps_original": True} if reach is Reach.NOT_WRITER else {}))
+    audit.record("comment.redact", actor=by, target=comment, note=comment.note_id)
     notes.close_personal_data_flags(by, Flag.comment_id == comment.id)
     _notify_writer(comment, "comment.redacted")
     if comment.state == CommentState.PUBLISHED:
