@@ -13,7 +13,7 @@ from blueprints.web.forms import (NOTHING_SENT_BACK, RESOLUTION_LABELS, THREAD_C
 from blueprints.web.refusals import attempt, submitted
 from hub.extensions import db
 from hub.models import SECTIONS, Comment, Flag, Note, NoteState
-from hub.services import discussion, moderation, notes, revisions
+from hub.services import discussion, moderation, notes, revisions, screening
 from hub.services.errors import NotAllowed
 from hub.services.screening import PrivacyCheckRequired
 from hub.services import projects as project_service
@@ -308,13 +308,28 @@ def redact_comment(comment_id: int):
         form.body.data = comment.body
     elif form.validate_on_submit():
         with attempt(form=form) as redacted:
-            discussion.redact(comment, by=me(), body=form.body.data)
+            reach = discussion.redact(comment, by=me(), body=form.body.data)
         if redacted:
-            flash(_("Removed from the comment."), "info")
+            _flash_reach(reach, marker=screening.marker(discussion.comment_language(comment)))
             return redirect(url_for("notes.detail", note_id=comment.note_id))
     fields = {discussion.FIELD: comment.body}
     return render_template("moderation/redact_comment.html", comment=comment, form=form,
-                           groups=privacy_groups(fields, discussion.findings(comment)))
+                           groups=privacy_groups(fields, discussion.findings(comment)),
+                           hub_takes_cuts=discussion.writers_hub_takes_cuts(comment),
+                           marker=screening.marker(discussion.comment_language(comment)))
+
+
+def _flash_reach(reach: discussion.Reach, *, marker: str) -> None:
+    """Say where a redaction of a comment went: a partner member's comment may stay as it was on its hub."""
+    if reach is discussion.Reach.MARKED:
+        # i18n: %(marker)s is the redaction marker, e.g. “[personal data removed]”
+        flash(_("Removed from the comment. Each deletion is marked “%(marker)s”, so that the partner hub the "
+                "comment was written on takes the change too.", marker=marker), "info")
+    elif reach is discussion.Reach.NOT_WRITER:
+        flash(_("Saved on this hub. The partner hub the comment was written on keeps its original: it takes only "
+                "personal data cut out of the text as it was written there."), "warning")
+    else:
+        flash(_("Removed from the comment."), "info")
 
 
 @bp.get("/moderation/flags")

@@ -27,7 +27,6 @@ it, mark it or hear about its comments.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -44,7 +43,7 @@ from hub.models.events import Event
 from hub.models.federation import Delivery, PeerHub
 from hub.models import (LANGUAGES, Comment, CommentState, CommentThread, Flag, FlagOrigin, Mark, MarkTotal, Note, NoteState, RemoteMark,
                         Visibility)
-from hub.services import accounts, discussion, notes, screening
+from hub.services import accounts, discussion, notes, redaction, screening
 from hub.services.visibility import Audience, may_read
 from hub.text import html_text
 from hub.text_safety import UnsafeName, clean_name, cut
@@ -189,8 +188,10 @@ def _on_comment_shown(event: Event) -> None:
         return
     if note.translation_of_id is None:  # one of our notes: the origin relays to every hub that has it
         # The hub that wrote it has its text already, unless our moderator cut personal data out of it:
-        # then it hears too, and takes the change if it only replaced spans by the marker (see _redaction).
-        source = thread.peer if thread is not None and not event.payload.get("redacted") else None
+        # then it hears too, as it takes a change that only replaced spans by the marker
+        # (redaction.only_cuts). A text a moderator here changed more (edited_here) stays this hub's own.
+        source = thread.peer if thread is not None and (
+            not event.payload.get("redacted") or thread.edited_here) else None
         _to_thread(note, lambda to: _activity(
             "Announce", comment_to_note(comment, recipients=to, changed_at=changed_at),
             to=_addressing(note, to)["to"], cc=_addressing(note, to)["cc"],
@@ -507,8 +508,10 @@ def _pseudonym(value: Any) -> str:
     except UnsafeName:
         return ""  # invisible or direction-changing characters: never shown
     # A name with a phone number or an ID number in it is no pseudonym: nobody checked it before it showed.
-    # Nor may a partner's member pass for our staff or for someone who left ("管理员", "Moderat0r").
-    return "" if screening.screen({"pseudonym": name}) or accounts.is_reserved_pseudonym(name) else name
+    # Nor may a partner's member pass for our staff or for someone who left ("管理员", "Moderat0r"), nor for
+    # one of our members ("peer" or "pеer", Cyrillic е, beside our "peer"): such a name is shown as no name.
+    return "" if screening.screen({"pseudonym": name}) or accounts.is_reserved_pseudonym(name) \
+        or accounts.looks_like_a_member(name) else name
 
 
 def store_comment(peer: PeerHub, obj: dict[str, Any], note: Note, parent: Comment | None) -> Comment | None:
@@ -532,6 +535,7 @@ def store_comment(peer: PeerHub, obj: dict[str, Any], note: Note, parent: Commen
             raise InvalidActivity("a comment with this id is known here under another note")
         if thread.remote_updated_at and updated <= thread.remote_updated_at:
             return None  # an older or the same version
+        thread.edited_here = False  # its writer's newer version replaces what a moderator here made of it
         if thread.comment.removed_at is not None:
             if not thread.withdrawn:
                 return None  # our moderators removed it: a partner's version does not bring it back
@@ -578,38 +582,12 @@ def on_announce(peer: PeerHub, activity: dict[str, Any], item: Any) -> str | Non
     return None
 
 
-def _squeezed(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _redaction(before: str, after: str) -> bool:
-    """Tell whether ``after`` is ``before`` with one or more spans replaced by the redaction marker.
-
-    The note's origin may cut personal data out of our member's comment (its moderators hold the
-    note's conversation), but never put other words in our member's mouth: anything else it sends
-    about the comment is refused. Whitespace does not count (each hub renders the text again).
-    """
-    markers = sorted({screening.marker(language) for language in LANGUAGES}, key=len, reverse=True)
-    pieces = re.split("|".join(re.escape(m) for m in markers), _squeezed(after))
-    before = _squeezed(before)
-    if len(pieces) < 2 or not before.startswith(pieces[0]):
-        return False
-    position = len(pieces[0])
-    for piece in pieces[1:-1]:  # each marker stands for at least one character cut out
-        found = before.find(piece, position + 1)
-        if found < 0:
-            return False
-        position = found + len(piece)
-    tail = len(before) - len(pieces[-1])
-    return before.endswith(pieces[-1]) and tail >= position + 1
-
-
 def _take_redaction(comment: Comment, obj: dict[str, Any]) -> None:
     """Apply the origin's redaction of our member's comment on its note, or refuse anything else."""
     html, text = _sanitized(obj)
-    if comment.removed_at is not None or _squeezed(text) == _squeezed(html_text(comment.body_html)):
+    if comment.removed_at is not None or redaction.same_text(text, html_text(comment.body_html)):
         return  # removed here, or the text we sent: nothing to take
-    if not _redaction(html_text(comment.body_html), text):
+    if not redaction.only_cuts(html_text(comment.body_html), text):
         raise InvalidActivity("the note's origin may only cut personal data out of our member's comment")
     discussion.apply_redaction_from_origin(comment, body=text, body_html=html)
 
@@ -838,6 +816,8 @@ def origin_of(comment: Comment) -> dict[str, Any] | None:
         return None
     found: dict[str, Any] = {"parent_id": thread.parent_id, "pseudonym": thread.author_pseudonym}
     if thread.peer_id is not None:
+        if found["pseudonym"] and accounts.looks_like_a_member(found["pseudonym"]):
+            found["pseudonym"] = ""  # one of our members took a look-alike name since it arrived
         writer = db.session.scalar(sa.select(PeerHub).where(
             PeerHub.base_url.in_([f"https://{thread.origin_host}", f"http://{thread.origin_host}"])).limit(1))
         found["hub"] = (writer.name or writer.base_url) if writer else thread.origin_host

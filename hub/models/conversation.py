@@ -40,6 +40,9 @@ class CommentThread(db.Model):
     withdrawn: Mapped[bool] = mapped_column(default=False)
     # Removed because an admin blocked the hub it came from or was written on: unblocking shows it again.
     hidden_by_block: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # A moderator here changed a partner member's comment in a way its writer's hub does not take (more
+    # than cutting spans out): the text here is this hub's own until that hub sends a newer version.
+    edited_here: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     comment: Mapped[Comment] = relationship(foreign_keys=[comment_id])
     parent: Mapped[Comment | None] = relationship(foreign_keys=[parent_id])

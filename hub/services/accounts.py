@@ -176,6 +176,20 @@ def is_reserved_pseudonym(pseudonym: str) -> bool:
                                                   text_safety.skeleton(pseudonym.lower())))
 
 
+def looks_like_a_member(name: str) -> bool:
+    """Tell whether a name is, or looks like, the pseudonym of one of this hub's members ("peer", "pеer").
+
+    The same comparison as between our members' own pseudonyms (:func:`_check_pseudonym`): a
+    partner hub's member with such a name would pass for ours, so the name is not shown.
+    """
+    if not name.strip():
+        return False
+    skeletons = {text_safety.skeleton(name), text_safety.skeleton(name.lower())}
+    query = sa.select(User.id).where(sa.or_(User.pseudonym_skeleton.in_(skeletons),
+                                            sa.func.lower(User.pseudonym) == name.lower()))
+    return db.session.scalar(query.limit(1)) is not None
+
+
 @functools.cache
 def _reserved_skeletons() -> frozenset[str]:
     return frozenset(map(text_safety.skeleton, RESERVED_PSEUDONYMS))

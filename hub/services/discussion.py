@@ -11,6 +11,7 @@ note's author); a held one is announced when it is released.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,9 +26,9 @@ from hub.models import Comment, CommentState, CommentThread, Flag, Note, NoteSta
 from hub.models.base import utcnow
 from hub.models.user import User
 from hub.permissions import can
-from hub.services import audit, notes, privacy, screening
+from hub.services import audit, notes, privacy, redaction, screening
 from hub.services.errors import NotAllowed, ServiceError
-from hub.text import render_markdown
+from hub.text import html_text, render_markdown
 
 MAX_LENGTH = 5000
 FIELD = "comment"
@@ -242,7 +243,8 @@ def _require_held(comment: Comment) -> None:
         raise ServiceError(_l("This comment is no longer waiting for a moderator."))
 
 
-def _language(comment: Comment) -> str:
+def comment_language(comment: Comment) -> str:
+    """Return the language a comment's redaction marker is written in: its note's."""
     return comment.note.language if comment.note else "en"
 
 
@@ -253,7 +255,8 @@ def release(comment: Comment, *, by: User, checked: Iterable[str] = (), redact: 
     found = findings(comment)
     chosen = screening.settle(found, checked=checked, redact=redact)
     if chosen:
-        _set_body(comment, screening.redact({FIELD: comment.body}, chosen, language=_language(comment))[FIELD])
+        redacted = screening.redact({FIELD: comment.body}, chosen, language=comment_language(comment))
+        _set_body(comment, redacted[FIELD])
     comment.state = CommentState.PUBLISHED.value
     audit.record("comment.release", actor=by, target=comment, note=comment.note_id, findings=len(found),
                  redacted=len(chosen))
@@ -273,8 +276,20 @@ def decline(comment: Comment, *, by: User) -> None:
     db.session.commit()
 
 
-def redact(comment: Comment, *, by: User, body: str) -> None:
-    """Let a moderator cut personal data out of a comment ("redact now"); readers' copies follow."""
+class Reach(enum.Enum):
+    """Where a moderator's redaction of a comment goes (:func:`redact`)."""
+
+    EVERYWHERE = "everywhere"  # every copy follows: readers here, the hubs that have the note
+    MARKED = "marked"  # the same, a partner member's comment whose cuts were marked so that its hub takes them
+    NOT_WRITER = "not_writer"  # the partner hub the comment was written on keeps its original
+
+
+def redact(comment: Comment, *, by: User, body: str) -> Reach:
+    """Let a moderator cut personal data out of a comment ("redact now"); readers' copies follow.
+
+    A partner member's comment goes back to its hub only as cuts (:func:`redaction.only_cuts`):
+    spans simply deleted are marked so; any other change stays here and on the other hubs.
+    """
     _require_moderator(by)
     if comment.removed_at is not None:
         raise ServiceError(_l("This comment was removed."))
@@ -282,6 +297,10 @@ def redact(comment: Comment, *, by: User, body: str) -> None:
     if body == comment.body:
         raise ServiceError(_l("Nothing was removed. Delete the personal data from the text, then save."),
                            field="body")
+    reach = Reach.EVERYWHERE
+    if written_elsewhere(comment):
+        body, reach = _for_the_writers_hub(comment, body)
+        comment.thread.edited_here = reach is Reach.NOT_WRITER
     _set_body(comment, body)
     audit.record("comment.redact", actor=by, target=comment, note=comment.note_id)
     notes.close_personal_data_flags(by, Flag.comment_id == comment.id)
@@ -290,6 +309,41 @@ def redact(comment: Comment, *, by: User, body: str) -> None:
         events.record("comment.updated", subject_type="comment", subject_id=comment.id, note_id=comment.note_id,
                       redacted=True)
     db.session.commit()
+    return reach
+
+
+def written_elsewhere(comment: Comment) -> bool:
+    """Tell whether a comment was written on a partner hub (and received from it or relayed)."""
+    thread = comment.thread
+    return thread is not None and thread.peer_id is not None
+
+
+def writers_hub_takes_cuts(comment: Comment) -> bool | None:
+    """Tell a moderator, before a redaction, what the hub a comment was written on will take of it.
+
+    None: the comment was written here. True: that hub takes personal data cut out (deleted, or
+    replaced by the marker), nothing else. False: it keeps its original whatever is changed here.
+    """
+    if not written_elsewhere(comment):
+        return None
+    return not comment.thread.edited_here and comment.note.origin_peer_id is None
+
+
+def _for_the_writers_hub(comment: Comment, body: str) -> tuple[str, Reach]:
+    """Return the text to save of a partner member's comment, and whether the hub it was written on takes it.
+
+    That hub takes only spans replaced by the marker, checked on the text as it will check it; a
+    comment under a partner's note (relayed here by its origin) goes to no other hub at all.
+    """
+    if not writers_hub_takes_cuts(comment):
+        return body, Reach.NOT_WRITER
+    before = html_text(comment.body_html)
+    if redaction.only_cuts(before, html_text(_render(body))):
+        return body, Reach.EVERYWHERE
+    marked = redaction.mark_cuts(comment.body, body, language=comment_language(comment))
+    if marked is not None and redaction.only_cuts(before, html_text(_render(marked))):
+        return marked, Reach.MARKED
+    return body, Reach.NOT_WRITER
 
 
 def _set_body(comment: Comment, body: str) -> None:

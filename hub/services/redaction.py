@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.models.base import utcnow
-from hub.models.note import SECTIONS, NoteRevision
+from hub.models.note import LANGUAGES, SECTIONS, NoteRevision
 from hub.services import screening
 
 TEXT_FIELDS = ("title", "summary", "body")
@@ -110,3 +110,55 @@ def scrub_revisions(revisions: Iterable[NoteRevision], removed: Removed, *, lang
             revision.redacted_at = utcnow()
             changed += 1
     return changed
+
+
+# --- what a partner hub takes of a redaction of its member's comment -----------------------------
+
+def _squeezed(text: str) -> str:
+    return " ".join(text.split())
+
+
+def only_cuts(before: str, after: str) -> bool:
+    """Tell whether ``after`` is ``before`` with one or more spans replaced by the redaction marker.
+
+    The hub a comment was written on takes this, and only this, from the note's origin (whose
+    moderators hold the note's conversation): no partner may put other words in a member's mouth.
+    Whitespace does not count (each hub renders the text again).
+    """
+    markers = sorted({screening.marker(language) for language in LANGUAGES}, key=len, reverse=True)
+    pieces = re.split("|".join(re.escape(m) for m in markers), _squeezed(after))
+    before = _squeezed(before)
+    if len(pieces) < 2 or not before.startswith(pieces[0]):
+        return False
+    position = len(pieces[0])
+    for piece in pieces[1:-1]:  # each marker stands for at least one character cut out
+        found = before.find(piece, position + 1)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    tail = len(before) - len(pieces[-1])
+    return before.endswith(pieces[-1]) and tail >= position + 1
+
+
+def same_text(before: str, after: str) -> bool:
+    """Tell whether two texts differ in whitespace at most (as :func:`only_cuts` compares them)."""
+    return _squeezed(before) == _squeezed(after)
+
+
+def mark_cuts(before: str, after: str, *, language: str) -> str | None:
+    """Return ``before`` with each span that ``after`` leaves out replaced by the redaction marker.
+
+    None when ``after`` does more than leave spans out (other words, a marker typed in): a
+    moderator's plain deletions can so travel as a redaction the writer's hub takes.
+    """
+    marker = screening.marker(language)
+    pieces: list[str] = []
+    for tag, i1, i2, _j1, _j2 in difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes():
+        cut = before[i1:i2]
+        if tag == "equal" or (tag == "delete" and not cut.strip()):
+            pieces.append(cut)
+        elif tag == "delete":  # the marker where the span was, keeping the spaces around it
+            pieces.append(cut[:len(cut) - len(cut.lstrip())] + marker + cut[len(cut.rstrip()):])
+        else:
+            return None
+    return "".join(pieces)

@@ -221,3 +221,42 @@ def test_a_translation_offered_by_a_partner_and_accepted_on_the_origin_reaches_t
             return note and {"title": note.title, "state": note.state, "body": note.body}
     assert wait_for(on_c, what="the accepted translation on C", hubs=[a, c]) == {
         "title": "流动针具交换", "state": "published", "body": "我们用一辆车开展针具交换。"}
+
+
+def test_a_moderators_edit_of_a_partners_comment_reaches_its_hub_only_as_cuts_it_takes(hubs):
+    from hub.models.federation import Delivery
+
+    a, b, c = hubs["a"], hubs["b"], hubs["c"]
+
+    def failed_on_b() -> int:
+        with b.context():
+            return db.session.scalar(sa.select(sa.func.count()).select_from(InboxItem)
+                                     .where(InboxItem.state == "failed"))
+
+    failed_before = failed_on_b()
+    note_id = publish(a, "Kits by post")
+    on_b, on_c = _approved_copy(b, a, note_id), _approved_copy(c, a, note_id)
+    with b.context():
+        discussion.add_comment(db.session.get(Note, on_b), by=b.user("writer"),
+                               body="We post kits. Our van waits at gate 7 of the Lotus market.")
+    [comment] = wait_for(lambda: _comments(a, note_id), what="B's comment on A", hubs=[a, b])
+    _release(a, comment["id"])
+    wait_for(lambda: _comments(c, on_c), what="B's comment on C", hubs=[a, c])
+
+    def redact(body: str) -> discussion.Reach:
+        with a.context():
+            return discussion.redact(db.session.get(Comment, comment["id"]), by=a.user("moder"), body=body)
+
+    # Text only deleted reaches B marked, and B takes it.
+    assert redact("We post kits. Our van waits .") is discussion.Reach.MARKED
+    marked = "We post kits. Our van waits [personal data removed]."
+    wait_for(lambda: _comments(b, on_b)[0]["body"] == marked, what="the marked cut on B", hubs=[a, b])
+    # Other words stay off B, which would refuse them; C, a reader, gets them.
+    assert redact("We post kits in plain parcels.") is discussion.Reach.NOT_WRITER
+    wait_for(lambda: _comments(c, on_c)[0]["body"] == "We post kits in plain parcels.", what="the edit on C",
+             hubs=[a, c])
+    with a.context():
+        announced = [d.inbox_url for d in db.session.scalars(sa.select(Delivery)) if d.activity["type"] == "Announce"
+                     and d.activity["object"].get("content", "").startswith("<p>We post kits in plain")]
+    assert announced and not any(url.startswith(b.base) for url in announced)
+    assert _comments(b, on_b)[0]["body"] == marked and failed_on_b() == failed_before

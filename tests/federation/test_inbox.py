@@ -243,6 +243,36 @@ def test_open_mode_fetches_an_unknown_hubs_key_and_holds_its_follow(app, client,
     assert peer_server.posts == []
 
 
+def test_what_fails_from_a_hub_met_for_the_first_time_is_listed_on_its_own_page(app, client, make_peer, peer_server,
+                                                                                 publish, people, login_as):
+    """Nothing reaches the worker from a hub without a row: allow-list mode refuses it at the door, and open
+    mode records the hub (listed under Known hubs) with its first activity, so its failures show on its page."""
+    note = publish("public")
+    host = peer_server.base.removeprefix("http://")
+    stranger = make_peer(host, scheme="http", register=False)
+    peer_server.serve_actor(stranger)
+    comment = {"id": f"{stranger.base}/ap/comments/1", "type": "Note", "attributedTo": stranger.actor_id,
+               "inReplyTo": f"http://hub.test/ap/notes/{note.id}", "content": "<p>Secret words of Wang.</p>"}
+    before = _rows()
+    refused = stranger.post(client, stranger.activity("Create", comment))
+    assert refused.status_code == 403 and _rows() == before
+    app.config.update(FEDERATION_MODE="open")
+    activity = stranger.activity("Create", comment)
+    assert stranger.post(client, activity).status_code == 202
+    row = db.session.scalar(sa.select(PeerHub))
+    assert db.session.scalar(sa.select(InboxItem.peer_id)) == row.id and not row.partner
+    notes.delete(note, by=people["author"])  # gone before the worker reads the comment
+    _process(app)
+    assert db.session.scalar(sa.select(InboxItem.state)) == "failed"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(InboxItem).where(InboxItem.peer_id.is_(None))) == 0
+    login_as(people["admin"])
+    for language, heading in (("en", "Incoming activities that failed"), ("zh_Hans", "处理失败的传入活动")):
+        assert f"/admin/partners/{row.id}" in client.get(f"/admin/partners/?lang={language}").get_data(as_text=True)
+        page = client.get(f"/admin/partners/{row.id}?lang={language}").get_data(as_text=True)
+        assert heading in page and activity["id"] in page and "not_a_reply_to_our_note" in page
+        assert "Wang" not in page
+
+
 def test_worker_processes_the_inbox_each_round(app, client, make_peer):
     peer = make_peer(trust="publish")
     peer.post(client, peer.activity("Create", peer.article()))

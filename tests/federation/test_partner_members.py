@@ -1,0 +1,133 @@
+"""A partner hub's members in the conversation here: never passing for ours, and what of their words a
+moderator here may change (their hub takes cuts of personal data, nothing else).
+
+Partner hubs are fake peers (tests/federation/fixtures.py) that post signed activities to the
+inbox; what this hub sends them is read from the deliveries its consumers queue.
+"""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from hub.extensions import db
+from hub.federation import inbox
+from hub.models import Comment, CommentThread, Delivery
+from hub.services import discussion, redaction, screening
+from hub.text import html_text
+from tests.federation.test_conversation_inbox import _comment, _consume
+from tests.helpers import post_form
+
+CYRILLIC_E = "\u0435"  # е, drawn like the Latin e
+
+
+def _comment_page(client, note_id: int, language: str) -> str:
+    return client.get(f"/notes/{note_id}?lang={language}").get_data(as_text=True)
+
+
+def _receive(app, client, peer, note, *, pseudonym: str, number: int = 1, content: str = "<p>We tried it.</p>"):
+    activity = peer.activity("Create", {**_comment(peer, note.id, number=number, content=content),
+                                        "peh:authorPseudonym": pseudonym})
+    assert peer.post(client, activity).status_code == 202
+    inbox.process_pending(app)
+
+
+# --- a partner's member never passes for one of ours ------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["peer", "PEER", f"p{CYRILLIC_E}er", "\uff50\uff45\uff45\uff52"])  # ｐｅｅｒ
+def test_a_partners_pseudonym_that_looks_like_one_of_our_members_is_not_shown(app, client, make_peer, make_user,
+                                                                               publish, name):
+    make_user("ourpeer", pseudonym="peer")
+    note = publish("public")
+    partner = make_peer("hub-b.example", trust="publish")
+    _receive(app, client, partner, note, pseudonym=name)
+    assert db.session.scalar(sa.select(CommentThread)).author_pseudonym == ""
+    for language, someone, from_hub in (("en", "someone", "from partner hub"),
+                                        ("zh_Hans", "某人", "来自合作平台")):
+        page = _comment_page(client, note.id, language)
+        assert f'<strong>{someone}</strong>' in page and from_hub in page
+        assert f'<bdi class="user-text">{name}</bdi>' not in page
+
+
+def test_a_partners_pseudonym_is_no_longer_shown_once_one_of_our_members_takes_a_look_alike(
+        app, client, make_peer, make_user, publish, people, login_as):
+    note = publish("public")
+    partner = make_peer("hub-b.example", trust="moderate")
+    _receive(app, client, partner, note, pseudonym="Lily")
+    comment = db.session.scalar(sa.select(Comment))
+    login_as(people["moderator"])
+    assert '<bdi class="user-text">Lily</bdi>' in client.get("/moderation/comments?lang=en").get_data(as_text=True)
+    discussion.release(comment, by=people["moderator"])
+    assert '<bdi class="user-text">Lily</bdi>' in _comment_page(client, note.id, "en")
+    make_user("lily", pseudonym="L\u0456ly")  # our new member, with a Cyrillic і
+    for language, someone in (("en", "someone"), ("zh_Hans", "某人")):
+        page = _comment_page(client, note.id, language)
+        assert '<bdi class="user-text">Lily</bdi>' not in page and f"<strong>{someone}</strong>" in page
+        redact = client.get(f"/moderation/comments/{comment.id}/redact?lang={language}").get_data(as_text=True)
+        assert '<bdi class="user-text">Lily</bdi>' not in redact and someone in redact
+
+
+# --- a moderator's edit of a partner member's comment -------------------------------------------------------
+
+WRITTEN = "We tried it. Call Wang on 138 1234 5678 for kits."
+
+
+@pytest.fixture
+def partner_comment(app, client, make_peer, publish, people, login_as):
+    """A partner member's comment shown on our note, another partner that has the note, a moderator signed in."""
+    note = publish("public")
+    writer = make_peer("hub-b.example", trust="publish", they_follow=True)
+    make_peer("reader.example", they_follow=True)
+    _consume(app)
+    _receive(app, client, writer, note, pseudonym="Lily", content=f"<p>{WRITTEN}</p>")
+    comment = db.session.scalar(sa.select(Comment))
+    assert comment.state == "held"  # the phone number
+    discussion.release(comment, by=people["moderator"],
+                       checked=[screening.key(finding) for finding in discussion.findings(comment)])
+    _consume(app)
+    db.session.execute(sa.delete(Delivery))
+    db.session.commit()
+    login_as(people["moderator"])
+    return comment
+
+
+def _redact(client, comment, body: str, language: str = "en") -> str:
+    url = f"/moderation/comments/{comment.id}/redact?lang={language}"
+    return post_form(client, url, {"body": body}, follow_redirects=True).get_data(as_text=True)
+
+
+def _announced(app) -> dict[str, str]:
+    """Return inbox -> the comment's text in the Announces queued since."""
+    _consume(app)
+    return {d.inbox_url: d.activity["object"]["content"] for d in db.session.scalars(sa.select(Delivery))
+            if d.activity["type"] == "Announce"}
+
+
+def test_the_moderator_is_told_before_saving_what_the_writers_hub_takes(client, partner_comment):
+    # The marker is the one of the note's language (zh_Hans), which the deletions are marked with.
+    for language, words in (("en", ("written on partner hub", "［已删除个人信息］", "keeps the original")),
+                            ("zh_Hans", ("写于合作平台", "［已删除个人信息］", "保留原文"))):
+        page = client.get(f"/moderation/comments/{partner_comment.id}/redact?lang={language}").get_data(as_text=True)
+        assert 'id="writer-hub"' in page and all(word in page for word in words), (language, page)
+
+
+def test_deleting_personal_data_from_a_partners_comment_reaches_its_hub_as_marked_cuts(app, client, partner_comment):
+    page = _redact(client, partner_comment, "We tried it. Call Wang on  for kits.")
+    assert "Each deletion is marked" in page
+    sent = _announced(app)
+    assert set(sent) == {"https://hub-b.example/inbox", "https://reader.example/inbox"}
+    for content in sent.values():
+        assert "1234" not in content and "已删除个人信息" in content  # a zh_Hans note: its marker
+        assert redaction.only_cuts(WRITTEN, html_text(content))  # what hub-b checks
+
+
+def test_rewording_a_partners_comment_stays_off_its_hub_and_the_moderator_is_told(app, client, partner_comment):
+    page = _redact(client, partner_comment, "We tried it. Ask the outreach team for kits.")
+    assert "Saved on this hub. The partner hub the comment was written on keeps its original" in page
+    sent = _announced(app)
+    assert set(sent) == {"https://reader.example/inbox"}  # no activity hub-b would refuse
+    # Later cuts do not go to hub-b either: its text is no longer the one the change starts from.
+    page = _redact(client, partner_comment, "We tried it. Ask the outreach team.", language="zh_Hans")
+    assert "已保存在本平台" in page
+    assert set(_announced(app)) == {"https://reader.example/inbox"}
+    page = client.get(f"/moderation/comments/{partner_comment.id}/redact?lang=en").get_data(as_text=True)
+    assert "Your change does not reach that hub" in page
