@@ -10,6 +10,11 @@ private key):
   holds every file the database names);
 - ``federation_key.pem`` and, in development, ``secret_key``, when they exist.
 
+The manifest holds the database file's SHA-256. A restore reads the whole backup before it
+replaces anything: a file whose database differs from that checksum, a SQLite database failing
+SQLite's integrity check (backups from before the checksum) or a dump ``pg_restore`` cannot read
+is refused with nothing changed.
+
 Restoring replaces the database in one transaction on PostgreSQL (the schema is dropped and the
 dump loaded by ``psql --single-transaction``: it all happens or nothing does) and with the backup
 API on SQLite, then the attachments and keys, upgrades the schema to this version, gives the
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -148,7 +154,7 @@ def create(target: Path) -> Summary:
         attachments = list(_attachment_files(_instance() / "attachments"))
         manifest = {"format": FORMAT, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                     "database": _dialect(), "revision": revision, "identity": identity, "notes": notes,
-                    "attachments": len(attachments), "keys": keys}
+                    "attachments": len(attachments), "keys": keys, "database_sha256": _sha256(database_file)}
         (work_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
         partial = work_dir / "backup.tar"
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -161,6 +167,14 @@ def create(target: Path) -> Summary:
                 archive.add(file, "attachments/" + file.relative_to(_instance() / "attachments").as_posix())
         os.replace(partial, path)  # a backup file exists only once it is complete
     return Summary(path, manifest["database"], notes, len(attachments), keys, manifest["created_at"], identity)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _dump_database(destination: Path) -> None:
@@ -216,6 +230,7 @@ def restore(archive_path: Path, *, send_queued_mail: bool = False) -> Summary:
         work_dir = Path(work)
         with tarfile.open(archive_path) as archive:
             _extract(archive, work_dir)
+        _check_database(work_dir, manifest, archive_path)
         db.session.remove()
         db.engine.dispose()  # no pooled connection may hold on to the old database
         _load_database(work_dir)
@@ -275,12 +290,55 @@ def _extract(archive: tarfile.TarFile, work_dir: Path) -> None:
     archive.extractall(work_dir, members=members)  # noqa: S202 - every member was checked above
 
 
+def _check_database(work_dir: Path, manifest: dict, archive_path: Path) -> None:
+    """Refuse a backup whose database was damaged since it was written, before anything is replaced.
+
+    Backups carry the database file's SHA-256 (older ones do not); a SQLite database is also checked
+    page by page, as SQLite's backup API would copy a damaged file over the hub's good one unread.
+    """
+    database_file = work_dir / ("database.pgdump" if _dialect() == "postgresql" else "database.sqlite")
+    problem = None
+    if not database_file.is_file():
+        problem = f"it holds no {database_file.name}"
+    elif manifest.get("database_sha256") and manifest["database_sha256"] != _sha256(database_file):
+        problem = f"its {database_file.name} is not the file the backup was made with (checksum differs)"
+    elif _dialect() == "sqlite":
+        problem = _sqlite_damage(database_file)
+    else:
+        problem = _pgdump_damage(database_file, work_dir / "database.sql")
+    if problem:
+        raise BackupError(f"{archive_path} cannot be restored: {problem}. Nothing was changed; use another backup.")
+
+
+def _sqlite_damage(path: Path) -> str | None:
+    """Return what SQLite finds wrong with the database file at ``path``, or None when it is whole."""
+    try:
+        connection = sqlite3.connect(path)  # the backup's own extracted copy
+        try:
+            found = [row[0] for row in connection.execute("PRAGMA integrity_check(3)")]
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        return f"its database cannot be read ({error})"
+    if found == ["ok"]:
+        return None
+    return "its database fails SQLite's integrity check (" + "; ".join(" ".join(line.split()) for line in found) + ")"
+
+
+def _pgdump_damage(dump: Path, script: Path) -> str | None:
+    """Turn the dump into the SQL script the restore loads; return why pg_restore cannot, or None."""
+    pg_restore, (_url, env) = _pg_tool("pg_restore"), _pg_target()
+    try:
+        _run([pg_restore, "--no-owner", "--no-acl", "--file", str(script), str(dump)], env, "pg_restore")
+    except BackupError as error:
+        return f"its database dump cannot be read ({error})"
+    return None
+
+
 def _load_database(work_dir: Path) -> None:
     if _dialect() == "postgresql":
         url, env = _pg_target()
-        script = work_dir / "database.sql"
-        _run([_pg_tool("pg_restore"), "--no-owner", "--no-acl", "--file", str(script),
-              str(work_dir / "database.pgdump")], env, "pg_restore")
+        script = work_dir / "database.sql"  # written from the dump by _check_database
         preamble = work_dir / "preamble.sql"
         # Waiting for locks means someone still uses the database: fail clearly instead of hanging.
         preamble.write_text("SET lock_timeout = '15s';\nDROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n")
