@@ -48,6 +48,8 @@ from hub.models.note import Note
 
 FORMAT = 1
 KEY_FILES = ("federation_key.pem", "secret_key")
+# Their ids name them on partner hubs (/ap/notes/<id>, /ap/comments/<id>): a restore never gives one out twice.
+PUBLISHED_IDS = ("note", "comment")
 # Debian installs every PostgreSQL version's programs here; the newest can dump any older server.
 PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 
@@ -231,6 +233,7 @@ def restore(archive_path: Path, *, send_queued_mail: bool = False) -> Summary:
         with tarfile.open(archive_path) as archive:
             _extract(archive, work_dir)
         _check_database(work_dir, manifest, archive_path)
+        given_out = _ids_given_out()
         db.session.remove()
         db.engine.dispose()  # no pooled connection may hold on to the old database
         _load_database(work_dir)
@@ -238,6 +241,7 @@ def restore(archive_path: Path, *, send_queued_mail: bool = False) -> Summary:
         keys = _restore_keys(work_dir)
         if manifest.get("revision"):
             upgrade(directory=current_app.extensions["migrate"].directory)
+        _give_out_ids_above(given_out)
         identity = new_identity(restored_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                                 restored_from=f"{archive_path.name} ({manifest['created_at']})")
         held = 0 if send_queued_mail else _hold_mail()
@@ -247,6 +251,46 @@ def restore(archive_path: Path, *, send_queued_mail: bool = False) -> Summary:
     db.session.rollback()
     return Summary(archive_path, manifest["database"], notes, restored_files, keys, manifest["created_at"], identity,
                    mail_held=held)
+
+
+def _ids_given_out() -> dict[str, int]:
+    """Return the highest id of each of PUBLISHED_IDS the database about to be replaced gave out.
+
+    The hub may have run on after the backup was made: its newer notes and comments reached partner
+    hubs under ids the backup's counters would give out again, to other notes and comments. Read
+    from the table and the event log, which names every note and comment readers were shown; 0 where
+    the database has no such table (a new machine).
+    """
+    found = {}
+    for table in PUBLISHED_IDS:
+        try:
+            found[table] = db.session.scalar(sa.text(
+                f"SELECT max(coalesce((SELECT max(id) FROM {table}), 0), "  # noqa: S608 - a table name of ours
+                "coalesce((SELECT max(subject_id) FROM event WHERE subject_type = :table), 0))"
+                if _dialect() == "sqlite" else
+                f"SELECT greatest((SELECT max(id) FROM {table}), "  # noqa: S608 - a table name of ours
+                "(SELECT max(subject_id) FROM event WHERE subject_type = :table), 0)"), {"table": table}) or 0
+        except sa.exc.DatabaseError:
+            found[table] = 0
+        db.session.rollback()
+    return found
+
+
+def _give_out_ids_above(given_out: dict[str, int]) -> None:
+    """Set the restored database's id counters past ``given_out`` (in the caller's transaction)."""
+    for table, highest in given_out.items():
+        if not highest:
+            continue
+        if _dialect() == "sqlite":  # AUTOINCREMENT tables count in sqlite_sequence
+            current = db.session.scalar(sa.text("SELECT seq FROM sqlite_sequence WHERE name = :table"),
+                                        {"table": table}) or 0
+            db.session.execute(sa.text("DELETE FROM sqlite_sequence WHERE name = :table"), {"table": table})
+            db.session.execute(sa.text("INSERT INTO sqlite_sequence (name, seq) VALUES (:table, :seq)"),
+                               {"table": table, "seq": max(current, highest)})
+        else:
+            sequence = db.session.scalar(sa.text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table})
+            db.session.execute(sa.text(f"SELECT setval(:sequence, greatest(:highest, (SELECT last_value FROM "
+                                       f"{sequence})))"), {"sequence": sequence, "highest": highest})
 
 
 def _hold_mail() -> int:
