@@ -10,6 +10,11 @@ private key):
   holds every file the database names);
 - ``federation_key.pem`` and, in development, ``secret_key``, when they exist.
 
+The manifest holds the database file's SHA-256. A restore reads the whole backup before it
+replaces anything: a file whose database differs from that checksum, a SQLite database failing
+SQLite's integrity check (backups from before the checksum) or a dump ``pg_restore`` cannot read
+is refused with nothing changed.
+
 Restoring replaces the database in one transaction on PostgreSQL (the schema is dropped and the
 dump loaded by ``psql --single-transaction``: it all happens or nothing does) and with the backup
 API on SQLite, then the attachments and keys, upgrades the schema to this version, gives the
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -42,6 +48,8 @@ from hub.models.note import Note
 
 FORMAT = 1
 KEY_FILES = ("federation_key.pem", "secret_key")
+# Their ids name them on partner hubs (/ap/notes/<id>, /ap/comments/<id>): a restore never gives one out twice.
+PUBLISHED_IDS = ("note", "comment")
 # Debian installs every PostgreSQL version's programs here; the newest can dump any older server.
 PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 
@@ -148,7 +156,7 @@ def create(target: Path) -> Summary:
         attachments = list(_attachment_files(_instance() / "attachments"))
         manifest = {"format": FORMAT, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                     "database": _dialect(), "revision": revision, "identity": identity, "notes": notes,
-                    "attachments": len(attachments), "keys": keys}
+                    "attachments": len(attachments), "keys": keys, "database_sha256": _sha256(database_file)}
         (work_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
         partial = work_dir / "backup.tar"
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -161,6 +169,14 @@ def create(target: Path) -> Summary:
                 archive.add(file, "attachments/" + file.relative_to(_instance() / "attachments").as_posix())
         os.replace(partial, path)  # a backup file exists only once it is complete
     return Summary(path, manifest["database"], notes, len(attachments), keys, manifest["created_at"], identity)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _dump_database(destination: Path) -> None:
@@ -216,6 +232,8 @@ def restore(archive_path: Path, *, send_queued_mail: bool = False) -> Summary:
         work_dir = Path(work)
         with tarfile.open(archive_path) as archive:
             _extract(archive, work_dir)
+        _check_database(work_dir, manifest, archive_path)
+        given_out = _ids_given_out()
         db.session.remove()
         db.engine.dispose()  # no pooled connection may hold on to the old database
         _load_database(work_dir)
@@ -223,6 +241,7 @@ def restore(archive_path: Path, *, send_queued_mail: bool = False) -> Summary:
         keys = _restore_keys(work_dir)
         if manifest.get("revision"):
             upgrade(directory=current_app.extensions["migrate"].directory)
+        _give_out_ids_above(given_out)
         identity = new_identity(restored_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                                 restored_from=f"{archive_path.name} ({manifest['created_at']})")
         held = 0 if send_queued_mail else _hold_mail()
@@ -232,6 +251,46 @@ def restore(archive_path: Path, *, send_queued_mail: bool = False) -> Summary:
     db.session.rollback()
     return Summary(archive_path, manifest["database"], notes, restored_files, keys, manifest["created_at"], identity,
                    mail_held=held)
+
+
+def _ids_given_out() -> dict[str, int]:
+    """Return the highest id of each of PUBLISHED_IDS the database about to be replaced gave out.
+
+    The hub may have run on after the backup was made: its newer notes and comments reached partner
+    hubs under ids the backup's counters would give out again, to other notes and comments. Read
+    from the table and the event log, which names every note and comment readers were shown; 0 where
+    the database has no such table (a new machine).
+    """
+    found = {}
+    for table in PUBLISHED_IDS:
+        try:
+            found[table] = db.session.scalar(sa.text(
+                f"SELECT max(coalesce((SELECT max(id) FROM {table}), 0), "  # noqa: S608 - a table name of ours
+                "coalesce((SELECT max(subject_id) FROM event WHERE subject_type = :table), 0))"
+                if _dialect() == "sqlite" else
+                f"SELECT greatest((SELECT max(id) FROM {table}), "  # noqa: S608 - a table name of ours
+                "(SELECT max(subject_id) FROM event WHERE subject_type = :table), 0)"), {"table": table}) or 0
+        except sa.exc.DatabaseError:
+            found[table] = 0
+        db.session.rollback()
+    return found
+
+
+def _give_out_ids_above(given_out: dict[str, int]) -> None:
+    """Set the restored database's id counters past ``given_out`` (in the caller's transaction)."""
+    for table, highest in given_out.items():
+        if not highest:
+            continue
+        if _dialect() == "sqlite":  # AUTOINCREMENT tables count in sqlite_sequence
+            current = db.session.scalar(sa.text("SELECT seq FROM sqlite_sequence WHERE name = :table"),
+                                        {"table": table}) or 0
+            db.session.execute(sa.text("DELETE FROM sqlite_sequence WHERE name = :table"), {"table": table})
+            db.session.execute(sa.text("INSERT INTO sqlite_sequence (name, seq) VALUES (:table, :seq)"),
+                               {"table": table, "seq": max(current, highest)})
+        else:
+            sequence = db.session.scalar(sa.text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table})
+            db.session.execute(sa.text(f"SELECT setval(:sequence, greatest(:highest, (SELECT last_value FROM "
+                                       f"{sequence})))"), {"sequence": sequence, "highest": highest})
 
 
 def _hold_mail() -> int:
@@ -275,12 +334,55 @@ def _extract(archive: tarfile.TarFile, work_dir: Path) -> None:
     archive.extractall(work_dir, members=members)  # noqa: S202 - every member was checked above
 
 
+def _check_database(work_dir: Path, manifest: dict, archive_path: Path) -> None:
+    """Refuse a backup whose database was damaged since it was written, before anything is replaced.
+
+    Backups carry the database file's SHA-256 (older ones do not); a SQLite database is also checked
+    page by page, as SQLite's backup API would copy a damaged file over the hub's good one unread.
+    """
+    database_file = work_dir / ("database.pgdump" if _dialect() == "postgresql" else "database.sqlite")
+    problem = None
+    if not database_file.is_file():
+        problem = f"it holds no {database_file.name}"
+    elif manifest.get("database_sha256") and manifest["database_sha256"] != _sha256(database_file):
+        problem = f"its {database_file.name} is not the file the backup was made with (checksum differs)"
+    elif _dialect() == "sqlite":
+        problem = _sqlite_damage(database_file)
+    else:
+        problem = _pgdump_damage(database_file, work_dir / "database.sql")
+    if problem:
+        raise BackupError(f"{archive_path} cannot be restored: {problem}. Nothing was changed; use another backup.")
+
+
+def _sqlite_damage(path: Path) -> str | None:
+    """Return what SQLite finds wrong with the database file at ``path``, or None when it is whole."""
+    try:
+        connection = sqlite3.connect(path)  # the backup's own extracted copy
+        try:
+            found = [row[0] for row in connection.execute("PRAGMA integrity_check(3)")]
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        return f"its database cannot be read ({error})"
+    if found == ["ok"]:
+        return None
+    return "its database fails SQLite's integrity check (" + "; ".join(" ".join(line.split()) for line in found) + ")"
+
+
+def _pgdump_damage(dump: Path, script: Path) -> str | None:
+    """Turn the dump into the SQL script the restore loads; return why pg_restore cannot, or None."""
+    pg_restore, (_url, env) = _pg_tool("pg_restore"), _pg_target()
+    try:
+        _run([pg_restore, "--no-owner", "--no-acl", "--file", str(script), str(dump)], env, "pg_restore")
+    except BackupError as error:
+        return f"its database dump cannot be read ({error})"
+    return None
+
+
 def _load_database(work_dir: Path) -> None:
     if _dialect() == "postgresql":
         url, env = _pg_target()
-        script = work_dir / "database.sql"
-        _run([_pg_tool("pg_restore"), "--no-owner", "--no-acl", "--file", str(script),
-              str(work_dir / "database.pgdump")], env, "pg_restore")
+        script = work_dir / "database.sql"  # written from the dump by _check_database
         preamble = work_dir / "preamble.sql"
         # Waiting for locks means someone still uses the database: fail clearly instead of hanging.
         preamble.write_text("SET lock_timeout = '15s';\nDROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n")

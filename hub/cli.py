@@ -28,8 +28,12 @@ hub_cli = AppGroup("hub", help="Run and administer the hub.")
 @with_appcontext
 def init_command() -> None:
     """Create the database schema, or upgrade it to the newest version."""
+    from hub import schema_check
     from hub.services import vocabulary
 
+    state = schema_check.schema_state()
+    if not state.current <= state.known:  # a newer version's schema: Alembic would only say "Can't locate revision"
+        raise click.ClickException(f"Nothing was changed: {state.problem()}.")
     upgrade(directory=current_app.extensions["migrate"].directory)
     added = vocabulary.seed()
     click.echo(f"Database is up to date ({added} vocabulary terms added).")

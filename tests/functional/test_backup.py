@@ -173,3 +173,56 @@ def test_a_restore_does_not_send_the_mail_the_backup_had_queued(app, archive, tm
     assert result.exit_code == 0 and "mails queued" not in result.output, result.output
     assert db.session.scalar(sa.select(OutgoingMail.state)) == "pending"
     assert worker.DatabaseCursor(CONSUMER_NAME).get() == 0
+
+
+@pytest.mark.parametrize("made", ["now", "before the checksum"])
+def test_a_damaged_backup_is_refused_and_changes_nothing(app, people, publish, archive, made):
+    """A backup damaged since it was written (a bad disk, a cut copy) is refused before anything is
+    replaced; SQLite's backup API would otherwise copy the damaged file over the hub's good database."""
+    import json
+    import tarfile
+
+    with tarfile.open(archive) as tar:
+        members = [(info, tar.extractfile(info).read()) for info in tar.getmembers()]
+    with tarfile.open(archive, "w") as tar:
+        for info, data in members:
+            if info.name.startswith("database."):
+                data = bytes(byte ^ 0xFF for byte in data[:64]) + data[64:]
+            elif info.name == "manifest.json" and made != "now":
+                data = json.dumps({k: v for k, v in json.loads(data).items() if k != "database_sha256"}).encode()
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    publish("public", title="备份之后的笔记")
+    db.session.remove()
+
+    result = app.test_cli_runner().invoke(args=["hub", "restore", str(archive), "--yes"])
+    assert result.exit_code == 1 and "cannot be restored" in result.output and "Nothing was changed" in result.output, \
+        result.output
+    assert set(db.session.scalars(sa.select(Note.title))) == {"备份之后的笔记"}
+    if db.engine.dialect.name == "sqlite":
+        assert db.session.scalar(sa.text("PRAGMA integrity_check")) == "ok"
+
+
+def test_notes_and_comments_after_a_restore_never_take_ids_given_out_since_the_backup(app, people, publish, archive):
+    """The hub ran on after the backup: its newer note and comment reached partners as /ap/notes/<id> and
+    /ap/comments/<id>. Restored in place, the hub gives new notes and comments ids after those, not them again."""
+    from hub.models.discussion import Comment
+    from hub.services import discussion
+
+    since = publish("public", title="备份之后的笔记")
+    comment = discussion.add_comment(since, by=people["author"], body="备份之后的评论")
+    db.session.commit()
+    gone = {"note": since.id, "comment": comment.id}
+    people_ids = {role: person.id for role, person in people.items()}  # in the backup too
+    db.session.remove()
+
+    result = app.test_cli_runner().invoke(args=["hub", "restore", str(archive), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Note)) == 0
+    people.update({role: db.session.get(type(people[role]), key) for role, key in people_ids.items()})
+
+    again = publish("public", title="恢复之后的笔记")
+    later = discussion.add_comment(again, by=people["author"], body="恢复之后的评论")
+    db.session.commit()
+    assert again.id > gone["note"] and later.id > gone["comment"]
+    assert db.session.get(Comment, gone["comment"]) is None

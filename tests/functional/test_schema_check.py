@@ -69,3 +69,20 @@ def test_gunicorn_stops_with_the_reason_on_a_database_not_migrated(postgres_serv
         assert worker.returncode == 1 and "this hub needs" in worker.stderr and "flask hub init" in worker.stderr
     finally:
         postgres_server.drop_database("schema_check")
+
+
+def test_init_on_a_newer_versions_schema_says_so_and_changes_nothing(file_app):
+    """Old code put back after an upgrade (a downgrade): `flask hub init` names the newer schema instead of
+    Alembic's "Can't locate revision", as the worker and /readyz do."""
+    import sqlalchemy as sa
+
+    upgrade()
+    with db.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = '0099_s99_future'"))
+    result = file_app.test_cli_runner().invoke(args=["hub", "init"])
+    assert result.exit_code == 1, result.output
+    assert "Nothing was changed: the database's schema (0099_s99_future) is newer than this version" in result.output
+    status, body = readiness(file_app)
+    assert status == 503 and "is newer than this version of the hub knows" in body["checks"]["schema"]["detail"]
+    with db.engine.connect() as connection:
+        assert connection.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0099_s99_future"
