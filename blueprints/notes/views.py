@@ -119,8 +119,7 @@ def _again(note: Note, form: NoteForm):
     """
     if note.state in (NoteState.DRAFT, NoteState.CHANGES_REQUESTED) or (
             notes.may(me(), "edit", note) and not notes.same_text(note, form.to_input())):
-        return _save_edit(note, form) or render_template("notes/edit.html", form=form, note=note,
-                                                         thread=notes.thread(note))
+        return _save_edit(note, form) or _editor_page(form, note)
     _confirm_saved()
     if note.state == NoteState.SUBMITTED:
         return _submitted(note)
@@ -158,22 +157,31 @@ def edit(note_id: int):
         return _preview_page(form, note)
     elif not _editing_again() and form.validate_on_submit() and (answer := _save_edit(note, form)):
         return answer
+    return _editor_page(form, note)
+
+
+def _editor_page(form: NoteForm, note: Note) -> str:
+    """Render the editor of ``note`` with ``form`` (as the note has it, or as it was sent and refused)."""
     return render_template("notes/edit.html", form=form, note=note, thread=notes.thread(note),
                            original_changes=translations.original_changes(note) if note.original else [])
 
 
 def _save_edit(note: Note, form: NoteForm):
-    """Save a posted editor into ``note`` (and submit it when asked); None: show the editor again, refused."""
+    """Save a posted editor into ``note`` (and submit it when asked); None: show the editor again, refused.
+
+    Saving and submitting a note not in review is one transaction (:func:`notes.save_and_submit`):
+    refused, nothing is saved and the editor comes back with the text and what to change.
+    """
+    submitting = form.submit_note.data and note.state not in (NoteState.PUBLISHED, NoteState.SUBMITTED)
     with attempt(form=form, answered_by_caller=(PrivacyCheckRequired,)) as saved:
-        notes.save(note, by=me(), data=form.to_input(), confirm_privacy=form.confirm_privacy.data)
+        (notes.save_and_submit if submitting else notes.save)(
+            note, by=me(), data=form.to_input(), confirm_privacy=form.confirm_privacy.data)
     if isinstance(saved.error, PrivacyCheckRequired):
         return _privacy_page(form, note, saved.error), 422
     if not saved:
-        return None
+        return (_editor_page(form, note), 422) if submitting else None
     _confirm_saved()
-    if form.submit_note.data and note.state not in (NoteState.PUBLISHED, NoteState.SUBMITTED):
-        return _submit(note, form)
-    return _after_save(note)
+    return _submitted(note) if submitting else _after_save(note)
 
 
 def _confirm_saved() -> None:
@@ -203,17 +211,6 @@ def discard_changes(note_id: int):
     """Drop the author's pending changes to a published note."""
     return _act(note_id, lambda note, _f: notes.discard_changes(note, by=me()),
                 _("Your changes are discarded. The published text stays as it is."))
-
-
-def _submit(note: Note, form: NoteForm):
-    """Submit after the privacy check; show the findings when there are any."""
-    with attempt(answered_by_caller=(PrivacyCheckRequired,)) as submitted:
-        notes.submit(note, by=me(), confirm_privacy=form.confirm_privacy.data)
-    if isinstance(submitted.error, PrivacyCheckRequired):
-        return _privacy_page(form, note, submitted.error), 422
-    if not submitted:
-        return redirect(url_for("notes.edit", note_id=note.id))
-    return _submitted(note)
 
 
 def _submitted(note: Note):

@@ -189,3 +189,36 @@ def test_the_editor_works_without_a_key(editor):
     for _ in range(2):
         assert post_form(editor, "/notes/new", {**NOTE, "save": "1"}).status_code == 302
     assert count(Note) == 2
+
+
+# --- an existing draft: saving and submitting is one transaction ----------------------------------------------
+
+def _draft(editor) -> Note:
+    """Save a draft through the editor, as its author would; return it."""
+    post_form(editor, "/notes/new", {**NOTE, "save": "1", "draft_key": _key(editor)})
+    return db.session.scalars(db.select(Note)).one()
+
+
+def test_a_draft_refused_on_submit_keeps_its_saved_text_and_shows_the_new_text_again(editor):
+    note = _draft(editor)
+    response = post_form(editor, f"/notes/{note.id}/edit", {**NOTE, "summary": "", "body": "夜里十点的外展",
+                                                            "submit_note": "1"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "夜里十点的外展" in page
+    assert "Write a summary of one or two sentences before submitting." in page
+    db.session.refresh(note)  # neither the edit nor the submission: the draft as it was saved
+    assert (note.state, note.summary, note.body, count(NoteRevision)) == ("draft", NOTE["summary"], NOTE["body"], 0)
+
+
+def test_a_draft_stopped_at_the_privacy_check_keeps_its_saved_text_until_the_author_confirms(editor):
+    note = _draft(editor)
+    sent = {**NOTE, "body": "电话 13812345678", "submit_note": "1"}
+    check = post_form(editor, f"/notes/{note.id}/edit", sent)
+    assert check.status_code == 422 and "<mark>13812345678</mark>" in check.get_data(as_text=True)
+    db.session.refresh(note)
+    assert (note.state, note.body) == ("draft", NOTE["body"])
+
+    confirmed = post_form(editor, f"/notes/{note.id}/edit", {**sent, "confirm_privacy": "y"})
+    db.session.refresh(note)
+    assert confirmed.headers["Location"] == f"/notes/{note.id}"
+    assert (note.state, note.body, count(NoteRevision)) == ("submitted", "电话 13812345678", 1)
