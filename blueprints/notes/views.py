@@ -115,8 +115,10 @@ def _again(note: Note, form: NoteForm):
 
     A draft, or new text for a note its author may still change, is saved into that note as the
     editor of the note would save it; the same text sent again changes nothing, and the answer is the
-    one the first sending got.
+    one the first sending got. A note deleted since is not brought back: see :func:`_key_note_deleted`.
     """
+    if note.state == NoteState.DELETED:
+        return _key_note_deleted(form)
     if note.state in (NoteState.DRAFT, NoteState.CHANGES_REQUESTED) or (
             notes.may(me(), "edit", note) and not notes.same_text(note, form.to_input())):
         return _save_edit(note, form) or _editor_page(form, note)
@@ -126,6 +128,19 @@ def _again(note: Note, form: NoteForm):
     # i18n: a new note's form arrived twice (a double tap, a retry): the second changed nothing
     flash(_("This note was already saved; it is shown as the hub has it."), "info")
     return redirect(url_for("notes.detail", note_id=note.id))
+
+
+def _key_note_deleted(form: NoteForm):
+    """Answer an editor whose key made a note deleted since (in another tab; a form or autosave sent again after).
+
+    Nothing is saved and nothing is claimed: the deleted note stays deleted, and the text comes
+    back in the editor with a new key, so that saving it again, by the person's own choice, makes
+    a new note.
+    """
+    form.draft_key.data = notes.new_draft_key()
+    form.form_errors.append(_("The note this editor saved was deleted meanwhile (in another tab or window?), so "
+                              "nothing was saved. Your text is still here: save it again to keep it as a new note."))
+    return render_template("notes/edit.html", form=form, note=None), 409
 
 
 def _preview_page(form: NoteForm, note: Note | None):
@@ -261,6 +276,11 @@ def autosave():
             note, made = notes.create_draft(author=me(), data=form.to_input(), key=form.draft_key.data), True
     if isinstance(saved.error, notes.SameKey):  # sent again (a retry, two tabs): the note its key made
         note, saved = saved.error.note, Outcome()
+        if note.state == NoteState.DELETED:  # deleted since: stays deleted, and the editor keeps the text
+            # i18n: the editor's autosave, after the note it had saved was deleted (in another tab)
+            return problem_response(410, _("The note this editor saved was deleted meanwhile (in another tab or "
+                                           "window?), so the hub did not save this text. Press “Save draft” to "
+                                           "keep it as a new note."), ok=False, reason="deleted")
     if saved and not made:
         if not notes.autosaves(note):
             # i18n: the editor's autosave, after the note was submitted or withdrawn (in another tab)
