@@ -98,11 +98,8 @@ _WIDEST = sa.case(*((sa.or_(Note.reach == v, Note.visibility == v), v) for v in 
 def renamed_notes(batch: Iterable[Event], kind: str) -> set[int]:
     """Return the ids of the published notes whose author or project (``kind``, one of :data:`RENAMES`)
     the events of ``batch`` rename: consumers that show the name read those notes again."""
-    subjects = {e.subject_id for e in batch if e.kind == kind}
-    if not subjects:
-        return set()
-    return set(db.session.scalars(sa.select(Note.id).where(RENAMES[kind].in_(subjects),
-                                                           Note.state == NoteState.PUBLISHED.value)))
+    renamed = _renamed([e for e in batch if e.kind == kind])
+    return set() if renamed is None else set(db.session.scalars(sa.select(Note.id).where(renamed)))
 
 
 @sa.event.listens_for(Session, "before_commit")
@@ -117,7 +114,7 @@ def _write_recorded_events(session: Session) -> None:
         session.add_all(pending)  # the commit's own flush inserts them (and takes the lock)
 
 
-def _renamed(pending: list[Event]) -> sa.ColumnElement[bool] | None:
+def _renamed(pending: Iterable[Event]) -> sa.ColumnElement[bool] | None:
     """Return the condition of the published notes whose author or project the ``pending`` events rename
     (None when they rename nothing)."""
     subjects: dict[str, set[int]] = {}
