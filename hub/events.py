@@ -34,6 +34,7 @@ consumer meanwhile.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -86,9 +87,19 @@ def fingerprint(position: int) -> str | None:
 
 # Events that change what readers and partners' systems get of a note: each stamps Note.changed_at.
 NOTE_CHANGES = frozenset({"note.published", "note.updated", "note.unpublished", "note.deleted"})
+# Events that change a name every note of their subject is shown with (the author's pseudonym, the project's
+# name): each stamps changed_at of the subject's published notes, in one statement however many there are.
+RENAMES = {"user.renamed": Note.author_id, "project.renamed": Note.project_id}
 _WIDEST = sa.case(*((sa.or_(Note.reach == v, Note.visibility == v), v) for v in (Visibility.PUBLIC.value,
                                                                                   Visibility.PARTNERS.value)),
                   else_=Visibility.MEMBERS.value)
+
+
+def renamed_notes(batch: Iterable[Event], kind: str) -> set[int]:
+    """Return the ids of the published notes whose author or project (``kind``, one of :data:`RENAMES`)
+    the events of ``batch`` rename: consumers that show the name read those notes again."""
+    renamed = _renamed([e for e in batch if e.kind == kind])
+    return set() if renamed is None else set(db.session.scalars(sa.select(Note.id).where(renamed)))
 
 
 @sa.event.listens_for(Session, "before_commit")
@@ -98,20 +109,34 @@ def _write_recorded_events(session: Session) -> None:
     if pending:
         session.flush()
         _stamp_changed_notes(session, {e.subject_id for e in pending
-                                       if e.subject_type == "note" and e.kind in NOTE_CHANGES})
+                                       if e.subject_type == "note" and e.kind in NOTE_CHANGES},
+                             _renamed(pending))
         session.add_all(pending)  # the commit's own flush inserts them (and takes the lock)
 
 
-def _stamp_changed_notes(session: Session, note_ids: set[int]) -> None:
+def _renamed(pending: Iterable[Event]) -> sa.ColumnElement[bool] | None:
+    """Return the condition of the published notes whose author or project the ``pending`` events rename
+    (None when they rename nothing)."""
+    subjects: dict[str, set[int]] = {}
+    for event in pending:
+        if event.kind in RENAMES:
+            subjects.setdefault(event.kind, set()).add(event.subject_id)
+    if not subjects:
+        return None
+    return sa.and_(Note.state == NoteState.PUBLISHED.value,
+                   sa.or_(*(RENAMES[kind].in_(ids) for kind, ids in subjects.items())))
+
+
+def _stamp_changed_notes(session: Session, note_ids: set[int], renamed: sa.ColumnElement[bool] | None = None) -> None:
     """Set ``changed_at`` of the notes (and of a translation's original) to now, and widen ``reach``
-    of those published.
+    of those published; set ``changed_at`` of the published notes ``renamed`` names too.
 
     Stamped under the event log's lock, right before the commit: stamps then follow commit order,
     so a partner syncing by (changed_at, id) after a stamp it saw never misses a note committed
     later with an earlier stamp. On PostgreSQL the database's clock stamps (one clock for every
     node); SQLite has one writer at a time on one machine.
     """
-    if not note_ids:
+    if not note_ids and renamed is None:
         return
     bind = session.get_bind(Event.__mapper__)
     if bind.dialect.name == "postgresql":
@@ -119,6 +144,11 @@ def _stamp_changed_notes(session: Session, note_ids: set[int]) -> None:
         now: Any = sa.func.timezone("UTC", sa.func.clock_timestamp())
     else:
         now = utcnow()
+    if renamed is not None:  # a person's 1,000 notes: one statement, not 1,000 events
+        session.execute(sa.update(Note).where(renamed).values(changed_at=now)
+                        .execution_options(synchronize_session=False))
+    if not note_ids:
+        return
     originals = sa.select(Note.translation_of_id).where(Note.id.in_(note_ids), Note.translation_of_id.is_not(None))
     session.execute(sa.update(Note).where(sa.or_(Note.id.in_(note_ids), Note.id.in_(originals.scalar_subquery())))
                     .values(changed_at=now).execution_options(synchronize_session=False))

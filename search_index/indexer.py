@@ -201,7 +201,8 @@ class SearchIndexer:
 
     def apply(self, batch: Sequence[Event]) -> None:
         """Apply a batch of events and move the cursor past it, in one commit."""
-        note_ids = _originals(e.subject_id for e in batch if e.subject_type == "note" and e.kind in NOTE_EVENTS)
+        note_ids = _originals({e.subject_id for e in batch if e.subject_type == "note" and e.kind in NOTE_EVENTS}
+                              | events.renamed_notes(batch, "project.renamed"))  # the project facet holds its slug
         index = self.store.open()
         writer = index.writer(timeout=30, **WRITER_OPTIONS)
         try:

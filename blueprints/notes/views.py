@@ -115,18 +115,32 @@ def _again(note: Note, form: NoteForm):
 
     A draft, or new text for a note its author may still change, is saved into that note as the
     editor of the note would save it; the same text sent again changes nothing, and the answer is the
-    one the first sending got.
+    one the first sending got. A note deleted since is not brought back: see :func:`_key_note_deleted`.
     """
+    if note.state == NoteState.DELETED:
+        return _key_note_deleted(form)
     if note.state in (NoteState.DRAFT, NoteState.CHANGES_REQUESTED) or (
             notes.may(me(), "edit", note) and not notes.same_text(note, form.to_input())):
-        return _save_edit(note, form) or render_template("notes/edit.html", form=form, note=note,
-                                                         thread=notes.thread(note))
+        return _save_edit(note, form) or _editor_page(form, note)
     _confirm_saved()
     if note.state == NoteState.SUBMITTED:
         return _submitted(note)
     # i18n: a new note's form arrived twice (a double tap, a retry): the second changed nothing
     flash(_("This note was already saved; it is shown as the hub has it."), "info")
     return redirect(url_for("notes.detail", note_id=note.id))
+
+
+def _key_note_deleted(form: NoteForm):
+    """Answer an editor whose key made a note deleted since (in another tab; a form or autosave sent again after).
+
+    Nothing is saved and nothing is claimed: the deleted note stays deleted, and the text comes
+    back in the editor with a new key, so that saving it again, by the person's own choice, makes
+    a new note.
+    """
+    form.draft_key.data = notes.new_draft_key()
+    form.form_errors.append(_("The note this editor saved was deleted meanwhile (in another tab or window?), so "
+                              "nothing was saved. Your text is still here: save it again to keep it as a new note."))
+    return render_template("notes/edit.html", form=form, note=None), 409
 
 
 def _preview_page(form: NoteForm, note: Note | None):
@@ -158,22 +172,31 @@ def edit(note_id: int):
         return _preview_page(form, note)
     elif not _editing_again() and form.validate_on_submit() and (answer := _save_edit(note, form)):
         return answer
+    return _editor_page(form, note)
+
+
+def _editor_page(form: NoteForm, note: Note) -> str:
+    """Render the editor of ``note`` with ``form`` (as the note has it, or as it was sent and refused)."""
     return render_template("notes/edit.html", form=form, note=note, thread=notes.thread(note),
                            original_changes=translations.original_changes(note) if note.original else [])
 
 
 def _save_edit(note: Note, form: NoteForm):
-    """Save a posted editor into ``note`` (and submit it when asked); None: show the editor again, refused."""
+    """Save a posted editor into ``note`` (and submit it when asked); None: show the editor again, refused.
+
+    Saving and submitting a note not in review is one transaction (:func:`notes.save_and_submit`):
+    refused, nothing is saved and the editor comes back with the text and what to change.
+    """
+    submitting = form.submit_note.data and note.state not in (NoteState.PUBLISHED, NoteState.SUBMITTED)
     with attempt(form=form, answered_by_caller=(PrivacyCheckRequired,)) as saved:
-        notes.save(note, by=me(), data=form.to_input(), confirm_privacy=form.confirm_privacy.data)
+        (notes.save_and_submit if submitting else notes.save)(
+            note, by=me(), data=form.to_input(), confirm_privacy=form.confirm_privacy.data)
     if isinstance(saved.error, PrivacyCheckRequired):
         return _privacy_page(form, note, saved.error), 422
     if not saved:
-        return None
+        return (_editor_page(form, note), 422) if submitting else None
     _confirm_saved()
-    if form.submit_note.data and note.state not in (NoteState.PUBLISHED, NoteState.SUBMITTED):
-        return _submit(note, form)
-    return _after_save(note)
+    return _submitted(note) if submitting else _after_save(note)
 
 
 def _confirm_saved() -> None:
@@ -203,17 +226,6 @@ def discard_changes(note_id: int):
     """Drop the author's pending changes to a published note."""
     return _act(note_id, lambda note, _f: notes.discard_changes(note, by=me()),
                 _("Your changes are discarded. The published text stays as it is."))
-
-
-def _submit(note: Note, form: NoteForm):
-    """Submit after the privacy check; show the findings when there are any."""
-    with attempt(answered_by_caller=(PrivacyCheckRequired,)) as submitted:
-        notes.submit(note, by=me(), confirm_privacy=form.confirm_privacy.data)
-    if isinstance(submitted.error, PrivacyCheckRequired):
-        return _privacy_page(form, note, submitted.error), 422
-    if not submitted:
-        return redirect(url_for("notes.edit", note_id=note.id))
-    return _submitted(note)
 
 
 def _submitted(note: Note):
@@ -264,6 +276,11 @@ def autosave():
             note, made = notes.create_draft(author=me(), data=form.to_input(), key=form.draft_key.data), True
     if isinstance(saved.error, notes.SameKey):  # sent again (a retry, two tabs): the note its key made
         note, saved = saved.error.note, Outcome()
+        if note.state == NoteState.DELETED:  # deleted since: stays deleted, and the editor keeps the text
+            # i18n: the editor's autosave, after the note it had saved was deleted (in another tab)
+            return problem_response(410, _("The note this editor saved was deleted meanwhile (in another tab or "
+                                           "window?), so the hub did not save this text. Press “Save draft” to "
+                                           "keep it as a new note."), ok=False, reason="deleted")
     if saved and not made:
         if not notes.autosaves(note):
             # i18n: the editor's autosave, after the note was submitted or withdrawn (in another tab)

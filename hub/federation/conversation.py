@@ -170,19 +170,35 @@ def _published_federated(note: Note | None) -> bool:
 
 def _on_comment_shown(event: Event) -> None:
     comment = db.session.get(Comment, event.subject_id)
-    if comment is None or comment.removed_at is not None or not _published_federated(comment.note):
+    if comment is not None:
+        _send_comment(comment, event, changed=event.kind == "comment.updated")
+
+
+def _on_renamed(event: Event) -> None:
+    """Send a member's comments again with their new pseudonym, to the hubs that have them (as an edit: newer).
+
+    Partner hubs keep the pseudonym of each comment (``CommentThread.author_pseudonym``); of a note
+    they keep none (hub.federation.remote_notes), so the notes themselves need not travel again.
+    """
+    for comment in db.session.scalars(sa.select(Comment).where(Comment.author_id == event.subject_id)):
+        _send_comment(comment, event, changed=True)
+
+
+def _send_comment(comment: Comment, event: Event, *, changed: bool) -> None:
+    """Tell the hubs that have (or should have) ``comment``'s note of the comment, new or ``changed``."""
+    if comment.removed_at is not None or not _published_federated(comment.note):
         return
     if comment.state != CommentState.PUBLISHED:
         return
     thread = thread_of(comment)
     note = comment.note
-    changed_at = event.at if event.kind == "comment.updated" else None
+    changed_at = event.at if changed else None
     if note.origin_peer_id is not None:
         if written_here(comment):  # our member's comment on a partner's note: tell its origin
             origin = _origin(note)
             if origin is not None:
                 obj = comment_to_note(comment, recipients=[origin.actor_id], changed_at=changed_at)
-                verb = "Update" if event.kind == "comment.updated" else "Create"
+                verb = "Update" if changed else "Create"
                 _to_origin(note, _activity(verb, obj, to=obj["to"], cc=obj["cc"],
                                            activity_id=f"{obj['id']}#{verb.lower()}-{event.id}"), event_id=event.id)
         return
@@ -326,6 +342,7 @@ HANDLED_EVENTS = {
     "comment.added": _on_comment_shown,
     "comment.updated": _on_comment_shown,  # an edit, or personal data a moderator removed
     "comment.removed": _on_comment_removed,
+    "user.renamed": _on_renamed,  # a member's pseudonym, on their comments at partner hubs
     "mark.changed": _on_mark_changed,
     "flag.added": _on_flag,
     "note.published": _on_note_event,

@@ -34,7 +34,7 @@ from hub.models.user import (
     User,
     UserStatus,
 )
-from hub import text_safety
+from hub import events, text_safety
 from hub.permissions import can, may_grant
 from hub.services import audit, names, screening
 from hub.services.errors import NotAllowed, ServiceError, at_most
@@ -603,6 +603,9 @@ def update_profile(
         raise ServiceError(_l("Choose one of the offered languages."), field="locale")
     if timezone and timezone not in zoneinfo.available_timezones():
         raise ServiceError(_l("Choose one of the offered time zones."), field="timezone")
+    if pseudonym != user.pseudonym:
+        # Every published note shows it: partners' mirrors (API, feeds) must read them again, with the new one.
+        events.record("user.renamed", subject_type="user", subject_id=user.id)
     user.pseudonym, user.pseudonym_skeleton = pseudonym, skeleton
     user.email = (email or "").strip().lower() or None
     user.locale = locale or None

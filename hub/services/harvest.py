@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import selectinload
 
+from hub import events
 from hub.extensions import db
 from hub.models.base import utcnow
 from hub.models.events import Event
@@ -84,6 +85,7 @@ class HarvestConsumer:
     def apply(self, batch: Sequence[Event]) -> None:
         """Refresh the records of the notes ``batch`` is about, and move the cursor, in one transaction."""
         note_ids = {e.subject_id for e in batch if e.subject_type == "note"}
+        note_ids |= events.renamed_notes(batch, "project.renamed")  # dc:creator and the sets name the project
         if note_ids:
             refresh(note_ids, now=utcnow().replace(microsecond=0))
         # Compare and set: if another worker moved the cursor meanwhile, this batch is not committed twice.

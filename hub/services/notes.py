@@ -398,6 +398,26 @@ def submit_new(*, author: User, data: NoteInput, key: str | None = None, confirm
     return submit(_new_draft(author, data, key), by=author, confirm_privacy=confirm_privacy)
 
 
+# i18n: an author's "Submit for review" of a draft was refused because the note left the draft's states meanwhile
+LEFT_DRAFT_MEANWHILE = _l("This note was submitted, taken back or deleted meanwhile (in another tab or window?), "
+                          "so nothing was saved. What you wrote is still in the form.")
+
+
+def save_and_submit(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False) -> Note:
+    """Save the author's edit of a note not in review and send it to the moderators, in one transaction.
+
+    Both happen or neither: a refusal (a part missing, the privacy check, a translation whose
+    original left its readers) or a crash leaves the note as it was, and the editor gives the text
+    back with what to change, as for a new note (:func:`submit_new`).
+    """
+    _require(by, "submit", note)
+    cleaned = clean(data)
+    if not hold(note) and not may(by, "submit", note):  # submitted or deleted in another tab meanwhile
+        raise ChangedMeanwhile(LEFT_DRAFT_MEANWHILE)
+    _apply(note, cleaned)
+    return submit(note, by=by, confirm_privacy=confirm_privacy)
+
+
 def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False) -> Note:
     """Save the author's edit.
 

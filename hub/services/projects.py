@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from hub import events
 from hub.extensions import db
 from hub.models.project import Project
 from hub.models.user import User, UserStatus
@@ -62,13 +63,21 @@ def save(data: ProjectData, *, by: User | None, project: Project | None = None) 
     _check(data, project)
     created = project is None
     project = project or Project()
+    renamed = not created and _shown_with_notes(project) != _shown_with_notes(data)
     for field, value in vars(data).items():
         setattr(project, field, value)
     db.session.add(project)
     db.session.flush()
+    if renamed:  # every published note of the project shows these: partners' mirrors must read them again
+        events.record("project.renamed", subject_type="project", subject_id=project.id)
     audit.record("project.create" if created else "project.update", actor=by, target=project)
     db.session.commit()
     return project
+
+
+def _shown_with_notes(project: Project | ProjectData) -> tuple[str, str, str]:
+    """Return what a note shows of its project (API, feeds, OAI-PMH, federation): its short name and names."""
+    return project.slug, project.name_zh, project.name_en
 
 
 def _check(data: ProjectData, project: Project | None) -> None:

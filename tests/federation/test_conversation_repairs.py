@@ -18,6 +18,7 @@ from hub.models import Comment, CommentThread, InboxItem
 from hub.services import discussion, leaving, screening
 from hub.services.errors import ServiceError
 from tests.federation.test_conversation_inbox import _comment, _consume, _remote_note, _sent
+from tests.helpers import login, post_form
 
 
 def _objects(kind: str, object_id: str) -> list[dict]:
@@ -75,6 +76,29 @@ def test_comments_kept_after_their_writer_left_are_sent_again_without_the_pseudo
     assert parse_time(again["updated"]) > parse_time(first["updated"])  # partners keep the newest version
     [update] = _objects("Update", f"http://hub.test/ap/comments/{on_theirs.id}")
     assert update["peh:authorPseudonym"] == "" and update["content"] == on_theirs.body_html
+
+
+def test_a_renamed_members_comments_reach_partner_hubs_with_the_new_pseudonym(app, client, make_peer, publish,
+                                                                              people):
+    ours = publish("public")
+    make_peer("reader.example", they_follow=True)
+    origin = make_peer(trust="publish")
+    theirs = _remote_note(app, client, origin)
+    _consume(app)
+    writer = people["moderator"]
+    on_ours = discussion.add_comment(ours, by=writer, body="We tried it in Deyang.")
+    on_theirs = discussion.add_comment(theirs, by=writer, body="We tried it in Deyang too.")
+    _consume(app)
+    browser = app.test_client()
+    login(browser, writer.username)
+    post_form(browser, "/account", {"pseudonym": "山茶", "email": writer.email, "locale": "", "timezone": "",
+                                    "bio": ""})
+    _consume(app)
+    first, again = _objects("Announce", f"http://hub.test/ap/comments/{on_ours.id}")
+    assert first["peh:authorPseudonym"] == "山风" and again["peh:authorPseudonym"] == "山茶"
+    assert parse_time(again["updated"]) > parse_time(first["updated"])  # partners keep the newest version
+    [update] = _objects("Update", f"http://hub.test/ap/comments/{on_theirs.id}")
+    assert update["peh:authorPseudonym"] == "山茶"
 
 
 # --- removals reach every hub that has the comment ------------------------------------------------

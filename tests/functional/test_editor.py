@@ -189,3 +189,87 @@ def test_the_editor_works_without_a_key(editor):
     for _ in range(2):
         assert post_form(editor, "/notes/new", {**NOTE, "save": "1"}).status_code == 302
     assert count(Note) == 2
+
+
+# --- an existing draft: saving and submitting is one transaction ----------------------------------------------
+
+def _draft(editor) -> Note:
+    """Save a draft through the editor, as its author would; return it."""
+    post_form(editor, "/notes/new", {**NOTE, "save": "1", "draft_key": _key(editor)})
+    return db.session.scalars(db.select(Note)).one()
+
+
+def test_a_draft_refused_on_submit_keeps_its_saved_text_and_shows_the_new_text_again(editor):
+    note = _draft(editor)
+    response = post_form(editor, f"/notes/{note.id}/edit", {**NOTE, "summary": "", "body": "夜里十点的外展",
+                                                            "submit_note": "1"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "夜里十点的外展" in page
+    assert "Write a summary of one or two sentences before submitting." in page
+    db.session.refresh(note)  # neither the edit nor the submission: the draft as it was saved
+    assert (note.state, note.summary, note.body, count(NoteRevision)) == ("draft", NOTE["summary"], NOTE["body"], 0)
+
+
+def test_a_draft_stopped_at_the_privacy_check_keeps_its_saved_text_until_the_author_confirms(editor):
+    note = _draft(editor)
+    sent = {**NOTE, "body": "电话 13812345678", "submit_note": "1"}
+    check = post_form(editor, f"/notes/{note.id}/edit", sent)
+    assert check.status_code == 422 and "<mark>13812345678</mark>" in check.get_data(as_text=True)
+    db.session.refresh(note)
+    assert (note.state, note.body) == ("draft", NOTE["body"])
+
+    confirmed = post_form(editor, f"/notes/{note.id}/edit", {**sent, "confirm_privacy": "y"})
+    db.session.refresh(note)
+    assert confirmed.headers["Location"] == f"/notes/{note.id}"
+    assert (note.state, note.body, count(NoteRevision)) == ("submitted", "电话 13812345678", 1)
+
+
+# --- a key whose note was deleted since: nothing claimed, nothing lost, the deleted note stays deleted --------
+
+DELETED_MEANWHILE = {
+    "en": "The note this editor saved was deleted meanwhile",
+    "zh_Hans": "这个编辑器保存的笔记已在此期间被删除",
+}
+
+
+@pytest.mark.parametrize("button", ["save", "submit_note"])
+@pytest.mark.parametrize("language", ["en", "zh_Hans"])
+def test_the_editor_sent_again_after_its_note_was_deleted_gives_the_text_back_with_a_new_key(editor, button,
+                                                                                            language):
+    key = _key(editor)
+    post_form(editor, "/notes/new", {**NOTE, "save": "1", "draft_key": key})
+    (note,) = db.session.scalars(db.select(Note)).all()
+    post_form(editor, f"/notes/{note.id}/delete", {}, form_url=f"/notes/{note.id}/edit")  # in another tab
+    editor.get(f"/?lang={language}")
+
+    again = post_form(editor, "/notes/new", {**NOTE, "body": "删除后又写的一段", button: "1", "draft_key": key,
+                                             "device_copy": "copy1234"})
+    page = again.get_data(as_text=True)
+    assert again.status_code == 409 and "删除后又写的一段" in page and DELETED_MEANWHILE[language] in page
+    assert "hub-editor-saved" not in page + editor.get("/notes/mine").get_data(as_text=True)  # the device copy stays
+    db.session.refresh(note)
+    assert note.state == "deleted" and note.body == "" and count(Note) == 1  # nothing saved, nothing brought back
+    new_key = re.search(r'name="draft_key" type="hidden" value="([\w-]{16,64})"', page).group(1)
+    assert new_key != key
+
+    kept = post_form(editor, "/notes/new", {**NOTE, "body": "删除后又写的一段", "save": "1", "draft_key": new_key})
+    made = db.session.scalars(db.select(Note).where(Note.id != note.id)).one()
+    assert kept.headers["Location"] == f"/notes/{made.id}/edit"
+    assert (made.state, made.body, made.draft_key) == ("draft", "删除后又写的一段", new_key)
+    db.session.refresh(note)
+    assert note.state == "deleted"
+
+
+def test_an_autosave_after_its_note_was_deleted_is_refused_and_saves_nothing(editor):
+    key = _key(editor)
+    token = csrf_token(editor, "/notes/new")
+    made = editor.post("/notes/autosave", data={"csrf_token": token, **NOTE, "draft_key": key}).get_json()
+    post_form(editor, f"/notes/{made['id']}/delete", {}, form_url=f"/notes/{made['id']}/edit")  # in another tab
+
+    retried = editor.post("/notes/autosave", data={"csrf_token": token, **NOTE, "body": "又写了一句",
+                                                   "draft_key": key})
+    answer = retried.get_json()
+    assert retried.status_code == 410 and answer["ok"] is False and answer["reason"] == "deleted"
+    assert answer["detail"].startswith(DELETED_MEANWHILE["en"])
+    (note,) = db.session.scalars(db.select(Note)).all()
+    assert note.state == "deleted" and note.body == ""

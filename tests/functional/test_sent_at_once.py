@@ -112,8 +112,33 @@ def test_a_new_note_killed_between_saving_and_submitting_leaves_nothing_and_the_
     assert note.state == "submitted"
 
 
-def submit_and_die(url: str, instance: str) -> None:
-    """In a process of its own: send "Submit for review" of a new note, and be killed while it is recorded."""
+EDITED = "我们在车站附近做了夜间外展，又加了一段。"
+
+
+def test_a_draft_killed_between_saving_and_submitting_keeps_its_saved_text_and_the_retry_submits_once(
+        shared_app, shared_database_url, writer, tmp_path):
+    """The web process dies (SIGKILL) while the hub records the edit's submission: neither the edit nor the
+    submission is saved, never the edit alone."""
+    browser = _tabs(shared_app, "lee", "/notes/new", 1)[0][0]
+    post_form(browser, "/notes/new", {**NOTE, "save": "1", "draft_key": _editor_key(browser)})
+    (note,) = db.session.scalars(sa.select(Note)).all()
+    child = subprocess.run([sys.executable, "-c", "import sys; from tests.functional.test_sent_at_once import "
+                            "submit_and_die; submit_and_die(*sys.argv[1:])", shared_database_url, str(tmp_path / "k"),
+                            str(note.id)], cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+                           timeout=120)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    db.session.expire_all()
+    assert (note.state, note.body, count(NoteRevision)) == ("draft", NOTE["body"], 0)
+
+    retry = post_form(browser, f"/notes/{note.id}/edit", {**NOTE, "body": EDITED, "submit_note": "1"})
+    assert retry.status_code == 302
+    db.session.expire_all()
+    assert (note.state, note.body, count(NoteRevision)) == ("submitted", EDITED, 1)
+
+
+def submit_and_die(url: str, instance: str, note_id: str = "") -> None:
+    """In a process of its own: send "Submit for review" of a new note (or, given ``note_id``, of that draft
+    edited), and be killed while it is recorded."""
     import os
 
     from hub import create_app
@@ -131,4 +156,7 @@ def submit_and_die(url: str, instance: str) -> None:
         return record(action, *args, **kwargs)
 
     audit.record = record_or_die
-    post_form(browser, "/notes/new", {**NOTE, "submit_note": "1", "draft_key": _editor_key(browser)})
+    if note_id:
+        post_form(browser, f"/notes/{note_id}/edit", {**NOTE, "body": EDITED, "submit_note": "1"})
+    else:
+        post_form(browser, "/notes/new", {**NOTE, "submit_note": "1", "draft_key": _editor_key(browser)})
