@@ -24,6 +24,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from hub.extensions import db
 from hub.mail import outbox
 from hub.models.base import utcnow
+from hub.models.discussion import Comment, CommentState
+from hub.models.note import Note, NoteState
 from hub.models.project import Project
 from hub.models.user import (
     Invitation,
@@ -34,7 +36,7 @@ from hub.models.user import (
     User,
     UserStatus,
 )
-from hub import text_safety
+from hub import events, text_safety
 from hub.permissions import can, may_grant
 from hub.services import audit, names, screening
 from hub.services.errors import NotAllowed, ServiceError, at_most
@@ -589,6 +591,8 @@ def update_profile(
         raise ServiceError(_l("Choose one of the offered languages."), field="locale")
     if timezone and timezone not in zoneinfo.available_timezones():
         raise ServiceError(_l("Choose one of the offered time zones."), field="timezone")
+    if pseudonym != user.pseudonym:
+        _shown_again(user)
     user.pseudonym, user.pseudonym_skeleton = pseudonym, skeleton
     user.email = (email or "").strip().lower() or None
     user.locale = locale or None
@@ -597,6 +601,23 @@ def update_profile(
     if show_activity is not None:
         user.show_activity = show_activity
     db.session.commit()
+
+
+def _shown_again(user: User) -> None:
+    """Have everything the person's pseudonym is shown with sent again under their new one.
+
+    Partner hubs keep the pseudonym in their copies of the person's notes and comments, and partners'
+    systems sync notes by when they changed: without this, a pseudonym changed because it gave the
+    person away lived on there. Each published note and comment is an update (as when the person
+    leaves the hub: :mod:`hub.services.leaving`).
+    """
+    for note_id in db.session.scalars(sa.select(Note.id).where(Note.author_id == user.id,
+                                                               Note.state == NoteState.PUBLISHED.value)):
+        events.record("note.updated", subject_type="note", subject_id=note_id)
+    shown = sa.select(Comment.id, Comment.note_id).where(Comment.author_id == user.id, Comment.removed_at.is_(None),
+                                                         Comment.state == CommentState.PUBLISHED.value)
+    for comment_id, note_id in db.session.execute(shown):
+        events.record("comment.updated", subject_type="comment", subject_id=comment_id, note_id=note_id)
 
 
 def set_edits_skip_review(user: User, skip: bool, *, by: User) -> None:

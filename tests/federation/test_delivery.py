@@ -357,3 +357,29 @@ def test_a_clean_stop_records_the_sends_in_flight_so_a_restart_sends_nothing_twi
     assert not thread.is_alive() and len(peer_server.posts) == 1
     [row] = _deliveries()
     assert row.state == "sent"
+
+
+def test_a_changed_pseudonym_reaches_the_hubs_that_have_the_persons_notes_and_comments(app, make_peer, peer_server,
+                                                                                       publish, people):
+    from hub import worker
+    from hub.services import discussion
+    from tests.helpers import login, post_form
+
+    _follower(make_peer, peer_server)
+    note = publish("public")
+    discussion.add_comment(note, by=people["author"], body="补充：周一也发放。")
+    worker.run_once(app)
+    delivery.send_due(app, wait=True)
+    before = len(peer_server.posts)
+    assert "小李" in json.dumps(peer_server.activities(), ensure_ascii=False)
+    client = app.test_client()
+    login(client, "lee")
+    response = post_form(client, "/account", {"pseudonym": "阿山", "email": "lee@example.org", "locale": "",
+                                              "timezone": "", "bio": ""})
+    assert response.status_code == 302
+    worker.run_once(app)
+    delivery.send_due(app, wait=True)
+    after = peer_server.activities()[before:]
+    assert sorted(a["type"] for a in after) == ["Announce", "Update"]
+    assert all(a["object"]["peh:authorPseudonym"] == "阿山" for a in after)
+    assert "小李" not in json.dumps(after, ensure_ascii=False)
