@@ -699,6 +699,16 @@ def _scrub_everywhere(note: Note, removed: redaction.Removed) -> int:
     return purged
 
 
+def _files_named_with_personal_data(note: Note, removed: redaction.Removed) -> list[Any]:
+    """Return the note's attachments whose names hold what the check finds, or what a redaction removed."""
+    named = []
+    for attachment in note.attachments:
+        name = {f"attachment:{attachment.id}": attachment.filename}
+        if screening.screen(name) or redaction.scrub(name, removed, language=note.language) != name:
+            named.append(attachment)
+    return named
+
+
 def redact(note: Note, *, by: User, fields: dict[str, str], reason: str = "") -> int:
     """Let a moderator cut personal data out of a note's text ("redact now"); return revisions purged.
 
@@ -713,12 +723,15 @@ def redact(note: Note, *, by: User, fields: dict[str, str], reason: str = "") ->
     new = {name: (fields.get(name) or "").strip() for name in old.keys() | fields.keys()
            if name in ("title", "summary", "body") or name.startswith("section:")}
     removed = redaction.removed_between(old, new)
-    if not removed:
+    named = _files_named_with_personal_data(note, removed)
+    if not removed and not named:
         raise ServiceError(_l("Nothing was removed. Delete the personal data from the text, then save."),
                            field="body")
     if not new.get("title"):
         raise ServiceError(_l("Keep a title."), field="title")
     _apply_text(note, new)
+    for attachment in named:  # a file name cannot be edited here: it is replaced by a neutral one
+        attachment.filename = f"attachment-{attachment.id}.{attachment.filename.rpartition('.')[2]}"
     purged = _scrub_everywhere(note, removed)
     if note.state in (S.SUBMITTED, S.PUBLISHED):
         _snapshot(note, by)
