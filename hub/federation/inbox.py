@@ -395,10 +395,11 @@ def _finish(item_id: int, state: str, error: str) -> None:
     db.session.commit()
 
 
-# What carries a partner's text (notes, comments, translations, reports): once applied, the item
-# keeps only what names it. The text lives on in the note or comment, where a correction, a
-# moderator's redaction or a Delete reaches it; a verbatim copy here would outlive all three.
-CONTENT_TYPES = frozenset({"Create", "Update", "Announce", "Offer", "Flag"})
+# What carries a partner's text (notes, comments, translations): once applied, the item keeps only
+# what names it. The text lives on in the note or comment, where a correction, a moderator's
+# redaction or a Delete reaches it; a verbatim copy here would outlive all three. (A Flag carries a
+# reason's code, never the reporter's words.)
+CONTENT_TYPES = frozenset({"Create", "Update", "Announce", "Offer"})
 
 
 def _without_content(raw: str) -> str:
