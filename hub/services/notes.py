@@ -696,7 +696,29 @@ def _scrub_everywhere(note: Note, removed: redaction.Removed) -> int:
             if translation.state == S.PUBLISHED:
                 events.record("note.updated", subject_type="note", subject_id=translation.id, redacted=True)
         purged += redaction.scrub_revisions(translation.revisions, removed, language=translation.language)
+    _scrub_said_about(note, removed)
     return purged
+
+
+def _scrub_said_about(note: Note, removed: redaction.Removed) -> None:
+    """Cut removed personal data out of the note's review thread and of the reports about it.
+
+    The author quoting the number to a moderator, or a reader's report naming the person, would
+    otherwise keep it for good, for the author and every moderator to read.
+    """
+    # What the check finds only: the literal runs an edit deleted are pieces of the note's own
+    # sentences (a diff aligns "Call Lee on 138…" with "Call the centre." letter by letter).
+    removed = redaction.Removed(fingerprints=removed.fingerprints)
+    if not removed:
+        return
+    said = [(message, "body") for message in db.session.scalars(
+        sa.select(ReviewMessage).where(ReviewMessage.note_id == note.id))]
+    said += [(report, "detail") for report in db.session.scalars(sa.select(Flag).where(Flag.note_id == note.id))]
+    for item, name in said:
+        text = getattr(item, name) or ""
+        scrubbed = redaction.scrub({name: text}, removed, language=note.language)[name]
+        if scrubbed != text:  # a report's column is bounded, and the marker may be longer than what it replaces
+            setattr(item, name, text_safety.cut(scrubbed, Flag.detail.type.length) if name == "detail" else scrubbed)
 
 
 def _files_named_with_personal_data(note: Note, removed: redaction.Removed) -> list[Any]:
