@@ -102,11 +102,39 @@ def _record_receipts(note: Note, peers: Iterable[PeerHub]) -> None:
             known.add(peer.id)
 
 
+def supersede(object_id: str, inbox_url: str, *, event_id: int | None) -> int:
+    """Drop the Creates and Updates of ``object_id`` not yet sent to an inbox, older than ``event_id``.
+
+    A newer Create, Update or Delete of the object is queued behind them: the one an inbox gets
+    is built from the object as it stands (a Create or Update brings the whole note). An older one
+    still queued, or dead-lettered for an admin to send again, would carry text that has been
+    changed since: personal data a moderator removed, a note taken down. The ones already sent keep
+    only the object's id, so the queue is no copy of text the note no longer holds. Return how
+    many were dropped.
+    """
+    query = sa.select(Delivery).where(Delivery.inbox_url == inbox_url,
+                                      Delivery.activity_id.startswith(object_id + "#", autoescape=True))
+    dropped = 0
+    for row in db.session.scalars(query):
+        if row.activity.get("type") not in ("Create", "Update") or (
+                event_id is not None and row.event_id is not None and row.event_id >= event_id):
+            continue
+        if row.state == "sent":
+            inner = row.activity.get("object")
+            if isinstance(inner, dict) and set(inner) - {"id", "type"}:
+                row.activity = {**row.activity, "object": {"id": inner.get("id"), "type": inner.get("type")}}
+        else:
+            db.session.delete(row)
+            dropped += 1
+    return dropped
+
+
 def queue_article(note: Note, kind: str, *, activity_id: str, peers: list[PeerHub],
                   event_id: int | None = None, at: dt.datetime | None = None) -> int:
     """Queue a Create or Update of ``note`` to ``peers``; return how many deliveries were added."""
     added = 0
     for inbox, group in by_inbox(peers).items():
+        supersede(actor.note_object_id(note.id), inbox, event_id=event_id)
         # Partners notes name only the hubs behind this inbox, so partners do not learn of each other.
         article = activities.note_to_article(note, recipients=[p.actor_id for p in group])
         build = activities.create if kind == "Create" else activities.update
@@ -120,6 +148,7 @@ def queue_delete(note_id: int, *, activity_id: str, peers: list[PeerHub], event_
     """Queue a Delete (Tombstone) of a note to ``peers``, blocked hubs included (it only removes)."""
     added = 0
     for inbox, group in by_inbox(peers).items():
+        supersede(actor.note_object_id(note_id), inbox, event_id=event_id)
         activity = activities.delete(note_id, activity_id=activity_id, to=[p.actor_id for p in group], at=at)
         added += enqueue(group[0], inbox, activity, event_id=event_id)
     return added
@@ -131,6 +160,9 @@ def _activity_id(note_id: int, verb: str, event_id: int) -> str:
 
 def apply_event(event: Event) -> None:
     """Turn one event about a local note into deliveries (nothing for other events)."""
+    if event.kind in events.RENAMES:
+        _publish_renamed(event)
+        return
     if event.subject_type != "note" or event.kind not in NOTE_EVENTS:
         return
     note = db.session.get(Note, event.subject_id)
@@ -149,6 +181,19 @@ def apply_event(event: Event) -> None:
                          event_id=event.id, at=event.at)
         return  # a published/updated event for a note no longer published: a later event says why
     _publish(note, "Create" if event.kind == "note.published" else "Update", event)
+
+
+def _publish_renamed(event: Event) -> None:
+    """Send again, as Updates, the published notes whose author or project ``event`` renames.
+
+    Each Article carries the author's pseudonym and the project's name (``peh:authorPseudonym``,
+    ``peh:project``). Hubs running this software read them live, but any other implementation keeps
+    the Article as it came: a pseudonym changed because it gave the person away must not live on there.
+    """
+    for note_id in sorted(events.renamed_notes([event], event.kind)):
+        note = db.session.get(Note, note_id)
+        if note is not None and note.origin_peer_id is None and note.translation_of_id is None:
+            _publish(note, "Update", event)
 
 
 def _publish(note: Note, kind: str, event: Event) -> None:

@@ -390,7 +390,31 @@ def _fetch_failed(app: Flask, item_id: int, error: FetchError) -> None:
 def _finish(item_id: int, state: str, error: str) -> None:
     item = db.session.get(InboxItem, item_id)
     item.state, item.error, item.processed_at = state, error[:500], utcnow()
+    if state in ("done", "failed"):
+        item.raw = _without_content(item.raw)
     db.session.commit()
+
+
+# What carries a partner's text (notes, comments, translations): once applied, the item keeps only
+# what names it. The text lives on in the note or comment, where a correction, a moderator's
+# redaction or a Delete reaches it; a verbatim copy here would outlive all three. (A Flag carries a
+# reason's code, never the reporter's words.)
+CONTENT_TYPES = frozenset({"Create", "Update", "Announce", "Offer"})
+
+
+def _without_content(raw: str) -> str:
+    """Return a stored activity with its object cut down to its id and type, when it carries text."""
+    try:
+        activity = json.loads(raw)
+    except ValueError:
+        return raw
+    if not isinstance(activity, dict) or activity.get("type") not in CONTENT_TYPES:
+        return raw
+    kept = {key: activity[key] for key in ("id", "type", "actor", "published") if key in activity}
+    obj = activity.get("object")
+    kept["object"] = ([id_of(o) for o in obj] if isinstance(obj, list)  # a Flag names a note and a comment
+                      else {"id": id_of(obj), "type": obj.get("type")} if isinstance(obj, dict) else id_of(obj))
+    return json.dumps(kept, ensure_ascii=False)
 
 
 def handle(item: InboxItem) -> str | None:

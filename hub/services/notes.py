@@ -740,7 +740,39 @@ def _scrub_everywhere(note: Note, removed: redaction.Removed) -> int:
             if translation.state == S.PUBLISHED:
                 events.record("note.updated", subject_type="note", subject_id=translation.id, redacted=True)
         purged += redaction.scrub_revisions(translation.revisions, removed, language=translation.language)
+    _scrub_said_about(note, removed)
     return purged
+
+
+def _scrub_said_about(note: Note, removed: redaction.Removed) -> None:
+    """Cut removed personal data out of the note's review thread and of the reports about it.
+
+    The author quoting the number to a moderator, or a reader's report naming the person, would
+    otherwise keep it for good, for the author and every moderator to read.
+    """
+    # What the check finds only: the literal runs an edit deleted are pieces of the note's own
+    # sentences (a diff aligns "Call Lee on 138…" with "Call the centre." letter by letter).
+    removed = redaction.Removed(fingerprints=removed.fingerprints)
+    if not removed:
+        return
+    said = [(message, "body") for message in db.session.scalars(
+        sa.select(ReviewMessage).where(ReviewMessage.note_id == note.id))]
+    said += [(report, "detail") for report in db.session.scalars(sa.select(Flag).where(Flag.note_id == note.id))]
+    for item, name in said:
+        text = getattr(item, name) or ""
+        scrubbed = redaction.scrub({name: text}, removed, language=note.language)[name]
+        if scrubbed != text:  # a report's column is bounded, and the marker may be longer than what it replaces
+            setattr(item, name, text_safety.cut(scrubbed, Flag.detail.type.length) if name == "detail" else scrubbed)
+
+
+def _files_named_with_personal_data(note: Note, removed: redaction.Removed) -> list[Any]:
+    """Return the note's attachments whose names hold what the check finds, or what a redaction removed."""
+    named = []
+    for attachment in note.attachments:
+        name = {f"attachment:{attachment.id}": attachment.filename}
+        if screening.screen(name) or redaction.scrub(name, removed, language=note.language) != name:
+            named.append(attachment)
+    return named
 
 
 def redact(note: Note, *, by: User, fields: dict[str, str], reason: str = "") -> int:
@@ -757,12 +789,15 @@ def redact(note: Note, *, by: User, fields: dict[str, str], reason: str = "") ->
     new = {name: (fields.get(name) or "").strip() for name in old.keys() | fields.keys()
            if name in ("title", "summary", "body") or name.startswith("section:")}
     removed = redaction.removed_between(old, new)
-    if not removed:
+    named = _files_named_with_personal_data(note, removed)
+    if not removed and not named:
         raise ServiceError(_l("Nothing was removed. Delete the personal data from the text, then save."),
                            field="body")
     if not new.get("title"):
         raise ServiceError(_l("Keep a title."), field="title")
     _apply_text(note, new)
+    for attachment in named:  # a file name cannot be edited here: it is replaced by a neutral one
+        attachment.filename = f"attachment-{attachment.id}.{attachment.filename.rpartition('.')[2]}"
     purged = _scrub_everywhere(note, removed)
     if note.state in (S.SUBMITTED, S.PUBLISHED):
         _snapshot(note, by)

@@ -59,7 +59,7 @@ def removed_between(old: Mapping[str, str], new: Mapping[str, str]) -> Removed:
         matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
         for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
             if tag in ("delete", "replace"):
-                literals.update(_literals(before[i1:i2]))
+                literals.update(_whole_words(before, i1, i2))
     gone = screening.fingerprints(old, screening.screen(old)) - screening.fingerprints(new, screening.screen(new))
     return Removed(literals=frozenset(literals), fingerprints=frozenset(gone))
 
@@ -69,6 +69,35 @@ def removed_findings(fields: Mapping[str, str], findings: Iterable[screening.Fin
     findings = list(findings)
     literals = {piece for f in findings for piece in _literals(fields[f.field][f.start:f.end])}
     return Removed(literals=frozenset(literals), fingerprints=frozenset(screening.fingerprints(fields, findings)))
+
+
+_WORD = re.compile(r"[^\s\W_]")
+_IDEOGRAPH = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
+
+
+def _whole_words(text: str, start: int, stop: int) -> set[str]:
+    """Return the trimmed run ``text[start:stop]`` as a literal to look for, if it is made of whole words.
+
+    A diff aligns a rewritten sentence letter by letter ("Call Lee on 138…" → "Call the centre."
+    deletes "Le" of "Lee"): such a piece of a word is no personal data, and cutting it out of every
+    revision and translation would maim their text. Each ideograph counts as a word of its own.
+    """
+    run = text[start:stop]
+    trimmed = _TRIM.sub("", run)
+    if not trimmed:
+        return set()
+    start += run.index(trimmed)
+    stop = start + len(trimmed)
+    if not (_boundary(text, start) and _boundary(text, stop)):
+        return set()
+    return _literals(trimmed)
+
+
+def _boundary(text: str, at: int) -> bool:
+    if at in (0, len(text)):
+        return True
+    before, after = text[at - 1], text[at]
+    return not (_WORD.match(before) and _WORD.match(after)) or bool(_IDEOGRAPH.match(before) or _IDEOGRAPH.match(after))
 
 
 def _literals(text: str) -> set[str]:

@@ -11,7 +11,7 @@ import json
 import sqlalchemy as sa
 
 from hub.extensions import db
-from hub.models.federation import InboxItem
+from hub.models.federation import Delivery, InboxItem
 from hub.models import Comment, CommentThread, Flag, FlagOrigin, MarkTotal, Note, RemoteMark
 from hub.services import discussion, notes, screening, translations
 from tests.federation.hubs import Hub, copy_of, publish, wait_for
@@ -42,6 +42,13 @@ def _comments(hub: Hub, note_id: int) -> list[dict]:
         return rows
 
 
+def _sent(hub: Hub, kind: str) -> list[dict]:
+    """Return the activities of ``kind`` the hub queued for others (what went over the wire)."""
+    with hub.context():
+        return [d.activity for d in db.session.scalars(sa.select(Delivery).order_by(Delivery.id))
+                if d.activity.get("type") == kind]
+
+
 def _received(hub: Hub, kind: str) -> list[dict]:
     with hub.context():
         return [json.loads(i.raw) for i in db.session.scalars(sa.select(InboxItem).order_by(InboxItem.id))
@@ -69,7 +76,8 @@ def test_a_comment_reaches_the_origin_waits_for_its_moderator_and_reaches_the_ot
     assert comment["held"] and not comment["shown"]  # A moderates what B sends
     assert comment["pseudonym"] == pseudonym and comment["from"] == b.base.removeprefix("http://")
     assert comment["body"] == "We tried this in Mianyang: it worked."
-    [create] = [a_ for a_ in _received(a, "Create") if a_["object"].get("type") == "Note"]
+    # What B sent (A keeps no copy of an applied activity's text).
+    [create] = [a_ for a_ in _sent(b, "Create") if a_["object"].get("type") == "Note"]
     assert create["object"]["attributedTo"] == b.base + "/actor"
     assert create["object"]["inReplyTo"] == f"{a.base}/ap/notes/{note_id}"
     # Authors are not actors: the pseudonym travels, never the account.

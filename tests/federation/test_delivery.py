@@ -10,11 +10,14 @@ import sqlalchemy as sa
 from hub.extensions import db
 from hub.federation import actor, delivery
 from hub.federation.signatures import verify_request
+from hub.models import Note
 from hub.models.events import ConsumerCursor
 from hub.models.federation import Delivery, NoteReceipt
-from hub.services import notes
+from hub.services import notes, screening
 from tests.federation.fixtures import PUBLIC, DocumentServer
 from tests.helpers import count
+
+PHONE = "13800138000"
 
 
 def _follower(make_peer, server, **kwargs):
@@ -116,6 +119,7 @@ def test_unpublishing_sends_a_delete_to_every_hub_that_had_the_note(app, make_pe
     peer = _follower(make_peer, peer_server)
     note = publish("public")
     _consume(app)
+    delivery.send_due(app, wait=True)
     peer.row.they_follow = False  # even a hub that stopped following hears of the takedown
     db.session.commit()
     notes.unpublish(note, by=people["moderator"], reason="wrong")
@@ -201,7 +205,8 @@ def test_an_unreachable_hub_is_retried(app, make_peer, publish):
     assert row.state == "pending" and row.attempts == 1 and row.last_error
 
 
-def test_a_delete_never_overtakes_the_create_it_deletes(app, make_peer, peer_server, publish, people, monkeypatch):
+def test_a_note_taken_down_while_a_hub_was_down_reaches_it_only_as_a_delete(app, make_peer, peer_server, publish,
+                                                                           people, monkeypatch):
     # Its signature scheme known, a failing hub is asked once per try (an unknown one twice: see client).
     _follower(make_peer, peer_server).row.signature_scheme = "rfc9421"
     note = publish("public")
@@ -212,13 +217,85 @@ def test_a_delete_never_overtakes_the_create_it_deletes(app, make_peer, peer_ser
     notes.unpublish(note, by=people["moderator"], reason="wrong")
     _consume(app)
     peer_server.status["post"] = 202
-    delivery.send_due(app, wait=True)  # the Create waits out its backoff, so the Delete waits too
-    assert [a["type"] for a in peer_server.activities()] == ["Create"]
     later = delivery.utcnow() + dt.timedelta(seconds=61)
-    monkeypatch.setattr(delivery, "utcnow", lambda: later)  # the backoff is over
+    monkeypatch.setattr(delivery, "utcnow", lambda: later)  # a backoff would be over
     delivery.send_due(app, wait=True)
-    assert [a["type"] for a in peer_server.activities()] == ["Create", "Create", "Delete"]
-    assert all(d.state == "sent" for d in _deliveries())
+    # The refused try, then only the Delete: the Create queued behind the outage no longer goes.
+    assert [a["type"] for a in peer_server.activities()] == ["Create", "Delete"]
+    assert [(d.activity["type"], d.state) for d in _deliveries()] == [("Delete", "sent")]
+
+
+def _published_with_personal_data(people) -> Note:
+    """Publish a note with a name and a phone number in it, the moderator ticking both as checked."""
+    data = notes.NoteInput(title="夜间外展", summary="一句话摘要。", body=f"姓名：王小明，电话 {PHONE}。",
+                           language="zh_Hans", visibility="public", place="成都", province="四川")
+    note = notes.create_draft(author=people["author"], data=data)
+    notes.submit(note, by=people["author"], confirm_privacy=True)
+    _fields, found = notes.privacy_findings(note)
+    return notes.approve(note, by=people["moderator"], checked=[screening.key(f) for f in found])
+
+
+def _redact(note, people) -> None:
+    notes.redact(note, by=people["moderator"], fields={"title": "夜间外展", "summary": "一句话摘要。",
+                                                       "body": "电话请问中心。"})
+
+
+def _holds_personal_data(value) -> bool:
+    text = json.dumps(value, ensure_ascii=False)
+    return PHONE in text or "王小明" in text
+
+
+def test_personal_data_removed_while_a_hub_was_down_never_reaches_it(app, make_peer, peer_server, people,
+                                                                     monkeypatch):
+    _follower(make_peer, peer_server).row.signature_scheme = "rfc9421"
+    note = _published_with_personal_data(people)
+    _consume(app)
+    app.config["FEDERATION_RETRY_BASE_SECONDS"] = 60
+    peer_server.status["post"] = 503
+    delivery.send_due(app, wait=True)  # the hub is down: its Create waits
+    _redact(note, people)
+    _consume(app)
+    peer_server.status["post"] = 202
+    later = delivery.utcnow() + dt.timedelta(seconds=61)
+    monkeypatch.setattr(delivery, "utcnow", lambda: later)
+    delivery.send_due(app, wait=True)
+    refused, *received = peer_server.activities()
+    assert _holds_personal_data(refused) and received
+    assert not any(_holds_personal_data(a) for a in received)
+    assert not _holds_personal_data([d.activity for d in _deliveries()])
+
+
+def test_a_dead_lettered_create_is_not_sent_again_once_a_moderator_removed_personal_data(app, make_peer, peer_server,
+                                                                                        people):
+    _follower(make_peer, peer_server).row.signature_scheme = "rfc9421"
+    note = _published_with_personal_data(people)
+    _consume(app)
+    peer_server.status["post"] = 400
+    delivery.send_due(app, wait=True)  # refused for good: dead-lettered for an admin to send again
+    _redact(note, people)
+    _consume(app)
+    peer_server.status["post"] = 202
+    delivery.send_due(app, wait=True)
+    assert delivery.retry_dead() == 0
+    db.session.commit()
+    delivery.send_due(app, wait=True)
+    assert [a["type"] for a in peer_server.activities()] == ["Create", "Update"]
+    assert not _holds_personal_data(peer_server.activities()[1])
+
+
+def test_the_sent_create_is_not_kept_as_a_copy_of_what_a_moderator_removed(app, make_peer, peer_server, people):
+    _follower(make_peer, peer_server)
+    note = _published_with_personal_data(people)
+    _consume(app)
+    delivery.send_due(app, wait=True)
+    assert _holds_personal_data([d.activity for d in _deliveries()])
+    _redact(note, people)
+    _consume(app)
+    delivery.send_due(app, wait=True)
+    rows = _deliveries()
+    assert [(d.activity["type"], d.state) for d in rows] == [("Create", "sent"), ("Update", "sent")]
+    assert rows[0].activity["object"] == {"id": actor.note_object_id(note.id), "type": "Article"}
+    assert not _holds_personal_data([d.activity for d in rows])
 
 
 def test_a_slow_hub_delays_neither_the_others_nor_the_worker(app, make_peer, peer_server, publish):
@@ -280,3 +357,51 @@ def test_a_clean_stop_records_the_sends_in_flight_so_a_restart_sends_nothing_twi
     assert not thread.is_alive() and len(peer_server.posts) == 1
     [row] = _deliveries()
     assert row.state == "sent"
+
+
+def test_a_changed_pseudonym_reaches_the_hubs_that_have_the_persons_notes_and_comments(app, make_peer, peer_server,
+                                                                                       publish, people):
+    from hub import worker
+    from hub.services import discussion
+    from tests.helpers import login, post_form
+
+    _follower(make_peer, peer_server)
+    note = publish("public")
+    discussion.add_comment(note, by=people["author"], body="补充：周一也发放。")
+    worker.run_once(app)
+    delivery.send_due(app, wait=True)
+    before = len(peer_server.posts)
+    assert "小李" in json.dumps(peer_server.activities(), ensure_ascii=False)
+    client = app.test_client()
+    login(client, "lee")
+    response = post_form(client, "/account", {"pseudonym": "阿山", "email": "lee@example.org", "locale": "",
+                                              "timezone": "", "bio": ""})
+    assert response.status_code == 302
+    worker.run_once(app)
+    delivery.send_due(app, wait=True)
+    after = peer_server.activities()[before:]
+    assert sorted(a["type"] for a in after) == ["Announce", "Update"]
+    assert all(a["object"]["peh:authorPseudonym"] == "阿山" for a in after)
+    assert "小李" not in json.dumps(after, ensure_ascii=False)
+
+
+def test_a_renamed_project_reaches_the_hubs_that_have_its_notes(app, make_peer, peer_server, publish, project):
+    from dataclasses import replace
+
+    from hub import worker
+    from hub.services import projects
+
+    _follower(make_peer, peer_server)
+    publish("public")
+    publish("members", title="只给成员")  # never federated: nothing to send again
+    worker.run_once(app)
+    delivery.send_due(app, wait=True)
+    before = len(peer_server.posts)
+    data = projects.ProjectData(**{f: getattr(project, f) for f in projects.ProjectData.__dataclass_fields__})
+    projects.save(replace(data, name_zh="锦江同伴中心", name_en="Jinjiang Peer Centre"), by=None, project=project)
+    worker.run_once(app)
+    delivery.send_due(app, wait=True)
+    after = peer_server.activities()[before:]
+    assert [a["type"] for a in after] == ["Update"]
+    assert after[0]["object"]["peh:project"]["nameMap"] == {"zh-Hans": "锦江同伴中心", "en": "Jinjiang Peer Centre"}
+    assert "成都同伴支持服务中心" not in json.dumps(after, ensure_ascii=False)

@@ -592,3 +592,25 @@ def test_the_original_page_link_of_a_partners_note_stays_on_the_partners_host(ap
     urls = dict(db.session.execute(sa.select(Note.remote_id, Note.remote_url)).all())
     assert urls == {peer.base + "/ap/notes/1": peer.base + "/ap/notes/1",
                     peer.base + "/ap/notes/2": "https://peer.example/notes/2"}
+
+
+def test_an_applied_activity_keeps_no_copy_of_the_partners_text(app, client, make_peer):
+    # The note holds the text, where the origin's correction, redaction or Delete reaches it; the
+    # stored activity would keep the first version for good.
+    peer = make_peer(trust="moderate")
+    text = "<p>Call Ms Lee on 13800138000.</p>"
+    create = peer.activity("Create", peer.article(content=text, contentMap={"en": text}))
+    peer.post(client, create)
+    _process(app)
+    note = db.session.scalar(sa.select(Note))
+    assert "13800138000" in note.body
+    redacted = "<p>Call Ms Lee on [personal data removed].</p>"
+    peer.post(client, peer.activity("Update", peer.article(content=redacted, contentMap={"en": redacted},
+                                                           updated="2026-01-03T00:00:00Z")))
+    _process(app)
+    assert "13800138000" not in db.session.get(Note, note.id).body
+    items = list(db.session.scalars(sa.select(InboxItem).order_by(InboxItem.id)))
+    assert [i.state for i in items] == ["done", "done"]
+    assert not any("13800138000" in i.raw or "Ms Lee" in i.raw for i in items)
+    assert json.loads(items[0].raw) == {"id": create["id"], "type": "Create", "actor": peer.actor_id,
+                                        "object": {"id": create["object"]["id"], "type": "Article"}}

@@ -538,6 +538,62 @@ def test_redacting_a_note_removes_the_data_from_page_history_search_and_exports(
     assert "阿芳" not in app.test_client().get(f"/ap/notes/{note.id}").get_data(as_text=True)
 
 
+def test_removing_personal_data_now_renames_a_file_whose_name_holds_it(app, contributor, moderator, member):
+    note = submitted(contributor, body=f"Call Lee on {PHONE}.")
+    attachments.add(note, by=contributor, filename=f"Lee {PHONE}.png", stream=io.BytesIO(small_png()))
+    note = notes.approve(reload(Note, note.id), by=moderator, checked=all_keys(reload(Note, note.id)))
+    [attachment] = note.attachments
+    reader = app.test_client()
+    assert PHONE in reader.get(f"/notes/{note.id}").get_data(as_text=True)
+
+    response = post_form(client_of(app, moderator), f"/moderation/notes/{note.id}/redact",
+                         {"title": TITLE, "summary": SUMMARY, "body": "Call the centre.", "reason": ""})
+    assert response.status_code == 302
+    assert reload(Note, note.id).attachments[0].filename == f"attachment-{attachment.id}.png"
+    for url in (f"/notes/{note.id}", f"/api/v1/notes/{note.id}", f"/ap/notes/{note.id}"):
+        assert PHONE not in reader.get(url).get_data(as_text=True), url
+    download = reader.get(f"/notes/{note.id}/attachments/{attachment.id}")
+    assert download.status_code == 200 and PHONE not in download.headers["Content-Disposition"]
+
+
+def test_a_file_name_alone_can_be_cleared_by_removing_personal_data_now(app, contributor, moderator):
+    note = submitted(contributor)
+    attachments.add(note, by=contributor, filename=f"Lee {PHONE}.png", stream=io.BytesIO(small_png()))
+    note = notes.approve(reload(Note, note.id), by=moderator, checked=all_keys(reload(Note, note.id)))
+    notes.redact(note, by=moderator, fields={"title": TITLE, "summary": SUMMARY, "body": BODY})
+    assert PHONE not in reload(Note, note.id).attachments[0].filename
+
+
+def test_removing_personal_data_now_cuts_it_from_the_review_thread_and_the_reports_too(app, contributor, moderator,
+                                                                                       member):
+    note = published(contributor, moderator, body=f"Call Lee on {PHONE}.")
+    notes.flag(note, by=member, reason="personal_data", detail=f"Lee's number {PHONE} is in the text.",
+               confirm_privacy=True)
+    notes.reply(note, by=contributor, body=f"{PHONE_SPACED} is my colleague's work phone.", confirm_privacy=True)
+    author = client_of(app, contributor)
+    assert PHONE_SPACED in author.get(f"/notes/{note.id}").get_data(as_text=True)
+
+    post_form(client_of(app, moderator), f"/moderation/notes/{note.id}/redact",
+              {"title": TITLE, "summary": SUMMARY, "body": "Call the centre.", "reason": ""})
+    for browser in (author, client_of(app, moderator)):
+        page = browser.get(f"/notes/{note.id}").get_data(as_text=True)
+        assert PHONE_SPACED not in page and "is my colleague&#39;s work phone" in page
+    db.session.expire_all()
+    [report] = db.session.scalars(sa.select(Flag))
+    assert report.detail == "Lee's number [personal data removed] is in the text."
+    assert not [m for m in db.session.scalars(sa.select(ReviewMessage)) if PHONE_SPACED in m.body]
+
+
+def test_a_rewritten_sentence_cuts_only_whole_words_out_of_earlier_revisions(app, contributor, moderator):
+    # The diff aligns "Call Lee on 138…" with "Call the centre." letter by letter: "Le" of "Lee" goes.
+    note = published(contributor, moderator, body=f"Call Lee on {PHONE}. Learn more at the centre.")
+    post_form(client_of(app, moderator), f"/moderation/notes/{note.id}/redact",
+              {"title": TITLE, "summary": SUMMARY, "body": "Call the centre. Learn more at the centre.", "reason": ""})
+    history = client_of(app, contributor).get(f"/notes/{note.id}/history").get_data(as_text=True)
+    assert "Call Lee on [personal data removed]. Learn more at the centre." in history
+    assert "data removed]arn" not in history and PHONE not in history
+
+
 def test_redaction_finds_the_same_number_written_another_way_in_earlier_revisions(app, contributor, moderator):
     note = submitted(contributor, body=f"Phone: {PHONE_SPACED}")
     notes.save(note, by=contributor, data=note_input(body=f"Phone: +86 {PHONE}"))

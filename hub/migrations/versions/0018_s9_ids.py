@@ -5,8 +5,8 @@ highest id still there. Comments deleted before that upgrade (with their note, o
 account) had ids the event log and partner hubs know as /ap/comments/<id>: the next comment took
 the newest of them again. The event log keeps every id it named, so the counters start above it.
 
-Revision ID: 0017_s9_ids
-Revises: 0016_s8_comments
+Revision ID: 0018_s9_ids
+Revises: 0017_s9_edited_here
 Create Date: 2026-12-07 05:20:00
 
 """
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0017_s9_ids'
-down_revision = '0016_s8_comments'
+revision = '0018_s9_ids'
+down_revision = '0017_s9_edited_here'
 branch_labels = None
 depends_on = None
 
