@@ -131,15 +131,32 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
     hub's member then finds the partners notes it may read too, but the total, facets and
     suggestion are of notes it may not all read, and a page may hold fewer than ``per_page``.
     """
-    state = _state()
     page, per_page = max(1, page), min(max(1, per_page), 50)
     chosen = {k: v for k, v in (filters or {}).items() if v}
-    glossary = _glossary() if expand else None
+    # The JSON API's hits are re-read in one statement that also reads the glossary's version: it
+    # searches with the glossary this process built last and searches again, with the glossary of
+    # now, in the rare case that administrators changed it meanwhile. Pages read the version first.
+    found = _search(text, viewer, chosen, page, per_page, sort, expand, load, counted,
+                    trusted=expand and load == "hits")
+    if found is None:
+        found = _search(text, viewer, chosen, page, per_page, sort, expand, load, counted, trusted=False)
+    return found
+
+
+def _search(text: str, viewer: Any, chosen: dict[str, str], page: int, per_page: int, sort: str, expand: bool,
+            load: str, counted: bool, *, trusted: bool) -> SearchPage | None:
+    """Answer :func:`search`. ``trusted``: search with the glossary built last, if any, and return None when
+    the glossary's version read with the hits shows that it changed since."""
+    state = _state()
+    known = state.glossary if trusted else None
+    if expand:
+        version, glossary = known if known is not None else _versioned_glossary()
+    else:
+        version, glossary = None, None
     try:
         view = state.pool.view()
         scope = _scope(viewer, counted=counted)
-        key = (view.key, text.strip(), scope, tuple(sorted(chosen.items())), sort, page, per_page,
-               state.glossary[0] if expand else None)
+        key = (view.key, text.strip(), scope, tuple(sorted(chosen.items())), sort, page, per_page, version)
         outcome = state.cache.get(key)
         if outcome is None:
             outcome = searcher.run(view, text, audience=scope, filters=chosen, glossary=glossary,
@@ -151,11 +168,14 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
         raise SearchUnavailable(str(error)) from error
     ids = [hit.note_id for hit in outcome.hits]
     if load == "hits":
-        notes, texts = _visible_hits(ids, viewer)
+        notes, texts, changed, read_version = _visible_hits(ids, viewer, cursor=cursor)
+        if known is not None and (read_version or _glossary_version()) != version:
+            return None
     else:
         notes = _visible_in_order(ids, viewer)
         texts = {n.id: body_text_of(n.body_text, n.body_html) for n in notes}
-    notes = _still_matching(notes, texts, outcome.terms, changed=_changed_since(cursor, ids))
+        changed = _changed_since(cursor, ids)
+    notes = _still_matching(notes, texts, outcome.terms, changed=changed)
     marked = {n.id: note_excerpt(texts[n.id], n.summary, outcome.terms) for n in notes}
     # A hit the database no longer shows this viewer, or whose words changed, left the index's
     # commit since (unpublished, narrowed, deleted, redacted; the worker takes it out within a
@@ -165,11 +185,13 @@ def search(text: str, *, viewer: Any, filters: dict[str, str] | None = None, pag
     facets = outcome.facets if total else {}
     return SearchPage(notes=notes, excerpts={i: html for i, (html, _) in marked.items()}, total=total,
                       page=page, per_page=per_page, facets=facets, expansions=outcome.expansions,
-                      fell_back_to_or=outcome.fell_back_to_or, suggestion=_spelled_out(outcome.suggestion, viewer),
+                      fell_back_to_or=outcome.fell_back_to_or,
+                      suggestion=_spelled_out(outcome.suggestion, viewer, cursor=cursor),
                       in_summary={i for i, (html, summary) in marked.items() if html and summary})
 
 
-def _spelled_out(suggestion: tuple[tuple[str, str | None, int | None], ...] | None, viewer: Any) -> str | None:
+def _spelled_out(suggestion: tuple[tuple[str, str | None, int | None], ...] | None, viewer: Any, *,
+                 cursor: int) -> str | None:
     """Return "did you mean" as words that notes ``viewer`` may read spell them, or None.
 
     The corrector knows the index's terms, which are stems ("hospit", "servic"); a person reads
@@ -178,7 +200,8 @@ def _spelled_out(suggestion: tuple[tuple[str, str | None, int | None], ...] | No
     """
     if not suggestion:
         return None
-    hits, bodies = _visible_hits([note_id for _, _, note_id in suggestion if note_id is not None], viewer)
+    hits, bodies, _changed, _version = _visible_hits([note_id for _, _, note_id in suggestion if note_id is not None],
+                                                     viewer, cursor=cursor)
     texts = {hit.id: " ".join((hit.title, hit.summary or "", bodies[hit.id])) for hit in hits}
     words = []
     for typed, stem, note_id in suggestion:
@@ -248,12 +271,21 @@ _GLOSSARY_VERSION = sa.select(sa.func.count(GlossaryEntry.id), sa.func.max(Gloss
 
 
 def _hits_query(viewer: Any) -> sa.Select:
-    """Return the statement that re-reads a page of hits for ``viewer`` (the ids in the parameter "ids")."""
+    """Return the statement that re-reads a page of hits for ``viewer`` (the ids in the parameter "ids").
+
+    Each row: the hit's columns, its text for excerpts, whether it changed after the event "cursor"
+    (as :func:`_changed_since` tells) and the glossary's version (as ``_GLOSSARY_VERSION`` reads it):
+    one statement where three were asked one after the other.
+    """
     key = rule_key(viewer)
     query = _HIT_QUERIES.get(key)
     if query is None:
+        changed = Note.id.in_(sa.select(Event.subject_id).where(Event.id > sa.bindparam("cursor"),
+                                                                Event.subject_type == "note"))
+        count, last = (sa.select(column).scalar_subquery() for column in _GLOSSARY_VERSION.selected_columns)
         # body_html only where body_text is missing (a row written without the ORM): it is read only then.
-        query = (sa.select(*_HIT_COLUMNS, Note.body_text, sa.case((Note.body_text.is_(None), Note.body_html)))
+        query = (sa.select(*_HIT_COLUMNS, Note.body_text, sa.case((Note.body_text.is_(None), Note.body_html)),
+                           changed, count, last)
                  .where(Note.id.in_(sa.bindparam("ids", expanding=True)), published_for(viewer)))
         if len(_HIT_QUERIES) >= 256:  # a rule per member (their own drafts): keep the map bounded
             _HIT_QUERIES.clear()
@@ -261,25 +293,39 @@ def _hits_query(viewer: Any) -> sa.Select:
     return query
 
 
-def _visible_hits(ids: list[int], viewer: Any) -> tuple[list[Hit], dict[int, str]]:
-    """Re-read the hits ``viewer`` may see in one statement, in rank order, with each one's text for excerpts."""
+def _visible_hits(ids: list[int], viewer: Any, *, cursor: int) -> tuple[list[Hit], dict[int, str], set[int], tuple]:
+    """Re-read the hits ``viewer`` may see in one statement, in rank order, with each one's text for excerpts,
+    those that changed after the event ``cursor``, and the glossary's version (None without rows)."""
     if not ids:
-        return [], {}
-    found = {row[0]: row for row in db.session.connection().execute(_hits_query(viewer), {"ids": ids}).all()}
+        return [], {}, set(), None
+    found = {row[0]: row for row in db.session.connection().execute(_hits_query(viewer),
+                                                                     {"ids": ids, "cursor": cursor}).all()}
     rows = [found[i] for i in ids if i in found]
-    return ([Hit(*row[:len(_HIT_COLUMNS)]) for row in rows],
-            {row[0]: body_text_of(row[-2], row[-1]) for row in rows})
+    width = len(_HIT_COLUMNS)
+    return ([Hit(*row[:width]) for row in rows], {row[0]: body_text_of(row[width], row[width + 1]) for row in rows},
+            {row[0] for row in rows if row[width + 2]}, tuple(rows[0][width + 3:]) if rows else None)
+
+
+def _glossary_version() -> tuple:
+    """Return the glossary's version: how many rows administrators added, and the last one's id."""
+    # Through the session's connection, without the ORM's statement handling.
+    return tuple(db.session.connection().execute(_GLOSSARY_VERSION).one())
 
 
 def _glossary() -> glossary_module.Glossary:
     """Return the shipped glossary merged with administrators' rows (rebuilt only when they change)."""
+    return _versioned_glossary()[1]
+
+
+def _versioned_glossary() -> tuple[tuple, glossary_module.Glossary]:
+    """Return the glossary's version, as the database tells it now, and :func:`_glossary`."""
     state = _state()
-    # Asked on every search: through the session's connection, without the ORM's statement handling.
-    version = tuple(db.session.connection().execute(_GLOSSARY_VERSION).one())
-    if state.glossary is None or state.glossary[0] != version:
+    version = _glossary_version()
+    known = state.glossary
+    if known is None or known[0] != version:
         rows = [(e.concept, e.terms_zh, e.terms_en) for e in db.session.scalars(sa.select(GlossaryEntry))]
-        state.glossary = (version, glossary_module.default_glossary().with_rows(rows))
-    return state.glossary[1]
+        known = state.glossary = (version, glossary_module.default_glossary().with_rows(rows))
+    return known
 
 
 def glossary_concept(term: str) -> str | None:

@@ -15,7 +15,6 @@ converts Markdown again nor takes HTML apart. Everything but ``<mark>`` is escap
 from __future__ import annotations
 
 import functools
-import html
 import re
 
 import nh3
@@ -30,6 +29,8 @@ FRAGMENTS = 2
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _MARKS_ONLY = nh3.Cleaner(tags={"mark"}, attributes={})  # built once: nh3.clean() builds one per call
+# Characters of an excerpt (its <mark> tags taken out) that the sanitiser would not give back as they are.
+_SANITISER_CHANGES = ("<", ">", "\r", "\x00")
 
 
 html_text = hub_text.html_line  # the text of sanitised HTML on one line: what ``body_text`` holds
@@ -95,8 +96,14 @@ def excerpt_html(text: str, terms: list[str]) -> str:
         joined += _fragment(text, window)
         end = window[1]
     joined += "…" if end < len(text) else ""
-    # Belt and braces: every piece of text was escaped, and nothing but <mark> survives this.
-    return _MARKS_ONLY.clean(joined)
+    # Belt and braces: every piece of text was escaped as the sanitiser writes text, so the excerpt is
+    # what it would give back, unless it holds a tag other than <mark> (a bug: the sanitiser takes it
+    # out) or a character its parser changes (carriage return, NUL, a byte order mark at the start). Only
+    # then does it run: it takes as long as the rest of the excerpt.
+    text_only = joined.replace("<mark>", "").replace("</mark>", "")
+    if any(char in text_only for char in _SANITISER_CHANGES) or joined.startswith("\ufeff"):
+        return _MARKS_ONLY.clean(joined)
+    return joined
 
 
 def _fragments(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int, list[tuple[int, int]]]]:
@@ -135,11 +142,17 @@ def _fragment(text: str, window: tuple[int, int, list[tuple[int, int]]]) -> str:
     out = []
     at = start
     for span_start, span_end in _touching_joined(spans):
-        out.append(html.escape(text[at:span_start]))
-        out.append(f"<mark>{html.escape(text[span_start:span_end])}</mark>")
+        out.append(_escaped(text[at:span_start]))
+        out.append(f"<mark>{_escaped(text[span_start:span_end])}</mark>")
         at = span_end
-    out.append(html.escape(text[at:end]))
+    out.append(_escaped(text[at:end]))
     return "".join(out)
+
+
+def _escaped(text: str) -> str:
+    """Return text escaped for HTML as the sanitiser (nh3, html5ever's serialiser) writes text: ``&``, ``<``,
+    ``>`` and the no-break space as entities, quotes as they are."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\xa0", "&nbsp;")
 
 
 def _touching_joined(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -69,3 +69,31 @@ def test_stems_are_found_where_a_look_behind_finds_them():
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
         terms = rng.sample(["peer", "pe", "er", "2", "24"], rng.randint(1, 3))
         assert _matches(text, terms) == by_look_behind(text, terms), (text, terms)
+
+
+def test_an_excerpt_is_what_the_sanitiser_gives_back_without_asking_it_for_ordinary_text(monkeypatch):
+    # Quotes, ampersands, no-break spaces, markup-looking text, combining marks, byte order marks, carriage
+    # returns and NULs: the excerpt is what the sanitiser gives back for it, and the sanitiser runs only
+    # where its parser would change the text (carriage return, NUL, a leading byte order mark).
+    from search_index import excerpts
+
+    sanitiser = excerpts._MARKS_ONLY
+    pieces = ["a", "b c", "&", "<", ">", '"', "'", "\xa0", "\n", "\t", "&amp;", "<mark>", "</mark>", "<b>", "<!--",
+              "美沙酮", "門診", "e\u0301", "ﬁ", "😀", "\u3000", "\ufeff", "\r", "\x00", "\x0c", "]]>", "&#x27;"]
+    rng = random.Random(17)
+    cleaned = []
+    monkeypatch.setattr(excerpts, "_MARKS_ONLY", type("Spy", (), {"clean": lambda self, html: (
+        cleaned.append(html), sanitiser.clean(html))[1]})())
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 60)))
+        terms = rng.sample(["a", "b", "美沙酮", "门诊", "amp", "mark", "fi", "e"], rng.randint(1, 3))
+        cleaned.clear()
+        html = excerpt_html(text, terms)
+        if cleaned:  # what the sanitiser gave back (it may take one more leading byte order mark out if asked again)
+            assert any(char in text for char in "\r\x00\ufeff")
+        else:
+            assert html == sanitiser.clean(html)
+    cleaned.clear()
+    assert excerpt_html('He said "needle & syringe" isn\'t <enough>.', ["needl"]) == (
+        'He said "<mark>needle</mark> &amp; syringe" isn\'t &lt;enough&gt;.')
+    assert cleaned == []

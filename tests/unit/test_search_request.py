@@ -204,3 +204,55 @@ def test_a_note_changed_since_the_index_commit_that_still_holds_the_word_stays_f
     notes.redact(note, by=hub["moderator"], fields={"title": "外展", "summary": "摘要", "body": "同伴在外展。"})
     page = search_index.search("外展", viewer=Anonymous())
     assert [n.id for n in page.notes] == [note.id] and page.total == 1
+
+
+def _statements(client, text: str) -> tuple[list[dict], list[str]]:
+    """Return the API's results for ``text`` and the SQL statements the request ran."""
+    ran: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        ran.append(statement.lower())
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        results = _api(client, text)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    return results, ran
+
+
+class TestTheApiOnBothDatabases:
+    """The JSON API's one statement per search, on SQLite and on PostgreSQL."""
+
+    @pytest.fixture
+    def app(self, any_db_app):
+        return any_db_app
+
+    def test_the_api_reads_its_hits_their_changes_and_the_glossary_s_version_in_one_statement(self, hub, client):
+        found = _publish(hub, "外展", "同伴在夜市外展。")
+        worker.run_once(hub["app"])
+        _api(client, "外展")  # the glossary is built once per process
+        results, ran = _statements(client, "外展")
+        assert [hit["id"] for hit in results] == [found.id]
+        about_search = [sql for sql in ran if any(name in sql for name in ("glossary_entry", "event", "note"))]
+        assert len(about_search) == 1, about_search
+        assert all(name in about_search[0] for name in ("glossary_entry", "event", "note"))
+
+    @pytest.mark.parametrize("other_hits", [True, False])
+    def test_the_api_searches_with_a_glossary_row_added_since_its_last_search(self, hub, client, make_user,
+                                                                             other_hits):
+        # The API searches with the glossary built last and reads its version with the hits (or, with
+        # none, on its own): a row added meanwhile is searched with at once, hits or not.
+        from hub.services import vocabulary as vocab
+
+        admin = make_user("ada", role=Role.ADMIN)
+        local = _publish(hub, "本地叫法", "服务对象都叫它喝药。")
+        if other_hits:
+            clinic = _publish(hub, "美沙酮门诊", "美沙酮门诊的经验。")
+        worker.run_once(hub["app"])
+        before = {hit["id"] for hit in _api(client, "美沙酮")}
+        assert local.id not in before and bool(before) == other_hits
+        vocab.add_glossary_entry(concept="美沙酮", terms_zh="喝药", terms_en="", by=admin)
+        after = {hit["id"] for hit in _api(client, "美沙酮")}
+        assert after == ({local.id, clinic.id} if other_hits else {local.id})
+        assert after == {n.id for n in search_index.search("美沙酮", viewer=Anonymous()).notes}
