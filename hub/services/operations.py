@@ -83,6 +83,11 @@ def readiness(found: Figures, *, index_available: bool, max_lag: int) -> list[Ch
         worker_check = Check("worker", False, f"last heartbeat {worker['age_seconds']:.0f} s ago")
     lag = worker_lag(worker)
     lag_ok = worker["running"] and lag is not None and lag <= max_lag
-    lag_check = Check("lag", lag_ok, f"{lag} events behind (at most {max_lag})" if lag is not None
-                      else "unknown: no heartbeat")
+    if lag is None:
+        lag_detail = "unknown: no heartbeat"
+    elif not worker["running"]:  # its last heartbeat's figure says nothing of now: the log may have grown since
+        lag_detail = f"unknown: the worker is not running ({lag} events behind at its last heartbeat)"
+    else:
+        lag_detail = f"{lag} events behind (at most {max_lag})"
+    lag_check = Check("lag", lag_ok, lag_detail)
     return [Check("database", True, "reachable"), Check("schema", True, "up to date"), index, worker_check, lag_check]

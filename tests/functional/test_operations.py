@@ -78,6 +78,8 @@ def test_readiness_follows_the_index_the_worker_and_its_lag(app, client, contrib
     db.session.commit()
     status, body = ready(client)
     assert status == 503 and "worker" in body["failed"] and "300 s ago" in body["checks"]["worker"]["detail"]
+    # A stopped worker's last figure is no reading of now: the check says so rather than "3 events behind (at most 1)".
+    assert body["checks"]["lag"]["detail"] == "unknown: the worker is not running (3 events behind at its last heartbeat)"
 
 
 # --- metrics -------------------------------------------------------------------------------------
