@@ -51,7 +51,8 @@ class ResolveForm(FlaskForm):
 
     # i18n: what a moderator decides about a report (flag)
     resolution = RadioField(_l("Decision"), choices=list(RESOLUTION_LABELS.items()), validators=[DataRequired()])
-    message = TextAreaField(_l("Reason (shown to the author when a note is unpublished)"),
+    # i18n: on the reports list; the author reads it when the note is unpublished or they are asked to remove personal data
+    message = TextAreaField(_l("Message to the author (when you unpublish the note or ask them to remove personal data)"),
                             validators=[Optional(), Length(max=4000)])
     confirm_privacy = BooleanField(CONFIRM_LABEL)
     submit = SubmitField(_l("Handle report"))

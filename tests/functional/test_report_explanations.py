@@ -101,3 +101,13 @@ def test_the_check_of_a_request_to_the_author_asks_only_about_that_request(
     assert reviewer.post(url, data=fields).status_code == 302
     db.session.expire_all()
     assert item.resolution == "author_asked"
+
+
+@pytest.mark.parametrize("language, label", [("en", "Message to the author (when you unpublish the note"),
+                                             ("zh_Hans", "给作者的留言（撤下笔记或请作者删除个人信息时")])
+def test_the_reports_message_box_says_who_reads_it_for_every_decision_that_sends_it(
+        app, contributor, moderator, member, language, label):
+    note = published(contributor, moderator)
+    report_sent_anyway(app, note, member, "The dose in step 2 is wrong.")
+    page = client_of(app, moderator, language).get("/moderation/flags").get_data(as_text=True)
+    assert label in page  # the author reads it when asked to remove personal data too, not only on unpublishing
