@@ -234,7 +234,8 @@ def held_comments():
     for comment in page.items:
         fields, found = {discussion.FIELD: comment.body}, discussion.findings(comment)
         items.append({"comment": comment, "groups": privacy_groups(fields, found),
-                      "findings": finding_rows(fields, found)})
+                      "findings": finding_rows(fields, found),
+                      "hub_takes_cuts": discussion.writers_hub_takes_cuts(comment)})
     return render_template("moderation/held_comments.html", page=page, items=items,
                            counts=moderation.queue_counts(), form=ActionForm())
 
@@ -244,9 +245,11 @@ def _held(comment_id: int, action, success: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     with attempt() as done:
-        action(comment)
+        reach = action(comment)
     if done:
         flash(success, "info")
+        if reach in (discussion.Reach.MARKED, discussion.Reach.NOT_WRITER):  # findings removed, a partner's comment
+            _flash_reach(reach, marker=screening.marker(discussion.comment_language(comment)))
     return redirect(url_for("moderation.held_comments"))
 
 

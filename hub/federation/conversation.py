@@ -552,7 +552,8 @@ def store_comment(peer: PeerHub, obj: dict[str, Any], note: Note, parent: Commen
             raise InvalidActivity("a comment with this id is known here under another note")
         if thread.remote_updated_at and updated <= thread.remote_updated_at:
             return None  # an older or the same version
-        thread.edited_here = False  # its writer's newer version replaces what a moderator here made of it
+        # its writer's newer version replaces what a moderator here made of it
+        thread.edited_here = thread.cut_while_held = False
         if thread.comment.removed_at is not None:
             if not thread.withdrawn:
                 return None  # our moderators removed it: a partner's version does not bring it back

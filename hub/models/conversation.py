@@ -43,6 +43,9 @@ class CommentThread(db.Model):
     # A moderator here changed a partner member's comment in a way its writer's hub does not take (more
     # than cutting spans out): the text here is this hub's own until that hub sends a newer version.
     edited_here: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # A moderator here cut personal data out of it (so that its writer's hub takes the cut) while it was
+    # held: that hub hears when it is released (hub.services.discussion.release), once.
+    cut_while_held: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     comment: Mapped[Comment] = relationship(foreign_keys=[comment_id])
     parent: Mapped[Comment | None] = relationship(foreign_keys=[parent_id])

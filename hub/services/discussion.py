@@ -248,22 +248,31 @@ def comment_language(comment: Comment) -> str:
     return comment.note.language if comment.note else "en"
 
 
-def release(comment: Comment, *, by: User, checked: Iterable[str] = (), redact: Iterable[str] = ()) -> Comment:
-    """Show a held comment to readers, after each finding is ticked as checked or removed."""
+def release(comment: Comment, *, by: User, checked: Iterable[str] = (), redact: Iterable[str] = ()) -> Reach | None:
+    """Show a held comment to readers, after each finding is ticked as checked or removed.
+
+    Return where the findings removed now went (as :func:`redact`), None when none was. A partner
+    member's comment cut now, or while it was held, reaches the hub it was written on with the cuts.
+    """
     _require_moderator(by)
     _require_held(comment)
     found = findings(comment)
     chosen = screening.settle(found, checked=checked, redact=redact)
+    reach = None
     if chosen:
         redacted = screening.redact({FIELD: comment.body}, chosen, language=comment_language(comment))
-        _set_body(comment, redacted[FIELD])
+        reach = _cut(comment, redacted[FIELD])
+    thread = comment.thread
+    cut_before = thread is not None and thread.cut_while_held
+    if thread is not None:
+        thread.cut_while_held = False
     comment.state = CommentState.PUBLISHED.value
     audit.record("comment.release", actor=by, target=comment, note=comment.note_id, findings=len(found),
                  redacted=len(chosen))
     _notify_writer(comment, "comment.released")
-    _announce(comment, redacted=bool(chosen))
+    _announce(comment, redacted=bool(chosen) or cut_before)
     db.session.commit()
-    return comment
+    return reach
 
 
 def decline(comment: Comment, *, by: User) -> None:
@@ -297,11 +306,9 @@ def redact(comment: Comment, *, by: User, body: str) -> Reach:
     if body == comment.body:
         raise ServiceError(_l("Nothing was removed. Delete the personal data from the text, then save."),
                            field="body")
-    reach = Reach.EVERYWHERE
-    if written_elsewhere(comment):
-        body, reach = _for_the_writers_hub(comment, body)
-        comment.thread.edited_here = reach is Reach.NOT_WRITER
-    _set_body(comment, body)
+    reach = _cut(comment, body)
+    if comment.state == CommentState.HELD and reach is not Reach.NOT_WRITER and written_elsewhere(comment):
+        comment.thread.cut_while_held = True  # its writer's hub hears at release (release)
     audit.record("comment.redact", actor=by, target=comment, note=comment.note_id)
     notes.close_personal_data_flags(by, Flag.comment_id == comment.id)
     _notify_writer(comment, "comment.redacted")
@@ -344,6 +351,16 @@ def _for_the_writers_hub(comment: Comment, body: str) -> tuple[str, Reach]:
     if marked is not None and redaction.only_cuts(before, html_text(_render(marked))):
         return marked, Reach.MARKED
     return body, Reach.NOT_WRITER
+
+
+def _cut(comment: Comment, body: str) -> Reach:
+    """Save ``body``, personal data cut out of a comment's, as its writer's hub (if a partner) takes it."""
+    reach = Reach.EVERYWHERE
+    if written_elsewhere(comment):
+        body, reach = _for_the_writers_hub(comment, body)
+        comment.thread.edited_here = reach is Reach.NOT_WRITER
+    _set_body(comment, body)
+    return reach
 
 
 def _set_body(comment: Comment, body: str) -> None:

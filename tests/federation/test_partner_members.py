@@ -131,3 +131,101 @@ def test_rewording_a_partners_comment_stays_off_its_hub_and_the_moderator_is_tol
     assert set(_announced(app)) == {"https://reader.example/inbox"}
     page = client.get(f"/moderation/comments/{partner_comment.id}/redact?lang=en").get_data(as_text=True)
     assert "Your change does not reach that hub" in page
+
+
+# --- cut while held: the writer's hub hears at release ----------------------------------------------------
+
+@pytest.fixture
+def hub_b(make_peer):
+    """The partner hub the comment is written on (a fake peer)."""
+    return make_peer("hub-b.example", trust="publish", they_follow=True)
+
+
+@pytest.fixture
+def held_partner_comment(app, client, hub_b, make_peer, publish, people, login_as):
+    """A partner member's comment held on our note (the phone number), another partner that has the note."""
+    note = publish("public")
+    writer = hub_b
+    make_peer("reader.example", they_follow=True)
+    _consume(app)
+    _receive(app, client, writer, note, pseudonym="Lily", content=f"<p>{WRITTEN}</p>")
+    comment = db.session.scalar(sa.select(Comment))
+    assert comment.state == "held"
+    _consume(app)
+    db.session.execute(sa.delete(Delivery))
+    db.session.commit()
+    login_as(people["moderator"])
+    return comment
+
+
+def _release(client, comment, choices: dict[str, str] | None = None, language: str = "en") -> str:
+    return post_form(client, f"/moderation/comments/{comment.id}/release?lang={language}", choices or {},
+                     form_url="/moderation/comments", follow_redirects=True).get_data(as_text=True)
+
+
+def _announces(app) -> dict[str, list[str]]:
+    """Return inbox -> the comment texts of the Announces queued since, and forget every delivery."""
+    _consume(app)
+    sent: dict[str, list[str]] = {}
+    for d in db.session.scalars(sa.select(Delivery).order_by(Delivery.id)):
+        if d.activity["type"] == "Announce":
+            sent.setdefault(d.inbox_url, []).append(d.activity["object"]["content"])
+    db.session.execute(sa.delete(Delivery))
+    db.session.commit()
+    return sent
+
+
+def test_cuts_made_while_a_partners_comment_is_held_reach_its_hub_once_at_release(app, client, held_partner_comment):
+    comment = held_partner_comment
+    _redact(client, comment, "We tried it. Call Wang on  for kits.")
+    _redact(client, comment, "We tried it. Call  on ［已删除个人信息］ for kits.")  # a second cut, still held
+    assert f'id="writer-hub-{comment.id}"' not in client.get("/moderation/comments").get_data(as_text=True)
+    assert _announces(app) == {}  # held: no hub sees it yet
+    db.session.refresh(comment)
+    assert comment.state == "held" and discussion.findings(comment) == []
+    page = _release(client, comment)
+    assert "The comment is published" in page
+    sent = _announces(app)
+    assert set(sent) == {"https://hub-b.example/inbox", "https://reader.example/inbox"}
+    for (content,) in sent.values():  # exactly once each
+        assert "1234" not in content and "Wang" not in content and "已删除个人信息" in content
+        assert redaction.only_cuts(WRITTEN, html_text(content))  # what hub-b checks
+
+
+def test_a_release_that_cuts_findings_reaches_the_writers_hub_as_marked_cuts(app, client, held_partner_comment):
+    comment = held_partner_comment
+    choices = {f"finding:{screening.key(f)}": "redact" for f in discussion.findings(comment)}
+    _release(client, comment, choices)
+    (sent,) = _announces(app)["https://hub-b.example/inbox"]
+    assert "1234" not in sent and redaction.only_cuts(WRITTEN, html_text(sent))
+
+
+def test_a_release_that_cuts_a_reworded_partners_comment_tells_the_moderator_its_hub_keeps_the_original(
+        app, client, held_partner_comment):
+    comment = held_partner_comment
+    _redact(client, comment, "We tried it. Ring Wang on 138 1234 5678 for kits.")  # more than cuts: stays here
+    db.session.refresh(comment)
+    choices = {f"finding:{screening.key(f)}": "redact" for f in discussion.findings(comment)}
+    assert choices
+    queue = client.get("/moderation/comments?lang=en").get_data(as_text=True)
+    assert f'id="writer-hub-{comment.id}"' in queue and "Your change does not reach that hub" in queue
+    page = _release(client, comment, choices, language="zh_Hans")
+    assert "已保存在本平台" in page
+    sent = _announces(app)
+    assert set(sent) == {"https://reader.example/inbox"}  # no activity hub-b would refuse
+    assert "1234" not in sent["https://reader.example/inbox"][0]
+
+
+def test_a_newer_version_from_the_writers_hub_replaces_a_cut_made_while_held(app, client, hub_b,
+                                                                            held_partner_comment):
+    comment, writer = held_partner_comment, hub_b
+    _redact(client, comment, "We tried it. Call Wang on  for kits.")
+    newer = f"<p>{WRITTEN} Or mail lily@hub-b.example.</p>"
+    assert writer.post(client, writer.activity("Update", {
+        **_comment(writer, comment.note_id, content=newer), "updated": "2026-02-01T00:00:00Z"})).status_code == 202
+    inbox.process_pending(app)
+    db.session.refresh(comment)
+    choices = {f"finding:{screening.key(f)}": "keep" for f in discussion.findings(comment)}
+    _release(client, comment, choices)
+    sent = _announces(app)
+    assert set(sent) == {"https://reader.example/inbox"}  # hub-b has this text: nothing was cut out of it here
