@@ -103,9 +103,14 @@ DETAILS = {
     "mailed": _l("link sent by e-mail"),
     "why": _l("what happened to the original"),
 }
-# What happened to a translation's original (hub.services.notes, _take_down_translations).
+# What happened to a translation's original (hub.services.notes, take_down_translations).
 ORIGINAL_LEFT = {"withdrawn": _l("taken back by its author"), "unpublished": _l("taken down by a moderator"),
-                 "deleted": _l("deleted")}
+                 "deleted": _l("deleted"),
+                 # i18n: audit log: a partner hub's note was removed by that hub (a Delete: deleted, taken back,
+                 # taken down or no longer shared with this hub there)
+                 "removed_by_origin": _l("removed by its partner hub"),
+                 # i18n: audit log: a partner hub changed its note and the new text went back to review here
+                 "changed_by_origin": _l("changed by its partner hub, back in review")}
 TRUST_LABELS = {"publish": _l("publish at once"), "moderate": _l("moderation queue")}
 TERM_KINDS = {"topic": _l("Topics"), "population": _l("Populations")}
 TOKEN_KINDS = {"personal": _l("personal API token"), "organisation": _l("organisation token"),

@@ -12,6 +12,8 @@ notes, so the search index follows without knowing about federation.
   personal data takes a published note back to the queue.
 - Deletes from the origin always apply: the text is wiped and a tombstone row stays, so a late
   or replayed Create cannot bring the note back.
+- Either way our members' translations of a note that leaves readers leave with it, and their
+  translators are told (:func:`hub.services.notes.take_down_translations`).
 """
 from __future__ import annotations
 
@@ -165,6 +167,9 @@ def _update(note: Note, article: RemoteArticle, *, trusted: bool) -> None:
     if findings(article) or (not trusted and _shown(note) != before):
         note.state, note.submitted_at, note.featured = S.SUBMITTED.value, utcnow(), False
         events.record("note.unpublished", subject_type="note", subject_id=note.id, origin="remote")
+        # Our members' translations leave readers and review with it (the origin's own ones are synced after).
+        notes.take_down_translations(note, by=None, was_published=True, why="changed_by_origin",
+                                     origin_keeps_its_own=True)
     else:
         events.record("note.updated", subject_type="note", subject_id=note.id, origin="remote")
 
@@ -194,6 +199,7 @@ def delete(peer: PeerHub, object_id: str, *, make_tombstone: bool, at: dt.dateti
                                                                  Note.origin_peer_id == peer.id)):
         delete(peer, translation.remote_id or "", make_tombstone=False, at=at)
     was_published = note.published_at is not None or note.state == S.PUBLISHED.value
+    readers_had_it = note.state == S.PUBLISHED.value
     note.state, note.deleted_at = S.DELETED.value, at
     note.title = note.summary = note.body = note.body_html = note.place = note.province = ""
     note.sections, note.tags, note.terms, note.featured = {}, [], [], False
@@ -203,6 +209,10 @@ def delete(peer: PeerHub, object_id: str, *, make_tombstone: bool, at: dt.dateti
     db.session.execute(sa.delete(ReviewMessage).where(ReviewMessage.note_id == note.id))
     if was_published:
         events.record("note.deleted", subject_type="note", subject_id=note.id, origin="remote")
+    # Our members' translations of it: a Delete says only that its hub no longer shares it with us (deleted,
+    # taken back, taken down or narrowed there), so that is what their translators are told.
+    notes.take_down_translations(note, by=None, was_published=readers_had_it, why="removed_by_origin",
+                                 origin_keeps_its_own=True)
     return note
 
 

@@ -124,7 +124,7 @@ MEANWHILE = {
 ORIGINAL_NOT_PUBLISHED = _l("The original of this translation is no longer published (taken back, taken down or "
                             "deleted), so the translation can be neither submitted nor published.")
 # What happened to a translation's original when the translation left readers or review (the code is kept in the
-# audit entry and the translator's notification; ``why`` in :func:`_take_down_translations`).
+# audit entry and the translator's notification; ``why`` in :func:`take_down_translations`).
 ORIGINAL_LEFT_MEANWHILE = {
     # i18n: a moderator's decision on a translation was refused: its original left readers while they read
     "withdrawn": _l("While you were reading, the author of the original took it back, so this translation left "
@@ -135,6 +135,12 @@ ORIGINAL_LEFT_MEANWHILE = {
     # i18n: as above, when the original was deleted
     "deleted": _l("While you were reading, the original was deleted, so this translation left review and its "
                   "readers. Nothing was changed."),
+    # i18n: as above, when the partner hub the original came from deleted it or stopped sharing it with this hub
+    "removed_by_origin": _l("While you were reading, the partner hub the original came from removed it, so this "
+                            "translation left review and its readers. Nothing was changed."),
+    # i18n: as above, when the partner hub the original came from changed it and the new text waits for review here
+    "changed_by_origin": _l("While you were reading, the partner hub the original came from changed it and it went "
+                            "back to review, so this translation left review and its readers. Nothing was changed."),
 }
 TEXT_CHANGED = _l("The author changed the text since you opened it. Read it again.")
 # i18n: an author's save or button was refused because a moderator decided on the note meanwhile
@@ -908,7 +914,7 @@ def unpublish(note: Note, *, by: User, reason: str) -> Note:
     _fold_pending(note)
     _decide(note, by, "unpublished", reason)
     events.record("note.unpublished", subject_type="note", subject_id=note.id)
-    _take_down_translations(note, by=by, was_published=True)
+    take_down_translations(note, by=by, was_published=True)
     db.session.commit()
     return note
 
@@ -948,7 +954,7 @@ def withdraw(note: Note, *, by: User) -> Note:
     audit.record("note.withdraw", actor=by, target=note)
     if was_published:
         events.record("note.unpublished", subject_type="note", subject_id=note.id)
-    _take_down_translations(note, by=by, was_published=was_published)
+    take_down_translations(note, by=by, was_published=was_published)
     db.session.commit()
     return note
 
@@ -984,7 +990,7 @@ def tombstone(note: Note, *, by: User | None = None) -> set[str]:
     db.session.execute(sa.delete(ReviewMessage).where(ReviewMessage.note_id == note.id))
     if was_public:
         events.record("note.deleted", subject_type="note", subject_id=note.id)
-    _take_down_translations(note, by=by, was_published=was_published)
+    take_down_translations(note, by=by, was_published=was_published)
     return digests
 
 
@@ -994,17 +1000,23 @@ _TRANSLATION_IN_USE = {S.DRAFT, S.CHANGES_REQUESTED, S.SUBMITTED, S.PUBLISHED}
 _TAKEN_FROM = {S.PUBLISHED: S.UNPUBLISHED, S.SUBMITTED: S.WITHDRAWN}
 
 
-def _take_down_translations(note: Note, *, by: User | None, was_published: bool) -> None:
+def take_down_translations(note: Note, *, by: User | None, was_published: bool, why: str | None = None,
+                           origin_keeps_its_own: bool = False) -> None:
     """A translation is never read without its original: take its translations from readers (published
     ones) and from the moderators' queue (submitted ones).
 
     Each translator is told once per thing that happened to their translation: when it was taken
     down or out of review, or (a translation still being written) when its original left its
     readers. An original taken back and then deleted tells them once, not twice. The notification
-    and the audit entry say what happened to the original (``why``).
+    and the audit entry say what happened to the original (``why``): by default read from its state
+    here, else given by the caller (a partner's note: what its hub did). When that hub itself changed or
+    removed it (``origin_keeps_its_own``), only our members' translations are taken here: the language
+    versions it sent follow it (hub.federation.remote_notes).
     """
-    why = {S.DELETED: "deleted", S.UNPUBLISHED: "unpublished"}.get(S(note.state), "withdrawn")
+    why = why or {S.DELETED: "deleted", S.UNPUBLISHED: "unpublished"}.get(S(note.state), "withdrawn")
     for translation in note.translations:
+        if origin_keeps_its_own and translation.origin_peer_id is not None:
+            continue
         state = S(translation.state)
         taken = _TAKEN_FROM.get(state)
         if taken is not None:

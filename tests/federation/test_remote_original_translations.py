@@ -1,0 +1,163 @@
+"""Our members' translations of a partner hub's note leave readers and review when the note's origin
+deletes it (or stops sharing it) or changes it so that it goes back to review here, and each translator
+is told what happened, as for local originals (tests/functional/test_translation_without_original.py)."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from hub import worker
+from hub.extensions import db
+from hub.models import Notification
+from hub.models.audit import AuditEntry
+from hub.models.note import Note
+from hub.services import notes
+from tests.helpers import csrf_token, login
+
+CHINESE = notes.NoteInput(title="外展值班表", summary="我们安排同伴值班。", body="第一段。", language="zh_Hans")
+
+
+def remote_original(app, client, peer, moderator) -> Note:
+    """A partner's English note, come through our inbox and approved by our moderator."""
+    peer.post(client, peer.activity("Create", peer.article()))
+    worker.run_once(app)
+    original = db.session.scalar(sa.select(Note).where(Note.remote_id == peer.base + "/ap/notes/1"))
+    if original.state == "submitted":
+        notes.approve(original, by=moderator)
+    assert original.state == "published"
+    return original
+
+
+def our_translation(app, original: Note, translator, moderator, state: str) -> Note:
+    """Our member translates the partner's note through its page and submits it (and it is published)."""
+    browser = app.test_client()
+    assert login(browser, translator.username).status_code == 302
+    response = browser.post(f"/notes/{original.id}/translate?language=zh_Hans",
+                            data={"csrf_token": csrf_token(browser, f"/notes/{original.id}")})
+    assert response.status_code == 302
+    translation = db.session.scalar(sa.select(Note).where(Note.translation_of_id == original.id))
+    notes.save(translation, by=translator, data=CHINESE)
+    notes.submit(translation, by=translator, confirm_privacy=True)
+    if state == "published":
+        notes.approve(translation, by=moderator)
+    assert translation.state == state
+    return translation
+
+
+def told(translator) -> list[Notification]:
+    return list(db.session.scalars(sa.select(Notification).where(Notification.user_id == translator.id,
+                                                                 Notification.kind == "note.original_gone")))
+
+
+def notifications_page(app, translator, lang: str) -> str:
+    browser = app.test_client()
+    assert login(browser, translator.username).status_code == 302
+    return browser.get(f"/account/notifications?lang={lang}").get_data(as_text=True)
+
+
+TAKEN_TO = {"published": "unpublished", "submitted": "withdrawn"}
+FOR_TRANSLATION = {("published", "en"): "Your translation was taken from readers until the original is published "
+                                        "again.",
+                   ("submitted", "en"): "Your translation left the moderation queue",
+                   ("published", "zh_Hans"): "你的译文已从读者面前撤下",
+                   ("submitted", "zh_Hans"): "你的译文已离开审核队列"}
+
+
+def removal(peer) -> dict:
+    """The origin's Delete of its note 1 (deleted, taken back or down, or no longer shared with us there)."""
+    return peer.activity("Delete", {"id": peer.base + "/ap/notes/1", "type": "Tombstone", "formerType": "Article"})
+
+
+def new_text(peer) -> dict:
+    """The origin's Update of its note 1 with a new text, which a hub trusted to "moderate" sends to review."""
+    text = "<p>We met people where they are, every evening.</p>"
+    return peer.activity("Update", peer.article(content=text, contentMap={"en": text},
+                                                updated="2026-02-01T00:00:00Z"))
+
+
+# What the origin does: its hub's trust here, the activity, what becomes of its note here, and the code said.
+EVENTS = {"removed": ("publish", removal, "deleted", "removed_by_origin"),
+          "changed": ("moderate", new_text, "submitted", "changed_by_origin")}
+TOLD = {("removed_by_origin", "en"): "no longer shares it with this hub",
+        ("removed_by_origin", "zh_Hans"): "不再与本站分享",
+        ("changed_by_origin", "en"): "changed it, and the new text waits for a moderator here",
+        ("changed_by_origin", "zh_Hans"): "新文本在本站等待审核"}
+MEANWHILE = {("removed_by_origin", "en"): "the partner hub the original came from removed it",
+             ("removed_by_origin", "zh_Hans"): "原文所在的合作平台移除了原文",
+             ("changed_by_origin", "en"): "the partner hub the original came from changed it and it went back",
+             ("changed_by_origin", "zh_Hans"): "原文所在的合作平台修改了原文"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans"])
+@pytest.mark.parametrize("state", ["published", "submitted"])
+@pytest.mark.parametrize("event", ["removed", "changed"])
+def test_what_the_origin_does_to_its_note_takes_our_translation_down_and_tells_its_translator(
+        app, client, make_peer, people, event, state, lang):
+    trust, activity, original_after, why = EVENTS[event]
+    peer = make_peer(trust=trust)
+    translator, moderator = people["author"], people["moderator"]
+    original = remote_original(app, client, peer, moderator)
+    translation = our_translation(app, original, translator, moderator, state)
+    peer.post(client, activity(peer))
+    worker.run_once(app)
+    db.session.expire_all()
+    assert (original.state, translation.state) == (original_after, TAKEN_TO[state])
+    [notice] = told(translator)
+    assert notice.note_id == translation.id
+    assert notice.data == {"original": why, "translation": state}
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "translation.original_gone"))
+    assert (entry.target_id, (entry.details or {}).get("why")) == (translation.id, why)
+    page = notifications_page(app, translator, lang)
+    assert TOLD[(why, lang)] in page and FOR_TRANSLATION[(state, lang)] in page
+    if state == "submitted":  # a review page opened before: its Publish is refused saying what happened
+        reviewer = app.test_client()
+        assert login(reviewer, moderator.username).status_code == 302
+        fields = {"csrf_token": csrf_token(reviewer, "/moderation"), "visibility": "public"}
+        answer = reviewer.post(f"/moderation/notes/{translation.id}/approve?lang={lang}", data=fields,
+                               follow_redirects=True).get_data(as_text=True)
+        assert MEANWHILE[(why, lang)] in answer
+        db.session.expire_all()
+        assert translation.state == "withdrawn"
+    peer.post(client, activity(peer))  # sent again: told once
+    worker.run_once(app)
+    assert len(told(translator)) == 1
+
+
+def test_the_translator_of_a_draft_is_told_when_the_partner_removes_the_original(
+        app, client, make_peer, people):
+    peer = make_peer(trust="publish")
+    translator = people["author"]
+    original = remote_original(app, client, peer, people["moderator"])
+    browser = app.test_client()
+    assert login(browser, translator.username).status_code == 302
+    browser.post(f"/notes/{original.id}/translate?language=zh_Hans",
+                 data={"csrf_token": csrf_token(browser, f"/notes/{original.id}")})
+    draft = db.session.scalar(sa.select(Note).where(Note.translation_of_id == original.id))
+    peer.post(client, removal(peer))
+    worker.run_once(app)
+    db.session.expire_all()
+    assert draft.state == "draft"  # still the translator's, to keep or to delete
+    [notice] = told(translator)
+    assert notice.data == {"original": "removed_by_origin", "translation": "draft"}
+
+
+def test_the_partners_own_language_versions_follow_its_note_back_from_review(app, client, make_peer, people):
+    peer = make_peer(trust="moderate")
+    moderator = people["moderator"]
+    both = peer.article(contentMap={"zh-Hans": "<p>外展经验</p>", "en": "<p>Outreach lessons</p>"},
+                        nameMap={"zh-Hans": "外展", "en": "Outreach"})
+    peer.post(client, peer.activity("Create", both))
+    worker.run_once(app)
+    original = db.session.scalar(sa.select(Note).where(Note.translation_of_id.is_(None)))
+    [version] = original.translations
+    notes.approve(original, by=moderator)
+    notes.approve(version, by=moderator)
+    changed = {**both, "contentMap": {"zh-Hans": "<p>外展经验，每天晚上</p>", "en": "<p>Outreach lessons</p>"},
+               "updated": "2026-02-01T00:00:00Z"}
+    peer.post(client, peer.activity("Update", changed))  # the original's text changed, not its English one
+    worker.run_once(app)
+    db.session.expire_all()
+    assert (original.state, version.state) == ("submitted", "published")
+    notes.approve(original, by=moderator)
+    page = client.get(f"/notes/{original.id}?lang=en", follow_redirects=True)
+    assert page.status_code == 200 and "Outreach lessons" in page.get_data(as_text=True)  # read with it again
