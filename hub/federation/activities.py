@@ -123,6 +123,20 @@ def id_of(value: Any) -> str | None:
     return None
 
 
+# What carries text (notes, comments, translations). A stored copy of one, sent or received, keeps only
+# what names its object: the text lives in the note or comment, where a correction, a moderator's
+# redaction or a Delete reaches it; a verbatim copy would outlive all three.
+CONTENT_TYPES = frozenset({"Create", "Update", "Announce", "Offer"})
+
+
+def object_named_only(activity: dict[str, Any]) -> dict[str, Any]:
+    """Return ``activity`` with an object that carries text cut down to its id and type; the rest stays."""
+    obj = activity.get("object")
+    if activity.get("type") not in CONTENT_TYPES or not isinstance(obj, dict) or not set(obj) - {"id", "type"}:
+        return activity
+    return {**activity, "object": {"id": id_of(obj), "type": obj.get("type")}}
+
+
 def addressed(activity: dict[str, Any]) -> set[str]:
     """Return every id an activity or object is addressed to (to, cc, audience)."""
     found: set[str] = set()

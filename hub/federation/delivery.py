@@ -108,22 +108,17 @@ def supersede(object_id: str, inbox_url: str, *, event_id: int | None) -> int:
     A newer Create, Update or Delete of the object is queued behind them: the one an inbox gets
     is built from the object as it stands (a Create or Update brings the whole note). An older one
     still queued, or dead-lettered for an admin to send again, would carry text that has been
-    changed since: personal data a moderator removed, a note taken down. The ones already sent keep
-    only the object's id, so the queue is no copy of text the note no longer holds. Return how
+    changed since: personal data a moderator removed, a note taken down. Sent ones are not read:
+    they kept only the object's id when they were sent (:func:`record_outcomes`), and the waiting
+    and failed ones are few, found through the state's index however many were sent. Return how
     many were dropped.
     """
-    query = sa.select(Delivery).where(Delivery.inbox_url == inbox_url,
+    query = sa.select(Delivery).where(Delivery.state.in_(("pending", "dead")), Delivery.inbox_url == inbox_url,
                                       Delivery.activity_id.startswith(object_id + "#", autoescape=True))
     dropped = 0
     for row in db.session.scalars(query):
-        if row.activity.get("type") not in ("Create", "Update") or (
-                event_id is not None and row.event_id is not None and row.event_id >= event_id):
-            continue
-        if row.state == "sent":
-            inner = row.activity.get("object")
-            if isinstance(inner, dict) and set(inner) - {"id", "type"}:
-                row.activity = {**row.activity, "object": {"id": inner.get("id"), "type": inner.get("type")}}
-        else:
+        if row.activity.get("type") in ("Create", "Update") and (
+                event_id is None or row.event_id is None or row.event_id < event_id):
             db.session.delete(row)
             dropped += 1
     return dropped
@@ -348,6 +343,9 @@ def record_outcomes(outcomes: Iterable[Outcome]) -> int:
         count += 1
         if outcome.ok:
             delivery.state, delivery.sent_at, delivery.last_error, delivery.last_problem = "sent", now, "", None
+            # The text of a note, comment or translation lives on in it, where a moderator's redaction
+            # reaches it: what was sent keeps only its id (the Undo of a Like or an Announce needs no more).
+            delivery.activity = activities.object_named_only(delivery.activity)
             if delivery.peer is not None and outcome.scheme:
                 delivery.peer.signature_scheme = outcome.scheme  # what to sign with next time
         elif outcome.retryable and delivery.attempts < tries:

@@ -395,11 +395,8 @@ def _finish(item_id: int, state: str, error: str) -> None:
     db.session.commit()
 
 
-# What carries a partner's text (notes, comments, translations): once applied, the item keeps only
-# what names it. The text lives on in the note or comment, where a correction, a moderator's
-# redaction or a Delete reaches it; a verbatim copy here would outlive all three. (A Flag carries a
-# reason's code, never the reporter's words.)
-CONTENT_TYPES = frozenset({"Create", "Update", "Announce", "Offer"})
+# What carries a partner's text (activities.CONTENT_TYPES): once applied, the item keeps only what
+# names it. (A Flag carries a reason's code, never the reporter's words.)
 
 
 def _without_content(raw: str) -> str:
@@ -408,7 +405,7 @@ def _without_content(raw: str) -> str:
         activity = json.loads(raw)
     except ValueError:
         return raw
-    if not isinstance(activity, dict) or activity.get("type") not in CONTENT_TYPES:
+    if not isinstance(activity, dict) or activity.get("type") not in activities.CONTENT_TYPES:
         return raw
     kept = {key: activity[key] for key in ("id", "type", "actor", "published") if key in activity}
     obj = activity.get("object")

@@ -11,6 +11,7 @@ import json
 import sqlalchemy as sa
 
 from hub.extensions import db
+from hub.federation import conversation
 from hub.models.federation import Delivery, InboxItem
 from hub.models import Comment, CommentThread, Flag, FlagOrigin, MarkTotal, Note, RemoteMark
 from hub.services import discussion, notes, screening, translations
@@ -70,18 +71,22 @@ def test_a_comment_reaches_the_origin_waits_for_its_moderator_and_reaches_the_ot
     with b.context():
         writer = b.user("writer")
         pseudonym, username = writer.pseudonym, writer.username
-        discussion.add_comment(db.session.get(Note, on_b), by=writer, body="We tried this in Mianyang: it *worked*.")
+        written = discussion.add_comment(db.session.get(Note, on_b), by=writer,
+                                         body="We tried this in Mianyang: it *worked*.").id
     held = wait_for(lambda: _comments(a, note_id), what="B's comment on A", hubs=[a, b])
     [comment] = held
     assert comment["held"] and not comment["shown"]  # A moderates what B sends
     assert comment["pseudonym"] == pseudonym and comment["from"] == b.base.removeprefix("http://")
     assert comment["body"] == "We tried this in Mianyang: it worked."
-    # What B sent (A keeps no copy of an applied activity's text).
+    # What B sends (built as its worker builds it: neither B's sent delivery nor A's applied item keeps the text).
     [create] = [a_ for a_ in _sent(b, "Create") if a_["object"].get("type") == "Note"]
-    assert create["object"]["attributedTo"] == b.base + "/actor"
-    assert create["object"]["inReplyTo"] == f"{a.base}/ap/notes/{note_id}"
+    assert set(create["object"]) == {"id", "type"}
+    with b.context():
+        sent = conversation.comment_to_note(db.session.get(Comment, written), recipients=[a.base + "/actor"])
+    assert sent["id"] == create["object"]["id"] and sent["attributedTo"] == b.base + "/actor"
+    assert sent["inReplyTo"] == f"{a.base}/ap/notes/{note_id}"
     # Authors are not actors: the pseudonym travels, never the account.
-    assert f'"{username}"' not in json.dumps(create) and "/users/" not in json.dumps(create)
+    assert f'"{username}"' not in json.dumps(sent) and "/users/" not in json.dumps(sent)
     assert _comments(c, on_c) == []  # nothing is relayed before A's moderator shows it
     _release(a, comment["id"])
     [relayed] = wait_for(lambda: _comments(c, on_c), what="A's Announce of B's comment on C", hubs=[a, c])

@@ -7,13 +7,14 @@ import time
 
 import sqlalchemy as sa
 
+from hub import events
 from hub.extensions import db
-from hub.federation import actor, delivery
+from hub.federation import actor, conversation, delivery
 from hub.federation.signatures import verify_request
-from hub.models import Note
+from hub.models import Note, User
 from hub.models.events import ConsumerCursor
 from hub.models.federation import Delivery, NoteReceipt
-from hub.services import notes, screening
+from hub.services import discussion, notes, screening
 from tests.federation.fixtures import PUBLIC, DocumentServer
 from tests.helpers import count
 
@@ -31,8 +32,6 @@ def _deliveries() -> list[Delivery]:
 
 def _consume(app) -> None:
     """Run the delivery consumer alone (the worker's round would also send)."""
-    from hub import events
-
     consumer = delivery.FederationConsumer()
     batch = events.after(consumer.position())
     if batch:
@@ -288,14 +287,68 @@ def test_the_sent_create_is_not_kept_as_a_copy_of_what_a_moderator_removed(app, 
     note = _published_with_personal_data(people)
     _consume(app)
     delivery.send_due(app, wait=True)
-    assert _holds_personal_data([d.activity for d in _deliveries()])
+    # The hub got the text; the delivery kept only the note's id, before any moderator came by.
+    assert _holds_personal_data(peer_server.activities())
+    [sent] = _deliveries()
+    assert sent.state == "sent" and sent.activity["object"] == {"id": actor.note_object_id(note.id), "type": "Article"}
     _redact(note, people)
     _consume(app)
     delivery.send_due(app, wait=True)
     rows = _deliveries()
     assert [(d.activity["type"], d.state) for d in rows] == [("Create", "sent"), ("Update", "sent")]
-    assert rows[0].activity["object"] == {"id": actor.note_object_id(note.id), "type": "Article"}
     assert not _holds_personal_data([d.activity for d in rows])
+
+
+def test_a_sent_comment_is_not_kept_as_a_copy_of_its_text(app, make_peer, peer_server, publish, people):
+    _follower(make_peer, peer_server)
+    note = publish("public")
+    _consume(app)
+    comment = discussion.add_comment(note, by=people["author"], body="We tried it in Deyang with 王小明.")
+    consumer = conversation.ConversationConsumer()
+    consumer.apply(events.after(consumer.position()))
+    delivery.send_due(app, wait=True)
+    [announce] = [a for a in peer_server.activities() if a["type"] == "Announce"]
+    assert "王小明" in announce["object"]["content"]  # the hub got it
+    rows = _deliveries()
+    assert {(d.activity["type"], d.state) for d in rows} == {("Create", "sent"), ("Announce", "sent")}
+    [kept] = [d.activity for d in rows if d.activity["type"] == "Announce"]
+    assert kept["object"] == {"id": conversation.comment_object_id(comment.id), "type": "Note"}
+    assert not _holds_personal_data([d.activity for d in rows])
+
+
+def _mark(note, person) -> None:
+    """Mark or unmark ``note`` as useful: our totals change, and an Update goes to every hub."""
+    notes.toggle_mark(note, by=person, kind="useful")
+    consumer = conversation.ConversationConsumer()
+    consumer.apply(events.after(consumer.position()))
+
+
+def test_queueing_a_change_reads_none_of_the_deliveries_already_sent(app, make_peer, peer_server, publish, people):
+    """The sent ones of a note stay for good: a new Update must not read them (they hold no text)."""
+    _follower(make_peer, peer_server)
+    note = publish("public")
+    _consume(app)
+    delivery.send_due(app, wait=True)
+    for _ in range(2):
+        _mark(note, people["moderator"])
+        delivery.send_due(app, wait=True)
+    assert [d.state for d in _deliveries()] == ["sent"] * 3
+    note_id, moderator_id = note.id, people["moderator"].id
+    db.session.expunge_all()  # every row read from here on is loaded again
+    read = []
+
+    def count_read(row, *args) -> None:
+        read.append(row.id)
+
+    for hook in ("load", "refresh"):
+        sa.event.listen(Delivery, hook, count_read)
+    try:
+        _mark(db.session.get(Note, note_id), db.session.get(User, moderator_id))
+    finally:
+        for hook in ("load", "refresh"):
+            sa.event.remove(Delivery, hook, count_read)
+    assert read == []
+    assert [d.state for d in _deliveries()] == ["sent"] * 3 + ["pending"]
 
 
 def test_a_slow_hub_delays_neither_the_others_nor_the_worker(app, make_peer, peer_server, publish):
