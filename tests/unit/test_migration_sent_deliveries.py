@@ -1,4 +1,4 @@
-"""Migration 0019_s9b_sent_trimmed: deliveries sent before keep no text; waiting ones and what Undos need stay."""
+"""Migration 0020_s9b_sent_trimmed: deliveries sent before keep no text; waiting ones and what Undos need stay."""
 from __future__ import annotations
 
 import datetime as dt
@@ -16,7 +16,7 @@ TEXT = {"content": "<p>王小明 13800138000</p>", "name": "夜间外展"}
 
 def test_sent_deliveries_of_notes_and_comments_keep_only_their_objects_id(any_db_app):
     empty_database()
-    upgrade(revision="0018_s9_ids")
+    upgrade(revision="0019_s9b_cut_while_held")
     table = sa.table("delivery", *(sa.column(name) for name in (
         "inbox_url", "activity_id", "state", "attempts", "next_attempt_at", "last_error", "created_at")),
         sa.column("activity", sa.JSON))

@@ -6,8 +6,8 @@ Delete of a note no longer reads the sent ones. The ones sent before are cut dow
 the sent rows, a few hundred at a time. Nothing reads more of a sent row than its type, addressing and
 object's id (the Undo of a Like or of a topic's Announce). The text cannot come back: downgrade leaves it.
 
-Revision ID: 0019_s9b_sent_trimmed
-Revises: 0018_s9_ids
+Revision ID: 0020_s9b_sent_trimmed
+Revises: 0019_s9b_cut_while_held
 Create Date: 2026-12-07 06:40:00
 
 """
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0019_s9b_sent_trimmed'
-down_revision = '0018_s9_ids'
+revision = '0020_s9b_sent_trimmed'
+down_revision = '0019_s9b_cut_while_held'
 branch_labels = None
 depends_on = None
 
