@@ -56,10 +56,16 @@ def removed_between(old: Mapping[str, str], new: Mapping[str, str]) -> Removed:
     literals: set[str] = set()
     for name, before in old.items():
         after = new.get(name, "")
-        matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+        # Compared word by word (each ideograph a word): a name replaced by the marker is one deleted run,
+        # where a letter-by-letter diff would align the letters both share and leave only pieces of words.
+        old_tokens, new_tokens = _tokens(before), _tokens(after)
+        starts = [0]
+        for token in old_tokens:
+            starts.append(starts[-1] + len(token))
+        matcher = difflib.SequenceMatcher(a=old_tokens, b=new_tokens, autojunk=False)
         for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
             if tag in ("delete", "replace"):
-                literals.update(_whole_words(before, i1, i2))
+                literals.update(_whole_words(before, starts[i1], starts[i2]))
     gone = screening.fingerprints(old, screening.screen(old)) - screening.fingerprints(new, screening.screen(new))
     return Removed(literals=frozenset(literals), fingerprints=frozenset(gone))
 
@@ -73,6 +79,15 @@ def removed_findings(fields: Mapping[str, str], findings: Iterable[screening.Fin
 
 _WORD = re.compile(r"[^\s\W_]")
 _IDEOGRAPH = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
+
+
+_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]|[^\W_]+|\s+|.",
+                    re.DOTALL)
+
+
+def _tokens(text: str) -> list[str]:
+    """Split ``text`` into words (each ideograph one), runs of space and single other characters."""
+    return _TOKEN.findall(text)
 
 
 def _whole_words(text: str, start: int, stop: int) -> set[str]:
