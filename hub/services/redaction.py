@@ -81,8 +81,7 @@ _WORD = re.compile(r"[^\s\W_]")
 _IDEOGRAPH = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 
 
-_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]|[^\W_]+|\s+|.",
-                    re.DOTALL)
+_TOKEN = re.compile(_IDEOGRAPH.pattern + r"|[^\W_]+|\s+|.", re.DOTALL)  # each ideograph a word of its own
 
 
 def _tokens(text: str) -> list[str]:
