@@ -1007,7 +1007,8 @@ def take_down_translations(note: Note, *, by: User | None, was_published: bool, 
 
     Each translator is told once per thing that happened to their translation: when it was taken
     down or out of review, or (a translation still being written) when its original left its
-    readers. An original taken back and then deleted tells them once, not twice. The notification
+    readers. An original taken back and then deleted tells them again: the first notice said they
+    could submit once the original was published again, which its deletion makes untrue. The notification
     and the audit entry say what happened to the original (``why``): by default read from its state
     here, else given by the caller (a partner's note: what its hub did). When that hub itself changed or
     removed it (``origin_keeps_its_own``), only our members' translations are taken here: the language
@@ -1026,9 +1027,17 @@ def take_down_translations(note: Note, *, by: User | None, was_published: bool, 
                 _fold_pending(translation)
                 events.record("note.unpublished", subject_type="note", subject_id=translation.id)
             audit.record("translation.original_gone", actor=by, target=translation, original=note.id, why=why)
-        if (taken is not None or (was_published and state in _TRANSLATION_IN_USE)) and translation.author_id:
+        told_it_may_come_back = why == "deleted" and _told_original_gone(translation)
+        if (taken is not None or (was_published and state in _TRANSLATION_IN_USE) or told_it_may_come_back) \
+                and translation.author_id:
             db.session.add(Notification(user_id=translation.author_id, kind="note.original_gone", note=translation,
                                         data={"original": why, "translation": state.value}))
+
+
+def _told_original_gone(translation: Note) -> bool:
+    """Tell whether the translator was told its original had left (and, then, that it could come back)."""
+    return db.session.scalar(sa.select(sa.exists().where(Notification.note_id == translation.id,
+                                                         Notification.kind == "note.original_gone")))
 
 
 def set_featured(note: Note, *, by: User, featured: bool) -> None:
