@@ -288,12 +288,17 @@ def redact_note(note_id: int):
         text = {"title": form.title.data, "summary": form.summary.data or "", "body": form.body.data or ""}
         text.update({f"section:{key}": getattr(form, key).data or "" for key in SECTIONS})
         with attempt(form=form) as redacted:
-            purged = notes.redact(note, by=me(), fields=text, reason=form.reason.data or "")
+            done = moderation.redact_note(note, by=me(), fields=text, reason=form.reason.data or "")
         if redacted:
             # i18n: %(n)d is how many earlier versions of the note had the removed data cut out too
             flash(ngettext("Removed from the note and from %(n)d earlier revision. Search and partner hubs follow.",
                            "Removed from the note and from %(n)d earlier revisions. Search and partner hubs follow.",
-                           purged, n=purged), "info")
+                           done.revisions, n=done.revisions), "info")
+            if done.comments:
+                # i18n: %(n)d is how many comments quoted what was removed from the note, and had it cut out too
+                flash(ngettext("Also removed from %(n)d comment that quoted it.",
+                               "Also removed from %(n)d comments that quoted it.", done.comments, n=done.comments),
+                      "info")
             return redirect(url_for("notes.detail", note_id=note.id))
     fields, findings = notes.privacy_findings(note)
     return render_template("moderation/redact.html", note=note, form=form, groups=privacy_groups(fields, findings))
