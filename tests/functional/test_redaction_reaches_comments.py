@@ -1,6 +1,7 @@
 """What a moderator removes from a note ("Remove personal data now") goes from every place that shows it.
 
-Through the moderation page: the comments that quote the removed name or number.
+Through the moderation page: the comments that quote the removed name or number, and a translation
+made before the redaction that writes the removed Chinese name in pinyin.
 """
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from flask.testing import FlaskClient
 from hub.extensions import db
 from hub.models import Comment, Note
 from hub.models.events import Event
-from hub.models.user import User
-from hub.services import discussion, notes, screening
+from hub.models.user import Role, User
+from hub.services import discussion, notes, screening, translations
 from tests.helpers import approve_checked, count, login, post_form
 
 NAME, PHONE = "王小明", "13800138000"
@@ -78,3 +79,44 @@ def test_a_redaction_that_no_comment_quotes_says_nothing_about_comments(app, con
     discussion.add_comment(note, by=member, body="谢谢分享。")
     page = redact_page(client_of(app, moderator), note, LEFT).get_data(as_text=True)
     assert "Removed from the note" in page and "that quoted it" not in page
+
+
+def test_a_translation_made_before_the_redaction_loses_the_removed_name_in_pinyin(app, contributor, moderator,
+                                                                                    make_user):
+    original = published(contributor, moderator)
+    translator = make_user("tina", role=Role.CONTRIBUTOR, pseudonym="Tina")
+    translation = translations.start(original, by=translator, language="en")
+    english = ("Name: Wang Xiaoming. Ask for Xiao Ming Wang or wangxiaoming on WeChat; Xiaoming Wang knows. "
+               "Dr Wang at the clinic and the Wang River stay; Wangxiaomingo is a band.")
+    notes.save(translation, by=translator, data=notes.NoteInput(
+        title="Night outreach", summary="We hand out naloxone at night.", body=english, language="en",
+        visibility="public"))
+    assert "Wang Xiaoming" in client_of(app, translator).get(f"/notes/{translation.id}").get_data(as_text=True)
+
+    redact_page(client_of(app, moderator), original, LEFT)
+
+    translation = db.session.get(Note, translation.id)
+    db.session.refresh(translation)
+    assert translation.body == (
+        "Name: [personal data removed]. Ask for [personal data removed] or [personal data removed] on WeChat; "
+        "[personal data removed] knows. Dr Wang at the clinic and the Wang River stay; Wangxiaomingo is a band.")
+    shown = client_of(app, translator).get(f"/notes/{translation.id}").get_data(as_text=True)
+    assert "Xiaoming" not in shown.replace("Wangxiaomingo", "") and "Xiao Ming" not in shown
+
+
+def test_pinyin_is_looked_for_only_for_names_and_never_run_together_into_an_english_word(
+        app, contributor, moderator, make_user):
+    # 人民公园东门 is longer than a name; 胡曼 is a name of two characters, whose syllables run together
+    # spell "human": a two-character name is looked for with a gap only.
+    body = f"我们在人民公园东门见面，胡曼也来了。{BODY}"
+    original = published(contributor, moderator, body=body)
+    translator = make_user("tina", role=Role.CONTRIBUTOR, pseudonym="Tina")
+    translation = translations.start(original, by=translator, language="en")
+    notes.save(translation, by=translator, data=notes.NoteInput(
+        title="Night outreach", summary="We hand out naloxone at night.", language="en", visibility="public",
+        body="We meet at renmin gongyuan dongmen; Hu Man came too. Ren Min works for human rights."))
+    redact_page(client_of(app, moderator), original, body.replace("人民公园东门", "").replace("胡曼", "")
+                .replace(NAME, ""))
+    db.session.expire_all()
+    assert db.session.get(Note, translation.id).body == (
+        "We meet at renmin gongyuan dongmen; [personal data removed] came too. Ren Min works for human rights.")
