@@ -785,7 +785,7 @@ def _files_named_with_personal_data(note: Note, removed: redaction.Removed) -> l
 class Redacted:
     """What a moderator's "redact now" took out of a note, and how many other places it was cut from."""
 
-    removed: redaction.Removed
+    removed: redaction.Removed = field(repr=False)  # the removed words themselves: never in a log or a traceback
     revisions: int  # earlier revisions, of the note and of its translations
     comments: int = 0  # comments on the note and its translations (hub.services.moderation.redact_note)
 
