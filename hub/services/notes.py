@@ -781,12 +781,22 @@ def _files_named_with_personal_data(note: Note, removed: redaction.Removed) -> l
     return named
 
 
-def redact(note: Note, *, by: User, fields: dict[str, str], reason: str = "") -> int:
-    """Let a moderator cut personal data out of a note's text ("redact now"); return revisions purged.
+@dataclass(frozen=True)
+class Redacted:
+    """What a moderator's "redact now" took out of a note, and how many other places it was cut from."""
+
+    removed: redaction.Removed = field(repr=False)  # the removed words themselves: never in a log or a traceback
+    revisions: int  # earlier revisions, of the note and of its translations
+    comments: int = 0  # comments on the note and its translations (hub.services.moderation.redact_note)
+
+
+def cut_personal_data(note: Note, *, by: User, fields: dict[str, str], reason: str = "") -> Redacted:
+    """Cut personal data out of a note's text ("redact now"), its history and translations; the caller commits.
 
     ``fields`` is the text the moderator leaves (title, summary, body, ``section:<key>``). What
     they removed is also cut out of earlier revisions, pending changes and translations; a
-    published note is re-indexed and sent again to partner hubs.
+    published note is re-indexed and sent again to partner hubs. The comments on it follow in
+    :func:`hub.services.moderation.redact_note`, the one way to redact a note.
     """
     if not can(by, "moderate") or note.state == S.DELETED or not can_view(note, by):
         raise NotAllowed(_l("Only moderators can do this."))
@@ -813,8 +823,7 @@ def redact(note: Note, *, by: User, fields: dict[str, str], reason: str = "") ->
     _notify_author(note, "note.redacted")
     if note.state == S.PUBLISHED:
         events.record("note.updated", subject_type="note", subject_id=note.id, redacted=True)
-    db.session.commit()
-    return purged
+    return Redacted(removed=removed, revisions=purged)
 
 
 # --- review ------------------------------------------------------------------------------
