@@ -21,7 +21,7 @@ from pypinyin import Style, lazy_pinyin, pinyin
 
 from hub.models.base import utcnow
 from hub.models.note import LANGUAGES, SECTIONS, NoteRevision
-from hub.services import screening, slugs
+from hub.services import real_names, screening, slugs
 
 TEXT_FIELDS = ("title", "summary", "body")
 # A removed run shorter than this (after trimming) is not looked for elsewhere: one character
@@ -43,7 +43,8 @@ class Removed:
     @cached_property
     def romanised(self) -> re.Pattern[str] | None:
         """Return a pattern matching the removed Chinese names written in pinyin, None when none was removed."""
-        forms = sorted(form for literal in self.literals for form in _romanised_forms(literal))
+        forms = sorted(form for literal in self.literals for name in _names_in(literal)
+                       for form in _romanised_forms(name))
         return re.compile("|".join(forms), re.IGNORECASE) if forms else None
 
 
@@ -138,6 +139,14 @@ _SYLLABLE_GAP = r"(?:\s+|[-'’])"
 _LATIN_EDGE_BEFORE, _LATIN_EDGE_AFTER = r"(?<![A-Za-z0-9])", r"(?![A-Za-z0-9])"
 
 
+def _names_in(literal: str) -> list[str]:
+    """Return the Chinese names in a removed run: the run itself when it is one, and those the scanner
+    finds in it (a moderator deletes "姓名：王小明" whole, or "王小明，电话…")."""
+    found = [literal[start:stop] for start, stop in real_names.find(literal)]
+    return [name for name in dict.fromkeys([literal, *found])
+            if slugs.HAN_RE.fullmatch(name) and len(name) in NAME_LENGTHS]
+
+
 def _romanised_forms(literal: str) -> list[str]:
     """Return patterns for a removed Han name in pinyin without tones, whole words only.
 
@@ -145,8 +154,6 @@ def _romanised_forms(literal: str) -> list[str]:
     ("Xiaoming Wang"; "Ming Ouyang" of 欧阳明, the surname of two characters). The surname is read
     in each of its readings (曾: Zeng or Ceng), the given name as pypinyin reads the phrase.
     """
-    if not (slugs.HAN_RE.fullmatch(literal) and len(literal) in NAME_LENGTHS):
-        return []
     readings = [[reading] for reading in lazy_pinyin(literal, style=Style.NORMAL)]
     readings[0] += pinyin(literal[0], style=Style.NORMAL, heteronym=True)[0]
     syllables = [_syllable(each) for each in readings]
@@ -174,8 +181,12 @@ def scrub(fields: Mapping[str, str], removed: Removed, *, language: str) -> dict
         for literal in removed.literals:
             start = text.find(literal)
             while start >= 0:
-                spans.append(screening.Finding("sensitive_word", name, start, start + len(literal)))
-                start = text.find(literal, start + len(literal))
+                stop = start + len(literal)
+                if _boundary(text, start) and _boundary(text, stop):  # "Lee" removed leaves "Leeds"
+                    spans.append(screening.Finding("sensitive_word", name, start, stop))
+                    start = text.find(literal, stop)
+                else:
+                    start = text.find(literal, start + 1)
         if removed.romanised is not None:
             spans.extend(screening.Finding("sensitive_word", name, m.start(), m.end())
                          for m in removed.romanised.finditer(text))

@@ -120,3 +120,34 @@ def test_pinyin_is_looked_for_only_for_names_and_never_run_together_into_an_engl
     db.session.expire_all()
     assert db.session.get(Note, translation.id).body == (
         "We meet at renmin gongyuan dongmen; [personal data removed] came too. Ren Min works for human rights.")
+
+
+def test_a_name_deleted_with_its_label_is_cut_in_pinyin_from_the_translation(app, contributor, moderator, make_user):
+    # The moderator deletes "姓名：王小明，" whole: the name is found inside what went, by the scanner.
+    original = published(contributor, moderator)
+    translator = make_user("tina", role=Role.CONTRIBUTOR, pseudonym="Tina")
+    translation = translations.start(original, by=translator, language="en")
+    notes.save(translation, by=translator, data=notes.NoteInput(
+        title="Night outreach", summary="We hand out naloxone at night.", language="en", visibility="public",
+        body="Name: Wang Xiaoming, phone 13800138000. We go twice a week."))
+
+    redact_page(client_of(app, moderator), original, BODY.replace(f"姓名：{NAME}，", ""))
+
+    db.session.expire_all()
+    assert db.session.get(Note, translation.id).body == (
+        "Name: [personal data removed], phone 13800138000. We go twice a week.")
+
+
+def test_a_removed_word_is_cut_from_comments_as_a_whole_word_only(app, contributor, moderator, member):
+    note = notes.create_draft(author=contributor, data=notes.NoteInput(
+        title="Night outreach", summary="Naloxone at night.", body="Ask Lee at the van. We drive to Leeds.",
+        language="en", visibility="public"))
+    note = approve_checked(notes.submit(note, by=contributor, confirm_privacy=True), by=moderator)
+    comment = discussion.add_comment(note, by=member, body="Lee drove us to Leeds and back.", confirm_privacy=True)
+
+    post_form(client_of(app, moderator), f"/moderation/notes/{note.id}/redact",
+              {"title": "Night outreach", "summary": "Naloxone at night.", "body": "Ask  at the van. We drive to Leeds.",
+               "reason": ""}, follow_redirects=True)
+
+    db.session.expire_all()
+    assert db.session.get(Comment, comment.id).body == "[personal data removed] drove us to Leeds and back."
