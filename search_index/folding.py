@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -110,9 +111,63 @@ def _nfkc_with_bounds(text: str) -> tuple[str, list[tuple[int, int]]]:
 
 def to_simplified(text: str) -> str:
     """Return text with Traditional Chinese characters folded to Simplified."""
-    if text.isascii():
+    if text.isascii() or _t2s_leaves(text):
         return text
     return _converter().convert(text)
+
+
+# The keys of OpenCC's t2s dictionaries that it converts to something else, for the OpenCC release named on
+# the file's first line (tests/unit/test_folding.py writes it from that release's dictionaries and checks it).
+T2S_CHANGES = Path(__file__).with_name("data") / "t2s_changes.txt"
+_CHANGES_ALONE, _CHANGES_IN_A_PHRASE = 1, 2
+
+
+@functools.cache
+def _t2s_changes() -> tuple[np.ndarray, dict[int, tuple[str, ...]]] | None:
+    """Return, for every code point, whether t2s converts it on its own (1), or it stands in a phrase that t2s
+    converts although it leaves each of the phrase's characters alone (2: the first character the phrase's
+    conversion changes, such as 覆 in 回覆), else 0; and those phrases by that code point.
+    None when the installed OpenCC is not the release the list was made from.
+    """
+    import opencc
+
+    header, *keys = T2S_CHANGES.read_text(encoding="utf-8").splitlines()
+    if header != f"# OpenCC {opencc.__version__} t2s":
+        return None
+    marks = np.zeros(0x110000, dtype=np.uint8)
+    alone = {key for key in keys if len(key) == 1}
+    marks[[ord(key) for key in alone]] = _CHANGES_ALONE
+    phrases: dict[int, tuple[str, ...]] = {}
+    for key in keys:
+        if len(key) > 1 and alone.isdisjoint(key):  # a phrase holding a character converted alone is seen by it
+            value = _converter().convert(key)
+            # Any of its characters tells where to look; the one it changes is the least common in Simplified text.
+            witness = next((old for old, new in zip(key, value) if old != new), key[0]) if len(value) == len(key) \
+                else key[0]
+            phrases[ord(witness)] = (*phrases.get(ord(witness), ()), key)
+            marks[ord(witness)] = max(marks[ord(witness)], _CHANGES_IN_A_PHRASE)
+    marks.flags.writeable = False
+    return marks, phrases
+
+
+def _t2s_leaves(text: str) -> bool:
+    """Tell whether OpenCC's t2s would give ``text`` back as it is, in less than half the time it takes to run it.
+
+    t2s replaces the keys of its dictionaries found in the text by their values. When the text holds no key
+    whose value differs (no character converted alone, no such phrase), every key it finds is given back as
+    it is. Most Simplified Chinese text holds none, yet OpenCC takes as long as all the rest of folding.
+    """
+    changes = _t2s_changes()
+    if changes is None:
+        return False
+    marks, phrases = changes
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)  # a lone surrogate raises, as OpenCC does
+    found = marks[codes]
+    most = int(found.max()) if len(found) else 0
+    if most != _CHANGES_IN_A_PHRASE or (found == _CHANGES_ALONE).any():
+        return most == 0
+    starts = np.unique(codes[found == _CHANGES_IN_A_PHRASE]).tolist()
+    return not any(phrase in text for start in starts for phrase in phrases[start])
 
 
 def span(bounds: list[tuple[int, int]] | None, start: int, end: int) -> tuple[int, int]:
