@@ -32,7 +32,9 @@ def init_command() -> None:
     from hub.services import vocabulary
 
     state = schema_check.schema_state()
-    if not state.current <= state.known:  # a newer version's schema: Alembic would only say "Can't locate revision"
+    # A newer version's schema (Alembic would only say "Can't locate revision"), or a restore stopped midway:
+    # upgraded, that database would look whole and the restore's remaining steps would never be done.
+    if state.restore or not state.current <= state.known:
         raise click.ClickException(f"Nothing was changed: {state.problem()}.")
     upgrade(directory=current_app.extensions["migrate"].directory)
     added = vocabulary.seed()
