@@ -82,6 +82,9 @@ class Summary:
     identity: str
     # Mails a restore did not send: queued in the backup, or owed for its events not yet mailed.
     mail_held: int = 0
+    # Key files the backup did not hold that this hub has: a restore keeps them (the federation key is
+    # how partner hubs know this hub; a key made anew would be one they do not know).
+    kept_keys: tuple[str, ...] = ()
 
 
 # --- where things are --------------------------------------------------------------------------
@@ -254,6 +257,7 @@ def restore(archive_path: Path, *, send_queued_mail: bool = False) -> Summary:
             _load_database(work_dir, marks)
             restored_files = _replace_attachments(work_dir / "attachments")
             keys = _restore_keys(work_dir)
+            kept = tuple(name for name in KEY_FILES if name not in keys and (_instance() / name).is_file())
             if manifest.get("revision"):
                 upgrade(directory=current_app.extensions["migrate"].directory)
             _give_out_ids_above(given_out)
@@ -266,7 +270,7 @@ def restore(archive_path: Path, *, send_queued_mail: bool = False) -> Summary:
     notes = db.session.scalar(sa.select(sa.func.count()).select_from(Note)) or 0
     db.session.rollback()
     return Summary(archive_path, manifest["database"], notes, restored_files, keys, manifest["created_at"], identity,
-                   mail_held=held)
+                   mail_held=held, kept_keys=kept)
 
 
 def _remove_leftovers() -> None:

@@ -268,3 +268,21 @@ def test_a_restore_killed_after_loading_the_database_is_refused_until_it_is_run_
     people.update({role: db.session.get(type(people[role]), key) for role, key in people_ids.items()})
     assert publish("public", title="恢复之后的笔记").id > gone
 
+
+def test_a_backup_without_a_federation_key_keeps_the_hubs_own_key_and_says_so(app, tmp_path):
+    """The key is made on first use: a backup from before it existed holds none. Restored on the hub that has
+    one since, the key partners know this hub by stays, and the restore says it kept it."""
+    key = tmp_path / "instance" / "federation_key.pem"
+    key.unlink(missing_ok=True)
+    (tmp_path / "backups").mkdir()
+    made = app.test_cli_runner().invoke(args=["hub", "backup", str(tmp_path / "backups" / "b.tar")])
+    assert made.exit_code == 0 and "federation_key.pem" not in made.output, made.output
+    key.parent.mkdir(exist_ok=True)
+    key.write_bytes(b"the key partners know")
+    db.session.remove()
+
+    result = app.test_cli_runner().invoke(args=["hub", "restore", str(tmp_path / "backups" / "b.tar"), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert key.read_bytes() == b"the key partners know"
+    assert "The backup holds no federation_key.pem: this hub's own was kept." in result.output
+    assert "Partner hubs know this hub by that key" in result.output
