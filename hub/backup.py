@@ -20,6 +20,13 @@ dump loaded by ``psql --single-transaction``: it all happens or nothing does) an
 API on SQLite, then the attachments and keys, upgrades the schema to this version, gives the
 database a new identity (hub.instance_identity) and removes this node's search index, which the
 worker rebuilds from the restored database. It refuses while a worker runs on the instance.
+
+The steps after the load cannot share its transaction (the migrations run on their own), so the
+load brings in, in its own transaction, marks (``hub_meta`` rows) saying that the restore has not
+finished, with the highest ids the replaced database had given out; the transaction that finishes
+the restore removes them. A restore killed between the two leaves the marks: the hub's processes
+and ``flask hub init`` refuse that database and say to run the restore again (hub.schema_check),
+and that run, which starts over, keeps new ids above the ones the marks name.
 """
 from __future__ import annotations
 
@@ -42,6 +49,7 @@ from flask import current_app
 from flask_migrate import upgrade
 
 from hub import events, schema_check, worker
+from hub.schema_check import UNFINISHED_RESTORE
 from hub.extensions import db
 from hub.instance_identity import database_identity, new_identity
 from hub.models.note import Note
@@ -50,6 +58,9 @@ FORMAT = 1
 KEY_FILES = ("federation_key.pem", "secret_key")
 # Their ids name them on partner hubs (/ap/notes/<id>, /ap/comments/<id>): a restore never gives one out twice.
 PUBLISHED_IDS = ("note", "comment")
+# hub_meta rows a restore loads with the database and removes when it has finished (see above).
+MARKS = "restore.%"
+GIVEN_OUT = "restore.given_out."  # + a table of PUBLISHED_IDS: the highest id the replaced database gave out
 # Debian installs every PostgreSQL version's programs here; the newest can dump any older server.
 PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 
@@ -71,6 +82,9 @@ class Summary:
     identity: str
     # Mails a restore did not send: queued in the backup, or owed for its events not yet mailed.
     mail_held: int = 0
+    # Key files the backup did not hold that this hub has: a restore keeps them (the federation key is
+    # how partner hubs know this hub; a key made anew would be one they do not know).
+    kept_keys: tuple[str, ...] = ()
 
 
 # --- where things are --------------------------------------------------------------------------
@@ -227,30 +241,44 @@ def restore(archive_path: Path, *, send_queued_mail: bool = False) -> Summary:
     """
     manifest = read_manifest(archive_path)
     app = current_app._get_current_object()
-    with worker.instance_lock(app, "flask hub restore"), \
-            tempfile.TemporaryDirectory(prefix=".hub-restore-", dir=_instance()) as work:
-        work_dir = Path(work)
-        with tarfile.open(archive_path) as archive:
-            _extract(archive, work_dir)
-        _check_database(work_dir, manifest, archive_path)
-        given_out = _ids_given_out()
-        db.session.remove()
-        db.engine.dispose()  # no pooled connection may hold on to the old database
-        _load_database(work_dir)
-        restored_files = _replace_attachments(work_dir / "attachments")
-        keys = _restore_keys(work_dir)
-        if manifest.get("revision"):
-            upgrade(directory=current_app.extensions["migrate"].directory)
-        _give_out_ids_above(given_out)
-        identity = new_identity(restored_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                                restored_from=f"{archive_path.name} ({manifest['created_at']})")
-        held = 0 if send_queued_mail else _hold_mail()
-        db.session.commit()
-        _remove_search_index()
+    with worker.instance_lock(app, "flask hub restore"):
+        _remove_leftovers()
+        with tempfile.TemporaryDirectory(prefix=".hub-restore-", dir=_instance()) as work:
+            work_dir = Path(work)
+            with tarfile.open(archive_path) as archive:
+                _extract(archive, work_dir)
+            _check_database(work_dir, manifest, archive_path)
+            given_out = _ids_given_out()
+            db.session.remove()
+            db.engine.dispose()  # no pooled connection may hold on to the old database
+            label = f"{archive_path.name} ({manifest['created_at']})"
+            marks = {UNFINISHED_RESTORE: label[:300], **{GIVEN_OUT + table: str(highest)
+                                                        for table, highest in given_out.items()}}
+            _load_database(work_dir, marks)
+            restored_files = _replace_attachments(work_dir / "attachments")
+            keys = _restore_keys(work_dir)
+            kept = tuple(name for name in KEY_FILES if name not in keys and (_instance() / name).is_file())
+            if manifest.get("revision"):
+                upgrade(directory=current_app.extensions["migrate"].directory)
+            _give_out_ids_above(given_out)
+            identity = new_identity(restored_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                                    restored_from=label)
+            held = 0 if send_queued_mail else _hold_mail()
+            db.session.execute(sa.text("DELETE FROM hub_meta WHERE key LIKE :marks"), {"marks": MARKS})
+            db.session.commit()  # the restore has finished: its marks go with the last of its changes
+            _remove_search_index()
     notes = db.session.scalar(sa.select(sa.func.count()).select_from(Note)) or 0
     db.session.rollback()
     return Summary(archive_path, manifest["database"], notes, restored_files, keys, manifest["created_at"], identity,
-                   mail_held=held)
+                   mail_held=held, kept_keys=kept)
+
+
+def _remove_leftovers() -> None:
+    """Remove what a restore killed midway left in the instance folder: its unpacked backup (with a copy
+    of the database and the private key) and the attachments it was replacing."""
+    for pattern in (".hub-restore-*", ".attachments-replaced-*"):
+        for folder in _instance().glob(pattern):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _ids_given_out() -> dict[str, int]:
@@ -259,9 +287,11 @@ def _ids_given_out() -> dict[str, int]:
     The hub may have run on after the backup was made: its newer notes and comments reached partner
     hubs under ids the backup's counters would give out again, to other notes and comments. Read
     from the table and the event log, which names every note and comment readers were shown; 0 where
-    the database has no such table (a new machine).
+    the database has no such table (a new machine). A database an earlier restore was stopped in
+    holds, in that restore's marks, the ids the database it replaced had given out: the higher ones count.
     """
     found = {}
+    marked = _marked_given_out()
     for table in PUBLISHED_IDS:
         try:
             found[table] = db.session.scalar(sa.text(
@@ -272,8 +302,20 @@ def _ids_given_out() -> dict[str, int]:
                 "(SELECT max(subject_id) FROM event WHERE subject_type = :table), 0)"), {"table": table}) or 0
         except sa.exc.DatabaseError:
             found[table] = 0
+        found[table] = max(found[table], marked.get(table, 0))
         db.session.rollback()
     return found
+
+
+def _marked_given_out() -> dict[str, int]:
+    """Return the ids an unfinished restore recorded as given out by the database it replaced ({} if none)."""
+    try:
+        rows = db.session.execute(sa.text("SELECT key, value FROM hub_meta WHERE key LIKE :marks"),
+                                  {"marks": GIVEN_OUT + "%"}).all()
+    except sa.exc.DatabaseError:
+        rows = []
+    db.session.rollback()
+    return {key.removeprefix(GIVEN_OUT): int(value) for key, value in rows if value.isdigit()}
 
 
 def _give_out_ids_above(given_out: dict[str, int]) -> None:
@@ -379,20 +421,33 @@ def _pgdump_damage(dump: Path, script: Path) -> str | None:
     return None
 
 
-def _load_database(work_dir: Path) -> None:
+def _load_database(work_dir: Path, marks: dict[str, str]) -> None:
+    """Replace the database with the backup's in one transaction, with ``marks`` added to its hub_meta."""
     if _dialect() == "postgresql":
         url, env = _pg_target()
         script = work_dir / "database.sql"  # written from the dump by _check_database
-        preamble = work_dir / "preamble.sql"
+        preamble, marking = work_dir / "preamble.sql", work_dir / "marks.sql"
         # Waiting for locks means someone still uses the database: fail clearly instead of hanging.
         preamble.write_text("SET lock_timeout = '15s';\nDROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n")
-        _run([_pg_tool("psql"), "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1", "--single-transaction",
-              "--file", str(preamble), "--file", str(script), url], env,
-             "Loading the database (stop the web processes and workers that use it first)")
+        # The values go in as psql variables (:'mark_N' quotes them): a file name may hold any character.
+        marking.write_text("".join(f"DELETE FROM public.hub_meta WHERE key = :'mark_{n}_key';\n"
+                                   f"INSERT INTO public.hub_meta (key, value, updated_at) VALUES "
+                                   f"(:'mark_{n}_key', :'mark_{n}', now() AT TIME ZONE 'UTC');\n"
+                                   for n in range(len(marks))))
+        variables = [option for n, (key, value) in enumerate(marks.items())
+                     for option in ("--set", f"mark_{n}_key={key}", "--set", f"mark_{n}={value}")]
+        _run([_pg_tool("psql"), "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1", *variables,
+              "--single-transaction", "--file", str(preamble), "--file", str(script), "--file", str(marking), url],
+             env, "Loading the database (stop the web processes and workers that use it first)")
         return
-    source = sqlite3.connect(work_dir / "database.sqlite")
+    source = sqlite3.connect(work_dir / "database.sqlite")  # the backup's unpacked copy: marked, then copied
     target = sqlite3.connect(_sqlite_path())
     try:
+        with source:
+            source.executemany("DELETE FROM hub_meta WHERE key = ?", [(key,) for key in marks])
+            source.executemany("INSERT INTO hub_meta (key, value, updated_at) VALUES (?, ?, ?)",
+                               [(key, value, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(" "))
+                                for key, value in marks.items()])
         source.backup(target)
     finally:
         target.close()

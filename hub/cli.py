@@ -32,7 +32,9 @@ def init_command() -> None:
     from hub.services import vocabulary
 
     state = schema_check.schema_state()
-    if not state.current <= state.known:  # a newer version's schema: Alembic would only say "Can't locate revision"
+    # A newer version's schema (Alembic would only say "Can't locate revision"), or a restore stopped midway:
+    # upgraded, that database would look whole and the restore's remaining steps would never be done.
+    if state.restore or not state.current <= state.known:
         raise click.ClickException(f"Nothing was changed: {state.problem()}.")
     upgrade(directory=current_app.extensions["migrate"].directory)
     added = vocabulary.seed()
@@ -153,6 +155,11 @@ def restore_command(archive: Path, yes: bool, send_queued_mail: bool) -> None:
         raise click.ClickException(str(error)) from None
     click.echo(f"Restored the backup of {summary.created_at}: {summary.notes} notes, {summary.attachments} "
                f"attachments, keys: {', '.join(summary.keys) or 'none'}.")
+    for name in summary.kept_keys:
+        click.echo(f"The backup holds no {name}: this hub's own was kept.")
+    if "federation_key.pem" in summary.kept_keys:
+        click.echo("Partner hubs know this hub by that key. If the hub the backup came from had a federation key "
+                   "of its own since, and this is to be that hub again, copy its instance/federation_key.pem here.")
     click.echo("The search index was removed here: the worker rebuilds it when it starts (or run flask hub "
                "reindex). On other nodes, run flask hub reindex before starting their workers.")
     if summary.mail_held:

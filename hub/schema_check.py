@@ -17,6 +17,8 @@ from flask import current_app
 from hub.extensions import db
 
 FIX = "run `flask hub init` (it creates the schema or applies the migrations)"
+# hub_meta's row naming the backup a restore is loading (hub.backup): there until the restore has finished.
+UNFINISHED_RESTORE = "restore.unfinished"
 
 
 @dataclass(frozen=True)
@@ -26,15 +28,19 @@ class SchemaState:
     current: frozenset[str]
     needed: frozenset[str]
     known: frozenset[str]  # every revision the code's migrations know
+    restore: str | None = None  # the backup a restore stopped midway was loading, if one was
 
     @property
     def ok(self) -> bool:
-        return self.current == self.needed
+        return self.current == self.needed and not self.restore
 
     def problem(self) -> str | None:
         """Return what is wrong, for operators (English, like the other operational messages), or None."""
         if self.ok:
             return None
+        if self.restore:
+            return (f"a restore of the backup {self.restore} was stopped before it finished: run `flask hub restore` "
+                    "with that file again (it starts over and finishes); until then nothing may use the database")
         if not self.current:
             return f"the database has no hub schema: {FIX}"
         if not self.current <= self.known:
@@ -59,8 +65,17 @@ def schema_state() -> SchemaState:
         # table and no revision: it is the code's schema.
         if not current and set(db.metadata.tables) <= set(sa.inspect(connection).get_table_names()):
             current = needed
-    return SchemaState(current=current, needed=needed,
+        restore = unfinished_restore(connection) if current else None
+    return SchemaState(current=current, needed=needed, restore=restore,
                        known=frozenset(revision.revision for revision in migrations.walk_revisions()))
+
+
+def unfinished_restore(connection: sa.Connection) -> str | None:
+    """Return the backup (file and date) a restore stopped midway was loading into this database, or None."""
+    if not sa.inspect(connection).has_table("hub_meta"):
+        return None
+    return connection.execute(sa.text("SELECT value FROM hub_meta WHERE key = :key"),
+                              {"key": UNFINISHED_RESTORE}).scalar()
 
 
 def require_current_schema() -> None:

@@ -76,8 +76,9 @@ class AcceptChangesForm(FlaskForm):
 
 
 class RedactNoteForm(FlaskForm):
-    """A moderator edits a note's text to take personal data out."""
+    """A moderator edits a note's text to take personal data out, naming the version of the note they edited."""
 
+    version = seen_version()
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=600)])
     # i18n: label of the field holding the note's main text (Markdown)

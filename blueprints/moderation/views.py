@@ -274,6 +274,14 @@ def decline_comment(comment_id: int):
 
 # --- redact now --------------------------------------------------------------------------------
 
+def _show_note_text(form: RedactNoteForm, note) -> None:
+    """Fill the redaction form with the note's text as it is now, and name that version."""
+    form.title.data, form.summary.data, form.body.data = note.title, note.summary, note.body
+    for key in SECTIONS:
+        getattr(form, key).data = (note.sections or {}).get(key, "")
+    form.version.data = notes.review_version(note)
+
+
 @bp.route("/moderation/notes/<int:note_id>/redact", methods=["GET", "POST"])
 @requires("moderate")
 def redact_note(note_id: int):
@@ -281,14 +289,15 @@ def redact_note(note_id: int):
     note = _note(note_id)
     form = RedactNoteForm()
     if request.method == "GET":
-        form.title.data, form.summary.data, form.body.data = note.title, note.summary, note.body
-        for key in SECTIONS:
-            getattr(form, key).data = (note.sections or {}).get(key, "")
+        _show_note_text(form, note)
     elif form.validate_on_submit():
         text = {"title": form.title.data, "summary": form.summary.data or "", "body": form.body.data or ""}
         text.update({f"section:{key}": getattr(form, key).data or "" for key in SECTIONS})
         with attempt(form=form) as redacted:
-            done = moderation.redact_note(note, by=me(), fields=text, reason=form.reason.data or "")
+            done = moderation.redact_note(note, by=me(), fields=text, reason=form.reason.data or "",
+                                          version=form.version.data or None)
+        if isinstance(redacted.error, notes.ChangedMeanwhile):
+            _show_note_text(form, note)  # as it is now: what this moderator saw is no longer the note's text
         if redacted:
             # i18n: %(n)d is how many earlier versions of the note had the removed data cut out too
             flash(ngettext("Removed from the note and from %(n)d earlier revision. Search and partner hubs follow.",

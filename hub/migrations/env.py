@@ -97,11 +97,26 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            # one transaction for the whole upgrade on SQLite too (see begin_sqlite_transaction)
+            transactional_ddl=True,
             **conf_args
         )
 
         with context.begin_transaction():
+            begin_sqlite_transaction(connection)
             context.run_migrations()
+
+
+def begin_sqlite_transaction(connection):
+    """Run SQLite's migrations in one transaction, as PostgreSQL's are, so a killed upgrade leaves the old schema.
+
+    pysqlite begins a transaction only before an INSERT, UPDATE or DELETE: a batch operation's
+    CREATE TABLE _alembic_tmp_... was committed on its own, and an upgrade killed after it left
+    that table behind, on which every later `flask hub init` failed ("already exists"). SQLite's
+    DDL is transactional once a transaction is open; IMMEDIATE takes the write lock up front.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextlib.contextmanager

@@ -55,13 +55,14 @@ def queue_counts() -> dict[str, int]:
             "comments": discussion.held_count(), "flags": db.session.scalar(flags) or 0}
 
 
-def redact_note(note: Note, *, by: User, fields: dict[str, str], reason: str = "") -> notes.Redacted:
+def redact_note(note: Note, *, by: User, fields: dict[str, str], reason: str = "",
+                version: str | None = None) -> notes.Redacted:
     """Let a moderator cut personal data out of a note ("redact now"): its text, history, translations, comments.
 
     See :func:`hub.services.notes.cut_personal_data`; each comment on the note or on one of its
     translations that holds what was removed is redacted too (:func:`hub.services.discussion.scrub_comments`).
     """
-    done = notes.cut_personal_data(note, by=by, fields=fields, reason=reason)
+    done = notes.cut_personal_data(note, by=by, fields=fields, reason=reason, version=version)
     shown_in = [note.id, *(t.id for t in note.translations if t.state != NoteState.DELETED)]
     comments = discussion.scrub_comments(shown_in, done.removed, by=by)
     db.session.commit()

@@ -143,6 +143,10 @@ ORIGINAL_LEFT_MEANWHILE = {
                             "back to review, so this translation left review and its readers. Nothing was changed."),
 }
 TEXT_CHANGED = _l("The author changed the text since you opened it. Read it again.")
+# i18n: a moderator's removal of personal data was refused: the note's text changed while they edited it
+REDACTED_MEANWHILE = _l("The note changed while you were editing it (another moderator removed personal data, or "
+                        "its author changed it), so nothing was saved. The form now shows the note as it is: "
+                        "remove what is still there.")
 # i18n: an author's save or button was refused because a moderator decided on the note meanwhile
 DECIDED_WHILE_EDITING = _l("A moderator decided on this note while you had it open, so nothing was changed. "
                            "Look at the note again: what you wrote is still in the form.")
@@ -790,16 +794,25 @@ class Redacted:
     comments: int = 0  # comments on the note and its translations (hub.services.moderation.redact_note)
 
 
-def cut_personal_data(note: Note, *, by: User, fields: dict[str, str], reason: str = "") -> Redacted:
+def cut_personal_data(note: Note, *, by: User, fields: dict[str, str], reason: str = "",
+                      version: str | None = None) -> Redacted:
     """Cut personal data out of a note's text ("redact now"), its history and translations; the caller commits.
 
     ``fields`` is the text the moderator leaves (title, summary, body, ``section:<key>``). What
     they removed is also cut out of earlier revisions, pending changes and translations; a
     published note is re-indexed and sent again to partner hubs. The comments on it follow in
-    :func:`hub.services.moderation.redact_note`, the one way to redact a note.
+    :func:`hub.services.moderation.redact_note`, the one way to redact a note. ``version``
+    (notes.review_version) names the text the moderator edited: when the note changed since (another
+    moderator's redaction, its author), nothing is saved, as their text would put back what was
+    removed meanwhile.
     """
     if not can(by, "moderate") or note.state == S.DELETED or not can_view(note, by):
         raise NotAllowed(_l("Only moderators can do this."))
+    hold(note)  # the text compared below, and the revision number, as committed: two redactions never cross
+    if note.state == S.DELETED:
+        raise ChangedMeanwhile(MEANWHILE[S.DELETED])
+    if version is not None and version != review_version(note):
+        raise ChangedMeanwhile(REDACTED_MEANWHILE)
     reason = at_most((reason or "").strip(), MESSAGE_LENGTH, field="reason")
     old = redaction.text_fields(note)
     new = {name: (fields.get(name) or "").strip() for name in old.keys() | fields.keys()

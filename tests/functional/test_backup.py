@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import io
+import signal
 import stat
+import subprocess
+import sys
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +19,7 @@ from hub.instance_identity import database_identity
 from hub.models.note import Note
 from hub.services import attachments
 from tests.federation.fixtures import people, publish  # noqa: F401
+from tests.processes import FLASK, hub_env
 
 pytestmark = pytest.mark.postgres
 
@@ -226,3 +230,59 @@ def test_notes_and_comments_after_a_restore_never_take_ids_given_out_since_the_b
     db.session.commit()
     assert again.id > gone["note"] and later.id > gone["comment"]
     assert db.session.get(Comment, gone["comment"]) is None
+
+
+def test_a_restore_killed_after_loading_the_database_is_refused_until_it_is_run_again(app, people, publish, archive,
+                                                                                   tmp_path):
+    """`flask hub restore` killed with SIGKILL once the backup's database is in, before the rest (schema upgrade,
+    new identity, mail held, ids above those given out): nothing may use that half-restored database, every
+    command says to run the restore again, and running it again finishes it as if it had never stopped."""
+    from hub.schema_check import schema_state
+
+    since = publish("public", title="备份之后的笔记")  # reached partners as /ap/notes/<id>
+    identity, gone = database_identity(), since.id
+    people_ids = {role: person.id for role, person in people.items()}  # in the backup too
+    url = db.engine.url.render_as_string(hide_password=False)
+    postgres = db.engine.dialect.name == "postgresql"
+    db.session.remove()
+    db.engine.dispose()
+    env = {**hub_env(tmp_path / "instance"), "HUB_DATABASE_URL": url}
+    restore = ["hub", "restore", "--yes", str(archive)]
+
+    # the first statement after the load: the schema upgrade reading the restored database's revision
+    killed = subprocess.run([sys.executable, "-m", "tests.killed", "alembic_version",
+                             *(["--after", "psql"] if postgres else []), *restore],
+                            env=env, capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert set(db.session.scalars(sa.select(Note.title))) == set()  # the backup's database is in
+    assert "was stopped before it finished" in schema_state().problem()
+    db.session.remove()
+    init = subprocess.run([*FLASK, "hub", "init"], env=env, capture_output=True, text=True)
+    assert init.returncode == 1 and "Nothing was changed" in init.stderr, init.stdout + init.stderr
+    assert "run `flask hub restore` with that file again" in init.stderr and archive.name in init.stderr
+
+    again = subprocess.run([*FLASK, *restore], env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert schema_state().ok and database_identity() != identity
+    assert not list((tmp_path / "instance").glob(".hub-restore-*"))  # the killed run's unpacked backup is gone
+    people.update({role: db.session.get(type(people[role]), key) for role, key in people_ids.items()})
+    assert publish("public", title="恢复之后的笔记").id > gone
+
+
+def test_a_backup_without_a_federation_key_keeps_the_hubs_own_key_and_says_so(app, tmp_path):
+    """The key is made on first use: a backup from before it existed holds none. Restored on the hub that has
+    one since, the key partners know this hub by stays, and the restore says it kept it."""
+    key = tmp_path / "instance" / "federation_key.pem"
+    key.unlink(missing_ok=True)
+    (tmp_path / "backups").mkdir()
+    made = app.test_cli_runner().invoke(args=["hub", "backup", str(tmp_path / "backups" / "b.tar")])
+    assert made.exit_code == 0 and "federation_key.pem" not in made.output, made.output
+    key.parent.mkdir(exist_ok=True)
+    key.write_bytes(b"the key partners know")
+    db.session.remove()
+
+    result = app.test_cli_runner().invoke(args=["hub", "restore", str(tmp_path / "backups" / "b.tar"), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert key.read_bytes() == b"the key partners know"
+    assert "The backup holds no federation_key.pem: this hub's own was kept." in result.output
+    assert "Partner hubs know this hub by that key" in result.output

@@ -177,7 +177,7 @@ def racers(shared_app, monkeypatch) -> Callable[..., list]:
     Every request waits, when its decision is about to begin (the note read, its permission to
     be checked), until all of them got there: none has decided anything yet.
     """
-    def run(*posts: tuple[FlaskClient, str, dict]) -> list:
+    def run(*posts: tuple[FlaskClient, str, dict], at: tuple[str, ...] = ("_require", "_require_pending")) -> list:
         barrier = threading.Barrier(len(posts), timeout=20)
         racing = threading.local()
 
@@ -189,8 +189,8 @@ def racers(shared_app, monkeypatch) -> Callable[..., list]:
                 return original(*args, **kwargs)
             return wait_then
 
-        monkeypatch.setattr(notes, "_require", at_the_start(notes._require))
-        monkeypatch.setattr(notes, "_require_pending", at_the_start(notes._require_pending))
+        for name in at:  # the services' first checks, where a decision begins
+            monkeypatch.setattr(notes, name, at_the_start(getattr(notes, name)))
         answers: list = [None] * len(posts)
 
         def post(index: int, client: FlaskClient, url: str, data: dict) -> None:
@@ -261,6 +261,26 @@ def test_two_moderators_unpublishing_at_once_take_it_down_once(shared_app, share
     after = decided(note.id)
     assert after["unpublished"] - before["unpublished"] == 1 and after["messages"] - before["messages"] == 1
     assert after["audits"] - before["audits"] == 1
+
+
+def test_two_moderators_removing_personal_data_at_once_one_is_saved_and_the_other_told(shared_app, shared_people,
+                                                                                        racers):
+    """Both revisions would take the same number (a 500 for one of them), and the second text would put back
+    what the first removed: one redaction is saved, the other moderator is shown the note as it is now."""
+    note = published(shared_people["author"], shared_people["moderator"], body="Ask Lin Fang at the Tuesday office.")
+    first, second = browser(shared_app, shared_people["moderator"]), browser(shared_app, shared_people["second"])
+    url = f"/moderation/notes/{note.id}/redact"
+    forms = [{**dict(form_fields(b.get(url).get_data(as_text=True), "")), "body": body}
+             for b, body in ((first, "Ask someone at the Tuesday office."), (second, "Ask Lin Fang at the office."))]
+
+    answers = racers((first, url, forms[0]), (second, url, forms[1]), at=("can",))
+
+    taken, refused = outcomes(answers)
+    assert len(taken) == 1 and len(refused) == 1, [a.status_code for a in answers]
+    assert refused[0].status_code == 200 and "nothing was saved" in page_text(refused[0])
+    saved = forms[0]["body"] if answers[0] is taken[0] else forms[1]["body"]
+    assert reload(note.id).body == saved
+    assert count(AuditEntry, AuditEntry.action == "note.redact") == 1
 
 
 def test_accepting_and_returning_the_same_changes_at_once_applies_one(shared_app, shared_people, racers):

@@ -639,3 +639,26 @@ def test_a_moderator_removes_personal_data_from_a_published_comment(app, contrib
     comment = reload(Comment, comment.id)
     assert comment.body == "Ask at the centre." and events("comment.updated", comment.id) == 1
     assert PHONE not in app.test_client().get(f"/notes/{note.id}").get_data(as_text=True)
+
+
+def test_a_redaction_sent_after_another_moderators_never_puts_back_what_they_removed(app, contributor, moderator,
+                                                                                     make_user):
+    """Two moderators open a note's "remove personal data" page; the first removes the phone number, the second
+    (whose form still holds it) only the name. The second is refused and shown the note as it is now: saved, the
+    form's text would put the number back (and, sent at the same moment, one of them failed with a 500)."""
+    note = published(contributor, moderator, body=f"阿芳 answers on {PHONE_SPACED}.\nKits on Mondays.")
+    first, second = client_of(app, moderator), client_of(app, make_user("moderator2", role=Role.MODERATOR))
+    url = f"/moderation/notes/{note.id}/redact"
+    opened = {reader: dict(form_fields(reader.get(url).get_data(as_text=True), action="")) for reader in (first, second)}
+
+    done = first.post(url, data={**opened[first], "body": "阿芳 answers on the phone.\nKits on Mondays."})
+    assert done.status_code == 302
+    refused = second.post(url, data={**opened[second], "body": f"Someone answers on {PHONE_SPACED}.\nKits on Mondays."})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "nothing was saved" in page
+    assert reload(Note, note.id).body == "阿芳 answers on the phone.\nKits on Mondays."
+    assert PHONE_SPACED not in page  # the form shows the note as it is now
+
+    again = second.post(url, data={**dict(form_fields(page, action="")), "body": "Someone answers on the phone.\nKits "
+                                                                               "on Mondays."})
+    assert again.status_code == 302 and reload(Note, note.id).body == "Someone answers on the phone.\nKits on Mondays."
