@@ -187,6 +187,9 @@ def _save_edit(note: Note, form: NoteForm):
     Saving and submitting a note not in review is one transaction (:func:`notes.save_and_submit`):
     refused, nothing is saved and the editor comes back with the text and what to change.
     """
+    if form.submit_note.data and notes.submitted_already(note, form.to_input()):
+        _confirm_saved()  # "Submit" sent twice (a double click, a slow phone): the first one's answer again
+        return _submitted(note)
     submitting = form.submit_note.data and note.state not in (NoteState.PUBLISHED, NoteState.SUBMITTED)
     with attempt(form=form, answered_by_caller=(PrivacyCheckRequired,)) as saved:
         (notes.save_and_submit if submitting else notes.save)(
