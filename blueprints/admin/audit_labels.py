@@ -48,6 +48,7 @@ ACTIONS = {
     "comment.release": _l("Held comment published"),
     "comment.decline": _l("Held comment declined"),
     "comment.redact": _l("Personal data removed from a comment"),
+    "comment.edit": _l("Comment edited by its writer"),
     "flag.resolve": _l("Report handled"),
     "flag.redact": _l("Personal data removed from a report's explanation"),
     "invitation.create": _l("Invitation created"),

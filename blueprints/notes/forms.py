@@ -119,6 +119,13 @@ class CommentForm(FlaskForm):
     submit = SubmitField(_l("Post comment"))
 
 
+class EditCommentForm(CommentForm):
+    """A member's own comment, changed."""
+
+    # i18n: button under the form in which a member changes their own comment
+    submit = SubmitField(_l("Save comment"))
+
+
 class FlagForm(FlaskForm):
     """A report to the moderators."""
 

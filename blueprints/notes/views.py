@@ -5,11 +5,11 @@ import re
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale, get_timezone, gettext as _, ngettext
+from flask_babel import get_locale, get_timezone, gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 
 import search_index
-from blueprints.notes.forms import CommentForm, FlagForm, MessageForm, NoteForm
+from blueprints.notes.forms import CommentForm, EditCommentForm, FlagForm, MessageForm, NoteForm
 from blueprints.web import dates
 from blueprints.web.access import public, requires, signed_in
 from blueprints.web.common import as_id, id_arg, me, note_for, page_arg, privacy_groups
@@ -31,6 +31,9 @@ bp = Blueprint("notes", __name__, template_folder="templates")
 # drops the device copy it kept while the form was on its way (base.html turns it into a <meta>).
 EDITOR_SAVED = "editor-saved"
 DEVICE_COPY_MARK = re.compile(r"[0-9a-z]{4,40}")
+# i18n: on the page that shows a member the places in their comment that may be personal data
+COMMENT_CHECK_EXPLANATION = _l("Remove what could identify someone, or confirm that it may stay: a moderator then "
+                               "checks your comment before readers see it.")
 # A note page's similar notes come from the search index: a kept page is keyed by the index commit,
 # looked at once a second at most (the content version, read on every request, keeps what it shows visible).
 INDEX_CHECK_SECONDS = 1.0
@@ -187,6 +190,9 @@ def _save_edit(note: Note, form: NoteForm):
     Saving and submitting a note not in review is one transaction (:func:`notes.save_and_submit`):
     refused, nothing is saved and the editor comes back with the text and what to change.
     """
+    if form.submit_note.data and notes.submitted_already(note, form.to_input()):
+        _confirm_saved()  # "Submit" sent twice (a double click, a slow phone): the first one's answer again
+        return _submitted(note)
     submitting = form.submit_note.data and note.state not in (NoteState.PUBLISHED, NoteState.SUBMITTED)
     with attempt(form=form, answered_by_caller=(PrivacyCheckRequired,)) as saved:
         (notes.save_and_submit if submitting else notes.save)(
@@ -496,16 +502,66 @@ def comment(note_id: int):
         posted.append(discussion.add_comment(note, by=me(), body=form.body.data, parent=parent,
                                              confirm_privacy=form.confirm_privacy.data))
     sent_back_as = "reply" if "parent" in request.args else "comment"
-    response = _act_checked(note_id, run, None, CommentForm, "body", sent_back_as, _(
-        "Remove what could identify someone, or confirm that it may stay: a moderator then checks your comment "
-        "before readers see it."))
+    response = _act_checked(note_id, run, None, CommentForm, "body", sent_back_as, str(COMMENT_CHECK_EXPLANATION))
     if posted and posted[0].state == CommentState.HELD:
-        flash(_("Your comment waits for a moderator because it may contain personal data (%(kinds)s). "
-                "Readers will see it once a moderator has checked it.",
-                kinds=", ".join(sorted({f.label for f in discussion.findings(posted[0])}))), "warning")
+        _flash_held(posted[0])
     elif posted:
         flash(_("Comment posted."), "info")
     return response
+
+
+def _flash_held(comment: Comment) -> None:
+    """Tell a comment's writer that it waits for a moderator, and why."""
+    flash(_("Your comment waits for a moderator because it may contain personal data (%(kinds)s). "
+            "Readers will see it once a moderator has checked it.",
+            kinds=", ".join(sorted({f.label for f in discussion.findings(comment)}))), "warning")
+
+
+@bp.route("/notes/<int:note_id>/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@requires("comment")
+def edit_comment(note_id: int, comment_id: int):
+    """Let a member change their own comment, after the same privacy check as a new one.
+
+    Someone else's comment is refused (403; 404 when they may not even see it); a removed one of
+    one's own is refused with a message on the note's page.
+    """
+    note = note_for(me(), note_id)
+    comment = db.session.get(Comment, comment_id)
+    mine = comment is not None and comment.note_id == note.id and comment.author_id == me().id
+    if not mine:
+        seen = comment is not None and comment.note_id == note.id and comment.removed_at is None \
+            and comment.state == CommentState.PUBLISHED
+        abort(403 if seen else 404)
+    if comment.removed_at is not None:
+        flash(str(discussion.REMOVED), "error")
+        return redirect(url_for("notes.detail", note_id=note.id))
+    if not discussion.may_edit(me(), comment):
+        abort(403)
+    form = EditCommentForm()
+    if request.method == "GET":
+        form.body.data = comment.body
+        return render_template("notes/edit_comment.html", note=note, comment=comment, form=form)
+    was_held = comment.state == CommentState.HELD
+    done = submitted(form, lambda: discussion.edit_comment(comment, by=me(), body=form.body.data,
+                                                           confirm_privacy=form.confirm_privacy.data),
+                     answered_by_caller=(PrivacyCheckRequired,))
+    if isinstance(done.error, PrivacyCheckRequired):
+        return _text_check_page(note, form, form.body, done.error, str(COMMENT_CHECK_EXPLANATION))
+    if not done:
+        if done.error is not None and comment.removed_at is not None:  # removed by a moderator meanwhile
+            flash(str(done.error.message), "error")
+            return redirect(url_for("notes.detail", note_id=note.id))
+        return render_template("notes/edit_comment.html", note=note, comment=comment, form=form), 422
+    if comment.state == CommentState.HELD and not was_held:
+        _flash_held(comment)
+    elif was_held:
+        # i18n: a member edited their comment that still waits for a moderator
+        flash(_("Saved. Your comment still waits for a moderator; readers will see it once a moderator has "
+                "checked it."), "info")
+    else:
+        # i18n: a member edited their own published comment
+        flash(_("Your comment is changed. Readers see the new text, marked as edited."), "info")
+    return redirect(url_for("notes.detail", note_id=note.id, _anchor=f"comment-{comment.id}"))
 
 
 def _act_checked(note_id: int, action, success: str | None, form_class, text_field: str, sent_back_as: str,
@@ -518,19 +574,25 @@ def _act_checked(note_id: int, action, success: str | None, form_class, text_fie
     form = form_class()
     done = submitted(form, lambda: action(note, form), answered_by_caller=(PrivacyCheckRequired,))
     if isinstance(done.error, PrivacyCheckRequired):
-        _mark_unticked(form)
-        text = getattr(form, text_field)
-        scanned = {done.error.findings[0].field: text.data.strip()}
-        return render_template("notes/text_check.html", note=note, form=form, text_field=text,
-                               other_fields=[getattr(form, name) for name in also],
-                               action=request.full_path.rstrip("?"),  # keeps ?parent= of an answer
-                               groups=privacy_groups(scanned, done.error.findings),
-                               message=done.error.message, explanation=explanation), 422
+        return _text_check_page(note, form, getattr(form, text_field), done.error, explanation,
+                                other_fields=[getattr(form, name) for name in also])
     if done and success:
         flash(success, "info")
     elif not done and (page := _send_back(note, form, sent_back_as, done.error)) is not None:
         return page
     return redirect(url_for("notes.detail", note_id=note.id))
+
+
+def _text_check_page(note: Note, form, text, error: PrivacyCheckRequired, explanation: str, *,
+                     other_fields: list | None = None):
+    """Show a writer the places in ``text`` (a form's field) that may be personal data, to edit or confirm."""
+    _mark_unticked(form)
+    scanned = {error.findings[0].field: text.data.strip()}
+    return render_template("notes/text_check.html", note=note, form=form, text_field=text,
+                           other_fields=other_fields or [],
+                           action=request.full_path.rstrip("?"),  # keeps ?parent= of an answer
+                           groups=privacy_groups(scanned, error.findings),
+                           message=error.message, explanation=explanation), 422
 
 
 @bp.post("/notes/<int:note_id>/marks/<any(tried, useful):kind>")

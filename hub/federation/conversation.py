@@ -103,16 +103,21 @@ def comment_to_note(comment: Comment, *, recipients: Sequence[str],
                     changed_at: dt.datetime | None = None) -> dict[str, Any]:
     """Map a shown comment (written here or relayed) to an ActivityStreams Note.
 
-    ``changed_at`` is when it was edited here (a moderator's redaction, a partner's relayed edit):
-    receivers keep the newest version by ``updated``, so an edit must be later than what they hold.
+    ``changed_at`` is when it was edited here (its writer's edit, a moderator's redaction, a partner's
+    relayed edit): receivers keep the newest version by ``updated``, so an edit must be later than
+    what they hold. ``peh:editedAt`` is when its writer last changed it, shown beside it.
     """
     thread = thread_of(comment)
     parent = thread.parent if thread is not None else None
     remote = thread is not None and thread.peer_id is not None
     pseudonym = thread.author_pseudonym if remote else (comment.author.pseudonym if comment.author else "")
     version = thread.remote_updated_at if remote and thread.remote_updated_at else comment.created_at
+    edited_here = comment.edited_at is not None and not remote
+    if edited_here:  # its writer's edit here: newer than any version the others hold
+        version = max(comment.edited_at, version + dt.timedelta(milliseconds=1))
     if changed_at is not None:
         version = max(changed_at, version + dt.timedelta(milliseconds=1))
+    edited = {"peh:editedAt": activities.iso(comment.edited_at, precise=True)} if comment.edited_at else {}
     return {
         "id": comment_ap_id(comment),
         "type": "Note",
@@ -123,8 +128,9 @@ def comment_to_note(comment: Comment, *, recipients: Sequence[str],
         "content": comment.body_html,
         "mediaType": "text/html",
         "published": activities.iso(comment.created_at),
-        "updated": activities.iso(version, precise=changed_at is not None),
+        "updated": activities.iso(version, precise=changed_at is not None or edited_here),
         "peh:authorPseudonym": pseudonym,
+        **edited,  # its writer changed it then: every hub marks it "edited"
     }
 
 
@@ -157,15 +163,30 @@ def _thread_audience(note: Note, *, exclude: PeerHub | None = None) -> list[Peer
     return [p for p in delivery.receipts(note) if p.id in wanted and (exclude is None or p.id != exclude.id)]
 
 
-def _to_thread(note: Note, build, *, event_id: int, exclude: PeerHub | None = None) -> None:
-    """Queue ``build(recipients)`` to every hub that has ``note`` (one copy per shared inbox)."""
+def _to_thread(note: Note, build, *, event_id: int, exclude: PeerHub | None = None,
+               replaces: str | None = None) -> None:
+    """Queue ``build(recipients)`` to every hub that has ``note`` (one copy per shared inbox).
+
+    ``replaces``: the comment (by its id here) whose earlier versions not yet sent are dropped.
+    """
     for inbox, group in delivery.by_inbox(_thread_audience(note, exclude=exclude)).items():
+        if replaces is not None:
+            _drop_older(replaces, inbox, event_id=event_id)
         delivery.enqueue(group[0], inbox, build([p.actor_id for p in group]), event_id=event_id)
 
 
 def _published_federated(note: Note | None) -> bool:
     return (note is not None and note.state == S.PUBLISHED.value
             and note.visibility in (Visibility.PUBLIC.value, Visibility.PARTNERS.value))
+
+
+def _drop_older(object_id: str, inbox: str, *, event_id: int) -> None:
+    """Drop the versions of a comment still waiting for ``inbox`` (or dead-lettered) that ``event_id`` follows.
+
+    The newer activity brings the comment as it stands, or removes it: text its writer took back or a
+    moderator cut out never leaves late (hub.federation.delivery.supersede).
+    """
+    delivery.supersede(object_id, inbox, event_id=event_id, kinds=("Create", "Update", "Announce"))
 
 
 def _on_comment_shown(event: Event) -> None:
@@ -197,6 +218,7 @@ def _send_comment(comment: Comment, event: Event, *, changed: bool) -> None:
         if written_here(comment):  # our member's comment on a partner's note: tell its origin
             origin = _origin(note)
             if origin is not None:
+                _drop_older(comment_object_id(comment.id), delivery.inbox_of(origin), event_id=event.id)
                 obj = comment_to_note(comment, recipients=[origin.actor_id], changed_at=changed_at)
                 verb = "Update" if changed else "Create"
                 _to_origin(note, _activity(verb, obj, to=obj["to"], cc=obj["cc"],
@@ -212,7 +234,7 @@ def _send_comment(comment: Comment, event: Event, *, changed: bool) -> None:
             "Announce", comment_to_note(comment, recipients=to, changed_at=changed_at),
             to=_addressing(note, to)["to"], cc=_addressing(note, to)["cc"],
             activity_id=f"{comment_object_id(comment.id)}#announce-{event.id}"),
-            event_id=event.id, exclude=source)
+            event_id=event.id, exclude=source, replaces=comment_object_id(comment.id))
 
 
 def _on_comment_removed(event: Event) -> None:
@@ -239,6 +261,7 @@ def _on_comment_removed(event: Event) -> None:
     if note.origin_peer_id is not None:
         origin = db.session.get(PeerHub, note.origin_peer_id)
         if ours and origin is not None:  # a removal only removes: it goes to a blocked origin too
+            _drop_older(comment_object_id(event.subject_id), delivery.inbox_of(origin), event_id=event.id)
             delivery.enqueue(origin, delivery.inbox_of(origin), _activity("Delete", deletion, to=[],
                              activity_id=activity_id), event_id=event.id)
     elif note.translation_of_id is None:
@@ -246,6 +269,7 @@ def _on_comment_removed(event: Event) -> None:
         # Every hub that has the note has the comment, whether it still follows or is blocked since.
         hubs = [p for p in delivery.receipts(note) if exclude is None or p.id != exclude.id]
         for inbox, group in delivery.by_inbox(hubs).items():
+            _drop_older(comment_object_id(event.subject_id), inbox, event_id=event.id)
             delivery.enqueue(group[0], inbox, _activity("Delete", deletion, to=[p.actor_id for p in group],
                                                         activity_id=activity_id), event_id=event.id)
 
@@ -572,6 +596,9 @@ def store_comment(peer: PeerHub, obj: dict[str, Any], note: Note, parent: Commen
         db.session.add(thread)
     thread.author_pseudonym = _pseudonym(obj.get("peh:authorPseudonym"))
     thread.remote_updated_at = updated
+    edited = activities.parse_time(obj.get("peh:editedAt"))
+    if edited is not None:  # its writer changed it: marked "edited" here as on its hub
+        comment.edited_at = min(edited, utcnow())
     return comment
 
 

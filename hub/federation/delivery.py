@@ -102,7 +102,8 @@ def _record_receipts(note: Note, peers: Iterable[PeerHub]) -> None:
             known.add(peer.id)
 
 
-def supersede(object_id: str, inbox_url: str, *, event_id: int | None) -> int:
+def supersede(object_id: str, inbox_url: str, *, event_id: int | None,
+              kinds: tuple[str, ...] = ("Create", "Update")) -> int:
     """Drop the Creates and Updates of ``object_id`` not yet sent to an inbox, older than ``event_id``.
 
     A newer Create, Update or Delete of the object is queued behind them: the one an inbox gets
@@ -111,13 +112,14 @@ def supersede(object_id: str, inbox_url: str, *, event_id: int | None) -> int:
     changed since: personal data a moderator removed, a note taken down. Sent ones are not read:
     they kept only the object's id when they were sent (:func:`record_outcomes`), and the waiting
     and failed ones are few, found through the state's index however many were sent. Return how
-    many were dropped.
+    many were dropped. ``kinds``: the activities that bring the whole object (a comment's origin
+    relays it as an ``Announce``).
     """
     query = sa.select(Delivery).where(Delivery.state.in_(("pending", "dead")), Delivery.inbox_url == inbox_url,
                                       Delivery.activity_id.startswith(object_id + "#", autoescape=True))
     dropped = 0
     for row in db.session.scalars(query):
-        if row.activity.get("type") in ("Create", "Update") and (
+        if row.activity.get("type") in kinds and (
                 event_id is None or row.event_id is None or row.event_id < event_id):
             db.session.delete(row)
             dropped += 1

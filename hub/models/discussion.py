@@ -38,6 +38,9 @@ class Comment(db.Model):
     state: Mapped[str] = mapped_column(sa.String(20), default=CommentState.PUBLISHED.value, index=True)
     removed_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # When its writer last changed it (None: never), shown beside it as "edited"; no earlier text is
+    # kept anywhere. A partner's comment carries the time its hub reports (``peh:editedAt``).
+    edited_at: Mapped[dt.datetime | None]
 
     author: Mapped[User | None] = relationship()
     note: Mapped[Note] = relationship()

@@ -40,6 +40,11 @@ def _render(body: str) -> str:
     return render_markdown(body, local_hosts=notes.local_hosts(), top=3)  # under the note page's "Comments" <h2>
 
 
+PERSONAL_DATA = _l("This comment may contain personal data. Check each highlighted place.")
+# i18n: a member tried to edit their comment after a moderator removed it (or the note was deleted)
+REMOVED = _l("This comment was removed, so it can no longer be edited.")
+
+
 def _clean(body: str) -> str:
     body = text_safety.without_controls(body or "").strip()
     if text_safety.shows_nothing(body):
@@ -66,8 +71,7 @@ def add_comment(note: Note, *, by: User, body: str, confirm_privacy: bool = Fals
                                or parent.removed_at is not None):
         raise NotAllowed(_l("You may not do this with this note now."))
     body = _clean(body)
-    found = screening.require_confirmation({FIELD: body}, confirmed=confirm_privacy, message=_l(
-        "This comment may contain personal data. Check each highlighted place."))
+    found = screening.require_confirmation({FIELD: body}, confirmed=confirm_privacy, message=PERSONAL_DATA)
     # Two copies of one form at the same moment (a double tap, two web processes) would both find
     # nothing below and both be saved: the second waits here until the first has committed.
     lock_for_update(note)
@@ -85,6 +89,48 @@ def add_comment(note: Note, *, by: User, body: str, confirm_privacy: bool = Fals
         audit.record("comment.hold", actor=by, target=comment, note=note.id, privacy_findings=len(found))
     else:
         _announce(comment)
+    db.session.commit()
+    return comment
+
+
+def may_edit(user: Any, comment: Comment) -> bool:
+    """Tell whether ``user`` may change ``comment``: their own, under a note they may comment on now."""
+    return (getattr(user, "is_authenticated", False) and comment.author_id is not None
+            and comment.author_id == user.id and comment.note is not None and notes.may(user, "comment", comment.note))
+
+
+def edit_comment(comment: Comment, *, by: User, body: str, confirm_privacy: bool = False) -> Comment:
+    """Let a comment's writer change its text; readers see the new text, marked "edited", and only it.
+
+    The new text passes the same check as a new comment (warn → confirm): a published comment with
+    confirmed findings goes back to the moderators (held, and withdrawn from partner hubs until
+    released); a held one stays held. The old text is kept nowhere. The same text sent again (a
+    double tap) changes nothing.
+    """
+    if comment.removed_at is not None:
+        raise ServiceError(REMOVED)
+    if not may_edit(by, comment):
+        raise NotAllowed(_l("You may not do this with this note now."))
+    body = _clean(body)
+    found = screening.require_confirmation({FIELD: body}, confirmed=confirm_privacy, message=PERSONAL_DATA)
+    lock_for_update(comment)  # two edits at once: the second waits, then reads the first one's outcome
+    db.session.refresh(comment)
+    if comment.removed_at is not None:  # a moderator removed it while its writer was editing
+        db.session.commit()
+        raise ServiceError(REMOVED)
+    if body == comment.body:
+        db.session.commit()  # nothing to save: let the next writer go
+        return comment
+    was_shown = comment.state == CommentState.PUBLISHED
+    _set_body(comment, body)
+    comment.edited_at = utcnow()
+    if found and was_shown:
+        comment.state = CommentState.HELD.value
+        events.record("comment.removed", subject_type="comment", subject_id=comment.id, note_id=comment.note_id)
+    elif was_shown:
+        events.record("comment.updated", subject_type="comment", subject_id=comment.id, note_id=comment.note_id)
+    audit.record("comment.hold" if found and was_shown else "comment.edit", actor=by, target=comment,
+                 note=comment.note_id, privacy_findings=len(found))
     db.session.commit()
     return comment
 

@@ -423,9 +423,17 @@ def save_and_submit(note: Note, *, by: User, data: NoteInput, confirm_privacy: b
     _require(by, "submit", note)
     cleaned = clean(data)
     if not hold(note) and not may(by, "submit", note):  # submitted or deleted in another tab meanwhile
+        if submitted_already(note, data):  # by this very form, sent twice at once: nothing more to do
+            db.session.commit()
+            return note
         raise ChangedMeanwhile(LEFT_DRAFT_MEANWHILE)
     _apply(note, cleaned)
     return submit(note, by=by, confirm_privacy=confirm_privacy)
+
+
+def submitted_already(note: Note, data: NoteInput) -> bool:
+    """Tell whether ``note`` waits for review with this very text: its "Submit" was sent again, not a new edit."""
+    return note.state == S.SUBMITTED and same_text(note, data)
 
 
 def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False) -> Note:

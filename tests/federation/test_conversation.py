@@ -7,6 +7,10 @@ on B or C about A's note goes to A, which relays what it shows to every other hu
 from __future__ import annotations
 
 import json
+import re
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
 
 import sqlalchemy as sa
 
@@ -15,7 +19,7 @@ from hub.federation import conversation
 from hub.models.federation import Delivery, InboxItem
 from hub.models import Comment, CommentThread, Flag, FlagOrigin, MarkTotal, Note, RemoteMark
 from hub.services import discussion, moderation, notes, screening, translations
-from tests.federation.hubs import Hub, copy_of, publish, wait_for
+from tests.federation.hubs import PASSWORD, Hub, copy_of, publish, wait_for
 from tests.helpers import approve_checked
 
 
@@ -304,3 +308,35 @@ def test_redacting_a_note_cuts_the_name_out_of_a_partner_members_comment_on_ever
     # B, where it was written, takes the cut (only cuts); C, a reader through A, follows A.
     wait_for(lambda: _comments(b, on_b)[0]["body"] == cut, what="the cut on B", hubs=[a, b])
     wait_for(lambda: _comments(c, on_c)[0]["body"] == cut, what="the cut on C", hubs=[a, c])
+
+
+def test_a_members_edit_of_their_comment_reaches_the_origin_and_the_other_hubs(hubs):
+    a, b, c = hubs["a"], hubs["b"], hubs["c"]
+    note_id = publish(a, "Kits at the night market")
+    on_b, on_c = _approved_copy(b, a, note_id), _approved_copy(c, a, note_id)
+    with b.context():
+        written = discussion.add_comment(db.session.get(Note, on_b), by=b.user("writer"),
+                                         body="Ask Wang Fang at gate 7 of the Lotus market.").id
+    [comment] = wait_for(lambda: _comments(a, note_id), what="B's comment on A", hubs=[a, b])
+    _release(a, comment["id"])
+    wait_for(lambda: _comments(c, on_c), what="B's comment on C", hubs=[a, c])
+    # B's member regrets the name: edits the comment through B's page, as a person would.
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+    def post(path: str, form: dict) -> None:
+        page = opener.open(b.base + path).read().decode()
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        data = urllib.parse.urlencode({"csrf_token": token, **form}).encode()
+        request = urllib.request.Request(b.base + path, data=data, headers={"Referer": b.base + path})
+        opener.open(request).read()
+
+    post("/login", {"login": "writer", "password": PASSWORD})
+    post(f"/notes/{on_b}/comments/{written}/edit", {"body": "Ask the clinic for the kits."})
+    for hub, copy in ((a, note_id), (c, on_c)):
+        [edited] = wait_for(lambda hub=hub, copy=copy: [x for x in _comments(hub, copy)
+                                                        if x["body"] == "Ask the clinic for the kits."],
+                            what=f"the edit on {hub.name}", hubs=[a, b, c])
+        assert edited["shown"] and not edited["removed"]
+        with hub.context():
+            assert db.session.get(Comment, edited["id"]).edited_at is not None  # marked "edited" there too
+        assert "Wang Fang" not in json.dumps(_comments(hub, copy))

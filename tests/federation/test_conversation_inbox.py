@@ -11,7 +11,7 @@ from hub.federation import activities, conversation, delivery, inbox
 from hub.models.events import Event
 from hub.models.federation import Delivery, InboxItem, PeerHub
 from hub.models import Comment, CommentState, CommentThread, Flag, FlagOrigin, Note, RemoteMark
-from hub.services import discussion, notes
+from hub.services import discussion, notes, screening
 from tests.helpers import count
 
 OURS = "http://hub.test/ap/notes/{}"
@@ -108,10 +108,10 @@ def test_a_partners_edit_of_its_comment_is_relayed_older_ones_are_ignored_and_pe
         _consume(app)
         db.session.refresh(comment)
 
+    went = _send_all()
     edit("<p>We tried it twice.</p>", "2026-01-03T00:00:00Z")
     assert comment.body == "We tried it twice." and comment in discussion.visible_comments(note)
-    relayed = [d.activity["object"] for d in db.session.scalars(sa.select(Delivery).order_by(Delivery.id))
-               if d.activity["type"] == "Announce"]
+    relayed = [a["object"] for a in went + _send_all() if a["type"] == "Announce"]
     assert [o["content"] for o in relayed] == ["<p>We tried it <strong>too</strong>.</p>", "<p>We tried it twice.</p>"]
     edit("<p>An older version.</p>", "2026-01-02T12:00:00Z")  # arrives late: the newer text stays
     assert comment.body == "We tried it twice."
@@ -212,6 +212,20 @@ def _sent(kind: str) -> list[dict]:
     return [d.activity for d in db.session.scalars(sa.select(Delivery)) if d.activity["type"] == kind]
 
 
+def _send_all() -> list[dict]:
+    """Take every queued delivery as sent, as the sender does; return the activities as they went out.
+
+    A version still waiting is replaced by a newer one (hub.federation.delivery.supersede): to see
+    what a partner gets of an edit of something it has, what it has must have gone first.
+    """
+    went = []
+    for row in db.session.scalars(sa.select(Delivery).where(Delivery.state == "pending").order_by(Delivery.id)):
+        went.append(row.activity)
+        row.state, row.activity = "sent", activities.object_named_only(row.activity)
+    db.session.commit()
+    return went
+
+
 def test_comments_marks_and_flags_on_a_partners_note_go_to_its_origin(app, client, make_peer, people):
     peer = make_peer(trust="publish")
     note = _remote_note(app, client, peer)
@@ -240,24 +254,35 @@ def test_comments_marks_and_flags_on_a_partners_note_go_to_its_origin(app, clien
     assert {d.inbox_url for d in db.session.scalars(sa.select(Delivery))} == {peer.base + "/inbox"}
 
 
-def test_a_moderators_redaction_travels_as_a_newer_version_both_ways(app, client, make_peer, publish, people):
-    """A partner keeps the newest version of a comment it holds: a redaction must say it is newer."""
-    author, moderator = people["author"], people["moderator"]
-    origin = make_peer(trust="publish")
-    theirs = _remote_note(app, client, origin)
+def _sent_comments_on_both(app, client, make_peer, publish, people, body: str):
+    """Comment ``body`` as our author on a partner's note and on ours (which a reader hub has), and send both.
+
+    Return the reader hub, the two comments and the activities that went out.
+    """
+    author = people["author"]
+    theirs = _remote_note(app, client, make_peer(trust="publish"))
     ours = publish("public")
     reader = make_peer("reader.example", they_follow=True)
     _consume(app)
-    on_theirs = discussion.add_comment(theirs, by=author, body="Ask Wang Fang at the clinic.")
-    on_ours = discussion.add_comment(ours, by=author, body="Ask Wang Fang at the clinic.")
+    on_theirs = discussion.add_comment(theirs, by=author, body=body)
+    on_ours = discussion.add_comment(ours, by=author, body=body)
     _consume(app)
+    return reader, on_theirs, on_ours, _send_all()
+
+
+def test_a_moderators_redaction_travels_as_a_newer_version_both_ways(app, client, make_peer, publish, people):
+    """A partner keeps the newest version of a comment it holds: a redaction must say it is newer."""
+    moderator = people["moderator"]
+    reader, on_theirs, on_ours, went = _sent_comments_on_both(app, client, make_peer, publish, people,
+                                                              "Ask Wang Fang at the clinic.")
     for comment in (on_theirs, on_ours):
         discussion.redact(comment, by=moderator, body="Ask the clinic.")
     _consume(app)
+    went += _send_all()
 
     def versions(kind: str, comment) -> list[tuple[str, str]]:
-        return [(activities.parse_time(a["object"]["updated"]), a["object"]["content"]) for a in _sent(kind)
-                if a["object"]["id"] == f"http://hub.test/ap/comments/{comment.id}"]
+        return [(activities.parse_time(a["object"]["updated"]), a["object"]["content"]) for a in went
+                if a["type"] == kind and a["object"].get("id") == f"http://hub.test/ap/comments/{comment.id}"]
     [(created, first)] = versions("Create", on_theirs)
     [(updated, redacted)] = versions("Update", on_theirs)  # to the note's origin
     assert updated > created and "Wang" in first and "Wang" not in redacted
@@ -382,3 +407,103 @@ def test_a_partners_pseudonym_with_a_phone_number_is_not_shown(app, client, make
     inbox.process_pending(app)
     thread = db.session.scalar(sa.select(CommentThread))
     assert thread.author_pseudonym == "" and "13812345678" not in client.get(f"/notes/{note.id}").get_data(as_text=True)
+
+
+def _edit_as_writer(app, comment, body: str, **extra) -> None:
+    """Edit ``comment`` through its page, in a browser signed in as its writer."""
+    from tests.helpers import login, post_form
+
+    browser = app.test_client()
+    login(browser, comment.author.username)
+    url = f"/notes/{comment.note_id}/comments/{comment.id}/edit"
+    assert post_form(browser, url, {"body": body, **extra}).status_code == 302
+
+
+def test_a_members_edit_of_their_comment_reaches_every_hub_that_has_it_marked_edited(
+        app, client, make_peer, publish, people):
+    reader, on_theirs, on_ours, went = _sent_comments_on_both(app, client, make_peer, publish, people,
+                                                              "Ask Wang Fang at gate 7.")
+    for comment in (on_theirs, on_ours):
+        _edit_as_writer(app, comment, "Ask the clinic.")
+    _consume(app)
+    went += _send_all()
+
+    def versions(kind: str, comment) -> list[dict]:
+        return [a["object"] for a in went if a["type"] == kind
+                and a["object"].get("id") == f"http://hub.test/ap/comments/{comment.id}"]
+    [created] = versions("Create", on_theirs)
+    [updated] = versions("Update", on_theirs)  # to the note's origin, which relays it to the hubs it has
+    assert "Wang" in created["content"] and updated["content"].strip() == "<p>Ask the clinic.</p>"
+    assert activities.parse_time(updated["updated"]) > activities.parse_time(created["updated"])
+    assert "peh:editedAt" not in created and activities.iso(on_theirs.edited_at, precise=True) == updated["peh:editedAt"]
+    [shown, announced] = versions("Announce", on_ours)  # to the hubs that have our note
+    assert "Wang" in shown["content"] and announced["content"].strip() == "<p>Ask the clinic.</p>"
+    assert activities.parse_time(announced["updated"]) > activities.parse_time(shown["updated"])
+    assert announced["peh:editedAt"] and {d.inbox_url for d in db.session.scalars(sa.select(Delivery))
+                                          if d.activity["type"] == "Announce"} == {reader.base + "/inbox"}
+
+
+def test_a_version_of_a_comment_not_yet_sent_is_replaced_by_its_writers_edit(app, client, make_peer, publish,
+                                                                              people):
+    """A regretted phone number still waiting for a partner (or dead-lettered) never leaves: the edit replaces it."""
+    author = people["author"]
+    origin = make_peer(trust="publish")
+    theirs = _remote_note(app, client, origin)
+    ours = publish("public")
+    make_peer("reader.example", they_follow=True)
+    _consume(app)
+    _send_all()  # the note reached the reader
+    on_theirs = discussion.add_comment(theirs, by=author, body="Call me on 138 1234 5678.", confirm_privacy=True)
+    on_ours = discussion.add_comment(ours, by=author, body="Call me on 138 1234 5678.", confirm_privacy=True)
+    for comment in (on_theirs, on_ours):  # held, then shown by a moderator: queued for the partners
+        discussion.release(comment, by=people["moderator"],
+                           checked=[screening.key(f) for f in discussion.findings(comment)])
+    _consume(app)
+    queued = [d for d in db.session.scalars(sa.select(Delivery).where(Delivery.state == "pending"))]
+    assert len(queued) == 2 and all("138 1234 5678" in json.dumps(d.activity) for d in queued)
+    queued[0].state = "dead"  # one of them gave up on its partner: an admin could send it again
+    db.session.commit()
+    for comment in (on_theirs, on_ours):
+        _edit_as_writer(app, comment, "Ask the centre for my number.")
+    _consume(app)
+    waiting = [d.activity for d in db.session.scalars(sa.select(Delivery).where(Delivery.state.in_(("pending", "dead"))))]
+    assert sorted(a["type"] for a in waiting) == ["Announce", "Update"]
+    assert all(a["object"]["content"].strip() == "<p>Ask the centre for my number.</p>" for a in waiting)
+    assert "138 1234 5678" not in json.dumps([d.activity for d in db.session.scalars(sa.select(Delivery))])
+
+
+def test_a_partners_comment_its_writer_edited_is_marked_edited_here(app, client, make_peer, publish):
+    note = publish("public")
+    writer = make_peer(trust="publish")
+    writer.post(client, writer.activity("Create", _comment(writer, note.id)))
+    inbox.process_pending(app)
+    assert "edited" not in client.get(f"/notes/{note.id}?lang=en").get_data(as_text=True).split('id="comments-h"')[1]
+    writer.post(client, writer.activity("Update", _comment(writer, note.id, content="<p>We tried it twice.</p>",
+                                                           updated="2026-01-03T00:00:00Z",
+                                                           **{"peh:editedAt": "2026-01-03T00:00:00Z"})))
+    inbox.process_pending(app)
+    comment = db.session.scalar(sa.select(Comment))
+    assert comment.body == "We tried it twice." and comment.edited_at.isoformat() == "2026-01-03T00:00:00"
+    page = client.get(f"/notes/{note.id}?lang=en").get_data(as_text=True)
+    assert 'class="edited">edited <time datetime="2026-01-03T00:00:00Z">' in page
+
+
+def test_an_edit_held_for_its_personal_data_reaches_the_origin_again_once_released(app, client, make_peer, people):
+    """Withdrawn from the origin while held; released, the version sent is newer than the one it had."""
+    origin = make_peer(trust="publish")
+    theirs = _remote_note(app, client, origin)
+    comment = discussion.add_comment(theirs, by=people["author"], body="We did this too.")
+    _consume(app)
+    went = _send_all()
+    _edit_as_writer(app, comment, "We did this too. Call 138 1234 5678.", confirm_privacy="y")
+    db.session.refresh(comment)
+    assert comment.state == "held"
+    _consume(app)
+    went += _send_all()
+    assert [a["type"] for a in went] == ["Create", "Delete"]  # withdrawn while a moderator looks
+    discussion.release(comment, by=people["moderator"],
+                       checked=[screening.key(f) for f in discussion.findings(comment)])
+    _consume(app)
+    [again] = _send_all()
+    assert again["type"] == "Create" and "138 1234 5678" in again["object"]["content"]
+    assert activities.parse_time(again["object"]["updated"]) > activities.parse_time(went[0]["object"]["updated"])

@@ -273,3 +273,22 @@ def test_an_autosave_after_its_note_was_deleted_is_refused_and_saves_nothing(edi
     assert answer["detail"].startswith(DELETED_MEANWHILE["en"])
     (note,) = db.session.scalars(db.select(Note)).all()
     assert note.state == "deleted" and note.body == ""
+
+
+def test_submit_pressed_twice_on_a_saved_draft_records_one_revision_and_lands_on_the_same_page(editor):
+    key = _key(editor)
+    post_form(editor, "/notes/new", {**NOTE, "save": "1", "draft_key": key})
+    (note,) = db.session.scalars(db.select(Note)).all()
+    form = {**NOTE, "submit_note": "1", "note_id": note.id}
+    # A double click, or a slow phone's second tap: the same form from the same editor page, twice.
+    token = csrf_token(editor, f"/notes/{note.id}/edit")
+    answers = [editor.post(f"/notes/{note.id}/edit", data={"csrf_token": token, **form}) for _ in range(2)]
+    assert [a.status_code for a in answers] == [302, 302]
+    assert [a.headers["Location"] for a in answers] == [f"/notes/{note.id}"] * 2
+    db.session.refresh(note)
+    assert note.state == "submitted" and note.revision_number == 1
+    assert count(NoteRevision, NoteRevision.note_id == note.id) == 1
+    changed = post_form(editor, f"/notes/{note.id}/edit", {**form, "body": "提交后又改了"})
+    db.session.refresh(note)  # new text is still an edit of the submitted note, kept as a revision
+    assert changed.status_code == 302 and note.body == "提交后又改了"
+    assert count(NoteRevision, NoteRevision.note_id == note.id) == 2

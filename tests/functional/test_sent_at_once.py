@@ -85,6 +85,20 @@ def test_submit_for_review_sent_from_several_tabs_at_once_is_one_submitted_note(
     assert {answer.headers["Location"] for answer in answers} == {f"/notes/{note.id}"}
 
 
+def test_submit_of_a_saved_draft_sent_from_several_tabs_at_once_records_one_revision(shared_app, writer):
+    browser = _tabs(shared_app, "lee", "/notes/new", 1)[0][0]
+    post_form(browser, "/notes/new", {**NOTE, "save": "1", "draft_key": _editor_key(browser)})
+    (note,) = db.session.scalars(sa.select(Note)).all()
+    tabs = _tabs(shared_app, "lee", f"/notes/{note.id}/edit")
+    answers = all_at_once([lambda browser=browser, token=token: browser.post(f"/notes/{note.id}/edit", data={
+        "csrf_token": token, **NOTE, "submit_note": "1"}) for browser, token in tabs])
+
+    db.session.expire_all()
+    assert (note.state, note.revision_number, count(NoteRevision)) == ("submitted", 1, 1)
+    assert [answer.status_code for answer in answers] == [302] * TRIES
+    assert {answer.headers["Location"] for answer in answers} == {f"/notes/{note.id}"}
+
+
 def test_autosave_of_a_new_note_sent_from_several_tabs_at_once_is_one_draft(shared_app, writer):
     answers, _key = _sent_at_once(shared_app, "/notes/autosave", NOTE)
 
