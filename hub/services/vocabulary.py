@@ -131,11 +131,20 @@ def add_glossary_entry(*, concept: str, terms_zh: str, terms_en: str, by: User) 
                            field="concept") from None
     entry = GlossaryEntry(concept=row[0], terms_zh=at_most(row[1], GLOSSARY_TERMS_LENGTH, field="terms_zh"),
                           terms_en=at_most(row[2], GLOSSARY_TERMS_LENGTH, field="terms_en"))
+    same = sa.select(GlossaryEntry).where(GlossaryEntry.concept == entry.concept)
+    if any(_terms(e.terms_zh) == _terms(entry.terms_zh) and _terms(e.terms_en) == _terms(entry.terms_en)
+           for e in db.session.scalars(same)):  # sent twice, or added again by another administrator
+        raise ServiceError(_l("These terms are already in the glossary under this name."), field="concept")
     db.session.add(entry)
     db.session.flush()
     audit.record("glossary.add", actor=by, target=entry, concept=row[0])
     db.session.commit()
     return entry
+
+
+def _terms(text: str) -> frozenset[str]:
+    """Return a glossary row's terms, as the search reads them: separated by |, case aside."""
+    return frozenset(term.strip().casefold() for term in text.split("|") if term.strip())
 
 
 def glossary_entries() -> list[GlossaryEntry]:

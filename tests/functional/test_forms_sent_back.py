@@ -353,6 +353,20 @@ def test_glossary_entry_with_over_long_terms_comes_back_with_the_reason(app, adm
     assert count(GlossaryEntry) == 0
 
 
+@pytest.mark.parametrize("lang, said", [("en", "already in the glossary"), ("zh_Hans", "已有这些词")])
+def test_a_glossary_entry_sent_twice_is_kept_once_and_the_second_told(app, admin, lang, said):
+    browser = browser_of(app, admin)
+    entry = {"concept": "mmt_local", "terms_zh": "美沙酮门诊|美沙酮诊所", "terms_en": "MMT clinic"}
+    assert post_form(browser, f"/admin/glossary?lang={lang}", entry, form_url="/admin/vocabulary").status_code == 302
+    again = {**entry, "terms_zh": " 美沙酮诊所 | 美沙酮门诊", "terms_en": "mmt clinic"}  # the same terms, otherwise written
+    response = post_form(browser, f"/admin/glossary?lang={lang}", again, form_url="/admin/vocabulary")
+    assert response.status_code == 200 and said in error_of(response.get_data(as_text=True), "concept")
+    assert count(GlossaryEntry) == 1
+    more = {**entry, "terms_zh": "美沙酮门诊|美沙酮诊所|美沙酮服药点"}  # a new term for the same concept is welcome
+    assert post_form(browser, f"/admin/glossary?lang={lang}", more, form_url="/admin/vocabulary").status_code == 302
+    assert count(GlossaryEntry) == 2
+
+
 @pytest.mark.parametrize("length", [101, 300])
 def test_following_a_place_too_long_comes_back_with_it(app, member, length):
     place = ("成都市武侯区" * 60)[:length]
