@@ -439,7 +439,8 @@ def submitted_already(note: Note, data: NoteInput) -> bool:
 def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False) -> Note:
     """Save the author's edit.
 
-    A draft changes in place; a submitted note also keeps a revision. A published note stays as
+    A draft changes in place; a submitted note also keeps a revision (none when the text is the one it
+    waits with: "Save" pressed again). A published note stays as
     readers know it: the edit becomes its pending revision, submitted for review, after the
     privacy check. Only an author an admin let skip review sees an edit without findings go live.
     """
@@ -449,6 +450,9 @@ def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False
     if state in (S.SUBMITTED, S.PUBLISHED):  # readers (or a moderator deciding) get this text: it must be whole
         _take_for_author(note)  # and never land on a note a moderator decided on meanwhile
         _require_complete(cleaned)
+    if state == S.SUBMITTED and same_text(note, data):  # "Save" pressed again: the revision is kept already
+        db.session.commit()
+        return note
     if state == S.PUBLISHED:
         cleaned.visibility = _narrower(cleaned.visibility, note.visibility)
         findings = screening.require_confirmation(_fields_of(cleaned, note), confirmed=confirm_privacy)

@@ -292,3 +292,17 @@ def test_submit_pressed_twice_on_a_saved_draft_records_one_revision_and_lands_on
     db.session.refresh(note)  # new text is still an edit of the submitted note, kept as a revision
     assert changed.status_code == 302 and note.body == "提交后又改了"
     assert count(NoteRevision, NoteRevision.note_id == note.id) == 2
+
+
+def test_save_pressed_again_on_a_submitted_note_records_no_revision(editor):
+    key = _key(editor)
+    post_form(editor, "/notes/new", {**NOTE, "save": "1", "draft_key": key})
+    (note,) = db.session.scalars(db.select(Note)).all()
+    post_form(editor, f"/notes/{note.id}/edit", {**NOTE, "submit_note": "1", "note_id": note.id})
+    for _ in range(2):  # the author opens the submitted note and presses "Save" without changing a word
+        saved = post_form(editor, f"/notes/{note.id}/edit", {**NOTE, "save": "1", "note_id": note.id})
+        assert saved.status_code == 302
+    db.session.refresh(note)
+    assert note.state == "submitted" and count(NoteRevision, NoteRevision.note_id == note.id) == 1
+    post_form(editor, f"/notes/{note.id}/edit", {**NOTE, "save": "1", "note_id": note.id, "body": "又改了一句"})
+    assert count(NoteRevision, NoteRevision.note_id == note.id) == 2  # a real edit is kept
