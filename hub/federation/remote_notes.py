@@ -217,18 +217,23 @@ def delete(peer: PeerHub, object_id: str, *, make_tombstone: bool, at: dt.dateti
 
 
 def hide_from(peer: PeerHub) -> int:
-    """Take down every published note of a blocked hub (they leave lists and search); return how many."""
+    """Take down every published note of a blocked hub (they leave lists and search); return how many.
+
+    Our members' translations of them leave readers and review with them, their translators told why.
+    """
     count = 0
     for note in db.session.scalars(sa.select(Note).where(Note.origin_peer_id == peer.id,
                                                          Note.state == S.PUBLISHED.value)):
         note.state, note.featured = S.UNPUBLISHED.value, False
         events.record("note.unpublished", subject_type="note", subject_id=note.id, origin="remote")
+        notes.take_down_translations(note, by=None, was_published=True, why=BLOCKED, origin_keeps_its_own=True)
         count += 1
     return count
 
 
 def unhide_from(peer: PeerHub) -> int:
-    """Bring back the notes a block took down (not those a moderator took down); return how many."""
+    """Bring back the notes a block took down (not those a moderator took down), and our members'
+    translations the block took with them (not those changed or decided on since); return how many notes."""
     taken_down_by_moderator = sa.select(ReviewMessage.note_id).where(ReviewMessage.kind == "unpublished")
     query = sa.select(Note).where(Note.origin_peer_id == peer.id, Note.state == S.UNPUBLISHED.value,
                                   Note.published_at.is_not(None), Note.id.not_in(taken_down_by_moderator))
@@ -236,5 +241,10 @@ def unhide_from(peer: PeerHub) -> int:
     for note in db.session.scalars(query):
         note.state = S.PUBLISHED.value
         events.record("note.published", subject_type="note", subject_id=note.id, origin="remote")
+        notes.bring_back_translations(note, why=BLOCKED)
         count += 1
     return count
+
+
+# The code said to translators and in the audit log when a block takes a partner's note down (hub.services.notes).
+BLOCKED = "hub_blocked"
