@@ -31,6 +31,10 @@ ACTIONS = {
     "note.feature": _l("Note featured"),
     "note.unfeature": _l("Note no longer featured"),
     "note.visibility": _l("Readers narrowed"),
+    # i18n: audit log: a partner hub's Update no longer addresses its note to the public
+    "note.narrowed_by_origin": _l("Partner hub stopped sharing its note with the public"),
+    # i18n: audit log: a partner hub's Update addresses its note to the public again (it arrives as a new note)
+    "note.widened_by_origin": _l("Partner hub shared its note with the public again"),
     "note.import": _l("Notes imported"),
     "note.privacy_checked": _l("Privacy check findings looked at before publishing"),
     "note.redact": _l("Personal data removed from a note"),
@@ -115,6 +119,8 @@ ORIGINAL_LEFT = {"withdrawn": _l("taken back by its author"), "unpublished": _l(
                  "removed_by_origin": _l("removed by its partner hub"),
                  # i18n: audit log: a partner hub changed its note and the new text went back to review here
                  "changed_by_origin": _l("changed by its partner hub, back in review"),
+                 # i18n: audit log: a partner hub stopped addressing its note to the public
+                 "narrowed_by_origin": _l("no longer public at its partner hub"),
                  # i18n: audit log: an administrator here blocked the partner hub a note came from
                  "hub_blocked": _l("its partner hub blocked here")}
 TRUST_LABELS = {"publish": _l("publish at once"), "moderate": _l("moderation queue")}
@@ -199,7 +205,7 @@ def _value(action: str, key: str, value: Any) -> str:
         return role_label(text)
     if action == "user.status":
         return status_label(text)
-    if action == "note.visibility":
+    if action in ("note.visibility", "note.narrowed_by_origin", "note.widened_by_origin"):
         return str(VISIBILITY_LABELS.get(text, text))
     if action == "partner.trust":
         return str(TRUST_LABELS.get(text, text))

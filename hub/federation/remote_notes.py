@@ -28,7 +28,7 @@ from hub.federation.activities import InvalidActivity, LanguageVersion, RemoteAr
 from hub.models.base import utcnow
 from hub.models.federation import PeerHub
 from hub.models import Comment, Note, NoteState, ReviewMessage, Term, Visibility
-from hub.services import notes, privacy, screening
+from hub.services import audit, notes, privacy, screening
 
 S = NoteState
 
@@ -140,16 +140,26 @@ def _create(peer: PeerHub, article: RemoteArticle, *, note: Note | None = None) 
     note.deleted_at = None
     fill(note, article)
     db.session.add(note)
-    if peer.trust == "publish" and not findings(article):
-        note.state = S.PUBLISHED.value
-        note.published_at = _not_after_now(article.published)
-        db.session.flush()
-        events.record("note.published", subject_type="note", subject_id=note.id, origin="remote")
-    else:
-        note.state = S.SUBMITTED.value
-        note.submitted_at = utcnow()
-        db.session.flush()
+    _arrive(note, article, trusted=peer.trust == "publish")
     return note
+
+
+def _arrive(note: Note, article: RemoteArticle, *, trusted: bool) -> None:
+    """Publish a note that (again) arrives for its readers at once from a hub trusted to publish when the
+    privacy check finds nothing, else queue it for our moderators; record what readers must hear."""
+    was_published = note.state == S.PUBLISHED.value
+    if trusted and not findings(article):
+        note.state = S.PUBLISHED.value
+        if not was_published:
+            note.published_at = _not_after_now(article.published)
+        db.session.flush()
+        events.record("note.updated" if was_published else "note.published", subject_type="note",
+                      subject_id=note.id, origin="remote")
+    else:
+        note.state, note.submitted_at, note.featured = S.SUBMITTED.value, utcnow(), False
+        db.session.flush()
+        if was_published:
+            events.record("note.unpublished", subject_type="note", subject_id=note.id, origin="remote")
 
 
 def _shown(note: Note) -> tuple:
@@ -157,11 +167,49 @@ def _shown(note: Note) -> tuple:
     return (note.title, note.summary, note.body, note.language, note.place, note.province, list(note.tags or []))
 
 
+# What the origin did to who may read its note, as the audit log says it: no longer public (an Update to its
+# followers, to some hubs, or without the Public collection), or public again after that.
+NARROWED, WIDENED = "note.narrowed_by_origin", "note.widened_by_origin"
+
+
+def _audience_change(note: Note, article: RemoteArticle) -> str | None:
+    """Tell whether the origin's new version takes a public note here from public view (NARROWED), or makes
+    public again what it had taken from public view (WIDENED: not what a moderator here narrowed since)."""
+    public = Visibility.PUBLIC.value
+    if note.visibility == public and article.visibility != public:
+        return NARROWED
+    if note.visibility != public and article.visibility == public and note.state in (S.PUBLISHED.value,
+                                                                                      S.SUBMITTED.value):
+        last = audit.last_entry(note, actions=(NARROWED, WIDENED, "note.visibility"))
+        return WIDENED if last is not None and last.action == NARROWED else None
+    return None
+
+
 def _update(note: Note, article: RemoteArticle, *, trusted: bool) -> None:
-    """Apply the origin's new version; a changed text from a hub not trusted to publish is screened again."""
+    """Apply the origin's new version; a changed text from a hub not trusted to publish is screened again.
+
+    A public note the origin no longer addresses to the public has left public view: it stays for the
+    readers the origin still shares it with, and our members' translations of it leave readers and review,
+    as when the origin deletes it. Made public again, it arrives again, as a new note does (:func:`_arrive`).
+    """
     notes.hold(note)  # a moderator publishing it meanwhile: the new text then goes back to review, never out unread
     before = _shown(note)
+    audience = _audience_change(note, article)
+    if audience is not None:
+        audit.record(audience, actor=None, target=note, old=note.visibility, new=article.visibility)
+    if audience == WIDENED:
+        note.visibility = None  # the origin's own narrowing, lifted by the origin: no moderator's choice here
     fill(note, article)
+    if audience == NARROWED:
+        notes.take_down_translations(note, by=None, was_published=note.state == S.PUBLISHED.value,
+                                     why="narrowed_by_origin", origin_keeps_its_own=True)
+    elif audience == WIDENED:
+        was_published = note.state == S.PUBLISHED.value
+        _arrive(note, article, trusted=trusted)
+        if was_published and note.state != S.PUBLISHED.value:
+            notes.take_down_translations(note, by=None, was_published=True, why="changed_by_origin",
+                                         origin_keeps_its_own=True)
+        return
     if note.state != S.PUBLISHED.value:
         return  # waiting for review, rejected or taken down here: the new text waits there too
     if findings(article) or (not trusted and _shown(note) != before):

@@ -141,6 +141,9 @@ ORIGINAL_LEFT_MEANWHILE = {
     # i18n: as above, when the partner hub the original came from changed it and the new text waits for review here
     "changed_by_origin": _l("While you were reading, the partner hub the original came from changed it and it went "
                             "back to review, so this translation left review and its readers. Nothing was changed."),
+    # i18n: as above, when the partner hub the original came from stopped addressing it to the public
+    "narrowed_by_origin": _l("While you were reading, the partner hub the original came from stopped sharing it with "
+                             "the public, so this translation left review and its readers. Nothing was changed."),
     # i18n: as above, when an administrator here blocked the partner hub the original came from
     "hub_blocked": _l("While you were reading, this hub blocked the partner hub the original came from, so this "
                       "translation left review and its readers. Nothing was changed."),
