@@ -65,6 +65,7 @@ def fill(note: Note, article: RemoteArticle) -> None:
     note.terms = _terms(article)
     note.remote_url = article.url
     note.updated_at = min(article.updated or article.published or utcnow(), utcnow())
+    note.remote_updated_at = article.updated or article.published
 
 
 def _narrower(wanted: str, current: str) -> str:
@@ -95,12 +96,18 @@ def receive(peer: PeerHub, article: RemoteArticle, *, at: dt.datetime | None = N
         if not (newest and note.deleted_at and newest > note.deleted_at):
             return None
         _create(peer, article, note=note)
-    elif article.updated and note.updated_at and article.updated < note.updated_at:
-        return None  # an older version arriving late
+    elif _older(article, note):
+        return None  # an older version arriving late: the newer one stays
     else:
         _update(note, article, trusted=peer.trust == "publish")
     _sync_translations(peer, note, article)
     return note
+
+
+def _older(article: RemoteArticle, note: Note) -> bool:
+    """Tell whether ``article`` is an older version than the one stored, both by its origin's clock."""
+    version = article.updated or article.published
+    return version is not None and note.remote_updated_at is not None and version < note.remote_updated_at
 
 
 def _version_article(article: RemoteArticle, version: LanguageVersion) -> RemoteArticle:
