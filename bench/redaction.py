@@ -3,7 +3,7 @@
 Usage: .venv/bin/python bench/redaction.py [--revisions N] [--repeat N]
 
 Builds a fresh in-memory hub, a submitted note of about 1,400 Chinese characters with a phone
-number, saved N times (N revisions, default 50), then times ``notes.redact`` removing the number
+number, saved N times (N revisions, default 50), then times ``moderation.redact_note`` removing the number
 (which also cuts it out of every revision) and ``screening.screen`` on a short comment holding a
 phone number and a WeChat ID (the check each posted comment goes through).
 """
@@ -17,7 +17,7 @@ from hub import create_app
 from hub.config import TestConfig
 from hub.extensions import db
 from hub.models.user import Role
-from hub.services import accounts, notes, screening
+from hub.services import accounts, moderation, notes, screening
 
 PARAGRAPH = "我们在城中村开展外展，每周两次，发放针具和纳洛酮，并陪同同伴去门诊。" * 20
 NUMBER = "联系电话 138 1234 5678。"
@@ -44,8 +44,8 @@ def main() -> None:
         for number in range(options.revisions - 1):
             notes.save(note, by=author, data=notes.NoteInput(title="外展", summary="摘要", body=f"{body}\n\n第{number}次修改。"))
         start = time.perf_counter()
-        purged = notes.redact(note, by=moderator, fields={"title": "外展", "summary": "摘要",
-                                                           "body": body.replace(NUMBER, "")})
+        purged = moderation.redact_note(note, by=moderator, fields={"title": "外展", "summary": "摘要",
+                                                                    "body": body.replace(NUMBER, "")}).revisions
         print(f"redact a {len(body)}-character note: {purged} of {len(note.revisions) - 1} earlier revisions "
               f"purged in {time.perf_counter() - start:.2f} s")
         start = time.perf_counter()

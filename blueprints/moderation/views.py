@@ -12,7 +12,7 @@ from blueprints.web.forms import (NOTHING_SENT_BACK, RESOLUTION_LABELS, THREAD_C
                                   SentBack, flash_unseen_errors, refusal)
 from blueprints.web.refusals import attempt, submitted
 from hub.extensions import db
-from hub.models import SECTIONS, Comment, Flag, Note, NoteState
+from hub.models import SECTIONS, Comment, CommentState, Flag, Note, NoteState
 from hub.services import discussion, moderation, notes, revisions, screening
 from hub.services.errors import NotAllowed
 from hub.services.screening import PrivacyCheckRequired
@@ -288,12 +288,17 @@ def redact_note(note_id: int):
         text = {"title": form.title.data, "summary": form.summary.data or "", "body": form.body.data or ""}
         text.update({f"section:{key}": getattr(form, key).data or "" for key in SECTIONS})
         with attempt(form=form) as redacted:
-            purged = notes.redact(note, by=me(), fields=text, reason=form.reason.data or "")
+            done = moderation.redact_note(note, by=me(), fields=text, reason=form.reason.data or "")
         if redacted:
             # i18n: %(n)d is how many earlier versions of the note had the removed data cut out too
             flash(ngettext("Removed from the note and from %(n)d earlier revision. Search and partner hubs follow.",
                            "Removed from the note and from %(n)d earlier revisions. Search and partner hubs follow.",
-                           purged, n=purged), "info")
+                           done.revisions, n=done.revisions), "info")
+            if done.comments:
+                # i18n: %(n)d is how many comments quoted what was removed from the note, and had it cut out too
+                flash(ngettext("Also removed from %(n)d comment that quoted it.",
+                               "Also removed from %(n)d comments that quoted it.", done.comments, n=done.comments),
+                      "info")
             return redirect(url_for("notes.detail", note_id=note.id))
     fields, findings = notes.privacy_findings(note)
     return render_template("moderation/redact.html", note=note, form=form, groups=privacy_groups(fields, findings))
@@ -313,18 +318,36 @@ def redact_comment(comment_id: int):
         with attempt(form=form) as redacted:
             reach = discussion.redact(comment, by=me(), body=form.body.data)
         if redacted:
-            _flash_reach(reach, marker=screening.marker(discussion.comment_language(comment)))
+            _flash_reach(reach, marker=screening.marker(discussion.comment_language(comment)),
+                         until_release=_cut_waits_for_release(comment))
             return redirect(url_for("notes.detail", note_id=comment.note_id))
     fields = {discussion.FIELD: comment.body}
     return render_template("moderation/redact_comment.html", comment=comment, form=form,
                            groups=privacy_groups(fields, discussion.findings(comment)),
                            hub_takes_cuts=discussion.writers_hub_takes_cuts(comment),
+                           until_release=_cut_waits_for_release(comment),
                            marker=screening.marker(discussion.comment_language(comment)))
 
 
-def _flash_reach(reach: discussion.Reach, *, marker: str) -> None:
-    """Say where a redaction of a comment went: a partner member's comment may stay as it was on its hub."""
-    if reach is discussion.Reach.MARKED:
+def _cut_waits_for_release(comment: Comment) -> bool:
+    """Tell whether a cut in a partner member's held comment stays here until the comment is released."""
+    return comment.state == CommentState.HELD and bool(discussion.writers_hub_takes_cuts(comment))
+
+
+def _flash_reach(reach: discussion.Reach, *, marker: str, until_release: bool = False) -> None:
+    """Say where a redaction of a comment went: a partner member's comment may stay as it was on its hub.
+
+    ``until_release``: the comment is held, so nothing left this hub yet; its writer's hub hears at release.
+    """
+    if until_release and reach is discussion.Reach.MARKED:
+        # i18n: %(marker)s is the redaction marker, e.g. “[personal data removed]”
+        flash(_("Removed from the comment; each deletion is marked “%(marker)s”. The comment still waits for a "
+                "moderator: the cut stays on this hub until the comment is released, then reaches the partner hub "
+                "it was written on.", marker=marker), "info")
+    elif until_release and reach is discussion.Reach.EVERYWHERE:
+        flash(_("Removed from the comment. The comment still waits for a moderator: the cut stays on this hub "
+                "until the comment is released, then reaches the partner hub it was written on."), "info")
+    elif reach is discussion.Reach.MARKED:
         # i18n: %(marker)s is the redaction marker, e.g. “[personal data removed]”
         flash(_("Removed from the comment. Each deletion is marked “%(marker)s”, so that the partner hub the "
                 "comment was written on takes the change too.", marker=marker), "info")

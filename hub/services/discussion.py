@@ -306,17 +306,44 @@ def redact(comment: Comment, *, by: User, body: str) -> Reach:
     if body == comment.body:
         raise ServiceError(_l("Nothing was removed. Delete the personal data from the text, then save."),
                            field="body")
+    reach = _redact_body(comment, by=by, body=body)
+    db.session.commit()
+    return reach
+
+
+def _redact_body(comment: Comment, *, by: User, body: str, **audited: Any) -> Reach:
+    """Save a moderator's redaction of a comment and tell whom it concerns; the caller commits."""
     reach = _cut(comment, body)
     if comment.state == CommentState.HELD and reach is not Reach.NOT_WRITER and written_elsewhere(comment):
         comment.thread.cut_while_held = True  # its writer's hub hears at release (release)
-    audit.record("comment.redact", actor=by, target=comment, note=comment.note_id)
+    audit.record("comment.redact", actor=by, target=comment, note=comment.note_id, **audited)
     notes.close_personal_data_flags(by, Flag.comment_id == comment.id)
     _notify_writer(comment, "comment.redacted")
     if comment.state == CommentState.PUBLISHED:
         events.record("comment.updated", subject_type="comment", subject_id=comment.id, note_id=comment.note_id,
                       redacted=True)
-    db.session.commit()
     return reach
+
+
+def scrub_comments(note_ids: Iterable[int], removed: redaction.Removed, *, by: User) -> int:
+    """Cut what a redaction of a note removed out of the comments on it (and on its translations).
+
+    A reader quoting the note ("call 王小明 on 138…") would otherwise keep the data in view after the
+    moderator removed it from the note. Each comment changed is redacted as by :func:`redact`:
+    readers' copies follow, a partner member's comment reaches its hub as cuts it takes. Return
+    how many comments changed; the caller commits.
+    """
+    if not removed:
+        return 0
+    query = (sa.select(Comment).where(Comment.note_id.in_(list(note_ids)), Comment.removed_at.is_(None))
+             .options(joinedload(Comment.thread)).order_by(Comment.id))
+    changed = 0
+    for comment in db.session.scalars(query):
+        body = redaction.scrub({FIELD: comment.body}, removed, language=comment_language(comment))[FIELD]
+        if body != comment.body:
+            _redact_body(comment, by=by, body=body, with_note=True)
+            changed += 1
+    return changed
 
 
 def written_elsewhere(comment: Comment) -> bool:

@@ -7,8 +7,10 @@ account and login names, and the note on the invitation they joined by. Their op
 are withdrawn.
 What they wrote goes or stays as they choose: published notes (and comments) stay credited to
 "former member", or go; everything unpublished goes. Deleted notes become tombstones whose
-``note.deleted`` events send ``Delete`` to partner hubs; notes that stay are sent again
-(``note.updated``) so partners drop the pseudonym too. Audit entries keep what happened but
+``note.deleted`` events send ``Delete`` to partner hubs; notes that stay are recorded as changed
+(``note.updated``): the search index, feeds and cached pages drop the pseudonym, and partners get the
+note again without ``peh:authorPseudonym`` (hubs like this one keep none of a note's, see
+hub.federation.remote_notes; other software may). Audit entries keep what happened but
 nothing of the person: their id is cut from every entry.
 """
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The moderation queue: submitted notes and open flags, and resolving flags."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,6 +53,19 @@ def queue_counts() -> dict[str, int]:
     flags = sa.select(sa.func.count()).select_from(Flag).where(Flag.resolved_at.is_(None))
     return {"submitted": db.session.scalar(waiting) or 0, "changes": db.session.scalar(changes) or 0,
             "comments": discussion.held_count(), "flags": db.session.scalar(flags) or 0}
+
+
+def redact_note(note: Note, *, by: User, fields: dict[str, str], reason: str = "") -> notes.Redacted:
+    """Let a moderator cut personal data out of a note ("redact now"): its text, history, translations, comments.
+
+    See :func:`hub.services.notes.cut_personal_data`; each comment on the note or on one of its
+    translations that holds what was removed is redacted too (:func:`hub.services.discussion.scrub_comments`).
+    """
+    done = notes.cut_personal_data(note, by=by, fields=fields, reason=reason)
+    shown_in = [note.id, *(t.id for t in note.translations if t.state != NoteState.DELETED)]
+    comments = discussion.scrub_comments(shown_in, done.removed, by=by)
+    db.session.commit()
+    return dataclasses.replace(done, comments=comments)
 
 
 def resolve_flag(item: Flag, *, by: User, resolution: str, message: str = "", confirm_privacy: bool = False) -> None:

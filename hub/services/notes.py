@@ -787,12 +787,22 @@ def _files_named_with_personal_data(note: Note, removed: redaction.Removed) -> l
     return named
 
 
-def redact(note: Note, *, by: User, fields: dict[str, str], reason: str = "") -> int:
-    """Let a moderator cut personal data out of a note's text ("redact now"); return revisions purged.
+@dataclass(frozen=True)
+class Redacted:
+    """What a moderator's "redact now" took out of a note, and how many other places it was cut from."""
+
+    removed: redaction.Removed = field(repr=False)  # the removed words themselves: never in a log or a traceback
+    revisions: int  # earlier revisions, of the note and of its translations
+    comments: int = 0  # comments on the note and its translations (hub.services.moderation.redact_note)
+
+
+def cut_personal_data(note: Note, *, by: User, fields: dict[str, str], reason: str = "") -> Redacted:
+    """Cut personal data out of a note's text ("redact now"), its history and translations; the caller commits.
 
     ``fields`` is the text the moderator leaves (title, summary, body, ``section:<key>``). What
     they removed is also cut out of earlier revisions, pending changes and translations; a
-    published note is re-indexed and sent again to partner hubs.
+    published note is re-indexed and sent again to partner hubs. The comments on it follow in
+    :func:`hub.services.moderation.redact_note`, the one way to redact a note.
     """
     if not can(by, "moderate") or note.state == S.DELETED or not can_view(note, by):
         raise NotAllowed(_l("Only moderators can do this."))
@@ -819,8 +829,7 @@ def redact(note: Note, *, by: User, fields: dict[str, str], reason: str = "") ->
     _notify_author(note, "note.redacted")
     if note.state == S.PUBLISHED:
         events.record("note.updated", subject_type="note", subject_id=note.id, redacted=True)
-    db.session.commit()
-    return purged
+    return Redacted(removed=removed, revisions=purged)
 
 
 # --- review ------------------------------------------------------------------------------
@@ -1013,7 +1022,8 @@ def take_down_translations(note: Note, *, by: User | None, was_published: bool, 
 
     Each translator is told once per thing that happened to their translation: when it was taken
     down or out of review, or (a translation still being written) when its original left its
-    readers. An original taken back and then deleted tells them once, not twice. The notification
+    readers. An original taken back and then deleted tells them again: the first notice said they
+    could submit once the original was published again, which its deletion makes untrue. The notification
     and the audit entry say what happened to the original (``why``): by default read from its state
     here, else given by the caller (a partner's note: what its hub did). When that hub itself changed or
     removed it (``origin_keeps_its_own``), only our members' translations are taken here: the language
@@ -1034,9 +1044,17 @@ def take_down_translations(note: Note, *, by: User | None, was_published: bool, 
                 events.record("note.unpublished", subject_type="note", subject_id=translation.id)
             audit.record("translation.original_gone", actor=by, target=translation, original=note.id, why=why,
                          version=shown)
-        if (taken is not None or (was_published and state in _TRANSLATION_IN_USE)) and translation.author_id:
+        told_it_may_come_back = why == "deleted" and _told_original_gone(translation)
+        if (taken is not None or (was_published and state in _TRANSLATION_IN_USE) or told_it_may_come_back) \
+                and translation.author_id:
             db.session.add(Notification(user_id=translation.author_id, kind="note.original_gone", note=translation,
                                         data={"original": why, "translation": state.value}))
+
+
+def _told_original_gone(translation: Note) -> bool:
+    """Tell whether the translator was told its original had left (and, then, that it could come back)."""
+    return db.session.scalar(sa.select(sa.exists().where(Notification.note_id == translation.id,
+                                                         Notification.kind == "note.original_gone")))
 
 
 def bring_back_translations(note: Note, *, why: str) -> int:

@@ -4,8 +4,9 @@ When a moderator removes personal data from a note, the same data usually sits i
 earlier revisions, in the author's pending changes and in its translations. :class:`Removed`
 describes what went: the exact strings, and the scanner's view of them (kind and masked value),
 so that the same phone number written another way (spaced, with +86, in Chinese numerals) is
-found too. :func:`scrub` replaces every such place with the redaction marker; revisions it
-changes are stamped ``redacted_at`` so the history says where something was removed.
+found too, and so that a Chinese name removed is also found romanised in a translation
+("王小明" as "Wang Xiaoming"). :func:`scrub` replaces every such place with the redaction marker;
+revisions it changes are stamped ``redacted_at`` so the history says where something was removed.
 """
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
+
+from pypinyin import Style, lazy_pinyin, pinyin
 
 from hub.models.base import utcnow
 from hub.models.note import LANGUAGES, SECTIONS, NoteRevision
-from hub.services import screening
+from hub.services import real_names, screening, slugs
 
 TEXT_FIELDS = ("title", "summary", "body")
 # A removed run shorter than this (after trimming) is not looked for elsewhere: one character
@@ -35,6 +39,13 @@ class Removed:
 
     def __bool__(self) -> bool:
         return bool(self.literals or self.fingerprints)
+
+    @cached_property
+    def romanised(self) -> re.Pattern[str] | None:
+        """Return a pattern matching the removed Chinese names written in pinyin, None when none was removed."""
+        forms = sorted(form for literal in self.literals for name in _names_in(literal)
+                       for form in _romanised_forms(name))
+        return re.compile("|".join(forms), re.IGNORECASE) if forms else None
 
 
 def text_fields(item: Any) -> dict[str, str]:
@@ -119,6 +130,46 @@ def _literals(text: str) -> set[str]:
     return {trimmed} if len(trimmed) >= MIN_LITERAL else set()
 
 
+# A name is two to four Han characters: a longer run is a phrase, whose pinyin could be ordinary words.
+NAME_LENGTHS = range(2, 5)
+# Between the syllables of a romanised name: spaces, a hyphen or an apostrophe, or nothing ("Xiaoming").
+# Two syllables run together are too often an English word ("Hu Man" is no "human"): a name of two
+# characters is looked for with a gap only.
+_SYLLABLE_GAP = r"(?:\s+|[-'’])"
+_LATIN_EDGE_BEFORE, _LATIN_EDGE_AFTER = r"(?<![A-Za-z0-9])", r"(?![A-Za-z0-9])"
+
+
+def _names_in(literal: str) -> list[str]:
+    """Return the Chinese names in a removed run: the run itself when it is one, and those the scanner
+    finds in it (a moderator deletes "姓名：王小明" whole, or "王小明，电话…")."""
+    found = [literal[start:stop] for start, stop in real_names.find(literal)]
+    return [name for name in dict.fromkeys([literal, *found])
+            if slugs.HAN_RE.fullmatch(name) and len(name) in NAME_LENGTHS]
+
+
+def _romanised_forms(literal: str) -> list[str]:
+    """Return patterns for a removed Han name in pinyin without tones, whole words only.
+
+    Surname first ("Wang Xiaoming", "Wang Xiao Ming", "wangxiaoming") and given name first
+    ("Xiaoming Wang"; "Ming Ouyang" of 欧阳明, the surname of two characters). The surname is read
+    in each of its readings (曾: Zeng or Ceng), the given name as pypinyin reads the phrase.
+    """
+    readings = [[reading] for reading in lazy_pinyin(literal, style=Style.NORMAL)]
+    readings[0] += pinyin(literal[0], style=Style.NORMAL, heteronym=True)[0]
+    syllables = [_syllable(each) for each in readings]
+    if None in syllables:  # a character pypinyin cannot read: the rest alone ("Wang") is no name
+        return []
+    orders = [syllables] + [syllables[size:] + syllables[:size] for size in (1, 2) if size < len(syllables)]
+    gap = _SYLLABLE_GAP if len(literal) == min(NAME_LENGTHS) else _SYLLABLE_GAP + "?"
+    return [_LATIN_EDGE_BEFORE + gap.join(order) + _LATIN_EDGE_AFTER for order in orders]
+
+
+def _syllable(readings: list[str]) -> str | None:
+    """Return a pattern for one character's pinyin readings (ü written v, u, ü or yu), None without any."""
+    spelled = sorted({re.escape(r).replace("v", "(?:v|u|ü|yu)") for r in readings if r.isascii() and r.isalpha()})
+    return "(?:" + "|".join(spelled) + ")" if spelled else None
+
+
 def scrub(fields: Mapping[str, str], removed: Removed, *, language: str) -> dict[str, str]:
     """Return ``fields`` with every place holding removed data replaced by the redaction marker."""
     if not removed:
@@ -130,8 +181,15 @@ def scrub(fields: Mapping[str, str], removed: Removed, *, language: str) -> dict
         for literal in removed.literals:
             start = text.find(literal)
             while start >= 0:
-                spans.append(screening.Finding("sensitive_word", name, start, start + len(literal)))
-                start = text.find(literal, start + len(literal))
+                stop = start + len(literal)
+                if _boundary(text, start) and _boundary(text, stop):  # "Lee" removed leaves "Leeds"
+                    spans.append(screening.Finding("sensitive_word", name, start, stop))
+                    start = text.find(literal, stop)
+                else:
+                    start = text.find(literal, start + 1)
+        if removed.romanised is not None:
+            spans.extend(screening.Finding("sensitive_word", name, m.start(), m.end())
+                         for m in removed.romanised.finditer(text))
     return screening.redact(fields, spans, language=language)
 
 

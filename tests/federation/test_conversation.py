@@ -14,8 +14,9 @@ from hub.extensions import db
 from hub.federation import conversation
 from hub.models.federation import Delivery, InboxItem
 from hub.models import Comment, CommentThread, Flag, FlagOrigin, MarkTotal, Note, RemoteMark
-from hub.services import discussion, notes, screening, translations
+from hub.services import discussion, moderation, notes, screening, translations
 from tests.federation.hubs import Hub, copy_of, publish, wait_for
+from tests.helpers import approve_checked
 
 
 def _approved_copy(hub: Hub, origin: Hub, note_id: int) -> int:
@@ -276,3 +277,30 @@ def test_a_moderators_edit_of_a_partners_comment_reaches_its_hub_only_as_cuts_it
                      if d.activity["type"] == "Announce"]
     assert announced and not any(url.startswith(b.base) for url in announced)
     assert _comments(b, on_b)[0]["body"] == marked and failed_on_b() == failed_before
+
+
+def test_redacting_a_note_cuts_the_name_out_of_a_partner_members_comment_on_every_hub(hubs):
+    a, b, c = hubs["a"], hubs["b"], hubs["c"]
+    name, title, summary = "王小明", "Meeting at the gate", "Where we meet new people."
+    with a.context():
+        note = notes.create_draft(author=a.user("writer"), data=notes.NoteInput(
+            title=title, summary=summary, body=f"We met {name} at the gate.", language="en", visibility="public"))
+        notes.submit(note, by=a.user("writer"), confirm_privacy=True)
+        note_id = approve_checked(note, by=a.user("moder")).id
+    on_b, on_c = _approved_copy(b, a, note_id), _approved_copy(c, a, note_id)
+    with b.context():
+        discussion.add_comment(db.session.get(Note, on_b), by=b.user("writer"), body=f"Say hello to {name} from us.",
+                               confirm_privacy=True)
+    [comment] = wait_for(lambda: _comments(a, note_id), what="B's comment on A", hubs=[a, b])
+    _release(a, comment["id"])
+    wait_for(lambda: _comments(c, on_c), what="B's comment on C", hubs=[a, c])
+
+    with a.context():
+        done = moderation.redact_note(db.session.get(Note, note_id), by=a.user("moder"), fields={
+            "title": title, "summary": summary, "body": "We met [personal data removed] at the gate."})
+    assert done.comments == 1
+    cut = "Say hello to [personal data removed] from us."
+    assert _comments(a, note_id)[0]["body"] == cut
+    # B, where it was written, takes the cut (only cuts); C, a reader through A, follows A.
+    wait_for(lambda: _comments(b, on_b)[0]["body"] == cut, what="the cut on B", hubs=[a, b])
+    wait_for(lambda: _comments(c, on_c)[0]["body"] == cut, what="the cut on C", hubs=[a, c])

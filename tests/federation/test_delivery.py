@@ -14,7 +14,7 @@ from hub.federation.signatures import verify_request
 from hub.models import Note, User
 from hub.models.events import ConsumerCursor
 from hub.models.federation import Delivery, NoteReceipt
-from hub.services import discussion, notes, screening
+from hub.services import discussion, moderation, notes, screening
 from tests.federation.fixtures import PUBLIC, DocumentServer
 from tests.helpers import count
 
@@ -235,8 +235,8 @@ def _published_with_personal_data(people) -> Note:
 
 
 def _redact(note, people) -> None:
-    notes.redact(note, by=people["moderator"], fields={"title": "夜间外展", "summary": "一句话摘要。",
-                                                       "body": "电话请问中心。"})
+    moderation.redact_note(note, by=people["moderator"], fields={"title": "夜间外展", "summary": "一句话摘要。",
+                                                                 "body": "电话请问中心。"})
 
 
 def _holds_personal_data(value) -> bool:

@@ -19,7 +19,7 @@ from hub.extensions import db
 from hub.federation import peers
 from hub.models.federation import Delivery, InboxItem, PeerHub
 from hub.models.note import Note
-from hub.services import notes, translations
+from hub.services import moderation, notes, translations
 from tests.federation.hubs import copy_of as _copy, publish as _publish, wait_for
 from tests.helpers import approve_checked
 
@@ -105,9 +105,9 @@ def test_personal_data_a_moderator_removes_leaves_the_partner_hubs_copies_too(hu
         copy = wait_for(lambda: _copy(hub, a, note_id), what=f"the note on {hub.name}", hubs=[a, hub])
         assert copy["state"] == "submitted" and number in copy["body"]
     with a.context():
-        notes.redact(db.session.get(Note, note_id), by=a.user("moder"),
-                     fields={"title": "A note with a number", "summary": "A number slipped in.",
-                             "body": "Ask at the drop-in for kits.\n\nKits go out on Mondays."})
+        moderation.redact_note(db.session.get(Note, note_id), by=a.user("moder"),
+                               fields={"title": "A note with a number", "summary": "A number slipped in.",
+                                       "body": "Ask at the drop-in for kits.\n\nKits go out on Mondays."})
     for hub in (b, c):
         copy = wait_for(lambda: "drop-in" in (_copy(hub, a, note_id) or {}).get("body", "") and _copy(hub, a, note_id),
                         what=f"the redacted note on {hub.name}", hubs=[a, hub])

@@ -229,3 +229,45 @@ def test_a_newer_version_from_the_writers_hub_replaces_a_cut_made_while_held(app
     _release(client, comment, choices)
     sent = _announces(app)
     assert set(sent) == {"https://reader.example/inbox"}  # hub-b has this text: nothing was cut out of it here
+
+
+@pytest.mark.parametrize("language, told", [
+    ("en", ("still waits for a moderator", "stays on this hub until the comment is released")),
+    ("zh_Hans", ("仍在等待版主审核", "评论发布后才会送到"))])
+def test_cutting_a_held_partners_comment_says_the_cut_waits_for_its_release(app, client, held_partner_comment,
+                                                                           language, told):
+    comment = held_partner_comment
+    page = client.get(f"/moderation/comments/{comment.id}/redact?lang={language}").get_data(as_text=True)
+    assert 'id="held-cut"' in page and "hub-b.example" in page.split('id="held-cut"')[1].split("</p>")[0]
+    page = _redact(client, comment, "We tried it. Call Wang on  for kits.", language=language)
+    assert all(words in page for words in told), page
+    assert _announces(app) == {}  # true to the words: nothing left this hub
+    _release(client, comment)
+    assert "https://hub-b.example/inbox" in _announces(app)  # and at release the writer's hub hears
+
+
+def test_a_published_partners_comment_cut_says_nothing_of_a_release(app, client, partner_comment):
+    page = _redact(client, partner_comment, "We tried it. Call Wang on  for kits.")
+    assert "Each deletion is marked" in page and "released" not in page
+
+
+def test_redacting_our_note_cuts_a_held_partners_comment_and_its_hub_hears_at_release(
+        app, client, make_peer, publish, people, login_as):
+    writer = make_peer("hub-b.example", trust="publish", they_follow=True)
+    note = publish("public", body="我们在社区开展外展。请找 Wang。")
+    _consume(app)
+    _receive(app, client, writer, note, pseudonym="Lily", content=f"<p>{WRITTEN}</p>")
+    comment = db.session.scalar(sa.select(Comment))
+    assert comment.state == "held"  # the phone number
+    _announces(app)
+    login_as(people["moderator"])
+    page = post_form(client, f"/moderation/notes/{note.id}/redact?lang=en",
+                     {"title": note.title, "summary": note.summary, "body": "我们在社区开展外展。请找 ［已删除个人信息］。",
+                      "reason": ""}, follow_redirects=True).get_data(as_text=True)
+    assert "Also removed from 1 comment that quoted it." in page
+    db.session.refresh(comment)
+    assert comment.state == "held" and "Wang" not in comment.body
+    assert "https://hub-b.example/inbox" not in _announces(app)  # held: nothing goes before release
+    _release(client, comment, {f"finding:{screening.key(f)}": "keep" for f in discussion.findings(comment)})
+    (sent,) = _announces(app)["https://hub-b.example/inbox"]
+    assert "Wang" not in sent and redaction.only_cuts(WRITTEN, html_text(sent))  # what hub-b checks and takes

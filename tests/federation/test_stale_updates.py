@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from hub import worker
 from hub.extensions import db
 from hub.models.federation import InboxItem
-from hub.services import notes
+from hub.services import moderation, notes
 from tests.federation.test_conversation_inbox import _comment
 
 # The origin's clock: behind ours (its versions in the past here), or ahead of ours (in the future here).
@@ -21,7 +21,8 @@ def deliver_newer_then_older(app, client, peer, version) -> None:
     """Send the newer Update first, then the older one, each processed as it arrives."""
     older, newer = CLOCKS[version["clock"]]
     for when, words in ((newer, "Newer words"), (older, "Older words")):
-        assert peer.post(client, peer.activity("Update", version["object"](when, f"<p>{words}.</p>"))).status_code == 202
+        update = peer.activity("Update", version["object"](when, f"<p>{words}.</p>"))
+        assert peer.post(client, update).status_code == 202
         worker.run_once(app)
     db.session.expire_all()
 
@@ -35,7 +36,10 @@ def test_an_older_update_of_a_partners_note_never_overwrites_a_newer_one(app, cl
     peer = make_peer(trust="publish")
     peer.post(client, peer.activity("Create", peer.article()))
     worker.run_once(app)
-    note_page = lambda: app.test_client().get("/notes/1?lang=en", follow_redirects=True).get_data(as_text=True)  # noqa: E731
+
+    def note_page() -> str:
+        return app.test_client().get("/notes/1?lang=en", follow_redirects=True).get_data(as_text=True)
+
     assert "We met people where they are." in note_page()
     deliver_newer_then_older(app, client, peer, {"clock": clock, "object": lambda when, html: peer.article(
         updated=when, content=html, contentMap={"en": html})})
@@ -52,7 +56,8 @@ def test_the_origins_newer_version_applies_after_a_moderators_redaction_here(
     worker.run_once(app)
     note = db.session.scalar(sa.select(notes.Note))
     assert note.state == "submitted"  # the privacy check found the number: our moderator cuts it out
-    notes.redact(note, by=people["moderator"], fields={"title": note.title, "summary": note.summary, "body": "Call."})
+    moderation.redact_note(note, by=people["moderator"],
+                           fields={"title": note.title, "summary": note.summary, "body": "Call."})
     notes.approve(note, by=people["moderator"])
     edited = "<p>Call the office.</p>"  # the origin's correction, made before our redaction, delivered after it
     assert peer.post(client, peer.activity("Update", peer.article(updated="2026-02-01T00:00:00Z", content=edited,

@@ -200,8 +200,9 @@ def test_messages_reports_reasons_and_invitation_notes_are_refused_not_cut(app, 
     assert item.detail == text_of(notes.FLAG_DETAIL_LENGTH)
     _refused(lambda: moderation.resolve_flag(item, by=moderator, resolution="author_asked",
                                              message=text_of(notes.MESSAGE_LENGTH + 1)), "message")
-    _refused(lambda: notes.redact(published, by=moderator, fields={"title": published.title, "body": "What we did."},
-                                  reason=text_of(notes.MESSAGE_LENGTH + 1)), "reason")
+    _refused(lambda: moderation.redact_note(published, by=moderator,
+                                            fields={"title": published.title, "body": "What we did."},
+                                            reason=text_of(notes.MESSAGE_LENGTH + 1)), "reason")
     _refused(lambda: accounts.create_invitation(by=admin, role=Role.MEMBER,
                                                 note=text_of(accounts.INVITATION_NOTE_LENGTH + 1)), "note")
     invitation, _token = accounts.create_invitation(by=admin, role=Role.MEMBER,

@@ -595,6 +595,15 @@ def test_author_finds_the_decision_among_their_notifications(app, contributor, m
     assert f"/notes/{note.id}" in html
 
 
+def test_a_notifications_link_holds_its_sentence_only(app, contributor, moderator):
+    """No spaces or line breaks inside the link around the sentence (the underline would run under them)."""
+    note = submitted(contributor)
+    notes.request_changes(note, by=moderator, message="Add what happened next.")
+    html = client_of(app, contributor).get("/account/notifications").get_data(as_text=True)
+    [text] = re.findall(rf'<a href="/notes/{note.id}">(.*?)</a>', html, re.S)
+    assert text == text.strip() and text.startswith("A moderator asks for changes to")
+
+
 def _fail_after_recording(monkeypatch) -> None:
     """Make the event log fail right after adding its row, before anything is committed."""
     record = notes.events.record

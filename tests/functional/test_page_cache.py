@@ -13,7 +13,7 @@ from hub import content_version
 from hub.extensions import db
 from hub.models import Note
 from hub.models.user import Role
-from hub.services import discussion, notes
+from hub.services import discussion, moderation, notes
 from tests.helpers import login, post_form
 
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -430,8 +430,8 @@ def test_a_redaction_reaches_every_cached_page_at_once(app, contributor, moderat
     readers = (browser(app), browser(app, member))
     for client in readers:
         assert "Zhang Wei" in page(client, f"/notes/{note.id}") and "Zhang Wei" in page(client, f"/notes/{other.id}")
-    notes.redact(note, by=moderator, fields={"title": note.title, "summary": note.summary,
-                                             "body": "Ask at the back door."})
+    moderation.redact_note(note, by=moderator, fields={"title": note.title, "summary": note.summary,
+                                                       "body": "Ask at the back door."})
     discussion.redact(comment, by=moderator, body="[removed] helped us too.")
     for client in readers:
         for path in (f"/notes/{note.id}", f"/notes/{other.id}", "/", "/notes"):

@@ -24,7 +24,7 @@ from hub.models import (AuditEntry, Comment, CommentState, Flag, Note, NoteRevis
                         SensitiveWord)
 from hub.models.events import Event
 from hub.models.user import Role, User
-from hub.services import accounts, attachments, discussion, notes, screening, transfer, translations
+from hub.services import accounts, attachments, discussion, moderation, notes, screening, transfer, translations
 from hub.services.errors import ServiceError
 from tests.forms import form_fields
 from tests.helpers import count, csrf_token, login, post_form
@@ -560,7 +560,7 @@ def test_a_file_name_alone_can_be_cleared_by_removing_personal_data_now(app, con
     note = submitted(contributor)
     attachments.add(note, by=contributor, filename=f"Lee {PHONE}.png", stream=io.BytesIO(small_png()))
     note = notes.approve(reload(Note, note.id), by=moderator, checked=all_keys(reload(Note, note.id)))
-    notes.redact(note, by=moderator, fields={"title": TITLE, "summary": SUMMARY, "body": BODY})
+    moderation.redact_note(note, by=moderator, fields={"title": TITLE, "summary": SUMMARY, "body": BODY})
     assert PHONE not in reload(Note, note.id).attachments[0].filename
 
 
@@ -611,7 +611,7 @@ def test_redaction_finds_the_same_number_written_another_way_in_earlier_revision
     note = submitted(contributor, body=f"Phone: {PHONE_SPACED}")
     notes.save(note, by=contributor, data=note_input(body=f"Phone: +86 {PHONE}"))
     assert note.revision_number == 2
-    notes.redact(note, by=moderator, fields={"title": TITLE, "summary": SUMMARY, "body": "Phone: ask Lee."})
+    moderation.redact_note(note, by=moderator, fields={"title": TITLE, "summary": SUMMARY, "body": "Phone: ask Lee."})
     note = reload(Note, note.id)
     assert [r.body for r in note.revisions[:2]] == ["Phone: [personal data removed]"] * 2
 
@@ -622,7 +622,8 @@ def test_redacting_the_original_cuts_the_number_from_its_translation(app, contri
     translation = translations.start(original, by=translator, language="zh_Hans")
     notes.save(translation, by=translator, data=note_input(title="夜间外展", body=f"请打 {PHONE_SPACED}。",
                                                           language="zh_Hans"))
-    notes.redact(original, by=moderator, fields={"title": TITLE, "summary": SUMMARY, "body": "Call the centre."})
+    moderation.redact_note(original, by=moderator,
+                           fields={"title": TITLE, "summary": SUMMARY, "body": "Call the centre."})
     translation = reload(Note, translation.id)
     assert PHONE_SPACED not in translation.body and "［已删除个人信息］" in translation.body
 

@@ -172,28 +172,34 @@ def test_the_review_page_offers_no_publish_button_for_a_translation_whose_origin
 
 def original_gone_notices(user: User) -> list[Notification]:
     return list(db.session.scalars(db.select(Notification).where(Notification.user_id == user.id,
-                                                                 Notification.kind == "note.original_gone")))
+                                                                 Notification.kind == "note.original_gone")
+                                .order_by(Notification.id)))
 
 
 TOLD = {"en": ("was taken back by its author", "You can submit your translation once the original is published again"),
         "zh_Hans": ("已被作者撤回", "原文重新公开后，你可以提交译文")}
+TOLD_DELETED = {"en": ("was deleted", "Your translation can no longer be published."),
+                "zh_Hans": ("已被删除", "你的译文不能再发布了。")}
 
 
 @pytest.mark.parametrize("lang", ["en", "zh_Hans"])
-def test_a_translator_is_told_once_when_the_original_is_taken_back_and_then_deleted(
+def test_a_translator_told_the_original_may_come_back_is_told_again_when_it_is_deleted(
         app, contributor, translator, published, lang):
     original = published
     tina = browser(app, translator)
     post(tina, f"/notes/{original.id}/translate?language=en", f"/notes/{original.id}")
     peer = browser(app, contributor)
     assert post(peer, f"/notes/{original.id}/withdraw", f"/notes/{original.id}").status_code == 302
+    [taken_back] = original_gone_notices(translator)
     assert post(peer, f"/notes/{original.id}/delete", f"/notes/{original.id}/edit").status_code == 302
     db.session.expire_all()
     assert original.state == "deleted"
-    [told] = original_gone_notices(translator)  # one event chain, one notification
+    taken_back_again, deleted = original_gone_notices(translator)  # the first stays what it said; the second corrects it
+    assert taken_back_again.id == taken_back.id and deleted.data["original"] == "deleted"
     page = tina.get(f"/account/notifications?lang={lang}").get_data(as_text=True)
-    for words in TOLD[lang]:
+    for words in TOLD[lang] + TOLD_DELETED[lang]:
         assert words in page
+    assert page.index(TOLD_DELETED[lang][0]) < page.index(TOLD[lang][0])  # newest first
 
 
 def test_a_translator_whose_original_is_deleted_is_told_it_can_no_longer_be_published(

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from hub import content_version
 from hub.extensions import db
 from hub.models import Note, Project
-from hub.services import accounts, discussion, notes, projects, transfer
+from hub.services import accounts, discussion, moderation, notes, projects, transfer
 from tests.helpers import PASSWORD
 
 
@@ -113,7 +113,7 @@ def test_the_privacy_paths_change_it(people):
         held[0], by=moderator, checked=[screening.key(f) for f in discussion.findings(held[0])]))
     assert changes(lambda: discussion.decline(held[1], by=moderator))
     assert changes(lambda: discussion.redact(held[0], by=moderator, body="Call [removed] after six."))
-    assert changes(lambda: notes.redact(note, by=moderator, fields={
+    assert changes(lambda: moderation.redact_note(note, by=moderator, fields={
         "title": note.title, "summary": note.summary, "body": "Ask at the back door."}))
     notes.save(note, by=author, data=note_input(title="Night outreach, Friday"), confirm_privacy=True)
     assert changes(lambda: notes.accept_changes(note, by=moderator, version=note.pending.version))

@@ -9,7 +9,7 @@ from hub import worker
 from hub.extensions import db
 from hub.models import Note
 from hub.models.user import Role
-from hub.services import notes, vocabulary
+from hub.services import moderation, notes, vocabulary
 
 
 class Anonymous:
@@ -185,8 +185,8 @@ def test_a_note_that_left_since_the_index_commit_is_neither_counted_nor_describe
 def test_a_name_removed_everywhere_no_longer_finds_the_note_before_the_worker_indexes_it(hub):
     note = _publish(hub, "Clinic visit", "Zebraphone Wilson came with us to the clinic.", language="en")
     worker.run_once(hub["app"])
-    notes.redact(note, by=hub["moderator"], fields={"title": "Clinic visit", "summary": "摘要",
-                                                    "body": "[personal data removed] came with us to the clinic."})
+    moderation.redact_note(note, by=hub["moderator"], fields={
+        "title": "Clinic visit", "summary": "摘要", "body": "[personal data removed] came with us to the clinic."})
     page = search_index.search("zebraphone", viewer=Anonymous(), expand=False)  # the index still holds the name
     assert (page.notes, page.total, page.facets) == ([], 0, {})
     api = search_index.search("zebraphone", viewer=Anonymous(), expand=False, load="hits")
@@ -201,7 +201,7 @@ def test_a_name_removed_everywhere_no_longer_finds_the_note_before_the_worker_in
 def test_a_note_changed_since_the_index_commit_that_still_holds_the_word_stays_found(hub):
     note = _publish(hub, "外展", "同伴在夜市外展。", language="zh_Hans")
     worker.run_once(hub["app"])
-    notes.redact(note, by=hub["moderator"], fields={"title": "外展", "summary": "摘要", "body": "同伴在外展。"})
+    moderation.redact_note(note, by=hub["moderator"], fields={"title": "外展", "summary": "摘要", "body": "同伴在外展。"})
     page = search_index.search("外展", viewer=Anonymous())
     assert [n.id for n in page.notes] == [note.id] and page.total == 1
 
