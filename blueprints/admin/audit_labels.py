@@ -31,6 +31,10 @@ ACTIONS = {
     "note.feature": _l("Note featured"),
     "note.unfeature": _l("Note no longer featured"),
     "note.visibility": _l("Readers narrowed"),
+    # i18n: audit log: a partner hub's Update no longer addresses its note to the public
+    "note.narrowed_by_origin": _l("Partner hub stopped sharing its note with the public"),
+    # i18n: audit log: a partner hub's Update addresses its note to the public again (it arrives as a new note)
+    "note.widened_by_origin": _l("Partner hub shared its note with the public again"),
     "note.import": _l("Notes imported"),
     "note.privacy_checked": _l("Privacy check findings looked at before publishing"),
     "note.redact": _l("Personal data removed from a note"),
@@ -41,6 +45,8 @@ ACTIONS = {
     "translation.start": _l("Translation started"),
     # i18n: audit log: a translation was taken from readers or from review because its original left its readers
     "translation.original_gone": _l("Translation taken down with its original"),
+    # i18n: audit log: a translation taken down with its original (a partner hub's block) came back with it
+    "translation.original_back": _l("Translation back with its original"),
     "attachment.add": _l("Attachment added"),
     "attachment.remove": _l("Attachment removed"),
     "comment.remove": _l("Comment removed"),
@@ -103,6 +109,8 @@ DETAILS = {
     "comments_kept": _l("comments kept"), "comments_deleted": _l("comments deleted"),
     "mailed": _l("link sent by e-mail"),
     "why": _l("what happened to the original"),
+    # i18n: audit log: a short digest naming the text of a note as it was at that moment
+    "version": _l("text version"),
 }
 # What happened to a translation's original (hub.services.notes, take_down_translations).
 ORIGINAL_LEFT = {"withdrawn": _l("taken back by its author"), "unpublished": _l("taken down by a moderator"),
@@ -111,7 +119,11 @@ ORIGINAL_LEFT = {"withdrawn": _l("taken back by its author"), "unpublished": _l(
                  # taken down or no longer shared with this hub there)
                  "removed_by_origin": _l("removed by its partner hub"),
                  # i18n: audit log: a partner hub changed its note and the new text went back to review here
-                 "changed_by_origin": _l("changed by its partner hub, back in review")}
+                 "changed_by_origin": _l("changed by its partner hub, back in review"),
+                 # i18n: audit log: a partner hub stopped addressing its note to the public
+                 "narrowed_by_origin": _l("no longer public at its partner hub"),
+                 # i18n: audit log: an administrator here blocked the partner hub a note came from
+                 "hub_blocked": _l("its partner hub blocked here")}
 TRUST_LABELS = {"publish": _l("publish at once"), "moderate": _l("moderation queue")}
 TERM_KINDS = {"topic": _l("Topics"), "population": _l("Populations")}
 TOKEN_KINDS = {"personal": _l("personal API token"), "organisation": _l("organisation token"),
@@ -194,7 +206,7 @@ def _value(action: str, key: str, value: Any) -> str:
         return role_label(text)
     if action == "user.status":
         return status_label(text)
-    if action == "note.visibility":
+    if action in ("note.visibility", "note.narrowed_by_origin", "note.widened_by_origin"):
         return str(VISIBILITY_LABELS.get(text, text))
     if action == "partner.trust":
         return str(TRUST_LABELS.get(text, text))

@@ -6,6 +6,7 @@ content types ActivityPub servers expect.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -24,12 +25,22 @@ MAX_PAGE = 10_000
 
 
 def _json(document: Any, *, status: int = 200, content_type: str = actor.ACTIVITY_JSON,
-          private: bool = False) -> Response:
-    """Answer with a JSON document (Chinese kept readable)."""
+          private: bool = False, carries_notes: bool = False) -> Response:
+    """Answer with a JSON document (Chinese kept readable).
+
+    What carries notes' text (``carries_notes``: a note, its activity, the outbox) is never served from a cache
+    unchecked: a note redacted, taken down or deleted here must not be handed out by a shared cache for
+    another minute. Caches keep it and ask each time (``no-cache``); its ETag, a hash of the answer, makes
+    the question cheap (304 while nothing changed). The hub's own documents (actor, keys) may wait a minute.
+    """
     response = Response(json.dumps(document, ensure_ascii=False), status=status, content_type=content_type)
     response.headers["Vary"] = "Accept, Signature, Signature-Input"
-    response.headers["Cache-Control"] = "private, no-store" if private else "public, max-age=60"
+    response.headers["Cache-Control"] = ("private, no-store" if private else "no-cache" if carries_notes
+                                         else "public, max-age=60")
     response.headers["Access-Control-Allow-Origin"] = "*"
+    if carries_notes and not private and status == 200:
+        response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
+        response = response.make_conditional(request)
     return response
 
 
@@ -116,10 +127,10 @@ def outbox_get():
     reader = _reader()
     number = request.args.get("page", type=int)
     if number is None:
-        return _json(outbox.collection(reader), private=reader is not None)
+        return _json(outbox.collection(reader), private=reader is not None, carries_notes=True)
     if not 1 <= number <= MAX_PAGE:
         abort(404)
-    return _json(outbox.page(number, reader), private=reader is not None)
+    return _json(outbox.page(number, reader), private=reader is not None, carries_notes=True)
 
 
 @bp.get("/followers")
@@ -137,8 +148,8 @@ def note_object(note_id: int):
     reader = _reader()
     document = outbox.note_object(note_id, reader)
     if document is None:
-        return _json({"error": "not found"}, status=404, content_type="application/json")
-    return _json(document, private=reader is not None)
+        return _json({"error": "not found"}, status=404, content_type="application/json", carries_notes=True)
+    return _json(document, private=reader is not None, carries_notes=True)
 
 
 @bp.get("/ap/notes/<int:note_id>/activity")
@@ -148,8 +159,8 @@ def note_activity(note_id: int):
     reader = _reader()
     document = outbox.note_activity(note_id, reader)
     if document is None:
-        return _json({"error": "not found"}, status=404, content_type="application/json")
-    return _json(document, private=reader is not None)
+        return _json({"error": "not found"}, status=404, content_type="application/json", carries_notes=True)
+    return _json(document, private=reader is not None, carries_notes=True)
 
 
 @bp.get("/ap/comments/<int:comment_id>")
@@ -180,7 +191,7 @@ def topic_actor(slug: str):
 @public
 def topic_outbox(slug: str):
     """List a topic's latest public notes, as its actor announced them."""
-    return _json(topics.outbox_document(_topic(slug)))
+    return _json(topics.outbox_document(_topic(slug)), carries_notes=True)
 
 
 @bp.get("/topics/<slug>/followers")

@@ -564,8 +564,8 @@ def store_comment(peer: PeerHub, obj: dict[str, Any], note: Note, parent: Commen
     html, text = _sanitized(obj)
     if not text.strip():
         raise InvalidActivity("the comment is empty")
-    updated = min(activities.parse_time(obj.get("updated")) or activities.parse_time(obj.get("published"))
-                  or utcnow(), utcnow())
+    # The version by its origin's clock, as it said it (not capped at our now): versions compare with it alone.
+    updated = activities.parse_time(obj.get("updated")) or activities.parse_time(obj.get("published")) or utcnow()
     thread = db.session.scalar(sa.select(CommentThread).where(CommentThread.remote_id == obj["id"]))
     if thread is not None:
         if thread.peer_id != peer.id:

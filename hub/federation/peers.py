@@ -223,7 +223,8 @@ def set_trust(peer: PeerHub, trust: str, *, by: Any) -> None:
 
 
 def block(peer: PeerHub, *, by: Any) -> int:
-    """Block a hub: nothing more to or from it, and its notes leave lists and search; return how many.
+    """Block a hub: nothing more to or from it, and its notes (and our translations of them) leave lists and
+    search; return how many notes.
 
     Follows end both ways and the hub is told (a Reject of its Follow, an Undo of ours), as
     Mastodon does when a domain is blocked, so that both hubs show the same. Unblocking does
@@ -266,7 +267,8 @@ def _their_follow(peer: PeerHub) -> dict[str, Any]:
 
 
 def unblock(peer: PeerHub, *, by: Any) -> int:
-    """Lift a block; the notes the block took down come back. Return how many."""
+    """Lift a block; the notes the block took down come back, with our translations of them that left with
+    them (:func:`hub.federation.remote_notes.unhide_from`). Return how many notes."""
     _require(by)
     peer.blocked = False
     shown = remote_notes.unhide_from(peer)

@@ -28,7 +28,7 @@ from hub.federation.activities import InvalidActivity, LanguageVersion, RemoteAr
 from hub.models.base import utcnow
 from hub.models.federation import PeerHub
 from hub.models import Comment, Note, NoteState, ReviewMessage, Term, Visibility
-from hub.services import notes, privacy, screening
+from hub.services import audit, notes, privacy, screening
 
 S = NoteState
 
@@ -65,6 +65,7 @@ def fill(note: Note, article: RemoteArticle) -> None:
     note.terms = _terms(article)
     note.remote_url = article.url
     note.updated_at = min(article.updated or article.published or utcnow(), utcnow())
+    note.remote_updated_at = article.updated or article.published
 
 
 def _narrower(wanted: str, current: str) -> str:
@@ -95,12 +96,18 @@ def receive(peer: PeerHub, article: RemoteArticle, *, at: dt.datetime | None = N
         if not (newest and note.deleted_at and newest > note.deleted_at):
             return None
         _create(peer, article, note=note)
-    elif article.updated and note.updated_at and article.updated < note.updated_at:
-        return None  # an older version arriving late
+    elif _older(article, note):
+        return None  # an older version arriving late: the newer one stays
     else:
         _update(note, article, trusted=peer.trust == "publish")
     _sync_translations(peer, note, article)
     return note
+
+
+def _older(article: RemoteArticle, note: Note) -> bool:
+    """Tell whether ``article`` is an older version than the one stored, both by its origin's clock."""
+    version = article.updated or article.published
+    return version is not None and note.remote_updated_at is not None and version < note.remote_updated_at
 
 
 def _version_article(article: RemoteArticle, version: LanguageVersion) -> RemoteArticle:
@@ -140,16 +147,26 @@ def _create(peer: PeerHub, article: RemoteArticle, *, note: Note | None = None) 
     note.deleted_at = None
     fill(note, article)
     db.session.add(note)
-    if peer.trust == "publish" and not findings(article):
-        note.state = S.PUBLISHED.value
-        note.published_at = _not_after_now(article.published)
-        db.session.flush()
-        events.record("note.published", subject_type="note", subject_id=note.id, origin="remote")
-    else:
-        note.state = S.SUBMITTED.value
-        note.submitted_at = utcnow()
-        db.session.flush()
+    _arrive(note, article, trusted=peer.trust == "publish")
     return note
+
+
+def _arrive(note: Note, article: RemoteArticle, *, trusted: bool) -> None:
+    """Publish a note that (again) arrives for its readers at once from a hub trusted to publish when the
+    privacy check finds nothing, else queue it for our moderators; record what readers must hear."""
+    was_published = note.state == S.PUBLISHED.value
+    if trusted and not findings(article):
+        note.state = S.PUBLISHED.value
+        if not was_published:
+            note.published_at = _not_after_now(article.published)
+        db.session.flush()
+        events.record("note.updated" if was_published else "note.published", subject_type="note",
+                      subject_id=note.id, origin="remote")
+    else:
+        note.state, note.submitted_at, note.featured = S.SUBMITTED.value, utcnow(), False
+        db.session.flush()
+        if was_published:
+            events.record("note.unpublished", subject_type="note", subject_id=note.id, origin="remote")
 
 
 def _shown(note: Note) -> tuple:
@@ -157,11 +174,49 @@ def _shown(note: Note) -> tuple:
     return (note.title, note.summary, note.body, note.language, note.place, note.province, list(note.tags or []))
 
 
+# What the origin did to who may read its note, as the audit log says it: no longer public (an Update to its
+# followers, to some hubs, or without the Public collection), or public again after that.
+NARROWED, WIDENED = "note.narrowed_by_origin", "note.widened_by_origin"
+
+
+def _audience_change(note: Note, article: RemoteArticle) -> str | None:
+    """Tell whether the origin's new version takes a public note here from public view (NARROWED), or makes
+    public again what it had taken from public view (WIDENED: not what a moderator here narrowed since)."""
+    public = Visibility.PUBLIC.value
+    if note.visibility == public and article.visibility != public:
+        return NARROWED
+    if note.visibility != public and article.visibility == public and note.state in (S.PUBLISHED.value,
+                                                                                      S.SUBMITTED.value):
+        last = audit.last_entry(note, actions=(NARROWED, WIDENED, "note.visibility"))
+        return WIDENED if last is not None and last.action == NARROWED else None
+    return None
+
+
 def _update(note: Note, article: RemoteArticle, *, trusted: bool) -> None:
-    """Apply the origin's new version; a changed text from a hub not trusted to publish is screened again."""
+    """Apply the origin's new version; a changed text from a hub not trusted to publish is screened again.
+
+    A public note the origin no longer addresses to the public has left public view: it stays for the
+    readers the origin still shares it with, and our members' translations of it leave readers and review,
+    as when the origin deletes it. Made public again, it arrives again, as a new note does (:func:`_arrive`).
+    """
     notes.hold(note)  # a moderator publishing it meanwhile: the new text then goes back to review, never out unread
     before = _shown(note)
+    audience = _audience_change(note, article)
+    if audience is not None:
+        audit.record(audience, actor=None, target=note, old=note.visibility, new=article.visibility)
+    if audience == WIDENED:
+        note.visibility = None  # the origin's own narrowing, lifted by the origin: no moderator's choice here
     fill(note, article)
+    if audience == NARROWED:
+        notes.take_down_translations(note, by=None, was_published=note.state == S.PUBLISHED.value,
+                                     why="narrowed_by_origin", origin_keeps_its_own=True)
+    elif audience == WIDENED:
+        was_published = note.state == S.PUBLISHED.value
+        _arrive(note, article, trusted=trusted)
+        if was_published and note.state != S.PUBLISHED.value:
+            notes.take_down_translations(note, by=None, was_published=True, why="changed_by_origin",
+                                         origin_keeps_its_own=True)
+        return
     if note.state != S.PUBLISHED.value:
         return  # waiting for review, rejected or taken down here: the new text waits there too
     if findings(article) or (not trusted and _shown(note) != before):
@@ -217,18 +272,23 @@ def delete(peer: PeerHub, object_id: str, *, make_tombstone: bool, at: dt.dateti
 
 
 def hide_from(peer: PeerHub) -> int:
-    """Take down every published note of a blocked hub (they leave lists and search); return how many."""
+    """Take down every published note of a blocked hub (they leave lists and search); return how many.
+
+    Our members' translations of them leave readers and review with them, their translators told why.
+    """
     count = 0
     for note in db.session.scalars(sa.select(Note).where(Note.origin_peer_id == peer.id,
                                                          Note.state == S.PUBLISHED.value)):
         note.state, note.featured = S.UNPUBLISHED.value, False
         events.record("note.unpublished", subject_type="note", subject_id=note.id, origin="remote")
+        notes.take_down_translations(note, by=None, was_published=True, why=BLOCKED, origin_keeps_its_own=True)
         count += 1
     return count
 
 
 def unhide_from(peer: PeerHub) -> int:
-    """Bring back the notes a block took down (not those a moderator took down); return how many."""
+    """Bring back the notes a block took down (not those a moderator took down), and our members'
+    translations the block took with them (not those changed or decided on since); return how many notes."""
     taken_down_by_moderator = sa.select(ReviewMessage.note_id).where(ReviewMessage.kind == "unpublished")
     query = sa.select(Note).where(Note.origin_peer_id == peer.id, Note.state == S.UNPUBLISHED.value,
                                   Note.published_at.is_not(None), Note.id.not_in(taken_down_by_moderator))
@@ -236,5 +296,10 @@ def unhide_from(peer: PeerHub) -> int:
     for note in db.session.scalars(query):
         note.state = S.PUBLISHED.value
         events.record("note.published", subject_type="note", subject_id=note.id, origin="remote")
+        notes.bring_back_translations(note, why=BLOCKED)
         count += 1
     return count
+
+
+# The code said to translators and in the audit log when a block takes a partner's note down (hub.services.notes).
+BLOCKED = "hub_blocked"

@@ -30,9 +30,11 @@ def recent(*, action: str | None = None, page: int = 1, per_page: int = 50) -> A
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
-def last_entry(target: Any, *, actions: tuple[str, ...]) -> AuditEntry | None:
-    """Return the newest entry of one of ``actions`` recorded on ``target`` (what last happened to it), if any."""
-    query = sa.select(AuditEntry).where(AuditEntry.action.in_(actions),
-                                        AuditEntry.target_type == type(target).__name__.lower(),
+def last_entry(target: Any, *, actions: tuple[str, ...] | None = None) -> AuditEntry | None:
+    """Return the newest entry of one of ``actions`` (None: of any) recorded on ``target`` (what last happened
+    to it), if any."""
+    query = sa.select(AuditEntry).where(AuditEntry.target_type == type(target).__name__.lower(),
                                         AuditEntry.target_id == target.id)
+    if actions is not None:
+        query = query.where(AuditEntry.action.in_(actions))
     return db.session.scalar(query.order_by(AuditEntry.id.desc()).limit(1))

@@ -141,6 +141,12 @@ ORIGINAL_LEFT_MEANWHILE = {
     # i18n: as above, when the partner hub the original came from changed it and the new text waits for review here
     "changed_by_origin": _l("While you were reading, the partner hub the original came from changed it and it went "
                             "back to review, so this translation left review and its readers. Nothing was changed."),
+    # i18n: as above, when the partner hub the original came from stopped addressing it to the public
+    "narrowed_by_origin": _l("While you were reading, the partner hub the original came from stopped sharing it with "
+                             "the public, so this translation left review and its readers. Nothing was changed."),
+    # i18n: as above, when an administrator here blocked the partner hub the original came from
+    "hub_blocked": _l("While you were reading, this hub blocked the partner hub the original came from, so this "
+                      "translation left review and its readers. Nothing was changed."),
 }
 TEXT_CHANGED = _l("The author changed the text since you opened it. Read it again.")
 # i18n: a moderator's removal of personal data was refused: the note's text changed while they edited it
@@ -1055,12 +1061,14 @@ def take_down_translations(note: Note, *, by: User | None, was_published: bool, 
         state = S(translation.state)
         taken = _TAKEN_FROM.get(state)
         if taken is not None:
+            shown = review_version(translation)  # what readers or moderators had, before pending changes fold in
             translation.state = taken.value
             if state == S.PUBLISHED:
                 translation.featured = False
                 _fold_pending(translation)
                 events.record("note.unpublished", subject_type="note", subject_id=translation.id)
-            audit.record("translation.original_gone", actor=by, target=translation, original=note.id, why=why)
+            audit.record("translation.original_gone", actor=by, target=translation, original=note.id, why=why,
+                         version=shown)
         told_it_may_come_back = why == "deleted" and _told_original_gone(translation)
         if (taken is not None or (was_published and state in _TRANSLATION_IN_USE) or told_it_may_come_back) \
                 and translation.author_id:
@@ -1072,6 +1080,29 @@ def _told_original_gone(translation: Note) -> bool:
     """Tell whether the translator was told its original had left (and, then, that it could come back)."""
     return db.session.scalar(sa.select(sa.exists().where(Notification.note_id == translation.id,
                                                          Notification.kind == "note.original_gone")))
+
+
+def bring_back_translations(note: Note, *, why: str) -> int:
+    """Give back to readers and review the translations of ``note`` that left with it for ``why`` (a
+    partner hub's block lifted), when nothing happened to them since: neither changed (the text, pending
+    changes folded in, a file) nor decided on. Return how many came back; the others wait for their
+    translator, as they were told."""
+    back = 0
+    for translation in note.translations:
+        gone = audit.last_entry(translation)
+        details = (gone.details or {}) if gone is not None else {}
+        if gone is None or gone.action != "translation.original_gone" or details.get("why") != why \
+                or details.get("original") != note.id or details.get("version") != review_version(translation):
+            continue
+        state = next((was for was, taken in _TAKEN_FROM.items() if taken == translation.state), None)
+        if state is None:
+            continue
+        translation.state = state.value
+        if state == S.PUBLISHED:
+            events.record("note.published", subject_type="note", subject_id=translation.id)
+        audit.record("translation.original_back", actor=None, target=translation, original=note.id, why=why)
+        back += 1
+    return back
 
 
 def set_featured(note: Note, *, by: User, featured: bool) -> None:

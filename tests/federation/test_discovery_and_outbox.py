@@ -12,6 +12,7 @@ from hub.federation import keys
 from hub.federation.signatures import sign_request
 from hub.models.federation import PeerHub
 from hub.models.note import Note
+from hub.services import moderation, notes
 
 ACTIVITY = "application/activity+json"
 
@@ -189,3 +190,21 @@ def test_federation_addresses_answer_errors_as_json_documents(client, url):
     response = client.get(url, base_url="http://hub.test")
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
     assert response.get_json()["status"] == 404
+
+
+@pytest.mark.parametrize("path", ["/ap/notes/{id}", "/ap/notes/{id}/activity", "/outbox?page=1"])
+def test_a_note_redacted_here_is_never_served_unchecked_from_a_shared_cache(client, publish, people, path):
+    """Public answers that carry notes' text are cached only to be revalidated (no-cache and an ETag), never
+    served for a minute unchecked: a moderator's redaction reaches the next reader at once."""
+    note = publish("public", body="我们在社区开展外展。老王在桥下等我们。")
+    url = path.format(id=note.id)
+    first = client.get(url)
+    assert first.status_code == 200 and "老王" in first.get_data(as_text=True)
+    assert first.headers["Cache-Control"] == "no-cache" and first.headers["ETag"]
+    again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304  # nothing changed: the cache keeps what it has, cheaply
+    moderation.redact_note(note, by=people["moderator"], fields={"title": note.title, "summary": note.summary,
+                                                                 "body": "我们在社区开展外展。"})
+    changed = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and "老王" not in changed.get_data(as_text=True)
+    assert changed.headers["ETag"] != first.headers["ETag"]

@@ -19,7 +19,7 @@ from hub.extensions import db
 from hub.federation import peers
 from hub.models.federation import Delivery, InboxItem, PeerHub
 from hub.models.note import Note
-from hub.services import moderation, notes
+from hub.services import moderation, notes, translations
 from tests.federation.hubs import copy_of as _copy, publish as _publish, wait_for
 from tests.helpers import approve_checked
 
@@ -203,3 +203,38 @@ def test_a_note_taken_down_and_published_again_follows_on_the_partner(hubs):
     back = wait_for(lambda: (_copy(c, a, note_id) or {}).get("state") == "published" and _copy(c, a, note_id),
                     what="the note back on C", hubs=[a, c])
     assert back["title"] == "Taken down, then back"
+
+
+def test_a_note_narrowed_at_its_origin_leaves_public_view_on_the_partner_with_our_translation(hubs):
+    """A's moderator narrows a public note to partner hubs: B (allow-listed) gets an Update addressed to it alone
+    and keeps the note for its members only; B's member's translation of it leaves B's readers."""
+    a, b = hubs["a"], hubs["b"]
+    note_id = _publish(a, "Narrowed later")
+    on_b = wait_for(lambda: _copy(b, a, note_id), what="the note on B", hubs=[a, b])
+    with b.context():
+        original = db.session.get(Note, on_b["id"])
+        notes.approve(original, by=b.user("moder"))
+        translation = translations.start(original, by=b.user("writer"), language="zh_Hans")
+        notes.save(translation, by=b.user("writer"), data=notes.NoteInput(
+            title="后来缩小", summary="摘要。", body="译文第一段。", language="zh_Hans"))
+        notes.submit(translation, by=b.user("writer"), confirm_privacy=True)
+        notes.approve(translation, by=b.user("moder"))
+        translation_id = translation.id
+    assert "译文第一段" in _anonymous_page(b, translation_id)
+    with a.context():
+        notes.narrow_visibility(db.session.get(Note, note_id), by=a.user("moder"), visibility="partners")
+    wait_for(lambda: (_copy(b, a, note_id) or {}).get("visibility") == "partners", what="the narrowing on B",
+             hubs=[a, b])
+    with b.context():
+        assert db.session.get(Note, on_b["id"]).state == "published"  # for B's members
+        assert db.session.get(Note, translation_id).state == "unpublished"
+    assert _anonymous_page(b, on_b["id"]) == "" and _anonymous_page(b, translation_id) == ""
+
+
+def _anonymous_page(hub, note_id: int) -> str:
+    """A note's page on ``hub`` as an anonymous visitor gets it ("" when it is not there for them)."""
+    try:
+        with urllib.request.urlopen(f"{hub.base}/notes/{note_id}?lang=en", timeout=30) as response:
+            return response.read().decode()
+    except urllib.error.HTTPError:
+        return ""

@@ -55,6 +55,15 @@ def notifications_page(app, translator, lang: str) -> str:
     return browser.get(f"/account/notifications?lang={lang}").get_data(as_text=True)
 
 
+def stale_publish(app, moderator, translation: Note, lang: str) -> str:
+    """Press Publish on the translation's review page as opened before its original left; return the answer."""
+    reviewer = app.test_client()
+    assert login(reviewer, moderator.username).status_code == 302
+    fields = {"csrf_token": csrf_token(reviewer, "/moderation"), "visibility": "public"}
+    return reviewer.post(f"/moderation/notes/{translation.id}/approve?lang={lang}", data=fields,
+                         follow_redirects=True).get_data(as_text=True)
+
+
 TAKEN_TO = {"published": "unpublished", "submitted": "withdrawn"}
 FOR_TRANSLATION = {("published", "en"): "Your translation was taken from readers until the original is published "
                                         "again.",
@@ -110,12 +119,7 @@ def test_what_the_origin_does_to_its_note_takes_our_translation_down_and_tells_i
     page = notifications_page(app, translator, lang)
     assert TOLD[(why, lang)] in page and FOR_TRANSLATION[(state, lang)] in page
     if state == "submitted":  # a review page opened before: its Publish is refused saying what happened
-        reviewer = app.test_client()
-        assert login(reviewer, moderator.username).status_code == 302
-        fields = {"csrf_token": csrf_token(reviewer, "/moderation"), "visibility": "public"}
-        answer = reviewer.post(f"/moderation/notes/{translation.id}/approve?lang={lang}", data=fields,
-                               follow_redirects=True).get_data(as_text=True)
-        assert MEANWHILE[(why, lang)] in answer
+        assert MEANWHILE[(why, lang)] in stale_publish(app, moderator, translation, lang)
         db.session.expire_all()
         assert translation.state == "withdrawn"
     peer.post(client, activity(peer))  # sent again: told once
@@ -161,3 +165,65 @@ def test_the_partners_own_language_versions_follow_its_note_back_from_review(app
     notes.approve(original, by=moderator)
     page = client.get(f"/notes/{original.id}?lang=en", follow_redirects=True)
     assert page.status_code == 200 and "Outreach lessons" in page.get_data(as_text=True)  # read with it again
+
+
+def admin_presses(app, admin, peer, button: str) -> None:
+    """An administrator presses Block or Unblock on the partner hub's page."""
+    browser = app.test_client()
+    assert login(browser, admin.username).status_code == 302
+    page = f"/admin/partners/{peer.row.id}"
+    assert browser.post(f"{page}/{button}", data={"csrf_token": csrf_token(browser, page)}).status_code == 302
+    worker.run_once(app)
+    db.session.expire_all()
+
+
+BLOCKED_TOLD = {"en": ("This hub blocked the partner hub that shared the note you translated",
+                       "If the block is lifted, it comes back with the note, unless it was changed meanwhile."),
+                "zh_Hans": ("本站已屏蔽分享你所译笔记", "如果解除屏蔽，译文会随笔记一同恢复，除非在此期间被修改过。")}
+BLOCKED_MEANWHILE = {"en": "this hub blocked the partner hub the original came from",
+                     "zh_Hans": "本站屏蔽了原文所在的合作平台"}
+
+
+def read_by_anyone(app, translation: Note) -> str:
+    """The translation's page as an anonymous visitor gets it ("" when it is not there for them)."""
+    answer = app.test_client().get(f"/notes/{translation.id}?lang=en", follow_redirects=True)
+    return answer.get_data(as_text=True) if answer.status_code == 200 else ""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans"])
+@pytest.mark.parametrize("state", ["published", "submitted"])
+def test_blocking_the_partner_takes_our_translation_of_its_note_down_and_unblocking_brings_it_back(
+        app, client, make_peer, people, state, lang):
+    peer = make_peer(trust="publish")
+    translator, moderator = people["author"], people["moderator"]
+    original = remote_original(app, client, peer, moderator)
+    translation = our_translation(app, original, translator, moderator, state)
+    assert ("第一段" in read_by_anyone(app, translation)) == (state == "published")
+    admin_presses(app, people["admin"], peer, "block")
+    assert (original.state, translation.state) == ("unpublished", TAKEN_TO[state])
+    assert "第一段" not in read_by_anyone(app, translation)
+    [notice] = told(translator)
+    assert notice.data == {"original": "hub_blocked", "translation": state}
+    page = notifications_page(app, translator, lang)
+    assert all(sentence in page for sentence in BLOCKED_TOLD[lang])
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "translation.original_gone"))
+    assert (entry.target_id, (entry.details or {}).get("why")) == (translation.id, "hub_blocked")
+    if state == "submitted":  # a review page opened before: its Publish is refused saying what happened
+        assert BLOCKED_MEANWHILE[lang] in stale_publish(app, moderator, translation, lang)
+    admin_presses(app, people["admin"], peer, "unblock")
+    assert (original.state, translation.state) == ("published", state)  # back where the block found them
+    assert ("第一段" in read_by_anyone(app, translation)) == (state == "published")
+    assert len(told(translator)) == 1
+
+
+def test_a_translation_changed_while_its_partner_was_blocked_waits_for_its_translator(
+        app, client, make_peer, people):
+    peer = make_peer(trust="publish")
+    translator, moderator = people["author"], people["moderator"]
+    original = remote_original(app, client, peer, moderator)
+    translation = our_translation(app, original, translator, moderator, "published")
+    admin_presses(app, people["admin"], peer, "block")
+    notes.save(translation, by=translator, data=notes.NoteInput(**{**vars(CHINESE), "body": "第二段。"}))
+    admin_presses(app, people["admin"], peer, "unblock")
+    assert (original.state, translation.state) == ("published", "unpublished")  # never unread text to readers
+    assert "第二段" not in read_by_anyone(app, translation)
