@@ -49,7 +49,7 @@ from flask import current_app
 from flask_migrate import upgrade
 
 from hub import events, schema_check, worker
-from hub.schema_check import UNFINISHED_RESTORE
+from hub.schema_check import UNFINISHED_RESTORE, unfinished_restore
 from hub.extensions import db
 from hub.instance_identity import database_identity, new_identity
 from hub.models.note import Note
@@ -159,6 +159,11 @@ def target_file(target: Path) -> Path:
 def create(target: Path) -> Summary:
     """Write a backup to ``target`` (a folder or a file name) and return what it holds."""
     path = target_file(target)
+    with db.engine.connect() as connection:
+        unfinished = unfinished_restore(connection)
+    if unfinished:  # a copy of that half would pass for a hub's whole database
+        raise BackupError(f"A restore of {unfinished} was stopped before it finished: this database is half "
+                          "restored. Run `flask hub restore` with that file again first; nothing was written.")
     revision, identity = _schema_revision(), database_identity()
     notes = db.session.scalar(sa.select(sa.func.count()).select_from(Note)) or 0
     db.session.rollback()

@@ -260,6 +260,10 @@ def test_a_restore_killed_after_loading_the_database_is_refused_until_it_is_run_
     init = subprocess.run([*FLASK, "hub", "init"], env=env, capture_output=True, text=True)
     assert init.returncode == 1 and "Nothing was changed" in init.stderr, init.stdout + init.stderr
     assert "run `flask hub restore` with that file again" in init.stderr and archive.name in init.stderr
+    (tmp_path / "later").mkdir()
+    copy = subprocess.run([*FLASK, "hub", "backup", str(tmp_path / "later")], env=env, capture_output=True, text=True)
+    assert copy.returncode != 0 and "half restored" in copy.stdout + copy.stderr, copy.stdout + copy.stderr
+    assert not list((tmp_path / "later").iterdir())  # no backup of the half passing for a whole database
 
     again = subprocess.run([*FLASK, *restore], env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stdout + again.stderr
