@@ -6,7 +6,6 @@ content types ActivityPub servers expect.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -17,6 +16,7 @@ from hub.federation import actor, conversation, inbox, outbox, topics
 from hub.federation.signatures import raw_target_from_environ
 from hub.models.federation import PeerHub
 from blueprints.web.access import public
+from blueprints.web.common import conditional
 from blueprints.web.errors import answers_json
 
 bp = Blueprint("federation", __name__)
@@ -39,8 +39,7 @@ def _json(document: Any, *, status: int = 200, content_type: str = actor.ACTIVIT
                                          else "public, max-age=60")
     response.headers["Access-Control-Allow-Origin"] = "*"
     if carries_notes and not private and status == 200:
-        response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
-        response = response.make_conditional(request)
+        response = conditional(response)
     return response
 
 

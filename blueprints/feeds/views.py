@@ -11,7 +11,6 @@ Last-Modified, which would go backwards when the newest note is taken down (``bl
 """
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from flask import Blueprint, abort, current_app, make_response, request
@@ -21,7 +20,7 @@ from flask_babel import gettext as _
 import search_index
 from blueprints.feeds import atom
 from blueprints.web.access import public
-from blueprints.web.common import public_url
+from blueprints.web.common import conditional, public_url
 from blueprints.web.errors import render_error
 from blueprints.web.search_params import SearchParams
 from hub.models import LANGUAGES
@@ -55,10 +54,9 @@ def _reader() -> Any:
 def _answer(body: bytes, *, personal: bool):
     response = current_app.response_class(body, mimetype="application/atom+xml")
     response.content_type = ATOM
-    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
     response.headers["Cache-Control"] = "private, no-cache" if personal else "no-cache"
     response.vary.update(("Accept-Language", "Cookie"))
-    return response.make_conditional(request)
+    return conditional(response)
 
 
 def _feed_title(*parts: str) -> str:
