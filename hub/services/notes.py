@@ -829,6 +829,24 @@ def _files_named_with_personal_data(note: Note, removed: redaction.Removed) -> l
     return named
 
 
+def _refuse_emptied(old: dict[str, str], new: dict[str, str], *, language: str) -> None:
+    """Refuse a redaction that leaves the note without the text or the summary it had: readers would
+    find a title over nothing. The moderator writes the marker where they cut, or takes the note down."""
+    def text(fields: dict[str, str]) -> bool:
+        return any(value.strip() for name, value in fields.items() if name == "body" or name.startswith("section:"))
+
+    marker = screening.marker(language)
+    if text(old) and not text(new):
+        # i18n: %(marker)s is the redaction marker in the note's language, e.g. “[personal data removed]”
+        raise ServiceError(_l("This would leave the note with no text, so nothing was saved. Write “%(marker)s” "
+                              "where you remove something; if nothing in the note can stay, unpublish it instead.",
+                              marker=marker), field="body")
+    if old.get("summary", "").strip() and not new.get("summary"):
+        # i18n: %(marker)s is the redaction marker in the note's language, e.g. “[personal data removed]”
+        raise ServiceError(_l("This would leave the note with no summary, so nothing was saved. Write “%(marker)s” "
+                              "where you remove something.", marker=marker), field="summary")
+
+
 @dataclass(frozen=True)
 class Redacted:
     """What a moderator removed from a note ("redact now", or findings removed when publishing), and how
@@ -872,6 +890,7 @@ def cut_personal_data(note: Note, *, by: User, fields: dict[str, str], reason: s
                            field="body")
     if not new.get("title"):
         raise ServiceError(_l("Keep a title."), field="title")
+    _refuse_emptied(old, new, language=note.language)
     _apply_text(note, new)
     for attachment in named:  # a file name cannot be edited here: it is replaced by a neutral one
         attachment.filename = f"attachment-{attachment.id}.{attachment.filename.rpartition('.')[2]}"

@@ -5,6 +5,8 @@
 - Removing personal data from a translation cleans the comments on its original, and says which of
   the note's other language versions still hold it, with a link to remove it there (another
   author's text is never changed unasked).
+- A removal that would leave a note without its text or summary, or a comment empty, is refused
+  in the moderator's language and nothing is saved.
 """
 from __future__ import annotations
 
@@ -154,3 +156,49 @@ def test_redacting_what_no_other_version_holds_names_none(app, contributor, mode
                      follow_redirects=True).get_data(as_text=True)
 
     assert "Removed from the note" in page and "still holds what you removed" not in page
+
+
+# --- 3. a redaction never leaves a note or a comment empty --------------------------------------
+
+EMPTIED_NOTE = {"en": "This would leave the note with no text, so nothing was saved.",
+                "zh_Hans": "这样笔记就没有正文了，所以没有保存任何改动。"}
+EMPTIED_SUMMARY = {"en": "This would leave the note with no summary, so nothing was saved.",
+                   "zh_Hans": "这样笔记就没有摘要了，所以没有保存任何改动。"}
+EMPTIED_COMMENT = {"en": "This would leave the comment empty, so nothing was saved.",
+                   "zh_Hans": "这样评论就空了，所以没有保存任何改动。"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("emptied", ["body", "summary"])
+def test_a_redaction_that_empties_the_note_is_refused_and_saves_nothing(
+        app, contributor, moderator, member, language, emptied):
+    note = published(contributor, moderator)
+    quoting = quoted_by(note, member, moderator)
+    revisions = len(note.revisions)
+    text = {"title": TITLE, "summary": SUMMARY, "body": BODY, "reason": "", emptied: ""}
+
+    answer = post_form(client_of(app, moderator, language), f"/moderation/notes/{note.id}/redact", text)
+
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert {"body": EMPTIED_NOTE, "summary": EMPTIED_SUMMARY}[emptied][language] in page
+    assert "［已删除个人信息］" in page  # what to write instead, in the note's language
+    db.session.expire_all()
+    kept = db.session.get(Note, note.id)
+    assert (kept.body, kept.summary, len(kept.revisions)) == (BODY, SUMMARY, revisions)
+    assert body_of(quoting) == f"call {NAME} on {PHONE}"
+    assert count(Event, Event.kind == "note.updated", Event.subject_id == note.id) == 0
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("left", ["", " \u200b "])
+def test_a_redaction_that_empties_a_comment_is_refused_and_saves_nothing(
+        app, contributor, moderator, member, language, left):
+    note = published(contributor, moderator)
+    comment = quoted_by(note, member, moderator)
+
+    answer = post_form(client_of(app, moderator, language), f"/moderation/comments/{comment.id}/redact",
+                       {"body": left})
+
+    assert answer.status_code == 200 and EMPTIED_COMMENT[language] in answer.get_data(as_text=True)
+    assert body_of(comment) == f"call {NAME} on {PHONE}"
