@@ -1134,13 +1134,20 @@ def take_down_translations(note: Note, *, by: User | None, was_published: bool, 
                 translation.featured = False
                 _fold_pending(translation)
                 events.record("note.unpublished", subject_type="note", subject_id=translation.id)
+            # ``version`` is compared when the original comes back (bring_back_translations); ``revision``
+            # names for an admin what readers or moderators had: no text goes into the log.
             audit.record("translation.original_gone", actor=by, target=translation, original=note.id, why=why,
-                         version=shown)
+                         version=shown, revision=_newest_revision(translation))
         told_it_may_come_back = why == "deleted" and _told_original_gone(translation)
         if (taken is not None or (was_published and state in _TRANSLATION_IN_USE) or told_it_may_come_back) \
                 and translation.author_id:
             db.session.add(Notification(user_id=translation.author_id, kind="note.original_gone", note=translation,
                                         data={"original": why, "translation": state.value}))
+
+
+def _newest_revision(note: Note) -> int | None:
+    """Return the number of a note's newest revision (the text last submitted or published), if any."""
+    return note.revision_number or None
 
 
 def _told_original_gone(translation: Note) -> bool:
@@ -1167,7 +1174,8 @@ def bring_back_translations(note: Note, *, why: str) -> int:
         translation.state = state.value
         if state == S.PUBLISHED:
             events.record("note.published", subject_type="note", subject_id=translation.id)
-        audit.record("translation.original_back", actor=None, target=translation, original=note.id, why=why)
+        audit.record("translation.original_back", actor=None, target=translation, original=note.id, why=why,
+                     revision=_newest_revision(translation))
         back += 1
     return back
 

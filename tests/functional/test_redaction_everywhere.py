@@ -7,6 +7,8 @@
   author's text is never changed unasked).
 - A removal that would leave a note without its text or summary, or a comment empty, is refused
   in the moderator's language and nothing is saved.
+- The audit log names a translation taken down with its original by its revision, linked, and its
+  original by title, linked; the digest the hub compares is not shown.
 """
 from __future__ import annotations
 
@@ -202,3 +204,32 @@ def test_a_redaction_that_empties_a_comment_is_refused_and_saves_nothing(
 
     assert answer.status_code == 200 and EMPTIED_COMMENT[language] in answer.get_data(as_text=True)
     assert body_of(comment) == f"call {NAME} on {PHONE}"
+
+
+# --- 4. the audit log names a translation taken down by what an admin understands --------------
+
+TAKEN_DOWN = {"en": ("text version: ", "revision 1", "original: "), "zh_Hans": ("文本版本：", "第 1 版", "原文：")}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_audit_log_names_a_translation_taken_down_by_its_revision_and_its_original_linked(
+        app, contributor, moderator, admin, make_user, language):
+    original = published(contributor, moderator, body="我们每周走两次。")
+    translator = make_user("tina", role=Role.CONTRIBUTOR, pseudonym="Tina")
+    translation = published_translation(original, translator, moderator, "We go twice a week.")
+    post_form(client_of(app, moderator), f"/moderation/notes/{original.id}/unpublish", {"message": "Out of date."},
+              form_url=f"/moderation/notes/{original.id}")
+    db.session.expire_all()
+    assert db.session.get(Note, translation.id).state == "unpublished"
+    digest = notes.review_version(db.session.get(Note, translation.id))
+
+    page = client_of(app, admin, language).get("/admin/audit?action=translation.original_gone").get_data(as_text=True)
+
+    version, revision, named = TAKEN_DOWN[language]
+    history = f"/notes/{translation.id}/history#revision-1"
+    assert f'{version}<a href="{history}">{revision}</a>' in page
+    assert f'{named}<a href="/notes/{original.id}" lang="zh-Hans"><bdi class="user-text">{TITLE}</bdi></a>' in page
+    assert f'href="/notes/{translation.id}"' in page  # the translation itself, by its title
+    assert not re.search(r"\b[0-9a-f]{16}\b", page) and digest[:8] not in page
+    history_page = client_of(app, admin, language).get(f"/notes/{translation.id}/history").get_data(as_text=True)
+    assert 'id="revision-1"' in history_page
