@@ -18,6 +18,7 @@ from blueprints.web.forms import FLAG_LABELS, RESOLUTION_LABELS, VISIBILITY_LABE
 from blueprints.web.templating import language_name, role_label, status_label
 from hub.extensions import db
 from hub.models import AuditEntry, Note, PeerHub, Project, Term, User
+from hub.services import notes
 from hub.services.visibility import can_view
 
 ACTIONS = {
@@ -109,9 +110,14 @@ DETAILS = {
     "comments_kept": _l("comments kept"), "comments_deleted": _l("comments deleted"),
     "mailed": _l("link sent by e-mail"),
     "why": _l("what happened to the original"),
-    # i18n: audit log: a short digest naming the text of a note as it was at that moment
-    "version": _l("text version"),
+    # i18n: audit log: which revision of a note's text readers or moderators had at that moment
+    "revision": _l("text version"),
 }
+# Details the hub keeps for itself: ``version`` is a digest of a note's text that the hub compares
+# (hub.services.notes.bring_back_translations), meaningless to a reader; ``revision`` says it in words.
+HIDDEN = {"version"}
+# Details that hold a note's id: shown as its title, linked, where the viewer may read it.
+NOTE_DETAILS = {"note", "original"}
 # What happened to a translation's original (hub.services.notes, take_down_translations).
 ORIGINAL_LEFT = {"withdrawn": _l("taken back by its author"), "unpublished": _l("taken down by a moderator"),
                  "deleted": _l("deleted"),
@@ -145,7 +151,17 @@ class AuditRow:
     target: str = ""
     target_href: str | None = None
     target_lang: str | None = None  # a note's title is in the note's language
-    details: list[tuple[str, str]] = field(default_factory=list)
+    details: list[Detail] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One detail of an entry as the page shows it: a label, a value, and where the value links to."""
+
+    label: str
+    value: str
+    href: str | None = None
+    lang: str | None = None  # a note's title (text its writer chose, isolated) is in the note's language
 
 
 def action_label(code: str) -> str:
@@ -156,11 +172,37 @@ def action_label(code: str) -> str:
 def describe(entry: AuditEntry, *, viewer: Any, locale: str) -> AuditRow:
     """Return an audit entry in words: its action, its target (linked where the viewer may open it), details."""
     target, href = _target(entry, viewer, locale)
-    details = [(str(DETAILS.get(key, key)), _value(entry.action, key, value))
-               for key, value in (entry.details or {}).items() if value is not None or key in EMPTY]
+    details = [_detail(entry, key, value, viewer) for key, value in (entry.details or {}).items()
+               if (value is not None or key in EMPTY) and key not in HIDDEN]
     note = _row("note", entry.target_id) if entry.target_type == "note" and href else None
     return AuditRow(entry=entry, action=action_label(entry.action), target=target, target_href=href, details=details,
                     target_lang=note.language.replace("_", "-") if note else None)
+
+
+def _detail(entry: AuditEntry, key: str, value: Any, viewer: Any) -> Detail:
+    """Return one detail in words; a note it names is linked where the viewer may read it, a revision
+    where they may read the note's history."""
+    label = str(DETAILS.get(key, key))
+    if key in NOTE_DETAILS and isinstance(value, int):
+        note = _readable_note(value, viewer)
+        if note is None:
+            return Detail(label, _("note %(id)s", id=value))
+        return Detail(label, note.title or _("(untitled)"), url_for("notes.detail", note_id=note.id),
+                      note.language.replace("_", "-"))
+    if key == "revision" and isinstance(value, int):
+        # i18n: audit log: %(n)s is the number of a note's revision (1, 2, 3…), as its history page names it
+        shown = _("revision %(n)s", n=value)
+        note = _readable_note(entry.target_id, viewer) if entry.target_type == "note" else None
+        if note is None or not notes.may(viewer, "history", note):
+            return Detail(label, shown)
+        return Detail(label, shown, url_for("notes.history", note_id=note.id, _anchor=f"revision-{value}"))
+    return Detail(label, _value(entry.action, key, value))
+
+
+def _readable_note(note_id: int, viewer: Any) -> Note | None:
+    """Return the note ``note_id`` when it is there and the viewer may read it, else None."""
+    note = db.session.get(Note, note_id)
+    return note if note is not None and note.state != "deleted" and can_view(note, viewer) else None
 
 
 def _target(entry: AuditEntry, viewer: Any, locale: str) -> tuple[str, str | None]:
@@ -170,8 +212,9 @@ def _target(entry: AuditEntry, viewer: Any, locale: str) -> tuple[str, str | Non
         return "", None
     row = _row(kind, ident)
     if kind == "note":
-        if row is not None and row.state != "deleted" and can_view(row, viewer):
-            return row.title or _("(untitled)"), url_for("notes.detail", note_id=row.id)
+        note = _readable_note(ident, viewer)
+        if note is not None:
+            return note.title or _("(untitled)"), url_for("notes.detail", note_id=note.id)
         return _("note %(id)s", id=ident), None
     if kind == "user" and row is not None:
         return row.pseudonym, url_for("admin.user", user_id=row.id)

@@ -96,5 +96,6 @@ class RedactNoteForm(FlaskForm):
 class RedactCommentForm(FlaskForm):
     """A moderator edits a comment's text to take personal data out."""
 
-    body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=5000)])
+    # Left empty, the service says what to do instead (hub.services.discussion.emptied).
+    body = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=5000)])
     submit = SubmitField(_l("Remove it everywhere"))

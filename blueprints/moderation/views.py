@@ -1,8 +1,12 @@
 """Views of the moderation queue: thin wrappers over hub.services.notes and hub.services.moderation."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
+from markupsafe import Markup
 
 from blueprints.moderation.forms import (AcceptChangesForm, ApproveForm, DecisionForm, RedactCommentForm, RedactNoteForm,
                                          ResolveForm, ReviewDecisionForm, VisibilityForm)
@@ -11,6 +15,7 @@ from blueprints.web.common import finding_choices, finding_rows, masked_groups, 
 from blueprints.web.forms import (NOTHING_SENT_BACK, RESOLUTION_LABELS, THREAD_CHECK_EXPLANATION, ActionForm,
                                   SentBack, flash_unseen_errors, refusal)
 from blueprints.web.refusals import attempt, submitted
+from blueprints.web.templating import language_label
 from hub.extensions import db
 from hub.models import SECTIONS, Comment, CommentState, Flag, Note, NoteState
 from hub.services import discussion, moderation, notes, revisions, screening
@@ -86,7 +91,7 @@ def _told_writer(comment_id: int, notified: str, alone: str) -> str:
 
 
 def _decide(note_id: int, form, action, success: str, *, back: str = "moderation.review",
-            done: str = "moderation.queue", sends_back: bool = True):
+            done: str = "moderation.queue", sends_back: bool = True, then: Callable[[Any], None] | None = None):
     """Run a moderator's decision; refused, it comes back on its page (``back``) with the message written.
 
     The form is sent back as the decision's endpoint name (``approve``, ``reject``…), which the
@@ -94,12 +99,15 @@ def _decide(note_id: int, form, action, success: str, *, back: str = "moderation
     the author changed the text) is flashed above the page, which shows the note as it is now;
     where the page no longer offers that decision, it shows what the moderator wrote for them to
     copy. When the form holds nothing written (``sends_back`` false), the refusal is flashed
-    above the page it goes back to.
+    above the page it goes back to. ``then``, given, is called with what ``action`` returned, once done.
     """
     note = _note(note_id)
-    decided = submitted(form, lambda: action(note, form))
+    result: list[Any] = []
+    decided = submitted(form, lambda: result.append(action(note, form)))
     if decided:
         flash(success, "info")
+        if then is not None:
+            then(result[0])
         return redirect(url_for(done))
     if not sends_back:
         flash(refusal(form), "error")
@@ -118,10 +126,10 @@ def _decide(note_id: int, form, action, success: str, *, back: str = "moderation
 def approve(note_id: int):
     """Publish a submitted note."""
     checked, redact = finding_choices()
-    return _decide(note_id, ApproveForm(), lambda note, f: notes.approve(
+    return _decide(note_id, ApproveForm(), lambda note, f: moderation.approve(
         note, by=me(), visibility=f.visibility.data, featured=f.featured.data, message=f.message.data or "",
         checked=checked, redact=redact, version=f.version.data or None),
-        _told(note_id, _("Published. The author is notified."), _("Published.")))
+        _told(note_id, _("Published. The author is notified."), _("Published.")), then=_tell_redacted)
 
 
 @bp.post("/moderation/notes/<int:note_id>/request-changes")
@@ -207,11 +215,10 @@ def _changes_page(note: Note, sent_back: SentBack = NOTHING_SENT_BACK):
 def accept_changes(note_id: int):
     """Publish an author's changes to a published note, once every finding is ticked or removed."""
     checked, redact = finding_choices()
-    return _decide(note_id, AcceptChangesForm(), lambda note, f: notes.accept_changes(
+    return _decide(note_id, AcceptChangesForm(), lambda note, f: moderation.accept_changes(
         note, by=me(), version=f.version.data, checked=checked, redact=redact, message=f.message.data or ""),
         _told(note_id, _("The changes are published. The author is notified."), _("The changes are published.")),
-        back="moderation.changes",
-        done="moderation.changes_queue")
+        back="moderation.changes", done="moderation.changes_queue", then=_tell_redacted)
 
 
 @bp.post("/moderation/notes/<int:note_id>/changes/return")
@@ -303,14 +310,33 @@ def redact_note(note_id: int):
             flash(ngettext("Removed from the note and from %(n)d earlier revision. Search and partner hubs follow.",
                            "Removed from the note and from %(n)d earlier revisions. Search and partner hubs follow.",
                            done.revisions, n=done.revisions), "info")
-            if done.comments:
-                # i18n: %(n)d is how many comments quoted what was removed from the note, and had it cut out too
-                flash(ngettext("Also removed from %(n)d comment that quoted it.",
-                               "Also removed from %(n)d comments that quoted it.", done.comments, n=done.comments),
-                      "info")
+            _tell_redacted(done)
             return redirect(url_for("notes.detail", note_id=note.id))
     fields, findings = notes.privacy_findings(note)
     return render_template("moderation/redact.html", note=note, form=form, groups=privacy_groups(fields, findings))
+
+
+def _tell_redacted(done: notes.Redacted) -> None:
+    """Say where else what a moderator removed from a note went (comments quoting it), and which of the
+    note's other language versions still hold it, each with a link to remove it there.
+
+    Only the language is named, never a title: a title may hold the very data, and flashes ride in the cookie.
+    """
+    if done.comments:
+        # i18n: %(n)d is how many comments quoted what was removed from the note, and had it cut out too
+        flash(ngettext("Also removed from %(n)d comment that quoted it.",
+                       "Also removed from %(n)d comments that quoted it.", done.comments, n=done.comments), "info")
+    for other in done.still_in:
+        if other.original is None:
+            # i18n: a moderator removed personal data from a translation; its original note still holds it
+            said, link = (_("The original note (%(language)s) still holds what you removed; it was not changed.",
+                            language=language_label(other.language)), _("Remove it from the original"))
+        else:
+            # i18n: a moderator removed personal data from a note; another translation of it still holds it
+            said, link = (_("The %(language)s translation still holds what you removed; it was not changed.",
+                            language=language_label(other.language)), _("Remove it from that translation"))
+        flash(Markup('{} <a href="{}">{}</a>').format(said, url_for("moderation.redact_note", note_id=other.id), link),
+              "warning")
 
 
 @bp.route("/moderation/comments/<int:comment_id>/redact", methods=["GET", "POST"])

@@ -348,6 +348,8 @@ def redact(comment: Comment, *, by: User, body: str) -> Reach:
     _require_moderator(by)
     if comment.removed_at is not None:
         raise ServiceError(_l("This comment was removed."))
+    if text_safety.shows_nothing(text_safety.without_controls(body or "")):
+        raise ServiceError(emptied(comment), field="body")
     body = _clean(body)
     if body == comment.body:
         raise ServiceError(_l("Nothing was removed. Delete the personal data from the text, then save."),
@@ -355,6 +357,14 @@ def redact(comment: Comment, *, by: User, body: str) -> Reach:
     reach = _redact_body(comment, by=by, body=body)
     db.session.commit()
     return reach
+
+
+def emptied(comment: Comment) -> Any:
+    """Say why a moderator's redaction that leaves a comment empty is refused, and what to do instead."""
+    # i18n: %(marker)s is the redaction marker in the comment's language, e.g. “[personal data removed]”
+    return _l("This would leave the comment empty, so nothing was saved. Write “%(marker)s” where you remove "
+              "something; to hide the whole comment, remove it instead.",
+              marker=screening.marker(comment_language(comment)))
 
 
 def _redact_body(comment: Comment, *, by: User, body: str, **audited: Any) -> Reach:

@@ -1,7 +1,9 @@
-"""The moderation queue: submitted notes and open flags, and resolving flags."""
+"""The moderation queue: submitted notes and open flags, resolving flags, and a moderator's removal of
+personal data from a note, which reaches the comments that quote it (:func:`_finish_removal`)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,14 +61,41 @@ def redact_note(note: Note, *, by: User, fields: dict[str, str], reason: str = "
                 version: str | None = None) -> notes.Redacted:
     """Let a moderator cut personal data out of a note ("redact now"): its text, history, translations, comments.
 
-    See :func:`hub.services.notes.cut_personal_data`; each comment on the note or on one of its
-    translations that holds what was removed is redacted too (:func:`hub.services.discussion.scrub_comments`).
+    See :func:`hub.services.notes.cut_personal_data` and :func:`_finish_removal`.
     """
-    done = notes.cut_personal_data(note, by=by, fields=fields, reason=reason, version=version)
-    shown_in = [note.id, *(t.id for t in note.translations if t.state != NoteState.DELETED)]
-    comments = discussion.scrub_comments(shown_in, done.removed, by=by)
+    return _finish_removal(note, notes.cut_personal_data(note, by=by, fields=fields, reason=reason,
+                                                            version=version), by=by)
+
+
+def approve(note: Note, *, by: User, visibility: str | None = None, featured: bool = False, message: str = "",
+            checked: Iterable[str] = (), redact: Iterable[str] = (), version: str | None = None) -> notes.Redacted:
+    """Publish a submitted note (:func:`hub.services.notes.publish_submitted`); the findings the moderator
+    chose to remove go from the comments quoting them too (:func:`_finish_removal`)."""
+    done = notes.publish_submitted(note, by=by, visibility=visibility, featured=featured, message=message,
+                                   checked=checked, redact=redact, version=version)
+    return _finish_removal(note, done, by=by)
+
+
+def accept_changes(note: Note, *, by: User, version: int, checked: Iterable[str] = (), redact: Iterable[str] = (),
+                   message: str = "") -> notes.Redacted:
+    """Publish an author's changes to a published note (:func:`hub.services.notes.publish_changes`); the
+    findings the moderator chose to remove go from the comments quoting them too (:func:`_finish_removal`)."""
+    done = notes.publish_changes(note, by=by, version=version, checked=checked, redact=redact, message=message)
+    return _finish_removal(note, done, by=by)
+
+
+def _finish_removal(note: Note, done: notes.Redacted, *, by: User) -> notes.Redacted:
+    """Finish a moderator's removal of personal data from a note, and commit: each comment that quotes it
+    is redacted too (:func:`hub.services.discussion.scrub_comments`), held ones included.
+
+    The comments of the whole family count (the original and every translation of it): a reader
+    quotes a name where they read it. The family's other texts are only named (``still_in``):
+    another author's note changes by the moderator's own redaction there.
+    """
+    comments = discussion.scrub_comments([each.id for each in notes.family(note)], done.removed, by=by)
+    still_in = notes.still_holding(note, done.removed) if done.removed else ()
     db.session.commit()
-    return dataclasses.replace(done, comments=comments)
+    return dataclasses.replace(done, comments=comments, still_in=still_in)
 
 
 def resolve_flag(item: Flag, *, by: User, resolution: str, message: str = "", confirm_privacy: bool = False) -> None:

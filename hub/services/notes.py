@@ -599,9 +599,23 @@ CHANGES_GONE = _l("These changes are no longer waiting for review: another moder
                   "or the author took them back.")
 
 
-def accept_changes(note: Note, *, by: User, version: int, checked: Iterable[str] = (), redact: Iterable[str] = (),
-                   message: str = "") -> Note:
-    """Publish a published note's pending revision after each finding is ticked or redacted."""
+def accept_changes(note: Note, *, by: User, version: int, checked: Iterable[str] = (), message: str = "") -> Note:
+    """Publish a published note's pending revision once each finding is ticked as checked.
+
+    A moderator who removes findings goes through :func:`hub.services.moderation.accept_changes`,
+    which also cuts them out of the comments quoting them.
+    """
+    publish_changes(note, by=by, version=version, checked=checked, message=message)
+    db.session.commit()
+    return note
+
+
+def publish_changes(note: Note, *, by: User, version: int, checked: Iterable[str] = (), redact: Iterable[str] = (),
+                    message: str = "") -> Redacted:
+    """Publish a published note's pending revision after each finding is ticked or redacted; the caller commits.
+
+    Return what the moderator removed (cut out of the note's history and translations too).
+    """
     pending = _require_pending(by, note, version)
     data = pending_input(pending)
     if _missing_part(data):  # kept by the editor's autosave, or submitted before changes had to be whole
@@ -617,8 +631,7 @@ def accept_changes(note: Note, *, by: User, version: int, checked: Iterable[str]
     note.pending = None
     for attachment in note.attachments:
         attachment.pending = False
-    if chosen:
-        _scrub_everywhere(note, redaction.removed_findings(fields, chosen))
+    done = _scrub_chosen(note, fields, chosen)
     decision = ReviewMessage(note=note, author=by, kind="changes_accepted", body=message.strip())
     db.session.add(decision)
     audit.record("note.changes_accept", actor=by, target=note, privacy_findings=len(findings),
@@ -626,8 +639,7 @@ def accept_changes(note: Note, *, by: User, version: int, checked: Iterable[str]
     _notify_author(note, "note.changes_accepted")
     _record_review_message(decision, {note.author_id} - {by.id, None})
     events.record("note.updated", subject_type="note", subject_id=note.id)
-    db.session.commit()
-    return note
+    return done
 
 
 def return_changes(note: Note, *, by: User, message: str) -> Note:
@@ -772,6 +784,20 @@ def _scrub_everywhere(note: Note, removed: redaction.Removed) -> int:
     return purged
 
 
+def family(note: Note) -> list[Note]:
+    """Return the notes that show one text in its languages: the original (``note`` or the one it
+    translates) first, then that original's translations, leaving out deleted ones."""
+    original = note.original or note
+    return [each for each in (original, *original.translations) if each.state != S.DELETED]
+
+
+def still_holding(note: Note, removed: redaction.Removed) -> tuple[Note, ...]:
+    """Return the other notes of ``note``'s :func:`family` whose text still holds what was removed from it."""
+    return tuple(other for other in family(note) if other.id != note.id
+                 and redaction.scrub(redaction.text_fields(other), removed, language=other.language)
+                 != redaction.text_fields(other))
+
+
 def _scrub_said_about(note: Note, removed: redaction.Removed) -> None:
     """Cut removed personal data out of the note's review thread and of the reports about it.
 
@@ -803,13 +829,35 @@ def _files_named_with_personal_data(note: Note, removed: redaction.Removed) -> l
     return named
 
 
+def _refuse_emptied(old: dict[str, str], new: dict[str, str], *, language: str) -> None:
+    """Refuse a redaction that leaves the note without the text or the summary it had: readers would
+    find a title over nothing. The moderator writes the marker where they cut, or takes the note down."""
+    def text(fields: dict[str, str]) -> bool:
+        return any(value.strip() for name, value in fields.items() if name == "body" or name.startswith("section:"))
+
+    marker = screening.marker(language)
+    if text(old) and not text(new):
+        # i18n: %(marker)s is the redaction marker in the note's language, e.g. “[personal data removed]”
+        raise ServiceError(_l("This would leave the note with no text, so nothing was saved. Write “%(marker)s” "
+                              "where you remove something; if nothing in the note can stay, unpublish it instead.",
+                              marker=marker), field="body")
+    if old.get("summary", "").strip() and not new.get("summary"):
+        # i18n: %(marker)s is the redaction marker in the note's language, e.g. “[personal data removed]”
+        raise ServiceError(_l("This would leave the note with no summary, so nothing was saved. Write “%(marker)s” "
+                              "where you remove something.", marker=marker), field="summary")
+
+
 @dataclass(frozen=True)
 class Redacted:
-    """What a moderator's "redact now" took out of a note, and how many other places it was cut from."""
+    """What a moderator removed from a note ("redact now", or findings removed when publishing), and how
+    many other places it was cut from."""
 
     removed: redaction.Removed = field(repr=False)  # the removed words themselves: never in a log or a traceback
     revisions: int  # earlier revisions, of the note and of its translations
-    comments: int = 0  # comments on the note and its translations (hub.services.moderation.redact_note)
+    comments: int = 0  # comments quoting it, in the note's family (hub.services.moderation)
+    # The note's original and the original's other translations whose text still holds it: another
+    # author's text, which only the moderator's own redaction there changes (hub.services.moderation).
+    still_in: tuple[Note, ...] = ()
 
 
 def cut_personal_data(note: Note, *, by: User, fields: dict[str, str], reason: str = "",
@@ -842,6 +890,7 @@ def cut_personal_data(note: Note, *, by: User, fields: dict[str, str], reason: s
                            field="body")
     if not new.get("title"):
         raise ServiceError(_l("Keep a title."), field="title")
+    _refuse_emptied(old, new, language=note.language)
     _apply_text(note, new)
     for attachment in named:  # a file name cannot be edited here: it is replaced by a neutral one
         attachment.filename = f"attachment-{attachment.id}.{attachment.filename.rpartition('.')[2]}"
@@ -897,21 +946,34 @@ def _require_complete(data: NoteInput) -> None:
 
 
 def approve(note: Note, *, by: User, visibility: str | None = None, featured: bool = False,
-            message: str = "", checked: Iterable[str] = (), redact: Iterable[str] = (),
-            version: str | None = None) -> Note:
-    """Publish a submitted note, optionally narrowing who may read it.
+            message: str = "", checked: Iterable[str] = (), version: str | None = None) -> Note:
+    """Publish a submitted note whose every privacy finding the moderator ticked as checked.
+
+    A moderator who removes findings goes through :func:`hub.services.moderation.approve`, which
+    also cuts them out of the comments quoting them.
+    """
+    publish_submitted(note, by=by, visibility=visibility, featured=featured, message=message, checked=checked,
+                      version=version)
+    db.session.commit()
+    return note
+
+
+def publish_submitted(note: Note, *, by: User, visibility: str | None = None, featured: bool = False,
+                      message: str = "", checked: Iterable[str] = (), redact: Iterable[str] = (),
+                      version: str | None = None) -> Redacted:
+    """Publish a submitted note, optionally narrowing who may read it; the caller commits.
 
     Every privacy finding must be ticked as checked (``checked``) or chosen for removal
-    (``redact``, cut out of the note and its earlier revisions) by the moderator: a finding
-    nobody looked at is never published. ``version`` is the :func:`review_version` the moderator
-    read: the note changed since, nothing is published.
+    (``redact``, cut out of the note, its earlier revisions and translations) by the moderator: a
+    finding nobody looked at is never published. ``version`` is the :func:`review_version` the
+    moderator read: the note changed since, nothing is published. Return what was removed.
     """
     _take_for_decision(note, by, "review", S.SUBMITTED, version, publishes=True)
     fields, findings = privacy_findings(note)
     chosen = screening.settle(findings, checked=checked, redact=redact)
     if chosen:
         _apply_text(note, screening.redact(fields, chosen, language=note.language))
-        _scrub_everywhere(note, redaction.removed_findings(fields, chosen))
+    done = _scrub_chosen(note, fields, chosen)
     if visibility:
         note.visibility = _narrower(visibility, note.visibility)
     note.state = S.PUBLISHED.value
@@ -922,8 +984,13 @@ def approve(note: Note, *, by: User, visibility: str | None = None, featured: bo
     _decide(note, by, "approved", message)
     audit.record("note.privacy_checked", actor=by, target=note, findings=len(findings), redacted=len(chosen))
     events.record("note.published", subject_type="note", subject_id=note.id)
-    db.session.commit()
-    return note
+    return done
+
+
+def _scrub_chosen(note: Note, fields: dict[str, str], chosen: list[privacy.Finding]) -> Redacted:
+    """Cut the findings a moderator chose to remove out of the note's history and translations too."""
+    removed = redaction.removed_findings(fields, chosen)
+    return Redacted(removed=removed, revisions=_scrub_everywhere(note, removed) if removed else 0)
 
 
 def request_changes(note: Note, *, by: User, message: str, version: str | None = None) -> Note:
@@ -1067,13 +1134,20 @@ def take_down_translations(note: Note, *, by: User | None, was_published: bool, 
                 translation.featured = False
                 _fold_pending(translation)
                 events.record("note.unpublished", subject_type="note", subject_id=translation.id)
+            # ``version`` is compared when the original comes back (bring_back_translations); ``revision``
+            # names for an admin what readers or moderators had: no text goes into the log.
             audit.record("translation.original_gone", actor=by, target=translation, original=note.id, why=why,
-                         version=shown)
+                         version=shown, revision=_newest_revision(translation))
         told_it_may_come_back = why == "deleted" and _told_original_gone(translation)
         if (taken is not None or (was_published and state in _TRANSLATION_IN_USE) or told_it_may_come_back) \
                 and translation.author_id:
             db.session.add(Notification(user_id=translation.author_id, kind="note.original_gone", note=translation,
                                         data={"original": why, "translation": state.value}))
+
+
+def _newest_revision(note: Note) -> int | None:
+    """Return the number of a note's newest revision (the text last submitted or published), if any."""
+    return note.revision_number or None
 
 
 def _told_original_gone(translation: Note) -> bool:
@@ -1100,7 +1174,8 @@ def bring_back_translations(note: Note, *, why: str) -> int:
         translation.state = state.value
         if state == S.PUBLISHED:
             events.record("note.published", subject_type="note", subject_id=translation.id)
-        audit.record("translation.original_back", actor=None, target=translation, original=note.id, why=why)
+        audit.record("translation.original_back", actor=None, target=translation, original=note.id, why=why,
+                     revision=_newest_revision(translation))
         back += 1
     return back
 

@@ -8,7 +8,7 @@ from hub.extensions import db
 from hub.models.events import Event
 from hub.models.note import Note, NoteRevision
 from hub.models.user import Role
-from hub.services import accounts, discussion, notes, notifications, revisions, screening, vocabulary
+from hub.services import accounts, discussion, moderation, notes, notifications, revisions, screening, vocabulary
 from hub.services.errors import NotAllowed, ServiceError
 from hub.services.visibility import can_view, published_for, visible_notes
 
@@ -91,7 +91,7 @@ def test_personal_data_in_tags_or_the_province_is_found_and_can_be_redacted_ther
     assert sorted((f.kind, f.field) for f in error.value.findings) == [("phone", "province"), ("phone", "tags")]
     notes.submit(note, by=people["author"], confirm_privacy=True)
     fields, findings = notes.privacy_findings(note)
-    notes.approve(note, by=people["moderator"], redact=[screening.key(f) for f in findings])
+    moderation.approve(note, by=people["moderator"], redact=[screening.key(f) for f in findings])
     assert "13912345678" not in note.province and note.province.startswith("四川")
     assert note.tags[0] == "夜间" and len(note.tags) == 2 and "13812345678" not in note.tags[1]
     assert notes.privacy_findings(note)[1] == []
