@@ -163,15 +163,9 @@ def _thread_audience(note: Note, *, exclude: PeerHub | None = None) -> list[Peer
     return [p for p in delivery.receipts(note) if p.id in wanted and (exclude is None or p.id != exclude.id)]
 
 
-def _to_thread(note: Note, build, *, event_id: int, exclude: PeerHub | None = None,
-               replaces: str | None = None) -> None:
-    """Queue ``build(recipients)`` to every hub that has ``note`` (one copy per shared inbox).
-
-    ``replaces``: the comment (by its id here) whose earlier versions not yet sent are dropped.
-    """
+def _to_thread(note: Note, build, *, event_id: int, exclude: PeerHub | None = None) -> None:
+    """Queue ``build(recipients)`` to every hub that has ``note`` (one copy per shared inbox)."""
     for inbox, group in delivery.by_inbox(_thread_audience(note, exclude=exclude)).items():
-        if replaces is not None:
-            _drop_older(replaces, inbox, event_id=event_id)
         delivery.enqueue(group[0], inbox, build([p.actor_id for p in group]), event_id=event_id)
 
 
@@ -180,13 +174,16 @@ def _published_federated(note: Note | None) -> bool:
             and note.visibility in (Visibility.PUBLIC.value, Visibility.PARTNERS.value))
 
 
-def _drop_older(object_id: str, inbox: str, *, event_id: int) -> None:
-    """Drop the versions of a comment still waiting for ``inbox`` (or dead-lettered) that ``event_id`` follows.
+def _drop_older(object_id: str, *, event_id: int) -> None:
+    """Drop the versions of a comment still waiting (or dead-lettered) that ``event_id`` follows, for every inbox.
 
     The newer activity brings the comment as it stands, or removes it: text its writer took back or a
-    moderator cut out never leaves late (hub.federation.delivery.supersede).
+    moderator cut out never leaves late (hub.federation.delivery.supersede). Every inbox: also those
+    the newer one does not go to, a hub blocked since (its dead letters go when an admin sends them
+    again after an unblock) or one that may no longer read the note (taken down, narrowed); such a hub
+    gets the comment as it stands once it has the note again, or never.
     """
-    delivery.supersede(object_id, inbox, event_id=event_id, kinds=("Create", "Update", "Announce"))
+    delivery.supersede(object_id, None, event_id=event_id, kinds=("Create", "Update", "Announce"))
 
 
 def _on_comment_shown(event: Event) -> None:
@@ -207,6 +204,7 @@ def _on_renamed(event: Event) -> None:
 
 def _send_comment(comment: Comment, event: Event, *, changed: bool) -> None:
     """Tell the hubs that have (or should have) ``comment``'s note of the comment, new or ``changed``."""
+    _drop_older(comment_object_id(comment.id), event_id=event.id)
     if comment.removed_at is not None or not _published_federated(comment.note):
         return
     if comment.state != CommentState.PUBLISHED:
@@ -218,7 +216,6 @@ def _send_comment(comment: Comment, event: Event, *, changed: bool) -> None:
         if written_here(comment):  # our member's comment on a partner's note: tell its origin
             origin = _origin(note)
             if origin is not None:
-                _drop_older(comment_object_id(comment.id), delivery.inbox_of(origin), event_id=event.id)
                 obj = comment_to_note(comment, recipients=[origin.actor_id], changed_at=changed_at)
                 verb = "Update" if changed else "Create"
                 _to_origin(note, _activity(verb, obj, to=obj["to"], cc=obj["cc"],
@@ -234,7 +231,7 @@ def _send_comment(comment: Comment, event: Event, *, changed: bool) -> None:
             "Announce", comment_to_note(comment, recipients=to, changed_at=changed_at),
             to=_addressing(note, to)["to"], cc=_addressing(note, to)["cc"],
             activity_id=f"{comment_object_id(comment.id)}#announce-{event.id}"),
-            event_id=event.id, exclude=source, replaces=comment_object_id(comment.id))
+            event_id=event.id, exclude=source)
 
 
 def _on_comment_removed(event: Event) -> None:
@@ -254,6 +251,7 @@ def _on_comment_removed(event: Event) -> None:
         # comment, and a Delete would remove it for good. A removed comment goes everywhere (FEP-1b12).
         held_again = thread is not None and thread.peer_id is not None and (
             comment.removed_at is None or bool(event.payload.get("keep_writer")))
+    _drop_older(comment_object_id(event.subject_id), event_id=event.id)
     if note is None:
         return
     deletion = {"id": object_id, "type": "Tombstone", "formerType": "Note"}
@@ -261,7 +259,6 @@ def _on_comment_removed(event: Event) -> None:
     if note.origin_peer_id is not None:
         origin = db.session.get(PeerHub, note.origin_peer_id)
         if ours and origin is not None:  # a removal only removes: it goes to a blocked origin too
-            _drop_older(comment_object_id(event.subject_id), delivery.inbox_of(origin), event_id=event.id)
             delivery.enqueue(origin, delivery.inbox_of(origin), _activity("Delete", deletion, to=[],
                              activity_id=activity_id), event_id=event.id)
     elif note.translation_of_id is None:
@@ -269,7 +266,6 @@ def _on_comment_removed(event: Event) -> None:
         # Every hub that has the note has the comment, whether it still follows or is blocked since.
         hubs = [p for p in delivery.receipts(note) if exclude is None or p.id != exclude.id]
         for inbox, group in delivery.by_inbox(hubs).items():
-            _drop_older(comment_object_id(event.subject_id), inbox, event_id=event.id)
             delivery.enqueue(group[0], inbox, _activity("Delete", deletion, to=[p.actor_id for p in group],
                                                         activity_id=activity_id), event_id=event.id)
 

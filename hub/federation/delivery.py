@@ -102,9 +102,9 @@ def _record_receipts(note: Note, peers: Iterable[PeerHub]) -> None:
             known.add(peer.id)
 
 
-def supersede(object_id: str, inbox_url: str, *, event_id: int | None,
+def supersede(object_id: str, inbox_url: str | None, *, event_id: int | None,
               kinds: tuple[str, ...] = ("Create", "Update")) -> int:
-    """Drop the Creates and Updates of ``object_id`` not yet sent to an inbox, older than ``event_id``.
+    """Drop the Creates and Updates of ``object_id`` not yet sent to an inbox (None: to any), older than ``event_id``.
 
     A newer Create, Update or Delete of the object is queued behind them: the one an inbox gets
     is built from the object as it stands (a Create or Update brings the whole note). An older one
@@ -115,8 +115,10 @@ def supersede(object_id: str, inbox_url: str, *, event_id: int | None,
     many were dropped. ``kinds``: the activities that bring the whole object (a comment's origin
     relays it as an ``Announce``).
     """
-    query = sa.select(Delivery).where(Delivery.state.in_(("pending", "dead")), Delivery.inbox_url == inbox_url,
+    query = sa.select(Delivery).where(Delivery.state.in_(("pending", "dead")),
                                       Delivery.activity_id.startswith(object_id + "#", autoescape=True))
+    if inbox_url is not None:
+        query = query.where(Delivery.inbox_url == inbox_url)
     dropped = 0
     for row in db.session.scalars(query):
         if row.activity.get("type") in kinds and (

@@ -105,7 +105,7 @@ def edit_comment(comment: Comment, *, by: User, body: str, confirm_privacy: bool
     The new text passes the same check as a new comment (warn → confirm): a published comment with
     confirmed findings goes back to the moderators (held, and withdrawn from partner hubs until
     released); a held one stays held. The old text is kept nowhere. The same text sent again (a
-    double tap) changes nothing.
+    double tap) changes nothing. The note's author is not told of an edit (:func:`_tell_notes_author`).
     """
     if comment.removed_at is not None:
         raise ServiceError(REMOVED)
@@ -211,12 +211,32 @@ def _announce(comment: Comment, *, redacted: bool = False) -> None:
     """Tell the event log and the note's author about a comment readers can now see.
 
     ``redacted``: a moderator here cut personal data out of it, so the hub that wrote it hears too.
+    The note's author is told of a comment once (:func:`_tell_notes_author`).
     """
     extra = {"redacted": True} if redacted else {}
     events.record("comment.added", subject_type="comment", subject_id=comment.id, note_id=comment.note_id, **extra)
+    _tell_notes_author(comment)
+
+
+def _tell_notes_author(comment: Comment) -> None:
+    """Tell the note's author of a new comment on it, once: an edit is no news to them.
+
+    As on Discourse, GitHub or Mastodon's comment threads, a changed comment brings no new
+    notification, nor a mail (hub.mail.consumer mails ``comment.added`` once per comment): not
+    when its writer edits it, a moderator cuts personal data out of it, or a partner hub corrects
+    it, and not when a comment held again after an edit is shown again. The notification they have
+    quotes nothing (neither does the mail) and leads to the comment itself, so, read or unread, it
+    shows only the comment as it stands.
+    """
     note = comment.note
-    if note.author_id and note.author_id != comment.author_id:
-        db.session.add(Notification(user_id=note.author_id, kind="comment.added", note=note))
+    if not note.author_id or note.author_id == comment.author_id:
+        return
+    told = sa.select(Notification.id).where(Notification.user_id == note.author_id, Notification.note_id == note.id,
+                                            Notification.kind == "comment.added",
+                                            Notification.data["comment"].as_integer() == comment.id)
+    if db.session.scalar(told.limit(1)) is None:
+        db.session.add(Notification(user_id=note.author_id, kind="comment.added", note=note,
+                                    data={"comment": comment.id}))
 
 
 def visible_comments(note: Note, viewer: Any = None) -> list[Comment]:

@@ -1159,25 +1159,52 @@ def _told_original_gone(translation: Note) -> bool:
 def bring_back_translations(note: Note, *, why: str) -> int:
     """Give back to readers and review the translations of ``note`` that left with it for ``why`` (a
     partner hub's block lifted), when nothing happened to them since: neither changed (the text, pending
-    changes folded in, a file) nor decided on. Return how many came back; the others wait for their
-    translator, as they were told."""
+    changes folded in, a file) nor decided on. Return how many came back.
+
+    Each translator who was told that the original left is told that it is back, as they were told
+    it left (a ``note.original_back`` notification, shown in their language): that their translation
+    is back with readers or in review, or that it waits for them (changed meanwhile, or still a draft).
+    """
     back = 0
     for translation in note.translations:
-        gone = audit.last_entry(translation)
-        details = (gone.details or {}) if gone is not None else {}
-        if gone is None or gone.action != "translation.original_gone" or details.get("why") != why \
-                or details.get("original") != note.id or details.get("version") != review_version(translation):
-            continue
-        state = next((was for was, taken in _TAKEN_FROM.items() if taken == translation.state), None)
-        if state is None:
-            continue
-        translation.state = state.value
-        if state == S.PUBLISHED:
-            events.record("note.published", subject_type="note", subject_id=translation.id)
-        audit.record("translation.original_back", actor=None, target=translation, original=note.id, why=why,
-                     revision=_newest_revision(translation))
-        back += 1
+        now = _back_with_original(translation, note, why=why)
+        if now in (S.PUBLISHED.value, S.SUBMITTED.value):
+            back += 1
+        elif now is None and translation.state in (S.DRAFT.value, S.CHANGES_REQUESTED.value):
+            now = "draft"
+        if now is not None and translation.author_id and _told_it_left(translation, why=why):
+            db.session.add(Notification(user_id=translation.author_id, kind="note.original_back", note=translation,
+                                        data={"original": why, "translation": now}))
     return back
+
+
+def _back_with_original(translation: Note, original: Note, *, why: str) -> str | None:
+    """Put back a translation that left with ``original`` for ``why`` and is unchanged since; return its
+    state now, ``changed`` when it was changed meanwhile (it waits), None when it did not leave so."""
+    gone = audit.last_entry(translation)
+    details = (gone.details or {}) if gone is not None else {}
+    if gone is None or gone.action != "translation.original_gone" or details.get("why") != why \
+            or details.get("original") != original.id:
+        return None
+    state = next((was for was, taken in _TAKEN_FROM.items() if taken == translation.state), None)
+    if state is None:
+        return None
+    if details.get("version") != review_version(translation):
+        return "changed"
+    translation.state = state.value
+    if state == S.PUBLISHED:
+        events.record("note.published", subject_type="note", subject_id=translation.id)
+    audit.record("translation.original_back", actor=None, target=translation, original=original.id, why=why,
+                 revision=_newest_revision(translation))
+    return state.value
+
+
+def _told_it_left(translation: Note, *, why: str) -> bool:
+    """Tell whether the translator's latest notice about the original of ``translation`` said it left for ``why``."""
+    last = db.session.scalar(sa.select(Notification).where(
+        Notification.note_id == translation.id, Notification.user_id == translation.author_id,
+        Notification.kind.in_(("note.original_gone", "note.original_back"))).order_by(Notification.id.desc()).limit(1))
+    return last is not None and last.kind == "note.original_gone" and (last.data or {}).get("original") == why
 
 
 def set_featured(note: Note, *, by: User, featured: bool) -> None:

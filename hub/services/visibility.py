@@ -142,13 +142,17 @@ def _published_for_rule(rule: _Rule) -> sa.ColumnElement[bool]:
 
 def visible_notes(audience: Audience | Any) -> sa.ColumnElement[bool]:
     """Return the SQL condition selecting the notes ``audience`` may see."""
-    rule = _rule(Audience.of(audience))
+    return _seen(_rule(Audience.of(audience)), Note.state != NoteState.DELETED.value)
+
+
+def _seen(rule: _Rule, own: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    """Return the condition of the notes ``rule``'s audience sees: published ones for it, and those in
+    state ``own`` that it sees whatever their audience (all of them for moderators, their own for an author)."""
     if rule.all_but_deleted:
-        return Note.state != NoteState.DELETED.value
+        return own
     condition = _published_for_rule(rule)
     if rule.author_id is not None:
-        condition = sa.or_(condition, sa.and_(Note.author_id == rule.author_id,
-                                              Note.state != NoteState.DELETED.value))
+        condition = sa.or_(condition, sa.and_(Note.author_id == rule.author_id, own))
     return condition
 
 
@@ -190,8 +194,12 @@ def rule_key(audience: Audience | Any) -> Hashable:
 
 
 def published_for(audience: Audience | Any) -> sa.ColumnElement[bool]:
-    """Return the condition for published notes ``audience`` may see (what lists and counts show)."""
-    return sa.and_(Note.state == NoteState.PUBLISHED.value, visible_notes(audience))
+    """Return the condition for published notes ``audience`` may see (what lists and counts show).
+
+    :func:`visible_notes` narrowed to published notes; the state is asked once (only the notes an
+    audience sees whatever their audience need it: the rule for the others asks it already).
+    """
+    return _seen(_rule(Audience.of(audience)), Note.state == NoteState.PUBLISHED.value)
 
 
 def can_view(note: Note, audience: Audience | Any) -> bool:

@@ -180,6 +180,14 @@ def admin_presses(app, admin, peer, button: str) -> None:
 BLOCKED_TOLD = {"en": ("This hub blocked the partner hub that shared the note you translated",
                        "If the block is lifted, it comes back with the note, unless it was changed meanwhile."),
                 "zh_Hans": ("本站已屏蔽分享你所译笔记", "如果解除屏蔽，译文会随笔记一同恢复，除非在此期间被修改过。")}
+BACK_TOLD = {"en": {"": "This hub unblocked the partner hub that shared the note you translated as",
+                    "published": "Your translation is back with its readers.",
+                    "submitted": "Your translation is back in the moderation queue.",
+                    "changed": "Your translation was changed meanwhile, so it did not come back"},
+             "zh_Hans": {"": "本站已解除对分享你所译笔记（译文",
+                         "published": "你的译文已随之恢复，读者可以再次阅读。",
+                         "submitted": "你的译文已重新回到审核队列。",
+                         "changed": "你的译文在此期间被修改过，因此没有随之恢复"}}
 BLOCKED_MEANWHILE = {"en": "this hub blocked the partner hub the original came from",
                      "zh_Hans": "本站屏蔽了原文所在的合作平台"}
 
@@ -214,6 +222,18 @@ def test_blocking_the_partner_takes_our_translation_of_its_note_down_and_unblock
     assert (original.state, translation.state) == ("published", state)  # back where the block found them
     assert ("第一段" in read_by_anyone(app, translation)) == (state == "published")
     assert len(told(translator)) == 1
+    # Told in their language that it is back, as they were told that it left.
+    assert told_back(translator) == [{"original": "hub_blocked", "translation": state}]
+    page = notifications_page(app, translator, lang)
+    assert BACK_TOLD[lang][""] in page and BACK_TOLD[lang][state] in page
+    admin_presses(app, people["admin"], peer, "unblock")  # pressed again: nothing new to tell
+    assert len(told_back(translator)) == 1
+
+
+def told_back(translator) -> list[dict]:
+    """What the translator's notices that an original came back say."""
+    return [n.data for n in db.session.scalars(sa.select(Notification).where(
+        Notification.user_id == translator.id, Notification.kind == "note.original_back"))]
 
 
 def test_a_translation_changed_while_its_partner_was_blocked_waits_for_its_translator(
@@ -227,3 +247,23 @@ def test_a_translation_changed_while_its_partner_was_blocked_waits_for_its_trans
     admin_presses(app, people["admin"], peer, "unblock")
     assert (original.state, translation.state) == ("published", "unpublished")  # never unread text to readers
     assert "第二段" not in read_by_anyone(app, translation)
+    assert told_back(translator) == [{"original": "hub_blocked", "translation": "changed"}]
+    for lang in ("en", "zh_Hans"):
+        page = notifications_page(app, translator, lang)
+        assert BACK_TOLD[lang][""] in page and BACK_TOLD[lang]["changed"] in page
+
+
+def test_a_translator_still_writing_is_told_that_the_original_is_back_after_an_unblock(app, client, make_peer, people):
+    peer = make_peer(trust="publish")
+    translator, moderator = people["author"], people["moderator"]
+    original = remote_original(app, client, peer, moderator)
+    browser = app.test_client()
+    assert login(browser, translator.username).status_code == 302
+    assert browser.post(f"/notes/{original.id}/translate?language=zh_Hans",
+                        data={"csrf_token": csrf_token(browser, f"/notes/{original.id}")}).status_code == 302
+    admin_presses(app, people["admin"], peer, "block")
+    assert [n.data["translation"] for n in told(translator)] == ["draft"]
+    admin_presses(app, people["admin"], peer, "unblock")
+    assert told_back(translator) == [{"original": "hub_blocked", "translation": "draft"}]
+    assert "你现在可以提交译文了。" in notifications_page(app, translator, "zh_Hans")
+    assert "You can submit your translation now." in notifications_page(app, translator, "en")

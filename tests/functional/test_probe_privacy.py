@@ -47,7 +47,7 @@ def test_a_notification_about_a_note_taken_down_names_neither_its_title_nor_link
     discussion.release(released, by=moderator, checked=[screening.key(f) for f in discussion.findings(released)])
     reader = client_of(app, member, language)
     page = reader.get("/account/notifications").get_data(as_text=True)
-    assert TITLE in page and f'href="/notes/{note.id}"' in page  # readable: named and linked
+    assert TITLE in page and f'href="/notes/{note.id}#comment-{released.id}"' in page  # readable: named and linked
 
     notes.unpublish(note, by=moderator, reason="Out of date.")
     discussion.decline(db.session.get(Comment, declined.id), by=moderator)
@@ -57,7 +57,7 @@ def test_a_notification_about_a_note_taken_down_names_neither_its_title_nor_link
     assert page.count(NO_LONGER[language]) == 2
 
     author_page = client_of(app, contributor, language).get("/account/notifications").get_data(as_text=True)
-    assert TITLE in author_page and f'href="/notes/{note.id}"' in author_page  # the author still reads it
+    assert TITLE in author_page and f'href="/notes/{note.id}#comment-{released.id}"' in author_page  # still read
 
 
 # --- 2. a report's explanation goes through the privacy check ---------------------------------------
