@@ -75,8 +75,12 @@ system-packages:
 	  fi; \
 	fi
 
+# The suite runs in one process per core (pytest-xdist); TEST_WORKERS=0 make test runs it in one process.
+# Tests sharing a module's or package's fixture (hubs, servers, peers) run in one process: tests/conftest.py.
+TEST_WORKERS ?= auto
+
 test: install-test system-packages translations
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 clean:
 	rm -rf $(VENV) instance/ .pytest_cache

@@ -7,6 +7,7 @@ language from a request lives on the web side (``blueprints.web.locale``).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -30,7 +31,11 @@ def compile_catalogues(directory: Path = TRANSLATIONS) -> list[Path]:
             continue
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, locale=po_path.parent.parent.name)
-        with mo_path.open("wb") as mo_file:
+        # Written aside and moved into place: a process reading the catalogue meanwhile (another test
+        # process, a running hub) reads the old file or the new one, never half of one.
+        partial = mo_path.with_name(f"{mo_path.name}.{os.getpid()}.partial")
+        with partial.open("wb") as mo_file:
             write_mo(mo_file, catalog, use_fuzzy=False)
+        os.replace(partial, mo_path)
         compiled.append(mo_path)
     return compiled

@@ -72,6 +72,15 @@ def body_text(note: Note) -> str:
 _SECTION_TITLE = re.compile(r'(<section class="note-section"[^>]*>)<h2>.*?</h2>', re.S)
 
 
+def _new_slugs(batch: Sequence[Event]) -> list[Event]:
+    """Return the project renames of ``batch`` that changed the slug: the project facet holds the slug and
+    the index no project name, so a rename of the names alone leaves the index as it is.
+
+    A rename recorded before the event said which (no ``slug_changed``) counts as a new slug.
+    """
+    return [e for e in batch if e.kind == "project.renamed" and (e.payload or {}).get("slug_changed", True)]
+
+
 def _originals(ids: Iterable[int]) -> set[int]:
     """Map note ids to the ids of the documents that hold them (a translation lives in its original's)."""
     ids = list(ids)
@@ -202,7 +211,7 @@ class SearchIndexer:
     def apply(self, batch: Sequence[Event]) -> None:
         """Apply a batch of events and move the cursor past it, in one commit."""
         note_ids = _originals({e.subject_id for e in batch if e.subject_type == "note" and e.kind in NOTE_EVENTS}
-                              | events.renamed_notes(batch, "project.renamed"))  # the project facet holds its slug
+                              | events.renamed_notes(_new_slugs(batch), "project.renamed"))
         index = self.store.open()
         writer = index.writer(timeout=30, **WRITER_OPTIONS)
         try:

@@ -414,8 +414,9 @@ def _flags_page(sent_back: SentBack = NOTHING_SENT_BACK) -> str:
         kept = [sent_back.form.message.data] if (sent_back.form.message.data or "").strip() else []
     # A reporter may send an explanation with personal data in it anyway: the list says what and where,
     # masked, and offers to remove it (never mailed: hub.mail.compose names no explanation).
-    explained = {item.id: masked_groups({moderation.EXPLANATION: item.detail}, moderation.explanation_findings(item))
-                 for item in page.items if item.detail}
+    found = moderation.explanations_findings(page.items)
+    explained = {item.id: masked_groups({moderation.EXPLANATION: item.detail}, found[item.id])
+                 for item in page.items if item.id in found}
     return render_template("moderation/flags.html", page=page, reason=reason, counts=moderation.queue_counts(),
                            form=ResolveForm(formdata=None), sent_back=sent_back, kept=kept, explained=explained,
                            action_form=ActionForm())

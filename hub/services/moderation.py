@@ -3,7 +3,7 @@ personal data from a note, which reaches the comments that quote it (:func:`_fin
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -139,6 +139,13 @@ def _ask_author_to_redact(item: Flag, *, by: User, message: str, confirm_privacy
 def explanation_findings(item: Flag) -> list[screening.Finding]:
     """Return what the privacy check finds in a report's explanation (a reporter may have sent it anyway)."""
     return screening.screen({EXPLANATION: item.detail}) if item.detail else []
+
+
+def explanations_findings(items: Sequence[Flag]) -> dict[int, list[screening.Finding]]:
+    """Return :func:`explanation_findings` of each report of ``items`` that has an explanation, by id."""
+    explained = [item for item in items if item.detail]
+    found = screening.screen_each([{EXPLANATION: item.detail} for item in explained])
+    return {item.id: findings for item, findings in zip(explained, found)}
 
 
 def redact_explanation(item: Flag, *, by: User) -> int:

@@ -64,12 +64,14 @@ def save(data: ProjectData, *, by: User | None, project: Project | None = None) 
     created = project is None
     project = project or Project()
     renamed = not created and _shown_with_notes(project) != _shown_with_notes(data)
+    slug_changed = not created and project.slug != data.slug
     for field, value in vars(data).items():
         setattr(project, field, value)
     db.session.add(project)
     db.session.flush()
     if renamed:  # every published note of the project shows these: partners' mirrors must read them again
-        events.record("project.renamed", subject_type="project", subject_id=project.id)
+        # (the search index keeps only the slug, so it reads them again only when the slug changed)
+        events.record("project.renamed", subject_type="project", subject_id=project.id, slug_changed=slug_changed)
     audit.record("project.create" if created else "project.update", actor=by, target=project)
     db.session.commit()
     return project

@@ -136,19 +136,19 @@ def _crawl(page: Page, base: str, language: str, start: list[str]) -> tuple[dict
     return problems, len(kinds)
 
 
-def test_every_page_fits_a_phone_is_in_the_readers_language_and_passes_axe(browser, hub_with_everything):
-    base = hub_with_everything.url
+@pytest.mark.parametrize("role", ROLES)  # one test per role: the suite's processes share them out
+def test_every_page_fits_a_phone_is_in_the_readers_language_and_passes_axe(browser, hub_with_everything, role):
+    base, username = hub_with_everything.url, ROLES[role]
     problems, seen, started = {}, {}, time.monotonic()
-    for role, username in ROLES.items():
-        for language, browser_locale in LANGUAGES.items():
-            context = browser.new_context(viewport=PHONE, locale=browser_locale, base_url=base)
-            context.add_init_script(script=AXE_SCRIPT)  # sent once per context, not again for every page
-            page = context.new_page()
-            if username:
-                sign_in(page, username, demo.PASSWORD)
-            found, seen[role, language] = _crawl(page, base, language, hub_with_everything.start)
-            problems.update({f"{role} {language} {url}": p for url, p in found.items()})
-            context.close()
+    for language, browser_locale in LANGUAGES.items():
+        context = browser.new_context(viewport=PHONE, locale=browser_locale, base_url=base)
+        context.add_init_script(script=AXE_SCRIPT)  # sent once per context, not again for every page
+        page = context.new_page()
+        if username:
+            sign_in(page, username, demo.PASSWORD)
+        found, seen[role, language] = _crawl(page, base, language, hub_with_everything.start)
+        problems.update({f"{role} {language} {url}": p for url, p in found.items()})
+        context.close()
     print(f"crawled {sum(seen.values())} pages in {time.monotonic() - started:.0f} s: {seen}")
     assert min(seen.values()) >= 8
     assert problems == {}, "\n".join(f"{page}: {'; '.join(found)}" for page, found in sorted(problems.items()))

@@ -134,3 +134,40 @@ def test_renaming_a_person_with_a_thousand_notes_is_one_statement(any_db_app):
     stamped = db.session.scalar(sa.select(sa.func.count()).select_from(Note).where(Note.changed_at > LONG_AGO))
     assert stamped == 1000
     print(f"rename with 1000 published notes on {db.engine.dialect.name}: {took * 1000:.0f} ms")  # with -s
+
+
+def _index_positions() -> dict[int, int]:
+    """Return each indexed note's id with its document number (a note indexed again gets a new one)."""
+    import search_index
+    from whoosh import query as q
+
+    with search_index._state().store.open().searcher() as searcher:
+        return {int(searcher.stored_fields(n)["id"]): n for n in searcher.docs_for_query(q.Term("kind", "note"))}
+
+
+def _project_facet(project_slug: str) -> set[int]:
+    import search_index
+    from flask_login import AnonymousUserMixin
+
+    found = search_index.search("", viewer=AnonymousUserMixin(), filters={"project": project_slug})
+    return {note.id for note in found.notes}
+
+
+def test_the_search_index_reads_a_projects_notes_again_only_when_its_slug_changes(app, project, admin):
+    author, _other, moderator = _people(project)
+    ours = {publish(author, moderator, f"项目笔记{n}").id for n in range(3)}
+    worker.run_once(app)
+    indexed = _index_positions()
+    assert set(indexed) == ours and _project_facet(project.slug) == ours
+
+    projects.save(projects.ProjectData(slug=project.slug, name_zh="成都社区健康中心",
+                                       name_en="Chengdu Community Health Centre"), by=admin, project=project)
+    worker.run_once(app)
+    assert _index_positions() == indexed  # the index holds no project name: nothing to write again
+
+    old_slug = project.slug
+    projects.save(projects.ProjectData(slug="chengdu-health", name_zh="成都社区健康中心",
+                                       name_en="Chengdu Community Health Centre"), by=admin, project=project)
+    worker.run_once(app)
+    assert set(_index_positions()) == ours and _index_positions() != indexed
+    assert _project_facet("chengdu-health") == ours and _project_facet(old_slug) == set()

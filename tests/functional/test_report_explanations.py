@@ -111,3 +111,27 @@ def test_the_reports_message_box_says_who_reads_it_for_every_decision_that_sends
     report_sent_anyway(app, note, member, "The dose in step 2 is wrong.")
     page = client_of(app, moderator, language).get("/moderation/flags").get_data(as_text=True)
     assert label in page  # the author reads it when asked to remove personal data too, not only on unpublishing
+
+
+def test_the_list_of_reports_reads_the_listed_words_once_however_many_explanations_it_shows(
+        app, contributor, moderator, make_user):
+    notes = [published(contributor, moderator) for _ in range(4)]
+    for n, note in enumerate(notes):
+        reporter = client_of(app, make_user(f"reporter{n}"))
+        assert post_form(reporter, f"/notes/{note.id}/flag",
+                         {"reason": "personal_data", "detail": f"The second photo shows her face ({n})"},
+                         form_url=f"/notes/{note.id}").status_code == 302
+    reviewer = client_of(app, moderator)
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        if "sensitive_word" in statement.lower():
+            statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        page = reviewer.get("/moderation/flags").get_data(as_text=True)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert all(f"The second photo shows her face ({n})" in page for n in range(4))
+    assert len(statements) == 1, statements
