@@ -76,11 +76,12 @@ system-packages:
 	fi
 
 # The suite runs in one process per core (pytest-xdist); TEST_WORKERS=0 make test runs it in one process.
-# Tests sharing a module's or package's fixture (hubs, servers, peers) run in one process: tests/conftest.py.
+# --dist load hands out single tests (schemathesis gives all the tests of one function one id, which the scope and
+# group modes would merge into one, leaving the others unrun).
 TEST_WORKERS ?= auto
 
 test: install-test system-packages translations
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist load
 
 clean:
 	rm -rf $(VENV) instance/ .pytest_cache

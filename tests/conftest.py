@@ -27,23 +27,6 @@ def compiled_catalogues() -> None:
     compile_catalogues()
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(items) -> None:
-    """Keep the tests that share a module- or package-scoped fixture in one process of ``make test``.
-
-    ``make test`` spreads the tests over one process per core (pytest-xdist, ``--dist loadgroup``).
-    A fixture of a module or package (three federating hubs, a peer server, the production stack)
-    would be started in every process that runs one of its tests; grouped, it starts once.
-    """
-    for item in items:
-        scopes = {definition.scope: definition for definitions in item._fixtureinfo.name2fixturedefs.values()
-                  for definition in definitions[-1:] if definition.scope in ("module", "package")}
-        if "package" in scopes:
-            item.add_marker(pytest.mark.xdist_group(scopes["package"].baseid or "tests"))
-        elif "module" in scopes:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-
-
 class SharedTemplateCache(jinja2.BytecodeCache):
     """Keep compiled templates across the many fresh apps of the suite.
 
