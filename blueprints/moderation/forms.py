@@ -96,6 +96,6 @@ class RedactNoteForm(FlaskForm):
 class RedactCommentForm(FlaskForm):
     """A moderator edits a comment's text to take personal data out."""
 
-    # Left empty, the service says what to do instead (hub.services.discussion.emptied).
+    # Left empty, the service says what to do instead (hub.services.discussion.redact).
     body = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=5000)])
     submit = SubmitField(_l("Remove it everywhere"))

@@ -369,7 +369,7 @@ def redact(comment: Comment, *, by: User, body: str) -> Reach:
     if comment.removed_at is not None:
         raise ServiceError(_l("This comment was removed."))
     if text_safety.shows_nothing(text_safety.without_controls(body or "")):
-        raise ServiceError(emptied(comment), field="body")
+        raise ServiceError(_emptied(comment), field="body")
     body = _clean(body)
     if body == comment.body:
         raise ServiceError(_l("Nothing was removed. Delete the personal data from the text, then save."),
@@ -379,7 +379,7 @@ def redact(comment: Comment, *, by: User, body: str) -> Reach:
     return reach
 
 
-def emptied(comment: Comment) -> Any:
+def _emptied(comment: Comment) -> Any:
     """Say why a moderator's redaction that leaves a comment empty is refused, and what to do instead."""
     # i18n: %(marker)s is the redaction marker in the comment's language, e.g. “[personal data removed]”
     return _l("This would leave the comment empty, so nothing was saved. Write “%(marker)s” where you remove "
