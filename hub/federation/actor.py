@@ -83,6 +83,19 @@ def note_object_id(note_id: int) -> str:
     return f"{base_url()}/ap/notes/{note_id}"
 
 
+def comment_object_id(comment_id: int) -> str:
+    """Return the ActivityPub id of a comment written on this hub."""
+    return f"{base_url()}/ap/comments/{comment_id}"
+
+
+def own_number(ref: Any, kind: str) -> int | None:
+    """Return ``n`` of this hub's ``/ap/<kind>/<n>`` (``kind``: notes, comments), an activity's ``#…`` after it
+    ignored; None for any other id."""
+    prefix = f"{base_url()}/ap/{kind}/"
+    number = ref[len(prefix):].partition("#")[0] if isinstance(ref, str) and ref.startswith(prefix) else ""
+    return int(number) if number.isdigit() else None
+
+
 def note_page_url(note_id: int) -> str:
     """Return the web page of a local note."""
     return f"{base_url()}/notes/{note_id}"

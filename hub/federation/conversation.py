@@ -59,9 +59,7 @@ S = NoteState
 
 # --- ids ---------------------------------------------------------------------------------------
 
-def comment_object_id(comment_id: int) -> str:
-    """Return the ActivityPub id of a comment written on this hub."""
-    return f"{actor.base_url()}/ap/comments/{comment_id}"
+comment_object_id = actor.comment_object_id  # the ActivityPub id of a comment written on this hub
 
 
 def thread_of(comment: Comment) -> CommentThread | None:
@@ -157,15 +155,11 @@ def _to_origin(note: Note, activity: dict[str, Any], *, event_id: int) -> None:
         delivery.enqueue(peer, delivery.inbox_of(peer), activity, event_id=event_id)
 
 
-def _thread_audience(note: Note, *, exclude: PeerHub | None = None) -> list[PeerHub]:
-    """Return the hubs that have one of our notes and may still read it, but ``exclude``."""
-    wanted = {p.id for p in delivery.audience(note)}
-    return [p for p in delivery.receipts(note) if p.id in wanted and (exclude is None or p.id != exclude.id)]
-
-
 def _to_thread(note: Note, build, *, event_id: int, exclude: PeerHub | None = None) -> None:
-    """Queue ``build(recipients)`` to every hub that has ``note`` (one copy per shared inbox)."""
-    for inbox, group in delivery.by_inbox(_thread_audience(note, exclude=exclude)).items():
+    """Queue ``build(recipients)`` to every hub that has ``note`` and may still read it, but ``exclude``
+    (one copy per shared inbox)."""
+    hubs = [p for p in delivery.holders(note) if exclude is None or p.id != exclude.id]
+    for inbox, group in delivery.by_inbox(hubs).items():
         delivery.enqueue(group[0], inbox, build([p.actor_id for p in group]), event_id=event_id)
 
 
@@ -328,7 +322,10 @@ def _on_note_event(event: Event) -> None:
         return
     original = note.original
     if note.origin_peer_id is None and original.origin_peer_id is not None:
-        # Our translation of a partner's note: offer it to the origin (once per revision published).
+        # Our translation of a partner's note: offer it to the origin (once per revision published). An
+        # older offer not sent yet carries text changed since (personal data a moderator cut out), or
+        # a translation taken down: it goes no more.
+        delivery.supersede(actor.note_object_id(note.id), None, event_id=event.id, kinds=("Offer",))
         if event.kind in ("note.published", "note.updated") and note.state == S.PUBLISHED.value:
             _offer_translation(note, original, event)
     elif note.origin_peer_id is not None and original.origin_peer_id is None and _published_federated(original):
@@ -406,9 +403,8 @@ def _comment_from_id(ref: str | None) -> Comment | None:
     """Return a comment known here by its ActivityPub id (ours, or one received)."""
     if not isinstance(ref, str) or not ref:
         return None
-    prefix = actor.base_url() + "/ap/comments/"
-    if ref.startswith(prefix) and ref[len(prefix):].isdigit():
-        return db.session.get(Comment, int(ref[len(prefix):]))
+    if "#" not in ref and (number := actor.own_number(ref, "comments")) is not None:
+        return db.session.get(Comment, number)
     thread = db.session.scalar(sa.select(CommentThread).where(CommentThread.remote_id == ref))
     return thread.comment if thread is not None else None
 
@@ -464,8 +460,7 @@ def _check_comment_object(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None
 
 def _own_comment_id(ref: str) -> int | None:
     """Return the number of a comment id of this hub (``…/ap/comments/<n>``), else None."""
-    prefix = actor.base_url() + "/ap/comments/"
-    return int(ref[len(prefix):]) if ref.startswith(prefix) and ref[len(prefix):].isdigit() else None
+    return actor.own_number(ref, "comments") if "#" not in ref else None
 
 
 def _check_own_relayed(object_id: str, note: Note) -> Comment | None:

@@ -34,7 +34,7 @@ from hub.federation.problems import problem_of
 from hub.models.base import utcnow
 from hub.models.events import Event
 from hub.models.federation import Delivery, NoteReceipt, PeerHub
-from hub.models import Note, NoteState
+from hub.models import Comment, CommentState, Note, NoteState
 from hub.services.visibility import Audience, may_read
 from hub.worker import DatabaseCursor
 
@@ -70,6 +70,12 @@ def receipts(note: Note) -> list[PeerHub]:
     query = sa.select(PeerHub).join(NoteReceipt, NoteReceipt.peer_id == PeerHub.id).where(
         NoteReceipt.note_id == note.id).order_by(PeerHub.id)
     return list(db.session.scalars(query))
+
+
+def holders(note: Note) -> list[PeerHub]:
+    """Return the hubs that have ``note`` and may still read it: those its comments go to."""
+    had = {p.id for p in receipts(note)}
+    return [p for p in audience(note) if p.id in had]
 
 
 def by_inbox(peers: Iterable[PeerHub]) -> dict[str, list[PeerHub]]:
@@ -176,8 +182,10 @@ def apply_event(event: Event) -> None:
         return
     if event.kind in ("note.unpublished", "note.deleted") or note.state != NoteState.PUBLISHED.value:
         if event.kind in ("note.unpublished", "note.deleted"):
-            queue_delete(note.id, activity_id=_activity_id(note.id, "delete", event.id), peers=receipts(note),
+            had = receipts(note)
+            queue_delete(note.id, activity_id=_activity_id(note.id, "delete", event.id), peers=had,
                          event_id=event.id, at=event.at)
+            drop_unwanted((inbox_of(p) for p in had), note=note)  # its comments still waiting for them
         return  # a published/updated event for a note no longer published: a later event says why
     _publish(note, "Create" if event.kind == "note.published" else "Update", event)
 
@@ -205,6 +213,7 @@ def _publish(note: Note, kind: str, event: Event) -> None:
                      at=event.at)
         db.session.execute(sa.delete(NoteReceipt).where(NoteReceipt.note_id == note.id,
                                                         NoteReceipt.peer_id.in_([p.id for p in gone])))
+        drop_unwanted((inbox_of(p) for p in gone), note=note)  # its comments still waiting for them
     if peers:
         verb = "create" if kind == "Create" else "update"
         queue_article(note, kind, activity_id=_activity_id(note.id, verb, event.id), peers=peers, event_id=event.id,
@@ -437,17 +446,105 @@ def finish_sending(app: Flask) -> None:
 
 
 def retry_dead(*, peer: PeerHub | None = None) -> int:
-    """Put dead letters (of one hub, or all) back in the queue; return how many."""
+    """Put dead letters (of one hub, or all) back in the queue; return how many.
+
+    Those that may no longer go (:class:`_Wanted`: the note narrowed or taken down since they
+    failed, the hub no longer among its readers) are dropped instead, as :func:`supersede` drops
+    stale versions.
+    """
     query = sa.select(Delivery).where(Delivery.state == "dead")
     if peer is not None:
         query = query.where(Delivery.peer_id == peer.id)
-    count = 0
-    for delivery in db.session.scalars(query):
+    count, wanted = 0, _Wanted()
+    for delivery in list(db.session.scalars(query.order_by(Delivery.id))):
         if _held_back(delivery):
+            continue
+        if not wanted(delivery):
+            db.session.delete(delivery)
             continue
         delivery.state, delivery.attempts, delivery.next_attempt_at = "pending", 0, utcnow()
         count += 1
     return count
+
+
+# --- what may still go -------------------------------------------------------------------------
+
+CARRIERS = frozenset({"Create", "Update", "Announce", "Offer"})  # activities that bring a note's or comment's text
+
+
+class _Wanted:
+    """Tell whether a waiting or dead-lettered delivery may still go: whether what it brings is still for its inbox.
+
+    A Create, Update, Announce or Offer brings the text of a note or comment as it stood when it was
+    queued. Newer versions drop older ones (:func:`supersede`); this is for the rest: a note
+    narrowed or taken down since (and the comments under it), a hub no longer among its readers
+    (taken off the allow-list, no longer following), a comment removed or held again, our
+    translation of a partner's note taken down. Withdrawals, and what brings no text (a Follow,
+    a Like, a Flag), always go. One instance looks each note's readers up once.
+    """
+
+    def __init__(self) -> None:
+        self.inboxes: dict[tuple[int, bool], set[str]] = {}
+
+    def reaches(self, note: Note, inbox: str, *, holding: bool) -> bool:
+        key = (note.id, holding)
+        if key not in self.inboxes:
+            self.inboxes[key] = {inbox_of(p) for p in (holders(note) if holding else audience(note))}
+        return inbox in self.inboxes[key]
+
+    def __call__(self, row: Delivery) -> bool:
+        activity = row.activity
+        if activity.get("type") not in CARRIERS or only_withdraws(activity):
+            return True
+        note_id = actor.own_number(row.activity_id, "notes")
+        if note_id is not None:
+            note = db.session.get(Note, note_id)
+            if note is None or note.origin_peer_id is not None:
+                return False
+            if activity.get("type") == "Offer":  # our translation of a partner's note, offered to its origin
+                original = note.original
+                return (note.state == NoteState.PUBLISHED.value and original is not None
+                        and original.origin_peer_id is not None and original.origin_peer_id == row.peer_id)
+            return note.translation_of_id is None and self.reaches(note, row.inbox_url, holding=False)
+        comment_id = actor.own_number(row.activity_id, "comments")
+        if comment_id is not None:
+            comment = db.session.get(Comment, comment_id)
+            if comment is None or comment.removed_at is not None or comment.state != CommentState.PUBLISHED:
+                return False
+            note = comment.note
+            if note.origin_peer_id is not None:  # our member's comment on a partner's note, to its origin
+                return row.peer_id == note.origin_peer_id
+            return note.translation_of_id is None and self.reaches(note, row.inbox_url, holding=True)
+        return True  # what names a note without its text (a topic's Announce): the hub asks for it, and is checked then
+
+
+def drop_unwanted(inboxes: Iterable[str], *, note: Note | None = None) -> int:
+    """Drop the deliveries waiting or dead-lettered for ``inboxes`` that may no longer go (:class:`_Wanted`), those
+    about ``note`` and its comments when given; return how many.
+
+    Called where a note's readers shrink (narrowed, taken down, a hub off the allow-list), in the
+    transaction that records it, so that nothing queued before reaches a hub after its Delete.
+    Only ids are read first: a hub long down may have many failed deliveries.
+    """
+    targets = sorted({inbox for inbox in inboxes if inbox})
+    if not targets:
+        return 0
+    comments = set(db.session.scalars(sa.select(Comment.id).where(Comment.note_id == note.id))) if note else set()
+
+    def about(activity_id: str) -> bool:
+        note_id, comment_id = actor.own_number(activity_id, "notes"), actor.own_number(activity_id, "comments")
+        if note is None:
+            return note_id is not None or comment_id is not None
+        return note_id == note.id or comment_id in comments
+
+    ids = [row_id for row_id, activity_id in db.session.execute(sa.select(Delivery.id, Delivery.activity_id).where(
+        Delivery.state.in_(("pending", "dead")), Delivery.inbox_url.in_(targets))) if about(activity_id)]
+    wanted, dropped = _Wanted(), 0
+    for row in db.session.scalars(sa.select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)).all():
+        if not wanted(row):
+            db.session.delete(row)
+            dropped += 1
+    return dropped
 
 
 def cancel_pending(peer: PeerHub, *, reason: str, problem: dict[str, Any] | None = None) -> int:

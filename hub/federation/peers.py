@@ -198,6 +198,7 @@ def set_partner(peer: PeerHub, partner: bool, *, by: Any) -> None:
     peer.partner = partner
     if not partner:
         _withdraw_partner_notes(peer)
+        delivery.drop_unwanted([delivery.inbox_of(peer)])  # what still waits for it of partners notes
     audit.record("partner.allowlist" if partner else "partner.unlist", actor=by, target=peer, hub=peer.base_url)
     db.session.commit()
 

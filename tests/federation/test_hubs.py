@@ -238,3 +238,38 @@ def _anonymous_page(hub, note_id: int) -> str:
             return response.read().decode()
     except urllib.error.HTTPError:
         return ""
+
+
+def test_a_comment_waiting_for_a_partner_that_was_down_never_reaches_it_once_its_note_is_for_members(hubs):
+    """C is down while A's member comments on A's note; A's moderator then narrows the note to members. Back up, C
+    gets the note's Delete and nothing of the comment: not from the queue, not from a retry of failed deliveries."""
+    from hub.models import Comment
+    from hub.services import discussion
+
+    a, c = hubs["a"], hubs["c"]
+    said = f"Meet Fang at the back gate ({uuid.uuid4().hex[:6]})"
+    note_id = _publish(a, "Commented while C was down")
+    wait_for(lambda: (_copy(c, a, note_id) or {}).get("state") == "published", what="the note on C", hubs=[a, c])
+    c.stop()
+    try:
+        with a.context():
+            comment_id = discussion.add_comment(db.session.get(Note, note_id), by=a.user("writer"), body=said).id
+
+        def failing() -> bool:
+            with a.context():
+                rows = db.session.scalars(sa.select(Delivery).where(Delivery.inbox_url == c.base + "/inbox",
+                                                                    Delivery.state == "pending"))
+                return any(d.activity["type"] == "Announce" and d.attempts >= 1 and d.last_error for d in rows)
+        wait_for(failing, what="A's Announce of the comment to C to fail and wait", hubs=[a])
+        with a.context():
+            notes.narrow_visibility(db.session.get(Note, note_id), by=a.user("moder"), visibility="members")
+            peers.retry_dead_letters(by=a.user("admin"))  # an admin sends what failed again, too
+    finally:
+        c.start()
+    wait_for(lambda: (_copy(c, a, note_id) or {}).get("state") == "deleted", what="the Delete on C", hubs=[a, c])
+    comment = f"{a.base}/ap/comments/{comment_id}"
+    with a.context():  # what A holds for C of the comment: nothing sent, nothing left to send
+        assert [(d.activity["type"], d.state) for d in db.session.scalars(sa.select(Delivery).where(
+            Delivery.inbox_url == c.base + "/inbox", Delivery.activity_id.startswith(comment)))] == []
+    with c.context():  # what C ever received that names it
+        assert not [item.activity_id for item in db.session.scalars(sa.select(InboxItem)) if comment in item.raw]
