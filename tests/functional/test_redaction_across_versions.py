@@ -4,6 +4,12 @@
   "Accept") lose what was removed from any version of the note: the note's own, its translations'
   when the original is redacted, the original's when a translation is. Accepting them later
   never brings it back; the moderator is told where it was cut, with a link to changes that wait.
+- A name removed in pinyin ("Wang Xiaoming", from the English translation) is found in Han
+  characters (王小明) in the Chinese original, which the moderator is told still holds it, and
+  in the comments written in Chinese; written another way ("Xiaoming Wang") in English comments.
+  A name removed in Han characters is found in pinyin in comments on the translation.
+- Only names cross scripts: an everyday word that reads like the removed name (黎明 "dawn" for
+  "Li Ming", 东门 for "Dong Men") stays.
 """
 from __future__ import annotations
 
@@ -15,14 +21,22 @@ from flask.testing import FlaskClient
 from hub.extensions import db
 from hub.models import Note
 from hub.models.user import Role, User
-from hub.services import notes
+from hub.services import discussion, notes, translations
 from tests.forms import form_fields
-from tests.functional.test_redaction_everywhere import (BODY, LANGUAGES, NAME, PHONE, SUMMARY, TITLE, client_of,
-                                                        published, published_translation)
+from tests.functional.test_redaction_everywhere import (BODY, LANGUAGES, NAME, PHONE, STILL_IN_ORIGINAL, SUMMARY,
+                                                        TITLE, body_of, client_of, published, published_translation,
+                                                        removing_every_finding)
 from tests.helpers import post_form
 
 EN_TITLE, EN_SUMMARY = "Night outreach", "We hand out naloxone at night."
 ZH_MARK, EN_MARK = "［已删除个人信息］", "[personal data removed]"
+
+
+def translated(original: Note, translator: User, body: str) -> Note:
+    """Return an English translation of ``original`` saved by ``translator``, not yet submitted."""
+    translation = translations.start(original, by=translator, language="en")
+    return notes.save(translation, by=translator, confirm_privacy=True, data=notes.NoteInput(
+        title=EN_TITLE, summary=EN_SUMMARY, body=body, language="en", visibility="public"))
 
 
 def edited(note: Note, author: User, body: str) -> Note:
@@ -123,3 +137,84 @@ def test_redacting_what_no_waiting_changes_hold_says_nothing_of_them(app, contri
     page = redact(client_of(app, moderator), note, f"姓名：{NAME}，电话 {ZH_MARK}。我们每周走两次。")
     assert "Removed from the note" in page and "not published yet" not in page
     assert reload(note).pending.body == f"姓名：{NAME}。我们每周走两次。"
+
+
+# --- 2. a name across scripts ----------------------------------------------------------------------
+
+ALSO = {"en": "Also removed from 2 comments that quoted it.", "zh_Hans": "同时从引用它的 2 条评论中删除。"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_name_removed_in_pinyin_from_a_translation_is_found_in_han_in_the_original_and_its_comments(
+        app, contributor, moderator, member, make_user, language):
+    original = published(contributor, moderator)
+    translator = make_user("tina", role=Role.CONTRIBUTOR, pseudonym="Tina")
+    translation = published_translation(original, translator, moderator,
+                                        f"Name: Wang Xiaoming, phone {PHONE}. We go twice a week.")
+    in_chinese = discussion.add_comment(original, by=member, body=f"{NAME}还在那里吗？", confirm_privacy=True)
+    in_english = discussion.add_comment(translation, by=member, body="Is Xiaoming Wang still there?",
+                                        confirm_privacy=True)
+
+    page = redact(client_of(app, moderator, language), translation,
+                  f"Name: {EN_MARK}, phone {PHONE}. We go twice a week.")
+
+    assert body_of(in_chinese) == f"{ZH_MARK}还在那里吗？"
+    assert body_of(in_english) == f"Is {EN_MARK} still there?"
+    assert ALSO[language] in page
+    assert STILL_IN_ORIGINAL[language] in page
+    assert f'<a href="/moderation/notes/{original.id}/redact">' in page
+    assert reload(original).body == BODY  # another author's text: named, not changed
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_approving_a_translation_with_a_pinyin_name_removed_cleans_the_chinese_comments_and_names_the_original(
+        app, contributor, moderator, member, make_user, language):
+    original = published(contributor, moderator)
+    quoting = discussion.add_comment(original, by=member, body=f"我认识{NAME}。", confirm_privacy=True)
+    translator = make_user("tina", role=Role.CONTRIBUTOR, pseudonym="Tina")
+    translation = notes.submit(translated(original, translator, "Name: Wang Xiaoming. We go twice a week."),
+                               by=translator, confirm_privacy=True)
+    reviewer = client_of(app, moderator, language)
+    url = f"/moderation/notes/{translation.id}"
+
+    page = post_form(reviewer, f"{url}/approve", removing_every_finding(reviewer, url, "/approve"), form_url=url,
+                     follow_redirects=True).get_data(as_text=True)
+
+    assert reload(translation).body == f"Name: {EN_MARK}. We go twice a week."
+    assert body_of(quoting) == f"我认识{ZH_MARK}。"
+    assert STILL_IN_ORIGINAL[language] in page
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_name_removed_in_han_from_the_original_is_cut_in_pinyin_from_comments_on_its_translation(
+        app, contributor, moderator, member, make_user, language):
+    original = published(contributor, moderator)
+    translator = make_user("tina", role=Role.CONTRIBUTOR, pseudonym="Tina")
+    translation = published_translation(original, translator, moderator, "We go twice a week.")
+    comments = [discussion.add_comment(translation, by=member, body=body, confirm_privacy=True)
+                for body in ("Xiaoming Wang helped us.", "Ask Wang Xiao Ming.", "Wang Xiaoming knows.")]
+
+    redact(client_of(app, moderator, language), original, LEFT)
+
+    assert [body_of(each) for each in comments] == [
+        f"{EN_MARK} helped us.", f"Ask {EN_MARK}.", f"{EN_MARK} knows."]
+
+
+def test_only_names_cross_scripts_never_everyday_words_that_read_alike(app, contributor, moderator, member,
+                                                                       make_user):
+    original = published(contributor, moderator, body="黎明时分，李明在东门等我们。我们每周走两次。")
+    translator = make_user("tina", role=Role.CONTRIBUTOR, pseudonym="Tina")
+    translation = published_translation(original, translator, moderator,
+                                        "At dawn Li Ming waits for us at the east gate. We go twice a week.")
+    on_original = discussion.add_comment(original, by=member, body="黎明时分李明也来过。", confirm_privacy=True)
+    # Removing an everyday word (东门, "east gate") in Han characters cuts no "Dong Men" in pinyin.
+    on_translation = discussion.add_comment(translation, by=member, body="We met at Dong Men.",
+                                            confirm_privacy=True)
+    reviewer = client_of(app, moderator)
+
+    page = redact(reviewer, translation, "At dawn someone waits for us at the east gate. We go twice a week.")
+    redact(reviewer, original, f"黎明时分，{ZH_MARK}在{ZH_MARK}等我们。我们每周走两次。")
+
+    assert "Also removed from 1 comment that quoted it." in page
+    assert body_of(on_original) == f"黎明时分{ZH_MARK}也来过。"  # 黎明 "dawn" reads li ming too
+    assert body_of(on_translation) == "We met at Dong Men."
