@@ -129,7 +129,8 @@ def approve(note_id: int):
     return _decide(note_id, ApproveForm(), lambda note, f: moderation.approve(
         note, by=me(), visibility=f.visibility.data, featured=f.featured.data, message=f.message.data or "",
         checked=checked, redact=redact, version=f.version.data or None),
-        _told(note_id, _("Published. The author is notified."), _("Published.")), then=_tell_redacted)
+        _told(note_id, _("Published. The author is notified."), _("Published.")),
+        then=lambda done: _tell_redacted(done, note_id=note_id))
 
 
 @bp.post("/moderation/notes/<int:note_id>/request-changes")
@@ -218,7 +219,8 @@ def accept_changes(note_id: int):
     return _decide(note_id, AcceptChangesForm(), lambda note, f: moderation.accept_changes(
         note, by=me(), version=f.version.data, checked=checked, redact=redact, message=f.message.data or ""),
         _told(note_id, _("The changes are published. The author is notified."), _("The changes are published.")),
-        back="moderation.changes", done="moderation.changes_queue", then=_tell_redacted)
+        back="moderation.changes", done="moderation.changes_queue",
+        then=lambda done: _tell_redacted(done, note_id=note_id))
 
 
 @bp.post("/moderation/notes/<int:note_id>/changes/return")
@@ -310,15 +312,16 @@ def redact_note(note_id: int):
             flash(ngettext("Removed from the note and from %(n)d earlier revision. Search and partner hubs follow.",
                            "Removed from the note and from %(n)d earlier revisions. Search and partner hubs follow.",
                            done.revisions, n=done.revisions), "info")
-            _tell_redacted(done)
+            _tell_redacted(done, note_id=note.id)
             return redirect(url_for("notes.detail", note_id=note.id))
     fields, findings = notes.privacy_findings(note)
     return render_template("moderation/redact.html", note=note, form=form, groups=privacy_groups(fields, findings))
 
 
-def _tell_redacted(done: notes.Redacted) -> None:
-    """Say where else what a moderator removed from a note went (comments quoting it), and which of the
-    note's other language versions still hold it, each with a link to remove it there.
+def _tell_redacted(done: notes.Redacted, *, note_id: int) -> None:
+    """Say where else what a moderator removed from a note went (comments quoting it, changes not yet
+    published), and which of the note's other language versions still hold it, each with a link to
+    remove it there.
 
     Only the language is named, never a title: a title may hold the very data, and flashes ride in the cookie.
     """
@@ -326,6 +329,8 @@ def _tell_redacted(done: notes.Redacted) -> None:
         # i18n: %(n)d is how many comments quoted what was removed from the note, and had it cut out too
         flash(ngettext("Also removed from %(n)d comment that quoted it.",
                        "Also removed from %(n)d comments that quoted it.", done.comments, n=done.comments), "info")
+    for other in done.changes:
+        _tell_changes_cut(other, itself=other.id == note_id)
     for other in done.still_in:
         if other.original is None:
             # i18n: a moderator removed personal data from a translation; its original note still holds it
@@ -337,6 +342,26 @@ def _tell_redacted(done: notes.Redacted) -> None:
                             language=language_label(other.language)), _("Remove it from that translation"))
         flash(Markup('{} <a href="{}">{}</a>').format(said, url_for("moderation.redact_note", note_id=other.id), link),
               "warning")
+
+
+def _tell_changes_cut(other: Note, *, itself: bool) -> None:
+    """Say that a note's pending changes lost what was removed, with a link to them when they wait for review."""
+    language = language_label(other.language)
+    if itself:
+        # i18n: the author's edits of a published note, kept until a moderator accepts them
+        said = _("Also removed from the changes to this note that are not published yet.")
+    elif other.original is None:
+        # i18n: a moderator removed personal data from a translation; it was cut from its original's edits too
+        said = _("Also removed from the changes to the original note (%(language)s) that are not published yet.",
+                 language=language)
+    else:
+        # i18n: a moderator removed personal data from a note; it was cut from another translation's edits too
+        said = _("Also removed from the changes to the %(language)s translation that are not published yet.",
+                 language=language)
+    if other.pending is not None and other.pending.submitted_at is not None and other.is_published:
+        said = Markup('{} <a href="{}">{}</a>').format(said, url_for("moderation.changes", note_id=other.id),
+                                                      _("Review those changes"))
+    flash(said, "info")
 
 
 @bp.route("/moderation/comments/<int:comment_id>/redact", methods=["GET", "POST"])

@@ -89,8 +89,9 @@ def _finish_removal(note: Note, done: notes.Redacted, *, by: User) -> notes.Reda
     is redacted too (:func:`hub.services.discussion.scrub_comments`), held ones included.
 
     The comments of the whole family count (the original and every translation of it): a reader
-    quotes a name where they read it. The family's other texts are only named (``still_in``):
-    another author's note changes by the moderator's own redaction there.
+    quotes a name where they read it. The family's other texts readers see are only named (``still_in``):
+    another author's note changes by the moderator's own redaction there. (Their changes not yet
+    published lost it already: :func:`hub.services.notes.cut_personal_data`.)
     """
     comments = discussion.scrub_comments([each.id for each in notes.family(note)], done.removed, by=by)
     still_in = notes.still_holding(note, done.removed) if done.removed else ()

@@ -763,15 +763,17 @@ def scan_input(data: NoteInput) -> tuple[dict[str, str], list[privacy.Finding]]:
     return fields, screening.screen(fields)
 
 
-def _scrub_everywhere(note: Note, removed: redaction.Removed) -> int:
-    """Cut removed personal data out of the note's revisions, pending changes and translations.
+def _scrub_everywhere(note: Note, removed: redaction.Removed) -> tuple[int, tuple[Note, ...]]:
+    """Cut removed personal data out of the note's revisions and translations, and out of the pending
+    changes of every note of its :func:`family`.
 
-    Return how many revisions were changed. Published translations are re-indexed and sent
-    again to partner hubs through their ``note.updated`` events.
+    Return how many revisions were changed, and the notes whose pending changes were. Published
+    translations are re-indexed and sent again to partner hubs through their ``note.updated`` events.
+    Pending changes reach readers only through a moderator's "Accept", who could not tell a name there
+    from any other word: they lose what a moderator removed from any version of the note, the
+    original's too (whose published text only its own redaction changes, see :func:`still_holding`).
     """
     purged = redaction.scrub_revisions(note.revisions, removed, language=note.language)
-    if note.pending is not None:
-        redaction.scrub_item(note.pending, removed, language=note.pending.language)
     for translation in note.translations:
         if translation.state == S.DELETED:
             continue
@@ -780,8 +782,10 @@ def _scrub_everywhere(note: Note, removed: redaction.Removed) -> int:
             if translation.state == S.PUBLISHED:
                 events.record("note.updated", subject_type="note", subject_id=translation.id, redacted=True)
         purged += redaction.scrub_revisions(translation.revisions, removed, language=translation.language)
+    changes = tuple(each for each in family(note) if each.pending is not None
+                    and redaction.scrub_item(each.pending, removed, language=each.pending.language))
     _scrub_said_about(note, removed)
-    return purged
+    return purged, changes
 
 
 def family(note: Note) -> list[Note]:
@@ -792,7 +796,8 @@ def family(note: Note) -> list[Note]:
 
 
 def still_holding(note: Note, removed: redaction.Removed) -> tuple[Note, ...]:
-    """Return the other notes of ``note``'s :func:`family` whose text still holds what was removed from it."""
+    """Return the other notes of ``note``'s :func:`family` whose text readers see still holds what was
+    removed from it (their pending changes lost it in :func:`_scrub_everywhere`)."""
     return tuple(other for other in family(note) if other.id != note.id
                  and redaction.scrub(redaction.text_fields(other), removed, language=other.language)
                  != redaction.text_fields(other))
@@ -855,6 +860,8 @@ class Redacted:
     removed: redaction.Removed = field(repr=False)  # the removed words themselves: never in a log or a traceback
     revisions: int  # earlier revisions, of the note and of its translations
     comments: int = 0  # comments quoting it, in the note's family (hub.services.moderation)
+    # The notes of its family (itself included) whose pending changes held it, and were cut too.
+    changes: tuple[Note, ...] = ()
     # The note's original and the original's other translations whose text still holds it: another
     # author's text, which only the moderator's own redaction there changes (hub.services.moderation).
     still_in: tuple[Note, ...] = ()
@@ -894,7 +901,7 @@ def cut_personal_data(note: Note, *, by: User, fields: dict[str, str], reason: s
     _apply_text(note, new)
     for attachment in named:  # a file name cannot be edited here: it is replaced by a neutral one
         attachment.filename = f"attachment-{attachment.id}.{attachment.filename.rpartition('.')[2]}"
-    purged = _scrub_everywhere(note, removed)
+    purged, changes = _scrub_everywhere(note, removed)
     if note.state in (S.SUBMITTED, S.PUBLISHED):
         _snapshot(note, by)
     db.session.add(ReviewMessage(note=note, author=by, kind="redacted", body=reason))
@@ -903,7 +910,7 @@ def cut_personal_data(note: Note, *, by: User, fields: dict[str, str], reason: s
     _notify_author(note, "note.redacted")
     if note.state == S.PUBLISHED:
         events.record("note.updated", subject_type="note", subject_id=note.id, redacted=True)
-    return Redacted(removed=removed, revisions=purged)
+    return Redacted(removed=removed, revisions=purged, changes=changes)
 
 
 # --- review ------------------------------------------------------------------------------
@@ -990,7 +997,10 @@ def publish_submitted(note: Note, *, by: User, visibility: str | None = None, fe
 def _scrub_chosen(note: Note, fields: dict[str, str], chosen: list[privacy.Finding]) -> Redacted:
     """Cut the findings a moderator chose to remove out of the note's history and translations too."""
     removed = redaction.removed_findings(fields, chosen)
-    return Redacted(removed=removed, revisions=_scrub_everywhere(note, removed) if removed else 0)
+    if not removed:
+        return Redacted(removed=removed, revisions=0)
+    purged, changes = _scrub_everywhere(note, removed)
+    return Redacted(removed=removed, revisions=purged, changes=changes)
 
 
 def request_changes(note: Note, *, by: User, message: str, version: str | None = None) -> Note:

@@ -4,20 +4,27 @@ When a moderator removes personal data from a note, the same data usually sits i
 earlier revisions, in the author's pending changes and in its translations. :class:`Removed`
 describes what went: the exact strings, and the scanner's view of them (kind and masked value),
 so that the same phone number written another way (spaced, with +86, in Chinese numerals) is
-found too, and so that a Chinese name removed is also found romanised in a translation
-("王小明" as "Wang Xiaoming"). :func:`scrub` replaces every such place with the redaction marker;
-revisions it changes are stamped ``redacted_at`` so the history says where something was removed.
+found too, and so that a Chinese name removed is also found in the other script: romanised in a
+translation or a comment ("王小明" as "Wang Xiaoming", "Xiaoming Wang"), and, removed in pinyin, in Han
+characters in the original or a comment written in Chinese ("Wang Xiaoming" as "王小明"). Only names
+cross scripts: a run of two to four syllables read as a name (never an everyday word, see
+:func:`_everyday_word`). :func:`scrub` replaces every such place with the redaction marker; revisions it
+changes are stamped ``redacted_at`` so the history says where something was removed.
 """
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
+from importlib import resources
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin, pinyin
+from pypinyin.contrib.tone_convert import to_normal
+from pypinyin.pinyin_dict import pinyin_dict
 
 from hub.models.base import utcnow
 from hub.models.note import LANGUAGES, SECTIONS, NoteRevision
@@ -42,10 +49,18 @@ class Removed:
 
     @cached_property
     def romanised(self) -> re.Pattern[str] | None:
-        """Return a pattern matching the removed Chinese names written in pinyin, None when none was removed."""
-        forms = sorted(form for literal in self.literals for name in _names_in(literal)
-                       for form in _romanised_forms(name))
+        """Return a pattern matching the removed Chinese names written in pinyin (those removed in Han
+        characters, and those removed in pinyin written another way), None when no name was removed."""
+        forms = sorted({form for literal in self.literals for name in _names_in(literal)
+                        for form in _romanised_forms(name)}
+                       | {form for name in self.pinyin_names for form in _reordered_forms(name)})
         return re.compile("|".join(forms), re.IGNORECASE) if forms else None
+
+    @cached_property
+    def pinyin_names(self) -> frozenset[tuple[str, ...]]:
+        """Return the syllables of each Chinese name removed in pinyin ("Wang Xiaoming": wang, xiao, ming)."""
+        return frozenset(syllables for literal in self.literals for name in _latin_names_in(literal)
+                         if (syllables := _pinyin_name(name)))
 
 
 def text_fields(item: Any) -> dict[str, str]:
@@ -74,11 +89,26 @@ def removed_between(old: Mapping[str, str], new: Mapping[str, str]) -> Removed:
         for token in old_tokens:
             starts.append(starts[-1] + len(token))
         matcher = difflib.SequenceMatcher(a=old_tokens, b=new_tokens, autojunk=False)
-        for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
-            if tag in ("delete", "replace"):
-                literals.update(_whole_words(before, starts[i1], starts[i2]))
+        runs = [(i1, i2) for tag, i1, i2, _j1, _j2 in matcher.get_opcodes() if tag in ("delete", "replace")]
+        for i1, i2 in runs:
+            literals.update(_whole_words(before, starts[i1], starts[i2]))
+        # The marker written over "Wang Xiaoming" shares its spaces: the diff keeps the space between the
+        # two words, and only the whole run is the name (looked for in Han characters, or reordered).
+        for i1, i2 in _joined(runs, old_tokens):
+            literals.update(_whole_words(before, starts[i1], starts[i2]))
     gone = screening.fingerprints(old, screening.screen(old)) - screening.fingerprints(new, screening.screen(new))
     return Removed(literals=frozenset(literals), fingerprints=frozenset(gone))
+
+
+def _joined(runs: list[tuple[int, int]], tokens: list[str]) -> list[tuple[int, int]]:
+    """Return the runs of deleted tokens that only spaces separate, joined, where two or more were."""
+    joined: list[tuple[int, int]] = []
+    for i1, i2 in runs:
+        if joined and not "".join(tokens[joined[-1][1]:i1]).strip():
+            joined[-1] = (joined[-1][0], i2)
+        else:
+            joined.append((i1, i2))
+    return [run for run in joined if run not in runs]
 
 
 def removed_findings(fields: Mapping[str, str], findings: Iterable[screening.Finding]) -> Removed:
@@ -141,10 +171,33 @@ _LATIN_EDGE_BEFORE, _LATIN_EDGE_AFTER = r"(?<![A-Za-z0-9])", r"(?![A-Za-z0-9])"
 
 def _names_in(literal: str) -> list[str]:
     """Return the Chinese names in a removed run: the run itself when it is one, and those the scanner
-    finds in it (a moderator deletes "姓名：王小明" whole, or "王小明，电话…")."""
+    finds in it (a moderator deletes "姓名：王小明" whole, or "王小明，电话…"); never an everyday word."""
     found = [literal[start:stop] for start, stop in real_names.find(literal)]
     return [name for name in dict.fromkeys([literal, *found])
-            if slugs.HAN_RE.fullmatch(name) and len(name) in NAME_LENGTHS]
+            if slugs.HAN_RE.fullmatch(name) and len(name) in NAME_LENGTHS and not _everyday_word(name)]
+
+
+# Words jieba's dictionary counts at least this often are everyday words (黎明 "dawn" 670, 东门 409,
+# 高峰 1556), not names (王小明 3; most names are not in it). A name that is also a famous one (李娜 438)
+# is missed: the price of never cutting "dawn" out of a comment because "Li Ming" was removed.
+EVERYDAY = 100
+
+
+@cache
+def _everyday_words() -> frozenset[str]:
+    """Return the words of two to four characters in jieba's dictionary counted at least :data:`EVERYDAY` times."""
+    words = set()
+    with resources.files("jieba").joinpath("dict.txt").open(encoding="utf-8") as lines:
+        for line in lines:
+            word, frequency, _tag = line.split(" ", 2)
+            if len(word) in NAME_LENGTHS and int(frequency) >= EVERYDAY:
+                words.add(word)
+    return frozenset(words)
+
+
+def _everyday_word(han: str) -> bool:
+    """Tell whether a run of Han characters is an everyday word, which never crosses scripts as a name."""
+    return han in _everyday_words()
 
 
 def _romanised_forms(literal: str) -> list[str]:
@@ -162,6 +215,115 @@ def _romanised_forms(literal: str) -> list[str]:
     orders = [syllables] + [syllables[size:] + syllables[:size] for size in (1, 2) if size < len(syllables)]
     gap = _SYLLABLE_GAP if len(literal) == min(NAME_LENGTHS) else _SYLLABLE_GAP + "?"
     return [_LATIN_EDGE_BEFORE + gap.join(order) + _LATIN_EDGE_AFTER for order in orders]
+
+
+# --- a name removed in pinyin, looked for in Han characters and written another way -----------------
+
+_LATIN_RUN = re.compile(r"[A-Za-zÜü]+(?:(?:\s+|[-'’])[A-Za-zÜü]+){0,3}")
+_LATIN_GAP = re.compile(r"\s+|[-'’]")
+_LONGEST_SYLLABLE = 6  # "zhuang", "shuang"
+
+
+@cache
+def _syllables() -> frozenset[str]:
+    """Return every toneless syllable pypinyin reads a character as (ü written v): some 400, less the
+    interjections without a vowel (m, n, ng, hm), which would split English words into "syllables"."""
+    readings = {reading for value in pinyin_dict.values() for reading in value.split(",")}
+    return frozenset(plain for plain in map(to_normal, readings)
+                     if plain.isascii() and plain.isalpha() and re.search("[aeiouv]", plain))
+
+
+def _split_syllables(word: str) -> list[str] | None:
+    """Split a word written in pinyin into the fewest syllables ("xiaoming": xiao, ming); None when it is none."""
+    word, known = word.lower().replace("ü", "v"), _syllables()
+    best: list[list[str] | None] = [[]] + [None] * len(word)
+    for stop in range(1, len(word) + 1):
+        for start in range(max(0, stop - _LONGEST_SYLLABLE), stop):
+            before = best[start]
+            if before is not None and word[start:stop] in known and (
+                    best[stop] is None or len(before) + 1 < len(best[stop])):
+                best[stop] = [*before, word[start:stop]]
+    return best[-1] or None
+
+
+@cache
+def _surnames() -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+    """Return the readings of the common surnames: single syllables (曾: zeng, ceng), and compound pairs."""
+    single = {reading for name in real_names.SURNAMES
+              for reading in pinyin(name, style=Style.NORMAL, heteronym=True)[0]}
+    compound = {tuple(lazy_pinyin(name, style=Style.NORMAL)) for name in real_names.COMPOUND_SURNAMES}
+    return frozenset(single), frozenset(compound)  # type: ignore[arg-type]
+
+
+def _latin_names_in(literal: str) -> list[str]:
+    """Return the runs of a removed literal that may be a name in pinyin: the literal itself, and the
+    names the scanner finds in it ("Name: Wang Xiaoming" deleted whole)."""
+    found = [literal[start:stop] for start, stop in real_names.find(literal)]
+    return [name for name in dict.fromkeys([literal, *found]) if _LATIN_RUN.fullmatch(name)]
+
+
+def _pinyin_name(text: str) -> tuple[str, ...] | None:
+    """Return the syllables of a Chinese name written in pinyin, surname first or last ("Wang Xiaoming",
+    "Xiao-ming Wang", "wangxiaoming"); None for anything else ("John Smith", "human").
+
+    Two to four syllables, all pinyin, a common surname first or last. Two syllables must be two
+    words: run together they are too often an English word ("Hu Man" is a name, "human" is not).
+    """
+    words = _LATIN_GAP.split(text)
+    parts = [_split_syllables(word) for word in words]
+    if any(part is None for part in parts):
+        return None
+    syllables = tuple(itertools.chain.from_iterable(parts))  # type: ignore[arg-type]
+    if len(syllables) not in NAME_LENGTHS or (len(syllables) == 2 and len(words) < 2):
+        return None
+    return syllables if _surname_first(syllables) else None
+
+
+def _reordered_forms(syllables: tuple[str, ...]) -> list[str]:
+    """Return patterns for a name removed in pinyin written in any order and spacing ("Xiaoming Wang",
+    "Wang Xiao Ming", "wangxiaoming" of "Wang Xiaoming"), whole words only."""
+    gap = _SYLLABLE_GAP if len(syllables) == min(NAME_LENGTHS) else _SYLLABLE_GAP + "?"
+    spelled = [_syllable([each]) or re.escape(each) for each in syllables]
+    orders = [spelled[size:] + spelled[:size] for size in range(len(spelled))]
+    return [_LATIN_EDGE_BEFORE + gap.join(order) + _LATIN_EDGE_AFTER for order in orders]
+
+
+def _surname_first(syllables: tuple[str, ...]) -> set[tuple[str, ...]]:
+    """Return a name in pinyin with its surname first, as Han characters write it: "Xiaoming Wang" as
+    wang, xiao, ming (both, when either end reads as a surname)."""
+    single, compound = _surnames()
+    orders = set()
+    if syllables[0] in single or syllables[:2] in compound:
+        orders.add(syllables)
+    if syllables[-1] in single:
+        orders.add(syllables[-1:] + syllables[:-1])
+    if syllables[-2:] in compound:
+        orders.add(syllables[-2:] + syllables[:-2])
+    return orders
+
+
+@cache
+def _readings(character: str) -> frozenset[str]:
+    """Return a Han character's toneless readings (ü written v, and u, as names are written in Latin letters)."""
+    readings = set(pinyin(character, style=Style.NORMAL, heteronym=True)[0])
+    return frozenset(readings | {reading.replace("v", "u") for reading in readings})
+
+
+def _han_names(text: str, names: frozenset[tuple[str, ...]]) -> Iterator[tuple[int, int]]:
+    """Yield [start, end) of each run of Han characters in ``text`` that reads as one of the ``names``
+    removed in pinyin: a common surname first, the given name after it, and no everyday word."""
+    single, compound = real_names.SURNAMES, real_names.COMPOUND_SURNAMES
+    wanted = {order for name in names for order in _surname_first(name)}
+    lengths = sorted({len(order) for order in wanted})
+    for start, character in enumerate(text):
+        if character not in single and text[start:start + 2] not in compound:
+            continue
+        for length in lengths:
+            run = text[start:start + length]
+            if (len(run) == length and slugs.HAN_RE.fullmatch(run) and not _everyday_word(run)
+                    and any(all(s in _readings(c) for s, c in zip(order, run)) for order in wanted
+                            if len(order) == length)):
+                yield start, start + length
 
 
 def _syllable(readings: list[str]) -> str | None:
@@ -190,6 +352,9 @@ def scrub(fields: Mapping[str, str], removed: Removed, *, language: str) -> dict
         if removed.romanised is not None:
             spans.extend(screening.Finding("sensitive_word", name, m.start(), m.end())
                          for m in removed.romanised.finditer(text))
+        if removed.pinyin_names:
+            spans.extend(screening.Finding("sensitive_word", name, start, stop)
+                         for start, stop in _han_names(text, removed.pinyin_names))
     return screening.redact(fields, spans, language=language)
 
 
