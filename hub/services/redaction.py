@@ -6,9 +6,10 @@ describes what went: the exact strings, and the scanner's view of them (kind and
 so that the same phone number written another way (spaced, with +86, in Chinese numerals) is
 found too, and so that a Chinese name removed is also found in the other script: romanised in a
 translation or a comment ("王小明" as "Wang Xiaoming", "Xiaoming Wang"), and, removed in pinyin, in Han
-characters in the original or a comment written in Chinese ("Wang Xiaoming" as "王小明"). Only names
-cross scripts: a run of two to four syllables read as a name (never an everyday word, see
-:func:`_everyday_word`). :func:`scrub` replaces every such place with the redaction marker; revisions it
+characters in the original or a comment written in Chinese ("Wang Xiaoming" as "王小明"). A run of
+two to four Han characters removed is looked for in pinyin whatever it is; a run removed in pinyin is
+looked for in Han characters only when it reads as a name, and never as an everyday word (see
+:func:`_everyday_word`: "Li Ming" removed leaves 黎明, "dawn"). :func:`scrub` replaces every such place with the redaction marker; revisions it
 changes are stamped ``redacted_at`` so the history says where something was removed.
 """
 from __future__ import annotations
@@ -171,10 +172,11 @@ _LATIN_EDGE_BEFORE, _LATIN_EDGE_AFTER = r"(?<![A-Za-z0-9])", r"(?![A-Za-z0-9])"
 
 def _names_in(literal: str) -> list[str]:
     """Return the Chinese names in a removed run: the run itself when it is one, and those the scanner
-    finds in it (a moderator deletes "姓名：王小明" whole, or "王小明，电话…"); never an everyday word."""
+    finds in it (a moderator deletes "姓名：王小明" whole, or "王小明，电话…"). An everyday word counts too
+    (东门, "east gate", removed as the meeting place): in pinyin it is no English word to spare."""
     found = [literal[start:stop] for start, stop in real_names.find(literal)]
     return [name for name in dict.fromkeys([literal, *found])
-            if slugs.HAN_RE.fullmatch(name) and len(name) in NAME_LENGTHS and not _everyday_word(name)]
+            if slugs.HAN_RE.fullmatch(name) and len(name) in NAME_LENGTHS]
 
 
 # Words jieba's dictionary counts at least this often are everyday words (黎明 "dawn" 670, 东门 409,
