@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -69,8 +70,8 @@ def test_processes_end_when_pytest_is_killed(tmp_path):
     (tmp_path / "test_inner.py").write_text(INNER_TEST.format(pids=str(pids), detaching=DETACHING))
     session = spawn.popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.spawn",
                            "--rootdir", str(tmp_path), str(tmp_path / "test_inner.py")],
-                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=spawn.subprocess.PIPE,
-                          stderr=spawn.subprocess.STDOUT, text=True)
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
     started: list[int] = []
     try:
         started = _wait_for_ready(pids, session)
@@ -88,3 +89,14 @@ def test_processes_end_when_pytest_is_killed(tmp_path):
         if session.poll() is None:
             session.kill()
 
+
+def test_the_suite_starts_processes_only_through_spawn():
+    """What starts a process elsewhere in tests/ escapes the reaper (tests.spawn says why)."""
+    starting = re.compile(r"\bsubprocess\.(Popen|run|call|check_call|check_output)\(|\bos\.(system|fork|spawn\w*|exec\w*)\(")
+    exempt = {"tests/spawn.py",  # the helper itself
+              "tests/killed.py",  # wraps subprocess.run inside a child process, to kill it midway
+              "tests/functional/test_spawned_processes.py"}  # the inner session's detaching child, on purpose
+    found = [f"{path.relative_to(ROOT)}:{n}" for path in sorted((ROOT / "tests").rglob("*.py"))
+             if str(path.relative_to(ROOT)) not in exempt
+             for n, line in enumerate(path.read_text().splitlines(), 1) if starting.search(line)]
+    assert found == [], "start these through tests.spawn.popen or tests.spawn.run"
