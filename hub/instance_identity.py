@@ -29,16 +29,21 @@ from hub.models.meta import HubMeta
 IDENTITY = "identity"
 
 
+def identity_query() -> sa.ScalarSelect[str]:
+    """Return the SQL scalar that reads this database's identity (NULL before :func:`database_identity` made one)."""
+    return sa.select(HubMeta.value).where(HubMeta.key == IDENTITY).scalar_subquery()
+
+
 def database_identity() -> str:
     """Return this database's identity, creating it on a database made without the migrations (commits then)."""
-    found = db.session.scalar(sa.select(HubMeta.value).where(HubMeta.key == IDENTITY))
+    found = db.session.scalar(sa.select(identity_query()))
     if found is None:
         dialect = db.session.get_bind().dialect.name
         insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(HubMeta)
         db.session.execute(insert.values(key=IDENTITY, value=secrets.token_hex(16), updated_at=utcnow())
                            .on_conflict_do_nothing(index_elements=[HubMeta.key]))
         db.session.commit()
-        found = db.session.scalar(sa.select(HubMeta.value).where(HubMeta.key == IDENTITY))
+        found = db.session.scalar(sa.select(identity_query()))
     return found
 
 

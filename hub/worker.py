@@ -26,6 +26,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -44,6 +45,10 @@ EXTENSION_KEY = "hub.consumers"
 TASKS_KEY = "hub.periodic"
 STOP_HOOKS_KEY = "hub.periodic.on_stop"
 LEASES_KEY = "hub.leases"
+DUE_KEY = "hub.periodic.due"
+IDLE_KEY = "hub.idle"
+# What a task's ``due`` answers: True/False here and now, or a SQL condition the worker asks the database.
+Due = bool | sa.ColumnElement[bool]
 
 
 class Consumer(Protocol):
@@ -51,6 +56,10 @@ class Consumer(Protocol):
 
     A consumer whose cursor is shared by every node (kept in the database) sets ``shared = True``:
     only the worker holding its claim runs it. Others (the search indexer) run on every node.
+
+    A consumer that must look again when something other than the log changes defines ``watch()``,
+    returning a SQL scalar (the search indexer: the database's identity, renewed by a restore);
+    an idle worker skips a caught-up consumer only while the log's head and that value stay put.
     """
 
     name: str
@@ -117,12 +126,17 @@ def consumers(app: Flask) -> list[Consumer]:
 
 
 def add_task(app: Flask, key: str, task: Callable[[Flask], int | None], *,
-             on_stop: Callable[[Flask], None] | None = None) -> None:
+             on_stop: Callable[[Flask], None] | None = None, due: Callable[[Flask], Due] | None = None) -> None:
     """Run ``task(app)`` every round on the one worker that holds the claim ``key`` (it returns its work done).
 
-    ``on_stop(app)`` runs when that worker stops cleanly, before it gives the claim up.
+    ``due(app)`` tells cheaply whether the task has anything to do: a bool, or a SQL condition (an
+    ``EXISTS``) that the worker asks together with every other task's and the head of the event log in
+    one statement (see :class:`Idle`); a task without it runs every round. ``on_stop(app)`` runs when
+    that worker stops cleanly, before it gives the claim up.
     """
     app.extensions.setdefault(TASKS_KEY, []).append((key, task))
+    if due is not None:
+        app.extensions.setdefault(DUE_KEY, {})[key] = due
     if on_stop is not None:
         app.extensions.setdefault(STOP_HOOKS_KEY, []).append((key, on_stop))
 
@@ -138,30 +152,119 @@ def leases(app: Flask) -> claims.Leases:
 def run_once(app: Flask, *, batch_size: int = 500) -> int:
     """Give every consumer the events it has not seen and run the periodic tasks; return the work done.
 
-    Shared consumers and the tasks run only while this worker holds their claims.
+    Shared consumers and the tasks run only while this worker holds their claims, and only when
+    :class:`Idle` does not know them to have nothing to do.
     """
     applied = 0
     held = leases(app)
+    idle = Idle.of(app)
+    look = idle.look(app)
     for consumer in consumers(app):
         try:
             if getattr(consumer, "shared", False) and not held.hold(f"consumer:{consumer.name}"):
                 continue
-            batch = events.after(consumer.position(), limit=batch_size)
+            if look is not None and idle.caught_up(consumer, look):
+                continue  # nothing new since it last looked
+            position = consumer.position()
+            batch = events.after(position, limit=batch_size)
+            idle.saw(consumer, look if not batch and look is not None and position == look.head else None)
             if batch:
                 consumer.apply(batch)
                 applied += len(batch)
         except Exception:  # one failing consumer must not stop the others
             db.session.rollback()
+            idle.saw(consumer, None)
             log.exception("consumer %s failed; it will retry from its cursor", consumer.name)
     # Periodic tasks (federation: process the inbox, send due deliveries); each returns its work done.
     for key, task in app.extensions.get(TASKS_KEY, []):
         try:
-            if held.hold(key):
+            if held.hold(key) and (look is None or look.wants(key)):
                 applied += task(app) or 0
         except Exception:
             db.session.rollback()
             log.exception("periodic task %s failed; it runs again next round", key)
     return applied
+
+
+@dataclass(frozen=True)
+class Look:
+    """What one cheap look at the database found: the head of the event log, what consumers watch, the tasks with work."""
+
+    head: int
+    watched: dict[str, Any]
+    due: frozenset[str]
+    checked: frozenset[str]
+    full: bool = False  # a round that runs everything all the same
+
+    def wants(self, key: str) -> bool:
+        """Tell whether the task ``key`` may have work (every task the look did not check may)."""
+        return self.full or key in self.due or key not in self.checked
+
+
+class Idle:
+    """Makes an idle round cheap: one statement instead of a query or two per consumer and task.
+
+    Each round first asks the database, in one statement, for the head of the event log, what
+    consumers ``watch`` and each task's ``due`` condition. A consumer whose position equalled that
+    head (and whose watched value was the same) when it last found nothing to do is skipped: the log
+    is written in commit order (hub.events), so a new event moves the head and the consumer runs in
+    the same round. A task runs only when its condition holds. So an event, an inbox item or a due
+    delivery is handled within one poll, as before. Leases are renewed as before: every round asks
+    :meth:`claims.Leases.hold` for each key first (it writes only when a renewal is due).
+
+    Every ``FULL_ROUND_SECONDS`` (and when the look fails) a round runs everything, as every round
+    did before: a consumer's own checks (the search index against a restored database) and any
+    work a ``due`` condition might miss wait at most that long.
+    """
+
+    FULL_ROUND_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self.positions: dict[str, tuple[int, Any]] = {}  # consumer -> (head, watched value) when it had nothing to do
+        self.full_at = float("-inf")
+
+    @classmethod
+    def of(cls, app: Flask) -> Idle:
+        """Return the idle state of ``app``'s worker (one per app, i.e. per worker process)."""
+        return app.extensions.setdefault(IDLE_KEY, cls())
+
+    def look(self, app: Flask) -> Look | None:
+        """Return what the database holds for this round (None when the look failed: this round runs everything)."""
+        now = time.monotonic()
+        full = now - self.full_at >= self.FULL_ROUND_SECONDS
+        if full:
+            self.full_at = now
+        try:
+            watches = {c.name: c.watch() for c in consumers(app) if hasattr(c, "watch")}
+            answers = {key: due(app) for key, due in app.extensions.get(DUE_KEY, {}).items()}
+            asked = {key: answer for key, answer in answers.items() if not isinstance(answer, bool)}
+            row = db.session.execute(sa.select(sa.select(sa.func.max(Event.id)).scalar_subquery(),
+                                               *watches.values(), *asked.values())).one()
+            db.session.rollback()  # end the read transaction (SQLite stays unlocked)
+        except Exception:
+            db.session.rollback()
+            log.warning("worker: the look before the round failed; this round runs everything", exc_info=True)
+            return None
+        watched = dict(zip(watches, row[1:]))
+        due = {key for key, answer in answers.items() if answer is True}
+        due |= {key for key, found in zip(asked, row[1 + len(watches):]) if found}
+        return Look(head=row[0] or 0, watched=watched, due=frozenset(due), checked=frozenset(answers), full=full)
+
+    def caught_up(self, consumer: Consumer, look: Look) -> bool:
+        """Tell whether ``consumer`` found nothing to do when the log and what it watches were as ``look`` found them."""
+        return not look.full and self.positions.get(consumer.name) == (look.head, look.watched.get(consumer.name))
+
+    def at(self, consumer: Consumer, head: int) -> bool:
+        """Tell whether ``consumer`` found nothing to do at ``head`` (its lag there is 0)."""
+        return self.positions.get(consumer.name, (None,))[0] == head
+
+    def saw(self, consumer: Consumer, caught_up: Look | None) -> None:
+        """Remember that ``consumer``, at the head ``caught_up`` found, had nothing to do (None: it had work, failed,
+        or stands elsewhere, e.g. a cursor past the head, which it must keep looking at)."""
+        if caught_up is None:
+            self.positions.pop(consumer.name, None)
+        else:
+            self.positions[consumer.name] = (caught_up.head, caught_up.watched.get(consumer.name))
 
 
 def housekeeping() -> None:
@@ -361,8 +464,12 @@ def node_name(app: Flask) -> str:
 def lags(app: Flask) -> dict[str, int]:
     """Return how many events each consumer is behind the head of the log."""
     head = events.head()
+    idle = Idle.of(app)
     found = {}
     for consumer in consumers(app):
+        if idle.at(consumer, head):  # known without asking it (an index to open, a cursor to read)
+            found[consumer.name] = 0
+            continue
         try:
             found[consumer.name] = max(0, head - consumer.position())
         except Exception:  # an unavailable consumer has no lag to report; the round logs why

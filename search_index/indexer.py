@@ -178,7 +178,8 @@ class SearchIndexer:
         self.store = store
         # (index target, generation) -> what the index records: reading it opens a reader, and the
         # worker asks every poll; the index changes only through this writer or a swapped-in
-        # rebuild, both of which change the key. The database is checked against it every poll.
+        # rebuild, both of which change the key. The database is checked against it every time the
+        # worker asks: at a new event or a new database identity (hub.worker.Idle), once a minute at least.
         self._known: tuple[tuple[str, int], Meta] | None = None
 
     def position(self) -> int:
@@ -201,6 +202,11 @@ class SearchIndexer:
             rebuild(self.store)
             meta = self._meta(self.store.open())
         return meta.cursor
+
+    def watch(self) -> sa.ScalarSelect[str]:
+        """Return what makes an idle worker ask :meth:`position` again without a new event: the database's
+        identity (``flask hub restore`` renews it; hub.worker.Idle)."""
+        return instance_identity.identity_query()
 
     def _meta(self, index: Index) -> Meta:
         key = (self.store.current_target(), index.latest_generation())

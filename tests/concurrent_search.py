@@ -35,6 +35,7 @@ from hub.models.base import utcnow
 from hub.models.note import Note
 from hub.models.user import Role
 from hub.services import accounts
+from tests import spawn
 from tests.helpers import publish_directly
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,13 +83,13 @@ def run(app: Flask, env: dict[str, str], *, seconds: float, merges: int = 0, web
     ids = [_publish(author, number) for number in range(30)]
     search_index.rebuild()
     port = _free_port()
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = spawn.popen([sys.executable, "-m", "flask", "hub", "worker"], cwd=ROOT, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server_log = Path(env["HUB_INSTANCE_PATH"]) / "gunicorn.log"
     with open(server_log, "w") as output:
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(web_processes), "-b",
-                                   f"127.0.0.1:{port}", "--no-control-socket", "wsgi:app"],
-                                  cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        server = spawn.popen([sys.executable, "-m", "gunicorn", "-w", str(web_processes), "-b",
+                              f"127.0.0.1:{port}", "--no-control-socket", "wsgi:app"],
+                             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     stop = threading.Event()
     threads = []

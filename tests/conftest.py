@@ -15,8 +15,13 @@ from hub.extensions import db
 from hub.models.user import Role, User, UserStatus
 from hub.services import accounts, projects
 
-from tests import catalogue
+from tests import catalogue, spawn
 from tests.helpers import PASSWORD, login
+
+
+def pytest_configure(config) -> None:
+    """Start the reaper that ends, with this pytest process, every process the suite starts (tests/spawn.py)."""
+    spawn.start_reaper()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -34,6 +34,7 @@ from hub.models.note import Note
 from hub.models.user import Role, User
 from hub.services import accounts, notes, vocabulary
 from hub.worker import DatabaseCursor
+from tests import spawn
 from tests.federation.fixtures import DocumentServer
 from tests.processes import index_documents, node_env, start, wait_for
 
@@ -129,8 +130,8 @@ def run_trial(app: Flask, url: str, folder: Path, inbox: DocumentServer, people:
     writer_env = {**node_env(folder / "writer", url, "writer"), "PYTHONPATH": str(ROOT)}
     stop_file = folder / "stop-writing"
     code = "import sys; from tests.crash import write_notes; write_notes(*map(int, sys.argv[1:3]), *sys.argv[3:5])"
-    processes = [subprocess.Popen([sys.executable, "-c", code, *map(str, people), str(stop_file), f"w{n}"],
-                                  env=writer_env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    processes = [spawn.popen([sys.executable, "-c", code, *map(str, people), str(stop_file), f"w{n}"],
+                             env=writer_env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for n in range(writers)]
     try:
         for _ in range(kills):

@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 
+from tests import spawn
+
 
 class PostgresUnavailable(RuntimeError):
     """The PostgreSQL server binaries are not installed."""
@@ -68,7 +70,7 @@ class PostgresServer:
     def _run(self, command: list[str], *, check: bool = True) -> None:
         if os.geteuid() == 0:
             command = ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(map(_quote, command))]
-        subprocess.run(command, check=check, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        spawn.run(command, check=check, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def start(self) -> None:
         """Initialise the cluster and start the server, waiting until it accepts connections."""

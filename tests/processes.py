@@ -14,6 +14,7 @@ from whoosh import query as q
 from hub.extensions import db
 from search_index.indexer import read_cursor
 from search_index.store import IndexStore
+from tests import spawn
 from tests.federation.fixtures import keypair
 
 FLASK = [sys.executable, "-m", "flask"]
@@ -28,8 +29,8 @@ def hub_env(instance: Path) -> dict[str, str]:
 
 def start(args: list[str], env: dict[str, str], *, until: str = "worker started", **popen) -> subprocess.Popen:
     """Start ``flask <args>`` (more ``subprocess.Popen`` options in ``popen``) and wait for a line containing ``until``."""
-    process = subprocess.Popen([*FLASK, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               **popen)
+    process = spawn.popen([*FLASK, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          **popen)
     seen = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import requests
 
+from tests import spawn
 from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,8 +34,8 @@ def production_env(instance: Path, database_url: str, **settings: str) -> dict[s
 
 def flask(env: dict[str, str], *args: str) -> str:
     """Run ``flask <args>`` as an operator would and return its output (failing loudly)."""
-    done = subprocess.run([sys.executable, "-m", "flask", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = spawn.run([sys.executable, "-m", "flask", *args], env=env, capture_output=True, text=True,
+                     timeout=120)
     assert done.returncode == 0, f"flask {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -89,7 +90,7 @@ def start_gunicorn(env: dict[str, str], log: Path, *, workers: int = 3, port: in
     command = [sys.executable, "-m", "gunicorn", "-c", "python:hub.gunicorn_conf", "-b", f"127.0.0.1:{port}",
                "-w", str(workers), *extra, "hub:create_app()"]
     handle = log.open("w")
-    process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=log.parent)
+    process = spawn.popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=log.parent)
     return _wait_for(Server(process=process, port=port, log=log))
 
 
@@ -136,6 +137,6 @@ http {{
     (directory / "hub-locations.conf").write_text((NGINX_SETTINGS.parent / "hub-locations.conf").read_text())
     log = directory / "nginx.out"
     handle = log.open("w")
-    process = subprocess.Popen([nginx_binary(), "-p", str(directory), "-c", str(directory / "nginx.conf")],
-                               stdout=handle, stderr=subprocess.STDOUT)
+    process = spawn.popen([nginx_binary(), "-p", str(directory), "-c", str(directory / "nginx.conf")],
+                          stdout=handle, stderr=subprocess.STDOUT)
     return _wait_for(Server(process=process, port=port, log=log))

@@ -16,6 +16,6 @@ def init_app(app: Flask) -> None:
     worker.register(app, delivery.FederationConsumer())
     worker.register(app, conversation.ConversationConsumer())
     # Each is done by one worker at a time across nodes: the one holding its claim (hub.claims).
-    worker.add_task(app, "federation-inbox", inbox.process_pending)
-    worker.add_task(app, "federation-send", delivery.send_due, on_stop=delivery.finish_sending)
-    worker.add_task(app, "federation-backfill", peers.backfill_due)
+    worker.add_task(app, "federation-inbox", inbox.process_pending, due=inbox.pending)
+    worker.add_task(app, "federation-send", delivery.send_due, on_stop=delivery.finish_sending, due=delivery.sending_due)
+    worker.add_task(app, "federation-backfill", peers.backfill_due, due=peers.backfill_pending)

@@ -413,6 +413,15 @@ def _held_back(delivery: Delivery) -> bool:
     return peer is not None and peer.blocked and not only_withdraws(delivery.activity)
 
 
+def sending_due(app: Flask) -> bool | sa.Exists:
+    """Tell the worker whether :func:`send_due` has anything to do: sends in flight to record, or a
+    pending delivery whose time has come (a superset of what :func:`due_batches` picks)."""
+    pool = app.extensions.get(SENDER_KEY)
+    if pool is not None and pool.in_flight:
+        return True
+    return sa.exists().where(Delivery.state == "pending", Delivery.next_attempt_at <= utcnow())
+
+
 def send_due(app: Flask, *, wait: bool = False) -> int:
     """Record finished sends and start sending what is due; return how many outcomes were recorded.
 

@@ -340,12 +340,21 @@ def check_understood(activity: dict[str, Any], actor_ref: str) -> None:
 
 # --- in the worker -----------------------------------------------------------------------------
 
+def _waiting() -> sa.ColumnElement[bool]:
+    """Return the condition of the stored activities whose processing is due."""
+    return sa.and_(InboxItem.state == "pending",
+                   sa.or_(InboxItem.next_attempt_at.is_(None), InboxItem.next_attempt_at <= utcnow()))
+
+
+def pending(app: Flask) -> sa.Exists:
+    """Tell the worker whether :func:`process_pending` has anything to do (as a SQL condition)."""
+    return sa.exists().where(_waiting())
+
+
 def process_pending(app: Flask) -> int:
     """Process stored activities, oldest first, each in its own transaction; return how many."""
     limit = int(app.config["FEDERATION_INBOX_BATCH"])
-    due = sa.or_(InboxItem.next_attempt_at.is_(None), InboxItem.next_attempt_at <= utcnow())
-    ids = list(db.session.scalars(sa.select(InboxItem.id).where(InboxItem.state == "pending", due)
-                                  .order_by(InboxItem.id).limit(limit)))
+    ids = list(db.session.scalars(sa.select(InboxItem.id).where(_waiting()).order_by(InboxItem.id).limit(limit)))
     for item_id in ids:
         item = db.session.get(InboxItem, item_id)
         try:

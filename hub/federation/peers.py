@@ -376,13 +376,16 @@ def backfill(peer: PeerHub, *, renew: Callable[[], bool] = lambda: True) -> int:
     return added
 
 
+def _backfill_wanted() -> sa.ColumnElement[bool]:
+    """Return the condition of the followed hubs whose outbox is due to be read (never read, asked for, or stale)."""
+    stale = utcnow() - dt.timedelta(hours=float(current_app.config["FEDERATION_BACKFILL_HOURS"]))
+    return sa.and_(PeerHub.we_follow == "accepted", PeerHub.blocked.is_(False), PeerHub.outbox_url != "",
+                   sa.or_(PeerHub.last_backfill_at.is_(None), PeerHub.last_backfill_at < stale))
+
+
 def due_for_backfill() -> list[PeerHub]:
     """Return followed hubs whose outbox is due to be read (never read, asked for, or stale)."""
-    hours = float(current_app.config["FEDERATION_BACKFILL_HOURS"])
-    stale = utcnow() - dt.timedelta(hours=hours)
-    query = sa.select(PeerHub).where(PeerHub.we_follow == "accepted", PeerHub.blocked.is_(False),
-                                     PeerHub.outbox_url != "",
-                                     sa.or_(PeerHub.last_backfill_at.is_(None), PeerHub.last_backfill_at < stale))
+    query = sa.select(PeerHub).where(_backfill_wanted())
     return list(db.session.scalars(query.order_by(PeerHub.last_backfill_at.is_not(None), PeerHub.id)))
 
 
@@ -450,6 +453,14 @@ def _backfill_in_context(app: Flask, peer_id: int) -> int:
             return 0
         finally:
             db.session.remove()
+
+
+def backfill_pending(app: Flask) -> bool | sa.Exists:
+    """Tell the worker whether :func:`backfill_due` has anything to do: no backfill running, and a hub due."""
+    future = app.extensions.get(BACKFILL_KEY, {}).get("future")
+    if future is not None and not future.done():
+        return False
+    return sa.exists().where(_backfill_wanted())
 
 
 def backfill_due(app: Flask) -> int:

@@ -21,5 +21,5 @@ def init_app(app: Flask) -> None:
 
     worker.register(app, consumer.MailConsumer())
     # Each is done by one worker at a time across nodes: the one holding its claim (hub.claims).
-    worker.add_task(app, "mail-send", sending.send_due)
-    worker.add_task(app, "mail-digest", digest.queue_digests)
+    worker.add_task(app, "mail-send", sending.send_due, due=sending.sending_due)
+    worker.add_task(app, "mail-digest", digest.queue_digests, due=digest.looking_due)

@@ -91,6 +91,11 @@ def queue_for(user: User, frequency: Frequency, key: str, *, now: dt.datetime) -
                         state="pending" if found else "empty")
 
 
+def looking_due(app: Flask) -> bool:
+    """Tell whether :func:`queue_digests` looks this round (once a minute, and only with a mail server)."""
+    return outbox.enabled() and time.monotonic() - app.extensions.get(LAST_KEY, float("-inf")) >= CHECK_SECONDS
+
+
 def queue_digests(app: Flask | None = None, *, now: dt.datetime | None = None) -> int:
     """Queue the digests whose period has turned; return how many were queued with notes in them.
 
@@ -98,8 +103,7 @@ def queue_digests(app: Flask | None = None, *, now: dt.datetime | None = None) -
     """
     app = app or current_app._get_current_object()
     if now is None:
-        last = app.extensions.get(LAST_KEY, float("-inf"))
-        if time.monotonic() - last < CHECK_SECONDS or not outbox.enabled():
+        if not looking_due(app):
             return 0
         app.extensions[LAST_KEY] = time.monotonic()
         _maybe_prune(app)

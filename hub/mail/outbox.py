@@ -155,9 +155,24 @@ def stale_after() -> dt.timedelta:
                         + float(current_app.config["WORKER_CLAIM_SECONDS"]))
 
 
+def _stale() -> sa.ColumnElement[bool]:
+    """Return the condition of the mails a dead worker left ``sending``."""
+    return sa.and_(OutgoingMail.state == "sending", OutgoingMail.claimed_at < utcnow() - stale_after())
+
+
+def _due() -> sa.ColumnElement[bool]:
+    """Return the condition of the mails whose time has come."""
+    return sa.and_(OutgoingMail.state == "pending", OutgoingMail.next_attempt_at <= utcnow())
+
+
+def waiting() -> sa.Exists:
+    """Return the SQL condition "a mail is due, or a dead worker left one ``sending``"."""
+    return sa.exists().where(sa.or_(_due(), _stale()))
+
+
 def reclaim_stale() -> int:
     """Put back mails a dead worker left ``sending`` (they are sent again, with the same Message-ID)."""
-    stale = sa.and_(OutgoingMail.state == "sending", OutgoingMail.claimed_at < utcnow() - stale_after())
+    stale = _stale()
     if db.session.scalar(sa.select(OutgoingMail.id).where(stale).limit(1)) is None:
         return 0  # the usual case: no write, so an idle worker does not lock SQLite every round
     moved = db.session.execute(sa.update(OutgoingMail).where(stale).values(
@@ -168,7 +183,7 @@ def reclaim_stale() -> int:
 
 def due(limit: int) -> list[OutgoingMail]:
     """Return up to ``limit`` mails whose time has come, oldest first."""
-    query = (sa.select(OutgoingMail).where(OutgoingMail.state == "pending", OutgoingMail.next_attempt_at <= utcnow())
+    query = (sa.select(OutgoingMail).where(_due())
              .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id).limit(limit))
     return list(db.session.scalars(query))
 

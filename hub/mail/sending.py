@@ -6,6 +6,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, formatdate, make_msgid
 
+import sqlalchemy as sa
 from flask import Flask, current_app
 
 from hub.extensions import db
@@ -31,6 +32,13 @@ def _prepare(mails: list[OutgoingMail]) -> list[tuple[int, EmailMessage]]:
             outbox.refused(mail, "could not be written", permanent=False)
     db.session.commit()
     return ready
+
+
+def sending_due(app: Flask) -> bool | sa.Exists:
+    """Tell the worker whether :func:`send_due` has anything to do (as a SQL condition when it may)."""
+    if not outbox.enabled() or outbox.server_state(app).waiting():
+        return False
+    return outbox.waiting()
 
 
 def send_due(app: Flask) -> int:

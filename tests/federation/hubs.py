@@ -25,6 +25,8 @@ from hub.extensions import db
 from hub.models.user import Role
 from hub.services import accounts, vocabulary
 
+from tests import spawn
+
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "long enough password"
 
@@ -62,13 +64,13 @@ class Hub:
 
     def init_command(self) -> subprocess.Popen:
         """Start ``flask hub init`` (the caller waits)."""
-        return subprocess.Popen([sys.executable, "-m", "flask", "hub", "init"], cwd=ROOT, env=self.env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        return spawn.popen([sys.executable, "-m", "flask", "hub", "init"], cwd=ROOT, env=self.env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def start(self, timeout: float = 40) -> None:
         """Start the web server and its worker, and wait until the actor answers."""
         log = open(self.log, "ab")
-        self.process = subprocess.Popen(
+        self.process = spawn.popen(
             [sys.executable, "-m", "flask", "hub", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout

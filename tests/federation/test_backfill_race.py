@@ -17,6 +17,7 @@ from hub.extensions import db
 from hub.models.audit import AuditEntry
 from hub.models.federation import PeerHub
 from hub.models.note import Note
+from tests import spawn
 from tests.federation.fixtures import DocumentServer, FakePeer, keypair
 from tests.federation.hubs import ROOT, wait_for
 
@@ -39,8 +40,8 @@ def test_the_command_waits_for_the_worker_and_reports_what_each_stored(hubs):
             db.session.commit()
             peer_id = row.id
         wait_for(lambda: "/outbox" in server.gets, what="C's worker to read the outbox", hubs=[c])
-        command = subprocess.Popen([sys.executable, "-m", "flask", "hub", "federation-backfill", "--as", "admin"],
-                                   cwd=ROOT, env=c.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        command = spawn.popen([sys.executable, "-m", "flask", "hub", "federation-backfill", "--as", "admin"],
+                              cwd=ROOT, env=c.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
         def command_waits() -> bool:
             with c.context():

@@ -5,6 +5,7 @@ unsigned GETs), our hub accepts, and the account receives our Create, Update and
 """
 from __future__ import annotations
 
+from tests import spawn
 from tests.helpers import run_async
 
 import json
@@ -53,8 +54,8 @@ class Herd:
         self.process: subprocess.Popen | None = None
 
     def _store(self, *args: str) -> str:
-        result = subprocess.run([sys.executable, "-m", "bovine_store", *args], cwd=self.dir, env=self.env,
-                                capture_output=True, text=True, timeout=60, check=True)
+        result = spawn.run([sys.executable, "-m", "bovine_store", *args], cwd=self.dir, env=self.env,
+                           capture_output=True, text=True, timeout=60, check=True)
         return result.stdout
 
     def setup(self) -> None:
@@ -69,9 +70,9 @@ class Herd:
     def start(self) -> None:
         """Run bovine-herd under hypercorn and wait for it to answer."""
         hypercorn = Path(sys.executable).with_name("hypercorn")
-        self.process = subprocess.Popen([str(hypercorn), "herd_app:app", "--bind", f"127.0.0.1:{self.port}"],
-                                        cwd=self.dir, env=self.env, stdout=open(self.log, "ab"),
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = spawn.popen([str(hypercorn), "herd_app:app", "--bind", f"127.0.0.1:{self.port}"],
+                                   cwd=self.dir, env=self.env, stdout=open(self.log, "ab"),
+                                   stderr=subprocess.STDOUT, start_new_session=True)
         url = f"{self.base}/.well-known/nodeinfo"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -19,6 +19,7 @@ from pathlib import Path
 import fediverse_pasture  # noqa: F401  (installed by `make install-test`: missing, this test fails, never skips)
 import pytest
 
+from tests import spawn
 from tests.federation.hubs import Hub, free_port
 
 
@@ -47,9 +48,9 @@ def pasture_and_hub(tmp_path_factory):
         assert init.wait(timeout=120) == 0
         hub.start()
         hypercorn = Path(sys.executable).with_name("hypercorn")
-        process = subprocess.Popen([str(hypercorn), "pasture_app:app", "--bind", f"127.0.0.1:{port}"],
-                                   cwd=directory, env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = spawn.popen([str(hypercorn), "pasture_app:app", "--bind", f"127.0.0.1:{port}"],
+                              cwd=directory, env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT,
+                              start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

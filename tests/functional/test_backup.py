@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import signal
 import stat
-import subprocess
 import sys
 
 import pytest
@@ -18,6 +17,7 @@ from hub.extensions import db
 from hub.instance_identity import database_identity
 from hub.models.note import Note
 from hub.services import attachments
+from tests import spawn
 from tests.federation.fixtures import people, publish  # noqa: F401
 from tests.processes import FLASK, hub_env
 
@@ -250,22 +250,22 @@ def test_a_restore_killed_after_loading_the_database_is_refused_until_it_is_run_
     restore = ["hub", "restore", "--yes", str(archive)]
 
     # the first statement after the load: the schema upgrade reading the restored database's revision
-    killed = subprocess.run([sys.executable, "-m", "tests.killed", "alembic_version",
-                             *(["--after", "psql"] if postgres else []), *restore],
-                            env=env, capture_output=True, text=True)
+    killed = spawn.run([sys.executable, "-m", "tests.killed", "alembic_version",
+                        *(["--after", "psql"] if postgres else []), *restore],
+                       env=env, capture_output=True, text=True)
     assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
     assert set(db.session.scalars(sa.select(Note.title))) == set()  # the backup's database is in
     assert "was stopped before it finished" in schema_state().problem()
     db.session.remove()
-    init = subprocess.run([*FLASK, "hub", "init"], env=env, capture_output=True, text=True)
+    init = spawn.run([*FLASK, "hub", "init"], env=env, capture_output=True, text=True)
     assert init.returncode == 1 and "Nothing was changed" in init.stderr, init.stdout + init.stderr
     assert "run `flask hub restore` with that file again" in init.stderr and archive.name in init.stderr
     (tmp_path / "later").mkdir()
-    copy = subprocess.run([*FLASK, "hub", "backup", str(tmp_path / "later")], env=env, capture_output=True, text=True)
+    copy = spawn.run([*FLASK, "hub", "backup", str(tmp_path / "later")], env=env, capture_output=True, text=True)
     assert copy.returncode != 0 and "half restored" in copy.stdout + copy.stderr, copy.stdout + copy.stderr
     assert not list((tmp_path / "later").iterdir())  # no backup of the half passing for a whole database
 
-    again = subprocess.run([*FLASK, *restore], env=env, capture_output=True, text=True)
+    again = spawn.run([*FLASK, *restore], env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stdout + again.stderr
     assert schema_state().ok and database_identity() != identity
     assert not list((tmp_path / "instance").glob(".hub-restore-*"))  # the killed run's unpacked backup is gone

@@ -19,6 +19,7 @@ from hub.extensions import db
 from hub.models import Comment, Note
 from hub.models.user import Role
 from hub.services import discussion
+from tests import spawn
 from tests.functional.test_form_fuzz import published_note
 from tests.processes import hub_env
 
@@ -65,8 +66,8 @@ def process_env(app, shared_database_url: str) -> dict[str, str]:
 
 def start_writer(script: str, env: dict[str, str], *args: object) -> subprocess.Popen:
     """Start ``script`` in a Python process of its own and wait until it says it is ready."""
-    process = subprocess.Popen([sys.executable, "-c", script, *map(str, args)], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = spawn.popen([sys.executable, "-c", script, *map(str, args)], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
     line = process.stdout.readline()
     assert line.strip() == "ready", line + process.stdout.read()
     return process

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from hub.extensions import db
+from tests import spawn
 from tests.helpers import login
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,9 +125,9 @@ def test_both_required_catalogues_exist():
 
 def test_messages_pot_is_current(tmp_path):
     fresh = tmp_path / "messages.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-                    "-k", "_l", "-k", "lazy_gettext", "-c", "i18n:", "-o", str(fresh), "."],
-                   cwd=ROOT, check=True, capture_output=True)
+    spawn.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
+               "-k", "_l", "-k", "lazy_gettext", "-c", "i18n:", "-o", str(fresh), "."],
+              cwd=ROOT, check=True, capture_output=True)
     ids = lambda p: {m.id for m in read_po(p.open("rb")) if m.id}  # noqa: E731
     committed = ROOT / "translations" / "messages.pot"
     assert ids(fresh) == ids(committed), "run `flask translate update` and translate the new strings"
@@ -148,8 +148,8 @@ def test_a_third_language_needs_only_a_catalogue_and_a_setting(make_app, tmp_pat
 
     folder = tmp_path / "translations"
     shutil.copytree(ROOT / "translations", folder, ignore=shutil.ignore_patterns("*.mo"))
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "init", "-i", str(folder / "messages.pot"),
-                    "-d", str(folder), "-l", "ru"], check=True, capture_output=True)
+    spawn.run([sys.executable, "-m", "babel.messages.frontend", "init", "-i", str(folder / "messages.pot"),
+               "-d", str(folder), "-l", "ru"], check=True, capture_output=True)
     po = folder / "ru" / "LC_MESSAGES" / "messages.po"
     po.write_text(po.read_text().replace('msgid "Sign in"\nmsgstr ""', 'msgid "Sign in"\nmsgstr "Войти"'))
     compile_catalogues(folder)

@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests import spawn
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -36,9 +38,9 @@ def test_port_makes_make_serve_listen_there_with_a_matching_base_url(tmp_path):
     env = {**os.environ, "HUB_ENV": "development", "HUB_INSTANCE_PATH": str(tmp_path), "FLASK_APP": "wsgi",
            "HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite'}"}
     env.pop("HUB_BASE_URL", None)
-    subprocess.run([sys.executable, "-m", "flask", "hub", "init"], env=env, cwd=ROOT, check=True, capture_output=True)
-    server = subprocess.Popen(["make", "--no-print-directory", "serve", f"PORT={port}"], env=env, cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    spawn.run([sys.executable, "-m", "flask", "hub", "init"], env=env, cwd=ROOT, check=True, capture_output=True)
+    server = spawn.popen(["make", "--no-print-directory", "serve", f"PORT={port}"], env=env, cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         actor = json.loads(_get(f"http://127.0.0.1:{port}/actor", time.monotonic() + 60))
         assert actor["id"] == f"http://127.0.0.1:{port}/actor"

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import spawn
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PAGE = """
@@ -36,8 +38,8 @@ sys.stdout.write(str(page.status_code) + "\\n" + page.get_data(as_text=True))
 
 def checkout_files(target: Path) -> None:
     """Copy the files ``git clone`` would give (tracked, and new ones not ignored) to ``target``."""
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT,
-                            capture_output=True, check=True).stdout.decode().split("\0")
+    listed = spawn.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT,
+                       capture_output=True, check=True).stdout.decode().split("\0")
     for name in filter(None, listed):
         source = ROOT / name
         if source.is_file():
@@ -52,24 +54,24 @@ def installed(tmp_path_factory) -> Path:
     source, wheels, env_dir = root / "source", root / "wheels", root / "venv"
     checkout_files(source)
     assert not list(source.rglob("*.mo"))  # a clone has no compiled catalogues
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "-w", str(wheels), str(source)], check=True, cwd=root)
+    spawn.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+               "-w", str(wheels), str(source)], check=True, cwd=root)
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
-    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    borrowed = subprocess.run([sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                              capture_output=True, text=True, check=True).stdout.strip()
+    site = spawn.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                     capture_output=True, text=True, check=True).stdout.strip()
+    borrowed = spawn.run([sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                         capture_output=True, text=True, check=True).stdout.strip()
     (Path(site) / "borrowed-libraries.pth").write_text(borrowed + "\n")
     wheel = next(wheels.glob("practice_exchange_hub-*.whl"))
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
-                    str(wheel)], check=True, cwd=root)
+    spawn.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
+               str(wheel)], check=True, cwd=root)
     return python
 
 
 def run_installed(python: Path, code: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "HUB_ENV": "development", "HUB_INSTANCE_PATH": str(cwd / "instance")}
-    return subprocess.run([python, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return spawn.run([python, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_the_wheel_carries_compiled_catalogues_and_serves_chinese(installed, tmp_path):
@@ -83,9 +85,9 @@ def test_the_wheel_carries_compiled_catalogues_and_serves_chinese(installed, tmp
 def test_the_installed_package_upgrades_its_schema_and_holds_its_deployment_settings(installed, tmp_path):
     env = {"PATH": f"{installed.parent}:/usr/bin:/bin", "HUB_ENV": "development", "FLASK_APP": "hub",
            "HUB_INSTANCE_PATH": str(tmp_path / "instance")}
-    done = subprocess.run([installed, "-m", "flask", "hub", "init"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    done = spawn.run([installed, "-m", "flask", "hub", "init"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "Database is up to date" in done.stdout, done.stderr
-    settings = subprocess.run([installed, "-c", "import hub.gunicorn_conf as c; print(c.worker_class, c.threads)"],
-                              cwd=tmp_path, env=env, capture_output=True, text=True)
+    settings = spawn.run([installed, "-c", "import hub.gunicorn_conf as c; print(c.worker_class, c.threads)"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True)
     assert settings.stdout.split() == ["gthread", "4"], settings.stderr
     assert os.path.exists(tmp_path / "instance" / "hub.sqlite")

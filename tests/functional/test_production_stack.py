@@ -15,6 +15,7 @@ from hub import create_app
 from hub.extensions import db
 from hub.models.user import Role
 from hub.services import accounts
+from tests import spawn
 from tests.helpers import PASSWORD
 from tests.processes import start
 from tests.stack import flask, production_env, start_gunicorn, start_nginx
@@ -167,6 +168,6 @@ http {{
     include {tmp_path / "hub.conf"};
 }}
 """)
-    checked = subprocess.run([nginx_binary(), "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
-                             capture_output=True, text=True)
+    checked = spawn.run([nginx_binary(), "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+                        capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr

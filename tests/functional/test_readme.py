@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
+
+from tests import spawn
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -30,5 +31,5 @@ def test_the_commands_it_names_exist(app):
 
 def test_the_make_targets_it_names_exist():
     for target in set(re.findall(r"`(?:PORT=\d+ )?make ([a-z-]+)`", README)):
-        dry = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True)
+        dry = spawn.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True)
         assert dry.returncode == 0, (target, dry.stderr)

@@ -2,13 +2,13 @@
 refuse to start and say what to run, and ``/readyz`` names the schema instead of "cannot reach"."""
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
 from flask_migrate import downgrade, upgrade
 
 from hub.extensions import db
+from tests import spawn
 from tests.processes import FLASK, free_port
 from tests.stack import flask, production_env
 
@@ -59,13 +59,13 @@ def test_gunicorn_stops_with_the_reason_on_a_database_not_migrated(postgres_serv
     command = [sys.executable, "-m", "gunicorn", "-c", "python:hub.gunicorn_conf", "-b", f"127.0.0.1:{free_port()}",
                "-w", "2", "hub:create_app()"]
     try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=90, cwd=tmp_path)
+        done = spawn.run(command, env=env, capture_output=True, text=True, timeout=90, cwd=tmp_path)
         assert done.returncode != 0
         assert "The hub does not start: the database has no hub schema: run `flask hub init`" in done.stderr
 
         flask(env, "hub", "init")
         flask(env, "db", "downgrade", "--", "-1")
-        worker = subprocess.run([*FLASK, "hub", "worker"], env=env, capture_output=True, text=True, timeout=90)
+        worker = spawn.run([*FLASK, "hub", "worker"], env=env, capture_output=True, text=True, timeout=90)
         assert worker.returncode == 1 and "this hub needs" in worker.stderr and "flask hub init" in worker.stderr
     finally:
         postgres_server.drop_database("schema_check")

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 import search_index
-from hub import events, worker
+from hub import events, instance_identity, worker
 from hub.extensions import db
 from hub.models.user import Role
 from hub.services import accounts
@@ -82,15 +82,17 @@ def test_a_database_restored_from_an_older_dump_gets_its_index_rebuilt(sqlite_fi
     assert search_index.status()["in_step"]
 
 
-def test_an_index_built_from_another_database_is_rebuilt(sqlite_file_hub, caplog, monkeypatch):
+def test_an_index_built_from_another_database_is_rebuilt(sqlite_file_hub, caplog):
     app, _database = sqlite_file_hub
     _publish("A")
     worker.run_once(app)
+    worker.run_once(app)  # idle: nothing new in the log
     assert indexer.read_meta(search_index._state().store.open()).database == indexer.database_identity()
-    monkeypatch.setattr(indexer, "database_identity", lambda: "another database")
+    another = instance_identity.new_identity()  # what a restore does: the same log, another database
+    db.session.commit()
     worker.run_once(app)
     assert "was built from another database: rebuilding" in caplog.text
-    assert indexer.read_meta(search_index._state().store.open()).database == "another database"
+    assert indexer.read_meta(search_index._state().store.open()).database == another
 
 
 def test_an_index_in_step_is_not_rebuilt(sqlite_file_hub, caplog):

@@ -20,6 +20,8 @@ from hub.models.note import Note
 from hub.models.user import Role
 from hub.services import accounts, vocabulary
 
+from tests import spawn
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -59,8 +61,8 @@ def _published_ids() -> set[int]:
 
 
 def _start_worker(env) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "flask", "hub", "worker"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return spawn.popen([sys.executable, "-m", "flask", "hub", "worker"], cwd=ROOT, env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def _wait_for_line(process: subprocess.Popen, text: str, timeout: float = 30) -> None:

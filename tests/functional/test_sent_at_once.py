@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from hub.extensions import db
 from hub.models import Follow, Note, NoteRevision, Term
 from hub.models.user import Role
 from hub.services import accounts
+from tests import spawn
 from tests.helpers import PASSWORD, all_at_once, count, csrf_token, login, post_form
 
 pytestmark = pytest.mark.postgres
@@ -112,9 +112,9 @@ def test_autosave_of_a_new_note_sent_from_several_tabs_at_once_is_one_draft(shar
 def test_a_new_note_killed_between_saving_and_submitting_leaves_nothing_and_the_retry_submits_once(
         shared_app, shared_database_url, writer, tmp_path):
     """The web process dies (SIGKILL) while the hub records the submission: nothing of it is saved."""
-    child = subprocess.run([sys.executable, "-c", "import sys; from tests.functional.test_sent_at_once import "
-                            "submit_and_die; submit_and_die(*sys.argv[1:])", shared_database_url, str(tmp_path / "k")],
-                           cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120)
+    child = spawn.run([sys.executable, "-c", "import sys; from tests.functional.test_sent_at_once import "
+                       "submit_and_die; submit_and_die(*sys.argv[1:])", shared_database_url, str(tmp_path / "k")],
+                      cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120)
     assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
     db.session.expire_all()
     assert count(Note) == 0  # no draft left behind for the second try to duplicate
@@ -136,10 +136,10 @@ def test_a_draft_killed_between_saving_and_submitting_keeps_its_saved_text_and_t
     browser = _tabs(shared_app, "lee", "/notes/new", 1)[0][0]
     post_form(browser, "/notes/new", {**NOTE, "save": "1", "draft_key": _editor_key(browser)})
     (note,) = db.session.scalars(sa.select(Note)).all()
-    child = subprocess.run([sys.executable, "-c", "import sys; from tests.functional.test_sent_at_once import "
-                            "submit_and_die; submit_and_die(*sys.argv[1:])", shared_database_url, str(tmp_path / "k"),
-                            str(note.id)], cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
-                           timeout=120)
+    child = spawn.run([sys.executable, "-c", "import sys; from tests.functional.test_sent_at_once import "
+                       "submit_and_die; submit_and_die(*sys.argv[1:])", shared_database_url, str(tmp_path / "k"),
+                       str(note.id)], cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+                      timeout=120)
     assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
     db.session.expire_all()
     assert (note.state, note.body, count(NoteRevision)) == ("draft", NOTE["body"], 0)

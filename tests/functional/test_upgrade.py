@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
-import subprocess
 import sys
 
 import pytest
@@ -14,6 +13,7 @@ from flask_migrate import upgrade
 from hub.extensions import db
 from hub.models.discussion import Comment
 from hub.schema_check import schema_state
+from tests import spawn
 from tests.helpers import empty_database, login, post_form
 from tests.processes import hub_env
 
@@ -82,8 +82,8 @@ def test_an_upgrade_killed_midway_leaves_the_older_schema_and_init_runs_again(ma
         db.engine.dispose()
     env = {**hub_env(tmp_path), "HUB_DATABASE_URL": shared_database_url}
 
-    killed = subprocess.run([sys.executable, "-m", "tests.killed", MIDWAY[dialect], "hub", "init"], env=env,
-                            capture_output=True, text=True)
+    killed = spawn.run([sys.executable, "-m", "tests.killed", MIDWAY[dialect], "hub", "init"], env=env,
+                       capture_output=True, text=True)
     assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
     with app.app_context():
         assert schema_state().current == {"0016_s8_comments"}
@@ -91,7 +91,7 @@ def test_an_upgrade_killed_midway_leaves_the_older_schema_and_init_runs_again(ma
         assert "comment_thread" in tables and not {t for t in tables if t.startswith("_alembic_tmp")}
         db.engine.dispose()
 
-    again = subprocess.run([sys.executable, "-m", "flask", "hub", "init"], env=env, capture_output=True, text=True)
+    again = spawn.run([sys.executable, "-m", "flask", "hub", "init"], env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Database is up to date" in again.stdout
     with app.app_context():

@@ -5,12 +5,12 @@ import contextlib
 import os
 import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from tests import spawn
 from tests.processes import FLASK, alive, free_port, hub_env, start, wait_until_gone, worker_pid
 
 
@@ -23,7 +23,7 @@ def initialised(tmp_path_factory) -> Path:
     """
     folder = tmp_path_factory.mktemp("template")
     for command in (["hub", "init"], ["hub", "reindex"]):
-        subprocess.run([*FLASK, *command], env=hub_env(folder), check=True, capture_output=True)
+        spawn.run([*FLASK, *command], env=hub_env(folder), check=True, capture_output=True)
     return folder
 
 
@@ -52,7 +52,7 @@ def test_a_second_worker_on_the_same_instance_refuses_to_start(instance):
     env = hub_env(instance)
     first = start(["hub", "worker"], env)
     try:
-        second = subprocess.run([*FLASK, "hub", "worker"], env=env, capture_output=True, text=True, timeout=60)
+        second = spawn.run([*FLASK, "hub", "worker"], env=env, capture_output=True, text=True, timeout=60)
         assert second.returncode == 1
         assert "The worker does not start" in second.stderr and f"pid {first.pid}" in second.stderr
         assert "already uses this instance" in second.stderr and "Traceback" not in second.stderr

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pickle
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +18,8 @@ from search_index.analysis import (
     segment,
 )
 from search_index.folding import to_simplified
+
+from tests import spawn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -248,7 +249,7 @@ def test_pickled_analyzer_refers_to_stable_import_paths():
 def test_import_is_cheap_and_first_use_logs_nothing():
     code = ("import sys, search_index.analysis as a; assert 'jieba' not in sys.modules;"
             " print(a.query_tokens('针具交换'))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
-                            text=True, timeout=120, check=True)
+    result = spawn.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                       text=True, timeout=120, check=True)
     assert result.stdout.strip() == "['针具交换']"
     assert result.stderr == ""

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
 import sys
 import tempfile
 import unicodedata
@@ -12,6 +11,8 @@ from pathlib import Path
 import opencc
 
 from search_index.folding import T2S_CHANGES, _ONE_FOR_ONE, _converter, _nfkc, _swapped, normalise, to_simplified
+
+from tests import spawn
 
 
 def test_the_quick_nfkc_of_every_character_is_unicodedata_s():
@@ -64,8 +65,8 @@ def t2s_changes_of_installed_opencc() -> list[str]:
     with tempfile.TemporaryDirectory() as folder:
         for name in files:
             out = Path(folder) / (name + ".txt")
-            subprocess.run([str(clib / "bin" / "opencc_dict"), "-i", str(clib / "share" / "opencc" / name), "-o", str(out),
-                            "-f", "ocd2", "-t", "text"], check=True, capture_output=True)
+            spawn.run([str(clib / "bin" / "opencc_dict"), "-i", str(clib / "share" / "opencc" / name), "-o", str(out),
+                       "-f", "ocd2", "-t", "text"], check=True, capture_output=True)
             for line in out.read_text(encoding="utf-8").splitlines():
                 key, values = line.split("\t")
                 if values.split(" ")[0] != key:
