@@ -57,3 +57,24 @@ def test_a_translators_editor_no_longer_shows_an_original_taken_down(
     notes.unpublish(published, by=moderator, reason="Personal data.")
     text = browser(app, translator).get(f"/notes/{translation.id}/edit").get_data(as_text=True)
     assert "第一段" not in text and "同伴值班" not in text and ORIGINAL_LEFT["en"] in text
+
+
+# --- 2. a translation narrowed on its own is not searched among its original's readers ------------
+
+def test_words_only_a_narrowed_translation_holds_are_not_found_by_those_it_was_narrowed_from(
+        app, client, translator, moderator, published):
+    from hub import worker
+    from tests.functional.test_translations import _translate
+
+    translation = translations.start(published, by=translator, language="en")
+    _translate(translation, translator, moderator, body="Ask for Quixotically at the clinic desk.")
+    worker.run_once(app)
+    assert "1 note found" in client.get("/search?q=Quixotically&lang=en").get_data(as_text=True)
+
+    notes.narrow_visibility(translation, by=moderator, visibility="members")  # the original stays public
+    worker.run_once(app)
+    assert "No notes found" in client.get("/search?q=Quixotically&lang=en").get_data(as_text=True)
+    found = client.get("/api/v1/search?q=Quixotically").get_json()
+    assert (found["total"], found["results"]) == (0, [])
+    assert f"/notes/{published.id}" not in client.get("/search.atom?q=Quixotically").get_data(as_text=True)
+    assert "1 note found" in client.get("/search?q=同伴值班&lang=en").get_data(as_text=True)  # the original still is
