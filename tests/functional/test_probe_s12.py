@@ -78,3 +78,26 @@ def test_words_only_a_narrowed_translation_holds_are_not_found_by_those_it_was_n
     assert (found["total"], found["results"]) == (0, [])
     assert f"/notes/{published.id}" not in client.get("/search.atom?q=Quixotically").get_data(as_text=True)
     assert "1 note found" in client.get("/search?q=同伴值班&lang=en").get_data(as_text=True)  # the original still is
+
+
+# --- 3. a person's data download holds others' notes only while they may read them -----------------
+
+def test_a_former_moderators_data_download_leaves_out_a_note_they_redacted_and_may_no_longer_read(
+        app, contributor, moderator, admin):
+    from hub.models.user import Role
+    from hub.services import accounts, moderation
+
+    note = notes.create_draft(author=contributor, data=notes.NoteInput(
+        title="Clinic night", summary="What we saw.", body="Call Wang at 13812345678 about the night shift.",
+        language="en", visibility="members"))
+    notes.submit(note, by=contributor, confirm_privacy=True)
+    moderation.redact_note(note, by=moderator, fields={"title": "Clinic night", "summary": "What we saw.",
+                                                       "body": "Call Wang about the night shift."})
+    shan = browser(app, moderator)
+    assert "about the night shift" in shan.get("/account/data.json").get_data(as_text=True)  # they may read it
+
+    notes.withdraw(note, by=contributor)  # back with its author alone
+    accounts.set_role(moderator, Role.MEMBER, by=admin)
+    download = shan.get("/account/data.json")
+    assert download.status_code == 200 and "night shift" not in download.get_data(as_text=True)
+    assert download.get_json()["revisions_of_other_notes"] == []
