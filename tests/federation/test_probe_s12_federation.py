@@ -53,3 +53,31 @@ def test_our_translation_narrowed_after_it_was_offered_is_not_offered_again(app,
     notes.narrow_visibility(translation, by=people["moderator"], visibility="members")
     _consume(app)
     assert len(_offers()) == 1
+
+
+# --- a topic's Announce of a public note is taken back when the note is narrowed --------------------
+
+def test_a_topic_takes_back_its_announce_of_a_note_narrowed_from_the_public(app, make_peer, publish, people):
+    from hub import worker
+    from hub.federation import topics
+    from hub.models import Term
+
+    reader = make_peer("open.example", partner=False)  # not a partner: it may read public notes only
+    term = db.session.scalar(sa.select(Term).where(Term.slug == "outreach"))
+    assert topics.on_follow(reader.row, {"id": reader.base + "/follows/1", "type": "Follow",
+                                         "actor": reader.actor_id, "object": topics.actor_id(term.slug)})
+    db.session.commit()
+    note = publish("public", topics=("outreach",))
+    worker.run_once(app)
+
+    def sent(kind: str) -> list[dict]:
+        return [d.activity for d in db.session.scalars(sa.select(Delivery).order_by(Delivery.id))
+                if d.activity["type"] == kind and d.peer_id == reader.row.id]
+    [announce] = sent("Announce")
+    notes.narrow_visibility(note, by=people["moderator"], visibility="partners")
+    worker.run_once(app)
+    [undo] = sent("Undo")
+    assert undo["object"]["id"] == announce["id"] and undo["actor"] == topics.actor_id(term.slug)
+    notes.unpublish(note, by=people["moderator"], reason="Out of date.")
+    worker.run_once(app)
+    assert sent("Undo") == [undo]  # taken back once: never an Undo of the Undo
