@@ -29,6 +29,7 @@ from hub.extensions import db
 from hub.models.events import Event
 from hub.models.note import SECTIONS, Note, NoteState
 from hub.services import privacy
+from hub.services.visibility import goes_with_original
 from hub.text import plain_text
 from search_index.excerpts import html_text
 from search_index.postings import HubCodec
@@ -95,12 +96,15 @@ def _published(session, ids: Iterable[int]) -> list[Note]:
 
 
 def document(note: Note) -> dict:
-    """Return the index document of a published original, with its published translations.
+    """Return the index document of a published original, with the published translations that reach its readers.
+
+    The document is found by the original's readers: a translation a moderator narrowed further
+    stays out, or a search would tell them which words it holds.
 
     Contact data (phone, ID and card numbers, e-mail, WeChat …) is blanked out of the indexed text,
     so that search can never be used to find who wrote or holds a number.
     """
-    versions = [(t, body_text(t)) for t in note.translations if t.state == NoteState.PUBLISHED]
+    versions = [(t, body_text(t)) for t in note.translations if goes_with_original(t, note)]
     fields = note_document(note, body_text=body_text(note), versions=versions)
     return fields | {name: privacy.mask_for_index(fields[name]) for name in TEXT_FIELDS}
 

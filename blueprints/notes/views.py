@@ -24,7 +24,7 @@ from hub.permissions import can
 from hub.services import attachments, discussion, listing, notes, revisions, translations
 from hub.services.errors import NotAllowed, ServiceError
 from hub.services.screening import PrivacyCheckRequired
-from hub.services.visibility import can_view
+from hub.services.visibility import can_view, may_read
 
 bp = Blueprint("notes", __name__, template_folder="templates")
 # The flash category that tells the next page "the hub has this note's text from the editor": hub.js then
@@ -151,7 +151,7 @@ def _preview_page(form: NoteForm, note: Note | None):
     data = form.to_input()
     fields, findings = notes.scan_input(data)
     return render_template("notes/edit.html", form=form, note=note,
-                           thread=notes.thread(note) if note else [],
+                           thread=notes.thread(note) if note else [], original=_original_for_translator(note),
                            preview_html=notes.render_text(data.body, data.sections, language=data.language),
                            groups=privacy_groups(fields, findings))
 
@@ -180,8 +180,19 @@ def edit(note_id: int):
 
 def _editor_page(form: NoteForm, note: Note) -> str:
     """Render the editor of ``note`` with ``form`` (as the note has it, or as it was sent and refused)."""
-    return render_template("notes/edit.html", form=form, note=note, thread=notes.thread(note),
-                           original_changes=translations.original_changes(note) if note.original else [])
+    original = _original_for_translator(note)
+    return render_template("notes/edit.html", form=form, note=note, thread=notes.thread(note), original=original,
+                           original_changes=translations.original_changes(note) if original is not None else [])
+
+
+def _original_for_translator(note: Note | None) -> Note | None:
+    """Return the original a translation's editor shows beside it, while its translator may read it.
+
+    Taken back, taken down or deleted, the original is its author's and the moderators' again: its
+    text (a draft its author reworks, say) never reaches the translator's editor.
+    """
+    original = note.original if note is not None else None
+    return original if original is not None and may_read(original, me()) else None
 
 
 def _save_edit(note: Note, form: NoteForm):

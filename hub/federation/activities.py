@@ -27,9 +27,9 @@ from hub import text
 from hub.extensions import db
 from hub.federation import actor
 from hub.federation.http import request_host
-from hub.models import LANGUAGES, Note, NoteState, Visibility
+from hub.models import LANGUAGES, Note, Visibility
 from hub.services import notes
-from hub.services.visibility import OUTBOX, may_read
+from hub.services.visibility import OUTBOX, goes_with_original, may_read
 from hub.text_safety import cut, without_unsafe
 
 NS = "https://practice-exchange-hub.example/ns#"
@@ -176,12 +176,10 @@ def addressing(note: Note, *, recipients: list[str] | None = None) -> dict[str, 
 
 def _language_versions(note: Note) -> list[Note]:
     """Return the note and its published translations that reach at least the note's audience."""
-    rank = Visibility(note.visibility).rank
     versions = [note]
     seen = {note.language}
     for translation in note.translations:
-        if (translation.state == NoteState.PUBLISHED.value and translation.language not in seen
-                and Visibility(translation.visibility).rank >= rank):
+        if translation.language not in seen and goes_with_original(translation, note):
             versions.append(translation)
             seen.add(translation.language)
     return versions

@@ -44,7 +44,7 @@ from hub.models.federation import Delivery, PeerHub
 from hub.models import (LANGUAGES, Comment, CommentState, CommentThread, Flag, FlagOrigin, Mark, MarkTotal, Note, NoteState, RemoteMark,
                         Visibility)
 from hub.services import accounts, discussion, notes, redaction, screening
-from hub.services.visibility import Audience, may_read
+from hub.services.visibility import Audience, goes_with_original, may_read
 from hub.text import html_text
 from hub.text_safety import UnsafeName, clean_name, cut
 from hub.worker import DatabaseCursor
@@ -336,8 +336,10 @@ def _on_note_event(event: Event) -> None:
 
 
 def _offer_translation(translation: Note, original: Note, event: Event) -> None:
+    """Offer our published translation of a partner's note to its origin, while it reaches the note's readers
+    (one a moderator narrowed to our members never leaves this hub)."""
     origin = _origin(original)
-    if origin is None or not _published_federated(original):
+    if origin is None or not _published_federated(original) or not goes_with_original(translation, original):
         return
     article = {
         "id": actor.note_object_id(translation.id), "type": "Article", "attributedTo": actor.actor_id(),

@@ -180,12 +180,16 @@ def _followers(term: Term) -> list[PeerHub]:
 
 
 def apply_event(event: Event) -> None:
-    """Announce a newly published public note to its topics' followers; withdraw it when it goes."""
-    if event.subject_type != "note" or event.kind not in ("note.published", "note.unpublished", "note.deleted"):
+    """Announce a newly published public note to its topics' followers; withdraw it when it goes (or is narrowed)."""
+    if event.subject_type != "note" or event.kind not in ("note.published", "note.updated", "note.unpublished",
+                                                          "note.deleted"):
         return
     note = db.session.get(Note, event.subject_id)
     if note is None or note.origin_peer_id is not None or note.translation_of_id is not None:
         return
+    if event.kind == "note.updated" and note.state == NoteState.PUBLISHED.value \
+            and note.visibility == Visibility.PUBLIC.value:
+        return  # still what the topics announce: the note's own Update reaches those that follow this hub
     for term in note.topics if event.kind == "note.published" else _announced_topics(note):
         prefix = f"{actor_id(term.slug)}#announce-{note.id}"
         if event.kind == "note.published":
@@ -208,9 +212,13 @@ def _announced_topics(note: Note) -> list[Term]:
 
 
 def _withdraw(term: Term, prefix: str, event: Event) -> None:
-    """Undo every Announce of the note by this topic (the note was taken down or deleted)."""
-    sent = db.session.scalars(sa.select(Delivery).where(Delivery.activity_id.startswith(prefix + "-")))
-    for announced in list(sent):
+    """Undo every Announce of the note by this topic not undone yet (the note was taken down, deleted, or
+    narrowed from the public its followers were told of)."""
+    sent = list(db.session.scalars(sa.select(Delivery).where(Delivery.activity_id.startswith(prefix + "-"))))
+    undone = {id_of(d.activity.get("object")) for d in sent if d.activity.get("type") == "Undo"}
+    for announced in sent:
+        if announced.activity.get("type") != "Announce" or announced.activity_id in undone:
+            continue
         undo = {"@context": activities.CONTEXT, "id": f"{announced.activity_id}#undo-{event.id}", "type": "Undo",
                 "actor": actor_id(term.slug), "to": announced.activity.get("to", []),
                 "cc": announced.activity.get("cc", []), "object": announced.activity}

@@ -34,6 +34,7 @@ from hub.models.user import Role, User, UserStatus
 from hub.permissions import can
 from hub.services import accounts, attachment_files, audit, follows, mail_settings, notes
 from hub.services.errors import NotAllowed, ServiceError
+from hub.services.visibility import may_read
 
 FORMAT = "practice-exchange-hub/personal-data"
 
@@ -82,9 +83,12 @@ def export(user: User, *, by: User) -> dict[str, Any]:
             "show_activity": user.show_activity, "created_at": _when(user.created_at),
         },
         "notes": [_note(n) for n in own_notes],
+        # A revision of someone else's note (a moderator's redaction) holds that author's whole text: it
+        # goes out only while the person may still read the note (not once taken back, or they stepped down).
         "revisions_of_other_notes": [
             {"note": r.note_id, "number": r.number, **_text(r), "created_at": _when(r.created_at)}
-            for r in mine(NoteRevision, NoteRevision.editor_id) if r.note.author_id != user.id],
+            for r in mine(NoteRevision, NoteRevision.editor_id)
+            if r.note.author_id != user.id and may_read(r.note, user)],
         "comments": [{"id": c.id, "note": c.note_id, "body": c.body, "state": c.state,
                       "removed": c.removed_at is not None, "created_at": _when(c.created_at)}
                      for c in mine(Comment, Comment.author_id)],

@@ -187,6 +187,14 @@ def _published_in_memory(note: Note, rule: _Rule) -> bool:
             and not (note.visibility in rule.local_only and note.origin_peer_id is not None))
 
 
+def goes_with_original(translation: Note, original: Note) -> bool:
+    """Tell whether a ``translation`` may travel inside its ``original`` (its search document, its Article):
+    published, and set to readers at least as wide as the original's, so that whoever reaches the
+    original may read it (a moderator may have narrowed the translation alone)."""
+    return (translation.state == NoteState.PUBLISHED.value
+            and Visibility(translation.visibility).rank >= Visibility(original.visibility).rank)
+
+
 def rule_key(audience: Audience | Any) -> Hashable:
     """Return a hashable key of what ``audience`` may see: audiences with equal keys see the same notes,
     so a statement built with :func:`published_for` for one serves the others."""
