@@ -20,6 +20,7 @@ from hub.federation.activities import Unwanted, id_of
 from hub.models.events import Event
 from hub.models.federation import Delivery, PeerHub
 from hub.models import Note, NoteState, Term, TopicFollower, Visibility
+from hub.services.visibility import Audience, may_read
 
 USERNAME_PREFIX = "topic-"
 OUTBOX_SIZE = 20
@@ -199,7 +200,7 @@ def apply_event(event: Event) -> None:
                 delivery.enqueue(group[0], inbox, _announce(term, note.id, activity_id=f"{prefix}-{event.id}"),
                                  event_id=event.id)
         else:
-            _withdraw(term, prefix, event)
+            _withdraw(term, prefix, event, note)
 
 
 def _announced_topics(note: Note) -> list[Term]:
@@ -211,11 +212,17 @@ def _announced_topics(note: Note) -> list[Term]:
     return [t for t in (by_slug(s) for s in sorted(slugs)) if t is not None]
 
 
-def _withdraw(term: Term, prefix: str, event: Event) -> None:
+def _withdraw(term: Term, prefix: str, event: Event, note: Note) -> None:
     """Undo every Announce of the note by this topic not undone yet (the note was taken down, deleted, or
-    narrowed from the public its followers were told of)."""
+    narrowed from the public its followers were told of).
+
+    A hub that followed only the topic fetched the Article the Announce named, and an Undo takes back
+    only the Announce: a hub that may no longer read the note also gets its Delete, as the hubs that
+    follow this one do (hub.federation.delivery), unless it is one of those.
+    """
     sent = list(db.session.scalars(sa.select(Delivery).where(Delivery.activity_id.startswith(prefix + "-"))))
     undone = {id_of(d.activity.get("object")) for d in sent if d.activity.get("type") == "Undo"}
+    told = {p.id for p in delivery.receipts(note)}
     for announced in sent:
         if announced.activity.get("type") != "Announce" or announced.activity_id in undone:
             continue
@@ -223,3 +230,8 @@ def _withdraw(term: Term, prefix: str, event: Event) -> None:
                 "actor": actor_id(term.slug), "to": announced.activity.get("to", []),
                 "cc": announced.activity.get("cc", []), "object": announced.activity}
         delivery.enqueue(announced.peer, announced.inbox_url, undo, event_id=event.id)
+        peer = announced.peer
+        if peer is not None and peer.id not in told and not may_read(note, Audience.hub(peer)):
+            delivery.enqueue(peer, announced.inbox_url, activities.delete(
+                note.id, activity_id=f"{actor.note_object_id(note.id)}#delete-topics-{event.id}", to=[peer.actor_id],
+                at=event.at), event_id=event.id)

@@ -50,9 +50,26 @@ def test_our_translation_narrowed_after_it_was_offered_is_not_offered_again(app,
     translation = _published_translation(app, client, make_peer, people)
     _consume(app)
     assert len(_offers()) == 1  # published for the note's readers: offered once
+    _sent()
     notes.narrow_visibility(translation, by=people["moderator"], visibility="members")
     _consume(app)
-    assert len(_offers()) == 1
+    assert len(_offers()) == 1  # not offered again
+
+
+def test_our_translation_narrowed_before_the_origin_got_it_is_not_offered(app, client, make_peer, people):
+    translation = _published_translation(app, client, make_peer, people)
+    _consume(app)
+    assert len(_offers()) == 1  # waiting (the origin is down, say)
+    notes.narrow_visibility(translation, by=people["moderator"], visibility="members")
+    _consume(app)
+    assert _offers() == []  # what waited goes no more: its text is for our members now
+
+
+def _sent() -> None:
+    """Take every waiting delivery as sent, as the sender does once a hub took it."""
+    for row in db.session.scalars(sa.select(Delivery).where(Delivery.state == "pending")):
+        row.state = "sent"
+    db.session.commit()
 
 
 # --- a topic's Announce of a public note is taken back when the note is narrowed --------------------
@@ -78,6 +95,35 @@ def test_a_topic_takes_back_its_announce_of_a_note_narrowed_from_the_public(app,
     worker.run_once(app)
     [undo] = sent("Undo")
     assert undo["object"]["id"] == announce["id"] and undo["actor"] == topics.actor_id(term.slug)
+    # It may have fetched the Article the Announce named: it may no longer read it, so it is told to delete it.
+    [deleted] = sent("Delete")
+    assert deleted["object"]["id"] == announce["object"] and deleted["actor"] == f"{reader_hub()}/actor"
     notes.unpublish(note, by=people["moderator"], reason="Out of date.")
     worker.run_once(app)
-    assert sent("Undo") == [undo]  # taken back once: never an Undo of the Undo
+    assert sent("Undo") == [undo] and sent("Delete") == [deleted]  # once: never an Undo of the Undo
+
+
+def reader_hub() -> str:
+    """This hub's base URL, whose actor deletes its notes."""
+    from hub.federation import actor
+
+    return actor.base_url()
+
+
+def test_a_partner_following_a_topic_keeps_a_note_narrowed_to_partners(app, make_peer, publish, people):
+    from hub import worker
+    from hub.federation import topics
+    from hub.models import Term
+
+    partner = make_peer("partner.example")  # a partner hub: it may read partners notes
+    term = db.session.scalar(sa.select(Term).where(Term.slug == "outreach"))
+    assert topics.on_follow(partner.row, {"id": partner.base + "/follows/1", "type": "Follow",
+                                          "actor": partner.actor_id, "object": topics.actor_id(term.slug)})
+    db.session.commit()
+    note = publish("public", topics=("outreach",))
+    worker.run_once(app)
+    notes.narrow_visibility(note, by=people["moderator"], visibility="partners")
+    worker.run_once(app)
+    kinds = [d.activity["type"] for d in db.session.scalars(sa.select(Delivery).order_by(Delivery.id))
+             if d.peer_id == partner.row.id]
+    assert kinds == ["Accept", "Announce", "Undo"]  # no longer announced to the public; no Delete: it may read it
