@@ -772,18 +772,24 @@ def _scrub_everywhere(note: Note, removed: redaction.Removed) -> tuple[int, tupl
     Pending changes reach readers only through a moderator's "Accept", who could not tell a name there
     from any other word: they lose what a moderator removed from any version of the note, the
     original's too (whose published text only its own redaction changes, see :func:`still_holding`).
+    Each note whose text or pending changes lost something counts it (:attr:`Note.text_redactions`),
+    the note itself too (its caller cut it from its text): its author's editors opened before may not save.
     """
     purged = redaction.scrub_revisions(note.revisions, removed, language=note.language)
+    changed = [note] if removed else []  # the caller cut it from the note's own text
     for translation in note.translations:
         if translation.state == S.DELETED:
             continue
         if redaction.scrub_item(translation, removed, language=translation.language):
             translation.body_html = render_body(translation)
+            changed.append(translation)
             if translation.state == S.PUBLISHED:
                 events.record("note.updated", subject_type="note", subject_id=translation.id, redacted=True)
         purged += redaction.scrub_revisions(translation.revisions, removed, language=translation.language)
     changes = tuple(each for each in family(note) if each.pending is not None
                     and redaction.scrub_item(each.pending, removed, language=each.pending.language))
+    for each in {id(each): each for each in (*changed, *changes)}.values():
+        each.text_redactions = (each.text_redactions or 0) + 1  # its editors opened before now may not save
     _scrub_said_about(note, removed)
     return purged, changes
 
