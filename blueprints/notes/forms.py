@@ -43,6 +43,9 @@ class NoteForm(FlaskForm):
     # The idempotency key of a new note's editor (Note.draft_key): its form and autosaves send it, and
     # the first to arrive makes the note; the hub checks its form (a key it cannot use is not used).
     draft_key = HiddenField()
+    # How many removals of personal data the note had when this editor showed it (Note.text_redactions):
+    # a save from an editor opened before a later one is refused, as it would write the removed data back.
+    redactions_seen = HiddenField(default="0")
     title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=600)],
                             description=_l("One or two sentences: what this note is about."))
@@ -88,10 +91,21 @@ class NoteForm(FlaskForm):
             term_ids=note_service.ids((self.topics.data or []) + (self.populations.data or [])),
             tags=note_service.parse_tags(self.tags.data or ""))
 
+    def seen(self) -> int:
+        """Return how many removals of personal data the note had when this editor showed it.
+
+        Absent or not a number (a page from before the hub sent it, a hand-made post): none, so the save
+        is refused if the note ever had one. An editor that cannot show it opened the current text may
+        hold removed data; a note never redacted saves as before.
+        """
+        value = (self.redactions_seen.data or "").strip()
+        return int(value) if value.isdigit() else 0
+
     def fill_from(self, note) -> None:
         """Load what the author edits into the form (for GET): a published note's pending changes, else the note."""
         data = note_service.draft_of(note)
         self.note_id.data = str(note.id)
+        self.redactions_seen.data = str(note.text_redactions or 0)
         for name in ("title", "summary", "body", "language", "place", "province", "visibility"):
             getattr(self, name).data = getattr(data, name)
         for key in SECTIONS:

@@ -207,9 +207,11 @@ def _save_edit(note: Note, form: NoteForm):
     submitting = form.submit_note.data and note.state not in (NoteState.PUBLISHED, NoteState.SUBMITTED)
     with attempt(form=form, answered_by_caller=(PrivacyCheckRequired,)) as saved:
         (notes.save_and_submit if submitting else notes.save)(
-            note, by=me(), data=form.to_input(), confirm_privacy=form.confirm_privacy.data)
+            note, by=me(), data=form.to_input(), confirm_privacy=form.confirm_privacy.data, seen=form.seen())
     if isinstance(saved.error, PrivacyCheckRequired):
         return _privacy_page(form, note, saved.error), 422
+    if isinstance(saved.error, notes.RedactedWhileEditing):  # the text as sent, with what to do (form_errors)
+        return _editor_page(form, note), 409
     if not saved:
         return (_editor_page(form, note), 422) if submitting else None
     _confirm_saved()
@@ -305,7 +307,9 @@ def autosave():
                                            "meanwhile), so the hub does not save it automatically."),
                                     ok=False, reason="not_a_draft")
         with attempt(answered_by_caller=(ServiceError,)) as saved:
-            notes.autosave(note, by=me(), data=form.to_input())
+            notes.autosave(note, by=me(), data=form.to_input(), seen=form.seen())
+    if isinstance(saved.error, notes.RedactedWhileEditing):  # editor.js shows it and keeps the text in the page
+        return problem(saved.error, 409, ok=False, reason="redacted")
     if not saved:  # the editor script reads "ok" and keeps the device copy
         return problem(saved.error, 400, ok=False, errors={saved.error.field or "form": [str(saved.error.message)]})
     saved_at = note.pending.updated_at if note.pending is not None else note.updated_at

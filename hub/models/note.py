@@ -109,6 +109,11 @@ class Note(db.Model):
     # The first of them that carries it makes the note; any later one (a double tap, a retry, another web
     # process) reaches this note instead of making another. Unique per author; NULL for notes made otherwise.
     draft_key: Mapped[str | None] = mapped_column(sa.String(64))
+    # How many times a moderator's removal of personal data changed the text its author's editor shows (the
+    # note's own, or its changes not yet published), also when it came through its original or another
+    # language version. The editor carries the count it showed; a save or autosave from an editor opened
+    # before a later removal is refused (hub.services.notes), as it would write the removed data back.
+    text_redactions: Mapped[int] = mapped_column(default=0, server_default="0")
 
     author: Mapped[User | None] = relationship()
     project: Mapped[Project | None] = relationship()

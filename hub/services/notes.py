@@ -236,6 +236,30 @@ def _take_for_author(note: Note) -> None:
         raise ChangedMeanwhile(DECIDED_WHILE_EDITING)
 
 
+class RedactedWhileEditing(ChangedMeanwhile):
+    """A moderator removed personal data from the text an author's editor showed after it was opened."""
+
+
+# i18n: an author's save or autosave was refused: a moderator removed personal data after the editor was opened
+REDACTED_WHILE_EDITING = _l("A moderator removed personal data from this note after you opened this editor, so "
+                            "nothing was saved: your text would put it back. Open the editor again for the current "
+                            "text and redo your changes there, without the removed data. Until then your text "
+                            "stays on this page.")
+
+
+def _refuse_redacted_since(note: Note, seen: int | None) -> None:
+    """Refuse an editor's text when a moderator's removal of personal data changed ``note`` since that editor
+    showed it (``seen``: the note's :attr:`~Note.text_redactions` then; None: a caller that is no editor).
+
+    Held first (:func:`hold`): a removal committed meanwhile is read, and none lands until this save commits.
+    """
+    if seen is None:
+        return
+    hold(note)
+    if (note.text_redactions or 0) > seen:
+        raise RedactedWhileEditing(REDACTED_WHILE_EDITING)
+
+
 # --- writing -------------------------------------------------------------------------------
 
 def clean(data: NoteInput) -> NoteInput:
@@ -419,12 +443,14 @@ LEFT_DRAFT_MEANWHILE = _l("This note was submitted, taken back or deleted meanwh
                           "so nothing was saved. What you wrote is still in the form.")
 
 
-def save_and_submit(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False) -> Note:
+def save_and_submit(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False,
+                    seen: int | None = None) -> Note:
     """Save the author's edit of a note not in review and send it to the moderators, in one transaction.
 
     Both happen or neither: a refusal (a part missing, the privacy check, a translation whose
-    original left its readers) or a crash leaves the note as it was, and the editor gives the text
-    back with what to change, as for a new note (:func:`submit_new`).
+    original left its readers, personal data removed since the editor showed the note: ``seen``, as for
+    :func:`save`) or a crash leaves the note as it was, and the editor gives the text back with what to
+    change, as for a new note (:func:`submit_new`).
     """
     _require(by, "submit", note)
     cleaned = clean(data)
@@ -433,6 +459,7 @@ def save_and_submit(note: Note, *, by: User, data: NoteInput, confirm_privacy: b
             db.session.commit()
             return note
         raise ChangedMeanwhile(LEFT_DRAFT_MEANWHILE)
+    _refuse_redacted_since(note, seen)
     _apply(note, cleaned)
     return submit(note, by=by, confirm_privacy=confirm_privacy)
 
@@ -442,13 +469,16 @@ def submitted_already(note: Note, data: NoteInput) -> bool:
     return note.state == S.SUBMITTED and same_text(note, data)
 
 
-def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False) -> Note:
+def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False, seen: int | None = None) -> Note:
     """Save the author's edit.
 
     A draft changes in place; a submitted note also keeps a revision (none when the text is the one it
     waits with: "Save" pressed again). A published note stays as
     readers know it: the edit becomes its pending revision, submitted for review, after the
     privacy check. Only an author an admin let skip review sees an edit without findings go live.
+
+    ``seen`` is the note's :attr:`~Note.text_redactions` when the editor showed it: an editor opened
+    before a moderator removed personal data would write it back, and is refused (:class:`RedactedWhileEditing`).
     """
     _require(by, "edit", note)
     cleaned = clean(data)
@@ -456,6 +486,7 @@ def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False
     if state in (S.SUBMITTED, S.PUBLISHED):  # readers (or a moderator deciding) get this text: it must be whole
         _take_for_author(note)  # and never land on a note a moderator decided on meanwhile
         _require_complete(cleaned)
+    _refuse_redacted_since(note, seen)
     if state == S.SUBMITTED and same_text(note, data):  # "Save" pressed again: the revision is kept already
         db.session.commit()
         return note
@@ -482,14 +513,16 @@ def autosaves(note: Note) -> bool:
     return NoteState(note.state) in (S.DRAFT, S.CHANGES_REQUESTED, S.PUBLISHED)
 
 
-def autosave(note: Note, *, by: User, data: NoteInput) -> Note:
-    """Keep the editor's text: a draft changes; a published note's text goes into its pending revision."""
+def autosave(note: Note, *, by: User, data: NoteInput, seen: int | None = None) -> Note:
+    """Keep the editor's text: a draft changes; a published note's text goes into its pending revision
+    (``seen``: as for :func:`save`)."""
     if note.state != S.PUBLISHED:
         if not autosaves(note):
             raise ServiceError(_l("This note is not a draft: save it with the button."))
-        return save(note, by=by, data=data)
+        return save(note, by=by, data=data, seen=seen)
     _require(by, "edit", note)
     _take_for_author(note)
+    _refuse_redacted_since(note, seen)
     cleaned = clean(data)
     cleaned.visibility = _narrower(cleaned.visibility, note.visibility)
     _keep_pending(note, by, cleaned, submit=False)
@@ -772,18 +805,24 @@ def _scrub_everywhere(note: Note, removed: redaction.Removed) -> tuple[int, tupl
     Pending changes reach readers only through a moderator's "Accept", who could not tell a name there
     from any other word: they lose what a moderator removed from any version of the note, the
     original's too (whose published text only its own redaction changes, see :func:`still_holding`).
+    Each note whose text or pending changes lost something counts it (:attr:`Note.text_redactions`),
+    the note itself too (its caller cut it from its text): its author's editors opened before may not save.
     """
     purged = redaction.scrub_revisions(note.revisions, removed, language=note.language)
+    changed = [note] if removed else []  # the caller cut it from the note's own text
     for translation in note.translations:
         if translation.state == S.DELETED:
             continue
         if redaction.scrub_item(translation, removed, language=translation.language):
             translation.body_html = render_body(translation)
+            changed.append(translation)
             if translation.state == S.PUBLISHED:
                 events.record("note.updated", subject_type="note", subject_id=translation.id, redacted=True)
         purged += redaction.scrub_revisions(translation.revisions, removed, language=translation.language)
     changes = tuple(each for each in family(note) if each.pending is not None
                     and redaction.scrub_item(each.pending, removed, language=each.pending.language))
+    for each in {id(each): each for each in (*changed, *changes)}.values():
+        each.text_redactions = (each.text_redactions or 0) + 1  # its editors opened before now may not save
     _scrub_said_about(note, removed)
     return purged, changes
 

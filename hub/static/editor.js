@@ -153,6 +153,8 @@
       showErrors(answer.errors);
     } else if (code === 404) {
       say(form.dataset.msgGone);
+    } else if (code === 409 && answer && answer.reason === "redacted") {
+      say(answer.detail, currentTextLink());
     } else if (code >= 400 && code < 500 && code !== 408 && code !== 429) {
       say(((answer && answer.detail) || form.dataset.msgRefused) + " " + form.dataset.msgKept);
     } else {
@@ -171,6 +173,17 @@
     const link = document.createElement("a");
     link.href = form.dataset.loginUrl + "?next=" + encodeURIComponent(location.pathname + location.search);
     link.textContent = form.dataset.msgSignIn;
+    return link;
+  }
+
+  // A moderator removed personal data after this editor was opened: the current text opens in another
+  // tab, and this one keeps what the author typed, to carry their changes across by hand.
+  function currentTextLink() {
+    const link = document.createElement("a");
+    link.href = form.action || location.href;
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.textContent = form.dataset.msgCurrentText;
     return link;
   }
 
