@@ -14,8 +14,8 @@ from blueprints.web import dates
 from blueprints.web.access import public, requires, signed_in
 from blueprints.web.common import as_id, id_arg, me, note_for, page_arg, privacy_groups
 from blueprints.web.errors import answers_json, problem_response
-from blueprints.web.forms import (NOTHING_SENT_BACK, THREAD_CHECK_EXPLANATION, ActionForm, SentBack,
-                                  flash_unseen_errors, refusal)
+from blueprints.web.forms import (NOTHING_SENT_BACK, THREAD_CHECK_EXPLANATION, VISIBILITY_LABELS, ActionForm,
+                                  SentBack, flash_unseen_errors, refusal)
 from blueprints.web.fragments import deferred, memo, page, share_page
 from blueprints.web.refusals import Outcome, attempt, problem, submitted
 from hub.extensions import db
@@ -205,6 +205,7 @@ def _save_edit(note: Note, form: NoteForm):
         _confirm_saved()  # "Submit" sent twice (a double click, a slow phone): the first one's answer again
         return _submitted(note)
     submitting = form.submit_note.data and note.state not in (NoteState.PUBLISHED, NoteState.SUBMITTED)
+    readers = note.visibility
     with attempt(form=form, answered_by_caller=(PrivacyCheckRequired,)) as saved:
         (notes.save_and_submit if submitting else notes.save)(
             note, by=me(), data=form.to_input(), confirm_privacy=form.confirm_privacy.data, seen=form.seen())
@@ -215,7 +216,7 @@ def _save_edit(note: Note, form: NoteForm):
     if not saved:
         return (_editor_page(form, note), 422) if submitting else None
     _confirm_saved()
-    return _submitted(note) if submitting else _after_save(note)
+    return _submitted(note) if submitting else _after_save(note, narrowed=note.visibility != readers)
 
 
 def _confirm_saved() -> None:
@@ -225,12 +226,18 @@ def _confirm_saved() -> None:
         flash(mark, EDITOR_SAVED)
 
 
-def _after_save(note: Note):
-    """Say what became of a save: a draft kept, changes waiting for review, or changes published."""
+def _after_save(note: Note, *, narrowed: bool = False):
+    """Say what became of a save: a draft kept, changes waiting for review, or changes published (and
+    fewer readers at once, when the author ``narrowed`` who may read a published note)."""
     if note.state != NoteState.PUBLISHED:
         # i18n: flash after an author saves a note in the editor
         flash(_("Saved."), "info")
         return redirect(url_for("notes.edit", note_id=note.id))
+    if narrowed:
+        # i18n: an author narrowed who may read their published note; %(readers)s is e.g. "Members of this hub"
+        flash(_("Who may read it changed at once: %(readers)s.", readers=VISIBILITY_LABELS[note.visibility]), "info")
+        if note.pending is None:
+            return redirect(url_for("notes.detail", note_id=note.id))
     if note.pending is not None:
         flash(_("Your changes wait for a moderator. Until they are accepted, readers see the published text."),
               "info")

@@ -476,6 +476,8 @@ def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False
     waits with: "Save" pressed again). A published note stays as
     readers know it: the edit becomes its pending revision, submitted for review, after the
     privacy check. Only an author an admin let skip review sees an edit without findings go live.
+    Fewer readers (members only, say) is the exception: it takes effect at once, as a moderator's
+    narrowing does, whatever else waits for review.
 
     ``seen`` is the note's :attr:`~Note.text_redactions` when the editor showed it: an editor opened
     before a moderator removed personal data would write it back, and is refused (:class:`RedactedWhileEditing`).
@@ -493,6 +495,11 @@ def save(note: Note, *, by: User, data: NoteInput, confirm_privacy: bool = False
     if state == S.PUBLISHED:
         cleaned.visibility = _narrower(cleaned.visibility, note.visibility)
         findings = screening.require_confirmation(_fields_of(cleaned, note), confirmed=confirm_privacy)
+        if cleaned.visibility != note.visibility:  # fewer readers needs no review: at once, as a moderator would
+            _narrow(note, by, cleaned.visibility)
+            if note.pending is None and same_text(note, cleaned):  # nothing else changed: nothing waits
+                db.session.commit()
+                return note
         if findings or not by.edits_skip_review:
             _keep_pending(note, by, cleaned, submit=True)
             audit.record("note.changes_submit", actor=by, target=note, privacy_findings=len(findings))
@@ -1270,11 +1277,17 @@ def narrow_visibility(note: Note, *, by: User, visibility: str) -> None:
     new = _narrower(visibility, note.visibility)
     if new == note.visibility:
         raise ServiceError(_l("Moderators may only narrow who can read a note."), field="visibility")
-    audit.record("note.visibility", actor=by, target=note, old=note.visibility, new=new)
-    note.visibility = new
+    _narrow(note, by, new)
+    db.session.commit()
+
+
+def _narrow(note: Note, by: User, visibility: str) -> None:
+    """Give ``note`` fewer readers now (a moderator's narrowing, or its author's edit: neither waits for review);
+    partner hubs, search and feeds follow through the ``note.updated`` event (caller commits)."""
+    audit.record("note.visibility", actor=by, target=note, old=note.visibility, new=visibility)
+    note.visibility = visibility
     if note.state == S.PUBLISHED:
         events.record("note.updated", subject_type="note", subject_id=note.id)
-    db.session.commit()
 
 
 def reply(note: Note, *, by: User, body: str, confirm_privacy: bool = False) -> ReviewMessage:
