@@ -77,13 +77,9 @@ def _sent() -> None:
 def test_a_topic_takes_back_its_announce_of_a_note_narrowed_from_the_public(app, make_peer, publish, people):
     from hub import worker
     from hub.federation import topics
-    from hub.models import Term
 
     reader = make_peer("open.example", partner=False)  # not a partner: it may read public notes only
-    term = db.session.scalar(sa.select(Term).where(Term.slug == "outreach"))
-    assert topics.on_follow(reader.row, {"id": reader.base + "/follows/1", "type": "Follow",
-                                         "actor": reader.actor_id, "object": topics.actor_id(term.slug)})
-    db.session.commit()
+    term = _follows_the_topic(reader)
     note = publish("public", topics=("outreach",))
     worker.run_once(app)
 
@@ -103,6 +99,18 @@ def test_a_topic_takes_back_its_announce_of_a_note_narrowed_from_the_public(app,
     assert sent("Undo") == [undo] and sent("Delete") == [deleted]  # once: never an Undo of the Undo
 
 
+def _follows_the_topic(peer):
+    """Let ``peer`` follow the outreach topic's actor (accepted at once); return the topic."""
+    from hub.federation import topics
+    from hub.models import Term
+
+    term = db.session.scalar(sa.select(Term).where(Term.slug == "outreach"))
+    assert topics.on_follow(peer.row, {"id": peer.base + "/follows/1", "type": "Follow",
+                                       "actor": peer.actor_id, "object": topics.actor_id(term.slug)})
+    db.session.commit()
+    return term
+
+
 def reader_hub() -> str:
     """This hub's base URL, whose actor deletes its notes."""
     from hub.federation import actor
@@ -112,14 +120,9 @@ def reader_hub() -> str:
 
 def test_a_partner_following_a_topic_keeps_a_note_narrowed_to_partners(app, make_peer, publish, people):
     from hub import worker
-    from hub.federation import topics
-    from hub.models import Term
 
     partner = make_peer("partner.example")  # a partner hub: it may read partners notes
-    term = db.session.scalar(sa.select(Term).where(Term.slug == "outreach"))
-    assert topics.on_follow(partner.row, {"id": partner.base + "/follows/1", "type": "Follow",
-                                          "actor": partner.actor_id, "object": topics.actor_id(term.slug)})
-    db.session.commit()
+    _follows_the_topic(partner)
     note = publish("public", topics=("outreach",))
     worker.run_once(app)
     notes.narrow_visibility(note, by=people["moderator"], visibility="partners")
