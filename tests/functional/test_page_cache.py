@@ -410,6 +410,7 @@ def test_pending_changes_show_at_once_to_the_author_and_moderators_and_never_to_
     notes.autosave(note, by=contributor, data=note_input(title="Night outreach, Friday route"))
     notes.save(note, by=contributor, data=note_input(title="Night outreach, Friday route"), confirm_privacy=True)
     assert "Changes to this note wait for a moderator" in page(author, path)
+    assert "until they are accepted. <a" in page(moder, path)  # a sentence, then its link: never run together
     assert "Review the changes" in page(moder, path)
     for client in (reader, anonymous, author, moder):
         html = page(client, path)
