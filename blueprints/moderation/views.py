@@ -340,8 +340,7 @@ def _tell_redacted(done: notes.Redacted, *, note_id: int) -> None:
             # i18n: a moderator removed personal data from a note; another translation of it still holds it
             said, link = (_("The %(language)s translation still holds what you removed; it was not changed.",
                             language=language_label(other.language)), _("Remove it from that translation"))
-        flash(Markup('{} <a href="{}">{}</a>').format(said, url_for("moderation.redact_note", note_id=other.id), link),
-              "warning")
+        flash(_with_link(said, url_for("moderation.redact_note", note_id=other.id), link), "warning")
 
 
 def _tell_changes_cut(other: Note, *, itself: bool) -> None:
@@ -359,9 +358,13 @@ def _tell_changes_cut(other: Note, *, itself: bool) -> None:
         said = _("Also removed from the changes to the %(language)s translation that are not published yet.",
                  language=language)
     if other.pending is not None and other.pending.submitted_at is not None and other.is_published:
-        said = Markup('{} <a href="{}">{}</a>').format(said, url_for("moderation.changes", note_id=other.id),
-                                                      _("Review those changes"))
+        said = _with_link(said, url_for("moderation.changes", note_id=other.id), _("Review those changes"))
     flash(said, "info")
+
+
+def _with_link(said: str, url: str, link: str) -> Markup:
+    """Return a translated sentence followed by a link; each part is escaped (no user text goes in them)."""
+    return Markup('{} <a href="{}">{}</a>').format(said, url, link)
 
 
 @bp.route("/moderation/comments/<int:comment_id>/redact", methods=["GET", "POST"])
