@@ -283,6 +283,25 @@ def test_two_moderators_removing_personal_data_at_once_one_is_saved_and_the_othe
     assert count(AuditEntry, AuditEntry.action == "note.redact") == 1
 
 
+def test_an_authors_save_and_a_redaction_at_once_never_put_the_removed_name_back(shared_app, shared_people, racers):
+    """The author saves from an editor opened before the redaction while the moderator removes the name: either
+    the save lands first and the redaction cuts the name from it too, or it is refused. Never is the name back."""
+    note = published(shared_people["author"], shared_people["moderator"], body="Ask Lin Fang at the Tuesday office.")
+    author, moderator = browser(shared_app, shared_people["author"]), browser(shared_app, shared_people["moderator"])
+    edit, redact = f"/notes/{note.id}/edit", f"/moderation/notes/{note.id}/redact"
+    typed = {**dict(form_fields(author.get(edit).get_data(as_text=True), "")),
+             "body": "Ask Lin Fang at the Tuesday office, after ten."}
+    cut = {**dict(form_fields(moderator.get(redact).get_data(as_text=True), "")),
+           "body": "Ask someone at the Tuesday office."}
+
+    answers = racers((author, edit, typed), (moderator, redact, cut), at=("_require", "can"))
+
+    assert answers[1].status_code == 302 and answers[0].status_code in (302, 409), [a.status_code for a in answers]
+    note = reload(note.id)
+    assert note.body == "Ask someone at the Tuesday office."
+    assert note.pending is None or "Lin Fang" not in note.pending.body
+
+
 def test_accepting_and_returning_the_same_changes_at_once_applies_one(shared_app, shared_people, racers):
     note = published(shared_people["author"], shared_people["moderator"])
     notes.save(note, by=shared_people["author"], data=notes.NoteInput(
