@@ -1,4 +1,5 @@
-"""Migration 0025_s13_lead_delivery_ids: deliveries keep their rows and ids, and SQLite never gives an id twice."""
+"""Migration 0025_s13_lead_delivery_ids: deliveries keep their rows and ids, and SQLite never gives a delivery's or an
+attachment's id twice."""
 from __future__ import annotations
 
 import datetime as dt
@@ -36,4 +37,8 @@ def test_deliveries_keep_their_ids_and_a_new_one_never_takes_a_deleted_ones(any_
         connection.execute(table.delete().where(table.c.id == 2))  # superseded while it was on the wire
         queue(connection, "http://hub.test/ap/comments/1#announce-5")
         newest = connection.execute(sa.select(sa.func.max(table.c.id))).scalar()
+        schemas = dict(connection.execute(sa.text(
+            "SELECT name, sql FROM sqlite_master WHERE name IN ('delivery', 'attachment')")).all()) \
+            if connection.dialect.name == "sqlite" else {}
     assert newest == 3
+    assert all("AUTOINCREMENT" in sql for sql in schemas.values()) and len(schemas) in (0, 2)
