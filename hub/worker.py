@@ -462,15 +462,23 @@ def node_name(app: Flask) -> str:
 
 
 def lags(app: Flask) -> dict[str, int]:
-    """Return how many events each consumer is behind the head of the log."""
+    """Return how many events each consumer is behind the head of the log.
+
+    A shared consumer this node does not hold is read from its cursor only: its ``position()`` may
+    move the cursor (to the head, with no partner hub or no mail server), which is the holder's to do.
+    """
     head = events.head()
     idle = Idle.of(app)
+    mine = leases(app).mine
     found = {}
     for consumer in consumers(app):
         if idle.at(consumer, head):  # known without asking it (an index to open, a cursor to read)
             found[consumer.name] = 0
             continue
         try:
+            if getattr(consumer, "shared", False) and f"consumer:{consumer.name}" not in mine:
+                found[consumer.name] = max(0, head - consumer.cursor.get())
+                continue
             found[consumer.name] = max(0, head - consumer.position())
         except Exception:  # an unavailable consumer has no lag to report; the round logs why
             db.session.rollback()

@@ -110,6 +110,7 @@ def start_server(*, durable: bool = False) -> PostgresServer:
     """Start a server in a new temporary directory and return it (``durable``: fsync on)."""
     bindir = _bindir()
     directory = tempfile.mkdtemp(prefix="hub-pg-")
+    spawn.remove_at_end(directory)  # when pytest is killed before the fixture's stop()
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres")
     server = PostgresServer(directory=directory, port=_free_port(), bindir=bindir, durable=durable)

@@ -20,7 +20,9 @@ The pipe closes when pytest ends, however it ends; the reaper then ends what the
 but never another reaper (an xdist worker's, which still has to end what its worker started).
 
 It sends them SIGTERM (the hubs and workers stop cleanly, gunicorn and PostgreSQL stop their
-children), waits up to :data:`GRACE` seconds and sends SIGKILL to what is left.
+children), waits up to :data:`GRACE` seconds and sends SIGKILL to what is left. Then it deletes the
+folders it was told of (:func:`remove_at_end`: a PostgreSQL server's data, made outside pytest's
+``tmp_path``, which pytest would never clean).
 
 Not ``prctl(PR_SET_PDEATHSIG)``: it reaches only direct children, fires when the *thread* that
 forked ends (a process started from a short-lived thread would die at once), and ``su`` clears it
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -90,16 +93,28 @@ def _marked(options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+def remove_at_end(path: str | os.PathLike[str]) -> None:
+    """Have the reaper delete the folder ``path`` once this pytest process has ended, if it is still there.
+
+    For folders made outside pytest's ``tmp_path`` (whose own clean-up keeps the last few runs'):
+    the fixture that made one deletes it at teardown, which a killed pytest never reaches.
+    """
+    _tell(f"dir {os.fspath(path)}")
+
+
 def _register(pid: int) -> None:
     """Tell the reaper about ``pid`` (nothing outside pytest, e.g. in a benchmark)."""
+    started = _start_time(pid)
+    if started is not None:  # else it has ended already
+        _tell(f"{pid} {started}")
+
+
+def _tell(line: str) -> None:
     if _reaper is None or _reaper.stdin is None:
         return
-    started = _start_time(pid)
-    if started is None:
-        return  # it has ended already
     with _lock:
         try:
-            _reaper.stdin.write(f"{pid} {started}\n".encode())
+            _reaper.stdin.write(f"{line}\n".encode())
             _reaper.stdin.flush()
         except OSError:  # the reaper is gone (killed by hand): the mark still tells what is ours
             pass
@@ -173,13 +188,18 @@ def reap(token: str, registered: set[tuple[int, int]]) -> None:
 
 
 def main(token: str) -> None:
-    """Read registrations from pytest until it ends, then reap."""
+    """Read registrations from pytest until it ends, then reap and delete the folders it named."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    registered = set()
+    registered, folders = set(), []
     for line in sys.stdin.buffer:
+        if line.startswith(b"dir "):
+            folders.append(os.fsdecode(line[4:].rstrip(b"\n")))
+            continue
         pid, started = line.split()
         registered.add((int(pid), int(started)))
     reap(token, registered)
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -168,16 +168,34 @@ def _published_federated(note: Note | None) -> bool:
             and note.visibility in (Visibility.PUBLIC.value, Visibility.PARTNERS.value))
 
 
-def _drop_older(object_id: str, *, event_id: int) -> None:
-    """Drop the versions of a comment still waiting (or dead-lettered) that ``event_id`` follows, for every inbox.
+def _drop_older(object_id: str, *, event_id: int, keep: str | None = None) -> None:
+    """Drop the versions of a comment still waiting (or dead-lettered) that ``event_id`` follows, for every inbox
+    but ``keep``.
 
     The newer activity brings the comment as it stands, or removes it: text its writer took back or a
     moderator cut out never leaves late (hub.federation.delivery.supersede). Every inbox: also those
     the newer one does not go to, a hub blocked since (its dead letters go when an admin sends them
     again after an unblock) or one that may no longer read the note (taken down, narrowed); such a hub
-    gets the comment as it stands once it has the note again, or never.
+    gets the comment as it stands once it has the note again, or never. The one exception is ``keep``,
+    the inbox of the hub the comment was written on when the newer version is a moderator's edit it
+    does not take (:func:`_kept_for_its_writer`).
     """
-    delivery.supersede(object_id, None, event_id=event_id, kinds=("Create", "Update", "Announce"))
+    delivery.supersede(object_id, None, event_id=event_id, kinds=("Create", "Update", "Announce"), but=keep)
+
+
+def _kept_for_its_writer(comment: Comment, event: Event) -> str | None:
+    """Return the inbox of the hub ``comment`` was written on when what still waits for it must go all the same.
+
+    A moderator here cut personal data out of a partner member's comment, as cuts its hub takes (an
+    Announce queued for it), then changed the text more: the newer version stays here and on the
+    other hubs (discussion.Reach.NOT_WRITER), and the cut still waiting for the writer's hub (it was
+    down, or slow) must still reach it, or it keeps what the moderator removed.
+    """
+    thread = thread_of(comment)
+    if (thread is None or thread.peer is None or not event.payload.get("redacted") or not thread.edited_here
+            or comment.removed_at is not None or not _published_federated(comment.note)):
+        return None
+    return delivery.inbox_of(thread.peer)
 
 
 def _on_comment_shown(event: Event) -> None:
@@ -198,7 +216,7 @@ def _on_renamed(event: Event) -> None:
 
 def _send_comment(comment: Comment, event: Event, *, changed: bool) -> None:
     """Tell the hubs that have (or should have) ``comment``'s note of the comment, new or ``changed``."""
-    _drop_older(comment_object_id(comment.id), event_id=event.id)
+    _drop_older(comment_object_id(comment.id), event_id=event.id, keep=_kept_for_its_writer(comment, event))
     if comment.removed_at is not None or not _published_federated(comment.note):
         return
     if comment.state != CommentState.PUBLISHED:

@@ -109,22 +109,25 @@ def _record_receipts(note: Note, peers: Iterable[PeerHub]) -> None:
 
 
 def supersede(object_id: str, inbox_url: str | None, *, event_id: int | None,
-              kinds: tuple[str, ...] = ("Create", "Update")) -> int:
-    """Drop the Creates and Updates of ``object_id`` not yet sent to an inbox (None: to any), older than ``event_id``.
+              kinds: tuple[str, ...] = ("Create", "Update"), but: str | None = None) -> int:
+    """Drop the Creates and Updates of ``object_id`` not yet sent to an inbox (None: to any but ``but``), older than
+    ``event_id``.
 
     A newer Create, Update or Delete of the object is queued behind them: the one an inbox gets
     is built from the object as it stands (a Create or Update brings the whole note). An older one
     still queued, or dead-lettered for an admin to send again, would carry text that has been
     changed since: personal data a moderator removed, a note taken down. Sent ones are not read:
-    they kept only the object's id when they were sent (:func:`record_outcomes`), and the waiting
-    and failed ones are few, found through the state's index however many were sent. Return how
-    many were dropped. ``kinds``: the activities that bring the whole object (a comment's origin
-    relays it as an ``Announce``).
+    they kept only the object's id when they were sent (:func:`record_outcomes`); one on the wire is
+    dropped too (its outcome then finds no row: ids are never reused). The waiting and failed ones
+    are few, found through the state's index however many were sent. Return how many were dropped.
+    ``kinds``: the activities that bring the whole object (a comment's origin relays it as an ``Announce``).
     """
     query = sa.select(Delivery).where(Delivery.state.in_(("pending", "dead")),
                                       Delivery.activity_id.startswith(object_id + "#", autoescape=True))
     if inbox_url is not None:
         query = query.where(Delivery.inbox_url == inbox_url)
+    if but is not None:
+        query = query.where(Delivery.inbox_url != but)
     dropped = 0
     for row in db.session.scalars(query):
         if row.activity.get("type") in kinds and (

@@ -53,7 +53,9 @@ class Delivery(db.Model):
     """One activity to POST to one inbox; signed at send time, retried with backoff, then dead-lettered."""
 
     __tablename__ = "delivery"
-    __table_args__ = (sa.UniqueConstraint("activity_id", "inbox_url"),)
+    # Ids never reused on SQLite: a send's outcome is recorded by id when it ends, and a newer version
+    # may have replaced the delivery meanwhile (delivery.supersede drops one in flight too).
+    __table_args__ = (sa.UniqueConstraint("activity_id", "inbox_url"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     peer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("peer_hub.id", ondelete="CASCADE"), index=True)

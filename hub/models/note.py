@@ -214,6 +214,9 @@ class Attachment(db.Model):
     """An image or PDF attached to a note; the bytes live under instance/attachments/."""
 
     __tablename__ = "attachment"
+    # Its id is in its address (/notes/<note>/attachments/<id>), in the note's text and in partners'
+    # copies: never given to another attachment on SQLite either, once one is removed.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     note_id: Mapped[int] = mapped_column(sa.ForeignKey("note.id", ondelete="CASCADE"), index=True)

@@ -12,6 +12,7 @@ from hub.models.events import Event
 from hub.models.federation import Delivery, InboxItem, PeerHub
 from hub.models import Comment, CommentState, CommentThread, Flag, FlagOrigin, Note, RemoteMark
 from hub.services import discussion, notes, screening
+from hub.text import html_text
 from tests.helpers import count
 
 OURS = "http://hub.test/ap/notes/{}"
@@ -507,3 +508,36 @@ def test_an_edit_held_for_its_personal_data_reaches_the_origin_again_once_releas
     [again] = _send_all()
     assert again["type"] == "Create" and "138 1234 5678" in again["object"]["content"]
     assert activities.parse_time(again["object"]["updated"]) > activities.parse_time(went[0]["object"]["updated"])
+
+
+def test_a_cut_still_waiting_for_the_writers_hub_goes_after_a_further_edit_it_does_not_take(
+        app, client, make_peer, publish, people):
+    """The writer's hub was down when a moderator cut a place out of its member's comment, then edited more.
+
+    The further edit stays here (discussion.Reach.NOT_WRITER); the cut, queued for the writer's hub as
+    a version it takes, still goes to it, or it keeps the place the moderator removed.
+    """
+    moderator = people["moderator"]
+    note = publish("public")
+    writer = make_peer(trust="publish", they_follow=True)
+    reader = make_peer("reader.example", they_follow=True)
+    _consume(app)
+    _send_all()
+    writer.post(client, writer.activity("Create", _comment(
+        writer, note.id, content="<p>We post kits. Our van waits at gate 7 of the Lotus market.</p>")))
+    inbox.process_pending(app)
+    comment = db.session.scalar(sa.select(Comment).where(Comment.note_id == note.id))
+    assert comment.state == "published"
+    _consume(app)
+    _send_all()  # the reader hub has the comment
+
+    assert discussion.redact(comment, by=moderator, body="We post kits. Our van waits .") is discussion.Reach.MARKED
+    _consume(app)  # the cut waits for both hubs (the writer's is down)
+    assert discussion.redact(comment, by=moderator, body="We post kits in plain parcels.") is \
+        discussion.Reach.NOT_WRITER
+    _consume(app)
+
+    went = {row["cc"][0]: html_text(row["object"]["content"]) for row in _send_all() if row["type"] == "Announce"}
+    marker = screening.marker(discussion.comment_language(comment))
+    assert went == {writer.actor_id: f"We post kits. Our van waits {marker}.",
+                    reader.actor_id: "We post kits in plain parcels."}

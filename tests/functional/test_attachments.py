@@ -381,6 +381,18 @@ def test_author_removes_an_attachment_and_it_is_audited(client, login_as, contri
     assert client.get(item_url).status_code == 404
 
 
+def test_a_removed_attachments_address_never_shows_the_next_one(client, login_as, contributor, draft):
+    """The address stays in the note's text and in partners' copies: it must not come to show another file."""
+    removed = attach(draft, contributor)
+    removed_url = url_of(removed)
+    login_as(contributor)
+    token = csrf_token(client, f"/notes/{draft.id}/edit")
+    assert client.post(removed_url + "/delete", data={"csrf_token": token}).status_code == 302
+    assert upload(client, draft, pdf_bytes(), "plan.pdf").status_code == 302
+    [added] = db.session.scalars(db.select(Attachment).where(Attachment.note_id == draft.id))
+    assert url_of(added) != removed_url and client.get(removed_url).status_code == 404
+
+
 def test_fred_cannot_remove_an_attachment(client, login_as, contributor, moderator, fred):
     note = new_note(contributor, visibility="public")
     item = attach(note, contributor)

@@ -1,4 +1,5 @@
-"""No process the test suite starts outlives the pytest process that started it, however pytest ends.
+"""No process the test suite starts outlives the pytest process that started it, however pytest ends,
+and no folder it made outside pytest's tmp_path (a PostgreSQL server's) stays behind.
 
 Each test here runs a small pytest session in a process of its own whose test starts processes
 the way the suite's fixtures do (through tests.spawn), kills that pytest with SIGKILL (no
@@ -34,6 +35,7 @@ from pathlib import Path
 from tests import spawn
 
 PIDS = Path({pids!r})
+FOLDER = Path({folder!r})  # as tests.pg makes a server's folder outside tmp_path
 
 
 def start(*args, **options):
@@ -43,6 +45,9 @@ def start(*args, **options):
 
 
 def test_starts_processes_and_waits():
+    FOLDER.mkdir()
+    (FOLDER / "data").write_text("a server's files")
+    spawn.remove_at_end(FOLDER)
     start("-c", "import time; time.sleep(600)")  # a plain child
     start("-c", {detaching!r}, str(PIDS), env={{"PATH": "/usr/bin:/bin"}})  # explicit environment, a detached grandchild
     starter = threading.Thread(target=start, args=("-c", "import time; time.sleep(600)"))
@@ -65,9 +70,9 @@ def _wait_for_ready(pids: Path, session) -> list[int]:
     raise AssertionError(f"the inner session never got ready: {pids.read_text() if pids.exists() else ''}")
 
 
-def test_processes_end_when_pytest_is_killed(tmp_path):
-    pids = tmp_path / "pids"
-    (tmp_path / "test_inner.py").write_text(INNER_TEST.format(pids=str(pids), detaching=DETACHING))
+def test_processes_end_and_folders_go_when_pytest_is_killed(tmp_path):
+    pids, folder = tmp_path / "pids", tmp_path / "server-folder"
+    (tmp_path / "test_inner.py").write_text(INNER_TEST.format(pids=str(pids), folder=str(folder), detaching=DETACHING))
     session = spawn.popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.spawn",
                            "--rootdir", str(tmp_path), str(tmp_path / "test_inner.py")],
                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
@@ -75,13 +80,14 @@ def test_processes_end_when_pytest_is_killed(tmp_path):
     started: list[int] = []
     try:
         started = _wait_for_ready(pids, session)
-        assert all(alive(pid) for pid in started)
+        assert all(alive(pid) for pid in started) and (folder / "data").exists()
         session.send_signal(signal.SIGKILL)
         session.wait()
         deadline = time.monotonic() + 30
-        while any(alive(pid) for pid in started) and time.monotonic() < deadline:
+        while (any(alive(pid) for pid in started) or folder.exists()) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not [pid for pid in started if alive(pid)], "still running after pytest was killed"
+        assert not folder.exists(), "the folder stayed after pytest was killed"
     finally:
         for pid in started:  # only the pids this test's session wrote
             if alive(pid):

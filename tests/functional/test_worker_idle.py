@@ -109,3 +109,20 @@ def test_an_idle_worker_renews_its_claims_in_time(make_app, tmp_path):
         assert set(expiries[0]) >= {"federation-send", "federation-inbox", "consumer:federation", "mail-send"}
         for before, after in zip(expiries, expiries[1:]):
             assert all(after[key] > before[key] for key in before), (before, after)
+
+
+def test_a_node_that_does_not_hold_a_shared_consumer_reports_its_lag_without_moving_its_cursor(app, make_user):
+    """With no partner hub and no mail server the holder skips the federation and mail cursors to the head;
+    another node's heartbeat only reads them (before, its lag report moved them: a write by a non-holder)."""
+    from hub import claims
+    from hub.models.events import ConsumerCursor, Event
+
+    assert not app.config.get("MAIL_SERVER")
+    for name in ("federation", "mail"):
+        assert claims.claim(f"consumer:{name}", owner="the other node", seconds=60)
+    publish_directly(make_user("writer"), title="A note", body="Text.")
+    head = db.session.scalar(sa.select(sa.func.max(Event.id)))
+    lag = worker.lags(app)
+    positions = dict(db.session.execute(sa.select(ConsumerCursor.name, ConsumerCursor.position)).all())
+    assert lag["federation"] == lag["mail"] == head > 0
+    assert positions.get("federation", 0) == positions.get("mail", 0) == 0
