@@ -178,11 +178,16 @@ def edit(note_id: int):
     return _editor_page(form, note)
 
 
-def _editor_page(form: NoteForm, note: Note) -> str:
-    """Render the editor of ``note`` with ``form`` (as the note has it, or as it was sent and refused)."""
+def _editor_page(form: NoteForm, note: Note, *, redacted_meanwhile: notes.RedactedWhileEditing | None = None) -> str:
+    """Render the editor of ``note`` with ``form`` (as the note has it, or as it was sent and refused).
+
+    ``redacted_meanwhile``: the save was refused as the editor predates a moderator's removal of personal
+    data; the page says so on its own, not as fields to correct (nothing in them is wrong).
+    """
     original = _original_for_translator(note)
     return render_template("notes/edit.html", form=form, note=note, thread=notes.thread(note), original=original,
-                           original_changes=translations.original_changes(note) if original is not None else [])
+                           original_changes=translations.original_changes(note) if original is not None else [],
+                           redacted_meanwhile=redacted_meanwhile)
 
 
 def _original_for_translator(note: Note | None) -> Note | None:
@@ -206,13 +211,13 @@ def _save_edit(note: Note, form: NoteForm):
         return _submitted(note)
     submitting = form.submit_note.data and note.state not in (NoteState.PUBLISHED, NoteState.SUBMITTED)
     readers = note.visibility
-    with attempt(form=form, answered_by_caller=(PrivacyCheckRequired,)) as saved:
+    with attempt(form=form, answered_by_caller=(PrivacyCheckRequired, notes.RedactedWhileEditing)) as saved:
         (notes.save_and_submit if submitting else notes.save)(
             note, by=me(), data=form.to_input(), confirm_privacy=form.confirm_privacy.data, seen=form.seen())
     if isinstance(saved.error, PrivacyCheckRequired):
         return _privacy_page(form, note, saved.error), 422
-    if isinstance(saved.error, notes.RedactedWhileEditing):  # the text as sent, with what to do (form_errors)
-        return _editor_page(form, note), 409
+    if isinstance(saved.error, notes.RedactedWhileEditing):  # the text as sent, and why, as a message of its own
+        return _editor_page(form, note, redacted_meanwhile=saved.error), 409
     if not saved:
         return (_editor_page(form, note), 422) if submitting else None
     _confirm_saved()

@@ -767,6 +767,22 @@ def _notify_author(note: Note, kind: str) -> None:
         db.session.add(Notification(user_id=note.author_id, kind=kind, note=note))
 
 
+def _writer_of_changes(note: Note) -> int | None:
+    """Return who wrote the note's pending changes (the last to save them), else its author."""
+    return (note.pending.editor_id if note.pending is not None else None) or note.author_id
+
+
+def _notify_changes_cut(changes: Iterable[Note]) -> None:
+    """Tell the writer of each note's pending changes that a moderator's redaction cut personal data out of them.
+
+    Their editor opened before now is refused (:class:`RedactedWhileEditing`): the notice sends them to the
+    note. It names the note only, never what was removed.
+    """
+    for note in changes:
+        if writer := _writer_of_changes(note):
+            db.session.add(Notification(user_id=writer, kind="note.changes_redacted", note=note))
+
+
 # --- privacy check ---------------------------------------------------------------------
 
 def _fields_of(data: NoteInput, note: Note | None = None) -> dict[str, str]:
@@ -953,7 +969,12 @@ def cut_personal_data(note: Note, *, by: User, fields: dict[str, str], reason: s
     db.session.add(ReviewMessage(note=note, author=by, kind="redacted", body=reason))
     audit.record("note.redact", actor=by, target=note, revisions_purged=purged)
     close_personal_data_flags(by, Flag.note_id == note.id, Flag.comment_id.is_(None))
-    _notify_author(note, "note.redacted")
+    # Its author is told once: of the note, and of their own changes to it when those lost it too.
+    own_changes = note in changes and _writer_of_changes(note) == note.author_id
+    if note.author_id:
+        db.session.add(Notification(user_id=note.author_id, kind="note.redacted", note=note,
+                                    data={"changes": True} if own_changes else {}))
+    _notify_changes_cut(change for change in changes if not (change is note and own_changes))
     if note.state == S.PUBLISHED:
         events.record("note.updated", subject_type="note", subject_id=note.id, redacted=True)
     return Redacted(removed=removed, revisions=purged, changes=changes)
@@ -1046,6 +1067,7 @@ def _scrub_chosen(note: Note, fields: dict[str, str], chosen: list[privacy.Findi
     if not removed:
         return Redacted(removed=removed, revisions=0)
     purged, changes = _scrub_everywhere(note, removed)
+    _notify_changes_cut(changes)
     return Redacted(removed=removed, revisions=purged, changes=changes)
 
 

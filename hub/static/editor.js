@@ -20,8 +20,12 @@
 
   // The form's own fields, not what the author wrote. The idempotency key (draft_key) is sent with every
   // autosave and with the form, but never restored from a device copy: a copy kept on an earlier page
-  // must not bring that page's key (and so its note) into this one.
-  const MACHINERY = ["csrf_token", "device_copy", "draft_key"];
+  // must not bring that page's key (and so its note) into this one. Nor is the count of a moderator's
+  // removals of personal data the page was given (redactions_seen): the copy keeps its own (seen).
+  const MACHINERY = ["csrf_token", "device_copy", "draft_key", "redactions_seen"];
+  // A copy typed before a moderator removed personal data from the note is kept aside under this key,
+  // shown to copy from, and never restored: it may hold what was removed (showBeforeRedaction).
+  const beforeRedactionKey = storageKey + "-before-redaction";
 
   function fields() {
     const data = {};
@@ -38,8 +42,22 @@
 
   function keepLocally() {
     try {
-      localStorage.setItem(storageKey, JSON.stringify({ at: Date.now(), fields: fields() }));
+      localStorage.setItem(storageKey, JSON.stringify({ at: Date.now(), seen: pageSeen(), fields: fields() }));
     } catch (e) { /* storage full or disabled: the server copy still counts */ }
+  }
+
+  // How many removals of personal data the note had when this page showed it (NoteForm.redactions_seen).
+  function pageSeen() {
+    return Number(form.elements.namedItem("redactions_seen").value) || 0;
+  }
+
+  // The same count of the page a device copy was typed on (an older copy carries it among its fields).
+  function copySeen(copy) {
+    return Number(copy.seen ?? (copy.fields || {}).redactions_seen) || 0;
+  }
+
+  function kept(key) {
+    try { return JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { return null; }
   }
 
   function restore(saved) {
@@ -52,11 +70,20 @@
   }
 
   function offerRestore() {
-    let saved = null;
-    try { saved = JSON.parse(localStorage.getItem(storageKey) || "null"); } catch (e) { saved = null; }
+    const saved = kept(storageKey);
+    if (saved && copySeen(saved) < pageSeen()) {  // typed before a moderator removed personal data: set aside
+      try {
+        localStorage.setItem(beforeRedactionKey, JSON.stringify(saved));
+        localStorage.removeItem(storageKey);
+      } catch (e) { /* storage disabled: shown once, below */ }
+      showBeforeRedaction(saved);
+      return;
+    }
+    const before = kept(beforeRedactionKey);
+    if (before) showBeforeRedaction(before);
     if (!saved) return;
-    const current = JSON.stringify(fields());
-    if (JSON.stringify(saved.fields) === current) return;
+    const typed = Object.fromEntries(Object.entries(saved.fields).filter(([name]) => !MACHINERY.includes(name)));
+    if (JSON.stringify(typed) === JSON.stringify(fields())) return;
     if (window.confirm(form.dataset.msgRestore)) {
       restore(saved);
       dirty = true;
@@ -64,6 +91,57 @@
     } else {
       localStorage.removeItem(storageKey);  // declined: never ask again about this copy
     }
+  }
+
+  // Restoring text typed before a moderator removed personal data, then saving it, would put the data
+  // back (the hub refuses it: RedactedWhileEditing) or loop on that refusal. The copy is shown instead,
+  // read-only and folded, under a warning, for the author to copy their own changes across by hand;
+  // it stays on the device until they delete it.
+  function showBeforeRedaction(copy) {
+    const box = document.createElement("section");
+    box.className = "flash flash-warning before-redaction";
+    box.id = "copy-before-redaction";
+    box.setAttribute("aria-labelledby", "copy-before-redaction-h");
+    const heading = document.createElement("h2");
+    heading.id = "copy-before-redaction-h";
+    heading.textContent = form.dataset.msgBeforeRedaction;
+    const warning = document.createElement("p");
+    warning.textContent = form.dataset.msgBeforeRedactionWarning;
+    const details = document.createElement("details");
+    const summary = document.createElement("summary");
+    summary.textContent = form.dataset.msgBeforeRedactionShow;
+    details.append(summary);
+    const differing = Object.entries(copy.fields || {}).filter(([name, value]) => {
+      const input = form.elements.namedItem(name);
+      return typeof value === "string" && value.trim() && input && input.id && input.value !== value
+        && (input.tagName === "TEXTAREA" || input.type === "text");
+    });
+    if (!differing.length) {  // nothing typed that the page does not show: nothing to copy from
+      localStorage.removeItem(beforeRedactionKey);
+      return;
+    }
+    for (const [name, value] of differing) {
+      const input = form.elements.namedItem(name);
+      const label = document.createElement("label");
+      label.htmlFor = "before-redaction-" + name;
+      label.textContent = (form.querySelector("label[for='" + CSS.escape(input.id) + "']") || {}).textContent || name;
+      const text = document.createElement("textarea");  // no name: never sent with the form
+      text.id = label.htmlFor;
+      text.readOnly = true;
+      text.rows = Math.min(8, value.split("\n").length + 1);
+      text.value = value;
+      details.append(label, text);
+    }
+    const discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "secondary";
+    discard.textContent = form.dataset.msgBeforeRedactionDelete;
+    discard.addEventListener("click", () => {
+      localStorage.removeItem(beforeRedactionKey);
+      box.remove();
+    });
+    box.append(heading, warning, details, discard);
+    form.before(box);
   }
 
   function body() {

@@ -64,3 +64,46 @@ def test_a_stale_editor_says_why_it_does_not_save_and_keeps_the_text(open_as, no
     db.session.expire_all()
     saved = db.session.get(Note, note.id)
     assert saved.pending is None and NAME not in saved.body
+
+
+BEFORE_REDACTION = {"zh-CN": "其中可能仍有被删除的信息，所以不会放回编辑器。",
+                    "en-GB": "It may still hold what was removed, so it is not put back into the editor."}
+SAVED = {"zh-CN": "已保存", "en-GB": "Saved"}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-GB"])
+def test_the_editor_opened_again_after_a_refusal_shows_the_old_copy_to_copy_from_and_saves(
+        open_as, note, locale, tmp_path):
+    """The device copy of a refused editor was typed before the removal: opened again, the editor never
+    restores it (a save would be refused again, or put the name back), but shows it folded, under a warning."""
+    page = open_as("lin", locale=locale, viewport={"width": 390, "height": 844})
+    page.clock.install()
+    page.goto(f"/notes/{note.id}/edit")
+    _redact(note)
+    page.locator("#body").fill(BODY + "冬天也去。")
+    page.locator("#note-editor [name=save]").click()
+    expect(page.locator("#redacted-meanwhile")).to_contain_text(REFUSED[locale])
+
+    page.goto(f"/notes/{note.id}/edit")
+    kept = page.locator("#copy-before-redaction")
+    expect(kept).to_contain_text(BEFORE_REDACTION[locale])
+    expect(page.locator("#body")).to_have_value(LEFT)  # the current text, nothing restored
+    assert open_as.dialogs == []
+    kept.locator("summary").click()
+    expect(kept.locator("textarea")).to_have_value(BODY + "冬天也去。")
+    assert kept.locator("textarea").get_attribute("name") is None  # never sent with the form
+    page.screenshot(path=str(tmp_path / f"copy-before-redaction-{locale}.png"), full_page=True)
+
+    page.locator("#body").fill(LEFT + "冬天也去。")
+    page.clock.fast_forward(AUTOSAVE_DELAY)
+    expect(page.locator(".autosave-status")).to_contain_text(SAVED[locale], timeout=SAVE_WAIT)
+    db.session.expire_all()
+    assert db.session.get(Note, note.id).pending.body == LEFT + "冬天也去。"
+
+    page.reload()  # kept until the author deletes it
+    kept.locator("button").click()
+    expect(kept).to_have_count(0)
+    page.reload()
+    expect(page.locator("#body")).to_have_value(LEFT + "冬天也去。")
+    expect(kept).to_have_count(0)
+    assert open_as.dialogs == []

@@ -11,6 +11,7 @@ An editor opened after the removal saves as always, and one editor's autosaves n
 from __future__ import annotations
 
 import html as html_lib
+import re
 
 import pytest
 from flask.testing import FlaskClient
@@ -29,6 +30,8 @@ REFUSED = {"en": "A moderator removed personal data from this note after you ope
                  "saved: your text would put it back.",
            "zh_Hans": "你打开这个编辑器之后，审核员从这篇笔记中删除了个人信息，所以这次什么都没有保存"}
 TYPED = "冬天也去。"
+CORRECT_THE_FIELDS = {"en": "Please correct the marked fields.", "zh_Hans": "请修改标出的内容。"}
+NOT_SAVED = {"en": "Your text was not saved", "zh_Hans": "你写的内容没有保存"}
 
 
 def reload(note: Note) -> Note:
@@ -79,6 +82,22 @@ def test_saving_an_editor_opened_before_a_redaction_is_refused_and_the_typed_tex
     assert REFUSED[language] in page
     assert form["body"] + TYPED in page  # what they typed, name and all, is still theirs to copy
     assert reload(note).pending is None and not holds(note, NAME) and not holds(note, PHONE)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_refused_save_is_its_own_message_not_fields_to_correct(app, contributor, moderator, language):
+    """Nothing in the author's fields is wrong: the page says why it did not save under a heading of its own."""
+    note = published(contributor, moderator)
+    author = client_of(app, contributor, language)
+    form = opened_editor(author, note)
+
+    redact(client_of(app, moderator), note, LEFT)
+    page = html_lib.unescape(save(author, note, form, body=form["body"] + TYPED).get_data(as_text=True))
+
+    assert f"<p>{CORRECT_THE_FIELDS[language]}</p>" not in page and 'class="form-errors"' not in page
+    message = re.search(r'<div class="flash flash-error" role="alert" id="redacted-meanwhile">(.*?)</div>', page, re.S)
+    assert message and f"<h2>{NOT_SAVED[language]}</h2>" in message[1] and REFUSED[language] in message[1]
+    assert re.search(rf'<a href="/notes/{note.id}/edit" target="_blank"', message[1])
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

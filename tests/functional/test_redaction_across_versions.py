@@ -71,6 +71,15 @@ def reload(note: Note) -> Note:
     return db.session.get(Note, note.id)
 
 
+def translation_with_changes(original: Note, make_user, moderator: User) -> tuple[User, Note]:
+    """Return tina, and her published English translation of ``original`` whose changes waiting for review
+    name Wang Xiaoming and give the phone number."""
+    translator = make_user("tina", role=Role.CONTRIBUTOR, pseudonym="Tina")
+    translation = published_translation(original, translator, moderator, "We go twice a week.")
+    edited(translation, translator, f"Name: Wang Xiaoming, phone {PHONE}. We go twice a week, in winter too.")
+    return translator, translation
+
+
 # --- 1. changes not yet published ----------------------------------------------------------------
 
 CUT_FROM_OWN_CHANGES = {"en": "Also removed from the changes to this note that are not published yet.",
@@ -102,9 +111,7 @@ def test_redacting_a_note_cuts_the_data_from_its_waiting_changes_and_accepting_t
 def test_redacting_an_original_cuts_the_data_from_a_translations_waiting_changes(
         app, contributor, moderator, make_user, language):
     original = published(contributor, moderator)
-    translator = make_user("tina", role=Role.CONTRIBUTOR, pseudonym="Tina")
-    translation = published_translation(original, translator, moderator, "We go twice a week.")
-    edited(translation, translator, f"Name: Wang Xiaoming, phone {PHONE}. We go twice a week, in winter too.")
+    _translator, translation = translation_with_changes(original, make_user, moderator)
     reviewer = client_of(app, moderator, language)
 
     page = redact(reviewer, original, LEFT)
