@@ -210,19 +210,28 @@ def test_a_flag_reaches_the_origins_moderators_without_the_reporters_identity(hu
         assert db.session.get(FlagOrigin, stored.id).peer.base_url == c.base
 
 
-def test_a_translation_offered_by_a_partner_and_accepted_on_the_origin_reaches_the_other_hubs(hubs):
+def _translated_on_b(hubs, title: str, text: tuple[str, str, str]) -> tuple[int, int]:
+    """Publish a note on A, have B and C take it, and B's member translate it (title, summary, body), published
+    on B; return the note's id on A and the translation's on B."""
     a, b, c = hubs["a"], hubs["b"], hubs["c"]
-    note_id = publish(a, "Mobile needle exchange")
+    note_id = publish(a, title)
     on_b = _approved_copy(b, a, note_id)
     _approved_copy(c, a, note_id)
     with b.context():
         translator = b.user("writer")
         draft = translations.start(db.session.get(Note, on_b), by=translator, language="zh_Hans")
         data = notes.input_of(draft)
-        data.title, data.summary, data.body = "流动针具交换", "流动针具交换的经验：a<b & c>d。", "我们用一辆车开展针具交换。"
+        data.title, data.summary, data.body = text
         notes.save(draft, by=translator, data=data)
         notes.submit(draft, by=translator, confirm_privacy=True)
-        notes.approve(draft, by=b.user("moder"))
+        approve_checked(draft, by=b.user("moder"))
+        return note_id, draft.id
+
+
+def test_a_translation_offered_by_a_partner_and_accepted_on_the_origin_reaches_the_other_hubs(hubs):
+    a, b, c = hubs["a"], hubs["b"], hubs["c"]
+    note_id, _translation = _translated_on_b(hubs, "Mobile needle exchange", (
+        "流动针具交换", "流动针具交换的经验：a<b & c>d。", "我们用一辆车开展针具交换。"))
 
     def proposal() -> dict | None:
         with a.context():
@@ -245,18 +254,8 @@ def test_a_translation_offered_by_a_partner_and_accepted_on_the_origin_reaches_t
 
 def test_a_translation_redacted_then_taken_down_on_the_translating_hub_leaves_the_origin_and_the_other_hubs(hubs):
     a, b, c = hubs["a"], hubs["b"], hubs["c"]
-    note_id = publish(a, "Peer-run testing days")
-    on_b = _approved_copy(b, a, note_id)
-    _approved_copy(c, a, note_id)
-    with b.context():
-        translator = b.user("writer")
-        draft = translations.start(db.session.get(Note, on_b), by=translator, language="zh_Hans")
-        data = notes.input_of(draft)
-        data.title, data.summary, data.body = "同伴检测日", "同伴检测日的经验。", "每周五找王小明拿检测包。"
-        notes.save(draft, by=translator, data=data)
-        notes.submit(draft, by=translator, confirm_privacy=True)
-        approve_checked(draft, by=b.user("moder"))
-        translation_id = draft.id
+    note_id, translation_id = _translated_on_b(hubs, "Peer-run testing days", (
+        "同伴检测日", "同伴检测日的经验。", "每周五找王小明拿检测包。"))
 
     def on_a() -> dict | None:
         with a.context():
