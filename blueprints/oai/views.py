@@ -342,7 +342,10 @@ def _write_record(parent, item: HarvestRecord, note: Note | None, *, with_metada
     header = _element(holder, f"{{{OAI}}}header", **({"status": "deleted"} if deleted else {}))
     _element(header, f"{{{OAI}}}identifier", _identifier(item.note_id))
     _element(header, f"{{{OAI}}}datestamp", _stamp(item.datestamp))
-    for spec in item.sets or []:
+    # A deleted record keeps only what the protocol asks of a header: its identifier and datestamp. The
+    # sets (optional in OAI-PMH) would tell anyone what a note taken from the public was about, its
+    # topic and project; a harvester that harvests by set still hears of the deletion in that set.
+    for spec in [] if deleted else item.sets or []:
         _element(header, f"{{{OAI}}}setSpec", spec)
     if with_metadata and not deleted:
         _write_dc(_element(holder, f"{{{OAI}}}metadata"), note)

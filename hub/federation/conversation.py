@@ -342,10 +342,14 @@ def _on_note_event(event: Event) -> None:
     if note.origin_peer_id is None and original.origin_peer_id is not None:
         # Our translation of a partner's note: offer it to the origin (once per revision published). An
         # older offer not sent yet carries text changed since (personal data a moderator cut out), or
-        # a translation taken down: it goes no more.
+        # a translation taken down: it goes no more. One the origin may have is withdrawn when the
+        # translation no longer goes with the note (taken down, deleted, narrowed to our members).
+        offered = _offer_standing(note)
         delivery.supersede(actor.note_object_id(note.id), None, event_id=event.id, kinds=("Offer",))
-        if event.kind in ("note.published", "note.updated") and note.state == S.PUBLISHED.value:
+        if event.kind in ("note.published", "note.updated") and _goes_to_origin(note, original):
             _offer_translation(note, original, event)
+        elif offered:
+            _withdraw_translation(note, original, event)
     elif note.origin_peer_id is not None and original.origin_peer_id is None and _published_federated(original):
         # A partner's translation of our note, accepted or taken down here: the original travels again.
         delivery.queue_article(original, "Update",
@@ -353,11 +357,43 @@ def _on_note_event(event: Event) -> None:
                                peers=delivery.audience(original), event_id=event.id, at=event.at)
 
 
+def _goes_to_origin(translation: Note, original: Note) -> bool:
+    """Tell whether our translation of a partner's note may be with its origin: published for the note's readers
+    (one a moderator narrowed to our members never leaves this hub), the note published here."""
+    return (translation.state == S.PUBLISHED.value and _published_federated(original)
+            and goes_with_original(translation, original))
+
+
+def _offer_standing(translation: Note) -> bool:
+    """Tell whether the origin may hold our translation: the last Offer or withdrawal of it queued is an Offer
+    sent, or waiting (maybe on its way right now). A refused one never got there."""
+    rows = db.session.execute(sa.select(Delivery.activity, Delivery.state).where(
+        Delivery.activity_id.startswith(actor.note_object_id(translation.id) + "#", autoescape=True)
+    ).order_by(Delivery.id.desc()))
+    for activity, state in rows:
+        if activity.get("type") == "Delete":
+            return False
+        if activity.get("type") == "Offer" and state in ("sent", "pending"):
+            return True
+    return False
+
+
+def _withdraw_translation(translation: Note, original: Note, event: Event) -> None:
+    """Tell the origin that our translation it was offered is gone (a Delete of it, as for any object of ours):
+    it drops it, from readers and from its moderators' queue. A blocked origin too: it only removes."""
+    origin = db.session.get(PeerHub, original.origin_peer_id)
+    if origin is None:
+        return
+    object_id = actor.note_object_id(translation.id)
+    tombstone = {"id": object_id, "type": "Tombstone", "formerType": "Article"}
+    delivery.enqueue(origin, delivery.inbox_of(origin), _activity(
+        "Delete", tombstone, to=[origin.actor_id], activity_id=f"{object_id}#withdraw-{event.id}"), event_id=event.id)
+
+
 def _offer_translation(translation: Note, original: Note, event: Event) -> None:
-    """Offer our published translation of a partner's note to its origin, while it reaches the note's readers
-    (one a moderator narrowed to our members never leaves this hub)."""
+    """Offer our published translation of a partner's note to its origin, while it reaches the note's readers."""
     origin = _origin(original)
-    if origin is None or not _published_federated(original) or not goes_with_original(translation, original):
+    if origin is None:
         return
     article = {
         "id": actor.note_object_id(translation.id), "type": "Article", "attributedTo": actor.actor_id(),
@@ -843,24 +879,106 @@ def check_offer(activity: dict[str, Any], peer: PeerHub) -> None:
     _offered(peer, activity)
 
 
+# The states in which a partner's offered translation takes its new text as it comes (no reader has it).
+IN_REVIEW = (S.SUBMITTED.value, S.REJECTED.value, S.CHANGES_REQUESTED.value)
+
+
 def on_offer(peer: PeerHub, activity: dict[str, Any], item: Any) -> str | None:
-    """Put a partner's translation of one of our notes in the moderation queue (never published at once)."""
+    """Put a partner's translation of one of our notes in the moderation queue (never published at once).
+
+    Offered again after its hub withdrew it (a ``Delete``: hub.federation.remote_notes.delete), it comes back
+    to the queue. A new version of one our moderators decided on takes the partner's redaction at once; any
+    other change goes back to review.
+    """
     original, article = _offered(peer, activity)
     translation = remote_notes.by_remote_id(article.object_id)
-    if translation is not None and (translation.origin_peer_id != peer.id or translation.translation_of_id != original.id):
+    if translation is not None:
+        notes.hold(translation)  # a moderator deciding on it meanwhile: read the state that decision leaves
+    withdrawn = translation is not None and translation.state == S.DELETED.value
+    if translation is not None and (translation.origin_peer_id != peer.id or translation.translation_of_id not in (
+            original.id, *((None,) if withdrawn else ()))):  # a withdrawal of what never arrived leaves no link
         raise InvalidActivity("this translation belongs elsewhere")
-    if translation is not None and translation.state not in (S.SUBMITTED.value, S.REJECTED.value,
-                                                            S.CHANGES_REQUESTED.value):
-        return None  # accepted (or taken down) here: the moderators decide on changes by hand
+    if withdrawn and not _after(activity, translation.deleted_at):
+        return None  # an Offer its hub withdrew since
+    if translation is not None and not withdrawn and translation.state not in IN_REVIEW:
+        _take_new_version(translation, article)
+        return None
     translation = translation or Note(origin_peer_id=peer.id, remote_id=article.object_id, author_id=None,
-                                      project_id=None, translation_of_id=original.id)
+                                      project_id=None)
     remote_notes.fill(translation, article)
+    translation.translation_of_id, translation.deleted_at = original.id, None
     translation.visibility, translation.terms = original.visibility, list(original.terms)
     translation.place, translation.province = original.place, original.province
     translation.source_revision = original.revision_number
     translation.state, translation.submitted_at = S.SUBMITTED.value, utcnow()
     db.session.add(translation)
     return None
+
+
+def _after(activity: dict[str, Any], moment: dt.datetime | None) -> bool:
+    """Tell whether ``activity`` was made after ``moment`` (both by its hub's clock; unknown: it came later)."""
+    at = activities.parse_time(activity.get("published"))
+    return at is None or moment is None or at > moment
+
+
+def _take_new_version(translation: Note, article: activities.RemoteArticle) -> None:
+    """Apply a partner's new version of its translation our moderators accepted or took down.
+
+    What its moderators cut out (personal data) goes at once, each cut shown by the redaction marker as the
+    origin's redaction of our member's comment is on the hub that wrote it (:func:`_cuts_of`): the words must
+    not stay here, and no partner may change what our readers read unseen by more than a visible cut. Other
+    words go back to review when readers had it; a translation taken down here stays down, with them.
+    """
+    shown = {"title": translation.title, "summary": translation.summary, "body": translation.body}
+    offered = {"title": article.title, "summary": article.summary, "body": article.text}
+    if all(redaction.same_text(shown[k], offered[k]) for k in shown) or (
+            translation.remote_updated_at and article.updated and article.updated < translation.remote_updated_at):
+        return  # the text we have, or an older version
+    cut = _cuts_of(translation, article)
+    if cut is not None:
+        translation.title, translation.summary, translation.body_html = cut
+    else:
+        translation.title, translation.summary, translation.body_html = (article.title, article.summary,
+                                                                         article.content_html)
+    translation.body = html_text(translation.body_html)
+    translation.updated_at = min(article.updated or utcnow(), utcnow())
+    translation.remote_updated_at = article.updated or translation.remote_updated_at
+    translation.revisions.clear()  # the texts it had here: its hub's words, changed there since
+    if translation.state != S.PUBLISHED.value:
+        return
+    if cut is not None:
+        events.record("note.updated", subject_type="note", subject_id=translation.id, origin="remote", redacted=True)
+    else:
+        translation.state, translation.submitted_at, translation.featured = S.SUBMITTED.value, utcnow(), False
+        events.record("note.unpublished", subject_type="note", subject_id=translation.id, origin="remote")
+
+
+def _cuts_of(translation: Note, article: activities.RemoteArticle) -> tuple[str, str, str] | None:
+    """Return the title, summary and HTML body of ``translation`` with the spans ``article`` leaves out replaced
+    by the redaction marker (or as it marked them), or None when ``article`` changes more than that."""
+    def marked(before: str, after: str) -> str | None:
+        if redaction.same_text(before, after) or redaction.only_cuts(before, after):
+            return after
+        found = redaction.mark_cuts(before, after, language=translation.language)
+        return found if found is not None and redaction.only_cuts(before, found) else None
+
+    title, summary = marked(translation.title, article.title), marked(translation.summary, article.summary)
+    html = marked(translation.body_html, article.content_html)
+    if title is None or summary is None or html is None:
+        return None
+    html = activities.sanitize_html(html)  # a span cut across tags leaves them unbalanced
+    text, wanted = html_text(html), article.text
+    if not (redaction.same_text(text, translation.body) or redaction.only_cuts(translation.body, text)) or \
+            not redaction.same_text(_unmarked(text), _unmarked(wanted)):
+        return None  # not the cuts the partner made, seen as text
+    return title, summary, html
+
+
+def _unmarked(text: str) -> str:
+    """Return ``text`` without redaction markers (what remains of a text once its cuts are left out)."""
+    for language in LANGUAGES:
+        text = text.replace(screening.marker(language), "")
+    return text
 
 
 # --- for pages ----------------------------------------------------------------------------------

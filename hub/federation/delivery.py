@@ -432,6 +432,7 @@ def send_due(app: Flask, *, wait: bool = False) -> int:
     """
     pool = sender(app)
     recorded = record_outcomes(pool.finished())
+    drop_for_mode(app)
     batches = due_batches(skip=list(pool.in_flight))
     if batches:
         keys = actor.instance_keys()
@@ -556,6 +557,30 @@ def drop_unwanted(inboxes: Iterable[str], *, note: Note | None = None) -> int:
         if not wanted(row):
             db.session.delete(row)
             dropped += 1
+    return dropped
+
+
+MODE_CHECKED_KEY = "hub.federation.mode_checked"
+
+
+def drop_for_mode(app: Flask) -> int:
+    """Once per worker, before its first send: in allow-list mode, drop what waits (or was dead-lettered) for hubs
+    off the allow-list that it may no longer go to (:class:`_Wanted`); return how many.
+
+    ``FEDERATION_MODE`` is read at start. Deliveries queued while the hub ran in open mode, for a follower
+    that is no partner, would otherwise still carry notes and comments to it after the switch, as if it had
+    never been taken off the allow-list (:func:`hub.federation.peers.set_partner` drops them then).
+    """
+    if app.extensions.get(MODE_CHECKED_KEY):
+        return 0
+    dropped = 0
+    if app.config["FEDERATION_MODE"] == "allowlist":
+        outsiders = db.session.scalars(sa.select(PeerHub).where(PeerHub.partner.is_(False))).all()
+        dropped = drop_unwanted(inbox_of(peer) for peer in outsiders)
+        db.session.commit()
+        if dropped:
+            log.info("allow-list mode: %d deliveries to hubs off the allow-list dropped", dropped)
+    app.extensions[MODE_CHECKED_KEY] = True
     return dropped
 
 

@@ -210,19 +210,28 @@ def test_a_flag_reaches_the_origins_moderators_without_the_reporters_identity(hu
         assert db.session.get(FlagOrigin, stored.id).peer.base_url == c.base
 
 
-def test_a_translation_offered_by_a_partner_and_accepted_on_the_origin_reaches_the_other_hubs(hubs):
+def _translated_on_b(hubs, title: str, text: tuple[str, str, str]) -> tuple[int, int]:
+    """Publish a note on A, have B and C take it, and B's member translate it (title, summary, body), published
+    on B; return the note's id on A and the translation's on B."""
     a, b, c = hubs["a"], hubs["b"], hubs["c"]
-    note_id = publish(a, "Mobile needle exchange")
+    note_id = publish(a, title)
     on_b = _approved_copy(b, a, note_id)
     _approved_copy(c, a, note_id)
     with b.context():
         translator = b.user("writer")
         draft = translations.start(db.session.get(Note, on_b), by=translator, language="zh_Hans")
         data = notes.input_of(draft)
-        data.title, data.summary, data.body = "流动针具交换", "流动针具交换的经验：a<b & c>d。", "我们用一辆车开展针具交换。"
+        data.title, data.summary, data.body = text
         notes.save(draft, by=translator, data=data)
         notes.submit(draft, by=translator, confirm_privacy=True)
-        notes.approve(draft, by=b.user("moder"))
+        approve_checked(draft, by=b.user("moder"))
+        return note_id, draft.id
+
+
+def test_a_translation_offered_by_a_partner_and_accepted_on_the_origin_reaches_the_other_hubs(hubs):
+    a, b, c = hubs["a"], hubs["b"], hubs["c"]
+    note_id, _translation = _translated_on_b(hubs, "Mobile needle exchange", (
+        "流动针具交换", "流动针具交换的经验：a<b & c>d。", "我们用一辆车开展针具交换。"))
 
     def proposal() -> dict | None:
         with a.context():
@@ -241,6 +250,46 @@ def test_a_translation_offered_by_a_partner_and_accepted_on_the_origin_reaches_t
             return note and {"title": note.title, "state": note.state, "body": note.body}
     assert wait_for(on_c, what="the accepted translation on C", hubs=[a, c]) == {
         "title": "流动针具交换", "state": "published", "body": "我们用一辆车开展针具交换。"}
+
+
+def test_a_translation_redacted_then_taken_down_on_the_translating_hub_leaves_the_origin_and_the_other_hubs(hubs):
+    a, b, c = hubs["a"], hubs["b"], hubs["c"]
+    note_id, translation_id = _translated_on_b(hubs, "Peer-run testing days", (
+        "同伴检测日", "同伴检测日的经验。", "每周五找王小明拿检测包。"))
+
+    def on_a() -> dict | None:
+        with a.context():
+            note = db.session.scalar(sa.select(Note).where(Note.translation_of_id == note_id))
+            return note and {"id": note.id, "state": note.state, "body": note.body}
+    offered = wait_for(on_a, what="B's translation proposed on A", hubs=[a, b])
+    with a.context():
+        approve_checked(db.session.get(Note, offered["id"]), by=a.user("moder"))
+
+    def on_c() -> dict | None:
+        with c.context():
+            note = db.session.scalar(sa.select(Note).where(Note.remote_id == f"{a.base}/ap/notes/{note_id}#zh-Hans"))
+            return note and {"state": note.state, "body": note.body}
+    wait_for(lambda: (on_c() or {}).get("state") == "published", what="the accepted translation on C", hubs=[a, c])
+
+    # B's moderator cuts the name out: A takes the cut at once (marked), and C gets it from A.
+    with b.context():
+        moderation.redact_note(db.session.get(Note, translation_id), by=b.user("moder"),
+                               fields={"title": "同伴检测日", "summary": "同伴检测日的经验。", "body": "每周五找拿检测包。"})
+    with a.context():
+        marker = screening.marker("zh_Hans")  # in the hub's words (translated)
+    redacted = wait_for(lambda: (on_a() or {}).get("body", "").count(marker) and on_a(), what="the cut on A",
+                        hubs=[a, b])
+    assert redacted["state"] == "published" and "王小明" not in redacted["body"]
+    wait_for(lambda: "王小明" not in (on_c() or {}).get("body", "王小明"), what="the cut on C", hubs=[a, c])
+
+    # B's moderator takes it down: A drops it, and C with it.
+    with b.context():
+        notes.unpublish(db.session.get(Note, translation_id), by=b.user("moder"), reason="Checking a detail.")
+    wait_for(lambda: on_a()["state"] == "deleted", what="the translation withdrawn on A", hubs=[a, b])
+    wait_for(lambda: (on_c() or {}).get("state") == "deleted", what="the translation gone on C", hubs=[a, c])
+    with a.context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Note).where(
+            Note.translation_of_id == note_id, Note.state == "submitted")) == 0  # nothing left to decide on
 
 
 def test_a_moderators_edit_of_a_partners_comment_reaches_its_hub_only_as_cuts_it_takes(hubs):

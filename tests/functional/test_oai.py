@@ -90,6 +90,24 @@ def test_an_incremental_harvest_gets_changes_and_deletions_since_the_last(oai_hu
     assert sickle.GetRecord(identifier=_id(made.public[4]), metadataPrefix="oai_dc").deleted
 
 
+def test_a_deleted_records_header_names_no_topic_or_project_it_was_in(oai_hub):
+    app, made, sickle = oai_hub
+    hiv = made.public[4]  # "HIV检测外展": topic hiv-testing, the author's project
+    notes.unpublish(hiv, by=made.moderator, reason="退回")
+    worker.run_once(app)
+    [header] = [h for h in sickle.ListIdentifiers(metadataPrefix="oai_dc") if h.identifier == _id(hiv)]
+    assert header.deleted and header.setSpecs == []
+    record = sickle.GetRecord(identifier=_id(hiv), metadataPrefix="oai_dc")
+    assert record.deleted and record.header.setSpecs == []
+    # The XML itself, not only what Sickle reads of it: no other public note is about HIV testing.
+    assert "hiv-testing" not in "".join(r.raw for r in sickle.ListRecords(metadataPrefix="oai_dc"))
+    # A harvester that harvests by topic still hears of the deletion there, so it can drop its copy.
+    by_topic = list(sickle.ListIdentifiers(metadataPrefix="oai_dc", set="topic:hiv-testing"))
+    assert [(h.identifier, h.deleted, h.setSpecs) for h in by_topic] == [(_id(hiv), True, [])]
+    live = sickle.GetRecord(identifier=_id(made.public[0]), metadataPrefix="oai_dc")
+    assert sorted(live.header.setSpecs) == ["project:chengdu-peer-centre", "topic:oat", "topic:peer-education"]
+
+
 def test_sets_are_topics_and_projects_named_in_both_languages(oai_hub):
     _app, made, sickle = oai_hub
     sets = {s.setSpec: s.setName for s in sickle.ListSets()}
