@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.routing import Rule
 
 from hub import create_app, worker
 from hub.config import TestConfig
@@ -54,6 +55,33 @@ class SharedTemplateCache(jinja2.BytecodeCache):
 
 
 TEMPLATES = SharedTemplateCache()
+
+
+_URL_BUILDERS: dict[tuple, Callable] = {}
+_compile_url_builder = Rule._compile_builder
+
+
+def _shared_url_builder(rule: Rule, append_unknown: bool = True) -> Callable:
+    """Return the URL builder of ``rule``, compiled once for all the suite's apps.
+
+    Binding a rule to an app's URL map generates and compiles two small Python functions per rule
+    (Werkzeug's ``Rule._compile_builder``): with the hub's ~670 rules that was more than half of
+    building an app, which nearly every test does, often several times. A builder is a plain
+    function of the rule's parts that reaches the rule's own converters through its first argument
+    when called, so one compiled for the same rule text, parts, defaults and converters builds the
+    same URLs for any app; each rule still binds it as its own method. The URL map itself
+    (matching, converters, rule order) is built afresh for every app as before.
+    """
+    defaults = tuple(sorted((k, repr(v)) for k, v in (rule.defaults or {}).items()))
+    converters = tuple(sorted((k, type(c).__qualname__, repr({a: v for a, v in vars(c).items() if a != "map"}))
+                              for k, c in rule._converters.items()))
+    key = (rule.rule, rule.subdomain, rule.host, tuple(rule._trace), defaults, converters, append_unknown)
+    if key not in _URL_BUILDERS:
+        _URL_BUILDERS[key] = _compile_url_builder(rule, append_unknown)
+    return _URL_BUILDERS[key]
+
+
+Rule._compile_builder = _shared_url_builder
 
 
 class FreshContextClient(FlaskClient):
