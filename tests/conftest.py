@@ -66,7 +66,7 @@ def _shared_url_builder(rule: Rule, append_unknown: bool = True) -> Callable:
     """Return the URL builder of ``rule``, compiled once for all the suite's apps.
 
     Binding a rule to an app's URL map generates and compiles two small Python functions per rule
-    (Werkzeug's ``Rule._compile_builder``): with the hub's ~670 rules that was more than half of
+    (Werkzeug's ``Rule._compile_builder``): with the hub's ~135 rules that was more than half of
     building an app, which nearly every test does, often several times. A builder is a plain
     function of the rule's parts that reaches the rule's own converters through its first argument
     when called, so one compiled for the same rule text, parts, defaults and converters builds the
