@@ -1,6 +1,7 @@
 """Fixtures shared by every test: a fresh app and database per test, role fixtures, helpers."""
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 
 import jinja2
@@ -8,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.routing import Rule
 
 from hub import create_app, worker
 from hub.config import TestConfig
@@ -56,6 +58,33 @@ class SharedTemplateCache(jinja2.BytecodeCache):
 TEMPLATES = SharedTemplateCache()
 
 
+_URL_BUILDERS: dict[tuple, Callable] = {}
+_compile_url_builder = Rule._compile_builder
+
+
+def _shared_url_builder(rule: Rule, append_unknown: bool = True) -> Callable:
+    """Return the URL builder of ``rule``, compiled once for all the suite's apps.
+
+    Binding a rule to an app's URL map generates and compiles two small Python functions per rule
+    (Werkzeug's ``Rule._compile_builder``): with the hub's ~135 rules that was more than half of
+    building an app, which nearly every test does, often several times. A builder is a plain
+    function of the rule's parts that reaches the rule's own converters through its first argument
+    when called, so one compiled for the same rule text, parts, defaults and converters builds the
+    same URLs for any app; each rule still binds it as its own method. The URL map itself
+    (matching, converters, rule order) is built afresh for every app as before.
+    """
+    defaults = tuple(sorted((k, repr(v)) for k, v in (rule.defaults or {}).items()))
+    converters = tuple(sorted((k, type(c).__qualname__, repr({a: v for a, v in vars(c).items() if a != "map"}))
+                              for k, c in rule._converters.items()))
+    key = (rule.rule, rule.subdomain, rule.host, tuple(rule._trace), defaults, converters, append_unknown)
+    if key not in _URL_BUILDERS:
+        _URL_BUILDERS[key] = _compile_url_builder(rule, append_unknown)
+    return _URL_BUILDERS[key]
+
+
+Rule._compile_builder = _shared_url_builder
+
+
 class FreshContextClient(FlaskClient):
     """A test client whose every request gets its own app context, as in production.
 
@@ -77,9 +106,36 @@ def make_app(tmp_path) -> Callable[..., Flask]:
         app.test_client_class = FreshContextClient
         app.jinja_env.bytecode_cache = TEMPLATES
         with app.app_context():
-            db.create_all()
+            create_schema()
         return app
     return factory
+
+
+_EMPTY_SCHEMA: list[sqlite3.Connection] = []
+
+
+def create_schema() -> None:
+    """Create the empty schema in the app's database, as ``db.create_all()`` does.
+
+    An in-memory SQLite database (most tests') gets a page-by-page copy of the one this process
+    made with ``create_all`` for its first test (SQLite's backup API): compiling and running the
+    ~90 DDL statements was most of what building an app still cost. Any other database gets
+    ``create_all`` itself.
+    """
+    engine = db.engine
+    if engine.dialect.name != "sqlite" or engine.url.database not in (None, "", ":memory:"):
+        db.create_all()
+        return
+    connection = engine.raw_connection()  # in memory: the engine's one connection (a static pool)
+    try:
+        if not _EMPTY_SCHEMA:
+            db.create_all()
+            _EMPTY_SCHEMA.append(sqlite3.connect(":memory:", check_same_thread=False))
+            connection.driver_connection.backup(_EMPTY_SCHEMA[0])
+        else:
+            _EMPTY_SCHEMA[0].backup(connection.driver_connection)
+    finally:
+        connection.close()
 
 
 def _test_config(tmp_path, overrides: dict) -> dict:
