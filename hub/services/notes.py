@@ -1188,6 +1188,7 @@ def tombstone(note: Note, *, by: User | None = None) -> set[str]:
     note.pending = None
     digests = {a.sha256 for a in note.attachments}
     note.attachments.clear()
+    close_flags_of_deleted(note, by=by)
     db.session.execute(sa.delete(Comment).where(Comment.note_id == note.id))
     db.session.execute(sa.delete(ReviewMessage).where(ReviewMessage.note_id == note.id))
     if was_public:
@@ -1487,10 +1488,22 @@ def _refuse_second_report(item: Flag) -> None:
 
 def close_personal_data_flags(by: User, *where: Any) -> None:
     """Mark open "contains personal data" reports matching ``where`` handled by a redaction (caller commits)."""
-    for item in db.session.scalars(sa.select(Flag).where(Flag.reason == "personal_data", Flag.resolved_at.is_(None),
-                                                         *where)):
-        item.resolved_at, item.resolved_by_id, item.resolution = utcnow(), by.id, "redacted"
-        audit.record("flag.resolve", actor=by, target=item, resolution="redacted", reason=item.reason)
+    _close_flags(by, "redacted", Flag.reason == "personal_data", *where)
+
+
+def close_flags_of_deleted(note: Note, *, by: User | None) -> None:
+    """Mark the open reports about a note deleted (here, or by its partner hub) handled (caller commits).
+
+    Nothing is left to look at: its text and comments are gone, and the report would wait in the
+    moderators' queue under an empty title, leading to a page that is not there.
+    """
+    _close_flags(by, "note_deleted", Flag.note_id == note.id)
+
+
+def _close_flags(by: User | None, resolution: str, *where: Any) -> None:
+    for item in db.session.scalars(sa.select(Flag).where(Flag.resolved_at.is_(None), *where)):
+        item.resolved_at, item.resolved_by_id, item.resolution = utcnow(), by.id if by else None, resolution
+        audit.record("flag.resolve", actor=by, target=item, resolution=resolution, reason=item.reason)
 
 
 def terms(kind: str) -> list[Term]:
