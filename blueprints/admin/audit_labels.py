@@ -134,8 +134,11 @@ TRUST_LABELS = {"publish": _l("publish at once"), "moderate": _l("moderation que
 TERM_KINDS = {"topic": _l("Topics"), "population": _l("Populations")}
 TOKEN_KINDS = {"personal": _l("personal API token"), "organisation": _l("organisation token"),
                "feed": _l("feed address")}
-# A moderator who removes the personal data a report named closes the report this way (hub.services.notes).
-RESOLUTIONS = {**RESOLUTION_LABELS, "redacted": _l("Personal data removed")}
+# A moderator who removes the personal data a report named closes the report this way (hub.services.notes),
+# and a report about a note deleted since is closed with it.
+RESOLUTIONS = {**RESOLUTION_LABELS, "redacted": _l("Personal data removed"),
+               # i18n: audit log: a report closed because the note it was about was deleted (here or by its partner hub)
+               "note_deleted": _l("The note was deleted")}
 YES_NO = {True: _l("yes"), False: _l("no")}
 # What an empty detail means where it means something ("moved out of any project"); elsewhere it is
 # left out (a personal token has no partner hub).

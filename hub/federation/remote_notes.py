@@ -260,6 +260,7 @@ def delete(peer: PeerHub, object_id: str, *, make_tombstone: bool, at: dt.dateti
     note.sections, note.tags, note.terms, note.featured = {}, [], [], False
     note.revisions.clear()
     note.attachments.clear()
+    notes.close_flags_of_deleted(note, by=None)
     db.session.execute(sa.delete(Comment).where(Comment.note_id == note.id))
     db.session.execute(sa.delete(ReviewMessage).where(ReviewMessage.note_id == note.id))
     if was_published:

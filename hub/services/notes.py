@@ -772,14 +772,25 @@ def _writer_of_changes(note: Note) -> int | None:
     return (note.pending.editor_id if note.pending is not None else None) or note.author_id
 
 
-def _notify_changes_cut(changes: Iterable[Note]) -> None:
-    """Tell the writer of each note's pending changes that a moderator's redaction cut personal data out of them.
+def _notify_cut(texts: Iterable[Note], changes: Iterable[Note]) -> None:
+    """Tell whom a moderator's removal of personal data concerns, once each, naming the note only.
 
-    Their editor opened before now is refused (:class:`RedactedWhileEditing`): the notice sends them to the
-    note. It names the note only, never what was removed.
+    The author of each note in ``texts`` (whose text lost it: the note redacted, a translation of it) is
+    told so, and in the same notice of their own pending changes when those lost it too; whoever wrote
+    the other pending changes in ``changes`` is told of those. Their editors opened before now are
+    refused (:class:`RedactedWhileEditing`): the notice sends them to the note.
     """
+    changes = list(changes)
+    told = set()
+    for note in texts:
+        own_changes = note in changes and _writer_of_changes(note) == note.author_id
+        if note.author_id:
+            db.session.add(Notification(user_id=note.author_id, kind="note.redacted", note=note,
+                                        data={"changes": True} if own_changes else {}))
+        if own_changes:
+            told.add(note.id)
     for note in changes:
-        if writer := _writer_of_changes(note):
+        if note.id not in told and (writer := _writer_of_changes(note)):
             db.session.add(Notification(user_id=writer, kind="note.changes_redacted", note=note))
 
 
@@ -819,12 +830,22 @@ def scan_input(data: NoteInput) -> tuple[dict[str, str], list[privacy.Finding]]:
     return fields, screening.screen(fields)
 
 
-def _scrub_everywhere(note: Note, removed: redaction.Removed) -> tuple[int, tuple[Note, ...]]:
+@dataclass(frozen=True)
+class _Scrubbed:
+    """What :func:`_scrub_everywhere` changed besides the note itself."""
+
+    revisions: int  # earlier revisions changed
+    changes: tuple[Note, ...]  # notes of the family whose pending changes lost something
+    translations: tuple[Note, ...]  # translations whose own text did
+
+
+def _scrub_everywhere(note: Note, removed: redaction.Removed) -> _Scrubbed:
     """Cut removed personal data out of the note's revisions and translations, and out of the pending
     changes of every note of its :func:`family`.
 
-    Return how many revisions were changed, and the notes whose pending changes were. Published
-    translations are re-indexed and sent again to partner hubs through their ``note.updated`` events.
+    Return how many revisions were changed, the notes whose pending changes were and the translations
+    whose text was. Published translations are re-indexed and sent again to partner hubs through their
+    ``note.updated`` events.
     Pending changes reach readers only through a moderator's "Accept", who could not tell a name there
     from any other word: they lose what a moderator removed from any version of the note, the
     original's too (whose published text only its own redaction changes, see :func:`still_holding`).
@@ -832,22 +853,23 @@ def _scrub_everywhere(note: Note, removed: redaction.Removed) -> tuple[int, tupl
     the note itself too (its caller cut it from its text): its author's editors opened before may not save.
     """
     purged = redaction.scrub_revisions(note.revisions, removed, language=note.language)
-    changed = [note] if removed else []  # the caller cut it from the note's own text
+    translations = []  # whose own text lost something
     for translation in note.translations:
         if translation.state == S.DELETED:
             continue
         if redaction.scrub_item(translation, removed, language=translation.language):
             translation.body_html = render_body(translation)
-            changed.append(translation)
+            translations.append(translation)
             if translation.state == S.PUBLISHED:
                 events.record("note.updated", subject_type="note", subject_id=translation.id, redacted=True)
         purged += redaction.scrub_revisions(translation.revisions, removed, language=translation.language)
     changes = tuple(each for each in family(note) if each.pending is not None
                     and redaction.scrub_item(each.pending, removed, language=each.pending.language))
-    for each in {id(each): each for each in (*changed, *changes)}.values():
+    changed = [note] if removed else []  # the caller cut it from the note's own text
+    for each in {id(each): each for each in (*changed, *translations, *changes)}.values():
         each.text_redactions = (each.text_redactions or 0) + 1  # its editors opened before now may not save
     _scrub_said_about(note, removed)
-    return purged, changes
+    return _Scrubbed(revisions=purged, changes=changes, translations=tuple(translations))
 
 
 def family(note: Note) -> list[Note]:
@@ -963,21 +985,16 @@ def cut_personal_data(note: Note, *, by: User, fields: dict[str, str], reason: s
     _apply_text(note, new)
     for attachment in named:  # a file name cannot be edited here: it is replaced by a neutral one
         attachment.filename = f"attachment-{attachment.id}.{attachment.filename.rpartition('.')[2]}"
-    purged, changes = _scrub_everywhere(note, removed)
+    scrubbed = _scrub_everywhere(note, removed)
     if note.state in (S.SUBMITTED, S.PUBLISHED):
         _snapshot(note, by)
     db.session.add(ReviewMessage(note=note, author=by, kind="redacted", body=reason))
-    audit.record("note.redact", actor=by, target=note, revisions_purged=purged)
+    audit.record("note.redact", actor=by, target=note, revisions_purged=scrubbed.revisions)
     close_personal_data_flags(by, Flag.note_id == note.id, Flag.comment_id.is_(None))
-    # Its author is told once: of the note, and of their own changes to it when those lost it too.
-    own_changes = note in changes and _writer_of_changes(note) == note.author_id
-    if note.author_id:
-        db.session.add(Notification(user_id=note.author_id, kind="note.redacted", note=note,
-                                    data={"changes": True} if own_changes else {}))
-    _notify_changes_cut(change for change in changes if not (change is note and own_changes))
+    _notify_cut((note, *scrubbed.translations), scrubbed.changes)
     if note.state == S.PUBLISHED:
         events.record("note.updated", subject_type="note", subject_id=note.id, redacted=True)
-    return Redacted(removed=removed, revisions=purged, changes=changes)
+    return Redacted(removed=removed, revisions=scrubbed.revisions, changes=scrubbed.changes)
 
 
 # --- review ------------------------------------------------------------------------------
@@ -1066,9 +1083,9 @@ def _scrub_chosen(note: Note, fields: dict[str, str], chosen: list[privacy.Findi
     removed = redaction.removed_findings(fields, chosen)
     if not removed:
         return Redacted(removed=removed, revisions=0)
-    purged, changes = _scrub_everywhere(note, removed)
-    _notify_changes_cut(changes)
-    return Redacted(removed=removed, revisions=purged, changes=changes)
+    scrubbed = _scrub_everywhere(note, removed)
+    _notify_cut(scrubbed.translations, scrubbed.changes)
+    return Redacted(removed=removed, revisions=scrubbed.revisions, changes=scrubbed.changes)
 
 
 def request_changes(note: Note, *, by: User, message: str, version: str | None = None) -> Note:
@@ -1171,6 +1188,7 @@ def tombstone(note: Note, *, by: User | None = None) -> set[str]:
     note.pending = None
     digests = {a.sha256 for a in note.attachments}
     note.attachments.clear()
+    close_flags_of_deleted(note, by=by)
     db.session.execute(sa.delete(Comment).where(Comment.note_id == note.id))
     db.session.execute(sa.delete(ReviewMessage).where(ReviewMessage.note_id == note.id))
     if was_public:
@@ -1470,10 +1488,22 @@ def _refuse_second_report(item: Flag) -> None:
 
 def close_personal_data_flags(by: User, *where: Any) -> None:
     """Mark open "contains personal data" reports matching ``where`` handled by a redaction (caller commits)."""
-    for item in db.session.scalars(sa.select(Flag).where(Flag.reason == "personal_data", Flag.resolved_at.is_(None),
-                                                         *where)):
-        item.resolved_at, item.resolved_by_id, item.resolution = utcnow(), by.id, "redacted"
-        audit.record("flag.resolve", actor=by, target=item, resolution="redacted", reason=item.reason)
+    _close_flags(by, "redacted", Flag.reason == "personal_data", *where)
+
+
+def close_flags_of_deleted(note: Note, *, by: User | None) -> None:
+    """Mark the open reports about a note deleted (here, or by its partner hub) handled (caller commits).
+
+    Nothing is left to look at: its text and comments are gone, and the report would wait in the
+    moderators' queue under an empty title, leading to a page that is not there.
+    """
+    _close_flags(by, "note_deleted", Flag.note_id == note.id)
+
+
+def _close_flags(by: User | None, resolution: str, *where: Any) -> None:
+    for item in db.session.scalars(sa.select(Flag).where(Flag.resolved_at.is_(None), *where)):
+        item.resolved_at, item.resolved_by_id, item.resolution = utcnow(), by.id if by else None, resolution
+        audit.record("flag.resolve", actor=by, target=item, resolution=resolution, reason=item.reason)
 
 
 def terms(kind: str) -> list[Term]:

@@ -110,3 +110,22 @@ def test_redacting_what_no_waiting_changes_hold_tells_the_author_of_the_note_onl
 
     assert "note.changes_redacted" not in notices(contributor, note)
     assert leads_to(page, note, f"A moderator removed personal data from “{note.title}”.")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_translator_whose_published_translation_lost_the_data_is_told(app, contributor, moderator, make_user,
+                                                                        language):
+    """The original's redaction cuts the name out of a translation too: its translator hears, as its author would."""
+    original = published(contributor, moderator)
+    translator = make_user("tina", role=Role.CONTRIBUTOR, pseudonym="Tina")
+    translation = published_translation(original, translator, moderator, f"Name: {NAME}. We go twice a week.")
+
+    redact(client_of(app, moderator), original, LEFT)
+    page = told(client_of(app, translator, language))
+
+    db.session.refresh(translation)
+    assert NAME not in translation.body
+    assert notices(translator, translation)[-1:] == ["note.redacted"]
+    text = {"en": f"A moderator removed personal data from “{translation.title}”.",
+            "zh_Hans": f"审核员删除了“{translation.title}”中的个人信息。"}[language]
+    assert leads_to(page, translation, text) and NAME not in page
