@@ -21,7 +21,8 @@ Han text
     The leaves are the word's *units*: they take consecutive positions, like English words.
 
     Index mode emits every node of the tree: the word itself and each piece, at the position of
-    its first unit. Query mode emits the query's one word when it is a single segmented word (a
+    its first unit; and each term of the shipped glossary that is a run of the word's units but no
+    node of its tree (清洁针具交换 is 清洁针具|交换, 清洁|针具, and also holds 针具交换). Query mode emits the query's one word when it is a single segmented word (a
     dictionary word is looked up as that word: 针具交换 asks for the term 针具交换), and the units
     of all its words otherwise, as a phrase (社区外展工作人员 -> 社区 外展 工作 人员). A phrase
     that stands for one character must find that character as a word of its own there.
@@ -316,6 +317,7 @@ def _word_terms(word: str) -> tuple[tuple[_WordTerm, ...], tuple[_WordTerm, ...]
     units: list[_WordTerm] = []
     terms: list[_WordTerm] = []
     _walk(word, 0, units, terms)
+    terms.extend(_glossary_runs(units, terms))
     # Whoosh needs each term's positions in ascending order: emit unit by unit (parents first).
     terms.sort(key=lambda term: term[2])
     return tuple(units), tuple(terms)
@@ -333,6 +335,28 @@ def _walk(piece: str, offset: int, units: list[_WordTerm], terms: list[_WordTerm
         offset += len(part)
 
 
+def _glossary_runs(units: list[_WordTerm], terms: list[_WordTerm]) -> Iterator[_WordTerm]:
+    """Yield the glossary's terms that are runs of two or more of a word's units but no node of its tree.
+
+    A word's tree follows its likeliest split, which may group its units around a glossary term:
+    清洁针具交换 is 清洁针具|交换, 清洁|针具, so 针具交换 would not be one of its terms, and a search
+    for that term (or for the phrase of its units, found through it) would miss the notes that
+    write 清洁针具交换. A glossary term is a word of the field wherever its units stand in a row; a
+    run that cuts through a unit is not a run of units and is never added (a straddle).
+    """
+    if len(units) < 3:
+        return
+    known = {(text, offset) for text, offset, _number in terms}
+    shipped = _glossary_words()
+    longest = min(len(units), _longest_glossary_units())
+    for first in range(len(units) - 1):
+        start = units[first][1]
+        for last in range(first + 1, min(len(units), first + longest)):
+            text = "".join(unit[0] for unit in units[first:last + 1])
+            if text in shipped and (text, start) not in known:
+                yield text, start, first
+
+
 def _pieces(word: str) -> list[str] | None:
     """Return the best split of word into shorter dictionary words and characters, or None.
 
@@ -347,6 +371,18 @@ def _pieces(word: str) -> list[str] | None:
         return [word[:number.end()], word[number.end():]]
     pieces = _best_split(word)
     return pieces if any(len(piece) > 1 for piece in pieces) else None
+
+
+@functools.cache
+def _glossary_words() -> frozenset[str]:
+    """Return the shipped glossary's Chinese terms (those added to the segmenter's dictionary)."""
+    return frozenset(glossary.chinese_terms())
+
+
+@functools.cache
+def _longest_glossary_units() -> int:
+    """Return the most units a shipped glossary term has (its characters, at most)."""
+    return max((len(term) for term in _glossary_words()), default=0)
 
 
 @functools.cache

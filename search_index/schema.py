@@ -22,8 +22,9 @@ CURSOR_ID = "__cursor__"  # a document holding the indexer's event-log cursor, c
 # (hub.services.privacy.mask_for_index); 7: postings only in the arrays files (Whoosh's postings
 # files stay empty; see search_index/postings.py); 8: a word's sub-words are the pieces of its own
 # split, the word itself a term, no one-character term inside a longer word (search_index/analysis.py);
-# 9: an original's document leaves out translations narrowed below its readers (indexer.document).
-INDEX_FORMAT = 9
+# 9: an original's document leaves out translations narrowed below its readers (indexer.document);
+# 10: a glossary term that is a run of a word's units is a term of that word (清洁针具交换 holds 针具交换).
+INDEX_FORMAT = 10
 TEXT_FIELDS = {"title": 3.0, "summary": 2.0, "body": 1.0}  # BM25F weights: title and summary over body
 FACETS = ("topic", "project", "province", "language", "population", "year", "origin")
 

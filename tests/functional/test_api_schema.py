@@ -6,6 +6,7 @@ the module stays well under a minute.
 """
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 
@@ -26,7 +27,11 @@ EXAMPLES = 25  # per operation and caller: enough to reach every parameter, fast
 def _make_app():
     """Build the module's hub; its tables and notes are added by the ``hub_data`` fixture."""
     config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
-    config.update(INSTANCE_PATH=tempfile.mkdtemp(prefix="api-schema-"), SQLALCHEMY_DATABASE_URI="sqlite://")
+    instance = tempfile.mkdtemp(prefix="api-schema-")
+    # Every process that collects this module builds the hub, but only the one that runs its tests runs
+    # ``hub_data``'s teardown: the others remove the folder when they exit.
+    atexit.register(shutil.rmtree, instance, ignore_errors=True)
+    config.update(INSTANCE_PATH=instance, SQLALCHEMY_DATABASE_URI="sqlite://")
     return create_app(config)
 
 
@@ -45,7 +50,6 @@ def hub_data():
         worker.run_once(API_APP)
         _token, secret = api_tokens.create_personal(made.member, name="schemathesis", days=None)
     yield secret
-    shutil.rmtree(API_APP.instance_path, ignore_errors=True)
 
 
 @schema.parametrize()

@@ -207,6 +207,26 @@ def test_sub_words_are_the_pieces_of_the_word_s_own_split_not_every_dictionary_w
     assert "政府" in terms("市政府") and "孩子" in terms("小孩子") and "部分" in terms("大部分")
 
 
+def test_a_glossary_term_is_found_wherever_its_units_stand_in_a_row():
+    # 清洁针具交换's likeliest split is 清洁针具|交换, 清洁|针具: 针具交换 is no node of its tree, but it is
+    # a run of its units and a term of the glossary, so the word holds it, at its first unit's position.
+    tokens = [(t.text, t.pos) for t in bilingual_analyzer()("清洁针具交换", positions=True, mode="index")
+              if not t.text.startswith("~")]
+    assert ("针具交换", 1) in tokens and ("针具", 1) in tokens and ("交换", 2) in tokens
+    assert len(tokens) == len(set(tokens))  # nothing twice: 针具交换点's own tree already holds 针具交换
+    assert [text for text, _pos in tokens].count("针具交换") == 1
+    index = RamStorage().create_index(make_schema())
+    with index.writer() as writer:
+        writer.add_document(note_id="clean", body="我们在夜市开展清洁针具交换。")
+        writer.add_document(note_id="point", body="针具交换点晚上也开门。")
+        writer.add_document(note_id="apart", body="针具不够，交换也停了。")
+    assert hits(index, "针具交换") == {"clean", "point"}
+    assert hits(index, '"针具 交换"') == {"clean", "point"}
+    # Only the shipped glossary's terms: a dictionary word inside a longer word stays out of it
+    # unless its own split gives it (加大|力度 never holds 大力).
+    assert "大力" not in {t.text for t in bilingual_analyzer()("加大力度", mode="index")}
+
+
 def test_character_offsets_point_into_the_original_text():
     text = "……ＭＭＴ門診 clinics"
     spans = {t.text: text[t.startchar:t.endchar]
