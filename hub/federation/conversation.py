@@ -144,9 +144,11 @@ def _activity(kind: str, obj: Any, *, to: list[str], cc: list[str] | None = None
 # --- what the hub sends (a consumer of the event log) ------------------------------------------
 
 def _origin(note: Note) -> PeerHub | None:
-    """Return the origin hub of a partner's note, if it may still hear from us."""
+    """Return the origin hub of a partner's note, if it may still hear from us: not blocked, and on the allow-list
+    in allow-list mode. Otherwise our members' comments, marks, reports and translations of it stay here
+    (withdrawals still go: they only remove)."""
     peer = db.session.get(PeerHub, note.origin_peer_id) if note.origin_peer_id else None
-    return peer if peer is not None and not peer.blocked else None
+    return peer if peer is not None and not peer.blocked and delivery.listed(peer) else None
 
 
 def _to_origin(note: Note, activity: dict[str, Any], *, event_id: int) -> None:

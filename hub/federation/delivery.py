@@ -60,6 +60,12 @@ def followers() -> list[PeerHub]:
     return list(db.session.scalars(query.order_by(PeerHub.id)))
 
 
+def listed(peer: PeerHub | None) -> bool:
+    """Tell whether the federation mode lets ``peer`` be sent more than withdrawals: any hub in open mode, only
+    an allow-listed one in allow-list mode (a blocked hub is held back at send time: :func:`_held_back`)."""
+    return current_app.config["FEDERATION_MODE"] != "allowlist" or (peer is not None and peer.partner)
+
+
 def audience(note: Note) -> list[PeerHub]:
     """Return the followers a published note goes to: those whose audience may read it (none for members notes)."""
     return [peer for peer in followers() if may_read(note, Audience.hub(peer))]
@@ -492,8 +498,9 @@ class _Wanted:
     queued. Newer versions drop older ones (:func:`supersede`); this is for the rest: a note
     narrowed or taken down since (and the comments under it), a hub no longer among its readers
     (taken off the allow-list, no longer following), a comment removed or held again, our
-    translation of a partner's note taken down. Withdrawals, and what brings no text (a Follow,
-    a Like, a Flag), always go. One instance looks each note's readers up once.
+    translation of a partner's note taken down, and in allow-list mode our members' comments and
+    translations for a note's origin that is off the list (:func:`listed`). Withdrawals, and what
+    brings no text (a Follow, a Like, a Flag), always go. One instance looks each note's readers up once.
     """
 
     def __init__(self) -> None:
@@ -517,7 +524,8 @@ class _Wanted:
             if activity.get("type") == "Offer":  # our translation of a partner's note, offered to its origin
                 original = note.original
                 return (note.state == NoteState.PUBLISHED.value and original is not None
-                        and original.origin_peer_id is not None and original.origin_peer_id == row.peer_id)
+                        and original.origin_peer_id is not None and original.origin_peer_id == row.peer_id
+                        and listed(row.peer))
             return note.translation_of_id is None and self.reaches(note, row.inbox_url, holding=False)
         comment_id = actor.own_number(row.activity_id, "comments")
         if comment_id is not None:
@@ -526,7 +534,7 @@ class _Wanted:
                 return False
             note = comment.note
             if note.origin_peer_id is not None:  # our member's comment on a partner's note, to its origin
-                return row.peer_id == note.origin_peer_id
+                return row.peer_id == note.origin_peer_id and listed(row.peer)
             return note.translation_of_id is None and self.reaches(note, row.inbox_url, holding=True)
         return True  # what names a note without its text (a topic's Announce): the hub asks for it, and is checked then
 
