@@ -95,14 +95,18 @@ def by_inbox(peers: Iterable[PeerHub]) -> dict[str, list[PeerHub]]:
 
 # --- enqueueing ----------------------------------------------------------------------------
 
-def enqueue(peer: PeerHub | None, inbox_url: str, activity: dict[str, Any], *, event_id: int | None = None) -> bool:
-    """Add one delivery unless this activity is already queued for this inbox; return whether added."""
+def enqueue(peer: PeerHub | None, inbox_url: str, activity: dict[str, Any], *, event_id: int | None = None,
+            may_have_arrived: bool = False) -> bool:
+    """Add one delivery unless this activity is already queued for this inbox; return whether added.
+
+    ``may_have_arrived``: it replaces one the peer may have taken (:attr:`Delivery.may_have_arrived`).
+    """
     exists = db.session.scalar(sa.select(Delivery.id).where(Delivery.activity_id == activity["id"],
                                                              Delivery.inbox_url == inbox_url))
     if exists:
         return False
     db.session.add(Delivery(peer=peer, inbox_url=inbox_url, activity_id=activity["id"], activity=activity,
-                            event_id=event_id, next_attempt_at=utcnow()))
+                            event_id=event_id, next_attempt_at=utcnow(), may_have_arrived=may_have_arrived))
     return True
 
 
@@ -370,7 +374,9 @@ def record_outcomes(outcomes: Iterable[Outcome]) -> int:
             delivery.activity = activities.object_named_only(delivery.activity)
             if delivery.peer is not None and outcome.scheme:
                 delivery.peer.signature_scheme = outcome.scheme  # what to sign with next time
-        elif outcome.retryable and delivery.attempts < tries:
+            continue
+        delivery.may_have_arrived = delivery.may_have_arrived or may_have_arrived(outcome)
+        if outcome.retryable and delivery.attempts < tries:
             delivery.last_error, delivery.last_problem = outcome.error, outcome.problem
             delivery.next_attempt_at = now + backoff(delivery.attempts)
         else:
@@ -379,6 +385,20 @@ def record_outcomes(outcomes: Iterable[Outcome]) -> int:
             log.warning("delivery %s to %s dead-lettered: %s", delivery.id, delivery.inbox_url, delivery.last_error)
     db.session.commit()
     return count
+
+
+# Failures before the peer could read the request: the address, the name lookup, the connection, TLS.
+NEVER_READ = frozenset({"invalid_address", "not_ascii", "scheme", "credentials", "blocked_address", "dns_timeout",
+                        "dns_failed", "no_addresses", "connect_failed", "tls_rejected"})
+
+
+def may_have_arrived(outcome: Outcome) -> bool:
+    """Tell whether a failed send may have reached the peer all the same: it failed after the request could be
+    read (a timeout, a broken connection or answer, a 5xx, a bug here), and the peer did not refuse it (4xx)."""
+    problem = outcome.problem or {}
+    if problem.get("code") == "http_status":
+        return not isinstance(problem.get("status"), int) or problem["status"] >= 500
+    return problem.get("code") not in NEVER_READ
 
 
 def due_batches(*, skip: Iterable[str] = ()) -> dict[str, list[Delivery]]:
