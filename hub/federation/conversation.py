@@ -49,7 +49,7 @@ from hub.text import html_text
 from hub.text_safety import UnsafeName, clean_name, cut
 from hub.worker import DatabaseCursor
 
-CONSUMER_NAME = "federation-conversation"
+CONSUMER_NAME = discussion.CONVERSATION_CONSUMER
 MARK_KINDS = notes.MARK_KINDS
 MAX_COMMENT_HTML = 20_000
 FLAG_REASONS = notes.FLAG_REASONS
