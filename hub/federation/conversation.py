@@ -49,7 +49,7 @@ from hub.text import html_text
 from hub.text_safety import UnsafeName, clean_name, cut
 from hub.worker import DatabaseCursor
 
-CONSUMER_NAME = "federation-conversation"
+CONSUMER_NAME = discussion.CONVERSATION_CONSUMER
 MARK_KINDS = notes.MARK_KINDS
 MAX_COMMENT_HTML = 20_000
 FLAG_REASONS = notes.FLAG_REASONS
@@ -144,15 +144,18 @@ def _activity(kind: str, obj: Any, *, to: list[str], cc: list[str] | None = None
 # --- what the hub sends (a consumer of the event log) ------------------------------------------
 
 def _origin(note: Note) -> PeerHub | None:
-    """Return the origin hub of a partner's note, if it may still hear from us."""
+    """Return the origin hub of a partner's note, if it may still hear from us: not blocked, and on the allow-list
+    in allow-list mode. Otherwise our members' comments, marks, reports and translations of it stay here
+    (withdrawals still go: they only remove)."""
     peer = db.session.get(PeerHub, note.origin_peer_id) if note.origin_peer_id else None
-    return peer if peer is not None and not peer.blocked else None
+    return peer if peer is not None and not peer.blocked and delivery.listed(peer) else None
 
 
-def _to_origin(note: Note, activity: dict[str, Any], *, event_id: int) -> None:
+def _to_origin(note: Note, activity: dict[str, Any], *, event_id: int, may_have_arrived: bool = False) -> None:
     peer = _origin(note)
     if peer is not None:
-        delivery.enqueue(peer, delivery.inbox_of(peer), activity, event_id=event_id)
+        delivery.enqueue(peer, delivery.inbox_of(peer), activity, event_id=event_id,
+                         may_have_arrived=may_have_arrived)
 
 
 def _to_thread(note: Note, build, *, event_id: int, exclude: PeerHub | None = None) -> None:
@@ -347,7 +350,9 @@ def _on_note_event(event: Event) -> None:
         offered = _offer_standing(note)
         delivery.supersede(actor.note_object_id(note.id), None, event_id=event.id, kinds=("Offer",))
         if event.kind in ("note.published", "note.updated") and _goes_to_origin(note, original):
-            _offer_translation(note, original, event)
+            # One it replaces may have arrived (on the wire, or dead after a timeout): the new one says so, or
+            # a withdrawal after it is refused would not go where the older one is.
+            _offer_translation(note, original, event, replacing_standing=offered)
         elif offered:
             _withdraw_translation(note, original, event)
     elif note.origin_peer_id is not None and original.origin_peer_id is None and _published_federated(original):
@@ -365,15 +370,16 @@ def _goes_to_origin(translation: Note, original: Note) -> bool:
 
 
 def _offer_standing(translation: Note) -> bool:
-    """Tell whether the origin may hold our translation: the last Offer or withdrawal of it queued is an Offer
-    sent, or waiting (maybe on its way right now). A refused one never got there."""
-    rows = db.session.execute(sa.select(Delivery.activity, Delivery.state).where(
+    """Tell whether the origin may hold our translation: since the last withdrawal of it queued, an Offer was
+    sent, is waiting (maybe on its way right now), or was dead-lettered after a try the origin may have read
+    (a timeout: :attr:`Delivery.may_have_arrived`). One refused each time it was tried never got there."""
+    rows = db.session.execute(sa.select(Delivery.activity, Delivery.state, Delivery.may_have_arrived).where(
         Delivery.activity_id.startswith(actor.note_object_id(translation.id) + "#", autoescape=True)
     ).order_by(Delivery.id.desc()))
-    for activity, state in rows:
+    for activity, state, arrived in rows:
         if activity.get("type") == "Delete":
             return False
-        if activity.get("type") == "Offer" and state in ("sent", "pending"):
+        if activity.get("type") == "Offer" and (state in ("sent", "pending") or arrived):
             return True
     return False
 
@@ -390,8 +396,9 @@ def _withdraw_translation(translation: Note, original: Note, event: Event) -> No
         "Delete", tombstone, to=[origin.actor_id], activity_id=f"{object_id}#withdraw-{event.id}"), event_id=event.id)
 
 
-def _offer_translation(translation: Note, original: Note, event: Event) -> None:
-    """Offer our published translation of a partner's note to its origin, while it reaches the note's readers."""
+def _offer_translation(translation: Note, original: Note, event: Event, *, replacing_standing: bool = False) -> None:
+    """Offer our published translation of a partner's note to its origin, while it reaches the note's readers
+    (``replacing_standing``: an earlier Offer it replaces may have arrived)."""
     origin = _origin(original)
     if origin is None:
         return
@@ -408,7 +415,8 @@ def _offer_translation(translation: Note, original: Note, event: Event) -> None:
         "peh:authorPseudonym": translation.author.pseudonym if translation.author else "",
     }
     _to_origin(original, _activity("Offer", article, to=[origin.actor_id], target=original.remote_id,
-                                   activity_id=f"{article['id']}#offer-{event.id}"), event_id=event.id)
+                                   activity_id=f"{article['id']}#offer-{event.id}"), event_id=event.id,
+               may_have_arrived=replacing_standing)
 
 
 HANDLED_EVENTS = {

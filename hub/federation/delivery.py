@@ -60,6 +60,12 @@ def followers() -> list[PeerHub]:
     return list(db.session.scalars(query.order_by(PeerHub.id)))
 
 
+def listed(peer: PeerHub | None) -> bool:
+    """Tell whether the federation mode lets ``peer`` be sent more than withdrawals: any hub in open mode, only
+    an allow-listed one in allow-list mode (a blocked hub is held back at send time: :func:`_held_back`)."""
+    return current_app.config["FEDERATION_MODE"] != "allowlist" or (peer is not None and peer.partner)
+
+
 def audience(note: Note) -> list[PeerHub]:
     """Return the followers a published note goes to: those whose audience may read it (none for members notes)."""
     return [peer for peer in followers() if may_read(note, Audience.hub(peer))]
@@ -89,14 +95,18 @@ def by_inbox(peers: Iterable[PeerHub]) -> dict[str, list[PeerHub]]:
 
 # --- enqueueing ----------------------------------------------------------------------------
 
-def enqueue(peer: PeerHub | None, inbox_url: str, activity: dict[str, Any], *, event_id: int | None = None) -> bool:
-    """Add one delivery unless this activity is already queued for this inbox; return whether added."""
+def enqueue(peer: PeerHub | None, inbox_url: str, activity: dict[str, Any], *, event_id: int | None = None,
+            may_have_arrived: bool = False) -> bool:
+    """Add one delivery unless this activity is already queued for this inbox; return whether added.
+
+    ``may_have_arrived``: it replaces one the peer may have taken (:attr:`Delivery.may_have_arrived`).
+    """
     exists = db.session.scalar(sa.select(Delivery.id).where(Delivery.activity_id == activity["id"],
                                                              Delivery.inbox_url == inbox_url))
     if exists:
         return False
     db.session.add(Delivery(peer=peer, inbox_url=inbox_url, activity_id=activity["id"], activity=activity,
-                            event_id=event_id, next_attempt_at=utcnow()))
+                            event_id=event_id, next_attempt_at=utcnow(), may_have_arrived=may_have_arrived))
     return True
 
 
@@ -364,7 +374,9 @@ def record_outcomes(outcomes: Iterable[Outcome]) -> int:
             delivery.activity = activities.object_named_only(delivery.activity)
             if delivery.peer is not None and outcome.scheme:
                 delivery.peer.signature_scheme = outcome.scheme  # what to sign with next time
-        elif outcome.retryable and delivery.attempts < tries:
+            continue
+        delivery.may_have_arrived = delivery.may_have_arrived or may_have_arrived(outcome)
+        if outcome.retryable and delivery.attempts < tries:
             delivery.last_error, delivery.last_problem = outcome.error, outcome.problem
             delivery.next_attempt_at = now + backoff(delivery.attempts)
         else:
@@ -373,6 +385,20 @@ def record_outcomes(outcomes: Iterable[Outcome]) -> int:
             log.warning("delivery %s to %s dead-lettered: %s", delivery.id, delivery.inbox_url, delivery.last_error)
     db.session.commit()
     return count
+
+
+# Failures before the peer could read the request: the address, the name lookup, the connection, TLS.
+NEVER_READ = frozenset({"invalid_address", "not_ascii", "scheme", "credentials", "blocked_address", "dns_timeout",
+                        "dns_failed", "no_addresses", "connect_failed", "tls_rejected"})
+
+
+def may_have_arrived(outcome: Outcome) -> bool:
+    """Tell whether a failed send may have reached the peer all the same: it failed after the request could be
+    read (a timeout, a broken connection or answer, a 5xx, a bug here), and the peer did not refuse it (4xx)."""
+    problem = outcome.problem or {}
+    if problem.get("code") == "http_status":
+        return not isinstance(problem.get("status"), int) or problem["status"] >= 500
+    return problem.get("code") not in NEVER_READ
 
 
 def due_batches(*, skip: Iterable[str] = ()) -> dict[str, list[Delivery]]:
@@ -492,8 +518,9 @@ class _Wanted:
     queued. Newer versions drop older ones (:func:`supersede`); this is for the rest: a note
     narrowed or taken down since (and the comments under it), a hub no longer among its readers
     (taken off the allow-list, no longer following), a comment removed or held again, our
-    translation of a partner's note taken down. Withdrawals, and what brings no text (a Follow,
-    a Like, a Flag), always go. One instance looks each note's readers up once.
+    translation of a partner's note taken down, and in allow-list mode our members' comments and
+    translations for a note's origin that is off the list (:func:`listed`). Withdrawals, and what
+    brings no text (a Follow, a Like, a Flag), always go. One instance looks each note's readers up once.
     """
 
     def __init__(self) -> None:
@@ -517,7 +544,8 @@ class _Wanted:
             if activity.get("type") == "Offer":  # our translation of a partner's note, offered to its origin
                 original = note.original
                 return (note.state == NoteState.PUBLISHED.value and original is not None
-                        and original.origin_peer_id is not None and original.origin_peer_id == row.peer_id)
+                        and original.origin_peer_id is not None and original.origin_peer_id == row.peer_id
+                        and listed(row.peer))
             return note.translation_of_id is None and self.reaches(note, row.inbox_url, holding=False)
         comment_id = actor.own_number(row.activity_id, "comments")
         if comment_id is not None:
@@ -526,7 +554,7 @@ class _Wanted:
                 return False
             note = comment.note
             if note.origin_peer_id is not None:  # our member's comment on a partner's note, to its origin
-                return row.peer_id == note.origin_peer_id
+                return row.peer_id == note.origin_peer_id and listed(row.peer)
             return note.translation_of_id is None and self.reaches(note, row.inbox_url, holding=True)
         return True  # what names a note without its text (a topic's Announce): the hub asks for it, and is checked then
 

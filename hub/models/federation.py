@@ -71,6 +71,10 @@ class Delivery(db.Model):
     last_problem: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
+    # A try failed after the peer may have read the activity (a timeout, a broken connection, a 5xx): a
+    # dead letter may still have arrived. An Offer queued in place of one that may have arrived carries
+    # it on (hub.federation.conversation), so that the translation's withdrawal still goes there.
+    may_have_arrived: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     peer: Mapped[PeerHub | None] = relationship()
 

@@ -24,14 +24,18 @@ from hub.database import lock_for_update
 from hub.extensions import db
 from hub.models import Comment, CommentState, CommentThread, Flag, Note, NoteState, Notification
 from hub.models.base import utcnow
+from hub.models.events import Event
 from hub.models.user import User
 from hub.permissions import can
 from hub.services import audit, notes, privacy, redaction, screening
 from hub.services.errors import NotAllowed, ServiceError
 from hub.text import html_text, render_markdown
+from hub.worker import DatabaseCursor
 
 MAX_LENGTH = 5000
 FIELD = "comment"
+# The cursor of the event-log consumer that turns comment events into activities (hub.federation.conversation).
+CONVERSATION_CONSUMER = "federation-conversation"
 # The same text from the same member on the same note within this time is the same comment sent twice.
 RESENT_WITHIN_SECONDS = 600
 
@@ -374,9 +378,31 @@ def redact(comment: Comment, *, by: User, body: str) -> Reach:
     if body == comment.body:
         raise ServiceError(_l("Nothing was removed. Delete the personal data from the text, then save."),
                            field="body")
+    if _would_lose_a_cut(comment, body):
+        raise ServiceError(_l("Nothing was saved: the personal data you cut out a moment ago is not yet on its way "
+                              "to the partner hub this comment was written on, and that hub does not take this "
+                              "change, so it would never get the cut. Try again in a minute."), field="body")
     reach = _redact_body(comment, by=by, body=body)
     db.session.commit()
     return reach
+
+
+def _would_lose_a_cut(comment: Comment, body: str) -> bool:
+    """Tell whether saving ``body``, a change the writer's hub does not take, would keep from it a cut still waiting
+    in the event log.
+
+    The conversation's consumer builds what goes to that hub from the comment as it stands when it reads the
+    cut's event; by then the text would be this change, which that hub is never sent. Once the cut is queued
+    for it, a later change keeps it (hub.federation.conversation._kept_for_its_writer). No copy of the cut
+    text is kept anywhere else for it: the moderator saves again once the worker has read the log.
+    """
+    if not writers_hub_takes_cuts(comment) or _for_the_writers_hub(comment, body)[1] is not Reach.NOT_WRITER:
+        return False
+    read = DatabaseCursor(CONVERSATION_CONSUMER).get()
+    waiting = db.session.scalars(sa.select(Event.payload).where(
+        Event.id > read, Event.kind == "comment.updated", Event.subject_type == "comment",
+        Event.subject_id == comment.id))
+    return any(payload.get("redacted") for payload in waiting)
 
 
 def _emptied(comment: Comment) -> Any:

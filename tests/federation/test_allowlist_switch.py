@@ -76,3 +76,26 @@ def test_restarting_in_allowlist_mode_drops_what_waited_for_followers_off_the_al
     db.session.expire_all()
     left = [(d.peer_id, d.state) for d in db.session.scalars(sa.select(Delivery))]
     assert sorted(left) == [(partner.row.id, "sent"), (partner.row.id, "sent")]
+
+
+def test_restarting_in_allowlist_mode_drops_our_comment_and_translation_waiting_for_an_origin_off_the_list(
+        app, make_app, database, client, make_peer, servers, people):
+    from tests.federation.test_allowlist_origins import SECRET as WRITTEN, _origin, _queued_for, _translate
+    from tests.federation.test_conversation_inbox import _remote_note
+
+    origin_server, _unused = servers
+    origin = _origin(make_peer, origin_server, partner=False)  # open mode: any hub may send us its notes
+    note = _remote_note(app, client, origin)
+    discussion.add_comment(note, by=people["author"], body=f"{WRITTEN} on Fridays.")
+    _translate(note, people)
+    _consume(app)
+    assert _queued_for(origin) == ["Create", "Offer"]  # the hub stops before sending them
+
+    restarted = make_app(DATABASE_URL=database, FEDERATION_MODE="allowlist", FEDERATION_ALLOW_LOOPBACK=True)
+    with restarted.app_context():
+        worker.run_once(restarted)
+        delivery.finish_sending(restarted)
+        db.session.remove()
+
+    assert origin_server.activities() == []
+    assert _queued_for(origin) == []

@@ -510,14 +510,9 @@ def test_an_edit_held_for_its_personal_data_reaches_the_origin_again_once_releas
     assert activities.parse_time(again["object"]["updated"]) > activities.parse_time(went[0]["object"]["updated"])
 
 
-def test_a_cut_still_waiting_for_the_writers_hub_goes_after_a_further_edit_it_does_not_take(
-        app, client, make_peer, publish, people):
-    """The writer's hub was down when a moderator cut a place out of its member's comment, then edited more.
-
-    The further edit stays here (discussion.Reach.NOT_WRITER); the cut, queued for the writer's hub as
-    a version it takes, still goes to it, or it keeps the place the moderator removed.
-    """
-    moderator = people["moderator"]
+def _a_partners_comment_both_hubs_have(app, client, make_peer, publish):
+    """A comment written on a partner hub (``writer``) under our public note, shown here and sent to the other hub
+    (``reader``); return the two hubs and the comment."""
     note = publish("public")
     writer = make_peer(trust="publish", they_follow=True)
     reader = make_peer("reader.example", they_follow=True)
@@ -530,6 +525,18 @@ def test_a_cut_still_waiting_for_the_writers_hub_goes_after_a_further_edit_it_do
     assert comment.state == "published"
     _consume(app)
     _send_all()  # the reader hub has the comment
+    return writer, reader, comment
+
+
+def test_a_cut_still_waiting_for_the_writers_hub_goes_after_a_further_edit_it_does_not_take(
+        app, client, make_peer, publish, people):
+    """The writer's hub was down when a moderator cut a place out of its member's comment, then edited more.
+
+    The further edit stays here (discussion.Reach.NOT_WRITER); the cut, queued for the writer's hub as
+    a version it takes, still goes to it, or it keeps the place the moderator removed.
+    """
+    moderator = people["moderator"]
+    writer, reader, comment = _a_partners_comment_both_hubs_have(app, client, make_peer, publish)
 
     assert discussion.redact(comment, by=moderator, body="We post kits. Our van waits .") is discussion.Reach.MARKED
     _consume(app)  # the cut waits for both hubs (the writer's is down)
@@ -539,5 +546,41 @@ def test_a_cut_still_waiting_for_the_writers_hub_goes_after_a_further_edit_it_do
 
     went = {row["cc"][0]: html_text(row["object"]["content"]) for row in _send_all() if row["type"] == "Announce"}
     marker = screening.marker(discussion.comment_language(comment))
+    assert went == {writer.actor_id: f"We post kits. Our van waits {marker}.",
+                    reader.actor_id: "We post kits in plain parcels."}
+
+
+def _redact_on_the_page(app, moderator, comment, body: str) -> str:
+    """Save a moderator's redaction of ``comment`` through its page, in English; return the page shown after."""
+    from tests.helpers import login, post_form
+
+    browser = app.test_client()
+    assert login(browser, moderator.username).status_code == 302
+    url = f"/moderation/comments/{comment.id}/redact?lang=en"
+    response = post_form(browser, url, {"body": body}, follow_redirects=True)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_a_change_the_writers_hub_does_not_take_waits_until_the_cut_before_it_is_queued_for_that_hub(
+        app, client, make_peer, publish, people):
+    """The worker had not read the cut yet when the moderator changed the text more: what it would then build
+    for the writer's hub is the comment as it stands, which that hub does not take. The change is refused
+    until the cut is queued for it, then goes where it goes, and the cut still reaches the writer's hub."""
+    moderator = people["moderator"]
+    writer, reader, comment = _a_partners_comment_both_hubs_have(app, client, make_peer, publish)
+
+    _redact_on_the_page(app, moderator, comment, "We post kits. Our van waits .")
+    page = _redact_on_the_page(app, moderator, comment, "We post kits in plain parcels.")  # the worker is behind
+    assert "Nothing was saved" in page and "Try again in a minute" in page
+    db.session.expire_all()
+    marker = screening.marker(discussion.comment_language(comment))
+    assert html_text(comment.body_html) == f"We post kits. Our van waits {marker}."
+    _consume(app)  # the cut is queued for both hubs
+    page = _redact_on_the_page(app, moderator, comment, "We post kits in plain parcels.")
+    assert "Saved on this hub" in page
+    _consume(app)
+
+    went = {row["cc"][0]: html_text(row["object"]["content"]) for row in _send_all() if row["type"] == "Announce"}
     assert went == {writer.actor_id: f"We post kits. Our van waits {marker}.",
                     reader.actor_id: "We post kits in plain parcels."}

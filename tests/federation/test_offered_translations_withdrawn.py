@@ -11,6 +11,7 @@ the receiving side is this hub as the origin, with a fake partner posting to its
 from __future__ import annotations
 
 import json
+import time
 
 import sqlalchemy as sa
 
@@ -92,6 +93,49 @@ def test_a_withdrawal_the_origin_refused_waits_for_an_admin_and_is_not_queued_ag
     assert [a["type"] for a in peer_server.activities()] == ["Offer", "Delete"]
     assert [d.activity["type"] for d in db.session.scalars(sa.select(Delivery).order_by(Delivery.id))] == [
         "Offer", "Delete"]  # the refused withdrawal is not followed by another
+
+
+def _times_out(app, peer_server) -> None:
+    """Send what is due to an origin that reads each POST and answers too late, once: dead-lettered, and
+    wait until the origin has read it."""
+    app.config["FEDERATION_TOTAL_TIMEOUT"], app.config["FEDERATION_DELIVERY_TRIES"] = 1.0, 1
+    peer_server.status["delay"] = 4.0
+    had = len(peer_server.posts)
+    delivery.send_due(app, wait=True)
+    for _ in range(600):  # the origin stores it once its slow answer is written (at most a minute)
+        if len(peer_server.posts) > had:
+            break
+        time.sleep(0.1)
+    peer_server.status["delay"] = 0.0
+    app.config["FEDERATION_TOTAL_TIMEOUT"] = 30.0
+
+
+def test_an_offer_whose_answer_timed_out_is_withdrawn_when_our_translation_leaves(
+        app, client, make_peer, peer_server, people):
+    translation = _offered(app, client, make_peer, peer_server, people, "我们去找人。")
+    object_id = f"http://hub.test/ap/notes/{translation.id}"
+    _times_out(app, peer_server)
+    assert [(d.activity["type"], d.state) for d in db.session.scalars(sa.select(Delivery))] == [("Offer", "dead")]
+    assert _got(peer_server) == [("Offer", object_id)]  # it arrived all the same
+    notes.unpublish(translation, by=people["moderator"], reason="Checking a detail.")
+    _send(app)
+    assert _got(peer_server) == [("Offer", object_id), ("Delete", object_id)]
+
+
+def test_a_translation_whose_first_offer_timed_out_is_withdrawn_even_when_its_next_offer_was_refused(
+        app, client, make_peer, peer_server, people):
+    translation = _offered(app, client, make_peer, peer_server, people, f"找{SECRET}拿针具。")
+    object_id = f"http://hub.test/ap/notes/{translation.id}"
+    _times_out(app, peer_server)  # the origin has the first version
+    moderation.redact_note(translation, by=people["moderator"],
+                           fields={"title": "伙伴笔记", "summary": "摘要。", "body": "找拿针具。"})
+    _consume(app)  # the redacted version replaces the dead-lettered one
+    peer_server.status["post"] = 400
+    delivery.send_due(app, wait=True)  # and is refused
+    peer_server.status["post"] = 202
+    notes.delete(translation, by=people["author"])
+    _send(app)
+    assert _got(peer_server) == [("Offer", object_id), ("Offer", object_id), ("Delete", object_id)]
 
 
 def test_a_redaction_of_our_translation_reaches_the_origin_as_a_new_offer(app, client, make_peer, peer_server,
