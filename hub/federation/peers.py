@@ -401,14 +401,17 @@ def _notes_from(peer_id: int) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(Note).where(Note.origin_peer_id == peer_id)) or 0
 
 
-def backfill_once(peer_id: int, *, owner: str, wait: float = 0.0, only_if_due: bool = False) -> BackfillOutcome | None:
+def backfill_once(peer_id: int, *, owner: str, wait: float = 0.0, only_if_due: bool = False,
+                  before: int | None = None) -> BackfillOutcome | None:
     """Read a hub's outbox as its only reader across workers and commands (claim ``backfill:<id>``).
 
     Waits up to ``wait`` seconds for another reader to finish, then returns None if it still
     reads. ``only_if_due`` (the worker) skips a hub that another reader has just read.
+    ``before``: the hub's notes stored here when the request was made (counted now if not given).
     """
     key, seconds = f"backfill:{peer_id}", claims.lease_seconds()
-    before = _notes_from(peer_id)
+    if before is None:
+        before = _notes_from(peer_id)
     db.session.rollback()
     deadline = time.monotonic() + wait
     while not claims.claim(key, owner=owner, seconds=seconds):
@@ -430,9 +433,12 @@ def backfill_once(peer_id: int, *, owner: str, wait: float = 0.0, only_if_due: b
 def backfill_now(peer: PeerHub, *, by: Any, owner: str, wait: float) -> BackfillOutcome | None:
     """Read a hub's outbox now on an admin's request (the command line), audited; see :func:`backfill_once`."""
     _require(by)
+    # Counted in the transaction that records the request: what another reader stores once the request is
+    # seen (in the audit log) is told apart as stored meanwhile.
+    before = _notes_from(peer.id)
     audit.record("partner.backfill", actor=by, target=peer, hub=peer.base_url)
     db.session.commit()
-    return backfill_once(peer.id, owner=owner, wait=wait)
+    return backfill_once(peer.id, owner=owner, wait=wait, before=before)
 
 
 def _backfill_in_context(app: Flask, peer_id: int) -> int:

@@ -47,9 +47,9 @@ def test_the_command_waits_for_the_worker_and_reports_what_each_stored(hubs):
             with c.context():
                 return db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "partner.backfill",
                                                                      AuditEntry.target_id == peer_id)) is not None
-        wait_for(command_waits, what="the command to start waiting", hubs=[c])
-        time.sleep(0.5)  # past its count of what was stored before it waited
-        released.set()
+        # A new process imports the hub first (seconds on a loaded machine): the bound is generous, not a timing.
+        wait_for(command_waits, what="the command to start waiting", hubs=[c], timeout=90)
+        released.set()  # it counted what was stored in the transaction that recorded its request
         out, err = command.communicate(timeout=60)
         assert command.returncode == 0, err.decode()[-2000:]
         assert (f"{server.base}: 0 notes added (3 more were stored by the worker, which was reading it at the "
