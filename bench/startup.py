@@ -87,9 +87,9 @@ def main() -> None:
               f"  CPU {statistics.median(c for _, c in times):6.0f} ms")
     for side, lines in probes.items():
         fields = [line.split() for line in lines]
-        print(f"{side:>14}  import wsgi in-process CPU {statistics.median(int(f[0]) for f in fields)} ms, pypinyin loaded: "
-              f"{fields[0][1]}, max RSS {statistics.median(int(f[2]) for f in fields)} MB, first slug after it "
-              f"{statistics.median(int(f[3]) for f in fields)} ms CPU")
+        print(f"{side:>14}  import wsgi in-process CPU {statistics.median(int(f[0]) for f in fields)} ms,"
+              f" pypinyin loaded: {fields[0][1]}, max RSS {statistics.median(int(f[2]) for f in fields)} MB,"
+              f" first slug after it {statistics.median(int(f[3]) for f in fields)} ms CPU")
 
 
 if __name__ == "__main__":
