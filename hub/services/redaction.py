@@ -23,13 +23,9 @@ from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
-from pypinyin import Style, lazy_pinyin, pinyin
-from pypinyin.contrib.tone_convert import to_normal
-from pypinyin.pinyin_dict import pinyin_dict
-
 from hub.models.base import utcnow
 from hub.models.note import LANGUAGES, SECTIONS, NoteRevision
-from hub.services import real_names, screening, slugs
+from hub.services import pinyin, real_names, screening, slugs
 
 TEXT_FIELDS = ("title", "summary", "body")
 # A removed run shorter than this (after trimming) is not looked for elsewhere: one character
@@ -209,8 +205,8 @@ def _romanised_forms(literal: str) -> list[str]:
     ("Xiaoming Wang"; "Ming Ouyang" of 欧阳明, the surname of two characters). The surname is read
     in each of its readings (曾: Zeng or Ceng), the given name as pypinyin reads the phrase.
     """
-    readings = [[reading] for reading in lazy_pinyin(literal, style=Style.NORMAL)]
-    readings[0] += pinyin(literal[0], style=Style.NORMAL, heteronym=True)[0]
+    readings = [[reading] for reading in pinyin.syllables(literal)]
+    readings[0] += pinyin.readings(literal[0])
     syllables = [_syllable(each) for each in readings]
     if None in syllables:  # a character pypinyin cannot read: the rest alone ("Wang") is no name
         return []
@@ -230,8 +226,7 @@ _LONGEST_SYLLABLE = 6  # "zhuang", "shuang"
 def _syllables() -> frozenset[str]:
     """Return every toneless syllable pypinyin reads a character as (ü written v): some 400, less the
     interjections without a vowel (m, n, ng, hm), which would split English words into "syllables"."""
-    readings = {reading for value in pinyin_dict.values() for reading in value.split(",")}
-    return frozenset(plain for plain in map(to_normal, readings)
+    return frozenset(plain for plain in pinyin.every_reading()
                      if plain.isascii() and plain.isalpha() and re.search("[aeiouv]", plain))
 
 
@@ -251,9 +246,8 @@ def _split_syllables(word: str) -> list[str] | None:
 @cache
 def _surnames() -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
     """Return the readings of the common surnames: single syllables (曾: zeng, ceng), and compound pairs."""
-    single = {reading for name in real_names.SURNAMES
-              for reading in pinyin(name, style=Style.NORMAL, heteronym=True)[0]}
-    compound = {tuple(lazy_pinyin(name, style=Style.NORMAL)) for name in real_names.COMPOUND_SURNAMES}
+    single = {reading for name in real_names.SURNAMES for reading in pinyin.readings(name)}
+    compound = {tuple(pinyin.syllables(name)) for name in real_names.COMPOUND_SURNAMES}
     return frozenset(single), frozenset(compound)  # type: ignore[arg-type]
 
 
@@ -307,7 +301,7 @@ def _surname_first(syllables: tuple[str, ...]) -> set[tuple[str, ...]]:
 @cache
 def _readings(character: str) -> frozenset[str]:
     """Return a Han character's toneless readings (ü written v, and u, as names are written in Latin letters)."""
-    readings = set(pinyin(character, style=Style.NORMAL, heteronym=True)[0])
+    readings = set(pinyin.readings(character))
     return frozenset(readings | {reading.replace("v", "u") for reading in readings})
 
 

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Container
 
-from pypinyin import lazy_pinyin
+from hub.services import pinyin
 
 HAN_RE = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
 MAX_LENGTH = 64
@@ -27,7 +27,7 @@ def slug_for(name: str, *, taken: Container[str] = (), fallback: str = "item", m
     """Return a slug of ``name``: lower-case a-z, 0-9 and dashes, ``min_length`` to 64 characters, not in ``taken``."""
     words = []
     for part in HAN_RE.split(name):
-        words.extend(lazy_pinyin(part) if HAN_RE.fullmatch(part) else _latin(part).split())
+        words.extend(pinyin.syllables(part) if HAN_RE.fullmatch(part) else _latin(part).split())
     base = "-".join(w.lower() for w in words if w)[:MAX_LENGTH - 4].strip("-")
     if len(base) < min_length:
         base = fallback
