@@ -99,7 +99,7 @@ class NoteForm(FlaskForm):
         hold removed data; a note never redacted saves as before.
         """
         value = (self.redactions_seen.data or "").strip()
-        return int(value) if value.isdigit() else 0
+        return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else 0
 
     def fill_from(self, note) -> None:
         """Load what the author edits into the form (for GET): a published note's pending changes, else the note."""

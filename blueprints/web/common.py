@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from hub.extensions import db
 from hub.models import Note, NoteState
-from hub.models.base import is_row_id
+from hub.models.base import as_id
 from hub.services import privacy, screening
 from hub.services.visibility import may_read
 
@@ -100,18 +100,6 @@ def page_arg() -> int:
     """Return the ?page= number, between 1 and MAX_PAGE whatever was sent."""
     page = request.args.get("page", 1, type=int) or 1
     return min(max(page, 1), MAX_PAGE)
-
-
-def as_id(text: str | None) -> int | None:
-    """Return ``text`` as a row id, or None when it is not one written as the hub writes it.
-
-    Only ASCII digits without a leading zero: "01" and a full-width "１" name no row (Python's
-    ``int`` would read both as 1), nor do 0 and numbers beyond the column.
-    """
-    if not text or not text.isascii() or not text.isdigit() or text[0] == "0":
-        return None
-    value = int(text)
-    return value if is_row_id(value) else None
 
 
 def id_arg(name: str) -> int | None:

@@ -17,6 +17,7 @@ from flask import current_app
 from hub.extensions import db
 from hub.federation import keys
 from hub.federation.http import request_host
+from hub.models.base import as_id
 from hub.models.note import Note
 from hub.services.visibility import Audience, visible_notes
 
@@ -93,7 +94,7 @@ def own_number(ref: Any, kind: str) -> int | None:
     ignored; None for any other id."""
     prefix = f"{base_url()}/ap/{kind}/"
     number = ref[len(prefix):].partition("#")[0] if isinstance(ref, str) and ref.startswith(prefix) else ""
-    return int(number) if number.isdigit() else None
+    return as_id(number)
 
 
 def note_page_url(note_id: int) -> str:

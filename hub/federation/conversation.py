@@ -38,7 +38,7 @@ from hub.extensions import db
 from hub.federation import activities, actor, delivery, remote_notes, topics
 from hub.federation.activities import InvalidActivity, Unwanted, id_of, same_host
 from hub.federation.http import request_host
-from hub.models.base import utcnow
+from hub.models.base import as_id, utcnow
 from hub.models.events import Event
 from hub.models.federation import Delivery, PeerHub
 from hub.models import (LANGUAGES, Comment, CommentState, CommentThread, Flag, FlagOrigin, Mark, MarkTotal, Note, NoteState, RemoteMark,
@@ -458,8 +458,9 @@ def _local_note_from_id(ref: str | None) -> Note | None:
     """Return our note (an original) for its ActivityPub id or page URL."""
     base = actor.base_url()
     for prefix in (base + "/ap/notes/", base + "/notes/"):
-        if isinstance(ref, str) and ref.startswith(prefix) and ref[len(prefix):].isdigit():
-            return db.session.get(Note, int(ref[len(prefix):]))
+        if isinstance(ref, str) and ref.startswith(prefix):
+            number = as_id(ref[len(prefix):])
+            return db.session.get(Note, number) if number is not None else None
     return None
 
 

@@ -422,7 +422,8 @@ class SafeHttpClient:
         # Error and redirect bodies are only diagnostics: truncating them keeps
         # a 503 with a huge page retryable instead of turning it into a size error.
         declared = response.getheader("content-length")
-        if strict and declared and declared.strip().isdigit() and int(declared) > self.max_bytes:
+        declared = (declared or "").strip()
+        if strict and declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
             raise ResponseTooLargeError(f"declared {declared} bytes > {self.max_bytes}", url=target.url)
         chunks: list[bytes] = []
         size = 0

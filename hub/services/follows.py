@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 
 import search_index
 from hub.extensions import db
+from hub.models.base import as_id
 from hub.models import Follow, FollowKind, Frequency, Note, note_term, PeerHub, Project, Term
 from hub.models.user import User
 from hub.services import facets
@@ -113,7 +114,8 @@ def target(kind: str, *, value: str = "", query: str = "", filters: Mapping[str,
             raise ServiceError(_l("This project does not exist."), field="value")
         return Target(chosen, f"project:{project.id}", project=project)
     if chosen == FollowKind.HUB:
-        peer = db.session.get(PeerHub, int(value)) if value.isdigit() and len(value) < 12 else None
+        number = as_id(value)
+        peer = db.session.get(PeerHub, number) if number is not None else None
         if peer is None or peer not in followable_hubs():
             raise ServiceError(_l("Choose one of the partner hubs whose notes reach this hub."), field="value")
         return Target(chosen, f"hub:{peer.id}", peer=peer)

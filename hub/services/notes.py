@@ -24,7 +24,7 @@ from markupsafe import escape
 from hub import events, text_safety
 from hub.database import lock_for_update
 from hub.extensions import db
-from hub.models.base import utcnow
+from hub.models.base import as_id, utcnow
 from hub.models import (LANGUAGES, SECTIONS, Comment, CommentState, Flag, Mark, MarkTotal, Note, NoteRevision,
                         NoteState, Notification, PendingRevision, RemoteMark, ReviewMessage, Term, Visibility)
 from hub.models.user import User
@@ -1518,4 +1518,4 @@ def parse_tags(text: str) -> list[str]:
 
 def ids(values: Iterable[str]) -> list[int]:
     """Keep the integer ids in ``values`` (form input), dropping anything else."""
-    return [int(v) for v in values if str(v).isdigit()]
+    return [number for v in values if (number := as_id(str(v))) is not None]

@@ -183,3 +183,21 @@ def test_an_editor_that_sends_no_count_saves_a_note_never_redacted_but_not_one_r
 
     assert autosave(author, old_page, body=old_page["body"] + TYPED).status_code == 200
     assert autosave(author, old_redacted_page, body=LEFT + TYPED).status_code == 409
+
+
+@pytest.mark.parametrize("count", ["²", "１", "99999999999999999999", "-1", "1e3"])
+def test_a_count_that_is_no_number_the_hub_writes_counts_as_none(app, contributor, moderator, count):
+    """The count is form input: a superscript digit (which ``str.isdigit`` takes and ``int`` refuses), a
+    full-width one or a huge number is refused like a missing count, never a 500."""
+    never, redacted = published(contributor, moderator), published(contributor, moderator)
+    redact(client_of(app, moderator), redacted, LEFT)
+    author = client_of(app, contributor)
+    page = opened_editor(author, never)
+    form = {**page, "redactions_seen": count}
+    assert autosave(author, form, body=form["body"] + TYPED).status_code == 200
+    # Saved as the page's own count would be: here the privacy check's question about the name it holds.
+    assert save(author, never, form, body=form["body"] + TYPED).status_code == 422
+    assert save(author, never, page, body=page["body"] + TYPED).status_code == 422
+    form = {**opened_editor(author, redacted), "redactions_seen": count}
+    assert autosave(author, form, body=LEFT + TYPED).status_code == 409
+    assert save(author, redacted, form, body=LEFT + TYPED).status_code == 409

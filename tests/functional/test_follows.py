@@ -205,3 +205,13 @@ def test_following_from_the_following_page_says_once_that_no_mail_is_sent_yet(cl
     page = client.get(client.post("/following", data=follow_form(client.get("/notes?topic=methadone")
                                                                   .get_data(as_text=True))).headers["Location"])
     assert "You follow " in page.get_data(as_text=True) and "does not send e-mail yet" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("value", ["²", "１", "99999999999999999999", "0"])
+def test_a_partner_hub_named_by_no_id_the_hub_writes_is_refused_in_the_form(client, member, value):
+    login(client, member.username)
+    response = post_form(client, "/following?lang=en", {"kind": "hub", "value": value}, form_url="/following",
+                         follow_redirects=True)
+    assert response.status_code == 200
+    assert "Choose one of the partner hubs" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Follow)) == 0

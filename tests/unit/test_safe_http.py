@@ -94,6 +94,9 @@ class PeerHandler(BaseHTTPRequestHandler):
     def _do_big(self, _segments, _query) -> None:
         self._send(200, b"x" * 2000)
 
+    def _do_odd_length(self, _segments, _query) -> None:
+        self._send(200, b"x" * 2000, {"Content-Length": "\u00b2"}, length=False)
+
     def _do_big_stream(self, _segments, _query) -> None:
         self._send(200, b"x" * 2000, length=False)  # HTTP/1.0, close-delimited
 
@@ -382,6 +385,14 @@ def test_size_cap(port, client, path):
     assert info.value.retryable is False
     roomy = SafeHttpClient(allow_loopback=True, max_bytes=2000)
     assert len(roomy.get(f"http://127.0.0.1:{port}{path}").body) == 2000
+
+
+def test_a_length_that_is_no_number_is_read_up_to_the_cap(port, client):
+    """A peer's Content-Length of "²" (byte 0xB2; ``str.isdigit`` takes it, ``int`` refuses it) is not a declared
+    size: the body is read up to the cap as if no length were sent."""
+    with pytest.raises(ResponseTooLargeError):
+        client.get(f"http://127.0.0.1:{port}/odd-length")
+    assert len(SafeHttpClient(allow_loopback=True, max_bytes=2000).get(f"http://127.0.0.1:{port}/odd-length").body) == 2000
 
 
 def test_sleeping_server_times_out_quickly_and_retryably(port):
