@@ -584,3 +584,66 @@ def test_a_change_the_writers_hub_does_not_take_waits_until_the_cut_before_it_is
     went = {row["cc"][0]: html_text(row["object"]["content"]) for row in _send_all() if row["type"] == "Announce"}
     assert went == {writer.actor_id: f"We post kits. Our van waits {marker}.",
                     reader.actor_id: "We post kits in plain parcels."}
+
+
+def _take_off_the_allow_list(app, admin, peer) -> None:
+    from tests.helpers import login, post_form
+
+    browser = app.test_client()
+    assert login(browser, admin.username).status_code == 302
+    url = f"/admin/partners/{peer.row.id}/allowlist/off"
+    assert post_form(browser, url, {}, form_url=f"/admin/partners/{peer.row.id}").status_code == 302
+
+
+def test_a_moderator_is_not_told_a_cut_reaches_a_writers_hub_off_the_allow_list(
+        app, client, make_peer, publish, people):
+    """In allow-list mode the hub a comment was written on, taken off the list, is sent no comments: the redaction
+    page and what it says after saving must not promise that hub the cut. The cut is saved marked all the same."""
+    from tests.helpers import login
+
+    moderator = people["moderator"]
+    writer, reader, comment = _a_partners_comment_both_hubs_have(app, client, make_peer, publish)
+    _take_off_the_allow_list(app, people["admin"], writer)
+    browser = app.test_client()
+    assert login(browser, moderator.username).status_code == 302
+    for lang, said in (("en", "your change does not reach it"), ("zh_Hans", "你的修改不会送到它")):
+        page = browser.get(f"/moderation/comments/{comment.id}/redact?lang={lang}").get_data(as_text=True)
+        assert said in page
+    assert "takes your change only if" not in page and "只有删去个人信息的修改才会被该平台接受" not in page
+
+    page = _redact_on_the_page(app, moderator, comment, "We post kits. Our van waits .")
+    assert "does not get this change" in page and "takes the change too" not in page
+    db.session.expire_all()
+    marker = screening.marker(discussion.comment_language(comment))
+    assert html_text(comment.body_html) == f"We post kits. Our van waits {marker}."  # saved as before
+    _consume(app)
+    went = {row["cc"][0]: html_text(row["object"]["content"]) for row in _send_all() if row["type"] == "Announce"}
+    assert went == {reader.actor_id: f"We post kits. Our van waits {marker}."}
+
+
+def test_the_held_comments_list_does_not_promise_a_cut_to_a_writers_hub_off_the_allow_list(
+        app, client, make_peer, publish, people, login_as):
+    from tests.helpers import post_form
+
+    note = publish("public")
+    writer = make_peer(trust="publish", they_follow=True)
+    _consume(app)
+    _send_all()
+    writer.post(client, writer.activity("Create", _comment(writer, note.id,
+                                                           content="<p>Call Wang on 138 1234 5678.</p>")))
+    inbox.process_pending(app)
+    comment = db.session.scalar(sa.select(Comment))
+    assert comment.state == "held"
+    _take_off_the_allow_list(app, people["admin"], writer)
+    login_as(people["moderator"])
+    page = client.get("/moderation/comments?lang=en").get_data(as_text=True)
+    assert f'id="writer-hub-{comment.id}"' in page and "your change does not reach it" in page
+    keys = [screening.key(finding) for finding in discussion.findings(comment)]
+    response = post_form(client, f"/moderation/comments/{comment.id}/release?lang=en",
+                         {f"finding:{key}": "redact" for key in keys}, form_url="/moderation/comments?lang=en",
+                         follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "The comment is published" in page
+    assert "does not get this change" in page and "takes the change too" not in page
+    _consume(app)
+    assert [row for row in _send_all() if writer.actor_id in row.get("cc", []) + row.get("to", [])] == []
