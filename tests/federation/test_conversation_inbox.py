@@ -625,15 +625,7 @@ def test_the_held_comments_list_does_not_promise_a_cut_to_a_writers_hub_off_the_
         app, client, make_peer, publish, people, login_as):
     from tests.helpers import post_form
 
-    note = publish("public")
-    writer = make_peer(trust="publish", they_follow=True)
-    _consume(app)
-    _send_all()
-    writer.post(client, writer.activity("Create", _comment(writer, note.id,
-                                                           content="<p>Call Wang on 138 1234 5678.</p>")))
-    inbox.process_pending(app)
-    comment = db.session.scalar(sa.select(Comment))
-    assert comment.state == "held"
+    writer, comment = _a_partners_held_comment(app, client, make_peer, publish)
     _take_off_the_allow_list(app, people["admin"], writer)
     login_as(people["moderator"])
     page = client.get("/moderation/comments?lang=en").get_data(as_text=True)
@@ -647,3 +639,61 @@ def test_the_held_comments_list_does_not_promise_a_cut_to_a_writers_hub_off_the_
     assert "does not get this change" in page and "takes the change too" not in page
     _consume(app)
     assert [row for row in _send_all() if writer.actor_id in row.get("cc", []) + row.get("to", [])] == []
+
+
+def _a_partners_held_comment(app, client, make_peer, publish):
+    """A comment written on a partner hub (``writer``, which has our note) that waits here for its phone number."""
+    note = publish("public")
+    writer = make_peer(trust="publish", they_follow=True)
+    _consume(app)
+    _send_all()
+    writer.post(client, writer.activity("Create", _comment(writer, note.id,
+                                                           content="<p>Call Wang on 138 1234 5678.</p>")))
+    inbox.process_pending(app)
+    comment = db.session.scalar(sa.select(Comment).where(Comment.note_id == note.id))
+    assert comment.state == "held"
+    return writer, comment
+
+
+def test_a_change_the_writers_hub_does_not_take_waits_until_a_cut_made_while_held_is_published(
+        app, client, make_peer, publish, people):
+    """A cut made while the comment was held reaches its writer's hub only at release, built from the comment as
+    it then stands: a further change that hub does not take, saved before, would keep the cut from it."""
+    from tests.helpers import login, post_form
+
+    moderator = people["moderator"]
+    writer, comment = _a_partners_held_comment(app, client, make_peer, publish)
+    _redact_on_the_page(app, moderator, comment, "Call Wang on .")  # the deletion is marked
+    page = _redact_on_the_page(app, moderator, comment, "Call Wang at the market.")
+    assert "Nothing was saved" in page and "Publish the comment first" in page
+    db.session.expire_all()
+    marker = screening.marker(discussion.comment_language(comment))
+    assert html_text(comment.body_html) == f"Call Wang on {marker}."
+    browser = app.test_client()
+    assert login(browser, moderator.username).status_code == 302
+    assert post_form(browser, f"/moderation/comments/{comment.id}/release", {},
+                     form_url="/moderation/comments").status_code == 302
+    db.session.expire_all()
+    assert comment.state == "published"
+    _consume(app)  # the cut is queued for the writer's hub
+    page = _redact_on_the_page(app, moderator, comment, "Call Wang at the market.")
+    assert "Saved on this hub" in page
+    _consume(app)
+    went = [html_text(row["object"]["content"]) for row in _send_all()
+            if row["type"] == "Announce" and writer.actor_id in row["cc"] + row["to"]]
+    assert went == [f"Call Wang on {marker}."]
+
+
+def test_a_change_the_writers_hub_does_not_take_waits_until_a_note_redactions_cut_of_a_held_comment_is_published(
+        app, client, make_peer, publish, people):
+    """The same when the cut came from a redaction of the note scrubbing the comment (discussion.scrub_comments)."""
+    from hub.services import redaction
+
+    moderator = people["moderator"]
+    writer, comment = _a_partners_held_comment(app, client, make_peer, publish)
+    removed = redaction.Removed(literals=frozenset({"138 1234 5678"}))  # as a redaction of the note would
+    assert discussion.scrub_comments([comment.note_id], removed, by=moderator) == 1
+    db.session.commit()
+    assert comment.thread.cut_while_held
+    page = _redact_on_the_page(app, moderator, comment, "Call Wang at the market.")
+    assert "Nothing was saved" in page and "Publish the comment first" in page
