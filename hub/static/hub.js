@@ -60,3 +60,31 @@ document.addEventListener("submit", (event) => {
   }
   if (first) first.focus();
 })();
+
+// Copies the editor set aside because they were typed before a moderator removed personal data
+// ("hub-note-…-before-redaction", editor.js) may hold that very data, on a phone others may use.
+// They go a week after being set aside, at the next page of the hub, and all of them at sign-out
+// (the page after it says so). Ordinary unsaved copies stay: editor.js shows them only to their account.
+(function () {
+  const WEEK = 7 * 24 * 60 * 60 * 1000;
+  const signedOut = document.querySelector("[data-signed-out]");
+  let removed = 0;
+  try {
+    for (const key of Object.keys(localStorage)) {
+      if (!key.startsWith("hub-note-") || !key.endsWith("-before-redaction")) continue;
+      let copy = null;
+      try { copy = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { /* unreadable: goes */ }
+      const since = Number(copy && (copy.asideAt || copy.at)) || 0;
+      if (signedOut || !(Date.now() - since < WEEK)) {
+        localStorage.removeItem(key);
+        removed += 1;
+      }
+    }
+  } catch (e) { return; /* storage disabled: nothing kept */ }
+  if (signedOut && removed) {
+    const notice = document.createElement("p");
+    notice.className = "flash flash-info";
+    notice.textContent = signedOut.dataset.msgCopiesRemoved;
+    signedOut.after(notice);
+  }
+})();
