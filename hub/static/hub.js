@@ -24,9 +24,12 @@ document.addEventListener("submit", (event) => {
 
 // A form sent after the session ended (signed out in another tab) is not saved: the hub shows the
 // sign-in page, which leads back to the page the form was sent from. What was written in the form's
-// text boxes is kept in this tab until then and put back; any other page forgets it.
+// text boxes is kept in this tab until then and put back, only if the one who signs in is the one who
+// wrote it (on a shared phone the next person may sign in on that page); any other page forgets it.
 (function () {
   const KEY = "hub-sent-form";
+  const menu = document.querySelector(".main-nav [data-account]");  // the signed-in reader's menu (_menu.html)
+  const account = menu ? menu.dataset.account : "";
   document.addEventListener("submit", (event) => {
     const form = event.target;
     if (event.defaultPrevented || form.method !== "post" || form.id === "note-editor") return;  // the editor keeps its own copy
@@ -35,7 +38,8 @@ document.addEventListener("submit", (event) => {
       if (box.value.trim()) texts[box.name] = box.value;
     }
     if (!Object.keys(texts).length) return;
-    const sent = { page: location.pathname + location.search, action: form.action, texts: texts, signIn: false };
+    const sent = { page: location.pathname + location.search, action: form.action, texts: texts, signIn: false,
+                   account: account };
     try { sessionStorage.setItem(KEY, JSON.stringify(sent)); } catch (e) { /* private mode */ }
   });
   let sent = null;
@@ -47,7 +51,7 @@ document.addEventListener("submit", (event) => {
     return;
   }
   sessionStorage.removeItem(KEY);
-  if (!sent.signIn || location.pathname + location.search !== sent.page) return;
+  if (!sent.signIn || !sent.account || sent.account !== account || location.pathname + location.search !== sent.page) return;
   const form = Array.from(document.forms).find((candidate) => candidate.action === sent.action);
   if (!form) return;
   let first = null;
