@@ -911,6 +911,7 @@ def on_offer(peer: PeerHub, activity: dict[str, Any], item: Any) -> str | None:
         return None  # an Offer its hub withdrew since
     if translation is not None and not withdrawn and translation.state not in IN_REVIEW:
         _take_new_version(translation, article)
+        _offered_at(translation, activity)
         return None
     translation = translation or Note(origin_peer_id=peer.id, remote_id=article.object_id, author_id=None,
                                       project_id=None)
@@ -920,8 +921,18 @@ def on_offer(peer: PeerHub, activity: dict[str, Any], item: Any) -> str | None:
     translation.place, translation.province = original.place, original.province
     translation.source_revision = original.revision_number
     translation.state, translation.submitted_at = S.SUBMITTED.value, utcnow()
+    _offered_at(translation, activity)
     db.session.add(translation)
     return None
+
+
+def _offered_at(translation: Note, activity: dict[str, Any]) -> None:
+    """Keep as the time of the version stored the time of the Offer taken, when later: the partner's translation
+    stood there then, so a withdrawal made before it comes late and removes nothing (remote_notes.delete).
+    An Offer of a translation republished unchanged carries its old ``updated``, earlier than that withdrawal."""
+    at = activities.parse_time(activity.get("published"))
+    if at is not None and (translation.remote_updated_at is None or at > translation.remote_updated_at):
+        translation.remote_updated_at = at
 
 
 def _after(activity: dict[str, Any], moment: dt.datetime | None) -> bool:

@@ -534,6 +534,8 @@ class _Wanted:
 
     def __call__(self, row: Delivery) -> bool:
         activity = row.activity
+        if activity.get("type") == "Delete" and _offered_since(row):
+            return False
         if activity.get("type") not in CARRIERS or only_withdraws(activity):
             return True
         note_id = actor.own_number(row.activity_id, "notes")
@@ -557,6 +559,22 @@ class _Wanted:
                 return row.peer_id == note.origin_peer_id and listed(row.peer)
             return note.translation_of_id is None and self.reaches(note, row.inbox_url, holding=True)
         return True  # what names a note without its text (a topic's Announce): the hub asks for it, and is checked then
+
+
+def _offered_since(withdrawal: Delivery) -> bool:
+    """Tell whether ``withdrawal`` (a Delete) takes back our translation of a partner's note from its origin, which
+    took an Offer of it queued after that withdrawal (the translation published again since): the translation
+    stands there as it should, and the old withdrawal going now would take it away. One not known to have arrived
+    (waiting, or dead after a timeout) leaves the withdrawal to go first; the origin ignores one older than the
+    Offer it holds (hub.federation.remote_notes.delete)."""
+    note_id = actor.own_number(withdrawal.activity_id, "notes")
+    note = db.session.get(Note, note_id) if note_id is not None else None
+    if note is None or note.translation_of_id is None or note.origin_peer_id is not None:
+        return False
+    later = db.session.scalars(sa.select(Delivery.activity).where(
+        Delivery.activity_id.startswith(actor.note_object_id(note.id) + "#", autoescape=True),
+        Delivery.peer_id == withdrawal.peer_id, Delivery.id > withdrawal.id, Delivery.state == "sent"))
+    return any(activity.get("type") == "Offer" for activity in later)
 
 
 def drop_unwanted(inboxes: Iterable[str], *, note: Note | None = None) -> int:
