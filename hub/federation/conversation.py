@@ -193,9 +193,19 @@ def _kept_for_its_writer(comment: Comment, event: Event) -> str | None:
     Announce queued for it), then changed the text more: the newer version stays here and on the
     other hubs (discussion.Reach.NOT_WRITER), and the cut still waiting for the writer's hub (it was
     down, or slow) must still reach it, or it keeps what the moderator removed.
+
+    The same when an admin blocks the writer's hub, and when the block ends (``keep_writer``: the comment is
+    taken down here and brought back, not changed): the cut waiting for it (dead-lettered by the block) is what
+    it must still get, when an admin sends its dead letters again (hub.federation.delivery.retry_dead).
+    The comment brought back is not sent to it (it has the comment), so nothing else would bring it the cut,
+    and no copy of the cut is kept anywhere but in that delivery.
     """
     thread = thread_of(comment)
-    if (thread is None or thread.peer is None or not event.payload.get("redacted") or not thread.edited_here
+    if thread is None or thread.peer is None:
+        return None
+    if event.payload.get("keep_writer"):
+        return delivery.inbox_of(thread.peer)
+    if (not event.payload.get("redacted") or not thread.edited_here
             or comment.removed_at is not None or not _published_federated(comment.note)):
         return None
     return delivery.inbox_of(thread.peer)
@@ -266,7 +276,8 @@ def _on_comment_removed(event: Event) -> None:
         # comment, and a Delete would remove it for good. A removed comment goes everywhere (FEP-1b12).
         held_again = thread is not None and thread.peer_id is not None and (
             comment.removed_at is None or bool(event.payload.get("keep_writer")))
-    _drop_older(comment_object_id(event.subject_id), event_id=event.id)
+    _drop_older(comment_object_id(event.subject_id), event_id=event.id,
+                keep=_kept_for_its_writer(comment, event) if comment is not None else None)
     if note is None:
         return
     deletion = {"id": object_id, "type": "Tombstone", "formerType": "Note"}
@@ -765,9 +776,9 @@ def unhide_comments_from(peer: PeerHub) -> int:
         if comment is None or comment.note is None or comment.note.state == S.DELETED.value:
             continue
         comment.removed_at = None
-        if comment.state == CommentState.PUBLISHED:
+        if comment.state == CommentState.PUBLISHED:  # what still waits for its writer's hub stays (keep_writer)
             events.record("comment.added", subject_type="comment", subject_id=comment.id, note_id=comment.note_id,
-                          origin="remote")
+                          origin="remote", keep_writer=True)
         count += 1
     return count
 

@@ -34,7 +34,8 @@ from hub.federation.problems import problem_of
 from hub.models.base import utcnow
 from hub.models.events import Event
 from hub.models.federation import Delivery, NoteReceipt, PeerHub
-from hub.models import Comment, CommentState, Note, NoteState
+from hub.models import Comment, CommentState, Note, NoteState, Visibility
+from hub.models.conversation import CommentThread
 from hub.services.visibility import Audience, may_read
 from hub.worker import DatabaseCursor
 
@@ -557,8 +558,21 @@ class _Wanted:
             note = comment.note
             if note.origin_peer_id is not None:  # our member's comment on a partner's note, to its origin
                 return row.peer_id == note.origin_peer_id and listed(row.peer)
-            return note.translation_of_id is None and self.reaches(note, row.inbox_url, holding=True)
+            return note.translation_of_id is None and (self.reaches(note, row.inbox_url, holding=True)
+                                                       or _to_its_writer(comment, row))
         return True  # what names a note without its text (a topic's Announce): the hub asks for it, and is checked then
+
+
+def _to_its_writer(comment: Comment, row: Delivery) -> bool:
+    """Tell whether ``row`` brings a partner member's comment on one of our published notes to the hub it was
+    written on: a moderator's cut of it, the only version that hub is sent (hub.federation.conversation
+    ._kept_for_its_writer). It goes whether that hub follows us or not (a block ended its follow): it has the
+    comment, and keeps what the moderator cut out until it gets it. In allow-list mode, only to a listed hub."""
+    thread = db.session.get(CommentThread, comment.id)
+    note = comment.note
+    return (thread is not None and thread.peer is not None and row.inbox_url == inbox_of(thread.peer)
+            and listed(thread.peer) and note.state == NoteState.PUBLISHED.value
+            and note.visibility in (Visibility.PUBLIC.value, Visibility.PARTNERS.value))
 
 
 def _offered_since(withdrawal: Delivery) -> bool:
