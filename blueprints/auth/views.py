@@ -61,7 +61,7 @@ def logout():
     if session.get("sid"):
         accounts.end_session(session["sid"])
     session.clear()
-    flash(_("You are signed out."), "info")
+    flash(_("You are signed out."), "signed-out")  # hub.js: set-aside device copies go
     return redirect(url_for("main.index"))
 
 

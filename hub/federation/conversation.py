@@ -193,9 +193,19 @@ def _kept_for_its_writer(comment: Comment, event: Event) -> str | None:
     Announce queued for it), then changed the text more: the newer version stays here and on the
     other hubs (discussion.Reach.NOT_WRITER), and the cut still waiting for the writer's hub (it was
     down, or slow) must still reach it, or it keeps what the moderator removed.
+
+    The same when an admin blocks the writer's hub, and when the block ends (``keep_writer``: the comment is
+    taken down here and brought back, not changed): the cut waiting for it (dead-lettered by the block) is what
+    it must still get, when an admin sends its dead letters again (hub.federation.delivery.retry_dead).
+    The comment brought back is not sent to it (it has the comment), so nothing else would bring it the cut,
+    and no copy of the cut is kept anywhere but in that delivery.
     """
     thread = thread_of(comment)
-    if (thread is None or thread.peer is None or not event.payload.get("redacted") or not thread.edited_here
+    if thread is None or thread.peer is None:
+        return None
+    if event.payload.get("keep_writer"):
+        return delivery.inbox_of(thread.peer)
+    if (not event.payload.get("redacted") or not thread.edited_here
             or comment.removed_at is not None or not _published_federated(comment.note)):
         return None
     return delivery.inbox_of(thread.peer)
@@ -279,7 +289,8 @@ def _on_comment_removed(event: Event) -> None:
         # comment, and a Delete would remove it for good. A removed comment goes everywhere (FEP-1b12).
         held_again = thread is not None and thread.peer_id is not None and (
             comment.removed_at is None or bool(event.payload.get("keep_writer")))
-    _drop_older(comment_object_id(event.subject_id), event_id=event.id)
+    _drop_older(comment_object_id(event.subject_id), event_id=event.id,
+                keep=_kept_for_its_writer(comment, event) if comment is not None else None)
     if note is None:
         return
     deletion = {"id": object_id, "type": "Tombstone", "formerType": "Note"}
@@ -778,9 +789,9 @@ def unhide_comments_from(peer: PeerHub) -> int:
         if comment is None or comment.note is None or comment.note.state == S.DELETED.value:
             continue
         comment.removed_at = None
-        if comment.state == CommentState.PUBLISHED:
+        if comment.state == CommentState.PUBLISHED:  # what still waits for its writer's hub stays (keep_writer)
             events.record("comment.added", subject_type="comment", subject_id=comment.id, note_id=comment.note_id,
-                          origin="remote")
+                          origin="remote", keep_writer=True)
         count += 1
     return count
 
@@ -924,6 +935,7 @@ def on_offer(peer: PeerHub, activity: dict[str, Any], item: Any) -> str | None:
         return None  # an Offer its hub withdrew since
     if translation is not None and not withdrawn and translation.state not in IN_REVIEW:
         _take_new_version(translation, article)
+        _offered_at(translation, activity)
         return None
     translation = translation or Note(origin_peer_id=peer.id, remote_id=article.object_id, author_id=None,
                                       project_id=None)
@@ -933,8 +945,18 @@ def on_offer(peer: PeerHub, activity: dict[str, Any], item: Any) -> str | None:
     translation.place, translation.province = original.place, original.province
     translation.source_revision = original.revision_number
     translation.state, translation.submitted_at = S.SUBMITTED.value, utcnow()
+    _offered_at(translation, activity)
     db.session.add(translation)
     return None
+
+
+def _offered_at(translation: Note, activity: dict[str, Any]) -> None:
+    """Keep as the time of the version stored the time of the Offer taken, when later: the partner's translation
+    stood there then, so a withdrawal made before it comes late and removes nothing (remote_notes.delete).
+    An Offer of a translation republished unchanged carries its old ``updated``, earlier than that withdrawal."""
+    at = activities.parse_time(activity.get("published"))
+    if at is not None and (translation.remote_updated_at is None or at > translation.remote_updated_at):
+        translation.remote_updated_at = at
 
 
 def _after(activity: dict[str, Any], moment: dt.datetime | None) -> bool:

@@ -34,7 +34,8 @@ from hub.federation.problems import problem_of
 from hub.models.base import utcnow
 from hub.models.events import Event
 from hub.models.federation import Delivery, NoteReceipt, PeerHub
-from hub.models import Comment, CommentState, Note, NoteState
+from hub.models import Comment, CommentState, Note, NoteState, Visibility
+from hub.models.conversation import CommentThread
 from hub.services.visibility import Audience, may_read
 from hub.worker import DatabaseCursor
 
@@ -534,6 +535,8 @@ class _Wanted:
 
     def __call__(self, row: Delivery) -> bool:
         activity = row.activity
+        if activity.get("type") == "Delete" and _offered_since(row):
+            return False
         if activity.get("type") not in CARRIERS or only_withdraws(activity):
             return True
         note_id = actor.own_number(row.activity_id, "notes")
@@ -555,8 +558,37 @@ class _Wanted:
             note = comment.note
             if note.origin_peer_id is not None:  # our member's comment on a partner's note, to its origin
                 return row.peer_id == note.origin_peer_id and listed(row.peer)
-            return note.translation_of_id is None and self.reaches(note, row.inbox_url, holding=True)
+            return note.translation_of_id is None and (self.reaches(note, row.inbox_url, holding=True)
+                                                       or _to_its_writer(comment, row))
         return True  # what names a note without its text (a topic's Announce): the hub asks for it, and is checked then
+
+
+def _to_its_writer(comment: Comment, row: Delivery) -> bool:
+    """Tell whether ``row`` brings a partner member's comment on one of our published notes to the hub it was
+    written on: a moderator's cut of it, the only version that hub is sent (hub.federation.conversation
+    ._kept_for_its_writer). It goes whether that hub follows us or not (a block ended its follow): it has the
+    comment, and keeps what the moderator cut out until it gets it. In allow-list mode, only to a listed hub."""
+    thread = db.session.get(CommentThread, comment.id)
+    note = comment.note
+    return (thread is not None and thread.peer is not None and row.inbox_url == inbox_of(thread.peer)
+            and listed(thread.peer) and note.state == NoteState.PUBLISHED.value
+            and note.visibility in (Visibility.PUBLIC.value, Visibility.PARTNERS.value))
+
+
+def _offered_since(withdrawal: Delivery) -> bool:
+    """Tell whether ``withdrawal`` (a Delete) takes back our translation of a partner's note from its origin, which
+    took an Offer of it queued after that withdrawal (the translation published again since): the translation
+    stands there as it should, and the old withdrawal going now would take it away. One not known to have arrived
+    (waiting, or dead after a timeout) leaves the withdrawal to go first; the origin ignores one older than the
+    Offer it holds (hub.federation.remote_notes.delete)."""
+    note_id = actor.own_number(withdrawal.activity_id, "notes")
+    note = db.session.get(Note, note_id) if note_id is not None else None
+    if note is None or note.translation_of_id is None or note.origin_peer_id is not None:
+        return False
+    later = db.session.scalars(sa.select(Delivery.activity).where(
+        Delivery.activity_id.startswith(actor.note_object_id(note.id) + "#", autoescape=True),
+        Delivery.peer_id == withdrawal.peer_id, Delivery.id > withdrawal.id, Delivery.state == "sent"))
+    return any(activity.get("type") == "Offer" for activity in later)
 
 
 def drop_unwanted(inboxes: Iterable[str], *, note: Note | None = None) -> int:

@@ -232,12 +232,15 @@ def _update(note: Note, article: RemoteArticle, *, trusted: bool) -> None:
 def delete(peer: PeerHub, object_id: str, *, make_tombstone: bool, at: dt.datetime | None = None) -> Note | None:
     """Apply the origin's Delete: wipe the note, keep a tombstone; return it (None if unknown).
 
-    ``at`` is the origin's time of deletion (by its clock, which later activities are compared with).
+    ``at`` is the origin's time of deletion (by its clock, which later activities are compared with). A partner's
+    translation of one of our notes it offered again after the deletion stays (:func:`_withdrawn_since`).
     """
-    at = at or utcnow()
     note = by_remote_id(object_id)
     if note is not None and note.origin_peer_id != peer.id:
         raise InvalidActivity("this object belongs to another hub")
+    if note is not None and not _withdrawn_since(note, at):
+        return note
+    at = at or utcnow()
     if note is None:
         if not make_tombstone:
             return None
@@ -270,6 +273,17 @@ def delete(peer: PeerHub, object_id: str, *, make_tombstone: bool, at: dt.dateti
     notes.take_down_translations(note, by=None, was_published=readers_had_it, why="removed_by_origin",
                                  origin_keeps_its_own=True)
     return note
+
+
+def _withdrawn_since(note: Note, at: dt.datetime | None) -> bool:
+    """Tell whether a Delete made at ``at`` follows the version of ``note`` stored here, when ``note`` is a partner's
+    translation of one of our notes: its hub withdrew it, then offered it again (``remote_updated_at`` is also
+    the time of the last Offer taken: hub.federation.conversation.on_offer), and the withdrawal came late (a
+    retried dead letter, a slow queue). A Delete without a date, or for any other note, removes it all the same.
+    """
+    if note.translation_of_id is None or note.original is None or note.original.origin_peer_id is not None:
+        return True
+    return at is None or note.remote_updated_at is None or at >= note.remote_updated_at
 
 
 def hide_from(peer: PeerHub) -> int:

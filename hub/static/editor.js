@@ -10,6 +10,7 @@
   const noteId = form.querySelector("input[name=note_id]");
   const autosave = form.dataset.autosave === "1";
   let storageKey = form.dataset.storageKey;
+  const account = form.dataset.account;
   let dirty = false;
   let timer = null;
   // One autosave request at a time: two in flight can reach the server in either order, and an
@@ -42,7 +43,7 @@
 
   function keepLocally() {
     try {
-      localStorage.setItem(storageKey, JSON.stringify({ at: Date.now(), seen: pageSeen(), fields: fields() }));
+      localStorage.setItem(storageKey, JSON.stringify({ at: Date.now(), account: account, seen: pageSeen(), fields: fields() }));
     } catch (e) { /* storage full or disabled: the server copy still counts */ }
   }
 
@@ -56,8 +57,12 @@
     return Number(copy.seen ?? (copy.fields || {}).redactions_seen) || 0;
   }
 
+  // A copy is shown only to the account that typed it: on a shared phone the next person to sign in
+  // must never see it (a copy from before copies named their account is shown to no one).
   function kept(key) {
-    try { return JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { return null; }
+    let copy = null;
+    try { copy = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { return null; }
+    return copy && String(copy.account) === account ? copy : null;
   }
 
   function restore(saved) {
@@ -73,7 +78,7 @@
     const saved = kept(storageKey);
     if (saved && copySeen(saved) < pageSeen()) {  // typed before a moderator removed personal data: set aside
       try {
-        localStorage.setItem(beforeRedactionKey, JSON.stringify(saved));
+        localStorage.setItem(beforeRedactionKey, JSON.stringify(Object.assign({}, saved, { asideAt: Date.now() })));
         localStorage.removeItem(storageKey);
       } catch (e) { /* storage disabled: shown once, below */ }
       showBeforeRedaction(saved);

@@ -224,3 +224,30 @@ def test_a_comment_sent_signed_out_comes_back_with_its_text_after_signing_in(ope
     # The text is put back only on the way back from the sign-in page: the next visit shows an empty form.
     reader.goto(f"/notes/{note.id}")
     expect(comment.locator("textarea[name=body]")).to_have_value("")
+
+
+def test_a_comment_sent_signed_out_is_not_given_to_another_person_who_signs_in_on_that_page(open_as, live_hub):
+    """On a shared phone the next person may sign in where the writer was sent: the kept text is the writer's."""
+    author = db.session.scalar(sa.select(User).where(User.username == "lin"))
+    draft = notes.create_draft(author=author, data=notes.NoteInput(
+        title="Night outreach", summary="One line.", body="What we did.", language="en", visibility="members"))
+    moderator = accounts.create_user(accounts.NewAccount("wang", "审核员王", PASSWORD), role=Role.MODERATOR)
+    note = approve_checked(notes.submit(draft, by=author, confirm_privacy=True), by=moderator)
+    db.session.commit()
+
+    phone = open_as("mary", locale="en-GB")
+    phone.goto(f"/notes/{note.id}")
+    comment = phone.locator(f"form[action$='/notes/{note.id}/comments']")
+    comment.locator("textarea[name=body]").fill("Fang at the back gate knows us.")
+    _sign_out_in_another_tab(phone)
+    comment.locator("[type=submit]").click()
+    expect(phone).to_have_url(re.compile(rf"/login\?next=/notes/{note.id}$"))
+
+    phone.locator("#login").fill("lin")  # someone else picks up the phone
+    phone.locator("#password").fill(PASSWORD)
+    phone.locator("form[data-sign-in] [type=submit]").click()
+    expect(phone).to_have_url(re.compile(rf"/notes/{note.id}$"))
+    expect(phone.locator(".main-nav")).to_contain_text("小林")
+    expect(comment.locator("textarea[name=body]")).to_have_value("")
+    assert phone.evaluate("sessionStorage.getItem('hub-sent-form')") is None
+    assert "Fang" not in phone.content()

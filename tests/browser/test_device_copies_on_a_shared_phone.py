@@ -1,0 +1,102 @@
+"""On a phone several people share, the editor's device copies are never shown to another account, and the
+copies set aside because they were typed before a moderator removed personal data (they may hold what was
+removed) leave the phone a week after being set aside, on any page, and all of them at sign-out."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from hub.extensions import db
+from hub.models.user import Role
+from hub.services import accounts, vocabulary
+from tests.helpers import PASSWORD, sign_in
+
+DAY = 24 * 60 * 60 * 1000
+NAME = "王小明 13800138000"
+REMOVED = {"zh-CN": "审核员删除个人信息之前你在此设备上输入的内容已从此设备删除。",
+           "en-GB": "Text typed before a moderator removed personal data was deleted from this device."}
+SIGNED_OUT = {"zh-CN": "你已退出登录", "en-GB": "You are signed out."}
+
+
+@pytest.fixture
+def people(live_hub) -> dict[str, int]:
+    """Two contributors, lin and kai, who take turns on one phone."""
+    vocabulary.seed()
+    ids = {}
+    for login, pseudonym in (("lin", "小林"), ("kai", "阿凯")):
+        ids[login] = accounts.create_user(accounts.NewAccount(login, pseudonym, PASSWORD), role=Role.CONTRIBUTOR).id
+    db.session.commit()
+    return ids
+
+
+def _sign_out(page) -> None:
+    page.locator("form[action$='/logout'] button").click()
+    page.locator("a[href$='/login']").first.wait_for()
+
+
+def _put(page, key: str, copy: dict) -> None:
+    page.evaluate("([key, copy]) => localStorage.setItem(key, copy)", [key, json.dumps(copy)])
+
+
+def _keys(page) -> list[str]:
+    return sorted(page.evaluate("Object.keys(localStorage)"))
+
+
+def test_an_unsaved_copy_is_never_shown_to_the_next_account_and_waits_for_its_own(open_as, people):
+    page = open_as("lin", viewport={"width": 390, "height": 844})
+    page.clock.install()
+    page.goto("/notes/new")
+    page.route("**/notes/autosave", lambda route: route.abort())  # a dropped connection: the copy stays
+    page.locator("#title").fill("夜间外展")
+    page.locator("#body").fill(f"{NAME} 今晚来过。")
+    page.clock.run_for(4_000)
+    page.wait_for_function("localStorage.getItem('hub-note-new') !== null")
+    page.unroute("**/notes/autosave")
+    _sign_out(page)
+
+    sign_in(page, "kai")
+    page.goto("/notes/new")
+    expect(page.locator("#body")).to_have_value("")
+    assert open_as.dialogs == []  # never asked to restore lin's text
+    assert NAME not in page.content()
+    _sign_out(page)
+
+    sign_in(page, "lin")
+    page.goto("/notes/new")
+    expect(page.locator("#body")).to_have_value(f"{NAME} 今晚来过。")  # offered again to lin, and restored
+    assert len(open_as.dialogs) == 1
+
+
+def test_a_set_aside_copy_leaves_the_phone_a_week_after_on_any_page(open_as, people):
+    page = open_as("lin", viewport={"width": 390, "height": 844})
+    now = page.evaluate("Date.now()")
+    old = {"at": now - 9 * DAY, "asideAt": now - 8 * DAY, "account": people["lin"], "seen": 0, "fields": {"body": NAME}}
+    recent = dict(old, asideAt=now - 6 * DAY)
+    _put(page, "hub-note-5-before-redaction", old)
+    _put(page, "hub-note-6-before-redaction", recent)
+    _put(page, "hub-note-7", dict(old, fields={"body": "旧的未保存文字"}))  # an ordinary copy: not the hub's to drop
+    page.goto("/")  # not the editor
+    assert _keys(page) == ["hub-note-6-before-redaction", "hub-note-7"]
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-GB"])
+def test_signing_out_deletes_set_aside_copies_and_says_so(open_as, people, locale):
+    page = open_as("lin", locale=locale, viewport={"width": 390, "height": 844})
+    now = page.evaluate("Date.now()")
+    _put(page, "hub-note-5-before-redaction",
+         {"at": now, "asideAt": now, "account": people["lin"], "seen": 0, "fields": {"body": NAME}})
+    _put(page, "hub-note-7", {"at": now, "account": people["lin"], "seen": 0, "fields": {"body": "未保存"}})
+    _sign_out(page)
+    flashes = page.locator(".flashes")
+    expect(flashes).to_contain_text(SIGNED_OUT[locale])
+    expect(flashes).to_contain_text(REMOVED[locale])
+    assert _keys(page) == ["hub-note-7"]  # unsaved work stays, shown only to lin (above)
+    page.screenshot(path=f"/tmp/s14-editor/signed-out-{locale}.png", full_page=True)
+
+    page.goto("/")  # nothing removed: no notice
+    sign_in(page, "lin")
+    _sign_out(page)
+    expect(page.locator(".flashes")).to_contain_text(SIGNED_OUT[locale])
+    expect(page.locator(".flashes")).not_to_contain_text(REMOVED[locale])
