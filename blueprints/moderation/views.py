@@ -17,6 +17,7 @@ from blueprints.web.forms import (NOTHING_SENT_BACK, RESOLUTION_LABELS, THREAD_C
 from blueprints.web.refusals import attempt, submitted
 from blueprints.web.templating import language_label
 from hub.extensions import db
+from hub.federation import conversation
 from hub.models import SECTIONS, Comment, CommentState, Flag, Note, NoteState
 from hub.services import discussion, moderation, notes, revisions, screening
 from hub.services.errors import NotAllowed
@@ -244,7 +245,8 @@ def held_comments():
         fields, found = {discussion.FIELD: comment.body}, discussion.findings(comment)
         items.append({"comment": comment, "groups": privacy_groups(fields, found),
                       "findings": finding_rows(fields, found),
-                      "hub_takes_cuts": discussion.writers_hub_takes_cuts(comment)})
+                      "hub_takes_cuts": discussion.writers_hub_takes_cuts(comment),
+                      "hub_cut_off": _writers_hub_cut_off(comment)})
     return render_template("moderation/held_comments.html", page=page, items=items,
                            counts=moderation.queue_counts(), form=ActionForm())
 
@@ -257,8 +259,9 @@ def _held(comment_id: int, action, success: str):
         reach = action(comment)
     if done:
         flash(success, "info")
-        if reach in (discussion.Reach.MARKED, discussion.Reach.NOT_WRITER):  # findings removed, a partner's comment
-            _flash_reach(reach, marker=screening.marker(discussion.comment_language(comment)))
+        cut_off = reach is not None and _writers_hub_cut_off(comment)
+        if reach in (discussion.Reach.MARKED, discussion.Reach.NOT_WRITER) or cut_off:  # a partner's comment cut
+            _flash_reach(reach, marker=screening.marker(discussion.comment_language(comment)), cut_off=cut_off)
     return redirect(url_for("moderation.held_comments"))
 
 
@@ -382,27 +385,45 @@ def redact_comment(comment_id: int):
             reach = discussion.redact(comment, by=me(), body=form.body.data)
         if redacted:
             _flash_reach(reach, marker=screening.marker(discussion.comment_language(comment)),
-                         until_release=_cut_waits_for_release(comment))
+                         until_release=_cut_waits_for_release(comment), cut_off=_writers_hub_cut_off(comment))
             return redirect(url_for("notes.detail", note_id=comment.note_id))
     fields = {discussion.FIELD: comment.body}
     return render_template("moderation/redact_comment.html", comment=comment, form=form,
                            groups=privacy_groups(fields, discussion.findings(comment)),
                            hub_takes_cuts=discussion.writers_hub_takes_cuts(comment),
+                           hub_cut_off=_writers_hub_cut_off(comment),
                            until_release=_cut_waits_for_release(comment),
                            marker=screening.marker(discussion.comment_language(comment)))
 
 
 def _cut_waits_for_release(comment: Comment) -> bool:
     """Tell whether a cut in a partner member's held comment stays here until the comment is released."""
-    return comment.state == CommentState.HELD and bool(discussion.writers_hub_takes_cuts(comment))
+    return (comment.state == CommentState.HELD and bool(discussion.writers_hub_takes_cuts(comment))
+            and not _writers_hub_cut_off(comment))
 
 
-def _flash_reach(reach: discussion.Reach, *, marker: str, until_release: bool = False) -> None:
+def _writers_hub_cut_off(comment: Comment) -> bool:
+    """Tell whether the partner hub a comment was written on would take a cut but is sent nothing now (blocked,
+    off the allow-list, not following): the cut is saved marked all the same, yet does not reach it."""
+    return bool(discussion.writers_hub_takes_cuts(comment)) and not conversation.sent_to_its_writer(comment)
+
+
+def _flash_reach(reach: discussion.Reach, *, marker: str, until_release: bool = False, cut_off: bool = False) -> None:
     """Say where a redaction of a comment went: a partner member's comment may stay as it was on its hub.
 
     ``until_release``: the comment is held, so nothing left this hub yet; its writer's hub hears at release.
+    ``cut_off``: its writer's hub would take the cut but is sent nothing now (:func:`_writers_hub_cut_off`).
     """
-    if until_release and reach is discussion.Reach.MARKED:
+    if cut_off and reach is discussion.Reach.MARKED:
+        # i18n: %(marker)s is the redaction marker, e.g. “[personal data removed]”
+        flash(_("Removed from the comment; each deletion is marked “%(marker)s”. The partner hub the comment was "
+                "written on does not get this change: this hub sends it no comments now (it is blocked, off the "
+                "allow-list, or does not follow this hub).", marker=marker), "warning")
+    elif cut_off and reach is discussion.Reach.EVERYWHERE:
+        flash(_("Removed from the comment. The partner hub the comment was written on does not get this change: "
+                "this hub sends it no comments now (it is blocked, off the allow-list, or does not follow this hub)."),
+              "warning")
+    elif until_release and reach is discussion.Reach.MARKED:
         # i18n: %(marker)s is the redaction marker, e.g. “[personal data removed]”
         flash(_("Removed from the comment; each deletion is marked “%(marker)s”. The comment still waits for a "
                 "moderator: the cut stays on this hub until the comment is released, then reaches the partner hub "

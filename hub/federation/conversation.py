@@ -211,6 +211,19 @@ def _kept_for_its_writer(comment: Comment, event: Event) -> str | None:
     return delivery.inbox_of(thread.peer)
 
 
+def sent_to_its_writer(comment: Comment) -> bool:
+    """Tell whether the partner hub ``comment`` was written on is sent our changes of it now: it is one of the hubs
+    that have its note and may read it (not blocked, on the allow-list in allow-list mode, following).
+
+    A moderator's cut made while it is not never reaches it; the text here keeps the cut marked all the
+    same, so that a later cut, sent once it is among them again, brings both (:func:`_send_comment`).
+    """
+    thread = thread_of(comment)
+    if thread is None or thread.peer_id is None or comment.note is None:
+        return False
+    return any(peer.id == thread.peer_id for peer in delivery.holders(comment.note))
+
+
 def _on_comment_shown(event: Event) -> None:
     comment = db.session.get(Comment, event.subject_id)
     if comment is not None:

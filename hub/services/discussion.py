@@ -378,31 +378,40 @@ def redact(comment: Comment, *, by: User, body: str) -> Reach:
     if body == comment.body:
         raise ServiceError(_l("Nothing was removed. Delete the personal data from the text, then save."),
                            field="body")
-    if _would_lose_a_cut(comment, body):
-        raise ServiceError(_l("Nothing was saved: the personal data you cut out a moment ago is not yet on its way "
-                              "to the partner hub this comment was written on, and that hub does not take this "
-                              "change, so it would never get the cut. Try again in a minute."), field="body")
+    lost = _would_lose_a_cut(comment, body)
+    if lost is not None:
+        raise ServiceError(lost, field="body")
     reach = _redact_body(comment, by=by, body=body)
     db.session.commit()
     return reach
 
 
-def _would_lose_a_cut(comment: Comment, body: str) -> bool:
-    """Tell whether saving ``body``, a change the writer's hub does not take, would keep from it a cut still waiting
-    in the event log.
+def _would_lose_a_cut(comment: Comment, body: str) -> Any | None:
+    """Say why saving ``body``, a change the writer's hub does not take, would keep from it a cut not yet on its
+    way to it; None when it would not.
 
-    The conversation's consumer builds what goes to that hub from the comment as it stands when it reads the
-    cut's event; by then the text would be this change, which that hub is never sent. Once the cut is queued
-    for it, a later change keeps it (hub.federation.conversation._kept_for_its_writer). No copy of the cut
-    text is kept anywhere else for it: the moderator saves again once the worker has read the log.
+    A cut made while the comment is held (by the moderator, or by a note's redaction scrubbing it) goes to
+    that hub only at release, and one saved on a shown comment only once the conversation's consumer reads
+    its event: either is then built from the comment as it stands, which would be this change, and that
+    hub is never sent it (``edited_here``). Once the cut is queued for it, a later change keeps it
+    (hub.federation.conversation._kept_for_its_writer). No copy of the cut text is kept anywhere else for
+    it: the moderator publishes the comment first, or saves again once the worker has read the log.
     """
     if not writers_hub_takes_cuts(comment) or _for_the_writers_hub(comment, body)[1] is not Reach.NOT_WRITER:
-        return False
+        return None
+    if comment.state == CommentState.HELD and comment.thread.cut_while_held:
+        return _l("Nothing was saved: the personal data you cut out of this comment reaches the partner hub it was "
+                  "written on only when the comment is published, and that hub does not take this change, so it "
+                  "would never get the cut. Publish the comment first, then change it.")
     read = DatabaseCursor(CONVERSATION_CONSUMER).get()
     waiting = db.session.scalars(sa.select(Event.payload).where(
         Event.id > read, Event.kind == "comment.updated", Event.subject_type == "comment",
         Event.subject_id == comment.id))
-    return any(payload.get("redacted") for payload in waiting)
+    if any(payload.get("redacted") for payload in waiting):
+        return _l("Nothing was saved: the personal data you cut out a moment ago is not yet on its way to the "
+                  "partner hub this comment was written on, and that hub does not take this change, so it would "
+                  "never get the cut. Try again in a minute.")
+    return None
 
 
 def _emptied(comment: Comment) -> Any:

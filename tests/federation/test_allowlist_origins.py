@@ -16,6 +16,7 @@ from hub.models import Comment, Note
 from hub.models.federation import Delivery
 from hub.services import notes, translations
 from tests.federation.test_conversation_inbox import _consume, _remote_note
+from tests.federation.test_conversation_inbox import _take_off_the_allow_list as _take_off_the_list
 from tests.helpers import approve_checked, login, post_form
 
 SECRET = "Ask for Fang at the back gate"  # what our member wrote, for this hub and the note's partners only
@@ -44,13 +45,6 @@ def _translate(note: Note, people) -> Note:
     notes.save(draft, by=people["author"], data=data)
     notes.submit(draft, by=people["author"], confirm_privacy=True)
     return approve_checked(draft, by=people["moderator"])
-
-
-def _take_off_the_list(app, admin, origin) -> None:
-    browser = app.test_client()
-    assert login(browser, admin.username).status_code == 302
-    url = f"/admin/partners/{origin.row.id}/allowlist/off"
-    assert post_form(browser, url, {}, form_url=f"/admin/partners/{origin.row.id}").status_code == 302
 
 
 def _queued_for(origin) -> list[str]:

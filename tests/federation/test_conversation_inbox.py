@@ -584,3 +584,116 @@ def test_a_change_the_writers_hub_does_not_take_waits_until_the_cut_before_it_is
     went = {row["cc"][0]: html_text(row["object"]["content"]) for row in _send_all() if row["type"] == "Announce"}
     assert went == {writer.actor_id: f"We post kits. Our van waits {marker}.",
                     reader.actor_id: "We post kits in plain parcels."}
+
+
+def _take_off_the_allow_list(app, admin, peer) -> None:
+    from tests.helpers import login, post_form
+
+    browser = app.test_client()
+    assert login(browser, admin.username).status_code == 302
+    url = f"/admin/partners/{peer.row.id}/allowlist/off"
+    assert post_form(browser, url, {}, form_url=f"/admin/partners/{peer.row.id}").status_code == 302
+
+
+def test_a_moderator_is_not_told_a_cut_reaches_a_writers_hub_off_the_allow_list(
+        app, client, make_peer, publish, people):
+    """In allow-list mode the hub a comment was written on, taken off the list, is sent no comments: the redaction
+    page and what it says after saving must not promise that hub the cut. The cut is saved marked all the same."""
+    from tests.helpers import login
+
+    moderator = people["moderator"]
+    writer, reader, comment = _a_partners_comment_both_hubs_have(app, client, make_peer, publish)
+    _take_off_the_allow_list(app, people["admin"], writer)
+    browser = app.test_client()
+    assert login(browser, moderator.username).status_code == 302
+    for lang, said in (("en", "your change does not reach it"), ("zh_Hans", "你的修改不会送到它")):
+        page = browser.get(f"/moderation/comments/{comment.id}/redact?lang={lang}").get_data(as_text=True)
+        assert said in page
+    assert "takes your change only if" not in page and "只有删去个人信息的修改才会被该平台接受" not in page
+
+    page = _redact_on_the_page(app, moderator, comment, "We post kits. Our van waits .")
+    assert "does not get this change" in page and "takes the change too" not in page
+    db.session.expire_all()
+    marker = screening.marker(discussion.comment_language(comment))
+    assert html_text(comment.body_html) == f"We post kits. Our van waits {marker}."  # saved as before
+    _consume(app)
+    went = {row["cc"][0]: html_text(row["object"]["content"]) for row in _send_all() if row["type"] == "Announce"}
+    assert went == {reader.actor_id: f"We post kits. Our van waits {marker}."}
+
+
+def test_the_held_comments_list_does_not_promise_a_cut_to_a_writers_hub_off_the_allow_list(
+        app, client, make_peer, publish, people, login_as):
+    from tests.helpers import post_form
+
+    writer, comment = _a_partners_held_comment(app, client, make_peer, publish)
+    _take_off_the_allow_list(app, people["admin"], writer)
+    login_as(people["moderator"])
+    page = client.get("/moderation/comments?lang=en").get_data(as_text=True)
+    assert f'id="writer-hub-{comment.id}"' in page and "your change does not reach it" in page
+    keys = [screening.key(finding) for finding in discussion.findings(comment)]
+    response = post_form(client, f"/moderation/comments/{comment.id}/release?lang=en",
+                         {f"finding:{key}": "redact" for key in keys}, form_url="/moderation/comments?lang=en",
+                         follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "The comment is published" in page
+    assert "does not get this change" in page and "takes the change too" not in page
+    _consume(app)
+    assert [row for row in _send_all() if writer.actor_id in row.get("cc", []) + row.get("to", [])] == []
+
+
+def _a_partners_held_comment(app, client, make_peer, publish):
+    """A comment written on a partner hub (``writer``, which has our note) that waits here for its phone number."""
+    note = publish("public")
+    writer = make_peer(trust="publish", they_follow=True)
+    _consume(app)
+    _send_all()
+    writer.post(client, writer.activity("Create", _comment(writer, note.id,
+                                                           content="<p>Call Wang on 138 1234 5678.</p>")))
+    inbox.process_pending(app)
+    comment = db.session.scalar(sa.select(Comment).where(Comment.note_id == note.id))
+    assert comment.state == "held"
+    return writer, comment
+
+
+def test_a_change_the_writers_hub_does_not_take_waits_until_a_cut_made_while_held_is_published(
+        app, client, make_peer, publish, people):
+    """A cut made while the comment was held reaches its writer's hub only at release, built from the comment as
+    it then stands: a further change that hub does not take, saved before, would keep the cut from it."""
+    from tests.helpers import login, post_form
+
+    moderator = people["moderator"]
+    writer, comment = _a_partners_held_comment(app, client, make_peer, publish)
+    _redact_on_the_page(app, moderator, comment, "Call Wang on .")  # the deletion is marked
+    page = _redact_on_the_page(app, moderator, comment, "Call Wang at the market.")
+    assert "Nothing was saved" in page and "Publish the comment first" in page
+    db.session.expire_all()
+    marker = screening.marker(discussion.comment_language(comment))
+    assert html_text(comment.body_html) == f"Call Wang on {marker}."
+    browser = app.test_client()
+    assert login(browser, moderator.username).status_code == 302
+    assert post_form(browser, f"/moderation/comments/{comment.id}/release", {},
+                     form_url="/moderation/comments").status_code == 302
+    db.session.expire_all()
+    assert comment.state == "published"
+    _consume(app)  # the cut is queued for the writer's hub
+    page = _redact_on_the_page(app, moderator, comment, "Call Wang at the market.")
+    assert "Saved on this hub" in page
+    _consume(app)
+    went = [html_text(row["object"]["content"]) for row in _send_all()
+            if row["type"] == "Announce" and writer.actor_id in row["cc"] + row["to"]]
+    assert went == [f"Call Wang on {marker}."]
+
+
+def test_a_change_the_writers_hub_does_not_take_waits_until_a_note_redactions_cut_of_a_held_comment_is_published(
+        app, client, make_peer, publish, people):
+    """The same when the cut came from a redaction of the note scrubbing the comment (discussion.scrub_comments)."""
+    from hub.services import redaction
+
+    moderator = people["moderator"]
+    writer, comment = _a_partners_held_comment(app, client, make_peer, publish)
+    removed = redaction.Removed(literals=frozenset({"138 1234 5678"}))  # as a redaction of the note would
+    assert discussion.scrub_comments([comment.note_id], removed, by=moderator) == 1
+    db.session.commit()
+    assert comment.thread.cut_while_held
+    page = _redact_on_the_page(app, moderator, comment, "Call Wang at the market.")
+    assert "Nothing was saved" in page and "Publish the comment first" in page
