@@ -775,18 +775,21 @@ def _writer_of_changes(note: Note) -> int | None:
 def _notify_cut(texts: Iterable[Note], changes: Iterable[Note]) -> None:
     """Tell whom a moderator's removal of personal data concerns, once each, naming the note only.
 
-    The author of each note in ``texts`` (whose text lost it: the note redacted, a translation of it) is
-    told so, and in the same notice of their own pending changes when those lost it too; whoever wrote
-    the other pending changes in ``changes`` is told of those. Their editors opened before now are
-    refused (:class:`RedactedWhileEditing`): the notice sends them to the note.
+    The author of each note in ``texts`` (whose text lost it: the note redacted first, then translations
+    of it) is told so, a translator that it was their translation, and in the same notice of their own
+    pending changes when those lost it too; whoever wrote the other pending changes in ``changes`` is
+    told of those. Their editors opened before now are refused (:class:`RedactedWhileEditing`): the
+    notice sends them to the note.
     """
     changes = list(changes)
     told = set()
-    for note in texts:
+    for position, note in enumerate(texts):
         own_changes = note in changes and _writer_of_changes(note) == note.author_id
         if note.author_id:
-            db.session.add(Notification(user_id=note.author_id, kind="note.redacted", note=note,
-                                        data={"changes": True} if own_changes else {}))
+            data = {"changes": True} if own_changes else {}
+            if position:  # cut from a translation because it was cut from the original
+                data["translation"] = True
+            db.session.add(Notification(user_id=note.author_id, kind="note.redacted", note=note, data=data))
         if own_changes:
             told.add(note.id)
     for note in changes:
