@@ -156,3 +156,25 @@ def test_a_translator_whose_translation_and_own_changes_lost_the_data_gets_one_n
     assert "note.changes_redacted" not in notices(translator, translation)
     assert leads_to(page, translation, TRANSLATION_AND_CHANGES_CUT[language].format(title=translation.title))
     assert NAME not in page
+
+
+def test_a_translator_whose_translation_lost_a_number_removed_on_accepting_the_originals_changes_is_told(
+        app, contributor, moderator, make_user):
+    """Findings removed on "Accept" of the original's changes are cut from its translations too: each translator
+    hears that it was cut from the original of their translation (the one notice of this path)."""
+    original = edited(published(contributor, moderator, body="我们每周走两次。"), contributor,
+                      f"电话 {PHONE}。我们每周走两次。")
+    translator = make_user("tina", role=Role.CONTRIBUTOR, pseudonym="Tina")
+    translation = published_translation(original, translator, moderator, f"Call {PHONE}. We go twice a week.")
+    reviewer = client_of(app, moderator)
+    url = f"/moderation/notes/{original.id}/changes"
+
+    decision = post_form(reviewer, f"{url}/accept", removing_every_finding(reviewer, url, "/changes/accept"),
+                         form_url=url)
+    page = told(client_of(app, translator))
+
+    assert decision.status_code == 302
+    db.session.refresh(translation)
+    assert PHONE not in translation.body
+    assert leads_to(page, translation, TRANSLATION_CUT["en"].format(title=translation.title))
+    assert PHONE not in page
