@@ -112,6 +112,15 @@ def assert_arrays_match_blocks(segment, reference) -> int:
     return seen
 
 
+def device_copy_key(username: str, note: int | str = "new") -> str:
+    """The key under which the editor keeps ``username``'s copy of a note (``"new"``: an unsaved new
+    note) on the device: each account has its own, so that on a shared phone no copy overwrites another's."""
+    from hub.models.user import User
+
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    return f"hub-note-{user.id}-{note}"
+
+
 def publish_directly(author, *, title: str, body: str, summary: str = "社区外展的经验。") -> int:
     """Publish a public note with its one event in a transaction of its own, as an import does (no
     review steps); return its id."""

@@ -772,21 +772,24 @@ def _writer_of_changes(note: Note) -> int | None:
     return (note.pending.editor_id if note.pending is not None else None) or note.author_id
 
 
-def _notify_cut(texts: Iterable[Note], changes: Iterable[Note]) -> None:
+def _notify_cut(redacted: Note, texts: Iterable[Note], changes: Iterable[Note]) -> None:
     """Tell whom a moderator's removal of personal data concerns, once each, naming the note only.
 
-    The author of each note in ``texts`` (whose text lost it: the note redacted, a translation of it) is
-    told so, and in the same notice of their own pending changes when those lost it too; whoever wrote
-    the other pending changes in ``changes`` is told of those. Their editors opened before now are
-    refused (:class:`RedactedWhileEditing`): the notice sends them to the note.
+    The author of each note in ``texts`` (whose text lost it: the note ``redacted``, translations of it)
+    is told so, a translator that it was their translation, and in the same notice of their own
+    pending changes when those lost it too; whoever wrote the other pending changes in ``changes`` is
+    told of those. Their editors opened before now are refused (:class:`RedactedWhileEditing`): the
+    notice sends them to the note.
     """
     changes = list(changes)
     told = set()
     for note in texts:
         own_changes = note in changes and _writer_of_changes(note) == note.author_id
         if note.author_id:
-            db.session.add(Notification(user_id=note.author_id, kind="note.redacted", note=note,
-                                        data={"changes": True} if own_changes else {}))
+            data = {"changes": True} if own_changes else {}
+            if note is not redacted:  # cut from a translation because it was cut from its original
+                data["translation"] = True
+            db.session.add(Notification(user_id=note.author_id, kind="note.redacted", note=note, data=data))
         if own_changes:
             told.add(note.id)
     for note in changes:
@@ -991,7 +994,7 @@ def cut_personal_data(note: Note, *, by: User, fields: dict[str, str], reason: s
     db.session.add(ReviewMessage(note=note, author=by, kind="redacted", body=reason))
     audit.record("note.redact", actor=by, target=note, revisions_purged=scrubbed.revisions)
     close_personal_data_flags(by, Flag.note_id == note.id, Flag.comment_id.is_(None))
-    _notify_cut((note, *scrubbed.translations), scrubbed.changes)
+    _notify_cut(note, (note, *scrubbed.translations), scrubbed.changes)
     if note.state == S.PUBLISHED:
         events.record("note.updated", subject_type="note", subject_id=note.id, redacted=True)
     return Redacted(removed=removed, revisions=scrubbed.revisions, changes=scrubbed.changes)
@@ -1084,7 +1087,7 @@ def _scrub_chosen(note: Note, fields: dict[str, str], chosen: list[privacy.Findi
     if not removed:
         return Redacted(removed=removed, revisions=0)
     scrubbed = _scrub_everywhere(note, removed)
-    _notify_cut(scrubbed.translations, scrubbed.changes)
+    _notify_cut(note, scrubbed.translations, scrubbed.changes)
     return Redacted(removed=removed, revisions=scrubbed.revisions, changes=scrubbed.changes)
 
 

@@ -9,6 +9,8 @@
   const privacyCount = form.querySelector(".privacy-count");
   const noteId = form.querySelector("input[name=note_id]");
   const autosave = form.dataset.autosave === "1";
+  // Each account has its own device copies ("hub-note-<account>-<note|new>"): on a phone several people
+  // share, one account's copy must never overwrite another's (two new notes, or a note both may edit).
   let storageKey = form.dataset.storageKey;
   const account = form.dataset.account;
   let dirty = false;
@@ -57,8 +59,9 @@
     return Number(copy.seen ?? (copy.fields || {}).redactions_seen) || 0;
   }
 
-  // A copy is shown only to the account that typed it: on a shared phone the next person to sign in
-  // must never see it (a copy from before copies named their account is shown to no one).
+  // A copy is shown only to the account that typed it, even under that account's own key: on a shared
+  // phone the next person to sign in must never see it (hub.js moves copies from before the keys named
+  // their account to the key of the account they name; one that names none is shown to no one).
   function kept(key) {
     let copy = null;
     try { copy = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { return null; }
@@ -198,7 +201,7 @@
     if (!noteId.value) {
       noteId.value = result.id;
       const oldKey = storageKey;
-      storageKey = "hub-note-" + result.id;
+      storageKey = "hub-note-" + account + "-" + result.id;
       localStorage.removeItem(oldKey);
       form.action = result.edit_url;
       window.history.replaceState(null, "", result.edit_url);

@@ -65,23 +65,43 @@ document.addEventListener("submit", (event) => {
   if (first) first.focus();
 })();
 
-// Copies the editor set aside because they were typed before a moderator removed personal data
-// ("hub-note-…-before-redaction", editor.js) may hold that very data, on a phone others may use.
-// They go a week after being set aside, at the next page of the hub, and all of them at sign-out
-// (the page after it says so). Ordinary unsaved copies stay: editor.js shows them only to their account.
+// The editor keeps each account's copies under that account's own keys ("hub-note-<account>-<note|new>",
+// and "…-before-redaction", editor.js), so that on a phone several people share one account's copy never
+// overwrites another's. Copies from before that ("hub-note-<note|new>") move to the key of the account
+// they name (the newer copy wins if that key is taken); one that names no account is shown to no one and
+// goes a week after it was typed.
+// Copies the editor set aside because they were typed before a moderator removed personal data may hold
+// that very data, on a phone others may use. They go a week after being set aside, at the next page of
+// the hub, and all of them at sign-out (the page after it says so). Ordinary unsaved copies stay:
+// editor.js shows them only to their account.
 (function () {
   const WEEK = 7 * 24 * 60 * 60 * 1000;
+  const OLD_KEY = /^hub-note-(\d+|new)(-before-redaction)?$/;
   const signedOut = document.querySelector("[data-signed-out]");
+  function read(key) {
+    try { return JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { return null; /* unreadable */ }
+  }
   let removed = 0;
   try {
     for (const key of Object.keys(localStorage)) {
-      if (!key.startsWith("hub-note-") || !key.endsWith("-before-redaction")) continue;
-      let copy = null;
-      try { copy = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { /* unreadable: goes */ }
+      const old = OLD_KEY.exec(key);
+      const copy = old && read(key);
+      const account = copy && copy.account != null ? String(copy.account) : "";
+      if (!/^\d+$/.test(account)) continue;  // names no account: stays under its old key (below)
+      const own = "hub-note-" + account + "-" + old[1] + (old[2] || "");
+      const there = read(own);
+      if (!there || Number(copy.at) > Number(there.at)) localStorage.setItem(own, localStorage.getItem(key));
+      localStorage.removeItem(key);
+    }
+    for (const key of Object.keys(localStorage)) {
+      if (!key.startsWith("hub-note-")) continue;
+      const aside = key.endsWith("-before-redaction");
+      if (!aside && !OLD_KEY.test(key)) continue;
+      const copy = read(key);
       const since = Number(copy && (copy.asideAt || copy.at)) || 0;
-      if (signedOut || !(Date.now() - since < WEEK)) {
+      if ((signedOut && aside) || !(Date.now() - since < WEEK)) {
         localStorage.removeItem(key);
-        removed += 1;
+        if (aside) removed += 1;
       }
     }
   } catch (e) { return; /* storage disabled: nothing kept */ }

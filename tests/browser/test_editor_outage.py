@@ -15,7 +15,7 @@ from hub.extensions import db
 from hub.models import Note
 from hub.models.user import Role
 from hub.services import accounts, vocabulary
-from tests.helpers import PASSWORD, sign_in
+from tests.helpers import PASSWORD, device_copy_key, sign_in
 from tests.pg import start_server
 
 pytestmark = pytest.mark.postgres
@@ -61,6 +61,8 @@ def test_autosave_keeps_the_device_copy_while_the_database_is_down_and_saves_it_
     editor = page.locator("#note-editor")
     status = editor.locator(".autosave-status")
 
+    copy_key = device_copy_key("lin", note_id)  # read while the database is up,
+    db.session.rollback()  # and no transaction left open on it while it is away
     server.halt()
     with page.expect_response(lambda r: r.url.endswith("/notes/autosave")) as refused:
         page.locator("#body").press("End")
@@ -68,7 +70,7 @@ def test_autosave_keeps_the_device_copy_while_the_database_is_down_and_saves_it_
         page.clock.run_for(4_000)
     assert refused.value.status == 503 and refused.value.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
     expect(status).to_have_text(editor.get_attribute("data-msg-offline"))
-    kept = page.evaluate(f"JSON.parse(localStorage.getItem('hub-note-{note_id}'))")
+    kept = page.evaluate("(key) => JSON.parse(localStorage.getItem(key))", copy_key)
     assert kept["fields"]["body"] == "第一段。第二段。"
 
     server.resume()
@@ -80,5 +82,5 @@ def test_autosave_keeps_the_device_copy_while_the_database_is_down_and_saves_it_
     expect(status).to_have_text(re.compile("^" + re.escape(editor.get_attribute("data-msg-saved")) + r"\s+\S"))
     db.session.expire_all()
     assert db.session.get(Note, note_id).body == "第一段。第二段。"
-    assert page.evaluate(f"localStorage.getItem('hub-note-{note_id}')") is None
+    assert page.evaluate("(key) => localStorage.getItem(key)", copy_key) is None
     context.close()

@@ -17,7 +17,7 @@ from hub.extensions import db
 from hub.models import Comment, Note, User
 from hub.models.user import Role
 from hub.services import accounts, notes, vocabulary
-from tests.helpers import PASSWORD, approve_checked, sign_in
+from tests.helpers import PASSWORD, approve_checked, device_copy_key, sign_in
 
 AUTOSAVE_DELAY = 4_000  # editor.js saves 4 s after the last keystroke
 RETRY_DELAY = 15_000  # and tries again 15 s after a dropped connection
@@ -69,7 +69,7 @@ def _sign_out_in_another_tab(page: Page) -> None:
 
 
 def _device_copy(page: Page, note_id: int) -> dict | None:
-    return page.evaluate(f"JSON.parse(localStorage.getItem('hub-note-{note_id}'))")
+    return page.evaluate("(key) => JSON.parse(localStorage.getItem(key))", device_copy_key("lin", note_id))
 
 
 def _type_more(page: Page, text: str) -> None:

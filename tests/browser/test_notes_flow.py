@@ -16,7 +16,7 @@ from hub.extensions import db
 from hub.models import Comment, Flag, Mark, Note, Notification, ReviewMessage, Visibility
 from hub.models.user import Role
 from hub.services import accounts, notes, vocabulary
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, device_copy_key
 
 DESKTOP = {"width": 1280, "height": 900}
 AUTOSAVE_DELAY = 4_000  # editor.js saves 4 s after the last keystroke (and checks privacy after 1.5 s)
@@ -300,7 +300,7 @@ def test_editor_keeps_text_on_the_device_while_offline_and_saves_it_when_back(op
     body.press_sequentially("第二段：离线时写的。")
     _skip_typing_pause(author)
     expect(status).to_have_text(offline_message, timeout=SAVE_WAIT)
-    kept = author.evaluate(f"JSON.parse(localStorage.getItem('hub-note-{note_id}'))")
+    kept = author.evaluate("(key) => JSON.parse(localStorage.getItem(key))", device_copy_key("lin", note_id))
     assert kept["fields"]["body"] == "第一段。第二段：离线时写的。"
     assert kept["fields"]["title"] == TITLE
     assert _fresh(Note, note_id).body == "第一段。"
@@ -317,7 +317,7 @@ def test_editor_keeps_text_on_the_device_while_offline_and_saves_it_when_back(op
     _wait_saved(author)
     draft = _fresh(Note, note_id)
     assert (draft.state, draft.body) == ("draft", "第一段。第二段：离线时写的。回来了。")
-    assert author.evaluate(f"localStorage.getItem('hub-note-{note_id}')") is None
+    assert author.evaluate("(key) => localStorage.getItem(key)", device_copy_key("lin", note_id)) is None
     expect(author).to_have_url(re.compile(rf"/notes/{note_id}/edit$"))
     assert open_as.dialogs == []
 
@@ -349,15 +349,16 @@ def test_text_typed_while_the_first_autosave_is_on_its_way_keeps_its_device_copy
     held[0].continue_()
     note_id = _note_id_from_edit_url(author)
     wait_held(2)  # typed text is sent again at once, and held
-    kept = author.evaluate(f"JSON.parse(localStorage.getItem('hub-note-{note_id}'))")
+    kept = author.evaluate("(key) => JSON.parse(localStorage.getItem(key))", device_copy_key("lin", note_id))
     assert kept["fields"]["body"] == "第一段。路上写的。"
-    assert author.evaluate("localStorage.getItem('hub-note-new')") is None
+    assert author.evaluate("(key) => localStorage.getItem(key)", device_copy_key("lin")) is None
     with author.expect_response(lambda r: r.url.endswith("/notes/autosave")) as second:
         held[1].continue_()
     assert second.value.json()["ok"] is True
     author.unroute("**/notes/autosave")
     assert _fresh(Note, note_id).body == "第一段。路上写的。"
-    author.wait_for_function(f"localStorage.getItem('hub-note-{note_id}') === null")  # saved: copy cleared
+    author.wait_for_function("(key) => localStorage.getItem(key) === null",  # saved: copy cleared
+                             arg=device_copy_key("lin", note_id))
     assert open_as.dialogs == []
 
 
@@ -382,5 +383,5 @@ def test_a_note_saved_before_its_first_autosave_leaves_no_device_copy_behind(ope
     author.goto("/notes/new")
     expect(author.locator("#title")).to_have_value("")
     assert open_as.dialogs == []
-    assert author.evaluate("localStorage.getItem('hub-note-new')") is None
+    assert author.evaluate("(key) => localStorage.getItem(key)", device_copy_key("lin")) is None
     assert _count(Note) == 1

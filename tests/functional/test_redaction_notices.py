@@ -31,6 +31,16 @@ NOTE_AND_CHANGES_CUT = {
     "en": "A moderator removed personal data from “{title}”, and from your changes to it that are not published "
           "yet. Open the editor again before you change them further.",
     "zh_Hans": "审核员从“{title}”以及你对它尚未发布的修改中删除了个人信息。请重新打开编辑器，再继续修改。"}
+TRANSLATION_CUT = {
+    "en": "A moderator removed personal data from the original of your translation “{title}”. It was removed from "
+          "your translation too.",
+    "zh_Hans": "审核员删除了你的译文“{title}”的原文中的个人信息。你的译文中的这些信息也已删除。"}
+TRANSLATION_AND_CHANGES_CUT = {
+    "en": "A moderator removed personal data from the original of your translation “{title}”. It was removed from "
+          "your translation too, and from your changes to it that are not published yet. Open the editor again "
+          "before you change them further.",
+    "zh_Hans": "审核员删除了你的译文“{title}”的原文中的个人信息。你的译文以及你对它尚未发布的修改中的这些信息也已删除。"
+               "请重新打开编辑器，再继续修改。"}
 PINYIN = "Wang Xiaoming"  # the name in the translation's changes (translation_with_changes)
 
 
@@ -115,7 +125,8 @@ def test_redacting_what_no_waiting_changes_hold_tells_the_author_of_the_note_onl
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_translator_whose_published_translation_lost_the_data_is_told(app, contributor, moderator, make_user,
                                                                         language):
-    """The original's redaction cuts the name out of a translation too: its translator hears, as its author would."""
+    """The original's redaction cuts the name out of a translation too: its translator hears that it was
+    cut from the original, and so from their translation."""
     original = published(contributor, moderator)
     translator = make_user("tina", role=Role.CONTRIBUTOR, pseudonym="Tina")
     translation = published_translation(original, translator, moderator, f"Name: {NAME}. We go twice a week.")
@@ -126,6 +137,44 @@ def test_a_translator_whose_published_translation_lost_the_data_is_told(app, con
     db.session.refresh(translation)
     assert NAME not in translation.body
     assert notices(translator, translation)[-1:] == ["note.redacted"]
-    text = {"en": f"A moderator removed personal data from “{translation.title}”.",
-            "zh_Hans": f"审核员删除了“{translation.title}”中的个人信息。"}[language]
-    assert leads_to(page, translation, text) and NAME not in page
+    assert leads_to(page, translation, TRANSLATION_CUT[language].format(title=translation.title))
+    assert NAME not in page
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_translator_whose_translation_and_own_changes_lost_the_data_gets_one_notice_saying_both(
+        app, contributor, moderator, make_user, language):
+    original = published(contributor, moderator)
+    translator = make_user("tina", role=Role.CONTRIBUTOR, pseudonym="Tina")
+    translation = edited(published_translation(original, translator, moderator, f"Name: {NAME}. We go twice a week."),
+                         translator, f"Name: {NAME}. We go twice a week, in winter too.")
+
+    redact(client_of(app, moderator), original, LEFT)
+    page = told(client_of(app, translator, language))
+
+    assert notices(translator, translation)[-1:] == ["note.redacted"]
+    assert "note.changes_redacted" not in notices(translator, translation)
+    assert leads_to(page, translation, TRANSLATION_AND_CHANGES_CUT[language].format(title=translation.title))
+    assert NAME not in page
+
+
+def test_a_translator_whose_translation_lost_a_number_removed_on_accepting_the_originals_changes_is_told(
+        app, contributor, moderator, make_user):
+    """Findings removed on "Accept" of the original's changes are cut from its translations too: each translator
+    hears that it was cut from the original of their translation (the one notice of this path)."""
+    original = edited(published(contributor, moderator, body="我们每周走两次。"), contributor,
+                      f"电话 {PHONE}。我们每周走两次。")
+    translator = make_user("tina", role=Role.CONTRIBUTOR, pseudonym="Tina")
+    translation = published_translation(original, translator, moderator, f"Call {PHONE}. We go twice a week.")
+    reviewer = client_of(app, moderator)
+    url = f"/moderation/notes/{original.id}/changes"
+
+    decision = post_form(reviewer, f"{url}/accept", removing_every_finding(reviewer, url, "/changes/accept"),
+                         form_url=url)
+    page = told(client_of(app, translator))
+
+    assert decision.status_code == 302
+    db.session.refresh(translation)
+    assert PHONE not in translation.body
+    assert leads_to(page, translation, TRANSLATION_CUT["en"].format(title=translation.title))
+    assert PHONE not in page
