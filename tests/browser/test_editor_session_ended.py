@@ -192,14 +192,20 @@ def test_a_note_submitted_in_another_tab_is_not_saved_again_and_again(open_as):
     assert _device_copy(author, note_id)["fields"]["body"] == "Body. More."
 
 
-@pytest.mark.parametrize("locale", ["zh-CN", "en-GB"])
-def test_a_comment_sent_signed_out_comes_back_with_its_text_after_signing_in(open_as, live_hub, locale):
+def _members_note() -> Note:
+    """lin's note for members, published by a moderator: mary may comment on it."""
     author = db.session.scalar(sa.select(User).where(User.username == "lin"))
     draft = notes.create_draft(author=author, data=notes.NoteInput(
         title="Night outreach", summary="One line.", body="What we did.", language="en", visibility="members"))
     moderator = accounts.create_user(accounts.NewAccount("wang", "审核员王", PASSWORD), role=Role.MODERATOR)
     note = approve_checked(notes.submit(draft, by=author, confirm_privacy=True), by=moderator)
     db.session.commit()
+    return note
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-GB"])
+def test_a_comment_sent_signed_out_comes_back_with_its_text_after_signing_in(open_as, live_hub, locale):
+    note = _members_note()
 
     reader = open_as("mary", locale=locale)
     reader.goto(f"/notes/{note.id}")
@@ -228,12 +234,7 @@ def test_a_comment_sent_signed_out_comes_back_with_its_text_after_signing_in(ope
 
 def test_a_comment_sent_signed_out_is_not_given_to_another_person_who_signs_in_on_that_page(open_as, live_hub):
     """On a shared phone the next person may sign in where the writer was sent: the kept text is the writer's."""
-    author = db.session.scalar(sa.select(User).where(User.username == "lin"))
-    draft = notes.create_draft(author=author, data=notes.NoteInput(
-        title="Night outreach", summary="One line.", body="What we did.", language="en", visibility="members"))
-    moderator = accounts.create_user(accounts.NewAccount("wang", "审核员王", PASSWORD), role=Role.MODERATOR)
-    note = approve_checked(notes.submit(draft, by=author, confirm_privacy=True), by=moderator)
-    db.session.commit()
+    note = _members_note()
 
     phone = open_as("mary", locale="en-GB")
     phone.goto(f"/notes/{note.id}")

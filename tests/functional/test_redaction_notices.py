@@ -92,6 +92,13 @@ def test_an_author_whose_note_and_own_changes_lost_the_data_gets_one_notice_sayi
     assert NAME not in page and PHONE not in page
 
 
+def accept_removing_every_finding(reviewer: FlaskClient, note: Note):
+    """Have a moderator accept ``note``'s waiting changes with every privacy finding removed."""
+    url = f"/moderation/notes/{note.id}/changes"
+    return post_form(reviewer, f"{url}/accept", removing_every_finding(reviewer, url, "/changes/accept"),
+                     form_url=url)
+
+
 def test_an_author_whose_changes_lost_a_number_removed_on_accepting_a_translation_is_told(
         app, contributor, moderator, make_user):
     original = edited(published(contributor, moderator, body="我们每周走两次。"), contributor,
@@ -99,11 +106,8 @@ def test_an_author_whose_changes_lost_a_number_removed_on_accepting_a_translatio
     translator = make_user("tina", role=Role.CONTRIBUTOR, pseudonym="Tina")
     translation = edited(published_translation(original, translator, moderator, "We go twice a week."), translator,
                          f"Call {PHONE}. We go twice a week.")
-    reviewer = client_of(app, moderator)
-    url = f"/moderation/notes/{translation.id}/changes"
 
-    decision = post_form(reviewer, f"{url}/accept", removing_every_finding(reviewer, url, "/changes/accept"),
-                         form_url=url)
+    decision = accept_removing_every_finding(client_of(app, moderator), translation)
     page = told(client_of(app, contributor))
 
     assert decision.status_code == 302
@@ -166,11 +170,8 @@ def test_a_translator_whose_translation_lost_a_number_removed_on_accepting_the_o
                       f"电话 {PHONE}。我们每周走两次。")
     translator = make_user("tina", role=Role.CONTRIBUTOR, pseudonym="Tina")
     translation = published_translation(original, translator, moderator, f"Call {PHONE}. We go twice a week.")
-    reviewer = client_of(app, moderator)
-    url = f"/moderation/notes/{original.id}/changes"
 
-    decision = post_form(reviewer, f"{url}/accept", removing_every_finding(reviewer, url, "/changes/accept"),
-                         form_url=url)
+    decision = accept_removing_every_finding(client_of(app, moderator), original)
     page = told(client_of(app, translator))
 
     assert decision.status_code == 302
