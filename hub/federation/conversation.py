@@ -398,8 +398,7 @@ def _offer_standing(translation: Note) -> bool:
     sent, is waiting (maybe on its way right now), or was dead-lettered after a try the origin may have read
     (a timeout: :attr:`Delivery.may_have_arrived`). One refused each time it was tried never got there."""
     rows = db.session.execute(sa.select(Delivery.activity, Delivery.state, Delivery.may_have_arrived).where(
-        Delivery.activity_id.startswith(actor.note_object_id(translation.id) + "#", autoescape=True)
-    ).order_by(Delivery.id.desc()))
+        delivery.of_object(actor.note_object_id(translation.id))).order_by(Delivery.id.desc()))
     for activity, state, arrived in rows:
         if activity.get("type") == "Delete":
             return False

@@ -119,6 +119,11 @@ def _record_receipts(note: Note, peers: Iterable[PeerHub]) -> None:
             known.add(peer.id)
 
 
+def of_object(object_id: str) -> sa.ColumnElement[bool]:
+    """Return the condition for the deliveries of activities about ``object_id`` (their ids are ``<object>#…``)."""
+    return Delivery.activity_id.startswith(object_id + "#", autoescape=True)
+
+
 def supersede(object_id: str, inbox_url: str | None, *, event_id: int | None,
               kinds: tuple[str, ...] = ("Create", "Update"), but: str | None = None) -> int:
     """Drop the Creates and Updates of ``object_id`` not yet sent to an inbox (None: to any but ``but``), older than
@@ -133,8 +138,7 @@ def supersede(object_id: str, inbox_url: str | None, *, event_id: int | None,
     are few, found through the state's index however many were sent. Return how many were dropped.
     ``kinds``: the activities that bring the whole object (a comment's origin relays it as an ``Announce``).
     """
-    query = sa.select(Delivery).where(Delivery.state.in_(("pending", "dead")),
-                                      Delivery.activity_id.startswith(object_id + "#", autoescape=True))
+    query = sa.select(Delivery).where(Delivery.state.in_(("pending", "dead")), of_object(object_id))
     if inbox_url is not None:
         query = query.where(Delivery.inbox_url == inbox_url)
     if but is not None:
@@ -586,8 +590,8 @@ def _offered_since(withdrawal: Delivery) -> bool:
     if note is None or note.translation_of_id is None or note.origin_peer_id is not None:
         return False
     later = db.session.scalars(sa.select(Delivery.activity).where(
-        Delivery.activity_id.startswith(actor.note_object_id(note.id) + "#", autoescape=True),
-        Delivery.peer_id == withdrawal.peer_id, Delivery.id > withdrawal.id, Delivery.state == "sent"))
+        of_object(actor.note_object_id(note.id)), Delivery.peer_id == withdrawal.peer_id, Delivery.id > withdrawal.id,
+        Delivery.state == "sent"))
     return any(activity.get("type") == "Offer" for activity in later)
 
 

@@ -203,23 +203,35 @@ def _members_note() -> Note:
     return note
 
 
+def _comment_sent_signed_out(page: Page, note: Note, text: str):
+    """Write ``text`` in the note's comment form, end the session in another tab, send: the sign-in page
+    follows. Return the comment form."""
+    page.goto(f"/notes/{note.id}")
+    comment = page.locator(f"form[action$='/notes/{note.id}/comments']")
+    comment.locator("textarea[name=body]").fill(text)
+    _sign_out_in_another_tab(page)
+    comment.locator("[type=submit]").click()
+    expect(page).to_have_url(re.compile(rf"/login\?next=/notes/{note.id}$"))
+    return comment
+
+
+def _sign_in_back_to(page: Page, note: Note, username: str) -> None:
+    """Sign in as ``username`` on the sign-in page shown, which leads back to the note."""
+    page.locator("#login").fill(username)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form[data-sign-in] [type=submit]").click()
+    expect(page).to_have_url(re.compile(rf"/notes/{note.id}$"))
+
+
 @pytest.mark.parametrize("locale", ["zh-CN", "en-GB"])
 def test_a_comment_sent_signed_out_comes_back_with_its_text_after_signing_in(open_as, live_hub, locale):
     note = _members_note()
 
     reader = open_as("mary", locale=locale)
-    reader.goto(f"/notes/{note.id}")
-    comment = reader.locator(f"form[action$='/notes/{note.id}/comments']")
-    comment.locator("textarea[name=body]").fill("We tried this in Chengdu too.")
-    _sign_out_in_another_tab(reader)
-    comment.locator("[type=submit]").click()
-    expect(reader).to_have_url(re.compile(rf"/login\?next=/notes/{note.id}$"))
+    comment = _comment_sent_signed_out(reader, note, "We tried this in Chengdu too.")
     expect(reader.locator(".flash-warning")).to_be_visible()
 
-    reader.locator("#login").fill("mary")
-    reader.locator("#password").fill(PASSWORD)
-    reader.locator("form[data-sign-in] [type=submit]").click()
-    expect(reader).to_have_url(re.compile(rf"/notes/{note.id}$"))
+    _sign_in_back_to(reader, note, "mary")
     expect(comment.locator("textarea[name=body]")).to_have_value("We tried this in Chengdu too.")
     expect(comment.locator("textarea[name=body]")).to_be_focused()
     comment.locator("[type=submit]").click()
@@ -237,17 +249,9 @@ def test_a_comment_sent_signed_out_is_not_given_to_another_person_who_signs_in_o
     note = _members_note()
 
     phone = open_as("mary", locale="en-GB")
-    phone.goto(f"/notes/{note.id}")
-    comment = phone.locator(f"form[action$='/notes/{note.id}/comments']")
-    comment.locator("textarea[name=body]").fill("Fang at the back gate knows us.")
-    _sign_out_in_another_tab(phone)
-    comment.locator("[type=submit]").click()
-    expect(phone).to_have_url(re.compile(rf"/login\?next=/notes/{note.id}$"))
+    comment = _comment_sent_signed_out(phone, note, "Fang at the back gate knows us.")
 
-    phone.locator("#login").fill("lin")  # someone else picks up the phone
-    phone.locator("#password").fill(PASSWORD)
-    phone.locator("form[data-sign-in] [type=submit]").click()
-    expect(phone).to_have_url(re.compile(rf"/notes/{note.id}$"))
+    _sign_in_back_to(phone, note, "lin")  # someone else picks up the phone
     expect(phone.locator(".main-nav")).to_contain_text("小林")
     expect(comment.locator("textarea[name=body]")).to_have_value("")
     assert phone.evaluate("sessionStorage.getItem('hub-sent-form')") is None
