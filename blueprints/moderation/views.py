@@ -379,10 +379,12 @@ def redact_comment(comment_id: int):
         abort(404)
     form = RedactCommentForm()
     if request.method == "GET":
-        form.body.data = comment.body
+        _show_comment_text(form, comment)
     elif form.validate_on_submit():
         with attempt(form=form) as redacted:
-            reach = discussion.redact(comment, by=me(), body=form.body.data)
+            reach = discussion.redact(comment, by=me(), body=form.body.data, version=form.version.data or None)
+        if isinstance(redacted.error, notes.ChangedMeanwhile):
+            _show_comment_text(form, comment)  # as it is now: saving the text this moderator saw would undo a cut
         if redacted:
             _flash_reach(reach, marker=screening.marker(discussion.comment_language(comment)),
                          until_release=_cut_waits_for_release(comment), cut_off=_writers_hub_cut_off(comment))
@@ -394,6 +396,12 @@ def redact_comment(comment_id: int):
                            hub_cut_off=_writers_hub_cut_off(comment),
                            until_release=_cut_waits_for_release(comment),
                            marker=screening.marker(discussion.comment_language(comment)))
+
+
+def _show_comment_text(form: RedactCommentForm, comment: Comment) -> None:
+    """Fill the redaction form with the comment's text as it is now, and name that version."""
+    form.body.data = comment.body
+    form.version.data = discussion.text_version(comment)
 
 
 def _cut_waits_for_release(comment: Comment) -> bool:

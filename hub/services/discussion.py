@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -47,6 +48,10 @@ def _render(body: str) -> str:
 PERSONAL_DATA = _l("This comment may contain personal data. Check each highlighted place.")
 # i18n: a member tried to edit their comment after a moderator removed it (or the note was deleted)
 REMOVED = _l("This comment was removed, so it can no longer be edited.")
+# i18n: a moderator's removal of personal data was refused: the comment's text changed while they edited it
+REDACTED_MEANWHILE = _l("The comment changed while you were editing it (another moderator removed personal data, "
+                        "or its writer changed it), so nothing was saved. The form now shows the comment as it "
+                        "is: remove what is still there.")
 
 
 def _clean(body: str) -> str:
@@ -363,15 +368,27 @@ class Reach(enum.Enum):
     NOT_WRITER = "not_writer"  # the partner hub the comment was written on keeps its original
 
 
-def redact(comment: Comment, *, by: User, body: str) -> Reach:
+def text_version(comment: Comment) -> str:
+    """Name the text of ``comment`` a moderator edits (a digest): the redaction form carries it back."""
+    return hashlib.sha256(comment.body.encode()).hexdigest()[:16]
+
+
+def redact(comment: Comment, *, by: User, body: str, version: str | None = None) -> Reach:
     """Let a moderator cut personal data out of a comment ("redact now"); readers' copies follow.
 
     A partner member's comment goes back to its hub only as cuts (:func:`redaction.only_cuts`):
     spans simply deleted are marked so; any other change stays here and on the other hubs.
+    ``version`` (:func:`text_version`) names the text the moderator edited: when the comment changed since
+    (another moderator's cut, its writer's edit), nothing is saved, as their text would put back what was
+    cut out meanwhile.
     """
     _require_moderator(by)
+    lock_for_update(comment)  # two moderators at once: the second waits, then compares with the first one's text
+    db.session.refresh(comment)
     if comment.removed_at is not None:
         raise ServiceError(_l("This comment was removed."))
+    if version is not None and version != text_version(comment):
+        raise notes.ChangedMeanwhile(REDACTED_MEANWHILE)
     if text_safety.shows_nothing(text_safety.without_controls(body or "")):
         raise ServiceError(_emptied(comment), field="body")
     body = _clean(body)
