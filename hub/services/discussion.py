@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,7 +60,12 @@ def _clean(body: str) -> str:
 
 def findings(comment: Comment) -> list[privacy.Finding]:
     """Return the privacy check's findings in a comment (field name ``comment``)."""
-    return screening.screen({FIELD: comment.body})
+    return findings_each([comment])[0]
+
+
+def findings_each(comments: Sequence[Comment]) -> list[list[privacy.Finding]]:
+    """Return the findings of each of ``comments`` (as :func:`findings`), reading the listed words once."""
+    return screening.screen_each([{FIELD: comment.body} for comment in comments])
 
 
 def add_comment(note: Note, *, by: User, body: str, confirm_privacy: bool = False,
@@ -294,8 +299,12 @@ def _held_query():
 
 
 def held(*, page: int = 1, per_page: int = 30):
-    """Return a page of held comments, oldest first."""
-    return db.paginate(_held_query().order_by(Comment.id), page=page, per_page=per_page, error_out=False)
+    """Return a page of held comments, oldest first, each with its note, writer and place in the conversation
+    (read for the whole page at once)."""
+    query = _held_query().order_by(Comment.id).options(
+        selectinload(Comment.note).selectinload(Note.original), selectinload(Comment.author),
+        selectinload(Comment.thread))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
 def held_count() -> int:
