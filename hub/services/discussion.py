@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 from flask_babel import lazy_gettext as _l
 
-from hub import events, text_safety
+from hub import events, text_safety, worker
 from hub.database import lock_for_update
 from hub.extensions import db
 from hub.models import Comment, CommentState, CommentThread, Flag, Note, NoteState, Notification
@@ -416,11 +416,16 @@ def _would_lose_a_cut(comment: Comment, body: str) -> Any | None:
     waiting = db.session.scalars(sa.select(Event.payload).where(
         Event.id > read, Event.kind == "comment.updated", Event.subject_type == "comment",
         Event.subject_id == comment.id))
-    if any(payload.get("redacted") for payload in waiting):
+    if not any(payload.get("redacted") for payload in waiting):
+        return None
+    if not worker.any_running():  # the cut goes on its way only when a worker reads the log: waiting is no help
         return _l("Nothing was saved: the personal data you cut out a moment ago is not yet on its way to the "
                   "partner hub this comment was written on, and that hub does not take this change, so it would "
-                  "never get the cut. Try again in a minute.")
-    return None
+                  "never get the cut. The hub's worker, which sends it, is not running, so waiting will not help: "
+                  "ask an admin to start it (Administration, System says how), then save this change again.")
+    return _l("Nothing was saved: the personal data you cut out a moment ago is not yet on its way to the "
+              "partner hub this comment was written on, and that hub does not take this change, so it would "
+              "never get the cut. Try again in a minute.")
 
 
 def _emptied(comment: Comment) -> Any:
