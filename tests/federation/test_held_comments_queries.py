@@ -10,7 +10,7 @@ from hub.federation import inbox
 from hub.models import Comment
 from hub.services import discussion
 from tests.federation.test_conversation_inbox import _comment, _consume, _send_all, _take_off_the_allow_list
-from tests.helpers import login, post_form
+from tests.helpers import login, post_form, statements
 
 PHONE = "<p>Call Wang on 138 1234 5678.</p>"
 
@@ -40,16 +40,8 @@ def _page_and_statements(app, moderator) -> tuple[str, list[str]]:
     browser = app.test_client()
     assert login(browser, moderator.username).status_code == 302
     browser.get("/moderation/comments?lang=en")  # the session's first page: what it loads once is loaded
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with statements() as seen:
         page = browser.get("/moderation/comments?lang=en").get_data(as_text=True)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
     return page, seen
 
 
