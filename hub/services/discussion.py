@@ -13,14 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 from flask_babel import lazy_gettext as _l
 
-from hub import events, text_safety
+from hub import events, text_safety, worker
 from hub.database import lock_for_update
 from hub.extensions import db
 from hub.models import Comment, CommentState, CommentThread, Flag, Note, NoteState, Notification
@@ -65,7 +65,12 @@ def _clean(body: str) -> str:
 
 def findings(comment: Comment) -> list[privacy.Finding]:
     """Return the privacy check's findings in a comment (field name ``comment``)."""
-    return screening.screen({FIELD: comment.body})
+    return findings_each([comment])[0]
+
+
+def findings_each(comments: Sequence[Comment]) -> list[list[privacy.Finding]]:
+    """Return the findings of each of ``comments`` (as :func:`findings`), reading the listed words once."""
+    return screening.screen_each([{FIELD: comment.body} for comment in comments])
 
 
 def add_comment(note: Note, *, by: User, body: str, confirm_privacy: bool = False,
@@ -299,8 +304,12 @@ def _held_query():
 
 
 def held(*, page: int = 1, per_page: int = 30):
-    """Return a page of held comments, oldest first."""
-    return db.paginate(_held_query().order_by(Comment.id), page=page, per_page=per_page, error_out=False)
+    """Return a page of held comments, oldest first, each with its note, writer and place in the conversation
+    (read for the whole page at once)."""
+    query = _held_query().order_by(Comment.id).options(
+        selectinload(Comment.note).selectinload(Note.original), selectinload(Comment.author),
+        selectinload(Comment.thread))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
 def held_count() -> int:
@@ -424,11 +433,16 @@ def _would_lose_a_cut(comment: Comment, body: str) -> Any | None:
     waiting = db.session.scalars(sa.select(Event.payload).where(
         Event.id > read, Event.kind == "comment.updated", Event.subject_type == "comment",
         Event.subject_id == comment.id))
-    if any(payload.get("redacted") for payload in waiting):
+    if not any(payload.get("redacted") for payload in waiting):
+        return None
+    if not worker.any_running():  # the cut goes on its way only when a worker reads the log: waiting is no help
         return _l("Nothing was saved: the personal data you cut out a moment ago is not yet on its way to the "
                   "partner hub this comment was written on, and that hub does not take this change, so it would "
-                  "never get the cut. Try again in a minute.")
-    return None
+                  "never get the cut. The hub's worker, which sends it, is not running, so waiting will not help: "
+                  "ask an admin to start it (Administration, System says how), then save this change again.")
+    return _l("Nothing was saved: the personal data you cut out a moment ago is not yet on its way to the "
+              "partner hub this comment was written on, and that hub does not take this change, so it would "
+              "never get the cut. Try again in a minute.")
 
 
 def _emptied(comment: Comment) -> Any:
