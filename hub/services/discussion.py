@@ -417,9 +417,10 @@ def _would_lose_a_cut(comment: Comment, body: str) -> Any | None:
     way to it; None when it would not.
 
     A cut made while the comment is held (by the moderator, or by a note's redaction scrubbing it) goes to
-    that hub only at release, and one saved on a shown comment only once the conversation's consumer reads
-    its event: either is then built from the comment as it stands, which would be this change, and that
-    hub is never sent it (``edited_here``). Once the cut is queued for it, a later change keeps it
+    that hub only at release, and then, as one saved on a shown comment, only once the conversation's
+    consumer reads its event (``comment.added`` or ``comment.updated``, marked ``redacted``): either is then
+    built from the comment as it stands, which would be this change, and that hub is never sent it
+    (``edited_here``). Once the cut is queued for it, a later change keeps it
     (hub.federation.conversation._kept_for_its_writer). No copy of the cut text is kept anywhere else for
     it: the moderator publishes the comment first, or saves again once the worker has read the log.
     """
@@ -431,7 +432,7 @@ def _would_lose_a_cut(comment: Comment, body: str) -> Any | None:
                   "would never get the cut. Publish the comment first, then change it.")
     read = DatabaseCursor(CONVERSATION_CONSUMER).get()
     waiting = db.session.scalars(sa.select(Event.payload).where(
-        Event.id > read, Event.kind == "comment.updated", Event.subject_type == "comment",
+        Event.id > read, Event.kind.in_(("comment.added", "comment.updated")), Event.subject_type == "comment",
         Event.subject_id == comment.id))
     if not any(payload.get("redacted") for payload in waiting):
         return None

@@ -718,6 +718,31 @@ def test_a_change_the_writers_hub_does_not_take_waits_until_a_cut_made_while_hel
     assert went == [f"Call Wang on {marker}."]
 
 
+def test_a_change_the_writers_hub_does_not_take_waits_until_the_release_of_a_cut_held_comment_is_on_its_way(
+        app, client, make_peer, publish, people):
+    """Released with a cut made while it was held, the comment goes to its writer's hub once the worker reads the
+    release (comment.added, marked redacted): a change that hub does not take, saved before that, would keep
+    the cut from it, as a change saved right after a cut on a shown comment would."""
+    from tests.helpers import login, post_form
+
+    moderator = people["moderator"]
+    writer, comment = _a_partners_held_comment(app, client, make_peer, publish)
+    _redact_on_the_page(app, moderator, comment, "Call Wang on .")
+    browser = app.test_client()
+    assert login(browser, moderator.username).status_code == 302
+    assert post_form(browser, f"/moderation/comments/{comment.id}/release", {},
+                     form_url="/moderation/comments").status_code == 302
+    page = _redact_on_the_page(app, moderator, comment, "Call Wang at the market.")  # the release not read yet
+    assert "Nothing was saved" in page
+    _consume(app)  # the release is read: the cut is queued for the writer's hub
+    assert "Saved on this hub" in _redact_on_the_page(app, moderator, comment, "Call Wang at the market.")
+    _consume(app)
+    marker = screening.marker(discussion.comment_language(comment))
+    went = [html_text(row["object"]["content"]) for row in _send_all()
+            if row["type"] == "Announce" and writer.actor_id in row["cc"] + row["to"]]
+    assert went == [f"Call Wang on {marker}."]
+
+
 def test_a_change_the_writers_hub_does_not_take_waits_until_a_note_redactions_cut_of_a_held_comment_is_published(
         app, client, make_peer, publish, people):
     """The same when the cut came from a redaction of the note scrubbing the comment (discussion.scrub_comments)."""
