@@ -200,17 +200,24 @@ def my_data():
     return personal_data_download(leaving.export(me(), by=me()), "my-data")
 
 
+# The flash category naming a deleted account's id to the next page (base.html), whose hub.js deletes what the
+# editor kept of that account's text on this device.
+ACCOUNT_DELETED = "account-deleted"
+
+
 @bp.route("/account/delete", methods=["GET", "POST"])
 @signed_in
 def delete_account():
     """Delete one's own account, choosing whether published notes stay (as "former member") or go."""
     form = DeleteAccountForm()
     if form.validate_on_submit():
+        account = me().id
         with attempt(form=form) as deleted:
             leaving.delete_account(me(), by=me(), keep_published=form.what.data == "keep",
                                    password=form.password.data)
         if deleted:
             session.clear()
             flash(_("Your account is deleted. Thank you for what you shared."), "info")
+            flash(str(account), ACCOUNT_DELETED)  # hub.js: the account's copies on this device go too
             return redirect(url_for("main.index"))
     return render_template("auth/delete_account.html", form=form)

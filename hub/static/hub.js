@@ -73,16 +73,29 @@ document.addEventListener("submit", (event) => {
 // Copies the editor set aside because they were typed before a moderator removed personal data may hold
 // that very data, on a phone others may use. They go a week after being set aside, at the next page of
 // the hub, and all of them at sign-out (the page after it says so). Ordinary unsaved copies stay:
-// editor.js shows them only to their account.
+// editor.js shows them only to their account. An account deleted in this browser leaves none of its copies
+// (the page after the deletion names it, and says so when there were any).
 (function () {
   const WEEK = 7 * 24 * 60 * 60 * 1000;
   const OLD_KEY = /^hub-note-(\d+|new)(-before-redaction)?$/;
   const signedOut = document.querySelector("[data-signed-out]");
+  const deleted = document.querySelector("meta[name=hub-account-deleted]");
   function read(key) {
     try { return JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { return null; /* unreadable */ }
   }
   let removed = 0;
+  let erased = 0;
   try {
+    if (deleted && /^\d+$/.test(deleted.content)) {
+      for (const key of Object.keys(localStorage)) {
+        const old = OLD_KEY.exec(key);
+        const copy = old && read(key);
+        if (key.startsWith("hub-note-" + deleted.content + "-") || (copy && String(copy.account) === deleted.content)) {
+          localStorage.removeItem(key);
+          erased += 1;
+        }
+      }
+    }
     for (const key of Object.keys(localStorage)) {
       const old = OLD_KEY.exec(key);
       const copy = old && read(key);
@@ -105,10 +118,13 @@ document.addEventListener("submit", (event) => {
       }
     }
   } catch (e) { return; /* storage disabled: nothing kept */ }
-  if (signedOut && removed) {
-    const notice = document.createElement("p");
-    notice.className = "flash flash-info";
-    notice.textContent = signedOut.dataset.msgCopiesRemoved;
-    signedOut.after(notice);
+  function notice(text) {
+    const said = document.createElement("p");
+    said.className = "flash flash-info";
+    said.textContent = text;
+    return said;
   }
+  if (signedOut && removed) signedOut.after(notice(signedOut.dataset.msgCopiesRemoved));
+  const flashes = document.querySelector(".flashes");
+  if (erased && flashes) flashes.append(notice(deleted.dataset.msgCopiesRemoved));
 })();

@@ -1,6 +1,7 @@
 """On a phone several people share, the editor's device copies are never shown to another account nor
 overwritten by another account's (each account has its own keys), and the copies set aside because they were typed before a moderator removed personal data (they may hold what was
-removed) leave the phone a week after being set aside, on any page, and all of them at sign-out."""
+removed) leave the phone a week after being set aside, on any page, and all of them at sign-out. An account
+deleted in the browser leaves none of its copies there."""
 from __future__ import annotations
 
 import json
@@ -164,3 +165,29 @@ def test_signing_out_deletes_set_aside_copies_and_says_so(open_as, people, local
     _sign_out(page)
     expect(page.locator(".flashes")).to_contain_text(SIGNED_OUT[locale])
     expect(page.locator(".flashes")).not_to_contain_text(REMOVED[locale])
+
+
+COPIES_GONE = {"zh-CN": "你在这台设备的编辑器中输入但没有保存的内容也已从这台设备删除。",
+               "en-GB": "Text you typed in the editor on this device and did not save was deleted from this device too."}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-GB"])
+def test_deleting_ones_account_deletes_its_copies_from_the_device_and_no_one_elses(open_as, people, locale):
+    page = open_as("lin", locale=locale, viewport={"width": 390, "height": 844})
+    now = page.evaluate("Date.now()")
+    lin, kai = (f"hub-note-{people[name]}" for name in ("lin", "kai"))
+    copy = {"at": now, "account": people["lin"], "seen": 0, "fields": {"body": NAME}}
+    for key in (f"{lin}-new", f"{lin}-7", f"{lin}-5-before-redaction"):
+        _put(page, key, copy)
+    _put(page, f"{kai}-new", dict(copy, account=people["kai"], fields={"body": "阿凯的草稿"}))
+
+    page.goto("/account/delete")
+    page.locator("input[name=what][value=keep]").check()
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form [type=submit]").last.click()
+    flashes = page.locator(".flashes")
+    expect(flashes).to_contain_text(COPIES_GONE[locale])
+    assert _keys(page) == [f"{kai}-new"]  # kai's unsaved note stays, for kai
+
+    page.goto("/")  # the next page says nothing more
+    expect(page.locator(".flashes")).to_have_count(0)
