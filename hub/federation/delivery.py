@@ -529,7 +529,8 @@ def retry_dead(*, peer: PeerHub | None = None, problem: str | None = None) -> in
             drop(delivery)
             continue
         if held_off_the_list(delivery):
-            continue  # it goes once the hub is on the allow-list again (release_held)
+            hold(delivery)  # it goes once the hub is on the allow-list again (release_held)
+            continue
         delivery.state, delivery.attempts, delivery.next_attempt_at = "pending", 0, utcnow()
         count += 1
     return count

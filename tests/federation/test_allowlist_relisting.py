@@ -127,3 +127,25 @@ def test_an_offer_that_timed_out_then_dropped_with_its_origin_off_the_list_is_st
     _send(app)
     assert _got(peer_server) == [("Offer", object_id), ("Delete", object_id)]
 
+
+
+# --- our follow of a hub taken off the list before it went ----------------------------------------
+
+def test_our_follow_of_a_hub_taken_off_the_allow_list_waits_and_goes_once_it_is_back(
+        app, client, login_as, people, peer_server, make_peer):
+    from hub.models.federation import PeerHub
+    from tests.federation.test_partners import PAGE, _serve_hub
+
+    peer = _serve_hub(peer_server, make_peer)
+    login_as(people["admin"])
+    assert post_form(client, PAGE, {"address": peer.base, "follow": "1"}).status_code == 302  # a Follow queued
+    row = db.session.scalar(sa.select(PeerHub))
+    assert post_form(client, f"{PAGE}{row.id}/allowlist/off", {}, form_url=f"{PAGE}{row.id}").status_code == 302
+    delivery.send_due(app, wait=True)
+    assert peer_server.activities() == []
+    for lang, said in (("en", "the hub is off the allow-list; this goes once it is put back on it"),
+                       ("zh_Hans", "该平台已移出允许名单；重新加入允许名单后会发出")):
+        assert said in client.get(f"{PAGE}{row.id}?lang={lang}").get_data(as_text=True)
+    assert post_form(client, f"{PAGE}{row.id}/allowlist/on", {}, form_url=f"{PAGE}{row.id}").status_code == 302
+    delivery.send_due(app, wait=True)
+    assert [(a["type"], a["id"]) for a in peer_server.activities()] == [("Follow", row.follow_activity_id)]
