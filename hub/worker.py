@@ -531,6 +531,12 @@ def worker_status(*, node: str | None = None) -> dict[str, Any]:
     return {**mine, "workers": workers}
 
 
+def any_running() -> bool:
+    """Tell whether a worker runs now on any node (a fresh heartbeat): one of them runs the shared consumers, such
+    as the conversation's, so work that waits for them gets done only then."""
+    return any(worker["running"] for worker in worker_status()["workers"])
+
+
 def _describe(row: WorkerHeartbeat, stale: float) -> dict[str, Any]:
     age = max(0.0, (utcnow() - row.beat_at).total_seconds())
     return {"node": row.node, "running": row.stopped_at is None and age < stale, "last_heartbeat": row.beat_at,

@@ -2,9 +2,10 @@
 comparing a search index segment's arrays file with Whoosh's own postings, publishing notes directly."""
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -50,6 +51,21 @@ def approve_checked(note, *, by, **options):
 
     keys = [screening.key(finding) for finding in notes.privacy_findings(note)[1]]
     return notes.approve(note, by=by, checked=keys, **options)
+
+
+@contextlib.contextmanager
+def statements() -> Iterator[list[str]]:
+    """Collect the SQL statements run on the hub's database inside the block (for tests that count queries)."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 def count(model, *where) -> int:

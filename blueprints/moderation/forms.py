@@ -94,8 +94,11 @@ class RedactNoteForm(FlaskForm):
 
 
 class RedactCommentForm(FlaskForm):
-    """A moderator edits a comment's text to take personal data out."""
+    """A moderator edits a comment's text to take personal data out, naming the text they edited."""
 
+    # i18n: a hidden field: which version of a comment the moderator edited (named only if it is wrong)
+    version = StringField(_l("Version of the comment"), validators=[Optional(), Length(max=64)],
+                          widget=HiddenInput())
     # Left empty, the service says what to do instead (hub.services.discussion.redact).
     body = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=5000)])
     submit = SubmitField(_l("Remove it everywhere"))

@@ -240,13 +240,16 @@ def return_changes(note_id: int):
 def held_comments():
     """List comments waiting because the privacy check found something in them."""
     page = discussion.held(page=page_arg())
+    # What the page says of each comment is read for all of them at once: a page costs as many queries as one.
+    comments = list(page.items)
+    cut_off, origins = _writers_hubs_cut_off(comments), conversation.origins_of(comments)
     items = []
-    for comment in page.items:
-        fields, found = {discussion.FIELD: comment.body}, discussion.findings(comment)
+    for comment, found in zip(comments, discussion.findings_each(comments)):
+        fields = {discussion.FIELD: comment.body}
         items.append({"comment": comment, "groups": privacy_groups(fields, found),
-                      "findings": finding_rows(fields, found),
+                      "findings": finding_rows(fields, found), "origin": origins[comment.id],
                       "hub_takes_cuts": discussion.writers_hub_takes_cuts(comment),
-                      "hub_cut_off": _writers_hub_cut_off(comment)})
+                      "hub_cut_off": comment.id in cut_off})
     return render_template("moderation/held_comments.html", page=page, items=items,
                            counts=moderation.queue_counts(), form=ActionForm())
 
@@ -379,10 +382,12 @@ def redact_comment(comment_id: int):
         abort(404)
     form = RedactCommentForm()
     if request.method == "GET":
-        form.body.data = comment.body
+        _show_comment_text(form, comment)
     elif form.validate_on_submit():
         with attempt(form=form) as redacted:
-            reach = discussion.redact(comment, by=me(), body=form.body.data)
+            reach = discussion.redact(comment, by=me(), body=form.body.data, version=form.version.data or None)
+        if isinstance(redacted.error, notes.ChangedMeanwhile):
+            _show_comment_text(form, comment)  # as it is now: saving the text this moderator saw would undo a cut
         if redacted:
             _flash_reach(reach, marker=screening.marker(discussion.comment_language(comment)),
                          until_release=_cut_waits_for_release(comment), cut_off=_writers_hub_cut_off(comment))
@@ -396,6 +401,12 @@ def redact_comment(comment_id: int):
                            marker=screening.marker(discussion.comment_language(comment)))
 
 
+def _show_comment_text(form: RedactCommentForm, comment: Comment) -> None:
+    """Fill the redaction form with the comment's text as it is now, and name that version."""
+    form.body.data = comment.body
+    form.version.data = discussion.text_version(comment)
+
+
 def _cut_waits_for_release(comment: Comment) -> bool:
     """Tell whether a cut in a partner member's held comment stays here until the comment is released."""
     return (comment.state == CommentState.HELD and bool(discussion.writers_hub_takes_cuts(comment))
@@ -405,7 +416,14 @@ def _cut_waits_for_release(comment: Comment) -> bool:
 def _writers_hub_cut_off(comment: Comment) -> bool:
     """Tell whether the partner hub a comment was written on would take a cut but is sent nothing now (blocked,
     off the allow-list, not following): the cut is saved marked all the same, yet does not reach it."""
-    return bool(discussion.writers_hub_takes_cuts(comment)) and not conversation.sent_to_its_writer(comment)
+    return comment.id in _writers_hubs_cut_off([comment])
+
+
+def _writers_hubs_cut_off(comments: list[Comment]) -> set[int]:
+    """Return the ids of those ``comments`` whose writer's hub is cut off (:func:`_writers_hub_cut_off`), read
+    for all of them at once."""
+    taking = [c for c in comments if discussion.writers_hub_takes_cuts(c)]
+    return {c.id for c in taking} - conversation.sent_to_their_writers(taking)
 
 
 def _flash_reach(reach: discussion.Reach, *, marker: str, until_release: bool = False, cut_off: bool = False) -> None:

@@ -40,7 +40,7 @@ from hub.federation.activities import InvalidActivity, Unwanted, id_of, same_hos
 from hub.federation.http import request_host
 from hub.models.base import as_id, utcnow
 from hub.models.events import Event
-from hub.models.federation import Delivery, PeerHub
+from hub.models.federation import Delivery, NoteReceipt, PeerHub
 from hub.models import (LANGUAGES, Comment, CommentState, CommentThread, Flag, FlagOrigin, Mark, MarkTotal, Note, NoteState, RemoteMark,
                         Visibility)
 from hub.services import accounts, discussion, notes, redaction, screening
@@ -219,10 +219,25 @@ def sent_to_its_writer(comment: Comment) -> bool:
     newest cut once it is listed again (:func:`_hold_for_its_writer`); the text here keeps the cut marked all the
     same, so that a later cut, sent once it is among them again, brings both (:func:`_send_comment`).
     """
-    thread = thread_of(comment)
-    if thread is None or thread.peer_id is None or comment.note is None:
-        return False
-    return any(peer.id == thread.peer_id for peer in delivery.holders(comment.note))
+    return comment.id in sent_to_their_writers([comment])
+
+
+def sent_to_their_writers(comments: Sequence[Comment]) -> set[int]:
+    """Return the ids of those ``comments`` whose writer's hub is sent our changes of them now (as
+    :func:`sent_to_its_writer`), reading the hubs and who has which note once for all: a page of them costs
+    two queries. The same rule as hub.federation.delivery.holders: a follower whose audience may read the note,
+    and that was sent it."""
+    written = [(c, thread.peer_id) for c in comments
+               if (thread := thread_of(c)) is not None and thread.peer_id is not None and c.note is not None]
+    if not written:
+        return set()
+    following = {peer.id: peer for peer in delivery.followers()}
+    wanted = [(c, following[peer_id]) for c, peer_id in written if peer_id in following]
+    if not wanted:
+        return set()
+    had = set(db.session.execute(sa.select(NoteReceipt.note_id, NoteReceipt.peer_id).where(
+        NoteReceipt.note_id.in_({c.note_id for c, _ in wanted}))).tuples())
+    return {c.id for c, peer in wanted if (c.note_id, peer.id) in had and may_read(c.note, Audience.hub(peer))}
 
 
 def _on_comment_shown(event: Event) -> None:
@@ -1046,16 +1061,30 @@ def _unmarked(text: str) -> str:
 
 def origin_of(comment: Comment) -> dict[str, Any] | None:
     """Return where a comment came from (pseudonym, hub name) and what it answers, for pages."""
-    thread = thread_of(comment)
-    if thread is None:
-        return None
-    found: dict[str, Any] = {"parent_id": thread.parent_id, "pseudonym": thread.author_pseudonym}
-    if thread.peer_id is not None:
-        if found["pseudonym"] and accounts.looks_like_a_member(found["pseudonym"]):
-            found["pseudonym"] = ""  # one of our members took a look-alike name since it arrived
-        writer = db.session.scalar(sa.select(PeerHub).where(
-            PeerHub.base_url.in_([f"https://{thread.origin_host}", f"http://{thread.origin_host}"])).limit(1))
-        found["hub"] = (writer.name or writer.base_url) if writer else thread.origin_host
+    return origins_of([comment])[comment.id]
+
+
+def origins_of(comments: Sequence[Comment]) -> dict[int, dict[str, Any] | None]:
+    """Return :func:`origin_of` each of ``comments`` by id, reading the hubs and our members' names once for all."""
+    threads = {c.id: thread_of(c) for c in comments}
+    elsewhere = [t for t in threads.values() if t is not None and t.peer_id is not None]
+    look_alikes = accounts.members_look_alikes(t.author_pseudonym for t in elsewhere if t.author_pseudonym)
+    addresses = {scheme + t.origin_host: t.origin_host for t in elsewhere for scheme in ("https://", "http://")}
+    writers: dict[str, PeerHub] = {}
+    if addresses:
+        for peer in db.session.scalars(sa.select(PeerHub).where(PeerHub.base_url.in_(addresses)).order_by(PeerHub.id)):
+            writers.setdefault(addresses[peer.base_url], peer)
+    found: dict[int, dict[str, Any] | None] = {}
+    for comment_id, thread in threads.items():
+        if thread is None:
+            found[comment_id] = None
+            continue
+        found[comment_id] = {"parent_id": thread.parent_id, "pseudonym": thread.author_pseudonym}
+        if thread.peer_id is not None:
+            if thread.author_pseudonym in look_alikes:
+                found[comment_id]["pseudonym"] = ""  # one of our members took a look-alike name since it arrived
+            writer = writers.get(thread.origin_host)
+            found[comment_id]["hub"] = (writer.name or writer.base_url) if writer else thread.origin_host
     return found
 
 

@@ -14,6 +14,7 @@ import logging
 import re
 import secrets
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -182,12 +183,23 @@ def looks_like_a_member(name: str) -> bool:
     The same comparison as between our members' own pseudonyms (:func:`_check_pseudonym`): a
     partner hub's member with such a name would pass for ours, so the name is not shown.
     """
-    if not name.strip():
-        return False
-    skeletons = {text_safety.skeleton(name), text_safety.skeleton(name.lower())}
-    query = sa.select(User.id).where(sa.or_(User.pseudonym_skeleton.in_(skeletons),
-                                            sa.func.lower(User.pseudonym) == name.lower()))
-    return db.session.scalar(query.limit(1)) is not None
+    return name in members_look_alikes([name])
+
+
+def members_look_alikes(names: Iterable[str]) -> set[str]:
+    """Return those of ``names`` that :func:`looks_like_a_member`, asking the database once for all of them."""
+    wanted = {name: {text_safety.skeleton(name), text_safety.skeleton(name.lower())} for name in names if name.strip()}
+    if not wanted:
+        return set()
+    skeletons = set().union(*wanted.values())
+    lowered = {name.lower() for name in wanted}
+    query = sa.select(User.pseudonym_skeleton, sa.func.lower(User.pseudonym)).where(
+        sa.or_(User.pseudonym_skeleton.in_(skeletons), sa.func.lower(User.pseudonym).in_(lowered)))
+    found_skeletons, found_lowered = set(), set()
+    for skeleton, pseudonym in db.session.execute(query):
+        found_skeletons.add(skeleton)
+        found_lowered.add(pseudonym)
+    return {name for name, its in wanted.items() if its & found_skeletons or name.lower() in found_lowered}
 
 
 @functools.cache

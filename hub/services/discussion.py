@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 from flask_babel import lazy_gettext as _l
 
-from hub import events, text_safety
+from hub import events, text_safety, worker
 from hub.database import lock_for_update
 from hub.extensions import db
 from hub.models import Comment, CommentState, CommentThread, Flag, Note, NoteState, Notification
@@ -47,6 +48,10 @@ def _render(body: str) -> str:
 PERSONAL_DATA = _l("This comment may contain personal data. Check each highlighted place.")
 # i18n: a member tried to edit their comment after a moderator removed it (or the note was deleted)
 REMOVED = _l("This comment was removed, so it can no longer be edited.")
+# i18n: a moderator's removal of personal data was refused: the comment's text changed while they edited it
+REDACTED_MEANWHILE = _l("The comment changed while you were editing it (another moderator removed personal data, "
+                        "or its writer changed it), so nothing was saved. The form now shows the comment as it "
+                        "is: remove what is still there.")
 
 
 def _clean(body: str) -> str:
@@ -60,7 +65,12 @@ def _clean(body: str) -> str:
 
 def findings(comment: Comment) -> list[privacy.Finding]:
     """Return the privacy check's findings in a comment (field name ``comment``)."""
-    return screening.screen({FIELD: comment.body})
+    return findings_each([comment])[0]
+
+
+def findings_each(comments: Sequence[Comment]) -> list[list[privacy.Finding]]:
+    """Return the findings of each of ``comments`` (as :func:`findings`), reading the listed words once."""
+    return screening.screen_each([{FIELD: comment.body} for comment in comments])
 
 
 def add_comment(note: Note, *, by: User, body: str, confirm_privacy: bool = False,
@@ -294,8 +304,12 @@ def _held_query():
 
 
 def held(*, page: int = 1, per_page: int = 30):
-    """Return a page of held comments, oldest first."""
-    return db.paginate(_held_query().order_by(Comment.id), page=page, per_page=per_page, error_out=False)
+    """Return a page of held comments, oldest first, each with its note, writer and place in the conversation
+    (read for the whole page at once)."""
+    query = _held_query().order_by(Comment.id).options(
+        selectinload(Comment.note).selectinload(Note.original), selectinload(Comment.author),
+        selectinload(Comment.thread))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
 def held_count() -> int:
@@ -363,15 +377,27 @@ class Reach(enum.Enum):
     NOT_WRITER = "not_writer"  # the partner hub the comment was written on keeps its original
 
 
-def redact(comment: Comment, *, by: User, body: str) -> Reach:
+def text_version(comment: Comment) -> str:
+    """Name the text of ``comment`` a moderator edits (a digest): the redaction form carries it back."""
+    return hashlib.sha256(comment.body.encode()).hexdigest()[:16]
+
+
+def redact(comment: Comment, *, by: User, body: str, version: str | None = None) -> Reach:
     """Let a moderator cut personal data out of a comment ("redact now"); readers' copies follow.
 
     A partner member's comment goes back to its hub only as cuts (:func:`redaction.only_cuts`):
     spans simply deleted are marked so; any other change stays here and on the other hubs.
+    ``version`` (:func:`text_version`) names the text the moderator edited: when the comment changed since
+    (another moderator's cut, its writer's edit), nothing is saved, as their text would put back what was
+    cut out meanwhile.
     """
     _require_moderator(by)
+    lock_for_update(comment)  # two moderators at once: the second waits, then compares with the first one's text
+    db.session.refresh(comment)
     if comment.removed_at is not None:
         raise ServiceError(_l("This comment was removed."))
+    if version is not None and version != text_version(comment):
+        raise notes.ChangedMeanwhile(REDACTED_MEANWHILE)
     if text_safety.shows_nothing(text_safety.without_controls(body or "")):
         raise ServiceError(_emptied(comment), field="body")
     body = _clean(body)
@@ -391,9 +417,10 @@ def _would_lose_a_cut(comment: Comment, body: str) -> Any | None:
     way to it; None when it would not.
 
     A cut made while the comment is held (by the moderator, or by a note's redaction scrubbing it) goes to
-    that hub only at release, and one saved on a shown comment only once the conversation's consumer reads
-    its event: either is then built from the comment as it stands, which would be this change, and that
-    hub is never sent it (``edited_here``). Once the cut is queued for it, a later change keeps it
+    that hub only at release, and then, as one saved on a shown comment, only once the conversation's
+    consumer reads its event (``comment.added`` or ``comment.updated``, marked ``redacted``): either is then
+    built from the comment as it stands, which would be this change, and that hub is never sent it
+    (``edited_here``). Once the cut is queued for it, a later change keeps it
     (hub.federation.conversation._kept_for_its_writer). No copy of the cut text is kept anywhere else for
     it: the moderator publishes the comment first, or saves again once the worker has read the log.
     """
@@ -405,13 +432,18 @@ def _would_lose_a_cut(comment: Comment, body: str) -> Any | None:
                   "would never get the cut. Publish the comment first, then change it.")
     read = DatabaseCursor(CONVERSATION_CONSUMER).get()
     waiting = db.session.scalars(sa.select(Event.payload).where(
-        Event.id > read, Event.kind == "comment.updated", Event.subject_type == "comment",
+        Event.id > read, Event.kind.in_(("comment.added", "comment.updated")), Event.subject_type == "comment",
         Event.subject_id == comment.id))
-    if any(payload.get("redacted") for payload in waiting):
+    if not any(payload.get("redacted") for payload in waiting):
+        return None
+    if not worker.any_running():  # the cut goes on its way only when a worker reads the log: waiting is no help
         return _l("Nothing was saved: the personal data you cut out a moment ago is not yet on its way to the "
                   "partner hub this comment was written on, and that hub does not take this change, so it would "
-                  "never get the cut. Try again in a minute.")
-    return None
+                  "never get the cut. The hub's worker, which sends it, is not running, so waiting will not help: "
+                  "ask an admin to start it (Administration, System says how), then save this change again.")
+    return _l("Nothing was saved: the personal data you cut out a moment ago is not yet on its way to the "
+              "partner hub this comment was written on, and that hub does not take this change, so it would "
+              "never get the cut. Try again in a minute.")
 
 
 def _emptied(comment: Comment) -> Any:

@@ -13,6 +13,7 @@
   // share, one account's copy must never overwrite another's (two new notes, or a note both may edit).
   let storageKey = form.dataset.storageKey;
   const account = form.dataset.account;
+  const OTHER_ACCOUNT = "other-account";  // renewToken: the browser is now signed in as someone else
   let dirty = false;
   let timer = null;
   // One autosave request at a time: two in flight can reach the server in either order, and an
@@ -180,7 +181,15 @@
     let kept = false;
     try {
       let [response, answer] = await send();
-      if (response && response.status === 400 && answer && answer.reason === "csrf" && await renewToken()) {
+      const renewed = response && response.status === 400 && answer && answer.reason === "csrf" && await renewToken();
+      if (renewed === OTHER_ACCOUNT) {
+        kept = true;
+        dirty = true;
+        keepLocally();
+        say(form.dataset.msgOtherAccount);
+        return;
+      }
+      if (renewed) {
         [response, answer] = await send();
       }
       if (response && response.ok && answer && answer.ok) {
@@ -280,6 +289,10 @@
       const response = await fetch(location.href, { credentials: "same-origin" });
       if (!response.ok) return false;
       const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const editor = page.querySelector("#note-editor");
+      // Someone else signed in on this browser meanwhile (a shared phone): their token would save this
+      // text into their account. It stays on the device, for its writer.
+      if (editor && editor.dataset.account !== account) return OTHER_ACCOUNT;
       const fresh = page.querySelector("#note-editor input[name=csrf_token]");
       if (!fresh) return false;
       for (const input of document.querySelectorAll("input[name=csrf_token]")) input.value = fresh.value;

@@ -149,6 +149,40 @@ def test_editor_signed_in_again_in_another_tab_goes_on_saving(open_as):
     assert _device_copy(author, note_id) is None
 
 
+@pytest.mark.parametrize(("locale", "said"), [("zh-CN", "另一个账号"), ("en-GB", "another account is signed in")])
+def test_a_new_note_typed_offline_is_not_saved_into_the_account_signed_in_next_on_that_phone(open_as, locale, said):
+    """lin types a new note with no connection; on the same phone lin signs out and kai signs in in another tab.
+    When the connection is back, lin's editor must not take kai's form token and save lin's text as kai's."""
+    accounts.create_user(accounts.NewAccount("kai", "阿凯", PASSWORD), role=Role.CONTRIBUTOR)
+    db.session.commit()
+    phone = open_as("lin", locale=locale)
+    phone.clock.install()
+    phone.goto("/notes/new")
+    editor = phone.locator("#note-editor")
+    phone.route("**/notes/autosave", lambda route: route.abort())  # no connection
+    phone.locator("#title").fill("夜间外展")
+    phone.locator("#body").fill("王小明 13800138000 今晚来过。")
+    phone.clock.fast_forward(AUTOSAVE_DELAY)
+    expect(editor.locator(".autosave-status")).to_have_text(editor.get_attribute("data-msg-offline"))
+
+    _sign_out_in_another_tab(phone)
+    other = phone.context.new_page()
+    sign_in(other, "kai")
+    other.close()
+    sent = _autosaves(phone)
+    phone.unroute("**/notes/autosave")
+    phone.clock.fast_forward(RETRY_DELAY)  # the editor tries again: its token is refused, kai's is not taken
+
+    status = editor.locator(".autosave-status")
+    expect(status).to_have_text(editor.get_attribute("data-msg-other-account"), timeout=SAVE_WAIT)
+    expect(status).to_contain_text(said)
+    assert len(sent) == 1
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Note)) == 0
+    assert phone.evaluate("(key) => JSON.parse(localStorage.getItem(key))",
+                          device_copy_key("lin"))["fields"]["body"] == "王小明 13800138000 今晚来过。"
+
+
 @pytest.mark.parametrize(("locale", "refused"), [("en-GB", "invisible"), ("zh-CN", "看不见的字符")])
 def test_a_refused_field_is_shown_beside_it_and_not_sent_again_until_changed(open_as, locale, refused):
     author = open_as("lin", locale=locale)

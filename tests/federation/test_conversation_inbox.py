@@ -6,6 +6,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from hub import worker
 from hub.extensions import db
 from hub.federation import activities, conversation, delivery, inbox
 from hub.models.events import Event
@@ -571,7 +572,8 @@ def test_a_change_the_writers_hub_does_not_take_waits_until_the_cut_before_it_is
     writer, reader, comment = _a_partners_comment_both_hubs_have(app, client, make_peer, publish)
 
     _redact_on_the_page(app, moderator, comment, "We post kits. Our van waits .")
-    page = _redact_on_the_page(app, moderator, comment, "We post kits in plain parcels.")  # the worker is behind
+    worker.Heartbeat(app).beat(force=True)  # the worker runs, but has not read the cut yet
+    page = _redact_on_the_page(app, moderator, comment, "We post kits in plain parcels.")
     assert "Nothing was saved" in page and "Try again in a minute" in page
     db.session.expire_all()
     marker = screening.marker(discussion.comment_language(comment))
@@ -584,6 +586,38 @@ def test_a_change_the_writers_hub_does_not_take_waits_until_the_cut_before_it_is
     went = {row["cc"][0]: html_text(row["object"]["content"]) for row in _send_all() if row["type"] == "Announce"}
     assert went == {writer.actor_id: f"We post kits. Our van waits {marker}.",
                     reader.actor_id: "We post kits in plain parcels."}
+
+
+# What a moderator is told when the worker that would send the cut is not running: waiting does not help.
+NO_WORKER = {"en": ("Nothing was saved", "is not running, so waiting will not help", "ask an admin to start it"),
+             "zh_Hans": ("没有保存", "后台程序没有在运行，等待也没有用", "请让管理员启动它")}
+
+
+@pytest.mark.parametrize("lang", list(NO_WORKER))
+@pytest.mark.parametrize("last_beat", ["never", "stopped", "stale"])
+def test_a_change_refused_for_a_cut_not_yet_sent_says_so_when_no_worker_runs(
+        app, client, make_peer, publish, people, lang, last_beat):
+    """No worker reads the log, so the cut stays unsent for as long as it is down: "try again in a minute" would
+    mislead. The moderator is told the worker is not running and what to do; once it runs, the change saves."""
+    from tests.helpers import login, post_form
+
+    moderator = people["moderator"]
+    _writer, _reader, comment = _a_partners_comment_both_hubs_have(app, client, make_peer, publish)
+    _redact_on_the_page(app, moderator, comment, "We post kits. Our van waits .")
+    if last_beat == "stopped":
+        worker.Heartbeat(app).beat(stopped=True)
+    elif last_beat == "stale":
+        worker.Heartbeat(app).beat(force=True)
+        app.config["WORKER_HEARTBEAT_SECONDS"] = 0.001  # its heartbeat is now long past three intervals
+    browser = app.test_client()
+    assert login(browser, moderator.username).status_code == 302
+    url = f"/moderation/comments/{comment.id}/redact?lang={lang}"
+    page = post_form(browser, url, {"body": "We post kits in plain parcels."}, follow_redirects=True
+                     ).get_data(as_text=True)
+    assert all(said in page for said in NO_WORKER[lang]), page
+    assert "Try again in a minute" not in page and "请过一分钟再试" not in page
+    _consume(app)  # a worker runs and reads the cut: the change saves
+    assert "Saved on this hub" in _redact_on_the_page(app, moderator, comment, "We post kits in plain parcels.")
 
 
 def _take_off_the_allow_list(app, admin, peer) -> None:
@@ -679,6 +713,31 @@ def test_a_change_the_writers_hub_does_not_take_waits_until_a_cut_made_while_hel
     page = _redact_on_the_page(app, moderator, comment, "Call Wang at the market.")
     assert "Saved on this hub" in page
     _consume(app)
+    went = [html_text(row["object"]["content"]) for row in _send_all()
+            if row["type"] == "Announce" and writer.actor_id in row["cc"] + row["to"]]
+    assert went == [f"Call Wang on {marker}."]
+
+
+def test_a_change_the_writers_hub_does_not_take_waits_until_the_release_of_a_cut_held_comment_is_on_its_way(
+        app, client, make_peer, publish, people):
+    """Released with a cut made while it was held, the comment goes to its writer's hub once the worker reads the
+    release (comment.added, marked redacted): a change that hub does not take, saved before that, would keep
+    the cut from it, as a change saved right after a cut on a shown comment would."""
+    from tests.helpers import login, post_form
+
+    moderator = people["moderator"]
+    writer, comment = _a_partners_held_comment(app, client, make_peer, publish)
+    _redact_on_the_page(app, moderator, comment, "Call Wang on .")
+    browser = app.test_client()
+    assert login(browser, moderator.username).status_code == 302
+    assert post_form(browser, f"/moderation/comments/{comment.id}/release", {},
+                     form_url="/moderation/comments").status_code == 302
+    page = _redact_on_the_page(app, moderator, comment, "Call Wang at the market.")  # the release not read yet
+    assert "Nothing was saved" in page
+    _consume(app)  # the release is read: the cut is queued for the writer's hub
+    assert "Saved on this hub" in _redact_on_the_page(app, moderator, comment, "Call Wang at the market.")
+    _consume(app)
+    marker = screening.marker(discussion.comment_language(comment))
     went = [html_text(row["object"]["content"]) for row in _send_all()
             if row["type"] == "Announce" and writer.actor_id in row["cc"] + row["to"]]
     assert went == [f"Call Wang on {marker}."]

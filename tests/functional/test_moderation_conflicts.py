@@ -18,11 +18,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from hub.extensions import db
-from hub.models import Flag, Note, Notification, ReviewMessage
+from hub.models import Comment, Flag, Note, Notification, ReviewMessage
 from hub.models.audit import AuditEntry
 from hub.models.events import Event
 from hub.models.user import Role, User
-from hub.services import accounts, notes
+from hub.services import accounts, discussion, notes
 from tests.forms import form_fields
 from tests.helpers import PASSWORD, count, login
 
@@ -177,7 +177,8 @@ def racers(shared_app, monkeypatch) -> Callable[..., list]:
     Every request waits, when its decision is about to begin (the note read, its permission to
     be checked), until all of them got there: none has decided anything yet.
     """
-    def run(*posts: tuple[FlaskClient, str, dict], at: tuple[str, ...] = ("_require", "_require_pending")) -> list:
+    def run(*posts: tuple[FlaskClient, str, dict], at: tuple[str, ...] = ("_require", "_require_pending"),
+            module=notes) -> list:
         barrier = threading.Barrier(len(posts), timeout=20)
         racing = threading.local()
 
@@ -190,7 +191,7 @@ def racers(shared_app, monkeypatch) -> Callable[..., list]:
             return wait_then
 
         for name in at:  # the services' first checks, where a decision begins
-            monkeypatch.setattr(notes, name, at_the_start(getattr(notes, name)))
+            monkeypatch.setattr(module, name, at_the_start(getattr(module, name)))
         answers: list = [None] * len(posts)
 
         def post(index: int, client: FlaskClient, url: str, data: dict) -> None:
@@ -300,6 +301,66 @@ def test_an_authors_save_and_a_redaction_at_once_never_put_the_removed_name_back
     note = reload(note.id)
     assert note.body == "Ask someone at the Tuesday office."
     assert note.pending is None or "Lin Fang" not in note.pending.body
+
+
+# A comment's redaction form names the text it was opened on: saved over another moderator's cut (or its
+# writer's edit), the text the moderator saw would put back what was cut out meanwhile.
+COMMENT = "Ask Lin Fang, 13800138000, at the back gate."
+COMMENT_CHANGED = {"en": "The comment changed while you were editing it",
+                   "zh_Hans": "你编辑期间这条评论已被改动"}
+
+
+def commented(people: dict[str, User]) -> Comment:
+    note = published(people["author"], people["moderator"])
+    comment = discussion.add_comment(note, by=people["member"], body=COMMENT, confirm_privacy=True)
+    db.session.commit()
+    return comment
+
+
+def redaction_form(client: FlaskClient, comment: Comment, body: str) -> dict[str, str]:
+    url = f"/moderation/comments/{comment.id}/redact"
+    return {**dict(form_fields(client.get(url).get_data(as_text=True), "")), "body": body}
+
+
+def comment_body(comment_id: int) -> str:
+    db.session.expire_all()
+    return db.session.get(Comment, comment_id).body
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans"])
+def test_a_comment_redaction_opened_before_another_moderators_cut_does_not_put_the_cut_back(app, people, lang):
+    comment = commented(people)
+    first, second = browser(app, people["moderator"]), browser(app, people["second"])
+    url = f"/moderation/comments/{comment.id}/redact"
+    stale = redaction_form(second, comment, "Ask Lin Fang, 13800138000, at the gate.")  # opened, then a coffee
+
+    assert first.post(url, data=redaction_form(first, comment, "Ask someone, [removed], at the back gate.")
+                      ).status_code == 302
+    answer = second.post(url, data=stale, headers={"Accept-Language": lang})
+
+    assert answer.status_code == 200 and COMMENT_CHANGED[lang] in page_text(answer)
+    assert comment_body(comment.id) == "Ask someone, [removed], at the back gate."
+    shown = dict(form_fields(answer.get_data(as_text=True), ""))
+    assert shown["body"].strip() == "Ask someone, [removed], at the back gate."  # the form shows it as it is now
+    assert shown["version"] == discussion.text_version(db.session.get(Comment, comment.id))
+    cut = {**shown, "body": "Ask someone, [removed], at the gate."}
+    assert second.post(url, data=cut).status_code == 302  # saved again from the text as it is: taken
+    assert comment_body(comment.id) == "Ask someone, [removed], at the gate."
+
+
+def test_two_moderators_redacting_a_comment_at_once_never_put_the_cut_back(shared_app, shared_people, racers):
+    comment = commented(shared_people)
+    first, second = browser(shared_app, shared_people["moderator"]), browser(shared_app, shared_people["second"])
+    url = f"/moderation/comments/{comment.id}/redact"
+    forms = [redaction_form(first, comment, "Ask someone, 13800138000, at the back gate."),
+             redaction_form(second, comment, "Ask Lin Fang, [removed], at the back gate.")]
+
+    answers = racers((first, url, forms[0]), (second, url, forms[1]), at=("_require_moderator",), module=discussion)
+
+    taken, refused = outcomes(answers)
+    assert len(taken) == 1 and len(refused) == 1, [a.status_code for a in answers]
+    assert COMMENT_CHANGED["en"] in page_text(refused[0])
+    assert comment_body(comment.id) == (forms[0] if answers[0] is taken[0] else forms[1])["body"]
 
 
 def test_accepting_and_returning_the_same_changes_at_once_applies_one(shared_app, shared_people, racers):
