@@ -65,7 +65,10 @@ def child_exit(_server, worker) -> None:
 
 def post_worker_init(worker) -> None:
     """Refuse to serve a database whose schema is not this code's (empty, or not migrated after an
-    upgrade): the process exits with gunicorn's boot-error code, so gunicorn stops and logs why."""
+    upgrade): the process exits with gunicorn's boot-error code, so gunicorn stops and logs why.
+    Then load what the first search needs (search_index.warm), before the process takes requests:
+    its first reader would otherwise wait more than a second for it."""
+    import search_index
     from hub.schema_check import OutdatedSchema, require_current_schema
 
     app = worker.wsgi
@@ -77,3 +80,4 @@ def post_worker_init(worker) -> None:
         except OutdatedSchema as problem:
             worker.log.error("The hub does not start: %s.", problem)
             sys.exit(3)  # gunicorn's WORKER_BOOT_ERROR: the arbiter halts instead of restarting the process
+    search_index.warm()

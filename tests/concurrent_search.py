@@ -1,11 +1,11 @@
 """Readers and the writer at once, in separate processes: searches and note pages while the worker merges.
 
-One run: gunicorn with several worker processes serves ``/api/v1/search``, the search page and
-note pages (with their similar notes) to client threads, while this process publishes and edits
-notes and ``flask hub worker`` commits them to the index — small commits that Whoosh merges every
-few. It counts every answer of 500 or more, every failed connection and every traceback the
-servers log. Used by the test suite (seconds, tests/functional/test_search_under_writes.py) and
-by ``bench/search_soak.py`` (minutes).
+One run: gunicorn with the hub's settings (hub.gunicorn_conf) and several worker processes serves
+``/api/v1/search``, the search page and note pages (with their similar notes) to client threads, while
+this process publishes and edits notes and ``flask hub worker`` commits them to the index — small
+commits that Whoosh merges every few. It counts every answer of 500 or more, every failed connection
+and every traceback the servers log. Used by the test suite (seconds,
+tests/functional/test_search_under_writes.py) and by ``bench/search_soak.py`` (minutes).
 """
 from __future__ import annotations
 
@@ -87,8 +87,8 @@ def run(app: Flask, env: dict[str, str], *, seconds: float, merges: int = 0, web
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server_log = Path(env["HUB_INSTANCE_PATH"]) / "gunicorn.log"
     with open(server_log, "w") as output:
-        server = spawn.popen([sys.executable, "-m", "gunicorn", "-w", str(web_processes), "-b",
-                              f"127.0.0.1:{port}", "--no-control-socket", "wsgi:app"],
+        server = spawn.popen([sys.executable, "-m", "gunicorn", "-c", "python:hub.gunicorn_conf", "-w",
+                              str(web_processes), "-b", f"127.0.0.1:{port}", "wsgi:app"],
                              cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     stop = threading.Event()
@@ -228,8 +228,9 @@ def _tracebacks(log: str) -> list[str]:
 
 
 def _warm_up(base: str, ids: list[int], web_processes: int) -> None:
-    """Send each web process its first search and note page (loading the analyzer's dictionaries takes
-    seconds), so that the time measured is spent searching while the index changes."""
+    """Send each web process its first search and note page (the analyzer's dictionaries are loaded when the
+    process starts, hub.gunicorn_conf; the index and templates at first use), so that the time measured is spent
+    searching while the index changes."""
     def one(number: int) -> None:
         for path in ("/api/v1/search?q=%E5%A4%96%E5%B1%95", f"/notes/{ids[number % len(ids)]}"):
             with urllib.request.urlopen(base + path, timeout=60) as answer:

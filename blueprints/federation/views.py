@@ -207,6 +207,12 @@ def comment_origin(comment) -> dict[str, Any] | None:
 
 
 @bp.app_template_global()
+def comment_origins(comments) -> dict[int, dict[str, Any] | None]:
+    """Return :func:`comment_origin` of each of ``comments`` by id, read for all of them at once (a page's list)."""
+    return conversation.origins_of(list(comments))
+
+
+@bp.app_template_global()
 def flag_hub(flag) -> str | None:
     """Return the partner hub a report came from, else None (our members' reports)."""
     return conversation.flag_origin(flag)

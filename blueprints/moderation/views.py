@@ -18,7 +18,7 @@ from blueprints.web.refusals import attempt, submitted
 from blueprints.web.templating import language_label
 from hub.extensions import db
 from hub.federation import conversation
-from hub.models import SECTIONS, Comment, CommentState, Flag, Note, NoteState
+from hub.models import SECTIONS, Comment, CommentState, Flag, Note, NoteState, Visibility
 from hub.services import discussion, moderation, notes, revisions, screening
 from hub.services.errors import NotAllowed
 from hub.services.screening import PrivacyCheckRequired
@@ -262,7 +262,7 @@ def _held(comment_id: int, action, success: str):
         reach = action(comment)
     if done:
         flash(success, "info")
-        cut_off = reach is not None and _writers_hub_cut_off(comment)
+        cut_off = cut_off_reason(comment.note) if reach is not None and _writers_hub_cut_off(comment) else None
         if reach in (discussion.Reach.MARKED, discussion.Reach.NOT_WRITER) or cut_off:  # a partner's comment cut
             _flash_reach(reach, marker=screening.marker(discussion.comment_language(comment)), cut_off=cut_off)
     return redirect(url_for("moderation.held_comments"))
@@ -390,7 +390,8 @@ def redact_comment(comment_id: int):
             _show_comment_text(form, comment)  # as it is now: saving the text this moderator saw would undo a cut
         if redacted:
             _flash_reach(reach, marker=screening.marker(discussion.comment_language(comment)),
-                         until_release=_cut_waits_for_release(comment), cut_off=_writers_hub_cut_off(comment))
+                         until_release=_cut_waits_for_release(comment),
+                         cut_off=cut_off_reason(comment.note) if _writers_hub_cut_off(comment) else None)
             return redirect(url_for("notes.detail", note_id=comment.note_id))
     fields = {discussion.FIELD: comment.body}
     return render_template("moderation/redact_comment.html", comment=comment, form=form,
@@ -426,21 +427,35 @@ def _writers_hubs_cut_off(comments: list[Comment]) -> set[int]:
     return {c.id for c in taking} - conversation.sent_to_their_writers(taking)
 
 
-def _flash_reach(reach: discussion.Reach, *, marker: str, until_release: bool = False, cut_off: bool = False) -> None:
+@bp.app_template_global()
+def cut_off_reason(note: Note) -> str:
+    """Say why the partner hub a comment on ``note`` was written on is sent nothing of it now (the end of a
+    sentence: "… does not get this change, as …"): the note is no longer shared with partner hubs, or that hub
+    is sent no comments (blocked, off the allow-list, not following, or not among the note's readers)."""
+    if note.state != NoteState.PUBLISHED.value or note.visibility not in (Visibility.PUBLIC.value,
+                                                                          Visibility.PARTNERS.value):
+        # i18n: ends a sentence saying why a partner hub does not get a moderator's change of a comment
+        return _("this note is no longer shared with partner hubs (it was taken down, or narrowed to members).")
+    # i18n: ends a sentence saying why a partner hub does not get a moderator's change of a comment
+    return _("this hub sends it no comments now (it is blocked, off the allow-list, does not follow this hub, or "
+             "may not read this note).")
+
+
+def _flash_reach(reach: discussion.Reach, *, marker: str, until_release: bool = False,
+                 cut_off: str | None = None) -> None:
     """Say where a redaction of a comment went: a partner member's comment may stay as it was on its hub.
 
     ``until_release``: the comment is held, so nothing left this hub yet; its writer's hub hears at release.
-    ``cut_off``: its writer's hub would take the cut but is sent nothing now (:func:`_writers_hub_cut_off`).
+    ``cut_off``: why its writer's hub, which would take the cut, is sent nothing now (:func:`cut_off_reason`).
     """
     if cut_off and reach is discussion.Reach.MARKED:
-        # i18n: %(marker)s is the redaction marker, e.g. “[personal data removed]”
+        # i18n: %(marker)s is the redaction marker, e.g. “[personal data removed]”; %(why)s ends the sentence
         flash(_("Removed from the comment; each deletion is marked “%(marker)s”. The partner hub the comment was "
-                "written on does not get this change: this hub sends it no comments now (it is blocked, off the "
-                "allow-list, or does not follow this hub).", marker=marker), "warning")
+                "written on does not get this change, as %(why)s", marker=marker, why=cut_off), "warning")
     elif cut_off and reach is discussion.Reach.EVERYWHERE:
-        flash(_("Removed from the comment. The partner hub the comment was written on does not get this change: "
-                "this hub sends it no comments now (it is blocked, off the allow-list, or does not follow this hub)."),
-              "warning")
+        # i18n: %(why)s ends the sentence (why that hub is sent nothing now)
+        flash(_("Removed from the comment. The partner hub the comment was written on does not get this change, "
+                "as %(why)s", why=cut_off), "warning")
     elif until_release and reach is discussion.Reach.MARKED:
         # i18n: %(marker)s is the redaction marker, e.g. “[personal data removed]”
         flash(_("Removed from the comment; each deletion is marked “%(marker)s”. The comment still waits for a "

@@ -158,7 +158,6 @@ def test_signing_out_deletes_set_aside_copies_and_says_so(open_as, people, local
     expect(flashes).to_contain_text(SIGNED_OUT[locale])
     expect(flashes).to_contain_text(REMOVED[locale])
     assert _keys(page) == [f"{lin}-7"]  # unsaved work stays, shown only to lin (above)
-    page.screenshot(path=f"/tmp/editor2/signed-out-{locale}.png", full_page=True)
 
     page.goto("/")  # nothing removed: no notice
     sign_in(page, "lin")

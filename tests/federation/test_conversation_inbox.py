@@ -551,13 +551,13 @@ def test_a_cut_still_waiting_for_the_writers_hub_goes_after_a_further_edit_it_do
                     reader.actor_id: "We post kits in plain parcels."}
 
 
-def _redact_on_the_page(app, moderator, comment, body: str) -> str:
-    """Save a moderator's redaction of ``comment`` through its page, in English; return the page shown after."""
+def _redact_on_the_page(app, moderator, comment, body: str, *, lang: str = "en") -> str:
+    """Save a moderator's redaction of ``comment`` through its page (in English); return the page shown after."""
     from tests.helpers import login, post_form
 
     browser = app.test_client()
     assert login(browser, moderator.username).status_code == 302
-    url = f"/moderation/comments/{comment.id}/redact?lang=en"
+    url = f"/moderation/comments/{comment.id}/redact?lang={lang}"
     response = post_form(browser, url, {"body": body}, follow_redirects=True)
     assert response.status_code == 200
     return response.get_data(as_text=True)
@@ -653,6 +653,27 @@ def test_a_moderator_is_not_told_a_cut_reaches_a_writers_hub_off_the_allow_list(
     _consume(app)
     went = {row["cc"][0]: html_text(row["object"]["content"]) for row in _send_all() if row["type"] == "Announce"}
     assert went == {reader.actor_id: f"We post kits. Our van waits {marker}."}
+
+
+@pytest.mark.parametrize(("lang", "why", "not_why"), [
+    ("en", "this note is no longer shared with partner hubs", "it is blocked"),
+    ("zh_Hans", "本笔记已不再与合作平台分享", "它已被屏蔽")])
+def test_a_moderator_is_told_the_note_narrowed_to_members_is_why_a_cut_does_not_reach_the_writers_hub(
+        app, client, make_peer, publish, people, lang, why, not_why):
+    """The writer's hub follows us and is listed; what keeps the cut from it is the note, no longer shared with hubs."""
+    from hub.services import notes
+    from tests.helpers import login
+
+    moderator = people["moderator"]
+    _writer, _reader, comment = _a_partners_comment_both_hubs_have(app, client, make_peer, publish)
+    notes.narrow_visibility(comment.note, by=moderator, visibility="members")
+    db.session.commit()
+    page = _redact_on_the_page(app, moderator, comment, "We post kits. Our van waits .", lang=lang)
+    assert why in page and not_why not in page
+    browser = app.test_client()
+    assert login(browser, moderator.username).status_code == 302
+    page = browser.get(f"/moderation/comments/{comment.id}/redact?lang={lang}").get_data(as_text=True)
+    assert 'id="writer-hub"' in page and why in page and not_why not in page
 
 
 def test_the_held_comments_list_does_not_promise_a_cut_to_a_writers_hub_off_the_allow_list(

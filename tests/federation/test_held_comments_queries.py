@@ -68,3 +68,37 @@ def test_the_held_comments_list_asks_the_database_as_often_for_many_comments_as_
     assert [f'id="held-{c.id}"' in page for c in held] == [True, True, False, False, False, False, True]
     assert page.count('id="writer-hub-') == 1 and f'id="writer-hub-{held[1].id}"' in page
     assert len(with_many) == len(with_few), (len(with_few), len(with_many))
+
+
+def _shown_from(app, client, writer, note, number: int) -> None:
+    """A member of ``writer`` comments on our ``note``; the hub trusts it to publish: the comment is shown."""
+    writer.post(client, writer.activity("Create", _comment(writer, note.id, number=number, content="<p>Same here.</p>",
+                                                           **{"peh:authorPseudonym": f"Partner {number}"})))
+    inbox.process_pending(app)
+
+
+def _note_page_and_statements(app, note) -> tuple[str, list[str]]:
+    """The note page as a reader first sees it after new comments (its comments' part is rendered afresh)."""
+    with statements() as seen:
+        page = app.test_client().get(f"/notes/{note.id}?lang=en").get_data(as_text=True)
+    return page, seen
+
+
+def test_the_note_page_asks_the_database_as_often_for_many_partner_comments_as_for_few(
+        app, client, make_peer, publish):
+    writers = [make_peer(trust="publish", they_follow=True), make_peer("other.example", trust="publish",
+                                                                       they_follow=True)]
+    note = publish("public")
+    _consume(app)
+    _send_all()
+    _shown_from(app, client, writers[0], note, 1)
+    _shown_from(app, client, writers[1], note, 2)
+    page, with_few = _note_page_and_statements(app, note)
+    assert page.count('<article class="comment') == 2
+    for number in range(3, 9):
+        _shown_from(app, client, writers[number % 2], note, number)
+    page, with_many = _note_page_and_statements(app, note)
+    hub = "from partner hub <bdi class=\"user-text\">{}</bdi>"
+    assert page.count(hub.format("peer.example")) == 4 and page.count(hub.format("other.example")) == 4
+    assert all(f"Partner {number}" in page for number in range(1, 9))
+    assert len(with_many) == len(with_few), (len(with_few), len(with_many))
