@@ -215,7 +215,8 @@ def sent_to_its_writer(comment: Comment) -> bool:
     """Tell whether the partner hub ``comment`` was written on is sent our changes of it now: it is one of the hubs
     that have its note and may read it (not blocked, on the allow-list in allow-list mode, following).
 
-    A moderator's cut made while it is not never reaches it; the text here keeps the cut marked all the
+    A moderator's cut made while it is not never reaches it, but for a hub off the allow-list, which gets the
+    newest cut once it is listed again (:func:`_hold_for_its_writer`); the text here keeps the cut marked all the
     same, so that a later cut, sent once it is among them again, brings both (:func:`_send_comment`).
     """
     return comment.id in sent_to_their_writers([comment])
@@ -280,11 +281,27 @@ def _send_comment(comment: Comment, event: Event, *, changed: bool) -> None:
         # (redaction.only_cuts). A text a moderator here changed more (edited_here) stays this hub's own.
         source = thread.peer if thread is not None and (
             not event.payload.get("redacted") or thread.edited_here) else None
-        _to_thread(note, lambda to: _activity(
-            "Announce", comment_to_note(comment, recipients=to, changed_at=changed_at),
-            to=_addressing(note, to)["to"], cc=_addressing(note, to)["cc"],
-            activity_id=f"{comment_object_id(comment.id)}#announce-{event.id}"),
-            event_id=event.id, exclude=source)
+        def build(to: list[str]) -> dict[str, Any]:
+            return _activity("Announce", comment_to_note(comment, recipients=to, changed_at=changed_at),
+                             to=_addressing(note, to)["to"], cc=_addressing(note, to)["cc"],
+                             activity_id=f"{comment_object_id(comment.id)}#announce-{event.id}")
+
+        _to_thread(note, build, event_id=event.id, exclude=source)
+        if source is None and event.payload.get("redacted"):
+            _hold_for_its_writer(comment, build, event_id=event.id)
+
+
+def _hold_for_its_writer(comment: Comment, build, *, event_id: int) -> None:
+    """Keep a moderator's cut of a partner member's comment for the hub it was written on while that hub is off the
+    allow-list, but has the note and would be among its readers once listed again: it gets it then (the
+    newest cut only: a later one replaces it, :func:`_drop_older`), and keeps what was cut out until it does."""
+    thread = thread_of(comment)
+    writer = thread.peer if thread is not None else None
+    if writer is None or writer.blocked or delivery.listed(writer) or not writer.they_follow:
+        return
+    if writer.id not in {p.id for p in delivery.receipts(comment.note)}:
+        return
+    delivery.enqueue(writer, delivery.inbox_of(writer), build([writer.actor_id]), event_id=event_id, held=True)
 
 
 def _on_comment_removed(event: Event) -> None:
@@ -411,7 +428,8 @@ def _goes_to_origin(translation: Note, original: Note) -> bool:
 def _offer_standing(translation: Note) -> bool:
     """Tell whether the origin may hold our translation: since the last withdrawal of it queued, an Offer was
     sent, is waiting (maybe on its way right now), or was dead-lettered after a try the origin may have read
-    (a timeout: :attr:`Delivery.may_have_arrived`). One refused each time it was tried never got there."""
+    (a timeout: :attr:`Delivery.may_have_arrived`), or was one of those and taken out of the queue since
+    (``dropped``: hub.federation.delivery.drop). One refused each time it was tried never got there."""
     rows = db.session.execute(sa.select(Delivery.activity, Delivery.state, Delivery.may_have_arrived).where(
         delivery.of_object(actor.note_object_id(translation.id))).order_by(Delivery.id.desc()))
     for activity, state, arrived in rows:

@@ -97,17 +97,21 @@ def by_inbox(peers: Iterable[PeerHub]) -> dict[str, list[PeerHub]]:
 # --- enqueueing ----------------------------------------------------------------------------
 
 def enqueue(peer: PeerHub | None, inbox_url: str, activity: dict[str, Any], *, event_id: int | None = None,
-            may_have_arrived: bool = False) -> bool:
+            may_have_arrived: bool = False, held: bool = False) -> bool:
     """Add one delivery unless this activity is already queued for this inbox; return whether added.
 
     ``may_have_arrived``: it replaces one the peer may have taken (:attr:`Delivery.may_have_arrived`).
+    ``held``: it waits for ``peer`` to be put back on the allow-list (:func:`hold`).
     """
     exists = db.session.scalar(sa.select(Delivery.id).where(Delivery.activity_id == activity["id"],
                                                              Delivery.inbox_url == inbox_url))
     if exists:
         return False
-    db.session.add(Delivery(peer=peer, inbox_url=inbox_url, activity_id=activity["id"], activity=activity,
-                            event_id=event_id, next_attempt_at=utcnow(), may_have_arrived=may_have_arrived))
+    row = Delivery(peer=peer, inbox_url=inbox_url, activity_id=activity["id"], activity=activity,
+                   event_id=event_id, next_attempt_at=utcnow(), may_have_arrived=may_have_arrived)
+    if held:
+        hold(row)
+    db.session.add(row)
     return True
 
 
@@ -147,9 +151,24 @@ def supersede(object_id: str, inbox_url: str | None, *, event_id: int | None,
     for row in db.session.scalars(query):
         if row.activity.get("type") in kinds and (
                 event_id is None or row.event_id is None or row.event_id < event_id):
-            db.session.delete(row)
+            drop(row)
             dropped += 1
     return dropped
+
+
+def drop(row: Delivery) -> None:
+    """Take a waiting or dead-lettered delivery out of the queue for good (the caller knows it may no longer go).
+
+    An Offer that may already be at its peer (waiting, so maybe on the wire now, or dead after a try the
+    peer may have read: :attr:`Delivery.may_have_arrived`) is kept as ``dropped``, cut down to its object's
+    id: it is the record that our translation may stand at the note's origin, so that its withdrawal still
+    goes there when the translation is taken down (hub.federation.conversation._offer_standing).
+    """
+    if row.activity.get("type") == "Offer" and (row.state == "pending" or row.may_have_arrived):
+        row.state, row.may_have_arrived = "dropped", True
+        row.activity = activities.object_named_only(row.activity)
+    else:
+        db.session.delete(row)
 
 
 def queue_article(note: Note, kind: str, *, activity_id: str, peers: list[PeerHub],
@@ -432,13 +451,15 @@ def due_batches(*, skip: Iterable[str] = ()) -> dict[str, list[Delivery]]:
 
 
 def only_withdraws(activity: dict[str, Any]) -> bool:
-    """Tell whether an activity only takes something back: a Delete, or the end of a follow (Reject, Undo).
+    """Tell whether an activity only takes something back: a Delete, an Undo (of a follow, a mark, a topic's
+    Announce), or the Reject that ends a follow.
 
-    Those still go to a blocked hub, so that it drops what it had of ours and both sides agree
-    that follows ended (as Mastodon tells a domain it blocks).
+    Those still go to a blocked hub and to one taken off the allow-list, so that it drops what it had
+    of ours and both sides agree that follows ended (as Mastodon tells a domain it blocks or no longer
+    allows).
     """
     kind, inner = activity.get("type"), activity.get("object")
-    return kind == "Delete" or (kind in ("Reject", "Undo") and isinstance(inner, dict) and inner.get("type") == "Follow")
+    return kind in ("Delete", "Undo") or (kind == "Reject" and isinstance(inner, dict) and inner.get("type") == "Follow")
 
 
 def _held_back(delivery: Delivery) -> bool:
@@ -489,26 +510,50 @@ def finish_sending(app: Flask) -> None:
         record_outcomes(pool.finished())
 
 
-def retry_dead(*, peer: PeerHub | None = None) -> int:
-    """Put dead letters (of one hub, or all) back in the queue; return how many.
+def retry_dead(*, peer: PeerHub | None = None, problem: str | None = None) -> int:
+    """Put dead letters (of one hub, or all; with the problem code ``problem``, or any) back in the queue; return
+    how many.
 
     Those that may no longer go (:class:`_Wanted`: the note narrowed or taken down since they
     failed, the hub no longer among its readers) are dropped instead, as :func:`supersede` drops
-    stale versions.
+    stale versions; those for a hub off the allow-list stay (:func:`held_off_the_list`).
     """
     query = sa.select(Delivery).where(Delivery.state == "dead")
     if peer is not None:
         query = query.where(Delivery.peer_id == peer.id)
     count, wanted = 0, _Wanted()
     for delivery in list(db.session.scalars(query.order_by(Delivery.id))):
-        if _held_back(delivery):
+        if _held_back(delivery) or (problem is not None and (delivery.last_problem or {}).get("code") != problem):
             continue
         if not wanted(delivery):
-            db.session.delete(delivery)
+            drop(delivery)
+            continue
+        if held_off_the_list(delivery):
+            hold(delivery)  # it goes once the hub is on the allow-list again (release_held)
             continue
         delivery.state, delivery.attempts, delivery.next_attempt_at = "pending", 0, utcnow()
         count += 1
     return count
+
+
+UNLISTED = {"code": "hub_unlisted"}
+
+
+def held_off_the_list(row: Delivery) -> bool:
+    """Tell whether a delivery that may still go must wait for its hub to be put back on the allow-list: anything
+    but a withdrawal, to a hub off the list (allow-list mode)."""
+    return row.peer is not None and not listed(row.peer) and not only_withdraws(row.activity)
+
+
+def hold(row: Delivery) -> None:
+    """Keep a delivery for a hub off the allow-list, as a dead letter :func:`release_held` sends once it is listed."""
+    row.state, row.last_error, row.last_problem = "dead", "hub off the allow-list", dict(UNLISTED)
+
+
+def release_held(peer: PeerHub) -> int:
+    """Queue again what waited for ``peer`` to be put back on the allow-list (:func:`hold`), if it may still go
+    (:class:`_Wanted`); return how many. The caller commits."""
+    return retry_dead(peer=peer, problem=UNLISTED["code"])
 
 
 # --- what may still go -------------------------------------------------------------------------
@@ -524,8 +569,12 @@ class _Wanted:
     narrowed or taken down since (and the comments under it), a hub no longer among its readers
     (taken off the allow-list, no longer following), a comment removed or held again, our
     translation of a partner's note taken down, and in allow-list mode our members' comments and
-    translations for a note's origin that is off the list (:func:`listed`). Withdrawals, and what
-    brings no text (a Follow, a Like, a Flag), always go. One instance looks each note's readers up once.
+    translations for a note's origin that is off the list (:func:`listed`). Withdrawals always go.
+    What brings no text goes to a hub in the allow-list mode's reach: to one off the list, no Like or Flag
+    (our members' dealings with it end there, as with Mastodon's limited federation, where a domain no longer
+    allowed gets only the Rejects and Undos of follows); a Follow still current and an Accept wait for it to
+    be listed again (:func:`held_off_the_list`), as does a moderator's cut for the hub its comment was written
+    on (:func:`_to_its_writer`). One instance looks each note's readers up once.
     """
 
     def __init__(self) -> None:
@@ -541,8 +590,10 @@ class _Wanted:
         activity = row.activity
         if activity.get("type") == "Delete" and _offered_since(row):
             return False
-        if activity.get("type") not in CARRIERS or only_withdraws(activity):
+        if only_withdraws(activity):
             return True
+        if activity.get("type") not in CARRIERS:
+            return _goes_without_text(row)
         note_id = actor.own_number(row.activity_id, "notes")
         if note_id is not None:
             note = db.session.get(Note, note_id)
@@ -567,16 +618,30 @@ class _Wanted:
         return True  # what names a note without its text (a topic's Announce): the hub asks for it, and is checked then
 
 
+def _goes_without_text(row: Delivery) -> bool:
+    """Tell whether an activity that brings no text (a Follow, an Accept, a Like, a Flag) may still go: any to a
+    hub in reach; to one off the allow-list, only a Follow still current or an Accept, once it is listed again."""
+    peer, kind = row.peer, row.activity.get("type")
+    if peer is None or listed(peer):
+        return True
+    if kind == "Follow":
+        return row.activity_id == peer.follow_activity_id and peer.we_follow == "pending"
+    return kind == "Accept"
+
+
 def _to_its_writer(comment: Comment, row: Delivery) -> bool:
     """Tell whether ``row`` brings a partner member's comment on one of our published notes to the hub it was
     written on: a moderator's cut of it, the only version that hub is sent (hub.federation.conversation
-    ._kept_for_its_writer). It goes whether that hub follows us or not (a block ended its follow): it has the
-    comment, and keeps what the moderator cut out until it gets it. In allow-list mode, only to a listed hub."""
+    ._kept_for_its_writer). It goes whether that hub follows us or not (a block ended its follow), as long as it
+    has the note: it has the comment, and keeps what the moderator cut out until it gets it. A hub off the
+    allow-list gets it once it is listed again (:func:`held_off_the_list`)."""
     thread = db.session.get(CommentThread, comment.id)
     note = comment.note
     return (thread is not None and thread.peer is not None and row.inbox_url == inbox_of(thread.peer)
-            and listed(thread.peer) and note.state == NoteState.PUBLISHED.value
-            and note.visibility in (Visibility.PUBLIC.value, Visibility.PARTNERS.value))
+            and note.state == NoteState.PUBLISHED.value
+            and note.visibility in (Visibility.PUBLIC.value, Visibility.PARTNERS.value)
+            and db.session.scalar(sa.select(NoteReceipt.id).where(NoteReceipt.note_id == note.id,
+                                                                  NoteReceipt.peer_id == thread.peer_id)) is not None)
 
 
 def _offered_since(withdrawal: Delivery) -> bool:
@@ -597,7 +662,8 @@ def _offered_since(withdrawal: Delivery) -> bool:
 
 def drop_unwanted(inboxes: Iterable[str], *, note: Note | None = None) -> int:
     """Drop the deliveries waiting or dead-lettered for ``inboxes`` that may no longer go (:class:`_Wanted`), those
-    about ``note`` and its comments when given; return how many.
+    about ``note`` and its comments when given (else all); return how many. Those that may still go once their hub is back
+    on the allow-list wait for it (:func:`hold`).
 
     Called where a note's readers shrink (narrowed, taken down, a hub off the allow-list), in the
     transaction that records it, so that nothing queued before reaches a hub after its Delete.
@@ -609,9 +675,9 @@ def drop_unwanted(inboxes: Iterable[str], *, note: Note | None = None) -> int:
     comments = set(db.session.scalars(sa.select(Comment.id).where(Comment.note_id == note.id))) if note else set()
 
     def about(activity_id: str) -> bool:
-        note_id, comment_id = actor.own_number(activity_id, "notes"), actor.own_number(activity_id, "comments")
         if note is None:
-            return note_id is not None or comment_id is not None
+            return True  # a hub off the allow-list: our members' marks and flags too (_goes_without_text)
+        note_id, comment_id = actor.own_number(activity_id, "notes"), actor.own_number(activity_id, "comments")
         return note_id == note.id or comment_id in comments
 
     ids = [row_id for row_id, activity_id in db.session.execute(sa.select(Delivery.id, Delivery.activity_id).where(
@@ -619,8 +685,10 @@ def drop_unwanted(inboxes: Iterable[str], *, note: Note | None = None) -> int:
     wanted, dropped = _Wanted(), 0
     for row in db.session.scalars(sa.select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)).all():
         if not wanted(row):
-            db.session.delete(row)
+            drop(row)
             dropped += 1
+        elif row.state == "pending" and held_off_the_list(row):
+            hold(row)
     return dropped
 
 

@@ -152,7 +152,7 @@ def follow(address: str, *, by: Any) -> PeerHub:
     peer = upsert(_discover(address))
     if peer.blocked:
         raise ServiceError(_l("This hub is blocked. Unblock it first."), field="address")
-    peer.partner = True
+    _list(peer)
     send_follow(peer)
     audit.record("partner.follow", actor=by, target=peer, hub=peer.base_url)
     db.session.commit()
@@ -173,7 +173,7 @@ def allow(address: str, *, by: Any) -> PeerHub:
     peer = upsert(_discover(address))
     if peer.blocked:
         raise ServiceError(_l("This hub is blocked. Unblock it first."), field="address")
-    peer.partner = True
+    _list(peer)
     audit.record("partner.allow", actor=by, target=peer, hub=peer.base_url)
     db.session.commit()
     return peer
@@ -193,14 +193,26 @@ def unfollow(peer: PeerHub, *, by: Any) -> None:
 
 
 def set_partner(peer: PeerHub, partner: bool, *, by: Any) -> None:
-    """Put a hub on the allow-list or take it off; taken off, it is told to delete partners notes."""
+    """Put a hub on the allow-list or take it off; taken off, it is told to delete partners notes, and what waits
+    for it that may go again once it is listed is held until then (hub.federation.delivery.hold)."""
     _require(by)
-    peer.partner = partner
-    if not partner:
+    if partner:
+        _list(peer)
+    else:
+        peer.partner = False
         _withdraw_partner_notes(peer)
         delivery.drop_unwanted([delivery.inbox_of(peer)])  # what still waits for it of partners notes
     audit.record("partner.allowlist" if partner else "partner.unlist", actor=by, target=peer, hub=peer.base_url)
     db.session.commit()
+
+
+def _list(peer: PeerHub) -> None:
+    """Put a hub on the allow-list, and queue again what was held for it while it was off (caller commits)."""
+    was_listed = delivery.listed(peer)
+    peer.partner = True
+    if not was_listed:
+        db.session.flush()
+        delivery.release_held(peer)
 
 
 def _withdraw_partner_notes(peer: PeerHub) -> None:

@@ -48,9 +48,11 @@ def _translate(note: Note, people) -> Note:
 
 
 def _queued_for(origin) -> list[str]:
+    """Return what waits for ``origin`` (or failed and may be sent again), not what is kept as a record only."""
     db.session.expire_all()
     return [d.activity["type"] for d in db.session.scalars(
-        sa.select(Delivery).where(Delivery.peer_id == origin.row.id).order_by(Delivery.id))]
+        sa.select(Delivery).where(Delivery.peer_id == origin.row.id, Delivery.state.in_(("pending", "dead")))
+        .order_by(Delivery.id))]
 
 
 def test_a_comment_and_a_translation_on_a_note_of_a_hub_off_the_allow_list_stay_here(

@@ -21,8 +21,9 @@ def _consume(app) -> None:
 
 
 def _offers() -> list[dict]:
+    """Return the Offers sent, waiting or failed (not those kept only as a record that one may have arrived)."""
     return [d.activity for d in db.session.scalars(sa.select(Delivery).order_by(Delivery.id))
-            if d.activity["type"] == "Offer"]
+            if d.activity["type"] == "Offer" and d.state != "dropped"]
 
 
 def _published_translation(app, client, make_peer, people, **approval) -> Note:
