@@ -17,7 +17,7 @@ from blueprints.web.forms import (NOTHING_SENT_BACK, RESOLUTION_LABELS, THREAD_C
 from blueprints.web.refusals import attempt, submitted
 from blueprints.web.templating import language_label
 from hub.extensions import db
-from hub.federation import conversation
+from hub.federation import conversation, delivery
 from hub.models import SECTIONS, Comment, CommentState, Flag, Note, NoteState, Visibility
 from hub.services import discussion, moderation, notes, revisions, screening
 from hub.services.errors import NotAllowed
@@ -262,7 +262,7 @@ def _held(comment_id: int, action, success: str):
         reach = action(comment)
     if done:
         flash(success, "info")
-        cut_off = cut_off_reason(comment.note) if reach is not None and _writers_hub_cut_off(comment) else None
+        cut_off = cut_off_reason(comment) if reach is not None and _writers_hub_cut_off(comment) else None
         if reach in (discussion.Reach.MARKED, discussion.Reach.NOT_WRITER) or cut_off:  # a partner's comment cut
             _flash_reach(reach, marker=screening.marker(discussion.comment_language(comment)), cut_off=cut_off)
     return redirect(url_for("moderation.held_comments"))
@@ -391,7 +391,7 @@ def redact_comment(comment_id: int):
         if redacted:
             _flash_reach(reach, marker=screening.marker(discussion.comment_language(comment)),
                          until_release=_cut_waits_for_release(comment),
-                         cut_off=cut_off_reason(comment.note) if _writers_hub_cut_off(comment) else None)
+                         cut_off=cut_off_reason(comment) if _writers_hub_cut_off(comment) else None)
             return redirect(url_for("notes.detail", note_id=comment.note_id))
     fields = {discussion.FIELD: comment.body}
     return render_template("moderation/redact_comment.html", comment=comment, form=form,
@@ -428,17 +428,24 @@ def _writers_hubs_cut_off(comments: list[Comment]) -> set[int]:
 
 
 @bp.app_template_global()
-def cut_off_reason(note: Note) -> str:
-    """Say why the partner hub a comment on ``note`` was written on is sent nothing of it now (the end of a
-    sentence: "… does not get this change, as …"): the note is no longer shared with partner hubs, or that hub
-    is sent no comments (blocked, off the allow-list, not following, or not among the note's readers)."""
+def cut_off_reason(comment: Comment) -> str:
+    """Say why the partner hub ``comment`` was written on is sent nothing of it now (the end of a sentence:
+    "… does not get this change, as …"): the note is no longer shared with partner hubs; that hub is off the
+    allow-list (it gets the newest cut if it is put back on it: hub.federation.delivery.hold); or it is sent
+    no comments (blocked, not following, or not among the note's readers)."""
+    note = comment.note
     if note.state != NoteState.PUBLISHED.value or note.visibility not in (Visibility.PUBLIC.value,
                                                                           Visibility.PARTNERS.value):
         # i18n: ends a sentence saying why a partner hub does not get a moderator's change of a comment
         return _("this note is no longer shared with partner hubs (it was taken down, or narrowed to members).")
+    thread = conversation.thread_of(comment)
+    writer = thread.peer if thread is not None else None
+    if writer is not None and not writer.blocked and not delivery.listed(writer):
+        # i18n: ends a sentence saying why a partner hub does not get a moderator's change of a comment
+        return _("it is off the allow-list: it gets your latest cut only if it is put back on the list.")
     # i18n: ends a sentence saying why a partner hub does not get a moderator's change of a comment
-    return _("this hub sends it no comments now (it is blocked, off the allow-list, does not follow this hub, or "
-             "may not read this note).")
+    return _("this hub sends it no comments now (it is blocked, does not follow this hub, or may not read this "
+             "note).")
 
 
 def _flash_reach(reach: discussion.Reach, *, marker: str, until_release: bool = False,

@@ -647,6 +647,7 @@ def test_a_moderator_is_not_told_a_cut_reaches_a_writers_hub_off_the_allow_list(
 
     page = _redact_on_the_page(app, moderator, comment, "We post kits. Our van waits .")
     assert "does not get this change" in page and "takes the change too" not in page
+    assert "it is off the allow-list: it gets your latest cut only if it is put back on the list" in page
     db.session.expire_all()
     marker = screening.marker(discussion.comment_language(comment))
     assert html_text(comment.body_html) == f"We post kits. Our van waits {marker}."  # saved as before
@@ -692,6 +693,7 @@ def test_the_held_comments_list_does_not_promise_a_cut_to_a_writers_hub_off_the_
     page = response.get_data(as_text=True)
     assert "The comment is published" in page
     assert "does not get this change" in page and "takes the change too" not in page
+    assert "it is off the allow-list: it gets your latest cut only if it is put back on the list" in page
     _consume(app)
     assert [row for row in _send_all() if writer.actor_id in row.get("cc", []) + row.get("to", [])] == []
 
