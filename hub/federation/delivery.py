@@ -697,7 +697,8 @@ MODE_CHECKED_KEY = "hub.federation.mode_checked"
 
 def drop_for_mode(app: Flask) -> int:
     """Once per worker, before its first send: in allow-list mode, drop what waits (or was dead-lettered) for hubs
-    off the allow-list that it may no longer go to (:class:`_Wanted`); return how many.
+    off the allow-list that it may no longer go to (:class:`_Wanted`); return how many. In open mode, queue again
+    what was held for hubs off the list (:func:`hold`): every hub is in reach now.
 
     ``FEDERATION_MODE`` is read at start. Deliveries queued while the hub ran in open mode, for a follower
     that is no partner, would otherwise still carry notes and comments to it after the switch, as if it had
@@ -712,6 +713,11 @@ def drop_for_mode(app: Flask) -> int:
         db.session.commit()
         if dropped:
             log.info("allow-list mode: %d deliveries to hubs off the allow-list dropped", dropped)
+    else:
+        released = retry_dead(problem=UNLISTED["code"])
+        db.session.commit()
+        if released:
+            log.info("open mode: %d deliveries held for hubs off the allow-list queued again", released)
     app.extensions[MODE_CHECKED_KEY] = True
     return dropped
 

@@ -74,6 +74,22 @@ def test_a_cut_waiting_for_the_writers_hub_reaches_it_once_the_hub_is_back_on_th
     assert _to(writer, _send_all()) == []
 
 
+def test_a_cut_held_for_a_writers_hub_off_the_allow_list_goes_when_the_hub_restarts_in_open_mode(
+        app, client, make_peer, publish, people):
+    """In open mode every hub is in reach: what was held for hubs off the list goes (the worker's first send)."""
+    moderator, admin = people["moderator"], people["admin"]
+    writer, _reader, comment = _a_partners_comment_both_hubs_have(app, client, make_peer, publish)
+    _take_off_the_list(app, admin, writer)
+    assert discussion.redact(comment, by=moderator, body="We post kits. Our van waits .") is discussion.Reach.MARKED
+    _consume(app)
+    assert _to(writer, _send_all()) == []
+
+    app.config["FEDERATION_MODE"] = "open"  # read at start: the worker's first send after the restart
+    app.extensions.pop(delivery.MODE_CHECKED_KEY, None)
+    delivery.drop_for_mode(app)
+    assert _to(writer, _send_all()) == [("Announce", html_text(comment.body_html))]
+
+
 def test_a_cut_waiting_for_a_writers_hub_off_the_allow_list_does_not_go_once_the_comment_is_removed(
         app, client, make_peer, publish, people):
     moderator, admin = people["moderator"], people["admin"]
