@@ -187,7 +187,15 @@ def queue_article(note: Note, kind: str, *, activity_id: str, peers: list[PeerHu
 
 def queue_delete(note_id: int, *, activity_id: str, peers: list[PeerHub], event_id: int | None = None,
                  at: dt.datetime | None = None) -> int:
-    """Queue a Delete (Tombstone) of a note to ``peers``, blocked hubs included (it only removes)."""
+    """Queue a Delete (Tombstone) of a note to ``peers``, blocked hubs included (it only removes).
+
+    It is dated no earlier than the note's last change: an Article sent before it is built from the note as it
+    stood when queued (``updated``), maybe after the event ``at`` names, and a hub brings a deleted note back
+    through a version dated after the deletion (hub.federation.remote_notes.receive).
+    """
+    note = db.session.get(Note, note_id)
+    if at is not None and note is not None and note.updated_at is not None and note.updated_at > at:
+        at = note.updated_at
     added = 0
     for inbox, group in by_inbox(peers).items():
         supersede(actor.note_object_id(note_id), inbox, event_id=event_id)

@@ -11,8 +11,7 @@ notes, so the search index follows without knowing about federation.
 - Updates from the origin always apply, also to notes already published here; an update with
   personal data takes a published note back to the queue.
 - Deletes from the origin always apply: the text is wiped and a tombstone row stays, so a late
-  or replayed Create cannot bring the note back. Only a Delete older than the version stored here
-  (the origin shared the note again since, and the Delete came late) removes nothing.
+  or replayed Create cannot bring the note back.
 - Either way our members' translations of a note that leaves readers leave with it, and their
   translators are told (:func:`hub.services.notes.take_down_translations`).
 """
@@ -89,28 +88,26 @@ def receive(peer: PeerHub, article: RemoteArticle, *, at: dt.datetime | None = N
     note = by_remote_id(article.object_id)
     if note is not None and note.origin_peer_id != peer.id:
         raise InvalidActivity("this object belongs to another hub")
-    made = _made_at(article, at)
     if note is None:
         note = _create(peer, article)
     elif note.state == S.DELETED.value:
         # Only a version made after the deletion revives it (the origin republished the note).
-        if not (made and note.deleted_at and made > note.deleted_at):
+        newest = max([t for t in (article.updated, at) if t is not None], default=None)
+        if not (newest and note.deleted_at and newest > note.deleted_at):
             return None
         _create(peer, article, note=note)
-    elif made is not None and note.remote_updated_at is not None and made < note.remote_updated_at:
+    elif _older(article, note):
         return None  # an older version arriving late: the newer one stays
     else:
         _update(note, article, trusted=peer.trust == "publish")
-    note.remote_updated_at = made
-    _sync_translations(peer, note, article, made=made)
+    _sync_translations(peer, note, article)
     return note
 
 
-def _made_at(article: RemoteArticle, at: dt.datetime | None) -> dt.datetime | None:
-    """Return when the origin made what it sends, by its clock: the version's time (``updated``, else
-    ``published``), or the activity's, when later. A note shared again unchanged (published again after it was
-    taken down or narrowed there) keeps its old ``updated``; the Create or Update that shares it again is dated."""
-    return max([t for t in (article.updated or article.published, at) if t is not None], default=None)
+def _older(article: RemoteArticle, note: Note) -> bool:
+    """Tell whether ``article`` is an older version than the one stored, both by its origin's clock."""
+    version = article.updated or article.published
+    return version is not None and note.remote_updated_at is not None and version < note.remote_updated_at
 
 
 def _version_article(article: RemoteArticle, version: LanguageVersion) -> RemoteArticle:
@@ -120,7 +117,7 @@ def _version_article(article: RemoteArticle, version: LanguageVersion) -> Remote
                    content_html=version.content_html, versions=[])
 
 
-def _sync_translations(peer: PeerHub, original: Note, article: RemoteArticle, *, made: dt.datetime | None) -> None:
+def _sync_translations(peer: PeerHub, original: Note, article: RemoteArticle) -> None:
     """Keep one translation note per language version the origin sent; drop versions it no longer sends."""
     db.session.flush()
     wanted = set()
@@ -137,12 +134,12 @@ def _sync_translations(peer: PeerHub, original: Note, article: RemoteArticle, *,
             translation = _create(peer, part, note=translation)
         else:
             _update(translation, part, trusted=peer.trust == "publish")
-        translation.translation_of_id, translation.remote_updated_at = original.id, made
+        translation.translation_of_id = original.id
     stale = sa.select(Note).where(Note.translation_of_id == original.id, Note.origin_peer_id == peer.id,
                                   Note.state != S.DELETED.value)
     for translation in db.session.scalars(stale):
         if translation.remote_id not in wanted:
-            delete(peer, translation.remote_id or "", make_tombstone=False, at=made)
+            delete(peer, translation.remote_id or "", make_tombstone=False, at=article.updated)
 
 
 def _create(peer: PeerHub, article: RemoteArticle, *, note: Note | None = None) -> Note:
@@ -235,9 +232,8 @@ def _update(note: Note, article: RemoteArticle, *, trusted: bool) -> None:
 def delete(peer: PeerHub, object_id: str, *, make_tombstone: bool, at: dt.datetime | None = None) -> Note | None:
     """Apply the origin's Delete: wipe the note, keep a tombstone; return it (None if unknown).
 
-    ``at`` is the origin's time of deletion (by its clock, which later activities are compared with). A note its
-    origin shared again after the deletion (a partner's translation of one of our notes offered again, too) stays
-    (:func:`_withdrawn_since`).
+    ``at`` is the origin's time of deletion (by its clock, which later activities are compared with). A partner's
+    translation of one of our notes it offered again after the deletion stays (:func:`_withdrawn_since`).
     """
     note = by_remote_id(object_id)
     if note is not None and note.origin_peer_id != peer.id:
@@ -256,6 +252,10 @@ def delete(peer: PeerHub, object_id: str, *, make_tombstone: bool, at: dt.dateti
     # deletion depends on the state that decision leaves, so wait for it and read that state.
     notes.hold(note)
     if note.state == S.DELETED.value:
+        # A later Delete of a note deleted here moves its time on: a replay of a version made between the two
+        # (shared again, then deleted again) must not bring it back (receive).
+        if note.deleted_at is None or at > note.deleted_at:
+            note.deleted_at = at
         return note
     for translation in db.session.scalars(sa.select(Note).where(Note.translation_of_id == note.id,
                                                                  Note.origin_peer_id == peer.id)):
@@ -280,12 +280,13 @@ def delete(peer: PeerHub, object_id: str, *, make_tombstone: bool, at: dt.dateti
 
 
 def _withdrawn_since(note: Note, at: dt.datetime | None) -> bool:
-    """Tell whether a Delete made at ``at`` follows the version of ``note`` stored here (``remote_updated_at``: when
-    the origin made it, or sent it again — :func:`_made_at` — or, for a partner's translation of one of our notes,
-    offered it again: hub.federation.conversation.on_offer). An older one comes late (a retried dead letter, a slow
-    queue) after the origin shared the note again, and removes nothing. Without both dates, or on the same one,
-    the Delete removes it: what the origin withdrew must never stay here because a date was missing.
+    """Tell whether a Delete made at ``at`` follows the version of ``note`` stored here, when ``note`` is a partner's
+    translation of one of our notes: its hub withdrew it, then offered it again (``remote_updated_at`` is also
+    the time of the last Offer taken: hub.federation.conversation.on_offer), and the withdrawal came late (a
+    retried dead letter, a slow queue). A Delete without a date, or for any other note, removes it all the same.
     """
+    if note.translation_of_id is None or note.original is None or note.original.origin_peer_id is not None:
+        return True
     return at is None or note.remote_updated_at is None or at >= note.remote_updated_at
 
 

@@ -98,11 +98,9 @@ class Note(db.Model):
     origin_peer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("peer_hub.id"), index=True)
     remote_id: Mapped[str | None] = mapped_column(sa.String(500), unique=True)
     remote_url: Mapped[str | None] = mapped_column(sa.String(500))
-    # The time of the version stored here by its origin's clock, as it said it (``updated``, else ``published``),
-    # or of the Create, Update or Offer that brought it, when later (a note shared again unchanged keeps its old
-    # ``updated``): that hub's Updates and Deletes are ordered by it alone (hub.federation.remote_notes). updated_at
-    # is capped at our own now and moves with our moderators' edits, by our clock: compared with it, a reordered
-    # delivery could win, or a newer one lose.
+    # The time of the version stored here by its origin's clock, as it said it (``updated``, else ``published``):
+    # that hub's Updates are ordered by it alone. updated_at is capped at our own now and moves with our
+    # moderators' edits, by our clock: compared with it, a reordered delivery could win, or a newer one lose.
     remote_updated_at: Mapped[dt.datetime | None]
     # An imported note's id in the partner's own archive (or its page on the hub it was exported from):
     # importing the same file again recognises it. Unique; NULL for notes written here.
