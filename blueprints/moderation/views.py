@@ -248,6 +248,7 @@ def held_comments():
         fields = {discussion.FIELD: comment.body}
         items.append({"comment": comment, "groups": privacy_groups(fields, found),
                       "findings": finding_rows(fields, found), "origin": origins[comment.id],
+                      "version": discussion.text_version(comment),
                       "hub_takes_cuts": discussion.writers_hub_takes_cuts(comment),
                       "hub_cut_off": comment.id in cut_off})
     return render_template("moderation/held_comments.html", page=page, items=items,
@@ -273,7 +274,9 @@ def _held(comment_id: int, action, success: str):
 def release_comment(comment_id: int):
     """Show a held comment to readers, after ticking or removing each finding."""
     checked, redact = finding_choices()
-    return _held(comment_id, lambda c: discussion.release(c, by=me(), checked=checked, redact=redact),
+    version = request.form.get("version") or None
+    return _held(comment_id, lambda c: discussion.release(c, by=me(), checked=checked, redact=redact,
+                                                          version=version),
                  _told_writer(comment_id, _("The comment is published. Its writer is notified."),
                               _("The comment is published.")))
 

@@ -48,6 +48,9 @@ def _render(body: str) -> str:
 PERSONAL_DATA = _l("This comment may contain personal data. Check each highlighted place.")
 # i18n: a member tried to edit their comment after a moderator removed it (or the note was deleted)
 REMOVED = _l("This comment was removed, so it can no longer be edited.")
+# i18n: a moderator's "publish" of a held comment was refused: its text changed while they read it
+RELEASE_CHANGED = _l("The comment changed while you were reading it (another moderator removed personal data, or "
+                     "its writer changed it), so it was not published. Read it again below.")
 # i18n: a moderator's removal of personal data was refused: the comment's text changed while they edited it
 REDACTED_MEANWHILE = _l("The comment changed while you were editing it (another moderator removed personal data, "
                         "or its writer changed it), so nothing was saved. The form now shows the comment as it "
@@ -332,14 +335,22 @@ def comment_language(comment: Comment) -> str:
     return comment.note.language if comment.note else "en"
 
 
-def release(comment: Comment, *, by: User, checked: Iterable[str] = (), redact: Iterable[str] = ()) -> Reach | None:
+def release(comment: Comment, *, by: User, checked: Iterable[str] = (), redact: Iterable[str] = (),
+            version: str | None = None) -> Reach | None:
     """Show a held comment to readers, after each finding is ticked as checked or removed.
 
     Return where the findings removed now went (as :func:`redact`), None when none was. A partner
     member's comment cut now, or while it was held, reaches the hub it was written on with the cuts.
+    ``version`` (:func:`text_version`) names the text the moderator read: when another moderator's cut (or its
+    writer's edit) changed it since, nothing happens, as the findings chosen were those of the other text and
+    saving the cut computed from it would put back what was cut out meanwhile.
     """
     _require_moderator(by)
+    lock_for_update(comment)  # a redaction or another decision at the same moment: this one reads its outcome
+    db.session.refresh(comment)
     _require_held(comment)
+    if version is not None and version != text_version(comment):
+        raise notes.ChangedMeanwhile(RELEASE_CHANGED)
     found = findings(comment)
     chosen = screening.settle(found, checked=checked, redact=redact)
     reach = None
@@ -362,6 +373,8 @@ def release(comment: Comment, *, by: User, checked: Iterable[str] = (), redact: 
 def decline(comment: Comment, *, by: User) -> None:
     """Keep a held comment from readers for good; its writer is told."""
     _require_moderator(by)
+    lock_for_update(comment)  # a release at the same moment: the second one reads the first one's outcome
+    db.session.refresh(comment)
     _require_held(comment)
     comment.removed_at = utcnow()
     audit.record("comment.decline", actor=by, target=comment, note=comment.note_id)

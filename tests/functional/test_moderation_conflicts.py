@@ -363,6 +363,68 @@ def test_two_moderators_redacting_a_comment_at_once_never_put_the_cut_back(share
     assert comment_body(comment.id) == (forms[0] if answers[0] is taken[0] else forms[1])["body"]
 
 
+RELEASE_CHANGED = {"en": "The comment changed while you were reading it", "zh_Hans": "你阅读期间这条评论已被改动"}
+
+
+def held_comment(people: dict[str, User]) -> Comment:
+    """mary's comment with a name and a phone number, held for a moderator."""
+    note = published(people["author"], people["moderator"])
+    comment = discussion.add_comment(note, by=people["member"], body=COMMENT, confirm_privacy=True)
+    db.session.commit()
+    assert comment.state == "held"
+    return comment
+
+
+def release_form(client: FlaskClient, comment: Comment) -> dict[str, str]:
+    """The held list's "publish" form of ``comment`` as the browser sends it, each finding removed."""
+    from hub.services import screening
+
+    page = client.get("/moderation/comments").get_data(as_text=True)
+    fields = dict(form_fields(page, f"/moderation/comments/{comment.id}/release"))
+    assert fields.get("version"), "the form names the text it shows"
+    return {**fields, **{f"finding:{screening.key(f)}": "redact" for f in discussion.findings(comment)}}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans"])
+def test_publishing_a_held_comment_another_moderator_cut_meanwhile_is_refused(app, people, lang):
+    comment = held_comment(people)
+    first, second = browser(app, people["moderator"]), browser(app, people["second"])
+    release = release_form(first, comment)  # read, then a phone call
+    url = f"/moderation/comments/{comment.id}/redact"
+    assert second.post(url, data=redaction_form(second, comment, "Ask someone, 13800138000, at the back gate.")
+                       ).status_code == 302
+
+    answer = first.post(f"/moderation/comments/{comment.id}/release?lang={lang}", data=release,
+                        follow_redirects=True)
+    assert RELEASE_CHANGED[lang] in page_text(answer)
+    db.session.expire_all()
+    assert db.session.get(Comment, comment.id).state == "held"
+    assert comment_body(comment.id) == "Ask someone, 13800138000, at the back gate."
+    assert first.post(f"/moderation/comments/{comment.id}/release", data=release_form(first, comment)
+                      ).status_code == 302  # read again: published, the phone number removed
+    assert "13800138000" not in comment_body(comment.id) and "Lin Fang" not in comment_body(comment.id)
+
+
+def test_publishing_and_redacting_a_held_comment_at_once_never_put_the_cut_back(shared_app, shared_people, racers):
+    comment = held_comment(shared_people)
+    first, second = browser(shared_app, shared_people["moderator"]), browser(shared_app, shared_people["second"])
+    release = release_form(first, comment)
+    url = f"/moderation/comments/{comment.id}/redact"
+    cut = redaction_form(second, comment, "Ask someone, 13800138000, at the back gate.")
+
+    answers = racers((first, f"/moderation/comments/{comment.id}/release", release), (second, url, cut),
+                     at=("_require_moderator",), module=discussion)
+
+    body = comment_body(comment.id)
+    if db.session.get(Comment, comment.id).state == "published":  # the release first, from the text it read
+        assert body == "Ask Lin Fang, [personal data removed], at the back gate."
+        # The redaction, made on the text before it, is refused: the second moderator sees the comment as it is.
+        assert answers[1].status_code == 200 and COMMENT_CHANGED["en"] in page_text(answers[1])
+    else:  # the redaction first; the release, chosen on the text before it, is refused (the list says why)
+        assert body == cut["body"] and answers[1].status_code == 302
+        assert RELEASE_CHANGED["en"] in page_text(first.get("/moderation/comments"))
+
+
 def test_accepting_and_returning_the_same_changes_at_once_applies_one(shared_app, shared_people, racers):
     note = published(shared_people["author"], shared_people["moderator"])
     notes.save(note, by=shared_people["author"], data=notes.NoteInput(
