@@ -389,6 +389,8 @@ def redact_comment(comment_id: int):
     elif form.validate_on_submit():
         with attempt(form=form) as redacted:
             reach = discussion.redact(comment, by=me(), body=form.body.data, version=form.version.data or None)
+        if not redacted and db.session.get(Comment, comment_id) is None:
+            abort(404)  # gone meanwhile (its partner hub deleted the note): as the page would answer now
         if isinstance(redacted.error, notes.ChangedMeanwhile):
             _show_comment_text(form, comment)  # as it is now: saving the text this moderator saw would undo a cut
         if redacted:

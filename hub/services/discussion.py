@@ -110,6 +110,17 @@ def add_comment(note: Note, *, by: User, body: str, confirm_privacy: bool = Fals
     return comment
 
 
+def _lock(comment: Comment, *, gone: Any = None) -> None:
+    """Lock ``comment`` (:func:`hub.database.lock_for_update`) and read it as committed: whoever changes it at the
+    same moment waits, or is waited for. Gone meanwhile (its note deleted by its partner hub), the caller is told
+    so: ``gone``, or "This comment was removed."."""
+    lock_for_update(comment)
+    try:
+        db.session.refresh(comment)
+    except sa.exc.InvalidRequestError:  # the row was deleted since it was read
+        raise ServiceError(gone or _l("This comment was removed.")) from None
+
+
 def may_edit(user: Any, comment: Comment) -> bool:
     """Tell whether ``user`` may change ``comment``: their own, under a note they may comment on now."""
     return (getattr(user, "is_authenticated", False) and comment.author_id is not None
@@ -130,8 +141,7 @@ def edit_comment(comment: Comment, *, by: User, body: str, confirm_privacy: bool
         raise NotAllowed(_l("You may not do this with this note now."))
     body = _clean(body)
     found = screening.require_confirmation({FIELD: body}, confirmed=confirm_privacy, message=PERSONAL_DATA)
-    lock_for_update(comment)  # two edits at once: the second waits, then reads the first one's outcome
-    db.session.refresh(comment)
+    _lock(comment, gone=REMOVED)  # two edits at once: the second waits, then reads the first one's outcome
     if comment.removed_at is not None:  # a moderator removed it while its writer was editing
         db.session.commit()
         raise ServiceError(REMOVED)
@@ -346,8 +356,7 @@ def release(comment: Comment, *, by: User, checked: Iterable[str] = (), redact: 
     saving the cut computed from it would put back what was cut out meanwhile.
     """
     _require_moderator(by)
-    lock_for_update(comment)  # a redaction or another decision at the same moment: this one reads its outcome
-    db.session.refresh(comment)
+    _lock(comment)  # a redaction or another decision at the same moment: this one reads its outcome
     _require_held(comment)
     if version is not None and version != text_version(comment):
         raise notes.ChangedMeanwhile(RELEASE_CHANGED)
@@ -373,8 +382,7 @@ def release(comment: Comment, *, by: User, checked: Iterable[str] = (), redact: 
 def decline(comment: Comment, *, by: User) -> None:
     """Keep a held comment from readers for good; its writer is told."""
     _require_moderator(by)
-    lock_for_update(comment)  # a release at the same moment: the second one reads the first one's outcome
-    db.session.refresh(comment)
+    _lock(comment)  # a release at the same moment: the second one reads the first one's outcome
     _require_held(comment)
     comment.removed_at = utcnow()
     audit.record("comment.decline", actor=by, target=comment, note=comment.note_id)
@@ -405,8 +413,7 @@ def redact(comment: Comment, *, by: User, body: str, version: str | None = None)
     cut out meanwhile.
     """
     _require_moderator(by)
-    lock_for_update(comment)  # two moderators at once: the second waits, then compares with the first one's text
-    db.session.refresh(comment)
+    _lock(comment)  # two moderators at once: the second waits, then compares with the first one's text
     if comment.removed_at is not None:
         raise ServiceError(_l("This comment was removed."))
     if version is not None and version != text_version(comment):

@@ -552,3 +552,28 @@ def test_a_moderator_demoted_meanwhile_is_told_and_keeps_the_message(app, people
     assert says in page and "ask a moderator" not in page.lower()
     assert kept(page) == ["A long, careful reason 很长的理由."]
     assert reload(note.id).state == "submitted" and decided(note.id)["messages"] == 0
+
+
+@pytest.mark.parametrize("action", ["redact", "release", "decline"])
+def test_a_comment_deleted_while_a_moderator_acts_on_it_is_no_error(app, people, monkeypatch, action):
+    """Its note deleted by the partner hub it came from (the comments go with it) between the page's request and
+    the moderator's decision: the moderator is told it is gone, and nothing fails."""
+    comment = held_comment(people)
+    moderator = browser(app, people["moderator"])
+    forms = {"redact": lambda: redaction_form(moderator, comment, "Ask someone, 13800138000, at the back gate."),
+             "release": lambda: release_form(moderator, comment),
+             "decline": lambda: dict(form_fields(moderator.get("/moderation/comments").get_data(as_text=True),
+                                                 f"/moderation/comments/{comment.id}/decline"))}
+    form, comment_id = forms[action](), comment.id
+    checked = discussion._require_moderator
+
+    def deleted_meanwhile(by):
+        db.session.execute(sa.delete(Comment).where(Comment.id == comment_id))
+        db.session.commit()
+        return checked(by)
+
+    monkeypatch.setattr(discussion, "_require_moderator", deleted_meanwhile)
+    answer = moderator.post(f"/moderation/comments/{comment_id}/{action}", data=form, follow_redirects=True)
+    assert answer.status_code in (200, 404), answer.status_code
+    if answer.status_code == 200:
+        assert "This comment was removed." in page_text(answer)
