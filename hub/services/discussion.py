@@ -498,8 +498,11 @@ def scrub_comments(note_ids: Iterable[int], removed: redaction.Removed, *, by: U
     """
     if not removed:
         return 0
+    # Locked and read as committed: a moderator's redaction of one of them at the same moment waits, or is
+    # waited for and cut from (its version check then refuses a form read before this).
     query = (sa.select(Comment).where(Comment.note_id.in_(list(note_ids)), Comment.removed_at.is_(None))
-             .options(joinedload(Comment.thread)).order_by(Comment.id))
+             .options(joinedload(Comment.thread)).order_by(Comment.id)
+             .with_for_update(key_share=True, of=Comment).execution_options(populate_existing=True))
     changed = 0
     for comment in db.session.scalars(query):
         body = redaction.scrub({FIELD: comment.body}, removed, language=comment_language(comment))[FIELD]
