@@ -966,7 +966,7 @@ def on_offer(peer: PeerHub, activity: dict[str, Any], item: Any) -> str | None:
     if withdrawn and not _after(activity, translation.deleted_at):
         return None  # an Offer its hub withdrew since
     if translation is not None and not withdrawn and translation.state not in IN_REVIEW:
-        _take_new_version(translation, article)
+        _take_new_version(translation, article, at=activities.parse_time(activity.get("published")))
         _offered_at(translation, activity)
         return None
     translation = translation or Note(origin_peer_id=peer.id, remote_id=article.object_id, author_id=None,
@@ -997,18 +997,24 @@ def _after(activity: dict[str, Any], moment: dt.datetime | None) -> bool:
     return at is None or moment is None or at > moment
 
 
-def _take_new_version(translation: Note, article: activities.RemoteArticle) -> None:
+def _take_new_version(translation: Note, article: activities.RemoteArticle, *, at: dt.datetime | None) -> None:
     """Apply a partner's new version of its translation our moderators accepted or took down.
 
     What its moderators cut out (personal data) goes at once, each cut shown by the redaction marker as the
     origin's redaction of our member's comment is on the hub that wrote it (:func:`_cuts_of`): the words must
     not stay here, and no partner may change what our readers read unseen by more than a visible cut. Other
     words go back to review when readers had it; a translation taken down here stays down, with them.
+
+    An older version (a retried dead letter) is left: its Offer (``at``) and its ``updated`` both come before
+    the version held, which is the time of the last Offer taken (:func:`_offered_at`). ``updated`` alone is to
+    the second, the Offer to the millisecond: a cut made within the second of the last Offer has an ``updated``
+    earlier than that Offer, and must not be taken for an older version.
     """
     shown = {"title": translation.title, "summary": translation.summary, "body": translation.body}
     offered = {"title": article.title, "summary": article.summary, "body": article.text}
+    made = max([t for t in (article.updated, at) if t is not None], default=None)
     if all(redaction.same_text(shown[k], offered[k]) for k in shown) or (
-            translation.remote_updated_at and article.updated and article.updated < translation.remote_updated_at):
+            translation.remote_updated_at and made and made < translation.remote_updated_at):
         return  # the text we have, or an older version
     cut = _cuts_of(translation, article)
     if cut is not None:

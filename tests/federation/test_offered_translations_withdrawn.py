@@ -156,13 +156,15 @@ def test_a_redaction_of_our_translation_reaches_the_origin_as_a_new_offer(app, c
 NAME = "Wang Xiaoming"
 
 
-def _offer(peer, note, *, at: str, content: str = f"<p>We went to find people, on Fridays with {NAME}.</p>"):
-    """A partner's Offer of its English translation of our note, as that hub makes it, at ``at``."""
+def _offer(peer, note, *, at: str, content: str = f"<p>We went to find people, on Fridays with {NAME}.</p>",
+           updated: str | None = None):
+    """A partner's Offer of its English translation of our note, as that hub makes it, at ``at`` (its version
+    ``updated`` then, unless given: this software writes it to the second)."""
     original = f"http://hub.test/ap/notes/{note.id}"
     article = {"id": f"{peer.base}/ap/notes/7", "type": "Article", "attributedTo": peer.actor_id,
                "name": "Outreach experience", "summary": "What we learned.", "content": content,
                "contentMap": {"en": content}, "mediaType": "text/html", "url": f"{peer.base}/notes/7",
-               "published": "2026-02-01T00:00:00Z", "updated": at, "peh:translationOf": original}
+               "published": "2026-02-01T00:00:00Z", "updated": updated or at, "peh:translationOf": original}
     return peer.activity("Offer", article, target=original, to=["http://hub.test/actor"], published=at)
 
 
@@ -269,6 +271,24 @@ def test_a_partners_redaction_of_its_accepted_translation_applies_at_once_each_c
                                        content="<p>We went to find people, on Fridays with Li Hua.</p>"))
     assert db.session.get(Note, translation.id).state == "submitted"
     assert "We went to find people" not in _read(app, note)
+
+
+def test_a_partners_cut_within_the_second_of_its_last_offer_is_not_taken_for_an_older_version(
+        app, client, make_peer, publish, people):
+    """The partner's moderator cut the name less than a second after its hub offered the translation: the new
+    Offer is later to the millisecond, while its ``updated`` (to the second) is earlier than the first Offer."""
+    note = publish("public")
+    partner = make_peer(trust="moderate")
+    _take(app, client, partner, _offer(partner, note, at="2026-02-01T10:00:00.500Z", updated="2026-02-01T10:00:00Z"))
+    translation = db.session.scalar(sa.select(Note).where(Note.translation_of_id == note.id))
+    approve_checked(translation, by=people["moderator"])
+    _take(app, client, partner, _offer(partner, note, at="2026-02-01T10:00:00.900Z", updated="2026-02-01T10:00:00Z",
+                                       content="<p>We went to find people, on Fridays with .</p>"))
+    page = _read(app, note)
+    assert NAME not in page and screening.marker("en") in page
+    # The first Offer again (a retried dead letter): older by both its dates, it changes nothing.
+    _take(app, client, partner, _offer(partner, note, at="2026-02-01T10:00:00.500Z", updated="2026-02-01T10:00:00Z"))
+    assert NAME not in _read(app, note)
 
 
 def _updates(went: list[dict]) -> list[dict]:
