@@ -181,7 +181,8 @@
     let kept = false;
     try {
       let [response, answer] = await send();
-      const renewed = response && response.status === 400 && answer && answer.reason === "csrf" && await renewToken();
+      let renewed = response && response.status === 400 && answer && answer.reason === "csrf" && await renewToken();
+      if (response && response.status === 403 && await someoneElse()) renewed = OTHER_ACCOUNT;
       if (renewed === OTHER_ACCOUNT) {
         kept = true;
         dirty = true;
@@ -297,6 +298,19 @@
       if (!fresh) return false;
       for (const input of document.querySelectorAll("input[name=csrf_token]")) input.value = fresh.value;
       return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  // Refused as not allowed: maybe because someone else signed in on this browser meanwhile, whose account
+  // may not write notes (the sign-in page, signed in, leads to the home page, whose menu names the account).
+  async function someoneElse() {
+    try {
+      const response = await fetch(form.dataset.loginUrl, { credentials: "same-origin" });
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const menu = page.querySelector(".main-nav [data-account]");
+      return Boolean(menu) && menu.dataset.account !== account;
     } catch (e) {
       return false;
     }

@@ -149,10 +149,14 @@ def test_editor_signed_in_again_in_another_tab_goes_on_saving(open_as):
     assert _device_copy(author, note_id) is None
 
 
-@pytest.mark.parametrize(("locale", "said"), [("zh-CN", "另一个账号"), ("en-GB", "another account is signed in")])
-def test_a_new_note_typed_offline_is_not_saved_into_the_account_signed_in_next_on_that_phone(open_as, locale, said):
-    """lin types a new note with no connection; on the same phone lin signs out and kai signs in in another tab.
-    When the connection is back, lin's editor must not take kai's form token and save lin's text as kai's."""
+@pytest.mark.parametrize(("locale", "said", "other"), [("zh-CN", "另一个账号", "kai"),
+                                                       ("en-GB", "another account is signed in", "kai"),
+                                                       ("en-GB", "another account is signed in", "mary")])
+def test_a_new_note_typed_offline_is_not_saved_into_the_account_signed_in_next_on_that_phone(
+        open_as, locale, said, other):
+    """lin types a new note with no connection; on the same phone lin signs out and kai (who may write notes) or
+    mary (who may not) signs in in another tab. When the connection is back, lin's editor must not take kai's
+    form token and save lin's text as kai's, and says why it saved nothing (not that lin's role changed)."""
     accounts.create_user(accounts.NewAccount("kai", "阿凯", PASSWORD), role=Role.CONTRIBUTOR)
     db.session.commit()
     phone = open_as("lin", locale=locale)
@@ -166,9 +170,9 @@ def test_a_new_note_typed_offline_is_not_saved_into_the_account_signed_in_next_o
     expect(editor.locator(".autosave-status")).to_have_text(editor.get_attribute("data-msg-offline"))
 
     _sign_out_in_another_tab(phone)
-    other = phone.context.new_page()
-    sign_in(other, "kai")
-    other.close()
+    tab = phone.context.new_page()
+    sign_in(tab, other)
+    tab.close()
     sent = _autosaves(phone)
     phone.unroute("**/notes/autosave")
     phone.clock.fast_forward(RETRY_DELAY)  # the editor tries again: its token is refused, kai's is not taken
