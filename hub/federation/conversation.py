@@ -297,7 +297,7 @@ def _hold_for_its_writer(comment: Comment, build, *, event_id: int) -> None:
     newest cut only: a later one replaces it, :func:`_drop_older`), and keeps what was cut out until it does."""
     thread = thread_of(comment)
     writer = thread.peer if thread is not None else None
-    if writer is None or writer.blocked or delivery.listed(writer) or not writer.they_follow:
+    if writer is None or writer.blocked or delivery.listed(writer):
         return
     if writer.id not in {p.id for p in delivery.receipts(comment.note)}:
         return

@@ -142,7 +142,7 @@ def supersede(object_id: str, inbox_url: str | None, *, event_id: int | None,
     are few, found through the state's index however many were sent. Return how many were dropped.
     ``kinds``: the activities that bring the whole object (a comment's origin relays it as an ``Announce``).
     """
-    query = sa.select(Delivery).where(Delivery.state.in_(("pending", "dead")), of_object(object_id))
+    query = sa.select(Delivery).where(Delivery.state.in_(("pending", "dead", "held")), of_object(object_id))
     if inbox_url is not None:
         query = query.where(Delivery.inbox_url == inbox_url)
     if but is not None:
@@ -518,20 +518,24 @@ def finish_sending(app: Flask) -> None:
         record_outcomes(pool.finished())
 
 
-def retry_dead(*, peer: PeerHub | None = None, problem: str | None = None) -> int:
-    """Put dead letters (of one hub, or all; with the problem code ``problem``, or any) back in the queue; return
-    how many.
+def retry_dead(*, peer: PeerHub | None = None) -> int:
+    """Put dead letters (of one hub, or all) back in the queue; return how many.
 
     Those that may no longer go (:class:`_Wanted`: the note narrowed or taken down since they
     failed, the hub no longer among its readers) are dropped instead, as :func:`supersede` drops
-    stale versions; those for a hub off the allow-list stay (:func:`held_off_the_list`).
+    stale versions; those for a hub off the allow-list wait for it (:func:`hold`).
     """
-    query = sa.select(Delivery).where(Delivery.state == "dead")
+    return _requeue(sa.select(Delivery).where(Delivery.state == "dead"), peer=peer)
+
+
+def _requeue(query: sa.Select, *, peer: PeerHub | None) -> int:
+    """Queue again the deliveries ``query`` finds (of ``peer``, or all) that may still go; drop those that may not,
+    hold those for a hub off the allow-list; return how many were queued."""
     if peer is not None:
         query = query.where(Delivery.peer_id == peer.id)
     count, wanted = 0, _Wanted()
     for delivery in list(db.session.scalars(query.order_by(Delivery.id))):
-        if _held_back(delivery) or (problem is not None and (delivery.last_problem or {}).get("code") != problem):
+        if _held_back(delivery):
             continue
         if not wanted(delivery):
             drop(delivery)
@@ -540,11 +544,9 @@ def retry_dead(*, peer: PeerHub | None = None, problem: str | None = None) -> in
             hold(delivery)  # it goes once the hub is on the allow-list again (release_held)
             continue
         delivery.state, delivery.attempts, delivery.next_attempt_at = "pending", 0, utcnow()
+        delivery.last_error, delivery.last_problem = "", None
         count += 1
     return count
-
-
-UNLISTED = {"code": "hub_unlisted"}
 
 
 def held_off_the_list(row: Delivery) -> bool:
@@ -554,14 +556,15 @@ def held_off_the_list(row: Delivery) -> bool:
 
 
 def hold(row: Delivery) -> None:
-    """Keep a delivery for a hub off the allow-list, as a dead letter :func:`release_held` sends once it is listed."""
-    row.state, row.last_error, row.last_problem = "dead", "hub off the allow-list", dict(UNLISTED)
+    """Keep a delivery for a hub off the allow-list (state ``held``: no failure, not retried with the dead
+    letters), until :func:`release_held` queues it once the hub is listed again."""
+    row.state, row.last_error, row.last_problem = "held", "", None
 
 
-def release_held(peer: PeerHub) -> int:
-    """Queue again what waited for ``peer`` to be put back on the allow-list (:func:`hold`), if it may still go
-    (:class:`_Wanted`); return how many. The caller commits."""
-    return retry_dead(peer=peer, problem=UNLISTED["code"])
+def release_held(peer: PeerHub | None = None) -> int:
+    """Queue again what waited for ``peer`` (or any hub) to be put back on the allow-list (:func:`hold`), if it may
+    still go (:class:`_Wanted`) and the hub is listed and not blocked; return how many. The caller commits."""
+    return _requeue(sa.select(Delivery).where(Delivery.state == "held"), peer=peer)
 
 
 # --- what may still go -------------------------------------------------------------------------
@@ -689,7 +692,7 @@ def drop_unwanted(inboxes: Iterable[str], *, note: Note | None = None) -> int:
         return note_id == note.id or comment_id in comments
 
     ids = [row_id for row_id, activity_id in db.session.execute(sa.select(Delivery.id, Delivery.activity_id).where(
-        Delivery.state.in_(("pending", "dead")), Delivery.inbox_url.in_(targets))) if about(activity_id)]
+        Delivery.state.in_(("pending", "dead", "held")), Delivery.inbox_url.in_(targets))) if about(activity_id)]
     wanted, dropped = _Wanted(), 0
     for row in db.session.scalars(sa.select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)).all():
         if not wanted(row):
@@ -722,7 +725,7 @@ def drop_for_mode(app: Flask) -> int:
         if dropped:
             log.info("allow-list mode: %d deliveries to hubs off the allow-list dropped", dropped)
     else:
-        released = retry_dead(problem=UNLISTED["code"])
+        released = release_held()
         db.session.commit()
         if released:
             log.info("open mode: %d deliveries held for hubs off the allow-list queued again", released)

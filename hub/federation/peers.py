@@ -207,12 +207,11 @@ def set_partner(peer: PeerHub, partner: bool, *, by: Any) -> None:
 
 
 def _list(peer: PeerHub) -> None:
-    """Put a hub on the allow-list, and queue again what was held for it while it was off (caller commits)."""
-    was_listed = delivery.listed(peer)
+    """Put a hub on the allow-list, and queue again what was held for it while it was off (caller commits;
+    a blocked hub's wait until it is unblocked: :func:`unblock`)."""
     peer.partner = True
-    if not was_listed:
-        db.session.flush()
-        delivery.release_held(peer)
+    db.session.flush()
+    delivery.release_held(peer)
 
 
 def _withdraw_partner_notes(peer: PeerHub) -> None:
@@ -286,6 +285,8 @@ def unblock(peer: PeerHub, *, by: Any) -> int:
     peer.blocked = False
     shown = remote_notes.unhide_from(peer)
     comments = conversation.unhide_comments_from(peer)
+    db.session.flush()
+    delivery.release_held(peer)  # what waited for it to be put back on the allow-list meanwhile, if it is
     audit.record("partner.unblock", actor=by, target=peer, hub=peer.base_url, notes_shown=shown,
                  comments_shown=comments)
     db.session.commit()

@@ -50,7 +50,6 @@ MESSAGES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "too_long": lambda p: _l("the actor document has addresses or a key too long to keep", **p),
     # deliveries
     "hub_blocked": lambda p: _l("the hub is blocked", **p),
-    "hub_unlisted": lambda p: _l("the hub is off the allow-list; this goes once it is put back on it", **p),
     "gave_up": lambda p: _l("given up after the last try", **p),
     "unexpected": lambda p: _l("an unexpected error in this hub (see its log)", **p),
 }

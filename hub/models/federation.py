@@ -63,7 +63,7 @@ class Delivery(db.Model):
     activity_id: Mapped[str] = mapped_column(sa.String(500))
     activity: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     event_id: Mapped[int | None] = mapped_column(sa.BigInteger)
-    state: Mapped[str] = mapped_column(sa.String(20), default="pending", index=True)  # pending, sent, dead
+    state: Mapped[str] = mapped_column(sa.String(20), default="pending", index=True)  # pending, sent, dead; held, dropped (delivery.py)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")  # English, as in the log

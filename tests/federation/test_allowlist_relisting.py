@@ -90,6 +90,49 @@ def test_a_cut_held_for_a_writers_hub_off_the_allow_list_goes_when_the_hub_resta
     assert _to(writer, _send_all()) == [("Announce", html_text(comment.body_html))]
 
 
+def test_a_cut_held_for_a_hub_listed_again_while_blocked_goes_once_it_is_unblocked(
+        app, client, make_peer, publish, people):
+    from hub.federation import peers
+
+    moderator, admin = people["moderator"], people["admin"]
+    writer, _reader, comment = _a_partners_comment_both_hubs_have(app, client, make_peer, publish)
+    _take_off_the_list(app, admin, writer)
+    assert discussion.redact(comment, by=moderator, body="We post kits. Our van waits .") is discussion.Reach.MARKED
+    _consume(app)
+    peers.block(writer.row, by=admin)
+    _put_back_on_the_list(admin, writer)  # listed again, still blocked: nothing goes yet (but the block's Reject)
+    _consume(app)
+    assert [kind for kind, _text in _to(writer, _send_all()) if kind != "Reject"] == []
+    peers.unblock(db.session.get(type(writer.row), writer.row.id), by=admin)
+    _consume(app)
+    went = _send_all()
+    # The block ended its follow: once it follows again (and is accepted), it has the note and the cut.
+    from hub.federation import inbox
+
+    writer.post(client, writer.activity("Follow", "http://hub.test/actor"))
+    inbox.process_pending(app)
+    _consume(app)
+    went += _send_all()
+    assert ("Announce", html_text(comment.body_html)) in _to(writer, went)
+
+
+def test_a_cut_for_a_writers_hub_off_the_allow_list_that_no_longer_follows_us_waits_for_it_too(
+        app, client, make_peer, publish, people):
+    """It has the note and the comment (it stopped following since): the moderator is told it gets the cut once
+    listed again, and it does."""
+    moderator, admin = people["moderator"], people["admin"]
+    writer, _reader, comment = _a_partners_comment_both_hubs_have(app, client, make_peer, publish)
+    _take_off_the_list(app, admin, writer)
+    writer.row.they_follow = False
+    db.session.commit()
+    assert discussion.redact(comment, by=moderator, body="We post kits. Our van waits .") is discussion.Reach.MARKED
+    _consume(app)
+    assert _to(writer, _send_all()) == []
+    _put_back_on_the_list(admin, writer)
+    _consume(app)
+    assert _to(writer, _send_all()) == [("Announce", html_text(comment.body_html))]
+
+
 def test_a_cut_waiting_for_a_writers_hub_off_the_allow_list_does_not_go_once_the_comment_is_removed(
         app, client, make_peer, publish, people):
     moderator, admin = people["moderator"], people["admin"]
@@ -159,9 +202,11 @@ def test_our_follow_of_a_hub_taken_off_the_allow_list_waits_and_goes_once_it_is_
     assert post_form(client, f"{PAGE}{row.id}/allowlist/off", {}, form_url=f"{PAGE}{row.id}").status_code == 302
     delivery.send_due(app, wait=True)
     assert peer_server.activities() == []
-    for lang, said in (("en", "the hub is off the allow-list; this goes once it is put back on it"),
-                       ("zh_Hans", "该平台已移出允许名单；重新加入允许名单后会发出")):
-        assert said in client.get(f"{PAGE}{row.id}?lang={lang}").get_data(as_text=True)
+    for lang, said in (("en", "waits until the hub is back on the allow-list"),
+                       ("zh_Hans", "等该平台重新加入允许名单后发送")):
+        page = client.get(f"{PAGE}{row.id}?lang={lang}").get_data(as_text=True)
+        assert said in page
+    assert delivery.stats().get("dead", 0) == 0 and delivery.stats()["held"] == 1
     assert post_form(client, f"{PAGE}{row.id}/allowlist/on", {}, form_url=f"{PAGE}{row.id}").status_code == 302
     delivery.send_due(app, wait=True)
     assert [(a["type"], a["id"]) for a in peer_server.activities()] == [("Follow", row.follow_activity_id)]
