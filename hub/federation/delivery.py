@@ -187,21 +187,25 @@ def queue_article(note: Note, kind: str, *, activity_id: str, peers: list[PeerHu
 
 def queue_delete(note_id: int, *, activity_id: str, peers: list[PeerHub], event_id: int | None = None,
                  at: dt.datetime | None = None) -> int:
-    """Queue a Delete (Tombstone) of a note to ``peers``, blocked hubs included (it only removes).
-
-    It is dated no earlier than the note's last change: an Article sent before it is built from the note as it
-    stood when queued (``updated``), maybe after the event ``at`` names, and a hub brings a deleted note back
-    through a version dated after the deletion (hub.federation.remote_notes.receive).
-    """
+    """Queue a Delete (Tombstone) of a note to ``peers``, blocked hubs included (it only removes), dated
+    :func:`deletion_time`."""
     note = db.session.get(Note, note_id)
-    if at is not None and note is not None and note.updated_at is not None and note.updated_at > at:
-        at = note.updated_at
+    if at is not None and note is not None:
+        at = deletion_time(note, at)
     added = 0
     for inbox, group in by_inbox(peers).items():
         supersede(actor.note_object_id(note_id), inbox, event_id=event_id)
         activity = activities.delete(note_id, activity_id=activity_id, to=[p.actor_id for p in group], at=at)
         added += enqueue(group[0], inbox, activity, event_id=event_id)
     return added
+
+
+def deletion_time(note: Note, at: dt.datetime) -> dt.datetime:
+    """Return the date of a Delete of ``note`` for an event at ``at``: no earlier than the note's last change. An
+    Article sent before it is built from the note as it stood when queued (``updated``), maybe after the event,
+    and a hub brings a deleted note back through a version dated after the deletion
+    (hub.federation.remote_notes.receive)."""
+    return max(at, note.updated_at) if note.updated_at is not None else at
 
 
 def _activity_id(note_id: int, verb: str, event_id: int) -> str:

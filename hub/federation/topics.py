@@ -234,4 +234,4 @@ def _withdraw(term: Term, prefix: str, event: Event, note: Note) -> None:
         if peer is not None and peer.id not in told and not may_read(note, Audience.hub(peer)):
             delivery.enqueue(peer, announced.inbox_url, activities.delete(
                 note.id, activity_id=f"{actor.note_object_id(note.id)}#delete-topics-{event.id}", to=[peer.actor_id],
-                at=event.at), event_id=event.id)
+                at=delivery.deletion_time(note, event.at)), event_id=event.id)

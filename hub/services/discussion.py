@@ -498,14 +498,22 @@ def scrub_comments(note_ids: Iterable[int], removed: redaction.Removed, *, by: U
     """
     if not removed:
         return 0
-    # Locked and read as committed: a moderator's redaction of one of them at the same moment waits, or is
-    # waited for and cut from (its version check then refuses a form read before this).
+    def scrubbed(comment: Comment) -> str:
+        return redaction.scrub({FIELD: comment.body}, removed, language=comment_language(comment))[FIELD]
+
     query = (sa.select(Comment).where(Comment.note_id.in_(list(note_ids)), Comment.removed_at.is_(None))
-             .options(joinedload(Comment.thread)).order_by(Comment.id)
-             .with_for_update(key_share=True, of=Comment).execution_options(populate_existing=True))
+             .options(joinedload(Comment.thread)).order_by(Comment.id))
+    quoting = [comment.id for comment in db.session.scalars(query) if scrubbed(comment) != comment.body]
+    if not quoting:
+        return 0
+    # Those that quote it, locked (in id order) and read again as committed: a moderator's redaction of one of
+    # them at the same moment waits, or is waited for and cut from (its version check then refuses a form read
+    # before this). Only those: locking the others would widen the window for two redactions of one note's
+    # family (the original and a translation) to wait on each other.
     changed = 0
-    for comment in db.session.scalars(query):
-        body = redaction.scrub({FIELD: comment.body}, removed, language=comment_language(comment))[FIELD]
+    for comment in db.session.scalars(query.where(Comment.id.in_(quoting)).with_for_update(key_share=True, of=Comment)
+                                      .execution_options(populate_existing=True)):
+        body = scrubbed(comment)
         if body != comment.body:
             _redact_body(comment, by=by, body=body, with_note=True)
             changed += 1
