@@ -90,7 +90,8 @@ document.addEventListener("submit", (event) => {
       for (const key of Object.keys(localStorage)) {
         const old = OLD_KEY.exec(key);
         const copy = old && read(key);
-        if (key.startsWith("hub-note-" + deleted.content + "-") || (copy && String(copy.account) === deleted.content)) {
+        // An old key ("hub-note-<note>-before-redaction") is the account's only if its copy names it.
+        if (old ? copy && String(copy.account) === deleted.content : key.startsWith("hub-note-" + deleted.content + "-")) {
           localStorage.removeItem(key);
           erased += 1;
         }

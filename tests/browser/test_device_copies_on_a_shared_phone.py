@@ -180,6 +180,8 @@ def test_deleting_ones_account_deletes_its_copies_from_the_device_and_no_one_els
     for key in (f"{lin}-new", f"{lin}-7", f"{lin}-5-before-redaction"):
         _put(page, key, copy)
     _put(page, f"{kai}-new", dict(copy, account=people["kai"], fields={"body": "阿凯的草稿"}))
+    # An old-format key (before keys named the account) of kai's copy of note <lin's id>: kai's, it stays.
+    _put(page, f"hub-note-{people['lin']}-before-redaction", dict(copy, account=people["kai"], asideAt=now))
 
     page.goto("/account/delete")
     page.locator("input[name=what][value=keep]").check()
@@ -187,7 +189,7 @@ def test_deleting_ones_account_deletes_its_copies_from_the_device_and_no_one_els
     page.locator("form [type=submit]").last.click()
     flashes = page.locator(".flashes")
     expect(flashes).to_contain_text(COPIES_GONE[locale])
-    assert _keys(page) == [f"{kai}-new"]  # kai's unsaved note stays, for kai
+    assert _keys(page) == [f"{kai}-{people['lin']}-before-redaction", f"{kai}-new"]  # kai's stay, for kai
 
     page.goto("/")  # the next page says nothing more
     expect(page.locator(".flashes")).to_have_count(0)
