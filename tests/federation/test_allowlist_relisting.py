@@ -74,16 +74,22 @@ def test_a_cut_waiting_for_the_writers_hub_reaches_it_once_the_hub_is_back_on_th
     assert _to(writer, _send_all()) == []
 
 
+def _cut_while_off_the_list(app, client, make_peer, publish, people):
+    """A moderator's cut of a comment written on a hub taken off the allow-list: held for it, nothing sent. Return
+    the writer's hub and the comment."""
+    writer, _reader, comment = _a_partners_comment_both_hubs_have(app, client, make_peer, publish)
+    _take_off_the_list(app, people["admin"], writer)
+    assert discussion.redact(comment, by=people["moderator"], body="We post kits. Our van waits .") \
+        is discussion.Reach.MARKED
+    _consume(app)
+    assert [kind for kind, _text in _to(writer, _send_all())] == []
+    return writer, comment
+
+
 def test_a_cut_held_for_a_writers_hub_off_the_allow_list_goes_when_the_hub_restarts_in_open_mode(
         app, client, make_peer, publish, people):
     """In open mode every hub is in reach: what was held for hubs off the list goes (the worker's first send)."""
-    moderator, admin = people["moderator"], people["admin"]
-    writer, _reader, comment = _a_partners_comment_both_hubs_have(app, client, make_peer, publish)
-    _take_off_the_list(app, admin, writer)
-    assert discussion.redact(comment, by=moderator, body="We post kits. Our van waits .") is discussion.Reach.MARKED
-    _consume(app)
-    assert _to(writer, _send_all()) == []
-
+    writer, comment = _cut_while_off_the_list(app, client, make_peer, publish, people)
     app.config["FEDERATION_MODE"] = "open"  # read at start: the worker's first send after the restart
     app.extensions.pop(delivery.MODE_CHECKED_KEY, None)
     delivery.drop_for_mode(app)
@@ -94,11 +100,8 @@ def test_a_cut_held_for_a_hub_listed_again_while_blocked_goes_once_it_is_unblock
         app, client, make_peer, publish, people):
     from hub.federation import peers
 
-    moderator, admin = people["moderator"], people["admin"]
-    writer, _reader, comment = _a_partners_comment_both_hubs_have(app, client, make_peer, publish)
-    _take_off_the_list(app, admin, writer)
-    assert discussion.redact(comment, by=moderator, body="We post kits. Our van waits .") is discussion.Reach.MARKED
-    _consume(app)
+    admin = people["admin"]
+    writer, comment = _cut_while_off_the_list(app, client, make_peer, publish, people)
     peers.block(writer.row, by=admin)
     _put_back_on_the_list(admin, writer)  # listed again, still blocked: nothing goes yet (but the block's Reject)
     _consume(app)
