@@ -340,6 +340,8 @@ def test_a_comment_redaction_opened_before_another_moderators_cut_does_not_put_t
     answer = second.post(url, data=stale, headers={"Accept-Language": lang})
 
     assert answer.status_code == 200 and COMMENT_CHANGED[lang] in page_text(answer)
+    assert "Please correct the marked fields." not in page_text(answer)  # no field is marked: the text changed
+    assert "请修改标出的内容" not in page_text(answer)
     assert comment_body(comment.id) == "Ask someone, [removed], at the back gate."
     shown = dict(form_fields(answer.get_data(as_text=True), ""))
     assert shown["body"].strip() == "Ask someone, [removed], at the back gate."  # the form shows it as it is now
