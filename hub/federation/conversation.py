@@ -40,7 +40,7 @@ from hub.federation.activities import InvalidActivity, Unwanted, id_of, same_hos
 from hub.federation.http import request_host
 from hub.models.base import as_id, utcnow
 from hub.models.events import Event
-from hub.models.federation import Delivery, NoteReceipt, PeerHub
+from hub.models.federation import Delivery, PeerHub
 from hub.models import (LANGUAGES, Comment, CommentState, CommentThread, Flag, FlagOrigin, Mark, MarkTotal, Note, NoteState, RemoteMark,
                         Visibility)
 from hub.services import accounts, discussion, notes, redaction, screening
@@ -224,20 +224,14 @@ def sent_to_its_writer(comment: Comment) -> bool:
 
 def sent_to_their_writers(comments: Sequence[Comment]) -> set[int]:
     """Return the ids of those ``comments`` whose writer's hub is sent our changes of them now (as
-    :func:`sent_to_its_writer`), reading the hubs and who has which note once for all: a page of them costs
-    two queries. The same rule as hub.federation.delivery.holders: a follower whose audience may read the note,
-    and that was sent it."""
+    :func:`sent_to_its_writer`): the writer's hub is among the note's holders (hub.federation.delivery.holders_of,
+    read once for all the notes)."""
     written = [(c, thread.peer_id) for c in comments
                if (thread := thread_of(c)) is not None and thread.peer_id is not None and c.note is not None]
     if not written:
         return set()
-    following = {peer.id: peer for peer in delivery.followers()}
-    wanted = [(c, following[peer_id]) for c, peer_id in written if peer_id in following]
-    if not wanted:
-        return set()
-    had = set(db.session.execute(sa.select(NoteReceipt.note_id, NoteReceipt.peer_id).where(
-        NoteReceipt.note_id.in_({c.note_id for c, _ in wanted}))).tuples())
-    return {c.id for c, peer in wanted if (c.note_id, peer.id) in had and may_read(c.note, Audience.hub(peer))}
+    holding = delivery.holders_of(list({c.note_id: c.note for c, _ in written}.values()))
+    return {c.id for c, peer_id in written if any(peer.id == peer_id for peer in holding[c.note_id])}
 
 
 def _on_comment_shown(event: Event) -> None:

@@ -81,8 +81,19 @@ def receipts(note: Note) -> list[PeerHub]:
 
 def holders(note: Note) -> list[PeerHub]:
     """Return the hubs that have ``note`` and may still read it: those its comments go to."""
-    had = {p.id for p in receipts(note)}
-    return [p for p in audience(note) if p.id in had]
+    return holders_of([note])[note.id]
+
+
+def holders_of(notes: Sequence[Note]) -> dict[int, list[PeerHub]]:
+    """Return :func:`holders` of each of ``notes`` by id, reading the followers and who was sent which note once
+    for all (a page of comments asks two queries, however many notes they are on)."""
+    if not notes:
+        return {}
+    following = followers()
+    had = set(db.session.execute(sa.select(NoteReceipt.note_id, NoteReceipt.peer_id).where(
+        NoteReceipt.note_id.in_({note.id for note in notes}))).tuples())
+    return {note.id: [p for p in following if (note.id, p.id) in had and may_read(note, Audience.hub(p))]
+            for note in notes}
 
 
 def by_inbox(peers: Iterable[PeerHub]) -> dict[str, list[PeerHub]]:
