@@ -15,7 +15,7 @@ from blueprints.web.common import finding_choices, finding_rows, masked_groups, 
 from blueprints.web.forms import (NOTHING_SENT_BACK, RESOLUTION_LABELS, THREAD_CHECK_EXPLANATION, ActionForm,
                                   SentBack, flash_unseen_errors, refusal)
 from blueprints.web.refusals import attempt, submitted
-from blueprints.web.templating import language_label
+from blueprints.web.templating import language_label, queue_counts
 from hub.extensions import db
 from hub.federation import conversation, delivery
 from hub.models import SECTIONS, Comment, CommentState, Flag, Note, NoteState, Visibility
@@ -43,7 +43,7 @@ def queue():
     page = moderation.submitted(project_id=project.id if project else None, language=language,
                                 topic=(request.args.get("topic") or "")[:64] or None,
                                 page=page_arg())
-    return render_template("moderation/queue.html", page=page, counts=moderation.queue_counts(),
+    return render_template("moderation/queue.html", page=page, counts=queue_counts(),
                            projects=project_service.all_projects(), topics=notes.terms("topic"),
                            selected={"project": request.args.get("project", ""), "language": language or "",
                                      "topic": request.args.get("topic", "")})
@@ -186,7 +186,7 @@ def remove_comment(comment_id: int):
 def changes_queue():
     """List published notes whose authors submitted changes."""
     return render_template("moderation/changes_queue.html", page=notes.waiting_changes(page=page_arg()),
-                           counts=moderation.queue_counts())
+                           counts=queue_counts())
 
 
 @bp.get("/moderation/notes/<int:note_id>/changes")
@@ -252,7 +252,7 @@ def held_comments():
                       "hub_takes_cuts": discussion.writers_hub_takes_cuts(comment),
                       "hub_cut_off": comment.id in cut_off})
     return render_template("moderation/held_comments.html", page=page, items=items,
-                           counts=moderation.queue_counts(), form=ActionForm())
+                           counts=queue_counts(), form=ActionForm())
 
 
 def _held(comment_id: int, action, success: str):
@@ -511,7 +511,7 @@ def _flags_page(sent_back: SentBack = NOTHING_SENT_BACK) -> str:
     found = moderation.explanations_findings(page.items)
     explained = {item.id: masked_groups({moderation.EXPLANATION: item.detail}, found[item.id])
                  for item in page.items if item.id in found}
-    return render_template("moderation/flags.html", page=page, reason=reason, counts=moderation.queue_counts(),
+    return render_template("moderation/flags.html", page=page, reason=reason, counts=queue_counts(),
                            form=ResolveForm(formdata=None), sent_back=sent_back, kept=kept, explained=explained,
                            action_form=ActionForm())
 

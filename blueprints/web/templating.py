@@ -5,7 +5,7 @@ import functools
 
 from babel import Locale
 from babel import numbers as babel_numbers
-from flask import Flask, current_app, render_template, request, url_for
+from flask import Flask, current_app, g, render_template, request, url_for
 from flask_babel import format_decimal, get_locale, gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -134,9 +134,18 @@ def moderation_waiting() -> int:
     """Return how many items wait in the moderation queue (for moderators' menu)."""
     if not can(current_user, "moderate"):
         return 0
-    from hub.services.moderation import queue_counts
-
     return sum(queue_counts().values())
+
+
+def queue_counts() -> dict[str, int]:
+    """Return the moderation queues' counts (hub.services.moderation.queue_counts), read once per request: a
+    moderation page shows them in its tabs and the menu adds them up. Read when the page is rendered, after
+    whatever the request changed."""
+    if "queue_counts" not in g:
+        from hub.services.moderation import queue_counts as read
+
+        g.queue_counts = read()
+    return g.queue_counts
 
 
 def site_menu() -> Markup:

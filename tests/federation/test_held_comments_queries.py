@@ -68,6 +68,9 @@ def test_the_held_comments_list_asks_the_database_as_often_for_many_comments_as_
     assert [f'id="held-{c.id}"' in page for c in held] == [True, True, False, False, False, False, True]
     assert page.count('id="writer-hub-') == 1 and f'id="writer-hub-{held[1].id}"' in page
     assert len(with_many) == len(with_few), (len(with_few), len(with_many))
+    # The queues' counts (the page's tabs, the menu's badge) are read once per page: one statement each.
+    counted = [statement for statement in with_few if "count(" in statement.lower()]
+    assert len(counted) == 4 + 1, counted  # four queues, and the page's own total (the held queue's again)
 
 
 def _shown_from(app, client, writer, note, number: int) -> None:
