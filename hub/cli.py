@@ -374,7 +374,7 @@ def federation_status_command() -> None:
                    f"trust={peer.trust}; failed deliveries={summary.dead}")
     stats = delivery.stats()
     click.echo(f"Deliveries: {stats.get('pending', 0)} waiting, {stats.get('sent', 0)} sent, "
-               f"{stats.get('dead', 0)} failed.")
+               f"{stats.get('dead', 0)} failed, {stats.get('held', 0)} held for hubs off the allow-list.")
 
 
 @hub_cli.command("federation-follow")

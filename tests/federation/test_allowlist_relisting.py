@@ -210,6 +210,8 @@ def test_our_follow_of_a_hub_taken_off_the_allow_list_waits_and_goes_once_it_is_
         page = client.get(f"{PAGE}{row.id}?lang={lang}").get_data(as_text=True)
         assert said in page
     assert delivery.stats().get("dead", 0) == 0 and delivery.stats()["held"] == 1
+    said = app.test_cli_runner().invoke(args=["hub", "federation-status"]).output
+    assert "0 failed, 1 held for hubs off the allow-list." in said and "failed deliveries=0" in said
     assert post_form(client, f"{PAGE}{row.id}/allowlist/on", {}, form_url=f"{PAGE}{row.id}").status_code == 302
     delivery.send_due(app, wait=True)
     assert [(a["type"], a["id"]) for a in peer_server.activities()] == [("Follow", row.follow_activity_id)]
