@@ -645,14 +645,19 @@ class _Wanted:
 
 
 def _goes_without_text(row: Delivery) -> bool:
-    """Tell whether an activity that brings no text (a Follow, an Accept, a Like, a Flag) may still go: any to a
-    hub in reach; to one off the allow-list, only a Follow still current or an Accept, once it is listed again."""
+    """Tell whether an activity that brings no text (a Follow, an Accept, a Like, a Flag) may still go.
+
+    A Follow only while it is our current one and still unanswered, our hub's Accept only while that hub follows
+    us (a topic's Accept is the topic's: it goes as before): one held or failed, then ended by an unfollow or a
+    block (which told the hub so), must not follow its Undo or Reject. To a hub off the allow-list, those two
+    wait for it to be listed again, and nothing else goes.
+    """
     peer, kind = row.peer, row.activity.get("type")
-    if peer is None or listed(peer):
-        return True
-    if kind == "Follow":
+    if peer is not None and kind == "Follow":
         return row.activity_id == peer.follow_activity_id and peer.we_follow == "pending"
-    return kind == "Accept"
+    if peer is not None and kind == "Accept" and row.activity.get("actor") == actor.actor_id():
+        return bool(peer.they_follow)
+    return peer is None or listed(peer) or kind == "Accept"
 
 
 def _to_its_writer(comment: Comment, row: Delivery) -> bool:

@@ -503,7 +503,8 @@ def scrub_comments(note_ids: Iterable[int], removed: redaction.Removed, *, by: U
 
     query = (sa.select(Comment).where(Comment.note_id.in_(list(note_ids)), Comment.removed_at.is_(None))
              .options(joinedload(Comment.thread)).order_by(Comment.id))
-    quoting = [comment.id for comment in db.session.scalars(query) if scrubbed(comment) != comment.body]
+    quoting = [comment.id for comment in db.session.scalars(query.execution_options(populate_existing=True))
+               if scrubbed(comment) != comment.body]
     if not quoting:
         return 0
     # Those that quote it, locked (in id order) and read again as committed: a moderator's redaction of one of

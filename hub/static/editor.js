@@ -288,7 +288,8 @@
   async function renewToken() {
     try {
       const response = await fetch(location.href, { credentials: "same-origin" });
-      if (!response.ok) return false;
+      // This page refused (a note the next person may not edit): maybe because someone else signed in.
+      if (!response.ok) return (await someoneElse()) ? OTHER_ACCOUNT : false;
       const page = new DOMParser().parseFromString(await response.text(), "text/html");
       const editor = page.querySelector("#note-editor");
       // Someone else signed in on this browser meanwhile (a shared phone): their token would save this

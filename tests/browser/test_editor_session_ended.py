@@ -187,6 +187,25 @@ def test_a_new_note_typed_offline_is_not_saved_into_the_account_signed_in_next_o
                           device_copy_key("lin"))["fields"]["body"] == "王小明 13800138000 今晚来过。"
 
 
+def test_a_draft_edited_when_someone_else_signs_in_on_that_phone_says_so(open_as):
+    """lin's own draft open in the editor; kai (who may write notes, not lin's) signs in in another tab: lin's
+    editor cannot read its page again for a token (kai may not edit lin's draft), and says who is signed in."""
+    accounts.create_user(accounts.NewAccount("kai", "阿凯", PASSWORD), role=Role.CONTRIBUTOR)
+    db.session.commit()
+    author = open_as("lin", locale="en-GB")
+    note_id = _first_draft(author, "First.")
+    _sign_out_in_another_tab(author)
+    tab = author.context.new_page()
+    sign_in(tab, "kai")
+    tab.close()
+    _type_more(author, " Second.")
+    editor = author.locator("#note-editor")
+    expect(editor.locator(".autosave-status")).to_have_text(editor.get_attribute("data-msg-other-account"),
+                                                            timeout=SAVE_WAIT)
+    assert _fresh(Note, note_id).body == "First."
+    assert _device_copy(author, note_id)["fields"]["body"] == "First. Second."
+
+
 @pytest.mark.parametrize(("locale", "refused"), [("en-GB", "invisible"), ("zh-CN", "看不见的字符")])
 def test_a_refused_field_is_shown_beside_it_and_not_sent_again_until_changed(open_as, locale, refused):
     author = open_as("lin", locale=locale)

@@ -12,6 +12,7 @@ the sender would send (tests.federation.test_conversation_inbox._send_all) or fr
 """
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from hub.extensions import db
@@ -215,3 +216,36 @@ def test_our_follow_of_a_hub_taken_off_the_allow_list_waits_and_goes_once_it_is_
     assert post_form(client, f"{PAGE}{row.id}/allowlist/on", {}, form_url=f"{PAGE}{row.id}").status_code == 302
     delivery.send_due(app, wait=True)
     assert [(a["type"], a["id"]) for a in peer_server.activities()] == [("Follow", row.follow_activity_id)]
+
+
+def _follow_held_off_the_list(app, client, login_as, people, peer_server, make_peer):
+    """Our Follow of a hub (on 127.0.0.1), held because the hub was taken off the allow-list before it went."""
+    from hub.models.federation import PeerHub
+    from tests.federation.test_partners import PAGE, _serve_hub
+
+    peer = _serve_hub(peer_server, make_peer)
+    login_as(people["admin"])
+    assert post_form(client, PAGE, {"address": peer.base, "follow": "1"}).status_code == 302
+    row = db.session.scalar(sa.select(PeerHub))
+    assert post_form(client, f"{PAGE}{row.id}/allowlist/off", {}, form_url=f"{PAGE}{row.id}").status_code == 302
+    delivery.send_due(app, wait=True)
+    assert peer_server.activities() == []
+    return f"{PAGE}{row.id}", row.follow_activity_id
+
+
+# The follow ended while it waited (an unfollow, a block, which told the hub so): the old Follow must never go
+# after the Undo that ended it, or this hub would follow that one again unasked.
+ENDINGS = {"unfollowed, then listed again": ("/unfollow", "/allowlist/on"),
+           "blocked, listed again, unblocked": ("/block", "/allowlist/on", "/unblock"),
+           "blocked, unblocked, listed again": ("/block", "/unblock", "/allowlist/on")}
+
+
+@pytest.mark.parametrize("steps", list(ENDINGS))
+def test_a_follow_ended_while_it_waited_for_the_allow_list_never_goes(
+        app, client, login_as, people, peer_server, make_peer, steps):
+    page, follow_id = _follow_held_off_the_list(app, client, login_as, people, peer_server, make_peer)
+    for step in ENDINGS[steps]:
+        assert post_form(client, page + step, {}, form_url=page).status_code == 302
+        delivery.send_due(app, wait=True)
+    went = [(a["type"], a["id"]) for a in peer_server.activities()]
+    assert ("Follow", follow_id) not in went, went
