@@ -17,8 +17,8 @@ from blueprints.web.forms import (NOTHING_SENT_BACK, RESOLUTION_LABELS, THREAD_C
 from blueprints.web.refusals import attempt, submitted
 from blueprints.web.templating import language_label, queue_counts
 from hub.extensions import db
-from hub.federation import conversation, delivery
-from hub.models import SECTIONS, Comment, CommentState, Flag, Note, NoteState, Visibility
+from hub.federation import conversation
+from hub.models import SECTIONS, Comment, CommentState, Flag, Note, NoteState
 from hub.services import discussion, moderation, notes, revisions, screening
 from hub.services.errors import NotAllowed
 from hub.services.screening import PrivacyCheckRequired
@@ -434,18 +434,14 @@ def _writers_hubs_cut_off(comments: list[Comment]) -> set[int]:
 
 @bp.app_template_global()
 def cut_off_reason(comment: Comment) -> str:
-    """Say why the partner hub ``comment`` was written on is sent nothing of it now (the end of a sentence:
-    "… does not get this change, as …"): the note is no longer shared with partner hubs; that hub is off the
-    allow-list (it gets the newest cut if it is put back on it: hub.federation.delivery.hold); or it is sent
-    no comments (blocked, not following, or not among the note's readers)."""
-    note = comment.note
-    if note.state != NoteState.PUBLISHED.value or note.visibility not in (Visibility.PUBLIC.value,
-                                                                          Visibility.PARTNERS.value):
+    """Say why the partner hub ``comment`` was written on is sent nothing of it now, in the end of a sentence
+    ("… does not get this change, as …"), for each cause hub.federation.conversation.why_not_sent_to_its_writer
+    names."""
+    why = conversation.why_not_sent_to_its_writer(comment)
+    if why == "note":
         # i18n: ends a sentence saying why a partner hub does not get a moderator's change of a comment
         return _("this note is no longer shared with partner hubs (it was taken down, or narrowed to members).")
-    thread = conversation.thread_of(comment)
-    writer = thread.peer if thread is not None else None
-    if writer is not None and not writer.blocked and not delivery.listed(writer):
+    if why == "unlisted":
         # i18n: ends a sentence saying why a partner hub does not get a moderator's change of a comment
         return _("it is off the allow-list: it gets your latest cut only if it is put back on the list.")
     # i18n: ends a sentence saying why a partner hub does not get a moderator's change of a comment

@@ -166,11 +166,6 @@ def _to_thread(note: Note, build, *, event_id: int, exclude: PeerHub | None = No
         delivery.enqueue(group[0], inbox, build([p.actor_id for p in group]), event_id=event_id)
 
 
-def _published_federated(note: Note | None) -> bool:
-    return (note is not None and note.state == S.PUBLISHED.value
-            and note.visibility in (Visibility.PUBLIC.value, Visibility.PARTNERS.value))
-
-
 def _drop_older(object_id: str, *, event_id: int, keep: str | None = None) -> None:
     """Drop the versions of a comment still waiting (or dead-lettered) that ``event_id`` follows, for every inbox
     but ``keep``.
@@ -206,7 +201,7 @@ def _kept_for_its_writer(comment: Comment, event: Event) -> str | None:
     if event.payload.get("keep_writer"):
         return delivery.inbox_of(thread.peer)
     if (not event.payload.get("redacted") or not thread.edited_here
-            or comment.removed_at is not None or not _published_federated(comment.note)):
+            or comment.removed_at is not None or not delivery.shared_with_hubs(comment.note)):
         return None
     return delivery.inbox_of(thread.peer)
 
@@ -253,7 +248,7 @@ def _on_renamed(event: Event) -> None:
 def _send_comment(comment: Comment, event: Event, *, changed: bool) -> None:
     """Tell the hubs that have (or should have) ``comment``'s note of the comment, new or ``changed``."""
     _drop_older(comment_object_id(comment.id), event_id=event.id, keep=_kept_for_its_writer(comment, event))
-    if comment.removed_at is not None or not _published_federated(comment.note):
+    if comment.removed_at is not None or not delivery.shared_with_hubs(comment.note):
         return
     if comment.state != CommentState.PUBLISHED:
         return
@@ -285,13 +280,32 @@ def _send_comment(comment: Comment, event: Event, *, changed: bool) -> None:
             _hold_for_its_writer(comment, build, event_id=event.id)
 
 
+def _writers_hub(comment: Comment) -> PeerHub | None:
+    thread = thread_of(comment)
+    return thread.peer if thread is not None else None
+
+
+def _waits_for_the_list(peer: PeerHub | None) -> bool:
+    """Tell whether ``peer`` is off the allow-list (not blocked): what it would take waits for it to be listed."""
+    return peer is not None and not peer.blocked and not delivery.listed(peer)
+
+
+def why_not_sent_to_its_writer(comment: Comment) -> str:
+    """Say why the partner hub ``comment`` was written on is not sent our changes of it (when
+    :func:`sent_to_its_writer` is false): ``"note"``, the note is no longer shared with hubs; ``"unlisted"``, that
+    hub is off the allow-list, and a cut waits for it (:func:`_hold_for_its_writer`); ``"hub"``, it is blocked,
+    does not follow us, or may not read the note."""
+    if not delivery.shared_with_hubs(comment.note):
+        return "note"
+    return "unlisted" if _waits_for_the_list(_writers_hub(comment)) else "hub"
+
+
 def _hold_for_its_writer(comment: Comment, build, *, event_id: int) -> None:
     """Keep a moderator's cut of a partner member's comment for the hub it was written on while that hub is off the
     allow-list, but has the note and would be among its readers once listed again: it gets it then (the
     newest cut only: a later one replaces it, :func:`_drop_older`), and keeps what was cut out until it does."""
-    thread = thread_of(comment)
-    writer = thread.peer if thread is not None else None
-    if writer is None or writer.blocked or delivery.listed(writer):
+    writer = _writers_hub(comment)
+    if not _waits_for_the_list(writer):
         return
     if writer.id not in {p.id for p in delivery.receipts(comment.note)}:
         return
@@ -347,7 +361,7 @@ def _last_sent(prefix: str) -> Delivery | None:
 def _on_mark_changed(event: Event) -> None:
     note = db.session.get(Note, event.subject_id)
     kind = event.payload.get("mark")
-    if not _published_federated(note) or kind not in MARK_KINDS:
+    if not delivery.shared_with_hubs(note) or kind not in MARK_KINDS:
         return
     if note.origin_peer_id is None:
         if note.translation_of_id is None:  # our totals changed: every hub shows them
@@ -405,7 +419,7 @@ def _on_note_event(event: Event) -> None:
             _offer_translation(note, original, event, replacing_standing=offered)
         elif offered:
             _withdraw_translation(note, original, event)
-    elif note.origin_peer_id is not None and original.origin_peer_id is None and _published_federated(original):
+    elif note.origin_peer_id is not None and original.origin_peer_id is None and delivery.shared_with_hubs(original):
         # A partner's translation of our note, accepted or taken down here: the original travels again.
         delivery.queue_article(original, "Update",
                                activity_id=f"{actor.note_object_id(original.id)}#translation-{event.id}",
@@ -415,7 +429,7 @@ def _on_note_event(event: Event) -> None:
 def _goes_to_origin(translation: Note, original: Note) -> bool:
     """Tell whether our translation of a partner's note may be with its origin: published for the note's readers
     (one a moderator narrowed to our members never leaves this hub), the note published here."""
-    return (translation.state == S.PUBLISHED.value and _published_federated(original)
+    return (translation.state == S.PUBLISHED.value and delivery.shared_with_hubs(original)
             and goes_with_original(translation, original))
 
 

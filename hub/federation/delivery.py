@@ -79,6 +79,12 @@ def receipts(note: Note) -> list[PeerHub]:
     return list(db.session.scalars(query))
 
 
+def shared_with_hubs(note: Note | None) -> bool:
+    """Tell whether ``note`` is one of ours that partner hubs may have now: published, for the public or partners."""
+    return (note is not None and note.state == NoteState.PUBLISHED.value
+            and note.visibility in (Visibility.PUBLIC.value, Visibility.PARTNERS.value))
+
+
 def holders(note: Note) -> list[PeerHub]:
     """Return the hubs that have ``note`` and may still read it: those its comments go to."""
     return holders_of([note])[note.id]
@@ -669,8 +675,7 @@ def _to_its_writer(comment: Comment, row: Delivery) -> bool:
     thread = db.session.get(CommentThread, comment.id)
     note = comment.note
     return (thread is not None and thread.peer is not None and row.inbox_url == inbox_of(thread.peer)
-            and note.state == NoteState.PUBLISHED.value
-            and note.visibility in (Visibility.PUBLIC.value, Visibility.PARTNERS.value)
+            and shared_with_hubs(note)
             and db.session.scalar(sa.select(NoteReceipt.id).where(NoteReceipt.note_id == note.id,
                                                                   NoteReceipt.peer_id == thread.peer_id)) is not None)
 

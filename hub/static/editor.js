@@ -287,14 +287,12 @@
   // for the current token, so the text is saved without reloading the editor.
   async function renewToken() {
     try {
-      const response = await fetch(location.href, { credentials: "same-origin" });
+      const { ok, page } = await fetchPage(location.href);
       // This page refused (a note the next person may not edit): maybe because someone else signed in.
-      if (!response.ok) return (await someoneElse()) ? OTHER_ACCOUNT : false;
-      const page = new DOMParser().parseFromString(await response.text(), "text/html");
-      const editor = page.querySelector("#note-editor");
+      if (!ok) return (await someoneElse()) ? OTHER_ACCOUNT : false;
       // Someone else signed in on this browser meanwhile (a shared phone): their token would save this
       // text into their account. It stays on the device, for its writer.
-      if (editor && editor.dataset.account !== account) return OTHER_ACCOUNT;
+      if (someoneElseOn(page)) return OTHER_ACCOUNT;
       const fresh = page.querySelector("#note-editor input[name=csrf_token]");
       if (!fresh) return false;
       for (const input of document.querySelectorAll("input[name=csrf_token]")) input.value = fresh.value;
@@ -305,16 +303,24 @@
   }
 
   // Refused as not allowed: maybe because someone else signed in on this browser meanwhile, whose account
-  // may not write notes (the sign-in page, signed in, leads to the home page, whose menu names the account).
+  // may not write notes (the sign-in page, signed in, leads to the home page).
   async function someoneElse() {
     try {
-      const response = await fetch(form.dataset.loginUrl, { credentials: "same-origin" });
-      const page = new DOMParser().parseFromString(await response.text(), "text/html");
-      const menu = page.querySelector(".main-nav [data-account]");
-      return Boolean(menu) && menu.dataset.account !== account;
+      return someoneElseOn((await fetchPage(form.dataset.loginUrl)).page);
     } catch (e) {
       return false;
     }
+  }
+
+  async function fetchPage(url) {
+    const response = await fetch(url, { credentials: "same-origin" });
+    return { ok: response.ok, page: new DOMParser().parseFromString(await response.text(), "text/html") };
+  }
+
+  // Whether a hub page was made for another account than this editor's: its menu names the account (_menu.html).
+  function someoneElseOn(page) {
+    const menu = page.querySelector(".main-nav [data-account]");
+    return Boolean(menu) && menu.dataset.account !== account;
   }
 
   // A field the hub refused (too long, invisible characters…) gets its message beside it, as the
