@@ -105,7 +105,8 @@ class _HubFigures:
                 lag.add_metric([worker["node"], consumer], behind)
         yield from (up, age, lag)
         queue = GaugeMetricFamily("hub_federation_deliveries", "Deliveries to partner hubs, by state (pending: the "
-                                  "queue; dead: failed for good).", labels=["state"])
+                                  "queue; held: kept for hubs off the allow-list until they are listed "
+                                  "again; dead: failed for good).", labels=["state"])
         for state, count in sorted(found.deliveries.items()):
             queue.add_metric([state], count)
         yield queue

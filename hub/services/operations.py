@@ -37,7 +37,12 @@ class Figures:
     event_head: int | None = None
     worker: dict[str, Any] = field(default_factory=dict)  # this node's, as worker_status() describes it
     workers: list[dict[str, Any]] = field(default_factory=list)  # every node's
-    deliveries: dict[str, int] = field(default_factory=dict)  # by state: pending, dead
+    deliveries: dict[str, int] = field(default_factory=dict)  # by state: pending, held, dead
+
+
+# The deliveries an operator watches: the queue, those kept for hubs taken off the allow-list (sent when the
+# hub is listed again, hub.federation.delivery.hold), and those that failed for good.
+DELIVERY_STATES = ("pending", "held", "dead")
 
 
 def figures() -> Figures:
@@ -48,9 +53,9 @@ def figures() -> Figures:
             return Figures(database=True, schema_problem=problem)
         status = worker_status()
         counts = dict(db.session.execute(sa.select(Delivery.state, sa.func.count()).where(
-            Delivery.state.in_(("pending", "dead"))).group_by(Delivery.state)).all())
+            Delivery.state.in_(DELIVERY_STATES)).group_by(Delivery.state)).all())
         found = Figures(database=True, event_head=events.head(), worker=status, workers=status["workers"],
-                        deliveries={"pending": counts.get("pending", 0), "dead": counts.get("dead", 0)})
+                        deliveries={state: counts.get(state, 0) for state in DELIVERY_STATES})
     except sa_exc.SQLAlchemyError:
         db.session.rollback()
         return Figures(database=False)
