@@ -5,6 +5,8 @@ act through the pages and services of the test's own app on the same database, w
 
 - A moderator's cut of a comment written on a hub off the list waits for it (``held``): not sent, not lost, and
   sent once when the hub is put back on the list, though two workers run.
+- A hub taken off the list while the worker is in the middle of delivering to it (its inbox is slow) gets nothing
+  but withdrawals from then on; what was due either arrived or waits for it, and goes (once) when it is listed again.
 - Workers restarted in open mode send what was held, once, whichever of them sends.
 """
 from __future__ import annotations
@@ -30,6 +32,7 @@ from tests.federation.fixtures import DocumentServer
 from tests.federation.test_allowlist_relisting import _put_back_on_the_list
 from tests.federation.test_conversation_inbox import _comment, _consume, _send_all
 from tests.federation.test_conversation_inbox import _take_off_the_allow_list as _take_off_the_list
+from tests.helpers import login, post_form
 from tests.processes import node_env, start, wait_for
 
 pytestmark = pytest.mark.postgres
@@ -140,6 +143,41 @@ def test_a_cut_held_while_two_workers_run_is_neither_sent_nor_lost_and_goes_once
         _rounds()
         assert _carried(writer_server, comment) == [cut]  # once, though two workers run
         assert _carried(reader_server, comment) == [cut]
+
+
+def test_a_hub_taken_off_the_allow_list_while_the_worker_delivers_to_it_then_gets_nothing_but_withdrawals(
+        app, client, make_peer, publish, people, servers, tmp_path, postgres_database):
+    """The worker sends an inbox's deliveries one after another; the admin takes the hub off the list while the
+    first of three cuts is on the wire (its inbox is slow). That one arrives; none after it, until the hub is listed
+    again, and then the other two arrive, each once: none is dropped, none sent twice."""
+    writer_server, _reader_server = servers
+    writer, comments = _conversation(app, client, make_peer, publish, servers, comments=3)
+    for comment in comments:
+        assert discussion.redact(comment, by=people["moderator"], body=CUT) is discussion.Reach.MARKED
+    cuts = [html_text(comment.body_html) for comment in comments]
+    _consume(app)  # the three cuts wait for the writer's hub, to go in one batch
+    admin = app.test_client()
+    assert login(admin, people["admin"].username).status_code == 302
+    page = f"/admin/partners/{writer.row.id}"
+    writer_server.status["delay"] = 2.5
+    with _workers(tmp_path, postgres_database, "node-a", "node-b"):
+        wait_for(lambda: writer_server.begun, seconds=15, what="the first cut on the wire")
+        assert post_form(admin, page + "/allowlist/off", {}, form_url=page).status_code == 302
+        unlisted = time.monotonic()
+        wait_for(lambda: writer_server.posts and all(_states(c, writer)[-1:] in (["sent"], ["held"]) for c in comments),
+                 seconds=10, what="the first cut to arrive, and each cut sent or waiting for the hub")
+        _rounds(1.0)
+        after = [json.loads(body) for at, body in writer_server.begun if at > unlisted]
+        assert [a["type"] for a in after if a["type"] not in WITHDRAWALS] == [], "sent to a hub off the allow-list"
+        # What arrived is recorded as sent; the others wait for the hub (none dropped, none counted as failed).
+        assert [_carried(writer_server, c) for c in comments] == [cuts[0:1], [], []]
+        assert [_states(c, writer) for c in comments] == [["sent"], ["held"], ["held"]]
+
+        writer_server.status["delay"] = 0.0
+        assert post_form(admin, page + "/allowlist/on", {}, form_url=page).status_code == 302
+        wait_for(lambda: all(_states(c, writer) == ["sent"] for c in comments), seconds=10, what="the cuts to go")
+        _rounds()
+        assert [_carried(writer_server, c) for c in comments] == [[cut] for cut in cuts]
 
 
 def test_workers_restarted_in_open_mode_send_what_was_held_once_whichever_of_them_sends(
