@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import functools
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -354,14 +355,21 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def _send_inbox(http: SafeHttpClient, inbox: str, jobs: list[_Job], key_id: str, pem: bytes,
-                scheme: str = "") -> list[Outcome]:
+                scheme: str = "", still_due: Callable[[int], bool] = lambda _id: True) -> list[Outcome]:
     """POST the jobs of one inbox in order, stopping at the first failure (runs in a thread).
 
     ``scheme`` is the signature scheme the inbox is known to accept ("" when unknown); once
-    one job got through, the others use the scheme that worked.
+    one job got through, the others use the scheme that worked. ``still_due(id)`` is asked before each
+    POST: a job held, dead-lettered or dropped since the batch was read is skipped (:func:`_still_pending`).
     """
     outcomes: list[Outcome] = []
     for job in jobs:
+        try:
+            if not still_due(job.delivery_id):
+                continue
+        except Exception:  # the database is away: the rest stays pending, for a later round
+            log.warning("could not check delivery %s before sending it", job.delivery_id, exc_info=True)
+            break
         try:
             scheme = client.signed_post(http, inbox, job.body, key_id=job.key_id or key_id, private_pem=pem,
                                         scheme=scheme)
@@ -375,6 +383,17 @@ def _send_inbox(http: SafeHttpClient, inbox: str, jobs: list[_Job], key_id: str,
             break
         outcomes.append(Outcome(job.delivery_id, True, scheme=scheme))
     return outcomes
+
+
+def _still_pending(app: Flask, delivery_id: int) -> bool:
+    """Tell whether a delivery read for sending is still waiting to go (runs in a sender thread, with a session of
+    its own): the deliveries of one inbox go one after another, and while one is on the wire its hub may be taken
+    off the allow-list or blocked, or a newer version queued; those after it that may no longer go are not sent."""
+    with app.app_context():
+        try:
+            return db.session.scalar(sa.select(Delivery.state).where(Delivery.id == delivery_id)) == "pending"
+        finally:
+            db.session.remove()
 
 
 class Sender:
@@ -416,7 +435,8 @@ def record_outcomes(outcomes: Iterable[Outcome]) -> int:
     count = 0
     for outcome in outcomes:
         delivery = db.session.get(Delivery, outcome.delivery_id)
-        if delivery is None or delivery.state != "pending":
+        # Held while on the wire (its hub taken off the allow-list): it waits for the hub only if it did not arrive.
+        if delivery is None or delivery.state != "pending" and not (delivery.state == "held" and outcome.ok):
             continue
         delivery.attempts += 1
         count += 1
@@ -523,7 +543,8 @@ def send_due(app: Flask, *, wait: bool = False) -> int:
                 jobs = [_Job(d.id, client.dumps(d.activity), actor.signing_key_id(d.activity)) for d in deliveries]
                 peer = deliveries[0].peer
                 pool.in_flight[inbox] = pool.executor.submit(_send_inbox, http, inbox, jobs, actor.key_id(),
-                                                             keys.private_pem, peer.signature_scheme if peer else "")
+                                                             keys.private_pem, peer.signature_scheme if peer else "",
+                                                             functools.partial(_still_pending, app))
     db.session.rollback()  # nothing was changed; end the read transaction so SQLite stays unlocked
     if wait:
         pool.wait(timeout=float(app.config["FEDERATION_TOTAL_TIMEOUT"]) * 2)

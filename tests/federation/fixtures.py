@@ -149,6 +149,8 @@ class DocumentServer:
         documents: dict[str, Any] = {}
         gets: list[str] = []
         posts: list[tuple[str, dict[str, str], bytes]] = []
+        # (time.monotonic() when the request was read, its body): a POST as it begins, before ``delay``.
+        begun: list[tuple[float, bytes]] = []
         # "refuse_rfc9421": answer 401 to RFC 9421 signatures, as servers that only read draft-cavage do.
         status: dict[str, Any] = {"post": 202, "delay": 0.0, "refuse_rfc9421": False}
         # path -> threading.Event: the next GET of that path waits until the test sets the event.
@@ -173,10 +175,11 @@ class DocumentServer:
 
             def do_POST(self) -> None:
                 """Record a POST and answer with the configured status."""
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if status["delay"]:
-                    import time
+                import time
 
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                begun.append((time.monotonic(), body))
+                if status["delay"]:
                     time.sleep(status["delay"])
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 posts.append((self.path, headers, body))
@@ -186,6 +189,7 @@ class DocumentServer:
                 self.end_headers()
 
         self.documents, self.gets, self.posts, self.status, self.held = documents, gets, posts, status, held
+        self.begun = begun
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
