@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 
+import sqlalchemy as sa
 from flask import Response, abort, current_app, request, url_for
 from flask_login import current_user
 
@@ -17,7 +18,7 @@ from hub.extensions import db
 from hub.models import Note, NoteState
 from hub.models.base import as_id
 from hub.services import privacy, screening
-from hub.services.visibility import may_read
+from hub.services.visibility import gone_for, may_read
 
 MAX_PAGE = 10_000
 
@@ -28,12 +29,16 @@ def me() -> Any:
 
 
 def note_for(viewer: Any, note_id: int) -> Note:
-    """Return the note if ``viewer`` may see it; 410 for a tombstone, 404 otherwise."""
+    """Return the note if ``viewer`` may see it; 410 for a note deleted that ``viewer`` could read once, 404 otherwise.
+
+    A draft deleted before anyone else read it answers as a note that never was: that it existed is its
+    author's business (:func:`hub.services.visibility.gone_for`, the rule the API answers by too).
+    """
     note = db.session.get(Note, note_id)
     if note is None:
         abort(404)
     if note.state == NoteState.DELETED:
-        abort(410)
+        abort(410 if db.session.scalar(sa.select(Note.id).where(Note.id == note.id, gone_for(viewer))) else 404)
     if not may_read(note, viewer):  # the rule in memory: the row was just read
         abort(404)  # not 403: do not even confirm that a draft exists
     return note

@@ -17,6 +17,7 @@ from hub.models.audit import AuditEntry
 from hub.models.note import Attachment, Note
 from hub.services import attachments, notes
 from tests import pdfs
+from tests.functional.test_note_states import published
 from tests.helpers import count, csrf_token
 from tests.pdfs import pdf_bytes
 
@@ -360,11 +361,16 @@ def test_attachment_is_only_found_under_its_own_note(client, login_as, contribut
     assert client.get(f"/notes/{draft.id}/attachments/{item.id + 1}").status_code == 404
 
 
-def test_deleted_notes_attachments_are_gone(client, login_as, contributor, draft):
+def test_deleted_notes_attachments_are_gone(app, client, login_as, contributor, moderator, draft):
     item_url = url_of(attach(draft, contributor))
     notes.delete(draft, by=contributor)
     login_as(contributor)
-    assert client.get(item_url).status_code == 410
+    assert client.get(item_url).status_code == 404  # a draft nobody else read: as if it never was
+    note = published(contributor, moderator, visibility="public")
+    item_url = url_of(attach(note, contributor))
+    notes.delete(note, by=contributor)
+    for browser in (client, app.test_client()):
+        assert browser.get(item_url).status_code == 410  # gone for those who could read it
 
 
 # --- removing -------------------------------------------------------------------------------
