@@ -7,7 +7,7 @@ from markupsafe import Markup
 from wtforms import (BooleanField, HiddenField, RadioField, SelectField, SelectMultipleField, StringField,
                      SubmitField)
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from blueprints.web.forms import CONFIRM_LABEL, FLAG_LABELS, VISIBILITY_LABELS, TextAreaField
 from blueprints.web.fragments import memo
@@ -134,7 +134,11 @@ class CommentForm(FlaskForm):
 
 
 class EditCommentForm(CommentForm):
-    """A member's own comment, changed."""
+    """A member's own comment, changed, naming the text the writer changed (a moderator may cut it meanwhile)."""
+
+    # i18n: a hidden field: which version of their comment the writer edited (named only if it is wrong)
+    version = StringField(_l("Version of the comment"), validators=[Optional(), Length(max=64)],
+                          widget=HiddenInput())
 
     # i18n: button under the form in which a member changes their own comment
     submit = SubmitField(_l("Save comment"))

@@ -566,18 +566,22 @@ def edit_comment(note_id: int, comment_id: int):
         abort(403)
     form = EditCommentForm()
     if request.method == "GET":
-        form.body.data = comment.body
+        _show_own_comment(form, comment)
         return render_template("notes/edit_comment.html", note=note, comment=comment, form=form)
     was_held = comment.state == CommentState.HELD
     done = submitted(form, lambda: discussion.edit_comment(comment, by=me(), body=form.body.data,
-                                                           confirm_privacy=form.confirm_privacy.data),
+                                                           confirm_privacy=form.confirm_privacy.data,
+                                                           version=form.version.data or None),
                      answered_by_caller=(PrivacyCheckRequired,))
     if isinstance(done.error, PrivacyCheckRequired):
-        return _text_check_page(note, form, form.body, done.error, str(COMMENT_CHECK_EXPLANATION))
+        return _text_check_page(note, form, form.body, done.error, str(COMMENT_CHECK_EXPLANATION),
+                                hidden_fields=[form.version])
     if not done:
         if done.error is not None and comment.removed_at is not None:  # removed by a moderator meanwhile
             flash(str(done.error.message), "error")
             return redirect(url_for("notes.detail", note_id=note.id))
+        if isinstance(done.error, notes.ChangedMeanwhile):
+            _show_own_comment(form, comment)  # as it is now: the text the writer saw would put back a cut
         return render_template("notes/edit_comment.html", note=note, comment=comment, form=form), 422
     if comment.state == CommentState.HELD and not was_held:
         _flash_held(comment)
@@ -589,6 +593,12 @@ def edit_comment(note_id: int, comment_id: int):
         # i18n: a member edited their own published comment
         flash(_("Your comment is changed. Readers see the new text, marked as edited."), "info")
     return redirect(url_for("notes.detail", note_id=note.id, _anchor=f"comment-{comment.id}"))
+
+
+def _show_own_comment(form: EditCommentForm, comment: Comment) -> None:
+    """Fill a writer's edit form with their comment as it is now, and name that version."""
+    form.body.data = comment.body
+    form.version.data = discussion.text_version(comment)
 
 
 def _act_checked(note_id: int, action, success: str | None, form_class, text_field: str, sent_back_as: str,
@@ -611,12 +621,14 @@ def _act_checked(note_id: int, action, success: str | None, form_class, text_fie
 
 
 def _text_check_page(note: Note, form, text, error: PrivacyCheckRequired, explanation: str, *,
-                     other_fields: list | None = None):
-    """Show a writer the places in ``text`` (a form's field) that may be personal data, to edit or confirm."""
+                     other_fields: list | None = None, hidden_fields: list | None = None):
+    """Show a writer the places in ``text`` (a form's field) that may be personal data, to edit or confirm.
+
+    ``hidden_fields`` go back unchanged with the confirmation (the version of the text an edit started from)."""
     _mark_unticked(form)
     scanned = {error.findings[0].field: text.data.strip()}
     return render_template("notes/text_check.html", note=note, form=form, text_field=text,
-                           other_fields=other_fields or [],
+                           other_fields=other_fields or [], hidden_fields=hidden_fields or [],
                            action=request.full_path.rstrip("?"),  # keeps ?parent= of an answer
                            groups=privacy_groups(scanned, error.findings),
                            message=error.message, explanation=explanation), 422

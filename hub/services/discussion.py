@@ -127,13 +127,17 @@ def may_edit(user: Any, comment: Comment) -> bool:
             and comment.author_id == user.id and comment.note is not None and notes.may(user, "comment", comment.note))
 
 
-def edit_comment(comment: Comment, *, by: User, body: str, confirm_privacy: bool = False) -> Comment:
+def edit_comment(comment: Comment, *, by: User, body: str, confirm_privacy: bool = False,
+                 version: str | None = None) -> Comment:
     """Let a comment's writer change its text; readers see the new text, marked "edited", and only it.
 
     The new text passes the same check as a new comment (warn → confirm): a published comment with
     confirmed findings goes back to the moderators (held, and withdrawn from partner hubs until
     released); a held one stays held. The old text is kept nowhere. The same text sent again (a
     double tap) changes nothing. The note's author is not told of an edit (:func:`_tell_notes_author`).
+    ``version`` (:func:`text_version`) names the text the writer's form showed: when the comment changed since
+    (a moderator cut personal data out of it, or the note's redaction did), nothing is saved, as the writer's
+    text would put back what was cut.
     """
     if comment.removed_at is not None:
         raise ServiceError(REMOVED)
@@ -148,6 +152,9 @@ def edit_comment(comment: Comment, *, by: User, body: str, confirm_privacy: bool
     if body == comment.body:
         db.session.commit()  # nothing to save: let the next writer go
         return comment
+    if version is not None and version != text_version(comment):
+        db.session.commit()
+        raise notes.ChangedMeanwhile(EDITED_MEANWHILE)
     was_shown = comment.state == CommentState.PUBLISHED
     _set_body(comment, body)
     comment.edited_at = utcnow()
@@ -396,6 +403,12 @@ class Reach(enum.Enum):
     EVERYWHERE = "everywhere"  # every copy follows: readers here, the hubs that have the note
     MARKED = "marked"  # the same, a partner member's comment whose cuts were marked so that its hub takes them
     NOT_WRITER = "not_writer"  # the partner hub the comment was written on keeps its original
+
+
+# i18n: a member's save of their own comment was refused: the comment changed after they opened the form
+EDITED_MEANWHILE = _l("Your comment changed while you were editing it (a moderator may have removed personal data "
+                      "from it), so nothing was saved. The form now shows your comment as it is: make your change "
+                      "again.")
 
 
 def text_version(comment: Comment) -> str:
