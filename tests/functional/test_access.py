@@ -195,3 +195,13 @@ def test_a_form_without_origin_or_referer_gets_a_message_that_says_what_to_chang
 def test_forms_over_plain_http_need_no_origin_nor_referer(client, make_user):
     make_user("plain")
     assert post_form(client, "/login", {"login": "plain", "password": PASSWORD}).status_code == 302
+
+
+@pytest.mark.parametrize("lang, members", [("en", r"\d+ members?\b"), ("zh_Hans", r"\d+ 位成员")])
+def test_only_members_are_told_how_many_members_the_hub_has(client, login_as, member, lang, members):
+    """Its members use drugs or live with HIV: how many they are, and when one joins or leaves, is told to no
+    visitor (the home page is cached per audience, so the signed-in page is another entry)."""
+    home = client.get(f"/?lang={lang}").get_data(as_text=True)
+    assert re.search(r"\d+ (notes?|篇笔记)", home) and not re.search(members, home)
+    login_as(member)
+    assert re.search(members, client.get(f"/?lang={lang}").get_data(as_text=True))
