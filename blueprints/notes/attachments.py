@@ -21,6 +21,7 @@ from hub.extensions import db
 from hub.models import Attachment, Note
 from hub.services import attachments, notes
 from hub.services.errors import ServiceError
+from hub.services.visibility import ANONYMOUS, may_read
 
 # An attachment is shown on its own, never as a page: no scripts, no plugins, no framing by others.
 SERVE_HEADERS = {
@@ -30,6 +31,10 @@ SERVE_HEADERS = {
     # private: members-only notes have attachments too, so shared caches must never keep them.
     "Cache-Control": "private, max-age=3600",
 }
+# The attachment of a note that not everyone may read (a draft, one waiting for review, members or partners
+# only) is kept by no browser either: on a phone several people share, the next one would be shown it from
+# the cache, without the hub being asked (as pages: blueprints.web.security.PAGE_HEADERS).
+NOT_FOR_EVERYONE = {"Cache-Control": "private, no-store"}
 
 
 class AttachmentForm(FlaskForm):
@@ -131,5 +136,7 @@ def attachment(note_id: int, attachment_id: int):
     response = send_file(path, mimetype=item.content_type, as_attachment=not item.content_type.startswith("image/"),
                          download_name=item.filename, etag=item.sha256, conditional=True, max_age=0)
     response.headers.update(SERVE_HEADERS)
+    if not may_read(note, ANONYMOUS):
+        response.headers.update(NOT_FOR_EVERYONE)
     del response.headers["Expires"]
     return response

@@ -17,14 +17,12 @@ from hub.models.audit import AuditEntry
 from hub.models.note import Attachment, Note
 from hub.services import attachments, notes
 from tests import pdfs
-from tests.functional.test_note_states import published
 from tests.helpers import count, csrf_token
 from tests.pdfs import pdf_bytes
 
 SAFE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
-    "Cache-Control": "private, max-age=3600",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 
@@ -89,6 +87,22 @@ def test_author_uploads_a_photo_and_gets_it_back_without_gps(client, login_as, c
     assert "public" not in served.headers["Cache-Control"] and "Expires" not in served.headers
 
 
+@pytest.mark.parametrize("state, visibility, kept", [
+    ("draft", "public", "private, no-store"), ("published", "members", "private, no-store"),
+    ("published", "partners", "private, no-store"), ("published", "public", "private, max-age=3600")])
+def test_only_the_attachments_everyone_may_see_are_kept_by_the_browser(app, client, login_as, contributor, moderator,
+                                                                         state, visibility, kept):
+    """On a phone several people share, the next one would be shown a draft's or members-only photo from the
+    browser's cache, without the hub being asked: only a public note's attachments may be kept there."""
+    note = new_note(contributor, visibility=visibility)
+    item = attach(note, contributor)
+    if state == "published":
+        publish(note, contributor, moderator)
+    login_as(contributor)
+    served = client.get(url_of(item))
+    assert served.status_code == 200 and served.headers["Cache-Control"] == kept
+
+
 def test_pdf_is_served_as_a_download(client, login_as, contributor, draft):
     item = attach(draft, contributor, pdf_bytes(), "会议纪要.pdf")
     login_as(contributor)
@@ -105,7 +119,7 @@ def test_unchanged_attachment_is_answered_not_modified(client, login_as, contrib
     login_as(contributor)
     etag = client.get(url_of(item)).headers["ETag"]
     again = client.get(url_of(item), headers={"If-None-Match": etag})
-    assert again.status_code == 304 and again.headers["Cache-Control"] == "private, max-age=3600"
+    assert again.status_code == 304 and again.headers["Cache-Control"] == "private, no-store"  # a draft's
 
 
 def test_refused_upload_says_why_and_stores_nothing(client, login_as, contributor, draft):
@@ -366,8 +380,9 @@ def test_deleted_notes_attachments_are_gone(app, client, login_as, contributor, 
     notes.delete(draft, by=contributor)
     login_as(contributor)
     assert client.get(item_url).status_code == 404  # a draft nobody else read: as if it never was
-    note = published(contributor, moderator, visibility="public")
+    note = new_note(contributor, visibility="public")
     item_url = url_of(attach(note, contributor))
+    publish(note, contributor, moderator)
     notes.delete(note, by=contributor)
     for browser in (client, app.test_client()):
         assert browser.get(item_url).status_code == 410  # gone for those who could read it
