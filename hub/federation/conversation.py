@@ -567,7 +567,21 @@ def _shown_to(peer: PeerHub, comment: Comment) -> bool:
     if comment.removed_at is not None:
         return False
     thread = thread_of(comment)
-    return comment.state == CommentState.PUBLISHED or (thread is not None and thread.peer_id == peer.id)
+    # A hub met for the first time (no id yet) wrote nothing here: our own comments' threads have no hub either.
+    return comment.state == CommentState.PUBLISHED or (
+        thread is not None and peer.id is not None and thread.peer_id == peer.id)
+
+
+def _known_to(peer: PeerHub, comment: Comment) -> bool:
+    """Tell whether ``peer`` may know the comment exists: shown to it, and under a note of ours only if it may
+    read that note (else it is answered as a comment that never existed)."""
+    note = comment.note
+    return note is not None and _shown_to(peer, comment) and (note.origin_peer_id is not None or _may_read(peer, note))
+
+
+def _is_origin(peer: PeerHub, note: Note) -> bool:
+    """Tell whether ``peer`` is the hub ``note`` comes from (never for our own notes, nor for a hub met just now)."""
+    return peer.id is not None and note.origin_peer_id == peer.id
 
 
 def _check_comment_object(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None]:
@@ -617,10 +631,12 @@ def _check_relayed(peer: PeerHub, obj: Any) -> tuple[Note, Comment | None]:
             or len(obj["id"]) > 480 or not same_host(obj["id"]):
         raise Unwanted("unsupported_object", "only Notes in a note's conversation are announced here")
     note, parent = _reply_target(obj.get("inReplyTo"))
-    if note.origin_peer_id != peer.id:
+    if parent is not None and not _known_to(peer, parent):
+        raise _not_ours()  # a comment held, declined or under a note it may not read: as one that never was
+    if not _is_origin(peer, note):
         if note.origin_peer_id is None and not _may_read(peer, note):
             raise _not_ours()  # of our notes, only those it may read are known to it
-        raise Unwanted("not_the_origin", "only the hub a note comes from relays its conversation")
+        raise _not_the_origin()
     _check_own_relayed(obj["id"], note)
     _check_same_thread(obj["id"], note)
     return note, parent
@@ -648,10 +664,18 @@ def check_announce(activity: dict[str, Any], peer: PeerHub) -> None:
         _require_text(obj)
 
 
+def _not_the_origin() -> Unwanted:
+    return Unwanted("not_the_origin", "only the hub a note comes from relays its conversation")
+
+
 def _relayed_deletion_target(peer: PeerHub, obj: dict[str, Any]) -> Comment | None:
+    """Return the comment the note's origin withdraws, or None: unknown here, or not one ``peer`` may know of
+    (answered as one that never existed: a hub must not learn which of our comment ids exist)."""
     comment = _comment_from_id(id_of(obj.get("object")))
-    if comment is not None and comment.note is not None and comment.note.origin_peer_id != peer.id:
-        raise Unwanted("not_the_origin", "only the hub a note comes from relays its conversation")
+    if comment is not None and comment.note is not None and not _is_origin(peer, comment.note):
+        if not _known_to(peer, comment):
+            return None
+        raise _not_the_origin()
     return comment
 
 
