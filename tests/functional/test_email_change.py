@@ -184,14 +184,17 @@ def test_an_expired_superseded_or_taken_meanwhile_link_refuses_in_the_readers_la
     assert used in lee.get(lee_link).get_data(as_text=True)
 
 
-@pytest.mark.parametrize("token", ["x" * 5000, "%00%ff", "..", "a" * 101, "' OR 1=1 --", "短"])
-def test_an_odd_token_is_refused_without_an_error(app, member, token):
+@pytest.mark.parametrize(("token", "status"), [("x" * 5000, 410), ("a" * 101, 410), ("' OR 1=1 --", 410),
+                                               ("短", 410), ("%00%ff", 400)])
+def test_an_odd_token_is_refused_without_an_error(app, member, token, status):
     client = app.test_client()
     login(client, member.username)
     response = client.get(f"/account/email/{token}")
-    assert response.status_code in (400, 404, 410)
+    assert response.status_code == status
     response = client.post(f"/account/email/{token}", data={"csrf_token": csrf_token(client, "/account")})
-    assert response.status_code in (400, 404, 410)
+    assert response.status_code == status
+    if status == 410:
+        assert "This link is not valid." in response.get_data(as_text=True)
 
 
 def test_another_accounts_link_does_not_work(app, member, make_user, smtp_server):
