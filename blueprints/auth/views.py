@@ -5,8 +5,8 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from blueprints.auth.forms import (ConfirmEmailForm, DeleteAccountForm, ForgotForm, LoginForm, PasswordForm, ProfileForm, ResetForm,
-                                   SignupForm)
+from blueprints.auth.forms import (ConfirmEmailForm, DeleteAccountForm, ForgotForm, LoginForm, PasswordForm,
+                                   ProfileForm, ResetForm, SignupForm)
 from blueprints.web.access import public, signed_in
 from blueprints.web.common import me, page_arg, personal_data_download, privacy_groups
 from blueprints.web.locale import COOKIE as LANG_COOKIE
@@ -150,9 +150,9 @@ def profile():
         old_email = user.email
         with attempt(form=form, answered_by_caller=(PrivacyCheckRequired,)) as saved:
             asked = accounts.update_profile(user, pseudonym=form.pseudonym.data, email=form.email.data,
-                                    locale=form.locale.data or None, timezone=form.timezone.data or None,
-                                    bio=form.bio.data or "", show_activity=form.show_activity.data,
-                                    confirm_privacy=form.confirm_privacy.data)
+                                            locale=form.locale.data or None, timezone=form.timezone.data or None,
+                                            bio=form.bio.data or "", show_activity=form.show_activity.data,
+                                            confirm_privacy=form.confirm_privacy.data)
         if isinstance(saved.error, PrivacyCheckRequired):
             groups = privacy_groups({"bio": (form.bio.data or "").strip()}, saved.error.findings)
         if saved:
