@@ -49,6 +49,7 @@ class Config:
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
     INVITATION_DAYS = 14
     RESET_TOKEN_MINUTES = 60
+    EMAIL_CHANGE_HOURS = 24  # how long the link that confirms a new e-mail address works
     # Failed log-ins allowed per account and per client in LOGIN_WINDOW_SECONDS.
     LOGIN_LIMIT_ACCOUNT = 5
     LOGIN_LIMIT_CLIENT = 20

@@ -37,7 +37,7 @@ from hub import claims, events
 from hub.extensions import db
 from hub.models.base import utcnow
 from hub.models.events import ConsumerCursor, Event
-from hub.models.user import LoginFailure, PasswordReset
+from hub.models.user import EmailChange, LoginFailure, PasswordReset
 from hub.models.worker import WorkerHeartbeat
 
 log = logging.getLogger("hub.worker")
@@ -268,10 +268,12 @@ class Idle:
 
 
 def housekeeping() -> None:
-    """Delete what is no longer needed: old log-in failures and spent reset tokens."""
+    """Delete what is no longer needed: old log-in failures, spent reset tokens and e-mail changes."""
     day_ago = utcnow() - dt.timedelta(days=1)
     db.session.execute(sa.delete(LoginFailure).where(LoginFailure.at < day_ago))
     db.session.execute(sa.delete(PasswordReset).where(PasswordReset.expires_at < day_ago))
+    db.session.execute(sa.delete(EmailChange).where(sa.or_(EmailChange.expires_at < day_ago,
+                                                           EmailChange.used_at < day_ago)))
     db.session.commit()
 
 

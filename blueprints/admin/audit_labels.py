@@ -64,6 +64,7 @@ ACTIONS = {
     "user.signup": _l("Joined by invitation"),
     "user.register": _l("Signed up"),
     "user.password_change": _l("Password changed"),
+    "user.email_change": _l("E-mail address changed through the link mailed to it"),
     "user.password_set": _l("Password set on the server"),
     "user.reset_token": _l("Password reset link made"),
     "user.password_reset": _l("Password reset"),

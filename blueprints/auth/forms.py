@@ -60,6 +60,12 @@ class ForgotForm(FlaskForm):
     submit = SubmitField(_l("Send reset link"))
 
 
+class ConfirmEmailForm(FlaskForm):
+    """Make the new e-mail address a link confirms the account's own."""
+
+    submit = SubmitField(_l("Use this address"))
+
+
 class ResetForm(FlaskForm):
     """Choose a new password through a reset link."""
 

@@ -5,8 +5,8 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from blueprints.auth.forms import (DeleteAccountForm, ForgotForm, LoginForm, PasswordForm, ProfileForm, ResetForm,
-                                   SignupForm)
+from blueprints.auth.forms import (ConfirmEmailForm, DeleteAccountForm, ForgotForm, LoginForm, PasswordForm,
+                                   ProfileForm, ResetForm, SignupForm)
 from blueprints.web.access import public, signed_in
 from blueprints.web.common import me, page_arg, personal_data_download, privacy_groups
 from blueprints.web.locale import COOKIE as LANG_COOKIE
@@ -147,11 +147,12 @@ def profile():
         form.timezone.data = user.timezone or ""
     groups = []
     if form.validate_on_submit():
+        old_email = user.email
         with attempt(form=form, answered_by_caller=(PrivacyCheckRequired,)) as saved:
-            accounts.update_profile(user, pseudonym=form.pseudonym.data, email=form.email.data,
-                                    locale=form.locale.data or None, timezone=form.timezone.data or None,
-                                    bio=form.bio.data or "", show_activity=form.show_activity.data,
-                                    confirm_privacy=form.confirm_privacy.data)
+            asked = accounts.update_profile(user, pseudonym=form.pseudonym.data, email=form.email.data,
+                                            locale=form.locale.data or None, timezone=form.timezone.data or None,
+                                            bio=form.bio.data or "", show_activity=form.show_activity.data,
+                                            confirm_privacy=form.confirm_privacy.data)
         if isinstance(saved.error, PrivacyCheckRequired):
             groups = privacy_groups({"bio": (form.bio.data or "").strip()}, saved.error.findings)
         if saved:
@@ -162,8 +163,31 @@ def profile():
             else:
                 response.delete_cookie(LANG_COOKIE)
             flash(_("Your profile is saved."), "info")
+            if asked:  # the same words whether or not another account has the address
+                flash(_("We sent a link to %(new)s. Your address changes when you open it; until then, mail goes "
+                        "to %(old)s.", new=asked, old=old_email or _("no address")), "info")
             return response
     return render_template("auth/profile.html", form=form, user=user, groups=groups), 422 if groups else 200
+
+
+@bp.route("/account/email/<token>", methods=["GET", "POST"])
+@signed_in
+def confirm_email(token: str):
+    """Make a new e-mail address the account's own through the link mailed to it."""
+    with attempt(answered_by_caller=(ServiceError,)) as opened:
+        change = accounts.open_email_change(token, user=me())
+    if not opened:
+        return render_template("auth/email_invalid.html", message=opened.error.message), 410
+    form = ConfirmEmailForm()
+    if form.validate_on_submit():
+        with attempt(form=form, answered_by_caller=(accounts.LinkClosed,)) as confirmed:
+            accounts.confirm_email_change(token, user=me())
+        if isinstance(confirmed.error, accounts.LinkClosed):  # used, superseded or taken meanwhile
+            return render_template("auth/email_invalid.html", message=confirmed.error.message), 410
+        if confirmed:
+            flash(_("Your e-mail address is changed."), "info")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/email_confirm.html", form=form, address=change.address)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

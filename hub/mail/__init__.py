@@ -6,8 +6,9 @@
 - hub.mail.compose: each mail written at send time, in the reader's language and time zone;
 - hub.mail.sending and hub.mail.transport: SMTP (the standard library's smtplib and email).
 
-Account mails (an invitation, a password reset) are queued by hub.services.accounts in the same
-transaction as their one-time token, which exists nowhere else in the clear.
+Account mails (an invitation, a password reset, the link that confirms a new address) are queued
+by hub.services.accounts in the same transaction as their one-time token, which exists nowhere
+else in the clear.
 """
 from __future__ import annotations
 

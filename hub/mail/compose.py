@@ -29,10 +29,10 @@ from flask_babel import force_locale, gettext as _, pgettext
 from hub import text_safety
 from hub.extensions import db
 from hub.mail import links, outbox
-from hub.models import (Comment, CommentState, Flag, Follow, Invitation, Note, OutgoingMail, PasswordReset,
-                        ReviewMessage, Term)
+from hub.models import (Comment, CommentState, EmailChange, Flag, Follow, Invitation, Note, OutgoingMail,
+                        PasswordReset, ReviewMessage, Term)
 from hub.models.base import utcnow
-from hub.models.user import User
+from hub.models.user import User, UserStatus
 from hub.services import accounts, mail_settings, translations
 from hub.services.visibility import Audience, published_for, visible_notes
 
@@ -132,6 +132,10 @@ def reader_of(mail: OutgoingMail, kind: str) -> Reader:
             raise Dropped("no address")
         return Reader(None, mail.address, mail.locale or default, zone_of(None))
     user = db.session.get(User, mail.user_id)
+    if mail.address:  # an account mail to an address that is not yet the account's (a new one to confirm)
+        if user is None or user.status != UserStatus.ACTIVE.value:
+            raise Dropped("the account is gone or not active")
+        return Reader(user, mail.address, user.locale or default, zone_of(user.timezone))
     if user is None or not mail_settings.wants(user, kind):
         raise Dropped("the reader no longer wants or can receive this")
     return Reader(user, user.email or "", user.locale or default, zone_of(user.timezone))
@@ -220,6 +224,25 @@ def _reset(mail: OutgoingMail, reader: Reader) -> Content:
         action=(_("Choose a new password"), links.url("auth.reset", token=token)),
         after=[_("If it was not you, ignore this e-mail: your password stays as it is.")],
         reason=_("You receive this e-mail because a password reset was asked for your account."))
+
+
+def _email_change(mail: OutgoingMail, reader: Reader) -> Content:
+    change = db.session.get(EmailChange, mail.payload.get("change_id"))
+    if change is None or change.used_at is not None or change.expires_at <= utcnow():
+        raise Dropped("the e-mail link has expired, was superseded or was used")
+    if db.session.scalar(sa.select(User.id).where(User.email == change.address)) is not None:
+        raise Dropped("the address was taken meanwhile")
+    token = _token(mail)
+    # Whoever reads this inbox may not be the account's owner (a mistyped address): no name, nothing of the account.
+    return Content(
+        subject=_("%(site)s: confirm your e-mail address", site=site_name(for_subject=True)),
+        lead=[_("Someone asked for mail from %(site)s to be sent to this address.", site=site_name()),
+              _("If it was you, open the link while signed in. It works once, until %(time)s.",
+                time=reader.when(change.expires_at))],
+        action=(_("Use this address"), links.url("auth.confirm_email", token=token)),
+        after=[_("If it was not you, ignore this e-mail: nothing will be sent to this address.")],
+        reason=_("You receive this e-mail because this address was entered on an account page of %(site)s.",
+                 site=site_name()))
 
 
 DECISIONS: dict[str, Callable[[str], str]] = {
@@ -347,6 +370,7 @@ BUILDERS: dict[str, tuple[str, Callable[[OutgoingMail, Reader], Content]]] = {
     # mail kind -> (the reader's choice it depends on, builder)
     "invitation": ("account", _invitation),
     "reset": ("account", _reset),
+    "email_change": ("account", _email_change),
     "review": ("review", _review),
     "comment": ("comments", _comment),
     "flag": ("flags", _flag),

@@ -30,6 +30,7 @@ from hub.models.note import (
 )
 from hub.models.project import Project
 from hub.models.user import (
+    EmailChange,
     Invitation,
     LoginFailure,
     LoginSession,
@@ -82,6 +83,7 @@ __all__ = [
     "Visibility",
     "ConsumerCursor",
     "Event",
+    "EmailChange",
     "Invitation",
     "LoginFailure",
     "LoginSession",

@@ -1,4 +1,4 @@
-"""Accounts: users, their log-in sessions, invitations, password resets, log-in throttling."""
+"""Accounts: users, their log-in sessions, invitations, password resets, e-mail changes, log-in throttling."""
 from __future__ import annotations
 
 import datetime as dt
@@ -153,6 +153,23 @@ class PasswordReset(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class EmailChange(db.Model):
+    """A new e-mail address waiting for its owner to open the one-time link mailed to it (only the link's hash
+    is stored). The address becomes the account's only through that link, and only while no account has it."""
+
+    __tablename__ = "email_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(sa.String(254))  # stored lower-case
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]

@@ -27,6 +27,7 @@ from hub.mail import outbox
 from hub.models.base import utcnow
 from hub.models.project import Project
 from hub.models.user import (
+    EmailChange,
     Invitation,
     LoginFailure,
     LoginSession,
@@ -57,7 +58,7 @@ class LoginThrottled(ServiceError):
 
 
 class LinkClosed(ServiceError):
-    """An invitation or password-reset link cannot be used (unknown, used, withdrawn, expired or superseded)."""
+    """An invitation, password-reset or e-mail link cannot be used (unknown, used, withdrawn, expired or superseded)."""
 
 
 @dataclass(frozen=True)
@@ -599,18 +600,20 @@ def reset_password(token: str, new_password: str) -> User:
 def update_profile(
     user: User, *, pseudonym: str, email: str | None, locale: str | None, timezone: str | None, bio: str,
     show_activity: bool | None = None, confirm_privacy: bool = False,
-) -> None:
-    """Change what a person may change about themselves.
+) -> str | None:
+    """Change what a person may change about themselves; return the new e-mail address a link went to, if any.
 
     The pseudonym is everyone's view of the person: it may hold no contact data at all. The
     bio passes the privacy check (confirm to keep what it finds). ``show_activity`` (None: as
-    it is) lets signed-in members see that the person joined and their project.
+    it is) lets signed-in members see that the person joined and their project. A new e-mail
+    address waits for the link mailed to it (:func:`request_email_change`); an empty one is
+    removed at once.
     """
     # A name kept for the roles is refused when chosen, not when an administrator's stays as the operator set it.
     pseudonym, skeleton = _check_pseudonym(pseudonym, user=user, own_choice=pseudonym.strip() != user.pseudonym)
     screening.require_confirmation({"bio": bio.strip()}, confirmed=confirm_privacy, message=_l(
         "Your profile may contain personal data. Check each highlighted place."))
-    _check_email(email, user=user)
+    email = _new_address(email, user=user)
     if locale and locale not in current_app.config["LOCALES"]:
         raise ServiceError(_l("Choose one of the offered languages."), field="locale")
     if timezone and timezone not in zoneinfo.available_timezones():
@@ -619,12 +622,124 @@ def update_profile(
         # Every published note shows it: partners' mirrors (API, feeds) must read them again, with the new one.
         events.record("user.renamed", subject_type="user", subject_id=user.id)
     user.pseudonym, user.pseudonym_skeleton = pseudonym, skeleton
-    user.email = (email or "").strip().lower() or None
+    if email == "":
+        user.email = None
+        _end_email_links(user, utcnow())
     user.locale = locale or None
     user.timezone = timezone or None
     user.bio = bio.strip()
     if show_activity is not None:
         user.show_activity = show_activity
+    if email:
+        request_email_change(user, email)
+    db.session.commit()
+    return email or None
+
+
+# --- changing the e-mail address -----------------------------------------------------------
+# Whether an address has an account here is itself sensitive (members are peer educators and
+# the people they work with), so a new address gets the same answer whether another account has
+# it or not: a link is "sent", and the address becomes the account's only when the link is opened,
+# and only while it is still free. Nothing is mailed to an address another account has: a note
+# saying that someone typed it here would tell whoever reads that inbox that its owner is a member,
+# and would let anyone have the hub mail any member at will. No log line or audit entry holds an
+# address.
+
+def _new_address(email: str | None, *, user: User) -> str | None:
+    """Return the address to ask a link for, "" to remove the address, None to leave it as it is."""
+    email = (email or "").strip().lower()
+    if email == (user.email or ""):
+        return None
+    if not email:
+        return ""
+    if len(email) > 254 or not EMAIL_RE.fullmatch(email):
+        raise ServiceError(_l("This does not look like an e-mail address."), field="email")
+    if not outbox.enabled():
+        raise ServiceError(_l("This hub sends no e-mail, so a new address cannot be confirmed. Leave the field as "
+                              "it was, or empty it to remove your address."), field="email")
+    return email
+
+
+def request_email_change(user: User, address: str) -> EmailChange:
+    """Keep ``address`` as ``user``'s next one and queue the link that confirms it (the caller commits).
+
+    Earlier links of the person stop working. The link is mailed only when no other account has
+    the address; the change is stored either way, so both cases write and answer alike.
+    """
+    now = utcnow()
+    _end_email_links(user, now)
+    token = secrets.token_urlsafe(32)
+    change = EmailChange(user=user, token_hash=token_hash(token), address=address,
+                         expires_at=now + dt.timedelta(hours=current_app.config["EMAIL_CHANGE_HOURS"]))
+    db.session.add(change)
+    db.session.flush()
+    if not _address_taken(address, user=user):
+        outbox.queue(f"email-change:{change.id}", kind="email_change", user_id=user.id, address=address,
+                     payload={"change_id": change.id}, secret=token)
+    log.info("e-mail change asked for account %d", user.id, extra={"user_id": user.id})
+    return change
+
+
+def _address_taken(address: str, *, user: User) -> bool:
+    """Tell whether an account other than ``user`` has ``address``."""
+    return db.session.scalar(sa.select(User.id).where(User.email == address, User.id != user.id)) is not None
+
+
+def _end_email_links(user: User, now: dt.datetime) -> None:
+    """Expire ``user``'s open e-mail links: the latest address typed is the only one that may still be set."""
+    db.session.execute(sa.update(EmailChange).where(
+        EmailChange.user_id == user.id, EmailChange.used_at.is_(None), EmailChange.expires_at > now)
+        .values(expires_at=now).execution_options(synchronize_session=False))
+
+
+EMAIL_LINK_CLOSED = _l("This link can no longer be used. To change your e-mail address, enter it again on your "
+                       "account page.")
+EMAIL_LINK_USED = _l("This link has already been used. Your account page shows your e-mail address.")
+
+
+def open_email_change(token: str, *, user: User) -> EmailChange:
+    """Return ``user``'s usable e-mail change for ``token`` or explain why it cannot be used.
+
+    Expired, superseded and "another account has the address now" read the same: the link says
+    nothing about who has an address.
+    """
+    change = None
+    if len(token) <= 100:
+        change = db.session.scalar(sa.select(EmailChange).where(EmailChange.token_hash == token_hash(token)))
+    if change is None or change.user_id != user.id:
+        raise LinkClosed(_l("This link is not valid. Check that you copied all of it, and that you are signed in "
+                            "with the account that asked for it."))
+    if change.used_at is not None:
+        raise LinkClosed(EMAIL_LINK_USED)
+    if change.expires_at <= utcnow() or _address_taken(change.address, user=user):
+        raise LinkClosed(EMAIL_LINK_CLOSED)
+    return change
+
+
+def confirm_email_change(token: str, *, user: User) -> None:
+    """Make the address an e-mail link confirms ``user``'s own, if it is still free.
+
+    The link is claimed by one conditional UPDATE (of two requests with it, the second finds it
+    used); the address is set under the unique constraint, so an account that took it meanwhile wins.
+    """
+    change = open_email_change(token, user=user)
+    now = utcnow()
+    claimed = db.session.execute(
+        sa.update(EmailChange).where(EmailChange.id == change.id, EmailChange.used_at.is_(None),
+                                     EmailChange.expires_at > now)
+        .values(used_at=now).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        open_email_change(token, user=user)  # says why
+        raise LinkClosed(EMAIL_LINK_USED)
+    user.email = change.address
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        raise LinkClosed(EMAIL_LINK_CLOSED) from None
+    _end_email_links(user, now)
+    audit.record("user.email_change", actor=user, target=user)
     db.session.commit()
 
 

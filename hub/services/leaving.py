@@ -26,9 +26,9 @@ from werkzeug.security import check_password_hash
 
 from hub import events
 from hub.extensions import db
-from hub.models import (ApiToken, AuditEntry, Comment, CommentState, Flag, Follow, Invitation, LoginFailure, LoginSession,
-                        MailSetting, Mark, Note, NoteRevision, NoteState, Notification, OutgoingMail, PasswordReset,
-                        PendingRevision, ReviewMessage, TranslationRequest)
+from hub.models import (ApiToken, AuditEntry, Comment, CommentState, EmailChange, Flag, Follow, Invitation,
+                        LoginFailure, LoginSession, MailSetting, Mark, Note, NoteRevision, NoteState, Notification,
+                        OutgoingMail, PasswordReset, PendingRevision, ReviewMessage, TranslationRequest)
 from hub.models.base import utcnow
 from hub.models.user import Role, User, UserStatus
 from hub.permissions import can
@@ -203,6 +203,7 @@ def _unlink(user: User) -> None:
     """
     uid = user.id
     for model, column in ((LoginSession, LoginSession.user_id), (PasswordReset, PasswordReset.user_id),
+                          (EmailChange, EmailChange.user_id),
                           (Notification, Notification.user_id), (Mark, Mark.user_id),
                           (TranslationRequest, TranslationRequest.user_id), (Follow, Follow.user_id),
                           (MailSetting, MailSetting.user_id), (OutgoingMail, OutgoingMail.user_id),
