@@ -11,7 +11,8 @@ from markupsafe import Markup
 from blueprints.moderation.forms import (AcceptChangesForm, ApproveForm, DecisionForm, RedactCommentForm, RedactNoteForm,
                                          ResolveForm, ReviewDecisionForm, VisibilityForm)
 from blueprints.web.access import requires
-from blueprints.web.common import finding_choices, finding_rows, masked_groups, me, page_arg, privacy_groups
+from blueprints.web.common import (finding_choices, finding_rows, masked_groups, me, page_arg, privacy_groups,
+                                   show_comment_text)
 from blueprints.web.forms import (NOTHING_SENT_BACK, RESOLUTION_LABELS, THREAD_CHECK_EXPLANATION, ActionForm,
                                   SentBack, flash_unseen_errors, refusal)
 from blueprints.web.refusals import attempt, submitted
@@ -385,14 +386,14 @@ def redact_comment(comment_id: int):
         abort(404)
     form = RedactCommentForm()
     if request.method == "GET":
-        _show_comment_text(form, comment)
+        show_comment_text(form, comment)
     elif form.validate_on_submit():
         with attempt(form=form) as redacted:
             reach = discussion.redact(comment, by=me(), body=form.body.data, version=form.version.data or None)
         if not redacted and db.session.get(Comment, comment_id) is None:
             abort(404)  # gone meanwhile (its partner hub deleted the note): as the page would answer now
         if isinstance(redacted.error, notes.ChangedMeanwhile):
-            _show_comment_text(form, comment)  # as it is now: saving the text this moderator saw would undo a cut
+            show_comment_text(form, comment)  # as it is now: saving the text this moderator saw would undo a cut
         if redacted:
             _flash_reach(reach, marker=screening.marker(discussion.comment_language(comment)),
                          until_release=_cut_waits_for_release(comment),
@@ -405,12 +406,6 @@ def redact_comment(comment_id: int):
                            hub_cut_off=_writers_hub_cut_off(comment),
                            until_release=_cut_waits_for_release(comment),
                            marker=screening.marker(discussion.comment_language(comment)))
-
-
-def _show_comment_text(form: RedactCommentForm, comment: Comment) -> None:
-    """Fill the redaction form with the comment's text as it is now, and name that version."""
-    form.body.data = comment.body
-    form.version.data = discussion.text_version(comment)
 
 
 def _cut_waits_for_release(comment: Comment) -> bool:

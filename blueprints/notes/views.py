@@ -12,7 +12,7 @@ import search_index
 from blueprints.notes.forms import CommentForm, EditCommentForm, FlagForm, MessageForm, NoteForm
 from blueprints.web import dates
 from blueprints.web.access import public, requires, signed_in
-from blueprints.web.common import as_id, id_arg, me, note_for, page_arg, privacy_groups
+from blueprints.web.common import as_id, id_arg, me, note_for, page_arg, privacy_groups, show_comment_text
 from blueprints.web.errors import answers_json, problem_response
 from blueprints.web.forms import (NOTHING_SENT_BACK, THREAD_CHECK_EXPLANATION, VISIBILITY_LABELS, ActionForm,
                                   SentBack, flash_unseen_errors, refusal)
@@ -566,7 +566,7 @@ def edit_comment(note_id: int, comment_id: int):
         abort(403)
     form = EditCommentForm()
     if request.method == "GET":
-        _show_own_comment(form, comment)
+        show_comment_text(form, comment)
         return render_template("notes/edit_comment.html", note=note, comment=comment, form=form)
     was_held = comment.state == CommentState.HELD
     done = submitted(form, lambda: discussion.edit_comment(comment, by=me(), body=form.body.data,
@@ -581,7 +581,7 @@ def edit_comment(note_id: int, comment_id: int):
             flash(str(done.error.message), "error")
             return redirect(url_for("notes.detail", note_id=note.id))
         if isinstance(done.error, notes.ChangedMeanwhile):
-            _show_own_comment(form, comment)  # as it is now: the text the writer saw would put back a cut
+            show_comment_text(form, comment)  # as it is now: the text the writer saw would put back a cut
         return render_template("notes/edit_comment.html", note=note, comment=comment, form=form), 422
     if comment.state == CommentState.HELD and not was_held:
         _flash_held(comment)
@@ -593,12 +593,6 @@ def edit_comment(note_id: int, comment_id: int):
         # i18n: a member edited their own published comment
         flash(_("Your comment is changed. Readers see the new text, marked as edited."), "info")
     return redirect(url_for("notes.detail", note_id=note.id, _anchor=f"comment-{comment.id}"))
-
-
-def _show_own_comment(form: EditCommentForm, comment: Comment) -> None:
-    """Fill a writer's edit form with their comment as it is now, and name that version."""
-    form.body.data = comment.body
-    form.version.data = discussion.text_version(comment)
 
 
 def _act_checked(note_id: int, action, success: str | None, form_class, text_field: str, sent_back_as: str,

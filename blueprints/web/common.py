@@ -17,7 +17,7 @@ from flask_login import current_user
 from hub.extensions import db
 from hub.models import Note, NoteState
 from hub.models.base import as_id
-from hub.services import privacy, screening
+from hub.services import discussion, privacy, screening
 from hub.services.visibility import gone_for, may_read
 
 MAX_PAGE = 10_000
@@ -42,6 +42,13 @@ def note_for(viewer: Any, note_id: int) -> Note:
     if not may_read(note, viewer):  # the rule in memory: the row was just read
         abort(404)  # not 403: do not even confirm that a draft exists
     return note
+
+
+def show_comment_text(form: Any, comment: Any) -> None:
+    """Fill a form that edits a comment (its writer's, a moderator's redaction) with the comment's text as it is
+    now, and name that version: the save is refused if the text changes meanwhile (it could undo a cut)."""
+    form.body.data = comment.body
+    form.version.data = discussion.text_version(comment)
 
 
 def privacy_groups(fields: dict[str, str], findings: list) -> list[dict]:

@@ -228,10 +228,8 @@ def _reset(mail: OutgoingMail, reader: Reader) -> Content:
 
 def _email_change(mail: OutgoingMail, reader: Reader) -> Content:
     change = db.session.get(EmailChange, mail.payload.get("change_id"))
-    if change is None or change.used_at is not None or change.expires_at <= utcnow():
-        raise Dropped("the e-mail link has expired, was superseded or was used")
-    if db.session.scalar(sa.select(User.id).where(User.email == change.address)) is not None:
-        raise Dropped("the address was taken meanwhile")
+    if change is None or not accounts.email_change_open(change):
+        raise Dropped("the e-mail link was used, expired, was superseded, or its address was taken meanwhile")
     token = _token(mail)
     # Whoever reads this inbox may not be the account's owner (a mistyped address): no name, nothing of the account.
     return Content(

@@ -711,9 +711,16 @@ def open_email_change(token: str, *, user: User) -> EmailChange:
                             "with the account that asked for it."))
     if change.used_at is not None:
         raise LinkClosed(EMAIL_LINK_USED)
-    if change.expires_at <= utcnow() or _address_taken(change.address, user=user):
+    if not email_change_open(change):
         raise LinkClosed(EMAIL_LINK_CLOSED)
     return change
+
+
+def email_change_open(change: EmailChange) -> bool:
+    """Tell whether an e-mail link may still set its address: not used, not expired (or superseded), and the
+    address free of any other account. Asked when the link is opened and when its mail is written."""
+    return (change.used_at is None and change.expires_at > utcnow()
+            and not _address_taken(change.address, user=change.user))
 
 
 def confirm_email_change(token: str, *, user: User) -> None:
